@@ -1,0 +1,47 @@
+/**
+ * Every failure tabwire reports to app code is a `RealtimeError` with a stable
+ * machine-readable `code`, so apps can branch on the code instead of parsing
+ * messages.
+ */
+export type RealtimeErrorCode =
+  | 'invalid_options'
+  | 'invalid_frame'
+  | 'transport_unavailable'
+  | 'connect_timeout'
+  | 'connection_lost'
+  | 'heartbeat_timeout'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'overloaded'
+  | 'bad_request'
+  | 'server_error'
+  | 'auth_failed'
+  | 'circuit_open'
+  | 'closed'
+  | 'handler_failed';
+
+/** The error type of tabwire; `code` says what went wrong. */
+export class RealtimeError extends Error {
+  override readonly name = 'RealtimeError';
+  readonly code: RealtimeErrorCode;
+  /** HTTP status behind the error, when there was one. */
+  readonly status?: number;
+  /** Server's `retryAfterMs` / `Retry-After`, when it sent one. */
+  readonly retryAfterMs?: number;
+
+  constructor(
+    code: RealtimeErrorCode,
+    message: string,
+    options: { cause?: unknown; status?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.status !== undefined) this.status = options.status;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** True when `value` is a RealtimeError, optionally of one code. */
+export function isRealtimeError(value: unknown, code?: RealtimeErrorCode): value is RealtimeError {
+  return value instanceof RealtimeError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,71 @@
+import type { Cursor } from './protocol/schemas';
+
+/** Connection status of the client (of the browser's one connection, in every tab). */
+export type RealtimeStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disabled' | 'closed';
+
+/** Circuit breaker as shown in the state. */
+export interface CircuitState {
+  state: 'closed' | 'open' | 'half-open';
+  consecutiveFailures: number;
+  openedAt?: number;
+}
+
+/** Flags after defaults are applied. */
+export interface ResolvedFlags {
+  enabled: boolean;
+  emergencyDisable: boolean;
+  disabledOrgs: string[];
+  rolloutPercent: number;
+  shadowMode: boolean;
+  disabledServices: string[];
+}
+
+/** Counters that are not per service. */
+export interface RealtimeCounters {
+  /** Frames dropped because they were not valid frames of the protocol. */
+  invalidFrames: number;
+  /** Batches in which a gap was found (the stream was replayed from the cursor). */
+  gaps: number;
+  /** `reset` frames received (each one reached the app as a `resync`). */
+  resyncs: number;
+  /** Connections welcomed after the first one. */
+  reconnects: number;
+  /** Connection attempts that failed. */
+  failedConnects: number;
+  /** Handlers that threw. */
+  handlerErrors: number;
+}
+
+/**
+ * A snapshot of everything the client knows, as `rt.getState()` and
+ * `window.__realtimeState()` return it. It never holds a token.
+ */
+export interface RealtimeState {
+  status: RealtimeStatus;
+  disabledReason?: string;
+  tabId: string;
+  isLeader: boolean;
+  leaderTabId?: string;
+  electionStrategy: 'locks' | 'storage' | 'none';
+  transport?: string;
+  connectionId?: string;
+  services: string[];
+  propertyFilter: string | null;
+  cursor: Cursor;
+  circuit: CircuitState;
+  lastSuccessAt?: number;
+  /** Last error the connection met, as `code: message`. */
+  lastError?: string;
+  byServiceP95LatencyMs: Record<string, number>;
+  byServiceLastEventAt: Record<string, number>;
+  byServiceDelivered: Record<string, number>;
+  byServiceSuppressed: Record<string, number>;
+  byServiceReconnects: Record<string, number>;
+  counters: RealtimeCounters;
+  flags: ResolvedFlags;
+  sli: { sampled: boolean };
+}
+
+export function initialCounters(): RealtimeCounters {
+  return { invalidFrames: 0, gaps: 0, resyncs: 0, reconnects: 0, failedConnects: 0, handlerErrors: 0 };
+}

@@ -1,0 +1,39 @@
+/**
+ * A tiny external store in the shape of zustand's vanilla core: `getState`
+ * returns an immutable snapshot, `setState` replaces it with a shallow merge,
+ * `subscribe` tells listeners. React binds to it with `useSyncExternalStore`.
+ */
+export interface Store<T> {
+  getState(): T;
+  setState(partial: Partial<T> | ((state: T) => Partial<T>)): void;
+  subscribe(listener: (state: T, previous: T) => void): () => void;
+}
+
+/** Creates a {@link Store} holding `initial`. */
+export function createStore<T extends object>(initial: T): Store<T> {
+  let state = initial;
+  const listeners = new Set<(state: T, previous: T) => void>();
+  return {
+    getState: () => state,
+    setState(partial) {
+      const next = typeof partial === 'function' ? partial(state) : partial;
+      let changed = false;
+      for (const key in next) {
+        if (!Object.is(next[key], state[key])) {
+          changed = true;
+          break;
+        }
+      }
+      if (!changed) return;
+      const previous = state;
+      state = Object.assign({}, state, next);
+      for (const listener of listeners) listener(state, previous);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { Cursor } from '../protocol/schemas';
+
+/** Why a transport connection ended, as the transport saw it. */
+export interface TransportCloseReason {
+  /** HTTP status (401, 403, 429, 503, …) or, for WebSocket, the close code. */
+  status?: number;
+  /** A protocol error code (`unauthorized`, `forbidden`, `overloaded`, …) when known. */
+  code?: string;
+  /** `Retry-After` / `retryAfterMs` in milliseconds, when the server sent one. */
+  retryAfterMs?: number;
+  error?: unknown;
+}
+
+/** What the core hands a transport for one connection attempt. */
+export interface TransportContext {
+  /** Base URL of the PROTOCOL.md endpoints, e.g. `https://api.example.com/v2/realtime`. */
+  url: string;
+  token?: string;
+  services: string[];
+  /** `null` = every property. */
+  propertyIds: string[] | null;
+  /** The cursor to resume from, at connect time. */
+  cursor: Cursor;
+  /**
+   * The cursor as it is now. Long-poll asks before every poll so that a gap
+   * found by the pipeline is replayed by the very next request.
+   */
+  getCursor?(): Cursor;
+  /** Raw JSON text or an already-parsed object; the core validates it. */
+  onFrame(frame: string | object): void;
+  /** Called at most once, when the connection ends for any reason but `close()`. */
+  onClose(reason: TransportCloseReason): void;
+  /** Aborted when the core gives up on this attempt or connection. */
+  signal: AbortSignal;
+}
+
+/** A live connection of one transport. */
+export interface TransportConnection {
+  /** Changes services / property filter of the live connection in place. */
+  update(services: string[], propertyIds: string[] | null): Promise<void>;
+  /** Hands a refreshed token to a live connection. */
+  setToken?(token: string): void;
+  /** Closes the connection; `onClose` is not called for a close the core asked for. */
+  close(): void;
+}
+
+/**
+ * A way of moving PROTOCOL.md frames. Everything else (backoff, breaker, auth
+ * refresh, dedup, gaps, relay) belongs to the core.
+ *
+ * `connect` resolves once the underlying channel is open (socket open, stream
+ * response 200, first poll answered) and rejects with a `RealtimeError` when it
+ * cannot be opened: `transport_unavailable` tells the fallback chain to try the
+ * next transport; `unauthorized`/`forbidden`/`overloaded` carry the server's
+ * answer.
+ */
+export interface Transport {
+  readonly name: string;
+  connect(ctx: TransportContext): Promise<TransportConnection>;
+}
