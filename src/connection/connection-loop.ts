@@ -1,0 +1,404 @@
+import type { Clock } from '../clock';
+import { isRealtimeError, RealtimeError } from '../errors';
+import { parseServerFrame } from '../protocol/parse';
+import type { Cursor, ServerFrame, WelcomeFrame } from '../protocol/schemas';
+import type { TransportChain } from '../transports/fallback';
+import type { TransportCloseReason, TransportConnection } from '../transports/types';
+import type { ExponentialBackoff } from './backoff';
+import type { CircuitBreaker } from './circuit-breaker';
+import type { HeartbeatWatchdog } from './heartbeat-watchdog';
+import type { TokenProvider } from './token-provider';
+
+/** What the loop needs to know of the subscription, asked at every connect. */
+export interface Subscription {
+  services: string[];
+  propertyIds: string[] | null;
+}
+
+/** How the loop reports to the client. */
+export interface ConnectionLoopSink {
+  status(status: 'connecting' | 'connected' | 'reconnecting'): void;
+  welcome(frame: WelcomeFrame, transport: string): void;
+  /** A valid frame other than welcome/error, for the pipeline. */
+  frame(frame: ServerFrame): void;
+  invalidFrame(reason: string): void;
+  /** An attempt failed or a live connection ended; `willRetryInMs` is the wait before the next. */
+  disconnected(error: RealtimeError, willRetryInMs: number | undefined): void;
+  /** The server said `forbidden`: the loop stopped for good. */
+  forbidden(error: RealtimeError): void;
+  /** The update answer's start cursor of newly added services. */
+  updated(cursor: Cursor | undefined): void;
+}
+
+export interface ConnectionLoopDeps {
+  url: string;
+  chain: TransportChain;
+  tokens: TokenProvider;
+  breaker: CircuitBreaker;
+  backoff: ExponentialBackoff;
+  watchdog: HeartbeatWatchdog;
+  clock: Clock;
+  connectTimeoutMs: number;
+  maxFrameChars: number;
+  isOnline(): boolean;
+  subscription(): Subscription;
+  cursor(): Cursor;
+  sink: ConnectionLoopSink;
+}
+
+interface Attempt {
+  generation: number;
+  abort: AbortController;
+  connection?: TransportConnection;
+  welcomed: boolean;
+  transport?: string;
+  welcomeTimer?: unknown;
+  /** A replay was asked for on this connection already (gaps come in runs). */
+  replayRequested: boolean;
+  /**
+   * Frames that came before `connect` resolved (a transport may deliver the
+   * welcome first): held so the welcome is acted on with the transport known,
+   * and in order with what follows it.
+   */
+  early?: ServerFrame[];
+}
+
+/**
+ * Keeps one connection alive: connect through the transport chain, wait for
+ * `welcome`, watch heartbeats, and on any loss reconnect with backoff behind
+ * the circuit breaker. Every callback carries the attempt's generation, so a
+ * late callback of an abandoned attempt can never act on the current one.
+ */
+export class ConnectionLoop {
+  private readonly deps: ConnectionLoopDeps;
+  private generation = 0;
+  private current: Attempt | undefined;
+  private running = false;
+  private retryTimer: unknown;
+  private stopWaitingForBreaker: (() => void) | undefined;
+  private everWelcomed = false;
+  /** The generation whose failure was already handled (a timeout and a late rejection race). */
+  private failedGeneration = 0;
+  private authRetried = false;
+  private suspended = false;
+
+  constructor(deps: ConnectionLoopDeps) {
+    this.deps = deps;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** True while a welcomed connection is open. */
+  get isConnected(): boolean {
+    return this.current?.welcomed === true;
+  }
+
+  get transportName(): string | undefined {
+    return this.current?.transport;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.suspended = false;
+    void this.attempt();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.clearRetry();
+    this.teardown();
+    this.deps.tokens.dispose();
+  }
+
+  /**
+   * Drops whatever is in progress and connects at once (the `online` event, a
+   * tab becoming visible with a dead connection, a bfcache restore).
+   */
+  reconnectNow(): void {
+    if (!this.running || this.suspended) return;
+    this.clearRetry();
+    this.teardown();
+    void this.attempt();
+  }
+
+  /** Reconnects only if the connection is not healthy. */
+  ensureAlive(): void {
+    if (!this.running || this.suspended) return;
+    const attempt = this.current;
+    if (attempt?.welcomed && !this.deps.watchdog.isOverdue(this.deps.clock.now())) return;
+    if (attempt && !attempt.welcomed) return; // an attempt is under way
+    this.reconnectNow();
+  }
+
+  /** The page went into the back/forward cache: hold no socket there. */
+  suspend(): void {
+    if (!this.running) return;
+    this.suspended = true;
+    this.clearRetry();
+    this.teardown();
+  }
+
+  resume(): void {
+    if (!this.running || !this.suspended) return;
+    this.suspended = false;
+    void this.attempt();
+  }
+
+  /** The heartbeat watchdog found the connection silent for too long. */
+  heartbeatMissed(): void {
+    this.failed(this.generation, new RealtimeError('heartbeat_timeout', 'no frame for two heartbeats'), true);
+  }
+
+  /** The network came back: old failures say nothing about the new network. */
+  online(): void {
+    if (!this.running) return;
+    this.deps.breaker.reset();
+    this.deps.backoff.reset();
+    if (!this.isConnected) this.reconnectNow();
+  }
+
+  /**
+   * The pipeline found a gap. Long-poll replays by itself (its next poll
+   * carries the pipeline's cursor); a stream must reconnect from the cursor.
+   */
+  requestReplay(): void {
+    const attempt = this.current;
+    if (!attempt?.welcomed || attempt.replayRequested) return;
+    attempt.replayRequested = true;
+    if (attempt.transport === 'long-poll') return;
+    this.reconnectNow();
+  }
+
+  /** Changes the live subscription in place; reconnects only if that fails. */
+  update(): void {
+    const attempt = this.current;
+    if (!attempt?.welcomed || !attempt.connection) return;
+    const { services, propertyIds } = this.deps.subscription();
+    attempt.connection.update(services, propertyIds).then(
+      (result) => {
+        if (attempt.generation !== this.generation) return;
+        const cursor = (result as { cursor?: Cursor } | undefined)?.cursor;
+        this.deps.sink.updated(cursor);
+      },
+      () => {
+        if (attempt.generation === this.generation) this.reconnectNow();
+      },
+    );
+  }
+
+  private async attempt(): Promise<void> {
+    if (!this.running || this.suspended) return;
+    const generation = ++this.generation;
+    this.deps.sink.status(this.everWelcomed ? 'reconnecting' : 'connecting');
+
+    if (!this.deps.isOnline()) return; // the `online` event restarts us
+    if (!this.deps.breaker.tryAcquire()) {
+      this.waitForBreaker(generation);
+      return;
+    }
+
+    let token: string | undefined;
+    try {
+      token = await this.deps.tokens.get();
+    } catch (error) {
+      if (generation === this.generation) this.failed(generation, asRealtimeError(error), false);
+      return;
+    }
+    if (generation !== this.generation || !this.running) return;
+
+    const abort = new AbortController();
+    const attempt: Attempt = { generation, abort, welcomed: false, replayRequested: false };
+    this.current = attempt;
+    attempt.welcomeTimer = this.deps.clock.setTimeout(() => {
+      this.failed(
+        generation,
+        new RealtimeError('connect_timeout', 'no welcome from the server in time'),
+        false,
+      );
+    }, this.deps.connectTimeoutMs);
+
+    const { services, propertyIds } = this.deps.subscription();
+    try {
+      const connection = await this.deps.chain.connect({
+        url: this.deps.url,
+        token,
+        services,
+        propertyIds,
+        cursor: this.deps.cursor(),
+        getCursor: this.deps.cursor,
+        onFrame: (raw) => this.onRawFrame(generation, raw),
+        onClose: (reason) => this.failed(generation, closeReasonToError(reason), attempt.welcomed),
+        signal: abort.signal,
+      });
+      if (generation !== this.generation) {
+        connection.close();
+        return;
+      }
+      attempt.connection = connection;
+      attempt.transport = this.deps.chain.currentName;
+      const early = attempt.early;
+      attempt.early = undefined;
+      if (early) for (const frame of early) this.onFrame(generation, frame);
+    } catch (error) {
+      this.failed(generation, asRealtimeError(error), false);
+    }
+  }
+
+  private onRawFrame(generation: number, raw: string | object): void {
+    if (generation !== this.generation) return;
+    const parsed = parseServerFrame(raw, this.deps.maxFrameChars);
+    if (!parsed.ok) {
+      this.deps.sink.invalidFrame(parsed.reason);
+      return;
+    }
+    this.deps.watchdog.beat();
+    const attempt = this.current;
+    if (attempt && !attempt.connection) {
+      if (attempt.early) attempt.early.push(parsed.frame);
+      else attempt.early = [parsed.frame];
+      return;
+    }
+    this.onFrame(generation, parsed.frame);
+  }
+
+  private onFrame(generation: number, frame: ServerFrame): void {
+    if (generation !== this.generation) return;
+    switch (frame.type) {
+      case 'welcome':
+        this.onWelcome(generation, frame);
+        return;
+      case 'error':
+        this.failed(
+          generation,
+          new RealtimeError(errorCodeOf(frame.code), frame.message, { retryAfterMs: frame.retryAfterMs }),
+          this.current?.welcomed === true,
+        );
+        return;
+      default:
+        // Frames before welcome would be read against a cursor not yet seeded.
+        if (this.current?.welcomed) this.deps.sink.frame(frame);
+        else this.deps.sink.invalidFrame('before_welcome');
+    }
+  }
+
+  private onWelcome(generation: number, frame: WelcomeFrame): void {
+    const attempt = this.current;
+    if (!attempt || attempt.generation !== generation || attempt.welcomed) return;
+    this.deps.clock.clearTimeout(attempt.welcomeTimer);
+    attempt.welcomed = true;
+    this.everWelcomed = true;
+    this.authRetried = false;
+    this.deps.breaker.recordSuccess();
+    this.deps.backoff.reset();
+    this.deps.watchdog.start(frame.heartbeatMs);
+    this.deps.tokens.scheduleRefresh((token) => {
+      if (this.current === attempt) attempt.connection?.setToken?.(token);
+    });
+    this.deps.sink.welcome(frame, attempt.transport ?? 'unknown');
+    this.deps.sink.status('connected');
+  }
+
+  /** One place decides what a failure means: retry, refresh, or stop. */
+  private failed(generation: number, error: RealtimeError, wasWelcomed: boolean): void {
+    if (generation !== this.generation || generation === this.failedGeneration || !this.running) return;
+    this.failedGeneration = generation;
+    this.teardown();
+
+    if (error.code === 'forbidden') {
+      this.running = false;
+      this.deps.tokens.dispose();
+      this.deps.sink.forbidden(error);
+      return;
+    }
+    if (error.code === 'unauthorized' && !this.authRetried) {
+      // One refresh and an immediate retry; a second 401 in a row is a failure.
+      this.authRetried = true;
+      this.deps.tokens.invalidate();
+      this.deps.sink.disconnected(error, 0);
+      void this.attempt();
+      return;
+    }
+    // A live connection that dropped is not a failed attempt; the breaker
+    // counts attempts that could not get a welcome.
+    if (!wasWelcomed) this.deps.breaker.recordFailure();
+    const delay = this.deps.backoff.next(error.retryAfterMs);
+    this.deps.sink.disconnected(error, delay);
+    this.deps.sink.status(this.everWelcomed ? 'reconnecting' : 'connecting');
+    this.clearRetry();
+    this.retryTimer = this.deps.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.attempt();
+    }, delay);
+  }
+
+  private waitForBreaker(generation: number): void {
+    this.stopWaitingForBreaker?.();
+    this.stopWaitingForBreaker = this.deps.breaker.onStateChange((change) => {
+      if (change.to !== 'half-open') return;
+      this.stopWaitingForBreaker?.();
+      this.stopWaitingForBreaker = undefined;
+      if (generation === this.generation) void this.attempt();
+    });
+  }
+
+  private teardown(): void {
+    const attempt = this.current;
+    this.current = undefined;
+    this.deps.watchdog.stop();
+    // An attempt abandoned before its welcome may hold the half-open probe;
+    // without giving it back the breaker would stay half-open for good.
+    if (!attempt?.welcomed) this.deps.breaker.releaseProbe();
+    if (!attempt) return;
+    this.deps.clock.clearTimeout(attempt.welcomeTimer);
+    attempt.abort.abort();
+    try {
+      attempt.connection?.close();
+    } catch {
+      // A transport that throws on close has nothing left to close.
+    }
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== undefined) this.deps.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stopWaitingForBreaker?.();
+    this.stopWaitingForBreaker = undefined;
+  }
+}
+
+function errorCodeOf(code: string): RealtimeError['code'] {
+  switch (code) {
+    case 'unauthorized':
+    case 'forbidden':
+    case 'overloaded':
+    case 'bad_request':
+      return code;
+    default:
+      return 'server_error';
+  }
+}
+
+function closeReasonToError(reason: TransportCloseReason): RealtimeError {
+  if (isRealtimeError(reason.error)) return reason.error;
+  const status = reason.status;
+  let code: RealtimeError['code'] = 'connection_lost';
+  if (reason.code) code = errorCodeOf(reason.code);
+  else if (status === 401) code = 'unauthorized';
+  else if (status === 403) code = 'forbidden';
+  else if (status === 429 || status === 503) code = 'overloaded';
+  return new RealtimeError(code, `connection closed${status ? ` (${status})` : ''}`, {
+    cause: reason.error,
+    status,
+    retryAfterMs: reason.retryAfterMs,
+  });
+}
+
+function asRealtimeError(error: unknown): RealtimeError {
+  if (isRealtimeError(error)) return error;
+  return new RealtimeError('connection_lost', error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}

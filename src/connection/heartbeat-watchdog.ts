@@ -1,0 +1,158 @@
+import { type Clock, systemClock } from '../clock';
+import { reportListenerError } from '../util/emitter';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { assertFunction, assertNumber } from '../util/validate';
+
+/** What {@link HeartbeatWatchdog} tells `onDead`. */
+export interface HeartbeatTimeout {
+  /** The interval the watchdog was started with. */
+  readonly heartbeatMs: number;
+  /** How long nothing had arrived when the watchdog gave up (≥ the timeout). */
+  readonly silentForMs: number;
+}
+
+/** Options of {@link HeartbeatWatchdog}. */
+export interface HeartbeatWatchdogOptions {
+  /** Called once per `start()` when the connection is judged dead. */
+  onDead: (timeout: HeartbeatTimeout) => void;
+  /** Default {@link systemClock}; a monotonic clock, so wall-clock jumps cannot fake silence. */
+  clock?: Clock;
+}
+
+/**
+ * Silence tolerated, in heartbeat intervals: the server sends a heartbeat
+ * every interval when idle, and PROTOCOL.md calls two missed ones a dead
+ * connection. The extra half interval is grace for timer jitter, a busy main
+ * thread and network delay, so a heartbeat that is merely a little late is
+ * not mistaken for the second miss.
+ */
+export const HEARTBEAT_TIMEOUT_INTERVALS = 2.5;
+
+/**
+ * Detects a dead connection by its silence: `onDead` runs once when no frame
+ * arrived for 2.5 heartbeat intervals (see {@link HEARTBEAT_TIMEOUT_INTERVALS}).
+ *
+ * `beat()` is called for every frame, so it only stores the time: the single
+ * timer is re-armed when it fires and finds a later beat, not on every
+ * frame — a busy stream costs no timer churn.
+ *
+ * @example
+ * const watchdog = new HeartbeatWatchdog({ onDead: () => connection.close() });
+ * watchdog.start(welcome.heartbeatMs);
+ * transport.onFrame = (frame) => { watchdog.beat(); … };
+ */
+export class HeartbeatWatchdog {
+  readonly #onDead: (timeout: HeartbeatTimeout) => void;
+  readonly #clock: Clock;
+  #heartbeatMs = 0;
+  #timeoutMs = 0;
+  #lastBeatAt = 0;
+  #running = false;
+  #timer: unknown;
+  #timerArmed = false;
+
+  /** @throws RangeError when `onDead` is not a function. */
+  constructor(options: HeartbeatWatchdogOptions) {
+    assertFunction('heartbeat.onDead', options.onDead);
+    this.#onDead = options.onDead;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Whether it is watching: between `start()` and `stop()` or `onDead`. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Silence after which the connection is dead: 2.5 × `heartbeatMs`; 0 before the first `start()`. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** `clock.now()` of the last beat (or of `start()`). */
+  get lastBeatAt(): number {
+    return this.#lastBeatAt;
+  }
+
+  /**
+   * Starts (or restarts) watching, counting the start as a beat. Use the
+   * `heartbeatMs` of the server's `welcome` frame.
+   *
+   * @throws RangeError unless `heartbeatMs` is a finite number ≥ 1 whose
+   *   timeout fits a timer.
+   */
+  start(heartbeatMs: number): void {
+    assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
+    this.#heartbeatMs = heartbeatMs;
+    this.#timeoutMs = heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS;
+    this.#lastBeatAt = this.#clock.now();
+    this.#running = true;
+    this.#armIn(this.#timeoutMs);
+  }
+
+  /** Any frame from the server proves the connection alive. Ignored while stopped. */
+  beat(): void {
+    if (this.#running) this.#lastBeatAt = this.#clock.now();
+  }
+
+  /** Stops watching; `onDead` will not be called until the next `start()`. */
+  stop(): void {
+    this.#running = false;
+    this.#clearTimer();
+  }
+
+  /**
+   * Whether the silence has outlasted the timeout at `now`, by the clock
+   * alone. For a page coming back from `freeze` or the back/forward cache,
+   * where timers did not run: the timer may not have fired yet although the
+   * connection is long dead. `false` while stopped.
+   */
+  isOverdue(now: number = this.#clock.now()): boolean {
+    return this.#running && now - this.#lastBeatAt >= this.#timeoutMs;
+  }
+
+  /**
+   * Checks at once instead of waiting for the timer (call it on `resume` /
+   * `pageshow`): when overdue, stops and calls `onDead`. Returns whether it
+   * did.
+   */
+  check(): boolean {
+    const now = this.#clock.now();
+    if (!this.isOverdue(now)) return false;
+    this.#die(now);
+    return true;
+  }
+
+  #onTimer(): void {
+    if (!this.#running) return;
+    const now = this.#clock.now();
+    const silentForMs = now - this.#lastBeatAt;
+    if (silentForMs >= this.#timeoutMs) this.#die(now);
+    // A beat came since the timer was armed: wait out the rest from that beat.
+    else this.#armIn(this.#timeoutMs - silentForMs);
+  }
+
+  #die(now: number): void {
+    const timeout: HeartbeatTimeout = { heartbeatMs: this.#heartbeatMs, silentForMs: now - this.#lastBeatAt };
+    this.stop();
+    try {
+      this.#onDead(timeout);
+    } catch (error) {
+      reportListenerError(error);
+    }
+  }
+
+  #armIn(delayMs: number): void {
+    this.#clearTimer();
+    this.#timerArmed = true;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timerArmed = false;
+      this.#onTimer();
+    }, delayMs);
+  }
+
+  #clearTimer(): void {
+    if (!this.#timerArmed) return;
+    this.#timerArmed = false;
+    this.#clock.clearTimeout(this.#timer);
+  }
+}

@@ -1,0 +1,49 @@
+/** What the connection loop wants to hear of the page's life. */
+export interface PageLifecycleHandlers {
+  online(): void;
+  offline(): void;
+  /** The page became visible. */
+  visible(): void;
+  /** Timers ran again after `freeze`, or the page came back from the back/forward cache. */
+  resumed(fromBfcache: boolean): void;
+  /** The page goes into the back/forward cache. */
+  suspended(): void;
+}
+
+interface LifecycleTargets {
+  window?: EventTarget;
+  document?: { visibilityState?: string } & Partial<EventTarget>;
+}
+
+/**
+ * Listens to `online`/`offline`, `visibilitychange`, `freeze`/`resume` and
+ * `pagehide`/`pageshow` and translates them into the few things the loop
+ * acts on. Returns the function that removes every listener.
+ */
+export function watchPageLifecycle(targets: LifecycleTargets, handlers: PageLifecycleHandlers): () => void {
+  const { window: win, document: doc } = targets;
+  const removers: Array<() => void> = [];
+  const on = (target: Partial<EventTarget> | undefined, type: string, fn: (event: Event) => void) => {
+    if (!target?.addEventListener || !target.removeEventListener) return;
+    target.addEventListener(type, fn);
+    removers.push(() => target.removeEventListener?.(type, fn));
+  };
+
+  on(win, 'online', () => handlers.online());
+  on(win, 'offline', () => handlers.offline());
+  on(doc, 'visibilitychange', () => {
+    if (doc?.visibilityState === 'visible') handlers.visible();
+  });
+  // `freeze`/`resume` fire on document in Chrome's Page Lifecycle API.
+  on(doc, 'resume', () => handlers.resumed(false));
+  on(win, 'pageshow', (event) => {
+    if ((event as PageTransitionEvent).persisted) handlers.resumed(true);
+  });
+  on(win, 'pagehide', (event) => {
+    if ((event as PageTransitionEvent).persisted) handlers.suspended();
+  });
+
+  return () => {
+    for (const remove of removers.splice(0)) remove();
+  };
+}

@@ -1,0 +1,294 @@
+import { type Clock, systemClock, type WallClock } from '../clock';
+import { RealtimeError } from '../errors';
+import { reportListenerError } from '../util/emitter';
+import { SingleFlight } from '../util/single-flight';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { assertFunction, assertNumber, describeValue } from '../util/validate';
+
+/**
+ * What the app's `getToken` returns: the token, or the token with its expiry
+ * in epoch **milliseconds** (a JWT's `exp` is in seconds: multiply by 1000).
+ */
+export type TokenResult = string | { token: string; expiresAt?: number };
+
+/** The app's token source (`auth.getToken` of `createRealtime`). */
+export type GetToken = () => TokenResult | Promise<TokenResult>;
+
+/** Options of {@link TokenProvider}; the `auth` group of `createRealtime`. */
+export interface TokenProviderOptions {
+  /** Where tokens come from. Without it the connection is anonymous and `get()` resolves `undefined`. */
+  getToken?: GetToken;
+  /** Refresh this long before `expiresAt`, in ms. Default 30000. */
+  refreshSkewMs?: number;
+  /** Epoch milliseconds, to compare with `expiresAt`. Default `Date.now`. */
+  wallClock?: WallClock;
+  /** Timers of the scheduled refresh. Default {@link systemClock}. */
+  clock?: Clock;
+}
+
+/** Defaults of {@link TokenProviderOptions}. */
+export const DEFAULT_REFRESH_SKEW_MS = 30_000;
+
+/**
+ * After a failed scheduled refresh the next try comes at half the time left
+ * before expiry, so tries get denser as expiry nears; below this much time
+ * left there is no point and a 401 will take over.
+ */
+const MIN_RETRY_DELAY_MS = 1000;
+
+interface CachedToken {
+  readonly token: string;
+  readonly expiresAt: number | undefined;
+  /** Wall time from which the token counts as stale; `undefined`: never. */
+  readonly refreshAt: number | undefined;
+  /** `expiresAt` was already past when the token arrived (see `#arm`). */
+  readonly staleOnArrival: boolean;
+}
+
+interface RefreshSubscription {
+  readonly onToken: (token: string) => void;
+  readonly onError: ((error: RealtimeError) => void) | undefined;
+}
+
+/**
+ * Caches the app's token and refreshes it before it expires.
+ *
+ * - `get()` answers from the cache until the token is within `refreshSkewMs`
+ *   of `expiresAt` (or within half its lifetime, for tokens that live shorter
+ *   than twice the skew — otherwise a 20 s token with a 30 s skew would be
+ *   stale on arrival and refreshed on every call).
+ * - Every fetch is single-flight: concurrent `get()` and `refresh()` calls
+ *   share one call of `getToken`.
+ * - Any failure of `getToken` (throw, rejection, malformed result) rejects
+ *   with `RealtimeError('auth_failed')` and leaves the cache as it was, so
+ *   the next call simply tries again.
+ * - `scheduleRefresh(onToken)` pushes fresh tokens into a live connection
+ *   before the old one expires.
+ */
+export class TokenProvider {
+  readonly #getToken: GetToken | undefined;
+  readonly #refreshSkewMs: number;
+  readonly #wallClock: WallClock;
+  readonly #clock: Clock;
+  readonly #flight = new SingleFlight(() => this.#fetch());
+
+  #cached: CachedToken | undefined;
+  #subscription: RefreshSubscription | undefined;
+  #timer: unknown;
+  #timerArmed = false;
+  #disposed = false;
+
+  /** @throws RangeError naming the field when an option is out of range. */
+  constructor(options: TokenProviderOptions = {}) {
+    const refreshSkewMs = options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS;
+    const wallClock = options.wallClock ?? Date.now;
+    if (options.getToken !== undefined) assertFunction('auth.getToken', options.getToken);
+    assertNumber('auth.refreshSkewMs', refreshSkewMs, 0, MAX_TIMER_DELAY_MS);
+    assertFunction('auth.wallClock', wallClock);
+    this.#getToken = options.getToken;
+    this.#refreshSkewMs = refreshSkewMs;
+    this.#wallClock = wallClock;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** `expiresAt` of the cached token, if there is one and it has an expiry. */
+  get expiresAt(): number | undefined {
+    return this.#cached?.expiresAt;
+  }
+
+  /**
+   * The token to connect with: the cached one while it is fresh, else a new
+   * one. A fetch already in flight is joined, even while the cache is fresh,
+   * because it was started to replace the cached token. Resolves `undefined`
+   * without `getToken`.
+   *
+   * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
+   */
+  get(): Promise<string | undefined> {
+    if (this.#getToken === undefined) return Promise.resolve(undefined);
+    const inFlight = this.#flight.inFlight;
+    if (inFlight !== undefined) return inFlight;
+    const cached = this.#cached;
+    if (cached !== undefined && !this.#isStale(cached)) return Promise.resolve(cached.token);
+    return this.#flight.run();
+  }
+
+  /**
+   * Fetches a new token whatever the cache holds (joining a fetch already in
+   * flight). Resolves `undefined` without `getToken`.
+   *
+   * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
+   */
+  refresh(): Promise<string | undefined> {
+    if (this.#getToken === undefined) return Promise.resolve(undefined);
+    return this.#flight.run();
+  }
+
+  /**
+   * Forgets the cached token, e.g. after the server answered 401 to it, so
+   * the next `get()` fetches a new one. A fetch already in flight is not
+   * cancelled: it was started after the cached token and its result is used.
+   */
+  invalidate(): void {
+    this.#cached = undefined;
+    this.#clearTimer();
+  }
+
+  /**
+   * Refreshes the token `refreshSkewMs` before it expires and hands the new
+   * one to `onToken` (to send `auth { token }` on a live connection). The
+   * timer is re-armed after every successful fetch, whoever started it; only
+   * fetches of the schedule itself call `onToken`. A failed scheduled refresh
+   * goes to `onError` and is retried at half the time left before expiry
+   * while at least a second is left. Tokens without `expiresAt` are never
+   * refreshed on a timer. One schedule at a time: a new call replaces the
+   * previous one. Returns the function that cancels the schedule.
+   */
+  scheduleRefresh(onToken: (token: string) => void, onError?: (error: RealtimeError) => void): () => void {
+    if (this.#disposed || this.#getToken === undefined) return () => {};
+    const subscription: RefreshSubscription = { onToken, onError };
+    this.#subscription = subscription;
+    this.#arm();
+    return () => {
+      if (this.#subscription !== subscription) return;
+      this.#subscription = undefined;
+      this.#clearTimer();
+    };
+  }
+
+  /** Cancels the schedule for good. `get()` and `refresh()` keep working. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#subscription = undefined;
+    this.#clearTimer();
+  }
+
+  #isStale(cached: CachedToken): boolean {
+    return cached.staleOnArrival || (cached.refreshAt !== undefined && this.#wallClock() >= cached.refreshAt);
+  }
+
+  async #fetch(): Promise<string> {
+    const getToken = this.#getToken!;
+    let result: TokenResult;
+    try {
+      result = await getToken();
+    } catch (cause) {
+      throw new RealtimeError('auth_failed', 'auth.getToken failed', { cause });
+    }
+    const { token, expiresAt } = readTokenResult(result);
+    const fetchedAt = this.#wallClock();
+    let refreshAt: number | undefined;
+    if (expiresAt !== undefined) {
+      const lifetime = expiresAt - fetchedAt;
+      refreshAt = expiresAt - Math.min(this.#refreshSkewMs, Math.max(0, lifetime / 2));
+    }
+    this.#cached = {
+      token,
+      expiresAt,
+      refreshAt,
+      staleOnArrival: expiresAt !== undefined && expiresAt <= fetchedAt,
+    };
+    this.#arm();
+    return token;
+  }
+
+  /** Arms the timer for the cached token's `refreshAt`. */
+  #arm(): void {
+    this.#clearTimer();
+    const cached = this.#cached;
+    if (this.#disposed || this.#subscription === undefined || cached?.refreshAt === undefined) return;
+    // A token that is already expired by our clock most likely means our
+    // clock is wrong, not the token; the next one would look expired too, and
+    // refreshing on a timer would spin. The server judges it: a 401 leads to
+    // `invalidate()` and a new token.
+    if (cached.staleOnArrival) return;
+    this.#armIn(cached.refreshAt - this.#wallClock());
+  }
+
+  #armIn(delayMs: number): void {
+    this.#clearTimer();
+    this.#timerArmed = true;
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timerArmed = false;
+        this.#onTimer();
+      },
+      Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS),
+    );
+  }
+
+  #onTimer(): void {
+    const cached = this.#cached;
+    // Woken early: the delay was clamped to the 32-bit timer limit, or the
+    // wall clock moved back. Look again instead of refreshing too soon.
+    if (cached !== undefined && !this.#isStale(cached)) {
+      this.#arm();
+      return;
+    }
+    const subscription = this.#subscription;
+    this.#flight.run().then(
+      (token) => {
+        if (this.#subscription !== subscription || subscription === undefined) return;
+        try {
+          subscription.onToken(token);
+        } catch (error) {
+          reportListenerError(error);
+        }
+      },
+      (error: unknown) => {
+        if (this.#subscription !== subscription || subscription === undefined) return;
+        const failure =
+          error instanceof RealtimeError
+            ? error
+            : new RealtimeError('auth_failed', 'auth.getToken failed', { cause: error });
+        try {
+          subscription.onError?.(failure);
+        } catch (listenerError) {
+          reportListenerError(listenerError);
+        }
+        this.#armRetry();
+      },
+    );
+  }
+
+  #armRetry(): void {
+    const expiresAt = this.#cached?.expiresAt;
+    if (this.#timerArmed || expiresAt === undefined) return;
+    const retryInMs = (expiresAt - this.#wallClock()) / 2;
+    if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
+  }
+
+  #clearTimer(): void {
+    if (!this.#timerArmed) return;
+    this.#timerArmed = false;
+    this.#clock.clearTimeout(this.#timer);
+  }
+}
+
+/** Checks the shape of `getToken`'s result without ever putting the token into a message. */
+function readTokenResult(result: unknown): { token: string; expiresAt: number | undefined } {
+  if (typeof result === 'string') {
+    if (result === '') throw new RealtimeError('auth_failed', 'auth.getToken returned an empty string');
+    return { token: result, expiresAt: undefined };
+  }
+  if (typeof result !== 'object' || result === null) {
+    throw new RealtimeError(
+      'auth_failed',
+      `auth.getToken must return a token string or { token, expiresAt? }, got ${result === null ? 'null' : typeof result}`,
+    );
+  }
+  const { token, expiresAt } = result as { token?: unknown; expiresAt?: unknown };
+  if (typeof token !== 'string' || token === '') {
+    throw new RealtimeError(
+      'auth_failed',
+      `auth.getToken returned an object whose token is not a non-empty string (${token === '' ? 'empty' : typeof token})`,
+    );
+  }
+  if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+    throw new RealtimeError(
+      'auth_failed',
+      `auth.getToken returned expiresAt ${describeValue(expiresAt)}; expected epoch milliseconds`,
+    );
+  }
+  return { token, expiresAt };
+}

@@ -1,0 +1,86 @@
+/** A function called with every emitted value. */
+export type Listener<T> = (value: T) => void;
+
+/** Receives what a listener threw. */
+export type ListenerErrorHandler = (error: unknown) => void;
+
+/**
+ * Hands a listener's exception to the platform the way `EventTarget` does:
+ * `reportError` in browsers (the page's `error` event and the console see it,
+ * the emitting code keeps running), `console.error` where that is missing
+ * (Node). Never rethrown: one app handler's bug must not stop the library.
+ */
+export const reportListenerError: ListenerErrorHandler = (error) => {
+  const { reportError } = globalThis as { reportError?: (error: unknown) => void };
+  if (typeof reportError === 'function') reportError(error);
+  else console.error(error);
+};
+
+interface Registration<T> {
+  readonly fn: Listener<T>;
+  active: boolean;
+}
+
+/**
+ * The tiny typed listener set behind every `onSomething(listener)` of the
+ * policies.
+ *
+ * - `add` returns the unsubscribe function; calling it twice is harmless.
+ * - Adding the same function twice registers it twice (each `add` is its own
+ *   subscription), as a listener that was added by two owners must survive
+ *   one of them unsubscribing.
+ * - A listener that throws does not stop the others: the error goes to the
+ *   error handler ({@link reportListenerError} by default).
+ * - During `emit`, a listener added is first called on the next `emit`, and a
+ *   listener removed (by an earlier listener) is no longer called, as with
+ *   `EventTarget`.
+ */
+export class Listeners<T> {
+  readonly #registrations = new Set<Registration<T>>();
+  readonly #onError: ListenerErrorHandler;
+
+  /** @param onError receives what a listener threw; defaults to {@link reportListenerError}. */
+  constructor(onError: ListenerErrorHandler = reportListenerError) {
+    this.#onError = onError;
+  }
+
+  /** How many subscriptions are active. */
+  get size(): number {
+    return this.#registrations.size;
+  }
+
+  /** Subscribes `fn`; returns the function that unsubscribes it. */
+  add(fn: Listener<T>): () => void {
+    const registration: Registration<T> = { fn, active: true };
+    this.#registrations.add(registration);
+    return () => {
+      registration.active = false;
+      this.#registrations.delete(registration);
+    };
+  }
+
+  /** Calls every active listener with `value`, in subscription order. */
+  emit(value: T): void {
+    if (this.#registrations.size === 0) return;
+    // A snapshot, so listeners that subscribe during this emit wait for the next one.
+    for (const registration of [...this.#registrations]) {
+      if (!registration.active) continue;
+      try {
+        registration.fn(value);
+      } catch (error) {
+        try {
+          this.#onError(error);
+        } catch {
+          // The error handler itself failed: there is no one left to tell,
+          // and the remaining listeners must still run.
+        }
+      }
+    }
+  }
+
+  /** Unsubscribes every listener. */
+  clear(): void {
+    for (const registration of this.#registrations) registration.active = false;
+    this.#registrations.clear();
+  }
+}

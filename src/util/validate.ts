@@ -1,0 +1,176 @@
+/**
+ * Assertion helpers for options parsers.
+ *
+ * Options are checked once, where they enter (a constructor or
+ * `createRealtime`), so the code behind them can trust them. Every helper
+ * throws a `RangeError` — also for a value of the wrong type — so callers and
+ * users have exactly one error type to expect from bad options. The message
+ * names the field as the user wrote it (`circuit.failureThreshold`) and shows
+ * the offending value, shortened: `circuit.failureThreshold must be an
+ * integer ≥ 1, got 0`.
+ */
+
+/** Longest rendering of a value in an error message, in characters. */
+const MAX_SHOWN_CHARS = 40;
+
+/**
+ * Renders `value` for an error message: JSON where JSON can show it, and
+ * `NaN`, `Infinity`, `-0`, `undefined`, `10n`, `[function name]` where it
+ * cannot; cut to about 40 characters. Never throws (cycles, BigInts and
+ * throwing `toJSON` fall back to the `Object.prototype.toString` tag).
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'undefined':
+      return 'undefined';
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return value.name ? `[function ${value.name}]` : '[function]';
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? Object.prototype.toString.call(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  // Cut on code points so a surrogate pair is never split in half.
+  const codePoints = Array.from(text);
+  return codePoints.length > MAX_SHOWN_CHARS ? `${codePoints.slice(0, MAX_SHOWN_CHARS - 1).join('')}…` : text;
+}
+
+function fail(field: string, expected: string, value: unknown): never {
+  throw new RangeError(`${field} must be ${expected}, got ${describeValue(value)}`);
+}
+
+function rangeText(min: number, max: number | undefined): string {
+  return max === undefined ? `≥ ${min}` : `≥ ${min} and ≤ ${max}`;
+}
+
+/**
+ * Asserts that `value` is an integer in `[min, max]` (`max` omitted: no upper
+ * bound). Throws `RangeError`, also for a non-number.
+ */
+export function assertInteger(
+  field: string,
+  value: unknown,
+  min: number,
+  max?: number,
+): asserts value is number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < min ||
+    (max !== undefined && value > max)
+  ) {
+    fail(field, `an integer ${rangeText(min, max)}`, value);
+  }
+}
+
+/**
+ * Asserts that `value` is a finite number in `[min, max]` (`max` omitted: no
+ * upper bound). `NaN` and `±Infinity` never pass. Throws `RangeError`, also
+ * for a non-number.
+ */
+export function assertNumber(
+  field: string,
+  value: unknown,
+  min: number,
+  max?: number,
+): asserts value is number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    (max !== undefined && value > max)
+  ) {
+    fail(field, `a finite number ${rangeText(min, max)}`, value);
+  }
+}
+
+/** Asserts that `value` is `true` or `false` (not truthy/falsy). Throws `RangeError`. */
+export function assertBoolean(field: string, value: unknown): asserts value is boolean {
+  if (typeof value !== 'boolean') fail(field, 'a boolean', value);
+}
+
+/** Options of {@link assertString}. */
+export interface AssertStringOptions {
+  /** Reject `''`. Default `false`. */
+  nonEmpty?: boolean;
+}
+
+/** Asserts that `value` is a string (non-empty with `{ nonEmpty: true }`). Throws `RangeError`. */
+export function assertString(
+  field: string,
+  value: unknown,
+  options: AssertStringOptions = {},
+): asserts value is string {
+  if (typeof value !== 'string' || (options.nonEmpty === true && value === '')) {
+    fail(field, options.nonEmpty === true ? 'a non-empty string' : 'a string', value);
+  }
+}
+
+/** Options of {@link assertStringArray}. */
+export interface AssertStringArrayOptions {
+  /** Fewest elements allowed. Default 0. */
+  minLength?: number;
+  /** Reject `''` elements. Default `false`. */
+  nonEmptyItems?: boolean;
+}
+
+/**
+ * Asserts that `value` is an array of strings. A bad element is reported by
+ * its index (`services[2] must be a non-empty string, got 5`). Throws
+ * `RangeError`.
+ */
+export function assertStringArray(
+  field: string,
+  value: unknown,
+  options: AssertStringArrayOptions = {},
+): asserts value is string[] {
+  const minLength = options.minLength ?? 0;
+  if (!Array.isArray(value)) {
+    fail(field, 'an array of strings', value);
+  }
+  if (value.length < minLength) {
+    fail(field, `an array of at least ${minLength} string${minLength === 1 ? '' : 's'}`, value);
+  }
+  for (let index = 0; index < value.length; index++) {
+    assertString(`${field}[${index}]`, value[index], { nonEmpty: options.nonEmptyItems === true });
+  }
+}
+
+/** Asserts that `value` is a function. Throws `RangeError`. */
+export function assertFunction(
+  field: string,
+  value: unknown,
+): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') fail(field, 'a function', value);
+}
+
+/**
+ * Asserts that `value` is a plain object (not `null`, not an array). Useful
+ * for a nested options group such as `circuit`. Throws `RangeError`.
+ */
+export function assertObject(field: string, value: unknown): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'an object', value);
+}
+
+/**
+ * Asserts that `value` is one of `allowed` (compared with `Object.is`, so
+ * `NaN` can be listed and `0` is not `-0`). Throws `RangeError` listing the
+ * allowed values.
+ */
+export function assertOneOf<const T extends string | number | boolean | null>(
+  field: string,
+  value: unknown,
+  allowed: readonly T[],
+): asserts value is T {
+  if (!allowed.some((candidate) => Object.is(candidate, value))) {
+    fail(field, `one of ${allowed.map((candidate) => describeValue(candidate)).join(', ')}`, value);
+  }
+}

@@ -1,0 +1,218 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BACKOFF, ExponentialBackoff, fullJitterDelay } from '../../../src/connection/backoff';
+import { MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
+
+/** Ceiling of attempt n with the defaults, written out independently of the implementation. */
+function defaultCeiling(attempt: number): number {
+  return [1000, 2000, 4000, 8000, 16_000][attempt] ?? 20_000;
+}
+
+/** mulberry32: a small seeded PRNG, so distribution tests are deterministic. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describe('ExponentialBackoff', () => {
+  it('uses base/floor 500 ms and cap 20000 ms by default', () => {
+    expect(new ExponentialBackoff().shape).toEqual({ baseMs: 500, floorMs: 500, capMs: 20_000 });
+    expect(DEFAULT_BACKOFF).toEqual({ baseMs: 500, floorMs: 500, capMs: 20_000 });
+  });
+
+  it.each([0, 0.5, 0.999_999_999])(
+    'gives floor + r·(ceiling − floor) for every attempt up to 10,000 (r = %s)',
+    (r) => {
+      const backoff = new ExponentialBackoff({ random: () => r });
+      for (let attempt = 0; attempt <= 10_000; attempt++) {
+        const delay = backoff.next();
+        const expected = 500 + r * (defaultCeiling(attempt) - 500);
+        if (delay !== expected) expect({ attempt, delay }).toEqual({ attempt, delay: expected });
+        if (!(Number.isFinite(delay) && delay >= 500 && delay <= 20_000)) {
+          expect.fail(`attempt ${attempt}: ${delay} outside [500, 20000]`);
+        }
+      }
+      expect(backoff.attempt).toBe(10_001);
+    },
+  );
+
+  it('spreads attempt 0 over [floor, 2·base] so a herd does not come back at one instant', () => {
+    expect(new ExponentialBackoff({ random: () => 0 }).next()).toBe(500);
+    expect(new ExponentialBackoff({ random: () => 0.5 }).next()).toBe(750);
+    expect(new ExponentialBackoff({ random: () => 0.999 }).next()).toBeCloseTo(999.5, 6);
+  });
+
+  it('keeps delays finite and within [floor, cap] at 2^31 attempts and beyond', () => {
+    for (const attempt of [5000, 2 ** 31, 2 ** 31 + 1, 2 ** 53, Number.MAX_VALUE, Number.POSITIVE_INFINITY]) {
+      expect(fullJitterDelay(attempt, 0, DEFAULT_BACKOFF)).toBe(500);
+      expect(fullJitterDelay(attempt, 0.5, DEFAULT_BACKOFF)).toBe(10_250);
+      expect(fullJitterDelay(attempt, 0.999_999, DEFAULT_BACKOFF)).toBeCloseTo(19_999.98, 1);
+    }
+  });
+
+  it('stays finite for an unvalidated base of 0 at 2^31 attempts (0 · 2^31, never 0 · Infinity)', () => {
+    const shape = { baseMs: 0, floorMs: 0, capMs: 1000 };
+    for (const attempt of [2 ** 31, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY]) {
+      expect(fullJitterDelay(attempt, 0.5, shape)).toBe(0);
+    }
+  });
+
+  it('treats NaN or negative attempts as 0 and clamps a draw outside [0, 1]', () => {
+    expect(fullJitterDelay(Number.NaN, 1, DEFAULT_BACKOFF)).toBe(1000);
+    expect(fullJitterDelay(-5, 1, DEFAULT_BACKOFF)).toBe(1000);
+    expect(fullJitterDelay(10, 7, DEFAULT_BACKOFF)).toBe(20_000);
+    expect(fullJitterDelay(10, -1, DEFAULT_BACKOFF)).toBe(500);
+    expect(fullJitterDelay(10, Number.NaN, DEFAULT_BACKOFF)).toBe(500);
+  });
+
+  it('stays within [floor, cap] with a broken random source', () => {
+    for (const value of [Number.NaN, -3, 2, Number.POSITIVE_INFINITY]) {
+      const backoff = new ExponentialBackoff({ random: () => value });
+      for (let i = 0; i < 50; i++) {
+        const delay = backoff.next();
+        expect(delay).toBeGreaterThanOrEqual(500);
+        expect(delay).toBeLessThanOrEqual(20_000);
+      }
+    }
+  });
+
+  it('property: every delay is finite, within [floor, cap], and its window never shrinks', () => {
+    const shape = fc
+      .record({
+        baseMs: fc.double({ min: 1, max: 1e6, noNaN: true }),
+        floorMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+        capExtraMs: fc.double({ min: 0, max: 1e7, noNaN: true }),
+      })
+      .map(({ baseMs, floorMs, capExtraMs }) => ({
+        baseMs,
+        floorMs,
+        capMs: Math.min(Math.max(baseMs, floorMs) + capExtraMs, MAX_TIMER_DELAY_MS),
+      }));
+    fc.assert(
+      fc.property(
+        shape,
+        fc.oneof(fc.nat({ max: 64 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (options, attempt, r) => {
+          const backoff = new ExponentialBackoff({ ...options, random: () => r });
+          const delay = fullJitterDelay(attempt, r, backoff.shape);
+          expect(Number.isFinite(delay)).toBe(true);
+          expect(delay).toBeGreaterThanOrEqual(options.floorMs);
+          expect(delay).toBeLessThanOrEqual(options.capMs);
+          expect(fullJitterDelay(attempt + 1, r, backoff.shape)).toBeGreaterThanOrEqual(delay);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps the jitter spread over [floor, cap] at attempt 5000', () => {
+    const backoff = new ExponentialBackoff({ random: seededRandom(42) });
+    for (let i = 0; i < 5000; i++) backoff.next();
+    const bins = new Array<number>(10).fill(0);
+    const samples = 20_000;
+    for (let i = 0; i < samples; i++) {
+      const delay = backoff.next();
+      bins[Math.min(9, Math.floor((delay - 500) / 1950))]! += 1;
+    }
+    // Uniform over [500, 20000]: each tenth of the window holds about 10 %.
+    for (const count of bins) {
+      expect(count / samples).toBeGreaterThan(0.09);
+      expect(count / samples).toBeLessThan(0.11);
+    }
+  });
+
+  it('peek shows what next will return without counting an attempt', () => {
+    const draws = [0.25, 0.75];
+    const backoff = new ExponentialBackoff({ random: () => draws.shift() ?? 0 });
+    expect(backoff.peek()).toBe(625);
+    expect(backoff.peek()).toBe(625);
+    expect(backoff.attempt).toBe(0);
+    expect(backoff.next()).toBe(625);
+    expect(backoff.attempt).toBe(1);
+    expect(backoff.next()).toBe(500 + 0.75 * 1500);
+  });
+
+  it('reset goes back to attempt 0 with a fresh draw', () => {
+    const draws = [0.5, 0.5, 0.5, 0.5, 0.1];
+    const backoff = new ExponentialBackoff({ random: () => draws.shift() ?? 0 });
+    backoff.next();
+    backoff.next();
+    backoff.next();
+    backoff.peek();
+    backoff.reset();
+    expect(backoff.attempt).toBe(0);
+    expect(backoff.next()).toBe(500 + 0.1 * 500);
+  });
+
+  describe('next(minimumMs) for a server retryAfterMs', () => {
+    it('waits the server minimum when it exceeds the jittered delay', () => {
+      const backoff = new ExponentialBackoff({ random: () => 0.5 });
+      expect(backoff.next(5000)).toBe(5000);
+      expect(backoff.attempt).toBe(1);
+    });
+
+    it('keeps the jittered delay when the server asks for less', () => {
+      const backoff = new ExponentialBackoff({ random: () => 0.5 });
+      expect(backoff.next(100)).toBe(750);
+    });
+
+    it('honours a minimum above the cap', () => {
+      expect(new ExponentialBackoff({ random: () => 0 }).next(120_000)).toBe(120_000);
+    });
+
+    it.each([Number.NaN, Number.POSITIVE_INFINITY, -1])('ignores a malformed minimum (%s)', (minimum) => {
+      expect(new ExponentialBackoff({ random: () => 0.5 }).next(minimum)).toBe(750);
+    });
+
+    it('clamps a huge minimum to the 32-bit timer limit', () => {
+      expect(new ExponentialBackoff({ random: () => 0.5 }).next(1e12)).toBe(MAX_TIMER_DELAY_MS);
+    });
+
+    it('peek(minimumMs) matches next(minimumMs)', () => {
+      const backoff = new ExponentialBackoff({ random: () => 0.5 });
+      expect(backoff.peek(3000)).toBe(3000);
+      expect(backoff.next(3000)).toBe(3000);
+    });
+  });
+
+  describe('options', () => {
+    it('accepts a floor below the base and a cap equal to the base', () => {
+      const backoff = new ExponentialBackoff({ baseMs: 1000, floorMs: 0, capMs: 1000, random: () => 0.5 });
+      expect(backoff.next()).toBe(500);
+      expect(backoff.next()).toBe(500);
+    });
+
+    it('lifts the window to the floor when the floor is above 2·base', () => {
+      const backoff = new ExponentialBackoff({ baseMs: 100, floorMs: 1000, capMs: 5000, random: () => 0.5 });
+      expect(backoff.next()).toBe(1000); // ceiling 200 < floor: no window
+      expect(backoff.next()).toBe(1000); // 400
+      expect(backoff.next()).toBe(1000); // 800
+      expect(backoff.next()).toBe(1000 + 0.5 * 600); // 1600
+    });
+
+    it.each([
+      [{ capMs: 400 }, 'backoff.capMs must be ≥ backoff.baseMs (500), got 400'],
+      [{ baseMs: 100, floorMs: 600, capMs: 500 }, 'backoff.capMs must be ≥ backoff.floorMs (600), got 500'],
+      [{ baseMs: -1 }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got -1'],
+      [{ baseMs: 0 }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'],
+      [{ baseMs: Number.NaN }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got NaN'],
+      [{ floorMs: -1 }, 'backoff.floorMs must be a finite number ≥ 0 and ≤ 2147483647, got -1'],
+      [{ floorMs: Number.NaN }, 'backoff.floorMs must be a finite number ≥ 0 and ≤ 2147483647, got NaN'],
+      [
+        { capMs: Number.POSITIVE_INFINITY },
+        'backoff.capMs must be a finite number ≥ 1 and ≤ 2147483647, got Infinity',
+      ],
+      [{ capMs: 2 ** 31 }, 'backoff.capMs must be a finite number ≥ 1 and ≤ 2147483647, got 2147483648'],
+      [{ random: 0.5 as unknown as () => number }, 'backoff.random must be a function, got 0.5'],
+    ])('rejects %o', (options, message) => {
+      expect(() => new ExponentialBackoff(options)).toThrow(new RangeError(message));
+    });
+  });
+});

@@ -1,0 +1,409 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitStateChange,
+} from '../../../src/connection/circuit-breaker';
+import { FakeClock } from './fake-clock';
+
+function setup(options: Omit<CircuitBreakerOptions, 'clock'> = {}) {
+  const clock = new FakeClock();
+  clock.advance(10_000); // so openedAt is not a trivial 0
+  const breaker = new CircuitBreaker({ ...options, clock });
+  const changes: CircuitStateChange[] = [];
+  breaker.onStateChange((change) => changes.push(change));
+  const fail = (times: number): void => {
+    for (let i = 0; i < times; i++) breaker.recordFailure();
+  };
+  return { clock, breaker, changes, fail };
+}
+
+describe('CircuitBreaker', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  describe('closed', () => {
+    it('starts closed with the defaults', () => {
+      const { breaker } = setup();
+      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
+      expect(breaker.msUntilHalfOpen()).toBe(0);
+    });
+
+    it('lets every attempt through', () => {
+      const { breaker } = setup();
+      for (let i = 0; i < 5; i++) expect(breaker.tryAcquire()).toBe(true);
+    });
+
+    it('counts failures and stays closed below the threshold', () => {
+      const { breaker, changes, fail } = setup();
+      fail(2);
+      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().consecutiveFailures).toBe(2);
+      expect(breaker.tryAcquire()).toBe(true);
+      expect(changes).toEqual([]);
+    });
+
+    it('opens on the third consecutive failure by default, at clock.now()', () => {
+      const { breaker, changes, clock, fail } = setup();
+      fail(3);
+      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot()).toStrictEqual({
+        state: 'open',
+        consecutiveFailures: 3,
+        openedAt: clock.now(),
+        cooldownMs: 1000,
+      });
+      expect(changes).toStrictEqual([{ from: 'closed', to: 'open', snapshot: breaker.snapshot() }]);
+    });
+
+    it('resets the count on a success, so only consecutive failures open it', () => {
+      const { breaker, fail } = setup();
+      fail(2);
+      breaker.recordSuccess();
+      expect(breaker.snapshot().consecutiveFailures).toBe(0);
+      fail(2);
+      expect(breaker.state).toBe('closed');
+      fail(1);
+      expect(breaker.state).toBe('open');
+    });
+
+    it('opens on the first failure with failureThreshold 1', () => {
+      const { breaker, fail } = setup({ failureThreshold: 1 });
+      fail(1);
+      expect(breaker.state).toBe('open');
+    });
+  });
+
+  describe('open', () => {
+    it('refuses attempts', () => {
+      const { breaker, fail } = setup();
+      fail(3);
+      for (let i = 0; i < 5; i++) expect(breaker.tryAcquire()).toBe(false);
+    });
+
+    it('turns half-open on a timer exactly when the cooldown ends', () => {
+      const { breaker, changes, clock, fail } = setup();
+      fail(3);
+      const openedAt = clock.now();
+      clock.advance(999);
+      expect(breaker.state).toBe('open');
+      expect(breaker.msUntilHalfOpen()).toBe(1);
+      clock.advance(1);
+      expect(breaker.state).toBe('half-open');
+      expect(breaker.msUntilHalfOpen()).toBe(0);
+      expect(changes[1]).toStrictEqual({
+        from: 'open',
+        to: 'half-open',
+        snapshot: { state: 'half-open', consecutiveFailures: 3, openedAt, cooldownMs: 1000 },
+      });
+      expect(clock.pending).toBe(0);
+    });
+
+    it('counts down msUntilHalfOpen', () => {
+      const { breaker, clock, fail } = setup();
+      fail(3);
+      expect(breaker.msUntilHalfOpen()).toBe(1000);
+      clock.advance(400);
+      expect(breaker.msUntilHalfOpen()).toBe(600);
+    });
+
+    it('counts a late failure without moving the timer', () => {
+      const { breaker, changes, clock, fail } = setup();
+      fail(3);
+      clock.advance(500);
+      fail(1);
+      expect(breaker.snapshot().consecutiveFailures).toBe(4);
+      expect(breaker.state).toBe('open');
+      clock.advance(500);
+      expect(breaker.state).toBe('half-open');
+      expect(changes.map((change) => change.to)).toEqual(['open', 'half-open']);
+    });
+
+    it('ignores a late success', () => {
+      const { breaker, clock, fail } = setup();
+      fail(3);
+      breaker.recordSuccess();
+      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().consecutiveFailures).toBe(3);
+      clock.advance(1000);
+      expect(breaker.state).toBe('half-open');
+    });
+  });
+
+  describe('half-open', () => {
+    function halfOpen(options: Omit<CircuitBreakerOptions, 'clock'> = {}) {
+      const context = setup(options);
+      context.fail(options.failureThreshold ?? 3);
+      context.clock.advance(context.breaker.snapshot().cooldownMs);
+      expect(context.breaker.state).toBe('half-open');
+      return context;
+    }
+
+    it('allows exactly one probe among concurrent callers', () => {
+      const { breaker } = halfOpen();
+      const grants = Array.from({ length: 10 }, () => breaker.tryAcquire());
+      expect(grants.filter(Boolean)).toHaveLength(1);
+      expect(grants[0]).toBe(true);
+    });
+
+    it('closes on the probe success and resets count, openedAt and cooldown', () => {
+      const { breaker, changes, clock } = halfOpen();
+      // Grow the cooldown first, so the reset is visible.
+      breaker.tryAcquire();
+      breaker.recordFailure();
+      clock.advance(2000);
+      expect(breaker.tryAcquire()).toBe(true);
+      breaker.recordSuccess();
+      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
+      expect(changes.at(-1)).toStrictEqual({
+        from: 'half-open',
+        to: 'closed',
+        snapshot: { state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 },
+      });
+      expect(breaker.tryAcquire()).toBe(true);
+      expect(breaker.tryAcquire()).toBe(true);
+    });
+
+    it('reopens on the probe failure with the cooldown doubled', () => {
+      const { breaker, changes, clock } = halfOpen();
+      breaker.tryAcquire();
+      breaker.recordFailure();
+      expect(breaker.snapshot()).toStrictEqual({
+        state: 'open',
+        consecutiveFailures: 4,
+        openedAt: clock.now(),
+        cooldownMs: 2000,
+      });
+      expect(changes.at(-1)?.from).toBe('half-open');
+      expect(changes.at(-1)?.to).toBe('open');
+      expect(breaker.tryAcquire()).toBe(false);
+      clock.advance(1999);
+      expect(breaker.state).toBe('open');
+      clock.advance(1);
+      expect(breaker.state).toBe('half-open');
+    });
+
+    it('grows the cooldown 1000 → 2000 → … → 60000 and stays at the cap', () => {
+      const { breaker, clock, fail } = setup();
+      fail(3);
+      const seen: number[] = [];
+      for (let round = 0; round < 9; round++) {
+        const { cooldownMs } = breaker.snapshot();
+        seen.push(cooldownMs);
+        clock.advance(cooldownMs - 1);
+        expect(breaker.state).toBe('open');
+        clock.advance(1);
+        expect(breaker.state).toBe('half-open');
+        expect(breaker.tryAcquire()).toBe(true);
+        breaker.recordFailure();
+      }
+      expect(seen).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+    });
+
+    it('uses the first cooldown again after recovering', () => {
+      const { breaker, clock, fail } = halfOpen();
+      breaker.tryAcquire();
+      breaker.recordFailure();
+      clock.advance(2000);
+      breaker.tryAcquire();
+      breaker.recordSuccess();
+      fail(3);
+      expect(breaker.snapshot().cooldownMs).toBe(1000);
+      clock.advance(1000);
+      expect(breaker.state).toBe('half-open');
+    });
+
+    it('respects a custom maxCooldownMs that is not a power-of-two multiple', () => {
+      const { breaker, clock } = halfOpen({ cooldownMs: 1000, maxCooldownMs: 3000 });
+      const seen: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        breaker.tryAcquire();
+        breaker.recordFailure();
+        seen.push(breaker.snapshot().cooldownMs);
+        clock.advance(breaker.snapshot().cooldownMs);
+      }
+      expect(seen).toEqual([2000, 3000, 3000]);
+    });
+
+    it('treats any failure or success in half-open as the probe outcome', () => {
+      const first = halfOpen();
+      first.breaker.recordFailure();
+      expect(first.breaker.state).toBe('open');
+      expect(first.breaker.snapshot().cooldownMs).toBe(2000);
+      const second = halfOpen();
+      second.breaker.recordSuccess();
+      expect(second.breaker.state).toBe('closed');
+    });
+
+    it('hands the probe back with releaseProbe', () => {
+      const { breaker } = halfOpen();
+      expect(breaker.tryAcquire()).toBe(true);
+      expect(breaker.tryAcquire()).toBe(false);
+      breaker.releaseProbe();
+      expect(breaker.state).toBe('half-open');
+      expect(breaker.tryAcquire()).toBe(true);
+      expect(breaker.tryAcquire()).toBe(false);
+    });
+
+    it('grants a new probe after each reopening', () => {
+      const { breaker, clock } = halfOpen();
+      expect(breaker.tryAcquire()).toBe(true);
+      breaker.recordFailure();
+      clock.advance(2000);
+      expect(breaker.tryAcquire()).toBe(true);
+    });
+  });
+
+  describe('reset', () => {
+    it('closes an open breaker, clears its timer and tells the listeners', () => {
+      const { breaker, changes, clock, fail } = setup();
+      fail(3);
+      breaker.reset();
+      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
+      expect(clock.pending).toBe(0);
+      expect(changes.map(({ from, to }) => `${from}→${to}`)).toEqual(['closed→open', 'open→closed']);
+      clock.advance(5000);
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('clears the count of a closed breaker without an event', () => {
+      const { breaker, changes, fail } = setup();
+      fail(2);
+      breaker.reset();
+      expect(breaker.snapshot().consecutiveFailures).toBe(0);
+      expect(changes).toEqual([]);
+    });
+
+    it('restores the first cooldown', () => {
+      const { breaker, clock, fail } = setup();
+      fail(3);
+      clock.advance(1000);
+      breaker.recordFailure(); // probe failed: 2000
+      breaker.reset();
+      fail(3);
+      expect(breaker.snapshot().cooldownMs).toBe(1000);
+    });
+  });
+
+  describe('dispose', () => {
+    it('stops the timer, so the state no longer moves', () => {
+      const { breaker, changes, clock, fail } = setup();
+      fail(3);
+      expect(clock.pending).toBe(1);
+      breaker.dispose();
+      expect(clock.pending).toBe(0);
+      clock.advance(60_000);
+      expect(breaker.state).toBe('open');
+      expect(changes).toHaveLength(1);
+    });
+
+    it('leaves the breaker inert', () => {
+      const { breaker, changes, clock, fail } = setup();
+      breaker.dispose();
+      fail(10);
+      breaker.recordSuccess();
+      breaker.reset();
+      expect(breaker.state).toBe('closed');
+      expect(breaker.tryAcquire()).toBe(false);
+      expect(clock.pending).toBe(0);
+      expect(changes).toEqual([]);
+    });
+  });
+
+  describe('onStateChange', () => {
+    it('calls listeners in subscription order, after the state changed', () => {
+      const { breaker, fail } = setup();
+      const calls: string[] = [];
+      breaker.onStateChange((change) => calls.push(`a:${change.to}:${breaker.state}`));
+      breaker.onStateChange((change) => calls.push(`b:${change.to}:${breaker.state}`));
+      fail(3);
+      expect(calls).toEqual(['a:open:open', 'b:open:open']);
+    });
+
+    it('reports the full cycle closed → open → half-open → open → half-open → closed', () => {
+      const { breaker, changes, clock, fail } = setup();
+      fail(3);
+      clock.advance(1000);
+      breaker.tryAcquire();
+      breaker.recordFailure();
+      clock.advance(2000);
+      breaker.tryAcquire();
+      breaker.recordSuccess();
+      expect(changes.map(({ from, to, snapshot }) => [from, to, snapshot.cooldownMs])).toEqual([
+        ['closed', 'open', 1000],
+        ['open', 'half-open', 1000],
+        ['half-open', 'open', 2000],
+        ['open', 'half-open', 2000],
+        ['half-open', 'closed', 1000],
+      ]);
+    });
+
+    it('unsubscribes', () => {
+      const { breaker, fail } = setup();
+      const listener = vi.fn();
+      const off = breaker.onStateChange(listener);
+      off();
+      fail(3);
+      expect(listener).not.toHaveBeenCalled();
+    });
+
+    it('keeps working when a listener throws', () => {
+      const reportError = vi.fn();
+      vi.stubGlobal('reportError', reportError);
+      const { breaker, changes, fail } = setup();
+      breaker.onStateChange(() => {
+        throw new Error('app bug');
+      });
+      const after = vi.fn();
+      breaker.onStateChange(after);
+      fail(3);
+      expect(breaker.state).toBe('open');
+      expect(changes).toHaveLength(1);
+      expect(after).toHaveBeenCalledOnce();
+      expect(reportError).toHaveBeenCalledOnce();
+    });
+  });
+
+  it('runs on the system clock by default (fake timers)', () => {
+    vi.useFakeTimers();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 500 });
+    breaker.recordFailure();
+    vi.advanceTimersByTime(499);
+    expect(breaker.state).toBe('open');
+    vi.advanceTimersByTime(1);
+    expect(breaker.state).toBe('half-open');
+    breaker.dispose();
+  });
+
+  describe('options', () => {
+    it.each([
+      [{ failureThreshold: 0 }, 'circuit.failureThreshold must be an integer ≥ 1, got 0'],
+      [{ failureThreshold: 1.5 }, 'circuit.failureThreshold must be an integer ≥ 1, got 1.5'],
+      [{ failureThreshold: Number.NaN }, 'circuit.failureThreshold must be an integer ≥ 1, got NaN'],
+      [{ cooldownMs: 0 }, 'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'],
+      [{ cooldownMs: -5 }, 'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got -5'],
+      [
+        { cooldownMs: Number.POSITIVE_INFINITY },
+        'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got Infinity',
+      ],
+      [
+        { maxCooldownMs: 2 ** 31 },
+        'circuit.maxCooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got 2147483648',
+      ],
+      [{ maxCooldownMs: 500 }, 'circuit.maxCooldownMs must be ≥ circuit.cooldownMs (1000), got 500'],
+    ])('rejects %o', (options, message) => {
+      expect(() => new CircuitBreaker(options)).toThrow(new RangeError(message));
+    });
+
+    it('accepts maxCooldownMs equal to cooldownMs (no growth)', () => {
+      const { breaker, clock, fail } = setup({ cooldownMs: 500, maxCooldownMs: 500 });
+      fail(3);
+      clock.advance(500);
+      breaker.recordFailure();
+      expect(breaker.snapshot().cooldownMs).toBe(500);
+    });
+  });
+});

@@ -1,0 +1,211 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  HEARTBEAT_TIMEOUT_INTERVALS,
+  type HeartbeatTimeout,
+  HeartbeatWatchdog,
+} from '../../../src/connection/heartbeat-watchdog';
+import { FakeClock } from './fake-clock';
+
+function setup() {
+  const clock = new FakeClock();
+  clock.advance(1000);
+  const onDead = vi.fn<(timeout: HeartbeatTimeout) => void>();
+  const watchdog = new HeartbeatWatchdog({ onDead, clock });
+  return { clock, onDead, watchdog };
+}
+
+describe('HeartbeatWatchdog', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it('tolerates two intervals plus half an interval of silence', () => {
+    expect(HEARTBEAT_TIMEOUT_INTERVALS).toBe(2.5);
+    const { watchdog } = setup();
+    watchdog.start(1000);
+    expect(watchdog.timeoutMs).toBe(2500);
+  });
+
+  it('calls onDead exactly at 2.5 intervals of silence, once', () => {
+    const { clock, onDead, watchdog } = setup();
+    watchdog.start(1000);
+    clock.advance(2499);
+    expect(onDead).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onDead).toHaveBeenCalledExactlyOnceWith({ heartbeatMs: 1000, silentForMs: 2500 });
+    expect(watchdog.running).toBe(false);
+    clock.advance(60_000);
+    expect(onDead).toHaveBeenCalledOnce();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('is kept alive by beats, measuring the silence from the last one', () => {
+    const { clock, onDead, watchdog } = setup();
+    watchdog.start(1000);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(2000);
+      watchdog.beat();
+    }
+    expect(onDead).not.toHaveBeenCalled();
+    const lastBeatAt = clock.now();
+    expect(watchdog.lastBeatAt).toBe(lastBeatAt);
+    clock.advance(2499);
+    expect(onDead).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onDead).toHaveBeenCalledExactlyOnceWith({ heartbeatMs: 1000, silentForMs: 2500 });
+  });
+
+  it('after a beat, dies 2.5 intervals after that beat, not a full timeout after the timer woke', () => {
+    const { clock, onDead, watchdog } = setup();
+    watchdog.start(1000);
+    clock.advance(1000);
+    watchdog.beat();
+    clock.advance(2499); // the first timer fired at 2500 and found the beat
+    expect(onDead).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onDead).toHaveBeenCalledExactlyOnceWith({ heartbeatMs: 1000, silentForMs: 2500 });
+  });
+
+  it('keeps a single timer however many frames arrive', () => {
+    const { clock, watchdog } = setup();
+    watchdog.start(1000);
+    const armed = clock.delays.length;
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(1);
+      watchdog.beat();
+    }
+    expect(clock.pending).toBe(1);
+    // Re-armed once, when the first timer found the beats, not once per beat.
+    expect(clock.delays.length - armed).toBe(0);
+    clock.advance(1500);
+    expect(clock.delays.length - armed).toBe(1);
+    expect(clock.pending).toBe(1);
+  });
+
+  it('does not call onDead after stop()', () => {
+    const { clock, onDead, watchdog } = setup();
+    watchdog.start(1000);
+    watchdog.stop();
+    expect(clock.pending).toBe(0);
+    clock.advance(10_000);
+    expect(onDead).not.toHaveBeenCalled();
+    expect(watchdog.running).toBe(false);
+  });
+
+  it('ignores beats while stopped', () => {
+    const { clock, watchdog } = setup();
+    watchdog.beat();
+    expect(watchdog.lastBeatAt).toBe(0);
+    watchdog.start(1000);
+    watchdog.stop();
+    const stoppedAt = watchdog.lastBeatAt;
+    clock.advance(500);
+    watchdog.beat();
+    expect(watchdog.lastBeatAt).toBe(stoppedAt);
+  });
+
+  it('restarts with a new interval, counting the start as a beat', () => {
+    const { clock, onDead, watchdog } = setup();
+    watchdog.start(1000);
+    clock.advance(2000);
+    watchdog.start(4000);
+    expect(clock.pending).toBe(1);
+    clock.advance(9999);
+    expect(onDead).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onDead).toHaveBeenCalledExactlyOnceWith({ heartbeatMs: 4000, silentForMs: 10_000 });
+  });
+
+  it('can be started again after onDead', () => {
+    const { clock, onDead, watchdog } = setup();
+    watchdog.start(100);
+    clock.advance(250);
+    watchdog.start(100);
+    clock.advance(250);
+    expect(onDead).toHaveBeenCalledTimes(2);
+  });
+
+  describe('after freeze or the back/forward cache (timers did not run)', () => {
+    it('isOverdue compares the clock', () => {
+      const { clock, watchdog } = setup();
+      watchdog.start(1000);
+      const startedAt = clock.now();
+      expect(watchdog.isOverdue(startedAt + 2499)).toBe(false);
+      expect(watchdog.isOverdue(startedAt + 2500)).toBe(true);
+      expect(watchdog.isOverdue()).toBe(false);
+    });
+
+    it('isOverdue is false while stopped', () => {
+      const { clock, watchdog } = setup();
+      expect(watchdog.isOverdue(clock.now() + 1e9)).toBe(false);
+      watchdog.start(1000);
+      watchdog.stop();
+      expect(watchdog.isOverdue(clock.now() + 1e9)).toBe(false);
+    });
+
+    it('check() calls onDead at once when overdue, and only then', () => {
+      const clock = new FakeClock();
+      const onDead = vi.fn();
+      // A clock whose timers never fire, as in a frozen page.
+      const frozen = { now: () => clock.now(), setTimeout: () => 0, clearTimeout: () => {} };
+      const watchdog = new HeartbeatWatchdog({ onDead, clock: frozen });
+      watchdog.start(1000);
+      clock.advance(2000);
+      expect(watchdog.check()).toBe(false);
+      expect(onDead).not.toHaveBeenCalled();
+      clock.advance(60_000);
+      expect(watchdog.check()).toBe(true);
+      expect(onDead).toHaveBeenCalledExactlyOnceWith({ heartbeatMs: 1000, silentForMs: 62_000 });
+      expect(watchdog.running).toBe(false);
+      expect(watchdog.check()).toBe(false);
+      expect(onDead).toHaveBeenCalledOnce();
+    });
+  });
+
+  it('reports a throwing onDead and still stops', () => {
+    const reportError = vi.fn();
+    vi.stubGlobal('reportError', reportError);
+    const clock = new FakeClock();
+    const watchdog = new HeartbeatWatchdog({
+      clock,
+      onDead: () => {
+        throw new Error('app bug');
+      },
+    });
+    watchdog.start(100);
+    expect(() => clock.advance(250)).not.toThrow();
+    expect(reportError).toHaveBeenCalledOnce();
+    expect(watchdog.running).toBe(false);
+  });
+
+  it('runs on the system clock by default (fake timers)', () => {
+    vi.useFakeTimers();
+    const onDead = vi.fn();
+    const watchdog = new HeartbeatWatchdog({ onDead });
+    watchdog.start(100);
+    vi.advanceTimersByTime(249);
+    expect(onDead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(onDead).toHaveBeenCalledOnce();
+  });
+
+  describe('validation', () => {
+    it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])(
+      'start rejects heartbeatMs %s',
+      (value) => {
+        const { clock, watchdog } = setup();
+        expect(() => watchdog.start(value)).toThrow(RangeError);
+        expect(() => watchdog.start(value)).toThrow(/^heartbeatMs must be a finite number ≥ 1/);
+        expect(watchdog.running).toBe(false);
+        expect(clock.pending).toBe(0);
+      },
+    );
+
+    it('requires onDead to be a function', () => {
+      expect(() => new HeartbeatWatchdog({ onDead: undefined as unknown as () => void })).toThrow(
+        new RangeError('heartbeat.onDead must be a function, got undefined'),
+      );
+    });
+  });
+});

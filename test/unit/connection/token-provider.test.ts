@@ -1,0 +1,557 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type GetToken, TokenProvider, type TokenResult } from '../../../src/connection/token-provider';
+import { isRealtimeError, RealtimeError } from '../../../src/errors';
+import { MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
+import { FakeClock, flushPromises } from './fake-clock';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function setup(getToken?: GetToken, refreshSkewMs?: number) {
+  const clock = new FakeClock();
+  const provider = new TokenProvider({
+    ...(getToken === undefined ? {} : { getToken }),
+    ...(refreshSkewMs === undefined ? {} : { refreshSkewMs }),
+    clock,
+    wallClock: clock.wall,
+  });
+  return { clock, provider };
+}
+
+/** A getToken that hands out tok1, tok2, … each valid for `lifetimeMs` from the fake wall clock. */
+function expiringTokens(clock: () => FakeClock, lifetimeMs: number) {
+  let n = 0;
+  return vi.fn<GetToken>(() => {
+    n += 1;
+    return { token: `tok${n}`, expiresAt: clock().wall() + lifetimeMs };
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<RealtimeError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(RealtimeError);
+    return error as RealtimeError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('TokenProvider', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  describe('anonymous (no getToken)', () => {
+    it('resolves undefined and never arms a timer', async () => {
+      const { clock, provider } = setup();
+      await expect(provider.get()).resolves.toBeUndefined();
+      await expect(provider.refresh()).resolves.toBeUndefined();
+      const onToken = vi.fn();
+      provider.scheduleRefresh(onToken)();
+      expect(clock.pending).toBe(0);
+    });
+  });
+
+  describe('caching', () => {
+    it('caches a plain string token for good', async () => {
+      const getToken = vi.fn<GetToken>(() => 'plain');
+      const { clock, provider } = setup(getToken);
+      await expect(provider.get()).resolves.toBe('plain');
+      clock.advance(365 * 24 * 3600 * 1000);
+      await expect(provider.get()).resolves.toBe('plain');
+      expect(getToken).toHaveBeenCalledTimes(1);
+      expect(provider.expiresAt).toBeUndefined();
+    });
+
+    it('accepts a synchronous or asynchronous getToken', async () => {
+      const { provider } = setup(async () => ({ token: 'async' }));
+      await expect(provider.get()).resolves.toBe('async');
+    });
+
+    it('serves the cache until refreshSkewMs before expiresAt, then fetches', async () => {
+      let clock!: FakeClock;
+      const getToken = expiringTokens(() => clock, 120_000);
+      ({ clock } = setup());
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      await expect(provider.get()).resolves.toBe('tok1');
+      expect(provider.expiresAt).toBe(clock.wall() + 120_000);
+      clock.advance(89_999);
+      await expect(provider.get()).resolves.toBe('tok1');
+      clock.advance(1);
+      await expect(provider.get()).resolves.toBe('tok2');
+      expect(getToken).toHaveBeenCalledTimes(2);
+    });
+
+    it('honours a custom refreshSkewMs', async () => {
+      let clock!: FakeClock;
+      const getToken = expiringTokens(() => clock, 120_000);
+      ({ clock } = setup());
+      const provider = new TokenProvider({ getToken, refreshSkewMs: 5000, clock, wallClock: clock.wall });
+      await provider.get();
+      clock.advance(114_999);
+      await expect(provider.get()).resolves.toBe('tok1');
+      clock.advance(1);
+      await expect(provider.get()).resolves.toBe('tok2');
+    });
+
+    it('refreshes a token shorter-lived than twice the skew at half its life', async () => {
+      let clock!: FakeClock;
+      const getToken = expiringTokens(() => clock, 20_000);
+      ({ clock } = setup());
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      await provider.get();
+      await expect(provider.get()).resolves.toBe('tok1');
+      clock.advance(9999);
+      await expect(provider.get()).resolves.toBe('tok1');
+      clock.advance(1);
+      await expect(provider.get()).resolves.toBe('tok2');
+    });
+
+    it('uses a token that is already expired on arrival once, and fetches again next time', async () => {
+      let n = 0;
+      const getToken = vi.fn<GetToken>(() => ({ token: `old${++n}`, expiresAt: 1000 }));
+      const { provider } = setup(getToken);
+      await expect(provider.get()).resolves.toBe('old1');
+      await expect(provider.get()).resolves.toBe('old2');
+    });
+
+    it('refresh() fetches even while the cache is fresh', async () => {
+      let clock!: FakeClock;
+      const getToken = expiringTokens(() => clock, 3_600_000);
+      ({ clock } = setup());
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      await provider.get();
+      await expect(provider.refresh()).resolves.toBe('tok2');
+      await expect(provider.get()).resolves.toBe('tok2');
+    });
+
+    it('invalidate() drops the cache so the next get() fetches', async () => {
+      let n = 0;
+      const getToken = vi.fn<GetToken>(() => `t${++n}`);
+      const { provider } = setup(getToken);
+      await provider.get();
+      provider.invalidate();
+      await expect(provider.get()).resolves.toBe('t2');
+      await expect(provider.get()).resolves.toBe('t2');
+      expect(getToken).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('single flight', () => {
+    it('shares one getToken call among 5 concurrent get() calls', async () => {
+      const pending = deferred<TokenResult>();
+      const getToken = vi.fn<GetToken>(() => pending.promise);
+      const { provider } = setup(getToken);
+      const calls = Array.from({ length: 5 }, () => provider.get());
+      expect(getToken).toHaveBeenCalledTimes(1);
+      pending.resolve('shared');
+      await expect(Promise.all(calls)).resolves.toEqual(['shared', 'shared', 'shared', 'shared', 'shared']);
+    });
+
+    it('shares a refresh in flight with get(), even while the cache is fresh', async () => {
+      const answers = [deferred<TokenResult>(), deferred<TokenResult>()];
+      let calls = 0;
+      const getToken = vi.fn<GetToken>(() => answers[calls++]!.promise);
+      const { provider } = setup(getToken);
+      const first = provider.get();
+      answers[0]!.resolve('first');
+      await first;
+      const refreshing = provider.refresh();
+      const getting = provider.get();
+      const refreshingAgain = provider.refresh();
+      expect(getToken).toHaveBeenCalledTimes(2);
+      answers[1]!.resolve('second');
+      await expect(Promise.all([refreshing, getting, refreshingAgain])).resolves.toEqual([
+        'second',
+        'second',
+        'second',
+      ]);
+    });
+
+    it('shares a get() in flight with refresh()', async () => {
+      const pending = deferred<TokenResult>();
+      const getToken = vi.fn<GetToken>(() => pending.promise);
+      const { provider } = setup(getToken);
+      const getting = provider.get();
+      const refreshing = provider.refresh();
+      pending.resolve('one');
+      await expect(Promise.all([getting, refreshing])).resolves.toEqual(['one', 'one']);
+      expect(getToken).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('failures', () => {
+    it('wraps a rejection in auth_failed with the cause', async () => {
+      const cause = new Error('idp down');
+      const { provider } = setup(() => Promise.reject(cause));
+      const error = await rejection(provider.get());
+      expect(isRealtimeError(error, 'auth_failed')).toBe(true);
+      expect(error.cause).toBe(cause);
+    });
+
+    it('wraps a synchronous throw in auth_failed with the cause', async () => {
+      const cause = new Error('sync');
+      const { provider } = setup(() => {
+        throw cause;
+      });
+      const error = await rejection(provider.refresh());
+      expect(error.code).toBe('auth_failed');
+      expect(error.cause).toBe(cause);
+    });
+
+    it.each([
+      ['', 'auth.getToken returned an empty string'],
+      [null, 'auth.getToken must return a token string or { token, expiresAt? }, got null'],
+      [42, 'auth.getToken must return a token string or { token, expiresAt? }, got number'],
+      [undefined, 'auth.getToken must return a token string or { token, expiresAt? }, got undefined'],
+      [{}, 'auth.getToken returned an object whose token is not a non-empty string (undefined)'],
+      [{ token: '' }, 'auth.getToken returned an object whose token is not a non-empty string (empty)'],
+      [{ token: 5 }, 'auth.getToken returned an object whose token is not a non-empty string (number)'],
+      [
+        { token: 'secret', expiresAt: Number.NaN },
+        'auth.getToken returned expiresAt NaN; expected epoch milliseconds',
+      ],
+      [
+        { token: 'secret', expiresAt: Number.POSITIVE_INFINITY },
+        'auth.getToken returned expiresAt Infinity; expected epoch milliseconds',
+      ],
+      [
+        { token: 'secret', expiresAt: '2030' },
+        'auth.getToken returned expiresAt "2030"; expected epoch milliseconds',
+      ],
+    ])('rejects the malformed result %o with auth_failed', async (result, message) => {
+      const { provider } = setup(() => result as TokenResult);
+      const error = await rejection(provider.get());
+      expect(error.code).toBe('auth_failed');
+      expect(error.message).toBe(message);
+      expect(error.message).not.toContain('secret');
+    });
+
+    it('gives every concurrent caller the failure, then recovers on the next call', async () => {
+      const getToken = vi
+        .fn<GetToken>()
+        .mockRejectedValueOnce(new Error('blip'))
+        .mockResolvedValueOnce('recovered');
+      const { provider } = setup(getToken);
+      const a = provider.get();
+      const b = provider.get();
+      expect((await rejection(a)).code).toBe('auth_failed');
+      expect((await rejection(b)).code).toBe('auth_failed');
+      await expect(provider.get()).resolves.toBe('recovered');
+      expect(getToken).toHaveBeenCalledTimes(2);
+    });
+
+    it('keeps the cached token when a forced refresh fails', async () => {
+      const getToken = vi
+        .fn<GetToken>()
+        .mockResolvedValueOnce('good')
+        .mockRejectedValueOnce(new Error('blip'))
+        .mockResolvedValueOnce('next');
+      const { provider } = setup(getToken);
+      await provider.get();
+      await rejection(provider.refresh());
+      await expect(provider.get()).resolves.toBe('good');
+      await expect(provider.refresh()).resolves.toBe('next');
+    });
+  });
+
+  describe('scheduleRefresh', () => {
+    function scheduled(lifetimeMs = 120_000) {
+      let clock!: FakeClock;
+      const getToken = expiringTokens(() => clock, lifetimeMs);
+      ({ clock } = setup());
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const onToken = vi.fn<(token: string) => void>();
+      const onError = vi.fn<(error: RealtimeError) => void>();
+      return { clock, provider, getToken, onToken, onError };
+    }
+
+    it('refreshes refreshSkewMs before expiry, hands the token over and re-arms', async () => {
+      const { clock, provider, getToken, onToken } = scheduled();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      expect(clock.delays.at(-1)).toBe(90_000);
+      clock.advance(89_999);
+      expect(getToken).toHaveBeenCalledTimes(1);
+      clock.advance(1);
+      expect(getToken).toHaveBeenCalledTimes(2);
+      await flushPromises();
+      expect(onToken).toHaveBeenCalledExactlyOnceWith('tok2');
+      await expect(provider.get()).resolves.toBe('tok2');
+      // The next one, 90 s after the second token arrived.
+      expect(clock.pending).toBe(1);
+      clock.advance(90_000);
+      await flushPromises();
+      expect(onToken).toHaveBeenLastCalledWith('tok3');
+    });
+
+    it('arms once the first token arrives when nothing is cached yet', async () => {
+      const { clock, provider, onToken } = scheduled();
+      provider.scheduleRefresh(onToken);
+      expect(clock.pending).toBe(0);
+      await provider.get();
+      expect(clock.pending).toBe(1);
+      expect(clock.delays.at(-1)).toBe(90_000);
+    });
+
+    it('refreshes at once when the cached token is already due', async () => {
+      const { clock, provider, getToken, onToken } = scheduled();
+      await provider.get();
+      clock.advance(100_000);
+      provider.scheduleRefresh(onToken);
+      expect(clock.delays.at(-1)).toBe(0);
+      clock.advance(0);
+      await flushPromises();
+      expect(getToken).toHaveBeenCalledTimes(2);
+      expect(onToken).toHaveBeenCalledWith('tok2');
+    });
+
+    it('re-arms after a fetch made by get() without calling onToken', async () => {
+      const { clock, provider, onToken } = scheduled();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      clock.advance(50_000);
+      await provider.refresh(); // tok2, valid 120 s from now
+      expect(onToken).not.toHaveBeenCalled();
+      clock.advance(89_999);
+      await flushPromises();
+      expect(onToken).not.toHaveBeenCalled();
+      clock.advance(1);
+      await flushPromises();
+      expect(onToken).toHaveBeenCalledWith('tok3');
+    });
+
+    it('shares its fetch with a concurrent get()', async () => {
+      const pending = deferred<TokenResult>();
+      const clock = new FakeClock();
+      const getToken = vi
+        .fn<GetToken>()
+        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
+        .mockReturnValueOnce(pending.promise);
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const onToken = vi.fn();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      clock.advance(30_000);
+      const getting = provider.get();
+      expect(getToken).toHaveBeenCalledTimes(2);
+      pending.resolve({ token: 'b', expiresAt: clock.wall() + 60_000 });
+      await expect(getting).resolves.toBe('b');
+      await flushPromises();
+      expect(onToken).toHaveBeenCalledExactlyOnceWith('b');
+    });
+
+    it('never arms for tokens without expiresAt', async () => {
+      const { clock, provider } = setup(() => 'forever');
+      provider.scheduleRefresh(vi.fn());
+      await provider.get();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('does not arm for a token already expired on arrival (a wrong local clock), so it cannot spin', async () => {
+      const getToken = vi.fn<GetToken>(() => ({ token: 'stale', expiresAt: 1000 }));
+      const { clock, provider } = setup(getToken);
+      provider.scheduleRefresh(vi.fn());
+      await provider.get();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('reports a failed refresh and retries at half the time left while ≥ 1 s is left', async () => {
+      const clock = new FakeClock();
+      const expiresAt = clock.wall() + 120_000;
+      const getToken = vi.fn<GetToken>().mockReturnValueOnce({ token: 'a', expiresAt });
+      getToken.mockRejectedValue(new Error('idp down'));
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const onToken = vi.fn();
+      const onError = vi.fn<(error: RealtimeError) => void>();
+      await provider.get();
+      provider.scheduleRefresh(onToken, onError);
+      const attemptsAt: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const due = clock.nextDueAt();
+        if (due === undefined) break;
+        clock.advance(due - clock.now());
+        attemptsAt.push(expiresAt - clock.wall());
+        await flushPromises();
+      }
+      // Time left before expiry at each try: 30 s, 15 s, 7.5 s, 3.75 s, 1.875 s; then under 1 s would be left.
+      expect(attemptsAt).toEqual([30_000, 15_000, 7500, 3750, 1875]);
+      expect(getToken).toHaveBeenCalledTimes(6);
+      expect(onError).toHaveBeenCalledTimes(5);
+      expect(onError.mock.calls[0]![0].code).toBe('auth_failed');
+      expect(onToken).not.toHaveBeenCalled();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('goes back to the normal schedule once a retry succeeds', async () => {
+      const clock = new FakeClock();
+      const getToken = vi
+        .fn<GetToken>()
+        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
+        .mockRejectedValueOnce(new Error('blip'))
+        .mockImplementation(() => ({ token: 'b', expiresAt: clock.wall() + 120_000 }));
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const onToken = vi.fn();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      clock.advance(90_000);
+      await flushPromises();
+      expect(onToken).not.toHaveBeenCalled();
+      clock.advance(15_000);
+      await flushPromises();
+      expect(onToken).toHaveBeenCalledWith('b');
+      expect(clock.delays.at(-1)).toBe(90_000);
+    });
+
+    it('clamps a far expiry to the 32-bit timer limit and only looks again when woken early', async () => {
+      const clock = new FakeClock();
+      const expiresAt = clock.wall() + 2 * MAX_TIMER_DELAY_MS;
+      const getToken = vi.fn<GetToken>(() => ({ token: 'long', expiresAt }));
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      await provider.get();
+      provider.scheduleRefresh(vi.fn());
+      expect(clock.delays.at(-1)).toBe(MAX_TIMER_DELAY_MS);
+      clock.advance(MAX_TIMER_DELAY_MS);
+      expect(getToken).toHaveBeenCalledTimes(1);
+      expect(clock.delays.at(-1)).toBe(MAX_TIMER_DELAY_MS - 30_000);
+    });
+
+    it('looks again instead of refreshing when the wall clock moved back', async () => {
+      const { clock, provider, getToken, onToken } = scheduled();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      clock.wallOffset -= 10_000;
+      clock.advance(90_000);
+      expect(getToken).toHaveBeenCalledTimes(1);
+      expect(clock.delays.at(-1)).toBe(10_000);
+      clock.advance(10_000);
+      await flushPromises();
+      expect(onToken).toHaveBeenCalledWith('tok2');
+    });
+
+    it('keeps the schedule running when onToken throws', async () => {
+      const reportError = vi.fn();
+      vi.stubGlobal('reportError', reportError);
+      const { clock, provider } = scheduled();
+      await provider.get();
+      provider.scheduleRefresh(() => {
+        throw new Error('app bug');
+      });
+      clock.advance(90_000);
+      await flushPromises();
+      expect(reportError).toHaveBeenCalledOnce();
+      expect(clock.pending).toBe(1);
+    });
+
+    it('replaces an earlier schedule', async () => {
+      const { clock, provider, onToken } = scheduled();
+      await provider.get();
+      const first = vi.fn();
+      provider.scheduleRefresh(first);
+      provider.scheduleRefresh(onToken);
+      expect(clock.pending).toBe(1);
+      clock.advance(90_000);
+      await flushPromises();
+      expect(first).not.toHaveBeenCalled();
+      expect(onToken).toHaveBeenCalledOnce();
+    });
+
+    it('stops when cancelled, also with a fetch in flight', async () => {
+      const clock = new FakeClock();
+      const pending = deferred<TokenResult>();
+      const getToken = vi
+        .fn<GetToken>()
+        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
+        .mockReturnValueOnce(pending.promise);
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const onToken = vi.fn();
+      await provider.get();
+      const cancel = provider.scheduleRefresh(onToken);
+      clock.advance(30_000);
+      cancel();
+      pending.resolve({ token: 'b', expiresAt: clock.wall() + 60_000 });
+      await flushPromises();
+      expect(onToken).not.toHaveBeenCalled();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('a stale cancel does not cancel a newer schedule', async () => {
+      const { clock, provider, onToken } = scheduled();
+      await provider.get();
+      const cancelFirst = provider.scheduleRefresh(vi.fn());
+      provider.scheduleRefresh(onToken);
+      cancelFirst();
+      expect(clock.pending).toBe(1);
+    });
+
+    it('invalidate() disarms the timer until the next token arrives', async () => {
+      const { clock, provider, onToken } = scheduled();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      provider.invalidate();
+      expect(clock.pending).toBe(0);
+      await expect(provider.get()).resolves.toBe('tok2');
+      expect(clock.pending).toBe(1);
+    });
+
+    it('dispose() stops the timer for good, even for a fetch in flight', async () => {
+      const clock = new FakeClock();
+      const pending = deferred<TokenResult>();
+      const getToken = vi
+        .fn<GetToken>()
+        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
+        .mockReturnValueOnce(pending.promise);
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      await provider.get();
+      provider.scheduleRefresh(vi.fn());
+      const refreshing = provider.refresh();
+      provider.dispose();
+      expect(clock.pending).toBe(0);
+      pending.resolve({ token: 'b', expiresAt: clock.wall() + 60_000 });
+      await expect(refreshing).resolves.toBe('b');
+      expect(clock.pending).toBe(0);
+      provider.scheduleRefresh(vi.fn());
+      expect(clock.pending).toBe(0);
+    });
+  });
+
+  describe('options', () => {
+    it.each([
+      [{ refreshSkewMs: -1 }, 'auth.refreshSkewMs must be a finite number ≥ 0 and ≤ 2147483647, got -1'],
+      [
+        { refreshSkewMs: Number.NaN },
+        'auth.refreshSkewMs must be a finite number ≥ 0 and ≤ 2147483647, got NaN',
+      ],
+      [{ getToken: 'token' as unknown as GetToken }, 'auth.getToken must be a function, got "token"'],
+      [{ wallClock: 5 as unknown as () => number }, 'auth.wallClock must be a function, got 5'],
+    ])('rejects %o', (options, message) => {
+      expect(() => new TokenProvider(options)).toThrow(new RangeError(message));
+    });
+
+    it('accepts refreshSkewMs 0: refresh exactly at expiry', async () => {
+      let clock!: FakeClock;
+      const getToken = expiringTokens(() => clock, 60_000);
+      ({ clock } = setup());
+      const provider = new TokenProvider({ getToken, refreshSkewMs: 0, clock, wallClock: clock.wall });
+      await provider.get();
+      clock.advance(59_999);
+      await expect(provider.get()).resolves.toBe('tok1');
+      clock.advance(1);
+      await expect(provider.get()).resolves.toBe('tok2');
+    });
+  });
+});
