@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// `npm start`: bundles the vanilla example, starts the dev server on
+// 127.0.0.1 serving it, and publishes a few events a second.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { startDevServer } from '../dist/devserver.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, '.tmp', 'examples', 'vanilla');
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: [join(root, 'examples/vanilla/main.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  outfile: join(out, 'main.js'),
+  alias: { tabwire: join(root, 'src/index.ts'), 'tabwire/vanilla': join(root, 'src/vanilla/index.ts') },
+  logLevel: 'warning',
+});
+
+const port = Number(process.env.PORT ?? 8787);
+const server = await startDevServer({
+  port,
+  static: { '/': join(root, 'examples/vanilla'), '/_build/': out },
+});
+
+const properties = ['prop_1', 'prop_2', null];
+let n = 0;
+const timer = setInterval(() => {
+  n++;
+  const service = n % 4 === 0 ? 'activity' : 'tasks';
+  server.publish('org_demo', {
+    service,
+    entityType: service === 'tasks' ? 'task' : 'activity',
+    type: service === 'tasks' ? 'task.updated' : 'activity.logged',
+    propertyId: properties[n % properties.length],
+    data: { id: `t_${n % 10}`, title: `Task ${n % 10}`, n },
+  });
+}, 400);
+
+console.log(`tabwire demo: open ${server.origin}/ (and a second tab of it). Ctrl+C stops.`);
+const stop = async () => {
+  clearInterval(timer);
+  await server.close();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,3 @@
+export type { RealtimeProviderProps } from './context';
+export { RealtimeProvider, useRealtimeClient } from './context';
+export { useRealtimePropertyFilter, useRealtimeService, useRealtimeState } from './hooks';

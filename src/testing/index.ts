@@ -1,0 +1,2 @@
+export type { MemoryBackend, MemoryBackendOptions, MemoryEventInput } from './memory-backend';
+export { createMemoryBackend } from './memory-backend';

@@ -1,0 +1,258 @@
+import { RealtimeError } from '../errors';
+import type { Cursor, RealtimeEvent, ServerFrame } from '../protocol/schemas';
+import type { Transport, TransportConnection, TransportContext } from '../transports/types';
+
+/** An event as a test publishes it: the backend fills in seq, ts, orgId and eventId. */
+export interface MemoryEventInput {
+  service: string;
+  entityType?: string;
+  type?: string;
+  eventId?: string;
+  propertyId?: string | null;
+  mutationId?: string;
+  data?: unknown;
+  ts?: number;
+}
+
+/** Options of {@link createMemoryBackend}. */
+export interface MemoryBackendOptions {
+  orgId?: string;
+  heartbeatMs?: number;
+  /** Server time; default `Date.now`. */
+  now?: () => number;
+}
+
+interface LiveConnection {
+  id: string;
+  ctx: TransportContext;
+  services: Set<string>;
+  propertyIds: string[] | null;
+  sent: Cursor;
+  open: boolean;
+  heartbeat?: ReturnType<typeof setInterval>;
+}
+
+/**
+ * An in-memory backend that speaks PROTOCOL.md frames to tabwire's core
+ * through a {@link Transport}. Tests publish events, and inject gaps, resets,
+ * errors and drops, without a network. Frames are delivered synchronously.
+ */
+export interface MemoryBackend {
+  /** Give this to `createRealtime({ transports: [backend.transport] })`. */
+  readonly transport: Transport;
+  /** Live connections (normally 0 or 1 per client). */
+  readonly connectionCount: number;
+  /** Connections ever opened. */
+  readonly connectCount: number;
+  /** Publishes one event to every live connection subscribed to its service. */
+  publish(event: MemoryEventInput): RealtimeEvent;
+  /** Publishes several events of one service as one batch. */
+  publishBatch(events: MemoryEventInput[]): RealtimeEvent[];
+  /** Advances a service's seq by `count` without delivering: the next batch shows a gap. */
+  skip(service: string, count: number): void;
+  /** Sends a `reset` for the services (seqs continue from the current head). */
+  reset(services: string[], reason?: string): void;
+  /** Sends a raw frame (object or text) to every live connection. */
+  sendRaw(frame: ServerFrame | object | string): void;
+  /** Ends every live connection as a network drop would. */
+  drop(status?: number): void;
+  /** The next `count` connects fail with this error (default: a transport failure). */
+  failNextConnects(count: number, error?: RealtimeError): void;
+  /** The next `count` batch frames are lost on the wire (the server thinks it sent them): a gap. */
+  loseNextBatches(count: number): void;
+  /** Send no welcome and no heartbeats while silent (connect timeouts, dead connections). */
+  silence(silent: boolean): void;
+  /** Every event published so far, per service. */
+  log(service: string): RealtimeEvent[];
+}
+
+/** Creates a {@link MemoryBackend}. */
+export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
+  const orgId = options.orgId ?? 'org_test';
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  const logs = new Map<string, RealtimeEvent[]>();
+  const heads = new Map<string, number>();
+  const live = new Set<LiveConnection>();
+  let connectCount = 0;
+  let nextEventId = 1;
+  let failures: RealtimeError[] = [];
+  let silent = false;
+  let batchesToLose = 0;
+
+  const head = (service: string) => heads.get(service) ?? 0;
+
+  const deliver = (conn: LiveConnection, service: string, events: RealtimeEvent[], last: number) => {
+    if (!conn.open || !conn.services.has(service)) return;
+    const visible = conn.propertyIds
+      ? events.filter((e) => e.propertyId == null || conn.propertyIds?.includes(e.propertyId))
+      : events;
+    // Like the dev server: nothing sent for a batch the filter emptied, so the
+    // next batch's `after` is still what this connection last received.
+    if (visible.length === 0) return;
+    const after = conn.sent[service] ?? 0;
+    conn.sent[service] = last;
+    if (batchesToLose > 0) {
+      batchesToLose--;
+      return;
+    }
+    conn.ctx.onFrame(
+      JSON.stringify({
+        type: 'batch',
+        events: visible,
+        after: { [service]: after },
+        cursor: { [service]: last },
+      }),
+    );
+  };
+
+  const store = (input: MemoryEventInput): RealtimeEvent => {
+    const seq = head(input.service) + 1;
+    heads.set(input.service, seq);
+    const event: RealtimeEvent = {
+      service: input.service,
+      entityType: input.entityType ?? 'item',
+      type: input.type ?? `${input.entityType ?? 'item'}.updated`,
+      eventId: input.eventId ?? `evt_${nextEventId++}`,
+      seq,
+      ts: input.ts ?? now(),
+      orgId,
+    };
+    if (input.propertyId !== undefined) event.propertyId = input.propertyId;
+    if (input.mutationId !== undefined) event.mutationId = input.mutationId;
+    if (input.data !== undefined) event.data = input.data;
+    const log = logs.get(input.service);
+    if (log) log.push(event);
+    else logs.set(input.service, [event]);
+    return event;
+  };
+
+  const transport: Transport = {
+    name: 'memory',
+    async connect(ctx: TransportContext): Promise<TransportConnection> {
+      connectCount++;
+      const failure = failures.shift();
+      if (failure) throw failure;
+      const conn: LiveConnection = {
+        id: `mem_${connectCount}`,
+        ctx,
+        services: new Set(ctx.services),
+        propertyIds: ctx.propertyIds,
+        sent: {},
+        open: true,
+      };
+      live.add(conn);
+      const end = () => {
+        conn.open = false;
+        live.delete(conn);
+        clearInterval(conn.heartbeat);
+      };
+      ctx.signal.addEventListener('abort', end);
+      // Heartbeats like a server's (a silenced backend sends none).
+      conn.heartbeat = setInterval(() => {
+        if (conn.open && !silent) ctx.onFrame(JSON.stringify({ type: 'heartbeat', serverTime: now() }));
+      }, heartbeatMs);
+      const welcomeCursor: Cursor = {};
+      for (const service of conn.services) {
+        const from = ctx.cursor[service];
+        welcomeCursor[service] = from !== undefined && from <= head(service) ? from : head(service);
+        conn.sent[service] = welcomeCursor[service] ?? 0;
+      }
+      // Like a server: welcome, then the replay of what the cursor lacks, then live.
+      queueMicrotask(() => {
+        if (!conn.open || silent) return;
+        ctx.onFrame(
+          JSON.stringify({
+            type: 'welcome',
+            connectionId: conn.id,
+            serverTime: now(),
+            heartbeatMs,
+            cursor: welcomeCursor,
+          }),
+        );
+        for (const service of conn.services) {
+          const from = conn.sent[service] ?? 0;
+          const missed = (logs.get(service) ?? []).filter((e) => e.seq > from);
+          if (missed.length > 0) deliver(conn, service, missed, head(service));
+        }
+      });
+      return {
+        async update(services, propertyIds) {
+          const added: Cursor = {};
+          for (const service of services) {
+            if (!conn.services.has(service)) {
+              added[service] = head(service);
+              conn.sent[service] = head(service);
+            }
+          }
+          conn.services = new Set(services);
+          conn.propertyIds = propertyIds;
+          return { cursor: added } as unknown as undefined;
+        },
+        setToken() {},
+        close: end,
+      };
+    },
+  };
+
+  return {
+    transport,
+    get connectionCount() {
+      return live.size;
+    },
+    get connectCount() {
+      return connectCount;
+    },
+    publish(input) {
+      const event = store(input);
+      for (const conn of live) deliver(conn, input.service, [event], event.seq);
+      return event;
+    },
+    publishBatch(inputs) {
+      const events = inputs.map(store);
+      const service = inputs[0]?.service;
+      if (service === undefined) return events;
+      if (events.some((e) => e.service !== service))
+        throw new RangeError('publishBatch takes events of one service');
+      for (const conn of live) deliver(conn, service, events, head(service));
+      return events;
+    },
+    skip(service, count) {
+      heads.set(service, head(service) + count);
+    },
+    reset(services, reason = 'test') {
+      const cursor: Cursor = {};
+      for (const service of services) cursor[service] = head(service);
+      for (const conn of live) {
+        for (const service of services) conn.sent[service] = head(service);
+        conn.ctx.onFrame(JSON.stringify({ type: 'reset', services, cursor, reason }));
+      }
+    },
+    sendRaw(frame) {
+      for (const conn of live) conn.ctx.onFrame(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    },
+    drop(status) {
+      for (const conn of [...live]) {
+        conn.open = false;
+        live.delete(conn);
+        clearInterval(conn.heartbeat);
+        conn.ctx.onClose(status === undefined ? {} : { status });
+      }
+    },
+    failNextConnects(count, error) {
+      failures = Array.from(
+        { length: count },
+        () => error ?? new RealtimeError('transport_unavailable', 'memory backend refused the connection'),
+      );
+    },
+    loseNextBatches(count) {
+      batchesToLose = count;
+    },
+    silence(value) {
+      silent = value;
+    },
+    log(service) {
+      return [...(logs.get(service) ?? [])];
+    },
+  };
+}
