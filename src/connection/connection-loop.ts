@@ -180,8 +180,7 @@ export class ConnectionLoop {
     attempt.connection.update(services, propertyIds).then(
       (result) => {
         if (attempt.generation !== this.generation) return;
-        const cursor = (result as { cursor?: Cursor } | undefined)?.cursor;
-        this.deps.sink.updated(cursor);
+        this.deps.sink.updated(result ? result.cursor : undefined);
       },
       () => {
         if (attempt.generation === this.generation) this.reconnectNow();

@@ -187,7 +187,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
           }
           conn.services = new Set(services);
           conn.propertyIds = propertyIds;
-          return { cursor: added } as unknown as undefined;
+          return { cursor: added };
         },
         setToken() {},
         close: end,

@@ -34,10 +34,24 @@ export interface TransportContext {
   signal: AbortSignal;
 }
 
+/** What a transport learned from an in-place update, when it learned anything. */
+export interface UpdateResult {
+  /**
+   * Start cursor of newly added services, from `POST /update-services`.
+   * WebSocket gets no answer to `update`, so it has none.
+   */
+  cursor?: Cursor;
+}
+
 /** A live connection of one transport. */
 export interface TransportConnection {
-  /** Changes services / property filter of the live connection in place. */
-  update(services: string[], propertyIds: string[] | null): Promise<void>;
+  /**
+   * Changes services / property filter of the live connection in place.
+   * HTTP transports resolve with the server's {@link UpdateResult}; others may
+   * resolve with nothing.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: `void` keeps `async update() {}` a valid implementation.
+  update(services: string[], propertyIds: string[] | null): Promise<UpdateResult | void>;
   /** Hands a refreshed token to a live connection. */
   setToken?(token: string): void;
   /** Closes the connection; `onClose` is not called for a close the core asked for. */

@@ -1,0 +1,26 @@
+import { RealtimeError } from '../errors';
+
+/**
+ * The rejection of a connect attempt the core aborted. The core's own reason
+ * is passed through when it is a `RealtimeError` (e.g. `connect_timeout`), so
+ * the core sees the error it chose.
+ */
+export function abortedError(signal: AbortSignal): RealtimeError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof RealtimeError) return reason;
+  return new RealtimeError('closed', 'connection attempt aborted', { cause: reason });
+}
+
+/**
+ * The rejection of a request that got no HTTP answer. A network failure says
+ * nothing about the server, so the fallback chain may try the next transport.
+ */
+export function networkError(cause: unknown, what: string): RealtimeError {
+  return new RealtimeError('transport_unavailable', `${what} failed: no answer from the server`, { cause });
+}
+
+/** Calls `listener` once when `signal` aborts; returns the function that stops listening. */
+export function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}

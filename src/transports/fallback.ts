@@ -1,0 +1,127 @@
+import type { WallClock } from '../clock';
+import { isRealtimeError } from '../errors';
+import { longPollTransport } from './long-poll';
+import { sseTransport } from './sse';
+import type { Transport, TransportConnection, TransportContext } from './types';
+import { type WebSocketConstructorLike, websocketTransport } from './websocket';
+
+/** The built-in transports, by name. */
+export type TransportName = 'websocket' | 'sse' | 'long-poll';
+
+/** Platform pieces handed to the built-in transports. Browsers need none. */
+export interface TransportPlatform {
+  WebSocket?: WebSocketConstructorLike;
+  fetch?: typeof fetch;
+  /** Wall clock for `Retry-After` dates and long-poll's synthetic heartbeats. */
+  now?: WallClock;
+}
+
+/**
+ * Turns the configured list (names of built-ins or `Transport` objects) into
+ * transports, giving the built-ins the platform pieces. Throws a `RangeError`
+ * naming the entry for an unknown name or a value that is not a transport.
+ */
+export function resolveTransports(
+  list: ReadonlyArray<TransportName | Transport>,
+  platform: TransportPlatform = {},
+): Transport[] {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(list)}`);
+  }
+  return list.map((entry, index) => {
+    if (entry === 'websocket') return websocketTransport({ WebSocket: platform.WebSocket });
+    if (entry === 'sse') return sseTransport({ fetch: platform.fetch, now: platform.now });
+    if (entry === 'long-poll') return longPollTransport({ fetch: platform.fetch, now: platform.now });
+    if (typeof entry === 'object' && entry !== null && typeof entry.connect === 'function') return entry;
+    const shown = typeof entry === 'string' ? JSON.stringify(entry) : String(entry);
+    throw new RangeError(
+      `transports[${index}] must be 'websocket', 'sse', 'long-poll' or a Transport, got ${shown}`,
+    );
+  });
+}
+
+/** What {@link TransportChain} reports when it moves past a transport. */
+export interface FallbackInfo {
+  /** The transport that could not connect. */
+  from: string;
+  /** The transport tried next. */
+  to: string;
+  error: unknown;
+}
+
+/** Options of {@link TransportChain}. */
+export interface TransportChainOptions {
+  /** Called each time the chain gives up on one transport and tries the next. */
+  onFallback?(info: FallbackInfo): void;
+}
+
+/**
+ * True when another transport may succeed where this one failed: the
+ * transport was unavailable, or the failure carried no server answer at all
+ * (a custom transport's network error). A server that answered (401, 403, 429,
+ * 400, 5xx) would answer the next transport the same way.
+ */
+function triesNext(error: unknown): boolean {
+  return !isRealtimeError(error) || error.code === 'transport_unavailable';
+}
+
+/**
+ * Connects through the configured transports in order. A transport that
+ * connects becomes the first one tried from then on (for the life of the
+ * chain); the others are tried again only when it fails to connect.
+ */
+export class TransportChain {
+  private readonly transports: readonly Transport[];
+  private readonly onFallback: ((info: FallbackInfo) => void) | undefined;
+  private preferred = 0;
+  private current: string | undefined;
+
+  constructor(transports: readonly Transport[], options: TransportChainOptions = {}) {
+    if (!Array.isArray(transports) || transports.length === 0) {
+      throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(transports)}`);
+    }
+    this.transports = [...transports];
+    this.onFallback = options.onFallback;
+  }
+
+  /** Name of the transport of the last successful `connect`, until then `undefined`. */
+  get currentName(): string | undefined {
+    return this.current;
+  }
+
+  /** Names of the transports in the order the next `connect` tries them. */
+  get order(): string[] {
+    return this.attemptOrder().map((transport) => transport.name);
+  }
+
+  /**
+   * Connects with the first transport that can. A `transport_unavailable`
+   * rejection (or a failure that is not a `RealtimeError`) moves on to the
+   * next; any other rejection, or an abort of `ctx.signal`, is thrown at once.
+   * When every transport fails, the last error is thrown.
+   */
+  async connect(ctx: TransportContext): Promise<TransportConnection> {
+    const order = this.attemptOrder();
+    let lastError: unknown;
+    for (let i = 0; i < order.length; i++) {
+      const transport = order[i]!;
+      try {
+        const connection = await transport.connect(ctx);
+        this.preferred = this.transports.indexOf(transport);
+        this.current = transport.name;
+        return connection;
+      } catch (error) {
+        lastError = error;
+        if (ctx.signal.aborted || !triesNext(error)) throw error;
+        const next = order[i + 1];
+        if (next !== undefined) this.onFallback?.({ from: transport.name, to: next.name, error });
+      }
+    }
+    throw lastError;
+  }
+
+  private attemptOrder(): Transport[] {
+    const first = this.transports[this.preferred]!;
+    return [first, ...this.transports.filter((_, index) => index !== this.preferred)];
+  }
+}

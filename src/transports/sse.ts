@@ -1,0 +1,181 @@
+import type { WallClock } from '../clock';
+import { RealtimeError } from '../errors';
+import { encodeCursor } from '../protocol/cursor';
+import { abortedError, networkError, onAbort } from './failures';
+import { errorFromResponse, hasContentType, unexpectedContentType } from './http-errors';
+import { DEFAULT_SSE_MAX_LINE_CHARS, type SseMessage, SseParser } from './sse-parser';
+import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
+import { postUpdateServices } from './update-services';
+import { hasKeys, streamUrl } from './url';
+import { connectionIdOfWelcome, WelcomeWaiters } from './welcome';
+
+/** Options of {@link sseTransport}. */
+export interface SseTransportOptions {
+  /** The `fetch` to use; default `globalThis.fetch` (looked up at connect time). */
+  fetch?: typeof fetch;
+  /** Largest SSE message kept, in UTF-16 code units; larger ones are dropped. Default 16 Mi. */
+  maxFrameChars?: number;
+  /** Wall clock for `Retry-After` dates; default `Date.now`. */
+  now?: WallClock;
+}
+
+const EVENT_STREAM = 'text/event-stream';
+
+function validateOptions(options: SseTransportOptions): void {
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new RangeError(`fetch must be a function, got ${String(options.fetch)}`);
+  }
+  const max = options.maxFrameChars;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
+    throw new RangeError(`maxFrameChars must be a positive integer, got ${String(max)}`);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new RangeError(`now must be a function, got ${String(options.now)}`);
+  }
+}
+
+/**
+ * The Server-Sent Events transport, over `fetch` streaming so it can send
+ * `Authorization` (an `EventSource` cannot). `connect` resolves on a 200
+ * `text/event-stream` answer and rejects with the mapped `RealtimeError`
+ * otherwise, so 401/403/429 reach the core with their status. Each message's
+ * `data` goes to `onFrame` as text; the `welcome` frame is also read here for
+ * its `connectionId`, which `update` needs for `POST /update-services`.
+ */
+export function sseTransport(options: SseTransportOptions = {}): Transport {
+  validateOptions(options);
+  return {
+    name: 'sse',
+    connect: (ctx) => connectSse(ctx, options),
+  };
+}
+
+async function connectSse(ctx: TransportContext, options: SseTransportOptions): Promise<TransportConnection> {
+  if (ctx.signal.aborted) throw abortedError(ctx.signal);
+  const doFetch = options.fetch ?? globalThis.fetch;
+  if (typeof doFetch !== 'function') {
+    throw new RealtimeError('transport_unavailable', 'no fetch in this environment');
+  }
+  const now = options.now ?? Date.now;
+  const url = streamUrl(ctx.url, ctx);
+  const headers: Record<string, string> = { Accept: EVENT_STREAM };
+  if (ctx.token !== undefined) headers.Authorization = `Bearer ${ctx.token}`;
+  // The cursor goes in the query and, as an EventSource would send it on a
+  // reconnect, in Last-Event-ID: a server may read either.
+  if (hasKeys(ctx.cursor)) headers['Last-Event-ID'] = encodeCursor(ctx.cursor);
+
+  // One controller for the stream and its update POSTs: `close()` ends both.
+  // Until the answer is in, an abort only cancels the request.
+  const controller = new AbortController();
+  const stopListening = onAbort(ctx.signal, () => controller.abort(ctx.signal.reason));
+  let response: Response;
+  try {
+    response = await doFetch(url, { headers, signal: controller.signal, cache: 'no-store' });
+  } catch (error) {
+    throw ctx.signal.aborted ? abortedError(ctx.signal) : networkError(error, 'event stream request');
+  } finally {
+    stopListening();
+  }
+  if (response.status !== 200) throw await errorFromResponse(response, now);
+  if (!hasContentType(response, EVENT_STREAM) || response.body === null) {
+    throw unexpectedContentType(response, EVENT_STREAM);
+  }
+  if (ctx.signal.aborted) {
+    response.body.cancel().catch(() => {});
+    throw abortedError(ctx.signal);
+  }
+  return openStream(ctx, response.body.getReader(), controller, {
+    fetch: doFetch,
+    now,
+    maxFrameChars: options.maxFrameChars ?? DEFAULT_SSE_MAX_LINE_CHARS,
+  });
+}
+
+interface StreamDeps {
+  fetch: typeof fetch;
+  now: WallClock;
+  maxFrameChars: number;
+}
+
+function openStream(
+  ctx: TransportContext,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  controller: AbortController,
+  deps: StreamDeps,
+): TransportConnection {
+  let ended = false;
+  let token = ctx.token;
+  let connectionId: string | undefined;
+  const welcomeWaiters = new WelcomeWaiters();
+
+  const onMessage = (message: SseMessage): void => {
+    if (ended) return;
+    if (connectionId === undefined && message.event === 'welcome') {
+      connectionId = connectionIdOfWelcome(message.data);
+      if (connectionId !== undefined) welcomeWaiters.resolve(connectionId);
+    }
+    ctx.onFrame(message.data);
+  };
+  // An oversized message is dropped like the core drops an oversized frame;
+  // the gap it leaves is found by the core's gap check and replayed.
+  const parser = new SseParser(onMessage, { maxLineChars: deps.maxFrameChars });
+
+  const end = (error: RealtimeError): void => {
+    ended = true;
+    stopListening();
+    controller.abort();
+    welcomeWaiters.reject(error);
+  };
+
+  const close = (): void => {
+    if (ended) return;
+    end(new RealtimeError('closed', 'the connection was closed'));
+    reader.cancel().catch(() => {});
+  };
+
+  const readAll = async (): Promise<void> => {
+    let failure: unknown;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || ended) break;
+        parser.push(value);
+      }
+    } catch (error) {
+      failure = error;
+    }
+    if (ended) return; // closed by the core: no onClose
+    parser.end();
+    const error =
+      failure === undefined
+        ? new RealtimeError('connection_lost', 'the event stream ended')
+        : new RealtimeError('connection_lost', 'the event stream failed', { cause: failure });
+    end(error);
+    ctx.onClose({ error });
+  };
+
+  // A core abort after connect is a close, as the contract says.
+  const stopListening = onAbort(ctx.signal, close);
+  void readAll();
+
+  return {
+    async update(services, propertyIds): Promise<UpdateResult> {
+      if (ended) throw new RealtimeError('connection_lost', 'the event stream is closed');
+      const id = connectionId ?? (await welcomeWaiters.wait());
+      return postUpdateServices({
+        fetch: deps.fetch,
+        url: ctx.url,
+        token,
+        connectionId: id,
+        services,
+        propertyIds,
+        signal: controller.signal,
+        now: deps.now,
+      });
+    },
+    setToken(next) {
+      token = next;
+    },
+    close,
+  };
+}

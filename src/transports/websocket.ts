@@ -1,0 +1,220 @@
+import { RealtimeError } from '../errors';
+import type { ClientFrame } from '../protocol/schemas';
+import { abortedError, onAbort } from './failures';
+import type { Transport, TransportConnection, TransportContext } from './types';
+import { streamUrl } from './url';
+import { closeReasonForCode, errorForEarlyClose, errorFromFirstFrame } from './websocket-codes';
+
+/** What the transport reads from the events of a socket. */
+export interface WebSocketEventLike {
+  readonly type: string;
+  /** `message`: text, or binary as `ArrayBuffer` / `Blob` / `Buffer`. */
+  readonly data?: unknown;
+  /** `close`: the close code. */
+  readonly code?: number;
+}
+
+/**
+ * The part of the WHATWG `WebSocket` the transport uses. The browser's
+ * `WebSocket`, Node 22's global one and the `ws` package's all fit.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(
+    type: 'open' | 'message' | 'close' | 'error',
+    listener: (event: WebSocketEventLike) => void,
+  ): void;
+}
+
+/** A `WebSocket` constructor: `globalThis.WebSocket` or `ws`'s `WebSocket`. */
+export type WebSocketConstructorLike = new (url: string) => WebSocketLike;
+
+/** Options of {@link websocketTransport}. */
+export interface WebSocketTransportOptions {
+  /** The constructor to use; default `globalThis.WebSocket` (looked up at connect time). */
+  WebSocket?: WebSocketConstructorLike;
+  /** Endpoint under the base URL; default `stream`. */
+  path?: string;
+}
+
+const OPEN = 1;
+const NORMAL_CLOSURE = 1000;
+
+function validateOptions(options: WebSocketTransportOptions): void {
+  if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') {
+    throw new RangeError(`WebSocket must be a constructor, got ${String(options.WebSocket)}`);
+  }
+  if (options.path !== undefined && (typeof options.path !== 'string' || !/^\/?[^?#]+$/.test(options.path))) {
+    throw new RangeError(
+      `path must be a URL path without query or fragment, got ${JSON.stringify(options.path)}`,
+    );
+  }
+}
+
+/**
+ * The WebSocket transport. Connects to `ws(s)://…/stream?services=…` (the
+ * token travels in the first frame, `hello`, never in the URL) and resolves
+ * when the server's first frame arrives, so a refused token or a revoked user
+ * rejects `connect` as over HTTP. A socket that closes before that first frame
+ * rejects with `transport_unavailable` unless its close code says why (4401,
+ * 4403, 4429): that is how a proxy refusing the upgrade shows, and the
+ * fallback chain then tries the next transport.
+ *
+ * Frames go to `onFrame` as they came: text as text, binary untouched (as an
+ * `ArrayBuffer`) for the core to count as invalid. The server's first frame
+ * may reach `onFrame` before the code awaiting `connect` runs.
+ */
+export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
+  validateOptions(options);
+  return {
+    name: 'websocket',
+    connect(ctx) {
+      if (ctx.signal.aborted) return Promise.reject(abortedError(ctx.signal));
+      const WebSocketClass =
+        options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
+      if (typeof WebSocketClass !== 'function') {
+        return Promise.reject(new RealtimeError('transport_unavailable', 'no WebSocket in this environment'));
+      }
+      return new Promise((resolve, reject) => {
+        let socket: WebSocketLike;
+        try {
+          // The cursor travels in `hello` with the token, so the URL stays short.
+          const url = streamUrl(
+            ctx.url,
+            { services: ctx.services, propertyIds: ctx.propertyIds },
+            { websocket: true, endpoint: options.path },
+          );
+          socket = new WebSocketClass(url);
+        } catch (error) {
+          reject(
+            error instanceof RealtimeError
+              ? error
+              : new RealtimeError('transport_unavailable', 'WebSocket could not be created', {
+                  cause: error,
+                }),
+          );
+          return;
+        }
+        openSession(socket, ctx, resolve, reject);
+      });
+    },
+  };
+}
+
+type Phase = 'opening' | 'awaiting-first-frame' | 'live' | 'done';
+
+// One socket's life: opening → awaiting the server's first frame → live →
+// done. Every event handler first checks the phase, so nothing is reported
+// twice and nothing after `close()`.
+function openSession(
+  socket: WebSocketLike,
+  ctx: TransportContext,
+  resolve: (connection: TransportConnection) => void,
+  reject: (error: RealtimeError) => void,
+): void {
+  let phase: Phase = 'opening';
+  let token = ctx.token;
+  let socketError: unknown;
+
+  const send = (frame: ClientFrame): void => socket.send(JSON.stringify(frame));
+
+  const shutDown = (): void => {
+    phase = 'done';
+    stopListeningToAbort();
+    try {
+      socket.close(NORMAL_CLOSURE);
+    } catch {
+      // Closing a socket that is already closing is not worth reporting.
+    }
+  };
+
+  const fail = (error: RealtimeError): void => {
+    shutDown();
+    reject(error);
+  };
+
+  const connection: TransportConnection = {
+    update(services, propertyIds) {
+      if (phase !== 'live' || socket.readyState !== OPEN) {
+        return Promise.reject(new RealtimeError('connection_lost', 'the WebSocket is not open'));
+      }
+      send({ type: 'update', services, propertyIds });
+      return Promise.resolve();
+    },
+    setToken(next) {
+      token = next;
+      if (phase === 'live' && socket.readyState === OPEN) send({ type: 'auth', token: next });
+    },
+    close: shutDown,
+  };
+
+  const stopListeningToAbort = onAbort(ctx.signal, () => {
+    if (phase === 'opening' || phase === 'awaiting-first-frame') fail(abortedError(ctx.signal));
+    else if (phase === 'live') shutDown();
+  });
+
+  try {
+    socket.binaryType = 'arraybuffer';
+  } catch {
+    // A socket class without settable binaryType passes its own binary type on.
+  }
+
+  socket.addEventListener('open', () => {
+    if (phase !== 'opening') return;
+    phase = 'awaiting-first-frame';
+    try {
+      send({
+        type: 'hello',
+        token,
+        services: ctx.services,
+        propertyIds: ctx.propertyIds,
+        cursor: ctx.cursor,
+      });
+    } catch (error) {
+      fail(new RealtimeError('transport_unavailable', 'could not send hello', { cause: error }));
+    }
+  });
+
+  socket.addEventListener('message', (event) => {
+    if (phase === 'live') {
+      ctx.onFrame(event.data as string | object);
+      return;
+    }
+    if (phase !== 'awaiting-first-frame') return;
+    const refusal = errorFromFirstFrame(event.data);
+    if (refusal !== undefined) {
+      fail(refusal);
+      return;
+    }
+    phase = 'live';
+    resolve(connection);
+    ctx.onFrame(event.data as string | object);
+  });
+
+  socket.addEventListener('error', (event) => {
+    // A `close` event always follows; it carries the code. Before the server's
+    // first frame there is nothing to wait for.
+    socketError = event;
+    if (phase === 'opening' || phase === 'awaiting-first-frame') {
+      fail(
+        new RealtimeError('transport_unavailable', 'WebSocket failed before the server answered', {
+          cause: event,
+        }),
+      );
+    }
+  });
+
+  socket.addEventListener('close', (event) => {
+    const closeCode = event.code ?? 1006;
+    if (phase === 'opening' || phase === 'awaiting-first-frame') {
+      fail(errorForEarlyClose(closeCode, socketError));
+    } else if (phase === 'live') {
+      phase = 'done';
+      stopListeningToAbort();
+      ctx.onClose(closeReasonForCode(closeCode, socketError));
+    }
+  });
+}

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { RealtimeError } from '../../../src/errors';
+import { type FallbackInfo, resolveTransports, TransportChain } from '../../../src/transports/fallback';
+import type { Transport, TransportConnection } from '../../../src/transports/types';
+import { FakeWebSocket, recordingContext, scriptedFetch } from './fakes';
+
+const connection = (name: string): TransportConnection & { name: string } => ({
+  name,
+  update: async () => {},
+  close: () => {},
+});
+
+/** A transport that answers each connect with the next scripted outcome (the last one repeats). */
+function scripted(name: string, outcomes: Array<'ok' | unknown>): Transport & { attempts: number } {
+  const transport = {
+    name,
+    attempts: 0,
+    connect: async () => {
+      const outcome = outcomes[Math.min(transport.attempts, outcomes.length - 1)];
+      transport.attempts++;
+      if (outcome === 'ok') return connection(name);
+      throw outcome;
+    },
+  };
+  return transport;
+}
+
+const unavailable = () => new RealtimeError('transport_unavailable', 'refused');
+
+describe('TransportChain', () => {
+  it('rejects an empty list with a RangeError', () => {
+    expect(() => new TransportChain([])).toThrow(RangeError);
+  });
+
+  it('connects with the first transport that can, and names it', async () => {
+    const ws = scripted('websocket', [unavailable()]);
+    const sse = scripted('sse', ['ok']);
+    const chain = new TransportChain([ws, sse]);
+    expect(chain.currentName).toBeUndefined();
+    const result = (await chain.connect(recordingContext())) as { name?: string };
+    expect(result.name).toBe('sse');
+    expect(chain.currentName).toBe('sse');
+  });
+
+  it('moves on after a failure that is not a RealtimeError (a network failure)', async () => {
+    const chain = new TransportChain([scripted('a', [new TypeError('fetch failed')]), scripted('b', ['ok'])]);
+    await chain.connect(recordingContext());
+    expect(chain.currentName).toBe('b');
+  });
+
+  it.each(['unauthorized', 'forbidden', 'overloaded', 'bad_request', 'server_error'] as const)(
+    'throws a %s answer at once without trying the next transport',
+    async (code) => {
+      const error = new RealtimeError(code, 'server said no', { status: 401 });
+      const next = scripted('sse', ['ok']);
+      const chain = new TransportChain([scripted('websocket', [error]), next]);
+      await expect(chain.connect(recordingContext())).rejects.toBe(error);
+      expect(next.attempts).toBe(0);
+    },
+  );
+
+  it('throws the last error when every transport is unavailable', async () => {
+    const last = new RealtimeError('transport_unavailable', 'last one');
+    const chain = new TransportChain([
+      scripted('a', [unavailable()]),
+      scripted('b', [unavailable()]),
+      scripted('c', [last]),
+    ]);
+    await expect(chain.connect(recordingContext())).rejects.toBe(last);
+  });
+
+  it('stops when the signal is aborted, whatever the error', async () => {
+    const ctx = recordingContext();
+    const next = scripted('b', ['ok']);
+    const first: Transport = {
+      name: 'a',
+      connect: async () => {
+        ctx.abort.abort();
+        throw unavailable();
+      },
+    };
+    await expect(new TransportChain([first, next]).connect(ctx)).rejects.toMatchObject({
+      code: 'transport_unavailable',
+    });
+    expect(next.attempts).toBe(0);
+  });
+
+  it('starts later connects with the transport that worked, and keeps it', async () => {
+    const ws = scripted('websocket', [unavailable()]);
+    const sse = scripted('sse', ['ok']);
+    const poll = scripted('long-poll', ['ok']);
+    const chain = new TransportChain([ws, sse, poll]);
+    await chain.connect(recordingContext());
+    expect(chain.order).toEqual(['sse', 'websocket', 'long-poll']);
+    await chain.connect(recordingContext());
+    await chain.connect(recordingContext());
+    expect(ws.attempts).toBe(1);
+    expect(sse.attempts).toBe(3);
+    expect(chain.currentName).toBe('sse');
+  });
+
+  it('tries the others, in configured order, when the kept transport fails to connect', async () => {
+    const ws = scripted('websocket', [unavailable(), 'ok']);
+    const sse = scripted('sse', ['ok', unavailable()]);
+    const poll = scripted('long-poll', ['ok']);
+    const chain = new TransportChain([ws, sse, poll]);
+    await chain.connect(recordingContext());
+    expect(chain.currentName).toBe('sse');
+    await chain.connect(recordingContext());
+    expect(chain.currentName).toBe('websocket');
+    expect(poll.attempts).toBe(0);
+    expect(chain.order).toEqual(['websocket', 'sse', 'long-poll']);
+  });
+
+  it('reports each move to the next transport', async () => {
+    const seen: FallbackInfo[] = [];
+    const error = unavailable();
+    const chain = new TransportChain([scripted('websocket', [error]), scripted('sse', ['ok'])], {
+      onFallback: (info) => seen.push(info),
+    });
+    await chain.connect(recordingContext());
+    expect(seen).toEqual([{ from: 'websocket', to: 'sse', error }]);
+  });
+});
+
+describe('resolveTransports', () => {
+  it('builds the built-ins by name and keeps Transport objects', () => {
+    const custom: Transport = { name: 'custom', connect: async () => connection('custom') };
+    const list = resolveTransports(['websocket', 'sse', 'long-poll', custom], {});
+    expect(list.map((t) => t.name)).toEqual(['websocket', 'sse', 'long-poll', 'custom']);
+    expect(list[3]).toBe(custom);
+  });
+
+  it('rejects an unknown name with a RangeError naming the entry and the value', () => {
+    expect(() => resolveTransports(['websocket', 'carrier-pigeon' as 'sse'], {})).toThrow(
+      /transports\[1\].*"carrier-pigeon"/,
+    );
+    expect(() => resolveTransports([42 as unknown as 'sse'], {})).toThrow(RangeError);
+    expect(() => resolveTransports([], {})).toThrow(RangeError);
+  });
+
+  it('hands the platform WebSocket and fetch to the built-ins', async () => {
+    const sockets: FakeWebSocket[] = [];
+    class RecordingWebSocket extends FakeWebSocket {
+      constructor(url: string) {
+        super(url);
+        sockets.push(this);
+      }
+    }
+    const { fetch, calls } = scriptedFetch(() => new Response(null, { status: 401 }));
+    const [ws, sse] = resolveTransports(['websocket', 'sse'], { WebSocket: RecordingWebSocket, fetch });
+    ws!.connect(recordingContext()).catch(() => {});
+    expect(sockets).toHaveLength(1);
+    await expect(sse!.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(calls).toHaveLength(1);
+  });
+});

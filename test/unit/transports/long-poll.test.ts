@@ -1,0 +1,309 @@
+import { describe, expect, it } from 'vitest';
+import { RealtimeError } from '../../../src/errors';
+import { decodeCursor } from '../../../src/protocol/cursor';
+import type { Cursor } from '../../../src/protocol/schemas';
+import { longPollTransport } from '../../../src/transports/long-poll';
+import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedFetch } from './fakes';
+
+const WELCOME = {
+  type: 'welcome',
+  connectionId: 'lp-1',
+  serverTime: 1,
+  heartbeatMs: 15000,
+  cursor: { tasks: 5 },
+};
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+}
+
+function batch(service: string, after: number, to: number) {
+  const events = [];
+  for (let seq = after + 1; seq <= to; seq++) {
+    events.push({ service, entityType: 't', type: 't.updated', seq, ts: 1, orgId: 'o' });
+  }
+  return { type: 'batch', events, after: { [service]: after }, cursor: { [service]: to } };
+}
+
+type Answer = (call: FetchCall) => Response | Promise<Response>;
+
+/**
+ * A fetch that answers the first poll with `first`, then each later GET with
+ * the next queued answer (a poll with nothing queued waits until aborted), and
+ * POSTs with `onPost`.
+ */
+function server(first: Answer, onPost: Answer = () => json(200, { cursor: {} })) {
+  const queue: Answer[] = [];
+  const { fetch, calls } = scriptedFetch((call, index) => {
+    if (call.init.method === 'POST') return onPost(call);
+    if (index === 0) return first(call);
+    const next = queue.shift();
+    return next ? next(call) : pendingUntilAborted(call.signal);
+  });
+  const polls = () => calls.filter((c) => c.init.method !== 'POST');
+  return { fetch, calls, polls, queue };
+}
+
+const query = (call: FetchCall) => new URL(call.url).searchParams;
+
+describe('longPollTransport: options', () => {
+  it('is named long-poll', () => {
+    expect(longPollTransport().name).toBe('long-poll');
+  });
+
+  it('rejects bad options with a RangeError naming them', () => {
+    expect(() => longPollTransport({ waitSeconds: -1 })).toThrow(/waitSeconds.*-1/);
+    expect(() => longPollTransport({ waitSeconds: 2.5 })).toThrow(RangeError);
+    expect(() => longPollTransport({ fetch: {} as typeof fetch })).toThrow(/fetch/);
+  });
+});
+
+describe('longPollTransport: connect', () => {
+  it('makes a first poll without connectionId and with wait=0, then resolves with the frames delivered as objects', async () => {
+    const first = batch('tasks', 5, 6);
+    const s = server(() => json(200, { frames: [WELCOME, first] }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    const call = s.calls[0]!;
+    expect(new URL(call.url).pathname).toBe('/v2/realtime/poll');
+    expect(query(call).has('connectionId')).toBe(false);
+    expect(query(call).get('wait')).toBe('0');
+    expect(query(call).get('services')).toBe('tasks,finance');
+    expect(query(call).get('propertyIds')).toBe('p1');
+    expect(decodeCursor(query(call).get('cursor') ?? '')).toEqual({ tasks: 5 });
+    expect(call.headers.get('authorization')).toBe('Bearer tok');
+    expect(call.url).not.toContain('tok');
+    expect(ctx.frames).toEqual([WELCOME, first]);
+    expect(typeof ctx.frames[0]).toBe('object');
+  });
+
+  it.each([
+    [401, 'unauthorized'],
+    [403, 'forbidden'],
+    [429, 'overloaded'],
+    [404, 'transport_unavailable'],
+  ])('rejects a %i first answer as %s with the status', async (status, code) => {
+    const s = server(() => json(status, { code }));
+    const error = await longPollTransport({ fetch: s.fetch })
+      .connect(recordingContext())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RealtimeError);
+    expect(error).toMatchObject({ code, status });
+  });
+
+  it.each([
+    ['does not start with welcome', () => json(200, { frames: [batch('tasks', 5, 6)] })],
+    ['is not { frames }', () => json(200, { items: [] })],
+    ['is not JSON', () => new Response('<html>', { status: 200 })],
+    ['is a 204', () => new Response(null, { status: 204 })],
+  ])('rejects a first answer that %s as transport_unavailable', async (_, answer) => {
+    const s = server(answer);
+    await expect(longPollTransport({ fetch: s.fetch }).connect(recordingContext())).rejects.toMatchObject({
+      code: 'transport_unavailable',
+    });
+  });
+
+  it('rejects a network failure as transport_unavailable', async () => {
+    const s = server(() => Promise.reject(new TypeError('fetch failed')));
+    await expect(longPollTransport({ fetch: s.fetch }).connect(recordingContext())).rejects.toMatchObject({
+      code: 'transport_unavailable',
+    });
+  });
+});
+
+describe('longPollTransport: the poll loop', () => {
+  async function connected(overrides: Parameters<typeof recordingContext>[0] = {}, waitSeconds?: number) {
+    const s = server(
+      () => json(200, { frames: [WELCOME] }),
+      () => json(200, { cursor: { crm: 10 } }),
+    );
+    const ctx = recordingContext(overrides);
+    const connection = await longPollTransport({ fetch: s.fetch, waitSeconds, now: () => 777 }).connect(ctx);
+    await flush();
+    return { ...s, ctx, connection };
+  }
+
+  it('polls again at once with connectionId, the subscription and wait', async () => {
+    const { polls } = await connected({}, 7);
+    expect(polls()).toHaveLength(2);
+    const second = query(polls()[1]!);
+    expect(second.get('connectionId')).toBe('lp-1');
+    expect(second.get('wait')).toBe('7');
+    expect(second.get('services')).toBe('tasks,finance');
+  });
+
+  it('waits 25 s by default', async () => {
+    const { polls } = await connected();
+    expect(query(polls()[1]!).get('wait')).toBe('25');
+  });
+
+  it('asks the core for the cursor before every poll, over the cursor of the frames', async () => {
+    let cursor: Cursor = { tasks: 99 };
+    const s = server(() => json(200, { frames: [WELCOME, batch('tasks', 5, 6)] }));
+    s.queue.push(() => {
+      cursor = { tasks: 120, crm: 3 };
+      return new Response(null, { status: 204 });
+    });
+    await longPollTransport({ fetch: s.fetch }).connect(recordingContext({ getCursor: () => cursor }));
+    await flush();
+    await flush();
+    const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
+    expect(cursors.slice(1)).toEqual([{ tasks: 99 }, { tasks: 120, crm: 3 }]);
+  });
+
+  it('without getCursor, follows the cursor of the batch and reset frames it delivered', async () => {
+    const s = server(() => json(200, { frames: [WELCOME, batch('tasks', 5, 8)] }));
+    s.queue.push(
+      () =>
+        new Response(
+          '{"frames":[{"type":"reset","services":["finance"],"cursor":{"finance":40},"reason":"expired"},' +
+            '{"type":"batch","events":[],"after":{},"cursor":{"__proto__":1,"constructor":2,"crm":4}}]}',
+          { status: 200 },
+        ),
+    );
+    await longPollTransport({ fetch: s.fetch }).connect(recordingContext());
+    await flush();
+    await flush();
+    const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
+    expect(cursors[1]).toEqual({ tasks: 8 });
+    expect(cursors[2]).toEqual({ tasks: 8, finance: 40, crm: 4 });
+  });
+
+  it('adopts the connection id of a later welcome (the server opened a new connection)', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => json(200, { frames: [{ ...WELCOME, connectionId: 'lp-2' }] }));
+    const connection = await longPollTransport({ fetch: s.fetch }).connect(recordingContext());
+    await flush();
+    await flush();
+    expect(query(s.polls()[2]!).get('connectionId')).toBe('lp-2');
+    await connection.update(['tasks'], null);
+    const post = s.calls.find((c) => c.init.method === 'POST')!;
+    expect(JSON.parse(String(post.init.body))).toMatchObject({ connectionId: 'lp-2' });
+  });
+
+  it('turns a 204 (or an empty 200) into a heartbeat frame with the wall clock time', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(
+      () => new Response(null, { status: 204 }),
+      () => json(200, { frames: [] }),
+    );
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch, now: () => 1234 }).connect(ctx);
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.frames).toEqual([
+      WELCOME,
+      { type: 'heartbeat', serverTime: 1234 },
+      { type: 'heartbeat', serverTime: 1234 },
+    ]);
+    expect(s.polls()).toHaveLength(4);
+  });
+
+  it('delivers the frames of each answer in order', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    const one = batch('tasks', 5, 6);
+    const two = batch('tasks', 6, 9);
+    s.queue.push(
+      () => json(200, { frames: [one] }),
+      () => json(200, { frames: [two, 'junk'] }),
+    );
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.frames).toEqual([WELCOME, one, two, 'junk']);
+  });
+
+  it.each([
+    [401, {}, { status: 401, code: 'unauthorized' }],
+    [403, {}, { status: 403, code: 'forbidden' }],
+    [429, { 'Retry-After': '4' }, { status: 429, code: 'overloaded', retryAfterMs: 4000 }],
+    [503, {}, { status: 503, code: 'overloaded' }],
+    [500, {}, { status: 500, code: 'server_error' }],
+    [404, {}, { status: 404, code: 'transport_unavailable' }],
+  ])('ends with onClose on a %i and stops polling', async (status, headers, reason) => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => new Response('{}', { status, headers }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.closes).toHaveLength(1);
+    expect(ctx.closes[0]).toMatchObject(reason);
+    expect(ctx.closes[0]!.error).toBeInstanceOf(RealtimeError);
+    expect(s.polls()).toHaveLength(2);
+  });
+
+  it('ends with onClose on a network failure', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => Promise.reject(new TypeError('fetch failed')));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.closes).toHaveLength(1);
+    expect(ctx.closes[0]).toMatchObject({ code: 'transport_unavailable' });
+  });
+
+  it('update POSTs, aborts the poll in flight and polls again at once with the new subscription', async () => {
+    const { polls, calls, connection } = await connected();
+    const inFlight = polls()[1]!;
+    await expect(connection.update(['tasks', 'crm'], ['p2'])).resolves.toEqual({ cursor: { crm: 10 } });
+    const post = calls.find((c) => c.init.method === 'POST')!;
+    expect(post.url).toBe('http://127.0.0.1:9/v2/realtime/update-services');
+    expect(post.headers.get('authorization')).toBe('Bearer tok');
+    expect(JSON.parse(String(post.init.body))).toEqual({
+      connectionId: 'lp-1',
+      services: ['tasks', 'crm'],
+      propertyIds: ['p2'],
+    });
+    expect(inFlight.signal?.aborted).toBe(true);
+    await flush();
+    expect(polls()).toHaveLength(3);
+    const next = query(polls()[2]!);
+    expect(next.get('services')).toBe('tasks,crm');
+    expect(next.get('propertyIds')).toBe('p2');
+    expect(next.get('connectionId')).toBe('lp-1');
+    expect(decodeCursor(next.get('cursor') ?? '')).toEqual({ tasks: 5, crm: 10 });
+  });
+
+  it('update rejects with the mapped error and keeps polling the old subscription', async () => {
+    const s = server(
+      () => json(200, { frames: [WELCOME] }),
+      () => json(400, { code: 'bad_request' }),
+    );
+    const ctx = recordingContext();
+    const connection = await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    await flush();
+    await expect(connection.update(['x'], null)).rejects.toMatchObject({ code: 'bad_request', status: 400 });
+    expect(s.polls()[1]!.signal?.aborted).toBe(false);
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('uses the token from setToken for the next request', async () => {
+    const { polls, queue, connection } = await connected();
+    connection.setToken?.('fresh');
+    queue.push(() => new Response(null, { status: 204 }));
+    await connection.update(['tasks'], null);
+    await flush();
+    expect(polls().at(-1)!.headers.get('authorization')).toBe('Bearer fresh');
+  });
+
+  it('close() aborts the poll in flight, stops the loop and never calls onClose', async () => {
+    const { polls, connection, ctx } = await connected();
+    connection.close();
+    await flush();
+    expect(polls()[1]!.signal?.aborted).toBe(true);
+    expect(polls()).toHaveLength(2);
+    expect(ctx.closes).toEqual([]);
+    await expect(connection.update(['a'], null)).rejects.toMatchObject({ code: 'connection_lost' });
+  });
+
+  it('treats an abort of the signal as close()', async () => {
+    const { polls, ctx } = await connected();
+    ctx.abort.abort();
+    await flush();
+    expect(polls()[1]!.signal?.aborted).toBe(true);
+    expect(polls()).toHaveLength(2);
+    expect(ctx.closes).toEqual([]);
+  });
+});
