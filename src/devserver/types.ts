@@ -130,11 +130,19 @@ export interface DevServerMetrics {
 export interface DevServerFaults {
   /** Delay every frame and HTTP answer by `ms` (0 = off). */
   delay(ms: number): void;
-  /** Drop every live connection abruptly (no close frame), as a network cut would. */
+  /**
+   * Drop every live connection abruptly (no close frame), as a network cut would: WebSocket
+   * sockets and SSE responses are destroyed, waiting long-polls too (their connection stays
+   * known, so the next poll with its `connectionId` carries on).
+   */
   dropConnections(): void;
-  /** Make every token issued so far expired: live ones get `error unauthorized`, in-flight polls 401. */
+  /**
+   * Make every token issued so far (by `issueToken` or `POST /dev/token`) expired: live
+   * connections holding one get `error unauthorized` (WebSocket close 4401), waiting polls 401.
+   * Static `dev:<orgId>:<userId>` tokens have no expiry and are not affected.
+   */
   expireTokens(): void;
-  /** Revoke a user's access: live connections get `error forbidden`, later requests 403. */
+  /** Revoke a user's access: live connections get `error forbidden` (WebSocket close 4403), later requests 403. */
   revokeUser(orgId: string, userId: string): void;
   /** Refuse WebSocket upgrades (as a proxy that does not pass them would). */
   refuseWebSocket(refuse: boolean): void;
@@ -142,7 +150,14 @@ export interface DevServerFaults {
   sendRaw(orgId: string, text: string): void;
 }
 
-/** A running dev server. */
+/**
+ * A running dev server.
+ *
+ * WebSocket close codes it uses: 4401 unauthorized, 4403 forbidden, 4429 overloaded (each after
+ * the matching `error` frame), 4408 no `hello` within `helloTimeoutMs`. HTTP errors are JSON
+ * `{ type: 'error', code, message, retryAfterMs? }`: 400 bad input, 401, 403, 404 unknown
+ * connection (`not_found`), 413 body too large, 429 with `Retry-After` (seconds).
+ */
 export interface DevServer {
   /** `http://127.0.0.1:<port>` */
   readonly origin: string;
@@ -152,10 +167,14 @@ export interface DevServer {
   /** Publishes an event to an org; returns it as stored (with seq). */
   publish(orgId: string, event: PublishInput): RealtimeEvent;
   /** Issues a dev token; `ttlMs` makes it expire. */
-  issueToken(orgId: string, userId: string, options?: { ttlMs?: number }): { token: string; expiresAt?: number };
+  issueToken(
+    orgId: string,
+    userId: string,
+    options?: { ttlMs?: number },
+  ): { token: string; expiresAt?: number };
   connections(): DevConnectionInfo[];
   metrics(): DevServerMetrics;
-  /** Telemetry reports received at `POST /telemetry/client`, newest last (bounded). */
+  /** Telemetry reports received at `POST /telemetry/client`, newest last (the newest 1000). */
   readonly telemetry: unknown[];
   readonly faults: DevServerFaults;
   /** Closes the listener and every connection; events and seqs are kept. */

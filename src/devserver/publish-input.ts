@@ -1,0 +1,45 @@
+import * as z from 'zod/mini';
+import { serviceNameSchema } from '../protocol/schemas';
+import type { PublishInput } from './types';
+
+/** What `publish()` and `POST /dev/publish` accept as an event. */
+export const publishInputSchema = z.object({
+  service: serviceNameSchema,
+  entityType: z.string(),
+  type: z.string(),
+  eventId: z.optional(z.string().check(z.minLength(1))),
+  propertyId: z.optional(z.nullable(z.string())),
+  mutationId: z.optional(z.string()),
+  data: z.optional(z.unknown()),
+  ts: z.optional(z.number().check(z.refine(Number.isFinite, 'must be finite'))),
+});
+
+/** Body of `POST /dev/publish`. */
+export const publishRequestSchema = z.object({
+  orgId: z.string().check(z.minLength(1)),
+  event: publishInputSchema,
+});
+
+/** Body of `POST /dev/token`. */
+export const tokenRequestSchema = z.object({
+  orgId: z.string().check(z.minLength(1)),
+  userId: z.string().check(z.minLength(1)),
+  ttlMs: z.optional(z.number().check(z.positive())),
+});
+
+/** Validates an event given to `publish()`; a `RangeError` names the bad field. */
+export function validatePublishInput(orgId: unknown, event: unknown): PublishInput {
+  if (typeof orgId !== 'string' || orgId.length === 0) {
+    throw new RangeError(`publish: orgId must be a non-empty string, got ${JSON.stringify(orgId)}`);
+  }
+  const result = publishInputSchema.safeParse(event);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue ? ['event', ...issue.path.map(String)].join('.') : 'event';
+    const value = issue
+      ? issue.path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown>)?.[key], event)
+      : event;
+    throw new RangeError(`publish: ${field} ${issue?.message ?? 'is invalid'}, got ${JSON.stringify(value)}`);
+  }
+  return result.data;
+}
