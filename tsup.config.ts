@@ -15,4 +15,7 @@ export default defineConfig({
   treeshake: true,
   target: 'es2022',
   external: ['react', 'ws'],
+  // nanoid 5 is ESM-only; bundling its few bytes keeps require('tabwire')
+  // working on every Node 20, not only those with require(esm).
+  noExternal: ['nanoid'],
 });

@@ -1,3 +1,3 @@
+export { decodeCursor, encodeCursor } from './cursor';
+export { type FrameParseResult, parseServerFrame } from './parse';
 export * from './schemas';
-export { encodeCursor, decodeCursor } from './cursor';
-export { parseServerFrame, type FrameParseResult } from './parse';

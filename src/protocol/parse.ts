@@ -1,3 +1,4 @@
+import { readBatchFrame } from './batch-reader';
 import { type ServerFrame, serverFrameSchema } from './schemas';
 
 /** Outcome of reading one frame from the network. Never throws. */
@@ -15,21 +16,69 @@ export const DEFAULT_MAX_FRAME_CHARS = 16 * 1024 * 1024;
  * dropped by the caller.
  */
 export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CHARS): FrameParseResult {
-  let value: unknown = input;
   if (typeof input === 'string') {
     if (input.length > maxChars) return { ok: false, reason: 'too_large' };
+    let value: unknown;
     try {
       value = JSON.parse(input);
     } catch {
       return { ok: false, reason: 'not_json' };
     }
-  } else if (typeof input !== 'object' || input === null || ArrayBuffer.isView(input) || input instanceof ArrayBuffer) {
-    return { ok: false, reason: 'not_text' };
+    return validateFrame(value);
   }
-  const result = serverFrameSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    return { ok: false, reason: 'invalid', detail: issue ? `${issue.path.join('.')}: ${issue.message}` : undefined };
+  if (typeof input !== 'object' || input === null) return { ok: false, reason: 'not_text' };
+  try {
+    if (isBinary(input)) return { ok: false, reason: 'not_text' };
+  } catch (error) {
+    return invalidBecause(error); // a revoked Proxy throws even on instanceof
   }
-  return { ok: true, frame: result.data };
+  return validateFrame(input);
+}
+
+function validateFrame(value: unknown): FrameParseResult {
+  try {
+    // Batches are nearly all the traffic: a specialised reader that accepts
+    // exactly what the schema accepts handles them; every other frame, and
+    // any batch it refuses, goes to zod, which decides and explains.
+    const batch = readBatchFrame(value);
+    if (batch !== undefined) return { ok: true, frame: batch };
+    const result = serverFrameSchema.safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      // String() per element: a path may hold a symbol key, which join would throw on.
+      const detail = issue ? `${issue.path.map(String).join('.')}: ${issue.message}` : undefined;
+      return { ok: false, reason: 'invalid', detail };
+    }
+    return { ok: true, frame: result.data };
+  } catch (error) {
+    // Only objects handed in by code (never JSON text) get here: a throwing
+    // getter, a Proxy. Still a bad frame, never an exception.
+    return invalidBecause(error);
+  }
+}
+
+function invalidBecause(error: unknown): FrameParseResult {
+  let detail = 'reading the frame threw';
+  try {
+    // Whatever was thrown came from the caller's object and may itself throw
+    // when looked at (a revoked Proxy, a getter on `message`).
+    if (error instanceof Error) detail = String(error.message);
+    else if (typeof error === 'string') detail = error;
+  } catch {
+    // keep the generic detail
+  }
+  return { ok: false, reason: 'invalid', detail };
+}
+
+/**
+ * A binary message (WebSocket `arraybuffer` or `blob` type, a Node Buffer):
+ * the protocol is text only, and zod would only call it an invalid object.
+ */
+function isBinary(input: object): boolean {
+  return (
+    ArrayBuffer.isView(input) ||
+    input instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && input instanceof SharedArrayBuffer) ||
+    (typeof Blob !== 'undefined' && input instanceof Blob)
+  );
 }

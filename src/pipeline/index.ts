@@ -1,0 +1,16 @@
+export {
+  checkDedupCapacity,
+  DEFAULT_DEDUP_CAPACITY,
+  DedupWindow,
+  dedupKey,
+  MAX_DEDUP_CAPACITY,
+} from './dedup-window';
+export { Dispatcher, type DispatcherOptions, type DispatchResult, type EventHandler } from './dispatcher';
+export {
+  EventPipeline,
+  type EventPipelineOptions,
+  type PipelineGap,
+  type PipelineResync,
+  type PipelineSink,
+  type SuppressReason,
+} from './event-pipeline';

@@ -1,0 +1,49 @@
+import { DedupWindow } from './dedup-window';
+
+/**
+ * The dedup memory of one service, keyed as PROTOCOL.md says
+ * (`service:entityType:eventId`; the service is implied by the owner).
+ *
+ * Building `entityType:eventId` for every event costs a string concatenation
+ * and the flattening of the result when it is hashed, which measured about as
+ * much as all the Set work itself. A service nearly always carries one entity
+ * type, so the first type seen gets a window keyed by the bare `eventId`, and
+ * only events of other types pay for a composite key, in a second window.
+ * Each window is FIFO over its own keys, so the service still remembers at
+ * least its last `capacity` distinct keys, and at most `2 × capacity` in all.
+ */
+export class ServiceDedup {
+  private readonly capacity: number;
+  private primaryType: string | undefined;
+  private readonly primary: DedupWindow;
+  private others: DedupWindow | undefined;
+
+  /** `capacity` must already be valid (see `checkDedupCapacity`). */
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.primary = new DedupWindow(capacity);
+  }
+
+  /** Keys remembered now, in both windows. */
+  get size(): number {
+    return this.primary.size + (this.others?.size ?? 0);
+  }
+
+  /** Records the key of an event; `true` when it is new, `false` for a duplicate. */
+  add(entityType: string, eventId: string): boolean {
+    if (entityType === this.primaryType) return this.primary.add(eventId);
+    if (this.primaryType === undefined) {
+      this.primaryType = entityType;
+      return this.primary.add(eventId);
+    }
+    this.others ??= new DedupWindow(this.capacity);
+    return this.others.add(`${entityType}:${eventId}`);
+  }
+
+  /** Forgets everything, the primary type included (a reset may change the stream entirely). */
+  clear(): void {
+    this.primaryType = undefined;
+    this.primary.clear();
+    this.others = undefined;
+  }
+}

@@ -1,0 +1,123 @@
+import { type BatchFrame, type Cursor, type RealtimeEvent, SERVICE_NAME_PATTERN } from './schemas';
+
+// The hot path of the SDK is one `batch` frame of ~100 events after another.
+// zod checks each event field by field through generic `run` calls that
+// allocate a result object per field, which alone costs about as much as
+// JSON.parse of the same text and broke the throughput budget. This reader
+// checks a batch in straight-line code instead.
+//
+// Contract (proved by test/unit/protocol/batch-reader.test.ts, a differential
+// property test against the zod schemas): whenever it returns a frame,
+// `batchFrameSchema` accepts the same input and returns a strictly equal
+// value (same keys, same absent optional keys); whenever zod accepts a
+// `batch`, so does this reader. It returns `undefined` for anything else and
+// the caller asks zod, which stays the definition and gives the error text.
+
+/** zod's `isObject`: a non-null, non-array object. */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** zod's `isPlainObject`, which guards `z.record`. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!isObject(value)) return false;
+  const ctor = value.constructor;
+  if (ctor === undefined || typeof ctor !== 'function') return true;
+  const proto: unknown = ctor.prototype;
+  return isObject(proto) && Object.hasOwn(proto, 'isPrototypeOf');
+}
+
+function isServiceName(value: unknown): value is string {
+  return typeof value === 'string' && SERVICE_NAME_PATTERN.test(value);
+}
+
+/** `seqSchema`: a safe integer ≥ 0. */
+function isSeq(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** `cursorSchema` (`z.record(serviceName, seq)`), or undefined when it would refuse. */
+function readCursor(value: unknown): Cursor | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const cursor: Cursor = {};
+  for (const key of Reflect.ownKeys(value)) {
+    // zod skips these two kinds of key silently; copying `__proto__` by
+    // assignment would set the result's prototype.
+    if (key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(value, key)) continue;
+    if (!isServiceName(key)) return undefined;
+    const seq = value[key];
+    if (!isSeq(seq)) return undefined;
+    cursor[key] = seq;
+  }
+  return cursor;
+}
+
+/**
+ * `eventSchema`, or undefined when it would refuse. Optional keys are copied
+ * only when present, as zod does. `knownService` is a name that already
+ * passed the pattern: events of a batch nearly always share one, so the
+ * regex runs once per batch rather than once per event.
+ */
+function readEvent(value: unknown, knownService: string | undefined): RealtimeEvent | undefined {
+  if (!isObject(value)) return undefined;
+  const { service, entityType, type, seq, ts, orgId } = value;
+  if (
+    ((knownService === undefined || service !== knownService) && !isServiceName(service)) ||
+    typeof entityType !== 'string' ||
+    typeof type !== 'string' ||
+    !Number.isSafeInteger(seq) ||
+    (seq as number) <= 0 ||
+    typeof ts !== 'number' ||
+    !Number.isFinite(ts) ||
+    typeof orgId !== 'string'
+  ) {
+    return undefined;
+  }
+  // Built in the schema's key order so the result is the very object zod would make.
+  const event: RealtimeEvent = { service, entityType, type } as RealtimeEvent;
+  if ('eventId' in value) {
+    const eventId = value.eventId;
+    if (eventId !== undefined && typeof eventId !== 'string') return undefined;
+    event.eventId = eventId;
+  }
+  event.seq = seq as number;
+  event.ts = ts;
+  event.orgId = orgId;
+  if ('propertyId' in value) {
+    const propertyId = value.propertyId;
+    if (propertyId !== undefined && propertyId !== null && typeof propertyId !== 'string') return undefined;
+    event.propertyId = propertyId;
+  }
+  if ('mutationId' in value) {
+    const mutationId = value.mutationId;
+    if (mutationId !== undefined && typeof mutationId !== 'string') return undefined;
+    event.mutationId = mutationId;
+  }
+  if ('data' in value) event.data = value.data;
+  return event;
+}
+
+/**
+ * Reads a `batch` frame exactly as `serverFrameSchema` would, only faster.
+ * Returns `undefined` when the input is not a valid batch (including every
+ * other frame type): the caller then runs the zod schema, which decides and
+ * explains.
+ */
+export function readBatchFrame(value: unknown): BatchFrame | undefined {
+  if (!isObject(value) || value.type !== 'batch') return undefined;
+  const input = value.events;
+  if (!Array.isArray(input)) return undefined;
+  const events: RealtimeEvent[] = [];
+  let knownService: string | undefined;
+  for (let i = 0; i < input.length; i++) {
+    const event = readEvent(input[i], knownService);
+    if (event === undefined) return undefined;
+    knownService = event.service;
+    events.push(event);
+  }
+  const after = readCursor(value.after);
+  if (after === undefined) return undefined;
+  const cursor = readCursor(value.cursor);
+  if (cursor === undefined) return undefined;
+  return { type: 'batch', events, after, cursor };
+}

@@ -1,0 +1,191 @@
+import { describe, expect, it, vi } from 'vitest';
+import { Dispatcher } from '../../../src/pipeline/dispatcher';
+import type { RealtimeEvent } from '../../../src/protocol/schemas';
+import { makeEvent } from './fixtures';
+
+function setup() {
+  const errors: Array<{ error: unknown; service: string }> = [];
+  const changes: string[][] = [];
+  const dispatcher = new Dispatcher({
+    onHandlerError: (error, service) => errors.push({ error, service }),
+    onServicesChange: (services) => changes.push(services),
+  });
+  return { dispatcher, errors, changes };
+}
+
+const events = (...props: Array<string | null | undefined>): RealtimeEvent[] =>
+  props.map((propertyId, i) => makeEvent('tasks', i + 1, propertyId === undefined ? {} : { propertyId }));
+
+describe('Dispatcher', () => {
+  it('gives every handler of the service the same array, and nothing to other services', () => {
+    const { dispatcher } = setup();
+    const a = vi.fn();
+    const b = vi.fn();
+    const other = vi.fn();
+    dispatcher.subscribe('tasks', a);
+    dispatcher.subscribe('tasks', b);
+    dispatcher.subscribe('finance', other);
+    const batch = events(undefined, undefined);
+    expect(dispatcher.dispatch('tasks', batch)).toEqual({ delivered: 2, filtered: 0 });
+    expect(a).toHaveBeenCalledExactlyOnceWith(batch);
+    expect(b.mock.calls[0]![0]).toBe(batch);
+    expect(other).not.toHaveBeenCalled();
+  });
+
+  it('calls nobody and reports nothing for a service without handlers or an empty batch', () => {
+    const { dispatcher } = setup();
+    const handler = vi.fn();
+    dispatcher.subscribe('tasks', handler);
+    expect(dispatcher.dispatch('crm', events(undefined))).toEqual({ delivered: 0, filtered: 0 });
+    expect(dispatcher.dispatch('tasks', [])).toEqual({ delivered: 0, filtered: 0 });
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it('filters by property: other properties withheld, events without one pass', () => {
+    const { dispatcher } = setup();
+    const handler = vi.fn();
+    dispatcher.subscribe('tasks', handler);
+    dispatcher.setPropertyFilter('p1');
+    const batch = events('p1', 'p2', undefined, null, 'p2', 'p1');
+    expect(dispatcher.dispatch('tasks', batch)).toEqual({ delivered: 4, filtered: 2 });
+    expect(handler.mock.calls[0]![0].map((e: RealtimeEvent) => e.seq)).toEqual([1, 3, 4, 6]);
+    expect(batch).toHaveLength(6); // the input is not changed
+  });
+
+  it('passes the input array itself when the filter removes nothing', () => {
+    const { dispatcher } = setup();
+    const handler = vi.fn();
+    dispatcher.subscribe('tasks', handler);
+    dispatcher.setPropertyFilter('p1');
+    const batch = events('p1', undefined);
+    dispatcher.dispatch('tasks', batch);
+    expect(handler.mock.calls[0]![0]).toBe(batch);
+  });
+
+  it('calls no handler when the filter removes every event', () => {
+    const { dispatcher } = setup();
+    const handler = vi.fn();
+    dispatcher.subscribe('tasks', handler);
+    dispatcher.setPropertyFilter('p1');
+    expect(dispatcher.dispatch('tasks', events('p2', 'p3'))).toEqual({ delivered: 0, filtered: 2 });
+    expect(handler).not.toHaveBeenCalled();
+    dispatcher.setPropertyFilter(null);
+    expect(dispatcher.getPropertyFilter()).toBeNull();
+    expect(dispatcher.dispatch('tasks', events('p2', 'p3'))).toEqual({ delivered: 2, filtered: 0 });
+  });
+
+  it('calls no handler in shadow mode, and again after it ends', () => {
+    const { dispatcher } = setup();
+    const handler = vi.fn();
+    dispatcher.subscribe('tasks', handler);
+    dispatcher.setShadowMode(true);
+    expect(dispatcher.dispatch('tasks', events(undefined))).toEqual({ delivered: 0, filtered: 0 });
+    expect(handler).not.toHaveBeenCalled();
+    dispatcher.setShadowMode(false);
+    dispatcher.dispatch('tasks', events(undefined));
+    expect(handler).toHaveBeenCalledOnce();
+  });
+
+  it('does not dispatch disabled services, and the set is replaced on each call', () => {
+    const { dispatcher } = setup();
+    const tasks = vi.fn();
+    const crm = vi.fn();
+    dispatcher.subscribe('tasks', tasks);
+    dispatcher.subscribe('crm', crm);
+    dispatcher.setDisabledServices(['tasks']);
+    dispatcher.dispatch('tasks', events(undefined));
+    dispatcher.dispatch('crm', events(undefined));
+    expect(tasks).not.toHaveBeenCalled();
+    expect(crm).toHaveBeenCalledOnce();
+    dispatcher.setDisabledServices([]);
+    dispatcher.dispatch('tasks', events(undefined));
+    expect(tasks).toHaveBeenCalledOnce();
+  });
+
+  it('reports a throwing handler and still calls the others', () => {
+    const { dispatcher, errors } = setup();
+    const boom = new Error('boom');
+    const after = vi.fn();
+    dispatcher.subscribe('tasks', () => {
+      throw boom;
+    });
+    dispatcher.subscribe('tasks', after);
+    expect(dispatcher.dispatch('tasks', events(undefined))).toEqual({ delivered: 1, filtered: 0 });
+    expect(errors).toEqual([{ error: boom, service: 'tasks' }]);
+    expect(after).toHaveBeenCalledOnce();
+  });
+
+  it('survives an onHandlerError that throws too', () => {
+    const dispatcher = new Dispatcher({
+      onHandlerError: () => {
+        throw new Error('reporter broke');
+      },
+    });
+    const after = vi.fn();
+    dispatcher.subscribe('tasks', () => {
+      throw new Error('boom');
+    });
+    dispatcher.subscribe('tasks', after);
+    expect(() => dispatcher.dispatch('tasks', events(undefined))).not.toThrow();
+    expect(after).toHaveBeenCalledOnce();
+  });
+
+  it('unsubscribe is idempotent and removes only its own subscription', () => {
+    const { dispatcher } = setup();
+    const handler = vi.fn();
+    const off1 = dispatcher.subscribe('tasks', handler);
+    dispatcher.subscribe('tasks', handler);
+    off1();
+    off1();
+    dispatcher.dispatch('tasks', events(undefined));
+    expect(handler).toHaveBeenCalledOnce();
+  });
+
+  it('does not call a handler added during a dispatch until the next batch', () => {
+    const { dispatcher } = setup();
+    const late = vi.fn();
+    dispatcher.subscribe('tasks', () => {
+      dispatcher.subscribe('tasks', late);
+    });
+    dispatcher.dispatch('tasks', events(undefined));
+    expect(late).not.toHaveBeenCalled();
+    dispatcher.dispatch('tasks', events(undefined));
+    expect(late).toHaveBeenCalledOnce();
+  });
+
+  it('does not call a handler removed during a dispatch', () => {
+    const { dispatcher } = setup();
+    const removed = vi.fn();
+    let offRemoved = () => {};
+    dispatcher.subscribe('tasks', () => offRemoved());
+    offRemoved = dispatcher.subscribe('tasks', removed);
+    dispatcher.dispatch('tasks', events(undefined));
+    expect(removed).not.toHaveBeenCalled();
+  });
+
+  it('tells when the first handler of a service comes and the last goes', () => {
+    const { dispatcher, changes } = setup();
+    const off1 = dispatcher.subscribe('tasks', () => {});
+    const off2 = dispatcher.subscribe('tasks', () => {});
+    const off3 = dispatcher.subscribe('crm', () => {});
+    expect(dispatcher.services()).toEqual(['tasks', 'crm']);
+    off1();
+    expect(changes).toEqual([['tasks'], ['tasks', 'crm']]);
+    off2();
+    off3();
+    expect(changes).toEqual([['tasks'], ['tasks', 'crm'], ['crm'], []]);
+    expect(dispatcher.services()).toEqual([]);
+  });
+
+  it('validates its inputs', () => {
+    const { dispatcher } = setup();
+    expect(() => dispatcher.subscribe('__proto__', () => {})).toThrow(RangeError);
+    expect(() => dispatcher.subscribe('', () => {})).toThrow(/service.*got/);
+    expect(() => dispatcher.subscribe('tasks', 'nope' as never)).toThrow(TypeError);
+    expect(() => dispatcher.setPropertyFilter(5 as never)).toThrow(TypeError);
+    expect(() => new Dispatcher({} as never)).toThrow(/onHandlerError/);
+    expect(() => new Dispatcher({ onHandlerError: () => {}, onServicesChange: 1 as never })).toThrow(
+      TypeError,
+    );
+  });
+});
