@@ -30,6 +30,8 @@ export interface FrameChannel {
   destroy(): void;
   /** The connection is forgotten: release timers the channel holds. */
   dispose?(): void;
+  /** Long-poll only: a poll of this connection is waiting at the server right now. */
+  readonly pollWaiting?: boolean;
 }
 
 /** Who opened a connection and what it asked for. */
@@ -173,6 +175,7 @@ export class Connection {
       openedAt: this.openedAt,
     };
     if (this.origin !== undefined) info.origin = this.origin;
+    if (this.channel.pollWaiting !== undefined) info.pollWaiting = this.channel.pollWaiting;
     return info;
   }
 

@@ -36,6 +36,10 @@ export class LongPollChannel implements FrameChannel {
 
   constructor(private readonly hub: RealtimeHub) {}
 
+  get pollWaiting(): boolean {
+    return this.waiter !== undefined;
+  }
+
   bind(connection: Connection): void {
     this.connection = connection;
   }

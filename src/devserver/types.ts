@@ -95,6 +95,8 @@ export interface DevConnectionInfo {
   cursor: Cursor;
   quarantined: boolean;
   openedAt: number;
+  /** Long-poll only: a poll of this connection is waiting at the server now. */
+  pollWaiting?: boolean;
 }
 
 /** `GET /metrics` and `server.metrics()`. */

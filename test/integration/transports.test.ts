@@ -193,7 +193,11 @@ describe.each(Object.keys(FACTORIES) as Array<keyof typeof FACTORIES>)(
       await connect(make(), ctx);
       await waitFor('welcome', () => received.welcome() !== undefined);
       // Long-poll has nothing to cut until its next poll is waiting at the server.
-      if (name === 'long-poll') await waitFor('a waiting poll', () => server.metrics().pollWaiters > 0);
+      if (name === 'long-poll') {
+        await waitFor('its poll waiting at the server', () =>
+          server.connections().some((c) => c.orgId === orgId && c.pollWaiting === true),
+        );
+      }
 
       server.faults.dropConnections();
       await waitFor('onClose', () => received.closes.length > 0);
