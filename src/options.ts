@@ -26,8 +26,9 @@ const strs = (field: string, value: unknown): string[] => {
   return [...value];
 };
 
-/** What `auth.getToken` may return. */
-export type TokenResult = string | { token: string; expiresAt?: number };
+import type { GetToken, TokenResult } from './connection/token-provider';
+
+export type { TokenResult };
 
 /** A built-in transport by name, or a custom {@link Transport}. */
 export type TransportOption = 'websocket' | 'sse' | 'long-poll' | Transport;
@@ -62,7 +63,7 @@ export interface RealtimeOptions {
   /** Fallback order; default `['websocket', 'sse', 'long-poll']`. */
   transports?: TransportOption[];
   auth?: {
-    getToken: () => TokenResult | Promise<TokenResult>;
+    getToken: GetToken;
     /** Refresh this long before `expiresAt`; default 30000. */
     refreshSkewMs?: number;
   };
@@ -91,7 +92,7 @@ export interface ResolvedOptions {
   url: string;
   scope: { orgId: string; userId: string };
   transports: TransportOption[];
-  getToken: (() => TokenResult | Promise<TokenResult>) | undefined;
+  getToken: GetToken | undefined;
   refreshSkewMs: number;
   flags: ResolvedFlags;
   leader: { strategy: LeaderStrategy; takeoverMs: number };

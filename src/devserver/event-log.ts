@@ -1,16 +1,8 @@
 import type { RealtimeEvent } from '../protocol/schemas';
+import type { PublishInput } from './types';
 
 /** An event as `publish` takes it, before the log numbers it. */
-export interface UnnumberedEvent {
-  service: string;
-  entityType: string;
-  type: string;
-  eventId?: string;
-  propertyId?: string | null;
-  mutationId?: string;
-  data?: unknown;
-  ts?: number;
-}
+export type UnnumberedEvent = PublishInput;
 
 /**
  * One (org, service) stream: its head seq and a ring of the newest events.

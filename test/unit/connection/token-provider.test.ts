@@ -2,23 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type GetToken, TokenProvider, type TokenResult } from '../../../src/connection/token-provider';
 import { isRealtimeError, RealtimeError } from '../../../src/errors';
 import { MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
+import { deferred } from '../deferred';
 import { FakeClock, flushPromises } from './fake-clock';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function setup(getToken?: GetToken, refreshSkewMs?: number) {
   const clock = new FakeClock();

@@ -1,21 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SingleFlight, singleFlight, singleFlightByKey } from '../../../src/util/single-flight';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { type Deferred, deferred } from '../deferred';
 
 describe('singleFlight', () => {
   it('shares one in-flight call among concurrent callers', async () => {
