@@ -1,0 +1,470 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ChannelMessage } from '../../../src/tabs/channel-messages';
+import { channelName } from '../../../src/tabs/channel-name';
+import {
+  type BroadcastChannelConstructor,
+  type ChannelInvalidReason,
+  type StorageLike,
+  TabChannel,
+  type TabChannelOptions,
+} from '../../../src/tabs/tab-channel';
+
+// The real constructor must fit the injectable type.
+const _realFits: BroadcastChannelConstructor | undefined = globalThis.BroadcastChannel;
+void _realFits;
+
+const NAME = channelName('app', { orgId: 'org', userId: 'user' });
+
+/**
+ * A synchronous in-memory BroadcastChannel: delivers a structured clone to
+ * every other open instance of the same name, never to the sender, like the
+ * real one (minus the task hop).
+ */
+function createHub() {
+  const open = new Set<FakeBroadcastChannel>();
+  class FakeBroadcastChannel extends EventTarget {
+    closed = false;
+    readonly name: string;
+    constructor(name: string) {
+      super();
+      this.name = name;
+      open.add(this);
+    }
+    postMessage(data: unknown): void {
+      if (this.closed) throw new DOMException('closed', 'InvalidStateError');
+      for (const other of open) {
+        if (other !== this && other.name === this.name)
+          other.dispatchEvent(new MessageEvent('message', { data: structuredClone(data) }));
+      }
+    }
+    close(): void {
+      this.closed = true;
+      open.delete(this);
+    }
+  }
+  /** Posts raw data as a foreign script on the channel would. */
+  const inject = (data: unknown, name = NAME): void => {
+    for (const channel of open)
+      if (channel.name === name) channel.dispatchEvent(new MessageEvent('message', { data }));
+  };
+  const messageError = (): void => {
+    for (const channel of open) channel.dispatchEvent(new MessageEvent('messageerror'));
+  };
+  return { BroadcastChannel: FakeBroadcastChannel, open, inject, messageError };
+}
+
+/**
+ * One origin's localStorage seen from several tabs: a shared map, one
+ * Storage and one window per tab; a change fires `storage` on every other
+ * tab's window, never on the writer's (as browsers do).
+ */
+function createOrigin() {
+  const map = new Map<string, string>();
+  const windows = new Set<EventTarget>();
+  const writes: string[] = [];
+  const fire = (writer: EventTarget, key: string, oldValue: string | null, newValue: string | null) => {
+    for (const target of windows) {
+      if (target === writer) continue;
+      target.dispatchEvent(Object.assign(new Event('storage'), { key, oldValue, newValue }));
+    }
+  };
+  const tab = () => {
+    const window = new EventTarget();
+    windows.add(window);
+    const storage: StorageLike & { fail: boolean } = {
+      fail: false,
+      setItem(key, value) {
+        if (this.fail) throw new DOMException('quota', 'QuotaExceededError');
+        const old = map.get(key) ?? null;
+        map.set(key, value);
+        writes.push(value);
+        fire(window, key, old, value);
+      },
+      removeItem(key) {
+        const old = map.get(key) ?? null;
+        if (old === null) return;
+        map.delete(key);
+        fire(window, key, old, null);
+      },
+    };
+    return { window, storage };
+  };
+  const fireForeign = (key: string, newValue: string | null) => fire(new EventTarget(), key, null, newValue);
+  return { map, tab, writes, fireForeign };
+}
+
+function recorder(channel: TabChannel) {
+  const received: ChannelMessage[] = [];
+  channel.onMessage((message) => received.push(message));
+  return received;
+}
+
+const opened: TabChannel[] = [];
+function open(options: TabChannelOptions): { channel: TabChannel; invalid: ChannelInvalidReason[] } {
+  const invalid: ChannelInvalidReason[] = [];
+  const channel = new TabChannel({ onInvalid: (reason) => invalid.push(reason), ...options });
+  opened.push(channel);
+  return { channel, invalid };
+}
+
+afterEach(() => {
+  for (const channel of opened.splice(0)) channel.close();
+  vi.restoreAllMocks();
+});
+
+describe('TabChannel over BroadcastChannel', () => {
+  it('delivers stamped messages to the other tab, not to itself', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    expect(a.channel.transport).toBe('broadcast-channel');
+    const atA = recorder(a.channel);
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'needs', services: ['tasks'], propertyFilter: null });
+    b.channel.post({ type: 'leader', leaderTabId: 'b' });
+    expect(atB).toEqual([{ v: 1, from: 'a', type: 'needs', services: ['tasks'], propertyFilter: null }]);
+    expect(atA).toEqual([{ v: 1, from: 'b', type: 'leader', leaderTabId: 'b' }]);
+    expect(a.invalid).toEqual([]);
+    expect(b.invalid).toEqual([]);
+  });
+
+  it('stamps v and from over whatever the caller passed', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'bye', v: 9, from: 'b' } as unknown as ChannelMessage);
+    expect(atB).toEqual([{ v: 1, from: 'a', type: 'bye' }]);
+  });
+
+  it('relays frames as text or object', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'frame', frame: '{"type":"heartbeat","serverTime":1}' });
+    a.channel.post({ type: 'frame', frame: { type: 'heartbeat', serverTime: 2 } });
+    expect(atB.map((m) => (m.type === 'frame' ? m.frame : undefined))).toEqual([
+      '{"type":"heartbeat","serverTime":1}',
+      { type: 'heartbeat', serverTime: 2 },
+    ]);
+  });
+
+  it('ignores its own messages from a second instance with the same tab id', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const again = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const atAgain = recorder(again.channel);
+    a.channel.post({ type: 'hello' });
+    expect(atAgain).toEqual([]);
+    expect(again.invalid).toEqual([]);
+  });
+
+  it('delivers a message with `to` only to the addressee', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const c = open({ name: NAME, tabId: 'c', BroadcastChannel: hub.BroadcastChannel });
+    const atB = recorder(b.channel);
+    const atC = recorder(c.channel);
+    a.channel.post({ type: 'hello', to: 'c' });
+    expect(atB).toEqual([]);
+    expect(atC).toEqual([{ v: 1, from: 'a', type: 'hello', to: 'c' }]);
+  });
+
+  it('keeps other orgs and users apart', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const otherOrg = open({
+      name: channelName('app', { orgId: 'org2', userId: 'user' }),
+      tabId: 'b',
+      BroadcastChannel: hub.BroadcastChannel,
+    });
+    const otherUser = open({
+      name: channelName('app', { orgId: 'org', userId: 'user2' }),
+      tabId: 'c',
+      BroadcastChannel: hub.BroadcastChannel,
+    });
+    const atOrg = recorder(otherOrg.channel);
+    const atUser = recorder(otherUser.channel);
+    a.channel.post({ type: 'cursor', cursor: { tasks: 1 } });
+    expect(atOrg).toEqual([]);
+    expect(atUser).toEqual([]);
+  });
+
+  it('unsubscribes a listener', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const listener = vi.fn();
+    const off = b.channel.onMessage(listener);
+    a.channel.post({ type: 'hello' });
+    off();
+    a.channel.post({ type: 'hello' });
+    expect(listener).toHaveBeenCalledTimes(1);
+  });
+
+  it('close() stops delivery both ways, frees the channel and is idempotent', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const atA = recorder(a.channel);
+    const atB = recorder(b.channel);
+    b.channel.close();
+    b.channel.close();
+    a.channel.post({ type: 'hello' });
+    expect(() => b.channel.post({ type: 'bye' })).not.toThrow();
+    hub.inject({ v: 1, from: 'x', type: 'hello' });
+    expect(atB).toEqual([]);
+    expect(atA).toEqual([{ v: 1, from: 'x', type: 'hello' }]);
+    expect(hub.open.size).toBe(1);
+    expect(b.invalid).toEqual([]);
+  });
+
+  it('ignores and reports foreign messages, which never reach listeners', () => {
+    const hub = createHub();
+    const b = open({
+      name: NAME,
+      tabId: 'b',
+      BroadcastChannel: hub.BroadcastChannel,
+      maxMessageChars: 10_000,
+    });
+    const listener = vi.fn();
+    b.channel.onMessage(listener);
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const foreign: unknown[] = [
+      null,
+      undefined,
+      42,
+      'not json',
+      '"a json string"',
+      '[1,2]',
+      JSON.stringify({ v: 2, from: 'x', type: 'hello' }),
+      { v: 2, from: 'x', type: 'hello' },
+      { v: 1, from: 'x', type: 'leader', leaderTabId: 7 },
+      { v: 1, from: 'x', type: 'needs', services: 'tasks', propertyFilter: null },
+      { v: 1, from: 'x', type: 'unknown' },
+      '{"v":1,"from":"x","type":"cursor","cursor":{"tasks":"1"},"__proto__":{"polluted":1}}',
+      `{"v":1,"from":"x","type":"frame","frame":"${'y'.repeat(20_000)}"}`,
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('trap');
+          },
+        },
+      ),
+      revocable.proxy,
+    ];
+    for (const data of foreign) hub.inject(data);
+    hub.messageError();
+    expect(listener).not.toHaveBeenCalled();
+    expect(b.invalid).toHaveLength(foreign.length + 1);
+    expect(b.invalid.filter((reason) => reason === 'message_too_large')).toHaveLength(1);
+    expect(
+      b.invalid.filter((reason) => reason !== 'message_too_large').every((r) => r === 'invalid_message'),
+    ).toBe(true);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    // The channel still works after all that.
+    hub.inject({ v: 1, from: 'x', type: 'hello' });
+    expect(listener).toHaveBeenCalledTimes(1);
+  });
+
+  it('drops and reports a message over the size limit at post', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel, maxMessageChars: 200 });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const atB = recorder(b.channel);
+    expect(() => a.channel.post({ type: 'frame', frame: 'x'.repeat(300) })).not.toThrow();
+    a.channel.post({ type: 'frame', frame: 'small' });
+    expect(a.invalid).toEqual(['message_too_large']);
+    expect(atB).toHaveLength(1);
+  });
+
+  it('has a 1 MiB default limit', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'frame', frame: 'x'.repeat(1024 * 1024 - 200) });
+    a.channel.post({ type: 'frame', frame: 'x'.repeat(1024 * 1024) });
+    expect(atB).toHaveLength(1);
+    expect(a.invalid).toEqual(['message_too_large']);
+  });
+
+  it('reports what cannot be serialized instead of throwing', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => a.channel.post({ type: 'frame', frame: { n: 10n } })).not.toThrow();
+    expect(() => a.channel.post({ type: 'frame', frame: cyclic })).not.toThrow();
+    expect(a.invalid).toEqual(['unserializable', 'unserializable']);
+  });
+
+  it('reports a throwing postMessage', () => {
+    const hub = createHub();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
+    vi.spyOn(hub.BroadcastChannel.prototype, 'postMessage').mockImplementation(() => {
+      throw new Error('gone');
+    });
+    expect(() => a.channel.post({ type: 'hello' })).not.toThrow();
+    expect(a.invalid).toEqual(['post_failed']);
+  });
+
+  it('survives an onInvalid that throws', () => {
+    const hub = createHub();
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const b = new TabChannel({
+      name: NAME,
+      tabId: 'b',
+      BroadcastChannel: hub.BroadcastChannel,
+      onInvalid: () => {
+        throw new Error('counter bug');
+      },
+    });
+    opened.push(b);
+    const listener = vi.fn();
+    b.onMessage(listener);
+    expect(() => hub.inject('garbage')).not.toThrow();
+    hub.inject({ v: 1, from: 'x', type: 'hello' });
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(errors).toHaveBeenCalledTimes(1);
+  });
+
+  it('works with the platform BroadcastChannel', async () => {
+    if (typeof globalThis.BroadcastChannel !== 'function') return;
+    const name = `${NAME}:${Math.random()}`;
+    const a = open({ name, tabId: 'a' });
+    const b = open({ name, tabId: 'b' });
+    expect(a.channel.transport).toBe('broadcast-channel');
+    const got = new Promise<ChannelMessage>((resolve) => b.channel.onMessage(resolve));
+    a.channel.post({ type: 'leader', leaderTabId: 'a' });
+    await expect(got).resolves.toEqual({ v: 1, from: 'a', type: 'leader', leaderTabId: 'a' });
+  });
+});
+
+describe('TabChannel over the storage fallback', () => {
+  function pair() {
+    const origin = createOrigin();
+    const tabA = origin.tab();
+    const tabB = origin.tab();
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: null, ...tabA });
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: null, ...tabB });
+    return { origin, a, b, tabA, tabB };
+  }
+
+  it('delivers messages through storage events and leaves no value behind', () => {
+    const { origin, a, b } = pair();
+    expect(a.channel.transport).toBe('storage');
+    const atA = recorder(a.channel);
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'needs', services: ['tasks'], propertyFilter: 'p1' });
+    b.channel.post({ type: 'hello', to: 'a' });
+    expect(atB).toEqual([{ v: 1, from: 'a', type: 'needs', services: ['tasks'], propertyFilter: 'p1' }]);
+    expect(atA).toEqual([{ v: 1, from: 'b', type: 'hello', to: 'a' }]);
+    expect(origin.map.size).toBe(0);
+    expect(a.invalid).toEqual([]);
+    expect(b.invalid).toEqual([]);
+  });
+
+  it('delivers identical consecutive messages each time, under unique ids', () => {
+    const { origin, a, b } = pair();
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'hello' });
+    a.channel.post({ type: 'hello' });
+    a.channel.post({ type: 'hello' });
+    expect(atB).toHaveLength(3);
+    expect(new Set(origin.writes).size).toBe(3);
+    expect(origin.writes[0]).toContain('"id":"a:1"');
+  });
+
+  it('ignores other keys and removals, reports foreign values on its key', () => {
+    const { origin, b } = pair();
+    const listener = vi.fn();
+    b.channel.onMessage(listener);
+    origin.fireForeign('other-key', JSON.stringify({ id: 'x', message: { v: 1, from: 'x', type: 'hello' } }));
+    origin.fireForeign(`${NAME}:msg`, null);
+    expect(b.invalid).toEqual([]);
+    const foreign = [
+      'not json',
+      '7',
+      JSON.stringify({ id: 'x' }),
+      JSON.stringify({ id: 'x', message: { v: 2, from: 'x', type: 'hello' } }),
+      JSON.stringify({
+        id: 'x',
+        message: { v: 1, from: 'x', type: 'frame', frame: 'z'.repeat(2 * 1024 * 1024) },
+      }),
+    ];
+    for (const value of foreign) origin.fireForeign(`${NAME}:msg`, value);
+    expect(listener).not.toHaveBeenCalled();
+    expect(b.invalid).toEqual([
+      'invalid_message',
+      'invalid_message',
+      'invalid_message',
+      'invalid_message',
+      'message_too_large',
+    ]);
+    origin.fireForeign(`${NAME}:msg`, JSON.stringify({ id: 'x', message: { v: 1, from: 'x', type: 'bye' } }));
+    expect(listener).toHaveBeenCalledWith({ v: 1, from: 'x', type: 'bye' });
+  });
+
+  it('turns a throwing storage into a reported no-op, reported once', () => {
+    const { a, b, tabA } = pair();
+    const atB = recorder(b.channel);
+    tabA.storage.fail = true;
+    expect(() => {
+      a.channel.post({ type: 'hello' });
+      a.channel.post({ type: 'hello' });
+    }).not.toThrow();
+    expect(a.invalid).toEqual(['storage_unavailable']);
+    expect(atB).toEqual([]);
+    // A quota error may pass: later posts still try.
+    tabA.storage.fail = false;
+    a.channel.post({ type: 'bye' });
+    expect(atB).toEqual([{ v: 1, from: 'a', type: 'bye' }]);
+  });
+
+  it('reports once when there is no storage at all', () => {
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: null, window: new EventTarget() });
+    a.channel.post({ type: 'hello' });
+    a.channel.post({ type: 'hello' });
+    expect(a.invalid).toEqual(['storage_unavailable']);
+  });
+
+  it('falls back to storage when the BroadcastChannel constructor throws', () => {
+    const origin = createOrigin();
+    const Throwing = class {
+      constructor() {
+        throw new DOMException('denied', 'SecurityError');
+      }
+    } as unknown as BroadcastChannelConstructor;
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: Throwing, ...origin.tab() });
+    expect(a.channel.transport).toBe('storage');
+  });
+
+  it('close() stops delivery', () => {
+    const { a, b } = pair();
+    const atB = recorder(b.channel);
+    b.channel.close();
+    a.channel.post({ type: 'hello' });
+    b.channel.post({ type: 'bye' });
+    expect(atB).toEqual([]);
+  });
+});
+
+describe('TabChannel options', () => {
+  it('throws RangeError naming the field', () => {
+    const hub = createHub();
+    const ok = { name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel };
+    expect(() => new TabChannel({ ...ok, name: '' })).toThrow(/name must be a non-empty string/);
+    expect(() => new TabChannel({ ...ok, tabId: '' })).toThrow(/tabId/);
+    expect(() => new TabChannel({ ...ok, tabId: 'x'.repeat(129) })).toThrow(RangeError);
+    expect(() => new TabChannel({ ...ok, maxMessageChars: 0 })).toThrow(
+      /maxMessageChars must be an integer ≥ 1, got 0/,
+    );
+    expect(() => new TabChannel({ ...ok, onInvalid: 'no' as unknown as () => void })).toThrow(/onInvalid/);
+    expect(hub.open.size).toBe(0);
+  });
+});
