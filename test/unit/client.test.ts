@@ -326,6 +326,47 @@ describe('createRealtime', () => {
     expect(rt.getState().status).toBe('connected');
   });
 
+  it('reconnects at once when a hidden tab becomes visible with a dead connection', async () => {
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
+    const { rt, backend } = setup({ platform: { document: doc } });
+    record(rt, 'tasks');
+    await vi.advanceTimersByTimeAsync(0);
+    // The server asked for a long wait before the next attempt.
+    backend.sendRaw({ type: 'error', code: 'overloaded', message: 'busy', retryAfterMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(backend.connectCount).toBe(1);
+    doc.visibilityState = 'visible';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(backend.connectCount).toBe(2);
+    expect(rt.getState().status).toBe('connected');
+  });
+
+  it('leaves a healthy connection alone when the tab becomes visible', async () => {
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
+    const { rt, backend } = setup({ platform: { document: doc } });
+    record(rt, 'tasks');
+    await vi.advanceTimersByTimeAsync(0);
+    doc.visibilityState = 'visible';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(backend.connectCount).toBe(1);
+  });
+
+  it('reconnects on resume when frozen timers let the heartbeat deadline pass unseen', async () => {
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const { rt, backend } = setup({ platform: { document: doc } });
+    record(rt, 'tasks');
+    await vi.advanceTimersByTimeAsync(0);
+    backend.silence(true);
+    // A frozen page: the clock moves, timers do not run.
+    vi.setSystemTime(Date.now() + 10_000);
+    backend.silence(false);
+    doc.dispatchEvent(new Event('resume'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(backend.connectCount).toBe(2);
+  });
+
   it('closes in the back/forward cache and reconnects from its cursor on pageshow', async () => {
     const { rt, backend, win } = setup();
     const seqs = record(rt, 'tasks');
