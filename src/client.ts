@@ -11,7 +11,7 @@ import { gateReason } from './flags/gate';
 import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
-import { type Cursor, type RealtimeEvent, serviceNameSchema } from './protocol/schemas';
+import { type RealtimeEvent, serviceNameSchema } from './protocol/schemas';
 import { initialCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
 import { resolveTransports, TransportChain } from './transports/fallback';
@@ -128,7 +128,7 @@ class Client implements RealtimeClient {
           this.store.setState({ cursor: this.pipeline.getCursor() });
           this.emitter.emit('resync', { services, reason });
         },
-        onSuppressed: (service, count) => this.addToService('byServiceSuppressed', service, count),
+        onSuppressed: (service, count) => this.addSuppressed(service, count),
       },
       { dedupCapacity: options.dedupWindow },
     );
@@ -397,13 +397,12 @@ class Client implements RealtimeClient {
     this.store.setState((state) => ({ counters: { ...state.counters, [name]: state.counters[name] + 1 } }));
   }
 
-  private addToService(
-    field: 'byServiceSuppressed' | 'byServiceDelivered',
-    service: string,
-    count: number,
-  ): void {
+  private addSuppressed(service: string, count: number): void {
     this.store.setState((state) => ({
-      [field]: { ...state[field], [service]: (state[field][service] ?? 0) + count },
+      byServiceSuppressed: {
+        ...state.byServiceSuppressed,
+        [service]: (state.byServiceSuppressed[service] ?? 0) + count,
+      },
     }));
   }
 
@@ -431,5 +430,3 @@ function browserGlobal<K extends 'window' | 'document' | 'navigator'>(
 ): (typeof globalThis)[K] | undefined {
   return typeof globalThis[name] === 'undefined' ? undefined : globalThis[name];
 }
-
-export type { Cursor };

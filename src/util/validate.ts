@@ -51,6 +51,20 @@ function rangeText(min: number, max: number | undefined): string {
   return max === undefined ? `≥ ${min}` : `≥ ${min} and ≤ ${max}`;
 }
 
+// The shared body of the numeric assertions; `kind` is what a valid value is.
+function assertInRange(
+  field: string,
+  value: unknown,
+  min: number,
+  max: number | undefined,
+  isKind: (value: number) => boolean,
+  kind: string,
+): void {
+  if (typeof value !== 'number' || !isKind(value) || value < min || (max !== undefined && value > max)) {
+    fail(field, `${kind} ${rangeText(min, max)}`, value);
+  }
+}
+
 /**
  * Asserts that `value` is an integer in `[min, max]` (`max` omitted: no upper
  * bound). Throws `RangeError`, also for a non-number.
@@ -61,14 +75,7 @@ export function assertInteger(
   min: number,
   max?: number,
 ): asserts value is number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < min ||
-    (max !== undefined && value > max)
-  ) {
-    fail(field, `an integer ${rangeText(min, max)}`, value);
-  }
+  assertInRange(field, value, min, max, Number.isInteger, 'an integer');
 }
 
 /**
@@ -82,14 +89,7 @@ export function assertNumber(
   min: number,
   max?: number,
 ): asserts value is number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < min ||
-    (max !== undefined && value > max)
-  ) {
-    fail(field, `a finite number ${rangeText(min, max)}`, value);
-  }
+  assertInRange(field, value, min, max, Number.isFinite, 'a finite number');
 }
 
 /** Asserts that `value` is `true` or `false` (not truthy/falsy). Throws `RangeError`. */
