@@ -6,14 +6,20 @@ import { ConnectionLoop } from './connection/connection-loop';
 import { HeartbeatWatchdog } from './connection/heartbeat-watchdog';
 import { watchPageLifecycle } from './connection/page-lifecycle';
 import { TokenProvider } from './connection/token-provider';
-import type { RealtimeError } from './errors';
+import { RealtimeError } from './errors';
 import { gateReason } from './flags/gate';
 import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
-import { type RealtimeEvent, serviceNameSchema } from './protocol/schemas';
+import { parseServerFrame } from './protocol/parse';
+import type { BatchFrame, Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
+import { serviceNameSchema } from './protocol/schemas';
 import { initialCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
+import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
+import type { LockManagerLike } from './tabs/leader-election';
+import type { BroadcastChannelConstructor } from './tabs/tab-channel';
+import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain } from './transports/fallback';
 
 /** A handler of one service's events: a batch, in seq order, each event once. */
@@ -62,13 +68,19 @@ export interface RealtimeClient {
 
 /**
  * Creates a realtime client. Nothing connects until the first `subscribe`;
- * the connection closes `idleGraceMs` after the last unsubscribe.
+ * the connection closes `idleGraceMs` after the last unsubscribe. The tabs
+ * of one browser (same app key, org and user) elect one leader that holds
+ * the connection and relays every frame to the others.
  */
 export function createRealtime(options: RealtimeOptions): RealtimeClient {
   return new Client(resolveOptions(options));
 }
 
-class Client implements RealtimeClient {
+/** Only one replay request per this long from a follower: gaps come in runs. */
+const REPLAY_ASK_INTERVAL_MS = 500;
+const HOUR_MS = 3_600_000;
+
+class Client implements RealtimeClient, CoordinatorHost {
   private readonly options: ResolvedOptions;
   private readonly store: Store<RealtimeState>;
   private readonly emitter = new EventEmitter();
@@ -76,22 +88,53 @@ class Client implements RealtimeClient {
   private readonly pipeline: EventPipeline;
   private readonly breaker: CircuitBreaker;
   private readonly loop: ConnectionLoop;
+  /** Absent with `leader.strategy: 'none'`: the tab then connects on its own. */
+  private readonly coordinator: TabCoordinator | undefined;
   private readonly stopLifecycle: () => void;
   private idleTimer: unknown;
   private updateQueued = false;
   private closed = false;
+  /** Some subscriber wants events: the tab takes part (election, connection). */
+  private active = false;
   private welcomes = 0;
   private removeDevtools: (() => void) | undefined;
+  /** The oldest cursor a follower asked to be replayed from, until the replay came. */
+  private replayFloor: Cursor | undefined;
+  private lastReplayAskAt = Number.NEGATIVE_INFINITY;
+  /** Set when this tab took over from a leader it knew: the takeover clock. */
+  private takeoverStartedAt: number | undefined;
+  private knewOtherLeader = false;
+  private readonly electionTimes: number[] = [];
 
   constructor(options: ResolvedOptions) {
     this.options = options;
     const { clock, wallClock, random } = options.platform;
+    const platform = options.platform;
+    const tabId = nanoid();
+
+    if (electionStrategy(options) !== 'none') {
+      this.coordinator = new TabCoordinator({
+        appKey: options.appKey,
+        scope: options.scope,
+        tabId,
+        strategy: electionStrategy(options) as 'auto' | 'locks' | 'storage',
+        takeoverMs: options.leader.takeoverMs,
+        clock,
+        host: this,
+        maxMessageChars: options.maxFrameChars + 4096,
+        locks: platform.locks as LockManagerLike | undefined,
+        storage: platform.storage,
+        BroadcastChannel: platform.BroadcastChannel as BroadcastChannelConstructor | null | undefined,
+        window: platform.window,
+      });
+    }
 
     this.store = createStore<RealtimeState>({
       status: 'idle',
-      tabId: nanoid(),
-      isLeader: true,
-      electionStrategy: 'none',
+      tabId,
+      isLeader: this.coordinator === undefined,
+      electionStrategy: this.coordinator?.strategy ?? 'none',
+      leader: { elections: 0, electionsPerHour: 0, peers: 0 },
       services: [],
       propertyFilter: null,
       cursor: {},
@@ -105,7 +148,10 @@ class Client implements RealtimeClient {
       flags: options.flags,
       sli: { sampled: false },
     });
-    this.store.subscribe((state) => this.emitter.emit('statechange', state));
+    this.store.subscribe((state, previous) => {
+      this.publishLeaderState(state, previous);
+      this.emitter.emit('statechange', state);
+    });
 
     this.dispatcher = new Dispatcher({
       onHandlerError: (error) => {
@@ -121,7 +167,8 @@ class Client implements RealtimeClient {
         onGap: (gap) => {
           this.bumpCounter('gaps');
           this.emitter.emit('gap', gap);
-          this.loop.requestReplay();
+          if (this.isLeaderNow()) this.loop.requestReplay();
+          else this.askLeaderForReplay();
         },
         onResync: ({ services, reason }) => {
           this.bumpCounter('resyncs');
@@ -136,7 +183,6 @@ class Client implements RealtimeClient {
     this.breaker = new CircuitBreaker({ ...options.circuit, clock });
     this.breaker.onStateChange(() => this.store.setState({ circuit: this.circuitState() }));
 
-    const platform = options.platform;
     this.loop = new ConnectionLoop({
       url: options.url,
       chain: new TransportChain(
@@ -159,15 +205,22 @@ class Client implements RealtimeClient {
       maxFrameChars: options.maxFrameChars,
       isOnline: () => this.navigator()?.onLine !== false,
       subscription: () => this.subscription(),
-      cursor: () => this.pipeline.getCursor(),
+      cursor: () => this.connectCursor(),
       sink: {
         status: (status) => this.store.setState({ status, circuit: this.circuitState() }),
         welcome: (frame, transport) => {
+          this.coordinator?.relay(frame);
+          this.replayFloor = undefined;
           this.pipeline.applyWelcome(frame);
           const state = this.store.getState();
           const reconnects = { ...state.byServiceReconnects };
           if (this.welcomes++ > 0) {
             for (const service of state.services) reconnects[service] = (reconnects[service] ?? 0) + 1;
+          }
+          let leader = state.leader;
+          if (this.takeoverStartedAt !== undefined) {
+            leader = { ...leader, lastTakeoverMs: Math.round(clock.now() - this.takeoverStartedAt) };
+            this.takeoverStartedAt = undefined;
           }
           this.store.setState({
             transport,
@@ -175,6 +228,7 @@ class Client implements RealtimeClient {
             lastSuccessAt: wallClock(),
             cursor: this.pipeline.getCursor(),
             byServiceReconnects: reconnects,
+            leader,
             counters:
               this.welcomes > 1
                 ? { ...state.counters, reconnects: state.counters.reconnects + 1 }
@@ -182,8 +236,9 @@ class Client implements RealtimeClient {
           });
         },
         frame: (frame) => {
-          this.pipeline.applyFrame(frame);
-          if (frame.type === 'batch') this.store.setState({ cursor: this.pipeline.getCursor() });
+          // Relay first: the followers' latency should not include our handlers.
+          if (frame.type !== 'heartbeat') this.coordinator?.relay(frame);
+          this.applyServerFrame(frame);
         },
         invalidFrame: () => this.bumpCounter('invalidFrames'),
         disconnected: (error, willRetryInMs) => {
@@ -194,17 +249,12 @@ class Client implements RealtimeClient {
           }));
           this.emitter.emit('disconnected', { error, willRetryInMs });
         },
-        forbidden: (error) => {
-          this.store.setState({
-            status: 'disabled',
-            disabledReason: 'forbidden',
-            lastError: `${error.code}: ${error.message}`,
-          });
-          this.emitter.emit('forbidden', error);
-          this.emitter.emit('fallback', { reason: 'forbidden' });
-        },
+        forbidden: (error) => this.becomeForbidden(error),
         updated: (cursor) => {
-          if (cursor) this.pipeline.seed(cursor);
+          if (cursor) {
+            this.pipeline.seed(cursor);
+            this.coordinator?.post({ type: 'cursor', cursor });
+          }
           this.store.setState({ cursor: this.pipeline.getCursor() });
         },
       },
@@ -219,8 +269,8 @@ class Client implements RealtimeClient {
         online: () => this.loop.online(),
         offline: () => {},
         visible: () => this.loop.ensureAlive(),
-        resumed: (fromBfcache) => (fromBfcache ? this.loop.resume() : this.loop.ensureAlive()),
-        suspended: () => this.loop.suspend(),
+        resumed: (fromBfcache) => (fromBfcache ? this.resumeFromBfcache() : this.loop.ensureAlive()),
+        suspended: () => this.suspendForBfcache(),
       },
     );
 
@@ -258,15 +308,15 @@ class Client implements RealtimeClient {
     if (propertyId === this.store.getState().propertyFilter) return;
     this.dispatcher.setPropertyFilter(propertyId);
     this.store.setState({ propertyFilter: propertyId });
+    this.coordinator?.announceNeeds();
     this.queueUpdate();
   }
 
   setFlags(flags: Partial<ResolvedFlags>): void {
     this.assertOpen();
-    const next = resolveFlags(this.store.getState().flags, flags);
-    this.store.setState({ flags: next });
-    this.applyFlagsToDispatcher(next);
-    this.applyGate();
+    this.applyFlags(flags);
+    // Every tab at once: the kill switch above all must not wait for a reload.
+    this.coordinator?.post({ type: 'flags', flags: { ...flags } });
   }
 
   getState(): RealtimeState {
@@ -299,10 +349,220 @@ class Client implements RealtimeClient {
     this.removeDevtools?.();
     this.store.setState({ status: 'closed' });
     this.emitter.removeAllListeners();
+    await this.coordinator?.stop();
+  }
+
+  // ── CoordinatorHost: what the other tabs tell this one ──────────────────
+
+  ownNeeds(): TabNeeds {
+    const { services, propertyFilter } = this.store.getState();
+    return { services, propertyFilter };
+  }
+
+  needsChanged(): void {
+    this.pipeline.setServices(this.subscription().services);
+    this.store.setState((state) => ({
+      leader: { ...state.leader, peers: this.coordinator?.peerCount ?? 0 },
+    }));
+    if (this.isLeaderNow() && this.loop.isRunning) this.queueUpdate();
+  }
+
+  leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
+    const now = this.options.platform.clock.now();
+    const state = this.store.getState();
+    if (isLeader && !state.isLeader) {
+      this.electionTimes.push(now);
+      if (this.knewOtherLeader) this.takeoverStartedAt = now;
+    }
+    if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.knewOtherLeader = true;
+    while (this.electionTimes.length > 0 && now - (this.electionTimes[0] ?? now) > HOUR_MS)
+      this.electionTimes.shift();
+    this.store.setState({
+      isLeader,
+      leaderTabId,
+      leader: {
+        ...state.leader,
+        elections: this.coordinator?.electionsWon ?? 0,
+        electionsPerHour: this.electionTimes.length,
+      },
+    });
+    if (isLeader !== state.isLeader) this.emitter.emit('leader', isLeader);
+    if (isLeader) {
+      this.applyGate();
+      if (this.loop.isRunning) this.coordinator?.post(this.stateMessage(this.store.getState()));
+    } else if (this.loop.isRunning) {
+      // Another tab leads now (a lease taken over): one connection per browser.
+      this.loop.stop();
+      this.store.setState({ status: 'connecting', transport: undefined, connectionId: undefined });
+    }
+  }
+
+  relayedFrame(raw: string | Record<string, unknown>): void {
+    if (this.isLeaderNow() || !this.active) return;
+    const parsed = parseServerFrame(raw, this.options.maxFrameChars);
+    if (!parsed.ok) {
+      this.bumpCounter('invalidFrames');
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.type === 'welcome') {
+      this.pipeline.applyWelcome(frame);
+      this.store.setState({ cursor: this.pipeline.getCursor() });
+    } else if (frame.type === 'batch' || frame.type === 'reset') {
+      this.applyServerFrame(frame);
+    }
+  }
+
+  leaderState(message: StateMessage): void {
+    const state = this.store.getState();
+    if (state.status === 'disabled' || this.isLeaderNow()) return;
+    if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
+      this.becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
+      return;
+    }
+    const next: Partial<RealtimeState> = {
+      status: message.status,
+      transport: message.transport,
+      circuit: message.circuit,
+      connectionId: message.connectionId,
+      leaderTabId: message.from,
+    };
+    if (message.lastSuccessAt !== undefined) next.lastSuccessAt = message.lastSuccessAt;
+    if (message.lastError !== undefined) next.lastError = message.lastError;
+    this.store.setState(next);
+  }
+
+  flags(flags: FlagsMessage['flags']): void {
+    if (!this.closed) this.applyFlags(flags);
+  }
+
+  cursor(cursor: Cursor): void {
+    this.pipeline.seed(cursor);
+    this.store.setState({ cursor: this.pipeline.getCursor() });
+  }
+
+  replay(cursor: Cursor): void {
+    const floor: Cursor = { ...this.replayFloor };
+    for (const service in cursor) {
+      const seq = cursor[service] as number;
+      const current = floor[service];
+      floor[service] = current === undefined ? seq : Math.min(current, seq);
+    }
+    this.replayFloor = floor;
+    this.loop.replayForPeer();
+  }
+
+  peerJoined(): void {
+    if (!this.isLeaderNow()) return;
+    const state = this.store.getState();
+    this.coordinator?.post({ type: 'leader', leaderTabId: state.tabId });
+    this.coordinator?.post({ type: 'cursor', cursor: this.pipeline.getCursor() });
+    this.coordinator?.post({ type: 'flags', flags: state.flags });
+    this.coordinator?.post(this.stateMessage(state));
+  }
+
+  invalidMessage(): void {
+    this.bumpCounter('invalidTabMessages');
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────
+
+  private isLeaderNow(): boolean {
+    return this.coordinator === undefined || this.coordinator.isLeader;
+  }
+
+  private applyServerFrame(frame: ServerFrame): void {
+    if (frame.type === 'batch' && this.replayFloor !== undefined) this.clearCoveredFloor(frame);
+    this.pipeline.applyFrame(frame);
+    if (frame.type === 'batch') this.store.setState({ cursor: this.pipeline.getCursor() });
+  }
+
+  /** The cursor to connect (or poll) with: ours, reaching back for a follower's replay. */
+  private connectCursor(): Cursor {
+    const cursor = this.pipeline.getCursor();
+    const floor = this.replayFloor;
+    if (floor === undefined) return cursor;
+    for (const service in floor) {
+      const seq = floor[service] as number;
+      const own = cursor[service];
+      if (own === undefined || seq < own) cursor[service] = seq;
+    }
+    return cursor;
+  }
+
+  /** A batch that starts at or before the floor is the replay a follower asked for. */
+  private clearCoveredFloor(frame: BatchFrame): void {
+    const floor = this.replayFloor;
+    if (floor === undefined) return;
+    for (const service in frame.after) {
+      const after = frame.after[service] as number;
+      const wanted = floor[service];
+      if (wanted !== undefined && after <= wanted) delete floor[service];
+    }
+    if (Object.keys(floor).length === 0) this.replayFloor = undefined;
+  }
+
+  private askLeaderForReplay(): void {
+    const now = this.options.platform.clock.now();
+    if (now - this.lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
+    this.lastReplayAskAt = now;
+    this.coordinator?.post({ type: 'replay', cursor: this.pipeline.getCursor() });
+  }
+
+  private becomeForbidden(error: RealtimeError): void {
+    this.loop.stop();
+    this.store.setState({
+      status: 'disabled',
+      disabledReason: 'forbidden',
+      lastError: `${error.code}: ${error.message}`,
+      transport: undefined,
+      connectionId: undefined,
+    });
+    this.emitter.emit('forbidden', error);
+    this.emitter.emit('fallback', { reason: 'forbidden' });
+  }
+
+  private stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
+    const message: Omit<StateMessage, 'v' | 'from'> = {
+      type: 'state',
+      status: state.status,
+      circuit: state.circuit,
+    };
+    if (state.transport !== undefined) message.transport = state.transport;
+    if (state.lastSuccessAt !== undefined) message.lastSuccessAt = state.lastSuccessAt;
+    if (state.connectionId !== undefined) message.connectionId = state.connectionId;
+    if (state.disabledReason !== undefined) message.disabledReason = state.disabledReason;
+    if (state.lastError !== undefined) message.lastError = state.lastError;
+    return message;
+  }
+
+  /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
+  private publishLeaderState(state: RealtimeState, previous: RealtimeState): void {
+    if (!this.coordinator || !state.isLeader) return;
+    if (
+      state.status === previous.status &&
+      state.transport === previous.transport &&
+      state.circuit === previous.circuit &&
+      state.lastSuccessAt === previous.lastSuccessAt &&
+      state.connectionId === previous.connectionId &&
+      state.disabledReason === previous.disabledReason &&
+      state.isLeader === previous.isLeader
+    ) {
+      return;
+    }
+    this.coordinator.post(this.stateMessage(state));
+  }
+
+  private applyFlags(flags: Partial<ResolvedFlags>): void {
+    const next = resolveFlags(this.store.getState().flags, flags);
+    this.store.setState({ flags: next });
+    this.applyFlagsToDispatcher(next);
+    this.applyGate();
   }
 
   private deliver(service: string, events: RealtimeEvent[]): void {
     const { delivered } = this.dispatcher.dispatch(service, events);
+    if (delivered === 0 && !this.dispatcher.services().includes(service)) return;
     const state = this.store.getState();
     this.store.setState({
       byServiceDelivered: {
@@ -317,22 +577,68 @@ class Client implements RealtimeClient {
     const services = this.dispatcher.services().sort();
     const previous = this.store.getState().services;
     if (services.length === previous.length && services.every((s, i) => s === previous[i])) return;
-    this.pipeline.setServices(services);
     this.store.setState({ services });
+    this.coordinator?.announceNeeds();
+    this.pipeline.setServices(this.subscription().services);
     if (services.length > 0) {
       this.options.platform.clock.clearTimeout(this.idleTimer);
       this.idleTimer = undefined;
-      if (this.loop.isRunning) this.queueUpdate();
-      else this.applyGate();
-    } else if (this.loop.isRunning && this.idleTimer === undefined) {
+      if (!this.active) this.activate();
+      else if (this.loop.isRunning) this.queueUpdate();
+    } else if (this.active && this.idleTimer === undefined) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect.
       this.idleTimer = this.options.platform.clock.setTimeout(() => {
         this.idleTimer = undefined;
         if (this.store.getState().services.length > 0 || this.closed) return;
-        this.loop.stop();
-        this.store.setState({ status: 'idle', transport: undefined, connectionId: undefined });
+        this.deactivate();
       }, this.options.idleGraceMs);
+    }
+  }
+
+  /** The first subscriber came: join the election (or, alone, connect). */
+  private activate(): void {
+    this.active = true;
+    if (this.coordinator) this.coordinator.start();
+    this.applyGate();
+  }
+
+  /** The last subscriber left (after the grace delay): let go of everything. */
+  private deactivate(): void {
+    this.active = false;
+    this.loop.stop();
+    if (this.coordinator) {
+      void this.coordinator.stop();
+      this.store.setState({ isLeader: false, leaderTabId: undefined });
+    }
+    const { status } = this.store.getState();
+    this.store.setState({
+      status: status === 'disabled' ? status : 'idle',
+      transport: undefined,
+      connectionId: undefined,
+    });
+  }
+
+  /** Into the back/forward cache: hold no socket and no lock there. */
+  private suspendForBfcache(): void {
+    if (!this.coordinator) {
+      this.loop.suspend();
+      return;
+    }
+    if (!this.active) return;
+    this.loop.stop();
+    void this.coordinator.stop();
+    this.store.setState({ isLeader: false, leaderTabId: undefined });
+  }
+
+  private resumeFromBfcache(): void {
+    if (!this.coordinator) {
+      this.loop.resume();
+      return;
+    }
+    if (this.active && !this.closed) {
+      this.coordinator.start();
+      this.applyGate();
     }
   }
 
@@ -342,11 +648,11 @@ class Client implements RealtimeClient {
     this.updateQueued = true;
     queueMicrotask(() => {
       this.updateQueued = false;
-      if (!this.closed) this.loop.update();
+      if (!this.closed && this.isLeaderNow()) this.loop.update();
     });
   }
 
-  /** Starts or stops the connection as flags and subscribers say. */
+  /** Starts or stops the connection as flags, subscribers and the election say. */
   private applyGate(): void {
     if (this.closed) return;
     const state = this.store.getState();
@@ -364,8 +670,16 @@ class Client implements RealtimeClient {
       if (wasRunning) this.emitter.emit('fallback', { reason });
       return;
     }
-    if (state.status === 'disabled') this.store.setState({ status: 'idle', disabledReason: undefined });
-    if (state.services.length > 0 && !this.loop.isRunning) this.loop.start();
+    if (state.status === 'disabled') {
+      this.store.setState({ status: this.active ? 'connecting' : 'idle', disabledReason: undefined });
+    }
+    if (!this.active) return;
+    if (this.isLeaderNow()) {
+      if (!this.loop.isRunning) this.loop.start();
+    } else if (this.store.getState().status === 'idle') {
+      // A follower shows the leader's status once it hears it.
+      this.store.setState({ status: 'connecting' });
+    }
   }
 
   private applyFlagsToDispatcher(flags: ResolvedFlags): void {
@@ -373,7 +687,9 @@ class Client implements RealtimeClient {
     this.dispatcher.setDisabledServices(flags.disabledServices);
   }
 
+  /** What the connection subscribes to: this tab's needs, or every tab's. */
   private subscription(): { services: string[]; propertyIds: string[] | null } {
+    if (this.coordinator) return this.coordinator.union();
     const { services, propertyFilter } = this.store.getState();
     return { services, propertyIds: propertyFilter === null ? null : [propertyFilter] };
   }
@@ -423,6 +739,26 @@ class Client implements RealtimeClient {
   private assertOpen(): void {
     if (this.closed) throw new TypeError('this realtime client is closed');
   }
+}
+
+/**
+ * `auto` is locks where the platform has them, else the storage lease, and
+ * `none` where there is neither (Node, a worker without storage): there are
+ * no other tabs to share with there.
+ */
+function electionStrategy(options: ResolvedOptions): 'auto' | 'locks' | 'storage' | 'none' {
+  const { strategy } = options.leader;
+  if (strategy !== 'auto') return strategy;
+  const { platform } = options;
+  if (platform.locks !== undefined) return 'locks';
+  if ((globalThis as { navigator?: { locks?: unknown } }).navigator?.locks !== undefined) return 'locks';
+  if (platform.storage !== undefined) return 'storage';
+  try {
+    if ((globalThis as { localStorage?: unknown }).localStorage !== undefined) return 'storage';
+  } catch {
+    // Access itself throws in some privacy modes: no storage.
+  }
+  return 'none';
 }
 
 function browserGlobal<K extends 'window' | 'document' | 'navigator'>(

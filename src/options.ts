@@ -52,6 +52,16 @@ export interface RealtimePlatform {
   /** Epoch milliseconds (event `ts`, token expiry). */
   wallClock?: WallClock;
   random?: RandomSource;
+  /** `navigator.locks`, for the `locks` election. */
+  locks?: unknown;
+  /** The `BroadcastChannel` constructor; `null` forces the localStorage channel. */
+  BroadcastChannel?: unknown;
+  /** `localStorage`, for the storage lease and the channel fallback. */
+  storage?: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+  };
 }
 
 /** Options of {@link createRealtime}. Only `url` is required. */

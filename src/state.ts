@@ -20,6 +20,18 @@ export interface ResolvedFlags {
   disabledServices: string[];
 }
 
+/** The election as this tab sees it. */
+export interface LeaderInfo {
+  /** Times this tab became leader. */
+  elections: number;
+  /** Elections this tab won in the last hour (the leader-churn SLI). */
+  electionsPerHour: number;
+  /** The last takeover this tab made: old leader lost → its own connection welcomed, in ms. */
+  lastTakeoverMs?: number;
+  /** Other tabs sharing this connection, as far as this tab knows. */
+  peers: number;
+}
+
 /** Counters that are not per service. */
 export interface RealtimeCounters {
   /** Frames dropped because they were not valid frames of the protocol. */
@@ -34,6 +46,8 @@ export interface RealtimeCounters {
   failedConnects: number;
   /** Handlers that threw. */
   handlerErrors: number;
+  /** Messages from other tabs that were not valid and were dropped. */
+  invalidTabMessages: number;
 }
 
 /**
@@ -47,6 +61,7 @@ export interface RealtimeState {
   isLeader: boolean;
   leaderTabId?: string;
   electionStrategy: 'locks' | 'storage' | 'none';
+  leader: LeaderInfo;
   transport?: string;
   connectionId?: string;
   services: string[];
@@ -67,5 +82,13 @@ export interface RealtimeState {
 }
 
 export function initialCounters(): RealtimeCounters {
-  return { invalidFrames: 0, gaps: 0, resyncs: 0, reconnects: 0, failedConnects: 0, handlerErrors: 0 };
+  return {
+    invalidFrames: 0,
+    gaps: 0,
+    resyncs: 0,
+    reconnects: 0,
+    failedConnects: 0,
+    handlerErrors: 0,
+    invalidTabMessages: 0,
+  };
 }

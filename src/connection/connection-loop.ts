@@ -81,6 +81,7 @@ export class ConnectionLoop {
   private failedGeneration = 0;
   private authRetried = false;
   private suspended = false;
+  private cancelRefresh: (() => void) | undefined;
 
   constructor(deps: ConnectionLoopDeps) {
     this.deps = deps;
@@ -110,7 +111,10 @@ export class ConnectionLoop {
     this.running = false;
     this.clearRetry();
     this.teardown();
-    this.deps.tokens.dispose();
+    // Not dispose(): a stopped loop may be started again (a new subscriber,
+    // a tab that wins the election again), and its token must refresh then.
+    this.cancelRefresh?.();
+    this.cancelRefresh = undefined;
   }
 
   /**
@@ -169,6 +173,16 @@ export class ConnectionLoop {
     if (!attempt?.welcomed || attempt.replayRequested) return;
     attempt.replayRequested = true;
     if (attempt.transport === 'long-poll') return;
+    this.reconnectNow();
+  }
+
+  /**
+   * Another tab missed frames and the cursor the loop connects with now
+   * reaches back for it: a stream reconnects, long-poll's next poll asks.
+   */
+  replayForPeer(): void {
+    const attempt = this.current;
+    if (!attempt?.welcomed || attempt.transport === 'long-poll') return;
     this.reconnectNow();
   }
 
@@ -293,7 +307,8 @@ export class ConnectionLoop {
     this.deps.breaker.recordSuccess();
     this.deps.backoff.reset();
     this.deps.watchdog.start(frame.heartbeatMs);
-    this.deps.tokens.scheduleRefresh((token) => {
+    this.cancelRefresh?.();
+    this.cancelRefresh = this.deps.tokens.scheduleRefresh((token) => {
       if (this.current === attempt) attempt.connection?.setToken?.(token);
     });
     this.deps.sink.welcome(frame, attempt.transport ?? 'unknown');
@@ -308,7 +323,8 @@ export class ConnectionLoop {
 
     if (error.code === 'forbidden') {
       this.running = false;
-      this.deps.tokens.dispose();
+      this.cancelRefresh?.();
+      this.cancelRefresh = undefined;
       this.deps.sink.forbidden(error);
       return;
     }

@@ -79,6 +79,8 @@ export const stateMessageSchema = z.object({
   circuit: circuitSchema,
   lastSuccessAt: z.optional(z.number()),
   connectionId: z.optional(z.string()),
+  disabledReason: z.optional(z.string()),
+  lastError: z.optional(z.string()),
 });
 
 /** Any subset of `ResolvedFlags` (`src/state.ts`); a tab merges it over what it has. */
@@ -104,6 +106,16 @@ export const cursorMessageSchema = z.object({
   cursor: cursorSchema,
 });
 
+/**
+ * A follower found a gap the relay cannot fill (it missed a relayed frame):
+ * the leader has the server replay from this cursor.
+ */
+export const replayMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('replay'),
+  cursor: cursorSchema,
+});
+
 /** Any cross-tab message. */
 export const channelMessageSchema = z.discriminatedUnion('type', [
   helloMessageSchema,
@@ -114,6 +126,7 @@ export const channelMessageSchema = z.discriminatedUnion('type', [
   stateMessageSchema,
   flagsMessageSchema,
   cursorMessageSchema,
+  replayMessageSchema,
 ]);
 
 export type ChannelMessage = z.infer<typeof channelMessageSchema>;
@@ -126,6 +139,7 @@ export type FrameMessage = z.infer<typeof frameMessageSchema>;
 export type StateMessage = z.infer<typeof stateMessageSchema>;
 export type FlagsMessage = z.infer<typeof flagsMessageSchema>;
 export type CursorMessage = z.infer<typeof cursorMessageSchema>;
+export type ReplayMessage = z.infer<typeof replayMessageSchema>;
 
 /** `Omit` applied to each member of a union, so the discriminant still narrows. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

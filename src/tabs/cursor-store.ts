@@ -1,0 +1,352 @@
+import * as z from 'zod/mini';
+import { type Clock, systemClock, type WallClock } from '../clock';
+import { type Cursor, cursorSchema } from '../protocol/schemas';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { assertNumber, assertString } from '../util/validate';
+
+/** The IndexedDB database every scope of every app in the origin shares. */
+export const CURSOR_DB_NAME = 'tabwire-cursor';
+/** The one object store; out-of-line keys, the key is the store's `name`. */
+export const CURSOR_STORE_NAME = 'cursors';
+/** Schema version of the database; bumping it runs `onupgradeneeded`. */
+const DB_VERSION = 1;
+
+/** Options of {@link CursorStore}. */
+export interface CursorStoreOptions {
+  /**
+   * Key of the record, already scoped so other users and orgs of the origin
+   * never read it: e.g. `channelName(appKey, scope)`. Non-empty.
+   */
+  name: string;
+  /** The IndexedDB to use. Default `globalThis.indexedDB`; absent → the store is a no-op. */
+  indexedDB?: IDBFactory;
+  /** Timers for coalescing and the open timeout. Default {@link systemClock}. */
+  clock?: Clock;
+  /** Wall clock for the diagnostic `savedAt`. Default `Date.now`. */
+  now?: WallClock;
+  /** Saves within this many ms become one write. ≥ 0, default 250. */
+  writeDelayMs?: number;
+  /**
+   * An open that has not settled after this many ms is given up and the store
+   * becomes a no-op (some Safari versions never answer the first open).
+   * ≥ 1, default 5000.
+   */
+  openTimeoutMs?: number;
+}
+
+/** Defaults of {@link CursorStoreOptions}. */
+export const DEFAULT_CURSOR_STORE = { writeDelayMs: 250, openTimeoutMs: 5000 } as const;
+
+/** The stored value. `v` lets a later format be told apart instead of misread. */
+const recordSchema = z.object({
+  v: z.literal(1),
+  cursor: cursorSchema,
+  savedAt: z.number(),
+});
+
+type StoredRecord = z.infer<typeof recordSchema>;
+
+/** What the next write will do. */
+interface PendingWrite {
+  cursor: Cursor;
+  /** Overwrite the stored cursor instead of max-merging into it. */
+  replace: boolean;
+}
+
+/**
+ * `cursorSchema` (a zod record) silently drops an own `__proto__` key rather
+ * than failing, so a cursor carrying one would load as a cursor that lost a
+ * service. Such a value is not something tabwire wrote: reject it whole.
+ */
+function hasOwnProtoKey(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__');
+}
+
+function parseRecord(value: unknown): StoredRecord | undefined {
+  if (typeof value === 'object' && value !== null && hasOwnProtoKey((value as { cursor?: unknown }).cursor)) {
+    return undefined;
+  }
+  const result = recordSchema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/** Per service the larger seq; services of either side are kept. */
+function maxMerge(base: Cursor, next: Cursor): Cursor {
+  const merged: Cursor = { ...base };
+  for (const [service, seq] of Object.entries(next)) {
+    const current = merged[service];
+    merged[service] = current === undefined ? seq : Math.max(current, seq);
+  }
+  return merged;
+}
+
+function defaultIndexedDB(): IDBFactory | undefined {
+  // Reading the global can itself throw (sandboxed iframes, blocked storage).
+  try {
+    return typeof indexedDB === 'undefined' ? undefined : indexedDB;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The browser's shared cursor (`{ [service]: seq }`) kept in IndexedDB per
+ * scope, so an app reopened after every tab was closed resumes within the
+ * server's replay window instead of starting from now (opt-in:
+ * `persistCursor: true`).
+ *
+ * - Saves are coalesced: the first `save` arms a `writeDelayMs` timer and the
+ *   write then stores the latest cursor, so a busy stream costs one write per
+ *   window, not one per batch.
+ * - Every write is a read-modify-write in one `readwrite` transaction taking
+ *   the per-service max of the stored and the new cursor. IndexedDB runs
+ *   overlapping readwrite transactions on one store one after the other, so
+ *   a lagging tab that writes last cannot move the stored cursor backwards.
+ * - `replace` is the one way back: after a server `reset` the cursor it
+ *   sends is the truth even where it is lower.
+ * - Persistence is best effort. No IndexedDB, an open that fails, is blocked
+ *   or hangs (private modes), a quota error: the store quietly does nothing
+ *   and `load()` gives `undefined`. Nothing here ever throws into the app;
+ *   the worst outcome is a replay from the server's current position.
+ * - What is read is parsed with `cursorSchema`; a corrupt or foreign value
+ *   loads as `undefined` and is overwritten by the next write.
+ *
+ * @example
+ * const store = new CursorStore({ name: channelName(appKey, scope) });
+ * const resumeFrom = await store.load();
+ * pipeline.onCursor((cursor) => store.save(cursor));
+ * addEventListener('pagehide', () => void store.flush());
+ */
+export class CursorStore {
+  readonly #name: string;
+  readonly #factory: IDBFactory | undefined;
+  readonly #clock: Clock;
+  readonly #now: WallClock;
+  readonly #writeDelayMs: number;
+  readonly #openTimeoutMs: number;
+
+  #db: Promise<IDBDatabase | undefined> | undefined;
+  #pending: PendingWrite | undefined;
+  /** Writes run one after another; this is the tail of that queue. Never rejects. */
+  #queue: Promise<void> = Promise.resolve();
+  #timer: unknown;
+  #timerArmed = false;
+  #closed = false;
+
+  /** @throws RangeError naming the field when an option is out of range. */
+  constructor(options: CursorStoreOptions) {
+    const writeDelayMs = options.writeDelayMs ?? DEFAULT_CURSOR_STORE.writeDelayMs;
+    const openTimeoutMs = options.openTimeoutMs ?? DEFAULT_CURSOR_STORE.openTimeoutMs;
+    assertString('name', options.name, { nonEmpty: true });
+    assertNumber('writeDelayMs', writeDelayMs, 0, MAX_TIMER_DELAY_MS);
+    assertNumber('openTimeoutMs', openTimeoutMs, 1, MAX_TIMER_DELAY_MS);
+    this.#name = options.name;
+    this.#factory = options.indexedDB ?? defaultIndexedDB();
+    this.#clock = options.clock ?? systemClock;
+    this.#now = options.now ?? Date.now;
+    this.#writeDelayMs = writeDelayMs;
+    this.#openTimeoutMs = openTimeoutMs;
+  }
+
+  /**
+   * The stored cursor of this scope, or `undefined` when there is none, it
+   * does not parse, or IndexedDB is missing or failing. Never rejects.
+   */
+  async load(): Promise<Cursor | undefined> {
+    if (this.#closed) return undefined;
+    const db = await this.#database();
+    if (db === undefined) return undefined;
+    const raw = await new Promise<unknown>((resolve) => {
+      try {
+        const tx = db.transaction(CURSOR_STORE_NAME, 'readonly');
+        const request = tx.objectStore(CURSOR_STORE_NAME).get(this.#name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = (event) => {
+          event.preventDefault();
+          resolve(undefined);
+        };
+        tx.onabort = () => resolve(undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+    return parseRecord(raw)?.cursor;
+  }
+
+  /**
+   * Records `cursor` for the next coalesced write. Within one window the
+   * saves are max-merged, and the write max-merges into what is stored, so
+   * no service ever moves backwards here (use {@link replace} for that).
+   * An invalid cursor is ignored. No-op after `close()`.
+   */
+  save(cursor: Cursor): void {
+    const valid = this.#accept(cursor);
+    if (valid === undefined) return;
+    this.#pending =
+      this.#pending === undefined
+        ? { cursor: valid, replace: false }
+        : { cursor: maxMerge(this.#pending.cursor, valid), replace: this.#pending.replace };
+    this.#arm();
+  }
+
+  /**
+   * Records `cursor` to overwrite the stored one at the next write, moving
+   * services backwards if need be: after a server `reset` its cursor is the
+   * truth. Saves after it in the same window merge into it as usual.
+   * An invalid cursor is ignored. No-op after `close()`.
+   */
+  replace(cursor: Cursor): void {
+    const valid = this.#accept(cursor);
+    if (valid === undefined) return;
+    this.#pending = { cursor: valid, replace: true };
+    this.#arm();
+  }
+
+  /**
+   * Writes what is pending now (e.g. on `pagehide`) and resolves once it
+   * and every earlier write are done. Never rejects.
+   */
+  flush(): Promise<void> {
+    this.#disarm();
+    return this.#drain();
+  }
+
+  /** Flushes, then closes the database; the store is inert afterwards. Never rejects. */
+  async close(): Promise<void> {
+    if (this.#closed) return this.#queue;
+    await this.flush();
+    // Set only now so the final flush still writes.
+    this.#closed = true;
+    const db = await this.#db;
+    db?.close();
+    this.#db = Promise.resolve(undefined);
+  }
+
+  // Parses the caller's cursor: one written invalid would make every later
+  // load() see a corrupt record, and a copy keeps later mutation by the
+  // caller out of the pending write.
+  #accept(cursor: Cursor): Cursor | undefined {
+    if (this.#closed || hasOwnProtoKey(cursor)) return undefined;
+    const result = cursorSchema.safeParse(cursor);
+    return result.success ? { ...result.data } : undefined;
+  }
+
+  #arm(): void {
+    if (this.#timerArmed) return;
+    this.#timerArmed = true;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timerArmed = false;
+      void this.#drain();
+    }, this.#writeDelayMs);
+  }
+
+  #disarm(): void {
+    if (!this.#timerArmed) return;
+    this.#timerArmed = false;
+    this.#clock.clearTimeout(this.#timer);
+  }
+
+  // Queues a write of whatever is pending when its turn comes, so several
+  // drains in a row write once and a flush waits for earlier writes too.
+  #drain(): Promise<void> {
+    this.#queue = this.#queue.then(() => this.#writePending());
+    return this.#queue;
+  }
+
+  async #writePending(): Promise<void> {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    const db = await this.#database();
+    if (db === undefined) return;
+    await this.#write(db, pending);
+  }
+
+  // One readwrite transaction: read, merge, put. A failure (quota, a closing
+  // database) aborts it and is swallowed; the next save writes the whole
+  // cursor again anyway.
+  #write(db: IDBDatabase, pending: PendingWrite): Promise<void> {
+    return new Promise<void>((resolve) => {
+      try {
+        const tx = db.transaction(CURSOR_STORE_NAME, 'readwrite');
+        const store = tx.objectStore(CURSOR_STORE_NAME);
+        const request = store.get(this.#name);
+        request.onsuccess = () => {
+          const stored = pending.replace ? undefined : parseRecord(request.result)?.cursor;
+          const cursor = stored === undefined ? pending.cursor : maxMerge(stored, pending.cursor);
+          const record: StoredRecord = { v: 1, cursor, savedAt: this.#now() };
+          try {
+            store.put(record, this.#name);
+          } catch {
+            tx.abort();
+          }
+        };
+        tx.oncomplete = () => resolve();
+        tx.onabort = () => resolve();
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  #database(): Promise<IDBDatabase | undefined> {
+    this.#db ??= this.#open();
+    return this.#db;
+  }
+
+  #open(): Promise<IDBDatabase | undefined> {
+    const factory = this.#factory;
+    if (factory === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (db: IDBDatabase | undefined): void => {
+        if (settled) {
+          // Success after a timeout or `blocked`: nobody uses this connection.
+          db?.close();
+          return;
+        }
+        settled = true;
+        this.#clock.clearTimeout(timer);
+        resolve(db);
+      };
+      const timer = this.#clock.setTimeout(() => settle(undefined), this.#openTimeoutMs);
+      let request: IDBOpenDBRequest;
+      try {
+        request = factory.open(CURSOR_DB_NAME, DB_VERSION);
+      } catch {
+        settle(undefined);
+        return;
+      }
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains(CURSOR_STORE_NAME)) db.createObjectStore(CURSOR_STORE_NAME);
+      };
+      request.onsuccess = () => {
+        const db = request.result;
+        // Another tab (a newer bundle) wants to upgrade: step aside rather
+        // than block it, and reopen lazily on the next use (which then fails
+        // on the version and leaves this store a no-op).
+        db.onversionchange = () => {
+          db.close();
+          this.#forget(db);
+        };
+        // The browser closed it (storage cleared, disk error): reopen lazily.
+        db.onclose = () => this.#forget(db);
+        settle(db);
+      };
+      request.onerror = (event) => {
+        event.preventDefault();
+        settle(undefined);
+      };
+      request.onblocked = () => settle(undefined);
+    });
+  }
+
+  #forget(db: IDBDatabase): void {
+    if (this.#closed) return;
+    const current = this.#db;
+    void current?.then((open) => {
+      if (open === db && this.#db === current) this.#db = undefined;
+    });
+  }
+}

@@ -1,0 +1,255 @@
+import type { Clock } from '../clock';
+import type { Cursor } from '../protocol/schemas';
+import type { ChannelMessage, FlagsMessage, OutgoingChannelMessage, StateMessage } from './channel-messages';
+import { channelName } from './channel-name';
+import {
+  type ElectionStrategy,
+  LeaderElection,
+  type LockManagerLike,
+  type StorageLike,
+} from './leader-election';
+import { type BroadcastChannelConstructor, TabChannel } from './tab-channel';
+
+/** What one tab wants from the shared connection. */
+export interface TabNeeds {
+  services: string[];
+  propertyFilter: string | null;
+}
+
+/** How the coordinator reaches the client it serves. */
+export interface CoordinatorHost {
+  ownNeeds(): TabNeeds;
+  /** The union of every tab's needs changed. */
+  needsChanged(): void;
+  /** This tab won (`true`) or lost (`false`) the election. */
+  leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void;
+  /** A server frame relayed by the leader (followers only). */
+  relayedFrame(frame: string | Record<string, unknown>): void;
+  leaderState(state: StateMessage): void;
+  flags(flags: FlagsMessage['flags']): void;
+  /** The leader's cursor, for a tab that joins or a service just added. */
+  cursor(cursor: Cursor): void;
+  /** A follower asks the leader to have the server replay from this cursor. */
+  replay(cursor: Cursor): void;
+  /** A new tab appeared: the leader answers with what it knows. */
+  peerJoined(tabId: string): void;
+  invalidMessage(reason: string): void;
+}
+
+/** Options of {@link TabCoordinator}. */
+export interface TabCoordinatorOptions {
+  appKey: string;
+  scope: { orgId: string; userId: string };
+  tabId: string;
+  strategy: 'auto' | ElectionStrategy;
+  takeoverMs: number;
+  clock: Clock;
+  host: CoordinatorHost;
+  locks?: LockManagerLike;
+  storage?: StorageLike;
+  BroadcastChannel?: BroadcastChannelConstructor | null;
+  /** Longest relayed message; must exceed the longest frame accepted. */
+  maxMessageChars?: number;
+  window?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
+}
+
+/** Tabs repeat their needs this often, so a crashed tab's needs can expire. */
+export const NEEDS_REFRESH_MS = 10_000;
+/** A peer not heard of for this long is taken for gone (it crashed without `bye`). */
+export const PEER_EXPIRY_MS = 35_000;
+
+interface Peer extends TabNeeds {
+  seenAt: number;
+}
+
+/**
+ * One tab's part in sharing the browser's connection: it joins the
+ * election, keeps every tab's needs (so any tab can become leader and
+ * subscribe to the union at once), and carries relay, state, flag and
+ * cursor messages between the tabs. It decides nothing about the connection
+ * itself; the client does, told through {@link CoordinatorHost}.
+ */
+export class TabCoordinator {
+  readonly strategy: ElectionStrategy;
+  private readonly options: TabCoordinatorOptions;
+  private readonly peers = new Map<string, Peer>();
+  private readonly election: LeaderElection;
+  private channel: TabChannel | undefined;
+  private offChannel: (() => void) | undefined;
+  private offElection: (() => void) | undefined;
+  private refreshTimer: unknown;
+  private running = false;
+  private readonly beatListeners = new Set<(leaderTabId: string) => void>();
+
+  constructor(options: TabCoordinatorOptions) {
+    this.options = options;
+    this.election = new LeaderElection({
+      name: `${channelName(options.appKey, options.scope)}:leader`,
+      tabId: options.tabId,
+      strategy: options.strategy,
+      takeoverMs: options.takeoverMs,
+      clock: options.clock,
+      locks: options.locks,
+      storage: options.storage,
+      // The storage lease also listens to the leader's announcements, so a
+      // live leader whose lease writes are slow is not replaced.
+      heartbeat: {
+        send: () => this.post({ type: 'leader', leaderTabId: options.tabId }),
+        onPeerBeat: (listener) => {
+          this.beatListeners.add(listener);
+          return () => this.beatListeners.delete(listener);
+        },
+      },
+    });
+    this.strategy = this.election.strategy;
+  }
+
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+
+  get leaderTabId(): string | undefined {
+    return this.election.leaderTabId;
+  }
+
+  /** How many times this tab became leader. */
+  get electionsWon(): number {
+    return this.election.electionsWon;
+  }
+
+  /** Number of other tabs whose needs are known. */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const { options } = this;
+    this.channel = new TabChannel({
+      name: channelName(options.appKey, options.scope),
+      tabId: options.tabId,
+      BroadcastChannel: options.BroadcastChannel,
+      storage: options.storage,
+      window: options.window,
+      maxMessageChars: options.maxMessageChars,
+      onInvalid: (reason) => options.host.invalidMessage(reason),
+    });
+    this.offChannel = this.channel.onMessage((message) => this.onMessage(message));
+    this.offElection = this.election.onChange(({ isLeader, leaderTabId }) => {
+      if (isLeader) this.post({ type: 'leader', leaderTabId: options.tabId });
+      options.host.leadershipChanged(isLeader, leaderTabId);
+    });
+    this.post({ type: 'hello' });
+    this.announceNeeds();
+    this.scheduleRefresh();
+    this.election.start();
+  }
+
+  /** Leaves the election (releasing the lock or lease at once) and says goodbye. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.options.clock.clearTimeout(this.refreshTimer);
+    this.post({ type: 'bye' });
+    this.offElection?.();
+    this.offChannel?.();
+    this.channel?.close();
+    this.channel = undefined;
+    this.peers.clear();
+    await this.election.stop();
+  }
+
+  /** Every tab's needs together: what the leader subscribes to. */
+  union(): { services: string[]; propertyIds: string[] | null } {
+    this.expirePeers();
+    const services = new Set<string>();
+    const filters = new Set<string>();
+    let all = false;
+    const add = (needs: TabNeeds) => {
+      if (needs.services.length === 0) return;
+      for (const service of needs.services) services.add(service);
+      if (needs.propertyFilter === null) all = true;
+      else filters.add(needs.propertyFilter);
+    };
+    add(this.options.host.ownNeeds());
+    for (const peer of this.peers.values()) add(peer);
+    return { services: [...services].sort(), propertyIds: all ? null : [...filters].sort() };
+  }
+
+  announceNeeds(): void {
+    const { services, propertyFilter } = this.options.host.ownNeeds();
+    this.post({ type: 'needs', services, propertyFilter });
+  }
+
+  /** Leader: relays one validated server frame to the other tabs. */
+  relay(frame: object): void {
+    this.post({ type: 'frame', frame: frame as Record<string, unknown> });
+  }
+
+  post(message: OutgoingChannelMessage): void {
+    this.channel?.post(message);
+  }
+
+  private onMessage(message: ChannelMessage): void {
+    const { host } = this.options;
+    switch (message.type) {
+      case 'hello':
+        this.announceNeeds();
+        host.peerJoined(message.from);
+        return;
+      case 'needs':
+        this.peers.set(message.from, {
+          services: message.services,
+          propertyFilter: message.propertyFilter,
+          seenAt: this.options.clock.now(),
+        });
+        host.needsChanged();
+        return;
+      case 'bye':
+        if (this.peers.delete(message.from)) host.needsChanged();
+        return;
+      case 'leader':
+        for (const listener of this.beatListeners) listener(message.leaderTabId);
+        this.election.setLeaderTabId(message.leaderTabId);
+        return;
+      case 'frame':
+        if (!this.isLeader) host.relayedFrame(message.frame);
+        return;
+      case 'state':
+        if (!this.isLeader) host.leaderState(message);
+        return;
+      case 'flags':
+        host.flags(message.flags);
+        return;
+      case 'cursor':
+        if (!this.isLeader) host.cursor(message.cursor);
+        return;
+      case 'replay':
+        if (this.isLeader) host.replay(message.cursor);
+        return;
+    }
+  }
+
+  private scheduleRefresh(): void {
+    this.refreshTimer = this.options.clock.setTimeout(() => {
+      if (!this.running) return;
+      this.announceNeeds();
+      if (this.expirePeers()) this.options.host.needsChanged();
+      this.scheduleRefresh();
+    }, NEEDS_REFRESH_MS);
+  }
+
+  /** Drops peers unheard of for too long; true when any went. */
+  private expirePeers(): boolean {
+    const now = this.options.clock.now();
+    let changed = false;
+    for (const [tabId, peer] of this.peers) {
+      if (now - peer.seenAt > PEER_EXPIRY_MS) {
+        this.peers.delete(tabId);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+}
