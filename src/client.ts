@@ -17,6 +17,8 @@ import { serviceNameSchema } from './protocol/schemas';
 import { initialCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
+import { channelName } from './tabs/channel-name';
+import { CursorStore } from './tabs/cursor-store';
 import type { LockManagerLike } from './tabs/leader-election';
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
@@ -105,6 +107,10 @@ class Client implements RealtimeClient, CoordinatorHost {
   private takeoverStartedAt: number | undefined;
   private knewOtherLeader = false;
   private readonly electionTimes: number[] = [];
+  /** With `persistCursor`: where the shared cursor outlives the tabs. */
+  private readonly cursorStore: CursorStore | undefined;
+  /** False while the persisted cursor loads: connecting before would skip what it covers. */
+  private cursorReady = true;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
@@ -126,6 +132,15 @@ class Client implements RealtimeClient, CoordinatorHost {
         storage: platform.storage,
         BroadcastChannel: platform.BroadcastChannel as BroadcastChannelConstructor | null | undefined,
         window: platform.window,
+      });
+    }
+
+    if (options.persistCursor) {
+      this.cursorStore = new CursorStore({
+        name: channelName(options.appKey, options.scope),
+        indexedDB: platform.indexedDB,
+        clock,
+        now: wallClock,
       });
     }
 
@@ -349,7 +364,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.removeDevtools?.();
     this.store.setState({ status: 'closed' });
     this.emitter.removeAllListeners();
-    await this.coordinator?.stop();
+    await Promise.all([this.coordinator?.stop(), this.cursorStore?.close()]);
   }
 
   // ── CoordinatorHost: what the other tabs tell this one ──────────────────
@@ -474,7 +489,13 @@ class Client implements RealtimeClient, CoordinatorHost {
   private applyServerFrame(frame: ServerFrame): void {
     if (frame.type === 'batch' && this.replayFloor !== undefined) this.clearCoveredFloor(frame);
     this.pipeline.applyFrame(frame);
-    if (frame.type === 'batch') this.store.setState({ cursor: this.pipeline.getCursor() });
+    if (frame.type === 'batch' || frame.type === 'reset') {
+      const cursor = this.pipeline.getCursor();
+      this.store.setState({ cursor });
+      // After a reset a service may move backwards (a new epoch): overwrite.
+      if (frame.type === 'reset') this.cursorStore?.replace(cursor);
+      else this.cursorStore?.save(cursor);
+    }
   }
 
   /** The cursor to connect (or poll) with: ours, reaching back for a follower's replay. */
@@ -599,6 +620,17 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The first subscriber came: join the election (or, alone, connect). */
   private activate(): void {
     this.active = true;
+    if (this.cursorStore) {
+      this.cursorReady = false;
+      void this.cursorStore.load().then((cursor) => {
+        if (cursor) {
+          this.pipeline.seed(cursor);
+          this.store.setState({ cursor: this.pipeline.getCursor() });
+        }
+        this.cursorReady = true;
+        this.applyGate();
+      });
+    }
     if (this.coordinator) this.coordinator.start();
     this.applyGate();
   }
@@ -607,6 +639,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   private deactivate(): void {
     this.active = false;
     this.loop.stop();
+    void this.cursorStore?.flush();
     if (this.coordinator) {
       void this.coordinator.stop();
       this.store.setState({ isLeader: false, leaderTabId: undefined });
@@ -627,6 +660,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     if (!this.active) return;
     this.loop.stop();
+    void this.cursorStore?.flush();
     void this.coordinator.stop();
     this.store.setState({ isLeader: false, leaderTabId: undefined });
   }
@@ -675,7 +709,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     if (!this.active) return;
     if (this.isLeaderNow()) {
-      if (!this.loop.isRunning) this.loop.start();
+      if (!this.loop.isRunning && this.cursorReady) this.loop.start();
     } else if (this.store.getState().status === 'idle') {
       // A follower shows the leader's status once it hears it.
       this.store.setState({ status: 'connecting' });

@@ -56,6 +56,8 @@ export interface RealtimePlatform {
   locks?: unknown;
   /** The `BroadcastChannel` constructor; `null` forces the localStorage channel. */
   BroadcastChannel?: unknown;
+  /** `indexedDB`, for `persistCursor`. */
+  indexedDB?: IDBFactory;
   /** `localStorage`, for the storage lease and the channel fallback. */
   storage?: {
     getItem(key: string): string | null;
@@ -92,6 +94,12 @@ export interface RealtimeOptions {
   maxFrameChars?: number;
   /** Installs `window.__realtimeState`; default true. */
   devtools?: boolean;
+  /**
+   * Keep the browser's shared cursor in IndexedDB (per app, org and user), so
+   * an app reopened after every tab was closed resumes without loss within
+   * the server's replay window. Default false.
+   */
+  persistCursor?: boolean;
   /** Key that separates several tabwire apps on one origin; default `'tabwire'`. */
   appKey?: string;
   platform?: RealtimePlatform;
@@ -113,6 +121,7 @@ export interface ResolvedOptions {
   dedupWindow: number;
   maxFrameChars: number;
   devtools: boolean;
+  persistCursor: boolean;
   appKey: string;
   platform: Required<Pick<RealtimePlatform, 'clock' | 'wallClock' | 'random'>> & RealtimePlatform;
 }
@@ -221,6 +230,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     dedupWindow: int('dedupWindow', options.dedupWindow ?? 4096, 16),
     maxFrameChars: int('maxFrameChars', options.maxFrameChars ?? 16 * 1024 * 1024, 1024),
     devtools: bool('devtools', options.devtools ?? true),
+    persistCursor: bool('persistCursor', options.persistCursor ?? false),
     appKey: str('appKey', options.appKey ?? 'tabwire', true),
     platform: {
       ...platform,
