@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type DevConnectionInfo,
+  type DevServer,
+  type DevServerOptions,
+  type PublishInput,
+  startDevServer,
+} from '../../src/devserver/index';
+import type { RealtimeState } from '../../src/state';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -44,3 +52,281 @@ export async function bundleExample(name: string, entry = 'main.ts'): Promise<st
 }
 
 export const exampleDir = (name: string) => join(root, 'examples', name);
+
+// ---- multi-tab fixture (test/browser/fixtures/tabs, used by tabs-*.test.ts) ----
+
+/** Folder of a test fixture page (`test/browser/fixtures/<name>`). */
+export const fixtureDir = (name: string) => join(root, 'test', 'browser', 'fixtures', name);
+
+/** Bundles a test fixture's entry from src into .tmp and returns the folder (serve it at `/_build/`). */
+export async function bundleFixture(name: string, entry = 'main.ts'): Promise<string> {
+  const out = join(root, '.tmp', 'browser', `fixture-${name}`);
+  const src = join(root, 'src');
+  mkdirSync(out, { recursive: true });
+  await build({
+    entryPoints: [join(fixtureDir(name), entry)],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    outfile: join(out, 'main.js'),
+    alias: {
+      tabwire: join(src, 'index.ts'),
+      'tabwire/vanilla': join(src, 'vanilla/index.ts'),
+      'tabwire/react': join(src, 'react/index.ts'),
+    },
+    logLevel: 'warning',
+  });
+  return out;
+}
+
+/** URL parameters of the tabs fixture page (see fixtures/tabs/main.ts). */
+export interface TabParams {
+  org: string;
+  user?: string;
+  strategy?: 'auto' | 'locks' | 'storage' | 'none';
+  takeoverMs?: number;
+  services?: string[];
+  filter?: string;
+  app?: string;
+  ttlMs?: number;
+}
+
+/** One `[Date.now(), isLeader]` sample of a tab, every 10 ms. */
+export type LeaderSample = [number, boolean];
+
+/** What the tabs fixture exposes as `window.__tw` (the serialisable part). */
+interface TabWindowData {
+  seqs: Record<string, number[]>;
+  events: Array<{ service: string; seq: number; propertyId: string | null }>;
+  samples: LeaderSample[];
+  leaderEvents: LeaderSample[];
+  errors: string[];
+}
+
+type TabGlobal = { __tw: TabWindowData & { rt: { getState(): RealtimeState } } };
+
+export function tabUrl(origin: string, params: TabParams): string {
+  const query = new URLSearchParams({ org: params.org });
+  if (params.user !== undefined) query.set('user', params.user);
+  if (params.strategy !== undefined) query.set('strategy', params.strategy);
+  if (params.takeoverMs !== undefined) query.set('takeoverMs', String(params.takeoverMs));
+  if (params.services !== undefined) query.set('services', params.services.join(','));
+  if (params.filter !== undefined) query.set('filter', params.filter);
+  if (params.app !== undefined) query.set('app', params.app);
+  if (params.ttlMs !== undefined) query.set('ttlMs', String(params.ttlMs));
+  return `${origin}/?${query}`;
+}
+
+/**
+ * Opens the tabs fixture in a new page of `context` (a new tab of the same
+ * browser) and waits for its client to exist. Page errors go to `errors`.
+ */
+export async function openTab(
+  context: BrowserContext,
+  origin: string,
+  params: TabParams,
+  errors?: string[],
+): Promise<Page> {
+  const page = await context.newPage();
+  if (errors) page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+  await page.goto(tabUrl(origin, params));
+  await page.waitForFunction(() => (window as unknown as Partial<TabGlobal>).__tw !== undefined);
+  return page;
+}
+
+export function tabState(page: Page): Promise<RealtimeState> {
+  return page.evaluate(() => (window as unknown as TabGlobal).__tw.rt.getState());
+}
+
+export function tabSeqs(page: Page, service = 'tasks'): Promise<number[]> {
+  return page.evaluate((s) => [...((window as unknown as TabGlobal).__tw.seqs[s] ?? [])], service);
+}
+
+export function tabData(page: Page): Promise<TabWindowData> {
+  return page.evaluate(() => {
+    const { seqs, events, samples, leaderEvents, errors } = (window as unknown as TabGlobal).__tw;
+    return { seqs, events, samples, leaderEvents, errors };
+  });
+}
+
+/** Crashes the tab's renderer (as a killed process would: no pagehide, no unload). */
+export async function crashPage(page: Page): Promise<void> {
+  const session = await page.context().newCDPSession(page);
+  // The answer never comes: the renderer is gone.
+  void session.send('Page.crash').catch(() => {});
+}
+
+/** Polls `check` until it returns something truthy; throws `message` (and the last value) after `timeoutMs`. */
+export async function waitUntil<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 5000, intervalMs = 20, message = 'condition' } = {},
+): Promise<NonNullable<T>> {
+  const started = performance.now();
+  let last: T | undefined;
+  for (;;) {
+    last = await check();
+    if (last) return last as NonNullable<T>;
+    if (performance.now() - started > timeoutMs) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${message}; last: ${JSON.stringify(last)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `[from, from + 1, …, to]`. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+/**
+ * What is wrong with `seqs` as "exactly from..to, each once, in order":
+ * holes, repeats, out-of-order seqs, seqs outside the range. Empty when right.
+ * With `from` undefined the run may start anywhere (a tab opened later starts
+ * at the head), but must still be contiguous up to `to`.
+ */
+export function runProblems(seqs: readonly number[], from: number | undefined, to: number): string[] {
+  const problems: string[] = [];
+  if (seqs.length === 0) return to >= (from ?? 1) ? [`no events (want ${from ?? '?'}..${to})`] : [];
+  const start = from ?? seqs[0]!;
+  const seen = new Set<number>();
+  const repeats: number[] = [];
+  const outOfOrder: string[] = [];
+  const outside: number[] = [];
+  for (let i = 0; i < seqs.length; i++) {
+    const seq = seqs[i]!;
+    if (seen.has(seq)) repeats.push(seq);
+    seen.add(seq);
+    if (seq < start || seq > to) outside.push(seq);
+    if (i > 0 && seq <= seqs[i - 1]!) outOfOrder.push(`${seqs[i - 1]}→${seq} at #${i}`);
+  }
+  const holes = range(start, to).filter((seq) => !seen.has(seq));
+  if (holes.length > 0) problems.push(`holes (${holes.length}): ${compact(holes)}`);
+  if (repeats.length > 0) problems.push(`repeats (${repeats.length}): ${compact(repeats)}`);
+  if (outOfOrder.length > 0) problems.push(`out of order: ${outOfOrder.slice(0, 10).join(', ')}`);
+  if (outside.length > 0) problems.push(`outside ${start}..${to}: ${compact(outside)}`);
+  return problems;
+}
+
+/** `1-5,9,12-14` (first 20 runs). */
+function compact(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.length > 20 ? `${parts.slice(0, 20).join(',')},…` : parts.join(',');
+}
+
+/**
+ * "Never two leaders": each tab's samples (every 10 ms) are cut into runs of
+ * consecutive `isLeader: true` samples, `[first, last]` in wall-clock ms; two
+ * runs of different tabs that overlap (share any instant) mean two tabs said
+ * "leader" at the same time. A crashed tab's samples simply stop, so its last
+ * run ends at its last sample. A run is also cut where a tab took no sample
+ * for more than `maxGapMs` (a stalled tab says nothing about that time; check
+ * {@link maxSampleGapMs} where stalls must not happen). Returns the overlaps
+ * found (empty when right).
+ */
+export function leaderOverlaps(
+  samplesByTab: Record<string, readonly LeaderSample[]>,
+  maxGapMs = 100,
+): string[] {
+  const runs: Array<{ tab: string; start: number; end: number }> = [];
+  for (const [tab, samples] of Object.entries(samplesByTab)) {
+    let start: number | undefined;
+    let end = 0;
+    for (const [t, isLeader] of samples) {
+      if (start !== undefined && t - end > maxGapMs) {
+        runs.push({ tab, start, end });
+        start = undefined;
+      }
+      if (isLeader) {
+        start ??= t;
+        end = t;
+      } else if (start !== undefined) {
+        runs.push({ tab, start, end });
+        start = undefined;
+      }
+    }
+    if (start !== undefined) runs.push({ tab, start, end });
+  }
+  runs.sort((a, b) => a.start - b.start);
+  const overlaps: string[] = [];
+  for (let i = 0; i < runs.length; i++) {
+    for (let j = i + 1; j < runs.length && runs[j]!.start <= runs[i]!.end; j++) {
+      const a = runs[i]!;
+      const b = runs[j]!;
+      if (a.tab === b.tab) continue;
+      overlaps.push(
+        `${a.tab} [${a.start}..${a.end}] and ${b.tab} [${b.start}..${b.end}] both leader for ${
+          Math.min(a.end, b.end) - b.start
+        } ms from ${b.start}`,
+      );
+    }
+  }
+  return overlaps;
+}
+
+/**
+ * The longest time between two consecutive samples of any tab: a check that
+ * {@link leaderOverlaps} had dense samples to judge (a throttled or stalled
+ * tab would make it vacuous).
+ */
+export function maxSampleGapMs(samplesByTab: Record<string, readonly LeaderSample[]>): number {
+  let max = 0;
+  for (const samples of Object.values(samplesByTab)) {
+    for (let i = 1; i < samples.length; i++) max = Math.max(max, samples[i]![0] - samples[i - 1]![0]);
+  }
+  return max;
+}
+
+/** A small seeded PRNG (mulberry32), so a failing random schedule can be replayed with its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The dev server serving the tabs fixture at `/` (bundled from src), with short batch windows. */
+export async function startTabsServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const out = await bundleFixture('tabs');
+  return startDevServer({
+    batchWindowMs: { min: 5, max: 30 },
+    ...options,
+    static: { '/': fixtureDir('tabs'), '/_build/': out, ...options.static },
+  });
+}
+
+/** Live connections of one org at the dev server. */
+export function orgConnections(server: DevServer, orgId: string): DevConnectionInfo[] {
+  return server.connections().filter((c) => c.orgId === orgId);
+}
+
+/** Publishes `count` `tasks` events to an org; returns the last seq. */
+export function publishTasks(
+  server: DevServer,
+  orgId: string,
+  count: number,
+  propertyId?: (i: number) => string | null | undefined,
+): number {
+  let seq = 0;
+  for (let i = 0; i < count; i++) {
+    const event: PublishInput = { service: 'tasks', entityType: 'task', type: 'task.updated', data: { i } };
+    const property = propertyId?.(i);
+    if (property !== undefined) event.propertyId = property;
+    seq = server.publish(orgId, event).seq;
+  }
+  return seq;
+}

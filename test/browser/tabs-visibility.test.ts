@@ -1,0 +1,113 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevServer } from '../../src/devserver/index';
+import {
+  launchChromium,
+  leaderOverlaps,
+  openTab,
+  orgConnections,
+  runProblems,
+  sleep,
+  startTabsServer,
+  tabData,
+  tabSeqs,
+  tabState,
+  waitUntil,
+} from './harness';
+
+// A leader stays leader through visibility changes: 50 hidden/visible flips
+// in 2 s cause no election and no reconnect, and events keep flowing.
+
+let server: DevServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('visibility changes in real Chromium', () => {
+  it('50 visibility flips of the leader in 2 s: zero extra elections, same leader, every event once', async () => {
+    const org = 'org_visibility';
+    const context = await browser.newContext();
+    const errors: string[] = [];
+    const tabs: Page[] = [];
+    for (let i = 0; i < 3; i++) tabs.push(await openTab(context, server.origin, { org }, errors));
+    const states = () => Promise.all(tabs.map(tabState));
+    await waitUntil(
+      async () => {
+        const all = await states();
+        const connections = orgConnections(server, org);
+        return (
+          connections.length === 1 &&
+          all.filter((s) => s.isLeader).length === 1 &&
+          all.every((s) => s.status === 'connected' && s.connectionId === connections[0]!.connectionId)
+        );
+      },
+      { message: 'one leader and one connection' },
+    );
+
+    const before = await states();
+    const electionsBefore = before.reduce((sum, s) => sum + s.leader.elections, 0);
+    const leaderIndex = before.findIndex((s) => s.isLeader);
+    const leaderTabId = before[leaderIndex]!.tabId;
+    const connectionsBefore = server.metrics().totalConnections;
+
+    let published = 0;
+    const publisher = setInterval(() => {
+      published = server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
+    }, 40);
+    try {
+      await sleep(200);
+      await tabs[leaderIndex]!.evaluate(async () => {
+        let hidden = false;
+        for (let i = 0; i < 50; i++) {
+          hidden = !hidden;
+          const value = hidden;
+          Object.defineProperty(document, 'visibilityState', {
+            configurable: true,
+            get: () => (value ? 'hidden' : 'visible'),
+          });
+          Object.defineProperty(document, 'hidden', { configurable: true, get: () => value });
+          document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+          await new Promise((resolve) => setTimeout(resolve, 40));
+        }
+      });
+      await sleep(200);
+    } finally {
+      clearInterval(publisher);
+    }
+
+    const last = published;
+    expect(last).toBeGreaterThan(40);
+    await waitUntil(
+      async () => (await Promise.all(tabs.map((t) => tabSeqs(t)))).every((s) => s.at(-1) === last),
+      {
+        message: `every tab at seq ${last}`,
+      },
+    );
+    await sleep(200);
+    for (const [i, tab] of tabs.entries()) {
+      expect({ tab: i, problems: runProblems(await tabSeqs(tab), 1, last) }).toEqual({
+        tab: i,
+        problems: [],
+      });
+    }
+
+    const after = await states();
+    expect(after.reduce((sum, s) => sum + s.leader.elections, 0)).toBe(electionsBefore);
+    expect(after.map((s) => s.leaderTabId)).toEqual(after.map(() => leaderTabId));
+    expect(after[leaderIndex]!.isLeader).toBe(true);
+    // No reconnect either: the connection was healthy all along.
+    expect(server.metrics().totalConnections).toBe(connectionsBefore);
+    expect(orgConnections(server, org).length).toBe(1);
+    const data = await Promise.all(tabs.map(tabData));
+    expect(leaderOverlaps(Object.fromEntries(data.map((d, i) => [`tab${i}`, d.samples])))).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
