@@ -286,6 +286,12 @@ class Client implements RealtimeClient, CoordinatorHost {
         visible: () => this.loop.ensureAlive(),
         resumed: (fromBfcache) => (fromBfcache ? this.resumeFromBfcache() : this.loop.ensureAlive()),
         suspended: () => this.suspendForBfcache(),
+        // Say goodbye and free the lease now: with the storage strategy the
+        // next leader would otherwise wait takeoverMs for a tab that is gone.
+        unloading: () => {
+          void this.cursorStore?.flush();
+          void this.coordinator?.stop();
+        },
       },
     );
 

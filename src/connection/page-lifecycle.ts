@@ -8,6 +8,8 @@ export interface PageLifecycleHandlers {
   resumed(fromBfcache: boolean): void;
   /** The page goes into the back/forward cache. */
   suspended(): void;
+  /** The page is being unloaded for good (closed, navigated away without bfcache). */
+  unloading(): void;
 }
 
 interface LifecycleTargets {
@@ -41,6 +43,7 @@ export function watchPageLifecycle(targets: LifecycleTargets, handlers: PageLife
   });
   on(win, 'pagehide', (event) => {
     if ((event as PageTransitionEvent).persisted) handlers.suspended();
+    else handlers.unloading();
   });
 
   return () => {
