@@ -1,0 +1,114 @@
+import { nanoid } from 'nanoid';
+import { describeValue } from '../util/validate';
+
+/**
+ * The request header that carries a mutation id to the backend.
+ *
+ * The contract with the backend (PROTOCOL.md, `mutationId`): when a write
+ * request carries this header, the backend copies its value into the
+ * `mutationId` field of every realtime event that write causes. The client
+ * then sees its own write come back on the stream and marks the optimistic
+ * mutation as visible (see `MutationTracker`). A backend that does not echo
+ * the header loses nothing but the measurement: the mutation times out.
+ *
+ * Header names are case-insensitive in HTTP; this is the spelling tabwire
+ * sends.
+ */
+export const MUTATION_ID_HEADER = 'X-Realtime-Mutation-Id';
+
+/** Longest mutation id accepted, in characters. */
+export const MAX_MUTATION_ID_LENGTH = 200;
+
+// Visible ASCII only: the id travels as an HTTP header value, and `Headers`
+// trims surrounding whitespace and rejects control characters, so any other
+// id would either fail in `fetch` or come back changed and never match.
+const MUTATION_ID_PATTERN = /^[\x21-\x7E]+$/;
+
+/**
+ * Asserts that `value` can be a mutation id: a non-empty string of at most
+ * {@link MAX_MUTATION_ID_LENGTH} visible ASCII characters (no spaces).
+ * Throws `RangeError` naming `field`, also for a non-string.
+ */
+export function assertMutationId(field: string, value: unknown): asserts value is string {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_MUTATION_ID_LENGTH ||
+    !MUTATION_ID_PATTERN.test(value)
+  ) {
+    throw new RangeError(
+      `${field} must be a non-empty string of at most ${MAX_MUTATION_ID_LENGTH} visible ASCII characters, got ${describeValue(value)}`,
+    );
+  }
+}
+
+/**
+ * A fresh mutation id: `m_` followed by a 21-character nanoid (URL-safe
+ * alphabet, so it is a valid header value as is). Create it before sending
+ * the write, track it, then send it with {@link withMutationId}.
+ */
+export function newMutationId(): string {
+  return `m_${nanoid()}`;
+}
+
+// What `Headers` offers that a copy needs; matches polyfills and other realms too.
+interface HeadersLike {
+  forEach(callback: (value: string, name: string) => void): void;
+}
+
+function isHeadersLike(value: unknown): value is HeadersLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { forEach?: unknown }).forEach === 'function'
+  );
+}
+
+/**
+ * Returns a copy of `init` whose headers carry {@link MUTATION_ID_HEADER}
+ * set to `mutationId`, for the app's own write request:
+ *
+ * @example
+ * const id = newMutationId();
+ * const m = rt.trackMutation(id);            // track first: the echo can beat the response
+ * await fetch('/api/tasks', withMutationId({ method: 'POST', body }, id));
+ *
+ * The headers keep their shape — a `Headers` object stays a (new) `Headers`,
+ * an array of pairs a (new) array, a record a (new) record — so code that
+ * inspects them afterwards still works. A header of the same name already
+ * present, in any letter case, is replaced rather than duplicated (a
+ * duplicate would reach the backend as `a, b`). Neither `init` nor its
+ * headers are mutated; other fields are copied shallowly.
+ *
+ * @throws RangeError when `mutationId` is not a valid id (see {@link assertMutationId}).
+ */
+export function withMutationId(init: RequestInit | undefined, mutationId: string): RequestInit {
+  assertMutationId('mutationId', mutationId);
+  const headers = init?.headers;
+  const lowerName = MUTATION_ID_HEADER.toLowerCase();
+  let copy: HeadersInit;
+  if (headers === undefined || headers === null) {
+    copy = { [MUTATION_ID_HEADER]: mutationId };
+  } else if (Array.isArray(headers)) {
+    copy = headers
+      .filter((pair) => String(pair[0]).toLowerCase() !== lowerName)
+      .map((pair): [string, string] => [pair[0], pair[1]]);
+    copy.push([MUTATION_ID_HEADER, mutationId]);
+  } else if (isHeadersLike(headers)) {
+    const fresh = new Headers();
+    headers.forEach((value, name) => {
+      fresh.append(name, value);
+    });
+    fresh.set(MUTATION_ID_HEADER, mutationId);
+    copy = fresh;
+  } else {
+    const record: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (name.toLowerCase() !== lowerName) record[name] = value;
+    }
+    record[MUTATION_ID_HEADER] = mutationId;
+    copy = record;
+  }
+  return { ...init, headers: copy };
+}
