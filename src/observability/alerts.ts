@@ -1,0 +1,349 @@
+import { type Clock, systemClock } from '../clock';
+import { assertNumber, assertObject } from '../util/validate';
+
+/** `critical`: page now. `warning`: next business day. `info`: dashboard only. */
+export type AlertLevel = 'critical' | 'warning' | 'info';
+
+/** The alerts the client evaluates; at most one of each is active, at its highest level. */
+export type AlertName =
+  | 'circuitOpen'
+  | 'leaderChurn'
+  | 'deliveryP99'
+  | 'optimisticTimeouts'
+  | 'droppedEvents';
+
+/** One active alert, as in `getState().alerts`. */
+export interface Alert {
+  readonly name: AlertName;
+  readonly level: AlertLevel;
+  /**
+   * `clock.now()` at which the condition of this level began to hold without
+   * a break (for `circuitOpen`: the `circuitOpenSinceMs` observed). For a
+   * "for > 10 min" alert that is the start of the problem, not the moment
+   * the alert fired.
+   */
+  readonly since: number;
+  /** The figure that tripped it (for `circuitOpen`: how long it has been open, ms). */
+  readonly value: number;
+  /** The threshold `value` exceeded. */
+  readonly threshold: number;
+  /** One line for a human, with the value and the threshold. */
+  readonly message: string;
+}
+
+/**
+ * The alert thresholds. Every condition is "strictly greater than"; the
+ * `…ForMs` ones must moreover hold for strictly longer than that, without a
+ * break.
+ */
+export interface AlertThresholds {
+  /** Critical when the circuit has been open longer than this, ms. */
+  circuitOpenCriticalMs: number;
+  /** Critical when elections in the last hour exceed this. */
+  electionsPerHourCritical: number;
+  /** Warning when elections in the last hour exceed this. */
+  electionsPerHourWarning: number;
+  /** Critical when delivery p99 exceeds this (ms) for longer than `deliveryP99CriticalForMs`. */
+  deliveryP99CriticalMs: number;
+  deliveryP99CriticalForMs: number;
+  /** Warning when delivery p99 exceeds this (ms) for longer than `deliveryP99WarningForMs`. */
+  deliveryP99WarningMs: number;
+  deliveryP99WarningForMs: number;
+  /** Warning when the share of optimistic mutations that timed out exceeds this (a fraction: 0.01 = 1 %). */
+  optimisticTimeoutRateWarning: number;
+  /** Warning when events dropped in the last 5 minutes exceed this. */
+  droppedEventsWarning: number;
+}
+
+/**
+ * The thresholds of the monitoring plan. Critical: circuit open > 5 min,
+ * churn > 10/hour, delivery p99 > 5 s for > 10 min. Warning: delivery p99 >
+ * 3 s for > 1 h, churn > 3/hour, optimistic timeouts > 1 %, > 10 dropped
+ * events in 5 min. (The plan's "subscribe endpoint p99 > 30 s" is a server
+ * figure and is not evaluated here.)
+ */
+export const DEFAULT_ALERT_THRESHOLDS: Readonly<AlertThresholds> = Object.freeze({
+  circuitOpenCriticalMs: 5 * 60_000,
+  electionsPerHourCritical: 10,
+  electionsPerHourWarning: 3,
+  deliveryP99CriticalMs: 5000,
+  deliveryP99CriticalForMs: 10 * 60_000,
+  deliveryP99WarningMs: 3000,
+  deliveryP99WarningForMs: 60 * 60_000,
+  optimisticTimeoutRateWarning: 0.01,
+  droppedEventsWarning: 10,
+});
+
+const THRESHOLD_NAMES = Object.freeze(Object.keys(DEFAULT_ALERT_THRESHOLDS) as (keyof AlertThresholds)[]);
+
+/**
+ * The figures {@link AlertEvaluator.observe} is fed, periodically. A missing
+ * or non-finite figure means "no data": its conditions do not hold, so their
+ * "for …" durations restart.
+ */
+export interface AlertFigures {
+  /**
+   * `clock.now()` at which the circuit last left `closed`; absent while
+   * closed. Half-open counts as open (it is a probe of a connection still
+   * broken), so this must not be the breaker's `openedAt`, which restarts at
+   * every failed probe and would keep an outage of hours under 5 minutes.
+   */
+  circuitOpenSinceMs?: number | undefined;
+  /** Leader elections in the last hour (this tab). */
+  electionsPerHour?: number | undefined;
+  /** Event delivery latency p99, ms. */
+  deliveryP99Ms?: number | undefined;
+  /** Timed-out optimistic mutations / optimistic mutations, a fraction. */
+  optimisticTimeoutRate?: number | undefined;
+  /** Events dropped in the last 5 minutes. */
+  droppedLast5Min?: number | undefined;
+}
+
+/** Options of {@link AlertEvaluator}. */
+export interface AlertEvaluatorOptions {
+  /** Overrides of {@link DEFAULT_ALERT_THRESHOLDS}; each a finite number ≥ 0. */
+  thresholds?: Partial<AlertThresholds>;
+  /** Time source; only `now()` is used. Default {@link systemClock}. */
+  clock?: Pick<Clock, 'now'>;
+}
+
+/**
+ * Merges `overrides` over {@link DEFAULT_ALERT_THRESHOLDS} and checks them.
+ *
+ * @throws RangeError naming the field (`alerts.deliveryP99CriticalMs`) for a
+ * value that is not a finite number ≥ 0, or for an unknown name.
+ */
+export function resolveAlertThresholds(
+  overrides: Partial<AlertThresholds> = {},
+  field = 'alerts',
+): AlertThresholds {
+  assertObject(field, overrides);
+  for (const key of Object.keys(overrides)) {
+    if (!(THRESHOLD_NAMES as readonly string[]).includes(key)) {
+      throw new RangeError(`${field}.${key} is not an alert threshold; known: ${THRESHOLD_NAMES.join(', ')}`);
+    }
+  }
+  const thresholds = { ...DEFAULT_ALERT_THRESHOLDS };
+  for (const name of THRESHOLD_NAMES) {
+    const value = overrides[name] ?? DEFAULT_ALERT_THRESHOLDS[name];
+    assertNumber(`${field}.${name}`, value, 0);
+    thresholds[name] = value;
+  }
+  return thresholds;
+}
+
+/** `12 s`, `5 min`, `1.5 h`: durations in messages. */
+function formatDuration(ms: number): string {
+  const round = (value: number): number => Math.round(value * 10) / 10;
+  if (ms >= 3_600_000) return `${round(ms / 3_600_000)} h`;
+  if (ms >= 60_000) return `${round(ms / 60_000)} min`;
+  return `${round(ms / 1000)} s`;
+}
+
+function finite(value: number | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Remembers since when a condition has held without a break, across
+ * observations: it starts at the first observation where it holds and
+ * restarts at any observation where it does not.
+ */
+class Hold {
+  #since: number | undefined;
+
+  /** Records the condition at `now`; returns since when it has held, or undefined. */
+  update(holds: boolean, now: number): number | undefined {
+    if (!holds) this.#since = undefined;
+    else if (this.#since === undefined) this.#since = now;
+    return this.#since;
+  }
+
+  reset(): void {
+    this.#since = undefined;
+  }
+}
+
+const LEVEL_ORDER: Record<AlertLevel, number> = { critical: 0, warning: 1, info: 2 };
+
+/**
+ * Evaluates the alert thresholds client-side from periodic figures, for
+ * `getState().alerts`.
+ *
+ * A "for > 10 min" condition must hold at every observation for strictly
+ * longer than 10 minutes, measured from the first observation where it
+ * held; one observation where it does not hold (or has no data) restarts
+ * it. Its precision is therefore the observation period. The circuit
+ * duration is exact instead, from `circuitOpenSinceMs`. Each alert name
+ * appears at most once, at its highest active level: a p99 of 6 s for 2 h is
+ * the critical `deliveryP99`, not also the warning.
+ *
+ * The circuit also yields an `info` alert while open but not yet for longer
+ * than `circuitOpenCriticalMs` ("circuit opened", for the dashboard).
+ *
+ * @example
+ * const alerts = new AlertEvaluator({ clock });
+ * setInterval(() => state.alerts = alerts.observe(currentFigures()), 30_000);
+ */
+export class AlertEvaluator {
+  readonly #thresholds: AlertThresholds;
+  readonly #clock: Pick<Clock, 'now'>;
+  readonly #churnCritical = new Hold();
+  readonly #churnWarning = new Hold();
+  readonly #deliveryCritical = new Hold();
+  readonly #deliveryWarning = new Hold();
+  readonly #optimisticWarning = new Hold();
+  readonly #droppedWarning = new Hold();
+  #active: readonly Alert[] = Object.freeze([]);
+
+  /** @throws RangeError naming the field when a threshold is out of range. */
+  constructor(options: AlertEvaluatorOptions = {}) {
+    this.#thresholds = resolveAlertThresholds(options.thresholds ?? {});
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** The thresholds in force (defaults merged with the overrides). */
+  get thresholds(): Readonly<AlertThresholds> {
+    return this.#thresholds;
+  }
+
+  /** The alerts active at the latest observation (empty before the first). */
+  get active(): readonly Alert[] {
+    return this.#active;
+  }
+
+  /**
+   * Records the figures at `clock.now()` and returns the alerts active now,
+   * most severe first (also kept as {@link AlertEvaluator.active}).
+   */
+  observe(figures: AlertFigures): readonly Alert[] {
+    const now = this.#clock.now();
+    const t = this.#thresholds;
+    const alerts: Alert[] = [];
+
+    const openSince = finite(figures.circuitOpenSinceMs);
+    if (openSince !== undefined) {
+      const openMs = Math.max(0, now - openSince);
+      const critical = openMs > t.circuitOpenCriticalMs;
+      alerts.push({
+        name: 'circuitOpen',
+        level: critical ? 'critical' : 'info',
+        since: openSince,
+        value: openMs,
+        threshold: critical ? t.circuitOpenCriticalMs : 0,
+        message: critical
+          ? `Circuit open for ${formatDuration(openMs)} (> ${formatDuration(t.circuitOpenCriticalMs)})`
+          : `Circuit open for ${formatDuration(openMs)}`,
+      });
+    }
+
+    const churn = finite(figures.electionsPerHour);
+    const churnCriticalSince = this.#churnCritical.update(
+      churn !== undefined && churn > t.electionsPerHourCritical,
+      now,
+    );
+    const churnWarningSince = this.#churnWarning.update(
+      churn !== undefined && churn > t.electionsPerHourWarning,
+      now,
+    );
+    if (churn !== undefined) {
+      const level = churnCriticalSince !== undefined ? 'critical' : 'warning';
+      const since = churnCriticalSince ?? churnWarningSince;
+      const threshold = level === 'critical' ? t.electionsPerHourCritical : t.electionsPerHourWarning;
+      if (since !== undefined) {
+        alerts.push({
+          name: 'leaderChurn',
+          level,
+          since,
+          value: churn,
+          threshold,
+          message: `Leader churn ${churn} elections in the last hour (> ${threshold}/hour)`,
+        });
+      }
+    }
+
+    const p99 = finite(figures.deliveryP99Ms);
+    const p99CriticalSince = this.#deliveryCritical.update(
+      p99 !== undefined && p99 > t.deliveryP99CriticalMs,
+      now,
+    );
+    const p99WarningSince = this.#deliveryWarning.update(
+      p99 !== undefined && p99 > t.deliveryP99WarningMs,
+      now,
+    );
+    if (p99 !== undefined) {
+      if (p99CriticalSince !== undefined && now - p99CriticalSince > t.deliveryP99CriticalForMs) {
+        alerts.push(this.#deliveryAlert('critical', p99, p99CriticalSince, t.deliveryP99CriticalMs, now));
+      } else if (p99WarningSince !== undefined && now - p99WarningSince > t.deliveryP99WarningForMs) {
+        alerts.push(this.#deliveryAlert('warning', p99, p99WarningSince, t.deliveryP99WarningMs, now));
+      }
+    }
+
+    const timeoutRate = finite(figures.optimisticTimeoutRate);
+    const timeoutSince = this.#optimisticWarning.update(
+      timeoutRate !== undefined && timeoutRate > t.optimisticTimeoutRateWarning,
+      now,
+    );
+    if (timeoutRate !== undefined && timeoutSince !== undefined) {
+      alerts.push({
+        name: 'optimisticTimeouts',
+        level: 'warning',
+        since: timeoutSince,
+        value: timeoutRate,
+        threshold: t.optimisticTimeoutRateWarning,
+        message: `Optimistic mutations timing out: ${percent(timeoutRate)} (> ${percent(t.optimisticTimeoutRateWarning)})`,
+      });
+    }
+
+    const dropped = finite(figures.droppedLast5Min);
+    const droppedSince = this.#droppedWarning.update(
+      dropped !== undefined && dropped > t.droppedEventsWarning,
+      now,
+    );
+    if (dropped !== undefined && droppedSince !== undefined) {
+      alerts.push({
+        name: 'droppedEvents',
+        level: 'warning',
+        since: droppedSince,
+        value: dropped,
+        threshold: t.droppedEventsWarning,
+        message: `${dropped} events dropped in the last 5 min (> ${t.droppedEventsWarning})`,
+      });
+    }
+
+    // Stable sort: within a level, the fixed order above.
+    alerts.sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
+    this.#active = Object.freeze(alerts);
+    return this.#active;
+  }
+
+  /** Forgets every duration and the active alerts (e.g. when the app changes scope). */
+  reset(): void {
+    for (const hold of [
+      this.#churnCritical,
+      this.#churnWarning,
+      this.#deliveryCritical,
+      this.#deliveryWarning,
+      this.#optimisticWarning,
+      this.#droppedWarning,
+    ]) {
+      hold.reset();
+    }
+    this.#active = Object.freeze([]);
+  }
+
+  #deliveryAlert(level: AlertLevel, p99: number, since: number, threshold: number, now: number): Alert {
+    return {
+      name: 'deliveryP99',
+      level,
+      since,
+      value: p99,
+      threshold,
+      message: `Event delivery p99 ${Math.round(p99)} ms (> ${threshold} ms) for ${formatDuration(now - since)}`,
+    };
+  }
+}
+
+function percent(fraction: number): string {
+  return `${Math.round(fraction * 10_000) / 100} %`;
+}

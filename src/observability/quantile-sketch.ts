@@ -1,0 +1,434 @@
+import { assertInteger, assertNumber, assertObject, describeValue } from '../util/validate';
+
+/** Options of {@link QuantileSketch}. */
+export interface QuantileSketchOptions {
+  /**
+   * Relative accuracy α: every quantile read back is within `α` of the true
+   * value at that rank, relatively (`|estimate − true| ≤ α · true`). A number
+   * in (0, 0.5]; default 0.01, i.e. 1 %, half the 2 % the SLIs promise, so
+   * floating-point rounding at bucket edges never eats the margin.
+   */
+  relativeAccuracy?: number;
+  /**
+   * Values below this (ms) share one zero bucket and read back as 0: a
+   * latency under a microsecond is noise, and without a floor a value near 0
+   * would need unboundedly many log buckets. A finite number > 0; default
+   * 1e-3.
+   */
+  minValue?: number;
+  /**
+   * Most log buckets kept. When the values span more, the lowest buckets are
+   * collapsed into one (see {@link QuantileSketch}). Integer in
+   * [2, 65536]; default 2048 (with α = 0.01 that is about 18 decades, so
+   * 1e-3 ms to 1e15 ms never collapses).
+   */
+  maxBuckets?: number;
+}
+
+/** Defaults of {@link QuantileSketchOptions}. */
+export const DEFAULT_QUANTILE_SKETCH = { relativeAccuracy: 0.01, minValue: 1e-3, maxBuckets: 2048 } as const;
+
+/**
+ * The compact serialised form of a {@link QuantileSketch} (for the telemetry
+ * payload): the settings, the exact count-free summary, and the bucket counts
+ * as one dense array starting at bucket index `startIndex`. The total count is
+ * not stored: it is `zeroCount` plus the sum of `counts`, so it cannot
+ * disagree with them.
+ */
+export interface QuantileSketchJSON {
+  relativeAccuracy: number;
+  minValue: number;
+  maxBuckets: number;
+  /** Sum of all values added (0 when empty). */
+  sum: number;
+  /** Smallest value added (0 when empty). */
+  min: number;
+  /** Largest value added (0 when empty). */
+  max: number;
+  /** Values below `minValue`. */
+  zeroCount: number;
+  /** Bucket index of `counts[0]`. */
+  startIndex: number;
+  /** Counts of consecutive buckets from `startIndex`; integers ≥ 0. */
+  counts: number[];
+}
+
+/** Where the first array sits in the index space before any value decides it. */
+const INITIAL_CAPACITY = 64;
+const MAX_MAX_BUCKETS = 65_536;
+
+function assertRelativeAccuracy(field: string, value: unknown): asserts value is number {
+  // α = 0 would need infinitely many buckets; above 0.5 the estimate is useless.
+  if (typeof value !== 'number' || !(value > 0 && value <= 0.5)) {
+    throw new RangeError(`${field} must be a number > 0 and ≤ 0.5, got ${describeValue(value)}`);
+  }
+}
+
+function assertMinValue(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
+    throw new RangeError(`${field} must be a finite number > 0, got ${describeValue(value)}`);
+  }
+}
+
+/**
+ * A DDSketch-style quantile sketch for latencies: bounded memory, a relative
+ * error bound that holds at every quantile, mergeable across tabs.
+ *
+ * A value `x ≥ minValue` goes to the log bucket `i = ⌈log_γ x⌉` with
+ * `γ = (1 + α) / (1 − α)`, which holds `(γ^(i−1), γ^i]`; the bucket reads back
+ * as `2γ^i / (γ + 1)`, within `α` of anything in it. A quantile is the bucket
+ * holding the value of rank `⌊q · (n − 1)⌋` among the sorted values, so its
+ * error is that bucket's, whatever the distribution. Rank 0 and rank `n − 1`
+ * read back `min` and `max` exactly, and every estimate is clamped into
+ * `[min, max]` (which only ever moves it closer to the true value).
+ *
+ * Memory: the counts live in one `Float64Array` that grows by doubling up to
+ * `maxBuckets`. If the values span more than `maxBuckets` buckets, the lowest
+ * ones are collapsed into one: from then on low quantiles (those that fall in
+ * the collapsed bucket) may be far too high, while high quantiles — the ones
+ * SLOs and alerts read (p95, p99, p99.9) — keep their accuracy.
+ * {@link QuantileSketch.collapsed} tells whether that happened.
+ *
+ * Negative values (a server timestamp ahead of the local clock) count as 0;
+ * `NaN` and `±Infinity` are ignored (`add` returns `false`), because a broken
+ * measurement must never throw into the delivery path.
+ *
+ * @example
+ * const sketch = new QuantileSketch();
+ * sketch.add(receivedAt - event.ts);
+ * sketch.quantile(0.99); // ms, or undefined while empty
+ */
+export class QuantileSketch {
+  readonly #relativeAccuracy: number;
+  readonly #minValue: number;
+  readonly #maxBuckets: number;
+  readonly #logGamma: number;
+  // Multiplying by the inverse is cheaper than dividing on every add.
+  readonly #invLogGamma: number;
+  // 2 / (γ + 1): bucket i reads back as γ^i · this.
+  readonly #midFactor: number;
+
+  #bins = new Float64Array(0);
+  /** Bucket index of `#bins[0]`. */
+  #offset = 0;
+  /** Lowest and highest bucket index that may hold counts; meaningful while `#binTotal > 0`. */
+  #lo = 0;
+  #hi = -1;
+  #binTotal = 0;
+  #zeroCount = 0;
+  #count = 0;
+  #sum = 0;
+  #min = Number.POSITIVE_INFINITY;
+  #max = Number.NEGATIVE_INFINITY;
+  #collapsed = false;
+
+  /** @throws RangeError naming the field when an option is out of range. */
+  constructor(options: QuantileSketchOptions = {}) {
+    const relativeAccuracy = options.relativeAccuracy ?? DEFAULT_QUANTILE_SKETCH.relativeAccuracy;
+    const minValue = options.minValue ?? DEFAULT_QUANTILE_SKETCH.minValue;
+    const maxBuckets = options.maxBuckets ?? DEFAULT_QUANTILE_SKETCH.maxBuckets;
+    assertRelativeAccuracy('sketch.relativeAccuracy', relativeAccuracy);
+    assertMinValue('sketch.minValue', minValue);
+    assertInteger('sketch.maxBuckets', maxBuckets, 2, MAX_MAX_BUCKETS);
+    this.#relativeAccuracy = relativeAccuracy;
+    this.#minValue = minValue;
+    this.#maxBuckets = maxBuckets;
+    const gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
+    this.#logGamma = Math.log(gamma);
+    this.#invLogGamma = 1 / this.#logGamma;
+    this.#midFactor = 2 / (gamma + 1);
+  }
+
+  /**
+   * Rebuilds a sketch from {@link QuantileSketch.toJSON} output, e.g. a
+   * payload from another tab. Everything is checked, since it came over a
+   * wire.
+   *
+   * @param field how to name the input in error messages.
+   * @throws RangeError naming the offending field (`sketch.counts[3] must be …`).
+   */
+  static fromJSON(input: unknown, field = 'sketch'): QuantileSketch {
+    assertObject(field, input);
+    const { relativeAccuracy, minValue, maxBuckets, sum, min, max, zeroCount, startIndex, counts } = input;
+    assertRelativeAccuracy(`${field}.relativeAccuracy`, relativeAccuracy);
+    assertMinValue(`${field}.minValue`, minValue);
+    assertInteger(`${field}.maxBuckets`, maxBuckets, 2, MAX_MAX_BUCKETS);
+    const sketch = new QuantileSketch({ relativeAccuracy, minValue, maxBuckets });
+    assertNumber(`${field}.sum`, sum, 0);
+    assertNumber(`${field}.min`, min, 0);
+    assertNumber(`${field}.max`, max, min);
+    assertInteger(`${field}.zeroCount`, zeroCount, 0, Number.MAX_SAFE_INTEGER);
+    // Any index outside these could not have come from a finite value ≥ minValue.
+    const lowest = sketch.#indexOf(minValue);
+    const highest = sketch.#indexOf(Number.MAX_VALUE);
+    assertInteger(`${field}.startIndex`, startIndex, lowest, highest);
+    if (!Array.isArray(counts) || counts.length > maxBuckets) {
+      throw new RangeError(
+        `${field}.counts must be an array of at most ${maxBuckets} counts, got ${describeValue(counts)}`,
+      );
+    }
+    if (startIndex + counts.length - 1 > highest) {
+      throw new RangeError(
+        `${field}.counts must end at bucket index ≤ ${highest}, got ${startIndex + counts.length - 1}`,
+      );
+    }
+    let total = zeroCount;
+    counts.forEach((value: unknown, index) => {
+      assertInteger(`${field}.counts[${index}]`, value, 0, Number.MAX_SAFE_INTEGER);
+      total += value;
+    });
+    if (!Number.isSafeInteger(total)) {
+      throw new RangeError(`${field} must hold at most ${Number.MAX_SAFE_INTEGER} values, got ${total}`);
+    }
+    if (total === 0) return sketch;
+    sketch.#zeroCount = zeroCount;
+    counts.forEach((value: number, index) => {
+      if (value > 0) sketch.#addToBucket(startIndex + index, value);
+    });
+    sketch.#count = total;
+    sketch.#sum = sum;
+    sketch.#min = min;
+    sketch.#max = max;
+    return sketch;
+  }
+
+  /** Values added (with their counts). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Sum of the values added (negatives counted as 0); 0 when empty. */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /** Smallest value added, exact; `undefined` when empty. */
+  get min(): number | undefined {
+    return this.#count === 0 ? undefined : this.#min;
+  }
+
+  /** Largest value added, exact; `undefined` when empty. */
+  get max(): number | undefined {
+    return this.#count === 0 ? undefined : this.#max;
+  }
+
+  /** The α this sketch guarantees (see {@link QuantileSketchOptions.relativeAccuracy}). */
+  get relativeAccuracy(): number {
+    return this.#relativeAccuracy;
+  }
+
+  /** Log buckets spanned from the lowest to the highest non-empty one (≤ `maxBuckets`). */
+  get bucketCount(): number {
+    return this.#binTotal === 0 ? 0 : this.#hi - this.#lo + 1;
+  }
+
+  /** Whether low buckets were ever collapsed, so low quantiles may be too high. */
+  get collapsed(): boolean {
+    return this.#collapsed;
+  }
+
+  /**
+   * Adds `value` `count` times. Allocation-free except when the values reach
+   * a bucket range not seen before (the array then grows or shifts once).
+   *
+   * @returns `false` (and records nothing) for `NaN` or `±Infinity`.
+   * @throws RangeError when `count` is not an integer ≥ 1 — a caller's bug, not data.
+   */
+  add(value: number, count = 1): boolean {
+    if (count !== 1 && !(Number.isSafeInteger(count) && count > 0)) {
+      throw new RangeError(`count must be an integer ≥ 1, got ${describeValue(count)}`);
+    }
+    if (!Number.isFinite(value)) return false;
+    const v = Math.max(value, 0);
+    this.#count += count;
+    this.#sum += v * count;
+    if (v < this.#min) this.#min = v;
+    if (v > this.#max) this.#max = v;
+    if (v < this.#minValue) this.#zeroCount += count;
+    else this.#addToBucket(this.#indexOf(v), count);
+    return true;
+  }
+
+  /**
+   * The value at rank `⌊q · (count − 1)⌋` of the sorted values, within the
+   * relative accuracy (see the class comment for collapsed low buckets);
+   * `undefined` when empty.
+   *
+   * @throws RangeError when `q` is not in [0, 1].
+   */
+  quantile(q: number): number | undefined {
+    assertNumber('q', q, 0, 1);
+    if (this.#count === 0) return undefined;
+    const rank = Math.floor(q * (this.#count - 1));
+    if (rank === 0) return this.#min;
+    if (rank >= this.#count - 1) return this.#max;
+    let seen = this.#zeroCount;
+    if (rank < seen) return this.#clamp(0);
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      seen += this.#bins[index - this.#offset] ?? 0;
+      if (rank < seen) return this.#clamp(Math.exp(index * this.#logGamma) * this.#midFactor);
+    }
+    return this.#max;
+  }
+
+  /**
+   * Adds every value of `other` to this sketch, as if they had been added
+   * here (the result is the same whatever the order of adds and merges).
+   * `other` is unchanged.
+   *
+   * @throws RangeError when the sketches' `relativeAccuracy` or `minValue`
+   * differ: their buckets would not line up.
+   */
+  merge(other: QuantileSketch): void {
+    if (other.#relativeAccuracy !== this.#relativeAccuracy || other.#minValue !== this.#minValue) {
+      throw new RangeError(
+        `merge needs the same relativeAccuracy and minValue, got ${other.#relativeAccuracy}/${other.#minValue} ` +
+          `into ${this.#relativeAccuracy}/${this.#minValue}`,
+      );
+    }
+    if (other.#count === 0) return;
+    // Merging into itself would read buckets while writing them.
+    const source = other === this ? QuantileSketch.fromJSON(other.toJSON()) : other;
+    for (let index = source.#lo; index <= source.#hi && source.#binTotal > 0; index++) {
+      const value = source.#bins[index - source.#offset] ?? 0;
+      if (value > 0) this.#addToBucket(index, value);
+    }
+    this.#zeroCount += source.#zeroCount;
+    this.#count += source.#count;
+    this.#sum += source.#sum;
+    if (source.#min < this.#min) this.#min = source.#min;
+    if (source.#max > this.#max) this.#max = source.#max;
+    if (source.#collapsed) this.#collapsed = true;
+  }
+
+  /** Empties the sketch; keeps its settings and its array (no reallocation on refill). */
+  clear(): void {
+    this.#bins.fill(0);
+    this.#lo = 0;
+    this.#hi = -1;
+    this.#binTotal = 0;
+    this.#zeroCount = 0;
+    this.#count = 0;
+    this.#sum = 0;
+    this.#min = Number.POSITIVE_INFINITY;
+    this.#max = Number.NEGATIVE_INFINITY;
+    this.#collapsed = false;
+  }
+
+  /** The compact form ({@link QuantileSketchJSON}); `fromJSON` reads it back. */
+  toJSON(): QuantileSketchJSON {
+    const counts: number[] = [];
+    if (this.#binTotal > 0) {
+      for (let index = this.#lo; index <= this.#hi; index++)
+        counts.push(this.#bins[index - this.#offset] ?? 0);
+    }
+    const empty = this.#count === 0;
+    return {
+      relativeAccuracy: this.#relativeAccuracy,
+      minValue: this.#minValue,
+      maxBuckets: this.#maxBuckets,
+      sum: this.#sum,
+      min: empty ? 0 : this.#min,
+      max: empty ? 0 : this.#max,
+      zeroCount: this.#zeroCount,
+      startIndex: this.#binTotal > 0 ? this.#lo : this.#indexOf(this.#minValue),
+      counts,
+    };
+  }
+
+  #indexOf(value: number): number {
+    // `+ 0` turns the -0 of ⌈−0.3⌉ into 0, so toJSON round-trips under Object.is.
+    return Math.ceil(Math.log(value) * this.#invLogGamma) + 0;
+  }
+
+  #clamp(value: number): number {
+    return Math.min(Math.max(value, this.#min), this.#max);
+  }
+
+  #addToBucket(wanted: number, count: number): void {
+    let index = wanted;
+    if (this.#binTotal === 0) {
+      this.#place(index, index);
+    } else if (index < this.#lo) {
+      if (this.#hi - index >= this.#maxBuckets) {
+        // Below the span we may keep: it joins the lowest bucket kept.
+        index = this.#hi - this.#maxBuckets + 1;
+        this.#collapsed = true;
+      }
+      if (index < this.#lo) {
+        this.#fit(index, this.#hi);
+        this.#lo = index;
+      }
+    } else if (index > this.#hi) {
+      if (index - this.#lo >= this.#maxBuckets) this.#collapseBelow(index - this.#maxBuckets + 1, index);
+      else this.#fit(this.#lo, index);
+      this.#hi = index;
+    }
+    this.#bins[index - this.#offset] = (this.#bins[index - this.#offset] ?? 0) + count;
+    this.#binTotal += count;
+  }
+
+  /** Moves every count below `newLo` into bucket `newLo`, then makes room up to `newHi`. */
+  #collapseBelow(newLo: number, newHi: number): void {
+    this.#collapsed = true;
+    let moved = 0;
+    const end = Math.min(this.#hi, newLo - 1);
+    for (let index = this.#lo; index <= end; index++) {
+      moved += this.#bins[index - this.#offset] ?? 0;
+      this.#bins[index - this.#offset] = 0;
+    }
+    if (newLo <= this.#hi) {
+      // Counts left in [newLo, hi]; bucket newLo may be empty, which is fine.
+      this.#lo = newLo;
+      this.#fit(newLo, newHi);
+    } else {
+      // Everything collapsed: nothing to keep, start a fresh window.
+      this.#place(newLo, newHi);
+    }
+    this.#lo = newLo;
+    this.#bins[newLo - this.#offset] = (this.#bins[newLo - this.#offset] ?? 0) + moved;
+  }
+
+  /** Starts an empty window covering [lo, hi] (the array holds no counts). */
+  #place(lo: number, hi: number): void {
+    const capacity = this.#capacityFor(hi - lo + 1);
+    if (capacity !== this.#bins.length) this.#bins = new Float64Array(capacity);
+    else this.#bins.fill(0);
+    this.#offset = lo - Math.floor((capacity - (hi - lo + 1)) / 2);
+    this.#lo = lo;
+    this.#hi = hi;
+  }
+
+  /**
+   * Makes the array cover bucket indices [lo, hi] (a span ≤ maxBuckets),
+   * keeping the counts in [#lo, #hi] — the only place any are. The window is
+   * centred on the span so the next extension, either way, usually fits.
+   */
+  #fit(lo: number, hi: number): void {
+    const bins = this.#bins;
+    const offset = this.#offset;
+    if (lo >= offset && hi < offset + bins.length) return;
+    const span = hi - lo + 1;
+    const capacity = this.#capacityFor(span);
+    const newOffset = lo - Math.floor((capacity - span) / 2);
+    const from = this.#lo - offset;
+    const to = this.#hi - offset + 1;
+    const at = this.#lo - newOffset;
+    if (capacity === bins.length) {
+      bins.copyWithin(at, from, to);
+      bins.fill(0, 0, at);
+      bins.fill(0, at + (to - from));
+    } else {
+      const grown = new Float64Array(capacity);
+      grown.set(bins.subarray(from, to), at);
+      this.#bins = grown;
+    }
+    this.#offset = newOffset;
+  }
+
+  #capacityFor(span: number): number {
+    let capacity = Math.max(this.#bins.length, Math.min(INITIAL_CAPACITY, this.#maxBuckets));
+    while (capacity < span) capacity *= 2;
+    return Math.min(capacity, this.#maxBuckets);
+  }
+}
