@@ -1,0 +1,179 @@
+import { type Clock, systemClock } from '../clock';
+import { type Listener, Listeners } from '../util/emitter';
+import { assertInteger, assertNumber } from '../util/validate';
+import { SlidingCounter } from './sliding-counter';
+
+/**
+ * Thresholds of the auto-rollback guard: what seed 001 left as "NOT
+ * IMPLEMENTED", done on the client. Defaults are the seed's.
+ */
+export interface RollbackThresholds {
+  /** Error rate (failed connects + invalid frames over attempts + frames) that turns realtime off. Default 0.05. */
+  errorRate: number;
+  /** Error rate that only reports `degraded`. Default 0.02. */
+  degradedRate: number;
+  /** The sliding window of the error rate, in ms. Default 300000 (5 min). */
+  windowMs: number;
+  /** Fewer attempts + frames than this in the window say nothing yet. Default 20. */
+  minSamples: number;
+  /** The circuit open longer than this turns realtime off. Default 300000 (5 min). */
+  circuitOpenMs: number;
+  /** How long realtime stays off; `0` = for the rest of the session. Default 0. */
+  cooldownMs: number;
+}
+
+export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = Object.freeze({
+  errorRate: 0.05,
+  degradedRate: 0.02,
+  windowMs: 300_000,
+  minSamples: 20,
+  circuitOpenMs: 300_000,
+  cooldownMs: 0,
+});
+
+/** Why the guard turned realtime off. */
+export type RollbackReason = 'error_rate' | 'circuit_open' | 'invariant_violation';
+
+/** The guard's verdict. */
+export interface RollbackVerdict {
+  state: 'ok' | 'degraded' | 'tripped';
+  /** Error rate over the window, when there are enough samples. */
+  errorRate?: number;
+  reason?: RollbackReason;
+  detail?: string;
+  /** Clock time when it tripped. */
+  trippedAt?: number;
+  /** Clock time when realtime may run again; absent: the rest of the session. */
+  until?: number;
+}
+
+/** Validates partial thresholds and fills in the defaults. */
+export function resolveRollbackThresholds(
+  overrides: Partial<RollbackThresholds> | undefined,
+  field = 'rollback',
+): RollbackThresholds {
+  const t = { ...DEFAULT_ROLLBACK_THRESHOLDS, ...overrides };
+  assertNumber(`${field}.errorRate`, t.errorRate, 0, 1);
+  assertNumber(`${field}.degradedRate`, t.degradedRate, 0, 1);
+  if (t.degradedRate > t.errorRate) {
+    throw new RangeError(`${field}.degradedRate must be ≤ ${field}.errorRate, got ${t.degradedRate}`);
+  }
+  assertInteger(`${field}.windowMs`, t.windowMs, 1000);
+  assertInteger(`${field}.minSamples`, t.minSamples, 1);
+  assertInteger(`${field}.circuitOpenMs`, t.circuitOpenMs, 1);
+  assertInteger(`${field}.cooldownMs`, t.cooldownMs, 0);
+  return t;
+}
+
+/**
+ * Watches what the client does and turns realtime off when it is doing
+ * harm: an error rate above `errorRate` over the window, the circuit open
+ * longer than `circuitOpenMs`, or any invariant violation (an event applied
+ * out of order or twice) — the last one at once, since the promise of the
+ * library is broken and the app's non-realtime path is the safe one.
+ * Between `degradedRate` and `errorRate` it says `degraded`.
+ *
+ * It decides; the client acts (closes the connection, fires `fallback`).
+ */
+export class RollbackGuard {
+  readonly thresholds: RollbackThresholds;
+  private readonly clock: Clock;
+  private readonly samples: SlidingCounter;
+  private readonly errors: SlidingCounter;
+  private circuitOpenSince: number | undefined;
+  private tripped: RollbackVerdict | undefined;
+  private lastState: RollbackVerdict['state'] = 'ok';
+  private readonly listeners = new Listeners<RollbackVerdict>();
+
+  constructor(options: { thresholds?: Partial<RollbackThresholds>; clock?: Clock } = {}) {
+    this.thresholds = resolveRollbackThresholds(options.thresholds);
+    this.clock = options.clock ?? systemClock;
+    const window = { windowMs: this.thresholds.windowMs, clock: this.clock };
+    this.samples = new SlidingCounter(window, 'rollback.windowMs');
+    this.errors = new SlidingCounter(window, 'rollback.windowMs');
+  }
+
+  /** A connection attempt ended: welcomed (`false`) or failed (`true`). */
+  recordAttempt(failed: boolean): void {
+    this.samples.add(1);
+    if (failed) this.errors.add(1);
+    this.evaluate();
+  }
+
+  /** Frames received: how many were valid and how many were not. */
+  recordFrames(valid: number, invalid: number): void {
+    this.samples.add(valid + invalid);
+    if (invalid > 0) {
+      this.errors.add(invalid);
+      this.evaluate();
+    }
+  }
+
+  /** The circuit opened (`true`) or closed again (`false`); half-open still counts as open. */
+  circuitOpen(open: boolean): void {
+    if (open) this.circuitOpenSince ??= this.clock.now();
+    else this.circuitOpenSince = undefined;
+    this.evaluate();
+  }
+
+  /** An invariant broke: realtime goes off at once. */
+  invariantViolation(detail: string): void {
+    this.trip('invariant_violation', detail);
+  }
+
+  /** Calls `listener` whenever the verdict's state changes. Returns the unsubscribe function. */
+  onChange(listener: Listener<RollbackVerdict>): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** The verdict now (a cooldown that ended clears a trip). */
+  verdict(): RollbackVerdict {
+    const now = this.clock.now();
+    if (this.tripped) {
+      if (this.tripped.until === undefined || now < this.tripped.until) return this.tripped;
+      this.tripped = undefined;
+      this.samples.reset();
+      this.errors.reset();
+    }
+    const samples = this.samples.total();
+    if (samples < this.thresholds.minSamples) return { state: 'ok' };
+    const errorRate = this.errors.total() / samples;
+    return { state: errorRate > this.thresholds.degradedRate ? 'degraded' : 'ok', errorRate };
+  }
+
+  /** Checks the time-based condition (the circuit open too long); call it now and then. */
+  evaluate(): RollbackVerdict {
+    if (!this.tripped) {
+      const now = this.clock.now();
+      if (
+        this.circuitOpenSince !== undefined &&
+        now - this.circuitOpenSince > this.thresholds.circuitOpenMs
+      ) {
+        return this.trip('circuit_open', `circuit open for ${Math.round(now - this.circuitOpenSince)} ms`);
+      }
+      const current = this.verdict();
+      if (current.errorRate !== undefined && current.errorRate > this.thresholds.errorRate) {
+        return this.trip('error_rate', `error rate ${(current.errorRate * 100).toFixed(1)} %`);
+      }
+    }
+    const verdict = this.verdict();
+    this.report(verdict);
+    return verdict;
+  }
+
+  private trip(reason: RollbackReason, detail: string): RollbackVerdict {
+    if (this.tripped) return this.tripped;
+    const now = this.clock.now();
+    const verdict: RollbackVerdict = { state: 'tripped', reason, detail, trippedAt: now };
+    if (this.thresholds.cooldownMs > 0) verdict.until = now + this.thresholds.cooldownMs;
+    this.tripped = verdict;
+    this.report(verdict);
+    return verdict;
+  }
+
+  private report(verdict: RollbackVerdict): void {
+    if (verdict.state === this.lastState) return;
+    this.lastState = verdict.state;
+    this.listeners.emit(verdict);
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../../src/clock';
+import { RollbackGuard, type RollbackVerdict } from '../../../src/observability/rollback-guard';
+
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 1_000_000;
+  return {
+    now: () => now,
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+function guard(thresholds = {}) {
+  const clock = manualClock();
+  const g = new RollbackGuard({ clock, thresholds });
+  const changes: RollbackVerdict[] = [];
+  g.onChange((v) => changes.push(v));
+  return { g, clock, changes };
+}
+
+describe('RollbackGuard', () => {
+  it('says nothing before minSamples, whatever the errors', () => {
+    const { g } = guard();
+    for (let i = 0; i < 19; i++) g.recordAttempt(true);
+    expect(g.verdict()).toEqual({ state: 'ok' });
+  });
+
+  it('trips above a 5 % error rate and stays off for the session by default', () => {
+    const { g, clock, changes } = guard();
+    g.recordFrames(94, 0);
+    g.recordAttempt(false);
+    for (let i = 0; i < 5; i++) g.recordAttempt(true);
+    // 5 errors of 100 samples: exactly 5 % is not above it, but above 2 %.
+    expect(g.verdict().state).toBe('degraded');
+    g.recordAttempt(true);
+    const verdict = g.verdict();
+    expect(verdict).toMatchObject({ state: 'tripped', reason: 'error_rate' });
+    expect(verdict.until).toBeUndefined();
+    clock.advance(24 * 3_600_000);
+    expect(g.verdict().state).toBe('tripped');
+    expect(changes.map((c) => c.state)).toEqual(['degraded', 'tripped']);
+  });
+
+  it('reports degraded between 2 % and 5 %, and ok again below', () => {
+    const { g, clock, changes } = guard({ windowMs: 60_000 });
+    g.recordFrames(97, 3);
+    g.evaluate();
+    expect(g.verdict()).toMatchObject({ state: 'degraded', errorRate: 0.03 });
+    clock.advance(61_000);
+    g.recordFrames(100, 0);
+    g.evaluate();
+    expect(g.verdict()).toMatchObject({ state: 'ok', errorRate: 0 });
+    expect(changes.map((c) => c.state)).toEqual(['degraded', 'ok']);
+  });
+
+  it('trips when the circuit stays open longer than 5 minutes, not at exactly 5', () => {
+    const { g, clock } = guard();
+    g.circuitOpen(true);
+    clock.advance(300_000);
+    expect(g.evaluate().state).toBe('ok');
+    clock.advance(1);
+    expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
+  });
+
+  it('forgets an open circuit that closed', () => {
+    const { g, clock } = guard();
+    g.circuitOpen(true);
+    clock.advance(200_000);
+    g.circuitOpen(false);
+    g.circuitOpen(true);
+    clock.advance(200_000);
+    expect(g.evaluate().state).toBe('ok');
+  });
+
+  it('trips at once on an invariant violation, and a cooldown lets realtime back', () => {
+    const { g, clock } = guard({ cooldownMs: 60_000 });
+    g.invariantViolation('tasks: seq 5 after 7');
+    expect(g.verdict()).toMatchObject({
+      state: 'tripped',
+      reason: 'invariant_violation',
+      detail: 'tasks: seq 5 after 7',
+      until: 1_060_000,
+    });
+    clock.advance(59_999);
+    expect(g.verdict().state).toBe('tripped');
+    clock.advance(1);
+    expect(g.verdict().state).toBe('ok');
+  });
+
+  it('validates thresholds, naming the field', () => {
+    expect(() => new RollbackGuard({ thresholds: { errorRate: 2 } })).toThrow(/rollback\.errorRate.*2/);
+    expect(() => new RollbackGuard({ thresholds: { degradedRate: 0.1, errorRate: 0.05 } })).toThrow(
+      /rollback\.degradedRate/,
+    );
+    expect(() => new RollbackGuard({ thresholds: { cooldownMs: -1 } })).toThrow(/rollback\.cooldownMs/);
+  });
+});
