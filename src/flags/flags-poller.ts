@@ -1,0 +1,295 @@
+import * as z from 'zod/mini';
+import { type Clock, systemClock, type WallClock } from '../clock';
+import type { ResolvedFlags } from '../state';
+import { parseRetryAfter } from '../transports/http-errors';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { assertFunction, assertInteger, assertString } from '../util/validate';
+
+/**
+ * A flags document as the flags URL serves it: any subset of the flags, with
+ * the bounds `resolveFlags` enforces. Unknown keys are stripped, so a newer
+ * server may add flags without breaking older clients.
+ */
+export const flagsPayloadSchema = z.object({
+  enabled: z.optional(z.boolean()),
+  emergencyDisable: z.optional(z.boolean()),
+  disabledOrgs: z.optional(z.array(z.string())),
+  rolloutPercent: z.optional(z.number().check(z.gte(0), z.lte(100))),
+  shadowMode: z.optional(z.boolean()),
+  disabledServices: z.optional(z.array(z.string())),
+});
+
+/** The parts of a fetch `Response` the poller reads. */
+export interface FlagsResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body?: { cancel(reason?: unknown): Promise<void> } | null;
+  text(): Promise<string>;
+}
+
+/** The `fetch` the poller calls; the platform's `fetch` fits. */
+export type FlagsFetch = (
+  url: string,
+  init: { method: 'GET'; headers: Record<string, string>; signal?: AbortSignal },
+) => Promise<FlagsResponseLike>;
+
+/** Options of {@link FlagsPoller}. */
+export interface FlagsPollerOptions {
+  /** URL of a JSON document of (partial) flags. */
+  url: string;
+  /** Time between polls. Integer ms ≥ 1000, default 30000. */
+  intervalMs?: number;
+  /** Default: the global `fetch`. */
+  fetch?: FlagsFetch;
+  /** Default {@link systemClock}. */
+  clock?: Clock;
+  /** Epoch ms, to read a `Retry-After` given as an HTTP date. Default `Date.now`. */
+  wallClock?: WallClock;
+  /** Called with a valid document that differs from the last good one (e.g. `rt.setFlags`). */
+  onFlags: (flags: Partial<ResolvedFlags>) => void;
+  /** Called when a poll is ignored, with why. Default `console.warn`. */
+  onInvalid?: (reason: string) => void;
+  /** A poll not answered in this long is abandoned (and aborted). Default 10000 (≤ intervalMs). */
+  timeoutMs?: number;
+}
+
+/** Defaults of {@link FlagsPollerOptions}. */
+export const DEFAULT_FLAGS_POLLER = { intervalMs: 30_000, timeoutMs: 10_000 } as const;
+
+/** After failed polls the delay doubles up to this many intervals (or longer if `Retry-After` says so). */
+export const MAX_POLL_BACKOFF_INTERVALS = 10;
+
+const FLAG_KEYS = [
+  'enabled',
+  'emergencyDisable',
+  'disabledOrgs',
+  'rolloutPercent',
+  'shadowMode',
+  'disabledServices',
+] as const;
+
+type Outcome =
+  | { kind: 'flags'; flags: Partial<ResolvedFlags> }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'failed'; reason: string; retryAfterMs?: number };
+
+// A stable text of a flags document: fixed key order, lists sorted, so a
+// server that reorders keys or list items is not taken for a change.
+function flagsKey(flags: Partial<ResolvedFlags>): string {
+  return JSON.stringify(
+    FLAG_KEYS.map((key) => {
+      const value = flags[key];
+      return Array.isArray(value) ? [...value].sort() : (value ?? null);
+    }),
+  );
+}
+
+function defaultFetch(): FlagsFetch | undefined {
+  return typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined;
+}
+
+/**
+ * Polls a flags URL so kill switches and rollout changes reach open pages
+ * without a deploy.
+ *
+ * Each poll GETs the URL and validates the JSON body with
+ * {@link flagsPayloadSchema}. `onFlags` is called only with a valid document
+ * that differs from the last good one; an invalid document, an HTTP error or
+ * a network error is reported to `onInvalid` and otherwise ignored, so the
+ * last good flags stay in force — a broken flags endpoint must not flip a
+ * kill switch. After HTTP and network errors the next poll waits longer
+ * (doubling, up to {@link MAX_POLL_BACKOFF_INTERVALS} intervals) and never
+ * sooner than a `Retry-After`. At most one poll is in flight; the next is
+ * timed from the end of the previous one.
+ */
+export class FlagsPoller {
+  readonly #url: string;
+  readonly #intervalMs: number;
+  readonly #fetch: FlagsFetch | undefined;
+  readonly #clock: Clock;
+  readonly #wallClock: WallClock;
+  readonly #onFlags: (flags: Partial<ResolvedFlags>) => void;
+  readonly #onInvalid: (reason: string) => void;
+  readonly #timeoutMs: number;
+
+  #started = false;
+  // Bumped by stop(), so a poll still in flight then delivers nothing.
+  #generation = 0;
+  #timer: unknown;
+  #timerArmed = false;
+  #inFlight: Promise<void> | undefined;
+  #controller: AbortController | undefined;
+  #failures = 0;
+  #lastGood: Partial<ResolvedFlags> | undefined;
+  #lastGoodKey: string | undefined;
+
+  /** @throws RangeError naming the field when an option is invalid. */
+  constructor(options: FlagsPollerOptions) {
+    assertString('flagsPoller.url', options.url, { nonEmpty: true });
+    const intervalMs = options.intervalMs ?? DEFAULT_FLAGS_POLLER.intervalMs;
+    assertInteger('flagsPoller.intervalMs', intervalMs, 1000, MAX_TIMER_DELAY_MS);
+    assertFunction('flagsPoller.onFlags', options.onFlags);
+    if (options.onInvalid !== undefined) assertFunction('flagsPoller.onInvalid', options.onInvalid);
+    if (options.fetch !== undefined) assertFunction('flagsPoller.fetch', options.fetch);
+    const timeoutMs = options.timeoutMs ?? Math.min(DEFAULT_FLAGS_POLLER.timeoutMs, intervalMs);
+    assertInteger('flagsPoller.timeoutMs', timeoutMs, 1, intervalMs);
+
+    this.#url = options.url;
+    this.#intervalMs = intervalMs;
+    this.#fetch = options.fetch ?? defaultFetch();
+    this.#clock = options.clock ?? systemClock;
+    this.#wallClock = options.wallClock ?? Date.now;
+    this.#onFlags = options.onFlags;
+    this.#onInvalid =
+      options.onInvalid ??
+      ((reason) => console.warn(`tabwire: flags from ${this.#url} ignored, last good kept: ${reason}`));
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The last valid document, or `undefined` before the first. */
+  get lastGood(): Partial<ResolvedFlags> | undefined {
+    return this.#lastGood;
+  }
+
+  /** Polls at once, then every `intervalMs`. Idempotent. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    if (this.#inFlight === undefined) void this.pollNow();
+  }
+
+  /** Stops polling; a poll in flight is abandoned and calls nothing. */
+  stop(): void {
+    if (!this.#started && this.#inFlight === undefined) return;
+    this.#started = false;
+    this.#generation += 1;
+    this.#inFlight = undefined;
+    // Abort it so a later start() never has two requests out at once.
+    this.#controller?.abort();
+    this.#controller = undefined;
+    this.#clearTimer();
+  }
+
+  /**
+   * Polls now (or joins the poll in flight) and resolves when it is done.
+   * Never rejects. While started, the next poll is timed from this one.
+   */
+  pollNow(): Promise<void> {
+    if (this.#inFlight !== undefined) return this.#inFlight;
+    this.#clearTimer();
+    const generation = this.#generation;
+    const poll = this.#poll().then((outcome) => {
+      if (generation !== this.#generation) return;
+      this.#inFlight = undefined;
+      const delay = this.#handle(outcome);
+      if (this.#started) this.#schedule(delay);
+    });
+    this.#inFlight = poll;
+    return poll;
+  }
+
+  // Applies an outcome; returns the delay until the next poll.
+  #handle(outcome: Outcome): number {
+    if (outcome.kind === 'failed') {
+      this.#failures += 1;
+      this.#warn(outcome.reason);
+      const exponent = Math.min(this.#failures, 30);
+      const backoff = Math.min(
+        this.#intervalMs * 2 ** exponent,
+        this.#intervalMs * MAX_POLL_BACKOFF_INTERVALS,
+      );
+      return Math.min(Math.max(backoff, outcome.retryAfterMs ?? 0), MAX_TIMER_DELAY_MS);
+    }
+    this.#failures = 0;
+    if (outcome.kind === 'invalid') {
+      this.#warn(outcome.reason);
+      return this.#intervalMs;
+    }
+    const key = flagsKey(outcome.flags);
+    if (key !== this.#lastGoodKey) {
+      try {
+        this.#onFlags(outcome.flags);
+        // Only once applied: if onFlags threw, the next poll offers them again.
+        this.#lastGood = outcome.flags;
+        this.#lastGoodKey = key;
+      } catch (error) {
+        this.#warn(`onFlags threw: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return this.#intervalMs;
+  }
+
+  #warn(reason: string): void {
+    try {
+      this.#onInvalid(reason);
+    } catch {
+      // A throwing reporter must not stop the polling.
+    }
+  }
+
+  // One request, raced against the timeout. Never rejects.
+  async #poll(): Promise<Outcome> {
+    const doFetch = this.#fetch;
+    if (doFetch === undefined) return { kind: 'failed', reason: 'no fetch available' };
+    const controller = typeof AbortController === 'function' ? new AbortController() : undefined;
+    this.#controller = controller;
+    let timer: unknown;
+    const timeout = new Promise<Outcome>((resolve) => {
+      timer = this.#clock.setTimeout(() => {
+        controller?.abort();
+        resolve({ kind: 'failed', reason: `no answer within ${this.#timeoutMs} ms` });
+      }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#request(doFetch, controller?.signal), timeout]);
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  async #request(doFetch: FlagsFetch, signal: AbortSignal | undefined): Promise<Outcome> {
+    try {
+      const init = { method: 'GET' as const, headers: { accept: 'application/json' } };
+      const response = await doFetch(this.#url, signal ? { ...init, signal } : init);
+      if (response.status < 200 || response.status > 299) {
+        response.body?.cancel().catch(() => {});
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#wallClock());
+        return { kind: 'failed', reason: `HTTP ${response.status}`, retryAfterMs };
+      }
+      const text = await response.text();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return { kind: 'invalid', reason: 'body is not JSON' };
+      }
+      const parsed = flagsPayloadSchema.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+        return { kind: 'invalid', reason: `${where}${issue?.message ?? 'invalid flags'}` };
+      }
+      return { kind: 'flags', flags: parsed.data };
+    } catch (error) {
+      return {
+        kind: 'failed',
+        reason: `request failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    this.#clearTimer();
+    this.#timerArmed = true;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timerArmed = false;
+      if (this.#started) void this.pollNow();
+    }, delayMs);
+  }
+
+  #clearTimer(): void {
+    if (!this.#timerArmed) return;
+    this.#timerArmed = false;
+    this.#clock.clearTimeout(this.#timer);
+  }
+}

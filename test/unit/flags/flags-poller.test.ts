@@ -1,0 +1,238 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type FlagsFetch,
+  FlagsPoller,
+  type FlagsPollerOptions,
+  type FlagsResponseLike,
+} from '../../../src/flags/flags-poller';
+import type { ResolvedFlags } from '../../../src/state';
+import { FakeClock, flushPromises } from '../connection/fake-clock';
+
+const URL = 'https://app.example/realtime-flags.json';
+const SECOND = 1000;
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}): FlagsResponseLike {
+  return {
+    status,
+    headers: { get: (name) => headers[name.toLowerCase()] ?? null },
+    body: null,
+    text: async () => (typeof body === 'string' ? body : JSON.stringify(body)),
+  };
+}
+
+async function run(clock: FakeClock, ms: number, step = SECOND): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    clock.advance(Math.min(step, ms - t));
+    await flushPromises();
+  }
+}
+
+function setup(
+  respond: (n: number) => Promise<FlagsResponseLike>,
+  overrides: Partial<FlagsPollerOptions> = {},
+) {
+  const clock = new FakeClock();
+  const calls: Array<{ at: number; init: Parameters<FlagsFetch>[1] }> = [];
+  const fetch: FlagsFetch = (_url, init) => {
+    calls.push({ at: clock.now(), init });
+    return respond(calls.length);
+  };
+  const applied: Array<Partial<ResolvedFlags>> = [];
+  const warnings: string[] = [];
+  const poller = new FlagsPoller({
+    url: URL,
+    fetch,
+    clock,
+    wallClock: clock.wall,
+    onFlags: (flags) => applied.push(flags),
+    onInvalid: (reason) => warnings.push(reason),
+    ...overrides,
+  });
+  return { clock, calls, applied, warnings, poller };
+}
+
+describe('FlagsPoller', () => {
+  it('polls at start and every intervalMs, calling onFlags only on change', async () => {
+    const docs = [{ rolloutPercent: 5 }, { rolloutPercent: 5 }, { rolloutPercent: 25, shadowMode: false }];
+    const { clock, calls, applied, warnings, poller } = setup(async (n) =>
+      answer(200, docs[Math.min(n - 1, docs.length - 1)]),
+    );
+    poller.start();
+    await flushPromises();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.init.method).toBe('GET');
+    expect(applied).toEqual([{ rolloutPercent: 5 }]);
+    await run(clock, 30 * SECOND);
+    expect(applied).toHaveLength(1); // unchanged
+    await run(clock, 30 * SECOND);
+    expect(applied).toEqual([{ rolloutPercent: 5 }, { rolloutPercent: 25, shadowMode: false }]);
+    expect(calls.map((c) => c.at)).toEqual([0, 30 * SECOND, 60 * SECOND]);
+    expect(warnings).toEqual([]);
+    expect(poller.lastGood).toEqual({ rolloutPercent: 25, shadowMode: false });
+  });
+
+  it('treats reordered keys and lists as unchanged', async () => {
+    const docs = [
+      { disabledOrgs: ['a', 'b'], enabled: true },
+      { enabled: true, disabledOrgs: ['b', 'a'] },
+    ];
+    const { clock, applied, poller } = setup(async (n) => answer(200, docs[Math.min(n - 1, 1)]));
+    poller.start();
+    await run(clock, 30 * SECOND);
+    expect(applied).toHaveLength(1);
+  });
+
+  it('keeps the last good flags on invalid payloads and warns', async () => {
+    const bodies: unknown[] = [
+      { emergencyDisable: true },
+      'not json {',
+      { rolloutPercent: 150 },
+      { emergencyDisable: 'yes' },
+      { disabledOrgs: 'org_1' },
+      [1, 2],
+      null,
+    ];
+    const { clock, applied, warnings, poller } = setup(async (n) =>
+      answer(200, n <= bodies.length ? bodies[n - 1] : {}),
+    );
+    poller.start();
+    await flushPromises();
+    await run(clock, 6 * 30 * SECOND);
+    expect(applied).toEqual([{ emergencyDisable: true }]);
+    expect(poller.lastGood).toEqual({ emergencyDisable: true });
+    expect(warnings).toHaveLength(6);
+    expect(warnings[0]).toBe('body is not JSON');
+    expect(warnings[1]).toMatch(/^rolloutPercent:/);
+    expect(warnings[2]).toMatch(/^emergencyDisable:/);
+    // Then a valid, different document is applied.
+    await run(clock, 30 * SECOND);
+    expect(applied).toEqual([{ emergencyDisable: true }, {}]);
+  });
+
+  it('strips unknown keys', async () => {
+    const { applied, poller } = setup(async () => answer(200, { shadowMode: true, futureFlag: 1 }));
+    await poller.pollNow();
+    expect(applied).toEqual([{ shadowMode: true }]);
+  });
+
+  it('keeps the last good flags on HTTP and network errors, backing off', async () => {
+    const { clock, calls, applied, warnings, poller } = setup(async (n) => {
+      if (n === 1) return answer(200, { enabled: true });
+      if (n % 2 === 0) return answer(500, 'oops');
+      throw new TypeError('Failed to fetch');
+    });
+    poller.start();
+    await flushPromises();
+    await run(clock, 60 * 60 * SECOND);
+    expect(applied).toEqual([{ enabled: true }]);
+    expect(warnings[0]).toBe('HTTP 500');
+    expect(warnings[1]).toBe('request failed: Failed to fetch');
+    // 30 s, then 60, 120, 240, then 300 s apart: 15 polls in an hour instead of 121.
+    expect(calls.map((c) => c.at / SECOND).slice(0, 7)).toEqual([0, 30, 90, 210, 450, 750, 1050]);
+    expect(calls).toHaveLength(15);
+  });
+
+  it('honours Retry-After', async () => {
+    const { clock, calls, poller } = setup(async (n) =>
+      n === 1 ? answer(503, '', { 'retry-after': '1800' }) : answer(200, {}),
+    );
+    poller.start();
+    await flushPromises();
+    await run(clock, 1799 * SECOND);
+    expect(calls).toHaveLength(1);
+    await run(clock, SECOND);
+    expect(calls.map((c) => c.at / SECOND)).toEqual([0, 1800]);
+    // A success brings back the normal interval.
+    await run(clock, 30 * SECOND);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('has one request in flight: pollNow joins it, and a hung one times out', async () => {
+    const { clock, calls, warnings, poller } = setup(() => new Promise(() => {}));
+    poller.start();
+    const joined = poller.pollNow();
+    expect(calls).toHaveLength(1);
+    await run(clock, 10 * SECOND);
+    await joined;
+    expect(warnings).toEqual(['no answer within 10000 ms']);
+    expect(calls[0]?.init.signal?.aborted).toBe(true);
+  });
+
+  it('pollNow resets the timer', async () => {
+    const { clock, calls, poller } = setup(async () => answer(200, {}));
+    poller.start();
+    await run(clock, 20 * SECOND);
+    await poller.pollNow();
+    await run(clock, 29 * SECOND);
+    expect(calls).toHaveLength(2);
+    await run(clock, SECOND);
+    expect(calls.map((c) => c.at / SECOND)).toEqual([0, 20, 50]);
+  });
+
+  it('stop() ends polling and drops a poll in flight', async () => {
+    let release: (r: FlagsResponseLike) => void = () => {};
+    const { clock, calls, applied, poller } = setup(
+      () =>
+        new Promise((resolve) => {
+          release = resolve;
+        }),
+    );
+    poller.start();
+    poller.stop();
+    expect(calls[0]?.init.signal?.aborted).toBe(true);
+    release(answer(200, { enabled: false }));
+    await run(clock, 5 * 60 * SECOND);
+    expect(applied).toEqual([]);
+    expect(calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('keeps polling when onFlags throws, and offers the flags again', async () => {
+    let fail = true;
+    const warnings: string[] = [];
+    const seen: Array<Partial<ResolvedFlags>> = [];
+    const { clock, poller } = setup(async () => answer(200, { enabled: false }), {
+      onFlags: (flags) => {
+        seen.push(flags);
+        if (fail) throw new Error('nope');
+      },
+      onInvalid: (reason) => warnings.push(reason),
+    });
+    poller.start();
+    await flushPromises();
+    fail = false;
+    await run(clock, 60 * SECOND);
+    expect(seen).toHaveLength(2);
+    expect(warnings).toEqual(['onFlags threw: nope']);
+  });
+
+  it('warns through console.warn by default', async () => {
+    const clock = new FakeClock();
+    const original = console.warn;
+    const logged: unknown[] = [];
+    console.warn = (...args: unknown[]) => logged.push(args.join(' '));
+    try {
+      const poller = new FlagsPoller({
+        url: URL,
+        clock,
+        fetch: async () => answer(200, 'nope'),
+        onFlags: () => {},
+      });
+      await poller.pollNow();
+    } finally {
+      console.warn = original;
+    }
+    expect(logged).toHaveLength(1);
+    expect(String(logged[0])).toContain('last good kept');
+  });
+
+  it.each([
+    ['flagsPoller.url', { url: '' }],
+    ['flagsPoller.intervalMs', { intervalMs: 10 }],
+    ['flagsPoller.onFlags', { onFlags: 'x' as unknown as () => void }],
+    ['flagsPoller.timeoutMs', { timeoutMs: 60_000 }],
+  ] as const)('rejects a bad %s', (field, overrides) => {
+    expect(() => setup(async () => answer(200, {}), overrides)).toThrow(RangeError);
+    expect(() => setup(async () => answer(200, {}), overrides)).toThrow(field);
+  });
+});
