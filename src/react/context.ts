@@ -10,14 +10,24 @@ export type RealtimeProviderProps =
   | { client?: undefined; options: RealtimeOptions; children?: ReactNode };
 
 /**
- * Makes a realtime client available to the hooks below it. Given `options`,
- * it creates the client on mount and closes it on unmount.
+ * Makes a realtime client available to the hooks below it.
+ *
+ * - Given `client`, it only passes it down: you created it, you close it.
+ * - Given `options`, it creates the client in an effect and closes it on
+ *   unmount. The options are read once (like `useState`'s initial value), so
+ *   an inline options object does not recreate the connection. The children
+ *   render from the first commit on (not during server rendering), and
+ *   StrictMode's mount → unmount → mount closes the first client before any
+ *   child could subscribe to it, so only one client is ever live.
+ *
+ * @example
+ * <RealtimeProvider options={{ url: '/v2/realtime', auth: { getToken } }}>
+ *   <App />
+ * </RealtimeProvider>
  */
 export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
   const [owned, setOwned] = useState<RealtimeClient | null>(null);
   const { client, options } = props;
-  // Options are read once, like useState's initial value: a new options
-  // object on each render must not recreate the connection.
   const initialOptions = useRef(options);
   useEffect(() => {
     const options = initialOptions.current;
@@ -25,8 +35,9 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
     const created = createRealtime(options);
     setOwned(created);
     return () => {
-      void created.close();
       setOwned(null);
+      // close() only rejects if the platform's lock manager does; nothing to do then.
+      created.close().catch(() => {});
     };
   }, [client]);
   const value = client ?? owned;
@@ -34,7 +45,11 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
   return createElement(RealtimeContext.Provider, { value }, props.children);
 }
 
-/** The client of the nearest {@link RealtimeProvider}; throws outside one. */
+/**
+ * The client of the nearest {@link RealtimeProvider}.
+ *
+ * @throws Error outside a provider.
+ */
 export function useRealtimeClient(): RealtimeClient {
   const client = useContext(RealtimeContext);
   if (!client) throw new Error('useRealtimeClient must be used inside a <RealtimeProvider>');

@@ -1,55 +1,101 @@
-import { useEffect, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import type { EventHandler } from '../client';
 import type { RealtimeState } from '../state';
 import { useRealtimeClient } from './context';
 
+// useLayoutEffect warns during server rendering in React 18; nothing runs there anyway.
+const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
+
 /**
  * Calls `handler` with each batch of `service`'s events while `enabled`.
- * Subscribes once per (service, enabled) and always calls the latest handler,
- * so an inline arrow function does not re-subscribe on every render.
+ *
+ * Subscribes once per (client, service, enabled) and always calls the handler
+ * of the latest committed render, so an inline arrow function does not
+ * re-subscribe on every render. Unsubscribes on unmount and when `enabled`
+ * turns false. StrictMode's double mount subscribes, unsubscribes and
+ * subscribes again within one tick; the client's idle grace keeps the
+ * connection, so it does not reconnect.
+ *
+ * @example
+ * useRealtimeService('tasks', (events) => queryClient.invalidateQueries({ queryKey: ['tasks'] }));
  */
 export function useRealtimeService(service: string, handler: EventHandler, enabled = true): void {
   const client = useRealtimeClient();
   const latest = useRef(handler);
-  latest.current = handler;
+  // Updated after commit, not during render: a render React throws away must
+  // not leave its handler behind.
+  useIsomorphicLayoutEffect(() => {
+    latest.current = handler;
+  });
   useEffect(() => {
     if (!enabled) return;
     return client.subscribe(service, (events) => latest.current(events));
   }, [client, service, enabled]);
 }
 
-const identity = (state: RealtimeState) => state;
+const identity = (state: RealtimeState): RealtimeState => state;
 
 /**
- * The client's state, or a slice of it. The component re-renders only when
- * the selected value changes (`Object.is`), so select the smallest slice.
+ * The client's state, or a slice of it, through `useSyncExternalStore`.
+ *
+ * The component re-renders only when the selected value changes by
+ * `isEqual` (default `Object.is`), so select the smallest slice; a selector
+ * that builds a new object or array each time needs an `isEqual` (a shallow
+ * comparison, say), or it re-renders on every state change.
+ *
+ * @example
+ * const status = useRealtimeState((s) => s.status);
  */
 export function useRealtimeState(): RealtimeState;
-export function useRealtimeState<T>(selector: (state: RealtimeState) => T): T;
-export function useRealtimeState<T>(selector?: (state: RealtimeState) => T): T | RealtimeState {
+export function useRealtimeState<T>(
+  selector: (state: RealtimeState) => T,
+  isEqual?: (a: T, b: T) => boolean,
+): T;
+export function useRealtimeState<T>(
+  selector?: (state: RealtimeState) => T,
+  isEqual: (a: T, b: T) => boolean = Object.is,
+): T | RealtimeState {
   const client = useRealtimeClient();
   const select = (selector ?? identity) as (state: RealtimeState) => T;
-  // Memoise on the snapshot so a selector that builds a new object still
-  // returns the same value for the same state (useSyncExternalStore needs it).
-  const memo = useRef<{ state: RealtimeState; value: T } | null>(null);
-  const getSnapshot = () => {
+  // The method is called detached by React: bind it to its client.
+  const subscribe = useCallback((onChange: () => void) => client.subscribeState(onChange), [client]);
+  // Memoised on (state, selector) so that the same state gives the same value
+  // (useSyncExternalStore requires it), and on the previous value so that an
+  // equal slice of a new state keeps its identity and causes no render.
+  const memo = useRef<{ state: RealtimeState; select: (state: RealtimeState) => T; value: T } | null>(null);
+  const getSnapshot = (): T => {
     const state = client.getState();
-    if (memo.current?.state !== state) {
-      const value = select(state);
-      memo.current = {
-        state,
-        value: memo.current && Object.is(memo.current.value, value) ? memo.current.value : value,
-      };
-    }
+    const previous = memo.current;
+    if (previous?.state === state && previous.select === select) return previous.value;
+    const value = select(state);
+    memo.current = {
+      state,
+      select,
+      value: previous !== null && isEqual(previous.value, value) ? previous.value : value,
+    };
     return memo.current.value;
   };
-  return useSyncExternalStore(client.subscribeState, getSnapshot, getSnapshot);
+  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 }
 
-/** Sets this tab's property filter while the component is mounted with it. */
+/**
+ * Narrows this tab's events to one property (`null`: all) while the component
+ * is mounted. On unmount, or when `propertyId` changes, the filter goes back
+ * to `null`, unless someone else set another one meanwhile.
+ *
+ * @example
+ * useRealtimePropertyFilter(selectedPropertyId ?? null);
+ */
 export function useRealtimePropertyFilter(propertyId: string | null): void {
   const client = useRealtimeClient();
   useEffect(() => {
     client.setPropertyFilter(propertyId);
+    return () => {
+      const state = client.getState();
+      // A provider that owns the client may have closed it already.
+      if (state.status !== 'closed' && state.propertyFilter === propertyId && propertyId !== null) {
+        client.setPropertyFilter(null);
+      }
+    };
   }, [client, propertyId]);
 }

@@ -29,13 +29,18 @@ interface LiveConnection {
   propertyIds: string[] | null;
   sent: Cursor;
   open: boolean;
+  /** Welcome sent: live frames flow from here on (before it they wait in the replay). */
+  welcomed: boolean;
   heartbeat?: ReturnType<typeof setInterval>;
 }
 
 /**
  * An in-memory backend that speaks PROTOCOL.md frames to tabwire's core
  * through a {@link Transport}. Tests publish events, and inject gaps, resets,
- * errors and drops, without a network. Frames are delivered synchronously.
+ * errors and drops, without a network. Like a server, a connection gets its
+ * `welcome` (in a microtask after `connect`) before anything else: what is
+ * published meanwhile comes in the replay that follows the welcome. From
+ * then on, frames are delivered synchronously.
  */
 export interface MemoryBackend {
   /** Give this to `createRealtime({ transports: [backend.transport] })`. */
@@ -52,6 +57,16 @@ export interface MemoryBackend {
   skip(service: string, count: number): void;
   /** Sends a `reset` for the services (seqs continue from the current head). */
   reset(services: string[], reason?: string): void;
+  /**
+   * Sends an `error` frame to every live connection, as a server does:
+   * `unauthorized` (the client refreshes its token), `forbidden` (realtime
+   * stops for good), `overloaded` or `bad_request` (transient).
+   */
+  error(
+    code: 'unauthorized' | 'forbidden' | 'bad_request' | 'overloaded',
+    message?: string,
+    retryAfterMs?: number,
+  ): void;
   /** Sends a raw frame (object or text) to every live connection. */
   sendRaw(frame: ServerFrame | object | string): void;
   /** Ends every live connection as a network drop would. */
@@ -83,7 +98,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const head = (service: string) => heads.get(service) ?? 0;
 
   const deliver = (conn: LiveConnection, service: string, events: RealtimeEvent[], last: number) => {
-    if (!conn.open || !conn.services.has(service)) return;
+    if (!conn.open || !conn.welcomed || !conn.services.has(service)) return;
     const visible = conn.propertyIds
       ? events.filter((e) => e.propertyId == null || conn.propertyIds?.includes(e.propertyId))
       : events;
@@ -140,6 +155,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         propertyIds: ctx.propertyIds,
         sent: {},
         open: true,
+        welcomed: false,
       };
       live.add(conn);
       const end = () => {
@@ -161,6 +177,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       // Like a server: welcome, then the replay of what the cursor lacks, then live.
       queueMicrotask(() => {
         if (!conn.open || silent) return;
+        conn.welcomed = true;
         ctx.onFrame(
           JSON.stringify({
             type: 'welcome',
@@ -224,9 +241,15 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       const cursor: Cursor = {};
       for (const service of services) cursor[service] = head(service);
       for (const conn of live) {
+        if (!conn.welcomed) continue; // its welcome will carry the head
         for (const service of services) conn.sent[service] = head(service);
         conn.ctx.onFrame(JSON.stringify({ type: 'reset', services, cursor, reason }));
       }
+    },
+    error(code, message = code, retryAfterMs) {
+      const frame: Record<string, unknown> = { type: 'error', code, message };
+      if (retryAfterMs !== undefined) frame.retryAfterMs = retryAfterMs;
+      for (const conn of [...live]) conn.ctx.onFrame(JSON.stringify(frame));
     },
     sendRaw(frame) {
       for (const conn of live) conn.ctx.onFrame(typeof frame === 'string' ? frame : JSON.stringify(frame));

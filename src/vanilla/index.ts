@@ -1,7 +1,22 @@
 import type { RealtimeClient } from '../client';
 import type { RealtimeState } from '../state';
 
-let defaultClient: RealtimeClient | undefined;
+/**
+ * Clients bound by {@link bindDomEvents} or {@link installDevtools} and not
+ * yet unbound, latest last: the one {@link setRealtimePropertyFilter} uses.
+ */
+const bound: RealtimeClient[] = [];
+
+function bind(client: RealtimeClient): () => void {
+  bound.push(client);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const index = bound.lastIndexOf(client);
+    if (index >= 0) bound.splice(index, 1);
+  };
+}
 
 /** Options of {@link bindDomEvents}. */
 export interface BindDomEventsOptions {
@@ -11,44 +26,85 @@ export interface BindDomEventsOptions {
   target?: EventTarget;
 }
 
+/** Name of the DOM event that carries a service's events: `${service}-stream-events`. */
+export function streamEventName(service: string): string {
+  return `${service}-stream-events`;
+}
+
 /**
  * Dispatches each batch of a service's events as a DOM `CustomEvent` named
- * `${service}-stream-events` with the events as `detail`, the shape legacy
- * pages already listen to. Returns the function that unbinds.
+ * `${service}-stream-events` with the events (an array, in seq order) as
+ * `detail`, the shape legacy pages already listen to. The client becomes the
+ * one {@link setRealtimePropertyFilter} uses. Returns the function that
+ * unbinds (unsubscribes every service); calling it again does nothing.
+ *
+ * @throws TypeError without a target outside a browser; RangeError for an invalid service name.
+ *
+ * @example
+ * const unbind = bindDomEvents(rt, { services: ['tasks'] });
+ * window.addEventListener('tasks-stream-events', (e) => refresh(e.detail));
  */
 export function bindDomEvents(client: RealtimeClient, options: BindDomEventsOptions): () => void {
+  if (!Array.isArray(options?.services)) {
+    throw new TypeError('bindDomEvents: options.services must be an array of service names');
+  }
   const target = options.target ?? globalThis.window;
   if (!target) throw new TypeError('bindDomEvents needs a target outside a browser window');
-  defaultClient = client;
-  const offs = options.services.map((service) =>
-    client.subscribe(service, (events) => {
-      target.dispatchEvent(new CustomEvent(`${service}-stream-events`, { detail: events }));
-    }),
-  );
-  return () => {
+  const offs: Array<() => void> = [];
+  try {
+    for (const service of options.services) {
+      const name = streamEventName(service);
+      offs.push(
+        client.subscribe(service, (events) => {
+          target.dispatchEvent(new CustomEvent(name, { detail: events }));
+        }),
+      );
+    }
+  } catch (error) {
+    // An invalid name halfway: undo the subscriptions made so far.
     for (const off of offs) off();
+    throw error;
+  }
+  const unbind = bind(client);
+  return () => {
+    unbind();
+    for (const off of offs.splice(0)) off();
   };
 }
 
 /**
- * Sets the property filter of the client last bound with `bindDomEvents` or
- * `installDevtools` (or the one given), as legacy pages call it.
+ * Sets the property filter (`null`: every property) of `client`, or else of
+ * the client last bound with {@link bindDomEvents} or {@link installDevtools}
+ * and still bound, as legacy pages call it; then dispatches
+ * `realtime-property-filter` on `window` with `{ propertyId }` as `detail`.
+ *
+ * @throws Error when no client is given or bound.
  */
-export function setRealtimePropertyFilter(propertyId: string | null, client = defaultClient): void {
-  if (!client)
-    throw new Error('setRealtimePropertyFilter: no realtime client bound yet (call bindDomEvents first)');
-  client.setPropertyFilter(propertyId);
+export function setRealtimePropertyFilter(propertyId: string | null, client?: RealtimeClient): void {
+  const target = client ?? bound[bound.length - 1];
+  if (!target) {
+    throw new Error(
+      'setRealtimePropertyFilter: no realtime client is bound; call bindDomEvents(rt, …) or installDevtools(rt) first, or pass the client',
+    );
+  }
+  target.setPropertyFilter(propertyId);
   globalThis.window?.dispatchEvent(new CustomEvent('realtime-property-filter', { detail: { propertyId } }));
 }
 
-/** Installs `window.__realtimeState()` for this client; returns the uninstall function. */
+/**
+ * Installs `window.__realtimeState()` (returns `client.getState()`, which
+ * holds no token) and binds the client for {@link setRealtimePropertyFilter}.
+ * Returns the uninstall function; it removes the hook only if it is still
+ * this one. Outside a browser it only binds.
+ */
 export function installDevtools(client: RealtimeClient): () => void {
   const win = globalThis.window as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
-  defaultClient = client;
-  if (!win) return () => {};
+  const unbind = bind(client);
+  if (!win) return unbind;
   const getter = () => client.getState();
   win.__realtimeState = getter;
   return () => {
+    unbind();
     if (win.__realtimeState === getter) delete win.__realtimeState;
   };
 }

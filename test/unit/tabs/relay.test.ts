@@ -2,58 +2,12 @@ import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../../src/client';
 import type { RealtimeOptions } from '../../../src/options';
+import { FakeLockManager as FakeLocks } from '../../../src/testing';
 import { createMemoryBackend, type MemoryBackend } from '../../../src/testing/memory-backend';
 
 // Several "tabs" in one Node process: each client is a tab; they share a fake
 // Web Locks manager and talk over Node's real BroadcastChannel. The backend
 // counts connections, so "one connection per browser" is checked directly.
-
-interface Waiter {
-  resolve: () => void;
-  callback: (lock: unknown) => Promise<void>;
-  signal: AbortSignal;
-  reject: (error: unknown) => void;
-}
-
-/** Exclusive locks with the semantics navigator.locks has for one name. */
-class FakeLocks {
-  private held = new Map<string, boolean>();
-  private queues = new Map<string, Waiter[]>();
-
-  request(
-    name: string,
-    options: { signal: AbortSignal },
-    callback: (lock: unknown) => Promise<void>,
-  ): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve: () => resolve(undefined), callback, signal: options.signal, reject };
-      options.signal.addEventListener('abort', () => {
-        const queue = this.queues.get(name) ?? [];
-        const index = queue.indexOf(waiter);
-        if (index >= 0) {
-          queue.splice(index, 1);
-          reject(new DOMException('aborted', 'AbortError'));
-        }
-      });
-      const queue = this.queues.get(name) ?? [];
-      queue.push(waiter);
-      this.queues.set(name, queue);
-      this.grant(name);
-    });
-  }
-
-  private grant(name: string): void {
-    if (this.held.get(name)) return;
-    const next = this.queues.get(name)?.shift();
-    if (!next) return;
-    this.held.set(name, true);
-    void next.callback({ name }).finally(() => {
-      this.held.set(name, false);
-      next.resolve();
-      this.grant(name);
-    });
-  }
-}
 
 const clients: RealtimeClient[] = [];
 afterEach(async () => {

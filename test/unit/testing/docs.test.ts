@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
+
+describe('docs/testing.md', () => {
+  it("shows exactly docs-example.test.ts as its complete example (with the package's import paths)", () => {
+    const doc = read('../../../docs/testing.md');
+    const example = read('./docs-example.test.ts')
+      .replaceAll("'../../../src/index'", "'tabwire'")
+      .replaceAll("'../../../src/testing'", "'tabwire/testing'");
+    const block = /## A complete example[\s\S]*?```ts\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBe(example);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryBackend } from '../../../src/testing';
+import type { TransportContext } from '../../../src/transports/types';
+
+function context(cursor: Record<string, number> = {}) {
+  const frames: Array<Record<string, unknown>> = [];
+  const ctx: TransportContext = {
+    url: 'http://tabwire.test/v2/realtime',
+    services: ['tasks'],
+    propertyIds: null,
+    cursor,
+    onFrame: (frame) => frames.push(JSON.parse(String(frame)) as Record<string, unknown>),
+    onClose: () => {},
+    signal: new AbortController().signal,
+  };
+  return { ctx, frames };
+}
+
+describe('createMemoryBackend', () => {
+  it('sends the welcome first: what is published before it comes in the replay after it', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    backend.publish({ service: 'tasks' });
+    const { ctx, frames } = context({ tasks: 1 });
+    const conn = await backend.transport.connect(ctx);
+    backend.publish({ service: 'tasks' }); // between connect and welcome
+    await Promise.resolve();
+    backend.publish({ service: 'tasks' });
+    expect(frames.map((f) => f.type)).toEqual(['welcome', 'batch', 'batch']);
+    expect(frames[0]?.cursor).toEqual({ tasks: 1 });
+    expect(frames[1]).toMatchObject({ after: { tasks: 1 }, cursor: { tasks: 2 } });
+    expect(frames[2]).toMatchObject({ after: { tasks: 2 }, cursor: { tasks: 3 } });
+    conn.close();
+  });
+
+  it('sends error frames to live connections', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const { ctx, frames } = context();
+    const conn = await backend.transport.connect(ctx);
+    await Promise.resolve();
+    backend.error('overloaded', 'busy', 500);
+    backend.error('unauthorized');
+    expect(frames.slice(1)).toEqual([
+      { type: 'error', code: 'overloaded', message: 'busy', retryAfterMs: 500 },
+      { type: 'error', code: 'unauthorized', message: 'unauthorized' },
+    ]);
+    conn.close();
+  });
+});

@@ -1,0 +1,158 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRealtime, type RealtimeClient } from '../../../src/client';
+import type { RealtimeOptions } from '../../../src/options';
+import type { RealtimeEvent } from '../../../src/protocol/schemas';
+import { createMemoryBackend, type MemoryBackend } from '../../../src/testing/memory-backend';
+import { bindDomEvents, installDevtools, setRealtimePropertyFilter } from '../../../src/vanilla';
+
+const clients: RealtimeClient[] = [];
+const cleanups: Array<() => void> = [];
+afterEach(async () => {
+  for (const undo of cleanups.splice(0)) undo();
+  for (const rt of clients.splice(0)) await rt.close();
+});
+
+function setup(extra: Partial<RealtimeOptions> = {}): { rt: RealtimeClient; backend: MemoryBackend } {
+  const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+  const rt = createRealtime({
+    url: 'http://127.0.0.1:1/v2/realtime',
+    transports: [backend.transport],
+    leader: { strategy: 'none' },
+    devtools: false,
+    ...extra,
+  });
+  clients.push(rt);
+  return { rt, backend };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  await vi.waitFor(() => expect(check()).toBe(true));
+}
+
+describe('bindDomEvents', () => {
+  it('dispatches <service>-stream-events with the events as detail, until unbound', async () => {
+    const { rt, backend } = setup();
+    const got: Array<{ type: string; detail: RealtimeEvent[] }> = [];
+    const listen = (e: Event) =>
+      got.push({ type: e.type, detail: (e as CustomEvent<RealtimeEvent[]>).detail });
+    window.addEventListener('tasks-stream-events', listen);
+    window.addEventListener('finance-stream-events', listen);
+    cleanups.push(() => {
+      window.removeEventListener('tasks-stream-events', listen);
+      window.removeEventListener('finance-stream-events', listen);
+    });
+    const unbind = bindDomEvents(rt, { services: ['tasks', 'finance'] });
+    await until(() => rt.getState().status === 'connected');
+    const batch = backend.publishBatch([{ service: 'tasks' }, { service: 'tasks' }]);
+    const finance = backend.publish({ service: 'finance' });
+    expect(got).toEqual([
+      { type: 'tasks-stream-events', detail: batch },
+      { type: 'finance-stream-events', detail: [finance] },
+    ]);
+    unbind();
+    unbind();
+    expect(rt.getState().services).toEqual([]);
+    backend.publish({ service: 'tasks' });
+    expect(got).toHaveLength(2);
+  });
+
+  it('dispatches on a given target', async () => {
+    const { rt, backend } = setup();
+    const target = new EventTarget();
+    const details: unknown[] = [];
+    target.addEventListener('tasks-stream-events', (e) => details.push((e as CustomEvent).detail));
+    cleanups.push(bindDomEvents(rt, { services: ['tasks'], target }));
+    await until(() => rt.getState().status === 'connected');
+    const event = backend.publish({ service: 'tasks' });
+    expect(details).toEqual([[event]]);
+  });
+
+  it('subscribes nothing when a service name is invalid', () => {
+    const { rt } = setup();
+    expect(() => bindDomEvents(rt, { services: ['tasks', 'not a name!'] })).toThrow(RangeError);
+    expect(rt.getState().services).toEqual([]);
+  });
+
+  it('asks for services', () => {
+    const { rt } = setup();
+    expect(() => bindDomEvents(rt, {} as { services: string[] })).toThrow(/services must be an array/);
+  });
+});
+
+describe('setRealtimePropertyFilter', () => {
+  it("calls the bound client's setPropertyFilter and dispatches realtime-property-filter", () => {
+    const { rt } = setup();
+    cleanups.push(bindDomEvents(rt, { services: ['tasks'] }));
+    const spy = vi.spyOn(rt, 'setPropertyFilter');
+    const details: unknown[] = [];
+    const listen = (e: Event) => details.push((e as CustomEvent).detail);
+    window.addEventListener('realtime-property-filter', listen);
+    cleanups.push(() => window.removeEventListener('realtime-property-filter', listen));
+    setRealtimePropertyFilter('prop_9');
+    setRealtimePropertyFilter(null);
+    expect(spy.mock.calls).toEqual([['prop_9'], [null]]);
+    expect(details).toEqual([{ propertyId: 'prop_9' }, { propertyId: null }]);
+    expect(rt.getState().propertyFilter).toBeNull();
+  });
+
+  it('uses the latest client still bound', () => {
+    const a = setup().rt;
+    const b = setup().rt;
+    cleanups.push(bindDomEvents(a, { services: ['tasks'] }));
+    const unbindB = bindDomEvents(b, { services: ['tasks'] });
+    setRealtimePropertyFilter('p1');
+    expect(b.getState().propertyFilter).toBe('p1');
+    expect(a.getState().propertyFilter).toBeNull();
+    unbindB();
+    setRealtimePropertyFilter('p2');
+    expect(a.getState().propertyFilter).toBe('p2');
+  });
+
+  it('throws a clear error when no client is bound', () => {
+    const { rt } = setup();
+    bindDomEvents(rt, { services: ['tasks'] })();
+    expect(() => setRealtimePropertyFilter('p1')).toThrow(/no realtime client is bound/);
+  });
+
+  it('takes an explicit client', () => {
+    const { rt } = setup();
+    setRealtimePropertyFilter('p1', rt);
+    expect(rt.getState().propertyFilter).toBe('p1');
+  });
+});
+
+describe('installDevtools', () => {
+  type DevtoolsWindow = Window & { __realtimeState?: () => unknown };
+
+  it('sets window.__realtimeState, which never holds the token, and removes it', async () => {
+    const token = 'secret-token-VV7x9QkLm2';
+    const { rt } = setup({ auth: { getToken: async () => ({ token, expiresAt: Date.now() + 3_600_000 }) } });
+    const off = rt.subscribe('tasks', () => {});
+    cleanups.push(off);
+    const uninstall = installDevtools(rt);
+    const win = window as DevtoolsWindow;
+    expect(typeof win.__realtimeState).toBe('function');
+    await until(() => rt.getState().status === 'connected');
+    const state = win.__realtimeState?.();
+    expect(state).toBe(rt.getState());
+    expect(JSON.stringify(state)).not.toContain(token);
+    // It also binds the client for setRealtimePropertyFilter.
+    setRealtimePropertyFilter('p1');
+    expect(rt.getState().propertyFilter).toBe('p1');
+    uninstall();
+    expect('__realtimeState' in win).toBe(false);
+    expect(() => setRealtimePropertyFilter('p2')).toThrow(/no realtime client is bound/);
+  });
+
+  it("leaves another client's hook in place when uninstalled late", () => {
+    const a = setup().rt;
+    const b = setup().rt;
+    const uninstallA = installDevtools(a);
+    const uninstallB = installDevtools(b);
+    uninstallA();
+    expect((window as DevtoolsWindow).__realtimeState?.()).toBe(b.getState());
+    uninstallB();
+    expect((window as DevtoolsWindow).__realtimeState).toBeUndefined();
+  });
+});
