@@ -7,7 +7,14 @@ import { HeartbeatWatchdog } from './connection/heartbeat-watchdog';
 import { watchPageLifecycle } from './connection/page-lifecycle';
 import { TokenProvider } from './connection/token-provider';
 import { RealtimeError } from './errors';
+import { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
+import { RollbackGuard, type RollbackVerdict } from './observability/rollback-guard';
+import { sampleSession } from './observability/sampling';
+import { SliCollector } from './observability/sli-collector';
+import { SliReporter } from './observability/sli-reporter';
+import type { SliReport } from './observability/telemetry-payload';
+import { MutationTracker, type TrackedMutation, type TrackOptions } from './optimistic/mutation-tracker';
 import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
@@ -44,7 +51,10 @@ export interface RealtimeEventMap {
   disconnected: [info: { error: RealtimeError; willRetryInMs: number | undefined }];
   /** A subscriber threw; the others and the stream went on. */
   error: [error: unknown];
-  sli: [report: Record<string, unknown>];
+  /** The periodic SLI snapshot (every 10 s while active), as the telemetry report carries it. */
+  sli: [report: SliReport];
+  /** The error rate is above the degraded threshold (default 2 %), below the rollback one. */
+  degraded: [info: { errorRate: number }];
 }
 
 /** The client `createRealtime` returns. */
@@ -53,6 +63,14 @@ export interface RealtimeClient {
   subscribe(service: string, handler: EventHandler): () => void;
   /** Narrows delivery to one property (or `null` for all); changes the live subscription in place. */
   setPropertyFilter(propertyId: string | null): void;
+  /**
+   * Tracks an optimistic write: `result` settles `visible` (with its latency)
+   * when an event carrying `mutationId` is dispatched in this tab, or
+   * `timed_out` after `timeoutMs` so the app rolls back. Call it before
+   * sending the write (the echo can beat the HTTP answer); attach the id
+   * with `withMutationId`.
+   */
+  trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation;
   /** Changes flags at run time (kill switch, rollout, shadow mode). */
   setFlags(flags: Partial<ResolvedFlags>): void;
   /** The current state snapshot; the same object until something changes. */
@@ -80,7 +98,8 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
 
 /** Only one replay request per this long from a follower: gaps come in runs. */
 const REPLAY_ASK_INTERVAL_MS = 500;
-const HOUR_MS = 3_600_000;
+/** How often SLOs, alerts and the rollback guard are evaluated while active. */
+const SLI_TICK_MS = 10_000;
 
 class Client implements RealtimeClient, CoordinatorHost {
   private readonly options: ResolvedOptions;
@@ -106,7 +125,15 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Set when this tab took over from a leader it knew: the takeover clock. */
   private takeoverStartedAt: number | undefined;
   private knewOtherLeader = false;
-  private readonly electionTimes: number[] = [];
+  private readonly sli: SliCollector;
+  private readonly guard: RollbackGuard;
+  private readonly mutations: MutationTracker;
+  private readonly reporter: SliReporter | undefined;
+  private readonly poller: FlagsPoller | undefined;
+  private sliTimer: unknown;
+  private readonly sessionId = nanoid();
+  /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
+  private readonly lastDelivered = new Map<string, number>();
   /** With `persistCursor`: where the shared cursor outlives the tabs. */
   private readonly cursorStore: CursorStore | undefined;
   /** False while the persisted cursor loads: connecting before would skip what it covers. */
@@ -161,8 +188,60 @@ class Client implements RealtimeClient, CoordinatorHost {
       byServiceReconnects: {},
       counters: initialCounters(),
       flags: options.flags,
-      sli: { sampled: false },
+      sli: {
+        sampled: false,
+        reportsSent: 0,
+        electionsPerHour: 0,
+        circuitOpenPercent: 0,
+        optimisticTimeoutRate: 0,
+        droppedLast5Min: 0,
+      },
+      slo: {},
+      alerts: [],
+      rollback: { state: 'ok' },
     });
+    this.sli = new SliCollector({
+      clock,
+      wallClock,
+      sloTargets: options.slo,
+      alertThresholds: options.alerts,
+    });
+    this.guard = new RollbackGuard({ clock, thresholds: options.rollback });
+    this.guard.onChange((verdict) => this.rollbackChanged(verdict));
+    this.mutations = new MutationTracker({
+      clock,
+      defaultTimeoutMs: options.optimistic.timeoutMs,
+      maxPending: options.optimistic.maxPending,
+      onSettled: (outcome) => this.sli.mutationSettled(outcome),
+    });
+    const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
+    if (sampled) {
+      this.reporter = new SliReporter({
+        url: resolveUrl(options.telemetry.url, options.url),
+        intervalMs: options.telemetry.intervalMs,
+        sampled,
+        collect: () => this.collectReport(),
+        fetch: platform.fetch,
+        clock,
+        wallClock,
+        random,
+        window: platform.window ?? browserGlobal('window'),
+        document: platform.document ?? browserGlobal('document'),
+      });
+      this.store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
+    }
+    if (options.flagsUrl) {
+      this.poller = new FlagsPoller({
+        url: resolveUrl(options.flagsUrl.url, options.url),
+        intervalMs: options.flagsUrl.intervalMs,
+        fetch: platform.fetch,
+        clock,
+        wallClock,
+        onFlags: (flags) => {
+          if (!this.closed) this.applyFlags(flags);
+        },
+      });
+    }
     this.store.subscribe((state, previous) => {
       this.publishLeaderState(state, previous);
       this.emitter.emit('statechange', state);
@@ -187,16 +266,25 @@ class Client implements RealtimeClient, CoordinatorHost {
         },
         onResync: ({ services, reason }) => {
           this.bumpCounter('resyncs');
+          // Seqs may restart after a reset (a new epoch): the invariant starts over.
+          for (const service of services) this.lastDelivered.delete(service);
           this.store.setState({ cursor: this.pipeline.getCursor() });
           this.emitter.emit('resync', { services, reason });
         },
-        onSuppressed: (service, count) => this.addSuppressed(service, count),
+        onSuppressed: (service, count, reason) => {
+          this.addSuppressed(service, count);
+          if (reason === 'invalid') this.sli.droppedEvents(count);
+        },
       },
       { dedupCapacity: options.dedupWindow },
     );
 
     this.breaker = new CircuitBreaker({ ...options.circuit, clock });
-    this.breaker.onStateChange(() => this.store.setState({ circuit: this.circuitState() }));
+    this.breaker.onStateChange(({ to }) => {
+      this.sli.circuit(to !== 'closed');
+      this.guard.circuitOpen(to !== 'closed');
+      this.store.setState({ circuit: this.circuitState() });
+    });
 
     this.loop = new ConnectionLoop({
       url: options.url,
@@ -223,9 +311,11 @@ class Client implements RealtimeClient, CoordinatorHost {
       cursor: () => this.connectCursor(),
       sink: {
         status: (status) => this.store.setState({ status, circuit: this.circuitState() }),
-        welcome: (frame, transport) => {
+        welcome: (frame, transport, connectMs) => {
           this.coordinator?.relay(frame);
           this.replayFloor = undefined;
+          this.guard.recordAttempt(false);
+          this.sli.serverTime(frame.serverTime, connectMs / 2);
           this.pipeline.applyWelcome(frame);
           const state = this.store.getState();
           const reconnects = { ...state.byServiceReconnects };
@@ -234,7 +324,9 @@ class Client implements RealtimeClient, CoordinatorHost {
           }
           let leader = state.leader;
           if (this.takeoverStartedAt !== undefined) {
-            leader = { ...leader, lastTakeoverMs: Math.round(clock.now() - this.takeoverStartedAt) };
+            const takeoverMs = clock.now() - this.takeoverStartedAt;
+            this.sli.tookOver(takeoverMs);
+            leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
             this.takeoverStartedAt = undefined;
           }
           this.store.setState({
@@ -253,10 +345,15 @@ class Client implements RealtimeClient, CoordinatorHost {
         frame: (frame) => {
           // Relay first: the followers' latency should not include our handlers.
           if (frame.type !== 'heartbeat') this.coordinator?.relay(frame);
+          this.guard.recordFrames(1, 0);
           this.applyServerFrame(frame);
         },
-        invalidFrame: () => this.bumpCounter('invalidFrames'),
+        invalidFrame: () => {
+          this.bumpCounter('invalidFrames');
+          this.guard.recordFrames(0, 1);
+        },
         disconnected: (error, willRetryInMs) => {
+          this.guard.recordAttempt(true);
           this.store.setState((state) => ({
             lastError: `${error.code}: ${error.message}`,
             counters: { ...state.counters, failedConnects: state.counters.failedConnects + 1 },
@@ -333,6 +430,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.queueUpdate();
   }
 
+  trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation {
+    this.assertOpen();
+    return this.mutations.track(mutationId, options);
+  }
+
   setFlags(flags: Partial<ResolvedFlags>): void {
     this.assertOpen();
     this.applyFlags(flags);
@@ -364,8 +466,15 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (this.closed) return;
     this.closed = true;
     this.options.platform.clock.clearTimeout(this.idleTimer);
+    this.options.platform.clock.clearTimeout(this.sliTimer);
     this.loop.stop();
     this.breaker.dispose();
+    this.mutations.dispose();
+    this.poller?.stop();
+    if (this.reporter) {
+      this.reporter.flush();
+      this.reporter.stop();
+    }
     this.stopLifecycle();
     this.removeDevtools?.();
     this.store.setState({ status: 'closed' });
@@ -392,19 +501,17 @@ class Client implements RealtimeClient, CoordinatorHost {
     const now = this.options.platform.clock.now();
     const state = this.store.getState();
     if (isLeader && !state.isLeader) {
-      this.electionTimes.push(now);
+      this.sli.elected();
       if (this.knewOtherLeader) this.takeoverStartedAt = now;
     }
     if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.knewOtherLeader = true;
-    while (this.electionTimes.length > 0 && now - (this.electionTimes[0] ?? now) > HOUR_MS)
-      this.electionTimes.shift();
     this.store.setState({
       isLeader,
       leaderTabId,
       leader: {
         ...state.leader,
         elections: this.coordinator?.electionsWon ?? 0,
-        electionsPerHour: this.electionTimes.length,
+        electionsPerHour: this.sli.electionsPerHour,
       },
     });
     if (isLeader !== state.isLeader) this.emitter.emit('leader', isLeader);
@@ -423,10 +530,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     const parsed = parseServerFrame(raw, this.options.maxFrameChars);
     if (!parsed.ok) {
       this.bumpCounter('invalidFrames');
+      this.guard.recordFrames(0, 1);
       return;
     }
     const frame = parsed.frame;
+    this.guard.recordFrames(1, 0);
     if (frame.type === 'welcome') {
+      this.sli.serverTime(frame.serverTime);
       this.pipeline.applyWelcome(frame);
       this.store.setState({ cursor: this.pipeline.getCursor() });
     } else if (frame.type === 'batch' || frame.type === 'reset') {
@@ -436,13 +546,20 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   leaderState(message: StateMessage): void {
     const state = this.store.getState();
-    if (state.status === 'disabled' || this.isLeaderNow()) return;
+    if (this.isLeaderNow() || state.disabledReason === 'forbidden') return;
+    // A reason of this tab's own (flags, its guard) wins over the leader's view.
+    if (this.localDisabledReason() !== undefined) return;
     if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
       this.becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
       return;
     }
+    const disabledByLeader = message.status === 'disabled';
+    if (disabledByLeader && state.status !== 'disabled') {
+      this.emitter.emit('fallback', { reason: message.disabledReason ?? 'disabled' });
+    }
     const next: Partial<RealtimeState> = {
       status: message.status,
+      disabledReason: disabledByLeader ? message.disabledReason : undefined,
       transport: message.transport,
       circuit: message.circuit,
       connectionId: message.connectionId,
@@ -588,8 +705,23 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   private deliver(service: string, events: RealtimeEvent[]): void {
+    if (!this.dispatcher.services().includes(service)) return;
+    // The promise of the library, checked where it is kept: in order, once.
+    let last = this.lastDelivered.get(service) ?? 0;
+    let echoes = false;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as RealtimeEvent;
+      if (event.seq <= last) {
+        this.guard.invariantViolation(`${service}: seq ${event.seq} delivered after ${last}`);
+        return;
+      }
+      last = event.seq;
+      if (event.mutationId !== undefined) echoes = true;
+    }
+    this.lastDelivered.set(service, last);
+    this.sli.delivered(service, events);
     const { delivered } = this.dispatcher.dispatch(service, events);
-    if (delivered === 0 && !this.dispatcher.services().includes(service)) return;
+    if (echoes) this.mutations.observe(events);
     const state = this.store.getState();
     this.store.setState({
       byServiceDelivered: {
@@ -598,6 +730,109 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
       byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.options.platform.wallClock() },
     });
+  }
+
+  /** Every SLI_TICK_MS while active: SLOs, alerts, the guard's time rules, the `sli` event. */
+  private sliTick(): void {
+    this.sliTimer = this.options.platform.clock.setTimeout(() => {
+      if (!this.active || this.closed) return;
+      this.guard.evaluate();
+      this.refreshSli();
+      this.emitter.emit('sli', this.collectReport());
+      // A rollback cooldown may have ended.
+      if (this.store.getState().disabledReason === 'auto_rollback') this.applyGate();
+      this.sliTick();
+    }, SLI_TICK_MS);
+  }
+
+  private refreshSli(): void {
+    const alerts = this.sli.evaluateAlerts();
+    const sli = this.sli;
+    this.store.setState((state) => ({
+      slo: sli.slo(),
+      alerts,
+      byServiceP95LatencyMs: sli.byServiceP95(),
+      sli: {
+        sampled: state.sli.sampled,
+        reportsSent: this.reporter?.stats().sent ?? 0,
+        deliveryP50Ms: sli.delivery.quantile(0.5),
+        deliveryP99Ms: sli.delivery.quantile(0.99),
+        takeoverP95Ms: sli.takeover.quantile(0.95),
+        mutationToVisibleP95Ms: sli.mutationToVisible.quantile(0.95),
+        electionsPerHour: sli.electionsPerHour,
+        circuitOpenPercent: sli.circuitOpenPercent,
+        optimisticTimeoutRate: sli.optimisticTimeoutRate,
+        droppedLast5Min: sli.droppedLast5Min,
+      },
+      leader: { ...state.leader, electionsPerHour: sli.electionsPerHour },
+    }));
+  }
+
+  /** The telemetry report of this tab (also the `sli` event's payload). */
+  private collectReport(): SliReport {
+    const state = this.store.getState();
+    const byService: SliReport['byService'] = {};
+    const p95 = this.sli.byServiceP95();
+    for (const service of new Set([
+      ...Object.keys(state.byServiceDelivered),
+      ...Object.keys(state.byServiceSuppressed),
+    ])) {
+      const entry: SliReport['byService'][string] = {
+        delivered: state.byServiceDelivered[service] ?? 0,
+        suppressed: state.byServiceSuppressed[service] ?? 0,
+      };
+      if (p95[service] !== undefined) entry.p95LatencyMs = p95[service];
+      byService[service] = entry;
+    }
+    const report: SliReport = {
+      type: 'realtime_sli',
+      v: 1,
+      sessionId: this.sessionId,
+      tabId: state.tabId,
+      sentAt: this.options.platform.wallClock(),
+      windowMs: this.sli.windowMs,
+      isLeader: state.isLeader,
+      health: { circuitOpen: state.circuit.state !== 'closed', status: state.status },
+      sli: {
+        leaderElectionsPerHour: this.sli.electionsPerHour,
+        circuitOpenPercent: Math.min(100, this.sli.circuitOpenPercent),
+        optimisticTimeoutRate: this.sli.optimisticTimeoutRate,
+        gaps: state.counters.gaps,
+        invalidFrames: state.counters.invalidFrames,
+        reconnects: state.counters.reconnects,
+        droppedEvents: this.sli.droppedLast5Min,
+      },
+      byService,
+      slo: this.sli.slo(),
+      alerts: state.alerts.map(({ name, level, value, threshold }) => ({ name, level, value, threshold })),
+      rollback: { active: state.rollback.state === 'tripped', reason: state.rollback.reason },
+    };
+    if (this.options.scope.orgId !== '') report.orgId = this.options.scope.orgId;
+    if (state.lastSuccessAt !== undefined) report.health.lastSuccessAt = state.lastSuccessAt;
+    if (this.sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = this.sli.delivery.toJSON();
+    if (this.sli.takeover.count > 0) report.sli.takeoverTimeMs = this.sli.takeover.toJSON();
+    if (this.sli.mutationToVisible.count > 0)
+      report.sli.mutationToVisibleMs = this.sli.mutationToVisible.toJSON();
+    return report;
+  }
+
+  private rollbackChanged(verdict: RollbackVerdict): void {
+    const rollback: RealtimeState['rollback'] = { state: verdict.state };
+    if (verdict.reason !== undefined) rollback.reason = verdict.reason;
+    if (verdict.detail !== undefined) rollback.detail = verdict.detail;
+    if (verdict.errorRate !== undefined) rollback.errorRate = verdict.errorRate;
+    this.store.setState({ rollback });
+    if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
+      this.emitter.emit('degraded', { errorRate: verdict.errorRate });
+    }
+    this.applyGate();
+  }
+
+  /** Why this tab itself keeps realtime off (flags, or its own rollback guard). */
+  private localDisabledReason(): string | undefined {
+    const reason = gateReason(this.store.getState().flags, this.options.scope.orgId);
+    if (reason !== undefined) return reason;
+    return this.guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined;
   }
 
   private servicesChanged(): void {
@@ -626,6 +861,9 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The first subscriber came: join the election (or, alone, connect). */
   private activate(): void {
     this.active = true;
+    this.sliTick();
+    this.reporter?.start();
+    this.poller?.start();
     if (this.cursorStore) {
       this.cursorReady = false;
       void this.cursorStore.load().then((cursor) => {
@@ -644,6 +882,9 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The last subscriber left (after the grace delay): let go of everything. */
   private deactivate(): void {
     this.active = false;
+    this.options.platform.clock.clearTimeout(this.sliTimer);
+    this.reporter?.stop();
+    this.poller?.stop();
     this.loop.stop();
     void this.cursorStore?.flush();
     if (this.coordinator) {
@@ -697,9 +938,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (this.closed) return;
     const state = this.store.getState();
     if (state.disabledReason === 'forbidden') return;
-    const reason = gateReason(state.flags, this.options.scope.orgId);
+    const reason = this.localDisabledReason();
     if (reason !== undefined) {
-      const wasRunning = state.status !== 'disabled';
+      const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
       this.loop.stop();
       this.store.setState({
         status: 'disabled',
@@ -799,6 +1040,23 @@ function electionStrategy(options: ResolvedOptions): 'auto' | 'locks' | 'storage
     // Access itself throws in some privacy modes: no storage.
   }
   return 'none';
+}
+
+/** `sessionStorage` where reading it does not throw (privacy modes). */
+function sessionStorageOf():
+  | { getItem(key: string): string | null; setItem(key: string, value: string): void }
+  | undefined {
+  try {
+    return (globalThis as { sessionStorage?: Storage }).sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL relative to the page where there is one, else to the realtime base URL. */
+function resolveUrl(url: string, base: string): string {
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  return new URL(url, page ?? base).toString();
 }
 
 function browserGlobal<K extends 'window' | 'document' | 'navigator'>(

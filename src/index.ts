@@ -3,6 +3,18 @@ export { createRealtime } from './client';
 export type { Clock, RandomSource, WallClock } from './clock';
 export type { RealtimeErrorCode } from './errors';
 export { isRealtimeError, RealtimeError } from './errors';
+export { flagsFromEnv } from './flags/env-flags';
+export type { Alert, AlertLevel, AlertThresholds } from './observability/alerts';
+export type { RollbackThresholds } from './observability/rollback-guard';
+export type { SloReport, SloResult, SloTargets } from './observability/slo';
+export type { SliReport } from './observability/telemetry-payload';
+export { MUTATION_ID_HEADER, newMutationId, withMutationId } from './optimistic/mutation-header';
+export type {
+  MutationOutcome,
+  MutationStatus,
+  TrackedMutation,
+  TrackOptions,
+} from './optimistic/mutation-tracker';
 export type {
   LeaderStrategy,
   RealtimeOptions,
@@ -12,7 +24,15 @@ export type {
 } from './options';
 export { decodeCursor, encodeCursor } from './protocol/cursor';
 export type { Cursor, RealtimeEvent } from './protocol/schemas';
-export type { CircuitState, RealtimeCounters, RealtimeState, RealtimeStatus, ResolvedFlags } from './state';
+export type {
+  CircuitState,
+  LeaderInfo,
+  RealtimeCounters,
+  RealtimeSli,
+  RealtimeState,
+  RealtimeStatus,
+  ResolvedFlags,
+} from './state';
 export { longPollTransport, sseTransport, websocketTransport } from './transports/index';
 export type {
   Transport,

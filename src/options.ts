@@ -1,5 +1,8 @@
 import type { Clock, RandomSource, WallClock } from './clock';
 import { systemClock } from './clock';
+import { type AlertThresholds, resolveAlertThresholds } from './observability/alerts';
+import { type RollbackThresholds, resolveRollbackThresholds } from './observability/rollback-guard';
+import { resolveSloTargets, type SloTargets } from './observability/slo';
 import type { ResolvedFlags } from './state';
 import type { Transport } from './transports/types';
 import * as v from './util/validate';
@@ -94,6 +97,21 @@ export interface RealtimeOptions {
   maxFrameChars?: number;
   /** Installs `window.__realtimeState`; default true. */
   devtools?: boolean;
+  /** Optimistic mutations: how long an echo may take before `trackMutation` reports a timeout. */
+  optimistic?: { timeoutMs?: number; maxPending?: number };
+  /**
+   * Sampled SLI reports: `url` (default `/telemetry/client`, relative to the
+   * page), `sampleRate` 0..1 of sessions (default 0.02), `intervalMs` (60000).
+   */
+  telemetry?: { url?: string; sampleRate?: number; intervalMs?: number };
+  /** SLO targets (defaults: the seed's); evaluated into `getState().slo`. */
+  slo?: Partial<SloTargets>;
+  /** Alert thresholds (defaults: the seed's); evaluated into `getState().alerts`. */
+  alerts?: Partial<AlertThresholds>;
+  /** The auto-rollback guard's thresholds (defaults: the seed's). */
+  rollback?: Partial<RollbackThresholds>;
+  /** A URL of flags JSON polled every `intervalMs` (default 30000); invalid payloads are ignored. */
+  flagsUrl?: string | { url: string; intervalMs?: number };
   /**
    * Keep the browser's shared cursor in IndexedDB (per app, org and user), so
    * an app reopened after every tab was closed resumes without loss within
@@ -122,6 +140,12 @@ export interface ResolvedOptions {
   maxFrameChars: number;
   devtools: boolean;
   persistCursor: boolean;
+  optimistic: { timeoutMs: number; maxPending: number };
+  telemetry: { url: string; sampleRate: number; intervalMs: number };
+  slo: SloTargets;
+  alerts: AlertThresholds;
+  rollback: RollbackThresholds;
+  flagsUrl: { url: string; intervalMs: number } | undefined;
   appKey: string;
   platform: Required<Pick<RealtimePlatform, 'clock' | 'wallClock' | 'random'>> & RealtimePlatform;
 }
@@ -231,6 +255,19 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     maxFrameChars: int('maxFrameChars', options.maxFrameChars ?? 16 * 1024 * 1024, 1024),
     devtools: bool('devtools', options.devtools ?? true),
     persistCursor: bool('persistCursor', options.persistCursor ?? false),
+    optimistic: {
+      timeoutMs: int('optimistic.timeoutMs', options.optimistic?.timeoutMs ?? 10_000, 1),
+      maxPending: int('optimistic.maxPending', options.optimistic?.maxPending ?? 1000, 1),
+    },
+    telemetry: {
+      url: str('telemetry.url', options.telemetry?.url ?? '/telemetry/client', true),
+      sampleRate: num('telemetry.sampleRate', options.telemetry?.sampleRate ?? 0.02, 0, 1),
+      intervalMs: int('telemetry.intervalMs', options.telemetry?.intervalMs ?? 60_000, 1000),
+    },
+    slo: resolveSloTargets(options.slo),
+    alerts: resolveAlertThresholds(options.alerts),
+    rollback: resolveRollbackThresholds(options.rollback),
+    flagsUrl: resolveFlagsUrl(options.flagsUrl),
     appKey: str('appKey', options.appKey ?? 'tabwire', true),
     platform: {
       ...platform,
@@ -238,5 +275,14 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
       wallClock: platform.wallClock ?? Date.now,
       random: platform.random ?? Math.random,
     },
+  };
+}
+
+function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['flagsUrl'] {
+  if (option === undefined) return undefined;
+  const { url, intervalMs } = typeof option === 'string' ? { url: option, intervalMs: undefined } : option;
+  return {
+    url: str('flagsUrl.url', url, true),
+    intervalMs: int('flagsUrl.intervalMs', intervalMs ?? 30_000, 1000),
   };
 }

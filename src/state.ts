@@ -1,3 +1,5 @@
+import type { Alert } from './observability/alerts';
+import type { SloReport } from './observability/slo';
 import type { Cursor } from './protocol/schemas';
 
 /** Connection status of the client (of the browser's one connection, in every tab). */
@@ -78,7 +80,29 @@ export interface RealtimeState {
   byServiceReconnects: Record<string, number>;
   counters: RealtimeCounters;
   flags: ResolvedFlags;
-  sli: { sampled: boolean };
+  /** This session's SLIs: whether it reports them, and the figures of now. */
+  sli: RealtimeSli;
+  /** The seed's SLO targets against this tab's figures (`ok` undefined: no data yet). */
+  slo: Partial<SloReport>;
+  /** Alerts an on-call engineer would be paged for, as this tab sees them. */
+  alerts: readonly Alert[];
+  /** The auto-rollback guard: `tripped` turned realtime off (status `disabled`, reason `auto_rollback`). */
+  rollback: { state: 'ok' | 'degraded' | 'tripped'; reason?: string; detail?: string; errorRate?: number };
+}
+
+/** The SLI figures in the state (the telemetry report carries the full sketches). */
+export interface RealtimeSli {
+  /** This session was drawn to send reports. */
+  sampled: boolean;
+  reportsSent: number;
+  deliveryP50Ms?: number;
+  deliveryP99Ms?: number;
+  takeoverP95Ms?: number;
+  mutationToVisibleP95Ms?: number;
+  electionsPerHour: number;
+  circuitOpenPercent: number;
+  optimisticTimeoutRate: number;
+  droppedLast5Min: number;
 }
 
 export function initialCounters(): RealtimeCounters {

@@ -18,7 +18,8 @@ export interface Subscription {
 /** How the loop reports to the client. */
 export interface ConnectionLoopSink {
   status(status: 'connecting' | 'connected' | 'reconnecting'): void;
-  welcome(frame: WelcomeFrame, transport: string): void;
+  /** `connectMs`: from opening the transport to the welcome, a bound on the round trip. */
+  welcome(frame: WelcomeFrame, transport: string, connectMs: number): void;
   /** A valid frame other than welcome/error, for the pipeline. */
   frame(frame: ServerFrame): void;
   invalidFrame(reason: string): void;
@@ -53,6 +54,8 @@ interface Attempt {
   welcomed: boolean;
   transport?: string;
   welcomeTimer?: unknown;
+  /** `clock.now()` when the transport was asked to connect. */
+  startedAt: number;
   /** A replay was asked for on this connection already (gaps come in runs). */
   replayRequested: boolean;
   /**
@@ -223,7 +226,13 @@ export class ConnectionLoop {
     if (generation !== this.generation || !this.running) return;
 
     const abort = new AbortController();
-    const attempt: Attempt = { generation, abort, welcomed: false, replayRequested: false };
+    const attempt: Attempt = {
+      generation,
+      abort,
+      welcomed: false,
+      replayRequested: false,
+      startedAt: this.deps.clock.now(),
+    };
     this.current = attempt;
     attempt.welcomeTimer = this.deps.clock.setTimeout(() => {
       this.failed(
@@ -311,7 +320,7 @@ export class ConnectionLoop {
     this.cancelRefresh = this.deps.tokens.scheduleRefresh((token) => {
       if (this.current === attempt) attempt.connection?.setToken?.(token);
     });
-    this.deps.sink.welcome(frame, attempt.transport ?? 'unknown');
+    this.deps.sink.welcome(frame, attempt.transport ?? 'unknown', this.deps.clock.now() - attempt.startedAt);
     this.deps.sink.status('connected');
   }
 

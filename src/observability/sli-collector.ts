@@ -1,0 +1,172 @@
+import type { Clock, WallClock } from '../clock';
+import type { RealtimeEvent } from '../protocol/schemas';
+import { type Alert, AlertEvaluator, type AlertThresholds } from './alerts';
+import { QuantileSketch } from './quantile-sketch';
+import { SlidingCounter, TimeWeightedRatio } from './sliding-counter';
+import { evaluateSlos, type SloReport, type SloTargets } from './slo';
+
+const HOUR_MS = 3_600_000;
+const FIVE_MIN_MS = 300_000;
+
+/** Figures of one service, as the state shows them. */
+export interface ServiceFigures {
+  p95LatencyMs?: number;
+}
+
+/** Options of {@link SliCollector}. */
+export interface SliCollectorOptions {
+  clock: Clock;
+  wallClock: WallClock;
+  sloTargets?: Partial<SloTargets>;
+  alertThresholds?: Partial<AlertThresholds>;
+}
+
+/**
+ * Keeps this tab's service-level figures: delivery latency (event `ts` to
+ * dispatch, corrected by the estimated offset between the server's clock and
+ * ours), takeover and mutation-to-visible times in quantile sketches, and
+ * the churn, circuit-open and drop rates over sliding windows. Memory is
+ * bounded: sketches have bounded buckets, windows bounded slots.
+ */
+export class SliCollector {
+  private readonly clock: Clock;
+  private readonly wallClock: WallClock;
+  private readonly sloTargets: Partial<SloTargets> | undefined;
+  readonly delivery = new QuantileSketch();
+  readonly takeover = new QuantileSketch();
+  readonly mutationToVisible = new QuantileSketch();
+  private readonly byService = new Map<string, QuantileSketch>();
+  private readonly elections: SlidingCounter;
+  private readonly dropped: SlidingCounter;
+  private readonly circuitOpen: TimeWeightedRatio;
+  private readonly alerts: AlertEvaluator;
+  private circuitOpenSince: number | undefined;
+  /** Server clock minus ours, in ms; 0 until a welcome told us. */
+  private offsetMs = 0;
+  private mutationsVisible = 0;
+  private mutationsTimedOut = 0;
+  private readonly startedAt: number;
+
+  constructor(options: SliCollectorOptions) {
+    this.clock = options.clock;
+    this.wallClock = options.wallClock;
+    this.sloTargets = options.sloTargets;
+    this.elections = new SlidingCounter({ windowMs: HOUR_MS, clock: this.clock });
+    this.dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock: this.clock });
+    this.circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock: this.clock });
+    this.alerts = new AlertEvaluator({ clock: this.clock, thresholds: options.alertThresholds });
+    this.startedAt = this.clock.now();
+  }
+
+  /**
+   * The server's time at `welcome`. `oneWayMs` is half the round trip the
+   * connect took (0 for a welcome relayed by the leader moments ago), so a
+   * client clock minutes off still measures delivery latency right.
+   */
+  serverTime(serverTime: number, oneWayMs = 0): void {
+    this.offsetMs = serverTime + oneWayMs - this.wallClock();
+  }
+
+  /** A batch was dispatched in this tab: one latency sample per event. */
+  delivered(service: string, events: readonly RealtimeEvent[]): void {
+    const now = this.wallClock() + this.offsetMs;
+    let sketch = this.byService.get(service);
+    if (!sketch) {
+      sketch = new QuantileSketch();
+      this.byService.set(service, sketch);
+    }
+    for (let i = 0; i < events.length; i++) {
+      const latency = now - (events[i] as RealtimeEvent).ts;
+      // Clock error can make a fresh event look a little in the future.
+      const value = latency > 0 ? latency : 0;
+      sketch.add(value);
+      this.delivery.add(value);
+    }
+  }
+
+  tookOver(ms: number): void {
+    this.takeover.add(ms);
+  }
+
+  elected(): void {
+    this.elections.add(1);
+  }
+
+  droppedEvents(count: number): void {
+    if (count > 0) this.dropped.add(count);
+  }
+
+  mutationSettled(outcome: { status: string; latencyMs?: number }): void {
+    if (outcome.status === 'visible') {
+      this.mutationsVisible++;
+      if (outcome.latencyMs !== undefined) this.mutationToVisible.add(outcome.latencyMs);
+    } else if (outcome.status === 'timed_out') {
+      this.mutationsTimedOut++;
+    }
+  }
+
+  /** The circuit is open (half-open counts as open) or closed. */
+  circuit(open: boolean): void {
+    this.circuitOpen.set(open);
+    if (open) this.circuitOpenSince ??= this.clock.now();
+    else this.circuitOpenSince = undefined;
+  }
+
+  get electionsPerHour(): number {
+    return this.elections.total();
+  }
+
+  get droppedLast5Min(): number {
+    return this.dropped.total();
+  }
+
+  get optimisticTimeoutRate(): number {
+    const settled = this.mutationsVisible + this.mutationsTimedOut;
+    return settled === 0 ? 0 : this.mutationsTimedOut / settled;
+  }
+
+  /** 0..100, time-weighted over the last hour. */
+  get circuitOpenPercent(): number {
+    return (this.circuitOpen.ratio() ?? 0) * 100;
+  }
+
+  get windowMs(): number {
+    return Math.min(HOUR_MS, this.clock.now() - this.startedAt);
+  }
+
+  byServiceP95(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [service, sketch] of this.byService) {
+      const p95 = sketch.quantile(0.95);
+      if (p95 !== undefined) out[service] = Math.round(p95);
+    }
+    return out;
+  }
+
+  slo(): SloReport {
+    return evaluateSlos(
+      {
+        deliveryP50Ms: this.delivery.quantile(0.5),
+        deliveryP99Ms: this.delivery.quantile(0.99),
+        deliveryP999Ms: this.delivery.quantile(0.999),
+        takeoverP95Ms: this.takeover.quantile(0.95),
+        takeoverP99Ms: this.takeover.quantile(0.99),
+        electionsPerHour: this.electionsPerHour,
+        mutationToVisibleP95Ms: this.mutationToVisible.quantile(0.95),
+        circuitOpenPercent: this.circuitOpenPercent,
+      },
+      this.sloTargets,
+    );
+  }
+
+  /** Feeds the alert evaluator the figures of now; call it periodically. */
+  evaluateAlerts(): readonly Alert[] {
+    return this.alerts.observe({
+      circuitOpenSinceMs: this.circuitOpenSince,
+      electionsPerHour: this.electionsPerHour,
+      deliveryP99Ms: this.delivery.quantile(0.99),
+      optimisticTimeoutRate: this.optimisticTimeoutRate,
+      droppedLast5Min: this.droppedLast5Min,
+    });
+  }
+}
