@@ -1,0 +1,210 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createRealtime, type RealtimeClient } from '../../src/client';
+import type { Clock } from '../../src/clock';
+import { type SliReport, sliReportSchema } from '../../src/observability/telemetry-payload';
+import type { RealtimeOptions } from '../../src/options';
+import { createMemoryBackend, type MemoryBackend } from '../../src/testing/memory-backend';
+
+// Safety and observability as the client wires them: optimistic mutations,
+// SLIs with a skewed clock, shadow mode, the rollback guard, sampled reports.
+
+const fakeClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+const clients: RealtimeClient[] = [];
+
+function setup(
+  options: Partial<RealtimeOptions> = {},
+  backend = createMemoryBackend({ heartbeatMs: 60_000 }),
+) {
+  const rt = createRealtime({
+    url: 'http://127.0.0.1:1/v2/realtime',
+    scope: { orgId: 'org_obs', userId: 'u_1' },
+    transports: [backend.transport],
+    leader: { strategy: 'none' },
+    devtools: false,
+    ...options,
+    platform: { clock: fakeClock, random: () => 0.5, ...options.platform },
+  });
+  clients.push(rt);
+  return { rt, backend };
+}
+
+function record(rt: RealtimeClient, service = 'tasks'): number[] {
+  const seqs: number[] = [];
+  rt.subscribe(service, (events) => {
+    for (const e of events) seqs.push(e.seq);
+  });
+  return seqs;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(async () => {
+  for (const rt of clients.splice(0)) await rt.close();
+  vi.useRealTimers();
+});
+
+describe('trackMutation', () => {
+  it('settles visible when the echo is dispatched, with its latency', async () => {
+    const { rt, backend } = setup();
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    const m = rt.trackMutation('m_1', { timeoutMs: 5000 });
+    await vi.advanceTimersByTimeAsync(120);
+    backend.publish({ service: 'tasks', mutationId: 'm_1' });
+    await expect(m.result).resolves.toEqual({ status: 'visible', latencyMs: 120 });
+  });
+
+  it('times out so the app rolls back, and feeds the timeout rate', async () => {
+    const { rt, backend } = setup();
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    const late = rt.trackMutation('m_late', { timeoutMs: 1000 });
+    const ok = rt.trackMutation('m_ok', { timeoutMs: 1000 });
+    backend.publish({ service: 'tasks', mutationId: 'm_ok' });
+    await vi.advanceTimersByTimeAsync(1000);
+    await expect(late.result).resolves.toEqual({ status: 'timed_out', afterMs: 1000 });
+    await expect(ok.result).resolves.toMatchObject({ status: 'visible' });
+    // The echo after the timeout never settles it a second time.
+    backend.publish({ service: 'tasks', mutationId: 'm_late' });
+    expect(late.status()).toBe('timed_out');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(rt.getState().sli.optimisticTimeoutRate).toBe(0.5);
+  });
+});
+
+describe('SLIs', () => {
+  it('measures delivery latency right although the client clock is 5 minutes ahead', async () => {
+    const serverNow = () => Date.now();
+    const backend = createMemoryBackend({ heartbeatMs: 60_000, now: serverNow });
+    const { rt } = setup({ platform: { wallClock: () => Date.now() + 300_000 } }, backend);
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 20; i++) {
+      // Each event happened 40 ms before it is delivered, by the server's clock.
+      backend.publish({ service: 'tasks', ts: serverNow() - 40 });
+    }
+    await vi.advanceTimersByTimeAsync(10_000);
+    const { sli, byServiceP95LatencyMs } = rt.getState();
+    expect(sli.deliveryP50Ms).toBeGreaterThan(38);
+    expect(sli.deliveryP50Ms).toBeLessThan(42);
+    expect(byServiceP95LatencyMs.tasks).toBeGreaterThanOrEqual(39);
+    expect(byServiceP95LatencyMs.tasks).toBeLessThanOrEqual(41);
+  });
+
+  it('evaluates the SLOs into the state and sends an sli event every 10 s', async () => {
+    const { rt, backend } = setup();
+    const reports: SliReport[] = [];
+    rt.on('sli', (r) => reports.push(r));
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    backend.publish({ service: 'tasks', ts: Date.now() - 3000 });
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(reports).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reports).toHaveLength(1);
+    expect(sliReportSchema.safeParse(reports[0]).success).toBe(true);
+    const { slo } = rt.getState();
+    expect(slo.deliveryP99Ms).toMatchObject({ target: 2000, ok: false });
+    expect(slo.deliveryP50Ms?.ok).toBe(false);
+    expect(slo.takeoverP95Ms).toEqual({ value: undefined, target: 500, ok: undefined });
+  });
+
+  it('keeps measuring in shadow mode while no handler is called', async () => {
+    const { rt, backend } = setup({ flags: { shadowMode: true } });
+    const seqs = record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks', ts: Date.now() - 10 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(seqs).toEqual([]);
+    expect(rt.getState().sli.deliveryP50Ms).toBeTypeOf('number');
+    expect(rt.getState().cursor.tasks).toBe(5);
+  });
+});
+
+describe('auto-rollback', () => {
+  it('turns realtime off when more than 5 % of frames are invalid, with fallback', async () => {
+    const { rt, backend } = setup();
+    const fallbacks: string[] = [];
+    const degraded: number[] = [];
+    rt.on('fallback', (f) => fallbacks.push(f.reason));
+    rt.on('degraded', (d) => degraded.push(d.errorRate));
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 40; i++) backend.publish({ service: 'tasks' });
+    backend.sendRaw('garbage');
+    expect(rt.getState().rollback.state).toBe('degraded');
+    expect(degraded).toHaveLength(1);
+    backend.sendRaw('garbage');
+    backend.sendRaw('garbage');
+    expect(rt.getState()).toMatchObject({
+      status: 'disabled',
+      disabledReason: 'auto_rollback',
+      rollback: { state: 'tripped', reason: 'error_rate' },
+    });
+    expect(fallbacks).toEqual(['auto_rollback']);
+    expect(backend.connectionCount).toBe(0);
+  });
+
+  it('comes back after the configured cooldown', async () => {
+    const { rt, backend } = setup({ rollback: { cooldownMs: 60_000, minSamples: 1 } });
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    backend.sendRaw('garbage');
+    expect(rt.getState().status).toBe('disabled');
+    await vi.advanceTimersByTimeAsync(60_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(rt.getState().status).toBe('connected');
+    expect(rt.getState().rollback.state).toBe('ok');
+  });
+});
+
+describe('sampled telemetry', () => {
+  it('posts a valid report every intervalMs from a sampled session, none from an unsampled one', async () => {
+    const bodies: string[] = [];
+    const fetch = vi.fn(async (_url: string | URL | Request, init?: RequestInit) => {
+      bodies.push(String(init?.body));
+      return new Response(null, { status: 204 });
+    });
+    const sampled = setup({
+      telemetry: { sampleRate: 1, intervalMs: 5000, url: 'http://127.0.0.1:1/telemetry/client' },
+      platform: { fetch: fetch as typeof globalThis.fetch },
+    });
+    record(sampled.rt);
+    const unsampled = setup(
+      {
+        telemetry: { sampleRate: 0, intervalMs: 5000 },
+        platform: { fetch: fetch as typeof globalThis.fetch },
+      },
+      sampled.backend,
+    );
+    record(unsampled.rt);
+    await vi.advanceTimersByTimeAsync(0);
+    sampled.backend.publish({ service: 'tasks' });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(String(fetch.mock.calls[0]?.[0])).toBe('http://127.0.0.1:1/telemetry/client');
+    expect(fetch.mock.calls[0]?.[1]).toMatchObject({ method: 'POST', keepalive: true });
+    const report = sliReportSchema.parse(JSON.parse(bodies[0] ?? ''));
+    expect(report.tabId).toBe(sampled.rt.getState().tabId);
+    expect(report.byService.tasks?.delivered).toBe(1);
+    expect(sampled.rt.getState().sli.sampled).toBe(true);
+    expect(unsampled.rt.getState().sli.sampled).toBe(false);
+  });
+
+  it('never puts a token in the state or the report', async () => {
+    const reports: SliReport[] = [];
+    const { rt } = setup({ auth: { getToken: () => 'secret-token-123' } });
+    rt.on('sli', (r) => reports.push(r));
+    record(rt);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(JSON.stringify(rt.getState())).not.toContain('secret-token-123');
+    expect(JSON.stringify(reports)).not.toContain('secret-token-123');
+    expect(reports).toHaveLength(1);
+  });
+});
