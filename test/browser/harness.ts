@@ -330,3 +330,88 @@ export function publishTasks(
   }
   return seq;
 }
+
+// ---- safety fixture (test/browser/fixtures/safety, used by safety-*.test.ts) ----
+// The page exposes a superset of the tabs page's `window.__tw`, so `tabState`,
+// `tabSeqs` and `tabData` work on it too.
+
+/** URL parameters of the safety fixture page (see fixtures/safety/main.ts). */
+export interface SafetyParams {
+  org: string;
+  user?: string;
+  strategy?: 'auto' | 'locks' | 'storage' | 'none';
+  services?: string[];
+  /** `flags: { shadowMode: true }`. */
+  shadow?: boolean;
+  /** Absent: no `telemetry` option at all (the library's defaults). */
+  telemetry?: { sampleRate: number; intervalMs?: number; url?: string };
+}
+
+/** What the safety fixture records beyond the tabs page's data. */
+export interface SafetyWindowData {
+  seqs: Record<string, number[]>;
+  errors: string[];
+  /** Every `fallback` event, with the page's `Date.now()` when it fired. */
+  fallbacks: Array<{ reason: string; at: number }>;
+  /** The page's `Date.now()` when the state last turned `disabled`; undefined while not disabled. */
+  disabledAt: number | undefined;
+  /** Every `sli` event's report (the same shape as a telemetry report). */
+  sliReports: unknown[];
+}
+
+type SafetyGlobal = { __tw: SafetyWindowData & { rt: { setFlags(flags: Record<string, unknown>): void } } };
+
+export function safetyUrl(origin: string, params: SafetyParams): string {
+  const query = new URLSearchParams({ org: params.org });
+  if (params.user !== undefined) query.set('user', params.user);
+  if (params.strategy !== undefined) query.set('strategy', params.strategy);
+  if (params.services !== undefined) query.set('services', params.services.join(','));
+  if (params.shadow) query.set('shadow', '1');
+  if (params.telemetry !== undefined) {
+    query.set('sampleRate', String(params.telemetry.sampleRate));
+    if (params.telemetry.intervalMs !== undefined)
+      query.set('intervalMs', String(params.telemetry.intervalMs));
+    if (params.telemetry.url !== undefined) query.set('telemetryUrl', params.telemetry.url);
+  }
+  return `${origin}/?${query}`;
+}
+
+/** The dev server serving the safety fixture at `/` (bundled from src), with short batch windows. */
+export async function startSafetyServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const out = await bundleFixture('safety');
+  return startDevServer({
+    batchWindowMs: { min: 5, max: 30 },
+    ...options,
+    static: { '/': fixtureDir('safety'), '/_build/': out, ...options.static },
+  });
+}
+
+/** Opens the safety fixture in a new page (tab) of `context` and waits for its client. */
+export async function openSafetyTab(
+  context: BrowserContext,
+  origin: string,
+  params: SafetyParams,
+  errors?: string[],
+): Promise<Page> {
+  const page = await context.newPage();
+  if (errors) page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+  await page.goto(safetyUrl(origin, params));
+  await page.waitForFunction(() => (window as unknown as Partial<SafetyGlobal>).__tw !== undefined);
+  return page;
+}
+
+export function safetyData(page: Page): Promise<SafetyWindowData> {
+  return page.evaluate(() => {
+    const { seqs, errors, fallbacks, disabledAt, sliReports } = (window as unknown as SafetyGlobal).__tw;
+    return { seqs, errors, fallbacks, disabledAt, sliReports };
+  });
+}
+
+/** Calls `rt.setFlags(flags)` in the page; returns the page's `Date.now()` just before the call. */
+export function setPageFlags(page: Page, flags: Record<string, unknown>): Promise<number> {
+  return page.evaluate((f) => {
+    const at = Date.now();
+    (window as unknown as SafetyGlobal).__tw.rt.setFlags(f);
+    return at;
+  }, flags);
+}
