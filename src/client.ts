@@ -720,8 +720,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     this.lastDelivered.set(service, last);
     this.sli.delivered(service, events);
-    const { delivered } = this.dispatcher.dispatch(service, events);
+    const { delivered, filtered } = this.dispatcher.dispatch(service, events);
     if (echoes) this.mutations.observe(events);
+    if (filtered > 0) this.addSuppressed(service, filtered);
     const state = this.store.getState();
     this.store.setState({
       byServiceDelivered: {

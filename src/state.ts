@@ -28,7 +28,11 @@ export interface LeaderInfo {
   elections: number;
   /** Elections this tab won in the last hour (the leader-churn SLI). */
   electionsPerHour: number;
-  /** The last takeover this tab made: old leader lost → its own connection welcomed, in ms. */
+  /**
+   * The last takeover this tab made, in ms: from winning the election to its
+   * own connection's welcome. With Web Locks the win is the instant the old
+   * leader died; with the storage lease it comes up to `takeoverMs` later.
+   */
   lastTakeoverMs?: number;
   /** Other tabs sharing this connection, as far as this tab knows. */
   peers: number;

@@ -130,8 +130,13 @@ export class SliCollector {
     return (this.circuitOpen.ratio() ?? 0) * 100;
   }
 
+  /**
+   * What the sketches and counts cover: the whole life of this tab's
+   * collector (they are not reset between reports; windows of the rates are
+   * their own, e.g. churn over the last hour).
+   */
   get windowMs(): number {
-    return Math.min(HOUR_MS, this.clock.now() - this.startedAt);
+    return this.clock.now() - this.startedAt;
   }
 
   byServiceP95(): Record<string, number> {

@@ -34,7 +34,7 @@ export interface SliReporterOptions {
   intervalMs?: number;
   /** This session's sampling decision (see `sampleSession`); `false` makes the reporter inert. */
   sampled: boolean;
-  /** Assembles the report of the window since the last call. */
+  /** Assembles the report to send now (the client's figures cover its whole life; see `windowMs`). */
   collect: () => SliReport;
   /** Default: the global `fetch`. */
   fetch?: TelemetryFetch;

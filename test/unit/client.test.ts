@@ -294,6 +294,33 @@ describe('createRealtime', () => {
     expect(rt.getState().services).toEqual(['finance', 'tasks']);
   });
 
+  it('counts events its own property filter drops as suppressed', async () => {
+    const { rt, backend } = setup();
+    const seqs = record(rt, 'tasks');
+    rt.setPropertyFilter('prop_1');
+    await vi.advanceTimersByTimeAsync(0);
+    // A batch the server did not filter (as a leader's union subscription would carry).
+    const event = (seq: number, propertyId: string) => ({
+      service: 'tasks',
+      entityType: 'task',
+      type: 'task.updated',
+      eventId: `e${seq}`,
+      seq,
+      ts: 1,
+      orgId: 'org_test',
+      propertyId,
+    });
+    backend.sendRaw({
+      type: 'batch',
+      events: [event(1, 'prop_1'), event(2, 'prop_2'), event(3, 'prop_2')],
+      after: { tasks: 0 },
+      cursor: { tasks: 3 },
+    });
+    expect(seqs).toEqual([1]);
+    expect(rt.getState().byServiceSuppressed.tasks).toBe(2);
+    expect(rt.getState().byServiceDelivered.tasks).toBe(1);
+  });
+
   it('keeps the connection through an unsubscribe+subscribe within the grace delay, closes after it', async () => {
     const { rt, backend } = setup({ idleGraceMs: 1000 });
     const off = rt.subscribe('tasks', () => {});
