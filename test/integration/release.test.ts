@@ -1,0 +1,394 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The package as users get it: build, `npm pack`, install the tarball into a
+// fresh project in the OS temp dir, then import every entry point as ESM and
+// as CJS, run the installed dev server against an installed client, and
+// type-check a consumer against the installed `.d.ts` / `.d.cts` files.
+//
+// How it installs without network: the tarball is extracted into
+// `<app>/node_modules/tabwire` (what npm does with it), and the packages it
+// needs at run time and for type-checking (its dependencies, its optional
+// peers, React's types, TypeScript) are symlinked from this repo's own
+// node_modules into `<app>/node_modules`. That is installing from the local
+// tarball with the project's node_modules as the package source; no registry
+// is contacted. Only our package comes from the tarball, which is what is
+// under test.
+//
+// The build goes to a staging copy (package.json, README, CHANGELOG, LICENSE
+// and a fresh `dist/`), and `npm pack` runs there, so the test never cleans
+// or rewrites the repo's `dist/` under other tests or the demo. The staged
+// package.json is the repo's, so `files` and `exports` are the real ones.
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = (name: string): string => join(repo, 'node_modules', '.bin', name);
+
+/** Packages linked from the repo's node_modules into the fresh project. */
+const LINKED = [
+  'eventemitter3',
+  'zod',
+  'nanoid',
+  'ws',
+  'react',
+  'react-dom',
+  '@types/react',
+  '@types/node',
+  'typescript',
+] as const;
+
+/** Names each entry point must export (a subset: entries may grow). */
+const EXPECTED: Record<string, string[]> = {
+  tabwire: [
+    'createRealtime',
+    'flagsFromEnv',
+    'RealtimeError',
+    'isRealtimeError',
+    'MUTATION_ID_HEADER',
+    'newMutationId',
+    'withMutationId',
+    'encodeCursor',
+    'decodeCursor',
+    'websocketTransport',
+    'sseTransport',
+    'longPollTransport',
+  ],
+  'tabwire/react': [
+    'RealtimeProvider',
+    'useRealtimeService',
+    'useRealtimeState',
+    'useRealtimeClient',
+    'useRealtimePropertyFilter',
+  ],
+  'tabwire/vanilla': ['bindDomEvents', 'setRealtimePropertyFilter', 'installDevtools', 'streamEventName'],
+  'tabwire/devserver': ['startDevServer', 'MISSING_WS_MESSAGE'],
+  'tabwire/testing': [
+    'createMemoryBackend',
+    'createFakeBrowser',
+    'createBroadcastChannelHub',
+    'FakeLockManager',
+    'MemoryStorage',
+    'globalTimersClock',
+  ],
+};
+const ENTRIES = Object.keys(EXPECTED);
+
+let work: string;
+let app: string;
+let packedFiles: string[] = [];
+
+function run(file: string, args: string[], cwd: string, timeout = 60_000): string {
+  const result = spawnSync(file, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (result.status !== 0) {
+    throw new Error(
+      `${file} ${args.join(' ')} failed (status ${result.status}, signal ${result.signal})\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** Runs a script file of the fresh project with Node; returns its stdout parsed as JSON. */
+function runScript(name: string, source: string, timeout = 30_000): unknown {
+  writeFileSync(join(app, name), source);
+  return JSON.parse(run(process.execPath, [name], app, timeout));
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'tabwire-release-'));
+  const stage = join(work, 'stage');
+  app = join(work, 'app');
+  mkdirSync(stage);
+  for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
+    if (existsSync(join(repo, file))) copyFileSync(join(repo, file), join(stage, file));
+  }
+  run(bin('tsup'), ['--out-dir', join(stage, 'dist')], repo, 180_000);
+
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], stage)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  const tarball = join(work, packed[0]?.filename ?? 'missing.tgz');
+  packedFiles = (packed[0]?.files ?? []).map((f) => f.path);
+
+  const target = join(app, 'node_modules', 'tabwire');
+  mkdirSync(target, { recursive: true });
+  execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  for (const name of LINKED) {
+    const link = join(app, 'node_modules', name);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(join(repo, 'node_modules', name), link, 'dir');
+  }
+  writeFileSync(
+    join(app, 'package.json'),
+    `${JSON.stringify({ name: 'tabwire-consumer', private: true, type: 'module' }, null, 2)}\n`,
+  );
+}, 240_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('npm pack', () => {
+  it('ships dist and the docs at the root, and nothing else', () => {
+    expect(packedFiles).toContain('package.json');
+    expect(packedFiles).toContain('README.md');
+    const stray = packedFiles.filter(
+      (path) =>
+        !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(path),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  it('ships every file the exports map points at', () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'tabwire', 'package.json'), 'utf8'));
+    const targets = new Set<string>();
+    const walk = (value: unknown): void => {
+      if (typeof value === 'string') targets.add(value.replace(/^\.\//, ''));
+      else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+    };
+    walk(pkg.exports);
+    for (const field of ['main', 'module', 'types']) walk(pkg[field]);
+    const missing = [...targets].filter((path) => !packedFiles.includes(path));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('installed package', () => {
+  const namesScript = (load: (entry: string) => string, prelude = ''): string =>
+    `${prelude}
+const out = {};
+${ENTRIES.map((entry) => `out[${JSON.stringify(entry)}] = Object.keys(${load(entry)}).sort();`).join('\n')}
+console.log(JSON.stringify(out));
+`;
+
+  let esm: Record<string, string[]>;
+
+  it('imports every entry point as ESM', () => {
+    esm = runScript(
+      'entries.mjs',
+      namesScript((entry) => `await import(${JSON.stringify(entry)})`),
+    ) as Record<string, string[]>;
+    for (const entry of ENTRIES) {
+      expect(esm[entry], entry).toEqual(expect.arrayContaining(EXPECTED[entry] ?? []));
+    }
+  });
+
+  it('requires every entry point as CJS, with the same exports as ESM', () => {
+    const cjs = runScript(
+      'entries.cjs',
+      namesScript((entry) => `require(${JSON.stringify(entry)})`),
+    ) as Record<string, string[]>;
+    for (const entry of ENTRIES) {
+      expect(cjs[entry], entry).toEqual(expect.arrayContaining(EXPECTED[entry] ?? []));
+      // CJS interop may add `default` / `__esModule`; the named exports must match.
+      const named = (names: string[] | undefined) =>
+        (names ?? []).filter((n) => n !== 'default' && n !== '__esModule');
+      expect(named(cjs[entry]), entry).toEqual(named(esm?.[entry]));
+    }
+  });
+
+  // One installed client receives one event from the installed dev server.
+  const e2e = (transport: string, imports: string) => `${imports}
+const timeout = setTimeout(() => { console.error('timed out'); process.exit(2); }, 15000);
+const server = await startDevServer({ batchWindowMs: { min: 5, max: 20 }, pollWaitSeconds: 2 });
+const rt = createRealtime({
+  url: server.url,
+  scope: { orgId: 'org_1', userId: 'u_1' },
+  transports: [${JSON.stringify(transport)}],
+  auth: { getToken: () => server.issueToken('org_1', 'u_1') },
+  devtools: false,
+});
+const received = await new Promise((resolve) => {
+  rt.subscribe('tasks', (events) => resolve(events));
+  const publish = () => {
+    if (rt.getState().status === 'connected') {
+      server.publish('org_1', { service: 'tasks', entityType: 'task', type: 'task.created', data: { id: 't1' } });
+    } else setTimeout(publish, 20);
+  };
+  publish();
+});
+const state = rt.getState();
+await rt.close();
+await server.close();
+clearTimeout(timeout);
+console.log(JSON.stringify({ received, transport: state.transport }));
+`;
+
+  it('an ESM client receives an event from the ESM dev server over SSE', () => {
+    const out = runScript(
+      'e2e-sse.mjs',
+      e2e(
+        'sse',
+        `import { createRealtime } from 'tabwire';\nimport { startDevServer } from 'tabwire/devserver';`,
+      ),
+    ) as { received: Array<{ service: string; seq: number; data: unknown }>; transport: string };
+    expect(out.transport).toBe('sse');
+    expect(out.received).toHaveLength(1);
+    expect(out.received[0]).toMatchObject({ service: 'tasks', seq: 1, data: { id: 't1' } });
+  });
+
+  it('a CJS client receives an event from the CJS dev server over long-poll', () => {
+    // CJS has no top-level await: the same body inside an async function.
+    const body = e2e('long-poll', '');
+    const source = `const { createRealtime } = require('tabwire');
+const { startDevServer } = require('tabwire/devserver');
+(async () => {
+${body}
+})().catch((error) => { console.error(error); process.exit(1); });
+`;
+    const out = runScript('e2e-long-poll.cjs', source) as {
+      received: Array<{ service: string; seq: number }>;
+      transport: string;
+    };
+    expect(out.transport).toBe('long-poll');
+    expect(out.received).toHaveLength(1);
+    expect(out.received[0]).toMatchObject({ service: 'tasks', seq: 1 });
+  });
+
+  it('type-checks a consumer (ESM .ts, React .tsx, CJS .cts) against the installed types with 0 errors', () => {
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      `${JSON.stringify(
+        {
+          compilerOptions: {
+            target: 'ES2022',
+            lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+            module: 'node16',
+            moduleResolution: 'node16',
+            strict: true,
+            jsx: 'react-jsx',
+            noEmit: true,
+            // The shipped .d.ts files are checked too, not only their use.
+            skipLibCheck: false,
+            types: ['node'],
+          },
+          files: ['consumer.ts', 'consumer-react.tsx', 'consumer-cjs.cts'],
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    writeFileSync(
+      join(app, 'consumer.ts'),
+      `import {
+  createRealtime,
+  flagsFromEnv,
+  newMutationId,
+  withMutationId,
+  type MutationOutcome,
+  type RealtimeClient,
+  type RealtimeEvent,
+  type RealtimeState,
+  type TrackedMutation,
+} from 'tabwire';
+import { bindDomEvents, installDevtools, setRealtimePropertyFilter } from 'tabwire/vanilla';
+import { createMemoryBackend } from 'tabwire/testing';
+import { startDevServer, type DevServer } from 'tabwire/devserver';
+
+export const rt: RealtimeClient = createRealtime({
+  url: 'https://api.example.com/v2/realtime',
+  scope: { orgId: 'org_1', userId: 'u_1' },
+  transports: ['websocket', 'sse', 'long-poll'],
+  auth: { getToken: async () => ({ token: 't', expiresAt: Date.now() + 60_000 }) },
+  flags: { ...flagsFromEnv({ REALTIME_ROLLOUT_PERCENT: '5' }), shadowMode: false },
+  leader: { strategy: 'auto', takeoverMs: 3000 },
+});
+
+const off: () => void = rt.subscribe('tasks', (events: RealtimeEvent[]) => {
+  for (const event of events) {
+    const seq: number = event.seq;
+    const service: string = event.service;
+    void seq;
+    void service;
+  }
+});
+off();
+
+export async function write(body: string): Promise<MutationOutcome> {
+  const id = newMutationId();
+  const m: TrackedMutation = rt.trackMutation(id, { timeoutMs: 5000 });
+  await fetch('/api/tasks', withMutationId({ method: 'POST', body }, id));
+  return m.result;
+}
+
+rt.setFlags({ emergencyDisable: true });
+const state: RealtimeState = rt.getState();
+export const status: 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disabled' | 'closed' = state.status;
+export const reason: string | undefined = state.disabledReason;
+rt.on('fallback', ({ reason }) => console.log(reason));
+
+const unbind: () => void = bindDomEvents(rt, { services: ['tasks'] });
+installDevtools(rt);
+setRealtimePropertyFilter(null);
+unbind();
+
+export const backend = createMemoryBackend();
+export const server: Promise<DevServer> = startDevServer({ heartbeatMs: 1000 });
+
+// @ts-expect-error an unknown option is a type error
+createRealtime({ url: 'https://x.test', nope: 1 });
+`,
+    );
+    writeFileSync(
+      join(app, 'consumer-react.tsx'),
+      `import { StrictMode, type ReactNode } from 'react';
+import { RealtimeProvider, useRealtimeService, useRealtimeState } from 'tabwire/react';
+import { rt } from './consumer.js';
+
+function Tasks(): ReactNode {
+  const status = useRealtimeState((s) => s.status);
+  useRealtimeService('tasks', (events) => console.log(events.length), status !== 'disabled');
+  return <p>{status}</p>;
+}
+
+export function App(): ReactNode {
+  return (
+    <StrictMode>
+      <RealtimeProvider client={rt}>
+        <Tasks />
+      </RealtimeProvider>
+      <RealtimeProvider options={{ url: 'https://api.example.com/v2/realtime' }}>
+        <Tasks />
+      </RealtimeProvider>
+    </StrictMode>
+  );
+}
+`,
+    );
+    writeFileSync(
+      join(app, 'consumer-cjs.cts'),
+      `import tabwire = require('tabwire');
+import devserver = require('tabwire/devserver');
+
+const rt: tabwire.RealtimeClient = tabwire.createRealtime({ url: 'https://api.example.com/v2/realtime' });
+rt.subscribe('tasks', (events: tabwire.RealtimeEvent[]) => void events);
+export const started: Promise<devserver.DevServer> = devserver.startDevServer();
+`,
+    );
+    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  }, 120_000);
+});
