@@ -35,7 +35,6 @@ declare const createFakeBrowser: typeof import('tabwire/testing').createFakeBrow
 declare const render: typeof import('@testing-library/react').render;
 declare const act: typeof import('@testing-library/react').act;
 // docs/testing.md's React fragment continues a file that imported it.
-declare const RealtimeProvider: typeof import('tabwire/react').RealtimeProvider;
 
 // docs/transports.md: the message bus a custom transport wraps.
 interface MyBusChannel {
