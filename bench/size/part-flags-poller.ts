@@ -1,0 +1,4 @@
+// Part (d) alone: the flags URL poller.
+import { FlagsPoller } from '../../src/flags/flags-poller';
+
+console.log(FlagsPoller);
