@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: bundles the vanilla example, starts the dev server on
-// 127.0.0.1 serving it, and publishes a few events a second.
+// `npm start`: bundles the vanilla and React examples, starts the dev server
+// on 127.0.0.1 serving them (vanilla at /, React at /react/), and publishes a
+// few events a second.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +21,31 @@ await build({
   logLevel: 'warning',
 });
 
+// The React example: esbuild bundles the .tsx itself (tsconfig's `jsx: react-jsx`).
+const reactOut = join(root, '.tmp', 'examples', 'react');
+mkdirSync(reactOut, { recursive: true });
+await build({
+  entryPoints: [join(root, 'examples/react/main.tsx')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  outfile: join(reactOut, 'main.js'),
+  alias: {
+    tabwire: join(root, 'src/index.ts'),
+    'tabwire/react': join(root, 'src/react/index.ts'),
+  },
+  logLevel: 'warning',
+});
+
 const port = Number(process.env.PORT ?? 8787);
 const server = await startDevServer({
   port,
-  static: { '/': join(root, 'examples/vanilla'), '/_build/': out },
+  static: {
+    '/': join(root, 'examples/vanilla'),
+    '/_build/': out,
+    '/react/': join(root, 'examples/react'),
+    '/react/_build/': reactOut,
+  },
 });
 
 const properties = ['prop_1', 'prop_2', null];
@@ -40,7 +62,9 @@ const timer = setInterval(() => {
   });
 }, 400);
 
-console.log(`tabwire demo: open ${server.origin}/ (and a second tab of it). Ctrl+C stops.`);
+console.log(
+  `tabwire demo: open ${server.origin}/ (vanilla) or ${server.origin}/react/ (React), each in a second tab too. Ctrl+C stops.`,
+);
 const stop = async () => {
   clearInterval(timer);
   await server.close();
