@@ -78,7 +78,7 @@ export class SliCollector {
     for (let i = 0; i < events.length; i++) {
       const latency = now - (events[i] as RealtimeEvent).ts;
       // Clock error can make a fresh event look a little in the future.
-      const value = latency > 0 ? latency : 0;
+      const value = Math.max(latency, 0);
       sketch.add(value);
       this.delivery.add(value);
     }

@@ -3,7 +3,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { Clock } from '../../src/clock';
 import { type SliReport, sliReportSchema } from '../../src/observability/telemetry-payload';
 import type { RealtimeOptions } from '../../src/options';
-import { createMemoryBackend, type MemoryBackend } from '../../src/testing/memory-backend';
+import { createMemoryBackend } from '../../src/testing/memory-backend';
 
 // Safety and observability as the client wires them: optimistic mutations,
 // SLIs with a skewed clock, shadow mode, the rollback guard, sampled reports.
