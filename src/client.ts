@@ -114,6 +114,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   private readonly stopLifecycle: () => void;
   private idleTimer: unknown;
   private updateQueued = false;
+  /** What the live connection subscribes to, so an unchanged union sends no update. */
+  private liveSubscription: string | undefined;
   private closed = false;
   /** Some subscriber wants events: the tab takes part (election, connection). */
   private active = false;
@@ -307,7 +309,11 @@ class Client implements RealtimeClient, CoordinatorHost {
       connectTimeoutMs: options.connectTimeoutMs,
       maxFrameChars: options.maxFrameChars,
       isOnline: () => this.navigator()?.onLine !== false,
-      subscription: () => this.subscription(),
+      subscription: () => {
+        const subscription = this.subscription();
+        this.liveSubscription = JSON.stringify(subscription);
+        return subscription;
+      },
       cursor: () => this.connectCursor(),
       sink: {
         status: (status) => this.store.setState({ status, circuit: this.circuitState() }),
@@ -316,6 +322,8 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.replayFloor = undefined;
           this.guard.recordAttempt(false);
           this.sli.serverTime(frame.serverTime, connectMs / 2);
+          // Needs that changed while this connection was being opened.
+          this.queueUpdate();
           this.pipeline.applyWelcome(frame);
           const state = this.store.getState();
           const reconnects = { ...state.byServiceReconnects };
@@ -930,7 +938,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.updateQueued = true;
     queueMicrotask(() => {
       this.updateQueued = false;
-      if (!this.closed && this.isLeaderNow()) this.loop.update();
+      if (this.closed || !this.isLeaderNow()) return;
+      // Tabs re-announce their needs every 10 s; an update for nothing would
+      // cost a POST and, over long-poll, cut the waiting poll.
+      // Not connected yet: the welcome checks again (see the welcome sink).
+      if (!this.loop.isConnected) return;
+      if (JSON.stringify(this.subscription()) === this.liveSubscription) return;
+      this.loop.update();
     });
   }
 
