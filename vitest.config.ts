@@ -24,6 +24,9 @@ export default defineConfig({
       {
         test: {
           name: 'browser',
+          // Groups run one after another: the Chromium projects must not
+          // share two cores with each other or with the Node suites.
+          sequence: { groupOrder: 1 },
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
@@ -36,6 +39,7 @@ export default defineConfig({
       {
         test: {
           name: 'chaos',
+          sequence: { groupOrder: 2 },
           include: ['test/chaos/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,
