@@ -713,7 +713,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   private deliver(service: string, events: RealtimeEvent[]): void {
-    if (!this.dispatcher.services().includes(service)) return;
+    if (!this.dispatcher.hasHandlers(service)) return;
     // The promise of the library, checked where it is kept: in order, once.
     let last = this.lastDelivered.get(service) ?? 0;
     let echoes = false;

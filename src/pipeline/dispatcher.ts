@@ -81,6 +81,11 @@ export class Dispatcher {
     return Array.from(this.handlers.keys());
   }
 
+  /** Whether `service` has at least one handler (no array built: it is asked per batch). */
+  hasHandlers(service: string): boolean {
+    return this.handlers.has(service);
+  }
+
   /** The property this tab shows, or `null` for all. */
   getPropertyFilter(): string | null {
     return this.propertyFilter;
