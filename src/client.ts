@@ -124,6 +124,10 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
   private replayFloor: Cursor | undefined;
   private lastReplayAskAt = Number.NEGATIVE_INFINITY;
+  /** The floor included in the cursor last handed to the transport. */
+  private floorSent: Cursor | undefined;
+  /** The leader's last state, re-applied when this tab's own reason to be off clears. */
+  private lastLeaderState: StateMessage | undefined;
   /** Set when this tab took over from a leader it knew: the takeover clock. */
   private takeoverStartedAt: number | undefined;
   private knewOtherLeader = false;
@@ -319,7 +323,9 @@ class Client implements RealtimeClient, CoordinatorHost {
         status: (status) => this.store.setState({ status, circuit: this.circuitState() }),
         welcome: (frame, transport, connectMs) => {
           this.coordinator?.relay(frame);
-          this.replayFloor = undefined;
+          // The floor asked for was in the cursor this connection opened with:
+          // the server replays from it. One asked for since waits for its batch.
+          if (this.replayFloor === this.floorSent) this.replayFloor = undefined;
           this.guard.recordAttempt(false);
           this.sli.serverTime(frame.serverTime, connectMs / 2);
           // Needs that changed while this connection was being opened.
@@ -534,7 +540,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   relayedFrame(raw: string | Record<string, unknown>): void {
-    if (this.isLeaderNow() || !this.active) return;
+    // Off here means off: no events after `fallback` (a re-enable replays the hole).
+    if (this.isLeaderNow() || !this.active || this.store.getState().status === 'disabled') return;
     const parsed = parseServerFrame(raw, this.options.maxFrameChars);
     if (!parsed.ok) {
       this.bumpCounter('invalidFrames');
@@ -555,18 +562,21 @@ class Client implements RealtimeClient, CoordinatorHost {
   leaderState(message: StateMessage): void {
     const state = this.store.getState();
     if (this.isLeaderNow() || state.disabledReason === 'forbidden') return;
-    // A reason of this tab's own (flags, its guard) wins over the leader's view.
-    if (this.localDisabledReason() !== undefined) return;
     if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
       this.becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
       return;
     }
-    const disabledByLeader = message.status === 'disabled';
+    this.lastLeaderState = message;
+    // A reason of this tab's own (flags, its guard) wins over the leader's view.
+    if (this.localDisabledReason() !== undefined) return;
+    // A leader going idle or closing is leaving; the next one will speak.
+    const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
+    const disabledByLeader = status === 'disabled';
     if (disabledByLeader && state.status !== 'disabled') {
       this.emitter.emit('fallback', { reason: message.disabledReason ?? 'disabled' });
     }
     const next: Partial<RealtimeState> = {
-      status: message.status,
+      status,
       disabledReason: disabledByLeader ? message.disabledReason : undefined,
       transport: message.transport,
       circuit: message.circuit,
@@ -578,11 +588,25 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.store.setState(next);
   }
 
-  flags(flags: FlagsMessage['flags']): void {
-    if (!this.closed) this.applyFlags(flags);
+  flags(flags: FlagsMessage['flags'], direct: boolean): void {
+    if (this.closed) return;
+    // A leader's answer to our hello is its view, which may be older than our
+    // own config: there a disable wins. A setFlags from any tab is a change
+    // someone made now, applied as it is.
+    this.applyFlags(direct ? disableWins(this.store.getState().flags, flags) : flags);
   }
 
-  cursor(cursor: Cursor): void {
+  cursor(cursor: Cursor, direct: boolean): void {
+    if (direct) {
+      // Just joined: a cursor this tab kept from before it went idle is older
+      // than the browser's; keeping it would make the leader replay for it.
+      const own = this.pipeline.getCursor();
+      for (const service in cursor) {
+        const seq = cursor[service] as number;
+        const mine = own[service];
+        if (mine !== undefined && mine < seq) this.pipeline.forget(service);
+      }
+    }
     this.pipeline.seed(cursor);
     this.store.setState({ cursor: this.pipeline.getCursor() });
   }
@@ -598,12 +622,12 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.loop.replayForPeer();
   }
 
-  peerJoined(): void {
+  peerJoined(tabId: string): void {
     if (!this.isLeaderNow()) return;
     const state = this.store.getState();
     this.coordinator?.post({ type: 'leader', leaderTabId: state.tabId });
-    this.coordinator?.post({ type: 'cursor', cursor: this.pipeline.getCursor() });
-    this.coordinator?.post({ type: 'flags', flags: state.flags });
+    this.coordinator?.post({ type: 'cursor', cursor: this.pipeline.getCursor(), to: tabId });
+    this.coordinator?.post({ type: 'flags', flags: state.flags, to: tabId });
     this.coordinator?.post(this.stateMessage(state));
   }
 
@@ -633,6 +657,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   private connectCursor(): Cursor {
     const cursor = this.pipeline.getCursor();
     const floor = this.replayFloor;
+    this.floorSent = floor;
     if (floor === undefined) return cursor;
     for (const service in floor) {
       const seq = floor[service] as number;
@@ -690,7 +715,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
   private publishLeaderState(state: RealtimeState, previous: RealtimeState): void {
-    if (!this.coordinator || !state.isLeader) return;
+    if (!this.coordinator || !state.isLeader || this.closed) return;
     if (
       state.status === previous.status &&
       state.transport === previous.transport &&
@@ -918,7 +943,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.loop.stop();
     void this.cursorStore?.flush();
     void this.coordinator.stop();
-    this.store.setState({ isLeader: false, leaderTabId: undefined });
+    this.lastLeaderState = undefined;
+    this.store.setState({
+      isLeader: false,
+      leaderTabId: undefined,
+      status: this.store.getState().status === 'disabled' ? 'disabled' : 'connecting',
+      transport: undefined,
+      connectionId: undefined,
+    });
   }
 
   private resumeFromBfcache(): void {
@@ -972,6 +1004,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (!this.active) return;
     if (this.isLeaderNow()) {
       if (!this.loop.isRunning && this.cursorReady) this.loop.start();
+    } else if (this.lastLeaderState && this.store.getState().status === 'connecting') {
+      // Back on after a reason of our own: show what the leader last said.
+      this.leaderState(this.lastLeaderState);
     } else if (this.store.getState().status === 'idle') {
       // A follower shows the leader's status once it hears it.
       this.store.setState({ status: 'connecting' });
@@ -1055,6 +1090,18 @@ function electionStrategy(options: ResolvedOptions): 'auto' | 'locks' | 'storage
     // Access itself throws in some privacy modes: no storage.
   }
   return 'none';
+}
+
+/** Merges another tab's view of the flags into ours so that every disable wins. */
+function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial<ResolvedFlags> {
+  return {
+    enabled: own.enabled && (theirs.enabled ?? true),
+    emergencyDisable: own.emergencyDisable || (theirs.emergencyDisable ?? false),
+    shadowMode: own.shadowMode || (theirs.shadowMode ?? false),
+    rolloutPercent: Math.min(own.rolloutPercent, theirs.rolloutPercent ?? 100),
+    disabledOrgs: [...new Set([...own.disabledOrgs, ...(theirs.disabledOrgs ?? [])])],
+    disabledServices: [...new Set([...own.disabledServices, ...(theirs.disabledServices ?? [])])],
+  };
 }
 
 /** `sessionStorage` where reading it does not throw (privacy modes). */

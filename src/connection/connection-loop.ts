@@ -85,6 +85,9 @@ export class ConnectionLoop {
   private authRetried = false;
   private suspended = false;
   private cancelRefresh: (() => void) | undefined;
+  /** An in-place update is in flight; another asked meanwhile waits for it. */
+  private updating = false;
+  private updateAgain = false;
 
   constructor(deps: ConnectionLoopDeps) {
     this.deps = deps;
@@ -112,6 +115,9 @@ export class ConnectionLoop {
 
   stop(): void {
     this.running = false;
+    this.everWelcomed = false;
+    this.updating = false;
+    this.updateAgain = false;
     this.clearRetry();
     this.teardown();
     // Not dispose(): a stopped loop may be started again (a new subscriber,
@@ -189,17 +195,35 @@ export class ConnectionLoop {
     this.reconnectNow();
   }
 
-  /** Changes the live subscription in place; reconnects only if that fails. */
+  /**
+   * Changes the live subscription in place; reconnects only if that fails.
+   * One update at a time: two in flight could reach the server in the other
+   * order (separate HTTP requests) and leave it on the older subscription.
+   */
   update(): void {
     const attempt = this.current;
     if (!attempt?.welcomed || !attempt.connection) return;
+    if (this.updating) {
+      this.updateAgain = true;
+      return;
+    }
+    this.updating = true;
     const { services, propertyIds } = this.deps.subscription();
+    const settle = () => {
+      this.updating = false;
+      if (!this.updateAgain) return;
+      this.updateAgain = false;
+      if (attempt.generation === this.generation) this.update();
+    };
     attempt.connection.update(services, propertyIds).then(
       (result) => {
-        if (attempt.generation !== this.generation) return;
-        this.deps.sink.updated(result ? result.cursor : undefined);
+        if (attempt.generation === this.generation)
+          this.deps.sink.updated(result ? result.cursor : undefined);
+        settle();
       },
       () => {
+        this.updating = false;
+        this.updateAgain = false;
         if (attempt.generation === this.generation) this.reconnectNow();
       },
     );
@@ -255,7 +279,9 @@ export class ConnectionLoop {
         onClose: (reason) => this.failed(generation, closeReasonToError(reason), attempt.welcomed),
         signal: abort.signal,
       });
-      if (generation !== this.generation) {
+      // Abandoned meanwhile (a welcome timeout, a reconnect): a transport that
+      // ignored the abort still must not leave a socket open.
+      if (generation !== this.generation || this.current !== attempt || abort.signal.aborted) {
         connection.close();
         return;
       }

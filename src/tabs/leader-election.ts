@@ -302,8 +302,11 @@ export class LeaderElection {
       this.#clearTimer();
       this.#unsubscribeBeat?.();
       this.#unsubscribeBeat = undefined;
+      const wasClaiming = this.#claiming;
       this.#claiming = false;
-      if (this.#isLeader) {
+      // A claim in its settle window is a lease too: left behind, the next
+      // leader would wait takeoverMs for a tab that is gone.
+      if (this.#isLeader || wasClaiming) {
         // Only our own lease: another tab's is none of our business.
         const read = this.#read();
         if (read.kind === 'lease' && read.lease.tabId === this.#tabId) this.#remove();

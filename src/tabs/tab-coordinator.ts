@@ -26,9 +26,10 @@ export interface CoordinatorHost {
   /** A server frame relayed by the leader (followers only). */
   relayedFrame(frame: string | Record<string, unknown>): void;
   leaderState(state: StateMessage): void;
-  flags(flags: FlagsMessage['flags']): void;
-  /** The leader's cursor, for a tab that joins or a service just added. */
-  cursor(cursor: Cursor): void;
+  /** `direct`: the leader's answer to this tab's hello (its view, not a change someone made). */
+  flags(flags: FlagsMessage['flags'], direct: boolean): void;
+  /** The leader's cursor: `direct` for a tab that just joined, else the start of services just added. */
+  cursor(cursor: Cursor, direct: boolean): void;
   /** A follower asks the leader to have the server replay from this cursor. */
   replay(cursor: Cursor): void;
   /** A new tab appeared: the leader answers with what it knows. */
@@ -220,10 +221,10 @@ export class TabCoordinator {
         if (!this.isLeader) host.leaderState(message);
         return;
       case 'flags':
-        host.flags(message.flags);
+        host.flags(message.flags, message.to !== undefined);
         return;
       case 'cursor':
-        if (!this.isLeader) host.cursor(message.cursor);
+        if (!this.isLeader) host.cursor(message.cursor, message.to !== undefined);
         return;
       case 'replay':
         if (this.isLeader) host.replay(message.cursor);

@@ -255,4 +255,62 @@ describe('one connection per browser (Node, fake locks, real BroadcastChannel)',
     await until(() => fresh.length >= 1, 'a live event');
     expect(fresh).toEqual([6]);
   });
+
+  // Regressions from a review of the relay (each failed before its fix).
+
+  it("keeps a joining tab's own kill switch against the leader's older flags", async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const tab = browser(backend);
+    const old = tab();
+    record(old);
+    await until(() => old.getState().status === 'connected', 'leader connected');
+    const fresh = tab({ flags: { emergencyDisable: true } });
+    const seqs = record(fresh);
+    await new Promise((r) => setTimeout(r, 100));
+    backend.publish({ service: 'tasks' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fresh.getState()).toMatchObject({ status: 'disabled', disabledReason: 'emergency_disable' });
+    expect(seqs).toEqual([]);
+  });
+
+  it('lets a tab that went idle come back at the shared cursor, without a replay for it', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const tab = browser(backend);
+    const leader = tab();
+    record(leader);
+    await until(() => leader.getState().status === 'connected', 'leader connected');
+    const b = tab();
+    const off = b.subscribe('tasks', () => {});
+    await until(() => b.getState().status === 'connected', 'b connected');
+    backend.publish({ service: 'tasks' });
+    await until(() => b.getState().cursor.tasks === 1, 'b saw seq 1');
+    off();
+    await until(() => b.getState().status === 'idle', 'b idle');
+    for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
+    const again = record(b);
+    await until(() => b.getState().status === 'connected', 'b back');
+    await new Promise((r) => setTimeout(r, 50));
+    backend.publish({ service: 'tasks' });
+    await until(() => again.length >= 1, 'a live event');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(again).toEqual([7]);
+    expect(b.getState().counters.gaps).toBe(0);
+    expect(backend.connectCount).toBe(1);
+  });
+
+  it('never shows followers a closed status when the leader closes', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const tab = browser(backend);
+    const tabs = [tab(), tab(), tab()];
+    for (const t of tabs) record(t);
+    await until(() => tabs.every((t) => t.getState().status === 'connected'), 'connected');
+    const seen: string[] = [];
+    const leader = leaders(tabs)[0] as RealtimeClient;
+    for (const t of tabs) if (t !== leader) t.on('statechange', (state) => seen.push(state.status));
+    await leader.close();
+    await until(() => backend.connectionCount === 1 && backend.connectCount === 2, 'a new connection');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(seen).not.toContain('closed');
+    expect(seen).not.toContain('idle');
+  });
 });
