@@ -485,10 +485,10 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.breaker.dispose();
     this.mutations.dispose();
     this.poller?.stop();
-    if (this.reporter) {
-      this.reporter.flush();
-      this.reporter.stop();
-    }
+    // The page lives on after close(), so the last report goes by fetch,
+    // whose failure is seen and counted, not by a fire-and-forget beacon.
+    this.reporter?.send();
+    this.reporter?.stop();
     this.stopLifecycle();
     this.removeDevtools?.();
     this.store.setState({ status: 'closed' });

@@ -202,7 +202,17 @@ export class SliReporter {
    * the backoff; nothing when not sampled. Never throws.
    */
   flush(): void {
-    this.#flush(false);
+    this.#flush(false, true);
+  }
+
+  /**
+   * Sends the current report now with `fetch` keepalive, unless one left in
+   * the last {@link FLUSH_GAP_MS} — for `close()`, where the page lives on,
+   * so a beacon buys nothing and a failure should be seen and counted.
+   * Respects the backoff; nothing when not sampled. Never throws.
+   */
+  send(): void {
+    this.#flush(true, false);
   }
 
   /** Counters of what the reporter did. */
@@ -237,7 +247,7 @@ export class SliReporter {
     void this.#post(body);
   }
 
-  #flush(fromLifecycle: boolean): void {
+  #flush(fromLifecycle: boolean, viaBeacon: boolean): void {
     if (!this.#sampled) return;
     const now = this.#clock.now();
     const tooSoon = fromLifecycle && this.#lastSendAt !== undefined && now - this.#lastSendAt < FLUSH_GAP_MS;
@@ -247,7 +257,7 @@ export class SliReporter {
     }
     const body = this.#encode();
     if (body === undefined) return;
-    if (this.#beacon(body)) {
+    if (viaBeacon && this.#beacon(body)) {
       this.#lastSendAt = now;
       this.#sent += 1;
       this.#lastStatus = 'beacon';
@@ -355,9 +365,9 @@ export class SliReporter {
     };
     const doc = this.#document;
     on(doc, 'visibilitychange', () => {
-      if (doc?.visibilityState === 'hidden') this.#flush(true);
+      if (doc?.visibilityState === 'hidden') this.#flush(true, true);
     });
-    on(this.#window, 'pagehide', () => this.#flush(true));
+    on(this.#window, 'pagehide', () => this.#flush(true, true));
     this.#removeListeners = () => {
       for (const remove of removers.splice(0)) remove();
     };

@@ -197,6 +197,24 @@ describe('sampled telemetry', () => {
     expect(unsampled.rt.getState().sli.sampled).toBe(false);
   });
 
+  it('sends the last report by fetch on close(), not by beacon, since the page lives on', async () => {
+    const sendBeacon = vi.fn(() => true);
+    vi.stubGlobal('navigator', { sendBeacon });
+    try {
+      const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+      const { rt } = setup({
+        telemetry: { sampleRate: 1, intervalMs: 60_000, url: 'http://127.0.0.1:1/telemetry/client' },
+        platform: { fetch: fetch as typeof globalThis.fetch },
+      });
+      await vi.advanceTimersByTimeAsync(0);
+      await rt.close();
+      expect(fetch).toHaveBeenCalledTimes(1);
+      expect(sendBeacon).not.toHaveBeenCalled();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('never puts a token in the state or the report', async () => {
     const reports: SliReport[] = [];
     const { rt } = setup({ auth: { getToken: () => 'secret-token-123' } });

@@ -324,6 +324,36 @@ describe('SliReporter', () => {
     expect(beacons).toHaveLength(1);
   });
 
+  it('send() posts by fetch, never by beacon, and counts a network failure', async () => {
+    const { calls, beacons, reporter } = setup({}, async () => {
+      throw new TypeError('fetch failed');
+    });
+    reporter.start();
+    reporter.send();
+    expect(beacons).toHaveLength(0);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.init.keepalive).toBe(true);
+    await flushPromises();
+    expect(reporter.stats()).toMatchObject({ sent: 0, failed: 1, lastStatus: 'network_error' });
+  });
+
+  it('send() skips when a report left within FLUSH_GAP_MS, and when not sampled', async () => {
+    const { clock, calls, reporter } = setup();
+    reporter.start();
+    await run(clock, MINUTE);
+    expect(calls).toHaveLength(1);
+    reporter.send();
+    expect(calls).toHaveLength(1);
+    expect(reporter.stats().skipped).toBe(1);
+    await run(clock, FLUSH_GAP_MS);
+    reporter.send();
+    expect(calls).toHaveLength(2);
+
+    const off = setup({ sampled: false });
+    off.reporter.send();
+    expect(off.calls).toHaveLength(0);
+  });
+
   it('never throws when collect throws or returns an invalid report', async () => {
     let mode: 'throw' | 'invalid' = 'throw';
     const { clock, calls, reporter, window } = setup({

@@ -10,6 +10,8 @@ export function memoryOptions(backend: MemoryBackend, extra: Partial<RealtimeOpt
     transports: [backend.transport],
     leader: { strategy: 'none' },
     devtools: false,
+    // Sampling is random (2% by default): tests decide it, never chance.
+    telemetry: { sampleRate: 0 },
     ...extra,
   };
 }

@@ -20,6 +20,8 @@ function setup(extra: Partial<RealtimeOptions> = {}): { rt: RealtimeClient; back
     transports: [backend.transport],
     leader: { strategy: 'none' },
     devtools: false,
+    // Sampling is random (2% by default): tests decide it, never chance.
+    telemetry: { sampleRate: 0 },
     ...extra,
   });
   clients.push(rt);
