@@ -1,4 +1,4 @@
-import { SERVICE_NAME_PATTERN } from '../protocol/schemas';
+import { SERVICE_NAME_PATTERN } from '../protocol/read';
 import type { ResolvedFlags } from '../state';
 import { describeValue } from '../util/validate';
 

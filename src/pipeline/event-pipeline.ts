@@ -1,3 +1,4 @@
+import { isSeq, SERVICE_NAME_PATTERN } from '../protocol/read';
 import type {
   BatchFrame,
   Cursor,
@@ -6,7 +7,6 @@ import type {
   ServerFrame,
   WelcomeFrame,
 } from '../protocol/schemas';
-import { SERVICE_NAME_PATTERN, seqSchema } from '../protocol/schemas';
 import { BatchLane, LaneIndex, type LaneMode, type ServiceState } from './batch-lane';
 import { checkDedupCapacity, DEFAULT_DEDUP_CAPACITY } from './dedup-window';
 import { ServiceDedup } from './service-dedup';
@@ -110,7 +110,7 @@ export class EventPipeline {
     for (const service of Object.keys(cursor)) {
       if (this.states.has(service)) continue;
       const seq = cursor[service];
-      if (!SERVICE_NAME_PATTERN.test(service) || !seqSchema.safeParse(seq).success) continue;
+      if (!SERVICE_NAME_PATTERN.test(service) || !isSeq(seq)) continue;
       this.states.set(service, { cursor: seq as number, dedup: undefined });
     }
   }

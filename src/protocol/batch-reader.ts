@@ -1,4 +1,5 @@
-import { type BatchFrame, type Cursor, type RealtimeEvent, SERVICE_NAME_PATTERN } from './schemas';
+import { isObject, isServiceName, readCursor } from './read';
+import type { BatchFrame, RealtimeEvent } from './schemas';
 
 // The hot path of the SDK is one `batch` frame of ~100 events after another.
 // zod checks each event field by field through generic `run` calls that
@@ -12,45 +13,6 @@ import { type BatchFrame, type Cursor, type RealtimeEvent, SERVICE_NAME_PATTERN 
 // value (same keys, same absent optional keys); whenever zod accepts a
 // `batch`, so does this reader. It returns `undefined` for anything else and
 // the caller asks zod, which stays the definition and gives the error text.
-
-/** zod's `isObject`: a non-null, non-array object. */
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** zod's `isPlainObject`, which guards `z.record`. */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (!isObject(value)) return false;
-  const ctor = value.constructor;
-  if (ctor === undefined || typeof ctor !== 'function') return true;
-  const proto: unknown = ctor.prototype;
-  return isObject(proto) && Object.hasOwn(proto, 'isPrototypeOf');
-}
-
-function isServiceName(value: unknown): value is string {
-  return typeof value === 'string' && SERVICE_NAME_PATTERN.test(value);
-}
-
-/** `seqSchema`: a safe integer ≥ 0. */
-function isSeq(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-/** `cursorSchema` (`z.record(serviceName, seq)`), or undefined when it would refuse. */
-function readCursor(value: unknown): Cursor | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const cursor: Cursor = {};
-  for (const key of Reflect.ownKeys(value)) {
-    // zod skips these two kinds of key silently; copying `__proto__` by
-    // assignment would set the result's prototype.
-    if (key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(value, key)) continue;
-    if (!isServiceName(key)) return undefined;
-    const seq = value[key];
-    if (!isSeq(seq)) return undefined;
-    cursor[key] = seq;
-  }
-  return cursor;
-}
 
 /**
  * `eventSchema`, or undefined when it would refuse. Optional keys are copied

@@ -1,11 +1,8 @@
 import * as z from 'zod/mini';
 
-/**
- * A service name: letters, digits, `_ . : -`, 1..100 chars, never one of the
- * names that would reach Object.prototype if used as a plain-object key.
- * Exported so the batch fast path tests names with the very same pattern.
- */
-export const SERVICE_NAME_PATTERN = /^(?!__proto__$|constructor$|prototype$)[A-Za-z0-9_.:-]{1,100}$/;
+import { SERVICE_NAME_PATTERN } from './read';
+
+export { SERVICE_NAME_PATTERN };
 
 /** A service name: letters, digits, `_ . : -`, 1..100 chars, never a prototype key. */
 export const serviceNameSchema = z.string().check(z.regex(SERVICE_NAME_PATTERN));
