@@ -7,25 +7,25 @@ import { HeartbeatWatchdog } from './connection/heartbeat-watchdog';
 import { watchPageLifecycle } from './connection/page-lifecycle';
 import { TokenProvider } from './connection/token-provider';
 import { RealtimeError } from './errors';
-import { FlagsPoller } from './flags/flags-poller';
+import type { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
 import { RollbackGuard, type RollbackVerdict } from './observability/rollback-guard';
 import { sampleSession } from './observability/sampling';
 import { SliCollector } from './observability/sli-collector';
-import { SliReporter } from './observability/sli-reporter';
+import type { SliReporter } from './observability/sli-reporter';
 import type { SliReport } from './observability/telemetry-payload';
 import { MutationTracker, type TrackedMutation, type TrackOptions } from './optimistic/mutation-tracker';
 import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
+import { isServiceName } from './protocol/read';
 import type { BatchFrame, Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
-import { serviceNameSchema } from './protocol/schemas';
 import { initialCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
 import { channelName } from './tabs/channel-name';
-import { CursorStore } from './tabs/cursor-store';
+import type { CursorStore } from './tabs/cursor-store';
 import type { LockManagerLike } from './tabs/leader-election';
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
@@ -134,14 +134,18 @@ class Client implements RealtimeClient, CoordinatorHost {
   private readonly sli: SliCollector;
   private readonly guard: RollbackGuard;
   private readonly mutations: MutationTracker;
-  private readonly reporter: SliReporter | undefined;
-  private readonly poller: FlagsPoller | undefined;
+  // The reporter (2% of sessions by default), the flags poller (only with
+  // `flagsUrl`) and the cursor store (only with `persistCursor`) are loaded
+  // when needed, so most apps never download them.
+  private reporter: SliReporter | undefined;
+  private poller: FlagsPoller | undefined;
   private sliTimer: unknown;
   private readonly sessionId = nanoid();
   /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
   private readonly lastDelivered = new Map<string, number>();
-  /** With `persistCursor`: where the shared cursor outlives the tabs. */
-  private readonly cursorStore: CursorStore | undefined;
+  /** With `persistCursor`: where the shared cursor outlives the tabs, once loaded. */
+  private cursorStore: CursorStore | undefined;
+  private cursorStoreLoading: Promise<CursorStore | undefined> | undefined;
   /** False while the persisted cursor loads: connecting before would skip what it covers. */
   private cursorReady = true;
 
@@ -165,15 +169,6 @@ class Client implements RealtimeClient, CoordinatorHost {
         storage: platform.storage,
         BroadcastChannel: platform.BroadcastChannel as BroadcastChannelConstructor | null | undefined,
         window: platform.window,
-      });
-    }
-
-    if (options.persistCursor) {
-      this.cursorStore = new CursorStore({
-        name: channelName(options.appKey, options.scope),
-        indexedDB: platform.indexedDB,
-        clock,
-        now: wallClock,
       });
     }
 
@@ -222,30 +217,37 @@ class Client implements RealtimeClient, CoordinatorHost {
     });
     const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
     if (sampled) {
-      this.reporter = new SliReporter({
-        url: resolveUrl(options.telemetry.url, options.url),
-        intervalMs: options.telemetry.intervalMs,
-        sampled,
-        collect: () => this.collectReport(),
-        fetch: platform.fetch,
-        clock,
-        wallClock,
-        random,
-        window: platform.window ?? browserGlobal('window'),
-        document: platform.document ?? browserGlobal('document'),
-      });
       this.store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
+      this.load(import('./observability/sli-reporter'), ({ SliReporter }) => {
+        this.reporter = new SliReporter({
+          url: resolveUrl(options.telemetry.url, options.url),
+          intervalMs: options.telemetry.intervalMs,
+          sampled,
+          collect: () => this.collectReport(),
+          fetch: platform.fetch,
+          clock,
+          wallClock,
+          random,
+          window: platform.window ?? browserGlobal('window'),
+          document: platform.document ?? browserGlobal('document'),
+        });
+        if (this.active) this.reporter.start();
+      });
     }
-    if (options.flagsUrl) {
-      this.poller = new FlagsPoller({
-        url: resolveUrl(options.flagsUrl.url, options.url),
-        intervalMs: options.flagsUrl.intervalMs,
-        fetch: platform.fetch,
-        clock,
-        wallClock,
-        onFlags: (flags) => {
-          if (!this.closed) this.applyFlags(flags);
-        },
+    const { flagsUrl } = options;
+    if (flagsUrl) {
+      this.load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
+        this.poller = new FlagsPoller({
+          url: resolveUrl(flagsUrl.url, options.url),
+          intervalMs: flagsUrl.intervalMs,
+          fetch: platform.fetch,
+          clock,
+          wallClock,
+          onFlags: (flags) => {
+            if (!this.closed) this.applyFlags(flags);
+          },
+        });
+        if (this.active) this.poller.start();
       });
     }
     this.store.subscribe((state, previous) => {
@@ -412,7 +414,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   subscribe(service: string, handler: EventHandler): () => void {
     this.assertOpen();
-    if (!serviceNameSchema.safeParse(service).success) {
+    if (!isServiceName(service)) {
       throw new RangeError(
         `service must be a name of letters, digits and _ . : - (1..100 chars), got ${JSON.stringify(service)}`,
       );
@@ -892,22 +894,60 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
   }
 
+  /**
+   * Creates a lazily loaded part once its module is here, unless the client
+   * closed meanwhile. A module that cannot load (offline, a chunk gone after
+   * a deploy) leaves the part out, as if the option were not set; the reason
+   * is in `counters.lazyLoadFailures` and the `error` event.
+   */
+  private load<M>(loading: Promise<M>, create: (module: M) => void): Promise<void> {
+    return loading.then(
+      (module) => {
+        if (!this.closed) create(module);
+      },
+      (error: unknown) => {
+        if (this.closed) return;
+        this.bumpCounter('lazyLoadFailures');
+        this.emitter.emit(
+          'error',
+          new RealtimeError('load_failed', 'could not load a part of tabwire', { cause: error }),
+        );
+      },
+    );
+  }
+
+  /** The cursor store, loaded and opened on first use; undefined if it could not load. */
+  private openCursorStore(): Promise<CursorStore | undefined> {
+    const { platform, appKey, scope } = this.options;
+    this.cursorStoreLoading ??= this.load(import('./tabs/cursor-store'), ({ CursorStore }) => {
+      this.cursorStore = new CursorStore({
+        name: channelName(appKey, scope),
+        indexedDB: platform.indexedDB,
+        clock: platform.clock,
+        now: platform.wallClock,
+      });
+    }).then(() => this.cursorStore);
+    return this.cursorStoreLoading;
+  }
+
   /** The first subscriber came: join the election (or, alone, connect). */
   private activate(): void {
     this.active = true;
     this.sliTick();
     this.reporter?.start();
     this.poller?.start();
-    if (this.cursorStore) {
+    if (this.options.persistCursor) {
       this.cursorReady = false;
-      void this.cursorStore.load().then((cursor) => {
-        if (cursor) {
-          this.pipeline.seed(cursor);
-          this.store.setState({ cursor: this.pipeline.getCursor() });
-        }
-        this.cursorReady = true;
-        this.applyGate();
-      });
+      void this.openCursorStore()
+        .then((store) => store?.load())
+        .then((cursor) => {
+          if (cursor) {
+            this.pipeline.seed(cursor);
+            this.store.setState({ cursor: this.pipeline.getCursor() });
+          }
+          this.cursorReady = true;
+          this.applyGate();
+        });
     }
     if (this.coordinator) this.coordinator.start();
     this.applyGate();

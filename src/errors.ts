@@ -7,6 +7,7 @@ export type RealtimeErrorCode =
   | 'invalid_options'
   | 'invalid_frame'
   | 'transport_unavailable'
+  | 'load_failed'
   | 'connect_timeout'
   | 'connection_lost'
   | 'heartbeat_timeout'

@@ -54,6 +54,8 @@ export interface RealtimeCounters {
   handlerErrors: number;
   /** Messages from other tabs that were not valid and were dropped. */
   invalidTabMessages: number;
+  /** Optional parts (SLI reporter, flags poller, cursor store) whose code could not be loaded. */
+  lazyLoadFailures: number;
 }
 
 /**
@@ -118,5 +120,6 @@ export function initialCounters(): RealtimeCounters {
     failedConnects: 0,
     handlerErrors: 0,
     invalidTabMessages: 0,
+    lazyLoadFailures: 0,
   };
 }

@@ -1,9 +1,7 @@
 import type { WallClock } from '../clock';
-import { isRealtimeError } from '../errors';
-import { longPollTransport } from './long-poll';
-import { sseTransport } from './sse';
+import { isRealtimeError, RealtimeError } from '../errors';
 import type { Transport, TransportConnection, TransportContext } from './types';
-import { type WebSocketConstructorLike, websocketTransport } from './websocket';
+import type { WebSocketConstructorLike } from './websocket';
 
 /** The built-in transports, by name. */
 export type TransportName = 'websocket' | 'sse' | 'long-poll';
@@ -14,6 +12,40 @@ export interface TransportPlatform {
   fetch?: typeof fetch;
   /** Wall clock for `Retry-After` dates and long-poll's synthetic heartbeats. */
   now?: WallClock;
+}
+
+// A built-in named in the options is loaded on its first connect, so an app
+// carries in its main bundle only the core, and downloads SSE or long-poll
+// only on the day WebSocket fails. Factories (`websocketTransport()`) put a
+// transport in the main bundle instead.
+const builtIns: Record<TransportName, (platform: TransportPlatform) => Promise<Transport>> = {
+  websocket: async (p) => (await import('./websocket')).websocketTransport({ WebSocket: p.WebSocket }),
+  sse: async (p) => (await import('./sse')).sseTransport({ fetch: p.fetch, now: p.now }),
+  'long-poll': async (p) => (await import('./long-poll')).longPollTransport({ fetch: p.fetch, now: p.now }),
+};
+
+/**
+ * A built-in transport by name, its code loaded on the first `connect`. A
+ * failed load (a chunk the network or a new deploy made unreachable) is a
+ * `transport_unavailable` error, so the chain tries the next transport, and
+ * the next connect loads again.
+ */
+function lazyTransport(name: TransportName, platform: TransportPlatform): Transport {
+  let loading: Promise<Transport> | undefined;
+  return {
+    name,
+    async connect(ctx) {
+      loading ??= builtIns[name](platform);
+      let transport: Transport;
+      try {
+        transport = await loading;
+      } catch (cause) {
+        loading = undefined;
+        throw new RealtimeError('transport_unavailable', `could not load the ${name} transport`, { cause });
+      }
+      return transport.connect(ctx);
+    },
+  };
 }
 
 /**
@@ -29,9 +61,8 @@ export function resolveTransports(
     throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(list)}`);
   }
   return list.map((entry, index) => {
-    if (entry === 'websocket') return websocketTransport({ WebSocket: platform.WebSocket });
-    if (entry === 'sse') return sseTransport({ fetch: platform.fetch, now: platform.now });
-    if (entry === 'long-poll') return longPollTransport({ fetch: platform.fetch, now: platform.now });
+    if (typeof entry === 'string' && Object.hasOwn(builtIns, entry))
+      return lazyTransport(entry as TransportName, platform);
     if (typeof entry === 'object' && entry !== null && typeof entry.connect === 'function') return entry;
     const shown = typeof entry === 'string' ? JSON.stringify(entry) : String(entry);
     throw new RangeError(

@@ -184,6 +184,7 @@ describe('sampled telemetry', () => {
       sampled.backend,
     );
     record(unsampled.rt);
+    await vi.dynamicImportSettled(); // the reporter's code is loaded on demand
     await vi.advanceTimersByTimeAsync(0);
     sampled.backend.publish({ service: 'tasks' });
     await vi.advanceTimersByTimeAsync(5000);
@@ -206,13 +207,52 @@ describe('sampled telemetry', () => {
         telemetry: { sampleRate: 1, intervalMs: 60_000, url: 'http://127.0.0.1:1/telemetry/client' },
         platform: { fetch: fetch as typeof globalThis.fetch },
       });
-      await vi.advanceTimersByTimeAsync(0);
+      await vi.dynamicImportSettled();
       await rt.close();
       expect(fetch).toHaveBeenCalledTimes(1);
       expect(sendBeacon).not.toHaveBeenCalled();
     } finally {
       vi.unstubAllGlobals();
     }
+  });
+
+  it('runs on without the reporter when its code cannot load, and says so', async () => {
+    vi.doMock('../../src/observability/sli-reporter', () => {
+      throw new Error('chunk 404 after a deploy');
+    });
+    try {
+      const errors: unknown[] = [];
+      const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+      const { rt, backend } = setup({
+        telemetry: { sampleRate: 1, intervalMs: 5000 },
+        platform: { fetch: fetch as typeof globalThis.fetch },
+      });
+      rt.on('error', (error) => errors.push(error));
+      const seqs = record(rt);
+      await vi.dynamicImportSettled();
+      await vi.advanceTimersByTimeAsync(0);
+      backend.publish({ service: 'tasks' });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(seqs).toEqual([1]);
+      expect(fetch).not.toHaveBeenCalled();
+      expect(rt.getState().counters.lazyLoadFailures).toBe(1);
+      expect(errors).toMatchObject([{ code: 'load_failed' }]);
+    } finally {
+      vi.doUnmock('../../src/observability/sli-reporter');
+    }
+  });
+
+  it('creates no reporter when closed before its code arrived', async () => {
+    const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+    const { rt } = setup({
+      telemetry: { sampleRate: 1, intervalMs: 5000 },
+      platform: { fetch: fetch as typeof globalThis.fetch },
+    });
+    record(rt);
+    await rt.close();
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(fetch).not.toHaveBeenCalled();
   });
 
   it('never puts a token in the state or the report', async () => {

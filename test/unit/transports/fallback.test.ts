@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { type FallbackInfo, resolveTransports, TransportChain } from '../../../src/transports/fallback';
 import type { Transport, TransportConnection } from '../../../src/transports/types';
@@ -137,6 +137,24 @@ describe('resolveTransports', () => {
     );
     expect(() => resolveTransports([42 as unknown as 'sse'], {})).toThrow(RangeError);
     expect(() => resolveTransports([], {})).toThrow(RangeError);
+    expect(() => resolveTransports(['toString' as 'sse'], {})).toThrow(RangeError);
+  });
+
+  it('loads a named built-in on its first connect; a failed load is transport_unavailable and retried', async () => {
+    vi.doMock('../../../src/transports/sse', () => {
+      throw new Error('chunk 404 after a deploy');
+    });
+    const { fetch, calls } = scriptedFetch(() => new Response(null, { status: 401 }));
+    const [sse] = resolveTransports(['sse'], { fetch });
+    await expect(sse!.connect(recordingContext())).rejects.toMatchObject({
+      code: 'transport_unavailable',
+      message: 'could not load the sse transport',
+    });
+    expect(calls).toHaveLength(0);
+    vi.doUnmock('../../../src/transports/sse');
+    vi.resetModules();
+    await expect(sse!.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(calls).toHaveLength(1);
   });
 
   it('hands the platform WebSocket and fetch to the built-ins', async () => {
@@ -150,7 +168,7 @@ describe('resolveTransports', () => {
     const { fetch, calls } = scriptedFetch(() => new Response(null, { status: 401 }));
     const [ws, sse] = resolveTransports(['websocket', 'sse'], { WebSocket: RecordingWebSocket, fetch });
     ws!.connect(recordingContext()).catch(() => {});
-    expect(sockets).toHaveLength(1);
+    await vi.waitFor(() => expect(sockets).toHaveLength(1));
     await expect(sse!.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
     expect(calls).toHaveLength(1);
   });
