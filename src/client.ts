@@ -102,61 +102,61 @@ const REPLAY_ASK_INTERVAL_MS = 500;
 const SLI_TICK_MS = 10_000;
 
 class Client implements RealtimeClient, CoordinatorHost {
-  private readonly options: ResolvedOptions;
-  private readonly store: Store<RealtimeState>;
-  private readonly emitter = new EventEmitter();
-  private readonly dispatcher: Dispatcher;
-  private readonly pipeline: EventPipeline;
-  private readonly breaker: CircuitBreaker;
-  private readonly loop: ConnectionLoop;
+  readonly #options: ResolvedOptions;
+  readonly #store: Store<RealtimeState>;
+  readonly #emitter = new EventEmitter();
+  readonly #dispatcher: Dispatcher;
+  readonly #pipeline: EventPipeline;
+  readonly #breaker: CircuitBreaker;
+  readonly #loop: ConnectionLoop;
   /** Absent with `leader.strategy: 'none'`: the tab then connects on its own. */
-  private readonly coordinator: TabCoordinator | undefined;
-  private readonly stopLifecycle: () => void;
-  private idleTimer: unknown;
-  private updateQueued = false;
+  readonly #coordinator: TabCoordinator | undefined;
+  readonly #stopLifecycle: () => void;
+  #idleTimer: unknown;
+  #updateQueued = false;
   /** What the live connection subscribes to, so an unchanged union sends no update. */
-  private liveSubscription: string | undefined;
-  private closed = false;
+  #liveSubscription: string | undefined;
+  #closed = false;
   /** Some subscriber wants events: the tab takes part (election, connection). */
-  private active = false;
-  private welcomes = 0;
-  private removeDevtools: (() => void) | undefined;
+  #active = false;
+  #welcomes = 0;
+  #removeDevtools: (() => void) | undefined;
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
-  private replayFloor: Cursor | undefined;
-  private lastReplayAskAt = Number.NEGATIVE_INFINITY;
+  #replayFloor: Cursor | undefined;
+  #lastReplayAskAt = Number.NEGATIVE_INFINITY;
   /** The floor included in the cursor last handed to the transport. */
-  private floorSent: Cursor | undefined;
+  #floorSent: Cursor | undefined;
   /** The leader's last state, re-applied when this tab's own reason to be off clears. */
-  private lastLeaderState: StateMessage | undefined;
+  #lastLeaderState: StateMessage | undefined;
   /** Set when this tab took over from a leader it knew: the takeover clock. */
-  private takeoverStartedAt: number | undefined;
-  private knewOtherLeader = false;
-  private readonly sli: SliCollector;
-  private readonly guard: RollbackGuard;
-  private readonly mutations: MutationTracker;
+  #takeoverStartedAt: number | undefined;
+  #knewOtherLeader = false;
+  readonly #sli: SliCollector;
+  readonly #guard: RollbackGuard;
+  readonly #mutations: MutationTracker;
   // The reporter (2% of sessions by default), the flags poller (only with
   // `flagsUrl`) and the cursor store (only with `persistCursor`) are loaded
   // when needed, so most apps never download them.
-  private reporter: SliReporter | undefined;
-  private poller: FlagsPoller | undefined;
-  private sliTimer: unknown;
-  private readonly sessionId = nanoid();
+  #reporter: SliReporter | undefined;
+  #poller: FlagsPoller | undefined;
+  #sliTimer: unknown;
+  readonly #sessionId = nanoid();
   /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
-  private readonly lastDelivered = new Map<string, number>();
+  readonly #lastDelivered = new Map<string, number>();
   /** With `persistCursor`: where the shared cursor outlives the tabs, once loaded. */
-  private cursorStore: CursorStore | undefined;
-  private cursorStoreLoading: Promise<CursorStore | undefined> | undefined;
+  #cursorStore: CursorStore | undefined;
+  #cursorStoreLoading: Promise<CursorStore | undefined> | undefined;
   /** False while the persisted cursor loads: connecting before would skip what it covers. */
-  private cursorReady = true;
+  #cursorReady = true;
 
   constructor(options: ResolvedOptions) {
-    this.options = options;
+    this.#options = options;
     const { clock, wallClock, random } = options.platform;
     const platform = options.platform;
     const tabId = nanoid();
 
     if (electionStrategy(options) !== 'none') {
-      this.coordinator = new TabCoordinator({
+      this.#coordinator = new TabCoordinator({
         appKey: options.appKey,
         scope: options.scope,
         tabId,
@@ -172,11 +172,11 @@ class Client implements RealtimeClient, CoordinatorHost {
       });
     }
 
-    this.store = createStore<RealtimeState>({
+    this.#store = createStore<RealtimeState>({
       status: 'idle',
       tabId,
-      isLeader: this.coordinator === undefined,
-      electionStrategy: this.coordinator?.strategy ?? 'none',
+      isLeader: this.#coordinator === undefined,
+      electionStrategy: this.#coordinator?.strategy ?? 'none',
       leader: { elections: 0, electionsPerHour: 0, peers: 0 },
       services: [],
       propertyFilter: null,
@@ -201,29 +201,29 @@ class Client implements RealtimeClient, CoordinatorHost {
       alerts: [],
       rollback: { state: 'ok' },
     });
-    this.sli = new SliCollector({
+    this.#sli = new SliCollector({
       clock,
       wallClock,
       sloTargets: options.slo,
       alertThresholds: options.alerts,
     });
-    this.guard = new RollbackGuard({ clock, thresholds: options.rollback });
-    this.guard.onChange((verdict) => this.rollbackChanged(verdict));
-    this.mutations = new MutationTracker({
+    this.#guard = new RollbackGuard({ clock, thresholds: options.rollback });
+    this.#guard.onChange((verdict) => this.#rollbackChanged(verdict));
+    this.#mutations = new MutationTracker({
       clock,
       defaultTimeoutMs: options.optimistic.timeoutMs,
       maxPending: options.optimistic.maxPending,
-      onSettled: (outcome) => this.sli.mutationSettled(outcome),
+      onSettled: (outcome) => this.#sli.mutationSettled(outcome),
     });
     const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
     if (sampled) {
-      this.store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
-      this.load(import('./observability/sli-reporter'), ({ SliReporter }) => {
-        this.reporter = new SliReporter({
+      this.#store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
+      this.#load(import('./observability/sli-reporter'), ({ SliReporter }) => {
+        this.#reporter = new SliReporter({
           url: resolveUrl(options.telemetry.url, options.url),
           intervalMs: options.telemetry.intervalMs,
           sampled,
-          collect: () => this.collectReport(),
+          collect: () => this.#collectReport(),
           fetch: platform.fetch,
           clock,
           wallClock,
@@ -231,70 +231,70 @@ class Client implements RealtimeClient, CoordinatorHost {
           window: platform.window ?? browserGlobal('window'),
           document: platform.document ?? browserGlobal('document'),
         });
-        if (this.active) this.reporter.start();
+        if (this.#active) this.#reporter.start();
       });
     }
     const { flagsUrl } = options;
     if (flagsUrl) {
-      this.load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
-        this.poller = new FlagsPoller({
+      this.#load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
+        this.#poller = new FlagsPoller({
           url: resolveUrl(flagsUrl.url, options.url),
           intervalMs: flagsUrl.intervalMs,
           fetch: platform.fetch,
           clock,
           wallClock,
           onFlags: (flags) => {
-            if (!this.closed) this.applyFlags(flags);
+            if (!this.#closed) this.#applyFlags(flags);
           },
         });
-        if (this.active) this.poller.start();
+        if (this.#active) this.#poller.start();
       });
     }
-    this.store.subscribe((state, previous) => {
-      this.publishLeaderState(state, previous);
-      this.emitter.emit('statechange', state);
+    this.#store.subscribe((state, previous) => {
+      this.#publishLeaderState(state, previous);
+      this.#emitter.emit('statechange', state);
     });
 
-    this.dispatcher = new Dispatcher({
+    this.#dispatcher = new Dispatcher({
       onHandlerError: (error) => {
-        this.bumpCounter('handlerErrors');
-        this.emitter.emit('error', error);
+        this.#bumpCounter('handlerErrors');
+        this.#emitter.emit('error', error);
       },
     });
-    this.applyFlagsToDispatcher(options.flags);
+    this.#applyFlagsToDispatcher(options.flags);
 
-    this.pipeline = new EventPipeline(
+    this.#pipeline = new EventPipeline(
       {
-        onEvents: (service, events) => this.deliver(service, events),
+        onEvents: (service, events) => this.#deliver(service, events),
         onGap: (gap) => {
-          this.bumpCounter('gaps');
-          this.emitter.emit('gap', gap);
-          if (this.isLeaderNow()) this.loop.requestReplay();
-          else this.askLeaderForReplay();
+          this.#bumpCounter('gaps');
+          this.#emitter.emit('gap', gap);
+          if (this.#isLeaderNow()) this.#loop.requestReplay();
+          else this.#askLeaderForReplay();
         },
         onResync: ({ services, reason }) => {
-          this.bumpCounter('resyncs');
+          this.#bumpCounter('resyncs');
           // Seqs may restart after a reset (a new epoch): the invariant starts over.
-          for (const service of services) this.lastDelivered.delete(service);
-          this.store.setState({ cursor: this.pipeline.getCursor() });
-          this.emitter.emit('resync', { services, reason });
+          for (const service of services) this.#lastDelivered.delete(service);
+          this.#store.setState({ cursor: this.#pipeline.getCursor() });
+          this.#emitter.emit('resync', { services, reason });
         },
         onSuppressed: (service, count, reason) => {
-          this.addSuppressed(service, count);
-          if (reason === 'invalid') this.sli.droppedEvents(count);
+          this.#addSuppressed(service, count);
+          if (reason === 'invalid') this.#sli.droppedEvents(count);
         },
       },
       { dedupCapacity: options.dedupWindow },
     );
 
-    this.breaker = new CircuitBreaker({ ...options.circuit, clock });
-    this.breaker.onStateChange(({ to }) => {
-      this.sli.circuit(to !== 'closed');
-      this.guard.circuitOpen(to !== 'closed');
-      this.store.setState({ circuit: this.circuitState() });
+    this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
+    this.#breaker.onStateChange(({ to }) => {
+      this.#sli.circuit(to !== 'closed');
+      this.#guard.circuitOpen(to !== 'closed');
+      this.#store.setState({ circuit: this.#circuitState() });
     });
 
-    this.loop = new ConnectionLoop({
+    this.#loop = new ConnectionLoop({
       url: options.url,
       chain: new TransportChain(
         resolveTransports(options.transports, {
@@ -308,112 +308,112 @@ class Client implements RealtimeClient, CoordinatorHost {
         clock,
         wallClock,
       }),
-      breaker: this.breaker,
+      breaker: this.#breaker,
       backoff: new ExponentialBackoff({ ...options.backoff, floorMs: options.backoff.baseMs, random }),
-      watchdog: new HeartbeatWatchdog({ clock, onDead: () => this.loop.heartbeatMissed() }),
+      watchdog: new HeartbeatWatchdog({ clock, onDead: () => this.#loop.heartbeatMissed() }),
       clock,
       connectTimeoutMs: options.connectTimeoutMs,
       maxFrameChars: options.maxFrameChars,
-      isOnline: () => this.navigator()?.onLine !== false,
+      isOnline: () => this.#navigator()?.onLine !== false,
       subscription: () => {
-        const subscription = this.subscription();
-        this.liveSubscription = JSON.stringify(subscription);
+        const subscription = this.#subscription();
+        this.#liveSubscription = JSON.stringify(subscription);
         return subscription;
       },
-      cursor: () => this.connectCursor(),
+      cursor: () => this.#connectCursor(),
       sink: {
-        status: (status) => this.store.setState({ status, circuit: this.circuitState() }),
+        status: (status) => this.#store.setState({ status, circuit: this.#circuitState() }),
         welcome: (frame, transport, connectMs) => {
-          this.coordinator?.relay(frame);
+          this.#coordinator?.relay(frame);
           // The floor asked for was in the cursor this connection opened with:
           // the server replays from it. One asked for since waits for its batch.
-          if (this.replayFloor === this.floorSent) this.replayFloor = undefined;
-          this.guard.recordAttempt(false);
-          this.sli.serverTime(frame.serverTime, connectMs / 2);
+          if (this.#replayFloor === this.#floorSent) this.#replayFloor = undefined;
+          this.#guard.recordAttempt(false);
+          this.#sli.serverTime(frame.serverTime, connectMs / 2);
           // Needs that changed while this connection was being opened.
-          this.queueUpdate();
-          this.pipeline.applyWelcome(frame);
-          const state = this.store.getState();
+          this.#queueUpdate();
+          this.#pipeline.applyWelcome(frame);
+          const state = this.#store.getState();
           const reconnects = { ...state.byServiceReconnects };
-          if (this.welcomes++ > 0) {
+          if (this.#welcomes++ > 0) {
             for (const service of state.services) reconnects[service] = (reconnects[service] ?? 0) + 1;
           }
           let leader = state.leader;
-          if (this.takeoverStartedAt !== undefined) {
-            const takeoverMs = clock.now() - this.takeoverStartedAt;
-            this.sli.tookOver(takeoverMs);
+          if (this.#takeoverStartedAt !== undefined) {
+            const takeoverMs = clock.now() - this.#takeoverStartedAt;
+            this.#sli.tookOver(takeoverMs);
             leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
-            this.takeoverStartedAt = undefined;
+            this.#takeoverStartedAt = undefined;
           }
-          this.store.setState({
+          this.#store.setState({
             transport,
             connectionId: frame.connectionId,
             lastSuccessAt: wallClock(),
-            cursor: this.pipeline.getCursor(),
+            cursor: this.#pipeline.getCursor(),
             byServiceReconnects: reconnects,
             leader,
             counters:
-              this.welcomes > 1
+              this.#welcomes > 1
                 ? { ...state.counters, reconnects: state.counters.reconnects + 1 }
                 : state.counters,
           });
         },
         frame: (frame) => {
           // Relay first: the followers' latency should not include our handlers.
-          if (frame.type !== 'heartbeat') this.coordinator?.relay(frame);
-          this.guard.recordFrames(1, 0);
-          this.applyServerFrame(frame);
+          if (frame.type !== 'heartbeat') this.#coordinator?.relay(frame);
+          this.#guard.recordFrames(1, 0);
+          this.#applyServerFrame(frame);
         },
         invalidFrame: () => {
-          this.bumpCounter('invalidFrames');
-          this.guard.recordFrames(0, 1);
+          this.#bumpCounter('invalidFrames');
+          this.#guard.recordFrames(0, 1);
         },
         disconnected: (error, willRetryInMs) => {
-          this.guard.recordAttempt(true);
-          this.store.setState((state) => ({
+          this.#guard.recordAttempt(true);
+          this.#store.setState((state) => ({
             lastError: `${error.code}: ${error.message}`,
             counters: { ...state.counters, failedConnects: state.counters.failedConnects + 1 },
-            circuit: this.circuitState(),
+            circuit: this.#circuitState(),
           }));
-          this.emitter.emit('disconnected', { error, willRetryInMs });
+          this.#emitter.emit('disconnected', { error, willRetryInMs });
         },
-        forbidden: (error) => this.becomeForbidden(error),
+        forbidden: (error) => this.#becomeForbidden(error),
         updated: (cursor) => {
           if (cursor) {
-            this.pipeline.seed(cursor);
-            this.coordinator?.post({ type: 'cursor', cursor });
+            this.#pipeline.seed(cursor);
+            this.#coordinator?.post({ type: 'cursor', cursor });
           }
-          this.store.setState({ cursor: this.pipeline.getCursor() });
+          this.#store.setState({ cursor: this.#pipeline.getCursor() });
         },
       },
     });
 
-    this.stopLifecycle = watchPageLifecycle(
+    this.#stopLifecycle = watchPageLifecycle(
       {
         window: platform.window ?? browserGlobal('window'),
         document: platform.document ?? browserGlobal('document'),
       },
       {
-        online: () => this.loop.online(),
+        online: () => this.#loop.online(),
         offline: () => {},
-        visible: () => this.loop.ensureAlive(),
-        resumed: (fromBfcache) => (fromBfcache ? this.resumeFromBfcache() : this.loop.ensureAlive()),
-        suspended: () => this.suspendForBfcache(),
+        visible: () => this.#loop.ensureAlive(),
+        resumed: (fromBfcache) => (fromBfcache ? this.#resumeFromBfcache() : this.#loop.ensureAlive()),
+        suspended: () => this.#suspendForBfcache(),
         // Say goodbye and free the lease now: with the storage strategy the
         // next leader would otherwise wait takeoverMs for a tab that is gone.
         unloading: () => {
-          void this.cursorStore?.flush();
-          void this.coordinator?.stop();
+          void this.#cursorStore?.flush();
+          void this.#coordinator?.stop();
         },
       },
     );
 
-    if (options.devtools) this.installDevtools();
-    this.applyGate();
+    if (options.devtools) this.#installDevtools();
+    this.#applyGate();
   }
 
   subscribe(service: string, handler: EventHandler): () => void {
-    this.assertOpen();
+    this.#assertOpen();
     if (!isServiceName(service)) {
       throw new RangeError(
         `service must be a name of letters, digits and _ . : - (1..100 chars), got ${JSON.stringify(service)}`,
@@ -421,161 +421,161 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     if (typeof handler !== 'function')
       throw new TypeError(`handler must be a function, got ${typeof handler}`);
-    const off = this.dispatcher.subscribe(service, handler);
-    this.servicesChanged();
+    const off = this.#dispatcher.subscribe(service, handler);
+    this.#servicesChanged();
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
       off();
-      if (!this.closed) this.servicesChanged();
+      if (!this.#closed) this.#servicesChanged();
     };
   }
 
   setPropertyFilter(propertyId: string | null): void {
-    this.assertOpen();
+    this.#assertOpen();
     if (propertyId !== null && (typeof propertyId !== 'string' || propertyId === '')) {
       throw new RangeError(
         `propertyId must be a non-empty string or null, got ${JSON.stringify(propertyId)}`,
       );
     }
-    if (propertyId === this.store.getState().propertyFilter) return;
-    this.dispatcher.setPropertyFilter(propertyId);
-    this.store.setState({ propertyFilter: propertyId });
-    this.coordinator?.announceNeeds();
-    this.queueUpdate();
+    if (propertyId === this.#store.getState().propertyFilter) return;
+    this.#dispatcher.setPropertyFilter(propertyId);
+    this.#store.setState({ propertyFilter: propertyId });
+    this.#coordinator?.announceNeeds();
+    this.#queueUpdate();
   }
 
   trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation {
-    this.assertOpen();
-    return this.mutations.track(mutationId, options);
+    this.#assertOpen();
+    return this.#mutations.track(mutationId, options);
   }
 
   setFlags(flags: Partial<ResolvedFlags>): void {
-    this.assertOpen();
-    this.applyFlags(flags);
+    this.#assertOpen();
+    this.#applyFlags(flags);
     // Every tab at once: the kill switch above all must not wait for a reload.
-    this.coordinator?.post({ type: 'flags', flags: { ...flags } });
+    this.#coordinator?.post({ type: 'flags', flags: { ...flags } });
   }
 
   getState(): RealtimeState {
-    return this.store.getState();
+    return this.#store.getState();
   }
 
   subscribeState(listener: (state: RealtimeState) => void): () => void {
-    return this.store.subscribe(listener);
+    return this.#store.subscribe(listener);
   }
 
   on<E extends keyof RealtimeEventMap>(
     event: E,
     listener: (...args: RealtimeEventMap[E]) => void,
   ): () => void {
-    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    this.#emitter.on(event, listener as (...args: unknown[]) => void);
     return () => this.off(event, listener);
   }
 
   off<E extends keyof RealtimeEventMap>(event: E, listener: (...args: RealtimeEventMap[E]) => void): void {
-    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    this.#emitter.off(event, listener as (...args: unknown[]) => void);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.options.platform.clock.clearTimeout(this.idleTimer);
-    this.options.platform.clock.clearTimeout(this.sliTimer);
-    this.loop.stop();
-    this.breaker.dispose();
-    this.mutations.dispose();
-    this.poller?.stop();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#options.platform.clock.clearTimeout(this.#idleTimer);
+    this.#options.platform.clock.clearTimeout(this.#sliTimer);
+    this.#loop.stop();
+    this.#breaker.dispose();
+    this.#mutations.dispose();
+    this.#poller?.stop();
     // The page lives on after close(), so the last report goes by fetch,
     // whose failure is seen and counted, not by a fire-and-forget beacon.
-    this.reporter?.send();
-    this.reporter?.stop();
-    this.stopLifecycle();
-    this.removeDevtools?.();
-    this.store.setState({ status: 'closed' });
-    this.emitter.removeAllListeners();
-    await Promise.all([this.coordinator?.stop(), this.cursorStore?.close()]);
+    this.#reporter?.send();
+    this.#reporter?.stop();
+    this.#stopLifecycle();
+    this.#removeDevtools?.();
+    this.#store.setState({ status: 'closed' });
+    this.#emitter.removeAllListeners();
+    await Promise.all([this.#coordinator?.stop(), this.#cursorStore?.close()]);
   }
 
   // ── CoordinatorHost: what the other tabs tell this one ──────────────────
 
   ownNeeds(): TabNeeds {
-    const { services, propertyFilter } = this.store.getState();
+    const { services, propertyFilter } = this.#store.getState();
     return { services, propertyFilter };
   }
 
   needsChanged(): void {
-    this.pipeline.setServices(this.subscription().services);
-    this.store.setState((state) => ({
-      leader: { ...state.leader, peers: this.coordinator?.peerCount ?? 0 },
+    this.#pipeline.setServices(this.#subscription().services);
+    this.#store.setState((state) => ({
+      leader: { ...state.leader, peers: this.#coordinator?.peerCount ?? 0 },
     }));
-    if (this.isLeaderNow() && this.loop.isRunning) this.queueUpdate();
+    if (this.#isLeaderNow() && this.#loop.isRunning) this.#queueUpdate();
   }
 
   leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
-    const now = this.options.platform.clock.now();
-    const state = this.store.getState();
+    const now = this.#options.platform.clock.now();
+    const state = this.#store.getState();
     if (isLeader && !state.isLeader) {
-      this.sli.elected();
-      if (this.knewOtherLeader) this.takeoverStartedAt = now;
+      this.#sli.elected();
+      if (this.#knewOtherLeader) this.#takeoverStartedAt = now;
     }
-    if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.knewOtherLeader = true;
-    this.store.setState({
+    if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.#knewOtherLeader = true;
+    this.#store.setState({
       isLeader,
       leaderTabId,
       leader: {
         ...state.leader,
-        elections: this.coordinator?.electionsWon ?? 0,
-        electionsPerHour: this.sli.electionsPerHour,
+        elections: this.#coordinator?.electionsWon ?? 0,
+        electionsPerHour: this.#sli.electionsPerHour,
       },
     });
-    if (isLeader !== state.isLeader) this.emitter.emit('leader', isLeader);
+    if (isLeader !== state.isLeader) this.#emitter.emit('leader', isLeader);
     if (isLeader) {
-      this.applyGate();
-      if (this.loop.isRunning) this.coordinator?.post(this.stateMessage(this.store.getState()));
-    } else if (this.loop.isRunning) {
+      this.#applyGate();
+      if (this.#loop.isRunning) this.#coordinator?.post(this.#stateMessage(this.#store.getState()));
+    } else if (this.#loop.isRunning) {
       // Another tab leads now (a lease taken over): one connection per browser.
-      this.loop.stop();
-      this.store.setState({ status: 'connecting', transport: undefined, connectionId: undefined });
+      this.#loop.stop();
+      this.#store.setState({ status: 'connecting', transport: undefined, connectionId: undefined });
     }
   }
 
   relayedFrame(raw: string | Record<string, unknown>): void {
     // Off here means off: no events after `fallback` (a re-enable replays the hole).
-    if (this.isLeaderNow() || !this.active || this.store.getState().status === 'disabled') return;
-    const parsed = parseServerFrame(raw, this.options.maxFrameChars);
+    if (this.#isLeaderNow() || !this.#active || this.#store.getState().status === 'disabled') return;
+    const parsed = parseServerFrame(raw, this.#options.maxFrameChars);
     if (!parsed.ok) {
-      this.bumpCounter('invalidFrames');
-      this.guard.recordFrames(0, 1);
+      this.#bumpCounter('invalidFrames');
+      this.#guard.recordFrames(0, 1);
       return;
     }
     const frame = parsed.frame;
-    this.guard.recordFrames(1, 0);
+    this.#guard.recordFrames(1, 0);
     if (frame.type === 'welcome') {
-      this.sli.serverTime(frame.serverTime);
-      this.pipeline.applyWelcome(frame);
-      this.store.setState({ cursor: this.pipeline.getCursor() });
+      this.#sli.serverTime(frame.serverTime);
+      this.#pipeline.applyWelcome(frame);
+      this.#store.setState({ cursor: this.#pipeline.getCursor() });
     } else if (frame.type === 'batch' || frame.type === 'reset') {
-      this.applyServerFrame(frame);
+      this.#applyServerFrame(frame);
     }
   }
 
   leaderState(message: StateMessage): void {
-    const state = this.store.getState();
-    if (this.isLeaderNow() || state.disabledReason === 'forbidden') return;
+    const state = this.#store.getState();
+    if (this.#isLeaderNow() || state.disabledReason === 'forbidden') return;
     if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
-      this.becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
+      this.#becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
       return;
     }
-    this.lastLeaderState = message;
+    this.#lastLeaderState = message;
     // A reason of this tab's own (flags, its guard) wins over the leader's view.
-    if (this.localDisabledReason() !== undefined) return;
+    if (this.#localDisabledReason() !== undefined) return;
     // A leader going idle or closing is leaving; the next one will speak.
     const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
     const disabledByLeader = status === 'disabled';
     if (disabledByLeader && state.status !== 'disabled') {
-      this.emitter.emit('fallback', { reason: message.disabledReason ?? 'disabled' });
+      this.#emitter.emit('fallback', { reason: message.disabledReason ?? 'disabled' });
     }
     const next: Partial<RealtimeState> = {
       status,
@@ -587,79 +587,79 @@ class Client implements RealtimeClient, CoordinatorHost {
     };
     if (message.lastSuccessAt !== undefined) next.lastSuccessAt = message.lastSuccessAt;
     if (message.lastError !== undefined) next.lastError = message.lastError;
-    this.store.setState(next);
+    this.#store.setState(next);
   }
 
   flags(flags: FlagsMessage['flags'], direct: boolean): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     // A leader's answer to our hello is its view, which may be older than our
     // own config: there a disable wins. A setFlags from any tab is a change
     // someone made now, applied as it is.
-    this.applyFlags(direct ? disableWins(this.store.getState().flags, flags) : flags);
+    this.#applyFlags(direct ? disableWins(this.#store.getState().flags, flags) : flags);
   }
 
   cursor(cursor: Cursor, direct: boolean): void {
     if (direct) {
       // Just joined: a cursor this tab kept from before it went idle is older
       // than the browser's; keeping it would make the leader replay for it.
-      const own = this.pipeline.getCursor();
+      const own = this.#pipeline.getCursor();
       for (const service in cursor) {
         const seq = cursor[service] as number;
         const mine = own[service];
-        if (mine !== undefined && mine < seq) this.pipeline.forget(service);
+        if (mine !== undefined && mine < seq) this.#pipeline.forget(service);
       }
     }
-    this.pipeline.seed(cursor);
-    this.store.setState({ cursor: this.pipeline.getCursor() });
+    this.#pipeline.seed(cursor);
+    this.#store.setState({ cursor: this.#pipeline.getCursor() });
   }
 
   replay(cursor: Cursor): void {
-    const floor: Cursor = { ...this.replayFloor };
+    const floor: Cursor = { ...this.#replayFloor };
     for (const service in cursor) {
       const seq = cursor[service] as number;
       const current = floor[service];
       floor[service] = current === undefined ? seq : Math.min(current, seq);
     }
-    this.replayFloor = floor;
-    this.loop.replayForPeer();
+    this.#replayFloor = floor;
+    this.#loop.replayForPeer();
   }
 
   peerJoined(tabId: string): void {
-    if (!this.isLeaderNow()) return;
-    const state = this.store.getState();
-    this.coordinator?.post({ type: 'leader', leaderTabId: state.tabId });
-    this.coordinator?.post({ type: 'cursor', cursor: this.pipeline.getCursor(), to: tabId });
-    this.coordinator?.post({ type: 'flags', flags: state.flags, to: tabId });
-    this.coordinator?.post(this.stateMessage(state));
+    if (!this.#isLeaderNow()) return;
+    const state = this.#store.getState();
+    this.#coordinator?.post({ type: 'leader', leaderTabId: state.tabId });
+    this.#coordinator?.post({ type: 'cursor', cursor: this.#pipeline.getCursor(), to: tabId });
+    this.#coordinator?.post({ type: 'flags', flags: state.flags, to: tabId });
+    this.#coordinator?.post(this.#stateMessage(state));
   }
 
   invalidMessage(): void {
-    this.bumpCounter('invalidTabMessages');
+    this.#bumpCounter('invalidTabMessages');
   }
 
   // ── internals ─────────────────────────────────────────────────────────
 
-  private isLeaderNow(): boolean {
-    return this.coordinator === undefined || this.coordinator.isLeader;
+  #isLeaderNow(): boolean {
+    return this.#coordinator === undefined || this.#coordinator.isLeader;
   }
 
-  private applyServerFrame(frame: ServerFrame): void {
-    if (frame.type === 'batch' && this.replayFloor !== undefined) this.clearCoveredFloor(frame);
-    this.pipeline.applyFrame(frame);
+  #applyServerFrame(frame: ServerFrame): void {
+    if (frame.type === 'batch' && this.#replayFloor !== undefined) this.#clearCoveredFloor(frame);
+    this.#pipeline.applyFrame(frame);
     if (frame.type === 'batch' || frame.type === 'reset') {
-      const cursor = this.pipeline.getCursor();
-      this.store.setState({ cursor });
+      const cursor = this.#pipeline.getCursor();
+      this.#store.setState({ cursor });
       // After a reset a service may move backwards (a new epoch): overwrite.
-      if (frame.type === 'reset') this.cursorStore?.replace(cursor);
-      else this.cursorStore?.save(cursor);
+      if (frame.type === 'reset') this.#cursorStore?.replace(cursor);
+      else this.#cursorStore?.save(cursor);
     }
   }
 
   /** The cursor to connect (or poll) with: ours, reaching back for a follower's replay. */
-  private connectCursor(): Cursor {
-    const cursor = this.pipeline.getCursor();
-    const floor = this.replayFloor;
-    this.floorSent = floor;
+  #connectCursor(): Cursor {
+    const cursor = this.#pipeline.getCursor();
+    const floor = this.#replayFloor;
+    this.#floorSent = floor;
     if (floor === undefined) return cursor;
     for (const service in floor) {
       const seq = floor[service] as number;
@@ -670,38 +670,38 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   /** A batch that starts at or before the floor is the replay a follower asked for. */
-  private clearCoveredFloor(frame: BatchFrame): void {
-    const floor = this.replayFloor;
+  #clearCoveredFloor(frame: BatchFrame): void {
+    const floor = this.#replayFloor;
     if (floor === undefined) return;
     for (const service in frame.after) {
       const after = frame.after[service] as number;
       const wanted = floor[service];
       if (wanted !== undefined && after <= wanted) delete floor[service];
     }
-    if (Object.keys(floor).length === 0) this.replayFloor = undefined;
+    if (Object.keys(floor).length === 0) this.#replayFloor = undefined;
   }
 
-  private askLeaderForReplay(): void {
-    const now = this.options.platform.clock.now();
-    if (now - this.lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
-    this.lastReplayAskAt = now;
-    this.coordinator?.post({ type: 'replay', cursor: this.pipeline.getCursor() });
+  #askLeaderForReplay(): void {
+    const now = this.#options.platform.clock.now();
+    if (now - this.#lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
+    this.#lastReplayAskAt = now;
+    this.#coordinator?.post({ type: 'replay', cursor: this.#pipeline.getCursor() });
   }
 
-  private becomeForbidden(error: RealtimeError): void {
-    this.loop.stop();
-    this.store.setState({
+  #becomeForbidden(error: RealtimeError): void {
+    this.#loop.stop();
+    this.#store.setState({
       status: 'disabled',
       disabledReason: 'forbidden',
       lastError: `${error.code}: ${error.message}`,
       transport: undefined,
       connectionId: undefined,
     });
-    this.emitter.emit('forbidden', error);
-    this.emitter.emit('fallback', { reason: 'forbidden' });
+    this.#emitter.emit('forbidden', error);
+    this.#emitter.emit('fallback', { reason: 'forbidden' });
   }
 
-  private stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
+  #stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
     const message: Omit<StateMessage, 'v' | 'from'> = {
       type: 'state',
       status: state.status,
@@ -716,8 +716,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
-  private publishLeaderState(state: RealtimeState, previous: RealtimeState): void {
-    if (!this.coordinator || !state.isLeader || this.closed) return;
+  #publishLeaderState(state: RealtimeState, previous: RealtimeState): void {
+    if (!this.#coordinator || !state.isLeader || this.#closed) return;
     if (
       state.status === previous.status &&
       state.transport === previous.transport &&
@@ -729,68 +729,68 @@ class Client implements RealtimeClient, CoordinatorHost {
     ) {
       return;
     }
-    this.coordinator.post(this.stateMessage(state));
+    this.#coordinator.post(this.#stateMessage(state));
   }
 
-  private applyFlags(flags: Partial<ResolvedFlags>): void {
-    const next = resolveFlags(this.store.getState().flags, flags);
-    this.store.setState({ flags: next });
-    this.applyFlagsToDispatcher(next);
-    this.applyGate();
+  #applyFlags(flags: Partial<ResolvedFlags>): void {
+    const next = resolveFlags(this.#store.getState().flags, flags);
+    this.#store.setState({ flags: next });
+    this.#applyFlagsToDispatcher(next);
+    this.#applyGate();
   }
 
-  private deliver(service: string, events: RealtimeEvent[]): void {
-    if (!this.dispatcher.hasHandlers(service)) return;
+  #deliver(service: string, events: RealtimeEvent[]): void {
+    if (!this.#dispatcher.hasHandlers(service)) return;
     // The promise of the library, checked where it is kept: in order, once.
-    let last = this.lastDelivered.get(service) ?? 0;
+    let last = this.#lastDelivered.get(service) ?? 0;
     let echoes = false;
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as RealtimeEvent;
       if (event.seq <= last) {
-        this.guard.invariantViolation(`${service}: seq ${event.seq} delivered after ${last}`);
+        this.#guard.invariantViolation(`${service}: seq ${event.seq} delivered after ${last}`);
         return;
       }
       last = event.seq;
       if (event.mutationId !== undefined) echoes = true;
     }
-    this.lastDelivered.set(service, last);
-    this.sli.delivered(service, events);
-    const { delivered, filtered } = this.dispatcher.dispatch(service, events);
-    if (echoes) this.mutations.observe(events);
-    if (filtered > 0) this.addSuppressed(service, filtered);
-    const state = this.store.getState();
-    this.store.setState({
+    this.#lastDelivered.set(service, last);
+    this.#sli.delivered(service, events);
+    const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
+    if (echoes) this.#mutations.observe(events);
+    if (filtered > 0) this.#addSuppressed(service, filtered);
+    const state = this.#store.getState();
+    this.#store.setState({
       byServiceDelivered: {
         ...state.byServiceDelivered,
         [service]: (state.byServiceDelivered[service] ?? 0) + delivered,
       },
-      byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.options.platform.wallClock() },
+      byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#options.platform.wallClock() },
     });
   }
 
   /** Every SLI_TICK_MS while active: SLOs, alerts, the guard's time rules, the `sli` event. */
-  private sliTick(): void {
-    this.sliTimer = this.options.platform.clock.setTimeout(() => {
-      if (!this.active || this.closed) return;
-      this.guard.evaluate();
-      this.refreshSli();
-      this.emitter.emit('sli', this.collectReport());
+  #sliTick(): void {
+    this.#sliTimer = this.#options.platform.clock.setTimeout(() => {
+      if (!this.#active || this.#closed) return;
+      this.#guard.evaluate();
+      this.#refreshSli();
+      this.#emitter.emit('sli', this.#collectReport());
       // A rollback cooldown may have ended.
-      if (this.store.getState().disabledReason === 'auto_rollback') this.applyGate();
-      this.sliTick();
+      if (this.#store.getState().disabledReason === 'auto_rollback') this.#applyGate();
+      this.#sliTick();
     }, SLI_TICK_MS);
   }
 
-  private refreshSli(): void {
-    const alerts = this.sli.evaluateAlerts();
-    const sli = this.sli;
-    this.store.setState((state) => ({
+  #refreshSli(): void {
+    const alerts = this.#sli.evaluateAlerts();
+    const sli = this.#sli;
+    this.#store.setState((state) => ({
       slo: sli.slo(),
       alerts,
       byServiceP95LatencyMs: sli.byServiceP95(),
       sli: {
         sampled: state.sli.sampled,
-        reportsSent: this.reporter?.stats().sent ?? 0,
+        reportsSent: this.#reporter?.stats().sent ?? 0,
         deliveryP50Ms: sli.delivery.quantile(0.5),
         deliveryP99Ms: sli.delivery.quantile(0.99),
         takeoverP95Ms: sli.takeover.quantile(0.95),
@@ -805,10 +805,10 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   /** The telemetry report of this tab (also the `sli` event's payload). */
-  private collectReport(): SliReport {
-    const state = this.store.getState();
+  #collectReport(): SliReport {
+    const state = this.#store.getState();
     const byService: SliReport['byService'] = {};
-    const p95 = this.sli.byServiceP95();
+    const p95 = this.#sli.byServiceP95();
     for (const service of new Set([
       ...Object.keys(state.byServiceDelivered),
       ...Object.keys(state.byServiceSuppressed),
@@ -823,74 +823,74 @@ class Client implements RealtimeClient, CoordinatorHost {
     const report: SliReport = {
       type: 'realtime_sli',
       v: 1,
-      sessionId: this.sessionId,
+      sessionId: this.#sessionId,
       tabId: state.tabId,
-      sentAt: this.options.platform.wallClock(),
-      windowMs: this.sli.windowMs,
+      sentAt: this.#options.platform.wallClock(),
+      windowMs: this.#sli.windowMs,
       isLeader: state.isLeader,
       health: { circuitOpen: state.circuit.state !== 'closed', status: state.status },
       sli: {
-        leaderElectionsPerHour: this.sli.electionsPerHour,
-        circuitOpenPercent: Math.min(100, this.sli.circuitOpenPercent),
-        optimisticTimeoutRate: this.sli.optimisticTimeoutRate,
+        leaderElectionsPerHour: this.#sli.electionsPerHour,
+        circuitOpenPercent: Math.min(100, this.#sli.circuitOpenPercent),
+        optimisticTimeoutRate: this.#sli.optimisticTimeoutRate,
         gaps: state.counters.gaps,
         invalidFrames: state.counters.invalidFrames,
         reconnects: state.counters.reconnects,
-        droppedEvents: this.sli.droppedLast5Min,
+        droppedEvents: this.#sli.droppedLast5Min,
       },
       byService,
-      slo: this.sli.slo(),
+      slo: this.#sli.slo(),
       alerts: state.alerts.map(({ name, level, value, threshold }) => ({ name, level, value, threshold })),
       rollback: { active: state.rollback.state === 'tripped', reason: state.rollback.reason },
     };
-    if (this.options.scope.orgId !== '') report.orgId = this.options.scope.orgId;
+    if (this.#options.scope.orgId !== '') report.orgId = this.#options.scope.orgId;
     if (state.lastSuccessAt !== undefined) report.health.lastSuccessAt = state.lastSuccessAt;
-    if (this.sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = this.sli.delivery.toJSON();
-    if (this.sli.takeover.count > 0) report.sli.takeoverTimeMs = this.sli.takeover.toJSON();
-    if (this.sli.mutationToVisible.count > 0)
-      report.sli.mutationToVisibleMs = this.sli.mutationToVisible.toJSON();
+    if (this.#sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = this.#sli.delivery.toJSON();
+    if (this.#sli.takeover.count > 0) report.sli.takeoverTimeMs = this.#sli.takeover.toJSON();
+    if (this.#sli.mutationToVisible.count > 0)
+      report.sli.mutationToVisibleMs = this.#sli.mutationToVisible.toJSON();
     return report;
   }
 
-  private rollbackChanged(verdict: RollbackVerdict): void {
+  #rollbackChanged(verdict: RollbackVerdict): void {
     const rollback: RealtimeState['rollback'] = { state: verdict.state };
     if (verdict.reason !== undefined) rollback.reason = verdict.reason;
     if (verdict.detail !== undefined) rollback.detail = verdict.detail;
     if (verdict.errorRate !== undefined) rollback.errorRate = verdict.errorRate;
-    this.store.setState({ rollback });
+    this.#store.setState({ rollback });
     if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
-      this.emitter.emit('degraded', { errorRate: verdict.errorRate });
+      this.#emitter.emit('degraded', { errorRate: verdict.errorRate });
     }
-    this.applyGate();
+    this.#applyGate();
   }
 
   /** Why this tab itself keeps realtime off (flags, or its own rollback guard). */
-  private localDisabledReason(): string | undefined {
-    const reason = gateReason(this.store.getState().flags, this.options.scope.orgId);
+  #localDisabledReason(): string | undefined {
+    const reason = gateReason(this.#store.getState().flags, this.#options.scope.orgId);
     if (reason !== undefined) return reason;
-    return this.guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined;
+    return this.#guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined;
   }
 
-  private servicesChanged(): void {
-    const services = this.dispatcher.services().sort();
-    const previous = this.store.getState().services;
+  #servicesChanged(): void {
+    const services = this.#dispatcher.services().sort();
+    const previous = this.#store.getState().services;
     if (services.length === previous.length && services.every((s, i) => s === previous[i])) return;
-    this.store.setState({ services });
-    this.coordinator?.announceNeeds();
-    this.pipeline.setServices(this.subscription().services);
+    this.#store.setState({ services });
+    this.#coordinator?.announceNeeds();
+    this.#pipeline.setServices(this.#subscription().services);
     if (services.length > 0) {
-      this.options.platform.clock.clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
-      if (!this.active) this.activate();
-      else if (this.loop.isRunning) this.queueUpdate();
-    } else if (this.active && this.idleTimer === undefined) {
+      this.#options.platform.clock.clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      if (!this.#active) this.#activate();
+      else if (this.#loop.isRunning) this.#queueUpdate();
+    } else if (this.#active && this.#idleTimer === undefined) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect.
-      this.idleTimer = this.options.platform.clock.setTimeout(() => {
-        this.idleTimer = undefined;
-        if (this.store.getState().services.length > 0 || this.closed) return;
-        this.deactivate();
-      }, this.options.idleGraceMs);
+      this.#idleTimer = this.#options.platform.clock.setTimeout(() => {
+        this.#idleTimer = undefined;
+        if (this.#store.getState().services.length > 0 || this.#closed) return;
+        this.#deactivate();
+      }, this.#options.idleGraceMs);
     }
   }
 
@@ -900,15 +900,15 @@ class Client implements RealtimeClient, CoordinatorHost {
    * a deploy) leaves the part out, as if the option were not set; the reason
    * is in `counters.lazyLoadFailures` and the `error` event.
    */
-  private load<M>(loading: Promise<M>, create: (module: M) => void): Promise<void> {
+  #load<M>(loading: Promise<M>, create: (module: M) => void): Promise<void> {
     return loading.then(
       (module) => {
-        if (!this.closed) create(module);
+        if (!this.#closed) create(module);
       },
       (error: unknown) => {
-        if (this.closed) return;
-        this.bumpCounter('lazyLoadFailures');
-        this.emitter.emit(
+        if (this.#closed) return;
+        this.#bumpCounter('lazyLoadFailures');
+        this.#emitter.emit(
           'error',
           new RealtimeError('load_failed', 'could not load a part of tabwire', { cause: error }),
         );
@@ -917,56 +917,56 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   /** The cursor store, loaded and opened on first use; undefined if it could not load. */
-  private openCursorStore(): Promise<CursorStore | undefined> {
-    const { platform, appKey, scope } = this.options;
-    this.cursorStoreLoading ??= this.load(import('./tabs/cursor-store'), ({ CursorStore }) => {
-      this.cursorStore = new CursorStore({
+  #openCursorStore(): Promise<CursorStore | undefined> {
+    const { platform, appKey, scope } = this.#options;
+    this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
+      this.#cursorStore = new CursorStore({
         name: channelName(appKey, scope),
         indexedDB: platform.indexedDB,
         clock: platform.clock,
         now: platform.wallClock,
       });
-    }).then(() => this.cursorStore);
-    return this.cursorStoreLoading;
+    }).then(() => this.#cursorStore);
+    return this.#cursorStoreLoading;
   }
 
   /** The first subscriber came: join the election (or, alone, connect). */
-  private activate(): void {
-    this.active = true;
-    this.sliTick();
-    this.reporter?.start();
-    this.poller?.start();
-    if (this.options.persistCursor) {
-      this.cursorReady = false;
-      void this.openCursorStore()
+  #activate(): void {
+    this.#active = true;
+    this.#sliTick();
+    this.#reporter?.start();
+    this.#poller?.start();
+    if (this.#options.persistCursor) {
+      this.#cursorReady = false;
+      void this.#openCursorStore()
         .then((store) => store?.load())
         .then((cursor) => {
           if (cursor) {
-            this.pipeline.seed(cursor);
-            this.store.setState({ cursor: this.pipeline.getCursor() });
+            this.#pipeline.seed(cursor);
+            this.#store.setState({ cursor: this.#pipeline.getCursor() });
           }
-          this.cursorReady = true;
-          this.applyGate();
+          this.#cursorReady = true;
+          this.#applyGate();
         });
     }
-    if (this.coordinator) this.coordinator.start();
-    this.applyGate();
+    if (this.#coordinator) this.#coordinator.start();
+    this.#applyGate();
   }
 
   /** The last subscriber left (after the grace delay): let go of everything. */
-  private deactivate(): void {
-    this.active = false;
-    this.options.platform.clock.clearTimeout(this.sliTimer);
-    this.reporter?.stop();
-    this.poller?.stop();
-    this.loop.stop();
-    void this.cursorStore?.flush();
-    if (this.coordinator) {
-      void this.coordinator.stop();
-      this.store.setState({ isLeader: false, leaderTabId: undefined });
+  #deactivate(): void {
+    this.#active = false;
+    this.#options.platform.clock.clearTimeout(this.#sliTimer);
+    this.#reporter?.stop();
+    this.#poller?.stop();
+    this.#loop.stop();
+    void this.#cursorStore?.flush();
+    if (this.#coordinator) {
+      void this.#coordinator.stop();
+      this.#store.setState({ isLeader: false, leaderTabId: undefined });
     }
-    const { status } = this.store.getState();
-    this.store.setState({
+    const { status } = this.#store.getState();
+    this.#store.setState({
       status: status === 'disabled' ? status : 'idle',
       transport: undefined,
       connectionId: undefined,
@@ -974,105 +974,105 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   /** Into the back/forward cache: hold no socket and no lock there. */
-  private suspendForBfcache(): void {
-    if (!this.coordinator) {
-      this.loop.suspend();
+  #suspendForBfcache(): void {
+    if (!this.#coordinator) {
+      this.#loop.suspend();
       return;
     }
-    if (!this.active) return;
-    this.loop.stop();
-    void this.cursorStore?.flush();
-    void this.coordinator.stop();
-    this.lastLeaderState = undefined;
-    this.store.setState({
+    if (!this.#active) return;
+    this.#loop.stop();
+    void this.#cursorStore?.flush();
+    void this.#coordinator.stop();
+    this.#lastLeaderState = undefined;
+    this.#store.setState({
       isLeader: false,
       leaderTabId: undefined,
-      status: this.store.getState().status === 'disabled' ? 'disabled' : 'connecting',
+      status: this.#store.getState().status === 'disabled' ? 'disabled' : 'connecting',
       transport: undefined,
       connectionId: undefined,
     });
   }
 
-  private resumeFromBfcache(): void {
-    if (!this.coordinator) {
-      this.loop.resume();
+  #resumeFromBfcache(): void {
+    if (!this.#coordinator) {
+      this.#loop.resume();
       return;
     }
-    if (this.active && !this.closed) {
-      this.coordinator.start();
-      this.applyGate();
+    if (this.#active && !this.#closed) {
+      this.#coordinator.start();
+      this.#applyGate();
     }
   }
 
   /** Several subscribe calls in one tick become one in-place update. */
-  private queueUpdate(): void {
-    if (this.updateQueued) return;
-    this.updateQueued = true;
+  #queueUpdate(): void {
+    if (this.#updateQueued) return;
+    this.#updateQueued = true;
     queueMicrotask(() => {
-      this.updateQueued = false;
-      if (this.closed || !this.isLeaderNow()) return;
+      this.#updateQueued = false;
+      if (this.#closed || !this.#isLeaderNow()) return;
       // Tabs re-announce their needs every 10 s; an update for nothing would
       // cost a POST and, over long-poll, cut the waiting poll.
       // Not connected yet: the welcome checks again (see the welcome sink).
-      if (!this.loop.isConnected) return;
-      if (JSON.stringify(this.subscription()) === this.liveSubscription) return;
-      this.loop.update();
+      if (!this.#loop.isConnected) return;
+      if (JSON.stringify(this.#subscription()) === this.#liveSubscription) return;
+      this.#loop.update();
     });
   }
 
   /** Starts or stops the connection as flags, subscribers and the election say. */
-  private applyGate(): void {
-    if (this.closed) return;
-    const state = this.store.getState();
+  #applyGate(): void {
+    if (this.#closed) return;
+    const state = this.#store.getState();
     if (state.disabledReason === 'forbidden') return;
-    const reason = this.localDisabledReason();
+    const reason = this.#localDisabledReason();
     if (reason !== undefined) {
       const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
-      this.loop.stop();
-      this.store.setState({
+      this.#loop.stop();
+      this.#store.setState({
         status: 'disabled',
         disabledReason: reason,
         transport: undefined,
         connectionId: undefined,
       });
-      if (wasRunning) this.emitter.emit('fallback', { reason });
+      if (wasRunning) this.#emitter.emit('fallback', { reason });
       return;
     }
     if (state.status === 'disabled') {
-      this.store.setState({ status: this.active ? 'connecting' : 'idle', disabledReason: undefined });
+      this.#store.setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
     }
-    if (!this.active) return;
-    if (this.isLeaderNow()) {
-      if (!this.loop.isRunning && this.cursorReady) this.loop.start();
-    } else if (this.lastLeaderState && this.store.getState().status === 'connecting') {
+    if (!this.#active) return;
+    if (this.#isLeaderNow()) {
+      if (!this.#loop.isRunning && this.#cursorReady) this.#loop.start();
+    } else if (this.#lastLeaderState && this.#store.getState().status === 'connecting') {
       // Back on after a reason of our own: show what the leader last said.
-      this.leaderState(this.lastLeaderState);
-    } else if (this.store.getState().status === 'idle') {
+      this.leaderState(this.#lastLeaderState);
+    } else if (this.#store.getState().status === 'idle') {
       // A follower shows the leader's status once it hears it.
-      this.store.setState({ status: 'connecting' });
+      this.#store.setState({ status: 'connecting' });
     }
   }
 
-  private applyFlagsToDispatcher(flags: ResolvedFlags): void {
-    this.dispatcher.setShadowMode(flags.shadowMode);
-    this.dispatcher.setDisabledServices(flags.disabledServices);
+  #applyFlagsToDispatcher(flags: ResolvedFlags): void {
+    this.#dispatcher.setShadowMode(flags.shadowMode);
+    this.#dispatcher.setDisabledServices(flags.disabledServices);
   }
 
   /** What the connection subscribes to: this tab's needs, or every tab's. */
-  private subscription(): { services: string[]; propertyIds: string[] | null } {
-    if (this.coordinator) return this.coordinator.union();
-    const { services, propertyFilter } = this.store.getState();
+  #subscription(): { services: string[]; propertyIds: string[] | null } {
+    if (this.#coordinator) return this.#coordinator.union();
+    const { services, propertyFilter } = this.#store.getState();
     return { services, propertyIds: propertyFilter === null ? null : [propertyFilter] };
   }
 
-  private circuitState(): RealtimeState['circuit'] {
-    const snapshot = this.breaker.snapshot();
+  #circuitState(): RealtimeState['circuit'] {
+    const snapshot = this.#breaker.snapshot();
     const circuit: RealtimeState['circuit'] = {
       state: snapshot.state,
       consecutiveFailures: snapshot.consecutiveFailures,
     };
     if (snapshot.openedAt !== undefined) circuit.openedAt = snapshot.openedAt;
-    const previous = this.store.getState().circuit;
+    const previous = this.#store.getState().circuit;
     return previous.state === circuit.state &&
       previous.consecutiveFailures === circuit.consecutiveFailures &&
       previous.openedAt === circuit.openedAt
@@ -1080,12 +1080,12 @@ class Client implements RealtimeClient, CoordinatorHost {
       : circuit;
   }
 
-  private bumpCounter(name: keyof RealtimeState['counters']): void {
-    this.store.setState((state) => ({ counters: { ...state.counters, [name]: state.counters[name] + 1 } }));
+  #bumpCounter(name: keyof RealtimeState['counters']): void {
+    this.#store.setState((state) => ({ counters: { ...state.counters, [name]: state.counters[name] + 1 } }));
   }
 
-  private addSuppressed(service: string, count: number): void {
-    this.store.setState((state) => ({
+  #addSuppressed(service: string, count: number): void {
+    this.#store.setState((state) => ({
       byServiceSuppressed: {
         ...state.byServiceSuppressed,
         [service]: (state.byServiceSuppressed[service] ?? 0) + count,
@@ -1093,22 +1093,22 @@ class Client implements RealtimeClient, CoordinatorHost {
     }));
   }
 
-  private navigator(): { onLine?: boolean } | undefined {
-    return this.options.platform.navigator ?? browserGlobal('navigator');
+  #navigator(): { onLine?: boolean } | undefined {
+    return this.#options.platform.navigator ?? browserGlobal('navigator');
   }
 
-  private installDevtools(): void {
+  #installDevtools(): void {
     const win = browserGlobal('window') as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
     if (!win) return;
     const getter = () => this.getState();
     win.__realtimeState = getter;
-    this.removeDevtools = () => {
+    this.#removeDevtools = () => {
       if (win.__realtimeState === getter) delete win.__realtimeState;
     };
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new TypeError('this realtime client is closed');
+  #assertOpen(): void {
+    if (this.#closed) throw new TypeError('this realtime client is closed');
   }
 }
 
