@@ -73,57 +73,57 @@ interface Attempt {
  * late callback of an abandoned attempt can never act on the current one.
  */
 export class ConnectionLoop {
-  private readonly deps: ConnectionLoopDeps;
-  private generation = 0;
-  private current: Attempt | undefined;
-  private running = false;
-  private retryTimer: unknown;
-  private stopWaitingForBreaker: (() => void) | undefined;
-  private everWelcomed = false;
+  readonly #deps: ConnectionLoopDeps;
+  #generation = 0;
+  #current: Attempt | undefined;
+  #running = false;
+  #retryTimer: unknown;
+  #stopWaitingForBreaker: (() => void) | undefined;
+  #everWelcomed = false;
   /** The generation whose failure was already handled (a timeout and a late rejection race). */
-  private failedGeneration = 0;
-  private authRetried = false;
-  private suspended = false;
-  private cancelRefresh: (() => void) | undefined;
+  #failedGeneration = 0;
+  #authRetried = false;
+  #suspended = false;
+  #cancelRefresh: (() => void) | undefined;
   /** An in-place update is in flight; another asked meanwhile waits for it. */
-  private updating = false;
-  private updateAgain = false;
+  #updating = false;
+  #updateAgain = false;
 
   constructor(deps: ConnectionLoopDeps) {
-    this.deps = deps;
+    this.#deps = deps;
   }
 
   get isRunning(): boolean {
-    return this.running;
+    return this.#running;
   }
 
   /** True while a welcomed connection is open. */
   get isConnected(): boolean {
-    return this.current?.welcomed === true;
+    return this.#current?.welcomed === true;
   }
 
   get transportName(): string | undefined {
-    return this.current?.transport;
+    return this.#current?.transport;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.suspended = false;
-    void this.attempt();
+    if (this.#running) return;
+    this.#running = true;
+    this.#suspended = false;
+    void this.#attempt();
   }
 
   stop(): void {
-    this.running = false;
-    this.everWelcomed = false;
-    this.updating = false;
-    this.updateAgain = false;
-    this.clearRetry();
-    this.teardown();
+    this.#running = false;
+    this.#everWelcomed = false;
+    this.#updating = false;
+    this.#updateAgain = false;
+    this.#clearRetry();
+    this.#teardown();
     // Not dispose(): a stopped loop may be started again (a new subscriber,
     // a tab that wins the election again), and its token must refresh then.
-    this.cancelRefresh?.();
-    this.cancelRefresh = undefined;
+    this.#cancelRefresh?.();
+    this.#cancelRefresh = undefined;
   }
 
   /**
@@ -131,45 +131,49 @@ export class ConnectionLoop {
    * tab becoming visible with a dead connection, a bfcache restore).
    */
   reconnectNow(): void {
-    if (!this.running || this.suspended) return;
-    this.clearRetry();
-    this.teardown();
-    void this.attempt();
+    if (!this.#running || this.#suspended) return;
+    this.#clearRetry();
+    this.#teardown();
+    void this.#attempt();
   }
 
   /** Reconnects only if the connection is not healthy. */
   ensureAlive(): void {
-    if (!this.running || this.suspended) return;
-    const attempt = this.current;
-    if (attempt?.welcomed && !this.deps.watchdog.isOverdue(this.deps.clock.now())) return;
+    if (!this.#running || this.#suspended) return;
+    const attempt = this.#current;
+    if (attempt?.welcomed && !this.#deps.watchdog.isOverdue(this.#deps.clock.now())) return;
     if (attempt && !attempt.welcomed) return; // an attempt is under way
     this.reconnectNow();
   }
 
   /** The page went into the back/forward cache: hold no socket there. */
   suspend(): void {
-    if (!this.running) return;
-    this.suspended = true;
-    this.clearRetry();
-    this.teardown();
+    if (!this.#running) return;
+    this.#suspended = true;
+    this.#clearRetry();
+    this.#teardown();
   }
 
   resume(): void {
-    if (!this.running || !this.suspended) return;
-    this.suspended = false;
-    void this.attempt();
+    if (!this.#running || !this.#suspended) return;
+    this.#suspended = false;
+    void this.#attempt();
   }
 
   /** The heartbeat watchdog found the connection silent for too long. */
   heartbeatMissed(): void {
-    this.failed(this.generation, new RealtimeError('heartbeat_timeout', 'no frame for two heartbeats'), true);
+    this.#failed(
+      this.#generation,
+      new RealtimeError('heartbeat_timeout', 'no frame for two heartbeats'),
+      true,
+    );
   }
 
   /** The network came back: old failures say nothing about the new network. */
   online(): void {
-    if (!this.running) return;
-    this.deps.breaker.reset();
-    this.deps.backoff.reset();
+    if (!this.#running) return;
+    this.#deps.breaker.reset();
+    this.#deps.backoff.reset();
     if (!this.isConnected) this.reconnectNow();
   }
 
@@ -178,7 +182,7 @@ export class ConnectionLoop {
    * carries the pipeline's cursor); a stream must reconnect from the cursor.
    */
   requestReplay(): void {
-    const attempt = this.current;
+    const attempt = this.#current;
     if (!attempt?.welcomed || attempt.replayRequested) return;
     attempt.replayRequested = true;
     if (attempt.transport === 'long-poll') return;
@@ -190,7 +194,7 @@ export class ConnectionLoop {
    * reaches back for it: a stream reconnects, long-poll's next poll asks.
    */
   replayForPeer(): void {
-    const attempt = this.current;
+    const attempt = this.#current;
     if (!attempt?.welcomed || attempt.transport === 'long-poll') return;
     this.reconnectNow();
   }
@@ -201,53 +205,53 @@ export class ConnectionLoop {
    * order (separate HTTP requests) and leave it on the older subscription.
    */
   update(): void {
-    const attempt = this.current;
+    const attempt = this.#current;
     if (!attempt?.welcomed || !attempt.connection) return;
-    if (this.updating) {
-      this.updateAgain = true;
+    if (this.#updating) {
+      this.#updateAgain = true;
       return;
     }
-    this.updating = true;
-    const { services, propertyIds } = this.deps.subscription();
+    this.#updating = true;
+    const { services, propertyIds } = this.#deps.subscription();
     const settle = () => {
-      this.updating = false;
-      if (!this.updateAgain) return;
-      this.updateAgain = false;
-      if (attempt.generation === this.generation) this.update();
+      this.#updating = false;
+      if (!this.#updateAgain) return;
+      this.#updateAgain = false;
+      if (attempt.generation === this.#generation) this.update();
     };
     attempt.connection.update(services, propertyIds).then(
       (result) => {
-        if (attempt.generation === this.generation)
-          this.deps.sink.updated(result ? result.cursor : undefined);
+        if (attempt.generation === this.#generation)
+          this.#deps.sink.updated(result ? result.cursor : undefined);
         settle();
       },
       () => {
-        this.updating = false;
-        this.updateAgain = false;
-        if (attempt.generation === this.generation) this.reconnectNow();
+        this.#updating = false;
+        this.#updateAgain = false;
+        if (attempt.generation === this.#generation) this.reconnectNow();
       },
     );
   }
 
-  private async attempt(): Promise<void> {
-    if (!this.running || this.suspended) return;
-    const generation = ++this.generation;
-    this.deps.sink.status(this.everWelcomed ? 'reconnecting' : 'connecting');
+  async #attempt(): Promise<void> {
+    if (!this.#running || this.#suspended) return;
+    const generation = ++this.#generation;
+    this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
 
-    if (!this.deps.isOnline()) return; // the `online` event restarts us
-    if (!this.deps.breaker.tryAcquire()) {
-      this.waitForBreaker(generation);
+    if (!this.#deps.isOnline()) return; // the `online` event restarts us
+    if (!this.#deps.breaker.tryAcquire()) {
+      this.#waitForBreaker(generation);
       return;
     }
 
     let token: string | undefined;
     try {
-      token = await this.deps.tokens.get();
+      token = await this.#deps.tokens.get();
     } catch (error) {
-      if (generation === this.generation) this.failed(generation, asRealtimeError(error), false);
+      if (generation === this.#generation) this.#failed(generation, asRealtimeError(error), false);
       return;
     }
-    if (generation !== this.generation || !this.running) return;
+    if (generation !== this.#generation || !this.#running) return;
 
     const abort = new AbortController();
     const attempt: Attempt = {
@@ -255,154 +259,158 @@ export class ConnectionLoop {
       abort,
       welcomed: false,
       replayRequested: false,
-      startedAt: this.deps.clock.now(),
+      startedAt: this.#deps.clock.now(),
     };
-    this.current = attempt;
-    attempt.welcomeTimer = this.deps.clock.setTimeout(() => {
-      this.failed(
+    this.#current = attempt;
+    attempt.welcomeTimer = this.#deps.clock.setTimeout(() => {
+      this.#failed(
         generation,
         new RealtimeError('connect_timeout', 'no welcome from the server in time'),
         false,
       );
-    }, this.deps.connectTimeoutMs);
+    }, this.#deps.connectTimeoutMs);
 
-    const { services, propertyIds } = this.deps.subscription();
+    const { services, propertyIds } = this.#deps.subscription();
     try {
-      const connection = await this.deps.chain.connect({
-        url: this.deps.url,
+      const connection = await this.#deps.chain.connect({
+        url: this.#deps.url,
         token,
         services,
         propertyIds,
-        cursor: this.deps.cursor(),
-        getCursor: this.deps.cursor,
-        onFrame: (raw) => this.onRawFrame(generation, raw),
-        onClose: (reason) => this.failed(generation, closeReasonToError(reason), attempt.welcomed),
+        cursor: this.#deps.cursor(),
+        getCursor: this.#deps.cursor,
+        onFrame: (raw) => this.#onRawFrame(generation, raw),
+        onClose: (reason) => this.#failed(generation, closeReasonToError(reason), attempt.welcomed),
         signal: abort.signal,
       });
       // Abandoned meanwhile (a welcome timeout, a reconnect): a transport that
       // ignored the abort still must not leave a socket open.
-      if (generation !== this.generation || this.current !== attempt || abort.signal.aborted) {
+      if (generation !== this.#generation || this.#current !== attempt || abort.signal.aborted) {
         connection.close();
         return;
       }
       attempt.connection = connection;
-      attempt.transport = this.deps.chain.currentName;
+      attempt.transport = this.#deps.chain.currentName;
       const early = attempt.early;
       attempt.early = undefined;
-      if (early) for (const frame of early) this.onFrame(generation, frame);
+      if (early) for (const frame of early) this.#onFrame(generation, frame);
     } catch (error) {
-      this.failed(generation, asRealtimeError(error), false);
+      this.#failed(generation, asRealtimeError(error), false);
     }
   }
 
-  private onRawFrame(generation: number, raw: string | object): void {
-    if (generation !== this.generation) return;
-    const parsed = parseServerFrame(raw, this.deps.maxFrameChars);
+  #onRawFrame(generation: number, raw: string | object): void {
+    if (generation !== this.#generation) return;
+    const parsed = parseServerFrame(raw, this.#deps.maxFrameChars);
     if (!parsed.ok) {
-      this.deps.sink.invalidFrame(parsed.reason);
+      this.#deps.sink.invalidFrame(parsed.reason);
       return;
     }
-    this.deps.watchdog.beat();
-    const attempt = this.current;
+    this.#deps.watchdog.beat();
+    const attempt = this.#current;
     if (attempt && !attempt.connection) {
       if (attempt.early) attempt.early.push(parsed.frame);
       else attempt.early = [parsed.frame];
       return;
     }
-    this.onFrame(generation, parsed.frame);
+    this.#onFrame(generation, parsed.frame);
   }
 
-  private onFrame(generation: number, frame: ServerFrame): void {
-    if (generation !== this.generation) return;
+  #onFrame(generation: number, frame: ServerFrame): void {
+    if (generation !== this.#generation) return;
     switch (frame.type) {
       case 'welcome':
-        this.onWelcome(generation, frame);
+        this.#onWelcome(generation, frame);
         return;
       case 'error':
-        this.failed(
+        this.#failed(
           generation,
           new RealtimeError(errorCodeOf(frame.code), frame.message, { retryAfterMs: frame.retryAfterMs }),
-          this.current?.welcomed === true,
+          this.#current?.welcomed === true,
         );
         return;
       default:
         // Frames before welcome would be read against a cursor not yet seeded.
-        if (this.current?.welcomed) this.deps.sink.frame(frame);
-        else this.deps.sink.invalidFrame('before_welcome');
+        if (this.#current?.welcomed) this.#deps.sink.frame(frame);
+        else this.#deps.sink.invalidFrame('before_welcome');
     }
   }
 
-  private onWelcome(generation: number, frame: WelcomeFrame): void {
-    const attempt = this.current;
+  #onWelcome(generation: number, frame: WelcomeFrame): void {
+    const attempt = this.#current;
     if (!attempt || attempt.generation !== generation || attempt.welcomed) return;
-    this.deps.clock.clearTimeout(attempt.welcomeTimer);
+    this.#deps.clock.clearTimeout(attempt.welcomeTimer);
     attempt.welcomed = true;
-    this.everWelcomed = true;
-    this.authRetried = false;
-    this.deps.breaker.recordSuccess();
-    this.deps.backoff.reset();
-    this.deps.watchdog.start(frame.heartbeatMs);
-    this.cancelRefresh?.();
-    this.cancelRefresh = this.deps.tokens.scheduleRefresh((token) => {
-      if (this.current === attempt) attempt.connection?.setToken?.(token);
+    this.#everWelcomed = true;
+    this.#authRetried = false;
+    this.#deps.breaker.recordSuccess();
+    this.#deps.backoff.reset();
+    this.#deps.watchdog.start(frame.heartbeatMs);
+    this.#cancelRefresh?.();
+    this.#cancelRefresh = this.#deps.tokens.scheduleRefresh((token) => {
+      if (this.#current === attempt) attempt.connection?.setToken?.(token);
     });
-    this.deps.sink.welcome(frame, attempt.transport ?? 'unknown', this.deps.clock.now() - attempt.startedAt);
-    this.deps.sink.status('connected');
+    this.#deps.sink.welcome(
+      frame,
+      attempt.transport ?? 'unknown',
+      this.#deps.clock.now() - attempt.startedAt,
+    );
+    this.#deps.sink.status('connected');
   }
 
   /** One place decides what a failure means: retry, refresh, or stop. */
-  private failed(generation: number, error: RealtimeError, wasWelcomed: boolean): void {
-    if (generation !== this.generation || generation === this.failedGeneration || !this.running) return;
-    this.failedGeneration = generation;
-    this.teardown();
+  #failed(generation: number, error: RealtimeError, wasWelcomed: boolean): void {
+    if (generation !== this.#generation || generation === this.#failedGeneration || !this.#running) return;
+    this.#failedGeneration = generation;
+    this.#teardown();
 
     if (error.code === 'forbidden') {
-      this.running = false;
-      this.cancelRefresh?.();
-      this.cancelRefresh = undefined;
-      this.deps.sink.forbidden(error);
+      this.#running = false;
+      this.#cancelRefresh?.();
+      this.#cancelRefresh = undefined;
+      this.#deps.sink.forbidden(error);
       return;
     }
-    if (error.code === 'unauthorized' && !this.authRetried) {
+    if (error.code === 'unauthorized' && !this.#authRetried) {
       // One refresh and an immediate retry; a second 401 in a row is a failure.
-      this.authRetried = true;
-      this.deps.tokens.invalidate();
-      this.deps.sink.disconnected(error, 0);
-      void this.attempt();
+      this.#authRetried = true;
+      this.#deps.tokens.invalidate();
+      this.#deps.sink.disconnected(error, 0);
+      void this.#attempt();
       return;
     }
     // A live connection that dropped is not a failed attempt; the breaker
     // counts attempts that could not get a welcome.
-    if (!wasWelcomed) this.deps.breaker.recordFailure();
-    const delay = this.deps.backoff.next(error.retryAfterMs);
-    this.deps.sink.disconnected(error, delay);
-    this.deps.sink.status(this.everWelcomed ? 'reconnecting' : 'connecting');
-    this.clearRetry();
-    this.retryTimer = this.deps.clock.setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.attempt();
+    if (!wasWelcomed) this.#deps.breaker.recordFailure();
+    const delay = this.#deps.backoff.next(error.retryAfterMs);
+    this.#deps.sink.disconnected(error, delay);
+    this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
+    this.#clearRetry();
+    this.#retryTimer = this.#deps.clock.setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#attempt();
     }, delay);
   }
 
-  private waitForBreaker(generation: number): void {
-    this.stopWaitingForBreaker?.();
-    this.stopWaitingForBreaker = this.deps.breaker.onStateChange((change) => {
+  #waitForBreaker(generation: number): void {
+    this.#stopWaitingForBreaker?.();
+    this.#stopWaitingForBreaker = this.#deps.breaker.onStateChange((change) => {
       if (change.to !== 'half-open') return;
-      this.stopWaitingForBreaker?.();
-      this.stopWaitingForBreaker = undefined;
-      if (generation === this.generation) void this.attempt();
+      this.#stopWaitingForBreaker?.();
+      this.#stopWaitingForBreaker = undefined;
+      if (generation === this.#generation) void this.#attempt();
     });
   }
 
-  private teardown(): void {
-    const attempt = this.current;
-    this.current = undefined;
-    this.deps.watchdog.stop();
+  #teardown(): void {
+    const attempt = this.#current;
+    this.#current = undefined;
+    this.#deps.watchdog.stop();
     // An attempt abandoned before its welcome may hold the half-open probe;
     // without giving it back the breaker would stay half-open for good.
-    if (!attempt?.welcomed) this.deps.breaker.releaseProbe();
+    if (!attempt?.welcomed) this.#deps.breaker.releaseProbe();
     if (!attempt) return;
-    this.deps.clock.clearTimeout(attempt.welcomeTimer);
+    this.#deps.clock.clearTimeout(attempt.welcomeTimer);
     attempt.abort.abort();
     try {
       attempt.connection?.close();
@@ -411,11 +419,11 @@ export class ConnectionLoop {
     }
   }
 
-  private clearRetry(): void {
-    if (this.retryTimer !== undefined) this.deps.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.stopWaitingForBreaker?.();
-    this.stopWaitingForBreaker = undefined;
+  #clearRetry(): void {
+    if (this.#retryTimer !== undefined) this.#deps.clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#stopWaitingForBreaker?.();
+    this.#stopWaitingForBreaker = undefined;
   }
 }
 

@@ -77,103 +77,103 @@ export function resolveRollbackThresholds(
  */
 export class RollbackGuard {
   readonly thresholds: RollbackThresholds;
-  private readonly clock: Clock;
-  private readonly samples: SlidingCounter;
-  private readonly errors: SlidingCounter;
-  private circuitOpenSince: number | undefined;
-  private tripped: RollbackVerdict | undefined;
-  private lastState: RollbackVerdict['state'] = 'ok';
-  private readonly listeners = new Listeners<RollbackVerdict>();
+  readonly #clock: Clock;
+  readonly #samples: SlidingCounter;
+  readonly #errors: SlidingCounter;
+  #circuitOpenSince: number | undefined;
+  #tripped: RollbackVerdict | undefined;
+  #lastState: RollbackVerdict['state'] = 'ok';
+  readonly #listeners = new Listeners<RollbackVerdict>();
 
   constructor(options: { thresholds?: Partial<RollbackThresholds>; clock?: Clock } = {}) {
     this.thresholds = resolveRollbackThresholds(options.thresholds);
-    this.clock = options.clock ?? systemClock;
-    const window = { windowMs: this.thresholds.windowMs, clock: this.clock };
-    this.samples = new SlidingCounter(window, 'rollback.windowMs');
-    this.errors = new SlidingCounter(window, 'rollback.windowMs');
+    this.#clock = options.clock ?? systemClock;
+    const window = { windowMs: this.thresholds.windowMs, clock: this.#clock };
+    this.#samples = new SlidingCounter(window, 'rollback.windowMs');
+    this.#errors = new SlidingCounter(window, 'rollback.windowMs');
   }
 
   /** A connection attempt ended: welcomed (`false`) or failed (`true`). */
   recordAttempt(failed: boolean): void {
-    this.samples.add(1);
-    if (failed) this.errors.add(1);
+    this.#samples.add(1);
+    if (failed) this.#errors.add(1);
     this.evaluate();
   }
 
   /** Frames received: how many were valid and how many were not. */
   recordFrames(valid: number, invalid: number): void {
-    this.samples.add(valid + invalid);
+    this.#samples.add(valid + invalid);
     if (invalid > 0) {
-      this.errors.add(invalid);
+      this.#errors.add(invalid);
       this.evaluate();
     }
   }
 
   /** The circuit opened (`true`) or closed again (`false`); half-open still counts as open. */
   circuitOpen(open: boolean): void {
-    if (open) this.circuitOpenSince ??= this.clock.now();
-    else this.circuitOpenSince = undefined;
+    if (open) this.#circuitOpenSince ??= this.#clock.now();
+    else this.#circuitOpenSince = undefined;
     this.evaluate();
   }
 
   /** An invariant broke: realtime goes off at once. */
   invariantViolation(detail: string): void {
-    this.trip('invariant_violation', detail);
+    this.#trip('invariant_violation', detail);
   }
 
   /** Calls `listener` whenever the verdict's state changes. Returns the unsubscribe function. */
   onChange(listener: Listener<RollbackVerdict>): () => void {
-    return this.listeners.add(listener);
+    return this.#listeners.add(listener);
   }
 
   /** The verdict now (a cooldown that ended clears a trip). */
   verdict(): RollbackVerdict {
-    const now = this.clock.now();
-    if (this.tripped) {
-      if (this.tripped.until === undefined || now < this.tripped.until) return this.tripped;
-      this.tripped = undefined;
-      this.samples.reset();
-      this.errors.reset();
+    const now = this.#clock.now();
+    if (this.#tripped) {
+      if (this.#tripped.until === undefined || now < this.#tripped.until) return this.#tripped;
+      this.#tripped = undefined;
+      this.#samples.reset();
+      this.#errors.reset();
     }
-    const samples = this.samples.total();
+    const samples = this.#samples.total();
     if (samples < this.thresholds.minSamples) return { state: 'ok' };
-    const errorRate = this.errors.total() / samples;
+    const errorRate = this.#errors.total() / samples;
     return { state: errorRate > this.thresholds.degradedRate ? 'degraded' : 'ok', errorRate };
   }
 
   /** Checks the time-based condition (the circuit open too long); call it now and then. */
   evaluate(): RollbackVerdict {
-    if (!this.tripped) {
-      const now = this.clock.now();
+    if (!this.#tripped) {
+      const now = this.#clock.now();
       if (
-        this.circuitOpenSince !== undefined &&
-        now - this.circuitOpenSince > this.thresholds.circuitOpenMs
+        this.#circuitOpenSince !== undefined &&
+        now - this.#circuitOpenSince > this.thresholds.circuitOpenMs
       ) {
-        return this.trip('circuit_open', `circuit open for ${Math.round(now - this.circuitOpenSince)} ms`);
+        return this.#trip('circuit_open', `circuit open for ${Math.round(now - this.#circuitOpenSince)} ms`);
       }
       const current = this.verdict();
       if (current.errorRate !== undefined && current.errorRate > this.thresholds.errorRate) {
-        return this.trip('error_rate', `error rate ${(current.errorRate * 100).toFixed(1)} %`);
+        return this.#trip('error_rate', `error rate ${(current.errorRate * 100).toFixed(1)} %`);
       }
     }
     const verdict = this.verdict();
-    this.report(verdict);
+    this.#report(verdict);
     return verdict;
   }
 
-  private trip(reason: RollbackReason, detail: string): RollbackVerdict {
-    if (this.tripped) return this.tripped;
-    const now = this.clock.now();
+  #trip(reason: RollbackReason, detail: string): RollbackVerdict {
+    if (this.#tripped) return this.#tripped;
+    const now = this.#clock.now();
     const verdict: RollbackVerdict = { state: 'tripped', reason, detail, trippedAt: now };
     if (this.thresholds.cooldownMs > 0) verdict.until = now + this.thresholds.cooldownMs;
-    this.tripped = verdict;
-    this.report(verdict);
+    this.#tripped = verdict;
+    this.#report(verdict);
     return verdict;
   }
 
-  private report(verdict: RollbackVerdict): void {
-    if (verdict.state === this.lastState) return;
-    this.lastState = verdict.state;
-    this.listeners.emit(verdict);
+  #report(verdict: RollbackVerdict): void {
+    if (verdict.state === this.#lastState) return;
+    this.#lastState = verdict.state;
+    this.#listeners.emit(verdict);
   }
 }

@@ -29,33 +29,33 @@ export interface SliCollectorOptions {
  * bounded: sketches have bounded buckets, windows bounded slots.
  */
 export class SliCollector {
-  private readonly clock: Clock;
-  private readonly wallClock: WallClock;
-  private readonly sloTargets: Partial<SloTargets> | undefined;
+  readonly #clock: Clock;
+  readonly #wallClock: WallClock;
+  readonly #sloTargets: Partial<SloTargets> | undefined;
   readonly delivery = new QuantileSketch();
   readonly takeover = new QuantileSketch();
   readonly mutationToVisible = new QuantileSketch();
-  private readonly byService = new Map<string, QuantileSketch>();
-  private readonly elections: SlidingCounter;
-  private readonly dropped: SlidingCounter;
-  private readonly circuitOpen: TimeWeightedRatio;
-  private readonly alerts: AlertEvaluator;
-  private circuitOpenSince: number | undefined;
+  readonly #byService = new Map<string, QuantileSketch>();
+  readonly #elections: SlidingCounter;
+  readonly #dropped: SlidingCounter;
+  readonly #circuitOpen: TimeWeightedRatio;
+  readonly #alerts: AlertEvaluator;
+  #circuitOpenSince: number | undefined;
   /** Server clock minus ours, in ms; 0 until a welcome told us. */
-  private offsetMs = 0;
-  private mutationsVisible = 0;
-  private mutationsTimedOut = 0;
-  private readonly startedAt: number;
+  #offsetMs = 0;
+  #mutationsVisible = 0;
+  #mutationsTimedOut = 0;
+  readonly #startedAt: number;
 
   constructor(options: SliCollectorOptions) {
-    this.clock = options.clock;
-    this.wallClock = options.wallClock;
-    this.sloTargets = options.sloTargets;
-    this.elections = new SlidingCounter({ windowMs: HOUR_MS, clock: this.clock });
-    this.dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock: this.clock });
-    this.circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock: this.clock });
-    this.alerts = new AlertEvaluator({ clock: this.clock, thresholds: options.alertThresholds });
-    this.startedAt = this.clock.now();
+    this.#clock = options.clock;
+    this.#wallClock = options.wallClock;
+    this.#sloTargets = options.sloTargets;
+    this.#elections = new SlidingCounter({ windowMs: HOUR_MS, clock: this.#clock });
+    this.#dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock: this.#clock });
+    this.#circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock: this.#clock });
+    this.#alerts = new AlertEvaluator({ clock: this.#clock, thresholds: options.alertThresholds });
+    this.#startedAt = this.#clock.now();
   }
 
   /**
@@ -64,16 +64,16 @@ export class SliCollector {
    * client clock minutes off still measures delivery latency right.
    */
   serverTime(serverTime: number, oneWayMs = 0): void {
-    this.offsetMs = serverTime + oneWayMs - this.wallClock();
+    this.#offsetMs = serverTime + oneWayMs - this.#wallClock();
   }
 
   /** A batch was dispatched in this tab: one latency sample per event. */
   delivered(service: string, events: readonly RealtimeEvent[]): void {
-    const now = this.wallClock() + this.offsetMs;
-    let sketch = this.byService.get(service);
+    const now = this.#wallClock() + this.#offsetMs;
+    let sketch = this.#byService.get(service);
     if (!sketch) {
       sketch = new QuantileSketch();
-      this.byService.set(service, sketch);
+      this.#byService.set(service, sketch);
     }
     for (let i = 0; i < events.length; i++) {
       const latency = now - (events[i] as RealtimeEvent).ts;
@@ -89,45 +89,45 @@ export class SliCollector {
   }
 
   elected(): void {
-    this.elections.add(1);
+    this.#elections.add(1);
   }
 
   droppedEvents(count: number): void {
-    if (count > 0) this.dropped.add(count);
+    if (count > 0) this.#dropped.add(count);
   }
 
   mutationSettled(outcome: { status: string; latencyMs?: number }): void {
     if (outcome.status === 'visible') {
-      this.mutationsVisible++;
+      this.#mutationsVisible++;
       if (outcome.latencyMs !== undefined) this.mutationToVisible.add(outcome.latencyMs);
     } else if (outcome.status === 'timed_out') {
-      this.mutationsTimedOut++;
+      this.#mutationsTimedOut++;
     }
   }
 
   /** The circuit is open (half-open counts as open) or closed. */
   circuit(open: boolean): void {
-    this.circuitOpen.set(open);
-    if (open) this.circuitOpenSince ??= this.clock.now();
-    else this.circuitOpenSince = undefined;
+    this.#circuitOpen.set(open);
+    if (open) this.#circuitOpenSince ??= this.#clock.now();
+    else this.#circuitOpenSince = undefined;
   }
 
   get electionsPerHour(): number {
-    return this.elections.total();
+    return this.#elections.total();
   }
 
   get droppedLast5Min(): number {
-    return this.dropped.total();
+    return this.#dropped.total();
   }
 
   get optimisticTimeoutRate(): number {
-    const settled = this.mutationsVisible + this.mutationsTimedOut;
-    return settled === 0 ? 0 : this.mutationsTimedOut / settled;
+    const settled = this.#mutationsVisible + this.#mutationsTimedOut;
+    return settled === 0 ? 0 : this.#mutationsTimedOut / settled;
   }
 
   /** 0..100, time-weighted over the last hour. */
   get circuitOpenPercent(): number {
-    return (this.circuitOpen.ratio() ?? 0) * 100;
+    return (this.#circuitOpen.ratio() ?? 0) * 100;
   }
 
   /**
@@ -136,12 +136,12 @@ export class SliCollector {
    * their own, e.g. churn over the last hour).
    */
   get windowMs(): number {
-    return this.clock.now() - this.startedAt;
+    return this.#clock.now() - this.#startedAt;
   }
 
   byServiceP95(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [service, sketch] of this.byService) {
+    for (const [service, sketch] of this.#byService) {
       const p95 = sketch.quantile(0.95);
       if (p95 !== undefined) out[service] = Math.round(p95);
     }
@@ -160,14 +160,14 @@ export class SliCollector {
         mutationToVisibleP95Ms: this.mutationToVisible.quantile(0.95),
         circuitOpenPercent: this.circuitOpenPercent,
       },
-      this.sloTargets,
+      this.#sloTargets,
     );
   }
 
   /** Feeds the alert evaluator the figures of now; call it periodically. */
   evaluateAlerts(): readonly Alert[] {
-    return this.alerts.observe({
-      circuitOpenSinceMs: this.circuitOpenSince,
+    return this.#alerts.observe({
+      circuitOpenSinceMs: this.#circuitOpenSince,
       electionsPerHour: this.electionsPerHour,
       deliveryP99Ms: this.delivery.quantile(0.99),
       optimisticTimeoutRate: this.optimisticTimeoutRate,

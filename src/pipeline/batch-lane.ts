@@ -56,15 +56,15 @@ export class BatchLane {
  */
 export class LaneIndex {
   readonly lanes: BatchLane[] = [];
-  private last: BatchLane | undefined;
-  private byService: Map<string, BatchLane> | undefined;
+  #last: BatchLane | undefined;
+  #byService: Map<string, BatchLane> | undefined;
 
   get(service: string): BatchLane | undefined {
-    const last = this.last;
+    const last = this.#last;
     if (last !== undefined && last.service === service) return last;
     let found: BatchLane | undefined;
-    if (this.byService !== undefined) {
-      found = this.byService.get(service);
+    if (this.#byService !== undefined) {
+      found = this.#byService.get(service);
     } else {
       const lanes = this.lanes;
       for (let i = 0; i < lanes.length; i++) {
@@ -74,18 +74,18 @@ export class LaneIndex {
         }
       }
     }
-    if (found !== undefined) this.last = found;
+    if (found !== undefined) this.#last = found;
     return found;
   }
 
   add(lane: BatchLane): void {
     this.lanes.push(lane);
-    this.last = lane;
-    if (this.byService !== undefined) {
-      this.byService.set(lane.service, lane);
+    this.#last = lane;
+    if (this.#byService !== undefined) {
+      this.#byService.set(lane.service, lane);
     } else if (this.lanes.length > 8) {
-      this.byService = new Map();
-      for (const each of this.lanes) this.byService.set(each.service, each);
+      this.#byService = new Map();
+      for (const each of this.lanes) this.#byService.set(each.service, each);
     }
   }
 }

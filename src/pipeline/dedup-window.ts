@@ -31,11 +31,11 @@ export function checkDedupCapacity(capacity: number, field = 'dedupCapacity'): n
 export class DedupWindow {
   /** How many keys are remembered at most. */
   readonly capacity: number;
-  private readonly keys = new Set<string>();
+  readonly #keys = new Set<string>();
   // Grows by push until full, then is overwritten in place: no preallocation
   // for the many services that only ever see a handful of events.
-  private readonly ring: string[] = [];
-  private oldest = 0;
+  readonly #ring: string[] = [];
+  #oldest = 0;
 
   /** @throws RangeError when `capacity` is not an integer in 1..{@link MAX_DEDUP_CAPACITY}. */
   constructor(capacity: number = DEFAULT_DEDUP_CAPACITY) {
@@ -44,12 +44,12 @@ export class DedupWindow {
 
   /** Number of keys remembered now (never more than `capacity`). */
   get size(): number {
-    return this.keys.size;
+    return this.#keys.size;
   }
 
   /** True when `key` is among the remembered keys. Does not change the window. */
   has(key: string): boolean {
-    return this.keys.has(key);
+    return this.#keys.has(key);
   }
 
   /**
@@ -57,16 +57,16 @@ export class DedupWindow {
    * duplicate of a remembered key (the window is then left unchanged).
    */
   add(key: string): boolean {
-    const keys = this.keys;
+    const keys = this.#keys;
     if (keys.has(key)) return false;
-    const ring = this.ring;
+    const ring = this.#ring;
     if (ring.length < this.capacity) {
       ring.push(key);
     } else {
-      const slot = this.oldest;
+      const slot = this.#oldest;
       keys.delete(ring[slot]!);
       ring[slot] = key;
-      this.oldest = slot + 1 === this.capacity ? 0 : slot + 1;
+      this.#oldest = slot + 1 === this.capacity ? 0 : slot + 1;
     }
     keys.add(key);
     return true;
@@ -74,9 +74,9 @@ export class DedupWindow {
 
   /** Forgets every key (after a `reset`, when seqs and ids may start over). */
   clear(): void {
-    this.keys.clear();
-    this.ring.length = 0;
-    this.oldest = 0;
+    this.#keys.clear();
+    this.#ring.length = 0;
+    this.#oldest = 0;
   }
 }
 

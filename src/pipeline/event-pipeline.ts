@@ -61,17 +61,17 @@ export interface EventPipelineOptions {
  * Memory is bounded by services × 2 × `dedupCapacity` keys.
  */
 export class EventPipeline {
-  private readonly sink: PipelineSink;
-  private readonly dedupCapacity: number;
+  readonly #sink: PipelineSink;
+  readonly #dedupCapacity: number;
   /** A service has an entry exactly while it has a cursor. */
-  private readonly states = new Map<string, ServiceState>();
+  readonly #states = new Map<string, ServiceState>();
   /** `null` until `setServices` is first called: every service is accepted. */
-  private subscribed: Set<string> | null = null;
+  #subscribed: Set<string> | null = null;
 
   /** @throws RangeError when `options.dedupCapacity` is not an integer in 1..2^20. */
   constructor(sink: PipelineSink, options: EventPipelineOptions = {}) {
-    this.sink = sink;
-    this.dedupCapacity = checkDedupCapacity(options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
+    this.#sink = sink;
+    this.#dedupCapacity = checkDedupCapacity(options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
   }
 
   /**
@@ -81,12 +81,12 @@ export class EventPipeline {
    * needs the replay from where it stopped; {@link forget} frees them.
    */
   setServices(services: Iterable<string>): void {
-    this.subscribed = new Set(services);
+    this.#subscribed = new Set(services);
   }
 
   /** Drops the cursor and dedup memory of a service. */
   forget(service: string): void {
-    this.states.delete(service);
+    this.#states.delete(service);
   }
 
   /** A fresh copy of the cursor of every service that has one. */
@@ -94,7 +94,7 @@ export class EventPipeline {
     const cursor: Cursor = {};
     // Every name in `states` passed SERVICE_NAME_PATTERN, so none is `__proto__`,
     // whose assignment would set the prototype instead of a key.
-    for (const [service, state] of this.states) cursor[service] = state.cursor;
+    for (const [service, state] of this.#states) cursor[service] = state.cursor;
     return cursor;
   }
 
@@ -108,10 +108,10 @@ export class EventPipeline {
    */
   seed(cursor: Cursor): void {
     for (const service of Object.keys(cursor)) {
-      if (this.states.has(service)) continue;
+      if (this.#states.has(service)) continue;
       const seq = cursor[service];
       if (!SERVICE_NAME_PATTERN.test(service) || !isSeq(seq)) continue;
-      this.states.set(service, { cursor: seq as number, dedup: undefined });
+      this.#states.set(service, { cursor: seq as number, dedup: undefined });
     }
   }
 
@@ -149,18 +149,18 @@ export class EventPipeline {
       const seq = cursor[service];
       if (!SERVICE_NAME_PATTERN.test(service)) continue;
       if (typeof seq !== 'number') {
-        this.states.delete(service);
+        this.#states.delete(service);
         continue;
       }
-      const state = this.states.get(service);
+      const state = this.#states.get(service);
       if (state === undefined) {
-        this.states.set(service, { cursor: seq, dedup: undefined });
+        this.#states.set(service, { cursor: seq, dedup: undefined });
       } else {
         state.cursor = seq;
         state.dedup?.clear();
       }
     }
-    this.sink.onResync({ services: frame.services, cursor, reason: frame.reason });
+    this.#sink.onResync({ services: frame.services, cursor, reason: frame.reason });
   }
 
   /**
@@ -179,16 +179,16 @@ export class EventPipeline {
       const event = events[i]!;
       let lane = index.get(event.service);
       if (lane === undefined) {
-        lane = this.openLane(event.service, frame);
+        lane = this.#openLane(event.service, frame);
         index.add(lane);
       }
-      this.take(lane, event);
+      this.#take(lane, event);
     }
     // Services the batch covers without events (all filtered out for this
     // subscription) still move their cursor or reveal a gap.
     const after = frame.after;
     for (const service in after) {
-      if (index.get(service) === undefined) index.add(this.openLane(service, frame));
+      if (index.get(service) === undefined) index.add(this.#openLane(service, frame));
     }
 
     const lanes = index.lanes;
@@ -196,7 +196,7 @@ export class EventPipeline {
       const lane = lanes[i]!;
       if (lane.mode === 'apply' && lane.upTo > lane.state!.cursor) lane.state!.cursor = lane.upTo;
     }
-    const sink = this.sink;
+    const sink = this.#sink;
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[i]!;
       const service = lane.service;
@@ -209,8 +209,8 @@ export class EventPipeline {
   }
 
   /** Decides, once per service per batch, what the batch does to the service. */
-  private openLane(service: string, frame: BatchFrame): BatchLane {
-    if (this.subscribed !== null && !this.subscribed.has(service)) {
+  #openLane(service: string, frame: BatchFrame): BatchLane {
+    if (this.#subscribed !== null && !this.#subscribed.has(service)) {
       return new BatchLane(service, 'unsubscribed', undefined, Number.NaN, Number.NaN, Number.NaN);
     }
     // Frames normally passed the schema, but a typed frame that did not must
@@ -227,18 +227,18 @@ export class EventPipeline {
     ) {
       return new BatchLane(service, 'invalid', undefined, Number.NaN, Number.NaN, Number.NaN);
     }
-    let state = this.states.get(service);
+    let state = this.#states.get(service);
     if (state === undefined) {
       // A new subscription starts where its first batch continues from.
       state = { cursor: after, dedup: undefined };
-      this.states.set(service, state);
+      this.#states.set(service, state);
     }
     const mode: LaneMode = after > state.cursor ? 'gap' : 'apply';
     return new BatchLane(service, mode, state, after, upTo, state.cursor);
   }
 
   /** Decides one event's fate. The hot path: allocates nothing but Set entries (see ServiceDedup). */
-  private take(lane: BatchLane, event: RealtimeEvent): void {
+  #take(lane: BatchLane, event: RealtimeEvent): void {
     const mode = lane.mode;
     if (mode !== 'apply') {
       if (mode === 'unsubscribed') lane.unsubscribed++;
@@ -264,7 +264,7 @@ export class EventPipeline {
     // seq check has already decided, so such keys are not stored at all.
     if (eventId !== undefined) {
       const state = lane.state!;
-      const dedup = state.dedup ?? this.openDedup(state);
+      const dedup = state.dedup ?? this.#openDedup(state);
       if (!dedup.add(event.entityType, eventId)) {
         lane.duplicate++;
         return;
@@ -273,8 +273,8 @@ export class EventPipeline {
     lane.accepted.push(event);
   }
 
-  private openDedup(state: ServiceState): ServiceDedup {
-    const dedup = new ServiceDedup(this.dedupCapacity);
+  #openDedup(state: ServiceState): ServiceDedup {
+    const dedup = new ServiceDedup(this.#dedupCapacity);
     state.dedup = dedup;
     return dedup;
   }

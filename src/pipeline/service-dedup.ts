@@ -13,37 +13,37 @@ import { DedupWindow } from './dedup-window';
  * least its last `capacity` distinct keys, and at most `2 × capacity` in all.
  */
 export class ServiceDedup {
-  private readonly capacity: number;
-  private primaryType: string | undefined;
-  private readonly primary: DedupWindow;
-  private others: DedupWindow | undefined;
+  readonly #capacity: number;
+  #primaryType: string | undefined;
+  readonly #primary: DedupWindow;
+  #others: DedupWindow | undefined;
 
   /** `capacity` must already be valid (see `checkDedupCapacity`). */
   constructor(capacity: number) {
-    this.capacity = capacity;
-    this.primary = new DedupWindow(capacity);
+    this.#capacity = capacity;
+    this.#primary = new DedupWindow(capacity);
   }
 
   /** Keys remembered now, in both windows. */
   get size(): number {
-    return this.primary.size + (this.others?.size ?? 0);
+    return this.#primary.size + (this.#others?.size ?? 0);
   }
 
   /** Records the key of an event; `true` when it is new, `false` for a duplicate. */
   add(entityType: string, eventId: string): boolean {
-    if (entityType === this.primaryType) return this.primary.add(eventId);
-    if (this.primaryType === undefined) {
-      this.primaryType = entityType;
-      return this.primary.add(eventId);
+    if (entityType === this.#primaryType) return this.#primary.add(eventId);
+    if (this.#primaryType === undefined) {
+      this.#primaryType = entityType;
+      return this.#primary.add(eventId);
     }
-    this.others ??= new DedupWindow(this.capacity);
-    return this.others.add(`${entityType}:${eventId}`);
+    this.#others ??= new DedupWindow(this.#capacity);
+    return this.#others.add(`${entityType}:${eventId}`);
   }
 
   /** Forgets everything, the primary type included (a reset may change the stream entirely). */
   clear(): void {
-    this.primaryType = undefined;
-    this.primary.clear();
-    this.others = undefined;
+    this.#primaryType = undefined;
+    this.#primary.clear();
+    this.#others = undefined;
   }
 }

@@ -72,19 +72,19 @@ interface Peer extends TabNeeds {
  */
 export class TabCoordinator {
   readonly strategy: ElectionStrategy;
-  private readonly options: TabCoordinatorOptions;
-  private readonly peers = new Map<string, Peer>();
-  private readonly election: LeaderElection;
-  private channel: TabChannel | undefined;
-  private offChannel: (() => void) | undefined;
-  private offElection: (() => void) | undefined;
-  private refreshTimer: unknown;
-  private running = false;
-  private readonly beatListeners = new Set<(leaderTabId: string) => void>();
+  readonly #options: TabCoordinatorOptions;
+  readonly #peers = new Map<string, Peer>();
+  readonly #election: LeaderElection;
+  #channel: TabChannel | undefined;
+  #offChannel: (() => void) | undefined;
+  #offElection: (() => void) | undefined;
+  #refreshTimer: unknown;
+  #running = false;
+  readonly #beatListeners = new Set<(leaderTabId: string) => void>();
 
   constructor(options: TabCoordinatorOptions) {
-    this.options = options;
-    this.election = new LeaderElection({
+    this.#options = options;
+    this.#election = new LeaderElection({
       name: `${channelName(options.appKey, options.scope)}:leader`,
       tabId: options.tabId,
       strategy: options.strategy,
@@ -97,37 +97,37 @@ export class TabCoordinator {
       heartbeat: {
         send: () => this.post({ type: 'leader', leaderTabId: options.tabId }),
         onPeerBeat: (listener) => {
-          this.beatListeners.add(listener);
-          return () => this.beatListeners.delete(listener);
+          this.#beatListeners.add(listener);
+          return () => this.#beatListeners.delete(listener);
         },
       },
     });
-    this.strategy = this.election.strategy;
+    this.strategy = this.#election.strategy;
   }
 
   get isLeader(): boolean {
-    return this.election.isLeader;
+    return this.#election.isLeader;
   }
 
   get leaderTabId(): string | undefined {
-    return this.election.leaderTabId;
+    return this.#election.leaderTabId;
   }
 
   /** How many times this tab became leader. */
   get electionsWon(): number {
-    return this.election.electionsWon;
+    return this.#election.electionsWon;
   }
 
   /** Number of other tabs whose needs are known. */
   get peerCount(): number {
-    return this.peers.size;
+    return this.#peers.size;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const { options } = this;
-    this.channel = new TabChannel({
+    if (this.#running) return;
+    this.#running = true;
+    const options = this.#options;
+    this.#channel = new TabChannel({
       name: channelName(options.appKey, options.scope),
       tabId: options.tabId,
       BroadcastChannel: options.BroadcastChannel,
@@ -136,34 +136,34 @@ export class TabCoordinator {
       maxMessageChars: options.maxMessageChars,
       onInvalid: (reason) => options.host.invalidMessage(reason),
     });
-    this.offChannel = this.channel.onMessage((message) => this.onMessage(message));
-    this.offElection = this.election.onChange(({ isLeader, leaderTabId }) => {
+    this.#offChannel = this.#channel.onMessage((message) => this.#onMessage(message));
+    this.#offElection = this.#election.onChange(({ isLeader, leaderTabId }) => {
       if (isLeader) this.post({ type: 'leader', leaderTabId: options.tabId });
       options.host.leadershipChanged(isLeader, leaderTabId);
     });
     this.post({ type: 'hello' });
     this.announceNeeds();
-    this.scheduleRefresh();
-    this.election.start();
+    this.#scheduleRefresh();
+    this.#election.start();
   }
 
   /** Leaves the election (releasing the lock or lease at once) and says goodbye. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.options.clock.clearTimeout(this.refreshTimer);
+    if (!this.#running) return;
+    this.#running = false;
+    this.#options.clock.clearTimeout(this.#refreshTimer);
     this.post({ type: 'bye' });
-    this.offElection?.();
-    this.offChannel?.();
-    this.channel?.close();
-    this.channel = undefined;
-    this.peers.clear();
-    await this.election.stop();
+    this.#offElection?.();
+    this.#offChannel?.();
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#peers.clear();
+    await this.#election.stop();
   }
 
   /** Every tab's needs together: what the leader subscribes to. */
   union(): { services: string[]; propertyIds: string[] | null } {
-    this.expirePeers();
+    this.#expirePeers();
     const services = new Set<string>();
     const filters = new Set<string>();
     let all = false;
@@ -173,13 +173,13 @@ export class TabCoordinator {
       if (needs.propertyFilter === null) all = true;
       else filters.add(needs.propertyFilter);
     };
-    add(this.options.host.ownNeeds());
-    for (const peer of this.peers.values()) add(peer);
+    add(this.#options.host.ownNeeds());
+    for (const peer of this.#peers.values()) add(peer);
     return { services: [...services].sort(), propertyIds: all ? null : [...filters].sort() };
   }
 
   announceNeeds(): void {
-    const { services, propertyFilter } = this.options.host.ownNeeds();
+    const { services, propertyFilter } = this.#options.host.ownNeeds();
     this.post({ type: 'needs', services, propertyFilter });
   }
 
@@ -189,30 +189,30 @@ export class TabCoordinator {
   }
 
   post(message: OutgoingChannelMessage): void {
-    this.channel?.post(message);
+    this.#channel?.post(message);
   }
 
-  private onMessage(message: ChannelMessage): void {
-    const { host } = this.options;
+  #onMessage(message: ChannelMessage): void {
+    const { host } = this.#options;
     switch (message.type) {
       case 'hello':
         this.announceNeeds();
         host.peerJoined(message.from);
         return;
       case 'needs':
-        this.peers.set(message.from, {
+        this.#peers.set(message.from, {
           services: message.services,
           propertyFilter: message.propertyFilter,
-          seenAt: this.options.clock.now(),
+          seenAt: this.#options.clock.now(),
         });
         host.needsChanged();
         return;
       case 'bye':
-        if (this.peers.delete(message.from)) host.needsChanged();
+        if (this.#peers.delete(message.from)) host.needsChanged();
         return;
       case 'leader':
-        for (const listener of this.beatListeners) listener(message.leaderTabId);
-        this.election.setLeaderTabId(message.leaderTabId);
+        for (const listener of this.#beatListeners) listener(message.leaderTabId);
+        this.#election.setLeaderTabId(message.leaderTabId);
         return;
       case 'frame':
         if (!this.isLeader) host.relayedFrame(message.frame);
@@ -232,22 +232,22 @@ export class TabCoordinator {
     }
   }
 
-  private scheduleRefresh(): void {
-    this.refreshTimer = this.options.clock.setTimeout(() => {
-      if (!this.running) return;
+  #scheduleRefresh(): void {
+    this.#refreshTimer = this.#options.clock.setTimeout(() => {
+      if (!this.#running) return;
       this.announceNeeds();
-      if (this.expirePeers()) this.options.host.needsChanged();
-      this.scheduleRefresh();
+      if (this.#expirePeers()) this.#options.host.needsChanged();
+      this.#scheduleRefresh();
     }, NEEDS_REFRESH_MS);
   }
 
   /** Drops peers unheard of for too long; true when any went. */
-  private expirePeers(): boolean {
-    const now = this.options.clock.now();
+  #expirePeers(): boolean {
+    const now = this.#options.clock.now();
     let changed = false;
-    for (const [tabId, peer] of this.peers) {
+    for (const [tabId, peer] of this.#peers) {
       if (now - peer.seenAt > PEER_EXPIRY_MS) {
-        this.peers.delete(tabId);
+        this.#peers.delete(tabId);
         changed = true;
       }
     }

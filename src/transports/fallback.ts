@@ -102,27 +102,27 @@ function triesNext(error: unknown): boolean {
  * chain); the others are tried again only when it fails to connect.
  */
 export class TransportChain {
-  private readonly transports: readonly Transport[];
-  private readonly onFallback: ((info: FallbackInfo) => void) | undefined;
-  private preferred = 0;
-  private current: string | undefined;
+  readonly #transports: readonly Transport[];
+  readonly #onFallback: ((info: FallbackInfo) => void) | undefined;
+  #preferred = 0;
+  #current: string | undefined;
 
   constructor(transports: readonly Transport[], options: TransportChainOptions = {}) {
     if (!Array.isArray(transports) || transports.length === 0) {
       throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(transports)}`);
     }
-    this.transports = [...transports];
-    this.onFallback = options.onFallback;
+    this.#transports = [...transports];
+    this.#onFallback = options.onFallback;
   }
 
   /** Name of the transport of the last successful `connect`, until then `undefined`. */
   get currentName(): string | undefined {
-    return this.current;
+    return this.#current;
   }
 
   /** Names of the transports in the order the next `connect` tries them. */
   get order(): string[] {
-    return this.attemptOrder().map((transport) => transport.name);
+    return this.#attemptOrder().map((transport) => transport.name);
   }
 
   /**
@@ -132,27 +132,27 @@ export class TransportChain {
    * When every transport fails, the last error is thrown.
    */
   async connect(ctx: TransportContext): Promise<TransportConnection> {
-    const order = this.attemptOrder();
+    const order = this.#attemptOrder();
     let lastError: unknown;
     for (let i = 0; i < order.length; i++) {
       const transport = order[i]!;
       try {
         const connection = await transport.connect(ctx);
-        this.preferred = this.transports.indexOf(transport);
-        this.current = transport.name;
+        this.#preferred = this.#transports.indexOf(transport);
+        this.#current = transport.name;
         return connection;
       } catch (error) {
         lastError = error;
         if (ctx.signal.aborted || !triesNext(error)) throw error;
         const next = order[i + 1];
-        if (next !== undefined) this.onFallback?.({ from: transport.name, to: next.name, error });
+        if (next !== undefined) this.#onFallback?.({ from: transport.name, to: next.name, error });
       }
     }
     throw lastError;
   }
 
-  private attemptOrder(): Transport[] {
-    const first = this.transports[this.preferred]!;
-    return [first, ...this.transports.filter((_, index) => index !== this.preferred)];
+  #attemptOrder(): Transport[] {
+    const first = this.#transports[this.#preferred]!;
+    return [first, ...this.#transports.filter((_, index) => index !== this.#preferred)];
   }
 }

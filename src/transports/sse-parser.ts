@@ -64,26 +64,26 @@ export class SseParser {
   /** The stream's last event ID buffer. */
   lastEventId = '';
 
-  private readonly onMessage: (message: SseMessage) => void;
-  private readonly maxLineChars: number;
-  private readonly onOverflow: ((overflow: SseOverflow) => void) | undefined;
-  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  readonly #onMessage: (message: SseMessage) => void;
+  readonly #maxLineChars: number;
+  readonly #onOverflow: ((overflow: SseOverflow) => void) | undefined;
+  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   // The unfinished line: pieces from earlier chunks, joined only once it ends.
-  private pending: string[] = [];
-  private pendingChars = 0;
+  #pending: string[] = [];
+  #pendingChars = 0;
   // A chunk ended with CR: an LF at the start of the next chunk belongs to it.
-  private skipLeadingLf = false;
-  private sawFirstChar = false;
+  #skipLeadingLf = false;
+  #sawFirstChar = false;
   // The rest of the current line is dropped (it overflowed).
-  private discardingLine = false;
+  #discardingLine = false;
   // Every line until the next blank line is dropped (its message overflowed).
-  private discardingMessage = false;
+  #discardingMessage = false;
 
-  private data = '';
-  private hasData = false;
-  private eventType = '';
-  private messageRetry: number | undefined;
+  #data = '';
+  #hasData = false;
+  #eventType = '';
+  #messageRetry: number | undefined;
 
   /**
    * @param onMessage receives each dispatched message, synchronously from
@@ -94,15 +94,15 @@ export class SseParser {
     if (!Number.isSafeInteger(maxLineChars) || maxLineChars < 1) {
       throw new RangeError(`maxLineChars must be a positive integer, got ${String(maxLineChars)}`);
     }
-    this.onMessage = onMessage;
-    this.maxLineChars = maxLineChars;
-    this.onOverflow = options.onOverflow;
+    this.#onMessage = onMessage;
+    this.#maxLineChars = maxLineChars;
+    this.#onOverflow = options.onOverflow;
   }
 
   /** Feeds the next chunk of the stream: bytes (UTF-8) or already-decoded text. */
   push(chunk: Uint8Array | string): void {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
-    if (text.length > 0) this.scan(text);
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    if (text.length > 0) this.#scan(text);
   }
 
   /**
@@ -111,25 +111,25 @@ export class SseParser {
    * `retry` are kept, as an `EventSource` keeps them across reconnects.
    */
   end(): void {
-    this.decoder.decode();
-    this.pending = [];
-    this.pendingChars = 0;
-    this.skipLeadingLf = false;
-    this.sawFirstChar = false;
-    this.discardingLine = false;
-    this.discardingMessage = false;
-    this.resetMessage();
+    this.#decoder.decode();
+    this.#pending = [];
+    this.#pendingChars = 0;
+    this.#skipLeadingLf = false;
+    this.#sawFirstChar = false;
+    this.#discardingLine = false;
+    this.#discardingMessage = false;
+    this.#resetMessage();
   }
 
-  private scan(text: string): void {
+  #scan(text: string): void {
     let pos = 0;
     const length = text.length;
-    if (!this.sawFirstChar) {
-      this.sawFirstChar = true;
+    if (!this.#sawFirstChar) {
+      this.#sawFirstChar = true;
       if (text.charCodeAt(0) === BOM) pos = 1;
     }
-    if (this.skipLeadingLf) {
-      this.skipLeadingLf = false;
+    if (this.#skipLeadingLf) {
+      this.#skipLeadingLf = false;
       if (pos < length && text.charCodeAt(pos) === LF) pos++;
     }
     // Next CR and LF positions are remembered so each is searched for once per
@@ -145,66 +145,66 @@ export class SseParser {
       else if (nextCr === -1) end = nextLf;
       else end = Math.min(nextLf, nextCr);
       if (end === -1) {
-        this.keepPartialLine(text, pos, length);
+        this.#keepPartialLine(text, pos, length);
         return;
       }
-      this.finishLine(text, pos, end);
+      this.#finishLine(text, pos, end);
       pos = end + 1;
       if (text.charCodeAt(end) === CR) {
-        if (pos === length) this.skipLeadingLf = true;
+        if (pos === length) this.#skipLeadingLf = true;
         else if (text.charCodeAt(pos) === LF) pos++;
       }
     }
   }
 
-  private keepPartialLine(text: string, start: number, end: number): void {
-    if (this.discardingLine) return;
-    if (this.discardingMessage) {
+  #keepPartialLine(text: string, start: number, end: number): void {
+    if (this.#discardingLine) return;
+    if (this.#discardingMessage) {
       // A line with content cannot be the blank line that ends the discarded
       // message, so there is no need to keep it.
-      this.discardingLine = true;
+      this.#discardingLine = true;
       return;
     }
     const chars = end - start;
-    if (this.pendingChars + chars > this.maxLineChars) {
-      this.overflow();
-      this.discardingLine = true;
+    if (this.#pendingChars + chars > this.#maxLineChars) {
+      this.#overflow();
+      this.#discardingLine = true;
       return;
     }
-    this.pending.push(start === 0 && end === text.length ? text : text.slice(start, end));
-    this.pendingChars += chars;
+    this.#pending.push(start === 0 && end === text.length ? text : text.slice(start, end));
+    this.#pendingChars += chars;
   }
 
-  private finishLine(text: string, start: number, end: number): void {
-    if (this.discardingLine) {
+  #finishLine(text: string, start: number, end: number): void {
+    if (this.#discardingLine) {
       // The dropped line ends here; its message stays discarded until the next blank line.
-      this.discardingLine = false;
+      this.#discardingLine = false;
       return;
     }
-    if (this.pendingChars + (end - start) > this.maxLineChars) {
-      this.pending = [];
-      this.pendingChars = 0;
-      this.overflow();
+    if (this.#pendingChars + (end - start) > this.#maxLineChars) {
+      this.#pending = [];
+      this.#pendingChars = 0;
+      this.#overflow();
       return;
     }
     let line: string;
-    if (this.pendingChars === 0) {
+    if (this.#pendingChars === 0) {
       line = text.slice(start, end);
     } else {
-      this.pending.push(text.slice(start, end));
-      line = this.pending.join('');
-      this.pending = [];
-      this.pendingChars = 0;
+      this.#pending.push(text.slice(start, end));
+      line = this.#pending.join('');
+      this.#pending = [];
+      this.#pendingChars = 0;
     }
-    this.processLine(line);
+    this.#processLine(line);
   }
 
-  private processLine(line: string): void {
+  #processLine(line: string): void {
     if (line.length === 0) {
-      this.dispatch();
+      this.#dispatch();
       return;
     }
-    if (this.discardingMessage) return;
+    if (this.#discardingMessage) return;
     const colon = line.indexOf(':');
     if (colon === 0) return; // a comment
     let value = '';
@@ -214,62 +214,62 @@ export class SseParser {
     }
     const nameEnd = colon === -1 ? line.length : colon;
     if (fieldIs(line, nameEnd, 'data')) {
-      if (this.hasData) {
-        if (this.data.length + 1 + value.length > this.maxLineChars) {
-          this.overflow();
+      if (this.#hasData) {
+        if (this.#data.length + 1 + value.length > this.#maxLineChars) {
+          this.#overflow();
           return;
         }
-        this.data += `\n${value}`;
+        this.#data += `\n${value}`;
       } else {
-        this.data = value;
-        this.hasData = true;
+        this.#data = value;
+        this.#hasData = true;
       }
     } else if (fieldIs(line, nameEnd, 'event')) {
-      this.eventType = value;
+      this.#eventType = value;
     } else if (fieldIs(line, nameEnd, 'id')) {
       if (!value.includes('\0')) this.lastEventId = value;
     } else if (fieldIs(line, nameEnd, 'retry')) {
       if (ALL_DIGITS.test(value)) {
-        this.messageRetry = Number(value);
-        this.retry = this.messageRetry;
+        this.#messageRetry = Number(value);
+        this.retry = this.#messageRetry;
       }
     }
     // Any other field is ignored, as the spec says.
   }
 
-  private dispatch(): void {
-    if (this.discardingMessage) {
-      this.discardingMessage = false;
-      this.resetMessage();
+  #dispatch(): void {
+    if (this.#discardingMessage) {
+      this.#discardingMessage = false;
+      this.#resetMessage();
       return;
     }
-    if (!this.hasData) {
-      this.resetMessage();
+    if (!this.#hasData) {
+      this.#resetMessage();
       return;
     }
     const message: SseMessage = {
-      event: this.eventType === '' ? 'message' : this.eventType,
-      data: this.data,
+      event: this.#eventType === '' ? 'message' : this.#eventType,
+      data: this.#data,
     };
     if (this.lastEventId !== '') message.id = this.lastEventId;
-    if (this.messageRetry !== undefined) message.retry = this.messageRetry;
-    this.resetMessage();
-    this.onMessage(message);
+    if (this.#messageRetry !== undefined) message.retry = this.#messageRetry;
+    this.#resetMessage();
+    this.#onMessage(message);
   }
 
-  private overflow(): void {
+  #overflow(): void {
     // Drop what the message gathered so far too: a frame missing a line is a
     // wrong frame, and an oversized one would be refused by the core anyway.
-    this.resetMessage();
-    if (this.discardingMessage) return;
-    this.discardingMessage = true;
-    this.onOverflow?.({ maxLineChars: this.maxLineChars });
+    this.#resetMessage();
+    if (this.#discardingMessage) return;
+    this.#discardingMessage = true;
+    this.#onOverflow?.({ maxLineChars: this.#maxLineChars });
   }
 
-  private resetMessage(): void {
-    this.data = '';
-    this.hasData = false;
-    this.eventType = '';
-    this.messageRetry = undefined;
+  #resetMessage(): void {
+    this.#data = '';
+    this.#hasData = false;
+    this.#eventType = '';
+    this.#messageRetry = undefined;
   }
 }

@@ -27,27 +27,27 @@ export function connectionIdOfWelcomeObject(frame: unknown): string | undefined 
  * (an SSE connect resolves on the 200, before the first frame) wait here.
  */
 export class WelcomeWaiters {
-  private readonly waiting: Array<{ resolve(id: string): void; reject(error: RealtimeError): void }> = [];
-  private outcome: { id: string } | { error: RealtimeError } | undefined;
+  readonly #waiting: Array<{ resolve(id: string): void; reject(error: RealtimeError): void }> = [];
+  #outcome: { id: string } | { error: RealtimeError } | undefined;
 
   /** Resolves with the connection id, or rejects if the connection ends first. */
   wait(): Promise<string> {
-    const outcome = this.outcome;
+    const outcome = this.#outcome;
     if (outcome !== undefined) {
       return 'id' in outcome ? Promise.resolve(outcome.id) : Promise.reject(outcome.error);
     }
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 
   resolve(id: string): void {
-    if (this.outcome !== undefined) return;
-    this.outcome = { id };
-    for (const waiter of this.waiting.splice(0)) waiter.resolve(id);
+    if (this.#outcome !== undefined) return;
+    this.#outcome = { id };
+    for (const waiter of this.#waiting.splice(0)) waiter.resolve(id);
   }
 
   reject(error: RealtimeError): void {
-    if (this.outcome !== undefined) return;
-    this.outcome = { error };
-    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    if (this.#outcome !== undefined) return;
+    this.#outcome = { error };
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(error);
   }
 }
