@@ -1,4 +1,5 @@
-import { type RealtimeEvent, serviceNameSchema } from '../protocol/schemas';
+import { isServiceName } from '../protocol/read';
+import type { RealtimeEvent } from '../protocol/schemas';
 
 /** An app's handler of one service: receives one array per batch, in seq order. Treat it as read-only. */
 export type EventHandler = (events: RealtimeEvent[]) => void;
@@ -63,7 +64,7 @@ export class Dispatcher {
    * @throws RangeError when `service` is not a valid service name; TypeError when `handler` is not a function.
    */
   subscribe(service: string, handler: EventHandler): () => void {
-    if (!serviceNameSchema.safeParse(service).success) {
+    if (!isServiceName(service)) {
       throw new RangeError(
         `service must be 1..100 of [A-Za-z0-9_.:-] and not a prototype key, got ${String(service)}`,
       );

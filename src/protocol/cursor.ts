@@ -1,4 +1,5 @@
-import { type Cursor, cursorSchema } from './schemas';
+import { readCursor } from './read';
+import type { Cursor } from './schemas';
 
 // base64url without padding, done by hand so the same code runs in browsers,
 // workers and Node without Buffer.
@@ -30,8 +31,7 @@ export function encodeCursor(cursor: Cursor): string {
 export function decodeCursor(encoded: string): Cursor | undefined {
   if (encoded.length === 0 || encoded.length > 100_000) return undefined;
   try {
-    const result = cursorSchema.safeParse(JSON.parse(fromBase64Url(encoded)));
-    return result.success ? result.data : undefined;
+    return readCursor(JSON.parse(fromBase64Url(encoded)));
   } catch {
     return undefined;
   }

@@ -1,5 +1,6 @@
-import { readBatchFrame } from './batch-reader';
-import { type ServerFrame, serverFrameSchema } from './schemas';
+import { isFrameType, readServerFrame } from './frame-reader';
+import { isObject } from './read';
+import type { ServerFrame } from './schemas';
 
 /** Outcome of reading one frame from the network. Never throws. */
 export type FrameParseResult =
@@ -36,23 +37,24 @@ export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CH
 }
 
 function validateFrame(value: unknown): FrameParseResult {
+  // Set when reading the frame threw: only objects handed in by code (never
+  // JSON text) get there, through a throwing getter or a Proxy. Still a bad
+  // frame, never an exception.
+  let threw: FrameParseResult | undefined;
   try {
-    // Batches are nearly all the traffic: a specialised reader that accepts
-    // exactly what the schema accepts handles them; every other frame, and
-    // any batch it refuses, goes to zod, which decides and explains.
-    const batch = readBatchFrame(value);
-    if (batch !== undefined) return { ok: true, frame: batch };
-    const result = serverFrameSchema.safeParse(value);
-    if (!result.success) {
-      const issue = result.error.issues[0];
-      // String() per element: a path may hold a symbol key, which join would throw on.
-      const detail = issue ? `${issue.path.map(String).join('.')}: ${issue.message}` : undefined;
-      return { ok: false, reason: 'invalid', detail };
-    }
-    return { ok: true, frame: result.data };
+    const frame = readServerFrame(value, (error) => {
+      threw = invalidBecause(error);
+    });
+    if (frame !== undefined) return { ok: true, frame };
+    if (threw !== undefined) return threw;
+    const type = isObject(value) ? value.type : undefined;
+    return {
+      ok: false,
+      reason: 'invalid',
+      detail: isFrameType(type) ? `invalid ${type} frame` : 'unknown frame type',
+    };
   } catch (error) {
-    // Only objects handed in by code (never JSON text) get here: a throwing
-    // getter, a Proxy. Still a bad frame, never an exception.
+    // Reading `type` once more for the detail threw after all.
     return invalidBecause(error);
   }
 }
@@ -72,7 +74,7 @@ function invalidBecause(error: unknown): FrameParseResult {
 
 /**
  * A binary message (WebSocket `arraybuffer` or `blob` type, a Node Buffer):
- * the protocol is text only, and zod would only call it an invalid object.
+ * the protocol is text only, and the reader would only call it an invalid object.
  */
 function isBinary(input: object): boolean {
   return (

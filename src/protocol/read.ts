@@ -66,7 +66,64 @@ export function readCursor(value: unknown): Cursor | undefined {
   return cursor;
 }
 
-/** `z.array(serviceNameSchema)`, copied, or undefined when it would refuse. */
-export function readServiceNames(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.every(isServiceName) ? [...value] : undefined;
+// Readers of composite values. A reader returns the value zod would output,
+// or `undefined` where zod would refuse. No schema read with these ever
+// outputs `undefined` for a required field, so `undefined` is free to mean
+// "refused"; the one place zod keeps an `undefined` (a present optional key)
+// is handled by `readObject` itself.
+
+/** Reads one value; `undefined` means refused. */
+export type Reader = (value: unknown) => unknown;
+
+/** One key of a `z.object` shape: key, reader and, for `z.optional(…)`, a 1. */
+export type Field = readonly [key: string, read: Reader, optional?: 1];
+
+/** A check as a reader: the value itself, unchanged, where `test` passes it. */
+export const is =
+  (test: (value: unknown) => boolean): Reader =>
+  (value) =>
+    test(value) ? value : undefined;
+
+/**
+ * `z.array(item)` for an item schema that outputs its input, copied. Indexed
+ * like zod (a hole is an `undefined` item, not skipped as by `every`), but
+ * stopping at the first bad item, where zod walks on to the end.
+ */
+export const arrayOf =
+  (test: (value: unknown) => boolean): Reader =>
+  (value) => {
+    if (!Array.isArray(value)) return undefined;
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (!test(item)) return undefined;
+      out.push(item);
+    }
+    return out;
+  };
+
+/**
+ * `z.object(shape)`, or undefined where it would refuse. Like zod it reads
+ * each field once (own or inherited) and asks `in` whether it is present:
+ * a required field must be; an absent optional one is left out, a present
+ * one kept even when `undefined`. Unknown keys are never read, so never
+ * copied; the result is built in the shape's key order.
+ */
+export function readObject(input: unknown, fields: readonly Field[]): Record<string, unknown> | undefined {
+  if (!isObject(input)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, read, optional] of fields) {
+    let value = input[key];
+    if (key in input) {
+      if (value !== undefined || !optional) {
+        value = read(value);
+        if (value === undefined) return undefined;
+      }
+      out[key] = value;
+    } else if (!optional) return undefined;
+  }
+  return out;
 }
+
+/** `z.array(serviceNameSchema)`, copied, or undefined when it would refuse. */
+export const readServiceNames = arrayOf(isServiceName) as (value: unknown) => string[] | undefined;

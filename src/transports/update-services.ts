@@ -1,6 +1,6 @@
 import type { WallClock } from '../clock';
 import { RealtimeError } from '../errors';
-import { updateServicesResponseSchema } from '../protocol/schemas';
+import { readUpdateServicesResponse } from '../protocol/frame-reader';
 import { abortedError, networkError } from './failures';
 import { errorFromResponse } from './http-errors';
 import type { UpdateResult } from './types';
@@ -55,9 +55,9 @@ export async function postUpdateServices(request: UpdateServicesRequest): Promis
       status: 200,
     });
   }
-  const parsed = updateServicesResponseSchema.safeParse(body);
-  if (!parsed.success) {
+  const parsed = readUpdateServicesResponse(body);
+  if (parsed === undefined) {
     throw new RealtimeError('invalid_frame', 'update-services answer is not { cursor }', { status: 200 });
   }
-  return { cursor: parsed.data.cursor };
+  return { cursor: parsed.cursor };
 }

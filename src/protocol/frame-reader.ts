@@ -1,0 +1,83 @@
+import { readBatchFrame } from './batch-reader';
+import {
+  arrayOf,
+  type Field,
+  is,
+  isNumber,
+  isObject,
+  readCursor,
+  readObject,
+  readServiceNames,
+} from './read';
+import type { Cursor, ServerFrame } from './schemas';
+
+// The readers of everything the client takes from the network. zod stays the
+// definition (schemas.ts: used by the dev server and the tests); the browser
+// bundle carries these instead. Each accepts exactly what its schema accepts
+// and returns a strictly equal value (test/unit/protocol/frame-reader.test.ts,
+// a differential property test against the schemas): unknown keys stripped,
+// absent optional keys left out, `__proto__` never copied.
+
+const str = is((value) => typeof value === 'string');
+const CURSOR: Field = ['cursor', readCursor];
+
+/** The fields after `type`, per frame type (`batch` has its own fast reader). */
+const FIELDS: Record<string, readonly Field[]> = {
+  welcome: [
+    // `minLength(1)`: zod counts code points, but a string has one exactly when it has a UTF-16 unit.
+    ['connectionId', is((value) => typeof value === 'string' && value !== '')],
+    ['serverTime', is(isNumber)],
+    ['heartbeatMs', is((value) => Number.isSafeInteger(value) && (value as number) > 0)],
+    CURSOR,
+  ],
+  heartbeat: [['serverTime', is(isNumber)]],
+  reset: [['services', readServiceNames], CURSOR, ['reason', str]],
+  error: [
+    ['code', str],
+    ['message', str],
+    ['retryAfterMs', is((value) => isNumber(value) && value >= 0), 1],
+  ],
+};
+
+/** Whether `type` names a frame of `serverFrameSchema`. */
+export function isFrameType(type: unknown): type is ServerFrame['type'] {
+  return type === 'batch' || (typeof type === 'string' && Object.hasOwn(FIELDS, type));
+}
+
+/** Runs `read`; an exception from reading the input is handed to `onThrow` and refuses. */
+function guarded<T>(read: () => unknown, onThrow?: (error: unknown) => void): T | undefined {
+  try {
+    return read() as T | undefined;
+  } catch (error) {
+    onThrow?.(error);
+    return undefined;
+  }
+}
+
+/**
+ * `serverFrameSchema`: the frame, or `undefined` where zod would refuse. Never
+ * throws: an exception while reading (a throwing getter, a revoked Proxy,
+ * only possible for objects made by code, never for JSON) refuses the frame
+ * and is handed to `onThrow` when given, for a diagnostic.
+ */
+export function readServerFrame(value: unknown, onThrow?: (error: unknown) => void): ServerFrame | undefined {
+  return guarded(() => {
+    // The discriminator, as `z.discriminatedUnion('type', …)` picks the
+    // member; the member reads `type` once more, as its own literal field.
+    const type = isObject(value) ? value.type : undefined;
+    if (type === 'batch') return readBatchFrame(value);
+    return isFrameType(type)
+      ? readObject(value, [['type', is((each) => each === type)], ...(FIELDS[type] as readonly Field[])])
+      : undefined;
+  }, onThrow);
+}
+
+/** `updateServicesResponseSchema`: the answer of `POST /update-services`. Never throws. */
+export function readUpdateServicesResponse(value: unknown): { cursor: Cursor } | undefined {
+  return guarded(() => readObject(value, [CURSOR]));
+}
+
+/** `pollResponseSchema`: the answer of `GET /poll` with status 200. Never throws. */
+export function readPollResponse(value: unknown): { frames: unknown[] } | undefined {
+  return guarded(() => readObject(value, [['frames', arrayOf(() => true)]]));
+}
