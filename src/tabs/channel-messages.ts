@@ -1,133 +1,38 @@
-import * as z from 'zod/mini';
-import { cursorSchema, serviceNameSchema } from '../protocol/schemas';
+import type * as z from 'zod/mini';
+import { isNumber, isObject, isSeq, isServiceName, readCursor } from '../protocol/read';
+import type {
+  byeMessageSchema,
+  channelMessageSchema,
+  cursorMessageSchema,
+  flagsMessageSchema,
+  frameMessageSchema,
+  helloMessageSchema,
+  leaderMessageSchema,
+  needsMessageSchema,
+  replayMessageSchema,
+  stateMessageSchema,
+} from './channel-schemas';
+import { arrayOf, type Field, is, oneOf, readObject, readRecord, shape, text } from './read-kit';
 
 /**
  * Messages between the tabs of one browser, as they travel on the channel
  * (BroadcastChannel or the storage fallback).
  *
- * Every message is parsed with these schemas before use: another bundle
- * version, an extension or a script on the same origin can post anything on
- * a channel whose name it knows. Unknown keys are stripped (so a `__proto__`
- * key never reaches a plain object we build), and anything invalid is
- * dropped and counted by the caller, never thrown.
+ * Every message is read before use: another bundle version, an extension or
+ * a script on the same origin can post anything on a channel whose name it
+ * knows. The zod schemas of channel-schemas.ts define each message; the
+ * browser bundle carries the compact readers below instead, which accept
+ * exactly what the schemas accept and return a strictly equal value
+ * (test/unit/tabs/channel-reader.test.ts). Unknown keys are stripped (so a
+ * `__proto__` key never reaches a plain object we build), and anything
+ * invalid is dropped and counted by the caller, never thrown.
  */
 
 /** Version of the message format; a message with another `v` is foreign. */
 export const CHANNEL_MESSAGE_VERSION = 1;
 
 /** Upper bound of a tab id; nanoid ids are 21 chars, the margin is for custom ids. */
-const MAX_TAB_ID_CHARS = 128;
-
-/** A tab id: 1..128 chars. */
-export const tabIdSchema = z.string().check(z.minLength(1), z.maxLength(MAX_TAB_ID_CHARS));
-
-/** Fields of every message: format version, sender and, for a direct reply, the addressee. */
-const envelope = {
-  v: z.literal(CHANNEL_MESSAGE_VERSION),
-  from: tabIdSchema,
-  to: z.optional(tabIdSchema),
-};
-
-/** A tab announces itself (on start, and in answer to a new leader). */
-export const helloMessageSchema = z.object({ ...envelope, type: z.literal('hello') });
-
-/** What a tab wants from the shared connection; the leader subscribes to the union. */
-export const needsMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('needs'),
-  services: z.array(serviceNameSchema),
-  // `null`: every property (PROTOCOL.md, property filter).
-  propertyFilter: z.nullable(z.string()),
-});
-
-/** A tab is leaving (pagehide, `close()`): drop its needs without waiting for a timeout. */
-export const byeMessageSchema = z.object({ ...envelope, type: z.literal('bye') });
-
-/** Who holds the connection now. */
-export const leaderMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('leader'),
-  leaderTabId: tabIdSchema,
-});
-
-/**
- * One server frame, relayed once by the leader. Kept as the raw text or
- * object: followers run it through the protocol parser themselves
- * (`parseServerFrame`), so it is validated exactly once, where it is used.
- */
-export const frameMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('frame'),
-  frame: z.union([z.string(), z.record(z.string(), z.unknown())]),
-});
-
-/** Mirrors `RealtimeStatus` of `src/state.ts`. */
-const statusSchema = z.enum(['idle', 'connecting', 'connected', 'reconnecting', 'disabled', 'closed']);
-
-const circuitSchema = z.object({
-  state: z.enum(['closed', 'open', 'half-open']),
-  consecutiveFailures: z.int().check(z.nonnegative()),
-  openedAt: z.optional(z.number()),
-});
-
-/** The leader's connection state, mirrored so every tab shows the true one. */
-export const stateMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('state'),
-  status: statusSchema,
-  transport: z.optional(z.string()),
-  circuit: circuitSchema,
-  lastSuccessAt: z.optional(z.number()),
-  connectionId: z.optional(z.string()),
-  disabledReason: z.optional(z.string()),
-  lastError: z.optional(z.string()),
-});
-
-/** Any subset of `ResolvedFlags` (`src/state.ts`); a tab merges it over what it has. */
-export const flagsMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('flags'),
-  flags: z.partial(
-    z.object({
-      enabled: z.boolean(),
-      emergencyDisable: z.boolean(),
-      disabledOrgs: z.array(z.string()),
-      rolloutPercent: z.number().check(z.gte(0), z.lte(100)),
-      shadowMode: z.boolean(),
-      disabledServices: z.array(serviceNameSchema),
-    }),
-  ),
-});
-
-/** The shared cursor, so whoever wins the next election resumes from it. */
-export const cursorMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('cursor'),
-  cursor: cursorSchema,
-});
-
-/**
- * A follower found a gap the relay cannot fill (it missed a relayed frame):
- * the leader has the server replay from this cursor.
- */
-export const replayMessageSchema = z.object({
-  ...envelope,
-  type: z.literal('replay'),
-  cursor: cursorSchema,
-});
-
-/** Any cross-tab message. */
-export const channelMessageSchema = z.discriminatedUnion('type', [
-  helloMessageSchema,
-  needsMessageSchema,
-  byeMessageSchema,
-  leaderMessageSchema,
-  frameMessageSchema,
-  stateMessageSchema,
-  flagsMessageSchema,
-  cursorMessageSchema,
-  replayMessageSchema,
-]);
+export const MAX_TAB_ID_CHARS = 128;
 
 export type ChannelMessage = z.infer<typeof channelMessageSchema>;
 export type ChannelMessageType = ChannelMessage['type'];
@@ -150,6 +55,65 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  */
 export type OutgoingChannelMessage = DistributiveOmit<ChannelMessage, 'v' | 'from'>;
 
+// The readers, one line per field of the schema, in the schema's key order.
+
+const tabId = text(1, MAX_TAB_ID_CHARS);
+const str = text();
+const num = is(isNumber);
+const bool = is((value) => typeof value === 'boolean');
+
+/** `envelope`: the fields every message starts with. */
+const ENVELOPE: readonly Field[] = [
+  ['v', is((value) => value === CHANNEL_MESSAGE_VERSION)],
+  ['from', tabId],
+  ['to', tabId, 1],
+];
+
+const CURSOR: readonly Field[] = [['cursor', readCursor]];
+
+/** The fields after `type`, per message type. */
+const FIELDS: Record<string, readonly Field[]> = {
+  hello: [],
+  needs: [
+    ['services', arrayOf(isServiceName)],
+    ['propertyFilter', is((value) => value === null || typeof value === 'string')],
+  ],
+  bye: [],
+  leader: [['leaderTabId', tabId]],
+  frame: [['frame', (value) => (typeof value === 'string' ? value : readRecord(value))]],
+  state: [
+    ['status', oneOf('idle', 'connecting', 'connected', 'reconnecting', 'disabled', 'closed')],
+    ['transport', str, 1],
+    [
+      'circuit',
+      shape([
+        ['state', oneOf('closed', 'open', 'half-open')],
+        ['consecutiveFailures', is(isSeq)],
+        ['openedAt', num, 1],
+      ]),
+    ],
+    ['lastSuccessAt', num, 1],
+    ['connectionId', str, 1],
+    ['disabledReason', str, 1],
+    ['lastError', str, 1],
+  ],
+  flags: [
+    [
+      'flags',
+      shape([
+        ['enabled', bool, 1],
+        ['emergencyDisable', bool, 1],
+        ['disabledOrgs', arrayOf((value) => typeof value === 'string'), 1],
+        ['rolloutPercent', is((value) => isNumber(value) && value >= 0 && value <= 100), 1],
+        ['shadowMode', bool, 1],
+        ['disabledServices', arrayOf(isServiceName), 1],
+      ]),
+    ],
+  ],
+  cursor: CURSOR,
+  replay: CURSOR,
+};
+
 /**
  * Validates one received message. Returns `undefined` for anything that is
  * not a valid message of this version; never throws, also not for objects
@@ -157,11 +121,19 @@ export type OutgoingChannelMessage = DistributiveOmit<ChannelMessage, 'v' | 'fro
  */
 export function parseChannelMessage(data: unknown): ChannelMessage | undefined {
   try {
-    const result = channelMessageSchema.safeParse(data);
-    return result.success ? result.data : undefined;
+    // The discriminator, as `z.discriminatedUnion('type', …)` picks the
+    // member; the member reads `type` once more, as its own literal field.
+    const type = isObject(data) ? data.type : undefined;
+    if (typeof type === 'string' && Object.hasOwn(FIELDS, type)) {
+      return readObject(data, [
+        ...ENVELOPE,
+        ['type', is((value) => value === type)],
+        ...(FIELDS[type] as readonly Field[]),
+      ]) as ChannelMessage | undefined;
+    }
   } catch {
     // Only objects handed in by code (structured clones cannot hold getters
     // or proxies) get here; still just an invalid message.
-    return undefined;
   }
+  return undefined;
 }

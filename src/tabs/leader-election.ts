@@ -1,8 +1,8 @@
-import * as z from 'zod/mini';
 import { type Clock, type RandomSource, systemClock } from '../clock';
 import { type Listener, type ListenerErrorHandler, Listeners, reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertFunction, assertInteger, assertOneOf, assertString } from '../util/validate';
+import { type Field, is, readObject, text } from './read-kit';
 
 /** How the tabs pick their leader, after `auto` was resolved. */
 export type ElectionStrategy = 'locks' | 'storage' | 'none';
@@ -76,13 +76,22 @@ export const CLAIM_SETTLE_MS = 50;
 /** Version of the lease format; any other `v` is foreign and overwritten. */
 const LEASE_VERSION = 1;
 
-const leaseSchema = z.object({
-  tabId: z.string().check(z.minLength(1), z.maxLength(128)),
-  nonce: z.string().check(z.minLength(1), z.maxLength(64)),
-  v: z.literal(LEASE_VERSION),
-});
+type Lease = { tabId: string; nonce: string; v: typeof LEASE_VERSION };
 
-type Lease = z.infer<typeof leaseSchema>;
+/** The lease's fields; `leaseSchema` of channel-schemas.ts is their definition. */
+const LEASE_FIELDS: readonly Field[] = [
+  ['tabId', text(1, 128)],
+  ['nonce', text(1, 64)],
+  ['v', is((value) => value === LEASE_VERSION)],
+];
+
+/**
+ * A parsed lease as `leaseSchema` reads it (same value, unknown keys
+ * stripped), or undefined where it would refuse. Exported for its test.
+ */
+export function readLease(json: unknown): Lease | undefined {
+  return readObject(json, LEASE_FIELDS) as Lease | undefined;
+}
 
 /** What one read of the lease key showed. */
 type LeaseRead =
@@ -98,8 +107,8 @@ function parseLease(raw: string | null): LeaseRead {
   } catch {
     return { kind: 'none', raw };
   }
-  const parsed = leaseSchema.safeParse(json);
-  return parsed.success ? { kind: 'lease', raw, lease: parsed.data } : { kind: 'none', raw };
+  const lease = readLease(json);
+  return lease === undefined ? { kind: 'none', raw } : { kind: 'lease', raw, lease };
 }
 
 function defaultLocks(): LockManagerLike | undefined {

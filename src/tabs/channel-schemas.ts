@@ -1,0 +1,136 @@
+import * as z from 'zod/mini';
+import { cursorSchema, serviceNameSchema } from '../protocol/schemas';
+import { CHANNEL_MESSAGE_VERSION, MAX_TAB_ID_CHARS } from './channel-messages';
+
+/**
+ * The zod definition of every message between the tabs of one browser (see
+ * channel-messages.ts) and of the storage lease of leader-election.ts.
+ *
+ * Normative, but test-only: the browser bundle must not carry zod, so
+ * runtime code reads this input with the hand-written readers of
+ * channel-messages.ts and leader-election.ts, which
+ * test/unit/tabs/channel-reader.test.ts proves equal to these schemas
+ * (differential property tests). Change a schema here and its reader there
+ * together; the test fails until both agree.
+ */
+
+/** A tab id: 1..128 chars. */
+export const tabIdSchema = z.string().check(z.minLength(1), z.maxLength(MAX_TAB_ID_CHARS));
+
+/** Fields of every message: format version, sender and, for a direct reply, the addressee. */
+const envelope = {
+  v: z.literal(CHANNEL_MESSAGE_VERSION),
+  from: tabIdSchema,
+  to: z.optional(tabIdSchema),
+};
+
+/** A tab announces itself (on start, and in answer to a new leader). */
+export const helloMessageSchema = z.object({ ...envelope, type: z.literal('hello') });
+
+/** What a tab wants from the shared connection; the leader subscribes to the union. */
+export const needsMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('needs'),
+  services: z.array(serviceNameSchema),
+  // `null`: every property (PROTOCOL.md, property filter).
+  propertyFilter: z.nullable(z.string()),
+});
+
+/** A tab is leaving (pagehide, `close()`): drop its needs without waiting for a timeout. */
+export const byeMessageSchema = z.object({ ...envelope, type: z.literal('bye') });
+
+/** Who holds the connection now. */
+export const leaderMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('leader'),
+  leaderTabId: tabIdSchema,
+});
+
+/**
+ * One server frame, relayed once by the leader. Kept as the raw text or
+ * object: followers run it through the protocol parser themselves
+ * (`parseServerFrame`), so it is validated exactly once, where it is used.
+ */
+export const frameMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('frame'),
+  frame: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+/** Mirrors `RealtimeStatus` of `src/state.ts`. */
+const statusSchema = z.enum(['idle', 'connecting', 'connected', 'reconnecting', 'disabled', 'closed']);
+
+const circuitSchema = z.object({
+  state: z.enum(['closed', 'open', 'half-open']),
+  consecutiveFailures: z.int().check(z.nonnegative()),
+  openedAt: z.optional(z.number()),
+});
+
+/** The leader's connection state, mirrored so every tab shows the true one. */
+export const stateMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('state'),
+  status: statusSchema,
+  transport: z.optional(z.string()),
+  circuit: circuitSchema,
+  lastSuccessAt: z.optional(z.number()),
+  connectionId: z.optional(z.string()),
+  disabledReason: z.optional(z.string()),
+  lastError: z.optional(z.string()),
+});
+
+/** Any subset of `ResolvedFlags` (`src/state.ts`); a tab merges it over what it has. */
+export const flagsMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('flags'),
+  flags: z.partial(
+    z.object({
+      enabled: z.boolean(),
+      emergencyDisable: z.boolean(),
+      disabledOrgs: z.array(z.string()),
+      rolloutPercent: z.number().check(z.gte(0), z.lte(100)),
+      shadowMode: z.boolean(),
+      disabledServices: z.array(serviceNameSchema),
+    }),
+  ),
+});
+
+/** The shared cursor, so whoever wins the next election resumes from it. */
+export const cursorMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('cursor'),
+  cursor: cursorSchema,
+});
+
+/**
+ * A follower found a gap the relay cannot fill (it missed a relayed frame):
+ * the leader has the server replay from this cursor.
+ */
+export const replayMessageSchema = z.object({
+  ...envelope,
+  type: z.literal('replay'),
+  cursor: cursorSchema,
+});
+
+/** Any cross-tab message. */
+export const channelMessageSchema = z.discriminatedUnion('type', [
+  helloMessageSchema,
+  needsMessageSchema,
+  byeMessageSchema,
+  leaderMessageSchema,
+  frameMessageSchema,
+  stateMessageSchema,
+  flagsMessageSchema,
+  cursorMessageSchema,
+  replayMessageSchema,
+]);
+
+/**
+ * The storage lease `{ tabId, nonce, v: 1 }` of the `storage` election
+ * strategy (`LEASE_VERSION` of leader-election.ts is 1).
+ */
+export const leaseSchema = z.object({
+  tabId: z.string().check(z.minLength(1), z.maxLength(128)),
+  nonce: z.string().check(z.minLength(1), z.maxLength(64)),
+  v: z.literal(1),
+});
