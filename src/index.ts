@@ -33,10 +33,17 @@ export type {
   RealtimeStatus,
   ResolvedFlags,
 } from './state';
-export { longPollTransport, sseTransport, websocketTransport } from './transports/index';
+export { longPollTransport, sseTransport, websocketTransport } from './transports/builtins';
+export type { LongPollTransportOptions } from './transports/long-poll';
+export type { SseTransportOptions } from './transports/sse';
 export type {
   Transport,
   TransportCloseReason,
   TransportConnection,
   TransportContext,
 } from './transports/types';
+export type {
+  WebSocketConstructorLike,
+  WebSocketLike,
+  WebSocketTransportOptions,
+} from './transports/websocket';

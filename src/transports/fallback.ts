@@ -1,5 +1,6 @@
 import type { WallClock } from '../clock';
-import { isRealtimeError, RealtimeError } from '../errors';
+import { isRealtimeError } from '../errors';
+import { longPollTransport, sseTransport, websocketTransport } from './builtins';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import type { WebSocketConstructorLike } from './websocket';
 
@@ -14,39 +15,11 @@ export interface TransportPlatform {
   now?: WallClock;
 }
 
-// A built-in named in the options is loaded on its first connect, so an app
-// carries in its main bundle only the core, and downloads SSE or long-poll
-// only on the day WebSocket fails. Factories (`websocketTransport()`) put a
-// transport in the main bundle instead.
-const builtIns: Record<TransportName, (platform: TransportPlatform) => Promise<Transport>> = {
-  websocket: async (p) => (await import('./websocket')).websocketTransport({ WebSocket: p.WebSocket }),
-  sse: async (p) => (await import('./sse')).sseTransport({ fetch: p.fetch, now: p.now }),
-  'long-poll': async (p) => (await import('./long-poll')).longPollTransport({ fetch: p.fetch, now: p.now }),
+const builtIns: Record<TransportName, (platform: TransportPlatform) => Transport> = {
+  websocket: (p) => websocketTransport({ WebSocket: p.WebSocket }),
+  sse: (p) => sseTransport({ fetch: p.fetch, now: p.now }),
+  'long-poll': (p) => longPollTransport({ fetch: p.fetch, now: p.now }),
 };
-
-/**
- * A built-in transport by name, its code loaded on the first `connect`. A
- * failed load (a chunk the network or a new deploy made unreachable) is a
- * `transport_unavailable` error, so the chain tries the next transport, and
- * the next connect loads again.
- */
-function lazyTransport(name: TransportName, platform: TransportPlatform): Transport {
-  let loading: Promise<Transport> | undefined;
-  return {
-    name,
-    async connect(ctx) {
-      loading ??= builtIns[name](platform);
-      let transport: Transport;
-      try {
-        transport = await loading;
-      } catch (cause) {
-        loading = undefined;
-        throw new RealtimeError('transport_unavailable', `could not load the ${name} transport`, { cause });
-      }
-      return transport.connect(ctx);
-    },
-  };
-}
 
 /**
  * Turns the configured list (names of built-ins or `Transport` objects) into
@@ -62,7 +35,7 @@ export function resolveTransports(
   }
   return list.map((entry, index) => {
     if (typeof entry === 'string' && Object.hasOwn(builtIns, entry))
-      return lazyTransport(entry as TransportName, platform);
+      return builtIns[entry as TransportName](platform);
     if (typeof entry === 'object' && entry !== null && typeof entry.connect === 'function') return entry;
     const shown = typeof entry === 'string' ? JSON.stringify(entry) : String(entry);
     throw new RangeError(

@@ -1,8 +1,10 @@
 import type { WallClock } from '../clock';
 import { RealtimeError } from '../errors';
-import { type Cursor, pollResponseSchema } from '../protocol/schemas';
+import { readPollResponse } from '../protocol/frame-reader';
+import type { Cursor } from '../protocol/schemas';
 import { abortedError, networkError, onAbort } from './failures';
 import { errorFromResponse } from './http-errors';
+import { validateLongPollOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
 import { pollUrl } from './url';
@@ -21,19 +23,6 @@ export interface LongPollTransportOptions {
 /** Default of {@link LongPollTransportOptions.waitSeconds}, as PROTOCOL.md's default `wait`. */
 export const DEFAULT_POLL_WAIT_SECONDS = 25;
 
-function validateOptions(options: LongPollTransportOptions): void {
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new RangeError(`fetch must be a function, got ${String(options.fetch)}`);
-  }
-  const wait = options.waitSeconds;
-  if (wait !== undefined && (!Number.isInteger(wait) || wait < 0 || wait > 3600)) {
-    throw new RangeError(`waitSeconds must be an integer from 0 to 3600, got ${String(wait)}`);
-  }
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new RangeError(`now must be a function, got ${String(options.now)}`);
-  }
-}
-
 /**
  * The long-poll transport. `connect` makes one `GET /poll?…&wait=0` without a
  * connection id; its answer starts with the `welcome` that names the
@@ -47,7 +36,7 @@ function validateOptions(options: LongPollTransportOptions): void {
  * `onClose` with the status and the mapped error.
  */
 export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
-  validateOptions(options);
+  validateLongPollOptions(options);
   return {
     name: 'long-poll',
     connect: (ctx) => connectLongPoll(ctx, options),
@@ -97,8 +86,8 @@ async function poll(
       }),
     };
   }
-  const parsed = pollResponseSchema.safeParse(body);
-  if (!parsed.success) {
+  const parsed = readPollResponse(body);
+  if (parsed === undefined) {
     return {
       kind: 'failed',
       error: new RealtimeError('transport_unavailable', 'poll answer is not { frames: [...] }', {
@@ -107,8 +96,8 @@ async function poll(
     };
   }
   // An empty 200 means what a 204 means; as frames it would pass the watchdog nothing.
-  if (parsed.data.frames.length === 0) return { kind: 'empty' };
-  return { kind: 'frames', frames: parsed.data.frames };
+  if (parsed.frames.length === 0) return { kind: 'empty' };
+  return { kind: 'frames', frames: parsed.frames };
 }
 
 async function connectLongPoll(

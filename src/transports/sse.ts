@@ -4,6 +4,7 @@ import { encodeCursor } from '../protocol/cursor';
 import { abortedError, networkError, onAbort } from './failures';
 import { errorFromResponse, hasContentType, unexpectedContentType } from './http-errors';
 import { DEFAULT_SSE_MAX_LINE_CHARS, type SseMessage, SseParser } from './sse-parser';
+import { validateSseOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
 import { hasKeys, streamUrl } from './url';
@@ -21,19 +22,6 @@ export interface SseTransportOptions {
 
 const EVENT_STREAM = 'text/event-stream';
 
-function validateOptions(options: SseTransportOptions): void {
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new RangeError(`fetch must be a function, got ${String(options.fetch)}`);
-  }
-  const max = options.maxFrameChars;
-  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
-    throw new RangeError(`maxFrameChars must be a positive integer, got ${String(max)}`);
-  }
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new RangeError(`now must be a function, got ${String(options.now)}`);
-  }
-}
-
 /**
  * The Server-Sent Events transport, over `fetch` streaming so it can send
  * `Authorization` (an `EventSource` cannot). `connect` resolves on a 200
@@ -43,7 +31,7 @@ function validateOptions(options: SseTransportOptions): void {
  * its `connectionId`, which `update` needs for `POST /update-services`.
  */
 export function sseTransport(options: SseTransportOptions = {}): Transport {
-  validateOptions(options);
+  validateSseOptions(options);
   return {
     name: 'sse',
     connect: (ctx) => connectSse(ctx, options),

@@ -1,6 +1,7 @@
 import { RealtimeError } from '../errors';
 import type { ClientFrame } from '../protocol/schemas';
 import { abortedError, onAbort } from './failures';
+import { validateWebSocketOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import { streamUrl } from './url';
 import { closeReasonForCode, errorForEarlyClose, errorFromFirstFrame } from './websocket-codes';
@@ -43,17 +44,6 @@ export interface WebSocketTransportOptions {
 const OPEN = 1;
 const NORMAL_CLOSURE = 1000;
 
-function validateOptions(options: WebSocketTransportOptions): void {
-  if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') {
-    throw new RangeError(`WebSocket must be a constructor, got ${String(options.WebSocket)}`);
-  }
-  if (options.path !== undefined && (typeof options.path !== 'string' || !/^\/?[^?#]+$/.test(options.path))) {
-    throw new RangeError(
-      `path must be a URL path without query or fragment, got ${JSON.stringify(options.path)}`,
-    );
-  }
-}
-
 /**
  * The WebSocket transport. Connects to `ws(s)://…/stream?services=…` (the
  * token travels in the first frame, `hello`, never in the URL) and resolves
@@ -68,7 +58,7 @@ function validateOptions(options: WebSocketTransportOptions): void {
  * may reach `onFrame` before the code awaiting `connect` runs.
  */
 export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
-  validateOptions(options);
+  validateWebSocketOptions(options);
   return {
     name: 'websocket',
     connect(ctx) {

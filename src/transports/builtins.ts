@@ -1,0 +1,75 @@
+import { RealtimeError } from '../errors';
+import type { LongPollTransportOptions } from './long-poll';
+import type { SseTransportOptions } from './sse';
+import { validateLongPollOptions, validateSseOptions, validateWebSocketOptions } from './transport-options';
+import type { Transport } from './types';
+import type { WebSocketTransportOptions } from './websocket';
+
+// The built-in transports as the package exports them. Each checks its
+// options at once and loads its code on its first connect, so an app's main
+// bundle holds only the core, and SSE or long-poll are downloaded only on
+// the day WebSocket fails. The code is reached only through import(): a
+// static path to it, even one tree-shaken away, would make esbuild put it
+// back in the main chunk when splitting.
+
+/**
+ * A built-in transport whose code is loaded on the first `connect`. A failed
+ * load (offline, or a chunk a new deploy removed) is a `transport_unavailable`
+ * error, so the chain tries the next transport, and the next connect loads
+ * again.
+ */
+function lazyTransport(name: string, load: () => Promise<Transport>): Transport {
+  let loading: Promise<Transport> | undefined;
+  return {
+    name,
+    async connect(ctx) {
+      loading ??= load();
+      let transport: Transport;
+      try {
+        transport = await loading;
+      } catch (cause) {
+        loading = undefined;
+        throw new RealtimeError('transport_unavailable', `could not load the ${name} transport`, { cause });
+      }
+      return transport.connect(ctx);
+    },
+  };
+}
+
+/**
+ * The WebSocket transport: `ws(s)://…/stream`, the token in the first
+ * frame (`hello`), never in the URL; `connect` resolves on the server's first
+ * frame. Pass `WebSocket` where there is no global one (Node < 22: the `ws`
+ * package). Options are checked now; the code loads on the first connect.
+ *
+ * @throws RangeError naming the option when one is invalid.
+ */
+export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
+  validateWebSocketOptions(options);
+  return lazyTransport('websocket', async () => (await import('./websocket')).websocketTransport(options));
+}
+
+/**
+ * The Server-Sent Events transport, over `fetch` streaming so it can send
+ * `Authorization` (an `EventSource` cannot); subscription changes go by
+ * `POST /update-services`. Options are checked now; the code loads on the
+ * first connect.
+ *
+ * @throws RangeError naming the option when one is invalid.
+ */
+export function sseTransport(options: SseTransportOptions = {}): Transport {
+  validateSseOptions(options);
+  return lazyTransport('sse', async () => (await import('./sse')).sseTransport(options));
+}
+
+/**
+ * The long-poll transport: `GET /poll` in a loop with the connection id and
+ * the cursor; a `204` counts as a heartbeat. Works through any proxy.
+ * Options are checked now; the code loads on the first connect.
+ *
+ * @throws RangeError naming the option when one is invalid.
+ */
+export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
+  validateLongPollOptions(options);
+  return lazyTransport('long-poll', async () => (await import('./long-poll')).longPollTransport(options));
+}

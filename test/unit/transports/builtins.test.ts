@@ -1,0 +1,56 @@
+import { describe, expect, it, vi } from 'vitest';
+import { longPollTransport, sseTransport, websocketTransport } from '../../../src/index';
+import { fakeWebSocketClass, recordingContext, scriptedFetch } from './fakes';
+
+// The factories the package exports check their options at once and load
+// the transport's code on the first connect (see src/transports/builtins.ts).
+
+describe('the exported transport factories', () => {
+  it('throw a RangeError naming the option at once, before any code loads', () => {
+    expect(() => websocketTransport({ WebSocket: 42 as never })).toThrow(/WebSocket must be a constructor/);
+    expect(() => websocketTransport({ path: 'a?b' })).toThrow(RangeError);
+    expect(() => sseTransport({ maxFrameChars: 0 })).toThrow(/maxFrameChars/);
+    expect(() => longPollTransport({ waitSeconds: 3601 })).toThrow(/waitSeconds/);
+  });
+
+  it('carry their name before their code is loaded', () => {
+    expect([websocketTransport(), sseTransport(), longPollTransport()].map((t) => t.name)).toEqual([
+      'websocket',
+      'sse',
+      'long-poll',
+    ]);
+  });
+
+  it('connect through the real implementation once it has loaded, and load it once', async () => {
+    const { WebSocket, sockets } = fakeWebSocketClass();
+    const ws = websocketTransport({ WebSocket });
+    ws.connect(recordingContext()).catch(() => {});
+    await vi.waitFor(() => expect(sockets).toHaveLength(1));
+    expect(sockets[0]?.url).toMatch(/\/stream\?/);
+    ws.connect(recordingContext()).catch(() => {});
+    await vi.waitFor(() => expect(sockets).toHaveLength(2));
+
+    const { fetch, calls } = scriptedFetch(() => new Response(null, { status: 401 }));
+    await expect(sseTransport({ fetch }).connect(recordingContext())).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
+    await expect(longPollTransport({ fetch }).connect(recordingContext())).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('turn a failed load into transport_unavailable and load again on the next connect', async () => {
+    vi.doMock('../../../src/transports/long-poll', () => {
+      throw new Error('offline');
+    });
+    const { fetch } = scriptedFetch(() => new Response(null, { status: 401 }));
+    const transport = longPollTransport({ fetch });
+    await expect(transport.connect(recordingContext())).rejects.toMatchObject({
+      code: 'transport_unavailable',
+      cause: expect.any(Error),
+    });
+    vi.doUnmock('../../../src/transports/long-poll');
+    await expect(transport.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+});
