@@ -3,11 +3,15 @@
 //
 // `npm run size` (node scripts/size.mjs) bundles the entries in bench/size/
 // straight from src/ (no build step) with esbuild — minified, tree-shaken,
-// ESM, for the browser — and prints Markdown tables of min, min+gzip (level
-// 9) and min+brotli (quality 11) sizes:
+// code-split, ESM, for the browser — and prints Markdown tables of min,
+// min+gzip (level 9) and min+brotli (quality 11) sizes:
 //
 //   1. tabwire's minimal app ("connect and subscribe") per transport, and the
-//      React adapter on top of it, against the budgets of DESIGN.md;
+//      React adapter on top of it, against the budgets of DESIGN.md: what the
+//      app loads up front plus the chunk of the transport it asked for, each
+//      file gzipped on its own as a server sends it; and the chunks it loads
+//      only when needed (other transports, SLI reporter, flags poller, cursor
+//      store);
 //   2. what each part of that minimal app costs, from esbuild's metafile (the
 //      minified bytes each input file puts in the output) and from a
 //      leave-one-out gzip (how much smaller the gzipped bundle gets without
@@ -19,7 +23,7 @@
 // KB here are 1,000 bytes, as in the issue's and DESIGN.md's figures.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build, transform } from 'esbuild';
@@ -53,18 +57,76 @@ const br = (bytes) =>
     },
   }).length;
 
-/** Bundles one bench/size entry; returns its sizes, metafile and text. */
+// Built-in transports named in the options, and the optional parts, are
+// loaded with import() when needed, so the entries are bundled with code
+// splitting, as an app's bundler would: what an app downloads up front is
+// the entry's output and every chunk it imports statically; the chunk of
+// the transport it asked for comes on the first connect and is counted too
+// ("core + one transport"); every other chunk (the other transports, the SLI
+// reporter, the flags poller, the cursor store) is listed, not counted.
+const transportFiles = {
+  'tabwire-websocket': 'src/transports/websocket.ts',
+  'tabwire-sse': 'src/transports/sse.ts',
+  'tabwire-long-poll': 'src/transports/long-poll.ts',
+  'tabwire-all-transports': 'src/transports/websocket.ts',
+  'tabwire-react': 'src/transports/websocket.ts',
+};
+
+/** The outputs an app loads for `name`: the static closure of the entry, plus the asked-for transport's. */
+function countedOutputs(name, metafile) {
+  const outputs = metafile.outputs;
+  const add = (key, into) => {
+    if (into.has(key)) return;
+    into.add(key);
+    for (const imp of outputs[key].imports)
+      if (imp.kind === 'import-statement' && !imp.external) add(imp.path, into);
+  };
+  const counted = new Set();
+  add(
+    Object.keys(outputs).find((key) => outputs[key].entryPoint),
+    counted,
+  );
+  const transport = transportFiles[name];
+  if (transport) {
+    const key = Object.keys(outputs).find((k) => outputs[k].inputs[transport] !== undefined);
+    if (key) add(key, counted);
+  }
+  return counted;
+}
+
+/** Bundles one bench/size entry; returns the sizes of what an app loads, its inputs and text, and the other chunks. */
 async function measure(name) {
   const result = await build({
     ...common,
     entryPoints: [join(sizeDir, `${name}.ts`)],
     minify: true,
     metafile: true,
-    outfile: join(root, '.tmp', 'size', `${name}.js`),
+    splitting: true,
+    outdir: join(root, '.tmp', 'size', name),
   });
-  const out = result.outputFiles.find((f) => f.path.endsWith('.js'));
-  const bytes = out.contents;
-  return { name, min: bytes.length, gz: gz(bytes), br: br(bytes), text: out.text, metafile: result.metafile };
+  const counted = countedOutputs(name, result.metafile);
+  const byKey = new Map(result.outputFiles.map((f) => [relative(root, f.path), f]));
+  const sum = (keys, size) => keys.reduce((total, key) => total + size(byKey.get(key).contents), 0);
+  const keys = [...counted];
+  const inputs = {};
+  for (const key of keys) Object.assign(inputs, result.metafile.outputs[key].inputs);
+  const onDemand = Object.keys(result.metafile.outputs)
+    .filter((key) => key.endsWith('.js') && !counted.has(key))
+    .map((key) => ({
+      files: Object.keys(result.metafile.outputs[key].inputs).filter((path) => path.startsWith('src/')),
+      min: byKey.get(key).contents.length,
+      gz: gz(byKey.get(key).contents),
+    }));
+  return {
+    name,
+    min: sum(keys, (b) => b.length),
+    gz: sum(keys, gz),
+    br: sum(keys, br),
+    files: keys.length,
+    text: keys.map((key) => byKey.get(key).text).join('\n'),
+    inputs,
+    onDemand,
+  };
 }
 
 async function tryMeasure(name) {
@@ -130,7 +192,7 @@ out(
   '',
   `Node ${process.version} · esbuild ${version('esbuild')} · ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} logical CPUs) · ${new Date().toISOString()}`,
   '',
-  'Entries in `bench/size/`, bundled from `src/` by esbuild (`minify`, `bundle`, `treeShaking`, ESM, `platform: browser`, `target: es2022`, `react`/`react-dom` external); gzip level 9, brotli quality 11; 1 KB = 1,000 bytes.',
+  'Entries in `bench/size/`, bundled from `src/` by esbuild (`minify`, `bundle`, `treeShaking`, `splitting`, ESM, `platform: browser`, `target: es2022`, `react`/`react-dom` external); gzip level 9, brotli quality 11, each output file on its own; 1 KB = 1,000 bytes. A figure counts what the app loads up front (the entry and every chunk it imports statically) plus the chunk of the transport it names, which it loads on the first connect.',
   '',
 );
 
@@ -182,6 +244,45 @@ out(
   '',
 );
 
+{
+  // What the app downloads later, and only when needed.
+  const all = measured['tabwire-all-transports'];
+  const when = [
+    ['src/transports/websocket.ts', 'on the first connect, when WebSocket is the transport tried'],
+    ['src/transports/sse.ts', 'only when SSE is tried (after WebSocket failed, or named first)'],
+    ['src/transports/long-poll.ts', 'only when long-poll is tried'],
+    ['src/observability/sli-reporter.ts', 'only in a sampled session (`telemetry.sampleRate`, default 2 %)'],
+    ['src/flags/flags-poller.ts', 'only with `flagsUrl`'],
+    ['src/tabs/cursor-store.ts', 'only with `persistCursor: true`'],
+  ];
+  if (!all.error) {
+    const rows = all.onDemand
+      .filter((chunk) => chunk.files.length > 0)
+      .map((chunk) => {
+        const hit = when.find(([file]) => chunk.files.includes(file));
+        const names = chunk.files.map((f) => `\`${f.replace(/^src\//, '')}\``).join(', ');
+        return [names, hit ? hit[1] : 'shared by the chunks above', fmt(chunk.min), fmt(chunk.gz)];
+      });
+    const shared = all.onDemand.filter((chunk) => chunk.files.length === 0);
+    if (shared.length > 0) {
+      rows.push([
+        `${shared.length} chunk(s) of npm code (zod for the reporter, poller and cursor store)`,
+        'with the chunk that needs them',
+        fmt(shared.reduce((t, c) => t + c.min, 0)),
+        fmt(shared.reduce((t, c) => t + c.gz, 0)),
+      ]);
+    }
+    out(
+      '#### Loaded on demand (not in the figures above, except the transport asked for)',
+      '',
+      'Chunks of `tabwire-all-transports.ts` that the app imports with `import()` only when needed; each gzipped on its own, as served.',
+      '',
+      table(['chunk (its files under `src/`)', 'loaded', 'min', 'min+gzip'], ['l', 'l', 'r', 'r'], rows),
+      '',
+    );
+  }
+}
+
 // ---------------------------------------------------------------------------
 // 2. What each part costs, in the minimal websocket app
 
@@ -200,29 +301,47 @@ function groupOf(path) {
   return path;
 }
 
-/** Cuts a bundle, built without whitespace minification, into one piece per input file. */
+// Separates the chunks in the text `segments` returns: each is its own module scope.
+const CHUNK_BOUNDARY = '//@@tabwire-size-chunk-boundary@@';
+
+/** Cuts what an app loads, built without whitespace minification, into one piece per input file. */
 async function segments(name) {
   const result = await build({
     ...common,
     entryPoints: [join(sizeDir, `${name}.ts`)],
     minifySyntax: true,
     minifyIdentifiers: true,
-    outfile: join(root, '.tmp', 'size', `${name}.seg.js`),
+    metafile: true,
+    splitting: true,
+    outdir: join(root, '.tmp', 'size', `${name}.seg`),
   });
-  const text = result.outputFiles.find((f) => f.path.endsWith('.js')).text;
+  const counted = countedOutputs(name, result.metafile);
+  const text = result.outputFiles
+    .filter((f) => counted.has(relative(root, f.path)))
+    .map((f) => f.text)
+    .join(`\n${CHUNK_BOUNDARY}\n`);
   const pieces = [{ path: '(esbuild runtime helpers)', text: '' }];
   for (const line of text.split('\n')) {
     const marker = /^\/\/ ((?:src|node_modules|bench)\/\S+)$/.exec(line);
     if (marker) pieces.push({ path: marker[1], text: '' });
+    else if (line === CHUNK_BOUNDARY)
+      pieces.push({ path: "(a chunk's imports and helpers)", text: `${line}\n` });
     else pieces.at(-1).text += `${line}\n`;
   }
   return pieces;
 }
 
-/** min+gzip of the whitespace-minified concatenation of `pieces`. */
+/** min+gzip of the whitespace-minified concatenation of `pieces`, each chunk minified on its own. */
 async function gzOf(code) {
-  const { code: min } = await transform(code, { minifyWhitespace: true, loader: 'js', format: 'esm' });
-  return gz(Buffer.from(min));
+  const chunks = await Promise.all(code.split(CHUNK_BOUNDARY).map(minifyChunk));
+  return gz(Buffer.from(chunks.join('\n')));
+}
+
+async function minifyChunk(chunk) {
+  // A cut can remove what the chunk's export list names; the list itself is
+  // a few bytes, so every variant leaves it out.
+  const code = chunk.replace(/^export\s*\{[^}]*\};?\s*$/m, '');
+  return (await transform(code, { minifyWhitespace: true, loader: 'js', format: 'esm' })).code;
 }
 
 /** Removes the method `name(){…}` (its definition, not its calls) from minified-syntax code. */
@@ -240,7 +359,7 @@ function withoutMethod(code, name) {
 
 const base = measured['tabwire-websocket'];
 if (!base.error) {
-  const inputs = Object.values(base.metafile.outputs).find((o) => o.entryPoint)?.inputs ?? {};
+  const inputs = base.inputs;
   const pieces = await segments('tabwire-websocket');
   const allCode = pieces.map((p) => p.text).join('');
   const fullGz = await gzOf(allCode);
@@ -290,21 +409,11 @@ if (!base.error) {
       paths.some((p) => path === p || path.endsWith(`/${p}`));
   const parts = [
     [
-      '(a) zod/mini + protocol schemas (`npm: zod` + `src/protocol/`)',
-      (p) => p.includes('node_modules/zod/') || p.startsWith('src/protocol/'),
+      '(a) protocol readers (`src/protocol/`: frames read by hand, no zod)',
+      (p) => p.startsWith('src/protocol/') || p.includes('node_modules/zod/'),
       'part-protocol',
     ],
     ['(b) election + channel (`src/tabs/`)', (p) => p.startsWith('src/tabs/'), 'part-tabs'],
-    [
-      '(c) SLI reporter (`sli-reporter.ts` + `telemetry-payload.ts`)',
-      file('src/observability/sli-reporter.ts', 'src/observability/telemetry-payload.ts'),
-      'part-sli-reporter',
-    ],
-    [
-      '(d) flags URL poller (`src/flags/flags-poller.ts`)',
-      file('src/flags/flags-poller.ts'),
-      'part-flags-poller',
-    ],
     ['quantile sketch (`observability/quantile-sketch.ts`)', file('src/observability/quantile-sketch.ts')],
     [
       'rollback guard + sliding counter (`observability/rollback-guard.ts`, `sliding-counter.ts`)',
@@ -319,11 +428,6 @@ if (!base.error) {
       file('src/observability/sli-collector.ts', 'src/observability/sampling.ts'),
     ],
     ['optimistic mutation tracker (`src/optimistic/`)', (p) => p.startsWith('src/optimistic/')],
-    ['cursor persistence in IndexedDB (`tabs/cursor-store.ts`)', file('src/tabs/cursor-store.ts')],
-    [
-      'the transports not asked for (`transports/sse.ts`, `sse-parser.ts`, `long-poll.ts`)',
-      file('src/transports/sse.ts', 'src/transports/sse-parser.ts', 'src/transports/long-poll.ts'),
-    ],
     ['`client.ts` itself', file('src/client.ts')],
   ];
   const partRows = [];
@@ -359,63 +463,12 @@ if (!base.error) {
   out(
     '#### Named parts',
     '',
-    '"alone" bundles a small entry that imports just that part (so it includes what the part itself imports, zod among them where it uses zod).',
+    '"alone" bundles a small entry that imports just that part (so it includes what the part itself imports).',
     '',
     table(
       ['part', 'min', 'share of min', 'gzip, leave-one-out', 'min+gzip alone'],
       ['l', 'r', 'r', 'r', 'l'],
       partRows,
-    ),
-    '',
-  );
-
-  // What-if: the minimal app with whole groups of parts cut out at once (cumulative).
-  const rarelyUsed = (p) =>
-    p.startsWith('src/observability/') ||
-    p.startsWith('src/flags/') ||
-    p.startsWith('src/optimistic/') ||
-    p === 'src/tabs/cursor-store.ts';
-  const otherTransports = file(
-    'src/transports/sse.ts',
-    'src/transports/sse-parser.ts',
-    'src/transports/long-poll.ts',
-  );
-  const zod = (p) => p.includes('node_modules/zod/');
-  const cuts = [
-    ['the minimal app as it is', () => false],
-    [
-      'without the rarely used parts: `src/observability/` (SLI collector and reporter, sketch, SLO, alerts, rollback guard), `src/flags/` (poller, gate), `src/optimistic/`, `tabs/cursor-store.ts`',
-      rarelyUsed,
-    ],
-    ['… and without the two transports not asked for', (p) => rarelyUsed(p) || otherTransports(p)],
-    [
-      '… and without zod (every frame and tab message read by hand-written readers like `protocol/batch-reader.ts`)',
-      (p) => rarelyUsed(p) || otherTransports(p) || zod(p),
-    ],
-  ];
-  const cutRows = [];
-  for (const [label, match] of cuts) {
-    const left = pieces
-      .filter((p) => !match(p.path))
-      .map((p) => p.text)
-      .join('');
-    const leftGz = await gzOf(left);
-    cutRows.push([
-      label,
-      fmt(minOf((p) => !match(p))),
-      fmt(leftGz),
-      `< ${fmt(CORE_BUDGET)}: ${verdict(leftGz < CORE_BUDGET)}`,
-    ]);
-  }
-  out(
-    '#### What the minimal app would weigh without them',
-    '',
-    "Cumulative cuts of the parts' code from the same bundle (not a working build: the code in `client.ts` that creates and calls them stays in, so a real change saves a little more).",
-    '',
-    table(
-      ['minimal app (`tabwire-websocket.ts`)', 'min (metafile, files left)', 'min+gzip', 'budget'],
-      ['l', 'r', 'r', 'l'],
-      cutRows,
     ),
     '',
   );

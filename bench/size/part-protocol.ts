@@ -1,4 +1,4 @@
-// Part (a) alone: zod/mini with the protocol's frame schemas and the frame parser.
+// Part (a) alone: the frame parser and its hand-written readers (no zod in the browser bundle).
 import { parseServerFrame } from '../../src/protocol/parse';
 
 console.log(parseServerFrame('{"type":"heartbeat"}'));

@@ -1,4 +1,0 @@
-// Part (d) alone: the flags URL poller.
-import { FlagsPoller } from '../../src/flags/flags-poller';
-
-console.log(FlagsPoller);
