@@ -1,4 +1,4 @@
-import { assertInteger, assertNumber, assertObject, describeValue } from '../util/validate';
+import { assertInteger, assertNumber, describeValue } from '../util/validate';
 
 /** Options of {@link QuantileSketch}. */
 export interface QuantileSketchOptions {
@@ -55,16 +55,24 @@ export interface QuantileSketchJSON {
 
 /** Where the first array sits in the index space before any value decides it. */
 const INITIAL_CAPACITY = 64;
-const MAX_MAX_BUCKETS = 65_536;
+/** @internal Upper bound of `maxBuckets`; shared with sketch-codec.ts. */
+export const MAX_MAX_BUCKETS = 65_536;
 
-function assertRelativeAccuracy(field: string, value: unknown): asserts value is number {
-  // α = 0 would need infinitely many buckets; above 0.5 the estimate is useless.
-  if (typeof value !== 'number' || !(value > 0 && value <= 0.5)) {
-    throw new RangeError(`${field} must be a number > 0 and ≤ 0.5, got ${describeValue(value)}`);
+/** Smallest `relativeAccuracy` a sketch accepts. */
+export const MIN_RELATIVE_ACCURACY = 1e-6;
+
+/** @internal Shared with sketch-codec.ts. */
+export function assertRelativeAccuracy(field: string, value: unknown): asserts value is number {
+  // Below 1e-6 bucket indexes of large values pass 2^53, where index++ stops
+  // moving and every walk over the buckets loops for ever (a hostile report
+  // could hang whatever reads it); above 0.5 the estimate is useless.
+  if (typeof value !== 'number' || !(value >= MIN_RELATIVE_ACCURACY && value <= 0.5)) {
+    throw new RangeError(`${field} must be a number ≥ 0.000001 and ≤ 0.5, got ${describeValue(value)}`);
   }
 }
 
-function assertMinValue(field: string, value: unknown): asserts value is number {
+/** @internal Shared with sketch-codec.ts. */
+export function assertMinValue(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
     throw new RangeError(`${field} must be a finite number > 0, got ${describeValue(value)}`);
   }
@@ -72,7 +80,9 @@ function assertMinValue(field: string, value: unknown): asserts value is number 
 
 /**
  * A DDSketch-style quantile sketch for latencies: bounded memory, a relative
- * error bound that holds at every quantile, mergeable across tabs.
+ * error bound that holds at every quantile, mergeable across tabs
+ * (`mergeSketch` and `sketchFromJSON` live in sketch-codec.ts, so that only
+ * the code that needs them loads them).
  *
  * A value `x ≥ minValue` goes to the log bucket `i = ⌈log_γ x⌉` with
  * `γ = (1 + α) / (1 − α)`, which holds `(γ^(i−1), γ^i]`; the bucket reads back
@@ -116,6 +126,7 @@ export class QuantileSketch {
   #hi = -1;
   #binTotal = 0;
   #zeroCount = 0;
+  /** Always `#zeroCount + #binTotal` (`_load` relies on it). */
   #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
@@ -137,59 +148,6 @@ export class QuantileSketch {
     this.#logGamma = Math.log(gamma);
     this.#invLogGamma = 1 / this.#logGamma;
     this.#midFactor = 2 / (gamma + 1);
-  }
-
-  /**
-   * Rebuilds a sketch from {@link QuantileSketch.toJSON} output, e.g. a
-   * payload from another tab. Everything is checked, since it came over a
-   * wire.
-   *
-   * @param field how to name the input in error messages.
-   * @throws RangeError naming the offending field (`sketch.counts[3] must be …`).
-   */
-  static fromJSON(input: unknown, field = 'sketch'): QuantileSketch {
-    assertObject(field, input);
-    const { relativeAccuracy, minValue, maxBuckets, sum, min, max, zeroCount, startIndex, counts } = input;
-    assertRelativeAccuracy(`${field}.relativeAccuracy`, relativeAccuracy);
-    assertMinValue(`${field}.minValue`, minValue);
-    assertInteger(`${field}.maxBuckets`, maxBuckets, 2, MAX_MAX_BUCKETS);
-    const sketch = new QuantileSketch({ relativeAccuracy, minValue, maxBuckets });
-    assertNumber(`${field}.sum`, sum, 0);
-    assertNumber(`${field}.min`, min, 0);
-    assertNumber(`${field}.max`, max, min);
-    assertInteger(`${field}.zeroCount`, zeroCount, 0, Number.MAX_SAFE_INTEGER);
-    // Any index outside these could not have come from a finite value ≥ minValue.
-    const lowest = sketch.#indexOf(minValue);
-    const highest = sketch.#indexOf(Number.MAX_VALUE);
-    assertInteger(`${field}.startIndex`, startIndex, lowest, highest);
-    if (!Array.isArray(counts) || counts.length > maxBuckets) {
-      throw new RangeError(
-        `${field}.counts must be an array of at most ${maxBuckets} counts, got ${describeValue(counts)}`,
-      );
-    }
-    if (startIndex + counts.length - 1 > highest) {
-      throw new RangeError(
-        `${field}.counts must end at bucket index ≤ ${highest}, got ${startIndex + counts.length - 1}`,
-      );
-    }
-    let total = zeroCount;
-    counts.forEach((value: unknown, index) => {
-      assertInteger(`${field}.counts[${index}]`, value, 0, Number.MAX_SAFE_INTEGER);
-      total += value;
-    });
-    if (!Number.isSafeInteger(total)) {
-      throw new RangeError(`${field} must hold at most ${Number.MAX_SAFE_INTEGER} values, got ${total}`);
-    }
-    if (total === 0) return sketch;
-    sketch.#zeroCount = zeroCount;
-    counts.forEach((value: number, index) => {
-      if (value > 0) sketch.#addToBucket(startIndex + index, value);
-    });
-    sketch.#count = total;
-    sketch.#sum = sum;
-    sketch.#min = min;
-    sketch.#max = max;
-    return sketch;
   }
 
   /** Values added (with their counts). */
@@ -272,33 +230,29 @@ export class QuantileSketch {
   }
 
   /**
-   * Adds every value of `other` to this sketch, as if they had been added
-   * here (the result is the same whatever the order of adds and merges).
-   * `other` is unchanged.
-   *
-   * @throws RangeError when the sketches' `relativeAccuracy` or `minValue`
-   * differ: their buckets would not line up.
+   * @internal For sketch-codec.ts only (`sketchFromJSON`, `mergeSketch`),
+   * which check and combine everything: adds `counts[i]` to bucket
+   * `startIndex + i`, then sets the exact summary (the count follows from
+   * `zeroCount` and the buckets) and marks the sketch collapsed if `collapsed`.
    */
-  merge(other: QuantileSketch): void {
-    if (other.#relativeAccuracy !== this.#relativeAccuracy || other.#minValue !== this.#minValue) {
-      throw new RangeError(
-        `merge needs the same relativeAccuracy and minValue, got ${other.#relativeAccuracy}/${other.#minValue} ` +
-          `into ${this.#relativeAccuracy}/${this.#minValue}`,
-      );
-    }
-    if (other.#count === 0) return;
-    // Merging into itself would read buckets while writing them.
-    const source = other === this ? QuantileSketch.fromJSON(other.toJSON()) : other;
-    for (let index = source.#lo; index <= source.#hi && source.#binTotal > 0; index++) {
-      const value = source.#bins[index - source.#offset] ?? 0;
-      if (value > 0) this.#addToBucket(index, value);
-    }
-    this.#zeroCount += source.#zeroCount;
-    this.#count += source.#count;
-    this.#sum += source.#sum;
-    if (source.#min < this.#min) this.#min = source.#min;
-    if (source.#max > this.#max) this.#max = source.#max;
-    if (source.#collapsed) this.#collapsed = true;
+  _load(
+    startIndex: number,
+    counts: readonly number[],
+    zeroCount: number,
+    sum: number,
+    min: number,
+    max: number,
+    collapsed: boolean,
+  ): void {
+    counts.forEach((count, index) => {
+      if (count > 0) this.#addToBucket(startIndex + index, count);
+    });
+    this.#zeroCount = zeroCount;
+    this.#count = zeroCount + this.#binTotal;
+    this.#sum = sum;
+    this.#min = min;
+    this.#max = max;
+    if (collapsed) this.#collapsed = true;
   }
 
   /** Empties the sketch; keeps its settings and its array (no reallocation on refill). */
@@ -315,7 +269,7 @@ export class QuantileSketch {
     this.#collapsed = false;
   }
 
-  /** The compact form ({@link QuantileSketchJSON}); `fromJSON` reads it back. */
+  /** The compact form ({@link QuantileSketchJSON}); `sketchFromJSON` (sketch-codec.ts) reads it back. */
   toJSON(): QuantileSketchJSON {
     const counts: number[] = [];
     if (this.#binTotal > 0) {

@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { serviceNameSchema } from '../protocol/schemas';
 import { assertInteger } from '../util/validate';
-import { QuantileSketch } from './quantile-sketch';
+import { MIN_RELATIVE_ACCURACY, type QuantileSketch } from './quantile-sketch';
+import { sketchFromJSON } from './sketch-codec';
 
 /**
  * Largest encoded report, in UTF-8 bytes. Browsers give keepalive fetches and
@@ -16,11 +17,12 @@ export const SLI_REPORT_TYPE = 'realtime_sli';
 const count = z.int().check(z.nonnegative());
 const nonNegative = z.number().check(z.nonnegative());
 
-// `QuantileSketch.toJSON()` (quantile-sketch.ts), with the bounds its
-// `fromJSON` enforces on the settings; the deeper checks (bucket range,
-// min ≤ max) stay with `fromJSON`, which the ingest runs anyway.
+// `QuantileSketch.toJSON()` (quantile-sketch.ts), with the bounds
+// `sketchFromJSON` (sketch-codec.ts) enforces on the settings; the deeper
+// checks (bucket range, min ≤ max) stay with `sketchFromJSON`, which the
+// ingest runs anyway.
 const bucketSketchSchema = z.object({
-  relativeAccuracy: z.number().check(z.gt(0), z.lte(0.5)),
+  relativeAccuracy: z.number().check(z.gte(MIN_RELATIVE_ACCURACY), z.lte(0.5)),
   minValue: z.number().check(z.gt(0)),
   maxBuckets: z.int().check(z.gte(2)),
   sum: z.number().check(z.gte(0)),
@@ -156,7 +158,7 @@ export function summarizeSketch(sketch: SketchJSON): Record<string, number> {
   for (const n of sketch.counts) count += n;
   const summary: Record<string, number> = { count, sum: sketch.sum, min: sketch.min, max: sketch.max };
   try {
-    const full = QuantileSketch.fromJSON(sketch);
+    const full = sketchFromJSON(sketch);
     for (const [name, q] of Object.entries(SUMMARY_QUANTILES)) {
       const value = full.quantile(q);
       if (value !== undefined) summary[name] = value;

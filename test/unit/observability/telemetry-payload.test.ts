@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuantileSketch } from '../../../src/observability/quantile-sketch';
+import { sketchFromJSON } from '../../../src/observability/sketch-codec';
 import {
   encodeReport,
   MAX_REPORT_BYTES,
@@ -68,6 +69,9 @@ describe('sliReportSchema', () => {
     expect(sketchJsonSchema.safeParse(sketch.toJSON()).success).toBe(true);
     expect(sketchJsonSchema.safeParse(new QuantileSketch().toJSON()).success).toBe(true);
     expect(sketchJsonSchema.safeParse({ p50: 12, p99: 340 }).success).toBe(true);
+    // A relativeAccuracy this small would make any reader of the sketch loop for ever.
+    const hostile = { ...sketch.toJSON(), relativeAccuracy: 1e-13 };
+    expect(sketchJsonSchema.safeParse(hostile).success).toBe(false);
     const withSketch = report({
       sli: { ...report().sli, eventDeliveryLatencyMs: sketch.toJSON(), takeoverTimeMs: { p95: 80 } },
     });
@@ -165,7 +169,7 @@ describe('encodeReport', () => {
     expect(decoded.sli.takeoverTimeMs).toEqual(small.toJSON());
     const summary = decoded.sli.eventDeliveryLatencyMs as Record<string, number>;
     expect(Object.keys(summary).sort()).toEqual(['count', 'max', 'min', 'p50', 'p90', 'p95', 'p99', 'sum']);
-    expect(summary.count).toBe(QuantileSketch.fromJSON(big).count);
+    expect(summary.count).toBe(sketchFromJSON(big).count);
   });
 
   it('throws when even the stripped report cannot fit', () => {

@@ -1,0 +1,94 @@
+import { assertInteger, assertNumber, assertObject, describeValue } from '../util/validate';
+import { assertMinValue, assertRelativeAccuracy, MAX_MAX_BUCKETS, QuantileSketch } from './quantile-sketch';
+
+// The parts of a quantile sketch that the client bundle never needs: reading
+// a serialised sketch back and merging two. They sit here, not on the class,
+// because class members are never tree-shaken; only the lazily loaded
+// telemetry code (and tests) import this module.
+
+/**
+ * Rebuilds a sketch from {@link QuantileSketch.toJSON} output, e.g. a payload
+ * from another tab. Everything is checked, since it came over a wire.
+ *
+ * @param field how to name the input in error messages.
+ * @throws RangeError naming the offending field (`sketch.counts[3] must be …`).
+ */
+export function sketchFromJSON(input: unknown, field = 'sketch'): QuantileSketch {
+  assertObject(field, input);
+  const { relativeAccuracy, minValue, maxBuckets, sum, min, max, zeroCount, startIndex, counts } = input;
+  assertRelativeAccuracy(`${field}.relativeAccuracy`, relativeAccuracy);
+  assertMinValue(`${field}.minValue`, minValue);
+  assertInteger(`${field}.maxBuckets`, maxBuckets, 2, MAX_MAX_BUCKETS);
+  const sketch = new QuantileSketch({ relativeAccuracy, minValue, maxBuckets });
+  assertNumber(`${field}.sum`, sum, 0);
+  assertNumber(`${field}.min`, min, 0);
+  assertNumber(`${field}.max`, max, min);
+  assertInteger(`${field}.zeroCount`, zeroCount, 0, Number.MAX_SAFE_INTEGER);
+  // Any index outside these could not have come from a finite value ≥ minValue.
+  // An empty sketch's `startIndex` is the bucket of its minValue, so the class
+  // computes both (the index depends only on relativeAccuracy). Empty sketches
+  // keep this loop-free whatever the index.
+  const lowest = sketch.toJSON().startIndex;
+  const highest = new QuantileSketch({ relativeAccuracy, minValue: Number.MAX_VALUE, maxBuckets }).toJSON()
+    .startIndex;
+  assertInteger(`${field}.startIndex`, startIndex, lowest, highest);
+  if (!Array.isArray(counts) || counts.length > maxBuckets) {
+    throw new RangeError(
+      `${field}.counts must be an array of at most ${maxBuckets} counts, got ${describeValue(counts)}`,
+    );
+  }
+  if (startIndex + counts.length - 1 > highest) {
+    throw new RangeError(
+      `${field}.counts must end at bucket index ≤ ${highest}, got ${startIndex + counts.length - 1}`,
+    );
+  }
+  let total = zeroCount;
+  counts.forEach((value: unknown, index) => {
+    assertInteger(`${field}.counts[${index}]`, value, 0, Number.MAX_SAFE_INTEGER);
+    total += value;
+  });
+  if (!Number.isSafeInteger(total)) {
+    throw new RangeError(`${field} must hold at most ${Number.MAX_SAFE_INTEGER} values, got ${total}`);
+  }
+  if (total === 0) return sketch;
+  // At most maxBuckets consecutive buckets: loading them never collapses.
+  sketch._load(startIndex, counts as number[], zeroCount, sum, min, max, false);
+  return sketch;
+}
+
+/**
+ * Adds every value of `other` to `into`, as if they had been added there
+ * (the result is the same whatever the order of adds and merges). `other` is
+ * unchanged; it may be `into` itself.
+ *
+ * @throws RangeError when the sketches' `relativeAccuracy` or `minValue`
+ * differ: their buckets would not line up.
+ */
+export function mergeSketch(into: QuantileSketch, other: QuantileSketch): void {
+  const mine = into.toJSON();
+  // Taken before `into` changes, so merging a sketch into itself reads a snapshot.
+  const theirs = other.toJSON();
+  if (theirs.relativeAccuracy !== mine.relativeAccuracy || theirs.minValue !== mine.minValue) {
+    throw new RangeError(
+      `merge needs the same relativeAccuracy and minValue, got ${theirs.relativeAccuracy}/${theirs.minValue} ` +
+        `into ${mine.relativeAccuracy}/${mine.minValue}`,
+    );
+  }
+  if (other.count === 0) return;
+  // As when merge was a method, a sketch merged into itself is read back
+  // through sketchFromJSON first, which throws (a RangeError naming
+  // `sketch.sum`) if its sum overflowed to Infinity.
+  if (other === into) sketchFromJSON(theirs);
+  // `other` is not empty, so its JSON min and max are the real ones.
+  const min = into.min;
+  const max = into.max;
+  into._load(
+    theirs.startIndex,
+    theirs.counts,
+    mine.zeroCount + theirs.zeroCount,
+    into.sum + other.sum,
+    min === undefined || theirs.min < min ? theirs.min : min,
+    max === undefined || theirs.max > max ? theirs.max : max,
+    into.collapsed || other.collapsed,
+  );
+}
