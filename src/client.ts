@@ -30,6 +30,7 @@ import type { LockManagerLike } from './tabs/leader-election';
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain } from './transports/fallback';
+import { reportListenerError } from './util/emitter';
 
 /** A handler of one service's events: a batch, in seq order, each event once. */
 export type EventHandler = (events: RealtimeEvent[]) => void;
@@ -49,7 +50,10 @@ export interface RealtimeEventMap {
   fallback: [info: { reason: string }];
   /** A connection attempt failed or a live connection dropped. */
   disconnected: [info: { error: RealtimeError; willRetryInMs: number | undefined }];
-  /** A subscriber threw; the others and the stream went on. */
+  /**
+   * A subscriber threw (the others and the stream went on), or a part loaded
+   * on demand could not load (`RealtimeError` with code `load_failed`).
+   */
   error: [error: unknown];
   /** The periodic SLI snapshot (every 10 s while active), as the telemetry report carries it. */
   sli: [report: SliReport];
@@ -218,9 +222,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
     if (sampled) {
       this.#store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
+      // Resolved now, so a bad URL throws from createRealtime, not later.
+      const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
       this.#load(import('./observability/sli-reporter'), ({ SliReporter }) => {
         this.#reporter = new SliReporter({
-          url: resolveUrl(options.telemetry.url, options.url),
+          url,
           intervalMs: options.telemetry.intervalMs,
           sampled,
           collect: () => this.#collectReport(),
@@ -236,9 +242,10 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     const { flagsUrl } = options;
     if (flagsUrl) {
+      const url = resolveUrl('flagsUrl.url', flagsUrl.url, options.url);
       this.#load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
         this.#poller = new FlagsPoller({
-          url: resolveUrl(flagsUrl.url, options.url),
+          url,
           intervalMs: flagsUrl.intervalMs,
           fetch: platform.fetch,
           clock,
@@ -252,13 +259,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     this.#store.subscribe((state, previous) => {
       this.#publishLeaderState(state, previous);
-      this.#emitter.emit('statechange', state);
+      this.#emit('statechange', state);
     });
 
     this.#dispatcher = new Dispatcher({
       onHandlerError: (error) => {
         this.#bumpCounter('handlerErrors');
-        this.#emitter.emit('error', error);
+        this.#emit('error', error);
       },
     });
     this.#applyFlagsToDispatcher(options.flags);
@@ -268,7 +275,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         onEvents: (service, events) => this.#deliver(service, events),
         onGap: (gap) => {
           this.#bumpCounter('gaps');
-          this.#emitter.emit('gap', gap);
+          this.#emit('gap', gap);
           if (this.#isLeaderNow()) this.#loop.requestReplay();
           else this.#askLeaderForReplay();
         },
@@ -277,7 +284,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           // Seqs may restart after a reset (a new epoch): the invariant starts over.
           for (const service of services) this.#lastDelivered.delete(service);
           this.#store.setState({ cursor: this.#pipeline.getCursor() });
-          this.#emitter.emit('resync', { services, reason });
+          this.#emit('resync', { services, reason });
         },
         onSuppressed: (service, count, reason) => {
           this.#addSuppressed(service, count);
@@ -375,7 +382,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             counters: { ...state.counters, failedConnects: state.counters.failedConnects + 1 },
             circuit: this.#circuitState(),
           }));
-          this.#emitter.emit('disconnected', { error, willRetryInMs });
+          this.#emit('disconnected', { error, willRetryInMs });
         },
         forbidden: (error) => this.#becomeForbidden(error),
         updated: (cursor) => {
@@ -463,7 +470,14 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   subscribeState(listener: (state: RealtimeState) => void): () => void {
-    return this.#store.subscribe(listener);
+    // An app listener that throws must not unwind the client mid-update.
+    return this.#store.subscribe((state) => {
+      try {
+        listener(state);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    });
   }
 
   on<E extends keyof RealtimeEventMap>(
@@ -476,6 +490,19 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   off<E extends keyof RealtimeEventMap>(event: E, listener: (...args: RealtimeEventMap[E]) => void): void {
     this.#emitter.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  // Each app listener runs on its own: one that throws neither stops the
+  // others nor unwinds the client in the middle of a state change; its error
+  // goes where EventTarget would send it (reportError).
+  #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
+    for (const listener of this.#emitter.listeners(event)) {
+      try {
+        listener(...args);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -530,7 +557,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         electionsPerHour: this.#sli.electionsPerHour,
       },
     });
-    if (isLeader !== state.isLeader) this.#emitter.emit('leader', isLeader);
+    if (isLeader !== state.isLeader) this.#emit('leader', isLeader);
     if (isLeader) {
       this.#applyGate();
       if (this.#loop.isRunning) this.#coordinator?.post(this.#stateMessage(this.#store.getState()));
@@ -575,7 +602,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
     const disabledByLeader = status === 'disabled';
     if (disabledByLeader && state.status !== 'disabled') {
-      this.#emitter.emit('fallback', { reason: message.disabledReason ?? 'disabled' });
+      this.#emit('fallback', { reason: message.disabledReason ?? 'disabled' });
     }
     const next: Partial<RealtimeState> = {
       status,
@@ -697,8 +724,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       transport: undefined,
       connectionId: undefined,
     });
-    this.#emitter.emit('forbidden', error);
-    this.#emitter.emit('fallback', { reason: 'forbidden' });
+    this.#emit('forbidden', error);
+    this.#emit('fallback', { reason: 'forbidden' });
   }
 
   #stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
@@ -774,7 +801,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (!this.#active || this.#closed) return;
       this.#guard.evaluate();
       this.#refreshSli();
-      this.#emitter.emit('sli', this.#collectReport());
+      this.#emit('sli', this.#collectReport());
       // A rollback cooldown may have ended.
       if (this.#store.getState().disabledReason === 'auto_rollback') this.#applyGate();
       this.#sliTick();
@@ -859,7 +886,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (verdict.errorRate !== undefined) rollback.errorRate = verdict.errorRate;
     this.#store.setState({ rollback });
     if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
-      this.#emitter.emit('degraded', { errorRate: verdict.errorRate });
+      this.#emit('degraded', { errorRate: verdict.errorRate });
     }
     this.#applyGate();
   }
@@ -901,19 +928,19 @@ class Client implements RealtimeClient, CoordinatorHost {
    * is in `counters.lazyLoadFailures` and the `error` event.
    */
   #load<M>(loading: Promise<M>, create: (module: M) => void): Promise<void> {
-    return loading.then(
-      (module) => {
+    return loading
+      .then((module) => {
         if (!this.#closed) create(module);
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
+        // A module that did not load, or a part that could not be created from it.
         if (this.#closed) return;
         this.#bumpCounter('lazyLoadFailures');
-        this.#emitter.emit(
+        this.#emit(
           'error',
           new RealtimeError('load_failed', 'could not load a part of tabwire', { cause: error }),
         );
-      },
-    );
+      });
   }
 
   /** The cursor store, loaded and opened on first use; undefined if it could not load. */
@@ -940,13 +967,18 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#cursorReady = false;
       void this.#openCursorStore()
         .then((store) => store?.load())
+        // A store that cannot be read is no persisted cursor: connect without it.
+        .catch(() => undefined)
         .then((cursor) => {
-          if (cursor) {
-            this.#pipeline.seed(cursor);
-            this.#store.setState({ cursor: this.#pipeline.getCursor() });
+          try {
+            if (cursor) {
+              this.#pipeline.seed(cursor);
+              this.#store.setState({ cursor: this.#pipeline.getCursor() });
+            }
+          } finally {
+            this.#cursorReady = true;
+            this.#applyGate();
           }
-          this.#cursorReady = true;
-          this.#applyGate();
         });
     }
     if (this.#coordinator) this.#coordinator.start();
@@ -1035,7 +1067,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         transport: undefined,
         connectionId: undefined,
       });
-      if (wasRunning) this.#emitter.emit('fallback', { reason });
+      if (wasRunning) this.#emit('fallback', { reason });
       return;
     }
     if (state.status === 'disabled') {
@@ -1156,9 +1188,16 @@ function sessionStorageOf():
 }
 
 /** A URL relative to the page where there is one, else to the realtime base URL. */
-function resolveUrl(url: string, base: string): string {
+/** `url` made absolute against the page (or, outside a page, `base`). */
+function resolveUrl(field: string, url: string, base: string): string {
   const page = (globalThis as { location?: { href?: string } }).location?.href;
-  return new URL(url, page ?? base).toString();
+  try {
+    return new URL(url, page ?? base).toString();
+  } catch {
+    throw new RangeError(
+      `${field} must be a URL, absolute or relative to the page, got ${JSON.stringify(url)}`,
+    );
+  }
 }
 
 function browserGlobal<K extends 'window' | 'document' | 'navigator'>(

@@ -5,6 +5,7 @@ import { type RollbackThresholds, resolveRollbackThresholds } from './observabil
 import { resolveSloTargets, type SloTargets } from './observability/slo';
 import type { ResolvedFlags } from './state';
 import type { Transport } from './transports/types';
+import { MAX_TIMER_DELAY_MS } from './util/timers';
 import * as v from './util/validate';
 
 // Value-returning forms of the assertions, so each option reads as one line.
@@ -262,7 +263,12 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     telemetry: {
       url: str('telemetry.url', options.telemetry?.url ?? '/telemetry/client', true),
       sampleRate: num('telemetry.sampleRate', options.telemetry?.sampleRate ?? 0.02, 0, 1),
-      intervalMs: int('telemetry.intervalMs', options.telemetry?.intervalMs ?? 60_000, 1000),
+      intervalMs: int(
+        'telemetry.intervalMs',
+        options.telemetry?.intervalMs ?? 60_000,
+        1000,
+        MAX_TIMER_DELAY_MS,
+      ),
     },
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),
@@ -283,6 +289,6 @@ function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['
   const { url, intervalMs } = typeof option === 'string' ? { url: option, intervalMs: undefined } : option;
   return {
     url: str('flagsUrl.url', url, true),
-    intervalMs: int('flagsUrl.intervalMs', intervalMs ?? 30_000, 1000),
+    intervalMs: int('flagsUrl.intervalMs', intervalMs ?? 30_000, 1000, MAX_TIMER_DELAY_MS),
   };
 }

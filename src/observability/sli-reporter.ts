@@ -135,6 +135,8 @@ export class SliReporter {
   #timer: unknown;
   #timerArmed = false;
   #inFlight = false;
+  /** `send()` came while a request was in flight: send once it settles. */
+  #sendAfterFlight = false;
   #consecutiveFailures = 0;
   #blockedUntil = Number.NEGATIVE_INFINITY;
   #lastSendAt: number | undefined;
@@ -206,13 +208,18 @@ export class SliReporter {
   }
 
   /**
-   * Sends the current report now with `fetch` keepalive, unless one left in
-   * the last {@link FLUSH_GAP_MS} — for `close()`, where the page lives on,
-   * so a beacon buys nothing and a failure should be seen and counted.
+   * Sends the current report now with `fetch` keepalive — for `close()`,
+   * where the page lives on, so a beacon buys nothing and a failure should be
+   * seen and counted. With a request in flight it goes once that one has
+   * settled, so the report with the session's last figures is not lost.
    * Respects the backoff; nothing when not sampled. Never throws.
    */
   send(): void {
-    this.#flush(true, false);
+    if (this.#inFlight) {
+      if (this.#sampled) this.#sendAfterFlight = true;
+      return;
+    }
+    this.#flush(false, false);
   }
 
   /** Counters of what the reporter did. */
@@ -313,6 +320,10 @@ export class SliReporter {
       this.#clock.clearTimeout(timeout);
       this.#inFlight = false;
       this.#record(status, retryAfterMs);
+      if (this.#sendAfterFlight) {
+        this.#sendAfterFlight = false;
+        this.#flush(false, false);
+      }
     };
     const timeout = this.#clock.setTimeout(() => {
       settle('timeout');

@@ -266,3 +266,72 @@ describe('sampled telemetry', () => {
     expect(reports).toHaveLength(1);
   });
 });
+
+describe('optional parts that load on demand', () => {
+  it('still check their options when the client is created', () => {
+    expect(() => setup({ flagsUrl: { url: '/flags', intervalMs: 2 ** 31 } })).toThrow(/flagsUrl\.intervalMs/);
+    expect(() => setup({ telemetry: { intervalMs: 2 ** 31 } })).toThrow(/telemetry\.intervalMs/);
+    expect(() => setup({ flagsUrl: 'http://exa mple.com/flags' })).toThrow(
+      new RangeError(
+        'flagsUrl.url must be a URL, absolute or relative to the page, got "http://exa mple.com/flags"',
+      ),
+    );
+    expect(() => setup({ telemetry: { sampleRate: 1, url: 'http://[bad' } })).toThrow(/telemetry\.url/);
+  });
+
+  it('count a part that loaded but could not be created, and run on without it', async () => {
+    vi.doMock('../../src/flags/flags-poller', () => ({
+      FlagsPoller: class {
+        constructor() {
+          throw new Error('broken build');
+        }
+      },
+    }));
+    try {
+      const errors: unknown[] = [];
+      const { rt, backend } = setup({ flagsUrl: '/flags' });
+      rt.on('error', (error) => errors.push(error));
+      const seqs = record(rt);
+      await vi.dynamicImportSettled();
+      await vi.advanceTimersByTimeAsync(0);
+      backend.publish({ service: 'tasks' });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seqs).toEqual([1]);
+      expect(rt.getState().counters.lazyLoadFailures).toBe(1);
+      expect(errors).toMatchObject([{ code: 'load_failed', cause: { message: 'broken build' } }]);
+    } finally {
+      vi.doUnmock('../../src/flags/flags-poller');
+    }
+  });
+});
+
+describe('app listeners that throw', () => {
+  it('neither stop the other listeners nor the stream', async () => {
+    const reported: unknown[] = [];
+    vi.stubGlobal('reportError', (error: unknown) => reported.push(error));
+    try {
+      const { rt, backend } = setup();
+      const seen: string[] = [];
+      rt.on('statechange', () => {
+        throw new Error('statechange listener broke');
+      });
+      rt.on('statechange', (state) => seen.push(state.status));
+      rt.subscribeState(() => {
+        throw new Error('state listener broke');
+      });
+      const seqs = record(rt);
+      await vi.advanceTimersByTimeAsync(0);
+      backend.publish({ service: 'tasks' });
+      backend.publish({ service: 'tasks' });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seqs).toEqual([1, 2]);
+      expect(seen).toContain('connected');
+      expect(rt.getState().status).toBe('connected');
+      expect(reported.length).toBeGreaterThan(0);
+      expect(reported).toContainEqual(new Error('statechange listener broke'));
+      expect(reported).toContainEqual(new Error('state listener broke'));
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});

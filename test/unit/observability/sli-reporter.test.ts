@@ -337,21 +337,35 @@ describe('SliReporter', () => {
     expect(reporter.stats()).toMatchObject({ sent: 0, failed: 1, lastStatus: 'network_error' });
   });
 
-  it('send() skips when a report left within FLUSH_GAP_MS, and when not sampled', async () => {
+  it('send() posts even right after a report, and nothing when not sampled', async () => {
     const { clock, calls, reporter } = setup();
     reporter.start();
     await run(clock, MINUTE);
     expect(calls).toHaveLength(1);
-    reporter.send();
-    expect(calls).toHaveLength(1);
-    expect(reporter.stats().skipped).toBe(1);
-    await run(clock, FLUSH_GAP_MS);
-    reporter.send();
+    reporter.send(); // close() is no page-lifecycle flush: no FLUSH_GAP_MS
     expect(calls).toHaveLength(2);
 
     const off = setup({ sampled: false });
     off.reporter.send();
     expect(off.calls).toHaveLength(0);
+  });
+
+  it('send() with a request in flight sends once that one has settled', async () => {
+    let answer: ((r: TelemetryResponseLike) => void) | undefined;
+    const { clock, calls, reporter } = setup({}, () => new Promise((resolve) => (answer = resolve)));
+    reporter.start();
+    await run(clock, MINUTE);
+    expect(calls).toHaveLength(1);
+    reporter.send();
+    reporter.send();
+    expect(calls).toHaveLength(1);
+    answer?.(response(204));
+    await flushPromises();
+    expect(calls).toHaveLength(2);
+    answer?.(response(204));
+    await flushPromises();
+    expect(calls).toHaveLength(2);
+    expect(reporter.stats()).toMatchObject({ sent: 2, failed: 0 });
   });
 
   it('never throws when collect throws or returns an invalid report', async () => {
