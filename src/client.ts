@@ -113,6 +113,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   readonly #pipeline: EventPipeline;
   readonly #breaker: CircuitBreaker;
   readonly #loop: ConnectionLoop;
+  readonly #chain: TransportChain;
   /** Absent with `leader.strategy: 'none'`: the tab then connects on its own. */
   readonly #coordinator: TabCoordinator | undefined;
   readonly #stopLifecycle: () => void;
@@ -301,14 +302,15 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#store.setState({ circuit: this.#circuitState() });
     });
 
+    this.#chain = new TransportChain(
+      resolveTransports(options.transports, {
+        WebSocket: platform.WebSocket as never,
+        fetch: platform.fetch,
+      }),
+    );
     this.#loop = new ConnectionLoop({
       url: options.url,
-      chain: new TransportChain(
-        resolveTransports(options.transports, {
-          WebSocket: platform.WebSocket as never,
-          fetch: platform.fetch,
-        }),
-      ),
+      chain: this.#chain,
       tokens: new TokenProvider({
         getToken: options.getToken,
         refreshSkewMs: options.refreshSkewMs,
@@ -960,6 +962,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The first subscriber came: join the election (or, alone, connect). */
   #activate(): void {
     this.#active = true;
+    // The first transport's code downloads while the tabs elect a leader.
+    this.#chain.preload();
     this.#sliTick();
     this.#reporter?.start();
     this.#poller?.start();

@@ -11,8 +11,8 @@ import type { BatchFrame, RealtimeEvent } from './schemas';
 // property test against the zod schemas): whenever it returns a frame,
 // `batchFrameSchema` accepts the same input and returns a strictly equal
 // value (same keys, same absent optional keys); whenever zod accepts a
-// `batch`, so does this reader. It returns `undefined` for anything else and
-// the caller asks zod, which stays the definition and gives the error text.
+// `batch`, so does this reader. It returns `undefined` for anything else;
+// zod stays the definition the tests hold this reader to.
 
 /**
  * `eventSchema`, or undefined when it would refuse. Optional keys are copied

@@ -20,18 +20,21 @@ import type { WebSocketTransportOptions } from './websocket';
  */
 function lazyTransport(name: string, load: () => Promise<Transport>): Transport {
   let loading: Promise<Transport> | undefined;
+  const loaded = (): Promise<Transport> => {
+    loading ??= load().catch((cause: unknown) => {
+      loading = undefined;
+      throw new RealtimeError('transport_unavailable', `could not load the ${name} transport`, { cause });
+    });
+    return loading;
+  };
   return {
     name,
     async connect(ctx) {
-      loading ??= load();
-      let transport: Transport;
-      try {
-        transport = await loading;
-      } catch (cause) {
-        loading = undefined;
-        throw new RealtimeError('transport_unavailable', `could not load the ${name} transport`, { cause });
-      }
-      return transport.connect(ctx);
+      return (await loaded()).connect(ctx);
+    },
+    preload() {
+      // A failure is met again, and reported, by the next connect.
+      loaded().catch(() => {});
     },
   };
 }

@@ -93,6 +93,15 @@ export class TransportChain {
     return this.#current;
   }
 
+  /** Lets the transport the next `connect` tries first get ready (see `Transport.preload`). */
+  preload(): void {
+    try {
+      this.#attemptOrder()[0]?.preload?.();
+    } catch {
+      // A custom transport's preload must not break the client; connect will tell.
+    }
+  }
+
   /** Names of the transports in the order the next `connect` tries them. */
   get order(): string[] {
     return this.#attemptOrder().map((transport) => transport.name);

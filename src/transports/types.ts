@@ -71,4 +71,11 @@ export interface TransportConnection {
 export interface Transport {
   readonly name: string;
   connect(ctx: TransportContext): Promise<TransportConnection>;
+  /**
+   * Optional: start getting ready for `connect` (the built-ins load their
+   * code). The core calls it on the transport it will try first when the
+   * client becomes active, so the download overlaps the election. Never
+   * throws; a failure shows at `connect`.
+   */
+  preload?(): void;
 }

@@ -53,4 +53,21 @@ describe('the exported transport factories', () => {
     vi.doUnmock('../../../src/transports/long-poll');
     await expect(transport.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
   });
+
+  it('preload() starts the load; a failed one is silent and retried by connect', async () => {
+    vi.doMock('../../../src/transports/sse', () => {
+      throw new Error('offline');
+    });
+    const { fetch } = scriptedFetch(() => new Response(null, { status: 401 }));
+    const transport = sseTransport({ fetch });
+    transport.preload?.();
+    await vi.dynamicImportSettled();
+    await expect(transport.connect(recordingContext())).rejects.toMatchObject({
+      code: 'transport_unavailable',
+    });
+    vi.doUnmock('../../../src/transports/sse');
+    transport.preload?.();
+    await vi.dynamicImportSettled();
+    await expect(transport.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
+  });
 });

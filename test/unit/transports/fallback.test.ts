@@ -123,6 +123,28 @@ describe('TransportChain', () => {
   });
 });
 
+describe('TransportChain.preload', () => {
+  it('asks the transport tried first, and survives one that throws', () => {
+    const calls: string[] = [];
+    const make = (name: string, preload?: () => void): Transport => ({
+      name,
+      connect: async () => connection(name),
+      ...(preload ? { preload } : {}),
+    });
+    new TransportChain([make('a', () => calls.push('a')), make('b', () => calls.push('b'))]).preload();
+    expect(calls).toEqual(['a']);
+    new TransportChain([make('plain'), make('b', () => calls.push('b'))]).preload();
+    expect(calls).toEqual(['a']);
+    expect(() =>
+      new TransportChain([
+        make('bad', () => {
+          throw new Error('custom preload broke');
+        }),
+      ]).preload(),
+    ).not.toThrow();
+  });
+});
+
 describe('resolveTransports', () => {
   it('builds the built-ins by name and keeps Transport objects', () => {
     const custom: Transport = { name: 'custom', connect: async () => connection('custom') };
