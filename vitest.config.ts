@@ -1,4 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// React 18, installed apart by scripts/ensure-react18.mjs (it cannot share
+// node_modules with the React 19 the other tests use).
+const react18 = fileURLToPath(new URL('./test/fixtures/react18/node_modules/', import.meta.url));
 
 // Three projects so each kind of test can be run on its own and so the slow
 // ones (real servers, real Chromium) never share a worker pool with unit tests.
@@ -10,6 +15,33 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/unit/**/*.test.tsx'],
           environment: 'node',
+        },
+      },
+      {
+        // The React adapter's tests again, on React 18: tabwire/react
+        // promises 18 and 19. @testing-library/react is inlined, and taken
+        // in its ESM build (its CJS main would require() past the aliases),
+        // so that it, too, renders with React 18.
+        resolve: {
+          alias: [
+            {
+              find: /^@testing-library\/react$/,
+              replacement: fileURLToPath(
+                new URL(
+                  './node_modules/@testing-library/react/dist/@testing-library/react.esm.js',
+                  import.meta.url,
+                ),
+              ),
+            },
+            { find: /^react-dom(\/.*)?$/, replacement: `${react18}react-dom$1` },
+            { find: /^react(\/.*)?$/, replacement: `${react18}react$1` },
+          ],
+        },
+        test: {
+          name: 'react18',
+          include: ['test/unit/react/**/*.test.tsx'],
+          environment: 'node',
+          server: { deps: { inline: ['@testing-library/react'] } },
         },
       },
       {

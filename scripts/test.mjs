@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test, the way CI runs it. Lint and types first (cheap,
 // and a type error makes test failures misleading), then Chromium for the
-// browser tests, then all vitest projects with a JSON report that .ci/run
+// browser tests and React 18 for the react18 project, then all vitest projects with a JSON report that .ci/run
 // turns into its totals line.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ mkdirSync('.tmp', { recursive: true });
 run('npx', ['biome', 'check', '.']);
 run('npx', ['tsc', '--noEmit']);
 run(process.execPath, ['scripts/ensure-chromium.mjs']);
+run(process.execPath, ['scripts/ensure-react18.mjs']);
 run('npx', [
   'vitest',
   'run',
