@@ -1191,8 +1191,7 @@ function sessionStorageOf():
   }
 }
 
-/** A URL relative to the page where there is one, else to the realtime base URL. */
-/** `url` made absolute against the page (or, outside a page, `base`). */
+/** `url` made absolute against the page where there is one, else against the realtime base URL. */
 function resolveUrl(field: string, url: string, base: string): string {
   const page = (globalThis as { location?: { href?: string } }).location?.href;
   try {
