@@ -64,7 +64,7 @@ const bool = is((value) => typeof value === 'boolean');
 
 /** `envelope`: the fields every message starts with. */
 const ENVELOPE: readonly Field[] = [
-  ['v', is((value) => value === CHANNEL_MESSAGE_VERSION)],
+  ['v', oneOf(CHANNEL_MESSAGE_VERSION)],
   ['from', tabId],
   ['to', tabId, 1],
 ];
@@ -125,11 +125,12 @@ export function parseChannelMessage(data: unknown): ChannelMessage | undefined {
     // member; the member reads `type` once more, as its own literal field.
     const type = isObject(data) ? data.type : undefined;
     if (typeof type === 'string' && Object.hasOwn(FIELDS, type)) {
-      return readObject(data, [
+      const fields: readonly Field[] = [
         ...ENVELOPE,
-        ['type', is((value) => value === type)],
+        ['type', oneOf(type)],
         ...(FIELDS[type] as readonly Field[]),
-      ]) as ChannelMessage | undefined;
+      ];
+      return readObject(data, fields) as ChannelMessage | undefined;
     }
   } catch {
     // Only objects handed in by code (structured clones cannot hold getters

@@ -25,11 +25,6 @@ export function channelName(appKey: string, scope: ChannelScope): string {
   assertString('appKey', appKey, { nonEmpty: true });
   assertString('scope.orgId', scope.orgId);
   assertString('scope.userId', scope.userId);
-  return [
-    'tabwire',
-    `v${CHANNEL_VERSION}`,
-    encodeURIComponent(appKey),
-    encodeURIComponent(scope.orgId),
-    encodeURIComponent(scope.userId),
-  ].join(':');
+  const parts = [appKey, scope.orgId, scope.userId].map((part) => encodeURIComponent(part));
+  return `tabwire:v${CHANNEL_VERSION}:${parts.join(':')}`;
 }

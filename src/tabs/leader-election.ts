@@ -2,7 +2,7 @@ import { type Clock, type RandomSource, systemClock } from '../clock';
 import { type Listener, type ListenerErrorHandler, Listeners, reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertFunction, assertInteger, assertOneOf, assertString } from '../util/validate';
-import { type Field, is, readObject, text } from './read-kit';
+import { type Field, oneOf, readObject, text } from './read-kit';
 
 /** How the tabs pick their leader, after `auto` was resolved. */
 export type ElectionStrategy = 'locks' | 'storage' | 'none';
@@ -67,8 +67,8 @@ export interface LeaderChange {
   readonly leaderTabId?: string;
 }
 
-/** Defaults of {@link LeaderElectionOptions}. */
-export const DEFAULT_ELECTION = { takeoverMs: 3000 } as const;
+/** Default of {@link LeaderElectionOptions.takeoverMs}. */
+export const DEFAULT_TAKEOVER_MS = 3000;
 
 /** Delay between writing a claim and reading it back; a racing claimant's write lands in it. */
 export const CLAIM_SETTLE_MS = 50;
@@ -82,7 +82,7 @@ type Lease = { tabId: string; nonce: string; v: typeof LEASE_VERSION };
 const LEASE_FIELDS: readonly Field[] = [
   ['tabId', text(1, 128)],
   ['nonce', text(1, 64)],
-  ['v', is((value) => value === LEASE_VERSION)],
+  ['v', oneOf(LEASE_VERSION)],
 ];
 
 /**
@@ -93,22 +93,28 @@ export function readLease(json: unknown): Lease | undefined {
   return readObject(json, LEASE_FIELDS) as Lease | undefined;
 }
 
-/** What one read of the lease key showed. */
-type LeaseRead =
-  | { readonly kind: 'unavailable' }
-  | { readonly kind: 'none'; readonly raw: string | null }
-  | { readonly kind: 'lease'; readonly raw: string; readonly lease: Lease };
+/**
+ * What one read of the lease key showed; `undefined` stands for storage
+ * that cannot be read.
+ */
+interface LeaseRead {
+  /** The stored text, compared to tell a renewed lease from a stale one. */
+  readonly raw: string | null;
+  /** The tab holding a valid lease; `undefined` for an absent, corrupt or foreign value. */
+  readonly holder: string | undefined;
+}
 
-function parseLease(raw: string | null): LeaseRead {
-  if (raw === null) return { kind: 'none', raw };
-  let json: unknown;
+/** A read showing a valid lease. */
+type HeldLease = LeaseRead & { readonly holder: string };
+
+/** The holder of the lease stored as `raw`, if it is a valid lease. */
+function leaseHolder(raw: string | null): string | undefined {
+  if (raw === null) return undefined;
   try {
-    json = JSON.parse(raw);
+    return readLease(JSON.parse(raw))?.tabId;
   } catch {
-    return { kind: 'none', raw };
+    return undefined; // corrupt
   }
-  const lease = readLease(json);
-  return lease === undefined ? { kind: 'none', raw } : { kind: 'lease', raw, lease };
 }
 
 function defaultLocks(): LockManagerLike | undefined {
@@ -116,7 +122,8 @@ function defaultLocks(): LockManagerLike | undefined {
   return nav?.locks ?? undefined;
 }
 
-function defaultStorage(): StorageLike | undefined {
+/** `globalThis.localStorage`, or undefined where it is missing or blocked. Shared with tab-channel.ts. */
+export function defaultStorage(): StorageLike | undefined {
   try {
     return (globalThis as { localStorage?: StorageLike }).localStorage;
   } catch {
@@ -163,6 +170,7 @@ export class LeaderElection {
   /** The strategy in use (`auto` resolved). */
   readonly strategy: ElectionStrategy;
   readonly #name: string;
+  readonly #leaseKey: string;
   readonly #tabId: string;
   readonly #takeoverMs: number;
   readonly #tickMs: number;
@@ -203,7 +211,7 @@ export class LeaderElection {
     assertString('leader.name', options.name, { nonEmpty: true });
     assertString('leader.tabId', options.tabId, { nonEmpty: true });
     assertOneOf('leader.strategy', options.strategy, ['auto', 'locks', 'storage', 'none'] as const);
-    const takeoverMs = options.takeoverMs ?? DEFAULT_ELECTION.takeoverMs;
+    const takeoverMs = options.takeoverMs ?? DEFAULT_TAKEOVER_MS;
     assertInteger('leader.takeoverMs', takeoverMs, 100, MAX_TIMER_DELAY_MS);
     if (options.heartbeat !== undefined) {
       assertFunction('leader.heartbeat.send', options.heartbeat.send);
@@ -220,9 +228,11 @@ export class LeaderElection {
     }
     this.strategy = strategy;
     this.#name = options.name;
+    this.#leaseKey = `${options.name}:lease`;
     this.#tabId = options.tabId;
     this.#takeoverMs = takeoverMs;
-    this.#tickMs = Math.max(1, Math.floor(takeoverMs / 3));
+    // takeoverMs ≥ 100 (checked above) keeps the tick ≥ 33 ms.
+    this.#tickMs = Math.floor(takeoverMs / 3);
     this.#locks = locks;
     this.#storage = strategy === 'storage' ? (options.storage ?? defaultStorage()) : options.storage;
     this.#heartbeat = options.heartbeat;
@@ -244,11 +254,6 @@ export class LeaderElection {
   /** How many times this tab became leader (the elections-per-hour SLI). */
   get electionsWon(): number {
     return this.#electionsWon;
-  }
-
-  /** The storage key of the lease. */
-  get leaseKey(): string {
-    return `${this.#name}:lease`;
   }
 
   /**
@@ -275,18 +280,10 @@ export class LeaderElection {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    const generation = ++this.#generation;
-    switch (this.strategy) {
-      case 'none':
-        this.#win();
-        return;
-      case 'locks':
-        this.#startLocks(generation);
-        return;
-      case 'storage':
-        this.#startStorage();
-        return;
-    }
+    this.#generation++;
+    if (this.strategy === 'none') this.#win();
+    else if (this.strategy === 'locks') this.#startLocks();
+    else this.#startStorage();
   }
 
   /**
@@ -315,10 +312,13 @@ export class LeaderElection {
       this.#claiming = false;
       // A claim in its settle window is a lease too: left behind, the next
       // leader would wait takeoverMs for a tab that is gone.
-      if (this.#isLeader || wasClaiming) {
-        // Only our own lease: another tab's is none of our business.
-        const read = this.#read();
-        if (read.kind === 'lease' && read.lease.tabId === this.#tabId) this.#remove();
+      // Only our own lease: another tab's is none of our business.
+      if ((this.#isLeader || wasClaiming) && this.#read()?.holder === this.#tabId) {
+        try {
+          this.#storage?.removeItem(this.#leaseKey);
+        } catch {
+          // Unremovable: followers take over after takeoverMs instead.
+        }
       }
     }
     this.#set(false, undefined);
@@ -327,9 +327,10 @@ export class LeaderElection {
 
   // ---- locks -------------------------------------------------------------
 
-  #startLocks(generation: number): void {
+  #startLocks(): void {
     const locks = this.#locks;
     if (locks === undefined) return;
+    const generation = this.#generation;
     const abort = new AbortController();
     this.#abort = abort;
     let request: Promise<unknown>;
@@ -367,12 +368,11 @@ export class LeaderElection {
     this.#lastTickAt = now;
     this.#observedAt = now;
     const read = this.#read();
-    if (read.kind === 'lease' && read.lease.tabId !== this.#tabId) {
+    if (this.#heldByOther(read)) {
       // A lease we have not yet seen change: give its holder a full window.
-      this.#observedRaw = read.raw;
-      this.#set(false, read.lease.tabId);
+      this.#stepDown(read, now);
       this.#schedule();
-    } else if (read.kind === 'unavailable') {
+    } else if (read === undefined) {
       this.#observedRaw = undefined;
       this.#schedule();
     } else {
@@ -386,17 +386,17 @@ export class LeaderElection {
     const late = now - this.#lastTickAt > this.#tickMs * 2;
     this.#lastTickAt = now;
     if (this.#isLeader) {
-      this.#renew();
+      this.#renew(now);
     } else {
       this.#follow(now, late);
     }
     if (this.#running && !this.#claiming) this.#schedule();
   }
 
-  #renew(): void {
+  #renew(now: number): void {
     const read = this.#read();
-    if (read.kind === 'lease' && read.lease.tabId !== this.#tabId) {
-      this.#stepDown(read);
+    if (this.#heldByOther(read)) {
+      this.#stepDown(read, now);
       return;
     }
     this.#writeOwn();
@@ -405,37 +405,32 @@ export class LeaderElection {
 
   #follow(now: number, late: boolean): void {
     const read = this.#read();
-    if (
-      (read.kind === 'none' && !this.#writesFail) ||
-      (read.kind === 'lease' && read.lease.tabId === this.#tabId)
-    ) {
+    const holder = read?.holder;
+    if (holder === this.#tabId || (read !== undefined && holder === undefined && !this.#writesFail)) {
       // Nobody leads (absent, corrupt, foreign, or our own stale lease).
       this.#claim();
       return;
     }
-    // From here on: a foreign lease, or a key nobody can write (judged by
-    // peer beats alone, like unreadable storage).
-    const raw = read.kind === 'lease' ? read.raw : undefined;
-    if (late) {
-      // Our timers were frozen: what we saw before says nothing about now.
-      this.#observedRaw = raw;
-      this.#observedAt = now;
-    } else if (read.kind === 'lease' && raw !== this.#observedRaw) {
+    // From here on: another tab's lease, unreadable storage, or a key nobody
+    // can write (the last two judged by peer beats alone).
+    const raw = holder === undefined ? undefined : read?.raw;
+    if (late || (holder !== undefined && raw !== this.#observedRaw)) {
+      // Late: our timers were frozen, what we saw before says nothing about
+      // now. Otherwise the lease changed: its holder is alive.
       this.#observedRaw = raw;
       this.#observedAt = now;
     } else if (now - this.#observedAt >= this.#takeoverMs) {
       this.#claim();
       return;
     }
-    if (read.kind === 'lease') this.#set(false, read.lease.tabId);
+    if (holder !== undefined) this.#set(false, holder);
   }
 
   #claim(): void {
-    this.#clearTimer();
+    // No timer is armed here: claims start from start() and from a tick.
     if (!this.#writeOwn()) {
       // Storage refuses writes: we only claim when nobody else can be seen.
-      this.#win();
-      this.#heartbeat?.send();
+      this.#lead();
       this.#schedule();
       return;
     }
@@ -447,39 +442,51 @@ export class LeaderElection {
       const read = this.#read();
       const now = this.#clock.now();
       this.#lastTickAt = now;
-      if (read.kind === 'lease' && read.lease.tabId !== this.#tabId) {
-        this.#stepDown(read);
-      } else if (read.kind === 'none') {
+      if (this.#heldByOther(read)) {
+        this.#stepDown(read, now);
+      } else if (read !== undefined && read.holder === undefined) {
         // Wiped between write and read-back: try again on the next tick.
         this.#observedAt = now;
       } else {
-        this.#win();
-        this.#heartbeat?.send();
+        this.#lead();
       }
       this.#schedule();
     }, CLAIM_SETTLE_MS);
   }
 
-  #stepDown(read: Extract<LeaseRead, { kind: 'lease' }>): void {
+  /** Storage: wins and tells the other tabs at once. */
+  #lead(): void {
+    this.#win();
+    this.#heartbeat?.send();
+  }
+
+  /** Follows the holder of `read`, whose lease was just seen (at `now`). */
+  #stepDown(read: HeldLease, now: number): void {
     this.#observedRaw = read.raw;
-    this.#observedAt = this.#clock.now();
-    this.#set(false, read.lease.tabId);
+    this.#observedAt = now;
+    this.#set(false, read.holder);
   }
 
   #onPeerBeat(peer: string): void {
     if (!this.#running || peer === this.#tabId) return;
+    const now = this.#clock.now();
     if (this.#isLeader) {
       const read = this.#read();
-      if (read.kind === 'lease' && read.lease.tabId !== this.#tabId) this.#stepDown(read);
-      else if (read.kind !== 'lease' && peer < this.#tabId) {
+      if (this.#heldByOther(read)) this.#stepDown(read, now);
+      else if (read?.holder === undefined && peer < this.#tabId) {
         // No lease tells us apart (storage unusable): the smaller id keeps it.
-        this.#observedAt = this.#clock.now();
+        this.#observedAt = now;
         this.#set(false, peer);
       }
       return;
     }
-    this.#observedAt = this.#clock.now();
+    this.#observedAt = now;
     if (!this.#claiming) this.#set(false, peer);
+  }
+
+  /** Whether `read` shows a lease held by another tab. */
+  #heldByOther(read: LeaseRead | undefined): read is HeldLease {
+    return read?.holder !== undefined && read.holder !== this.#tabId;
   }
 
   #writeOwn(): boolean {
@@ -488,7 +495,7 @@ export class LeaderElection {
     const raw = JSON.stringify({ tabId: this.#tabId, nonce, v: LEASE_VERSION } satisfies Lease);
     try {
       if (this.#storage === undefined) return false;
-      this.#storage.setItem(this.leaseKey, raw);
+      this.#storage.setItem(this.#leaseKey, raw);
       this.#writesFail = false;
       return true;
     } catch {
@@ -497,27 +504,19 @@ export class LeaderElection {
     }
   }
 
-  #read(): LeaseRead {
-    if (this.#storage === undefined) return { kind: 'unavailable' };
+  /** One read of the lease key; `undefined` where storage is missing or throws. */
+  #read(): LeaseRead | undefined {
+    if (this.#storage === undefined) return undefined;
     let raw: string | null;
     try {
-      raw = this.#storage.getItem(this.leaseKey);
+      raw = this.#storage.getItem(this.#leaseKey);
     } catch {
-      return { kind: 'unavailable' };
+      return undefined;
     }
-    return parseLease(raw);
-  }
-
-  #remove(): void {
-    try {
-      this.#storage?.removeItem(this.leaseKey);
-    } catch {
-      // Unremovable: followers take over after takeoverMs instead.
-    }
+    return { raw, holder: leaseHolder(raw) };
   }
 
   #schedule(): void {
-    this.#clearTimer();
     this.#armTimer(() => this.#tick(), this.#tickMs);
   }
 

@@ -27,7 +27,7 @@ export const text = (min = 0, max = Number.POSITIVE_INFINITY): Reader =>
     return length >= min && length <= max;
   });
 
-/** `z.enum([…])` / `z.literal(…)` of strings. */
+/** `z.enum([…])` of strings, or `z.literal(…)` of a string or number (`includes` compares as `===` does for them). */
 export const oneOf = (...values: unknown[]): Reader => is((value) => values.includes(value));
 
 /** `z.record(z.string(), z.unknown())`, copied: a symbol key refuses, `__proto__` is skipped. */

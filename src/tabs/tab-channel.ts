@@ -3,10 +3,11 @@ import { assertFunction, assertInteger, assertString } from '../util/validate';
 import {
   CHANNEL_MESSAGE_VERSION,
   type ChannelMessage,
+  MAX_TAB_ID_CHARS,
   type OutgoingChannelMessage,
   parseChannelMessage,
 } from './channel-messages';
-import type { StorageLike as ElectionStorage } from './leader-election';
+import { defaultStorage, type StorageLike as ElectionStorage } from './leader-election';
 
 /** How a {@link TabChannel} reaches the other tabs. */
 export type ChannelTransport = 'broadcast-channel' | 'storage';
@@ -70,9 +71,6 @@ export interface TabChannelOptions {
 
 /** Default of {@link TabChannelOptions.maxMessageChars}. */
 export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
-
-/** Longest tab id accepted (the same bound as the message schema). */
-const MAX_TAB_ID_CHARS = 128;
 
 /** What the storage fallback writes: the id makes every write a change, so every write fires an event. */
 interface StorageEnvelope {
@@ -343,15 +341,6 @@ function openBroadcastChannel(
     return new Ctor(name);
   } catch {
     // Some contexts (opaque origins, locked-down webviews) refuse it: fall back.
-    return undefined;
-  }
-}
-
-function defaultStorage(): StorageLike | undefined {
-  try {
-    // Reading `localStorage` itself throws SecurityError when storage is blocked.
-    return (globalThis as { localStorage?: StorageLike }).localStorage;
-  } catch {
     return undefined;
   }
 }

@@ -73,10 +73,11 @@ interface Peer extends TabNeeds {
 export class TabCoordinator {
   readonly strategy: ElectionStrategy;
   readonly #options: TabCoordinatorOptions;
+  /** `channelName(appKey, scope)`: the channel's name and the prefix of the election's. */
+  readonly #channelName: string;
   readonly #peers = new Map<string, Peer>();
   readonly #election: LeaderElection;
   #channel: TabChannel | undefined;
-  #offChannel: (() => void) | undefined;
   #offElection: (() => void) | undefined;
   #refreshTimer: unknown;
   #running = false;
@@ -84,8 +85,9 @@ export class TabCoordinator {
 
   constructor(options: TabCoordinatorOptions) {
     this.#options = options;
+    this.#channelName = channelName(options.appKey, options.scope);
     this.#election = new LeaderElection({
-      name: `${channelName(options.appKey, options.scope)}:leader`,
+      name: `${this.#channelName}:leader`,
       tabId: options.tabId,
       strategy: options.strategy,
       takeoverMs: options.takeoverMs,
@@ -95,7 +97,7 @@ export class TabCoordinator {
       // The storage lease also listens to the leader's announcements, so a
       // live leader whose lease writes are slow is not replaced.
       heartbeat: {
-        send: () => this.post({ type: 'leader', leaderTabId: options.tabId }),
+        send: () => this.#announceLeader(),
         onPeerBeat: (listener) => {
           this.#beatListeners.add(listener);
           return () => this.#beatListeners.delete(listener);
@@ -107,10 +109,6 @@ export class TabCoordinator {
 
   get isLeader(): boolean {
     return this.#election.isLeader;
-  }
-
-  get leaderTabId(): string | undefined {
-    return this.#election.leaderTabId;
   }
 
   /** How many times this tab became leader. */
@@ -128,7 +126,7 @@ export class TabCoordinator {
     this.#running = true;
     const options = this.#options;
     this.#channel = new TabChannel({
-      name: channelName(options.appKey, options.scope),
+      name: this.#channelName,
       tabId: options.tabId,
       BroadcastChannel: options.BroadcastChannel,
       storage: options.storage,
@@ -136,9 +134,9 @@ export class TabCoordinator {
       maxMessageChars: options.maxMessageChars,
       onInvalid: (reason) => options.host.invalidMessage(reason),
     });
-    this.#offChannel = this.#channel.onMessage((message) => this.#onMessage(message));
+    this.#channel.onMessage((message) => this.#onMessage(message));
     this.#offElection = this.#election.onChange(({ isLeader, leaderTabId }) => {
-      if (isLeader) this.post({ type: 'leader', leaderTabId: options.tabId });
+      if (isLeader) this.#announceLeader();
       options.host.leadershipChanged(isLeader, leaderTabId);
     });
     this.post({ type: 'hello' });
@@ -154,7 +152,7 @@ export class TabCoordinator {
     this.#options.clock.clearTimeout(this.#refreshTimer);
     this.post({ type: 'bye' });
     this.#offElection?.();
-    this.#offChannel?.();
+    // Closing the channel also drops our message listener.
     this.#channel?.close();
     this.#channel = undefined;
     this.#peers.clear();
@@ -190,6 +188,11 @@ export class TabCoordinator {
 
   post(message: OutgoingChannelMessage): void {
     this.#channel?.post(message);
+  }
+
+  /** Tells the other tabs that this tab leads. */
+  #announceLeader(): void {
+    this.post({ type: 'leader', leaderTabId: this.#options.tabId });
   }
 
   #onMessage(message: ChannelMessage): void {
