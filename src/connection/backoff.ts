@@ -74,8 +74,6 @@ export class ExponentialBackoff {
   readonly #shape: BackoffShape;
   readonly #random: RandomSource;
   #attempt = 0;
-  // The draw for the coming attempt, made by `peek` so `next` returns what `peek` promised.
-  #pendingDraw: number | undefined;
 
   /** @throws RangeError naming the field when an option is out of range. */
   constructor(options: BackoffOptions = {}) {
@@ -118,17 +116,9 @@ export class ExponentialBackoff {
    *   the result never exceeds the 32-bit timer limit.
    */
   next(minimumMs?: number): number {
-    const delay = this.peek(minimumMs);
-    this.#pendingDraw = undefined;
+    const jittered = fullJitterDelay(this.#attempt, this.#random(), this.#shape);
     // Stays finite: at 2^53 `+ 1` stops changing the value, and the exponent is capped anyway.
     this.#attempt += 1;
-    return delay;
-  }
-
-  /** What `next(minimumMs)` will return, without counting an attempt. */
-  peek(minimumMs?: number): number {
-    if (this.#pendingDraw === undefined) this.#pendingDraw = this.#random();
-    const jittered = fullJitterDelay(this.#attempt, this.#pendingDraw, this.#shape);
     if (minimumMs === undefined || !Number.isFinite(minimumMs) || minimumMs <= jittered) return jittered;
     return Math.min(minimumMs, MAX_TIMER_DELAY_MS);
   }
@@ -136,6 +126,5 @@ export class ExponentialBackoff {
   /** Back to attempt 0, after a connection that worked. */
   reset(): void {
     this.#attempt = 0;
-    this.#pendingDraw = undefined;
   }
 }

@@ -60,7 +60,7 @@ export const DEFAULT_CIRCUIT = { failureThreshold: 3, cooldownMs: 1000, maxCoold
  *   again for twice the cooldown, up to `maxCooldownMs`.
  *
  * @example
- * if (!breaker.tryAcquire()) return wait(breaker.msUntilHalfOpen());
+ * if (!breaker.tryAcquire()) return breaker.onStateChange(({ to }) => to === 'half-open' && retry());
  * try { await connect(); breaker.recordSuccess(); } catch { breaker.recordFailure(); }
  */
 export class CircuitBreaker {
@@ -111,17 +111,12 @@ export class CircuitBreaker {
    * `false` after `dispose()`.
    */
   tryAcquire(): boolean {
-    if (this.#disposed) return false;
-    switch (this.#state) {
-      case 'closed':
-        return true;
-      case 'open':
-        return false;
-      case 'half-open':
-        if (this.#probeInFlight) return false;
-        this.#probeInFlight = true;
-        return true;
-    }
+    if (this.#disposed || this.#state === 'open') return false;
+    if (this.#state === 'closed') return true;
+    // Half-open: only the first caller probes.
+    if (this.#probeInFlight) return false;
+    this.#probeInFlight = true;
+    return true;
   }
 
   /**
@@ -172,12 +167,6 @@ export class CircuitBreaker {
       cooldownMs: this.#cooldownMs,
     };
     return this.#openedAt === undefined ? snapshot : { ...snapshot, openedAt: this.#openedAt };
-  }
-
-  /** Milliseconds until the breaker turns half-open; 0 unless it is open. */
-  msUntilHalfOpen(): number {
-    if (this.#state !== 'open' || this.#openedAt === undefined) return 0;
-    return Math.max(0, this.#openedAt + this.#cooldownMs - this.#clock.now());
   }
 
   /** Calls `listener` on every state change, after it happened. Returns the unsubscribe function. */

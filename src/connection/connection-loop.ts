@@ -102,10 +102,6 @@ export class ConnectionLoop {
     return this.#current?.welcomed === true;
   }
 
-  get transportName(): string | undefined {
-    return this.#current?.transport;
-  }
-
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -120,8 +116,9 @@ export class ConnectionLoop {
     this.#updateAgain = false;
     this.#clearRetry();
     this.#teardown();
-    // Not dispose(): a stopped loop may be started again (a new subscriber,
-    // a tab that wins the election again), and its token must refresh then.
+    // The schedule only, the provider stays usable: a stopped loop may be
+    // started again (a new subscriber, a tab that wins the election again),
+    // and its token must refresh then.
     this.#cancelRefresh?.();
     this.#cancelRefresh = undefined;
   }
@@ -141,8 +138,8 @@ export class ConnectionLoop {
   ensureAlive(): void {
     if (!this.#running || this.#suspended) return;
     const attempt = this.#current;
-    if (attempt?.welcomed && !this.#deps.watchdog.isOverdue(this.#deps.clock.now())) return;
-    if (attempt && !attempt.welcomed) return; // an attempt is under way
+    // Healthy: an attempt under way, or a welcomed connection whose heartbeats are on time.
+    if (attempt && (!attempt.welcomed || !this.#deps.watchdog.isOverdue(this.#deps.clock.now()))) return;
     this.reconnectNow();
   }
 
@@ -213,17 +210,14 @@ export class ConnectionLoop {
     }
     this.#updating = true;
     const { services, propertyIds } = this.#deps.subscription();
-    const settle = () => {
-      this.#updating = false;
-      if (!this.#updateAgain) return;
-      this.#updateAgain = false;
-      if (attempt.generation === this.#generation) this.update();
-    };
     attempt.connection.update(services, propertyIds).then(
       (result) => {
         if (attempt.generation === this.#generation)
           this.#deps.sink.updated(result ? result.cursor : undefined);
-        settle();
+        this.#updating = false;
+        if (!this.#updateAgain) return;
+        this.#updateAgain = false;
+        if (attempt.generation === this.#generation) this.update();
       },
       () => {
         this.#updating = false;
@@ -236,7 +230,7 @@ export class ConnectionLoop {
   async #attempt(): Promise<void> {
     if (!this.#running || this.#suspended) return;
     const generation = ++this.#generation;
-    this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
+    this.#reportDown();
 
     if (!this.#deps.isOnline()) return; // the `online` event restarts us
     if (!this.#deps.breaker.tryAcquire()) {
@@ -384,12 +378,17 @@ export class ConnectionLoop {
     if (!wasWelcomed) this.#deps.breaker.recordFailure();
     const delay = this.#deps.backoff.next(error.retryAfterMs);
     this.#deps.sink.disconnected(error, delay);
-    this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
+    this.#reportDown();
     this.#clearRetry();
     this.#retryTimer = this.#deps.clock.setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#attempt();
     }, delay);
+  }
+
+  /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
+  #reportDown(): void {
+    this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
   }
 
   #waitForBreaker(generation: number): void {
@@ -427,16 +426,10 @@ export class ConnectionLoop {
   }
 }
 
+/** The codes of a server's `error` frame that keep their meaning; any other becomes `server_error`. */
+const SERVER_CODES: readonly string[] = ['unauthorized', 'forbidden', 'overloaded', 'bad_request'];
 function errorCodeOf(code: string): RealtimeError['code'] {
-  switch (code) {
-    case 'unauthorized':
-    case 'forbidden':
-    case 'overloaded':
-    case 'bad_request':
-      return code;
-    default:
-      return 'server_error';
-  }
+  return SERVER_CODES.includes(code) ? (code as RealtimeError['code']) : 'server_error';
 }
 
 function closeReasonToError(reason: TransportCloseReason): RealtimeError {

@@ -104,41 +104,27 @@ export class HeartbeatWatchdog {
    * Whether the silence has outlasted the timeout at `now`, by the clock
    * alone. For a page coming back from `freeze` or the back/forward cache,
    * where timers did not run: the timer may not have fired yet although the
-   * connection is long dead. `false` while stopped.
+   * connection is long dead (the loop then reconnects at once). `false`
+   * while stopped.
    */
   isOverdue(now: number = this.#clock.now()): boolean {
     return this.#running && now - this.#lastBeatAt >= this.#timeoutMs;
   }
 
-  /**
-   * Checks at once instead of waiting for the timer (call it on `resume` /
-   * `pageshow`): when overdue, stops and calls `onDead`. Returns whether it
-   * did.
-   */
-  check(): boolean {
-    const now = this.#clock.now();
-    if (!this.isOverdue(now)) return false;
-    this.#die(now);
-    return true;
-  }
-
   #onTimer(): void {
     if (!this.#running) return;
-    const now = this.#clock.now();
-    const silentForMs = now - this.#lastBeatAt;
-    if (silentForMs >= this.#timeoutMs) this.#die(now);
+    const silentForMs = this.#clock.now() - this.#lastBeatAt;
+    if (silentForMs >= this.#timeoutMs) {
+      const timeout: HeartbeatTimeout = { heartbeatMs: this.#heartbeatMs, silentForMs };
+      this.stop();
+      try {
+        this.#onDead(timeout);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
     // A beat came since the timer was armed: wait out the rest from that beat.
     else this.#armIn(this.#timeoutMs - silentForMs);
-  }
-
-  #die(now: number): void {
-    const timeout: HeartbeatTimeout = { heartbeatMs: this.#heartbeatMs, silentForMs: now - this.#lastBeatAt };
-    this.stop();
-    try {
-      this.#onDead(timeout);
-    } catch (error) {
-      reportListenerError(error);
-    }
   }
 
   #armIn(delayMs: number): void {

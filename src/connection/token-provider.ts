@@ -76,7 +76,6 @@ export class TokenProvider {
   #subscription: RefreshSubscription | undefined;
   #timer: unknown;
   #timerArmed = false;
-  #disposed = false;
 
   /** @throws RangeError naming the field when an option is out of range. */
   constructor(options: TokenProviderOptions = {}) {
@@ -105,12 +104,12 @@ export class TokenProvider {
    * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
    */
   get(): Promise<string | undefined> {
-    if (this.#getToken === undefined) return Promise.resolve(undefined);
-    const inFlight = this.#flight.inFlight;
-    if (inFlight !== undefined) return inFlight;
     const cached = this.#cached;
-    if (cached !== undefined && !this.#isStale(cached)) return Promise.resolve(cached.token);
-    return this.#flight.run();
+    // Nothing is ever cached without `getToken`, so `refresh()` answers that case.
+    if (this.#flight.inFlight === undefined && cached !== undefined && !this.#isStale(cached)) {
+      return Promise.resolve(cached.token);
+    }
+    return this.refresh();
   }
 
   /**
@@ -145,7 +144,7 @@ export class TokenProvider {
    * previous one. Returns the function that cancels the schedule.
    */
   scheduleRefresh(onToken: (token: string) => void, onError?: (error: RealtimeError) => void): () => void {
-    if (this.#disposed || this.#getToken === undefined) return () => {};
+    if (this.#getToken === undefined) return () => {};
     const subscription: RefreshSubscription = { onToken, onError };
     this.#subscription = subscription;
     this.#arm();
@@ -154,13 +153,6 @@ export class TokenProvider {
       this.#subscription = undefined;
       this.#clearTimer();
     };
-  }
-
-  /** Cancels the schedule for good. `get()` and `refresh()` keep working. */
-  dispose(): void {
-    this.#disposed = true;
-    this.#subscription = undefined;
-    this.#clearTimer();
   }
 
   #isStale(cached: CachedToken): boolean {
@@ -173,7 +165,7 @@ export class TokenProvider {
     try {
       result = await getToken();
     } catch (cause) {
-      throw new RealtimeError('auth_failed', 'auth.getToken failed', { cause });
+      throw authFailed('failed', cause);
     }
     const { token, expiresAt } = readTokenResult(result);
     const fetchedAt = this.#wallClock();
@@ -196,7 +188,7 @@ export class TokenProvider {
   #arm(): void {
     this.#clearTimer();
     const cached = this.#cached;
-    if (this.#disposed || this.#subscription === undefined || cached?.refreshAt === undefined) return;
+    if (this.#subscription === undefined || cached?.refreshAt === undefined) return;
     // A token that is already expired by our clock most likely means our
     // clock is wrong, not the token; the next one would look expired too, and
     // refreshing on a timer would spin. The server judges it: a 401 leads to
@@ -225,10 +217,11 @@ export class TokenProvider {
       this.#arm();
       return;
     }
-    const subscription = this.#subscription;
+    // Armed only while a schedule exists, so there is one to report to.
+    const subscription = this.#subscription!;
     this.#flight.run().then(
       (token) => {
-        if (this.#subscription !== subscription || subscription === undefined) return;
+        if (this.#subscription !== subscription) return;
         try {
           subscription.onToken(token);
         } catch (error) {
@@ -236,11 +229,8 @@ export class TokenProvider {
         }
       },
       (error: unknown) => {
-        if (this.#subscription !== subscription || subscription === undefined) return;
-        const failure =
-          error instanceof RealtimeError
-            ? error
-            : new RealtimeError('auth_failed', 'auth.getToken failed', { cause: error });
+        if (this.#subscription !== subscription) return;
+        const failure = error instanceof RealtimeError ? error : authFailed('failed', error);
         try {
           subscription.onError?.(failure);
         } catch (listenerError) {
@@ -265,30 +255,33 @@ export class TokenProvider {
   }
 }
 
+/**
+ * The error of every failure of `getToken`; `detail` completes the message
+ * "auth.getToken …", so each message names the option the app set.
+ */
+function authFailed(detail: string, cause?: unknown): RealtimeError {
+  return new RealtimeError('auth_failed', `auth.getToken ${detail}`, { cause });
+}
+
 /** Checks the shape of `getToken`'s result without ever putting the token into a message. */
 function readTokenResult(result: unknown): { token: string; expiresAt: number | undefined } {
   if (typeof result === 'string') {
-    if (result === '') throw new RealtimeError('auth_failed', 'auth.getToken returned an empty string');
+    if (result === '') throw authFailed('returned an empty string');
     return { token: result, expiresAt: undefined };
   }
   if (typeof result !== 'object' || result === null) {
-    throw new RealtimeError(
-      'auth_failed',
-      `auth.getToken must return a token string or { token, expiresAt? }, got ${result === null ? 'null' : typeof result}`,
+    throw authFailed(
+      `must return a token string or { token, expiresAt? }, got ${result === null ? 'null' : typeof result}`,
     );
   }
   const { token, expiresAt } = result as { token?: unknown; expiresAt?: unknown };
   if (typeof token !== 'string' || token === '') {
-    throw new RealtimeError(
-      'auth_failed',
-      `auth.getToken returned an object whose token is not a non-empty string (${token === '' ? 'empty' : typeof token})`,
+    throw authFailed(
+      `returned an object whose token is not a non-empty string (${token === '' ? 'empty' : typeof token})`,
     );
   }
   if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
-    throw new RealtimeError(
-      'auth_failed',
-      `auth.getToken returned expiresAt ${describeValue(expiresAt)}; expected epoch milliseconds`,
-    );
+    throw authFailed(`returned expiresAt ${describeValue(expiresAt)}; expected epoch milliseconds`);
   }
   return { token, expiresAt };
 }

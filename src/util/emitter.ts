@@ -16,9 +16,12 @@ export const reportListenerError: ListenerErrorHandler = (error) => {
   else console.error(error);
 };
 
+/**
+ * One subscription: its own object, so adding the same function twice makes
+ * two, and membership of the set is what "still subscribed" means.
+ */
 interface Registration<T> {
   readonly fn: Listener<T>;
-  active: boolean;
 }
 
 /**
@@ -51,10 +54,9 @@ export class Listeners<T> {
 
   /** Subscribes `fn`; returns the function that unsubscribes it. */
   add(fn: Listener<T>): () => void {
-    const registration: Registration<T> = { fn, active: true };
+    const registration: Registration<T> = { fn };
     this.#registrations.add(registration);
     return () => {
-      registration.active = false;
       this.#registrations.delete(registration);
     };
   }
@@ -64,7 +66,8 @@ export class Listeners<T> {
     if (this.#registrations.size === 0) return;
     // A snapshot, so listeners that subscribe during this emit wait for the next one.
     for (const registration of [...this.#registrations]) {
-      if (!registration.active) continue;
+      // Removed by an earlier listener of this emit (or by `clear()`).
+      if (!this.#registrations.has(registration)) continue;
       try {
         registration.fn(value);
       } catch (error) {
@@ -80,7 +83,6 @@ export class Listeners<T> {
 
   /** Unsubscribes every listener. */
   clear(): void {
-    for (const registration of this.#registrations) registration.active = false;
     this.#registrations.clear();
   }
 }

@@ -128,11 +128,9 @@ describe('ExponentialBackoff', () => {
     }
   });
 
-  it('peek shows what next will return without counting an attempt', () => {
+  it('draws once per attempt and counts it', () => {
     const draws = [0.25, 0.75];
     const backoff = new ExponentialBackoff({ random: () => draws.shift() ?? 0 });
-    expect(backoff.peek()).toBe(625);
-    expect(backoff.peek()).toBe(625);
     expect(backoff.attempt).toBe(0);
     expect(backoff.next()).toBe(625);
     expect(backoff.attempt).toBe(1);
@@ -140,12 +138,11 @@ describe('ExponentialBackoff', () => {
   });
 
   it('reset goes back to attempt 0 with a fresh draw', () => {
-    const draws = [0.5, 0.5, 0.5, 0.5, 0.1];
+    const draws = [0.5, 0.5, 0.5, 0.1];
     const backoff = new ExponentialBackoff({ random: () => draws.shift() ?? 0 });
     backoff.next();
     backoff.next();
     backoff.next();
-    backoff.peek();
     backoff.reset();
     expect(backoff.attempt).toBe(0);
     expect(backoff.next()).toBe(500 + 0.1 * 500);
@@ -173,12 +170,6 @@ describe('ExponentialBackoff', () => {
 
     it('clamps a huge minimum to the 32-bit timer limit', () => {
       expect(new ExponentialBackoff({ random: () => 0.5 }).next(1e12)).toBe(MAX_TIMER_DELAY_MS);
-    });
-
-    it('peek(minimumMs) matches next(minimumMs)', () => {
-      const backoff = new ExponentialBackoff({ random: () => 0.5 });
-      expect(backoff.peek(3000)).toBe(3000);
-      expect(backoff.next(3000)).toBe(3000);
     });
   });
 

@@ -29,7 +29,6 @@ describe('CircuitBreaker', () => {
       const { breaker } = setup();
       expect(breaker.state).toBe('closed');
       expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
-      expect(breaker.msUntilHalfOpen()).toBe(0);
     });
 
     it('lets every attempt through', () => {
@@ -90,24 +89,14 @@ describe('CircuitBreaker', () => {
       const openedAt = clock.now();
       clock.advance(999);
       expect(breaker.state).toBe('open');
-      expect(breaker.msUntilHalfOpen()).toBe(1);
       clock.advance(1);
       expect(breaker.state).toBe('half-open');
-      expect(breaker.msUntilHalfOpen()).toBe(0);
       expect(changes[1]).toStrictEqual({
         from: 'open',
         to: 'half-open',
         snapshot: { state: 'half-open', consecutiveFailures: 3, openedAt, cooldownMs: 1000 },
       });
       expect(clock.pending).toBe(0);
-    });
-
-    it('counts down msUntilHalfOpen', () => {
-      const { breaker, clock, fail } = setup();
-      fail(3);
-      expect(breaker.msUntilHalfOpen()).toBe(1000);
-      clock.advance(400);
-      expect(breaker.msUntilHalfOpen()).toBe(600);
     });
 
     it('counts a late failure without moving the timer', () => {

@@ -492,26 +492,6 @@ describe('TokenProvider', () => {
       await expect(provider.get()).resolves.toBe('tok2');
       expect(clock.pending).toBe(1);
     });
-
-    it('dispose() stops the timer for good, even for a fetch in flight', async () => {
-      const clock = new FakeClock();
-      const pending = deferred<TokenResult>();
-      const getToken = vi
-        .fn<GetToken>()
-        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
-        .mockReturnValueOnce(pending.promise);
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
-      await provider.get();
-      provider.scheduleRefresh(vi.fn());
-      const refreshing = provider.refresh();
-      provider.dispose();
-      expect(clock.pending).toBe(0);
-      pending.resolve({ token: 'b', expiresAt: clock.wall() + 60_000 });
-      await expect(refreshing).resolves.toBe('b');
-      expect(clock.pending).toBe(0);
-      provider.scheduleRefresh(vi.fn());
-      expect(clock.pending).toBe(0);
-    });
   });
 
   describe('options', () => {
