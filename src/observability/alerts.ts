@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../clock';
-import { assertNumber, assertObject } from '../util/validate';
+import { assertNumber } from '../util/validate';
+import { resolveNamedNumbers } from './slo';
 
 /** `critical`: page now. `warning`: next business day. `info`: dashboard only. */
 export type AlertLevel = 'critical' | 'warning' | 'info';
@@ -74,8 +75,6 @@ export const DEFAULT_ALERT_THRESHOLDS: Readonly<AlertThresholds> = Object.freeze
   droppedEventsWarning: 10,
 });
 
-const THRESHOLD_NAMES = Object.freeze(Object.keys(DEFAULT_ALERT_THRESHOLDS) as (keyof AlertThresholds)[]);
-
 /**
  * The figures {@link AlertEvaluator.observe} is fed, periodically. A missing
  * or non-finite figure means "no data": its conditions do not hold, so their
@@ -117,19 +116,13 @@ export function resolveAlertThresholds(
   overrides: Partial<AlertThresholds> = {},
   field = 'alerts',
 ): AlertThresholds {
-  assertObject(field, overrides);
-  for (const key of Object.keys(overrides)) {
-    if (!(THRESHOLD_NAMES as readonly string[]).includes(key)) {
-      throw new RangeError(`${field}.${key} is not an alert threshold; known: ${THRESHOLD_NAMES.join(', ')}`);
-    }
-  }
-  const thresholds = { ...DEFAULT_ALERT_THRESHOLDS };
-  for (const name of THRESHOLD_NAMES) {
-    const value = overrides[name] ?? DEFAULT_ALERT_THRESHOLDS[name];
-    assertNumber(`${field}.${name}`, value, 0);
-    thresholds[name] = value;
-  }
-  return thresholds;
+  return resolveNamedNumbers(
+    field,
+    overrides,
+    DEFAULT_ALERT_THRESHOLDS,
+    'an alert threshold',
+    (name, value) => assertNumber(name, value, 0),
+  );
 }
 
 /** `12 s`, `5 min`, `1.5 h`: durations in messages. */
@@ -144,27 +137,10 @@ function finite(value: number | undefined): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-/**
- * Remembers since when a condition has held without a break, across
- * observations: it starts at the first observation where it holds and
- * restarts at any observation where it does not.
- */
-class Hold {
-  #since: number | undefined;
-
-  /** Records the condition at `now`; returns since when it has held, or undefined. */
-  update(holds: boolean, now: number): number | undefined {
-    if (!holds) this.#since = undefined;
-    else if (this.#since === undefined) this.#since = now;
-    return this.#since;
-  }
-
-  reset(): void {
-    this.#since = undefined;
-  }
-}
-
 const LEVEL_ORDER: Record<AlertLevel, number> = { critical: 0, warning: 1, info: 2 };
+
+/** What `active` is before the first observation and after `reset` (frozen, like every list it returns). */
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 
 /**
  * Evaluates the alert thresholds client-side from periodic figures, for
@@ -188,13 +164,13 @@ const LEVEL_ORDER: Record<AlertLevel, number> = { critical: 0, warning: 1, info:
 export class AlertEvaluator {
   readonly #thresholds: AlertThresholds;
   readonly #clock: Pick<Clock, 'now'>;
-  readonly #churnCritical = new Hold();
-  readonly #churnWarning = new Hold();
-  readonly #deliveryCritical = new Hold();
-  readonly #deliveryWarning = new Hold();
-  readonly #optimisticWarning = new Hold();
-  readonly #droppedWarning = new Hold();
-  #active: readonly Alert[] = Object.freeze([]);
+  /**
+   * Since when each threshold's condition has held without a break, by the
+   * threshold's name: set at the first observation where it holds, cleared
+   * at any where it does not.
+   */
+  #since: Partial<Record<keyof AlertThresholds, number>> = {};
+  #active = NO_ALERTS;
 
   /** @throws RangeError naming the field when a threshold is out of range. */
   constructor(options: AlertEvaluatorOptions = {}) {
@@ -220,95 +196,97 @@ export class AlertEvaluator {
     const now = this.#clock.now();
     const t = this.#thresholds;
     const alerts: Alert[] = [];
+    const add = (
+      name: AlertName,
+      level: AlertLevel,
+      since: number,
+      value: number,
+      threshold: number,
+      message: string,
+    ): void => {
+      alerts.push({ name, level, since, value, threshold, message });
+    };
+    // Records whether `value` is above threshold `name` now; returns since
+    // when it has been without a break, or undefined when it is not now.
+    const above = (name: keyof AlertThresholds, value: number | undefined): number | undefined => {
+      if (value !== undefined && value > t[name]) this.#since[name] ??= now;
+      else this.#since[name] = undefined;
+      return this.#since[name];
+    };
 
     const openSince = finite(figures.circuitOpenSinceMs);
     if (openSince !== undefined) {
       const openMs = Math.max(0, now - openSince);
-      const critical = openMs > t.circuitOpenCriticalMs;
-      alerts.push({
-        name: 'circuitOpen',
-        level: critical ? 'critical' : 'info',
-        since: openSince,
-        value: openMs,
-        threshold: critical ? t.circuitOpenCriticalMs : 0,
-        message: critical
-          ? `Circuit open for ${formatDuration(openMs)} (> ${formatDuration(t.circuitOpenCriticalMs)})`
-          : `Circuit open for ${formatDuration(openMs)}`,
-      });
-    }
-
-    const churn = finite(figures.electionsPerHour);
-    const churnCriticalSince = this.#churnCritical.update(
-      churn !== undefined && churn > t.electionsPerHourCritical,
-      now,
-    );
-    const churnWarningSince = this.#churnWarning.update(
-      churn !== undefined && churn > t.electionsPerHourWarning,
-      now,
-    );
-    if (churn !== undefined) {
-      const level = churnCriticalSince !== undefined ? 'critical' : 'warning';
-      const since = churnCriticalSince ?? churnWarningSince;
-      const threshold = level === 'critical' ? t.electionsPerHourCritical : t.electionsPerHourWarning;
-      if (since !== undefined) {
-        alerts.push({
-          name: 'leaderChurn',
-          level,
-          since,
-          value: churn,
-          threshold,
-          message: `Leader churn ${churn} elections in the last hour (> ${threshold}/hour)`,
-        });
+      const limit = t.circuitOpenCriticalMs;
+      const message = `Circuit open for ${formatDuration(openMs)}`;
+      if (openMs > limit) {
+        add('circuitOpen', 'critical', openSince, openMs, limit, `${message} (> ${formatDuration(limit)})`);
+      } else {
+        add('circuitOpen', 'info', openSince, openMs, 0, message);
       }
     }
 
+    const churn = finite(figures.electionsPerHour);
+    const churnCriticalSince = above('electionsPerHourCritical', churn);
+    const churnWarningSince = above('electionsPerHourWarning', churn);
+    const churnSince = churnCriticalSince ?? churnWarningSince;
+    if (churn !== undefined && churnSince !== undefined) {
+      const critical = churnCriticalSince !== undefined;
+      const threshold = critical ? t.electionsPerHourCritical : t.electionsPerHourWarning;
+      add(
+        'leaderChurn',
+        critical ? 'critical' : 'warning',
+        churnSince,
+        churn,
+        threshold,
+        `Leader churn ${churn} elections in the last hour (> ${threshold}/hour)`,
+      );
+    }
+
     const p99 = finite(figures.deliveryP99Ms);
-    const p99CriticalSince = this.#deliveryCritical.update(
-      p99 !== undefined && p99 > t.deliveryP99CriticalMs,
-      now,
-    );
-    const p99WarningSince = this.#deliveryWarning.update(
-      p99 !== undefined && p99 > t.deliveryP99WarningMs,
-      now,
-    );
+    const p99CriticalSince = above('deliveryP99CriticalMs', p99);
+    const p99WarningSince = above('deliveryP99WarningMs', p99);
     if (p99 !== undefined) {
+      const deliveryAlert = (level: AlertLevel, since: number, threshold: number): void =>
+        add(
+          'deliveryP99',
+          level,
+          since,
+          p99,
+          threshold,
+          `Event delivery p99 ${Math.round(p99)} ms (> ${threshold} ms) for ${formatDuration(now - since)}`,
+        );
       if (p99CriticalSince !== undefined && now - p99CriticalSince > t.deliveryP99CriticalForMs) {
-        alerts.push(this.#deliveryAlert('critical', p99, p99CriticalSince, t.deliveryP99CriticalMs, now));
+        deliveryAlert('critical', p99CriticalSince, t.deliveryP99CriticalMs);
       } else if (p99WarningSince !== undefined && now - p99WarningSince > t.deliveryP99WarningForMs) {
-        alerts.push(this.#deliveryAlert('warning', p99, p99WarningSince, t.deliveryP99WarningMs, now));
+        deliveryAlert('warning', p99WarningSince, t.deliveryP99WarningMs);
       }
     }
 
     const timeoutRate = finite(figures.optimisticTimeoutRate);
-    const timeoutSince = this.#optimisticWarning.update(
-      timeoutRate !== undefined && timeoutRate > t.optimisticTimeoutRateWarning,
-      now,
-    );
+    const timeoutSince = above('optimisticTimeoutRateWarning', timeoutRate);
     if (timeoutRate !== undefined && timeoutSince !== undefined) {
-      alerts.push({
-        name: 'optimisticTimeouts',
-        level: 'warning',
-        since: timeoutSince,
-        value: timeoutRate,
-        threshold: t.optimisticTimeoutRateWarning,
-        message: `Optimistic mutations timing out: ${percent(timeoutRate)} (> ${percent(t.optimisticTimeoutRateWarning)})`,
-      });
+      add(
+        'optimisticTimeouts',
+        'warning',
+        timeoutSince,
+        timeoutRate,
+        t.optimisticTimeoutRateWarning,
+        `Optimistic mutations timing out: ${percent(timeoutRate)} (> ${percent(t.optimisticTimeoutRateWarning)})`,
+      );
     }
 
     const dropped = finite(figures.droppedLast5Min);
-    const droppedSince = this.#droppedWarning.update(
-      dropped !== undefined && dropped > t.droppedEventsWarning,
-      now,
-    );
+    const droppedSince = above('droppedEventsWarning', dropped);
     if (dropped !== undefined && droppedSince !== undefined) {
-      alerts.push({
-        name: 'droppedEvents',
-        level: 'warning',
-        since: droppedSince,
-        value: dropped,
-        threshold: t.droppedEventsWarning,
-        message: `${dropped} events dropped in the last 5 min (> ${t.droppedEventsWarning})`,
-      });
+      add(
+        'droppedEvents',
+        'warning',
+        droppedSince,
+        dropped,
+        t.droppedEventsWarning,
+        `${dropped} events dropped in the last 5 min (> ${t.droppedEventsWarning})`,
+      );
     }
 
     // Stable sort: within a level, the fixed order above.
@@ -319,28 +297,8 @@ export class AlertEvaluator {
 
   /** Forgets every duration and the active alerts (e.g. when the app changes scope). */
   reset(): void {
-    for (const hold of [
-      this.#churnCritical,
-      this.#churnWarning,
-      this.#deliveryCritical,
-      this.#deliveryWarning,
-      this.#optimisticWarning,
-      this.#droppedWarning,
-    ]) {
-      hold.reset();
-    }
-    this.#active = Object.freeze([]);
-  }
-
-  #deliveryAlert(level: AlertLevel, p99: number, since: number, threshold: number, now: number): Alert {
-    return {
-      name: 'deliveryP99',
-      level,
-      since,
-      value: p99,
-      threshold,
-      message: `Event delivery p99 ${Math.round(p99)} ms (> ${threshold} ms) for ${formatDuration(now - since)}`,
-    };
+    this.#since = {};
+    this.#active = NO_ALERTS;
   }
 }
 

@@ -71,8 +71,11 @@ export function assertRelativeAccuracy(field: string, value: unknown): asserts v
   }
 }
 
-/** @internal Shared with sketch-codec.ts. */
-export function assertMinValue(field: string, value: unknown): asserts value is number {
+/**
+ * @internal Asserts a finite number > 0 (util/validate.ts has no exclusive
+ * bound); shared with sketch-codec.ts (`minValue`) and slo.ts (the targets).
+ */
+export function assertPositive(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
     throw new RangeError(`${field} must be a finite number > 0, got ${describeValue(value)}`);
   }
@@ -121,13 +124,14 @@ export class QuantileSketch {
   #bins = new Float64Array(0);
   /** Bucket index of `#bins[0]`. */
   #offset = 0;
-  /** Lowest and highest bucket index that may hold counts; meaningful while `#binTotal > 0`. */
+  /**
+   * Lowest and highest bucket index that may hold counts; every count is in
+   * [#lo, #hi]. While `#binTotal` is 0 they are 0 and -1 (an empty span).
+   */
   #lo = 0;
   #hi = -1;
   #binTotal = 0;
   #zeroCount = 0;
-  /** Always `#zeroCount + #binTotal` (`_load` relies on it). */
-  #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
@@ -139,7 +143,7 @@ export class QuantileSketch {
     const minValue = options.minValue ?? DEFAULT_QUANTILE_SKETCH.minValue;
     const maxBuckets = options.maxBuckets ?? DEFAULT_QUANTILE_SKETCH.maxBuckets;
     assertRelativeAccuracy('sketch.relativeAccuracy', relativeAccuracy);
-    assertMinValue('sketch.minValue', minValue);
+    assertPositive('sketch.minValue', minValue);
     assertInteger('sketch.maxBuckets', maxBuckets, 2, MAX_MAX_BUCKETS);
     this.#relativeAccuracy = relativeAccuracy;
     this.#minValue = minValue;
@@ -152,7 +156,8 @@ export class QuantileSketch {
 
   /** Values added (with their counts). */
   get count(): number {
-    return this.#count;
+    // Kept as two parts only, so the total can never disagree with them.
+    return this.#zeroCount + this.#binTotal;
   }
 
   /** Sum of the values added (negatives counted as 0); 0 when empty. */
@@ -162,12 +167,12 @@ export class QuantileSketch {
 
   /** Smallest value added, exact; `undefined` when empty. */
   get min(): number | undefined {
-    return this.#count === 0 ? undefined : this.#min;
+    return this.count === 0 ? undefined : this.#min;
   }
 
   /** Largest value added, exact; `undefined` when empty. */
   get max(): number | undefined {
-    return this.#count === 0 ? undefined : this.#max;
+    return this.count === 0 ? undefined : this.#max;
   }
 
   /** The α this sketch guarantees (see {@link QuantileSketchOptions.relativeAccuracy}). */
@@ -177,7 +182,8 @@ export class QuantileSketch {
 
   /** Log buckets spanned from the lowest to the highest non-empty one (≤ `maxBuckets`). */
   get bucketCount(): number {
-    return this.#binTotal === 0 ? 0 : this.#hi - this.#lo + 1;
+    // 0 while empty: the span is then [0, -1].
+    return this.#hi - this.#lo + 1;
   }
 
   /** Whether low buckets were ever collapsed, so low quantiles may be too high. */
@@ -187,7 +193,8 @@ export class QuantileSketch {
 
   /**
    * Adds `value` `count` times. Allocation-free except when the values reach
-   * a bucket range not seen before (the array then grows or shifts once).
+   * a bucket range not seen before (the array is then reallocated once,
+   * grown or shifted).
    *
    * @returns `false` (and records nothing) for `NaN` or `±Infinity`.
    * @throws RangeError when `count` is not an integer ≥ 1 — a caller's bug, not data.
@@ -198,7 +205,6 @@ export class QuantileSketch {
     }
     if (!Number.isFinite(value)) return false;
     const v = Math.max(value, 0);
-    this.#count += count;
     this.#sum += v * count;
     if (v < this.#min) this.#min = v;
     if (v > this.#max) this.#max = v;
@@ -216,15 +222,19 @@ export class QuantileSketch {
    */
   quantile(q: number): number | undefined {
     assertNumber('q', q, 0, 1);
-    if (this.#count === 0) return undefined;
-    const rank = Math.floor(q * (this.#count - 1));
+    const count = this.count;
+    if (count === 0) return undefined;
+    const rank = Math.floor(q * (count - 1));
     if (rank === 0) return this.#min;
-    if (rank >= this.#count - 1) return this.#max;
+    if (rank >= count - 1) return this.#max;
     let seen = this.#zeroCount;
-    if (rank < seen) return this.#clamp(0);
+    // The zero bucket reads back as 0, clamped into [min, max]: min (≥ 0).
+    if (rank < seen) return this.#min;
     for (let index = this.#lo; index <= this.#hi; index++) {
-      seen += this.#bins[index - this.#offset] ?? 0;
-      if (rank < seen) return this.#clamp(Math.exp(index * this.#logGamma) * this.#midFactor);
+      seen += this.#countAt(index);
+      if (rank < seen) {
+        return Math.min(Math.max(Math.exp(index * this.#logGamma) * this.#midFactor, this.#min), this.#max);
+      }
     }
     return this.#max;
   }
@@ -248,35 +258,17 @@ export class QuantileSketch {
       if (count > 0) this.#addToBucket(startIndex + index, count);
     });
     this.#zeroCount = zeroCount;
-    this.#count = zeroCount + this.#binTotal;
     this.#sum = sum;
     this.#min = min;
     this.#max = max;
     if (collapsed) this.#collapsed = true;
   }
 
-  /** Empties the sketch; keeps its settings and its array (no reallocation on refill). */
-  clear(): void {
-    this.#bins.fill(0);
-    this.#lo = 0;
-    this.#hi = -1;
-    this.#binTotal = 0;
-    this.#zeroCount = 0;
-    this.#count = 0;
-    this.#sum = 0;
-    this.#min = Number.POSITIVE_INFINITY;
-    this.#max = Number.NEGATIVE_INFINITY;
-    this.#collapsed = false;
-  }
-
   /** The compact form ({@link QuantileSketchJSON}); `sketchFromJSON` (sketch-codec.ts) reads it back. */
   toJSON(): QuantileSketchJSON {
     const counts: number[] = [];
-    if (this.#binTotal > 0) {
-      for (let index = this.#lo; index <= this.#hi; index++)
-        counts.push(this.#bins[index - this.#offset] ?? 0);
-    }
-    const empty = this.#count === 0;
+    for (let index = this.#lo; index <= this.#hi; index++) counts.push(this.#countAt(index));
+    const empty = this.count === 0;
     return {
       relativeAccuracy: this.#relativeAccuracy,
       minValue: this.#minValue,
@@ -295,94 +287,69 @@ export class QuantileSketch {
     return Math.ceil(Math.log(value) * this.#invLogGamma) + 0;
   }
 
-  #clamp(value: number): number {
-    return Math.min(Math.max(value, this.#min), this.#max);
+  /** The count of bucket `index`, which must be in the array. */
+  #countAt(index: number): number {
+    return this.#bins[index - this.#offset] ?? 0;
+  }
+
+  #addAt(index: number, count: number): void {
+    this.#bins[index - this.#offset] = this.#countAt(index) + count;
   }
 
   #addToBucket(wanted: number, count: number): void {
     let index = wanted;
+    const maxBuckets = this.#maxBuckets;
     if (this.#binTotal === 0) {
-      this.#place(index, index);
+      this.#cover(index, index);
     } else if (index < this.#lo) {
-      if (this.#hi - index >= this.#maxBuckets) {
+      if (this.#hi - index >= maxBuckets) {
         // Below the span we may keep: it joins the lowest bucket kept.
-        index = this.#hi - this.#maxBuckets + 1;
+        index = this.#hi - maxBuckets + 1;
         this.#collapsed = true;
       }
-      if (index < this.#lo) {
-        this.#fit(index, this.#hi);
-        this.#lo = index;
-      }
+      this.#cover(index, this.#hi);
     } else if (index > this.#hi) {
-      if (index - this.#lo >= this.#maxBuckets) this.#collapseBelow(index - this.#maxBuckets + 1, index);
-      else this.#fit(this.#lo, index);
-      this.#hi = index;
+      // Above the span we may keep: every count below `lowest` moves into it.
+      const lowest = index - maxBuckets + 1;
+      let moved = 0;
+      for (let below = this.#lo; below < lowest && below <= this.#hi; below++) {
+        moved += this.#countAt(below);
+        this.#bins[below - this.#offset] = 0;
+      }
+      if (lowest > this.#lo) {
+        this.#collapsed = true;
+        // Only [lowest, #hi] still holds counts; when it is empty, nothing is kept.
+        this.#lo = lowest;
+      }
+      this.#cover(this.#lo, index);
+      this.#addAt(this.#lo, moved);
     }
-    this.#bins[index - this.#offset] = (this.#bins[index - this.#offset] ?? 0) + count;
+    this.#addAt(index, count);
     this.#binTotal += count;
   }
 
-  /** Moves every count below `newLo` into bucket `newLo`, then makes room up to `newHi`. */
-  #collapseBelow(newLo: number, newHi: number): void {
-    this.#collapsed = true;
-    let moved = 0;
-    const end = Math.min(this.#hi, newLo - 1);
-    for (let index = this.#lo; index <= end; index++) {
-      moved += this.#bins[index - this.#offset] ?? 0;
-      this.#bins[index - this.#offset] = 0;
-    }
-    if (newLo <= this.#hi) {
-      // Counts left in [newLo, hi]; bucket newLo may be empty, which is fine.
-      this.#lo = newLo;
-      this.#fit(newLo, newHi);
-    } else {
-      // Everything collapsed: nothing to keep, start a fresh window.
-      this.#place(newLo, newHi);
-    }
-    this.#lo = newLo;
-    this.#bins[newLo - this.#offset] = (this.#bins[newLo - this.#offset] ?? 0) + moved;
-  }
-
-  /** Starts an empty window covering [lo, hi] (the array holds no counts). */
-  #place(lo: number, hi: number): void {
-    const capacity = this.#capacityFor(hi - lo + 1);
-    if (capacity !== this.#bins.length) this.#bins = new Float64Array(capacity);
-    else this.#bins.fill(0);
-    this.#offset = lo - Math.floor((capacity - (hi - lo + 1)) / 2);
-    this.#lo = lo;
-    this.#hi = hi;
-  }
-
   /**
-   * Makes the array cover bucket indices [lo, hi] (a span ≤ maxBuckets),
-   * keeping the counts in [#lo, #hi] — the only place any are. The window is
-   * centred on the span so the next extension, either way, usually fits.
+   * Makes [lo, hi] (a span ≤ maxBuckets, containing every count, which are
+   * all in [#lo, #hi]) the span, reallocating the array when it does not
+   * cover it: the new one keeps the counts, doubles in size up to
+   * `maxBuckets` when the span needs it, and is centred on the span so the
+   * next extension, either way, usually fits.
    */
-  #fit(lo: number, hi: number): void {
+  #cover(lo: number, hi: number): void {
     const bins = this.#bins;
     const offset = this.#offset;
-    if (lo >= offset && hi < offset + bins.length) return;
-    const span = hi - lo + 1;
-    const capacity = this.#capacityFor(span);
-    const newOffset = lo - Math.floor((capacity - span) / 2);
-    const from = this.#lo - offset;
-    const to = this.#hi - offset + 1;
-    const at = this.#lo - newOffset;
-    if (capacity === bins.length) {
-      bins.copyWithin(at, from, to);
-      bins.fill(0, 0, at);
-      bins.fill(0, at + (to - from));
-    } else {
-      const grown = new Float64Array(capacity);
-      grown.set(bins.subarray(from, to), at);
-      this.#bins = grown;
+    if (lo < offset || hi >= offset + bins.length) {
+      const span = hi - lo + 1;
+      let capacity = Math.max(bins.length, Math.min(INITIAL_CAPACITY, this.#maxBuckets));
+      while (capacity < span) capacity *= 2;
+      capacity = Math.min(capacity, this.#maxBuckets);
+      this.#bins = new Float64Array(capacity);
+      this.#offset = lo - Math.floor((capacity - span) / 2);
+      if (this.#lo <= this.#hi) {
+        this.#bins.set(bins.subarray(this.#lo - offset, this.#hi - offset + 1), this.#lo - this.#offset);
+      }
     }
-    this.#offset = newOffset;
-  }
-
-  #capacityFor(span: number): number {
-    let capacity = Math.max(this.#bins.length, Math.min(INITIAL_CAPACITY, this.#maxBuckets));
-    while (capacity < span) capacity *= 2;
-    return Math.min(capacity, this.#maxBuckets);
+    this.#lo = lo;
+    this.#hi = hi;
   }
 }

@@ -22,14 +22,15 @@ export interface RollbackThresholds {
   cooldownMs: number;
 }
 
-export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = Object.freeze({
+/** Defaults of {@link RollbackThresholds}: the seed's. */
+export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = {
   errorRate: 0.05,
   degradedRate: 0.02,
   windowMs: 300_000,
   minSamples: 20,
   circuitOpenMs: 300_000,
   cooldownMs: 0,
-});
+};
 
 /** Why the guard turned realtime off. */
 export type RollbackReason = 'error_rate' | 'circuit_open' | 'invariant_violation';
@@ -58,10 +59,14 @@ export function resolveRollbackThresholds(
   if (t.degradedRate > t.errorRate) {
     throw new RangeError(`${field}.degradedRate must be ≤ ${field}.errorRate, got ${t.degradedRate}`);
   }
-  assertInteger(`${field}.windowMs`, t.windowMs, 1000);
-  assertInteger(`${field}.minSamples`, t.minSamples, 1);
-  assertInteger(`${field}.circuitOpenMs`, t.circuitOpenMs, 1);
-  assertInteger(`${field}.cooldownMs`, t.cooldownMs, 0);
+  // The integer thresholds and their least values, in the order they are checked.
+  const integers = [
+    ['windowMs', 1000],
+    ['minSamples', 1],
+    ['circuitOpenMs', 1],
+    ['cooldownMs', 0],
+  ] as const;
+  for (const [name, min] of integers) assertInteger(`${field}.${name}`, t[name], min);
   return t;
 }
 
@@ -76,7 +81,7 @@ export function resolveRollbackThresholds(
  * It decides; the client acts (closes the connection, fires `fallback`).
  */
 export class RollbackGuard {
-  readonly thresholds: RollbackThresholds;
+  readonly #thresholds: RollbackThresholds;
   readonly #clock: Clock;
   readonly #samples: SlidingCounter;
   readonly #errors: SlidingCounter;
@@ -86,11 +91,12 @@ export class RollbackGuard {
   readonly #listeners = new Listeners<RollbackVerdict>();
 
   constructor(options: { thresholds?: Partial<RollbackThresholds>; clock?: Clock } = {}) {
-    this.thresholds = resolveRollbackThresholds(options.thresholds);
+    this.#thresholds = resolveRollbackThresholds(options.thresholds);
     this.#clock = options.clock ?? systemClock;
-    const window = { windowMs: this.thresholds.windowMs, clock: this.#clock };
-    this.#samples = new SlidingCounter(window, 'rollback.windowMs');
-    this.#errors = new SlidingCounter(window, 'rollback.windowMs');
+    // windowMs is checked above, so the counters never name it in an error.
+    const window = { windowMs: this.#thresholds.windowMs, clock: this.#clock };
+    this.#samples = new SlidingCounter(window);
+    this.#errors = new SlidingCounter(window);
   }
 
   /** A connection attempt ended: welcomed (`false`) or failed (`true`). */
@@ -136,9 +142,9 @@ export class RollbackGuard {
       this.#errors.reset();
     }
     const samples = this.#samples.total();
-    if (samples < this.thresholds.minSamples) return { state: 'ok' };
+    if (samples < this.#thresholds.minSamples) return { state: 'ok' };
     const errorRate = this.#errors.total() / samples;
-    return { state: errorRate > this.thresholds.degradedRate ? 'degraded' : 'ok', errorRate };
+    return { state: errorRate > this.#thresholds.degradedRate ? 'degraded' : 'ok', errorRate };
   }
 
   /** Checks the time-based condition (the circuit open too long); call it now and then. */
@@ -147,12 +153,12 @@ export class RollbackGuard {
       const now = this.#clock.now();
       if (
         this.#circuitOpenSince !== undefined &&
-        now - this.#circuitOpenSince > this.thresholds.circuitOpenMs
+        now - this.#circuitOpenSince > this.#thresholds.circuitOpenMs
       ) {
         return this.#trip('circuit_open', `circuit open for ${Math.round(now - this.#circuitOpenSince)} ms`);
       }
       const current = this.verdict();
-      if (current.errorRate !== undefined && current.errorRate > this.thresholds.errorRate) {
+      if (current.errorRate !== undefined && current.errorRate > this.#thresholds.errorRate) {
         return this.#trip('error_rate', `error rate ${(current.errorRate * 100).toFixed(1)} %`);
       }
     }
@@ -165,7 +171,7 @@ export class RollbackGuard {
     if (this.#tripped) return this.#tripped;
     const now = this.#clock.now();
     const verdict: RollbackVerdict = { state: 'tripped', reason, detail, trippedAt: now };
-    if (this.thresholds.cooldownMs > 0) verdict.until = now + this.thresholds.cooldownMs;
+    if (this.#thresholds.cooldownMs > 0) verdict.until = now + this.#thresholds.cooldownMs;
     this.#tripped = verdict;
     this.#report(verdict);
     return verdict;

@@ -1,5 +1,5 @@
 import { assertInteger, assertNumber, assertObject, describeValue } from '../util/validate';
-import { assertMinValue, assertRelativeAccuracy, MAX_MAX_BUCKETS, QuantileSketch } from './quantile-sketch';
+import { assertPositive, assertRelativeAccuracy, MAX_MAX_BUCKETS, QuantileSketch } from './quantile-sketch';
 
 // The parts of a quantile sketch that the client bundle never needs: reading
 // a serialised sketch back and merging two. They sit here, not on the class,
@@ -17,7 +17,7 @@ export function sketchFromJSON(input: unknown, field = 'sketch'): QuantileSketch
   assertObject(field, input);
   const { relativeAccuracy, minValue, maxBuckets, sum, min, max, zeroCount, startIndex, counts } = input;
   assertRelativeAccuracy(`${field}.relativeAccuracy`, relativeAccuracy);
-  assertMinValue(`${field}.minValue`, minValue);
+  assertPositive(`${field}.minValue`, minValue);
   assertInteger(`${field}.maxBuckets`, maxBuckets, 2, MAX_MAX_BUCKETS);
   const sketch = new QuantileSketch({ relativeAccuracy, minValue, maxBuckets });
   assertNumber(`${field}.sum`, sum, 0);

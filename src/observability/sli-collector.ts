@@ -48,14 +48,15 @@ export class SliCollector {
   readonly #startedAt: number;
 
   constructor(options: SliCollectorOptions) {
-    this.#clock = options.clock;
+    const clock = options.clock;
+    this.#clock = clock;
     this.#wallClock = options.wallClock;
     this.#sloTargets = options.sloTargets;
-    this.#elections = new SlidingCounter({ windowMs: HOUR_MS, clock: this.#clock });
-    this.#dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock: this.#clock });
-    this.#circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock: this.#clock });
-    this.#alerts = new AlertEvaluator({ clock: this.#clock, thresholds: options.alertThresholds });
-    this.#startedAt = this.#clock.now();
+    this.#elections = new SlidingCounter({ windowMs: HOUR_MS, clock });
+    this.#dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock });
+    this.#circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock });
+    this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
+    this.#startedAt = clock.now();
   }
 
   /**
@@ -75,12 +76,11 @@ export class SliCollector {
       sketch = new QuantileSketch();
       this.#byService.set(service, sketch);
     }
-    for (let i = 0; i < events.length; i++) {
-      const latency = now - (events[i] as RealtimeEvent).ts;
+    for (const event of events) {
       // Clock error can make a fresh event look a little in the future.
-      const value = Math.max(latency, 0);
-      sketch.add(value);
-      this.delivery.add(value);
+      const latency = Math.max(now - event.ts, 0);
+      sketch.add(latency);
+      this.delivery.add(latency);
     }
   }
 

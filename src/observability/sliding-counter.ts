@@ -19,29 +19,46 @@ export interface SlidingWindowOptions {
 export const DEFAULT_WINDOW_BUCKETS = 60;
 
 /**
- * A ring of per-time-bucket numbers: bucket `b` holds what happened in
+ * @internal The part both windows share: the options, the clock and a ring
+ * of per-time-bucket numbers, where bucket `b` holds what happened in
  * `[b·bucketMs, (b+1)·bucketMs)`. The window read is the current bucket and
  * the `buckets − 1` before it, so it reaches back between
  * `windowMs − bucketMs` and `windowMs`: nothing older than `windowMs` is ever
  * counted, and the oldest bucket's worth drops out at once. That errs towards
  * counting too little, so an alert on the figure never fires early.
  */
-class BucketRing {
-  readonly bucketMs: number;
+export class BucketWindow {
+  protected readonly clock: Pick<Clock, 'now'>;
+  protected readonly bucketMs: number;
   readonly #slots: Float64Array;
   /** Bucket number (time / bucketMs) of the newest slot; undefined before the first use. */
   #head: number | undefined;
 
-  constructor(windowMs: number, buckets: number) {
-    this.bucketMs = windowMs / buckets;
+  /**
+   * @param field how to name the options in error messages (`alerts.dropped`).
+   * @throws RangeError naming the field when an option is out of range.
+   */
+  constructor(options: SlidingWindowOptions, field = 'window') {
+    const buckets = options.buckets ?? DEFAULT_WINDOW_BUCKETS;
+    assertNumber(`${field}.windowMs`, options.windowMs, 1);
+    assertInteger(`${field}.buckets`, buckets, 1, 10_000);
+    this.clock = options.clock ?? systemClock;
+    this.bucketMs = options.windowMs / buckets;
     this.#slots = new Float64Array(buckets);
   }
 
-  get size(): number {
-    return this.#slots.length;
+  /** Forgets every event. */
+  reset(): void {
+    this.#slots.fill(0);
+    this.#head = undefined;
   }
 
-  bucketOf(time: number): number {
+  /** The bucket number of the oldest bucket in the window whose newest is `bucket`. */
+  protected oldestWith(bucket: number): number {
+    return bucket - this.#slots.length + 1;
+  }
+
+  protected bucketOf(time: number): number {
     return Math.floor(time / this.bucketMs);
   }
 
@@ -51,7 +68,7 @@ class BucketRing {
    * back leaves the ring where it is: the monotonic clock should never, and a
    * bucket must not be reused for an older time.
    */
-  advance(time: number): number {
+  protected advance(time: number): number {
     const bucket = this.bucketOf(time);
     if (this.#head === undefined || bucket - this.#head >= this.#slots.length) {
       this.#slots.fill(0);
@@ -64,20 +81,16 @@ class BucketRing {
   }
 
   /** Adds to bucket `bucket`, which must be within the window behind the newest. */
-  addAt(bucket: number, amount: number): void {
+  protected addAt(bucket: number, amount: number): void {
     const slot = this.#slot(bucket);
     this.#slots[slot] = (this.#slots[slot] ?? 0) + amount;
   }
 
-  total(): number {
+  /** The sum over the window, as of the last `advance`. */
+  protected sum(): number {
     let total = 0;
     for (const value of this.#slots) total += value;
     return total;
-  }
-
-  clear(): void {
-    this.#slots.fill(0);
-    this.#head = undefined;
   }
 
   #slot(bucket: number): number {
@@ -86,55 +99,31 @@ class BucketRing {
   }
 }
 
-function resolveWindow(options: SlidingWindowOptions, field: string): BucketRing {
-  const buckets = options.buckets ?? DEFAULT_WINDOW_BUCKETS;
-  assertNumber(`${field}.windowMs`, options.windowMs, 1);
-  assertInteger(`${field}.buckets`, buckets, 1, 10_000);
-  return new BucketRing(options.windowMs, buckets);
-}
-
 /**
  * Counts events in a sliding time window with bounded memory, e.g. leader
  * elections in the last hour or dropped events in the last 5 minutes.
- * See the window's exact reach in the ring comment: it is at least
- * `windowMs − windowMs / buckets` and at most `windowMs`.
+ * See the window's exact reach in the {@link BucketWindow} comment: it is at
+ * least `windowMs − windowMs / buckets` and at most `windowMs`.
  *
  * @example
  * const elections = new SlidingCounter({ windowMs: 3_600_000, clock });
  * elections.add();
  * elections.total(); // elections in the last hour
  */
-export class SlidingCounter {
-  readonly #ring: BucketRing;
-  readonly #clock: Pick<Clock, 'now'>;
-
-  /**
-   * @param field how to name the options in error messages (`alerts.dropped`).
-   * @throws RangeError naming the field when an option is out of range.
-   */
-  constructor(options: SlidingWindowOptions, field = 'window') {
-    this.#ring = resolveWindow(options, field);
-    this.#clock = options.clock ?? systemClock;
-  }
-
+export class SlidingCounter extends BucketWindow {
   /**
    * Records `count` events now (default 1). A non-finite or negative count is
    * ignored rather than thrown: a counter on the event path must not break it.
    */
   add(count = 1): void {
     if (!(count >= 0) || !Number.isFinite(count)) return;
-    this.#ring.addAt(this.#ring.advance(this.#clock.now()), count);
+    this.addAt(this.advance(this.clock.now()), count);
   }
 
   /** Events in the window ending now. */
   total(): number {
-    this.#ring.advance(this.#clock.now());
-    return this.#ring.total();
-  }
-
-  /** Forgets every event. */
-  reset(): void {
-    this.#ring.clear();
+    this.advance(this.clock.now());
+    return this.sum();
   }
 }
 
@@ -153,22 +142,12 @@ export class SlidingCounter {
  * breaker.onStateChange(({ to }) => open.set(to !== 'closed'));
  * open.ratio() * 100; // circuitOpenPercent
  */
-export class TimeWeightedRatio {
-  readonly #ring: BucketRing;
-  readonly #clock: Pick<Clock, 'now'>;
+export class TimeWeightedRatio extends BucketWindow {
   #value = false;
-  /** Time true-time was accounted up to; undefined until the first `set`. */
-  #accountedTo: number | undefined;
+  /** Time the watch started; undefined until the first `set`. */
   #startedAt: number | undefined;
-
-  /**
-   * @param field how to name the options in error messages.
-   * @throws RangeError naming the field when an option is out of range.
-   */
-  constructor(options: SlidingWindowOptions, field = 'window') {
-    this.#ring = resolveWindow(options, field);
-    this.#clock = options.clock ?? systemClock;
-  }
+  /** Time true-time was accounted up to; meaningful once `#startedAt` is set. */
+  #accountedTo = 0;
 
   /** The current value (false before the first `set`). */
   get value(): boolean {
@@ -177,11 +156,11 @@ export class TimeWeightedRatio {
 
   /** Records that the boolean is `value` from now on; the watch starts at the first call. */
   set(value: boolean): void {
-    const now = this.#clock.now();
-    if (this.#accountedTo === undefined) {
+    const now = this.clock.now();
+    if (this.#startedAt === undefined) {
       this.#startedAt = now;
       this.#accountedTo = now;
-      this.#ring.advance(now);
+      this.advance(now);
     } else {
       this.#accrue(now);
     }
@@ -194,40 +173,33 @@ export class TimeWeightedRatio {
    * passed since it.
    */
   ratio(): number | undefined {
-    if (this.#accountedTo === undefined || this.#startedAt === undefined) return undefined;
-    const now = Math.max(this.#clock.now(), this.#accountedTo);
+    if (this.#startedAt === undefined) return undefined;
+    const now = Math.max(this.clock.now(), this.#accountedTo);
     this.#accrue(now);
-    const ring = this.#ring;
-    const windowStart = (ring.bucketOf(now) - ring.size + 1) * ring.bucketMs;
+    const windowStart = this.oldestWith(this.bucketOf(now)) * this.bucketMs;
     const watched = now - Math.max(this.#startedAt, windowStart);
     if (!(watched > 0)) return undefined;
-    return Math.min(1, Math.max(0, ring.total() / watched));
+    return Math.min(1, Math.max(0, this.sum() / watched));
   }
 
   /** Forgets the history and the value; the watch restarts at the next `set`. */
-  reset(): void {
-    this.#ring.clear();
+  override reset(): void {
+    super.reset();
     this.#value = false;
-    this.#accountedTo = undefined;
     this.#startedAt = undefined;
   }
 
   /** Books the time since `#accountedTo` into the buckets it fell in, if the value was true. */
   #accrue(now: number): void {
     const from = this.#accountedTo;
-    if (from === undefined || now <= from) {
-      this.#ring.advance(now);
-      return;
-    }
-    const ring = this.#ring;
-    const head = ring.advance(now);
+    const head = this.advance(now);
+    if (now <= from) return;
     if (this.#value) {
       // Only buckets still in the window matter; older true-time has fallen out.
-      const first = Math.max(ring.bucketOf(from), head - ring.size + 1);
-      for (let bucket = first; bucket <= head; bucket++) {
-        const start = Math.max(from, bucket * ring.bucketMs);
-        const end = Math.min(now, (bucket + 1) * ring.bucketMs);
-        if (end > start) ring.addAt(bucket, end - start);
+      for (let bucket = Math.max(this.bucketOf(from), this.oldestWith(head)); bucket <= head; bucket++) {
+        const start = Math.max(from, bucket * this.bucketMs);
+        const end = Math.min(now, (bucket + 1) * this.bucketMs);
+        if (end > start) this.addAt(bucket, end - start);
       }
     }
     this.#accountedTo = now;

@@ -1,4 +1,5 @@
-import { assertObject, describeValue } from '../util/validate';
+import { assertObject } from '../util/validate';
+import { assertPositive } from './quantile-sketch';
 
 /**
  * The SLO targets: each SLI must stay strictly below its target. Units are
@@ -44,7 +45,7 @@ export const DEFAULT_SLO_TARGETS: Readonly<SloTargets> = Object.freeze({
 });
 
 /** Every SLO name, in the order they are reported. */
-export const SLO_NAMES: readonly SloName[] = Object.freeze(Object.keys(DEFAULT_SLO_TARGETS) as SloName[]);
+export const SLO_NAMES = Object.keys(DEFAULT_SLO_TARGETS) as readonly SloName[];
 
 /** The measured SLIs; a missing or non-finite figure means "no data yet". */
 export type SloFigures = Partial<Record<SloName, number | undefined>>;
@@ -72,22 +73,41 @@ export type SloReport = Record<SloName, SloResult>;
  * the default.
  */
 export function resolveSloTargets(overrides: Partial<SloTargets> = {}, field = 'slo'): SloTargets {
+  // A target of 0 could never be met (every SLI is ≥ 0), so it is a mistake.
+  return resolveNamedNumbers(field, overrides, DEFAULT_SLO_TARGETS, 'an SLO', assertPositive);
+}
+
+/**
+ * @internal The shared body of {@link resolveSloTargets} and
+ * `resolveAlertThresholds` (alerts.ts): merges `overrides` over `defaults`,
+ * refusing a name `defaults` lacks (`${field}.${key} is not ${what}; known:
+ * …`) — a typo would otherwise silently keep the default — and checks every
+ * resulting value, in the order of `defaults`, with `check`, which is given
+ * the field name (`slo.deliveryP99Ms`).
+ *
+ * @throws RangeError from `assertObject`, for an unknown name, or from `check`.
+ */
+export function resolveNamedNumbers<T extends object>(
+  field: string,
+  overrides: Partial<T>,
+  defaults: Readonly<T>,
+  what: string,
+  check: (field: string, value: unknown) => void,
+): T {
   assertObject(field, overrides);
+  const names = Object.keys(defaults) as (keyof T & string)[];
   for (const key of Object.keys(overrides)) {
-    if (!(SLO_NAMES as readonly string[]).includes(key)) {
-      throw new RangeError(`${field}.${key} is not an SLO; known: ${SLO_NAMES.join(', ')}`);
+    if (!(names as string[]).includes(key)) {
+      throw new RangeError(`${field}.${key} is not ${what}; known: ${names.join(', ')}`);
     }
   }
-  const targets = { ...DEFAULT_SLO_TARGETS };
-  for (const name of SLO_NAMES) {
-    const value = overrides[name] ?? DEFAULT_SLO_TARGETS[name];
-    // A target of 0 could never be met (every SLI is ≥ 0), so it is a mistake.
-    if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
-      throw new RangeError(`${field}.${name} must be a finite number > 0, got ${describeValue(value)}`);
-    }
-    targets[name] = value;
+  const resolved = { ...defaults } as T;
+  for (const name of names) {
+    const value = overrides[name] ?? defaults[name];
+    check(`${field}.${name}`, value);
+    resolved[name] = value as T[typeof name];
   }
-  return targets;
+  return resolved;
 }
 
 /**

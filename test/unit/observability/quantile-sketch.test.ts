@@ -120,17 +120,6 @@ describe('QuantileSketch', () => {
         );
       }
     });
-
-    it('clear() empties it and it refills correctly', () => {
-      const sketch = fill([1, 2, 3, 1e6]);
-      sketch.clear();
-      expect(sketch.count).toBe(0);
-      expect(sketch.quantile(0.5)).toBeUndefined();
-      expect(sketch.bucketCount).toBe(0);
-      fill([5, 6, 7], sketch);
-      expect(sketch.count).toBe(3);
-      expect(relativeError(sketch.quantile(0.5) ?? 0, 6)).toBeLessThanOrEqual(0.01);
-    });
   });
 
   describe('accuracy (property)', () => {
