@@ -256,9 +256,11 @@ describe('readServerFrame agrees with serverFrameSchema', () => {
       { numRuns: 4000 },
     );
     // Both sides of the boundary were really explored, for every frame type.
+    // The rarest side (a refused heartbeat) averages about 58 of 4000 runs;
+    // 20 keeps the check meaningful without making it a coin toss.
     for (const type of FRAME_TYPES) {
-      expect(seen.get(type)?.accepted, type).toBeGreaterThan(50);
-      expect(seen.get(type)?.declined, type).toBeGreaterThan(50);
+      expect(seen.get(type)?.accepted, type).toBeGreaterThan(20);
+      expect(seen.get(type)?.declined, type).toBeGreaterThan(20);
     }
   });
 
