@@ -330,6 +330,7 @@ describe('app listeners that throw', () => {
       expect(reported.length).toBeGreaterThan(0);
       expect(reported).toContainEqual(new Error('statechange listener broke'));
       expect(reported).toContainEqual(new Error('state listener broke'));
+      await rt.close(); // its last state change would otherwise throw after the stub is gone
     } finally {
       vi.unstubAllGlobals();
     }
