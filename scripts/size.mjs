@@ -69,6 +69,8 @@ const transportFiles = {
   'tabwire-sse': 'src/transports/sse.ts',
   'tabwire-long-poll': 'src/transports/long-poll.ts',
   'tabwire-all-transports': 'src/transports/websocket.ts',
+  // The exported factory loads its code on the first connect too.
+  'tabwire-websocket-object': 'src/transports/websocket.ts',
   'tabwire-react': 'src/transports/websocket.ts',
 };
 
