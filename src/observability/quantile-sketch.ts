@@ -228,8 +228,9 @@ export class QuantileSketch {
     if (rank === 0) return this.#min;
     if (rank >= count - 1) return this.#max;
     let seen = this.#zeroCount;
-    // The zero bucket reads back as 0, clamped into [min, max]: min (≥ 0).
-    if (rank < seen) return this.#min;
+    // The zero bucket reads back as 0, clamped into [min, max]: min (≥ 0;
+    // `+ 0` turns a -0 read from a hand-made JSON object into 0).
+    if (rank < seen) return this.#min + 0;
     for (let index = this.#lo; index <= this.#hi; index++) {
       seen += this.#countAt(index);
       if (rank < seen) {

@@ -23,14 +23,14 @@ export interface RollbackThresholds {
 }
 
 /** Defaults of {@link RollbackThresholds}: the seed's. */
-export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = {
+export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = Object.freeze({
   errorRate: 0.05,
   degradedRate: 0.02,
   windowMs: 300_000,
   minSamples: 20,
   circuitOpenMs: 300_000,
   cooldownMs: 0,
-};
+});
 
 /** Why the guard turned realtime off. */
 export type RollbackReason = 'error_rate' | 'circuit_open' | 'invariant_violation';

@@ -45,7 +45,7 @@ export const DEFAULT_SLO_TARGETS: Readonly<SloTargets> = Object.freeze({
 });
 
 /** Every SLO name, in the order they are reported. */
-export const SLO_NAMES = Object.keys(DEFAULT_SLO_TARGETS) as readonly SloName[];
+export const SLO_NAMES = Object.freeze(Object.keys(DEFAULT_SLO_TARGETS)) as readonly SloName[];
 
 /** The measured SLIs; a missing or non-finite figure means "no data yet". */
 export type SloFigures = Partial<Record<SloName, number | undefined>>;

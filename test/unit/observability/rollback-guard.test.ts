@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/clock';
-import { RollbackGuard, type RollbackVerdict } from '../../../src/observability/rollback-guard';
+import {
+  DEFAULT_ROLLBACK_THRESHOLDS,
+  RollbackGuard,
+  type RollbackVerdict,
+} from '../../../src/observability/rollback-guard';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let now = 1_000_000;
@@ -97,5 +101,11 @@ describe('RollbackGuard', () => {
       /rollback\.degradedRate/,
     );
     expect(() => new RollbackGuard({ thresholds: { cooldownMs: -1 } })).toThrow(/rollback\.cooldownMs/);
+  });
+});
+
+describe('DEFAULT_ROLLBACK_THRESHOLDS', () => {
+  it('is frozen, so no caller can change the defaults of every later client', () => {
+    expect(Object.isFrozen(DEFAULT_ROLLBACK_THRESHOLDS)).toBe(true);
   });
 });

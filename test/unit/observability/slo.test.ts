@@ -20,6 +20,7 @@ describe('DEFAULT_SLO_TARGETS', () => {
       circuitOpenPercent: 0.1,
     });
     expect(Object.isFrozen(DEFAULT_SLO_TARGETS)).toBe(true);
+    expect(Object.isFrozen(SLO_NAMES)).toBe(true);
     expect(SLO_NAMES).toEqual(Object.keys(DEFAULT_SLO_TARGETS));
   });
 });
