@@ -47,7 +47,8 @@ export interface FakeBrowser {
   readonly tabs: readonly RealtimeClient[];
   /**
    * Opens a tab: `createRealtime` with the memory backend's transport,
-   * `devtools: false`, `idleGraceMs: 0`, and `platform` wired to this
+   * `devtools: false`, `idleGraceMs: 0`, `telemetry: { sampleRate: 0 }` (a
+   * test should not send SLI reports because of a 2 % draw), and `platform` wired to this
    * browser (locks, BroadcastChannel, storage, a window of its own, the
    * global-timers clock). Anything in `options` wins, `platform` key by key.
    */
@@ -119,6 +120,7 @@ export function createFakeBrowser(options: FakeBrowserOptions = {}): FakeBrowser
         transports: [backend.transport],
         devtools: false,
         idleGraceMs: 0,
+        telemetry: { sampleRate: 0 },
         ...options.defaults,
         ...tabOptions,
         platform,

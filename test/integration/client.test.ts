@@ -37,6 +37,7 @@ function client(
     backoff: { baseMs: 50, capMs: 300 },
     circuit: { failureThreshold: 50, cooldownMs: 100, maxCooldownMs: 1000 },
     devtools: false,
+    telemetry: { sampleRate: 0 }, // sampling is random (2 %): tests decide it
     platform: { WebSocket },
     ...extra,
   });

@@ -19,6 +19,7 @@ function client(transport: Transport, extra = {}) {
     transports: [transport],
     leader: { strategy: 'none' },
     devtools: false,
+    telemetry: { sampleRate: 0 }, // sampling is random (2 %): tests decide it
     ...extra,
   });
   clients.push(rt);

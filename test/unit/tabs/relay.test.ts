@@ -34,6 +34,7 @@ function browser(backend: MemoryBackend, extra: Partial<RealtimeOptions> = {}) {
       transports: [backend.transport],
       devtools: false,
       idleGraceMs: 0,
+      telemetry: { sampleRate: 0 }, // sampling is random (2 %): tests decide it
       ...extra,
       ...more,
       platform: { locks, ...more.platform },
@@ -165,6 +166,7 @@ describe('one connection per browser (Node, fake locks, real BroadcastChannel)',
         scope: { orgId, userId },
         transports: [backend.transport],
         devtools: false,
+        telemetry: { sampleRate: 0 },
         platform: { locks },
       });
       clients.push(rt);

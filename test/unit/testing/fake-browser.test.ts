@@ -25,6 +25,14 @@ function record(rt: RealtimeClient, service = 'tasks'): number[] {
 const waitFor = (check: () => void) => vi.waitFor(check, { timeout: 3000, interval: 5 });
 
 describe('createFakeBrowser', () => {
+  it('opens tabs that never send SLI reports by chance, unless asked to', () => {
+    const browser = open();
+    // A draw of 0 samples any rate above 0: only the tab's default keeps it out.
+    expect(browser.tab({ platform: { random: () => 0 } }).getState().sli.sampled).toBe(false);
+    const asked = browser.tab({ telemetry: { sampleRate: 1 }, platform: { random: () => 0 } });
+    expect(asked.getState().sli.sampled).toBe(true);
+  });
+
   it('elects one leader among N tabs, opens one connection and delivers to every tab', async () => {
     const browser = open();
     const tabs = Array.from({ length: 5 }, () => browser.tab());
