@@ -5,9 +5,11 @@ import {
   is,
   isNumber,
   isObject,
+  oneOf,
   readCursor,
   readObject,
   readServiceNames,
+  text,
 } from './read';
 import type { Cursor, ServerFrame } from './schemas';
 
@@ -18,14 +20,13 @@ import type { Cursor, ServerFrame } from './schemas';
 // a differential property test against the schemas): unknown keys stripped,
 // absent optional keys left out, `__proto__` never copied.
 
-const str = is((value) => typeof value === 'string');
+const str = text();
 const CURSOR: Field = ['cursor', readCursor];
 
 /** The fields after `type`, per frame type (`batch` has its own fast reader). */
 const FIELDS: Record<string, readonly Field[]> = {
   welcome: [
-    // `minLength(1)`: zod counts code points, but a string has one exactly when it has a UTF-16 unit.
-    ['connectionId', is((value) => typeof value === 'string' && value !== '')],
+    ['connectionId', text(1)],
     ['serverTime', is(isNumber)],
     ['heartbeatMs', is((value) => Number.isSafeInteger(value) && (value as number) > 0)],
     CURSOR,
@@ -67,7 +68,7 @@ export function readServerFrame(value: unknown, onThrow?: (error: unknown) => vo
     const type = isObject(value) ? value.type : undefined;
     if (type === 'batch') return readBatchFrame(value);
     return isFrameType(type)
-      ? readObject(value, [['type', is((each) => each === type)], ...(FIELDS[type] as readonly Field[])])
+      ? readObject(value, [['type', oneOf(type)], ...(FIELDS[type] as readonly Field[])])
       : undefined;
   }, onThrow);
 }

@@ -127,3 +127,38 @@ export function readObject(input: unknown, fields: readonly Field[]): Record<str
 
 /** `z.array(serviceNameSchema)`, copied, or undefined when it would refuse. */
 export const readServiceNames = arrayOf(isServiceName) as (value: unknown) => string[] | undefined;
+
+/**
+ * `z.string()` with `minLength(min)` / `maxLength(max)`. zod counts code
+ * points, not UTF-16 units (a surrogate pair once, a lone surrogate as one,
+ * as the string iterator does). A code point is one or two units, so only a
+ * string the unit count cannot decide (at most 2·max units) is counted.
+ */
+export const text = (min = 0, max = Number.POSITIVE_INFINITY): Reader =>
+  is((value) => {
+    if (typeof value !== 'string') return false;
+    const units = value.length;
+    const length =
+      units < min || units > 2 * max || (units >= 2 * min && units <= max) ? units : [...value].length;
+    return length >= min && length <= max;
+  });
+
+/** `z.enum([…])` of strings, or `z.literal(…)` of a string or number (`includes` compares as `===` does for them). */
+export const oneOf = (...values: unknown[]): Reader => is((value) => values.includes(value));
+
+/** `z.record(z.string(), z.unknown())`, copied: a symbol key refuses, `__proto__` is skipped. */
+export function readRecord(value: unknown): Record<string, unknown> | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of recordKeys(value)) {
+    if (typeof key !== 'string') return undefined;
+    out[key] = value[key];
+  }
+  return out;
+}
+
+/** `z.object(shape)` as a reader, for a nested object. */
+export const shape =
+  (fields: readonly Field[]): Reader =>
+  (value) =>
+    readObject(value, fields);

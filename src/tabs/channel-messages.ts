@@ -1,5 +1,19 @@
 import type * as z from 'zod/mini';
-import { isNumber, isObject, isSeq, isServiceName, readCursor } from '../protocol/read';
+import {
+  arrayOf,
+  type Field,
+  is,
+  isNumber,
+  isObject,
+  isSeq,
+  isServiceName,
+  oneOf,
+  readCursor,
+  readObject,
+  readRecord,
+  shape,
+  text,
+} from '../protocol/read';
 import type {
   byeMessageSchema,
   channelMessageSchema,
@@ -12,7 +26,6 @@ import type {
   replayMessageSchema,
   stateMessageSchema,
 } from './channel-schemas';
-import { arrayOf, type Field, is, oneOf, readObject, readRecord, shape, text } from './read-kit';
 
 /**
  * Messages between the tabs of one browser, as they travel on the channel

@@ -1,8 +1,8 @@
 import { type Clock, type RandomSource, systemClock } from '../clock';
+import { type Field, oneOf, readObject, text } from '../protocol/read';
 import { type Listener, type ListenerErrorHandler, Listeners, reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertFunction, assertInteger, assertOneOf, assertString } from '../util/validate';
-import { type Field, oneOf, readObject, text } from './read-kit';
 
 /** How the tabs pick their leader, after `auto` was resolved. */
 export type ElectionStrategy = 'locks' | 'storage' | 'none';
