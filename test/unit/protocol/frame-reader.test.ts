@@ -12,6 +12,14 @@ import {
   serverFrameSchema,
   updateServicesResponseSchema,
 } from '../../../src/protocol/schemas';
+import {
+  expectExplored,
+  expectSameAsZod,
+  jsonText,
+  type Outcome,
+  weird as weirdValues,
+  withOwnProtoKeys,
+} from '../differential';
 
 // The frame readers are hand-written copies of the zod schemas, so they are
 // tested against zod itself, as batch-reader.test.ts does: on any input the
@@ -21,42 +29,7 @@ import {
 
 const FRAME_TYPES = ['welcome', 'batch', 'heartbeat', 'reset', 'error'] as const;
 
-const weird = fc.oneof(
-  fc.constantFrom<unknown>(
-    undefined,
-    null,
-    Number.NaN,
-    Number.POSITIVE_INFINITY,
-    Number.NEGATIVE_INFINITY,
-    -0,
-    0,
-    1,
-    1.5,
-    -1,
-    2 ** 53,
-    2 ** 53 - 1,
-    1e308,
-    -1e308,
-    Number.MIN_VALUE,
-    '',
-    'x',
-    '__proto__',
-    'constructor',
-    'toString',
-    'a b',
-    'x'.repeat(101),
-    [],
-    [1],
-    ['tasks'],
-    {},
-    { tasks: 1 },
-    Object.create(null),
-    true,
-    ...FRAME_TYPES,
-  ),
-  fc.jsonValue(),
-  fc.anything({ withNullPrototype: true, withBoxedValues: true, withSparseArray: true, withMap: true }),
-);
+const weird = weirdValues(...FRAME_TYPES);
 
 const serviceName = fc.constantFrom('tasks', 'finance', 'a.b:c-d_1', 'x'.repeat(100), 'toString', '0', '12');
 
@@ -186,53 +159,24 @@ const mutated = (arb: fc.Arbitrary<object>): fc.Arbitrary<Record<string, unknown
 
 const frameArb = fc.oneof(...Object.values(validFrames).map((arb) => mutated(arb)));
 
-/** Own keys in order, recursively, to prove the reader built the very objects zod builds. */
-function shapeOf(value: unknown, depth = 0): unknown {
-  if (depth > 6 || typeof value !== 'object' || value === null) return typeof value;
-  if (Array.isArray(value)) return value.map((item) => shapeOf(item, depth + 1));
-  return Reflect.ownKeys(value).map((key) => [
-    String(key),
-    shapeOf((value as Record<PropertyKey, unknown>)[key], depth + 1),
-  ]);
-}
-
-interface Schema {
-  safeParse(value: unknown): { success: boolean; data?: unknown };
-}
-
-function expectSameAsZod(
-  read: (value: unknown) => unknown,
-  schema: Schema,
-  input: unknown,
-): 'accepted' | 'declined' {
-  const fast = read(input);
-  const zod = schema.safeParse(input);
-  expect(fast !== undefined).toBe(zod.success);
-  if (!zod.success) return 'declined';
-  expect(fast).toStrictEqual(zod.data);
-  expect(shapeOf(fast)).toEqual(shapeOf(zod.data));
-  expect(Object.getPrototypeOf(fast)).toBe(Object.prototype);
-  return 'accepted';
-}
-
 const sameFrame = (input: unknown) => expectSameAsZod(readServerFrame, serverFrameSchema, input);
 
-/** JSON of `value` with `"__proto__": proto` as the first key of every object in it. */
-function withOwnProtoKeys(value: unknown, proto: unknown): string | undefined {
-  return JSON.stringify(value, (key, v: unknown) => {
-    if (key === '__proto__' || typeof v !== 'object' || v === null || Array.isArray(v)) return v;
-    // fromEntries defines keys (never the __proto__ setter), so the copy has an own __proto__ key.
-    return Object.fromEntries([['__proto__', proto], ...Object.entries(v)]);
-  });
-}
-
-/** JSON text of `value`, or undefined when it has none (BigInt, a bare undefined…). */
-function jsonOf(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
+/**
+ * Runs `same` on each value as an object, after a JSON round trip and with
+ * own `__proto__` keys; counts the outcomes of the object form.
+ */
+function inEveryForm(arb: fc.Arbitrary<unknown>, same: (input: unknown) => Outcome): Record<Outcome, number> {
+  const seen = { accepted: 0, declined: 0 };
+  fc.assert(
+    fc.property(arb, (value) => {
+      seen[same(value)]++;
+      for (const text of [jsonText(value), withOwnProtoKeys(value, { polluted: 1 })]) {
+        if (text !== undefined) same(JSON.parse(text));
+      }
+    }),
+    { numRuns: 1500 },
+  );
+  return seen;
 }
 
 afterEach(() => {
@@ -267,7 +211,7 @@ describe('readServerFrame agrees with serverFrameSchema', () => {
   it('on the same frames after a JSON round trip (property)', () => {
     fc.assert(
       fc.property(frameArb, (frame) => {
-        const text = jsonOf(frame);
+        const text = jsonText(frame);
         if (text !== undefined) sameFrame(JSON.parse(text));
       }),
       { numRuns: 1500 },
@@ -280,13 +224,8 @@ describe('readServerFrame agrees with serverFrameSchema', () => {
         frameArb,
         fc.constantFrom<unknown>({ polluted: 1 }, { type: 'heartbeat', serverTime: 1 }, null, 5, 'x', []),
         (frame, proto) => {
-          let text: string | undefined;
-          try {
-            text = withOwnProtoKeys(frame, proto);
-          } catch {
-            return; // BigInt and friends: not a JSON input
-          }
-          if (text === undefined) return;
+          const text = withOwnProtoKeys(frame, proto);
+          if (text === undefined) return; // BigInt and friends: not a JSON input
           const result = readServerFrame(JSON.parse(text));
           if (sameFrame(JSON.parse(text)) === 'accepted') {
             const frameOut = result as unknown as Record<string, unknown>;
@@ -522,25 +461,7 @@ describe('readUpdateServicesResponse agrees with updateServicesResponseSchema', 
     expectSameAsZod(readUpdateServicesResponse, updateServicesResponseSchema, input);
 
   it('on mostly-valid answers, as objects, as JSON and with own __proto__ keys (property)', () => {
-    const seen = { accepted: 0, declined: 0 };
-    fc.assert(
-      fc.property(answerArb, (answer) => {
-        seen[same(answer)]++;
-        const text = jsonOf(answer);
-        if (text !== undefined) same(JSON.parse(text));
-        const hostile = (() => {
-          try {
-            return withOwnProtoKeys(answer, { polluted: 1 });
-          } catch {
-            return undefined;
-          }
-        })();
-        if (hostile !== undefined) same(JSON.parse(hostile));
-      }),
-      { numRuns: 1500 },
-    );
-    expect(seen.accepted).toBeGreaterThan(200);
-    expect(seen.declined).toBeGreaterThan(200);
+    expectExplored(inEveryForm(answerArb, same), 200);
   });
 
   it('on edge cases', () => {
@@ -578,25 +499,7 @@ describe('readPollResponse agrees with pollResponseSchema', () => {
   const same = (input: unknown) => expectSameAsZod(readPollResponse, pollResponseSchema, input);
 
   it('on mostly-valid answers, as objects, as JSON and with own __proto__ keys (property)', () => {
-    const seen = { accepted: 0, declined: 0 };
-    fc.assert(
-      fc.property(answerArb, (answer) => {
-        seen[same(answer)]++;
-        const text = jsonOf(answer);
-        if (text !== undefined) same(JSON.parse(text));
-        const hostile = (() => {
-          try {
-            return withOwnProtoKeys(answer, { polluted: 1 });
-          } catch {
-            return undefined;
-          }
-        })();
-        if (hostile !== undefined) same(JSON.parse(hostile));
-      }),
-      { numRuns: 1500 },
-    );
-    expect(seen.accepted).toBeGreaterThan(200);
-    expect(seen.declined).toBeGreaterThan(200);
+    expectExplored(inEveryForm(answerArb, same), 200);
   });
 
   it('copies the frames as zod does: same items, holes become undefined, array extras dropped', () => {

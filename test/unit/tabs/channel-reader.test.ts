@@ -3,6 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { type ChannelMessageType, parseChannelMessage } from '../../../src/tabs/channel-messages';
 import { channelMessageSchema, leaseSchema } from '../../../src/tabs/channel-schemas';
 import { readLease } from '../../../src/tabs/leader-election';
+import {
+  expectExplored,
+  expectSameAsZod,
+  jsonText,
+  type Outcome,
+  weird as weirdValues,
+  withOwnProtoKeys,
+} from '../differential';
 
 // The cross-tab readers (parseChannelMessage, readLease) are hand-written
 // copies of the zod schemas of channel-schemas.ts, which stay the definition
@@ -14,90 +22,17 @@ import { readLease } from '../../../src/tabs/leader-election';
 
 // ---- the differential --------------------------------------------------
 
-interface Schema {
-  safeParse(input: unknown): { success: boolean; data?: unknown };
-}
+const expectSameMessage = (input: unknown): Outcome =>
+  expectSameAsZod(parseChannelMessage, channelMessageSchema, input);
 
-/** zod's answer, a throw (getters, proxies) counted as a refusal, as the old parseChannelMessage did. */
-function zodRead(schema: Schema, input: unknown): { ok: boolean; data?: unknown } {
-  try {
-    const result = schema.safeParse(input);
-    return result.success ? { ok: true, data: result.data } : { ok: false };
-  } catch {
-    return { ok: false };
-  }
-}
+const expectSameLease = (input: unknown): Outcome => expectSameAsZod(readLease, leaseSchema, input);
 
-/** Own keys in order, recursively (bounded: frame payloads are arbitrary). */
-function shapeOf(value: unknown, depth = 0): unknown {
-  if (typeof value !== 'object' || value === null || depth > 6) return typeof value;
-  return Reflect.ownKeys(value).map((key) => [
-    String(key),
-    shapeOf((value as Record<PropertyKey, unknown>)[key], depth + 1),
-  ]);
-}
-
-type Outcome = 'accepted' | 'declined';
-
-function expectSame(fast: unknown, zod: { ok: boolean; data?: unknown }): Outcome {
-  if (!zod.ok) {
-    expect(fast).toBeUndefined();
-    return 'declined';
-  }
-  expect(fast).toStrictEqual(zod.data);
-  expect(shapeOf(fast)).toEqual(shapeOf(zod.data));
-  expect(Object.getPrototypeOf(fast)).toBe(Object.prototype);
-  return 'accepted';
-}
-
-function expectSameMessage(input: unknown): Outcome {
-  let fast: unknown;
-  expect(() => {
-    fast = parseChannelMessage(input);
-  }).not.toThrow();
-  return expectSame(fast, zodRead(channelMessageSchema, input));
-}
-
-function expectSameLease(input: unknown): Outcome {
-  return expectSame(readLease(input), zodRead(leaseSchema, input));
-}
+/** The value of JSON text, `undefined` for no text. */
+const parsed = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text));
 
 // ---- arbitraries -------------------------------------------------------
 
-const weird = fc.oneof(
-  fc.constantFrom<unknown>(
-    undefined,
-    null,
-    Number.NaN,
-    Number.POSITIVE_INFINITY,
-    Number.NEGATIVE_INFINITY,
-    -0,
-    0,
-    1,
-    '1',
-    2,
-    1.5,
-    -1,
-    100,
-    100.5,
-    2 ** 53,
-    2 ** 53 - 1,
-    '',
-    '__proto__',
-    'constructor',
-    'toString',
-    'a b',
-    'x'.repeat(101),
-    'x'.repeat(129),
-    [],
-    [undefined],
-    {},
-    true,
-    false,
-  ),
-  fc.jsonValue(),
-  fc.anything({ withNullPrototype: true, withSparseArray: true, withMap: true, withBoxedValues: true }),
-);
+const weird = weirdValues();
 
 /**
  * Characters that make UTF-16 units and code points differ: zod's
@@ -320,28 +255,6 @@ const messageArb = fc
     return message;
   });
 
-/** JSON of `value` with `"__proto__": proto` as the first key of every object in it. */
-function withOwnProtoKeys(value: unknown, proto: unknown): string | undefined {
-  return JSON.stringify(value, (key, v: unknown) => {
-    if (key === '__proto__' || typeof v !== 'object' || v === null || Array.isArray(v)) return v;
-    // fromEntries defines keys (never the __proto__ setter), so the copy has an own __proto__ key.
-    return Object.fromEntries([
-      ['__proto__', proto],
-      ...Object.entries(v).filter(([k]) => k !== '__proto__'),
-    ]);
-  });
-}
-
-function jsonOf(value: unknown, stringify: (value: unknown) => string | undefined): unknown {
-  let text: string | undefined;
-  try {
-    text = stringify(value);
-  } catch {
-    return undefined; // BigInt and friends: not a JSON input
-  }
-  return text === undefined ? undefined : JSON.parse(text);
-}
-
 // ---- channel messages --------------------------------------------------
 
 describe('parseChannelMessage agrees with channelMessageSchema', () => {
@@ -359,15 +272,14 @@ describe('parseChannelMessage agrees with channelMessageSchema', () => {
     // Both sides of the boundary were really explored, for every type. The
     // rarer side (declined) averages about 860 of 4000 runs: 400 leaves the
     // check meaningful without making it a coin toss.
-    expect(seen.accepted).toBeGreaterThan(400);
-    expect(seen.declined).toBeGreaterThan(400);
+    expectExplored(seen, 400);
     expect([...acceptedTypes].sort()).toEqual([...TYPES].sort());
   });
 
   it('on the same messages after a JSON round trip (property)', () => {
     fc.assert(
       fc.property(messageArb, (message) => {
-        expectSameMessage(jsonOf(message, JSON.stringify));
+        expectSameMessage(parsed(jsonText(message)));
       }),
       { numRuns: 1500 },
     );
@@ -379,7 +291,7 @@ describe('parseChannelMessage agrees with channelMessageSchema', () => {
         messageArb,
         fc.constantFrom<unknown>({ polluted: 1 }, { type: 'hello' }, null, 5, 'x', []),
         (message, proto) => {
-          const json = jsonOf(message, (value) => withOwnProtoKeys(value, proto));
+          const json = parsed(withOwnProtoKeys(message, proto));
           if (json === undefined) return;
           expect(Object.hasOwn(json as object, '__proto__')).toBe(true);
           expectSameMessage(json);
@@ -641,8 +553,7 @@ describe('readLease agrees with leaseSchema', () => {
       }),
       { numRuns: 2000 },
     );
-    expect(seen.accepted).toBeGreaterThan(300);
-    expect(seen.declined).toBeGreaterThan(300);
+    expectExplored(seen, 300);
   });
 
   it('on the same leases as they come out of localStorage: JSON, also with __proto__ keys (property)', () => {
@@ -651,8 +562,8 @@ describe('readLease agrees with leaseSchema', () => {
         leaseArb,
         fc.constantFrom<unknown>({ polluted: 1 }, { tabId: 'x' }, null, 5),
         (lease, proto) => {
-          expectSameLease(jsonOf(lease, JSON.stringify));
-          const json = jsonOf(lease, (value) => withOwnProtoKeys(value, proto));
+          expectSameLease(parsed(jsonText(lease)));
+          const json = parsed(withOwnProtoKeys(lease, proto));
           expectSameLease(json);
           expect(({} as Record<string, unknown>).polluted).toBeUndefined();
         },
