@@ -498,6 +498,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   // others nor unwinds the client in the middle of a state change; its error
   // goes where EventTarget would send it (reportError).
   #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
+    // statechange fires on every batch (the cursor moves): copy no list for no listener.
+    if (this.#emitter.listenerCount(event) === 0) return;
     for (const listener of this.#emitter.listeners(event)) {
       try {
         listener(...args);
