@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import {
   type DevConnectionInfo,
   type DevServer,
@@ -115,6 +116,44 @@ export function tabUrl(origin: string, params: TabParams): string {
   if (params.app !== undefined) query.set('app', params.app);
   if (params.ttlMs !== undefined) query.set('ttlMs', String(params.ttlMs));
   return `${origin}/?${query}`;
+}
+
+/** The dev server and the Chromium of one test file. */
+export interface ServerAndChromium {
+  readonly server: DevServer;
+  readonly browser: Browser;
+}
+
+/**
+ * Starts a dev server (by default the tabs fixture's) and Chromium before
+ * the file's tests and closes both after them. Read `env.server` and
+ * `env.browser` inside tests and hooks (they exist once `beforeAll` ran).
+ */
+export function setUpServerAndChromium(
+  startServer: () => Promise<DevServer> = () => startTabsServer(),
+): ServerAndChromium {
+  const env = {} as { server: DevServer; browser: Browser };
+  beforeAll(async () => {
+    [env.server, env.browser] = await Promise.all([startServer(), launchChromium()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
+}
+
+/** Opens `count` tabs of `context` one after another (see {@link openTab}). */
+export async function openTabs(
+  context: BrowserContext,
+  origin: string,
+  count: number,
+  params: TabParams,
+  errors?: string[],
+): Promise<Page[]> {
+  const tabs: Page[] = [];
+  for (let i = 0; i < count; i++) tabs.push(await openTab(context, origin, params, errors));
+  return tabs;
 }
 
 /**

@@ -1,11 +1,9 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import { describe, expect, it } from 'vitest';
 import { type SliReport, sliReportSchema } from '../../src/observability/telemetry-payload';
 import {
-  launchChromium,
   openSafetyTab,
   publishTasks,
+  setUpServerAndChromium,
   startSafetyServer,
   tabSeqs,
   tabState,
@@ -16,25 +14,15 @@ import {
 // with `navigator.sendBeacon`. The interval is 60 s, so a report that shows
 // up within this test's few seconds can only be that flush.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startSafetyServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium(startSafetyServer);
 
 const reportsOf = (orgId: string): unknown[] =>
-  server.telemetry.filter((r) => (r as { orgId?: unknown }).orgId === orgId);
+  env.server.telemetry.filter((r) => (r as { orgId?: unknown }).orgId === orgId);
 
 describe('telemetry beacon in real Chromium', () => {
   it('closing a sampled tab delivers one report by sendBeacon', async () => {
     const org = 'org_beacon';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
     // Every page of the context logs its telemetry sends (beacon or fetch) to
     // localStorage, which outlives the page: Playwright reports no network
@@ -62,14 +50,14 @@ describe('telemetry beacon in real Chromium', () => {
     });
     const page = await openSafetyTab(
       context,
-      server.origin,
+      env.server.origin,
       { org, telemetry: { sampleRate: 1, intervalMs: 60_000, url: '/telemetry/client' } },
       errors,
     );
     await waitUntil(async () => (await tabState(page)).status === 'connected', { message: 'connected' });
     expect((await tabState(page)).sli.sampled).toBe(true);
 
-    publishTasks(server, org, 10);
+    publishTasks(env.server, org, 10);
     await waitUntil(async () => (await tabSeqs(page)).length >= 10, { message: '10 events' });
     const tabId = (await tabState(page)).tabId;
     // Nothing sent yet: the first interval is a minute away.
@@ -100,7 +88,7 @@ describe('telemetry beacon in real Chromium', () => {
     // Chromium), no fetch, sent from `pagehide` (the log's own pagehide
     // listener was added first, so it comes first).
     const reader = await context.newPage();
-    await reader.goto(`${server.origin}/__no_such_page`);
+    await reader.goto(`${env.server.origin}/__no_such_page`);
     const log = await reader.evaluate(
       () => JSON.parse(localStorage.getItem('tw:telemetry-log') ?? '[]') as Array<Record<string, unknown>>,
     );

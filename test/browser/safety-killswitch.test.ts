@@ -1,14 +1,13 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  launchChromium,
   openSafetyTab,
   orgConnections,
   publishTasks,
   runProblems,
   safetyData,
   setPageFlags,
+  setUpServerAndChromium,
   startSafetyServer,
   tabSeqs,
   tabState,
@@ -19,32 +18,22 @@ import {
 // realtime off in every tab of the browser at once (each fires `fallback`),
 // and the browser's one connection is closed; lifting it brings it back.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startSafetyServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium(startSafetyServer);
 
 describe('emergency kill switch in real Chromium', () => {
   it('3 tabs: set in a follower → every tab disabled with a fallback within 1 s, 0 connections; lifted → 1 connection', async () => {
     const org = 'org_killswitch';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
     const tabs: Page[] = [];
-    for (let i = 0; i < 3; i++) tabs.push(await openSafetyTab(context, server.origin, { org }, errors));
+    for (let i = 0; i < 3; i++) tabs.push(await openSafetyTab(context, env.server.origin, { org }, errors));
 
     await waitUntil(
       async () => (await Promise.all(tabs.map(tabState))).every((s) => s.status === 'connected'),
       { message: 'every tab connected' },
     );
-    await waitUntil(() => orgConnections(server, org).length === 1, { message: '1 connection' });
-    publishTasks(server, org, 5);
+    await waitUntil(() => orgConnections(env.server, org).length === 1, { message: '1 connection' });
+    publishTasks(env.server, org, 5);
     await waitUntil(
       async () => (await Promise.all(tabs.map((t) => tabSeqs(t)))).every((s) => s.length >= 5),
       {
@@ -66,7 +55,7 @@ describe('emergency kill switch in real Chromium', () => {
       },
       { timeoutMs: 3000, intervalMs: 10, message: 'every tab disabled with a fallback event' },
     );
-    await waitUntil(() => orgConnections(server, org).length === 0, {
+    await waitUntil(() => orgConnections(env.server, org).length === 0, {
       timeoutMs: 3000,
       intervalMs: 5,
       message: '0 connections at the server',
@@ -89,9 +78,9 @@ describe('emergency kill switch in real Chromium', () => {
     }
     // It stays off: no tab reconnects on its own (nor takes over as leader and connects).
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(orgConnections(server, org).length).toBe(0);
+    expect(orgConnections(env.server, org).length).toBe(0);
     // Events published while off reach nobody.
-    publishTasks(server, org, 3);
+    publishTasks(env.server, org, 3);
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const tab of tabs) expect(await tabSeqs(tab)).toEqual([1, 2, 3, 4, 5]);
 
@@ -102,13 +91,13 @@ describe('emergency kill switch in real Chromium', () => {
       { message: 'every tab connected again' },
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(orgConnections(server, org).length).toBe(1);
+    expect(orgConnections(env.server, org).length).toBe(1);
     for (const state of await Promise.all(tabs.map(tabState))) {
       expect(state.disabledReason).toBeUndefined();
       expect(state.flags.emergencyDisable).toBe(false);
     }
     // The stream resumes from the cursor: what was published while off, then new events.
-    publishTasks(server, org, 2);
+    publishTasks(env.server, org, 2);
     await waitUntil(
       async () => (await Promise.all(tabs.map((t) => tabSeqs(t)))).every((s) => s.length >= 10),
       {

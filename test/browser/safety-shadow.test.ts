@@ -1,14 +1,13 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { sliReportSchema } from '../../src/observability/telemetry-payload';
 import {
-  launchChromium,
   openSafetyTab,
   orgConnections,
   publishTasks,
   safetyData,
   setPageFlags,
+  setUpServerAndChromium,
   startSafetyServer,
   tabSeqs,
   tabState,
@@ -20,17 +19,7 @@ import {
 // `sli` event and the state's SLI figures are refreshed there), so this file
 // takes ~12 s.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startSafetyServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium(startSafetyServer);
 
 /** Events in a sketch as it travels: the bucket form's counts, or a summary's `count`. */
 function sketchCount(sketch: unknown): number {
@@ -42,21 +31,21 @@ function sketchCount(sketch: unknown): number {
 describe('shadow mode in real Chromium', () => {
   it('2 tabs: events flow and are measured, no handler is called', async () => {
     const org = 'org_shadow';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
     const tabs: Page[] = [];
     for (let i = 0; i < 2; i++)
-      tabs.push(await openSafetyTab(context, server.origin, { org, shadow: true }, errors));
+      tabs.push(await openSafetyTab(context, env.server.origin, { org, shadow: true }, errors));
 
     await waitUntil(
       async () => (await Promise.all(tabs.map(tabState))).every((s) => s.status === 'connected'),
       { message: 'every tab connected' },
     );
     for (const state of await Promise.all(tabs.map(tabState))) expect(state.flags.shadowMode).toBe(true);
-    expect(orgConnections(server, org).length).toBe(1);
+    expect(orgConnections(env.server, org).length).toBe(1);
 
     const n = 20;
-    publishTasks(server, org, n);
+    publishTasks(env.server, org, n);
     // The stream runs: every tab's cursor reaches the last seq.
     await waitUntil(async () => (await Promise.all(tabs.map(tabState))).every((s) => s.cursor.tasks === n), {
       message: `every tab's cursor at ${n}`,
@@ -100,7 +89,7 @@ describe('shadow mode in real Chromium', () => {
     await waitUntil(async () => (await Promise.all(tabs.map(tabState))).every((s) => !s.flags.shadowMode), {
       message: 'shadow mode off in every tab',
     });
-    publishTasks(server, org, 3);
+    publishTasks(env.server, org, 3);
     await waitUntil(
       async () => (await Promise.all(tabs.map((t) => tabSeqs(t)))).every((s) => s.length >= 3),
       {
@@ -110,7 +99,7 @@ describe('shadow mode in real Chromium', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const tab of tabs) expect(await tabSeqs(tab)).toEqual([n + 1, n + 2, n + 3]);
 
-    expect(orgConnections(server, org).length).toBe(1);
+    expect(orgConnections(env.server, org).length).toBe(1);
     expect((await Promise.all(tabs.map(safetyData))).flatMap((d) => d.errors)).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();

@@ -1,14 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import { describe, expect, it } from 'vitest';
 import {
-  launchChromium,
   leaderOverlaps,
-  openTab,
+  openTabs,
   orgConnections,
   publishTasks,
   runProblems,
-  startTabsServer,
+  setUpServerAndChromium,
   tabData,
   tabSeqs,
   tabState,
@@ -18,25 +15,14 @@ import {
 // Five tabs of one browser (pages of one context) elect one leader, which
 // holds the browser's one connection and relays every event to the others.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 describe('election in real Chromium', () => {
   it('5 tabs: one connection, one leader all agree on, every event exactly once in every tab', async () => {
     const org = 'org_election';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
-    const tabs: Page[] = [];
-    for (let i = 0; i < 5; i++) tabs.push(await openTab(context, server.origin, { org }, errors));
+    const tabs = await openTabs(context, env.server.origin, 5, { org }, errors);
 
     await waitUntil(
       async () => (await Promise.all(tabs.map(tabState))).every((s) => s.status === 'connected'),
@@ -44,7 +30,7 @@ describe('election in real Chromium', () => {
     );
     // Let a duplicate connection (if any) show up before counting.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const connections = orgConnections(server, org);
+    const connections = orgConnections(env.server, org);
     expect(connections.length).toBe(1);
     expect(connections[0]!.transport).toBe('websocket');
 
@@ -58,7 +44,7 @@ describe('election in real Chromium', () => {
     // Followers mirror the leader's connection.
     expect(states.map((s) => s.connectionId)).toEqual(Array(5).fill(connections[0]!.connectionId));
 
-    const last = publishTasks(server, org, 100);
+    const last = publishTasks(env.server, org, 100);
     expect(last).toBe(100);
     await waitUntil(
       async () => (await Promise.all(tabs.map((t) => tabSeqs(t)))).every((s) => s.length >= 100),
@@ -73,7 +59,7 @@ describe('election in real Chromium', () => {
       expect(state.cursor.tasks).toBe(100);
     }
 
-    expect(orgConnections(server, org).length).toBe(1);
+    expect(orgConnections(env.server, org).length).toBe(1);
     const data = await Promise.all(tabs.map(tabData));
     expect(leaderOverlaps(Object.fromEntries(data.map((d, i) => [`tab${i}`, d.samples])))).toEqual([]);
     expect(data.flatMap((d) => d.errors)).toEqual([]);

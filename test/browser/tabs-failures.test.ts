@@ -1,14 +1,12 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  launchChromium,
-  openTab,
+  openTabs,
   orgConnections,
   publishTasks,
   runProblems,
+  setUpServerAndChromium,
   sleep,
-  startTabsServer,
   tabSeqs,
   tabState,
   waitUntil,
@@ -18,29 +16,21 @@ import {
 // and expired tokens lose nothing in any tab; a revoked user disables every
 // tab for good, with no further connection attempt.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 const USER = 'u_1';
 
 /** Three tabs of `org`, settled on one leader and one connection. */
-async function openTabs(org: string, errors: string[]): Promise<{ context: BrowserContext; tabs: Page[] }> {
-  const context = await browser.newContext();
-  const tabs: Page[] = [];
-  for (let i = 0; i < 3; i++) tabs.push(await openTab(context, server.origin, { org, user: USER }, errors));
+async function openSettledTabs(
+  org: string,
+  errors: string[],
+): Promise<{ context: BrowserContext; tabs: Page[] }> {
+  const context = await env.browser.newContext();
+  const tabs = await openTabs(context, env.server.origin, 3, { org, user: USER }, errors);
   await waitUntil(
     async () => {
       const states = await Promise.all(tabs.map(tabState));
-      const connections = orgConnections(server, org);
+      const connections = orgConnections(env.server, org);
       return (
         connections.length === 1 &&
         states.filter((s) => s.isLeader).length === 1 &&
@@ -56,7 +46,7 @@ async function openTabs(org: string, errors: string[]): Promise<{ context: Brows
 async function publishAround(org: string, fault: () => Promise<void> | void): Promise<number> {
   let published = 0;
   const publisher = setInterval(() => {
-    published = server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
+    published = env.server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
   }, 20);
   try {
     await sleep(300);
@@ -86,10 +76,10 @@ describe('server failures across tabs in real Chromium', () => {
   it('a server restart (down 300 ms) mid-stream: every tab still gets 1..N exactly once', async () => {
     const org = 'org_fail_restart';
     const errors: string[] = [];
-    const { context, tabs } = await openTabs(org, errors);
-    const last = await publishAround(org, () => server.restart({ downMs: 300 }));
+    const { context, tabs } = await openSettledTabs(org, errors);
+    const last = await publishAround(org, () => env.server.restart({ downMs: 300 }));
     await expectAllExactly(tabs, last, 10_000);
-    expect(orgConnections(server, org)).toHaveLength(1);
+    expect(orgConnections(env.server, org)).toHaveLength(1);
     expect((await Promise.all(tabs.map(tabState))).filter((s) => s.isLeader)).toHaveLength(1);
     expect(errors).toEqual([]);
     await context.close();
@@ -98,13 +88,13 @@ describe('server failures across tabs in real Chromium', () => {
   it('every token expired mid-stream: the leader re-authenticates, nothing lost in any tab', async () => {
     const org = 'org_fail_expire';
     const errors: string[] = [];
-    const { context, tabs } = await openTabs(org, errors);
-    const before = server.metrics().totalConnections;
-    const last = await publishAround(org, () => server.faults.expireTokens());
+    const { context, tabs } = await openSettledTabs(org, errors);
+    const before = env.server.metrics().totalConnections;
+    const last = await publishAround(org, () => env.server.faults.expireTokens());
     await expectAllExactly(tabs, last, 10_000);
     // The expired connection was replaced (once, by the leader alone).
-    expect(server.metrics().totalConnections - before).toBe(1);
-    expect(orgConnections(server, org)).toHaveLength(1);
+    expect(env.server.metrics().totalConnections - before).toBe(1);
+    expect(orgConnections(env.server, org)).toHaveLength(1);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -112,11 +102,11 @@ describe('server failures across tabs in real Chromium', () => {
   it('a revoked user: every tab disabled as forbidden, and no connection is opened afterwards', async () => {
     const org = 'org_fail_revoke';
     const errors: string[] = [];
-    const { context, tabs } = await openTabs(org, errors);
-    publishTasks(server, org, 10);
+    const { context, tabs } = await openSettledTabs(org, errors);
+    publishTasks(env.server, org, 10);
     await expectAllExactly(tabs, 10, 5000);
 
-    server.faults.revokeUser(org, USER);
+    env.server.faults.revokeUser(org, USER);
     await waitUntil(
       async () =>
         (await Promise.all(tabs.map(tabState))).every(
@@ -124,14 +114,14 @@ describe('server failures across tabs in real Chromium', () => {
         ),
       { message: 'every tab disabled as forbidden' },
     );
-    const total = server.metrics().totalConnections;
-    const requests = server.metrics().requestsTotal;
-    publishTasks(server, org, 5);
+    const total = env.server.metrics().totalConnections;
+    const requests = env.server.metrics().requestsTotal;
+    publishTasks(env.server, org, 5);
     await sleep(1000);
-    expect(server.metrics().totalConnections).toBe(total);
-    expect(orgConnections(server, org)).toHaveLength(0);
+    expect(env.server.metrics().totalConnections).toBe(total);
+    expect(orgConnections(env.server, org)).toHaveLength(0);
     // Not even attempts (token fetches, refused upgrades or polls) from these tabs.
-    expect(server.metrics().requestsTotal).toBe(requests);
+    expect(env.server.metrics().requestsTotal).toBe(requests);
     const states = await Promise.all(tabs.map(tabState));
     expect(states.map((s) => [s.status, s.disabledReason])).toEqual(
       tabs.map(() => ['disabled', 'forbidden']),

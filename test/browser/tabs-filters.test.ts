@@ -1,12 +1,10 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  launchChromium,
   openTab,
   orgConnections,
+  setUpServerAndChromium,
   sleep,
-  startTabsServer,
   tabData,
   tabState,
   waitUntil,
@@ -16,17 +14,7 @@ import {
 // properties: each gets exactly its property's events and those without a
 // property, in seq order, and none of the other tab's.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 /** prop_1, prop_2, none, prop_1, prop_2, prop_3 (watched by nobody), … */
 const PROPERTIES: Array<string | undefined> = ['prop_1', 'prop_2', undefined, 'prop_1', 'prop_2', 'prop_3'];
@@ -34,16 +22,16 @@ const PROPERTIES: Array<string | undefined> = ['prop_1', 'prop_2', undefined, 'p
 describe('property filters across tabs in real Chromium', () => {
   it('each tab gets exactly its property and the property-less events, in order, within 2 s', async () => {
     const org = 'org_filters';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
     const tabs: Array<{ filter: string; page: Page }> = [];
     for (const filter of ['prop_1', 'prop_2']) {
-      tabs.push({ filter, page: await openTab(context, server.origin, { org, filter }, errors) });
+      tabs.push({ filter, page: await openTab(context, env.server.origin, { org, filter }, errors) });
     }
     await waitUntil(
       async () => {
         const states = await Promise.all(tabs.map((t) => tabState(t.page)));
-        const connections = orgConnections(server, org);
+        const connections = orgConnections(env.server, org);
         const propertyIds = connections[0]?.propertyIds;
         return (
           connections.length === 1 &&
@@ -63,7 +51,7 @@ describe('property filters across tabs in real Chromium', () => {
     let i = 0;
     const publisher = setInterval(() => {
       const propertyId = PROPERTIES[i++ % PROPERTIES.length];
-      const event = server.publish(org, {
+      const event = env.server.publish(org, {
         service: 'tasks',
         entityType: 'task',
         type: 'task.updated',

@@ -1,14 +1,12 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
-  launchChromium,
   openTab,
   orgConnections,
   publishTasks,
   range,
+  setUpServerAndChromium,
   sleep,
-  startTabsServer,
   type TabParams,
   tabData,
   tabState,
@@ -19,23 +17,13 @@ import {
 // browser context) never share a leader, a channel or events: each scope
 // holds its own connection and sees only its own events, once.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 describe('scopes in one browser in real Chromium', () => {
   it('org B sees nothing of org A; users u1 and u2 of org A hold separate connections', async () => {
     const orgA = 'org_scope_a';
     const orgB = 'org_scope_b';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
     const tabs: Array<{ name: string; params: TabParams; page: Page }> = [];
     const specs: Array<[string, TabParams]> = [
@@ -46,7 +34,7 @@ describe('scopes in one browser in real Chromium', () => {
       ['a-u1-other-app', { org: orgA, user: 'u1', app: 'other_app' }],
     ];
     for (const [name, params] of specs) {
-      tabs.push({ name, params, page: await openTab(context, server.origin, params, errors) });
+      tabs.push({ name, params, page: await openTab(context, env.server.origin, params, errors) });
     }
     await waitUntil(
       async () =>
@@ -56,9 +44,9 @@ describe('scopes in one browser in real Chromium', () => {
     await sleep(300);
 
     // One connection per (app, org, user): u1 (default app), u2, u1 (other app).
-    const connectionsA = orgConnections(server, orgA);
+    const connectionsA = orgConnections(env.server, orgA);
     expect(connectionsA.map((c) => c.userId).sort()).toEqual(['u1', 'u1', 'u2']);
-    expect(orgConnections(server, orgB).map((c) => c.userId)).toEqual(['u1']);
+    expect(orgConnections(env.server, orgB).map((c) => c.userId)).toEqual(['u1']);
     const states = await Promise.all(tabs.map((t) => tabState(t.page)));
     // The two u1 tabs of the default app share one leader; every other tab leads its own scope.
     expect(states.map((s) => s.isLeader).filter(Boolean)).toHaveLength(4);
@@ -66,8 +54,8 @@ describe('scopes in one browser in real Chromium', () => {
     expect(states[0]!.connectionId).toBe(states[1]!.connectionId);
     expect(new Set(states.map((s) => s.connectionId)).size).toBe(4);
 
-    publishTasks(server, orgA, 30, () => 'prop_a');
-    publishTasks(server, orgB, 7, () => 'prop_b');
+    publishTasks(env.server, orgA, 30, () => 'prop_a');
+    publishTasks(env.server, orgB, 7, () => 'prop_b');
 
     const want = (params: TabParams) =>
       params.org === orgA
@@ -91,8 +79,8 @@ describe('scopes in one browser in real Chromium', () => {
         events: want(tab.params),
       });
     }
-    expect(orgConnections(server, orgA)).toHaveLength(3);
-    expect(orgConnections(server, orgB)).toHaveLength(1);
+    expect(orgConnections(env.server, orgA)).toHaveLength(3);
+    expect(orgConnections(env.server, orgB)).toHaveLength(1);
     expect(errors).toEqual([]);
     await context.close();
   });

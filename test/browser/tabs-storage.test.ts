@@ -1,17 +1,15 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   crashPage,
   type LeaderSample,
-  launchChromium,
   leaderOverlaps,
   maxSampleGapMs,
   openTab,
   orgConnections,
   runProblems,
+  setUpServerAndChromium,
   sleep,
-  startTabsServer,
   tabData,
   tabSeqs,
   tabState,
@@ -22,17 +20,7 @@ import {
 // crashed leader is replaced within takeoverMs + 500 ms; garbage in storage
 // and a Date.now jumped by ±5 minutes elect no second leader and lose nothing.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 const TAKEOVER_MS = 1000;
 
@@ -47,7 +35,7 @@ type ClockWindow = { __twRealNow: () => number; __twDateOffset: number };
 
 async function nextWelcome(before: number, since: number, timeoutMs = 5000): Promise<number> {
   for (;;) {
-    if (server.metrics().totalConnections > before) return performance.now() - since;
+    if (env.server.metrics().totalConnections > before) return performance.now() - since;
     if (performance.now() - since > timeoutMs) return Number.POSITIVE_INFINITY;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -56,7 +44,7 @@ async function nextWelcome(before: number, since: number, timeoutMs = 5000): Pro
 describe('storage-lease election in real Chromium', () => {
   it('takes over within takeoverMs + 500 ms; garbage in storage and clock jumps elect no second leader', async () => {
     const org = 'org_storage';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     // A movable Date.now in every tab, installed before the library reads it;
     // the page's samples keep the real clock (`__twRealNow`).
     await context.addInitScript(() => {
@@ -71,7 +59,7 @@ describe('storage-lease election in real Chromium', () => {
     const open = async (original: boolean) => {
       const page = await openTab(
         context,
-        server.origin,
+        env.server.origin,
         { org, strategy: 'storage', takeoverMs: TAKEOVER_MS },
         errors,
       );
@@ -91,7 +79,7 @@ describe('storage-lease election in real Chromium', () => {
       waitUntil(
         async () => {
           const all = await states();
-          const connections = orgConnections(server, org);
+          const connections = orgConnections(env.server, org);
           return (
             connections.length === 1 &&
             all.filter((s) => s.isLeader).length === 1 &&
@@ -113,7 +101,7 @@ describe('storage-lease election in real Chromium', () => {
 
     let published = 0;
     const publisher = setInterval(() => {
-      published = server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
+      published = env.server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
     }, 20);
     const takeovers: Array<{ kind: string; ms: number }> = [];
     try {
@@ -121,7 +109,7 @@ describe('storage-lease election in real Chromium', () => {
       for (const kind of ['close', 'crash'] as const) {
         const victim = await leaderTab();
         samples[victim.name] = (await tabData(victim.page)).samples;
-        const before = server.metrics().totalConnections;
+        const before = env.server.metrics().totalConnections;
         const since = performance.now();
         victim.alive = false;
         const killing = kind === 'close' ? victim.page.close() : crashPage(victim.page);

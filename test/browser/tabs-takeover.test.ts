@@ -1,18 +1,16 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   crashPage,
   type LeaderSample,
-  launchChromium,
   leaderOverlaps,
   maxSampleGapMs,
   openTab,
   orgConnections,
   runProblems,
   seededRandom,
+  setUpServerAndChromium,
   sleep,
-  startTabsServer,
   tabData,
   tabSeqs,
   tabState,
@@ -24,17 +22,7 @@ import {
 // takes over at once (Web Locks), and no tab loses or repeats an event.
 // TABWIRE_SEED=<n> replays a schedule; the seed is printed.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 interface Tab {
   name: string;
@@ -47,7 +35,7 @@ interface Tab {
 /** Resolves with the ms from `since` until the server welcomed a connection after `before`; polls in a tight loop. */
 async function nextWelcome(before: number, since: number, timeoutMs = 5000): Promise<number> {
   for (;;) {
-    if (server.metrics().totalConnections > before) return performance.now() - since;
+    if (env.server.metrics().totalConnections > before) return performance.now() - since;
     if (performance.now() - since > timeoutMs) return Number.POSITIVE_INFINITY;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -58,13 +46,13 @@ describe('leader takeover in real Chromium', () => {
     const seed = Number(process.env.TABWIRE_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const random = seededRandom(seed);
     const org = 'org_takeover';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
     const tabs: Tab[] = [];
     const open = async (original: boolean) => {
       const tab: Tab = {
         name: `tab${tabs.length}`,
-        page: await openTab(context, server.origin, { org }, errors),
+        page: await openTab(context, env.server.origin, { org }, errors),
         original,
         alive: true,
       };
@@ -83,11 +71,11 @@ describe('leader takeover in real Chromium', () => {
       { message: 'every tab connected' },
     );
     await sleep(200);
-    expect(orgConnections(server, org).length).toBe(1);
+    expect(orgConnections(env.server, org).length).toBe(1);
 
     let published = 0;
     const publisher = setInterval(() => {
-      published = server.publish(org, {
+      published = env.server.publish(org, {
         service: 'tasks',
         entityType: 'task',
         type: 'task.updated',
@@ -114,7 +102,7 @@ describe('leader takeover in real Chromium', () => {
         // Its samples up to now; after the kill they simply stop.
         samples[victim.name] = (await tabData(victim.page)).samples;
 
-        const before = server.metrics().totalConnections;
+        const before = env.server.metrics().totalConnections;
         const since = performance.now();
         victim.alive = false;
         const killing = kind === 'close' ? victim.page.close() : crashPage(victim.page);
@@ -125,7 +113,7 @@ describe('leader takeover in real Chromium', () => {
         const next = await waitUntil(
           async () => {
             const survivors = await Promise.all(alive().map((t) => tabState(t.page)));
-            const connections = orgConnections(server, org);
+            const connections = orgConnections(env.server, org);
             const newLeaders = survivors.filter((s) => s.isLeader);
             return connections.length === 1 &&
               newLeaders.length === 1 &&
@@ -166,7 +154,7 @@ describe('leader takeover in real Chromium', () => {
     expect(maxSampleGapMs(samples)).toBeLessThan(500);
 
     const states = await Promise.all(alive().map((t) => tabState(t.page)));
-    const connections = orgConnections(server, org);
+    const connections = orgConnections(env.server, org);
     expect(connections.length).toBe(1);
     expect(states.filter((s) => s.isLeader)).toHaveLength(1);
     const leaderTabId = states.find((s) => s.isLeader)!.tabId;
@@ -177,18 +165,18 @@ describe('leader takeover in real Chromium', () => {
 
   it('a tab that needs other services takes over: it resumes every service from the shared cursor', async () => {
     const org = 'org_takeover_services';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
-    const tasksLeader = await openTab(context, server.origin, { org, services: ['tasks'] }, errors);
-    const activityOnly = await openTab(context, server.origin, { org, services: ['activity'] }, errors);
-    const tasksFollower = await openTab(context, server.origin, { org, services: ['tasks'] }, errors);
+    const tasksLeader = await openTab(context, env.server.origin, { org, services: ['tasks'] }, errors);
+    const activityOnly = await openTab(context, env.server.origin, { org, services: ['activity'] }, errors);
+    const tasksFollower = await openTab(context, env.server.origin, { org, services: ['tasks'] }, errors);
     await waitUntil(
       async () => {
         const states = await Promise.all([tasksLeader, activityOnly, tasksFollower].map(tabState));
         return (
           states[0]!.isLeader &&
           states.every((s) => s.status === 'connected') &&
-          orgConnections(server, org)[0]?.services.length === 2
+          orgConnections(env.server, org)[0]?.services.length === 2
         );
       },
       { message: 'the first tab leads one connection carrying tasks and activity' },
@@ -197,7 +185,7 @@ describe('leader takeover in real Chromium', () => {
     let lastTasks = 0;
     let lastActivity = 0;
     const publish = (service: string) =>
-      server.publish(org, { service, entityType: 'x', type: 'x.updated' }).seq;
+      env.server.publish(org, { service, entityType: 'x', type: 'x.updated' }).seq;
     const publisher = setInterval(() => {
       lastTasks = publish('tasks');
       lastActivity = publish('activity');
@@ -224,7 +212,7 @@ describe('leader takeover in real Chromium', () => {
     expect(runProblems(await tabSeqs(tasksFollower, 'tasks'), 1, lastTasks)).toEqual([]);
     expect(runProblems(await tabSeqs(activityOnly, 'activity'), 1, lastActivity)).toEqual([]);
     expect(await tabSeqs(activityOnly, 'tasks')).toEqual([]);
-    expect(orgConnections(server, org)).toHaveLength(1);
+    expect(orgConnections(env.server, org)).toHaveLength(1);
     expect(errors).toEqual([]);
     await context.close();
   });

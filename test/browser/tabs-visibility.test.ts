@@ -1,14 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DevServer } from '../../src/devserver/index';
+import { describe, expect, it } from 'vitest';
 import {
-  launchChromium,
   leaderOverlaps,
-  openTab,
+  openTabs,
   orgConnections,
   runProblems,
+  setUpServerAndChromium,
   sleep,
-  startTabsServer,
   tabData,
   tabSeqs,
   tabState,
@@ -18,30 +15,19 @@ import {
 // A leader stays leader through visibility changes: 50 hidden/visible flips
 // in 2 s cause no election and no reconnect, and events keep flowing.
 
-let server: DevServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startTabsServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = setUpServerAndChromium();
 
 describe('visibility changes in real Chromium', () => {
   it('50 visibility flips of the leader in 2 s: zero extra elections, same leader, every event once', async () => {
     const org = 'org_visibility';
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const errors: string[] = [];
-    const tabs: Page[] = [];
-    for (let i = 0; i < 3; i++) tabs.push(await openTab(context, server.origin, { org }, errors));
+    const tabs = await openTabs(context, env.server.origin, 3, { org }, errors);
     const states = () => Promise.all(tabs.map(tabState));
     await waitUntil(
       async () => {
         const all = await states();
-        const connections = orgConnections(server, org);
+        const connections = orgConnections(env.server, org);
         return (
           connections.length === 1 &&
           all.filter((s) => s.isLeader).length === 1 &&
@@ -55,11 +41,11 @@ describe('visibility changes in real Chromium', () => {
     const electionsBefore = before.reduce((sum, s) => sum + s.leader.elections, 0);
     const leaderIndex = before.findIndex((s) => s.isLeader);
     const leaderTabId = before[leaderIndex]!.tabId;
-    const connectionsBefore = server.metrics().totalConnections;
+    const connectionsBefore = env.server.metrics().totalConnections;
 
     let published = 0;
     const publisher = setInterval(() => {
-      published = server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
+      published = env.server.publish(org, { service: 'tasks', entityType: 'task', type: 'task.updated' }).seq;
     }, 40);
     try {
       await sleep(200);
@@ -103,8 +89,8 @@ describe('visibility changes in real Chromium', () => {
     expect(after.map((s) => s.leaderTabId)).toEqual(after.map(() => leaderTabId));
     expect(after[leaderIndex]!.isLeader).toBe(true);
     // No reconnect either: the connection was healthy all along.
-    expect(server.metrics().totalConnections).toBe(connectionsBefore);
-    expect(orgConnections(server, org).length).toBe(1);
+    expect(env.server.metrics().totalConnections).toBe(connectionsBefore);
+    expect(orgConnections(env.server, org).length).toBe(1);
     const data = await Promise.all(tabs.map(tabData));
     expect(leaderOverlaps(Object.fromEntries(data.map((d, i) => [`tab${i}`, d.samples])))).toEqual([]);
     expect(errors).toEqual([]);
