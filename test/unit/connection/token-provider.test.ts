@@ -81,17 +81,23 @@ describe('TokenProvider', () => {
       expect(getToken).toHaveBeenCalledTimes(2);
     });
 
-    it('honours a custom refreshSkewMs', async () => {
-      let clock!: FakeClock;
-      const getToken = expiringTokens(() => clock, 120_000);
-      ({ clock } = setup());
-      const provider = new TokenProvider({ getToken, refreshSkewMs: 5000, clock, wallClock: clock.wall });
-      await provider.get();
-      clock.advance(114_999);
-      await expect(provider.get()).resolves.toBe('tok1');
-      clock.advance(1);
-      await expect(provider.get()).resolves.toBe('tok2');
-    });
+    it.each([
+      [5000, 120_000],
+      [0, 60_000], // 0: refresh exactly at expiry
+    ])(
+      'honours refreshSkewMs %i: a token living %i ms is refreshed that long before it expires',
+      async (refreshSkewMs, lifetimeMs) => {
+        let clock!: FakeClock;
+        const getToken = expiringTokens(() => clock, lifetimeMs);
+        ({ clock } = setup());
+        const provider = new TokenProvider({ getToken, refreshSkewMs, clock, wallClock: clock.wall });
+        await provider.get();
+        clock.advance(lifetimeMs - refreshSkewMs - 1);
+        await expect(provider.get()).resolves.toBe('tok1');
+        clock.advance(1);
+        await expect(provider.get()).resolves.toBe('tok2');
+      },
+    );
 
     it('refreshes a token shorter-lived than twice the skew at half its life', async () => {
       let clock!: FakeClock;
@@ -505,18 +511,6 @@ describe('TokenProvider', () => {
       [{ wallClock: 5 as unknown as () => number }, 'auth.wallClock must be a function, got 5'],
     ])('rejects %o', (options, message) => {
       expect(() => new TokenProvider(options)).toThrow(new RangeError(message));
-    });
-
-    it('accepts refreshSkewMs 0: refresh exactly at expiry', async () => {
-      let clock!: FakeClock;
-      const getToken = expiringTokens(() => clock, 60_000);
-      ({ clock } = setup());
-      const provider = new TokenProvider({ getToken, refreshSkewMs: 0, clock, wallClock: clock.wall });
-      await provider.get();
-      clock.advance(59_999);
-      await expect(provider.get()).resolves.toBe('tok1');
-      clock.advance(1);
-      await expect(provider.get()).resolves.toBe('tok2');
     });
   });
 });
