@@ -26,7 +26,7 @@ import { createStore, type Store } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
 import { channelName } from './tabs/channel-name';
 import type { CursorStore } from './tabs/cursor-store';
-import type { LockManagerLike } from './tabs/leader-election';
+import { defaultLocks, defaultStorage, type LockManagerLike } from './tabs/leader-election';
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain } from './transports/fallback';
@@ -1159,14 +1159,8 @@ function electionStrategy(options: ResolvedOptions): 'auto' | 'locks' | 'storage
   const { strategy } = options.leader;
   if (strategy !== 'auto') return strategy;
   const { platform } = options;
-  if (platform.locks !== undefined) return 'locks';
-  if ((globalThis as { navigator?: { locks?: unknown } }).navigator?.locks !== undefined) return 'locks';
-  if (platform.storage !== undefined) return 'storage';
-  try {
-    if ((globalThis as { localStorage?: unknown }).localStorage !== undefined) return 'storage';
-  } catch {
-    // Access itself throws in some privacy modes: no storage.
-  }
+  if ((platform.locks ?? defaultLocks()) !== undefined) return 'locks';
+  if ((platform.storage ?? defaultStorage()) !== undefined) return 'storage';
   return 'none';
 }
 

@@ -117,12 +117,13 @@ function leaseHolder(raw: string | null): string | undefined {
   }
 }
 
-function defaultLocks(): LockManagerLike | undefined {
+/** `navigator.locks`, or undefined where there are none. Shared with the client's `auto` strategy. */
+export function defaultLocks(): LockManagerLike | undefined {
   const nav = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator;
   return nav?.locks ?? undefined;
 }
 
-/** `globalThis.localStorage`, or undefined where it is missing or blocked. Shared with tab-channel.ts. */
+/** `globalThis.localStorage`, or undefined where it is missing or blocked. Shared with tab-channel.ts and the client. */
 export function defaultStorage(): StorageLike | undefined {
   try {
     return (globalThis as { localStorage?: StorageLike }).localStorage;
