@@ -1,4 +1,3 @@
-import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import { ExponentialBackoff } from './connection/backoff';
 import { CircuitBreaker } from './connection/circuit-breaker';
@@ -108,7 +107,8 @@ const SLI_TICK_MS = 10_000;
 class Client implements RealtimeClient, CoordinatorHost {
   readonly #options: ResolvedOptions;
   readonly #store: Store<RealtimeState>;
-  readonly #emitter = new EventEmitter();
+  /** Per event, its listeners; replaced, never mutated, so an emit walks a snapshot. */
+  #listeners: { [E in keyof RealtimeEventMap]?: readonly ((...args: RealtimeEventMap[E]) => void)[] } = {};
   readonly #dispatcher: Dispatcher;
   readonly #pipeline: EventPipeline;
   readonly #breaker: CircuitBreaker;
@@ -486,21 +486,20 @@ class Client implements RealtimeClient, CoordinatorHost {
     event: E,
     listener: (...args: RealtimeEventMap[E]) => void,
   ): () => void {
-    this.#emitter.on(event, listener as (...args: unknown[]) => void);
+    if (typeof listener !== 'function') throw new TypeError(`listener must be a function, got ${typeof listener}`);
+    this.#listeners[event] = [...(this.#listeners[event] ?? []), listener] as never;
     return () => this.off(event, listener);
   }
 
   off<E extends keyof RealtimeEventMap>(event: E, listener: (...args: RealtimeEventMap[E]) => void): void {
-    this.#emitter.off(event, listener as (...args: unknown[]) => void);
+    this.#listeners[event] = this.#listeners[event]?.filter((l) => l !== listener) as never;
   }
 
   // Each app listener runs on its own: one that throws neither stops the
   // others nor unwinds the client in the middle of a state change; its error
   // goes where EventTarget would send it (reportError).
   #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
-    // statechange fires on every batch (the cursor moves): copy no list for no listener.
-    if (this.#emitter.listenerCount(event) === 0) return;
-    for (const listener of this.#emitter.listeners(event)) {
+    for (const listener of this.#listeners[event] ?? []) {
       try {
         listener(...args);
       } catch (error) {
@@ -525,7 +524,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#stopLifecycle();
     this.#removeDevtools?.();
     this.#store.setState({ status: 'closed' });
-    this.#emitter.removeAllListeners();
+    this.#listeners = {};
     await Promise.all([this.#coordinator?.stop(), this.#cursorStore?.close()]);
   }
 

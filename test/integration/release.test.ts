@@ -38,7 +38,6 @@ const bin = (name: string): string => join(repo, 'node_modules', '.bin', name);
 
 /** Packages linked from the repo's node_modules into the fresh project. */
 const LINKED = [
-  'eventemitter3',
   'zod',
   'nanoid',
   'ws',
