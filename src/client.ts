@@ -486,7 +486,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     event: E,
     listener: (...args: RealtimeEventMap[E]) => void,
   ): () => void {
-    if (typeof listener !== 'function') throw new TypeError(`listener must be a function, got ${typeof listener}`);
+    if (typeof listener !== 'function')
+      throw new TypeError(`listener must be a function, got ${typeof listener}`);
     this.#listeners[event] = [...(this.#listeners[event] ?? []), listener] as never;
     return () => this.off(event, listener);
   }
