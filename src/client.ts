@@ -10,8 +10,9 @@ import type { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
 import { RollbackGuard, type RollbackVerdict } from './observability/rollback-guard';
 import { sampleSession } from './observability/sampling';
-import { SliCollector } from './observability/sli-collector';
+import type { SliCollector } from './observability/sli-collector';
 import type { SliReporter } from './observability/sli-reporter';
+import { SlidingCounter } from './observability/sliding-counter';
 import type { SliReport } from './observability/telemetry-payload';
 import { MutationTracker, type TrackedMutation, type TrackOptions } from './optimistic/mutation-tracker';
 import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
@@ -54,7 +55,11 @@ export interface RealtimeEventMap {
    * on demand could not load (`RealtimeError` with code `load_failed`).
    */
   error: [error: unknown];
-  /** The periodic SLI snapshot (every 10 s while active), as the telemetry report carries it. */
+  /**
+   * The periodic SLI snapshot (every 10 s while active), as the telemetry
+   * report carries it. The first `sli` listener makes the tab measure SLIs
+   * (see `telemetry.measure`); the first snapshot comes a tick later.
+   */
   sli: [report: SliReport];
   /** The error rate is above the degraded threshold (default 2 %), below the rollback one. */
   degraded: [info: { errorRate: number }];
@@ -136,7 +141,17 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Set when this tab took over from a leader it knew: the takeover clock. */
   #takeoverStartedAt: number | undefined;
   #knewOtherLeader = false;
-  readonly #sli: SliCollector;
+  /** Set once this session measures SLIs (see #measure) and their code is here. */
+  #sli: SliCollector | undefined;
+  #measuring: Promise<void> | undefined;
+  /** The report of now, once measuring: the `sli` event's payload and what the reporter sends. */
+  #report: (() => SliReport) | undefined;
+  /** Kept from the start, as the state shows it in every session. */
+  readonly #elections: SlidingCounter;
+  /** Server clock minus ours (ms), estimated at the last welcome. */
+  #clockOffsetMs = 0;
+  /** Once measuring: the state's SLI figures of now. */
+  #sliFigures: ((state: RealtimeState) => Partial<RealtimeState>) | undefined;
   readonly #guard: RollbackGuard;
   readonly #mutations: MutationTracker;
   // The reporter (2% of sessions by default), the flags poller (only with
@@ -196,6 +211,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       flags: options.flags,
       sli: {
         sampled: false,
+        measured: false,
         reportsSent: 0,
         electionsPerHour: 0,
         circuitOpenPercent: 0,
@@ -206,40 +222,42 @@ class Client implements RealtimeClient, CoordinatorHost {
       alerts: [],
       rollback: { state: 'ok' },
     });
-    this.#sli = new SliCollector({
-      clock,
-      wallClock,
-      sloTargets: options.slo,
-      alertThresholds: options.alerts,
-    });
+    this.#elections = new SlidingCounter({ windowMs: 3_600_000, clock });
     this.#guard = new RollbackGuard({ clock, thresholds: options.rollback });
     this.#guard.onChange((verdict) => this.#rollbackChanged(verdict));
     this.#mutations = new MutationTracker({
       clock,
       defaultTimeoutMs: options.optimistic.timeoutMs,
       maxPending: options.optimistic.maxPending,
-      onSettled: (outcome) => this.#sli.mutationSettled(outcome),
+      onSettled: (outcome) => this.#sli?.mutationSettled(outcome),
     });
     const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
     if (sampled) {
       this.#store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
       // Resolved now, so a bad URL throws from createRealtime, not later.
       const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
-      this.#load(import('./observability/sli-reporter'), ({ SliReporter }) => {
-        this.#reporter = new SliReporter({
-          url,
-          intervalMs: options.telemetry.intervalMs,
-          sampled,
-          collect: () => this.#collectReport(),
-          fetch: platform.fetch,
-          clock,
-          wallClock,
-          random,
-          window: platform.window ?? browserGlobal('window'),
-          document: platform.document ?? browserGlobal('document'),
-        });
-        if (this.#active) this.#reporter.start();
-      });
+      void this.#measure().then(() =>
+        this.#load(import('./observability/sli-reporter'), ({ SliReporter }) => {
+          const collect = this.#report;
+          // Measuring could not load: there is nothing to report.
+          if (!collect) return;
+          this.#reporter = new SliReporter({
+            url,
+            intervalMs: options.telemetry.intervalMs,
+            sampled,
+            collect,
+            fetch: platform.fetch,
+            clock,
+            wallClock,
+            random,
+            window: platform.window ?? browserGlobal('window'),
+            document: platform.document ?? browserGlobal('document'),
+          });
+          if (this.#active) this.#reporter.start();
+        }),
+      );
+    } else if (options.telemetry.measure === 'always') {
+      void this.#measure();
     }
     const { flagsUrl } = options;
     if (flagsUrl) {
@@ -289,7 +307,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         },
         onSuppressed: (service, count, reason) => {
           this.#addSuppressed(service, count);
-          if (reason === 'invalid') this.#sli.droppedEvents(count);
+          if (reason === 'invalid') this.#sli?.droppedEvents(count);
         },
       },
       { dedupCapacity: options.dedupWindow },
@@ -297,7 +315,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
     this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
     this.#breaker.onStateChange(({ to }) => {
-      this.#sli.circuit(to !== 'closed');
+      this.#sli?.circuit(to !== 'closed');
       this.#guard.circuitOpen(to !== 'closed');
       this.#store.setState({ circuit: this.#circuitState() });
     });
@@ -338,7 +356,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           // the server replays from it. One asked for since waits for its batch.
           if (this.#replayFloor === this.#floorSent) this.#replayFloor = undefined;
           this.#guard.recordAttempt(false);
-          this.#sli.serverTime(frame.serverTime, connectMs / 2);
+          this.#serverTime(frame.serverTime, connectMs / 2);
           // Needs that changed while this connection was being opened.
           this.#queueUpdate();
           this.#pipeline.applyWelcome(frame);
@@ -350,7 +368,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           let leader = state.leader;
           if (this.#takeoverStartedAt !== undefined) {
             const takeoverMs = clock.now() - this.#takeoverStartedAt;
-            this.#sli.tookOver(takeoverMs);
+            this.#sli?.tookOver(takeoverMs);
             leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
             this.#takeoverStartedAt = undefined;
           }
@@ -489,6 +507,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (typeof listener !== 'function')
       throw new TypeError(`listener must be a function, got ${typeof listener}`);
     this.#listeners[event] = [...(this.#listeners[event] ?? []), listener] as never;
+    // Someone wants the figures: measure them in this tab too.
+    if (event === 'sli' && !this.#closed) void this.#measure();
     return () => this.off(event, listener);
   }
 
@@ -548,7 +568,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const now = this.#options.platform.clock.now();
     const state = this.#store.getState();
     if (isLeader && !state.isLeader) {
-      this.#sli.elected();
+      this.#elections.add(1);
       if (this.#knewOtherLeader) this.#takeoverStartedAt = now;
     }
     if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.#knewOtherLeader = true;
@@ -558,7 +578,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       leader: {
         ...state.leader,
         elections: this.#coordinator?.electionsWon ?? 0,
-        electionsPerHour: this.#sli.electionsPerHour,
+        electionsPerHour: this.#elections.total(),
       },
     });
     if (isLeader !== state.isLeader) this.#emit('leader', isLeader);
@@ -584,7 +604,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const frame = parsed.frame;
     this.#guard.recordFrames(1, 0);
     if (frame.type === 'welcome') {
-      this.#sli.serverTime(frame.serverTime);
+      this.#serverTime(frame.serverTime, 0);
       this.#pipeline.applyWelcome(frame);
       this.#store.setState({ cursor: this.#pipeline.getCursor() });
     } else if (frame.type === 'batch' || frame.type === 'reset') {
@@ -785,7 +805,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (event.mutationId !== undefined) echoes = true;
     }
     this.#lastDelivered.set(service, last);
-    this.#sli.delivered(service, events);
+    this.#sli?.delivered(service, events);
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
     if (echoes) this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
@@ -799,13 +819,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     });
   }
 
-  /** Every SLI_TICK_MS while active: SLOs, alerts, the guard's time rules, the `sli` event. */
+  /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */
   #sliTick(): void {
     this.#sliTimer = this.#options.platform.clock.setTimeout(() => {
       if (!this.#active || this.#closed) return;
       this.#guard.evaluate();
       this.#refreshSli();
-      this.#emit('sli', this.#collectReport());
+      if (this.#report) this.#emit('sli', this.#report());
       // A rollback cooldown may have ended.
       if (this.#store.getState().disabledReason === 'auto_rollback') this.#applyGate();
       this.#sliTick();
@@ -813,74 +833,55 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #refreshSli(): void {
-    const alerts = this.#sli.evaluateAlerts();
-    const sli = this.#sli;
-    this.#store.setState((state) => ({
-      slo: sli.slo(),
-      alerts,
-      byServiceP95LatencyMs: sli.byServiceP95(),
-      sli: {
-        sampled: state.sli.sampled,
-        reportsSent: this.#reporter?.stats().sent ?? 0,
-        deliveryP50Ms: sli.delivery.quantile(0.5),
-        deliveryP99Ms: sli.delivery.quantile(0.99),
-        takeoverP95Ms: sli.takeover.quantile(0.95),
-        mutationToVisibleP95Ms: sli.mutationToVisible.quantile(0.95),
-        electionsPerHour: sli.electionsPerHour,
-        circuitOpenPercent: sli.circuitOpenPercent,
-        optimisticTimeoutRate: sli.optimisticTimeoutRate,
-        droppedLast5Min: sli.droppedLast5Min,
-      },
-      leader: { ...state.leader, electionsPerHour: sli.electionsPerHour },
-    }));
+    this.#store.setState((state) => {
+      const leader = { ...state.leader, electionsPerHour: this.#elections.total() };
+      return this.#sliFigures ? { ...this.#sliFigures(state), leader } : { leader };
+    });
   }
 
-  /** The telemetry report of this tab (also the `sli` event's payload). */
-  #collectReport(): SliReport {
-    const state = this.#store.getState();
-    const byService: SliReport['byService'] = {};
-    const p95 = this.#sli.byServiceP95();
-    for (const service of new Set([
-      ...Object.keys(state.byServiceDelivered),
-      ...Object.keys(state.byServiceSuppressed),
-    ])) {
-      const entry: SliReport['byService'][string] = {
-        delivered: state.byServiceDelivered[service] ?? 0,
-        suppressed: state.byServiceSuppressed[service] ?? 0,
-      };
-      if (p95[service] !== undefined) entry.p95LatencyMs = p95[service];
-      byService[service] = entry;
-    }
-    const report: SliReport = {
-      type: 'realtime_sli',
-      v: 1,
-      sessionId: this.#sessionId,
-      tabId: state.tabId,
-      sentAt: this.#options.platform.wallClock(),
-      windowMs: this.#sli.windowMs,
-      isLeader: state.isLeader,
-      health: { circuitOpen: state.circuit.state !== 'closed', status: state.status },
-      sli: {
-        leaderElectionsPerHour: this.#sli.electionsPerHour,
-        circuitOpenPercent: Math.min(100, this.#sli.circuitOpenPercent),
-        optimisticTimeoutRate: this.#sli.optimisticTimeoutRate,
-        gaps: state.counters.gaps,
-        invalidFrames: state.counters.invalidFrames,
-        reconnects: state.counters.reconnects,
-        droppedEvents: this.#sli.droppedLast5Min,
+  /**
+   * The server's time at `welcome`. `oneWayMs` is half the round trip the
+   * connect took (0 for a welcome relayed by the leader moments ago), so a
+   * client clock minutes off still measures delivery latency right.
+   */
+  #serverTime(serverTime: number, oneWayMs: number): void {
+    this.#clockOffsetMs = serverTime + oneWayMs - this.#options.platform.wallClock();
+    this.#sli?.setClockOffset(this.#clockOffsetMs);
+  }
+
+  /**
+   * Starts measuring SLIs in this tab: loads the collector (sketches, SLOs,
+   * alerts) on first call. Sampled sessions, `telemetry.measure: 'always'`
+   * and the first `sli` listener call it; the rest never download it.
+   * Measuring starts when the code is here, moments after the call.
+   */
+  #measure(): Promise<void> {
+    this.#measuring ??= this.#load(
+      import('./observability/sli-measurement'),
+      ({ SliCollector, buildSliReport, sliState }) => {
+        const options = this.#options;
+        const { clock, wallClock } = options.platform;
+        const sli = new SliCollector({
+          clock,
+          wallClock,
+          sloTargets: options.slo,
+          alertThresholds: options.alerts,
+          elections: this.#elections,
+        });
+        sli.circuit(this.#store.getState().circuit.state !== 'closed');
+        sli.setClockOffset(this.#clockOffsetMs);
+        this.#sli = sli;
+        this.#sliFigures = (state) => sliState(sli, state, this.#reporter?.stats().sent ?? 0);
+        this.#report = () =>
+          buildSliReport(sli, this.#store.getState(), {
+            sessionId: this.#sessionId,
+            sentAt: wallClock(),
+            orgId: options.scope.orgId,
+          });
+        this.#store.setState((state) => ({ sli: { ...state.sli, measured: true } }));
       },
-      byService,
-      slo: this.#sli.slo(),
-      alerts: state.alerts.map(({ name, level, value, threshold }) => ({ name, level, value, threshold })),
-      rollback: { active: state.rollback.state === 'tripped', reason: state.rollback.reason },
-    };
-    if (this.#options.scope.orgId !== '') report.orgId = this.#options.scope.orgId;
-    if (state.lastSuccessAt !== undefined) report.health.lastSuccessAt = state.lastSuccessAt;
-    if (this.#sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = this.#sli.delivery.toJSON();
-    if (this.#sli.takeover.count > 0) report.sli.takeoverTimeMs = this.#sli.takeover.toJSON();
-    if (this.#sli.mutationToVisible.count > 0)
-      report.sli.mutationToVisibleMs = this.#sli.mutationToVisible.toJSON();
-    return report;
+    );
+    return this.#measuring;
   }
 
   #rollbackChanged(verdict: RollbackVerdict): void {

@@ -1,8 +1,12 @@
 import type { Clock, RandomSource, WallClock } from './clock';
 import { systemClock } from './clock';
-import { type AlertThresholds, resolveAlertThresholds } from './observability/alerts';
 import { type RollbackThresholds, resolveRollbackThresholds } from './observability/rollback-guard';
-import { resolveSloTargets, type SloTargets } from './observability/slo';
+import {
+  type AlertThresholds,
+  resolveAlertThresholds,
+  resolveSloTargets,
+  type SloTargets,
+} from './observability/thresholds';
 import type { ResolvedFlags } from './state';
 import type { Transport } from './transports/types';
 import { MAX_TIMER_DELAY_MS } from './util/timers';
@@ -23,6 +27,10 @@ const bool = (field: string, value: unknown): boolean => {
 };
 const str = (field: string, value: unknown, nonEmpty = false): string => {
   v.assertString(field, value, { nonEmpty });
+  return value;
+};
+const oneOf = <T extends string>(field: string, value: unknown, allowed: readonly T[]): T => {
+  v.assertOneOf(field, value, allowed);
   return value;
 };
 const strs = (field: string, value: unknown): string[] => {
@@ -103,8 +111,13 @@ export interface RealtimeOptions {
   /**
    * Sampled SLI reports: `url` (default `/telemetry/client`, relative to the
    * page), `sampleRate` 0..1 of sessions (default 0.02), `intervalMs` (60000).
+   *
+   * `measure`: which tabs measure SLIs (sketches, SLOs, alerts, the `sli`
+   * event). `'sampled'` (default): sampled sessions, and any tab once
+   * something listens to `sli`; the others never download that code.
+   * `'always'`: every tab, e.g. to watch `getState().slo` in development.
    */
-  telemetry?: { url?: string; sampleRate?: number; intervalMs?: number };
+  telemetry?: { url?: string; sampleRate?: number; intervalMs?: number; measure?: 'sampled' | 'always' };
   /** SLO targets (defaults: the seed's); evaluated into `getState().slo`. */
   slo?: Partial<SloTargets>;
   /** Alert thresholds (defaults: the seed's); evaluated into `getState().alerts`. */
@@ -142,7 +155,7 @@ export interface ResolvedOptions {
   devtools: boolean;
   persistCursor: boolean;
   optimistic: { timeoutMs: number; maxPending: number };
-  telemetry: { url: string; sampleRate: number; intervalMs: number };
+  telemetry: { url: string; sampleRate: number; intervalMs: number; measure: 'sampled' | 'always' };
   slo: SloTargets;
   alerts: AlertThresholds;
   rollback: RollbackThresholds;
@@ -269,6 +282,10 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
         1000,
         MAX_TIMER_DELAY_MS,
       ),
+      measure: oneOf('telemetry.measure', options.telemetry?.measure ?? 'sampled', [
+        'sampled',
+        'always',
+      ] as const),
     },
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),

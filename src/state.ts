@@ -100,6 +100,14 @@ export interface RealtimeState {
 export interface RealtimeSli {
   /** This session was drawn to send reports. */
   sampled: boolean;
+  /**
+   * This tab measures SLIs: it was sampled, `telemetry.measure` is
+   * `'always'`, or something listens to the `sli` event. Until then (and in
+   * most sessions, never) the figures below, `slo`, `alerts` and
+   * `byServiceP95LatencyMs` stay at their empty start values, and the code
+   * that measures is not even downloaded.
+   */
+  measured: boolean;
   reportsSent: number;
   deliveryP50Ms?: number;
   deliveryP99Ms?: number;

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock';
-import { assertNumber } from '../util/validate';
-import { resolveNamedNumbers } from './slo';
+import { type AlertThresholds, resolveAlertThresholds } from './thresholds';
+
+export { type AlertThresholds, DEFAULT_ALERT_THRESHOLDS, resolveAlertThresholds } from './thresholds';
 
 /** `critical`: page now. `warning`: next business day. `info`: dashboard only. */
 export type AlertLevel = 'critical' | 'warning' | 'info';
@@ -33,49 +34,6 @@ export interface Alert {
 }
 
 /**
- * The alert thresholds. Every condition is "strictly greater than"; the
- * `…ForMs` ones must moreover hold for strictly longer than that, without a
- * break.
- */
-export interface AlertThresholds {
-  /** Critical when the circuit has been open longer than this, ms. */
-  circuitOpenCriticalMs: number;
-  /** Critical when elections in the last hour exceed this. */
-  electionsPerHourCritical: number;
-  /** Warning when elections in the last hour exceed this. */
-  electionsPerHourWarning: number;
-  /** Critical when delivery p99 exceeds this (ms) for longer than `deliveryP99CriticalForMs`. */
-  deliveryP99CriticalMs: number;
-  deliveryP99CriticalForMs: number;
-  /** Warning when delivery p99 exceeds this (ms) for longer than `deliveryP99WarningForMs`. */
-  deliveryP99WarningMs: number;
-  deliveryP99WarningForMs: number;
-  /** Warning when the share of optimistic mutations that timed out exceeds this (a fraction: 0.01 = 1 %). */
-  optimisticTimeoutRateWarning: number;
-  /** Warning when events dropped in the last 5 minutes exceed this. */
-  droppedEventsWarning: number;
-}
-
-/**
- * The thresholds of the monitoring plan. Critical: circuit open > 5 min,
- * churn > 10/hour, delivery p99 > 5 s for > 10 min. Warning: delivery p99 >
- * 3 s for > 1 h, churn > 3/hour, optimistic timeouts > 1 %, > 10 dropped
- * events in 5 min. (The plan's "subscribe endpoint p99 > 30 s" is a server
- * figure and is not evaluated here.)
- */
-export const DEFAULT_ALERT_THRESHOLDS: Readonly<AlertThresholds> = Object.freeze({
-  circuitOpenCriticalMs: 5 * 60_000,
-  electionsPerHourCritical: 10,
-  electionsPerHourWarning: 3,
-  deliveryP99CriticalMs: 5000,
-  deliveryP99CriticalForMs: 10 * 60_000,
-  deliveryP99WarningMs: 3000,
-  deliveryP99WarningForMs: 60 * 60_000,
-  optimisticTimeoutRateWarning: 0.01,
-  droppedEventsWarning: 10,
-});
-
-/**
  * The figures {@link AlertEvaluator.observe} is fed, periodically. A missing
  * or non-finite figure means "no data": its conditions do not hold, so their
  * "for …" durations restart.
@@ -104,25 +62,6 @@ export interface AlertEvaluatorOptions {
   thresholds?: Partial<AlertThresholds>;
   /** Time source; only `now()` is used. Default {@link systemClock}. */
   clock?: Pick<Clock, 'now'>;
-}
-
-/**
- * Merges `overrides` over {@link DEFAULT_ALERT_THRESHOLDS} and checks them.
- *
- * @throws RangeError naming the field (`alerts.deliveryP99CriticalMs`) for a
- * value that is not a finite number ≥ 0, or for an unknown name.
- */
-export function resolveAlertThresholds(
-  overrides: Partial<AlertThresholds> = {},
-  field = 'alerts',
-): AlertThresholds {
-  return resolveNamedNumbers(
-    field,
-    overrides,
-    DEFAULT_ALERT_THRESHOLDS,
-    'an alert threshold',
-    (name, value) => assertNumber(name, value, 0),
-  );
 }
 
 /** `12 s`, `5 min`, `1.5 h`: durations in messages. */

@@ -1,4 +1,4 @@
-import { assertInteger, assertNumber, describeValue } from '../util/validate';
+import { assertInteger, assertNumber, assertPositive, describeValue } from '../util/validate';
 
 /** Options of {@link QuantileSketch}. */
 export interface QuantileSketchOptions {
@@ -68,16 +68,6 @@ export function assertRelativeAccuracy(field: string, value: unknown): asserts v
   // could hang whatever reads it); above 0.5 the estimate is useless.
   if (typeof value !== 'number' || !(value >= MIN_RELATIVE_ACCURACY && value <= 0.5)) {
     throw new RangeError(`${field} must be a number ≥ 0.000001 and ≤ 0.5, got ${describeValue(value)}`);
-  }
-}
-
-/**
- * @internal Asserts a finite number > 0 (util/validate.ts has no exclusive
- * bound); shared with sketch-codec.ts (`minValue`) and slo.ts (the targets).
- */
-export function assertPositive(field: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
-    throw new RangeError(`${field} must be a finite number > 0, got ${describeValue(value)}`);
   }
 }
 

@@ -1,5 +1,5 @@
-import { assertInteger, assertNumber, assertObject, describeValue } from '../util/validate';
-import { assertPositive, assertRelativeAccuracy, MAX_MAX_BUCKETS, QuantileSketch } from './quantile-sketch';
+import { assertInteger, assertNumber, assertObject, assertPositive, describeValue } from '../util/validate';
+import { assertRelativeAccuracy, MAX_MAX_BUCKETS, QuantileSketch } from './quantile-sketch';
 
 // The parts of a quantile sketch that the client bundle never needs: reading
 // a serialised sketch back and merging two. They sit here, not on the class,

@@ -19,6 +19,12 @@ export interface SliCollectorOptions {
   wallClock: WallClock;
   sloTargets?: Partial<SloTargets>;
   alertThresholds?: Partial<AlertThresholds>;
+  /**
+   * Elections this tab won in the last hour. The client counts them from its
+   * start (the state shows them in every session), while a collector is only
+   * created once measuring begins, so it reads the client's counter.
+   */
+  elections: SlidingCounter;
 }
 
 /**
@@ -52,7 +58,7 @@ export class SliCollector {
     this.#clock = clock;
     this.#wallClock = options.wallClock;
     this.#sloTargets = options.sloTargets;
-    this.#elections = new SlidingCounter({ windowMs: HOUR_MS, clock });
+    this.#elections = options.elections;
     this.#dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock });
     this.#circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock });
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
@@ -60,12 +66,11 @@ export class SliCollector {
   }
 
   /**
-   * The server's time at `welcome`. `oneWayMs` is half the round trip the
-   * connect took (0 for a welcome relayed by the leader moments ago), so a
-   * client clock minutes off still measures delivery latency right.
+   * Server clock minus ours, in ms, as the client estimated it at `welcome`
+   * (it keeps the estimate, since measuring may start after the welcome).
    */
-  serverTime(serverTime: number, oneWayMs = 0): void {
-    this.#offsetMs = serverTime + oneWayMs - this.#wallClock();
+  setClockOffset(offsetMs: number): void {
+    this.#offsetMs = offsetMs;
   }
 
   /** A batch was dispatched in this tab: one latency sample per event. */
@@ -86,10 +91,6 @@ export class SliCollector {
 
   tookOver(ms: number): void {
     this.takeover.add(ms);
-  }
-
-  elected(): void {
-    this.#elections.add(1);
   }
 
   droppedEvents(count: number): void {

@@ -174,3 +174,10 @@ export function assertOneOf<const T extends string | number | boolean | null>(
     fail(field, `one of ${allowed.map((candidate) => describeValue(candidate)).join(', ')}`, value);
   }
 }
+
+/** Asserts a finite number > 0: a sketch's `minValue`, an SLO target. */
+export function assertPositive(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
+    throw new RangeError(`${field} must be a finite number > 0, got ${describeValue(value)}`);
+  }
+}

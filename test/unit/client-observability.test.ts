@@ -27,6 +27,8 @@ function setup(
     leader: { strategy: 'none' },
     devtools: false,
     ...options,
+    // Every tab here measures SLIs, sampled or not (the default measures only sampled ones).
+    telemetry: { measure: 'always', ...options.telemetry },
     platform: { clock: fakeClock, random: () => 0.5, ...options.platform },
   });
   clients.push(rt);
@@ -63,6 +65,7 @@ describe('trackMutation', () => {
   it('times out so the app rolls back, and feeds the timeout rate', async () => {
     const { rt, backend } = setup();
     record(rt);
+    await vi.dynamicImportSettled(); // the SLI collector
     await vi.advanceTimersByTimeAsync(0);
     const late = rt.trackMutation('m_late', { timeoutMs: 1000 });
     const ok = rt.trackMutation('m_ok', { timeoutMs: 1000 });
@@ -84,6 +87,7 @@ describe('SLIs', () => {
     const backend = createMemoryBackend({ heartbeatMs: 60_000, now: serverNow });
     const { rt } = setup({ platform: { wallClock: () => Date.now() + 300_000 } }, backend);
     record(rt);
+    await vi.dynamicImportSettled();
     await vi.advanceTimersByTimeAsync(0);
     for (let i = 0; i < 20; i++) {
       // Each event happened 40 ms before it is delivered, by the server's clock.
@@ -102,6 +106,7 @@ describe('SLIs', () => {
     const reports: SliReport[] = [];
     rt.on('sli', (r) => reports.push(r));
     record(rt);
+    await vi.dynamicImportSettled();
     await vi.advanceTimersByTimeAsync(0);
     backend.publish({ service: 'tasks', ts: Date.now() - 3000 });
     await vi.advanceTimersByTimeAsync(9_999);
@@ -118,12 +123,113 @@ describe('SLIs', () => {
   it('keeps measuring in shadow mode while no handler is called', async () => {
     const { rt, backend } = setup({ flags: { shadowMode: true } });
     const seqs = record(rt);
+    await vi.dynamicImportSettled();
     await vi.advanceTimersByTimeAsync(0);
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks', ts: Date.now() - 10 });
     await vi.advanceTimersByTimeAsync(10_000);
     expect(seqs).toEqual([]);
     expect(rt.getState().sli.deliveryP50Ms).toBeTypeOf('number');
     expect(rt.getState().cursor.tasks).toBe(5);
+  });
+});
+
+describe('which tabs measure SLIs', () => {
+  // The default: only sampled sessions, or a tab where something listens to `sli`.
+  const unsampled = { sampleRate: 0, measure: 'sampled' } as const;
+
+  it('an unsampled tab nobody asks for figures never loads the collector', async () => {
+    const loads = vi.fn();
+    vi.doMock('../../src/observability/sli-measurement', async (importOriginal) => {
+      loads();
+      return importOriginal();
+    });
+    try {
+      const { rt, backend } = setup({ telemetry: unsampled });
+      const seqs = record(rt);
+      await vi.dynamicImportSettled();
+      await vi.advanceTimersByTimeAsync(0);
+      backend.publish({ service: 'tasks', ts: Date.now() - 40 });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(seqs).toEqual([1]);
+      expect(loads).not.toHaveBeenCalled();
+      const { sli, slo, alerts, byServiceP95LatencyMs, byServiceDelivered } = rt.getState();
+      expect(sli).toMatchObject({ sampled: false, measured: false });
+      expect(sli.deliveryP50Ms).toBeUndefined();
+      expect([slo, alerts, byServiceP95LatencyMs]).toEqual([{}, [], {}]);
+      // What does not need the collector is still counted.
+      expect(byServiceDelivered).toEqual({ tasks: 1 });
+    } finally {
+      vi.doUnmock('../../src/observability/sli-measurement');
+    }
+  });
+
+  it('the first sli listener turns measuring on in an unsampled tab', async () => {
+    const { rt, backend } = setup({ telemetry: unsampled });
+    record(rt);
+    expect(rt.getState().sli.measured).toBe(false);
+    const reports: SliReport[] = [];
+    rt.on('sli', (r) => reports.push(r));
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rt.getState().sli.measured).toBe(true);
+    backend.publish({ service: 'tasks', ts: Date.now() - 40 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.byService.tasks).toMatchObject({ delivered: 1, p95LatencyMs: 40 });
+    expect(rt.getState().sli.deliveryP50Ms).toBeCloseTo(40, -1);
+  });
+
+  it('a sampled tab measures without being asked', async () => {
+    const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+    const { rt } = setup({
+      telemetry: { sampleRate: 1, measure: 'sampled' },
+      platform: { fetch: fetch as typeof globalThis.fetch },
+    });
+    await vi.dynamicImportSettled();
+    expect(rt.getState().sli).toMatchObject({ sampled: true, measured: true });
+  });
+
+  it('counts elections per hour in every tab, measured or not', async () => {
+    const { rt } = setup({ telemetry: unsampled });
+    record(rt);
+    await vi.advanceTimersByTimeAsync(10_000);
+    // leader.strategy 'none': this tab is its own leader and never elected.
+    expect(rt.getState().leader.electionsPerHour).toBe(0);
+    expect(rt.getState().sli.measured).toBe(false);
+  });
+
+  it('runs on unmeasured, and says so, when the collector cannot load', async () => {
+    vi.doMock('../../src/observability/sli-measurement', () => {
+      throw new Error('chunk 404 after a deploy');
+    });
+    try {
+      const errors: unknown[] = [];
+      const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+      const { rt, backend } = setup({
+        telemetry: { sampleRate: 1, intervalMs: 5000 },
+        platform: { fetch: fetch as typeof globalThis.fetch },
+      });
+      rt.on('error', (error) => errors.push(error));
+      const seqs = record(rt);
+      await vi.dynamicImportSettled();
+      await vi.advanceTimersByTimeAsync(0);
+      backend.publish({ service: 'tasks' });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(seqs).toEqual([1]);
+      // No collector, so no reporter either: nothing to report.
+      expect(fetch).not.toHaveBeenCalled();
+      expect(rt.getState().sli).toMatchObject({ sampled: true, measured: false });
+      expect(rt.getState().counters.lazyLoadFailures).toBe(1);
+      expect(errors).toMatchObject([{ code: 'load_failed' }]);
+    } finally {
+      vi.doUnmock('../../src/observability/sli-measurement');
+    }
+  });
+
+  it('refuses an unknown telemetry.measure', () => {
+    expect(() => setup({ telemetry: { measure: 'never' as 'always' } })).toThrow(
+      /telemetry\.measure must be one of .*got "never"|telemetry\.measure/,
+    );
   });
 });
 
@@ -260,6 +366,7 @@ describe('sampled telemetry', () => {
     const { rt } = setup({ auth: { getToken: () => 'secret-token-123' } });
     rt.on('sli', (r) => reports.push(r));
     record(rt);
+    await vi.dynamicImportSettled();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(JSON.stringify(rt.getState())).not.toContain('secret-token-123');
     expect(JSON.stringify(reports)).not.toContain('secret-token-123');

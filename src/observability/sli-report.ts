@@ -1,0 +1,86 @@
+import type { RealtimeState } from '../state';
+import type { SliCollector } from './sli-collector';
+import type { SliReport } from './telemetry-payload';
+
+/** What the report says of the session that the state does not hold. */
+export interface ReportMeta {
+  sessionId: string;
+  sentAt: number;
+  /** `''` for no org: then the report carries none. */
+  orgId: string;
+}
+
+/** The telemetry report of this tab (also the `sli` event's payload). */
+export function buildSliReport(sli: SliCollector, state: RealtimeState, meta: ReportMeta): SliReport {
+  const byService: SliReport['byService'] = {};
+  const p95 = sli.byServiceP95();
+  for (const service of new Set([
+    ...Object.keys(state.byServiceDelivered),
+    ...Object.keys(state.byServiceSuppressed),
+  ])) {
+    const entry: SliReport['byService'][string] = {
+      delivered: state.byServiceDelivered[service] ?? 0,
+      suppressed: state.byServiceSuppressed[service] ?? 0,
+    };
+    if (p95[service] !== undefined) entry.p95LatencyMs = p95[service];
+    byService[service] = entry;
+  }
+  const report: SliReport = {
+    type: 'realtime_sli',
+    v: 1,
+    sessionId: meta.sessionId,
+    tabId: state.tabId,
+    sentAt: meta.sentAt,
+    windowMs: sli.windowMs,
+    isLeader: state.isLeader,
+    health: { circuitOpen: state.circuit.state !== 'closed', status: state.status },
+    sli: {
+      leaderElectionsPerHour: sli.electionsPerHour,
+      circuitOpenPercent: Math.min(100, sli.circuitOpenPercent),
+      optimisticTimeoutRate: sli.optimisticTimeoutRate,
+      gaps: state.counters.gaps,
+      invalidFrames: state.counters.invalidFrames,
+      reconnects: state.counters.reconnects,
+      droppedEvents: sli.droppedLast5Min,
+    },
+    byService,
+    slo: sli.slo(),
+    alerts: state.alerts.map(({ name, level, value, threshold }) => ({ name, level, value, threshold })),
+    rollback: { active: state.rollback.state === 'tripped', reason: state.rollback.reason },
+  };
+  if (meta.orgId !== '') report.orgId = meta.orgId;
+  if (state.lastSuccessAt !== undefined) report.health.lastSuccessAt = state.lastSuccessAt;
+  if (sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = sli.delivery.toJSON();
+  if (sli.takeover.count > 0) report.sli.takeoverTimeMs = sli.takeover.toJSON();
+  if (sli.mutationToVisible.count > 0) report.sli.mutationToVisibleMs = sli.mutationToVisible.toJSON();
+  return report;
+}
+
+/**
+ * The state's SLI part with the figures of now. Evaluates the alerts, so
+ * call it on the SLI tick, not per event.
+ */
+export function sliState(
+  sli: SliCollector,
+  state: RealtimeState,
+  reportsSent: number,
+): Pick<RealtimeState, 'slo' | 'alerts' | 'byServiceP95LatencyMs' | 'sli'> {
+  return {
+    alerts: sli.evaluateAlerts(),
+    slo: sli.slo(),
+    byServiceP95LatencyMs: sli.byServiceP95(),
+    sli: {
+      sampled: state.sli.sampled,
+      measured: true,
+      reportsSent,
+      deliveryP50Ms: sli.delivery.quantile(0.5),
+      deliveryP99Ms: sli.delivery.quantile(0.99),
+      takeoverP95Ms: sli.takeover.quantile(0.95),
+      mutationToVisibleP95Ms: sli.mutationToVisible.quantile(0.95),
+      electionsPerHour: sli.electionsPerHour,
+      circuitOpenPercent: sli.circuitOpenPercent,
+      optimisticTimeoutRate: sli.optimisticTimeoutRate,
+      droppedLast5Min: sli.droppedLast5Min,
+    },
+  };
+}
