@@ -104,6 +104,17 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
   return new Client(resolveOptions(options));
 }
 
+/** What the leader's `state` message tells the other tabs of its connection. */
+const MIRRORED = [
+  'status',
+  'circuit',
+  'transport',
+  'lastSuccessAt',
+  'connectionId',
+  'disabledReason',
+  'lastError',
+] as const satisfies readonly (keyof RealtimeState & keyof StateMessage)[];
+
 /** Only one replay request per this long from a follower: gaps come in runs. */
 const REPLAY_ASK_INTERVAL_MS = 500;
 /** How often SLOs, alerts and the rollback guard are evaluated while active. */
@@ -587,8 +598,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (this.#loop.isRunning) this.#coordinator?.post(this.#stateMessage(this.#store.getState()));
     } else if (this.#loop.isRunning) {
       // Another tab leads now (a lease taken over): one connection per browser.
-      this.#loop.stop();
-      this.#store.setState({ status: 'connecting', transport: undefined, connectionId: undefined });
+      this.#stopConnection({ status: 'connecting' });
     }
   }
 
@@ -740,46 +750,25 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #becomeForbidden(error: RealtimeError): void {
-    this.#loop.stop();
-    this.#store.setState({
+    this.#stopConnection({
       status: 'disabled',
       disabledReason: 'forbidden',
       lastError: `${error.code}: ${error.message}`,
-      transport: undefined,
-      connectionId: undefined,
     });
     this.#emit('forbidden', error);
     this.#emit('fallback', { reason: 'forbidden' });
   }
 
   #stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
-    const message: Omit<StateMessage, 'v' | 'from'> = {
-      type: 'state',
-      status: state.status,
-      circuit: state.circuit,
-    };
-    if (state.transport !== undefined) message.transport = state.transport;
-    if (state.lastSuccessAt !== undefined) message.lastSuccessAt = state.lastSuccessAt;
-    if (state.connectionId !== undefined) message.connectionId = state.connectionId;
-    if (state.disabledReason !== undefined) message.disabledReason = state.disabledReason;
-    if (state.lastError !== undefined) message.lastError = state.lastError;
-    return message;
+    const message: Record<string, unknown> = { type: 'state' };
+    for (const key of MIRRORED) if (state[key] !== undefined) message[key] = state[key];
+    return message as unknown as Omit<StateMessage, 'v' | 'from'>;
   }
 
   /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
   #publishLeaderState(state: RealtimeState, previous: RealtimeState): void {
     if (!this.#coordinator || !state.isLeader || this.#closed) return;
-    if (
-      state.status === previous.status &&
-      state.transport === previous.transport &&
-      state.circuit === previous.circuit &&
-      state.lastSuccessAt === previous.lastSuccessAt &&
-      state.connectionId === previous.connectionId &&
-      state.disabledReason === previous.disabledReason &&
-      state.isLeader === previous.isLeader
-    ) {
-      return;
-    }
+    if (state.isLeader === previous.isLeader && MIRRORED.every((key) => state[key] === previous[key])) return;
     this.#coordinator.post(this.#stateMessage(state));
   }
 
@@ -998,38 +987,35 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#options.platform.clock.clearTimeout(this.#sliTimer);
     this.#reporter?.stop();
     this.#poller?.stop();
-    this.#loop.stop();
-    void this.#cursorStore?.flush();
-    if (this.#coordinator) {
-      void this.#coordinator.stop();
-      this.#store.setState({ isLeader: false, leaderTabId: undefined });
-    }
-    const { status } = this.#store.getState();
-    this.#store.setState({
-      status: status === 'disabled' ? status : 'idle',
-      transport: undefined,
-      connectionId: undefined,
-    });
+    this.#leave('idle');
   }
 
   /** Into the back/forward cache: hold no socket and no lock there. */
   #suspendForBfcache(): void {
-    if (!this.#coordinator) {
-      this.#loop.suspend();
-      return;
+    if (!this.#coordinator) this.#loop.suspend();
+    else if (this.#active) {
+      this.#lastLeaderState = undefined;
+      this.#leave('connecting');
     }
-    if (!this.#active) return;
+  }
+
+  /** Drops the connection and this tab's part in the election; shows `status` unless disabled. */
+  #leave(status: 'idle' | 'connecting'): void {
+    // First, so the election's stop does not find a connection to hand over.
     this.#loop.stop();
     void this.#cursorStore?.flush();
-    void this.#coordinator.stop();
-    this.#lastLeaderState = undefined;
-    this.#store.setState({
-      isLeader: false,
-      leaderTabId: undefined,
-      status: this.#store.getState().status === 'disabled' ? 'disabled' : 'connecting',
-      transport: undefined,
-      connectionId: undefined,
+    void this.#coordinator?.stop();
+    const disabled = this.#store.getState().status === 'disabled';
+    this.#stopConnection({
+      status: disabled ? 'disabled' : status,
+      ...(this.#coordinator && { isLeader: false, leaderTabId: undefined }),
     });
+  }
+
+  /** Stops the connection (if running) and shows it gone, with `next` for the rest of the state. */
+  #stopConnection(next: Partial<RealtimeState>): void {
+    this.#loop.stop();
+    this.#store.setState({ transport: undefined, connectionId: undefined, ...next });
   }
 
   #resumeFromBfcache(): void {
@@ -1067,13 +1053,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const reason = this.#localDisabledReason();
     if (reason !== undefined) {
       const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
-      this.#loop.stop();
-      this.#store.setState({
-        status: 'disabled',
-        disabledReason: reason,
-        transport: undefined,
-        connectionId: undefined,
-      });
+      this.#stopConnection({ status: 'disabled', disabledReason: reason });
       if (wasRunning) this.#emit('fallback', { reason });
       return;
     }
