@@ -457,3 +457,49 @@ describe('createRealtime', () => {
     expect(rt.getState()).not.toBe(a);
   });
 });
+
+describe('on / off', () => {
+  it('calls listeners in order, twice for one added twice; off removes every registration', () => {
+    const { rt } = setup({ leader: { strategy: 'none' } });
+    const calls: string[] = [];
+    const a = () => calls.push('a');
+    const offB = rt.on('fallback', () => calls.push('b'));
+    rt.on('fallback', a);
+    rt.on('fallback', a);
+    rt.setFlags({ emergencyDisable: true });
+    expect(calls).toEqual(['b', 'a', 'a']);
+    calls.length = 0;
+    rt.off('fallback', a);
+    rt.setFlags({ emergencyDisable: false });
+    rt.setFlags({ emergencyDisable: true });
+    expect(calls).toEqual(['b']);
+    offB();
+    offB(); // harmless twice
+    rt.setFlags({ emergencyDisable: false });
+    rt.setFlags({ emergencyDisable: true });
+    expect(calls).toEqual(['b']);
+  });
+
+  it('runs a listener added during an emit from the next emit on, and skips none removed late', () => {
+    const { rt } = setup({ leader: { strategy: 'none' } });
+    const calls: string[] = [];
+    const late = () => calls.push('late');
+    rt.on('fallback', () => {
+      calls.push('first');
+      rt.on('fallback', late);
+    });
+    rt.setFlags({ emergencyDisable: true });
+    expect(calls).toEqual(['first']);
+    calls.length = 0;
+    rt.setFlags({ emergencyDisable: false });
+    rt.setFlags({ emergencyDisable: true });
+    expect(calls).toEqual(['first', 'late']);
+  });
+
+  it('refuses a listener that is not a function', () => {
+    const { rt } = setup();
+    expect(() => rt.on('statechange', 'nope' as never)).toThrow(
+      new TypeError('listener must be a function, got string'),
+    );
+  });
+});
