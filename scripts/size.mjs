@@ -27,6 +27,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build, transform } from 'esbuild';
+import { rolldown } from 'rolldown';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sizeDir = join(root, 'bench', 'size');
@@ -84,8 +85,9 @@ function countedOutputs(name, metafile) {
       if (imp.kind === 'import-statement' && !imp.external) add(imp.path, into);
   };
   const counted = new Set();
+  // Chunks loaded with import() have an entryPoint too: find the app's own.
   add(
-    Object.keys(outputs).find((key) => outputs[key].entryPoint),
+    Object.keys(outputs).find((key) => outputs[key].entryPoint === `bench/size/${name}.ts`),
     counted,
   );
   const transport = transportFiles[name];
@@ -249,6 +251,77 @@ out(
   '',
 );
 
+// The same entries as a Vite 8 app build chunks them: Rolldown keeps every
+// module the entry needs in the entry's chunk, and lazy chunks import from
+// it, where esbuild puts each module shared by the entry and a lazy chunk in
+// a small chunk of its own (gzipped on its own, so it costs a little more).
+// Shown beside the esbuild figures, which stay the ones budgets and ceilings
+// are checked against.
+async function measureRolldown(name) {
+  const bundle = await rolldown({
+    input: join(sizeDir, `${name}.ts`),
+    cwd: root,
+    platform: 'browser',
+    external: common.external,
+    transform: { define: common.define, target: common.target },
+    logLevel: 'silent',
+  });
+  const { output } = await bundle.generate({ format: 'esm', minify: true });
+  await bundle.close();
+  const chunks = new Map(output.filter((o) => o.type === 'chunk').map((c) => [c.fileName, c]));
+  const counted = new Set();
+  const add = (fileName) => {
+    if (counted.has(fileName) || !chunks.has(fileName)) return;
+    counted.add(fileName);
+    for (const imported of chunks.get(fileName).imports) add(imported);
+  };
+  add([...chunks.values()].find((c) => c.isEntry).fileName);
+  const transport = transportFiles[name];
+  if (transport) {
+    const chunk = [...chunks.values()].find((c) =>
+      c.moduleIds.some((id) => id.replaceAll('\\', '/').endsWith(`/${transport}`)),
+    );
+    if (chunk) add(chunk.fileName);
+  }
+  const bytes = [...counted].map((f) => Buffer.from(chunks.get(f).code));
+  return {
+    min: bytes.reduce((t, b) => t + b.length, 0),
+    gz: bytes.reduce((t, b) => t + gz(b), 0),
+    files: counted.size,
+  };
+}
+
+{
+  const rows = [];
+  for (const [name, what] of tabwireEntries.slice(0, 3)) {
+    try {
+      const m = await measureRolldown(name);
+      const e = measured[name];
+      rows.push([
+        `\`${name}.ts\`: ${what}`,
+        `${m.files}`,
+        fmt(m.min),
+        `**${fmt(m.gz)}**`,
+        e.error ? '—' : `${fmt(e.gz)} (${e.files} files)`,
+      ]);
+    } catch (error) {
+      failures.push(`${name} (rolldown): build failed (${String(error?.message ?? error).split('\n')[0]})`);
+    }
+  }
+  out(
+    `#### The same, chunked as a Vite 8 app build does it (Rolldown ${version('rolldown')})`,
+    '',
+    'Rolldown, with its own minifier, keeps the modules the entry needs in the entry chunk; the lazy chunks import from it. esbuild instead gives each module shared by the entry and a lazy chunk a small chunk of its own. Budgets and ceilings are checked on the esbuild figures.',
+    '',
+    table(
+      ['entry', 'files loaded', 'min', 'min+gzip', 'esbuild figure above'],
+      ['l', 'r', 'r', 'r', 'r'],
+      rows,
+    ),
+    '',
+  );
+}
+
 // Regression ceilings: the sizes of today plus a little, lowered as the
 // bundle shrinks, so no change makes it bigger unnoticed. CI runs
 // `size.mjs --ceilings`, which fails on these and on failed builds only,
@@ -279,6 +352,10 @@ out(
     ['src/transports/websocket.ts', 'on the first connect, when WebSocket is the transport tried'],
     ['src/transports/sse.ts', 'only when SSE is tried (after WebSocket failed, or named first)'],
     ['src/transports/long-poll.ts', 'only when long-poll is tried'],
+    [
+      'src/observability/sli-measurement.ts',
+      "only in tabs that measure SLIs: sampled, `telemetry.measure: 'always'`, or an `sli` listener",
+    ],
     ['src/observability/sli-reporter.ts', 'only in a sampled session (`telemetry.sampleRate`, default 2 %)'],
     ['src/flags/flags-poller.ts', 'only with `flagsUrl`'],
     ['src/tabs/cursor-store.ts', 'only with `persistCursor: true`'],
