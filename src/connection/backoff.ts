@@ -82,15 +82,11 @@ export class ExponentialBackoff {
     const capMs = options.capMs ?? DEFAULT_BACKOFF.capMs;
     const random = options.random ?? Math.random;
     // A sub-millisecond base is below timer resolution; a cap past the 32-bit
-    // timer limit would make setTimeout fire at once.
+    // timer limit would make setTimeout fire at once. The cap is at least the
+    // base and the floor, or the windows would be empty.
     assertNumber('backoff.baseMs', baseMs, 1, MAX_TIMER_DELAY_MS);
     assertNumber('backoff.floorMs', floorMs, 0, MAX_TIMER_DELAY_MS);
-    assertNumber('backoff.capMs', capMs, 1, MAX_TIMER_DELAY_MS);
-    if (capMs < baseMs)
-      throw new RangeError(`backoff.capMs must be ≥ backoff.baseMs (${baseMs}), got ${capMs}`);
-    if (capMs < floorMs) {
-      throw new RangeError(`backoff.capMs must be ≥ backoff.floorMs (${floorMs}), got ${capMs}`);
-    }
+    assertNumber('backoff.capMs', capMs, Math.max(1, baseMs, floorMs), MAX_TIMER_DELAY_MS);
     assertFunction('backoff.random', random);
     this.#shape = { baseMs, floorMs, capMs };
     this.#random = random;
@@ -115,12 +111,13 @@ export class ExponentialBackoff {
    *   that are not finite numbers ≥ 0 are ignored (they come off the wire);
    *   the result never exceeds the 32-bit timer limit.
    */
-  next(minimumMs?: number): number {
+  next(minimumMs = 0): number {
     const jittered = fullJitterDelay(this.#attempt, this.#random(), this.#shape);
     // Stays finite: at 2^53 `+ 1` stops changing the value, and the exponent is capped anyway.
     this.#attempt += 1;
-    if (minimumMs === undefined || !Number.isFinite(minimumMs) || minimumMs <= jittered) return jittered;
-    return Math.min(minimumMs, MAX_TIMER_DELAY_MS);
+    return Number.isFinite(minimumMs) && minimumMs > jittered
+      ? Math.min(minimumMs, MAX_TIMER_DELAY_MS)
+      : jittered;
   }
 
   /** Back to attempt 0, after a connection that worked. */

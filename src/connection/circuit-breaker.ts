@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock';
 import { type Listener, Listeners } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertInteger, assertNumber } from '../util/validate';
+import { Timer } from './timer';
 
 /** `closed`: attempts flow. `open`: none until the cooldown ends. `half-open`: one probe. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -68,15 +69,15 @@ export class CircuitBreaker {
   readonly #baseCooldownMs: number;
   readonly #maxCooldownMs: number;
   readonly #clock: Clock;
+  readonly #timer: Timer;
   readonly #listeners = new Listeners<CircuitStateChange>();
 
   #state: CircuitState = 'closed';
   #consecutiveFailures = 0;
   #openedAt: number | undefined;
   #cooldownMs: number;
+  /** Half-open only: the probe was handed out. False in every other state. */
   #probeInFlight = false;
-  #timer: unknown;
-  #timerArmed = false;
   #disposed = false;
 
   /** @throws RangeError naming the field when an option is out of range. */
@@ -86,17 +87,13 @@ export class CircuitBreaker {
     const maxCooldownMs = options.maxCooldownMs ?? DEFAULT_CIRCUIT.maxCooldownMs;
     assertInteger('circuit.failureThreshold', failureThreshold, 1);
     assertNumber('circuit.cooldownMs', cooldownMs, 1, MAX_TIMER_DELAY_MS);
-    assertNumber('circuit.maxCooldownMs', maxCooldownMs, 1, MAX_TIMER_DELAY_MS);
-    if (maxCooldownMs < cooldownMs) {
-      throw new RangeError(
-        `circuit.maxCooldownMs must be ≥ circuit.cooldownMs (${cooldownMs}), got ${maxCooldownMs}`,
-      );
-    }
+    // The open period only grows from the first one.
+    assertNumber('circuit.maxCooldownMs', maxCooldownMs, cooldownMs, MAX_TIMER_DELAY_MS);
     this.#failureThreshold = failureThreshold;
-    this.#baseCooldownMs = cooldownMs;
+    this.#baseCooldownMs = this.#cooldownMs = cooldownMs;
     this.#maxCooldownMs = maxCooldownMs;
-    this.#cooldownMs = cooldownMs;
     this.#clock = options.clock ?? systemClock;
+    this.#timer = new Timer(this.#clock);
   }
 
   /** The current state; always the true one (see the class comment). */
@@ -111,11 +108,9 @@ export class CircuitBreaker {
    * `false` after `dispose()`.
    */
   tryAcquire(): boolean {
-    if (this.#disposed || this.#state === 'open') return false;
-    if (this.#state === 'closed') return true;
-    // Half-open: only the first caller probes.
-    if (this.#probeInFlight) return false;
-    this.#probeInFlight = true;
+    if (this.#disposed || this.#state === 'open' || this.#probeInFlight) return false;
+    // Half-open: this caller is the probe, the next ones wait for its outcome.
+    this.#probeInFlight = this.#state === 'half-open';
     return true;
   }
 
@@ -126,12 +121,8 @@ export class CircuitBreaker {
    * opening can arrive then, and the cooldown timer stays in charge.
    */
   recordSuccess(): void {
-    if (this.#disposed) return;
-    if (this.#state === 'closed') {
-      this.#consecutiveFailures = 0;
-    } else if (this.#state === 'half-open') {
-      this.#close();
-    }
+    // Closing a closed breaker only resets its count.
+    if (this.#state !== 'open') this.reset();
   }
 
   /**
@@ -142,11 +133,9 @@ export class CircuitBreaker {
   recordFailure(): void {
     if (this.#disposed) return;
     this.#consecutiveFailures += 1;
-    if (this.#state === 'closed') {
-      if (this.#consecutiveFailures >= this.#failureThreshold) this.#open(this.#baseCooldownMs);
-    } else if (this.#state === 'half-open') {
-      this.#open(Math.min(this.#cooldownMs * 2, this.#maxCooldownMs));
-    }
+    if (this.#state === 'half-open') this.#open(Math.min(this.#cooldownMs * 2, this.#maxCooldownMs));
+    else if (this.#state === 'closed' && this.#consecutiveFailures >= this.#failureThreshold)
+      this.#open(this.#baseCooldownMs);
   }
 
   /**
@@ -177,56 +166,33 @@ export class CircuitBreaker {
   /** Back to closed with no failures and the initial cooldown (e.g. when the app changes scope). */
   reset(): void {
     if (this.#disposed) return;
-    this.#close();
+    this.#consecutiveFailures = 0;
+    this.#openedAt = undefined;
+    this.#cooldownMs = this.#baseCooldownMs;
+    this.#timer.clear();
+    this.#moveTo('closed');
   }
 
   /** Stops the timer and drops the listeners; the breaker is inert afterwards. */
   dispose(): void {
     this.#disposed = true;
-    this.#clearTimer();
+    this.#timer.clear();
     this.#listeners.clear();
   }
 
   #open(cooldownMs: number): void {
-    const from = this.#state;
-    this.#state = 'open';
     this.#openedAt = this.#clock.now();
     this.#cooldownMs = cooldownMs;
-    this.#probeInFlight = false;
-    this.#clearTimer();
-    this.#timerArmed = true;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timerArmed = false;
-      this.#halfOpen();
-    }, cooldownMs);
-    this.#emit(from);
+    // Cleared by every way out of open (`reset`, `dispose`), so it fires in open only.
+    this.#timer.set(() => this.#moveTo('half-open'), cooldownMs);
+    this.#moveTo('open');
   }
 
-  #halfOpen(): void {
-    if (this.#disposed || this.#state !== 'open') return;
-    this.#state = 'half-open';
-    this.#probeInFlight = false;
-    this.#emit('open');
-  }
-
-  #close(): void {
+  /** Sets the state, with no probe out, and tells the listeners if it changed. */
+  #moveTo(to: CircuitState): void {
     const from = this.#state;
-    this.#state = 'closed';
-    this.#consecutiveFailures = 0;
-    this.#openedAt = undefined;
-    this.#cooldownMs = this.#baseCooldownMs;
+    this.#state = to;
     this.#probeInFlight = false;
-    this.#clearTimer();
-    if (from !== 'closed') this.#emit(from);
-  }
-
-  #emit(from: CircuitState): void {
-    this.#listeners.emit({ from, to: this.#state, snapshot: this.snapshot() });
-  }
-
-  #clearTimer(): void {
-    if (!this.#timerArmed) return;
-    this.#timerArmed = false;
-    this.#clock.clearTimeout(this.#timer);
+    if (from !== to) this.#listeners.emit({ from, to, snapshot: this.snapshot() });
   }
 }

@@ -7,6 +7,7 @@ import type { TransportCloseReason, TransportConnection } from '../transports/ty
 import type { ExponentialBackoff } from './backoff';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { HeartbeatWatchdog } from './heartbeat-watchdog';
+import { Timer } from './timer';
 import type { TokenProvider } from './token-provider';
 
 /** What the loop needs to know of the subscription, asked at every connect. */
@@ -47,25 +48,6 @@ export interface ConnectionLoopDeps {
   sink: ConnectionLoopSink;
 }
 
-interface Attempt {
-  generation: number;
-  abort: AbortController;
-  connection?: TransportConnection;
-  welcomed: boolean;
-  transport?: string;
-  welcomeTimer?: unknown;
-  /** `clock.now()` when the transport was asked to connect. */
-  startedAt: number;
-  /** A replay was asked for on this connection already (gaps come in runs). */
-  replayRequested: boolean;
-  /**
-   * Frames that came before `connect` resolved (a transport may deliver the
-   * welcome first): held so the welcome is acted on with the transport known,
-   * and in order with what follows it.
-   */
-  early?: ServerFrame[];
-}
-
 /**
  * Keeps one connection alive: connect through the transport chain, wait for
  * `welcome`, watch heartbeats, and on any loss reconnect with backoff behind
@@ -74,10 +56,10 @@ interface Attempt {
  */
 export class ConnectionLoop {
   readonly #deps: ConnectionLoopDeps;
+  readonly #retryTimer: Timer;
+  readonly #welcomeTimer: Timer;
   #generation = 0;
-  #current: Attempt | undefined;
   #running = false;
-  #retryTimer: unknown;
   #stopWaitingForBreaker: (() => void) | undefined;
   #everWelcomed = false;
   /** The generation whose failure was already handled (a timeout and a late rejection race). */
@@ -89,8 +71,28 @@ export class ConnectionLoop {
   #updating = false;
   #updateAgain = false;
 
+  // The current attempt, the one of `#generation`: each attempt starts after
+  // the previous one was torn down, so there is never more than one.
+  /** Set from asking the transport to connect until the teardown: an attempt is under way. */
+  #abort: AbortController | undefined;
+  #connection: TransportConnection | undefined;
+  #transport: string | undefined;
+  #welcomed = false;
+  /** `clock.now()` when the transport was asked to connect. */
+  #startedAt = 0;
+  /** A replay was asked for on this connection already (gaps come in runs). */
+  #replayRequested = false;
+  /**
+   * Frames that came before `connect` resolved (a transport may deliver the
+   * welcome first): held so the welcome is acted on with the transport known,
+   * and in order with what follows it.
+   */
+  #early: ServerFrame[] | undefined;
+
   constructor(deps: ConnectionLoopDeps) {
     this.#deps = deps;
+    this.#retryTimer = new Timer(this.#deps.clock);
+    this.#welcomeTimer = new Timer(this.#deps.clock);
   }
 
   get isRunning(): boolean {
@@ -99,7 +101,7 @@ export class ConnectionLoop {
 
   /** True while a welcomed connection is open. */
   get isConnected(): boolean {
-    return this.#current?.welcomed === true;
+    return this.#welcomed;
   }
 
   start(): void {
@@ -110,17 +112,12 @@ export class ConnectionLoop {
   }
 
   stop(): void {
-    this.#running = false;
-    this.#everWelcomed = false;
-    this.#updating = false;
-    this.#updateAgain = false;
-    this.#clearRetry();
+    this.#running = this.#everWelcomed = this.#updating = this.#updateAgain = false;
     this.#teardown();
     // The schedule only, the provider stays usable: a stopped loop may be
     // started again (a new subscriber, a tab that wins the election again),
     // and its token must refresh then.
     this.#cancelRefresh?.();
-    this.#cancelRefresh = undefined;
   }
 
   /**
@@ -129,17 +126,14 @@ export class ConnectionLoop {
    */
   reconnectNow(): void {
     if (!this.#running || this.#suspended) return;
-    this.#clearRetry();
     this.#teardown();
     void this.#attempt();
   }
 
   /** Reconnects only if the connection is not healthy. */
   ensureAlive(): void {
-    if (!this.#running || this.#suspended) return;
-    const attempt = this.#current;
     // Healthy: an attempt under way, or a welcomed connection whose heartbeats are on time.
-    if (attempt && (!attempt.welcomed || !this.#deps.watchdog.isOverdue(this.#deps.clock.now()))) return;
+    if (this.#abort && !(this.#welcomed && this.#deps.watchdog.isOverdue(this.#deps.clock.now()))) return;
     this.reconnectNow();
   }
 
@@ -147,7 +141,6 @@ export class ConnectionLoop {
   suspend(): void {
     if (!this.#running) return;
     this.#suspended = true;
-    this.#clearRetry();
     this.#teardown();
   }
 
@@ -171,7 +164,7 @@ export class ConnectionLoop {
     if (!this.#running) return;
     this.#deps.breaker.reset();
     this.#deps.backoff.reset();
-    if (!this.isConnected) this.reconnectNow();
+    if (!this.#welcomed) this.reconnectNow();
   }
 
   /**
@@ -179,11 +172,9 @@ export class ConnectionLoop {
    * carries the pipeline's cursor); a stream must reconnect from the cursor.
    */
   requestReplay(): void {
-    const attempt = this.#current;
-    if (!attempt?.welcomed || attempt.replayRequested) return;
-    attempt.replayRequested = true;
-    if (attempt.transport === 'long-poll') return;
-    this.reconnectNow();
+    if (!this.#welcomed || this.#replayRequested) return;
+    this.#replayRequested = true;
+    this.replayForPeer();
   }
 
   /**
@@ -191,9 +182,7 @@ export class ConnectionLoop {
    * reaches back for it: a stream reconnects, long-poll's next poll asks.
    */
   replayForPeer(): void {
-    const attempt = this.#current;
-    if (!attempt?.welcomed || attempt.transport === 'long-poll') return;
-    this.reconnectNow();
+    if (this.#welcomed && this.#transport !== 'long-poll') this.reconnectNow();
   }
 
   /**
@@ -202,27 +191,26 @@ export class ConnectionLoop {
    * order (separate HTTP requests) and leave it on the older subscription.
    */
   update(): void {
-    const attempt = this.#current;
-    if (!attempt?.welcomed || !attempt.connection) return;
+    const connection = this.#connection;
+    if (!this.#welcomed || !connection) return;
     if (this.#updating) {
       this.#updateAgain = true;
       return;
     }
     this.#updating = true;
+    const generation = this.#generation;
     const { services, propertyIds } = this.#deps.subscription();
-    attempt.connection.update(services, propertyIds).then(
+    connection.update(services, propertyIds).then(
       (result) => {
-        if (attempt.generation === this.#generation)
-          this.#deps.sink.updated(result ? result.cursor : undefined);
+        if (generation === this.#generation) this.#deps.sink.updated(result ? result.cursor : undefined);
         this.#updating = false;
         if (!this.#updateAgain) return;
         this.#updateAgain = false;
-        if (attempt.generation === this.#generation) this.update();
+        if (generation === this.#generation) this.update();
       },
       () => {
-        this.#updating = false;
-        this.#updateAgain = false;
-        if (attempt.generation === this.#generation) this.reconnectNow();
+        this.#updating = this.#updateAgain = false;
+        if (generation === this.#generation) this.reconnectNow();
       },
     );
   }
@@ -234,7 +222,13 @@ export class ConnectionLoop {
 
     if (!this.#deps.isOnline()) return; // the `online` event restarts us
     if (!this.#deps.breaker.tryAcquire()) {
-      this.#waitForBreaker(generation);
+      // One wait at a time, so the one of a stale generation never lingers.
+      this.#stopWaitingForBreaker?.();
+      this.#stopWaitingForBreaker = this.#deps.breaker.onStateChange((change) => {
+        if (change.to !== 'half-open') return;
+        this.#stopWaitingForBreaker?.();
+        if (generation === this.#generation) void this.#attempt();
+      });
       return;
     }
 
@@ -242,21 +236,15 @@ export class ConnectionLoop {
     try {
       token = await this.#deps.tokens.get();
     } catch (error) {
-      if (generation === this.#generation) this.#failed(generation, asRealtimeError(error), false);
+      this.#failed(generation, asRealtimeError(error), false);
       return;
     }
     if (generation !== this.#generation || !this.#running) return;
 
     const abort = new AbortController();
-    const attempt: Attempt = {
-      generation,
-      abort,
-      welcomed: false,
-      replayRequested: false,
-      startedAt: this.#deps.clock.now(),
-    };
-    this.#current = attempt;
-    attempt.welcomeTimer = this.#deps.clock.setTimeout(() => {
+    this.#abort = abort;
+    this.#startedAt = this.#deps.clock.now();
+    this.#welcomeTimer.set(() => {
       this.#failed(
         generation,
         new RealtimeError('connect_timeout', 'no welcome from the server in time'),
@@ -274,19 +262,19 @@ export class ConnectionLoop {
         cursor: this.#deps.cursor(),
         getCursor: this.#deps.cursor,
         onFrame: (raw) => this.#onRawFrame(generation, raw),
-        onClose: (reason) => this.#failed(generation, closeReasonToError(reason), attempt.welcomed),
+        onClose: (reason) => this.#failed(generation, closeReasonToError(reason), this.#welcomed),
         signal: abort.signal,
       });
-      // Abandoned meanwhile (a welcome timeout, a reconnect): a transport that
-      // ignored the abort still must not leave a socket open.
-      if (generation !== this.#generation || this.#current !== attempt || abort.signal.aborted) {
+      // Abandoned meanwhile (a welcome timeout, a reconnect: both abort): a
+      // transport that ignored the abort still must not leave a socket open.
+      if (generation !== this.#generation || abort.signal.aborted) {
         connection.close();
         return;
       }
-      attempt.connection = connection;
-      attempt.transport = this.#deps.chain.currentName;
-      const early = attempt.early;
-      attempt.early = undefined;
+      this.#connection = connection;
+      this.#transport = this.#deps.chain.currentName;
+      const early = this.#early;
+      this.#early = undefined;
       if (early) for (const frame of early) this.#onFrame(generation, frame);
     } catch (error) {
       this.#failed(generation, asRealtimeError(error), false);
@@ -301,54 +289,40 @@ export class ConnectionLoop {
       return;
     }
     this.#deps.watchdog.beat();
-    const attempt = this.#current;
-    if (attempt && !attempt.connection) {
-      if (attempt.early) attempt.early.push(parsed.frame);
-      else attempt.early = [parsed.frame];
-      return;
-    }
-    this.#onFrame(generation, parsed.frame);
+    if (!this.#abort || this.#connection) this.#onFrame(generation, parsed.frame);
+    else if (this.#early) this.#early.push(parsed.frame);
+    else this.#early = [parsed.frame];
   }
 
   #onFrame(generation: number, frame: ServerFrame): void {
     if (generation !== this.#generation) return;
-    switch (frame.type) {
-      case 'welcome':
-        this.#onWelcome(generation, frame);
-        return;
-      case 'error':
-        this.#failed(
-          generation,
-          new RealtimeError(errorCodeOf(frame.code), frame.message, { retryAfterMs: frame.retryAfterMs }),
-          this.#current?.welcomed === true,
-        );
-        return;
-      default:
-        // Frames before welcome would be read against a cursor not yet seeded.
-        if (this.#current?.welcomed) this.#deps.sink.frame(frame);
-        else this.#deps.sink.invalidFrame('before_welcome');
+    if (frame.type === 'welcome') this.#onWelcome(generation, frame);
+    else if (frame.type === 'error') {
+      this.#failed(
+        generation,
+        new RealtimeError(errorCodeOf(frame.code), frame.message, { retryAfterMs: frame.retryAfterMs }),
+        this.#welcomed,
+      );
     }
+    // Frames before welcome would be read against a cursor not yet seeded.
+    else if (this.#welcomed) this.#deps.sink.frame(frame);
+    else this.#deps.sink.invalidFrame('before_welcome');
   }
 
   #onWelcome(generation: number, frame: WelcomeFrame): void {
-    const attempt = this.#current;
-    if (!attempt || attempt.generation !== generation || attempt.welcomed) return;
-    this.#deps.clock.clearTimeout(attempt.welcomeTimer);
-    attempt.welcomed = true;
-    this.#everWelcomed = true;
+    // Frames reach here only once the attempt's connection is set (see `#early`).
+    if (!this.#abort || this.#welcomed) return;
+    this.#welcomeTimer.clear();
+    this.#welcomed = this.#everWelcomed = true;
     this.#authRetried = false;
     this.#deps.breaker.recordSuccess();
     this.#deps.backoff.reset();
     this.#deps.watchdog.start(frame.heartbeatMs);
-    this.#cancelRefresh?.();
+    // Replaces the schedule of an earlier connection.
     this.#cancelRefresh = this.#deps.tokens.scheduleRefresh((token) => {
-      if (this.#current === attempt) attempt.connection?.setToken?.(token);
+      if (generation === this.#generation) this.#connection?.setToken?.(token);
     });
-    this.#deps.sink.welcome(
-      frame,
-      attempt.transport ?? 'unknown',
-      this.#deps.clock.now() - attempt.startedAt,
-    );
+    this.#deps.sink.welcome(frame, this.#transport ?? 'unknown', this.#deps.clock.now() - this.#startedAt);
     this.#deps.sink.status('connected');
   }
 
@@ -361,7 +335,6 @@ export class ConnectionLoop {
     if (error.code === 'forbidden') {
       this.#running = false;
       this.#cancelRefresh?.();
-      this.#cancelRefresh = undefined;
       this.#deps.sink.forbidden(error);
       return;
     }
@@ -379,11 +352,9 @@ export class ConnectionLoop {
     const delay = this.#deps.backoff.next(error.retryAfterMs);
     this.#deps.sink.disconnected(error, delay);
     this.#reportDown();
-    this.#clearRetry();
-    this.#retryTimer = this.#deps.clock.setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#attempt();
-    }, delay);
+    // The sink's listeners may have reconnected meanwhile; the timer decides.
+    this.#stopWaitingForBreaker?.();
+    this.#retryTimer.set(() => void this.#attempt(), delay);
   }
 
   /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
@@ -391,38 +362,27 @@ export class ConnectionLoop {
     this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
   }
 
-  #waitForBreaker(generation: number): void {
-    this.#stopWaitingForBreaker?.();
-    this.#stopWaitingForBreaker = this.#deps.breaker.onStateChange((change) => {
-      if (change.to !== 'half-open') return;
-      this.#stopWaitingForBreaker?.();
-      this.#stopWaitingForBreaker = undefined;
-      if (generation === this.#generation) void this.#attempt();
-    });
-  }
-
+  /** Drops the current attempt, its connection and any pending retry. */
   #teardown(): void {
-    const attempt = this.#current;
-    this.#current = undefined;
+    const abort = this.#abort;
+    const connection = this.#connection;
+    const welcomed = this.#welcomed;
+    // Reset before the abort, whose listeners run at once and may call back.
+    this.#abort = this.#connection = this.#early = undefined;
+    this.#welcomed = this.#replayRequested = false;
+    this.#retryTimer.clear();
+    this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();
     // An attempt abandoned before its welcome may hold the half-open probe;
     // without giving it back the breaker would stay half-open for good.
-    if (!attempt?.welcomed) this.#deps.breaker.releaseProbe();
-    if (!attempt) return;
-    this.#deps.clock.clearTimeout(attempt.welcomeTimer);
-    attempt.abort.abort();
+    if (!welcomed) this.#deps.breaker.releaseProbe();
+    this.#welcomeTimer.clear();
+    abort?.abort();
     try {
-      attempt.connection?.close();
+      connection?.close();
     } catch {
       // A transport that throws on close has nothing left to close.
     }
-  }
-
-  #clearRetry(): void {
-    if (this.#retryTimer !== undefined) this.#deps.clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#stopWaitingForBreaker?.();
-    this.#stopWaitingForBreaker = undefined;
   }
 }
 

@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock';
 import { reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertFunction, assertNumber } from '../util/validate';
+import { Timer } from './timer';
 
 /** What {@link HeartbeatWatchdog} tells `onDead`. */
 export interface HeartbeatTimeout {
@@ -44,18 +45,18 @@ export const HEARTBEAT_TIMEOUT_INTERVALS = 2.5;
 export class HeartbeatWatchdog {
   readonly #onDead: (timeout: HeartbeatTimeout) => void;
   readonly #clock: Clock;
+  readonly #timer: Timer;
   #heartbeatMs = 0;
   #timeoutMs = 0;
   #lastBeatAt = 0;
   #running = false;
-  #timer: unknown;
-  #timerArmed = false;
 
   /** @throws RangeError when `onDead` is not a function. */
   constructor(options: HeartbeatWatchdogOptions) {
     assertFunction('heartbeat.onDead', options.onDead);
     this.#onDead = options.onDead;
     this.#clock = options.clock ?? systemClock;
+    this.#timer = new Timer(this.#clock);
   }
 
   /** Whether it is watching: between `start()` and `stop()` or `onDead`. */
@@ -84,8 +85,8 @@ export class HeartbeatWatchdog {
     assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
     this.#heartbeatMs = heartbeatMs;
     this.#timeoutMs = heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS;
-    this.#lastBeatAt = this.#clock.now();
     this.#running = true;
+    this.beat();
     this.#armIn(this.#timeoutMs);
   }
 
@@ -97,7 +98,7 @@ export class HeartbeatWatchdog {
   /** Stops watching; `onDead` will not be called until the next `start()`. */
   stop(): void {
     this.#running = false;
-    this.#clearTimer();
+    this.#timer.clear();
   }
 
   /**
@@ -111,34 +112,20 @@ export class HeartbeatWatchdog {
     return this.#running && now - this.#lastBeatAt >= this.#timeoutMs;
   }
 
-  #onTimer(): void {
-    if (!this.#running) return;
-    const silentForMs = this.#clock.now() - this.#lastBeatAt;
-    if (silentForMs >= this.#timeoutMs) {
-      const timeout: HeartbeatTimeout = { heartbeatMs: this.#heartbeatMs, silentForMs };
-      this.stop();
-      try {
-        this.#onDead(timeout);
-      } catch (error) {
-        reportListenerError(error);
-      }
-    }
-    // A beat came since the timer was armed: wait out the rest from that beat.
-    else this.#armIn(this.#timeoutMs - silentForMs);
-  }
-
+  /** The timer runs only while running: `stop()` clears it. */
   #armIn(delayMs: number): void {
-    this.#clearTimer();
-    this.#timerArmed = true;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timerArmed = false;
-      this.#onTimer();
+    this.#timer.set(() => {
+      const silentForMs = this.#clock.now() - this.#lastBeatAt;
+      if (silentForMs >= this.#timeoutMs) {
+        this.stop();
+        try {
+          this.#onDead({ heartbeatMs: this.#heartbeatMs, silentForMs });
+        } catch (error) {
+          reportListenerError(error);
+        }
+      }
+      // A beat came since the timer was armed: wait out the rest from that beat.
+      else this.#armIn(this.#timeoutMs - silentForMs);
     }, delayMs);
-  }
-
-  #clearTimer(): void {
-    if (!this.#timerArmed) return;
-    this.#timerArmed = false;
-    this.#clock.clearTimeout(this.#timer);
   }
 }

@@ -28,7 +28,7 @@ export function watchPageLifecycle(targets: LifecycleTargets, handlers: PageLife
   const on = (target: Partial<EventTarget> | undefined, type: string, fn: (event: Event) => void) => {
     if (!target?.addEventListener || !target.removeEventListener) return;
     target.addEventListener(type, fn);
-    removers.push(() => target.removeEventListener?.(type, fn));
+    removers.push(() => target.removeEventListener!(type, fn));
   };
 
   on(win, 'online', () => handlers.online());

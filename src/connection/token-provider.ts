@@ -4,6 +4,7 @@ import { reportListenerError } from '../util/emitter';
 import { SingleFlight } from '../util/single-flight';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertFunction, assertNumber, describeValue } from '../util/validate';
+import { Timer } from './timer';
 
 /**
  * What the app's `getToken` returns: the token, or the token with its expiry
@@ -39,10 +40,12 @@ const MIN_RETRY_DELAY_MS = 1000;
 interface CachedToken {
   readonly token: string;
   readonly expiresAt: number | undefined;
-  /** Wall time from which the token counts as stale; `undefined`: never. */
-  readonly refreshAt: number | undefined;
-  /** `expiresAt` was already past when the token arrived (see `#arm`). */
-  readonly staleOnArrival: boolean;
+  /**
+   * Wall time from which the token counts as stale: `Infinity` without
+   * `expiresAt`, `-Infinity` when `expiresAt` was already past on arrival
+   * (see `#arm`).
+   */
+  readonly refreshAt: number;
 }
 
 interface RefreshSubscription {
@@ -69,13 +72,11 @@ export class TokenProvider {
   readonly #getToken: GetToken | undefined;
   readonly #refreshSkewMs: number;
   readonly #wallClock: WallClock;
-  readonly #clock: Clock;
+  readonly #timer: Timer;
   readonly #flight = new SingleFlight(() => this.#fetch());
 
   #cached: CachedToken | undefined;
   #subscription: RefreshSubscription | undefined;
-  #timer: unknown;
-  #timerArmed = false;
 
   /** @throws RangeError naming the field when an option is out of range. */
   constructor(options: TokenProviderOptions = {}) {
@@ -87,7 +88,7 @@ export class TokenProvider {
     this.#getToken = options.getToken;
     this.#refreshSkewMs = refreshSkewMs;
     this.#wallClock = wallClock;
-    this.#clock = options.clock ?? systemClock;
+    this.#timer = new Timer(options.clock ?? systemClock);
   }
 
   /** `expiresAt` of the cached token, if there is one and it has an expiry. */
@@ -104,12 +105,10 @@ export class TokenProvider {
    * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
    */
   get(): Promise<string | undefined> {
-    const cached = this.#cached;
     // Nothing is ever cached without `getToken`, so `refresh()` answers that case.
-    if (this.#flight.inFlight === undefined && cached !== undefined && !this.#isStale(cached)) {
-      return Promise.resolve(cached.token);
-    }
-    return this.refresh();
+    return this.#flight.inFlight === undefined && this.#isFresh()
+      ? Promise.resolve(this.#cached!.token)
+      : this.refresh();
   }
 
   /**
@@ -119,8 +118,7 @@ export class TokenProvider {
    * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
    */
   refresh(): Promise<string | undefined> {
-    if (this.#getToken === undefined) return Promise.resolve(undefined);
-    return this.#flight.run();
+    return this.#getToken ? this.#flight.run() : Promise.resolve(undefined);
   }
 
   /**
@@ -130,7 +128,7 @@ export class TokenProvider {
    */
   invalidate(): void {
     this.#cached = undefined;
-    this.#clearTimer();
+    this.#timer.clear();
   }
 
   /**
@@ -144,19 +142,20 @@ export class TokenProvider {
    * previous one. Returns the function that cancels the schedule.
    */
   scheduleRefresh(onToken: (token: string) => void, onError?: (error: RealtimeError) => void): () => void {
-    if (this.#getToken === undefined) return () => {};
+    if (!this.#getToken) return () => {};
     const subscription: RefreshSubscription = { onToken, onError };
     this.#subscription = subscription;
     this.#arm();
     return () => {
       if (this.#subscription !== subscription) return;
       this.#subscription = undefined;
-      this.#clearTimer();
+      this.#timer.clear();
     };
   }
 
-  #isStale(cached: CachedToken): boolean {
-    return cached.staleOnArrival || (cached.refreshAt !== undefined && this.#wallClock() >= cached.refreshAt);
+  /** A token is cached and not yet due for a refresh (written as "not stale", so a NaN clock reads fresh). */
+  #isFresh(): boolean {
+    return this.#cached !== undefined && !(this.#wallClock() >= this.#cached.refreshAt);
   }
 
   async #fetch(): Promise<string> {
@@ -169,16 +168,15 @@ export class TokenProvider {
     }
     const { token, expiresAt } = readTokenResult(result);
     const fetchedAt = this.#wallClock();
-    let refreshAt: number | undefined;
-    if (expiresAt !== undefined) {
-      const lifetime = expiresAt - fetchedAt;
-      refreshAt = expiresAt - Math.min(this.#refreshSkewMs, Math.max(0, lifetime / 2));
-    }
     this.#cached = {
       token,
       expiresAt,
-      refreshAt,
-      staleOnArrival: expiresAt !== undefined && expiresAt <= fetchedAt,
+      refreshAt:
+        expiresAt === undefined
+          ? Infinity
+          : expiresAt <= fetchedAt
+            ? -Infinity
+            : expiresAt - Math.min(this.#refreshSkewMs, (expiresAt - fetchedAt) / 2),
     };
     this.#arm();
     return token;
@@ -186,34 +184,24 @@ export class TokenProvider {
 
   /** Arms the timer for the cached token's `refreshAt`. */
   #arm(): void {
-    this.#clearTimer();
-    const cached = this.#cached;
-    if (this.#subscription === undefined || cached?.refreshAt === undefined) return;
-    // A token that is already expired by our clock most likely means our
-    // clock is wrong, not the token; the next one would look expired too, and
+    this.#timer.clear();
+    const refreshAt = this.#cached?.refreshAt;
+    // Not for a token that never expires, nor for one that was already
+    // expired by our clock on arrival: that most likely means our clock is
+    // wrong, not the token; the next one would look expired too, and
     // refreshing on a timer would spin. The server judges it: a 401 leads to
     // `invalidate()` and a new token.
-    if (cached.staleOnArrival) return;
-    this.#armIn(cached.refreshAt - this.#wallClock());
+    if (this.#subscription && Number.isFinite(refreshAt)) this.#armIn(refreshAt! - this.#wallClock());
   }
 
   #armIn(delayMs: number): void {
-    this.#clearTimer();
-    this.#timerArmed = true;
-    this.#timer = this.#clock.setTimeout(
-      () => {
-        this.#timerArmed = false;
-        this.#onTimer();
-      },
-      Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS),
-    );
+    this.#timer.set(() => this.#onTimer(), Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS));
   }
 
   #onTimer(): void {
-    const cached = this.#cached;
     // Woken early: the delay was clamped to the 32-bit timer limit, or the
     // wall clock moved back. Look again instead of refreshing too soon.
-    if (cached !== undefined && !this.#isStale(cached)) {
+    if (this.#isFresh()) {
       this.#arm();
       return;
     }
@@ -221,37 +209,26 @@ export class TokenProvider {
     const subscription = this.#subscription!;
     this.#flight.run().then(
       (token) => {
-        if (this.#subscription !== subscription) return;
-        try {
-          subscription.onToken(token);
-        } catch (error) {
-          reportListenerError(error);
-        }
+        if (this.#subscription === subscription) report(subscription.onToken, token);
       },
       (error: unknown) => {
         if (this.#subscription !== subscription) return;
-        const failure = error instanceof RealtimeError ? error : authFailed('failed', error);
-        try {
-          subscription.onError?.(failure);
-        } catch (listenerError) {
-          reportListenerError(listenerError);
-        }
-        this.#armRetry();
+        // The retry is armed first, so `onError` may still cancel or replace it.
+        const expiresAt = this.#cached?.expiresAt;
+        const retryInMs = expiresAt === undefined ? 0 : (expiresAt - this.#wallClock()) / 2;
+        if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
+        report(subscription.onError, error instanceof RealtimeError ? error : authFailed('failed', error));
       },
     );
   }
+}
 
-  #armRetry(): void {
-    const expiresAt = this.#cached?.expiresAt;
-    if (this.#timerArmed || expiresAt === undefined) return;
-    const retryInMs = (expiresAt - this.#wallClock()) / 2;
-    if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
-  }
-
-  #clearTimer(): void {
-    if (!this.#timerArmed) return;
-    this.#timerArmed = false;
-    this.#clock.clearTimeout(this.#timer);
+/** Calls an app callback; what it throws goes to `reportError`, not into the schedule. */
+function report<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  try {
+    callback?.(value);
+  } catch (error) {
+    reportListenerError(error);
   }
 }
 
@@ -265,23 +242,17 @@ function authFailed(detail: string, cause?: unknown): RealtimeError {
 
 /** Checks the shape of `getToken`'s result without ever putting the token into a message. */
 function readTokenResult(result: unknown): { token: string; expiresAt: number | undefined } {
-  if (typeof result === 'string') {
-    if (result === '') throw authFailed('returned an empty string');
-    return { token: result, expiresAt: undefined };
-  }
-  if (typeof result !== 'object' || result === null) {
-    throw authFailed(
-      `must return a token string or { token, expiresAt? }, got ${result === null ? 'null' : typeof result}`,
-    );
-  }
-  const { token, expiresAt } = result as { token?: unknown; expiresAt?: unknown };
+  // A bare string is the token without an expiry.
+  const { token, expiresAt } = (
+    typeof result === 'object' && result !== null ? result : { token: result }
+  ) as { token?: unknown; expiresAt?: unknown };
   if (typeof token !== 'string' || token === '') {
     throw authFailed(
-      `returned an object whose token is not a non-empty string (${token === '' ? 'empty' : typeof token})`,
+      `returned no token (${token === '' ? 'empty' : token === null ? 'null' : typeof token}); expected a non-empty string or { token, expiresAt? }`,
     );
   }
-  if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+  if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
     throw authFailed(`returned expiresAt ${describeValue(expiresAt)}; expected epoch milliseconds`);
   }
-  return { token, expiresAt };
+  return { token, expiresAt: expiresAt as number | undefined };
 }

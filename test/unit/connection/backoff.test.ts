@@ -189,8 +189,11 @@ describe('ExponentialBackoff', () => {
     });
 
     it.each([
-      [{ capMs: 400 }, 'backoff.capMs must be ≥ backoff.baseMs (500), got 400'],
-      [{ baseMs: 100, floorMs: 600, capMs: 500 }, 'backoff.capMs must be ≥ backoff.floorMs (600), got 500'],
+      [{ capMs: 400 }, 'backoff.capMs must be a finite number ≥ 500 and ≤ 2147483647, got 400'],
+      [
+        { baseMs: 100, floorMs: 600, capMs: 500 },
+        'backoff.capMs must be a finite number ≥ 600 and ≤ 2147483647, got 500',
+      ],
       [{ baseMs: -1 }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got -1'],
       [{ baseMs: 0 }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'],
       [{ baseMs: Number.NaN }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got NaN'],
@@ -198,9 +201,9 @@ describe('ExponentialBackoff', () => {
       [{ floorMs: Number.NaN }, 'backoff.floorMs must be a finite number ≥ 0 and ≤ 2147483647, got NaN'],
       [
         { capMs: Number.POSITIVE_INFINITY },
-        'backoff.capMs must be a finite number ≥ 1 and ≤ 2147483647, got Infinity',
+        'backoff.capMs must be a finite number ≥ 500 and ≤ 2147483647, got Infinity',
       ],
-      [{ capMs: 2 ** 31 }, 'backoff.capMs must be a finite number ≥ 1 and ≤ 2147483647, got 2147483648'],
+      [{ capMs: 2 ** 31 }, 'backoff.capMs must be a finite number ≥ 500 and ≤ 2147483647, got 2147483648'],
       [{ random: 0.5 as unknown as () => number }, 'backoff.random must be a function, got 0.5'],
     ])('rejects %o', (options, message) => {
       expect(() => new ExponentialBackoff(options)).toThrow(new RangeError(message));

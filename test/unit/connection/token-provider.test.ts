@@ -205,13 +205,25 @@ describe('TokenProvider', () => {
     });
 
     it.each([
-      ['', 'auth.getToken returned an empty string'],
-      [null, 'auth.getToken must return a token string or { token, expiresAt? }, got null'],
-      [42, 'auth.getToken must return a token string or { token, expiresAt? }, got number'],
-      [undefined, 'auth.getToken must return a token string or { token, expiresAt? }, got undefined'],
-      [{}, 'auth.getToken returned an object whose token is not a non-empty string (undefined)'],
-      [{ token: '' }, 'auth.getToken returned an object whose token is not a non-empty string (empty)'],
-      [{ token: 5 }, 'auth.getToken returned an object whose token is not a non-empty string (number)'],
+      ['', 'auth.getToken returned no token (empty); expected a non-empty string or { token, expiresAt? }'],
+      [null, 'auth.getToken returned no token (null); expected a non-empty string or { token, expiresAt? }'],
+      [42, 'auth.getToken returned no token (number); expected a non-empty string or { token, expiresAt? }'],
+      [
+        undefined,
+        'auth.getToken returned no token (undefined); expected a non-empty string or { token, expiresAt? }',
+      ],
+      [
+        {},
+        'auth.getToken returned no token (undefined); expected a non-empty string or { token, expiresAt? }',
+      ],
+      [
+        { token: '' },
+        'auth.getToken returned no token (empty); expected a non-empty string or { token, expiresAt? }',
+      ],
+      [
+        { token: 5 },
+        'auth.getToken returned no token (number); expected a non-empty string or { token, expiresAt? }',
+      ],
       [
         { token: 'secret', expiresAt: Number.NaN },
         'auth.getToken returned expiresAt NaN; expected epoch milliseconds',
@@ -385,6 +397,23 @@ describe('TokenProvider', () => {
       expect(onError).toHaveBeenCalledTimes(5);
       expect(onError.mock.calls[0]![0].code).toBe('auth_failed');
       expect(onToken).not.toHaveBeenCalled();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('does not retry when onError cancels the schedule', async () => {
+      const clock = new FakeClock();
+      const getToken = vi
+        .fn<GetToken>()
+        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
+        .mockRejectedValue(new Error('idp down'));
+      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      await provider.get();
+      let cancel = (): void => {};
+      const onError = vi.fn(() => cancel());
+      cancel = provider.scheduleRefresh(vi.fn(), onError);
+      clock.advance(90_000);
+      await flushPromises();
+      expect(onError).toHaveBeenCalledOnce();
       expect(clock.pending).toBe(0);
     });
 
