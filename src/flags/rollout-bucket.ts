@@ -25,7 +25,7 @@ export function rolloutBucket(flagName: string, orgId: string): number {
 
 /** True when `orgId` falls inside `percent` (0..100) of the rollout of `flagName`. */
 export function inRollout(flagName: string, orgId: string, percent: number): boolean {
-  if (percent >= 100) return true;
-  if (percent <= 0) return false;
+  // No special cases needed: at 100 % and more every bucket (< 10000) is in,
+  // at 0 % and less none is, and NaN lets none in.
   return rolloutBucket(flagName, orgId) < Math.round(percent * 100);
 }

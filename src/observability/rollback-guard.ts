@@ -59,14 +59,10 @@ export function resolveRollbackThresholds(
   if (t.degradedRate > t.errorRate) {
     throw new RangeError(`${field}.degradedRate must be ≤ ${field}.errorRate, got ${t.degradedRate}`);
   }
-  // The integer thresholds and their least values, in the order they are checked.
-  const integers = [
-    ['windowMs', 1000],
-    ['minSamples', 1],
-    ['circuitOpenMs', 1],
-    ['cooldownMs', 0],
-  ] as const;
-  for (const [name, min] of integers) assertInteger(`${field}.${name}`, t[name], min);
+  assertInteger(`${field}.windowMs`, t.windowMs, 1000);
+  assertInteger(`${field}.minSamples`, t.minSamples, 1);
+  assertInteger(`${field}.circuitOpenMs`, t.circuitOpenMs, 1);
+  assertInteger(`${field}.cooldownMs`, t.cooldownMs, 0);
   return t;
 }
 
@@ -134,9 +130,9 @@ export class RollbackGuard {
 
   /** The verdict now (a cooldown that ended clears a trip). */
   verdict(): RollbackVerdict {
-    const now = this.#clock.now();
-    if (this.#tripped) {
-      if (this.#tripped.until === undefined || now < this.#tripped.until) return this.#tripped;
+    const tripped = this.#tripped;
+    if (tripped) {
+      if (tripped.until === undefined || this.#clock.now() < tripped.until) return tripped;
       this.#tripped = undefined;
       this.#samples.reset();
       this.#errors.reset();
@@ -149,37 +145,38 @@ export class RollbackGuard {
 
   /** Checks the time-based condition (the circuit open too long); call it now and then. */
   evaluate(): RollbackVerdict {
-    if (!this.#tripped) {
-      const now = this.#clock.now();
-      if (
-        this.#circuitOpenSince !== undefined &&
-        now - this.#circuitOpenSince > this.#thresholds.circuitOpenMs
-      ) {
-        return this.#trip('circuit_open', `circuit open for ${Math.round(now - this.#circuitOpenSince)} ms`);
-      }
-      const current = this.verdict();
-      if (current.errorRate !== undefined && current.errorRate > this.#thresholds.errorRate) {
-        return this.#trip('error_rate', `error rate ${(current.errorRate * 100).toFixed(1)} %`);
-      }
+    // While tripped (even if the cooldown ends in `verdict()` below) nothing
+    // more can trip it; the conditions are checked again on the next call.
+    const tripped = this.#tripped;
+    const since = this.#circuitOpenSince;
+    const openMs = since === undefined ? 0 : this.#clock.now() - since;
+    if (!tripped && openMs > this.#thresholds.circuitOpenMs) {
+      return this.#trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
     }
     const verdict = this.verdict();
-    this.#report(verdict);
-    return verdict;
+    const errorRate = verdict.errorRate ?? 0;
+    if (!tripped && errorRate > this.#thresholds.errorRate) {
+      return this.#trip('error_rate', `error rate ${(errorRate * 100).toFixed(1)} %`);
+    }
+    return this.#report(verdict);
   }
 
   #trip(reason: RollbackReason, detail: string): RollbackVerdict {
     if (this.#tripped) return this.#tripped;
-    const now = this.#clock.now();
-    const verdict: RollbackVerdict = { state: 'tripped', reason, detail, trippedAt: now };
-    if (this.#thresholds.cooldownMs > 0) verdict.until = now + this.#thresholds.cooldownMs;
-    this.#tripped = verdict;
-    this.#report(verdict);
-    return verdict;
+    const trippedAt = this.#clock.now();
+    const { cooldownMs } = this.#thresholds;
+    // No `until` without a cooldown: off for the rest of the session.
+    this.#tripped = { state: 'tripped', reason, detail, trippedAt };
+    if (cooldownMs > 0) this.#tripped.until = trippedAt + cooldownMs;
+    return this.#report(this.#tripped);
   }
 
-  #report(verdict: RollbackVerdict): void {
-    if (verdict.state === this.#lastState) return;
-    this.#lastState = verdict.state;
-    this.#listeners.emit(verdict);
+  /** Tells the listeners when the state changed; returns `verdict`. */
+  #report(verdict: RollbackVerdict): RollbackVerdict {
+    if (verdict.state !== this.#lastState) {
+      this.#lastState = verdict.state;
+      this.#listeners.emit(verdict);
+    }
+    return verdict;
   }
 }

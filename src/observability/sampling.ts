@@ -24,21 +24,6 @@ export interface SampleSessionOptions {
   key?: string;
 }
 
-// A stored draw is a number in [0, 1) as `String(number)` wrote it; anything
-// else (another app's value, a hand edit, a truncated write) is ignored.
-function readDraw(storage: SamplingStorage, key: string): number | undefined {
-  let text: string | null;
-  try {
-    text = storage.getItem(key);
-  } catch {
-    // Storage can throw (blocked cookies, Safari private mode): sample without it.
-    return undefined;
-  }
-  if (text === null || text.trim() === '') return undefined;
-  const draw = Number(text);
-  return Number.isFinite(draw) && draw >= 0 && draw < 1 ? draw : undefined;
-}
-
 /**
  * Decides whether this session reports SLIs: `true` for about `rate` of
  * sessions (0..1, e.g. 0.02 for 2 %).
@@ -64,8 +49,17 @@ export function sampleSession(
   assertString('telemetry.samplingKey', key, { nonEmpty: true });
   const storage = options.storage;
 
-  let draw = storage === undefined ? undefined : readDraw(storage, key);
-  if (draw === undefined) {
+  let draw = NaN;
+  try {
+    const text = storage?.getItem(key);
+    // `Number` reads '' and '  ' as 0: they are no draw.
+    if (text?.trim()) draw = Number(text);
+  } catch {
+    // Storage can throw (blocked cookies, Safari private mode): sample without it.
+  }
+  // A stored draw is a number in [0, 1) as `String(number)` wrote it; anything
+  // else (another app's value, a hand edit, a truncated write) is replaced.
+  if (!(draw >= 0 && draw < 1)) {
     draw = random();
     // A broken random source must not make every session report.
     if (!(draw >= 0 && draw < 1)) draw = 0.999_999;

@@ -2,8 +2,9 @@ import type { Clock, WallClock } from '../clock';
 import type { RealtimeEvent } from '../protocol/schemas';
 import { type Alert, AlertEvaluator, type AlertThresholds } from './alerts';
 import { QuantileSketch } from './quantile-sketch';
-import { SlidingCounter, TimeWeightedRatio } from './sliding-counter';
+import { SlidingCounter } from './sliding-counter';
 import { evaluateSlos, type SloReport, type SloTargets } from './slo';
+import { TimeWeightedRatio } from './time-weighted-ratio';
 
 const HOUR_MS = 3_600_000;
 const FIVE_MIN_MS = 300_000;

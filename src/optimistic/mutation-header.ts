@@ -21,7 +21,8 @@ export const MAX_MUTATION_ID_LENGTH = 200;
 
 // Visible ASCII only: the id travels as an HTTP header value, and `Headers`
 // trims surrounding whitespace and rejects control characters, so any other
-// id would either fail in `fetch` or come back changed and never match.
+// id would either fail in `fetch` or come back changed and never match. The
+// `+` also rejects the empty string.
 const MUTATION_ID_PATTERN = /^[\x21-\x7E]+$/;
 
 /**
@@ -32,7 +33,6 @@ const MUTATION_ID_PATTERN = /^[\x21-\x7E]+$/;
 export function assertMutationId(field: string, value: unknown): asserts value is string {
   if (
     typeof value !== 'string' ||
-    value.length === 0 ||
     value.length > MAX_MUTATION_ID_LENGTH ||
     !MUTATION_ID_PATTERN.test(value)
   ) {

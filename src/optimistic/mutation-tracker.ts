@@ -101,11 +101,17 @@ export interface MutationTrackerOptions {
   onLate?: (mutationId: string, afterMs: number) => void;
 }
 
+// Plain constants for the constructor, so that bundles which never read the
+// object below leave it out.
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_PENDING = 1000;
+const DEFAULT_MAX_REMEMBERED = 1000;
+
 /** Defaults of {@link MutationTrackerOptions}. */
 export const DEFAULT_MUTATION_TRACKER = {
-  defaultTimeoutMs: 10_000,
-  maxPending: 1000,
-  maxRemembered: 1000,
+  defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
+  maxPending: DEFAULT_MAX_PENDING,
+  maxRemembered: DEFAULT_MAX_REMEMBERED,
 } as const;
 
 /** What {@link MutationTracker.observe} needs of an event: only its `mutationId`. */
@@ -117,10 +123,10 @@ interface Entry {
   readonly id: string;
   readonly trackedAt: number;
   status: MutationStatus;
-  timer: unknown;
+  timer?: unknown;
   readonly handle: TrackedMutation;
-  // Dropped on settle so never-settled convenience promises become garbage.
-  settle: ((outcome: MutationOutcome) => void) | undefined;
+  /** Resolves the handle's promises for `outcome`; called once, by `#finish`. */
+  readonly settle: (outcome: MutationOutcome) => void;
 }
 
 /**
@@ -155,22 +161,19 @@ export class MutationTracker {
   readonly #onLate: MutationTrackerOptions['onLate'];
 
   // Insertion order is tracking order, so the first key is the oldest.
+  // Invariant: an entry is in here exactly while its status is `pending`.
   readonly #pending = new Map<string, Entry>();
   // Timed-out id → its track time; insertion order is timeout order.
   readonly #timedOutAt = new Map<string, number>();
-
-  #tracked = 0;
-  #visible = 0;
-  #timedOut = 0;
-  #late = 0;
-  #cancelled = 0;
+  // The counters of `stats()`, under their names there.
+  readonly #counts = { tracked: 0, visible: 0, timedOut: 0, late: 0, cancelled: 0 };
   #disposed = false;
 
   /** @throws RangeError naming the field when an option is out of range. */
   constructor(options: MutationTrackerOptions = {}) {
-    const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_MUTATION_TRACKER.defaultTimeoutMs;
-    const maxPending = options.maxPending ?? DEFAULT_MUTATION_TRACKER.maxPending;
-    const maxRemembered = options.maxRemembered ?? DEFAULT_MUTATION_TRACKER.maxRemembered;
+    const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    const maxRemembered = options.maxRemembered ?? DEFAULT_MAX_REMEMBERED;
     assertNumber('defaultTimeoutMs', defaultTimeoutMs, 1, MAX_TIMER_DELAY_MS);
     assertInteger('maxPending', maxPending, 1);
     assertInteger('maxRemembered', maxRemembered, 0);
@@ -201,31 +204,28 @@ export class MutationTracker {
     assertNumber('timeoutMs', timeoutMs, 1, MAX_TIMER_DELAY_MS);
 
     const existing = this.#pending.get(mutationId);
-    if (existing !== undefined) return existing.handle;
+    if (existing) return existing.handle;
 
     const entry = this.#createEntry(mutationId);
     if (this.#disposed) {
-      // Not counted: the tracker's numbers ended with its life.
-      entry.status = 'cancelled';
-      entry.settle?.({ status: 'cancelled', reason: 'disposed' });
-      entry.settle = undefined;
+      // Never enters the pending set, so `#finish` neither counts nor
+      // reports it: the tracker's numbers ended with its life.
+      this.#finish(entry, { status: 'cancelled', reason: 'disposed' });
       return entry.handle;
     }
 
     // A new tracking supersedes a timed-out one of the same id.
     this.#timedOutAt.delete(mutationId);
-    while (this.#pending.size >= this.#maxPending) {
-      const oldest = this.#pending.values().next().value;
-      if (oldest === undefined) break;
+    for (const oldest of this.#pending.values()) {
+      if (this.#pending.size < this.#maxPending) break;
       this.#finish(oldest, { status: 'cancelled', reason: 'evicted' });
     }
-    this.#tracked += 1;
+    this.#counts.tracked++;
     this.#pending.set(mutationId, entry);
-    entry.timer = this.#clock.setTimeout(() => {
-      entry.timer = undefined;
-      if (entry.status !== 'pending') return;
-      this.#finish(entry, { status: 'timed_out', afterMs: this.#clock.now() - entry.trackedAt });
-    }, timeoutMs);
+    entry.timer = this.#clock.setTimeout(
+      () => this.#finish(entry, { status: 'timed_out', afterMs: this.#clock.now() - entry.trackedAt }),
+      timeoutMs,
+    );
     return entry.handle;
   }
 
@@ -236,13 +236,13 @@ export class MutationTracker {
    * carrying a pending id settles it as `visible`; later ones are ignored.
    */
   observe(events: readonly MutationEcho[]): void {
-    if (this.#disposed) return;
-    if (this.#pending.size === 0 && this.#timedOutAt.size === 0) return;
-    for (const event of events) {
-      const id = event.mutationId;
-      if (typeof id !== 'string') continue;
+    // Nothing to look for (always so once disposed): skip the batch.
+    if (this.#pending.size + this.#timedOutAt.size === 0) return;
+    for (const { mutationId: id } of events) {
+      // No id, or one no mutation can have (ids are never empty).
+      if (!id) continue;
       const entry = this.#pending.get(id);
-      if (entry !== undefined) {
+      if (entry) {
         this.#finish(entry, { status: 'visible', latencyMs: this.#clock.now() - entry.trackedAt });
         continue;
       }
@@ -250,37 +250,31 @@ export class MutationTracker {
       if (trackedAt === undefined) continue;
       // Forgotten at once, so a write that caused several events is late once.
       this.#timedOutAt.delete(id);
-      this.#late += 1;
-      if (this.#onLate !== undefined) this.#call(this.#onLate, id, this.#clock.now() - trackedAt);
+      this.#counts.late++;
+      this.#call(this.#onLate, id, this.#clock.now() - trackedAt);
     }
   }
 
   /** The counters, as a plain object. */
   stats(): MutationTrackerStats {
-    const verdicts = this.#visible + this.#timedOut;
-    return {
-      tracked: this.#tracked,
-      visible: this.#visible,
-      timedOut: this.#timedOut,
-      late: this.#late,
-      cancelled: this.#cancelled,
-      pending: this.#pending.size,
-      timeoutRate: verdicts === 0 ? 0 : this.#timedOut / verdicts,
-    };
+    const counts = this.#counts;
+    const verdicts = counts.visible + counts.timedOut;
+    // `verdicts &&`: 0 before any verdict.
+    return { ...counts, pending: this.#pending.size, timeoutRate: verdicts && counts.timedOut / verdicts };
   }
 
   /**
    * Cancels every pending mutation (reason `disposed`, reported to
    * `onSettled`), clears their timers and forgets the timed-out ids. The
    * tracker is inert afterwards: `observe` does nothing and `track` returns
-   * cancelled mutations.
+   * cancelled mutations. A second call finds nothing left to do.
    */
   dispose(): void {
-    if (this.#disposed) return;
     this.#disposed = true;
-    for (const entry of [...this.#pending.values()]) {
+    // `#finish` deletes the entry being visited, which Map iteration allows;
+    // nothing is added, as `track` no longer adds.
+    for (const entry of this.#pending.values())
       this.#finish(entry, { status: 'cancelled', reason: 'disposed' });
-    }
     this.#timedOutAt.clear();
   }
 
@@ -301,7 +295,6 @@ export class MutationTracker {
       id,
       trackedAt: this.#clock.now(),
       status: 'pending',
-      timer: undefined,
       settle: (outcome) => {
         if (outcome.status === 'visible') resolveVisible({ latencyMs: outcome.latencyMs });
         else if (outcome.status === 'timed_out') resolveTimedOut();
@@ -313,58 +306,43 @@ export class MutationTracker {
         visible,
         timedOut,
         status: () => entry.status,
-        cancel: () => {
-          if (entry.status === 'pending' && this.#pending.get(id) === entry) {
-            this.#finish(entry, { status: 'cancelled', reason: 'cancelled' });
-          }
-        },
+        // Does nothing once settled: `#finish` checks.
+        cancel: () => this.#finish(entry, { status: 'cancelled', reason: 'cancelled' }),
       },
     };
     return entry;
   }
 
-  // The one place a pending mutation settles, so it settles at most once.
+  // The one place a mutation settles, so it settles at most once. Once
+  // settled, the entry is dropped, and with it the resolve functions of the
+  // promises that never settle.
   #finish(entry: Entry, outcome: MutationOutcome): void {
     if (entry.status !== 'pending') return;
     entry.status = outcome.status;
-    if (this.#pending.get(entry.id) === entry) this.#pending.delete(entry.id);
-    if (entry.timer !== undefined) {
-      this.#clock.clearTimeout(entry.timer);
-      entry.timer = undefined;
+    entry.settle(outcome);
+    // Absent only for a mutation made after dispose(), never tracked.
+    if (!this.#pending.delete(entry.id)) return;
+    this.#clock.clearTimeout(entry.timer);
+    if (outcome.status === 'timed_out') {
+      this.#counts.timedOut++;
+      // Remembered for late echoes; the oldest forgotten first (at once with
+      // maxRemembered 0). Map iteration allows deleting the visited key.
+      const timedOutAt = this.#timedOutAt;
+      timedOutAt.set(entry.id, entry.trackedAt);
+      for (const id of timedOutAt.keys()) {
+        if (timedOutAt.size <= this.#maxRemembered) break;
+        timedOutAt.delete(id);
+      }
+    } else {
+      this.#counts[outcome.status]++;
     }
-    switch (outcome.status) {
-      case 'visible':
-        this.#visible += 1;
-        break;
-      case 'timed_out':
-        this.#timedOut += 1;
-        this.#remember(entry);
-        break;
-      case 'cancelled':
-        this.#cancelled += 1;
-        break;
-    }
-    const settle = entry.settle;
-    entry.settle = undefined;
-    settle?.(outcome);
-    if (this.#onSettled !== undefined) this.#call(this.#onSettled, outcome, entry.id);
-  }
-
-  #remember(entry: Entry): void {
-    if (this.#maxRemembered === 0) return;
-    this.#timedOutAt.delete(entry.id);
-    while (this.#timedOutAt.size >= this.#maxRemembered) {
-      const oldest = this.#timedOutAt.keys().next().value;
-      if (oldest === undefined) break;
-      this.#timedOutAt.delete(oldest);
-    }
-    this.#timedOutAt.set(entry.id, entry.trackedAt);
+    this.#call(this.#onSettled, outcome, entry.id);
   }
 
   // App callbacks must not break the tracker's bookkeeping or the core's dispatch loop.
-  #call<A extends unknown[]>(fn: (...args: A) => void, ...args: A): void {
+  #call<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A): void {
     try {
-      fn(...args);
+      fn?.(...args);
     } catch (error) {
       reportListenerError(error);
     }

@@ -37,6 +37,18 @@ describe('rollout bucket', () => {
     expect(inRollout(REALTIME_FLAG, org, (bucket + 1) / 100)).toBe(true);
   });
 
+  it('lets every org in at 100 % and more, none at 0 % and less or NaN', () => {
+    for (let i = 0; i < 200; i++) {
+      const org = `org_${i}`;
+      for (const percent of [100, 150, Number.POSITIVE_INFINITY]) {
+        expect(inRollout(REALTIME_FLAG, org, percent)).toBe(true);
+      }
+      for (const percent of [0, -0.001, -5, Number.NEGATIVE_INFINITY, Number.NaN]) {
+        expect(inRollout(REALTIME_FLAG, org, percent)).toBe(false);
+      }
+    }
+  });
+
   it('spreads orgs evenly enough that 25 % lets in about a quarter', () => {
     let inside = 0;
     for (let i = 0; i < 10_000; i++) if (inRollout(REALTIME_FLAG, `org_${i}`, 25)) inside++;

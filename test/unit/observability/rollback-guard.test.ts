@@ -95,6 +95,26 @@ describe('RollbackGuard', () => {
     expect(g.verdict().state).toBe('ok');
   });
 
+  it('after a cooldown, reports ok once before checking the conditions again', () => {
+    const { g, clock, changes } = guard({ cooldownMs: 60_000 });
+    g.circuitOpen(true);
+    clock.advance(300_001);
+    expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open', until: 1_360_001 });
+    clock.advance(60_000);
+    expect(g.evaluate()).toEqual({ state: 'ok' });
+    expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
+    expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok', 'tripped']);
+  });
+
+  it('keeps the first trip: a later invariant violation changes nothing', () => {
+    const { g, changes } = guard();
+    g.invariantViolation('tasks: seq 5 after 7');
+    g.invariantViolation('tasks: seq 6 twice');
+    expect(g.verdict()).toMatchObject({ reason: 'invariant_violation', detail: 'tasks: seq 5 after 7' });
+    expect(g.verdict().until).toBeUndefined();
+    expect(changes).toHaveLength(1);
+  });
+
   it('validates thresholds, naming the field', () => {
     expect(() => new RollbackGuard({ thresholds: { errorRate: 2 } })).toThrow(/rollback\.errorRate.*2/);
     expect(() => new RollbackGuard({ thresholds: { degradedRate: 0.1, errorRate: 0.05 } })).toThrow(

@@ -61,7 +61,7 @@ describe('sampleSession', () => {
     expect(sampleSession(0, () => 0.9, { storage })).toBe(false);
   });
 
-  it.each(['', 'abc', '1.5', '-0.1', 'NaN', 'Infinity', '{}'])(
+  it.each(['', '  ', 'abc', '1.5', '1', '-0.1', 'NaN', 'Infinity', '{}'])(
     'ignores a corrupt stored value %j',
     (value) => {
       const storage = new MemoryStorage();

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SlidingCounter, TimeWeightedRatio } from '../../../src/observability/sliding-counter';
+import { SlidingCounter } from '../../../src/observability/sliding-counter';
+import { TimeWeightedRatio } from '../../../src/observability/time-weighted-ratio';
 
 /** A clock that moves only when told. */
 function manualClock(start = 1_000_000) {
@@ -92,6 +93,20 @@ describe('SlidingCounter', () => {
     counter.add(3);
     counter.reset();
     expect(counter.total()).toBe(0);
+  });
+
+  it('counts afresh after reset(), in the same bucket or a later one', () => {
+    const clock = manualClock();
+    const counter = new SlidingCounter({ windowMs: MINUTE, buckets: 6, clock });
+    counter.add(3);
+    clock.advance(10_000);
+    counter.add(4);
+    counter.reset();
+    counter.add(2);
+    expect(counter.total()).toBe(2);
+    clock.advance(10_000);
+    counter.add(1);
+    expect(counter.total()).toBe(3);
   });
 
   it('matches a reference count within the documented reach (property)', () => {

@@ -315,6 +315,19 @@ describe('MutationTracker', () => {
     });
   });
 
+  describe('after dispose', () => {
+    it('neither counts nor reports a mutation tracked after dispose, and cancel() on it does nothing', async () => {
+      const { tracker, settled } = setup();
+      tracker.dispose();
+      const m = tracker.track('m_1');
+      m.cancel();
+      await expect(m.result).resolves.toStrictEqual({ status: 'cancelled', reason: 'disposed' });
+      expect(settled).toStrictEqual([]);
+      expect(tracker.stats()).toMatchObject({ tracked: 0, cancelled: 0, pending: 0 });
+      expect(tracker.track('m_1')).not.toBe(m);
+    });
+  });
+
   describe('stats', () => {
     it('counts outcomes and computes timeoutRate over visible + timed out', () => {
       const { clock, tracker } = setup();
