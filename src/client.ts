@@ -433,7 +433,6 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
       {
         online: () => this.#loop.online(),
-        offline: () => {},
         visible: () => this.#loop.ensureAlive(),
         resumed: (fromBfcache) => (fromBfcache ? this.#resumeFromBfcache() : this.#loop.ensureAlive()),
         suspended: () => this.#suspendForBfcache(),

@@ -1,7 +1,7 @@
 /** What the connection loop wants to hear of the page's life. */
 export interface PageLifecycleHandlers {
+  /** Back online (going offline needs nothing: the loop asks `isOnline` before each retry). */
   online(): void;
-  offline(): void;
   /** The page became visible. */
   visible(): void;
   /** Timers ran again after `freeze`, or the page came back from the back/forward cache. */
@@ -18,7 +18,7 @@ interface LifecycleTargets {
 }
 
 /**
- * Listens to `online`/`offline`, `visibilitychange`, `freeze`/`resume` and
+ * Listens to `online`, `visibilitychange`, `freeze`/`resume` and
  * `pagehide`/`pageshow` and translates them into the few things the loop
  * acts on. Returns the function that removes every listener.
  */
@@ -32,7 +32,6 @@ export function watchPageLifecycle(targets: LifecycleTargets, handlers: PageLife
   };
 
   on(win, 'online', () => handlers.online());
-  on(win, 'offline', () => handlers.offline());
   on(doc, 'visibilitychange', () => {
     if (doc?.visibilityState === 'visible') handlers.visible();
   });
