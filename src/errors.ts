@@ -37,8 +37,9 @@ export class RealtimeError extends Error {
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    if (options.status !== undefined) this.status = options.status;
-    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    // The fields exist on every instance (class fields); unknown ones stay undefined.
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Clock, RandomSource, WallClock } from './clock';
 import { systemClock } from './clock';
+import type { GetToken, TokenResult } from './connection/token-provider';
 import { type RollbackThresholds, resolveRollbackThresholds } from './observability/rollback-guard';
 import {
   type AlertThresholds,
@@ -8,37 +9,11 @@ import {
   type SloTargets,
 } from './observability/thresholds';
 import type { ResolvedFlags } from './state';
+import { assertTransportList } from './transports/fallback';
 import type { Transport } from './transports/types';
+import { isHttpUrl } from './transports/url';
 import { MAX_TIMER_DELAY_MS } from './util/timers';
 import * as v from './util/validate';
-
-// Value-returning forms of the assertions, so each option reads as one line.
-const int = (field: string, value: unknown, min: number, max?: number): number => {
-  v.assertInteger(field, value, min, max);
-  return value;
-};
-const num = (field: string, value: unknown, min: number, max?: number): number => {
-  v.assertNumber(field, value, min, max);
-  return value;
-};
-const bool = (field: string, value: unknown): boolean => {
-  v.assertBoolean(field, value);
-  return value;
-};
-const str = (field: string, value: unknown, nonEmpty = false): string => {
-  v.assertString(field, value, { nonEmpty });
-  return value;
-};
-const oneOf = <T extends string>(field: string, value: unknown, allowed: readonly T[]): T => {
-  v.assertOneOf(field, value, allowed);
-  return value;
-};
-const strs = (field: string, value: unknown): string[] => {
-  v.assertStringArray(field, value);
-  return [...value];
-};
-
-import type { GetToken, TokenResult } from './connection/token-provider';
 
 export type { TokenResult };
 
@@ -174,6 +149,87 @@ export const DEFAULT_FLAGS: ResolvedFlags = {
   disabledServices: [],
 };
 
+// Options are resolved from tables: per option its default and its check.
+// A check throws the RangeError of util/validate.ts, naming the option as the
+// user wrote it (`circuit.cooldownMs`) and showing the value, or returns the
+// value to keep (a copy, for an array).
+
+/** Checks `value` as the option `field`; `group` holds the values resolved before it in its group. */
+type Check = (field: string, value: unknown, group: Record<string, unknown>) => unknown;
+
+/** The check that `assert(field, value, ...args)` makes. */
+const checked =
+  <A extends unknown[]>(assert: (field: string, value: unknown, ...args: A) => void, ...args: A): Check =>
+  (field, value) => {
+    assert(field, value, ...args);
+    return value;
+  };
+
+/** An integer in `[min, max]`; a string `min` names an earlier option of the group, whose value is the bound. */
+const int =
+  (min: number | string, max?: number): Check =>
+  (field, value, group) => {
+    v.assertInteger(field, value, typeof min === 'string' ? (group[min] as number) : min, max);
+    return value;
+  };
+const num = (min: number, max: number): Check => checked(v.assertNumber, min, max);
+const oneOf = (allowed: readonly string[]): Check => checked(v.assertOneOf, allowed);
+const bool = checked(v.assertBoolean);
+const string = checked(v.assertString);
+const nonEmptyString = checked(v.assertString, { nonEmpty: true });
+const strings: Check = (field, value) => {
+  v.assertStringArray(field, value);
+  return [...value];
+};
+
+/** Per option of a group, its default and its check, in the order they are checked. */
+type Defaults<T> = { readonly [K in keyof T]-?: readonly [fallback: T[K], check: Check] };
+
+/**
+ * Resolves a group of options: each is the value `input` gives or, when that
+ * is `undefined` or `null`, its default (a missing or non-object `input` gives
+ * none). Each is checked as `prefix + key`, defaults too: a default can be out
+ * of a bound another option moved (`circuit.maxCooldownMs` below a given
+ * `circuit.cooldownMs`).
+ */
+function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>): T {
+  const given = input as Record<string, unknown> | null | undefined;
+  const out: Record<string, unknown> = {};
+  for (const key in defaults) {
+    const [fallback, check] = defaults[key];
+    out[key] = check(prefix + key, given?.[key] ?? fallback, out);
+  }
+  return out as T;
+}
+
+/**
+ * `base` with the options `input` gives (those not `undefined`), each checked
+ * as `prefix + key`, put over it: for partial updates of an already valid
+ * `base` (`setFlags`, `scope`). Keys without a check are ignored.
+ */
+function overlay<T extends object>(
+  base: T,
+  input: object,
+  prefix: string,
+  checks: { readonly [K in keyof T]: Check },
+): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const key in checks) {
+    const value = (input as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = checks[key](prefix + key, value, out);
+  }
+  return out as T;
+}
+
+const FLAG_CHECKS = {
+  enabled: bool,
+  emergencyDisable: bool,
+  shadowMode: bool,
+  rolloutPercent: num(0, 100),
+  disabledOrgs: strings,
+  disabledServices: strings,
+} as const satisfies { readonly [K in keyof ResolvedFlags]: Check };
+
 /** Validates a partial flags object (from options or `setFlags`) and merges it onto `base`. */
 export function resolveFlags(
   base: ResolvedFlags,
@@ -183,115 +239,101 @@ export function resolveFlags(
   if (flags === undefined) return base;
   if (typeof flags !== 'object' || flags === null)
     throw new TypeError(`${field} must be an object, got ${String(flags)}`);
-  const next = { ...base };
-  if (flags.enabled !== undefined) next.enabled = bool(`${field}.enabled`, flags.enabled);
-  if (flags.emergencyDisable !== undefined)
-    next.emergencyDisable = bool(`${field}.emergencyDisable`, flags.emergencyDisable);
-  if (flags.shadowMode !== undefined) next.shadowMode = bool(`${field}.shadowMode`, flags.shadowMode);
-  if (flags.rolloutPercent !== undefined)
-    next.rolloutPercent = num(`${field}.rolloutPercent`, flags.rolloutPercent, 0, 100);
-  if (flags.disabledOrgs !== undefined) next.disabledOrgs = strs(`${field}.disabledOrgs`, flags.disabledOrgs);
-  if (flags.disabledServices !== undefined)
-    next.disabledServices = strs(`${field}.disabledServices`, flags.disabledServices);
-  return next;
+  return overlay(base, flags, `${field}.`, FLAG_CHECKS);
 }
 
-const TRANSPORT_NAMES = ['websocket', 'sse', 'long-poll'] as const;
+type Grouped = Pick<ResolvedOptions, 'leader' | 'circuit' | 'backoff' | 'optimistic' | 'telemetry'>;
+
+/** The option groups read with defaults, by name. */
+const GROUPS: { readonly [K in keyof Grouped]: Defaults<Grouped[K]> } = {
+  leader: {
+    strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
+    takeoverMs: [3000, int(100)],
+  },
+  circuit: {
+    failureThreshold: [3, int(1)],
+    cooldownMs: [1000, int(1)],
+    maxCooldownMs: [60_000, int('cooldownMs')],
+  },
+  backoff: { baseMs: [500, int(1)], capMs: [20_000, int('baseMs')] },
+  optimistic: { timeoutMs: [10_000, int(1)], maxPending: [1000, int(1)] },
+  telemetry: {
+    url: ['/telemetry/client', nonEmptyString],
+    sampleRate: [0.02, num(0, 1)],
+    intervalMs: [60_000, int(1000, MAX_TIMER_DELAY_MS)],
+    measure: ['sampled', oneOf(['sampled', 'always'])],
+  },
+};
+
+type TopLevel = Pick<
+  ResolvedOptions,
+  | 'connectTimeoutMs'
+  | 'idleGraceMs'
+  | 'dedupWindow'
+  | 'maxFrameChars'
+  | 'devtools'
+  | 'persistCursor'
+  | 'appKey'
+>;
+
+/** The top-level options with a default. */
+const TOP_LEVEL: Defaults<TopLevel> = {
+  connectTimeoutMs: [10_000, int(1)],
+  idleGraceMs: [1000, int(0)],
+  dedupWindow: [4096, int(16)],
+  maxFrameChars: [16 * 1024 * 1024, int(1024)],
+  devtools: [true, bool],
+  persistCursor: [false, bool],
+  appKey: ['tabwire', nonEmptyString],
+};
 
 /** Applies defaults and validates every option once, loudly. */
 export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`createRealtime needs an options object, got ${String(options)}`);
   }
-  const url = str('url', options.url, true);
-  try {
-    new URL(url);
-  } catch {
-    throw new RangeError(`url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
-  }
-  if (!/^https?:/i.test(url))
+  v.assertString('url', options.url, { nonEmpty: true });
+  const url = options.url;
+  if (!isHttpUrl(url))
     throw new RangeError(`url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
 
-  const scope = { orgId: '', userId: '' };
-  if (options.scope !== undefined) {
-    if (options.scope.orgId !== undefined) scope.orgId = str('scope.orgId', options.scope.orgId);
-    if (options.scope.userId !== undefined) scope.userId = str('scope.userId', options.scope.userId);
-  }
+  const scope = overlay({ orgId: '', userId: '' }, options.scope ?? {}, 'scope.', {
+    orgId: string,
+    userId: string,
+  });
 
   const transports = options.transports ?? ['websocket', 'sse', 'long-poll'];
-  if (!Array.isArray(transports) || transports.length === 0) {
-    throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(transports)}`);
-  }
-  transports.forEach((t, i) => {
-    if (typeof t === 'string') v.assertOneOf(`transports[${i}]`, t, TRANSPORT_NAMES);
-    else if (
-      typeof t !== 'object' ||
-      t === null ||
-      typeof t.connect !== 'function' ||
-      typeof t.name !== 'string'
-    ) {
-      throw new TypeError(`transports[${i}] must be a transport name or a Transport object`);
-    }
-  });
+  assertTransportList(transports);
 
   let getToken: ResolvedOptions['getToken'];
   if (options.auth !== undefined) {
     v.assertFunction('auth.getToken', options.auth.getToken);
     getToken = options.auth.getToken;
   }
-  const refreshSkewMs = int('auth.refreshSkewMs', options.auth?.refreshSkewMs ?? 30_000, 0);
 
-  const strategy = options.leader?.strategy ?? 'auto';
-  v.assertOneOf('leader.strategy', strategy, ['auto', 'locks', 'storage', 'none'] as const);
-  const takeoverMs = int('leader.takeoverMs', options.leader?.takeoverMs ?? 3000, 100);
-
-  const failureThreshold = int('circuit.failureThreshold', options.circuit?.failureThreshold ?? 3, 1);
-  const cooldownMs = int('circuit.cooldownMs', options.circuit?.cooldownMs ?? 1000, 1);
-  const maxCooldownMs = int('circuit.maxCooldownMs', options.circuit?.maxCooldownMs ?? 60_000, cooldownMs);
-
-  const baseMs = int('backoff.baseMs', options.backoff?.baseMs ?? 500, 1);
-  const capMs = int('backoff.capMs', options.backoff?.capMs ?? 20_000, baseMs);
+  const group = <K extends keyof Grouped>(name: K): Grouped[K] =>
+    withDefaults(options[name], `${name}.`, GROUPS[name]);
 
   const platform = options.platform ?? {};
   return {
     url: url.replace(/\/+$/, ''),
     scope,
-    transports,
+    transports: transports as TransportOption[],
     getToken,
-    refreshSkewMs,
+    ...withDefaults<Pick<ResolvedOptions, 'refreshSkewMs'>>(options.auth, 'auth.', {
+      refreshSkewMs: [30_000, int(0)],
+    }),
     flags: resolveFlags(DEFAULT_FLAGS, options.flags),
-    leader: { strategy, takeoverMs },
-    circuit: { failureThreshold, cooldownMs, maxCooldownMs },
-    backoff: { baseMs, capMs },
-    connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1),
-    idleGraceMs: int('idleGraceMs', options.idleGraceMs ?? 1000, 0),
-    dedupWindow: int('dedupWindow', options.dedupWindow ?? 4096, 16),
-    maxFrameChars: int('maxFrameChars', options.maxFrameChars ?? 16 * 1024 * 1024, 1024),
-    devtools: bool('devtools', options.devtools ?? true),
-    persistCursor: bool('persistCursor', options.persistCursor ?? false),
-    optimistic: {
-      timeoutMs: int('optimistic.timeoutMs', options.optimistic?.timeoutMs ?? 10_000, 1),
-      maxPending: int('optimistic.maxPending', options.optimistic?.maxPending ?? 1000, 1),
-    },
-    telemetry: {
-      url: str('telemetry.url', options.telemetry?.url ?? '/telemetry/client', true),
-      sampleRate: num('telemetry.sampleRate', options.telemetry?.sampleRate ?? 0.02, 0, 1),
-      intervalMs: int(
-        'telemetry.intervalMs',
-        options.telemetry?.intervalMs ?? 60_000,
-        1000,
-        MAX_TIMER_DELAY_MS,
-      ),
-      measure: oneOf('telemetry.measure', options.telemetry?.measure ?? 'sampled', [
-        'sampled',
-        'always',
-      ] as const),
-    },
+    leader: group('leader'),
+    circuit: group('circuit'),
+    backoff: group('backoff'),
+    optimistic: group('optimistic'),
+    telemetry: group('telemetry'),
+    ...withDefaults(options, '', TOP_LEVEL),
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),
     rollback: resolveRollbackThresholds(options.rollback),
     flagsUrl: resolveFlagsUrl(options.flagsUrl),
-    appKey: str('appKey', options.appKey ?? 'tabwire', true),
     platform: {
       ...platform,
       clock: platform.clock ?? systemClock,
@@ -304,8 +346,11 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
 function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['flagsUrl'] {
   if (option === undefined) return undefined;
   const { url, intervalMs } = typeof option === 'string' ? { url: option, intervalMs: undefined } : option;
+  v.assertString('flagsUrl.url', url, { nonEmpty: true });
   return {
-    url: str('flagsUrl.url', url, true),
-    intervalMs: int('flagsUrl.intervalMs', intervalMs ?? 30_000, 1000, MAX_TIMER_DELAY_MS),
+    url,
+    ...withDefaults<{ intervalMs: number }>({ intervalMs }, 'flagsUrl.', {
+      intervalMs: [30_000, int(1000, MAX_TIMER_DELAY_MS)],
+    }),
   };
 }

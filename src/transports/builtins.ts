@@ -1,4 +1,4 @@
-import { RealtimeError } from '../errors';
+import { unavailable } from './failures';
 import type { LongPollTransportOptions } from './long-poll';
 import type { SseTransportOptions } from './sse';
 import { validateLongPollOptions, validateSseOptions, validateWebSocketOptions } from './transport-options';
@@ -23,7 +23,7 @@ function lazyTransport(name: string, load: () => Promise<Transport>): Transport 
   const loaded = (): Promise<Transport> => {
     loading ??= load().catch((cause: unknown) => {
       loading = undefined;
-      throw new RealtimeError('transport_unavailable', `could not load the ${name} transport`, { cause });
+      throw unavailable(`could not load the ${name} transport`, { cause });
     });
     return loading;
   };

@@ -1,5 +1,18 @@
 import { RealtimeError } from '../errors';
 
+// The errors every transport makes. The core loads this module up front (the
+// lazy built-ins report a failed load with `unavailable`), so the bundler
+// keeps it in the shared chunk the core already loads instead of one more
+// chunk per transport.
+
+/**
+ * A `transport_unavailable` error: this transport cannot be used here or now,
+ * so the fallback chain tries the next one.
+ */
+export function unavailable(message: string, options?: { cause?: unknown; status?: number }): RealtimeError {
+  return new RealtimeError('transport_unavailable', message, options);
+}
+
 /**
  * The rejection of a connect attempt the core aborted. The core's own reason
  * is passed through when it is a `RealtimeError` (e.g. `connect_timeout`), so
@@ -16,7 +29,7 @@ export function abortedError(signal: AbortSignal): RealtimeError {
  * nothing about the server, so the fallback chain may try the next transport.
  */
 export function networkError(cause: unknown, what: string): RealtimeError {
-  return new RealtimeError('transport_unavailable', `${what} failed: no answer from the server`, { cause });
+  return unavailable(`${what} failed: no answer from the server`, { cause });
 }
 
 /** Calls `listener` once when `signal` aborts; returns the function that stops listening. */

@@ -1,5 +1,6 @@
 import type { WallClock } from '../clock';
 import { isRealtimeError } from '../errors';
+import { describeValue } from '../util/validate';
 import { longPollTransport, sseTransport, websocketTransport } from './builtins';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import type { WebSocketConstructorLike } from './websocket';
@@ -15,11 +16,42 @@ export interface TransportPlatform {
   now?: WallClock;
 }
 
+// The platform is exactly the options each built-in reads from it.
 const builtIns: Record<TransportName, (platform: TransportPlatform) => Transport> = {
-  websocket: (p) => websocketTransport({ WebSocket: p.WebSocket }),
-  sse: (p) => sseTransport({ fetch: p.fetch, now: p.now }),
-  'long-poll': (p) => longPollTransport({ fetch: p.fetch, now: p.now }),
+  websocket: websocketTransport,
+  sse: sseTransport,
+  'long-poll': longPollTransport,
 };
+
+/** Throws a `RangeError` showing `list` unless it is a non-empty array. */
+function assertNonEmpty(list: unknown): asserts list is readonly unknown[] {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new RangeError(`transports must be a non-empty array, got ${describeValue(list)}`);
+  }
+}
+
+/**
+ * Checks the `transports` option: a non-empty array of built-in names and
+ * `Transport` objects (a `name` and a `connect` method). Throws a `RangeError`
+ * naming the entry and showing its value.
+ */
+export function assertTransportList(list: unknown): asserts list is ReadonlyArray<TransportName | Transport> {
+  assertNonEmpty(list);
+  list.forEach((entry, index) => {
+    const ok =
+      typeof entry === 'string'
+        ? Object.hasOwn(builtIns, entry)
+        : typeof entry === 'object' &&
+          entry !== null &&
+          typeof (entry as Transport).connect === 'function' &&
+          typeof (entry as Transport).name === 'string';
+    if (!ok) {
+      throw new RangeError(
+        `transports[${index}] must be "websocket", "sse", "long-poll" or a Transport, got ${describeValue(entry)}`,
+      );
+    }
+  });
+}
 
 /**
  * Turns the configured list (names of built-ins or `Transport` objects) into
@@ -30,18 +62,8 @@ export function resolveTransports(
   list: ReadonlyArray<TransportName | Transport>,
   platform: TransportPlatform = {},
 ): Transport[] {
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(list)}`);
-  }
-  return list.map((entry, index) => {
-    if (typeof entry === 'string' && Object.hasOwn(builtIns, entry))
-      return builtIns[entry as TransportName](platform);
-    if (typeof entry === 'object' && entry !== null && typeof entry.connect === 'function') return entry;
-    const shown = typeof entry === 'string' ? JSON.stringify(entry) : String(entry);
-    throw new RangeError(
-      `transports[${index}] must be 'websocket', 'sse', 'long-poll' or a Transport, got ${shown}`,
-    );
-  });
+  assertTransportList(list);
+  return list.map((entry) => (typeof entry === 'string' ? builtIns[entry](platform) : entry));
 }
 
 /** What {@link TransportChain} reports when it moves past a transport. */
@@ -81,9 +103,7 @@ export class TransportChain {
   #current: string | undefined;
 
   constructor(transports: readonly Transport[], options: TransportChainOptions = {}) {
-    if (!Array.isArray(transports) || transports.length === 0) {
-      throw new RangeError(`transports must be a non-empty array, got ${JSON.stringify(transports)}`);
-    }
+    assertNonEmpty(transports);
     this.#transports = [...transports];
     this.#onFallback = options.onFallback;
   }
@@ -115,8 +135,7 @@ export class TransportChain {
    */
   async connect(ctx: TransportContext): Promise<TransportConnection> {
     const order = this.#attemptOrder();
-    let lastError: unknown;
-    for (let i = 0; i < order.length; i++) {
+    for (let i = 0; ; i++) {
       const transport = order[i]!;
       try {
         const connection = await transport.connect(ctx);
@@ -124,13 +143,12 @@ export class TransportChain {
         this.#current = transport.name;
         return connection;
       } catch (error) {
-        lastError = error;
-        if (ctx.signal.aborted || !triesNext(error)) throw error;
         const next = order[i + 1];
-        if (next !== undefined) this.#onFallback?.({ from: transport.name, to: next.name, error });
+        // The last transport's error is the chain's.
+        if (ctx.signal.aborted || !triesNext(error) || next === undefined) throw error;
+        this.#onFallback?.({ from: transport.name, to: next.name, error });
       }
     }
-    throw lastError;
   }
 
   #attemptOrder(): Transport[] {

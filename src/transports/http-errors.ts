@@ -1,5 +1,11 @@
-import type { WallClock } from '../clock';
-import { RealtimeError, type RealtimeErrorCode } from '../errors';
+import type { RealtimeErrorCode } from '../errors';
+
+// What an HTTP answer says, read without making an error (http-request.ts
+// makes them). This module must not import RealtimeError at run time: the
+// lazily loaded SLI reporter and flags poller use `parseRetryAfter`, and
+// through an import here they would reach errors.ts too, which the bundler
+// would then split out of the chunk the core and the transports share into a
+// chunk of its own: one more file for every app to download.
 
 /** The parts of a fetch `Response` the mapping reads. */
 export interface ErrorResponseLike {
@@ -39,67 +45,6 @@ export function codeForStatus(status: number): RealtimeErrorCode {
   // 404, 405 and the rest: whatever answered is not a tabwire endpoint for
   // this transport, so the next transport may fare better.
   return 'transport_unavailable';
-}
-
-interface ErrorBody {
-  retryAfterMs?: number;
-  message?: string;
-}
-
-function readErrorBody(text: string): ErrorBody {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return {};
-    const { retryAfterMs, message } = value as Record<string, unknown>;
-    const body: ErrorBody = {};
-    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
-      body.retryAfterMs = retryAfterMs;
-    }
-    if (typeof message === 'string') body.message = message.slice(0, 200);
-    return body;
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Maps a response that is not the success the transport waited for to a
- * `RealtimeError` with its `status`: 401 `unauthorized`, 403 `forbidden`,
- * 429/503 `overloaded` (with `retryAfterMs` from a JSON body's `retryAfterMs`,
- * else from `Retry-After`), 400 `bad_request`, other 5xx `server_error`,
- * anything else `transport_unavailable`. Consumes or cancels the body so the
- * connection is freed. Never rejects.
- */
-export async function errorFromResponse(
-  response: ErrorResponseLike,
-  now: WallClock = Date.now,
-): Promise<RealtimeError> {
-  const status = response.status;
-  const code = codeForStatus(status);
-  let body: ErrorBody = {};
-  if (code === 'overloaded' || code === 'unauthorized' || code === 'forbidden' || code === 'bad_request') {
-    try {
-      body = readErrorBody(await response.text());
-    } catch {
-      // An unreadable body leaves the status as the whole answer.
-    }
-  } else {
-    response.body?.cancel().catch(() => {});
-  }
-  let retryAfterMs: number | undefined;
-  if (code === 'overloaded')
-    retryAfterMs = body.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'), now());
-  const detail = body.message === undefined ? '' : `: ${body.message}`;
-  return new RealtimeError(code, `server answered HTTP ${status}${detail}`, { status, retryAfterMs });
-}
-
-/** The error for a 2xx answer whose content type is not the one the transport speaks. */
-export function unexpectedContentType(response: ErrorResponseLike, expected: string): RealtimeError {
-  response.body?.cancel().catch(() => {});
-  const got = response.headers.get('content-type') ?? 'none';
-  return new RealtimeError('transport_unavailable', `expected ${expected}, got content type ${got}`, {
-    status: response.status,
-  });
 }
 
 /** True when the response's content type is `mediaType` (parameters such as `charset` ignored). */

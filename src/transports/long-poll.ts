@@ -2,8 +2,8 @@ import type { WallClock } from '../clock';
 import { RealtimeError } from '../errors';
 import { readPollResponse } from '../protocol/frame-reader';
 import type { Cursor } from '../protocol/schemas';
-import { abortedError, networkError, onAbort } from './failures';
-import { errorFromResponse } from './http-errors';
+import { abortedError, onAbort, unavailable } from './failures';
+import { errorFromResponse, type HttpDeps, httpDeps, send } from './http-request';
 import { validateLongPollOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
@@ -43,61 +43,45 @@ export function longPollTransport(options: LongPollTransportOptions = {}): Trans
   };
 }
 
-interface PollDeps {
-  fetch: typeof fetch;
-  now: WallClock;
+interface PollDeps extends HttpDeps {
   waitSeconds: number;
 }
 
-/** The outcome of one poll request. */
-type PollOutcome =
-  | { kind: 'frames'; frames: unknown[] }
-  | { kind: 'empty' }
-  | { kind: 'failed'; error: RealtimeError }
-  | { kind: 'aborted' };
-
+/**
+ * One poll request. Resolves with the frames of the answer (none for a 204 or
+ * an empty 200), with `undefined` when `signal` aborted it before an answer
+ * (an update: poll again), or with the error that ends the connection.
+ */
 async function poll(
   url: string,
   token: string | undefined,
   signal: AbortSignal,
   deps: PollDeps,
-): Promise<PollOutcome> {
-  const doFetch = deps.fetch;
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+): Promise<unknown[] | RealtimeError | undefined> {
   let response: Response;
   try {
-    response = await doFetch(url, { headers, signal, cache: 'no-store' });
+    response = await send(
+      deps.fetch,
+      url,
+      token,
+      { headers: { Accept: 'application/json' }, signal },
+      'poll',
+    );
   } catch (error) {
-    return signal.aborted ? { kind: 'aborted' } : { kind: 'failed', error: networkError(error, 'poll') };
+    return signal.aborted ? undefined : (error as RealtimeError);
   }
-  if (response.status === 204) return { kind: 'empty' };
-  if (response.status !== 200) return { kind: 'failed', error: await errorFromResponse(response, deps.now) };
+  if (response.status === 204) return [];
+  if (response.status !== 200) return errorFromResponse(response, deps.now);
   let body: unknown;
   try {
     body = await response.json();
   } catch (error) {
-    if (signal.aborted) return { kind: 'aborted' };
-    return {
-      kind: 'failed',
-      error: new RealtimeError('transport_unavailable', 'poll answer is not JSON', {
-        cause: error,
-        status: 200,
-      }),
-    };
+    return signal.aborted ? undefined : unavailable('poll answer is not JSON', { cause: error, status: 200 });
   }
-  const parsed = readPollResponse(body);
-  if (parsed === undefined) {
-    return {
-      kind: 'failed',
-      error: new RealtimeError('transport_unavailable', 'poll answer is not { frames: [...] }', {
-        status: 200,
-      }),
-    };
-  }
-  // An empty 200 means what a 204 means; as frames it would pass the watchdog nothing.
-  if (parsed.frames.length === 0) return { kind: 'empty' };
-  return { kind: 'frames', frames: parsed.frames };
+  // An empty 200 means what a 204 means: the caller turns both into a heartbeat.
+  return (
+    readPollResponse(body)?.frames ?? unavailable('poll answer is not { frames: [...] }', { status: 200 })
+  );
 }
 
 async function connectLongPoll(
@@ -105,13 +89,8 @@ async function connectLongPoll(
   options: LongPollTransportOptions,
 ): Promise<TransportConnection> {
   if (ctx.signal.aborted) throw abortedError(ctx.signal);
-  const doFetch = options.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') {
-    throw new RealtimeError('transport_unavailable', 'no fetch in this environment');
-  }
   const deps: PollDeps = {
-    fetch: doFetch,
-    now: options.now ?? Date.now,
+    ...httpDeps(options),
     waitSeconds: options.waitSeconds ?? DEFAULT_POLL_WAIT_SECONDS,
   };
 
@@ -123,16 +102,14 @@ async function connectLongPoll(
     cursor: ctx.cursor,
     wait: 0,
   });
-  const outcome = await poll(url, ctx.token, first.signal, deps);
+  const frames = await poll(url, ctx.token, first.signal, deps);
   stopListening();
-  if (outcome.kind === 'aborted' || ctx.signal.aborted) throw abortedError(ctx.signal);
-  if (outcome.kind === 'failed') throw outcome.error;
-  const connectionId = outcome.kind === 'frames' ? connectionIdOfWelcomeObject(outcome.frames[0]) : undefined;
-  if (outcome.kind !== 'frames' || connectionId === undefined) {
-    throw new RealtimeError('transport_unavailable', 'the first poll did not start with a welcome frame');
-  }
+  if (frames === undefined || ctx.signal.aborted) throw abortedError(ctx.signal);
+  if (frames instanceof RealtimeError) throw frames;
+  const connectionId = connectionIdOfWelcomeObject(frames[0]);
+  if (connectionId === undefined) throw unavailable('the first poll did not start with a welcome frame');
   const session = new PollSession(ctx, deps, connectionId);
-  session.deliver(outcome.frames);
+  session.deliver(frames);
   session.start();
   return session.connection;
 }
@@ -156,126 +133,117 @@ function mergeCursor(into: Cursor, from: unknown): void {
 // own controller) so the loop re-polls at once with the new subscription.
 class PollSession {
   readonly connection: TransportConnection;
-  private readonly ctx: TransportContext;
-  private readonly deps: PollDeps;
-  private connectionId: string;
-  private services: string[];
-  private propertyIds: string[] | null;
-  private token: string | undefined;
+  readonly #ctx: TransportContext;
+  readonly #deps: PollDeps;
+  #connectionId: string;
+  #services: string[];
+  #propertyIds: string[] | null;
+  #token: string | undefined;
   // The cursor as this transport saw it: used when the core gives no getCursor.
-  private readonly cursor: Cursor;
-  private inFlight: AbortController | undefined;
-  private closed = false;
+  readonly #cursor: Cursor;
+  #inFlight: AbortController | undefined;
+  #closed = false;
   // Aborts the update POSTs when the connection closes.
-  private readonly lifetime = new AbortController();
-  private readonly stopListening: () => void;
+  readonly #lifetime = new AbortController();
+  readonly #stopListening: () => void;
 
   constructor(ctx: TransportContext, deps: PollDeps, connectionId: string) {
-    this.ctx = ctx;
-    this.deps = deps;
-    this.connectionId = connectionId;
-    this.services = ctx.services;
-    this.propertyIds = ctx.propertyIds;
-    this.token = ctx.token;
-    this.cursor = Object.create(null) as Cursor;
-    mergeCursor(this.cursor, ctx.cursor);
-    this.stopListening = onAbort(ctx.signal, () => this.close());
+    this.#ctx = ctx;
+    this.#deps = deps;
+    this.#connectionId = connectionId;
+    this.#services = ctx.services;
+    this.#propertyIds = ctx.propertyIds;
+    this.#token = ctx.token;
+    this.#cursor = Object.create(null) as Cursor;
+    mergeCursor(this.#cursor, ctx.cursor);
+    this.#stopListening = onAbort(ctx.signal, () => this.#close());
     this.connection = {
-      update: (services, propertyIds) => this.update(services, propertyIds),
+      update: (services, propertyIds) => this.#update(services, propertyIds),
       setToken: (token) => {
-        this.token = token;
+        this.#token = token;
       },
-      close: () => this.close(),
+      close: () => this.#close(),
     };
   }
 
   start(): void {
-    void this.loop();
+    void this.#loop();
   }
 
   /** Hands a poll's frames to the core, noting the cursor they move to. */
   deliver(frames: unknown[]): void {
     for (const frame of frames) {
-      if (this.closed) return;
+      if (this.#closed) return;
       if (typeof frame === 'object' && frame !== null) {
         const type = (frame as { type?: unknown }).type;
         if (type === 'batch' || type === 'reset' || type === 'welcome') {
-          mergeCursor(this.cursor, (frame as { cursor?: unknown }).cursor);
+          mergeCursor(this.#cursor, (frame as { cursor?: unknown }).cursor);
         }
         // A server that forgot an idle connection opens a new one on the next
         // poll and says so with a new welcome: later polls and updates use it.
-        if (type === 'welcome') this.connectionId = connectionIdOfWelcomeObject(frame) ?? this.connectionId;
+        if (type === 'welcome') this.#connectionId = connectionIdOfWelcomeObject(frame) ?? this.#connectionId;
       }
       // Non-objects go on too: the core counts them as invalid.
-      this.ctx.onFrame(frame as object);
+      this.#ctx.onFrame(frame as object);
     }
   }
 
-  private async loop(): Promise<void> {
-    while (!this.closed) {
+  async #loop(): Promise<void> {
+    while (!this.#closed) {
       const controller = new AbortController();
-      this.inFlight = controller;
-      const url = pollUrl(this.ctx.url, {
-        connectionId: this.connectionId,
-        services: this.services,
-        propertyIds: this.propertyIds,
-        cursor: this.ctx.getCursor?.() ?? this.cursor,
-        wait: this.deps.waitSeconds,
+      this.#inFlight = controller;
+      const url = pollUrl(this.#ctx.url, {
+        connectionId: this.#connectionId,
+        services: this.#services,
+        propertyIds: this.#propertyIds,
+        cursor: this.#ctx.getCursor?.() ?? this.#cursor,
+        wait: this.#deps.waitSeconds,
       });
-      const outcome = await poll(url, this.token, controller.signal, this.deps);
-      this.inFlight = undefined;
-      if (this.closed) return;
-      switch (outcome.kind) {
-        case 'aborted':
-          continue; // an update: poll again with the new subscription
-        case 'empty':
-          this.ctx.onFrame({ type: 'heartbeat', serverTime: this.deps.now() });
-          continue;
-        case 'frames':
-          this.deliver(outcome.frames);
-          continue;
-        case 'failed':
-          this.end();
-          this.ctx.onClose({
-            status: outcome.error.status,
-            code: outcome.error.code,
-            retryAfterMs: outcome.error.retryAfterMs,
-            error: outcome.error,
-          });
-          return;
+      const outcome = await poll(url, this.#token, controller.signal, this.#deps);
+      this.#inFlight = undefined;
+      if (this.#closed) return;
+      if (outcome instanceof RealtimeError) {
+        this.#close();
+        this.#ctx.onClose({
+          status: outcome.status,
+          code: outcome.code,
+          retryAfterMs: outcome.retryAfterMs,
+          error: outcome,
+        });
+        return;
       }
+      // `undefined`: an update aborted the poll; poll again with the new subscription.
+      if (outcome === undefined) continue;
+      if (outcome.length === 0) this.#ctx.onFrame({ type: 'heartbeat', serverTime: this.#deps.now() });
+      else this.deliver(outcome);
     }
   }
 
-  private async update(services: string[], propertyIds: string[] | null): Promise<UpdateResult> {
-    if (this.closed) throw new RealtimeError('connection_lost', 'the long-poll connection is closed');
+  async #update(services: string[], propertyIds: string[] | null): Promise<UpdateResult> {
+    if (this.#closed) throw new RealtimeError('connection_lost', 'the long-poll connection is closed');
     const result = await postUpdateServices({
-      fetch: this.deps.fetch,
-      url: this.ctx.url,
-      token: this.token,
-      connectionId: this.connectionId,
+      ...this.#deps,
+      url: this.#ctx.url,
+      token: this.#token,
+      connectionId: this.#connectionId,
       services,
       propertyIds,
-      signal: this.lifetime.signal,
-      now: this.deps.now,
+      signal: this.#lifetime.signal,
     });
-    if (this.closed) return result;
-    this.services = services;
-    this.propertyIds = propertyIds;
-    if (result.cursor !== undefined) mergeCursor(this.cursor, result.cursor);
-    this.inFlight?.abort();
+    if (this.#closed) return result;
+    this.#services = services;
+    this.#propertyIds = propertyIds;
+    if (result.cursor !== undefined) mergeCursor(this.#cursor, result.cursor);
+    this.#inFlight?.abort();
     return result;
   }
 
-  private end(): void {
-    this.closed = true;
-    this.stopListening();
-    this.lifetime.abort();
-    this.inFlight?.abort();
-    this.inFlight = undefined;
-  }
-
-  private close(): void {
-    if (!this.closed) this.end();
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopListening();
+    this.#lifetime.abort();
+    this.#inFlight?.abort();
+    this.#inFlight = undefined;
   }
 }

@@ -1,8 +1,9 @@
 import type { WallClock } from '../clock';
 import { RealtimeError } from '../errors';
 import { encodeCursor } from '../protocol/cursor';
-import { abortedError, networkError, onAbort } from './failures';
-import { errorFromResponse, hasContentType, unexpectedContentType } from './http-errors';
+import { abortedError, onAbort } from './failures';
+import { hasContentType } from './http-errors';
+import { errorFromResponse, type HttpDeps, httpDeps, send, unexpectedContentType } from './http-request';
 import { DEFAULT_SSE_MAX_LINE_CHARS, type SseMessage, SseParser } from './sse-parser';
 import { validateSseOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
@@ -40,14 +41,8 @@ export function sseTransport(options: SseTransportOptions = {}): Transport {
 
 async function connectSse(ctx: TransportContext, options: SseTransportOptions): Promise<TransportConnection> {
   if (ctx.signal.aborted) throw abortedError(ctx.signal);
-  const doFetch = options.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') {
-    throw new RealtimeError('transport_unavailable', 'no fetch in this environment');
-  }
-  const now = options.now ?? Date.now;
-  const url = streamUrl(ctx.url, ctx);
+  const deps = httpDeps(options);
   const headers: Record<string, string> = { Accept: EVENT_STREAM };
-  if (ctx.token !== undefined) headers.Authorization = `Bearer ${ctx.token}`;
   // The cursor goes in the query and, as an EventSource would send it on a
   // reconnect, in Last-Event-ID: a server may read either.
   if (hasKeys(ctx.cursor)) headers['Last-Event-ID'] = encodeCursor(ctx.cursor);
@@ -58,13 +53,17 @@ async function connectSse(ctx: TransportContext, options: SseTransportOptions): 
   const stopListening = onAbort(ctx.signal, () => controller.abort(ctx.signal.reason));
   let response: Response;
   try {
-    response = await doFetch(url, { headers, signal: controller.signal, cache: 'no-store' });
-  } catch (error) {
-    throw ctx.signal.aborted ? abortedError(ctx.signal) : networkError(error, 'event stream request');
+    response = await send(
+      deps.fetch,
+      streamUrl(ctx.url, ctx),
+      ctx.token,
+      { headers, signal: controller.signal },
+      'event stream request',
+    );
   } finally {
     stopListening();
   }
-  if (response.status !== 200) throw await errorFromResponse(response, now);
+  if (response.status !== 200) throw await errorFromResponse(response, deps.now);
   if (!hasContentType(response, EVENT_STREAM) || response.body === null) {
     throw unexpectedContentType(response, EVENT_STREAM);
   }
@@ -72,24 +71,15 @@ async function connectSse(ctx: TransportContext, options: SseTransportOptions): 
     response.body.cancel().catch(() => {});
     throw abortedError(ctx.signal);
   }
-  return openStream(ctx, response.body.getReader(), controller, {
-    fetch: doFetch,
-    now,
-    maxFrameChars: options.maxFrameChars ?? DEFAULT_SSE_MAX_LINE_CHARS,
-  });
-}
-
-interface StreamDeps {
-  fetch: typeof fetch;
-  now: WallClock;
-  maxFrameChars: number;
+  return openStream(ctx, response.body.getReader(), controller, deps, options.maxFrameChars);
 }
 
 function openStream(
   ctx: TransportContext,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   controller: AbortController,
-  deps: StreamDeps,
+  deps: HttpDeps,
+  maxFrameChars = DEFAULT_SSE_MAX_LINE_CHARS,
 ): TransportConnection {
   let ended = false;
   let token = ctx.token;
@@ -106,7 +96,7 @@ function openStream(
   };
   // An oversized message is dropped like the core drops an oversized frame;
   // the gap it leaves is found by the core's gap check and replayed.
-  const parser = new SseParser(onMessage, { maxLineChars: deps.maxFrameChars });
+  const parser = new SseParser(onMessage, { maxLineChars: maxFrameChars });
 
   const end = (error: RealtimeError): void => {
     ended = true;
@@ -134,10 +124,11 @@ function openStream(
     }
     if (ended) return; // closed by the core: no onClose
     parser.end();
-    const error =
-      failure === undefined
-        ? new RealtimeError('connection_lost', 'the event stream ended')
-        : new RealtimeError('connection_lost', 'the event stream failed', { cause: failure });
+    const error = new RealtimeError(
+      'connection_lost',
+      failure === undefined ? 'the event stream ended' : 'the event stream failed',
+      { cause: failure },
+    );
     end(error);
     ctx.onClose({ error });
   };
@@ -151,14 +142,13 @@ function openStream(
       if (ended) throw new RealtimeError('connection_lost', 'the event stream is closed');
       const id = connectionId ?? (await welcomeWaiters.wait());
       return postUpdateServices({
-        fetch: deps.fetch,
+        ...deps,
         url: ctx.url,
         token,
         connectionId: id,
         services,
         propertyIds,
         signal: controller.signal,
-        now: deps.now,
       });
     },
     setToken(next) {

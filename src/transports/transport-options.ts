@@ -4,41 +4,53 @@ import type { WebSocketTransportOptions } from './websocket';
 
 // The built-ins' option checks, apart from their code: the public factories
 // (builtins.ts) check options when called, loudly, and load the transport's
-// code only on its first connect.
+// code only on its first connect. (Not util/validate.ts: the transports'
+// chunks would then share it with the core, one more chunk to download.)
+
+/** Throws a `RangeError` naming `field` and showing `value` unless `ok`. */
+function check(ok: boolean, field: string, expected: string, value: unknown): void {
+  if (!ok) {
+    const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    throw new RangeError(`${field} must be ${expected}, got ${shown}`);
+  }
+}
+
+/** `value`, when given, must be a function (`expected` says what kind). */
+function checkOptionalFunction(field: string, value: unknown, expected = 'a function'): void {
+  check(value === undefined || typeof value === 'function', field, expected, value);
+}
 
 export function validateWebSocketOptions(options: WebSocketTransportOptions): void {
-  if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') {
-    throw new RangeError(`WebSocket must be a constructor, got ${String(options.WebSocket)}`);
-  }
-  if (options.path !== undefined && (typeof options.path !== 'string' || !/^\/?[^?#]+$/.test(options.path))) {
-    throw new RangeError(
-      `path must be a URL path without query or fragment, got ${JSON.stringify(options.path)}`,
-    );
-  }
+  checkOptionalFunction('WebSocket', options.WebSocket, 'a constructor');
+  const path = options.path;
+  check(
+    path === undefined || (typeof path === 'string' && /^\/?[^?#]+$/.test(path)),
+    'path',
+    'a URL path without query or fragment',
+    path,
+  );
 }
 
 export function validateSseOptions(options: SseTransportOptions): void {
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new RangeError(`fetch must be a function, got ${String(options.fetch)}`);
-  }
+  checkOptionalFunction('fetch', options.fetch);
   const max = options.maxFrameChars;
-  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
-    throw new RangeError(`maxFrameChars must be a positive integer, got ${String(max)}`);
-  }
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new RangeError(`now must be a function, got ${String(options.now)}`);
-  }
+  check(
+    max === undefined || (Number.isSafeInteger(max) && max >= 1),
+    'maxFrameChars',
+    'a positive integer',
+    max,
+  );
+  checkOptionalFunction('now', options.now);
 }
 
 export function validateLongPollOptions(options: LongPollTransportOptions): void {
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new RangeError(`fetch must be a function, got ${String(options.fetch)}`);
-  }
+  checkOptionalFunction('fetch', options.fetch);
   const wait = options.waitSeconds;
-  if (wait !== undefined && (!Number.isInteger(wait) || wait < 0 || wait > 3600)) {
-    throw new RangeError(`waitSeconds must be an integer from 0 to 3600, got ${String(wait)}`);
-  }
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new RangeError(`now must be a function, got ${String(options.now)}`);
-  }
+  check(
+    wait === undefined || (Number.isInteger(wait) && wait >= 0 && wait <= 3600),
+    'waitSeconds',
+    'an integer from 0 to 3600',
+    wait,
+  );
+  checkOptionalFunction('now', options.now);
 }

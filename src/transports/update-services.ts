@@ -1,21 +1,18 @@
-import type { WallClock } from '../clock';
 import { RealtimeError } from '../errors';
 import { readUpdateServicesResponse } from '../protocol/frame-reader';
-import { abortedError, networkError } from './failures';
-import { errorFromResponse } from './http-errors';
+import { abortedError } from './failures';
+import { errorFromResponse, type HttpDeps, send } from './http-request';
 import type { UpdateResult } from './types';
 import { updateServicesUrl } from './url';
 
 /** What one `POST /update-services` needs. */
-export interface UpdateServicesRequest {
-  fetch: typeof fetch;
+export interface UpdateServicesRequest extends HttpDeps {
   url: string;
   token: string | undefined;
   connectionId: string;
   services: string[];
   propertyIds: string[] | null;
   signal: AbortSignal;
-  now: WallClock;
 }
 
 /**
@@ -25,31 +22,29 @@ export interface UpdateServicesRequest {
  * `invalid_frame` for an answer that is not `{ cursor }`.
  */
 export async function postUpdateServices(request: UpdateServicesRequest): Promise<UpdateResult> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  if (request.token !== undefined) headers.Authorization = `Bearer ${request.token}`;
-  const doFetch = request.fetch;
-  let response: Response;
-  try {
-    response = await doFetch(updateServicesUrl(request.url), {
+  const { signal } = request;
+  const response = await send(
+    request.fetch,
+    updateServicesUrl(request.url),
+    request.token,
+    {
       method: 'POST',
-      headers,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify({
         connectionId: request.connectionId,
         services: request.services,
         propertyIds: request.propertyIds,
       }),
-      signal: request.signal,
-      cache: 'no-store',
-    });
-  } catch (error) {
-    throw request.signal.aborted ? abortedError(request.signal) : networkError(error, 'update-services');
-  }
+      signal,
+    },
+    'update-services',
+  );
   if (response.status !== 200) throw await errorFromResponse(response, request.now);
   let body: unknown;
   try {
     body = await response.json();
   } catch (error) {
-    if (request.signal.aborted) throw abortedError(request.signal);
+    if (signal.aborted) throw abortedError(signal);
     throw new RealtimeError('invalid_frame', 'update-services answered with something that is not JSON', {
       cause: error,
       status: 200,

@@ -21,12 +21,7 @@ export interface PollQuery extends SubscriptionQuery {
 // Each item is encoded on its own and the commas between them are left as they
 // are, so the query reads `services=a,b` as PROTOCOL.md writes it.
 function list(values: readonly string[]): string {
-  let out = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
-    out += encodeURIComponent(values[i]!);
-  }
-  return out;
+  return values.map(encodeURIComponent).join(',');
 }
 
 /** True when the cursor has at least one service (an empty cursor is left out of requests). */
@@ -97,4 +92,19 @@ export function pollUrl(base: string, query: PollQuery): string {
 /** `POST /update-services`. */
 export function updateServicesUrl(base: string): string {
   return endpointUrl(base, 'update-services').href;
+}
+
+/**
+ * True for an absolute `http:` or `https:` URL: the form of `createRealtime`'s
+ * `url` (options.ts). The core using this module too keeps it in the chunk
+ * the core and the transports share, not in one more for the transports.
+ */
+export function isHttpUrl(text: string): boolean {
+  if (!/^https?:/i.test(text)) return false;
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

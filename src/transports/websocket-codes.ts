@@ -1,30 +1,31 @@
 import { RealtimeError, type RealtimeErrorCode } from '../errors';
+import { unavailable } from './failures';
 import type { TransportCloseReason } from './types';
 
 /**
- * Application close codes of PROTOCOL.md's WebSocket endpoint: 4000 + the
- * HTTP status the same refusal would have over HTTP.
+ * The refusals of PROTOCOL.md's WebSocket endpoint: error code → the HTTP
+ * status the same refusal has over HTTP. Its close code is 4000 + that status
+ * (4400, 4401, 4403, 4429). A Map, not an object: the code comes from the
+ * network and must not reach Object.prototype (`constructor`, `__proto__`).
  */
-const CLOSE_CODES: Readonly<Record<number, { status: number; code: RealtimeErrorCode }>> = {
-  4400: { status: 400, code: 'bad_request' },
-  4401: { status: 401, code: 'unauthorized' },
-  4403: { status: 403, code: 'forbidden' },
-  4429: { status: 429, code: 'overloaded' },
-};
-
-// A Map, not an object: the code comes from the network and must not reach
-// Object.prototype (`constructor`, `__proto__`).
-const STATUS_FOR_ERROR_CODE: ReadonlyMap<string, number> = new Map([
+const REFUSALS: ReadonlyMap<string, number> = new Map([
   ['bad_request', 400],
   ['unauthorized', 401],
   ['forbidden', 403],
   ['overloaded', 429],
 ]);
 
+/** The refusal a close code stands for, if it is one of PROTOCOL.md's. */
+function refusalOf(closeCode: number): { status: number; code: RealtimeErrorCode } | undefined {
+  for (const [code, status] of REFUSALS) {
+    if (closeCode === 4000 + status) return { status, code: code as RealtimeErrorCode };
+  }
+  return undefined;
+}
+
 /** The close reason handed to `onClose` for a socket that closed after it was accepted. */
 export function closeReasonForCode(closeCode: number, error?: unknown): TransportCloseReason {
-  const mapped = CLOSE_CODES[closeCode];
-  const reason: TransportCloseReason = mapped === undefined ? { status: closeCode } : { ...mapped };
+  const reason: TransportCloseReason = refusalOf(closeCode) ?? { status: closeCode };
   if (error !== undefined) reason.error = error;
   return reason;
 }
@@ -35,21 +36,13 @@ export function closeReasonForCode(closeCode: number, error?: unknown): Transpor
  * `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
  */
 export function errorForEarlyClose(closeCode: number, cause?: unknown): RealtimeError {
-  const mapped = CLOSE_CODES[closeCode];
-  if (mapped !== undefined) {
-    return new RealtimeError(mapped.code, `server closed the WebSocket with ${closeCode}`, {
-      status: mapped.status,
-      cause,
-    });
-  }
-  return new RealtimeError(
-    'transport_unavailable',
-    `WebSocket closed before the server answered (${closeCode})`,
-    {
-      status: closeCode,
-      cause,
-    },
-  );
+  const refusal = refusalOf(closeCode);
+  return refusal === undefined
+    ? unavailable(`WebSocket closed before the server answered (${closeCode})`, { status: closeCode, cause })
+    : new RealtimeError(refusal.code, `server closed the WebSocket with ${closeCode}`, {
+        status: refusal.status,
+        cause,
+      });
 }
 
 /**
@@ -68,7 +61,7 @@ export function errorFromFirstFrame(data: unknown): RealtimeError | undefined {
   if (typeof frame !== 'object' || frame === null) return undefined;
   const { type, code, message, retryAfterMs } = frame as Record<string, unknown>;
   if (type !== 'error' || typeof code !== 'string') return undefined;
-  const status = STATUS_FOR_ERROR_CODE.get(code);
+  const status = REFUSALS.get(code);
   const text = typeof message === 'string' ? message.slice(0, 200) : code;
   return new RealtimeError(status === undefined ? 'server_error' : (code as RealtimeErrorCode), text, {
     status,

@@ -1,6 +1,6 @@
 import { RealtimeError } from '../errors';
 import type { ClientFrame } from '../protocol/schemas';
-import { abortedError, onAbort } from './failures';
+import { abortedError, onAbort, unavailable } from './failures';
 import { validateWebSocketOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import { streamUrl } from './url';
@@ -61,58 +61,54 @@ export function websocketTransport(options: WebSocketTransportOptions = {}): Tra
   validateWebSocketOptions(options);
   return {
     name: 'websocket',
-    connect(ctx) {
-      if (ctx.signal.aborted) return Promise.reject(abortedError(ctx.signal));
+    async connect(ctx) {
+      if (ctx.signal.aborted) throw abortedError(ctx.signal);
       const WebSocketClass =
         options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
-      if (typeof WebSocketClass !== 'function') {
-        return Promise.reject(new RealtimeError('transport_unavailable', 'no WebSocket in this environment'));
+      if (typeof WebSocketClass !== 'function') throw unavailable('no WebSocket in this environment');
+      let socket: WebSocketLike;
+      try {
+        // The cursor travels in `hello` with the token, so the URL stays short.
+        const url = streamUrl(
+          ctx.url,
+          { services: ctx.services, propertyIds: ctx.propertyIds },
+          { websocket: true, endpoint: options.path },
+        );
+        socket = new WebSocketClass(url);
+      } catch (error) {
+        throw error instanceof RealtimeError
+          ? error
+          : unavailable('WebSocket could not be created', { cause: error });
       }
-      return new Promise((resolve, reject) => {
-        let socket: WebSocketLike;
-        try {
-          // The cursor travels in `hello` with the token, so the URL stays short.
-          const url = streamUrl(
-            ctx.url,
-            { services: ctx.services, propertyIds: ctx.propertyIds },
-            { websocket: true, endpoint: options.path },
-          );
-          socket = new WebSocketClass(url);
-        } catch (error) {
-          reject(
-            error instanceof RealtimeError
-              ? error
-              : new RealtimeError('transport_unavailable', 'WebSocket could not be created', {
-                  cause: error,
-                }),
-          );
-          return;
-        }
-        openSession(socket, ctx, resolve, reject);
-      });
+      return new Promise((resolve, reject) => openSession(socket, ctx, resolve, reject));
     },
   };
 }
 
-type Phase = 'opening' | 'awaiting-first-frame' | 'live' | 'done';
+// One socket's life, in order: opening → awaiting the server's first frame →
+// live → done. Every event handler first checks the phase, so nothing is
+// reported twice and nothing after `close()`. Numbers, so "not yet live" is
+// `phase < LIVE`.
+const OPENING = 0;
+const AWAITING_FIRST_FRAME = 1;
+const LIVE = 2;
+const DONE = 3;
+type Phase = typeof OPENING | typeof AWAITING_FIRST_FRAME | typeof LIVE | typeof DONE;
 
-// One socket's life: opening → awaiting the server's first frame → live →
-// done. Every event handler first checks the phase, so nothing is reported
-// twice and nothing after `close()`.
 function openSession(
   socket: WebSocketLike,
   ctx: TransportContext,
   resolve: (connection: TransportConnection) => void,
   reject: (error: RealtimeError) => void,
 ): void {
-  let phase: Phase = 'opening';
+  let phase: Phase = OPENING;
   let token = ctx.token;
   let socketError: unknown;
 
   const send = (frame: ClientFrame): void => socket.send(JSON.stringify(frame));
 
   const shutDown = (): void => {
-    phase = 'done';
+    phase = DONE;
     stopListeningToAbort();
     try {
       socket.close(NORMAL_CLOSURE);
@@ -126,24 +122,24 @@ function openSession(
     reject(error);
   };
 
+  const isOpen = (): boolean => phase === LIVE && socket.readyState === OPEN;
+
   const connection: TransportConnection = {
     update(services, propertyIds) {
-      if (phase !== 'live' || socket.readyState !== OPEN) {
-        return Promise.reject(new RealtimeError('connection_lost', 'the WebSocket is not open'));
-      }
+      if (!isOpen()) return Promise.reject(new RealtimeError('connection_lost', 'the WebSocket is not open'));
       send({ type: 'update', services, propertyIds });
       return Promise.resolve();
     },
     setToken(next) {
       token = next;
-      if (phase === 'live' && socket.readyState === OPEN) send({ type: 'auth', token: next });
+      if (isOpen()) send({ type: 'auth', token: next });
     },
     close: shutDown,
   };
 
   const stopListeningToAbort = onAbort(ctx.signal, () => {
-    if (phase === 'opening' || phase === 'awaiting-first-frame') fail(abortedError(ctx.signal));
-    else if (phase === 'live') shutDown();
+    if (phase < LIVE) fail(abortedError(ctx.signal));
+    else if (phase === LIVE) shutDown();
   });
 
   try {
@@ -153,8 +149,8 @@ function openSession(
   }
 
   socket.addEventListener('open', () => {
-    if (phase !== 'opening') return;
-    phase = 'awaiting-first-frame';
+    if (phase !== OPENING) return;
+    phase = AWAITING_FIRST_FRAME;
     try {
       send({
         type: 'hello',
@@ -164,45 +160,36 @@ function openSession(
         cursor: ctx.cursor,
       });
     } catch (error) {
-      fail(new RealtimeError('transport_unavailable', 'could not send hello', { cause: error }));
+      fail(unavailable('could not send hello', { cause: error }));
     }
   });
 
   socket.addEventListener('message', (event) => {
-    if (phase === 'live') {
-      ctx.onFrame(event.data as string | object);
-      return;
+    if (phase === AWAITING_FIRST_FRAME) {
+      const refusal = errorFromFirstFrame(event.data);
+      if (refusal !== undefined) {
+        fail(refusal);
+        return;
+      }
+      phase = LIVE;
+      resolve(connection);
     }
-    if (phase !== 'awaiting-first-frame') return;
-    const refusal = errorFromFirstFrame(event.data);
-    if (refusal !== undefined) {
-      fail(refusal);
-      return;
-    }
-    phase = 'live';
-    resolve(connection);
-    ctx.onFrame(event.data as string | object);
+    if (phase === LIVE) ctx.onFrame(event.data as string | object);
   });
 
   socket.addEventListener('error', (event) => {
     // A `close` event always follows; it carries the code. Before the server's
     // first frame there is nothing to wait for.
     socketError = event;
-    if (phase === 'opening' || phase === 'awaiting-first-frame') {
-      fail(
-        new RealtimeError('transport_unavailable', 'WebSocket failed before the server answered', {
-          cause: event,
-        }),
-      );
-    }
+    if (phase < LIVE) fail(unavailable('WebSocket failed before the server answered', { cause: event }));
   });
 
   socket.addEventListener('close', (event) => {
     const closeCode = event.code ?? 1006;
-    if (phase === 'opening' || phase === 'awaiting-first-frame') {
+    if (phase < LIVE) {
       fail(errorForEarlyClose(closeCode, socketError));
-    } else if (phase === 'live') {
-      phase = 'done';
+    } else if (phase === LIVE) {
+      phase = DONE;
       stopListeningToAbort();
       ctx.onClose(closeReasonForCode(closeCode, socketError));
     }

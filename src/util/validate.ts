@@ -26,18 +26,18 @@ export function describeValue(value: unknown): string {
     case 'bigint':
       return `${value}n`;
     case 'undefined':
-      return 'undefined';
     case 'symbol':
-      return value.toString();
+      return String(value);
     case 'function':
       return value.name ? `[function ${value.name}]` : '[function]';
   }
-  let text: string;
+  let text: string | undefined;
   try {
-    text = JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    text = JSON.stringify(value);
   } catch {
-    text = Object.prototype.toString.call(value);
+    // A cycle, a BigInt inside, a throwing toJSON: the tag below says enough.
   }
+  text ??= Object.prototype.toString.call(value);
   // Cut on code points so a surrogate pair is never split in half.
   const codePoints = Array.from(text);
   return codePoints.length > MAX_SHOWN_CHARS ? `${codePoints.slice(0, MAX_SHOWN_CHARS - 1).join('')}…` : text;
@@ -109,39 +109,21 @@ export function assertString(
   value: unknown,
   options: AssertStringOptions = {},
 ): asserts value is string {
-  if (typeof value !== 'string' || (options.nonEmpty === true && value === '')) {
-    fail(field, options.nonEmpty === true ? 'a non-empty string' : 'a string', value);
+  const nonEmpty = options.nonEmpty === true;
+  if (typeof value !== 'string' || (nonEmpty && value === '')) {
+    fail(field, nonEmpty ? 'a non-empty string' : 'a string', value);
   }
-}
-
-/** Options of {@link assertStringArray}. */
-export interface AssertStringArrayOptions {
-  /** Fewest elements allowed. Default 0. */
-  minLength?: number;
-  /** Reject `''` elements. Default `false`. */
-  nonEmptyItems?: boolean;
 }
 
 /**
  * Asserts that `value` is an array of strings. A bad element is reported by
- * its index (`services[2] must be a non-empty string, got 5`). Throws
+ * its index (`flags.disabledOrgs[2] must be a string, got 5`). Throws
  * `RangeError`.
  */
-export function assertStringArray(
-  field: string,
-  value: unknown,
-  options: AssertStringArrayOptions = {},
-): asserts value is string[] {
-  const minLength = options.minLength ?? 0;
-  if (!Array.isArray(value)) {
-    fail(field, 'an array of strings', value);
-  }
-  if (value.length < minLength) {
-    fail(field, `an array of at least ${minLength} string${minLength === 1 ? '' : 's'}`, value);
-  }
-  for (let index = 0; index < value.length; index++) {
-    assertString(`${field}[${index}]`, value[index], { nonEmpty: options.nonEmptyItems === true });
-  }
+export function assertStringArray(field: string, value: unknown): asserts value is string[] {
+  if (!Array.isArray(value)) fail(field, 'an array of strings', value);
+  // Not forEach: it skips the holes of a sparse array, which are not strings.
+  for (let index = 0; index < value.length; index++) assertString(`${field}[${index}]`, value[index]);
 }
 
 /** Asserts that `value` is a function. Throws `RangeError`. */
@@ -171,13 +153,13 @@ export function assertOneOf<const T extends string | number | boolean | null>(
   allowed: readonly T[],
 ): asserts value is T {
   if (!allowed.some((candidate) => Object.is(candidate, value))) {
-    fail(field, `one of ${allowed.map((candidate) => describeValue(candidate)).join(', ')}`, value);
+    fail(field, `one of ${allowed.map(describeValue).join(', ')}`, value);
   }
 }
 
 /** Asserts a finite number > 0: a sketch's `minValue`, an SLO target. */
 export function assertPositive(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
-    throw new RangeError(`${field} must be a finite number > 0, got ${describeValue(value)}`);
+    fail(field, 'a finite number > 0', value);
   }
 }

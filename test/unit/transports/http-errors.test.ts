@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
-import {
-  codeForStatus,
-  errorFromResponse,
-  hasContentType,
-  parseRetryAfter,
-  unexpectedContentType,
-} from '../../../src/transports/http-errors';
+import { codeForStatus, hasContentType, parseRetryAfter } from '../../../src/transports/http-errors';
+import { errorFromResponse, unexpectedContentType } from '../../../src/transports/http-request';
 
 const NOW = Date.UTC(2025, 10, 22, 12, 0, 0);
 

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FLAGS, resolveFlags, resolveOptions } from '../../src/options';
+
+const url = 'https://api.example.com/v2/realtime/';
+
+function rangeError(options: object): string {
+  try {
+    resolveOptions({ url, ...options });
+  } catch (error) {
+    expect(error).toBeInstanceOf(RangeError);
+    return (error as Error).message;
+  }
+  throw new Error('no error');
+}
+
+describe('resolveOptions', () => {
+  it('fills in every default', () => {
+    const resolved = resolveOptions({ url });
+    expect(resolved).toMatchObject({
+      url: 'https://api.example.com/v2/realtime',
+      scope: { orgId: '', userId: '' },
+      transports: ['websocket', 'sse', 'long-poll'],
+      getToken: undefined,
+      refreshSkewMs: 30_000,
+      flags: DEFAULT_FLAGS,
+      leader: { strategy: 'auto', takeoverMs: 3000 },
+      circuit: { failureThreshold: 3, cooldownMs: 1000, maxCooldownMs: 60_000 },
+      backoff: { baseMs: 500, capMs: 20_000 },
+      connectTimeoutMs: 10_000,
+      idleGraceMs: 1000,
+      dedupWindow: 4096,
+      maxFrameChars: 16 * 1024 * 1024,
+      devtools: true,
+      persistCursor: false,
+      optimistic: { timeoutMs: 10_000, maxPending: 1000 },
+      telemetry: { url: '/telemetry/client', sampleRate: 0.02, intervalMs: 60_000, measure: 'sampled' },
+      flagsUrl: undefined,
+      appKey: 'tabwire',
+    });
+  });
+
+  it('keeps given values, and takes null for the default as undefined', () => {
+    const resolved = resolveOptions({
+      url,
+      scope: { orgId: 'o' },
+      leader: { takeoverMs: null as never },
+      circuit: { cooldownMs: 5000 },
+      idleGraceMs: null as never,
+      flagsUrl: '/flags',
+    });
+    expect(resolved.scope).toEqual({ orgId: 'o', userId: '' });
+    expect(resolved.leader.takeoverMs).toBe(3000);
+    expect(resolved.circuit).toEqual({ failureThreshold: 3, cooldownMs: 5000, maxCooldownMs: 60_000 });
+    expect(resolved.idleGraceMs).toBe(1000);
+    expect(resolved.flagsUrl).toEqual({ url: '/flags', intervalMs: 30_000 });
+  });
+
+  it('names the field and the value of a bad option', () => {
+    expect(rangeError({ circuit: { failureThreshold: 0 } })).toBe(
+      'circuit.failureThreshold must be an integer ≥ 1, got 0',
+    );
+    expect(rangeError({ telemetry: { sampleRate: 2 } })).toBe(
+      'telemetry.sampleRate must be a finite number ≥ 0 and ≤ 1, got 2',
+    );
+    expect(rangeError({ leader: { strategy: 'paxos' as never } })).toBe(
+      'leader.strategy must be one of "auto", "locks", "storage", "none", got "paxos"',
+    );
+    expect(rangeError({ scope: { userId: 5 as never } })).toBe('scope.userId must be a string, got 5');
+    expect(rangeError({ appKey: '' })).toBe('appKey must be a non-empty string, got ""');
+    expect(rangeError({ devtools: 1 as never })).toBe('devtools must be a boolean, got 1');
+    expect(rangeError({ flagsUrl: { url: '/f', intervalMs: 999 } })).toBe(
+      'flagsUrl.intervalMs must be an integer ≥ 1000 and ≤ 2147483647, got 999',
+    );
+    expect(rangeError({ auth: { getToken: 'token' as never } })).toBe(
+      'auth.getToken must be a function, got "token"',
+    );
+  });
+
+  it('checks a default against a bound another option moved', () => {
+    expect(rangeError({ circuit: { cooldownMs: 100_000 } })).toBe(
+      'circuit.maxCooldownMs must be an integer ≥ 100000, got 60000',
+    );
+    expect(rangeError({ backoff: { baseMs: 30_000 } })).toBe(
+      'backoff.capMs must be an integer ≥ 30000, got 20000',
+    );
+  });
+
+  it('accepts only absolute http(s) URLs', () => {
+    expect(rangeError({ url: 'ftp://x' })).toBe('url must be an absolute http(s) URL, got "ftp://x"');
+    expect(rangeError({ url: '/relative' })).toBe('url must be an absolute http(s) URL, got "/relative"');
+    expect(rangeError({ url: 'http://' })).toBe('url must be an absolute http(s) URL, got "http://"');
+  });
+
+  it('names a bad transports entry and shows it', () => {
+    expect(rangeError({ transports: [] })).toBe('transports must be a non-empty array, got []');
+    expect(rangeError({ transports: ['sse', 'pigeon' as never] })).toBe(
+      'transports[1] must be "websocket", "sse", "long-poll" or a Transport, got "pigeon"',
+    );
+    expect(rangeError({ transports: [{ connect: async () => ({}) } as never] })).toMatch(/^transports\[0\]/);
+    const custom = { name: 'custom', connect: async () => ({}) as never };
+    expect(resolveOptions({ url, transports: ['sse', custom] }).transports).toEqual(['sse', custom]);
+  });
+
+  it('throws a TypeError for options that are not an object', () => {
+    expect(() => resolveOptions(null as never)).toThrow(
+      new TypeError('createRealtime needs an options object, got null'),
+    );
+  });
+});
+
+describe('resolveFlags', () => {
+  it('puts the flags given over the base, checked, and ignores unknown keys', () => {
+    expect(
+      resolveFlags(DEFAULT_FLAGS, { rolloutPercent: 50, disabledOrgs: ['o'], extra: 1 } as never),
+    ).toEqual({ ...DEFAULT_FLAGS, rolloutPercent: 50, disabledOrgs: ['o'] });
+    expect(resolveFlags(DEFAULT_FLAGS, undefined)).toBe(DEFAULT_FLAGS);
+  });
+
+  it('rejects null for a flag, naming it under the given field', () => {
+    expect(() => resolveFlags(DEFAULT_FLAGS, { enabled: null as never }, 'setFlags')).toThrow(
+      new RangeError('setFlags.enabled must be a boolean, got null'),
+    );
+    expect(() => resolveFlags(DEFAULT_FLAGS, 5 as never)).toThrow(
+      new TypeError('flags must be an object, got 5'),
+    );
+  });
+});
