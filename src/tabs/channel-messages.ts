@@ -73,7 +73,7 @@ export type OutgoingChannelMessage = DistributiveOmit<ChannelMessage, 'v' | 'fro
 const tabId = text(1, MAX_TAB_ID_CHARS);
 const str = text();
 const num = is(isNumber);
-const bool = is((value) => typeof value === 'boolean');
+const bool = oneOf(true, false);
 
 /** `envelope`: the fields every message starts with. */
 const ENVELOPE: readonly Field[] = [

@@ -1,5 +1,3 @@
-import { assertString } from '../util/validate';
-
 /** Version of the cross-tab message format; part of every channel name. */
 export const CHANNEL_VERSION = 1;
 
@@ -19,12 +17,9 @@ export interface ChannelScope {
  * version is in the name so tabs running an older bundle (during a deploy)
  * never receive messages of a format they do not know.
  *
- * @throws RangeError when a part is not a string, or `appKey` is empty.
+ * The parts are the client's `appKey` (non-empty) and `scope`, which
+ * options.ts has checked already.
  */
 export function channelName(appKey: string, scope: ChannelScope): string {
-  assertString('appKey', appKey, { nonEmpty: true });
-  assertString('scope.orgId', scope.orgId);
-  assertString('scope.userId', scope.userId);
-  const parts = [appKey, scope.orgId, scope.userId].map((part) => encodeURIComponent(part));
-  return `tabwire:v${CHANNEL_VERSION}:${parts.join(':')}`;
+  return `tabwire:v${CHANNEL_VERSION}:${[appKey, scope.orgId, scope.userId].map(encodeURIComponent).join(':')}`;
 }

@@ -1,5 +1,4 @@
 import { type Listener, Listeners, reportListenerError } from '../util/emitter';
-import { assertFunction, assertInteger, assertString } from '../util/validate';
 import {
   CHANNEL_MESSAGE_VERSION,
   type ChannelMessage,
@@ -9,9 +8,6 @@ import {
 } from './channel-messages';
 import { defaultStorage, type StorageLike as ElectionStorage } from './leader-election';
 
-/** How a {@link TabChannel} reaches the other tabs. */
-export type ChannelTransport = 'broadcast-channel' | 'storage';
-
 /** Why a message was dropped; handed to `onInvalid` so the caller can count it. */
 export type ChannelInvalidReason =
   /** A received message that is not a valid message of this version (or not JSON). */
@@ -20,7 +16,10 @@ export type ChannelInvalidReason =
   | 'message_too_large'
   /** `post` was given something `JSON.stringify` refuses (a cycle, a BigInt). */
   | 'unserializable'
-  /** The storage fallback cannot write (quota, privacy mode, no storage at all). Reported once. */
+  /**
+   * The storage fallback cannot write (quota, privacy mode, no storage at
+   * all), or its code failed to load. Reported once.
+   */
   | 'storage_unavailable'
   /** `BroadcastChannel.postMessage` threw. */
   | 'post_failed';
@@ -32,7 +31,6 @@ export interface BroadcastChannelLike {
   // Typed with `Event` so both the DOM class and an `EventTarget` subclass fit;
   // `data` is read defensively.
   addEventListener(type: 'message' | 'messageerror', listener: (event: Event) => void): void;
-  removeEventListener(type: 'message' | 'messageerror', listener: (event: Event) => void): void;
 }
 
 /** A `BroadcastChannel`-like constructor. */
@@ -44,11 +42,11 @@ export type StorageLike = Pick<ElectionStorage, 'setItem' | 'removeItem'>;
 /** Where `storage` events arrive (the window). */
 export type StorageEventSource = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
 
-/** Options of {@link TabChannel}. */
+/** Options of {@link TabChannel}; checked by the client (options.ts), which builds them. */
 export interface TabChannelOptions {
   /** Channel name, from `channelName()`; it carries app, org and user. */
   name: string;
-  /** This tab's id; stamped as `from` on every message sent. */
+  /** This tab's id (at most `MAX_TAB_ID_CHARS`, or other tabs refuse our messages); stamped as `from` on every message sent. */
   tabId: string;
   /**
    * The BroadcastChannel constructor. Default `globalThis.BroadcastChannel`;
@@ -70,22 +68,24 @@ export interface TabChannelOptions {
 }
 
 /** Default of {@link TabChannelOptions.maxMessageChars}. */
-export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_CHARS = 2 ** 20; // 1 MiB
 
-/** What the storage fallback writes: the id makes every write a change, so every write fires an event. */
-interface StorageEnvelope {
-  id: string;
-  message: unknown;
+/** What carries the JSON text of our messages to the other tabs: a BroadcastChannel or the storage fallback. */
+export interface ChannelPort {
+  postMessage(json: string): void;
+  close(): void;
 }
+
+/** Room for the storage envelope (`{"id":…,"message":…}`) around a message at the limit. */
+const ENVELOPE_MARGIN = MAX_TAB_ID_CHARS * 2 + 64;
 
 /**
  * The cross-tab channel: validated messages between the tabs of one browser,
  * app, org and user.
  *
  * - BroadcastChannel where present; where it is missing (or its constructor
- *   throws), a localStorage fallback: each message is written to
- *   `${name}:msg` and removed right away, and the other tabs read it from the
- *   `storage` event, which browsers fire in every other tab of the origin.
+ *   throws), a localStorage fallback (storage-channel.ts, loaded with
+ *   import(): messages posted meanwhile wait for it).
  * - Messages travel as JSON text: one `JSON.stringify` gives both the size
  *   check and the payload, and a string is the cheapest thing to structured-
  *   clone (relay latency matters at 1,000 frames/s).
@@ -102,83 +102,67 @@ interface StorageEnvelope {
  * channel.post({ type: 'hello' });
  */
 export class TabChannel {
-  /** How this channel reaches the other tabs, resolved at construction. */
-  readonly transport: ChannelTransport;
-
   readonly #tabId: string;
-  readonly #storageKey: string;
   readonly #maxMessageChars: number;
   readonly #onInvalid: ((reason: ChannelInvalidReason) => void) | undefined;
   readonly #listeners = new Listeners<ChannelMessage>();
-  readonly #channel: BroadcastChannelLike | undefined;
-  readonly #storage: StorageLike | undefined;
-  readonly #window: StorageEventSource | undefined;
-
-  #sequence = 0;
-  #storageFailureReported = false;
+  #port: ChannelPort | undefined;
+  /** Storage fallback: what was posted while its code loads; `undefined` once it loaded or failed. */
+  #queue: string[] | undefined;
   #closed = false;
 
-  readonly #onChannelMessage = (event: Event): void => {
-    this.#receive(readData(event));
-  };
-
-  readonly #onChannelMessageError = (): void => {
-    // The browser could not deserialize what another context posted.
-    this.#report('invalid_message');
-  };
-
-  readonly #onStorageEvent = (event: Event): void => {
-    let key: unknown;
-    let newValue: unknown;
-    try {
-      ({ key, newValue } = event as Partial<StorageEvent>);
-    } catch {
-      return; // not a storage event of ours
-    }
-    // `newValue` null is our own removal right after the write.
-    if (key !== this.#storageKey || newValue === null || newValue === undefined) return;
-    const envelope = this.#decode(newValue);
-    if (envelope === undefined) return;
-    let message: unknown;
-    try {
-      message = (envelope as Partial<StorageEnvelope>).message;
-    } catch {
-      this.#report('invalid_message');
-      return;
-    }
-    this.#accept(message);
-  };
-
-  /** @throws RangeError naming the field when an option is invalid. */
   constructor(options: TabChannelOptions) {
-    assertString('name', options.name, { nonEmpty: true });
-    assertString('tabId', options.tabId, { nonEmpty: true });
-    if (options.tabId.length > MAX_TAB_ID_CHARS) {
-      throw new RangeError(
-        `tabId must be at most ${MAX_TAB_ID_CHARS} characters, got ${options.tabId.length}`,
-      );
-    }
-    const maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
-    assertInteger('maxMessageChars', maxMessageChars, 1);
-    if (options.onInvalid !== undefined) assertFunction('onInvalid', options.onInvalid);
-
     this.#tabId = options.tabId;
-    this.#storageKey = `${options.name}:msg`;
-    this.#maxMessageChars = maxMessageChars;
+    this.#maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.#onInvalid = options.onInvalid;
 
-    const channel = openBroadcastChannel(options.name, options.BroadcastChannel);
+    const Ctor =
+      options.BroadcastChannel === undefined
+        ? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel
+        : options.BroadcastChannel;
+    let channel: BroadcastChannelLike | undefined;
+    try {
+      // Throws where there is none (`null` forces the fallback) and where
+      // the context refuses one (opaque origins, locked-down webviews).
+      channel = new Ctor!(options.name);
+    } catch {
+      // Falls back to storage below.
+    }
     if (channel !== undefined) {
-      this.transport = 'broadcast-channel';
-      this.#channel = channel;
-      channel.addEventListener('message', this.#onChannelMessage);
-      channel.addEventListener('messageerror', this.#onChannelMessageError);
+      this.#port = channel;
+      const onMessage = (event: Event): void => {
+        let data: unknown;
+        try {
+          data = (event as Partial<MessageEvent>).data;
+        } catch {
+          // A hostile `data` getter: reported as invalid like no data.
+        }
+        this.#receive(data);
+      };
+      channel.addEventListener('message', onMessage);
+      // What the browser could not deserialize arrives with `data` null: invalid.
+      channel.addEventListener('messageerror', onMessage);
       return;
     }
-    this.transport = 'storage';
-    this.#storage = options.storage ?? defaultStorage();
-    this.#window = options.window ?? defaultWindow();
-    this.#window?.addEventListener('storage', this.#onStorageEvent);
+    this.#queue = [];
+    import('./storage-channel').then(
+      ({ StorageChannel }) => {
+        if (this.#closed) return;
+        const port = new StorageChannel(
+          options,
+          options.storage ?? defaultStorage(),
+          (text) => this.#receive(text, true),
+          () => this.#report('storage_unavailable'),
+        );
+        this.#port = port;
+        for (const json of this.#queue!) port.postMessage(json);
+        this.#queue = undefined;
+      },
+      () => {
+        this.#queue = undefined;
+        if (!this.#closed) this.#report('storage_unavailable');
+      },
+    );
   }
 
   /**
@@ -196,19 +180,15 @@ export class TabChannel {
       this.#report('unserializable');
       return;
     }
-    if (json.length > this.#maxMessageChars) {
-      this.#report('message_too_large');
-      return;
-    }
-    if (this.#channel !== undefined) {
+    if (json.length > this.#maxMessageChars) this.#report('message_too_large');
+    else if (this.#port === undefined) this.#queue?.push(json);
+    else {
       try {
-        this.#channel.postMessage(json);
+        this.#port.postMessage(json);
       } catch {
-        this.#report('post_failed');
+        this.#report('post_failed'); // only a BroadcastChannel throws
       }
-      return;
     }
-    this.#postToStorage(json);
   }
 
   /**
@@ -220,142 +200,54 @@ export class TabChannel {
     return this.#listeners.add(listener);
   }
 
-  /** Stops sending and receiving and drops the listeners. Calling it again is harmless. */
+  /**
+   * Stops sending and receiving and drops the listeners. Calling it again is
+   * harmless. What still arrives on a closed port is ignored, so its
+   * listeners need no removal.
+   */
   close(): void {
-    if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
-    if (this.#channel !== undefined) {
-      this.#channel.removeEventListener('message', this.#onChannelMessage);
-      this.#channel.removeEventListener('messageerror', this.#onChannelMessageError);
-      try {
-        this.#channel.close();
-      } catch {
-        // Already closed by the platform (page teardown): nothing left to free.
-      }
-    }
-    this.#window?.removeEventListener('storage', this.#onStorageEvent);
-  }
-
-  #postToStorage(json: string): void {
-    const storage = this.#storage;
-    if (storage === undefined) {
-      this.#reportStorageFailure();
-      return;
-    }
-    this.#sequence += 1;
-    // tabId + counter is unique across tabs without randomness, so two equal
-    // consecutive messages still differ and each fires its own event.
-    const envelope = `{"id":${JSON.stringify(`${this.#tabId}:${this.#sequence}`)},"message":${json}}`;
     try {
-      storage.setItem(this.#storageKey, envelope);
+      this.#port?.close();
     } catch {
-      // Quota exceeded or storage denied (privacy mode). Later posts still
-      // try — a quota error may be for this one large message only — but
-      // the caller hears about it once, not at frame rate.
-      this.#reportStorageFailure();
-      return;
-    }
-    try {
-      // Removed at once: the event already carries the value, and a message
-      // must not linger where a tab opened later would take it for news.
-      storage.removeItem(this.#storageKey);
-    } catch {
-      // The write went through; a leftover value is harmless (see above).
+      // Already closed by the platform (page teardown): nothing left to free.
     }
   }
 
-  #receive(data: unknown): void {
+  /**
+   * One message from another tab, as it arrived: JSON text (what we send),
+   * an object (an older bundle, a script), or with `envelope` the storage
+   * fallback's `{"id":…,"message":…}` text.
+   */
+  #receive(data: unknown, envelope?: boolean): void {
     if (this.#closed) return;
     if (typeof data === 'string') {
-      const value = this.#decode(data);
-      if (value !== undefined) this.#accept(value);
-      return;
+      if (data.length > this.#maxMessageChars + ENVELOPE_MARGIN) {
+        this.#report('message_too_large');
+        return;
+      }
+      try {
+        data = JSON.parse(data);
+        if (envelope) data = (data as { message?: unknown } | null)?.message;
+      } catch {
+        data = undefined; // not JSON: invalid below
+      }
     }
-    // Another poster (an older bundle, a script) may send objects.
-    this.#accept(data);
-  }
-
-  /** JSON text → value, or `undefined` after reporting why not. */
-  #decode(text: unknown): unknown {
-    if (typeof text !== 'string') {
-      this.#report('invalid_message');
-      return undefined;
-    }
-    if (text.length > this.#maxMessageChars + STORAGE_ENVELOPE_MARGIN) {
-      this.#report('message_too_large');
-      return undefined;
-    }
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value === 'object' && value !== null) return value;
-    } catch {
-      // not JSON: reported below
-    }
-    this.#report('invalid_message');
-    return undefined;
-  }
-
-  #accept(data: unknown): void {
-    if (this.#closed) return;
     const message = parseChannelMessage(data);
-    if (message === undefined) {
-      this.#report('invalid_message');
-      return;
+    if (message === undefined) this.#report('invalid_message');
+    // Skipped: our own (echoed by a second instance), and those for another tab.
+    else if (message.from !== this.#tabId && (message.to ?? this.#tabId) === this.#tabId) {
+      this.#listeners.emit(message);
     }
-    if (message.from === this.#tabId) return; // our own, echoed by a second instance
-    if (message.to !== undefined && message.to !== this.#tabId) return; // for another tab
-    this.#listeners.emit(message);
-  }
-
-  #reportStorageFailure(): void {
-    if (this.#storageFailureReported) return;
-    this.#storageFailureReported = true;
-    this.#report('storage_unavailable');
   }
 
   #report(reason: ChannelInvalidReason): void {
-    if (this.#onInvalid === undefined) return;
     try {
-      this.#onInvalid(reason);
+      this.#onInvalid?.(reason);
     } catch (error) {
       // The counter's bug must not break the channel.
       reportListenerError(error);
     }
-  }
-}
-
-/** Room for the storage envelope (`{"id":…,"message":…}`) around a message at the limit. */
-const STORAGE_ENVELOPE_MARGIN = MAX_TAB_ID_CHARS * 2 + 64;
-
-function openBroadcastChannel(
-  name: string,
-  option: BroadcastChannelConstructor | null | undefined,
-): BroadcastChannelLike | undefined {
-  const Ctor =
-    option === undefined
-      ? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel
-      : option;
-  if (typeof Ctor !== 'function') return undefined;
-  try {
-    return new Ctor(name);
-  } catch {
-    // Some contexts (opaque origins, locked-down webviews) refuse it: fall back.
-    return undefined;
-  }
-}
-
-function defaultWindow(): StorageEventSource | undefined {
-  const target = globalThis as Partial<StorageEventSource>;
-  return typeof target.addEventListener === 'function' && typeof target.removeEventListener === 'function'
-    ? (target as StorageEventSource)
-    : undefined;
-}
-
-function readData(event: Event): unknown {
-  try {
-    return (event as Partial<MessageEvent>).data;
-  } catch {
-    return undefined;
   }
 }

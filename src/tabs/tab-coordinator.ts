@@ -78,31 +78,25 @@ export class TabCoordinator {
   readonly #peers = new Map<string, Peer>();
   readonly #election: LeaderElection;
   #channel: TabChannel | undefined;
-  #offElection: (() => void) | undefined;
   #refreshTimer: unknown;
   #running = false;
-  readonly #beatListeners = new Set<(leaderTabId: string) => void>();
 
   constructor(options: TabCoordinatorOptions) {
     this.#options = options;
     this.#channelName = channelName(options.appKey, options.scope);
     this.#election = new LeaderElection({
+      ...options,
       name: `${this.#channelName}:leader`,
-      tabId: options.tabId,
-      strategy: options.strategy,
-      takeoverMs: options.takeoverMs,
-      clock: options.clock,
-      locks: options.locks,
-      storage: options.storage,
-      // The storage lease also listens to the leader's announcements, so a
-      // live leader whose lease writes are slow is not replaced.
-      heartbeat: {
-        send: () => this.#announceLeader(),
-        onPeerBeat: (listener) => {
-          this.#beatListeners.add(listener);
-          return () => this.#beatListeners.delete(listener);
-        },
-      },
+      // The storage lease beats through the channel: other tabs hear the
+      // leader's announcements (#onMessage), so a live leader whose lease
+      // writes are slow is not replaced.
+      beat: () => this.#announceLeader(),
+    });
+    this.#election.onChange(({ isLeader, leaderTabId }) => {
+      // Stopped: the host hears nothing more, not even the final step-down.
+      if (!this.#running) return;
+      if (isLeader) this.#announceLeader();
+      options.host.leadershipChanged(isLeader, leaderTabId);
     });
     this.strategy = this.#election.strategy;
   }
@@ -124,21 +118,13 @@ export class TabCoordinator {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    const options = this.#options;
+    const { host } = this.#options;
     this.#channel = new TabChannel({
+      ...this.#options,
       name: this.#channelName,
-      tabId: options.tabId,
-      BroadcastChannel: options.BroadcastChannel,
-      storage: options.storage,
-      window: options.window,
-      maxMessageChars: options.maxMessageChars,
-      onInvalid: (reason) => options.host.invalidMessage(reason),
+      onInvalid: (reason) => host.invalidMessage(reason),
     });
     this.#channel.onMessage((message) => this.#onMessage(message));
-    this.#offElection = this.#election.onChange(({ isLeader, leaderTabId }) => {
-      if (isLeader) this.#announceLeader();
-      options.host.leadershipChanged(isLeader, leaderTabId);
-    });
     this.post({ type: 'hello' });
     this.announceNeeds();
     this.#scheduleRefresh();
@@ -151,7 +137,6 @@ export class TabCoordinator {
     this.#running = false;
     this.#options.clock.clearTimeout(this.#refreshTimer);
     this.post({ type: 'bye' });
-    this.#offElection?.();
     // Closing the channel also drops our message listener.
     this.#channel?.close();
     this.#channel = undefined;
@@ -165,14 +150,12 @@ export class TabCoordinator {
     const services = new Set<string>();
     const filters = new Set<string>();
     let all = false;
-    const add = (needs: TabNeeds) => {
-      if (needs.services.length === 0) return;
+    for (const needs of [this.#options.host.ownNeeds(), ...this.#peers.values()]) {
+      if (needs.services.length === 0) continue; // an idle tab wants nothing, not everything
       for (const service of needs.services) services.add(service);
       if (needs.propertyFilter === null) all = true;
       else filters.add(needs.propertyFilter);
-    };
-    add(this.#options.host.ownNeeds());
-    for (const peer of this.#peers.values()) add(peer);
+    }
     return { services: [...services].sort(), propertyIds: all ? null : [...filters].sort() };
   }
 
@@ -203,19 +186,14 @@ export class TabCoordinator {
         host.peerJoined(message.from);
         return;
       case 'needs':
-        this.#peers.set(message.from, {
-          services: message.services,
-          propertyFilter: message.propertyFilter,
-          seenAt: this.#options.clock.now(),
-        });
+        this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
         host.needsChanged();
         return;
       case 'bye':
         if (this.#peers.delete(message.from)) host.needsChanged();
         return;
       case 'leader':
-        for (const listener of this.#beatListeners) listener(message.leaderTabId);
-        this.#election.setLeaderTabId(message.leaderTabId);
+        this.#election.heardLeader(message.leaderTabId);
         return;
       case 'frame':
         if (!this.isLeader) host.relayedFrame(message.frame);

@@ -11,11 +11,11 @@ describe('TabChannel defaults in a DOM', () => {
     vi.unstubAllGlobals();
   });
 
-  it('falls back to window.localStorage and window storage events when BroadcastChannel is missing', () => {
+  it('falls back to window.localStorage and window storage events when BroadcastChannel is missing', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const invalid: string[] = [];
     const channel = new TabChannel({ name: NAME, tabId: 'b', onInvalid: (reason) => invalid.push(reason) });
-    expect(channel.transport).toBe('storage');
+    await vi.dynamicImportSettled(); // the fallback's code
     const received: ChannelMessage[] = [];
     channel.onMessage((message) => received.push(message));
 

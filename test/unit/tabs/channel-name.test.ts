@@ -37,12 +37,4 @@ describe('channelName', () => {
       }),
     );
   });
-
-  it('throws RangeError naming the field for bad input', () => {
-    expect(() => channelName('', { orgId: 'o', userId: 'u' })).toThrow(/appKey must be a non-empty string/);
-    expect(() => channelName('app', { orgId: 5 as unknown as string, userId: 'u' })).toThrow(RangeError);
-    expect(() => channelName('app', { orgId: 'o', userId: undefined as unknown as string })).toThrow(
-      /scope\.userId/,
-    );
-  });
 });

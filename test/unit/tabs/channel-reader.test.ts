@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ChannelMessageType, parseChannelMessage } from '../../../src/tabs/channel-messages';
 import { channelMessageSchema, leaseSchema } from '../../../src/tabs/channel-schemas';
-import { readLease } from '../../../src/tabs/leader-election';
+import { readLease } from '../../../src/tabs/storage-lease-election';
 import {
   expectExplored,
   expectSameAsZod,

@@ -117,7 +117,7 @@ describe('TabChannel over BroadcastChannel', () => {
     const hub = createHub();
     const a = open({ name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel });
     const b = open({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
-    expect(a.channel.transport).toBe('broadcast-channel');
+    expect(hub.open.size).toBe(2);
     const atA = recorder(a.channel);
     const atB = recorder(b.channel);
     a.channel.post({ type: 'needs', services: ['tasks'], propertyFilter: null });
@@ -338,7 +338,6 @@ describe('TabChannel over BroadcastChannel', () => {
     const name = `${NAME}:${Math.random()}`;
     const a = open({ name, tabId: 'a' });
     const b = open({ name, tabId: 'b' });
-    expect(a.channel.transport).toBe('broadcast-channel');
     const got = new Promise<ChannelMessage>((resolve) => b.channel.onMessage(resolve));
     a.channel.post({ type: 'leader', leaderTabId: 'a' });
     await expect(got).resolves.toEqual({ v: 1, from: 'a', type: 'leader', leaderTabId: 'a' });
@@ -346,18 +345,19 @@ describe('TabChannel over BroadcastChannel', () => {
 });
 
 describe('TabChannel over the storage fallback', () => {
-  function pair() {
+  /** Two tabs of one origin, once the fallback's lazily loaded code has arrived. */
+  async function pair() {
     const origin = createOrigin();
     const tabA = origin.tab();
     const tabB = origin.tab();
     const a = open({ name: NAME, tabId: 'a', BroadcastChannel: null, ...tabA });
     const b = open({ name: NAME, tabId: 'b', BroadcastChannel: null, ...tabB });
+    await vi.dynamicImportSettled();
     return { origin, a, b, tabA, tabB };
   }
 
-  it('delivers messages through storage events and leaves no value behind', () => {
-    const { origin, a, b } = pair();
-    expect(a.channel.transport).toBe('storage');
+  it('delivers messages through storage events and leaves no value behind', async () => {
+    const { origin, a, b } = await pair();
     const atA = recorder(a.channel);
     const atB = recorder(b.channel);
     a.channel.post({ type: 'needs', services: ['tasks'], propertyFilter: 'p1' });
@@ -369,8 +369,8 @@ describe('TabChannel over the storage fallback', () => {
     expect(b.invalid).toEqual([]);
   });
 
-  it('delivers identical consecutive messages each time, under unique ids', () => {
-    const { origin, a, b } = pair();
+  it('delivers identical consecutive messages each time, under unique ids', async () => {
+    const { origin, a, b } = await pair();
     const atB = recorder(b.channel);
     a.channel.post({ type: 'hello' });
     a.channel.post({ type: 'hello' });
@@ -380,8 +380,8 @@ describe('TabChannel over the storage fallback', () => {
     expect(origin.writes[0]).toContain('"id":"a:1"');
   });
 
-  it('ignores other keys and removals, reports foreign values on its key', () => {
-    const { origin, b } = pair();
+  it('ignores other keys and removals, reports foreign values on its key', async () => {
+    const { origin, b } = await pair();
     const listener = vi.fn();
     b.channel.onMessage(listener);
     origin.fireForeign('other-key', JSON.stringify({ id: 'x', message: { v: 1, from: 'x', type: 'hello' } }));
@@ -410,8 +410,8 @@ describe('TabChannel over the storage fallback', () => {
     expect(listener).toHaveBeenCalledWith({ v: 1, from: 'x', type: 'bye' });
   });
 
-  it('turns a throwing storage into a reported no-op, reported once', () => {
-    const { a, b, tabA } = pair();
+  it('turns a throwing storage into a reported no-op, reported once', async () => {
+    const { a, b, tabA } = await pair();
     const atB = recorder(b.channel);
     tabA.storage.fail = true;
     expect(() => {
@@ -426,14 +426,15 @@ describe('TabChannel over the storage fallback', () => {
     expect(atB).toEqual([{ v: 1, from: 'a', type: 'bye' }]);
   });
 
-  it('reports once when there is no storage at all', () => {
+  it('reports once when there is no storage at all', async () => {
     const a = open({ name: NAME, tabId: 'a', BroadcastChannel: null, window: new EventTarget() });
     a.channel.post({ type: 'hello' });
+    await vi.dynamicImportSettled();
     a.channel.post({ type: 'hello' });
     expect(a.invalid).toEqual(['storage_unavailable']);
   });
 
-  it('falls back to storage when the BroadcastChannel constructor throws', () => {
+  it('falls back to storage when the BroadcastChannel constructor throws', async () => {
     const origin = createOrigin();
     const Throwing = class {
       constructor() {
@@ -441,30 +442,68 @@ describe('TabChannel over the storage fallback', () => {
       }
     } as unknown as BroadcastChannelConstructor;
     const a = open({ name: NAME, tabId: 'a', BroadcastChannel: Throwing, ...origin.tab() });
-    expect(a.channel.transport).toBe('storage');
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: null, ...origin.tab() });
+    await vi.dynamicImportSettled();
+    const atB = recorder(b.channel);
+    a.channel.post({ type: 'hello' });
+    expect(origin.writes).toHaveLength(1);
+    expect(atB).toEqual([{ v: 1, from: 'a', type: 'hello' }]);
+    expect(a.invalid).toEqual([]);
   });
 
-  it('close() stops delivery', () => {
-    const { a, b } = pair();
+  it('posts made before the fallback code arrived go out once it does, in order', async () => {
+    const origin = createOrigin();
+    const b = open({ name: NAME, tabId: 'b', BroadcastChannel: null, ...origin.tab() });
     const atB = recorder(b.channel);
+    await vi.dynamicImportSettled(); // b listens
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: null, ...origin.tab() });
+    a.channel.post({ type: 'hello' });
+    a.channel.post({ type: 'leader', leaderTabId: 'a' });
+    expect(origin.writes).toEqual([]);
+    await vi.dynamicImportSettled();
+    expect(atB).toEqual([
+      { v: 1, from: 'a', type: 'hello' },
+      { v: 1, from: 'a', type: 'leader', leaderTabId: 'a' },
+    ]);
+    a.channel.post({ type: 'bye' });
+    expect(atB).toHaveLength(3);
+  });
+
+  it('closed before the fallback code arrived, it never writes nor listens', async () => {
+    const origin = createOrigin();
+    const tab = origin.tab();
+    const listen = vi.spyOn(tab.window, 'addEventListener');
+    const a = open({ name: NAME, tabId: 'a', BroadcastChannel: null, ...tab });
+    a.channel.post({ type: 'hello' });
+    a.channel.close();
+    await vi.dynamicImportSettled();
+    expect(origin.writes).toEqual([]);
+    expect(listen).not.toHaveBeenCalled();
+    expect(a.invalid).toEqual([]);
+  });
+
+  it('close() stops delivery', async () => {
+    const { origin, a, b, tabB } = await pair();
+    const atB = recorder(b.channel);
+    const unlisten = vi.spyOn(tabB.window, 'removeEventListener');
     b.channel.close();
+    expect(unlisten).toHaveBeenCalledWith('storage', expect.any(Function));
     a.channel.post({ type: 'hello' });
     b.channel.post({ type: 'bye' });
     expect(atB).toEqual([]);
+    expect(origin.writes).toHaveLength(1);
   });
 });
 
-describe('TabChannel options', () => {
-  it('throws RangeError naming the field', () => {
+describe('TabChannel without onInvalid', () => {
+  it('drops invalid messages silently', () => {
     const hub = createHub();
-    const ok = { name: NAME, tabId: 'a', BroadcastChannel: hub.BroadcastChannel };
-    expect(() => new TabChannel({ ...ok, name: '' })).toThrow(/name must be a non-empty string/);
-    expect(() => new TabChannel({ ...ok, tabId: '' })).toThrow(/tabId/);
-    expect(() => new TabChannel({ ...ok, tabId: 'x'.repeat(129) })).toThrow(RangeError);
-    expect(() => new TabChannel({ ...ok, maxMessageChars: 0 })).toThrow(
-      /maxMessageChars must be an integer ≥ 1, got 0/,
-    );
-    expect(() => new TabChannel({ ...ok, onInvalid: 'no' as unknown as () => void })).toThrow(/onInvalid/);
-    expect(hub.open.size).toBe(0);
+    const b = new TabChannel({ name: NAME, tabId: 'b', BroadcastChannel: hub.BroadcastChannel });
+    opened.push(b);
+    const listener = vi.fn();
+    b.onMessage(listener);
+    expect(() => hub.inject('garbage')).not.toThrow();
+    hub.inject({ v: 1, from: 'x', type: 'hello' });
+    expect(listener).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,14 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../../src/clock';
 import {
-  CLAIM_SETTLE_MS,
-  type ElectionHeartbeat,
   type LeaderChange,
   LeaderElection,
   type LeaderElectionOptions,
   type LockManagerLike,
   type StorageLike,
 } from '../../../src/tabs/leader-election';
+import { CLAIM_SETTLE_MS } from '../../../src/tabs/storage-lease-election';
 
 // ---- fakes ---------------------------------------------------------------
 
@@ -190,27 +189,27 @@ class TabClock implements Clock {
   }
 }
 
-/** The channel's leader beats between tabs (synchronous delivery). */
+/**
+ * The channel's leader announcements between tabs (synchronous delivery):
+ * what one tab's `beat` sends, every other tab's `heardLeader` hears.
+ */
 class HeartbeatBus {
-  readonly #listeners = new Map<string, Set<(leaderTabId: string) => void>>();
+  readonly #elections = new Map<string, LeaderElection>();
   sent = 0;
 
-  forTab(tabId: string): ElectionHeartbeat {
-    return {
-      send: () => {
-        this.sent += 1;
-        for (const [other, listeners] of this.#listeners) {
-          if (other === tabId) continue;
-          for (const listener of [...listeners]) listener(tabId);
-        }
-      },
-      onPeerBeat: (listener) => {
-        const set = this.#listeners.get(tabId) ?? new Set();
-        set.add(listener);
-        this.#listeners.set(tabId, set);
-        return () => set.delete(listener);
-      },
+  /** The `beat` option of tab `tabId`. */
+  beatOf(tabId: string): () => void {
+    return () => {
+      this.sent += 1;
+      for (const [other, election] of this.#elections) if (other !== tabId) election.heardLeader(tabId);
     };
+  }
+
+  /** A storage tab on this bus. */
+  tab(id: string, options: Partial<LeaderElectionOptions> = {}): Tab {
+    const tab = makeTab(id, { ...options, beat: this.beatOf(id) });
+    this.#elections.set(id, tab.election);
+    return tab;
   }
 }
 
@@ -247,6 +246,22 @@ function leaders(tabs: readonly Tab[]): string[] {
   return tabs.filter((tab) => tab.election.isLeader).map((tab) => tab.id);
 }
 
+/** The leader's id as the tab last heard it (the election's `onChange`). */
+function leaderOf(tab: Tab): string | undefined {
+  return tab.changes.at(-1)?.leaderTabId;
+}
+
+/** Lets the lazily loaded lease code arrive: `start()` of a storage election loads it with import(). */
+async function loaded(): Promise<void> {
+  await vi.dynamicImportSettled();
+}
+
+/** Starts the tabs' elections, in order, and waits for the lease code. */
+async function startAll(tabs: readonly Tab[]): Promise<void> {
+  for (const tab of tabs) tab.election.start();
+  await loaded();
+}
+
 async function advance(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
 }
@@ -271,15 +286,21 @@ afterEach(() => {
 // ---- options -------------------------------------------------------------
 
 describe('LeaderElection options', () => {
-  const base: LeaderElectionOptions = { name: NAME, tabId: 't1', strategy: 'none' };
+  // name, tabId and strategy come from the client, which checked what the
+  // user gave (options.ts); takeoverMs gets its upper bound here.
+  const base: LeaderElectionOptions = {
+    name: NAME,
+    tabId: 't1',
+    strategy: 'none',
+    takeoverMs: TAKEOVER,
+    clock: new TabClock(),
+  };
 
   it.each([
     [{ takeoverMs: 99 }, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got 99'],
     [{ takeoverMs: 150.5 }, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got 150.5'],
     [{ takeoverMs: Number.NaN }, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got NaN'],
-    [{ name: '' }, 'leader.name must be a non-empty string, got ""'],
-    [{ tabId: '' }, 'leader.tabId must be a non-empty string, got ""'],
-    [{ strategy: 'paxos' }, 'leader.strategy must be one of "auto", "locks", "storage", "none", got "paxos"'],
+    [{ takeoverMs: 2 ** 31 }, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got 2147483648'],
   ])('rejects %o with a RangeError naming field and value', (patch, message) => {
     expect(() => new LeaderElection({ ...base, ...(patch as Partial<LeaderElectionOptions>) })).toThrow(
       new RangeError(message),
@@ -320,7 +341,7 @@ describe('strategy none', () => {
     const tab = makeTab('t1', { strategy: 'none' });
     tab.election.start();
     expect(tab.election.isLeader).toBe(true);
-    expect(tab.election.leaderTabId).toBe('t1');
+    expect(leaderOf(tab)).toBe('t1');
     expect(tab.election.electionsWon).toBe(1);
     await tab.election.stop();
     expect(tab.election.isLeader).toBe(false);
@@ -350,8 +371,8 @@ describe('strategy locks', () => {
     expect(manager.calls).toHaveLength(5);
     for (const call of manager.calls)
       expect(call).toEqual({ name: NAME, options: { mode: 'exclusive', ifAvailable: false } });
-    expect(tabs[0]?.election.leaderTabId).toBe('t1');
-    expect(tabs[1]?.election.leaderTabId).toBeUndefined();
+    expect(leaderOf(tabs[0] as Tab)).toBe('t1');
+    expect(leaderOf(tabs[1] as Tab)).toBeUndefined();
     expect(tabs.map((tab) => tab.election.electionsWon)).toEqual([1, 0, 0, 0, 0]);
   });
 
@@ -417,11 +438,16 @@ describe('strategy locks', () => {
     await advance(0);
     const [t1, t2] = tabs;
     if (t1 === undefined || t2 === undefined) throw new Error('setup');
-    t2.election.setLeaderTabId('t1');
-    expect(t2.election.leaderTabId).toBe('t1');
+    t2.election.heardLeader('t1');
+    expect(leaderOf(t2)).toBe('t1');
     expect(t2.changes).toEqual([{ isLeader: false, leaderTabId: 't1' }]);
-    t1.election.setLeaderTabId('t9'); // a leader knows better
-    expect(t1.election.leaderTabId).toBe('t1');
+    t1.election.heardLeader('t9'); // a leader knows better
+    expect(leaderOf(t1)).toBe('t1');
+    t2.election.heardLeader('t2'); // its own id: not news
+    expect(leaderOf(t2)).toBe('t1');
+    await t2.election.stop();
+    t2.election.heardLeader('t1'); // stopped: ignored
+    expect(t2.changes).toEqual([{ isLeader: false, leaderTabId: 't1' }, { isLeader: false }]);
   });
 
   it('counts every election won', async () => {
@@ -456,7 +482,7 @@ describe('strategy storage', () => {
 
   it('a lone tab claims at once, after the settle delay', async () => {
     const { storage, tabs } = storageTabs(1);
-    tabs[0]?.election.start();
+    await startAll(tabs);
     expect(tabs[0]?.election.isLeader).toBe(false);
     await advance(CLAIM_SETTLE_MS);
     expect(leaders(tabs)).toEqual(['t1']);
@@ -465,20 +491,20 @@ describe('strategy storage', () => {
 
   it('elects exactly one leader among 5 tabs started together, and keeps it', async () => {
     const { tabs } = storageTabs(5);
-    for (const tab of tabs) tab.election.start();
+    await startAll(tabs);
     await advanceWatching(tabs, CLAIM_SETTLE_MS);
     expect(leaders(tabs)).toHaveLength(1);
     const [leader] = leaders(tabs);
     await advanceWatching(tabs, TAKEOVER * 10);
     expect(leaders(tabs)).toEqual([leader]);
-    for (const tab of tabs) expect(tab.election.leaderTabId).toBe(leader);
+    for (const tab of tabs) expect(leaderOf(tab)).toBe(leader);
     expect(tabs.reduce((sum, tab) => sum + tab.election.electionsWon, 0)).toBe(1);
   });
 
   it('elects one leader among 5 tabs started at staggered times', async () => {
     const { tabs } = storageTabs(5);
     for (const tab of tabs) {
-      tab.election.start();
+      await startAll([tab]);
       await advance(17);
     }
     await advanceWatching(tabs, TAKEOVER * 5);
@@ -504,9 +530,9 @@ describe('strategy storage', () => {
     const t1 = makeTab('t1', { storage });
     const t2 = makeTab('t2', { storage: lagging });
     const tabs = [t1, t2];
-    t1.election.start();
+    await startAll([t1]);
     await advance(CLAIM_SETTLE_MS - 10);
-    t2.election.start();
+    await startAll([t2]);
     await advanceWatching(tabs, CLAIM_SETTLE_MS);
     expect(leaders(tabs)).toEqual(['t2']);
     expect(t1.changes).toEqual([{ isLeader: false, leaderTabId: 't2' }]);
@@ -517,17 +543,17 @@ describe('strategy storage', () => {
 
   it('a leader that finds another tab’s lease steps down', async () => {
     const { storage, tabs } = storageTabs(1);
-    tabs[0]?.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS);
     storage.map.set(KEY, JSON.stringify({ tabId: 'other', nonce: 'n', v: 1 }));
     await advance(TICK);
     expect(tabs[0]?.election.isLeader).toBe(false);
-    expect(tabs[0]?.election.leaderTabId).toBe('other');
+    expect(leaderOf(tabs[0] as Tab)).toBe('other');
   });
 
   it('hands over within one poll interval (+ settle) when the leader stops', async () => {
     const { storage, tabs } = storageTabs(3);
-    for (const tab of tabs) tab.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS + TICK / 2);
     const [first] = leaders(tabs);
     const leader = tabs.find((tab) => tab.id === first);
@@ -540,7 +566,7 @@ describe('strategy storage', () => {
 
   it('takes over a dead leader after takeoverMs, not before, within takeoverMs + one poll (+ settle)', async () => {
     const { tabs } = storageTabs(3);
-    for (const tab of tabs) tab.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS);
     const dead = tabs.find((tab) => tab.election.isLeader);
     if (dead === undefined) throw new Error('setup');
@@ -563,7 +589,7 @@ describe('strategy storage', () => {
   ])('treats %s as no leader and overwrites it', async (_what, raw) => {
     const { storage, tabs } = storageTabs(1);
     storage.map.set(KEY, raw);
-    tabs[0]?.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS);
     expect(tabs[0]?.election.isLeader).toBe(true);
     expect(lease(storage)).toEqual({ tabId: 't1', nonce: expect.any(String), v: 1 });
@@ -571,7 +597,7 @@ describe('strategy storage', () => {
 
   it('a follower replaces a lease corrupted under it at its next poll', async () => {
     const { storage, tabs } = storageTabs(2);
-    for (const tab of tabs) tab.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS);
     const [leader, follower] = [...tabs].sort((a) => (a.election.isLeader ? -1 : 1));
     leader?.clock.kill();
@@ -583,8 +609,8 @@ describe('strategy storage', () => {
   it('renews the lease with a fresh nonce every takeoverMs / 3 and beats on the channel', async () => {
     const bus = new HeartbeatBus();
     const storage = new MemoryStorage();
-    const tab = makeTab('t1', { storage, heartbeat: bus.forTab('t1') });
-    tab.election.start();
+    const tab = bus.tab('t1', { storage });
+    await startAll([tab]);
     await advance(CLAIM_SETTLE_MS);
     const seen = new Set<string>();
     for (let i = 0; i < 5; i++) {
@@ -599,9 +625,9 @@ describe('strategy storage', () => {
     const { tabs } = storageTabs(2);
     const [t1, t2] = tabs;
     if (t1 === undefined || t2 === undefined) throw new Error('setup');
-    t1.election.start();
+    await startAll([t1]);
     await advance(CLAIM_SETTLE_MS);
-    t2.election.start();
+    await startAll([t2]);
     await advance(TICK * 2);
     // The whole browser sleeps; the follower wakes first.
     t1.clock.freeze();
@@ -620,9 +646,9 @@ describe('strategy storage', () => {
     const { tabs } = storageTabs(2);
     const [t1, t2] = tabs;
     if (t1 === undefined || t2 === undefined) throw new Error('setup');
-    t1.election.start();
+    await startAll([t1]);
     await advance(CLAIM_SETTLE_MS);
-    t2.election.start();
+    await startAll([t2]);
     t1.clock.freeze();
     await advance(TAKEOVER + TICK + CLAIM_SETTLE_MS);
     expect(t2.election.isLeader).toBe(true);
@@ -633,7 +659,7 @@ describe('strategy storage', () => {
 
   it('ignores Date.now jumps in either direction', async () => {
     const { tabs } = storageTabs(3);
-    for (const tab of tabs) tab.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS);
     const before = leaders(tabs);
     const counts = tabs.map((tab) => tab.changes.length);
@@ -649,7 +675,7 @@ describe('strategy storage', () => {
 
   it('stop removes only our own lease', async () => {
     const { storage, tabs } = storageTabs(1);
-    tabs[0]?.election.start();
+    await startAll(tabs);
     await advance(CLAIM_SETTLE_MS);
     storage.map.set(KEY, JSON.stringify({ tabId: 'other', nonce: 'n', v: 1 }));
     await tabs[0]?.election.stop();
@@ -661,7 +687,7 @@ describe('strategy storage', () => {
     const tab = tabs[0];
     if (tab === undefined) throw new Error('setup');
     for (let i = 0; i < 2; i++) {
-      tab.election.start();
+      await startAll([tab]);
       await advance(CLAIM_SETTLE_MS);
       await tab.election.stop();
     }
@@ -681,7 +707,7 @@ describe('strategy storage', () => {
       storage.throwOnSet = true;
       storage.throwOnRemove = true;
       const tab = makeTab('t1', { storage });
-      tab.election.start();
+      await startAll([tab]);
       await advance(TAKEOVER - TICK);
       expect(tab.election.isLeader).toBe(false);
       await advance(TICK);
@@ -694,8 +720,8 @@ describe('strategy storage', () => {
       storage.throwOnGet = true;
       storage.throwOnSet = true;
       const bus = new HeartbeatBus();
-      const tabs = ['t3', 't1', 't2'].map((id) => makeTab(id, { storage, heartbeat: bus.forTab(id) }));
-      for (const tab of tabs) tab.election.start();
+      const tabs = ['t3', 't1', 't2'].map((id) => bus.tab(id, { storage }));
+      await startAll(tabs);
       await advanceWatching(tabs, TAKEOVER * 5);
       expect(leaders(tabs)).toHaveLength(1);
     });
@@ -704,8 +730,8 @@ describe('strategy storage', () => {
       const storage = new MemoryStorage();
       storage.throwOnSet = true;
       const bus = new HeartbeatBus();
-      const tabs = ['t2', 't1'].map((id) => makeTab(id, { storage, heartbeat: bus.forTab(id) }));
-      for (const tab of tabs) tab.election.start();
+      const tabs = ['t2', 't1'].map((id) => bus.tab(id, { storage }));
+      await startAll(tabs);
       // t2 started first, alone, and led; t1's first beat made it step down.
       expect(leaders(tabs)).toEqual(['t1']);
       await advanceWatching(tabs, TAKEOVER * 5);
@@ -719,15 +745,15 @@ describe('strategy storage', () => {
     const storage = new MemoryStorage();
     storage.map.set(KEY, JSON.stringify({ tabId: 'remote', nonce: 'n', v: 1 }));
     const bus = new HeartbeatBus();
-    const remote = bus.forTab('remote');
-    const tab = makeTab('t1', { storage, heartbeat: bus.forTab('t1') });
-    tab.election.start();
+    const remote = bus.beatOf('remote');
+    const tab = bus.tab('t1', { storage });
+    await startAll([tab]);
     for (let i = 0; i < 10; i++) {
       await advance(TICK);
-      remote.send();
+      remote();
     }
     expect(tab.election.isLeader).toBe(false);
-    expect(tab.election.leaderTabId).toBe('remote');
+    expect(leaderOf(tab)).toBe('remote');
     // No beats from now on: the unchanged lease is taken over after takeoverMs.
     await advance(TAKEOVER - 1);
     expect(tab.election.isLeader).toBe(false);

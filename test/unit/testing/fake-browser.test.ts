@@ -94,6 +94,7 @@ describe('createFakeBrowser', () => {
     });
     const tabs = [browser.tab(), browser.tab(), browser.tab()];
     const seqs = tabs.map((t) => record(t));
+    await vi.dynamicImportSettled(); // the lease and the storage channel load on demand
     await vi.advanceTimersByTimeAsync(1000);
     expect(tabs.map((t) => t.getState().electionStrategy)).toEqual(['storage', 'storage', 'storage']);
     expect(browser.leaders()).toHaveLength(1);

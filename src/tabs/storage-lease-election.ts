@@ -1,0 +1,249 @@
+import type { Clock, RandomSource } from '../clock';
+import { type Field, oneOf, readObject, text } from '../protocol/read';
+import type { LeaderElectionOptions, StorageLike } from './leader-election';
+
+// The `storage` strategy of LeaderElection, in a module of its own: it is
+// loaded with import() only where it runs (strategy `storage`, or `auto`
+// without Web Locks), so the many browsers with Web Locks never download it.
+// It imports nothing from the modules that load it, so that bundlers keep
+// those in the app's main chunk instead of splitting them off as shared.
+
+/** Delay between writing a claim and reading it back; a racing claimant's write lands in it. */
+export const CLAIM_SETTLE_MS = 50;
+
+/** Version of the lease format; any other `v` is foreign and overwritten. */
+const LEASE_VERSION = 1;
+
+type Lease = { tabId: string; nonce: string; v: typeof LEASE_VERSION };
+
+/** The lease's fields; `leaseSchema` of channel-schemas.ts is their definition. */
+const LEASE_FIELDS: readonly Field[] = [
+  ['tabId', text(1, 128)],
+  ['nonce', text(1, 64)],
+  ['v', oneOf(LEASE_VERSION)],
+];
+
+/**
+ * A parsed lease as `leaseSchema` reads it (same value, unknown keys
+ * stripped), or undefined where it would refuse. Exported for its test.
+ */
+export function readLease(json: unknown): Lease | undefined {
+  return readObject(json, LEASE_FIELDS) as Lease | undefined;
+}
+
+/**
+ * What one read of the lease key showed; `undefined` stands for storage
+ * that cannot be read.
+ */
+interface LeaseRead {
+  /** The stored text, compared to tell a renewed lease from a stale one. */
+  readonly raw: string | null;
+  /** The tab holding a valid lease; `undefined` for an absent, corrupt or foreign value. */
+  readonly holder: string | undefined;
+}
+
+/** A read showing a valid lease. */
+type HeldLease = LeaseRead & { readonly holder: string };
+
+/** Lease writes so far in this realm: with the tab id and a random part, each write's text is new. */
+let writes = 0;
+
+/** How the lease tells its election: `true`, this tab won; `false`, it follows `leaderTabId` (if known). */
+export type LeaseReport = (isLeader: boolean, leaderTabId?: string) => void;
+
+/**
+ * One run (start to stop) of the localStorage lease; the protocol is
+ * described on {@link LeaderElection}. Every decision is made in a tick: the
+ * first at {@link start}, then every `takeoverMs / 3`, or
+ * {@link CLAIM_SETTLE_MS} after writing a claim, when the claim is read back.
+ */
+export class StorageLease {
+  readonly #key: string;
+  readonly #tabId: string;
+  readonly #takeoverMs: number;
+  readonly #tickMs: number;
+  readonly #storage: StorageLike | undefined;
+  readonly #beat: (() => void) | undefined;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
+  readonly #report: LeaseReport;
+
+  #running = true;
+  #isLeader = false;
+  /** A claim was written; the next tick reads it back. */
+  #claiming = false;
+  #timer: unknown;
+  #observedRaw: string | null | undefined;
+  #observedAt = 0;
+  /** So the first tick counts as late: it starts a fresh observation window. */
+  #lastTickAt = Number.NEGATIVE_INFINITY;
+  /** Our latest write threw: an empty key then proves nothing, as nobody can fill it. */
+  #writesFail = false;
+
+  /** @param storage `options.storage` or its default, resolved by the caller. */
+  constructor(options: LeaderElectionOptions, storage: StorageLike | undefined, report: LeaseReport) {
+    const { takeoverMs } = options;
+    this.#key = `${options.name}:lease`;
+    this.#tabId = options.tabId;
+    this.#takeoverMs = takeoverMs;
+    // takeoverMs ≥ 100 (checked by LeaderElection) keeps the tick ≥ 33 ms.
+    this.#tickMs = Math.floor(takeoverMs / 3);
+    this.#storage = storage;
+    this.#beat = options.beat;
+    this.#clock = options.clock;
+    this.#random = options.random ?? Math.random;
+    this.#report = report;
+  }
+
+  start(): void {
+    this.#tick();
+  }
+
+  /** Leaves the election: no more ticks, and our own lease (or pending claim) removed. */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    // A claim in its settle window is a lease too: left behind, the next
+    // leader would wait takeoverMs for a tab that is gone.
+    // Only our own lease: another tab's is none of our business.
+    if ((this.#isLeader || this.#claiming) && this.#read()?.holder === this.#tabId) {
+      try {
+        this.#storage?.removeItem(this.#key);
+      } catch {
+        // Unremovable: followers take over after takeoverMs instead.
+      }
+    }
+  }
+
+  /** Another tab announced (on the channel) that it leads. */
+  heard(peer: string): void {
+    const now = this.#clock.now();
+    if (this.#isLeader) {
+      const read = this.#read();
+      if (this.#heldByOther(read)) this.#stepDown(read, now);
+      else if (read?.holder === undefined && peer < this.#tabId) {
+        // No lease tells us apart (storage unusable): the smaller id keeps it.
+        this.#observedAt = now;
+        this.#set(false, peer);
+      }
+      return;
+    }
+    // A live leader: restart the observation window.
+    this.#observedAt = now;
+    if (!this.#claiming) this.#set(false, peer);
+  }
+
+  #tick(): void {
+    const now = this.#clock.now();
+    // Frozen timers (background tab, sleep): a follower's observation from
+    // before says nothing about now. A leader renews at once regardless.
+    const late = now - this.#lastTickAt > this.#tickMs * 2;
+    this.#lastTickAt = now;
+    const read = this.#read();
+    const claimed = this.#claiming;
+    this.#claiming = false;
+    if ((claimed || this.#isLeader) && this.#heldByOther(read)) {
+      // Of racing claimants the last writer won; a leader that ever reads
+      // someone else's lease steps down.
+      this.#stepDown(read, now);
+    } else if (claimed) {
+      // Wiped between write and read-back: try again on the next tick.
+      if (read !== undefined && read.holder === undefined) this.#observedAt = now;
+      else this.#lead();
+    } else if (this.#isLeader) {
+      this.#writeOwn();
+      this.#beat?.();
+    } else {
+      this.#follow(read, now, late);
+    }
+    // A listener may have stopped us meanwhile.
+    if (this.#running) {
+      this.#timer = this.#clock.setTimeout(
+        () => this.#tick(),
+        this.#claiming ? CLAIM_SETTLE_MS : this.#tickMs,
+      );
+    }
+  }
+
+  #follow(read: LeaseRead | undefined, now: number, late: boolean): void {
+    const holder = read?.holder;
+    if (holder === this.#tabId || (read !== undefined && holder === undefined && !this.#writesFail)) {
+      // Nobody leads (absent, corrupt, foreign, or our own stale lease).
+      this.#claim();
+      return;
+    }
+    // From here on: another tab's lease, unreadable storage, or a key nobody
+    // can write (the last two judged by peer beats alone).
+    const raw = holder === undefined ? undefined : read?.raw;
+    if (late || (holder !== undefined && raw !== this.#observedRaw)) {
+      // Late: see #tick. Otherwise the lease changed: its holder is alive.
+      this.#observedRaw = raw;
+      this.#observedAt = now;
+    } else if (now - this.#observedAt >= this.#takeoverMs) {
+      this.#claim();
+      return;
+    }
+    if (holder !== undefined) this.#set(false, holder);
+  }
+
+  #claim(): void {
+    if (this.#writeOwn()) this.#claiming = true;
+    // Storage refuses writes: we only get here when nobody else can be seen.
+    else this.#lead();
+  }
+
+  /** Wins and tells the other tabs at once. */
+  #lead(): void {
+    this.#set(true);
+    this.#beat?.();
+  }
+
+  /** Follows the holder of `read`, whose lease was just seen (at `now`). */
+  #stepDown(read: HeldLease, now: number): void {
+    this.#observedRaw = read.raw;
+    this.#observedAt = now;
+    this.#set(false, read.holder);
+  }
+
+  #set(isLeader: boolean, leaderTabId?: string): void {
+    this.#isLeader = isLeader;
+    this.#report(isLeader, leaderTabId);
+  }
+
+  /** Whether `read` shows a lease held by another tab. */
+  #heldByOther(read: LeaseRead | undefined): read is HeldLease {
+    return read?.holder !== undefined && read.holder !== this.#tabId;
+  }
+
+  #writeOwn(): boolean {
+    const nonce = `${(++writes).toString(36)}.${Math.floor(this.#random() * 2 ** 32).toString(36)}`;
+    try {
+      // Missing storage throws here too: both mean nobody can see our lease.
+      this.#storage!.setItem(
+        this.#key,
+        JSON.stringify({ tabId: this.#tabId, nonce, v: LEASE_VERSION } satisfies Lease),
+      );
+      this.#writesFail = false;
+    } catch {
+      this.#writesFail = true;
+    }
+    return !this.#writesFail;
+  }
+
+  /** One read of the lease key; `undefined` where storage is missing or throws. */
+  #read(): LeaseRead | undefined {
+    let raw: string | null;
+    try {
+      raw = this.#storage!.getItem(this.#key);
+    } catch {
+      return undefined; // missing storage throws here too
+    }
+    let holder: string | undefined;
+    try {
+      if (raw !== null) holder = readLease(JSON.parse(raw))?.tabId;
+    } catch {
+      // corrupt: nobody holds it
+    }
+    return { raw, holder };
+  }
+}
