@@ -20,72 +20,38 @@ export interface ServiceState {
 
 /**
  * The working state of one service while one batch is applied. One is made
- * per service per batch (not per event), and it is plain data so the hot loop
- * in the pipeline stays monomorphic.
+ * per service per batch (not per event), always by {@link openLane} with the
+ * same keys in the same order, so the hot loop in the pipeline sees a single
+ * object shape.
  */
-export class BatchLane {
-  /** Accepted events, in strictly increasing seq. */
-  readonly accepted: RealtimeEvent[] = [];
-  duplicate = 0;
-  invalid = 0;
-  unsubscribed = 0;
+export interface BatchLane {
+  readonly service: string;
+  readonly mode: LaneMode;
+  /** The service's state; undefined unless `mode` is apply or gap. */
+  readonly state: ServiceState | undefined;
+  /** The batch's `after` for the service (NaN when unusable). */
+  readonly after: number;
+  /** The batch's `cursor` for the service (NaN when unusable). */
+  readonly upTo: number;
+  /** The service's cursor before this batch: events at or below it are duplicates. */
+  readonly known: number;
   /** Highest seq met so far in this batch; starts at `after` so seq ≤ after is refused too. */
   lastSeq: number;
-
-  constructor(
-    readonly service: string,
-    readonly mode: LaneMode,
-    /** The service's state; undefined unless `mode` is apply or gap. */
-    readonly state: ServiceState | undefined,
-    /** The batch's `after` for the service (NaN when unusable). */
-    readonly after: number,
-    /** The batch's `cursor` for the service (NaN when unusable). */
-    readonly upTo: number,
-    /** The service's cursor before this batch: events at or below it are duplicates. */
-    readonly known: number,
-  ) {
-    this.lastSeq = after;
-  }
+  /** Accepted events, in strictly increasing seq. */
+  readonly accepted: RealtimeEvent[];
+  /** Events refused: invalid ones (modes apply and invalid), or all of them (mode unsubscribed). */
+  dropped: number;
+  duplicate: number;
 }
 
-/**
- * Finds the lane of a service within one batch. Batches nearly always hold one
- * service, or a few in runs, so the last lane is checked first and a short
- * array is scanned; a Map is built only if a batch spans many services, so an
- * odd server cannot make the lookup quadratic.
- */
-export class LaneIndex {
-  readonly lanes: BatchLane[] = [];
-  #last: BatchLane | undefined;
-  #byService: Map<string, BatchLane> | undefined;
-
-  get(service: string): BatchLane | undefined {
-    const last = this.#last;
-    if (last !== undefined && last.service === service) return last;
-    let found: BatchLane | undefined;
-    if (this.#byService !== undefined) {
-      found = this.#byService.get(service);
-    } else {
-      const lanes = this.lanes;
-      for (let i = 0; i < lanes.length; i++) {
-        if (lanes[i]!.service === service) {
-          found = lanes[i];
-          break;
-        }
-      }
-    }
-    if (found !== undefined) this.#last = found;
-    return found;
-  }
-
-  add(lane: BatchLane): void {
-    this.lanes.push(lane);
-    this.#last = lane;
-    if (this.#byService !== undefined) {
-      this.#byService.set(lane.service, lane);
-    } else if (this.lanes.length > 8) {
-      this.#byService = new Map();
-      for (const each of this.lanes) this.#byService.set(each.service, each);
-    }
-  }
+/** A lane with nothing counted yet; a lane that applies nothing needs only `service` and `mode`. */
+export function openLane(
+  service: string,
+  mode: LaneMode,
+  state?: ServiceState,
+  after = NaN,
+  upTo = NaN,
+  known = NaN,
+): BatchLane {
+  return { service, mode, state, after, upTo, known, lastSeq: after, accepted: [], dropped: 0, duplicate: 0 };
 }

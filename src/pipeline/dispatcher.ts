@@ -38,12 +38,12 @@ interface Subscription {
  * batch; one removed is marked inactive at once and skipped.
  */
 export class Dispatcher {
-  private readonly handlers = new Map<string, readonly Subscription[]>();
-  private readonly onHandlerError: DispatcherOptions['onHandlerError'];
-  private readonly onServicesChange: DispatcherOptions['onServicesChange'];
-  private propertyFilter: string | null = null;
-  private shadowMode = false;
-  private disabledServices: ReadonlySet<string> = new Set();
+  readonly #handlers = new Map<string, readonly Subscription[]>();
+  readonly #onHandlerError: DispatcherOptions['onHandlerError'];
+  readonly #onServicesChange: DispatcherOptions['onServicesChange'];
+  #propertyFilter: string | null = null;
+  #shadowMode = false;
+  #disabledServices: ReadonlySet<string> = new Set();
 
   /** @throws TypeError when `onHandlerError` (or a given `onServicesChange`) is not a function. */
   constructor(options: DispatcherOptions) {
@@ -53,8 +53,8 @@ export class Dispatcher {
     if (options.onServicesChange !== undefined && typeof options.onServicesChange !== 'function') {
       throw new TypeError('onServicesChange must be a function when given');
     }
-    this.onHandlerError = options.onHandlerError;
-    this.onServicesChange = options.onServicesChange;
+    this.#onHandlerError = options.onHandlerError;
+    this.#onServicesChange = options.onServicesChange;
   }
 
   /**
@@ -64,32 +64,42 @@ export class Dispatcher {
    * @throws RangeError when `service` is not a valid service name; TypeError when `handler` is not a function.
    */
   subscribe(service: string, handler: EventHandler): () => void {
-    if (!isServiceName(service)) {
-      throw new RangeError(
-        `service must be 1..100 of [A-Za-z0-9_.:-] and not a prototype key, got ${String(service)}`,
-      );
-    }
+    // The client checks names first, with the message apps see; this is the backstop.
+    if (!isServiceName(service))
+      throw new RangeError(`service must be a service name, got ${String(service)}`);
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     const subscription: Subscription = { handler, active: true };
-    const current = this.handlers.get(service);
-    this.handlers.set(service, current === undefined ? [subscription] : [...current, subscription]);
-    if (current === undefined) this.servicesChanged();
-    return () => this.unsubscribe(service, subscription);
+    const handlers = this.#handlers;
+    const current = handlers.get(service);
+    handlers.set(service, [...(current ?? []), subscription]);
+    if (current === undefined) this.#servicesChanged();
+    return () => {
+      if (!subscription.active) return;
+      subscription.active = false;
+      // An active subscription is always in its service's list: only this function takes it out.
+      const rest = handlers.get(service)!.filter((each) => each !== subscription);
+      if (rest.length > 0) {
+        handlers.set(service, rest);
+      } else {
+        handlers.delete(service);
+        this.#servicesChanged();
+      }
+    };
   }
 
   /** Services with at least one handler. */
   services(): string[] {
-    return Array.from(this.handlers.keys());
+    return [...this.#handlers.keys()];
   }
 
   /** Whether `service` has at least one handler (no array built: it is asked per batch). */
   hasHandlers(service: string): boolean {
-    return this.handlers.has(service);
+    return this.#handlers.has(service);
   }
 
   /** The property this tab shows, or `null` for all. */
   getPropertyFilter(): string | null {
-    return this.propertyFilter;
+    return this.#propertyFilter;
   }
 
   /**
@@ -101,17 +111,17 @@ export class Dispatcher {
   setPropertyFilter(id: string | null): void {
     if (id !== null && typeof id !== 'string')
       throw new TypeError(`propertyFilter must be a string or null, got ${typeof id}`);
-    this.propertyFilter = id;
+    this.#propertyFilter = id;
   }
 
   /** In shadow mode no handler is called (the stream still runs so SLIs are measured). */
   setShadowMode(on: boolean): void {
-    this.shadowMode = on === true;
+    this.#shadowMode = on === true;
   }
 
   /** Services whose events are not dispatched at all (per-service kill switch). Replaces the previous set. */
   setDisabledServices(names: Iterable<string>): void {
-    this.disabledServices = new Set(names);
+    this.#disabledServices = new Set(names);
   }
 
   /**
@@ -121,62 +131,35 @@ export class Dispatcher {
    * handler. Never throws because of a handler.
    */
   dispatch(service: string, events: RealtimeEvent[]): DispatchResult {
-    const subscriptions = this.handlers.get(service);
-    if (
-      this.shadowMode ||
-      subscriptions === undefined ||
-      this.disabledServices.has(service) ||
-      events.length === 0
-    ) {
+    const subscriptions = this.#handlers.get(service);
+    if (this.#shadowMode || subscriptions === undefined || this.#disabledServices.has(service)) {
       return { delivered: 0, filtered: 0 };
     }
-
-    let batch = events;
-    const filter = this.propertyFilter;
-    if (filter !== null) batch = withoutOtherProperties(events, filter);
-    const filtered = events.length - batch.length;
-    if (batch.length === 0) return { delivered: 0, filtered };
-
-    for (let i = 0; i < subscriptions.length; i++) {
-      const subscription = subscriptions[i]!;
-      // Checked per call: an earlier handler may have unsubscribed this one.
-      if (!subscription.active) continue;
-      try {
-        subscription.handler(batch);
-      } catch (error) {
-        this.reportHandlerError(error, service);
+    const filter = this.#propertyFilter;
+    const batch = filter === null ? events : withoutOtherProperties(events, filter);
+    // An empty batch (none given, or all filtered out) calls no handler.
+    if (batch.length > 0) {
+      for (const subscription of subscriptions) {
+        // Checked per call: an earlier handler may have unsubscribed this one.
+        if (!subscription.active) continue;
+        try {
+          subscription.handler(batch);
+        } catch (error) {
+          try {
+            this.#onHandlerError(error, service);
+          } catch {
+            // The error reporter itself failed; there is nobody left to tell, and
+            // the remaining handlers must still run.
+          }
+        }
       }
     }
-    return { delivered: batch.length, filtered };
+    return { delivered: batch.length, filtered: events.length - batch.length };
   }
 
-  private unsubscribe(service: string, subscription: Subscription): void {
-    if (!subscription.active) return;
-    subscription.active = false;
-    const current = this.handlers.get(service);
-    if (current === undefined) return;
-    const rest = current.filter((each) => each !== subscription);
-    if (rest.length > 0) {
-      this.handlers.set(service, rest);
-      return;
-    }
-    this.handlers.delete(service);
-    this.servicesChanged();
-  }
-
-  private servicesChanged(): void {
-    const listener = this.onServicesChange;
-    if (listener === undefined) return;
-    listener(this.services());
-  }
-
-  private reportHandlerError(error: unknown, service: string): void {
-    try {
-      this.onHandlerError(error, service);
-    } catch {
-      // The error reporter itself failed; there is nobody left to tell, and
-      // the remaining handlers must still run.
-    }
+  #servicesChanged(): void {
+    const listener = this.#onServicesChange;
+    listener?.(this.services());
   }
 }
 

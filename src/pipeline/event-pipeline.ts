@@ -7,7 +7,7 @@ import type {
   ServerFrame,
   WelcomeFrame,
 } from '../protocol/schemas';
-import { BatchLane, LaneIndex, type LaneMode, type ServiceState } from './batch-lane';
+import { type BatchLane, openLane, type ServiceState } from './batch-lane';
 import { checkDedupCapacity, DEFAULT_DEDUP_CAPACITY } from './dedup-window';
 import { ServiceDedup } from './service-dedup';
 
@@ -67,6 +67,8 @@ export class EventPipeline {
   readonly #states = new Map<string, ServiceState>();
   /** `null` until `setServices` is first called: every service is accepted. */
   #subscribed: Set<string> | null = null;
+  /** The lanes of the batch being applied, by service, once it has many (see #laneOf). */
+  #byService: Map<string, BatchLane> | undefined;
 
   /** @throws RangeError when `options.dedupCapacity` is not an integer in 1..2^20. */
   constructor(sink: PipelineSink, options: EventPipelineOptions = {}) {
@@ -110,8 +112,7 @@ export class EventPipeline {
     for (const service of Object.keys(cursor)) {
       if (this.#states.has(service)) continue;
       const seq = cursor[service];
-      if (!SERVICE_NAME_PATTERN.test(service) || !isSeq(seq)) continue;
-      this.#states.set(service, { cursor: seq as number, dedup: undefined });
+      if (SERVICE_NAME_PATTERN.test(service) && isSeq(seq)) this.#start(service, seq);
     }
   }
 
@@ -122,19 +123,9 @@ export class EventPipeline {
 
   /** Routes a frame: batch, reset and welcome change state; heartbeat and error do not concern the pipeline. */
   applyFrame(frame: ServerFrame): void {
-    switch (frame.type) {
-      case 'batch':
-        this.applyBatch(frame);
-        return;
-      case 'reset':
-        this.applyReset(frame);
-        return;
-      case 'welcome':
-        this.applyWelcome(frame);
-        return;
-      default:
-        return;
-    }
+    if (frame.type === 'batch') this.applyBatch(frame);
+    else if (frame.type === 'reset') this.applyReset(frame);
+    else if (frame.type === 'welcome') this.applyWelcome(frame);
   }
 
   /**
@@ -148,14 +139,9 @@ export class EventPipeline {
     for (const service of frame.services) {
       const seq = cursor[service];
       if (!SERVICE_NAME_PATTERN.test(service)) continue;
-      if (typeof seq !== 'number') {
-        this.#states.delete(service);
-        continue;
-      }
-      const state = this.#states.get(service);
-      if (state === undefined) {
-        this.#states.set(service, { cursor: seq, dedup: undefined });
-      } else {
+      if (typeof seq !== 'number') this.#states.delete(service);
+      else {
+        const state = this.#states.get(service) ?? this.#start(service, seq);
         state.cursor = seq;
         state.dedup?.clear();
       }
@@ -173,46 +159,63 @@ export class EventPipeline {
    * the accepted events.
    */
   applyBatch(frame: BatchFrame): void {
+    const lanes: BatchLane[] = [];
+    this.#byService = undefined;
     const events = frame.events;
-    const index = new LaneIndex();
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
-      let lane = index.get(event.service);
-      if (lane === undefined) {
-        lane = this.#openLane(event.service, frame);
-        index.add(lane);
-      }
-      this.#take(lane, event);
+      this.#take(this.#laneOf(event.service, frame, lanes), event);
     }
     // Services the batch covers without events (all filtered out for this
     // subscription) still move their cursor or reveal a gap.
-    const after = frame.after;
-    for (const service in after) {
-      if (index.get(service) === undefined) index.add(this.#openLane(service, frame));
-    }
+    for (const service in frame.after) this.#laneOf(service, frame, lanes);
 
-    const lanes = index.lanes;
-    for (let i = 0; i < lanes.length; i++) {
-      const lane = lanes[i]!;
-      if (lane.mode === 'apply' && lane.upTo > lane.state!.cursor) lane.state!.cursor = lane.upTo;
+    for (const each of lanes) {
+      if (each.mode === 'apply' && each.upTo > each.state!.cursor) each.state!.cursor = each.upTo;
     }
     const sink = this.#sink;
-    for (let i = 0; i < lanes.length; i++) {
-      const lane = lanes[i]!;
-      const service = lane.service;
-      if (lane.mode === 'gap') sink.onGap({ service, cursor: lane.known, after: lane.after });
-      if (lane.invalid > 0) sink.onSuppressed(service, lane.invalid, 'invalid');
-      if (lane.duplicate > 0) sink.onSuppressed(service, lane.duplicate, 'duplicate');
-      if (lane.unsubscribed > 0) sink.onSuppressed(service, lane.unsubscribed, 'unsubscribed');
-      if (lane.accepted.length > 0) sink.onEvents(service, lane.accepted);
+    for (const { service, mode, known, dropped, duplicate, accepted, after } of lanes) {
+      if (mode === 'gap') sink.onGap({ service, cursor: known, after });
+      if (dropped > 0) sink.onSuppressed(service, dropped, mode === 'unsubscribed' ? mode : 'invalid');
+      if (duplicate > 0) sink.onSuppressed(service, duplicate, 'duplicate');
+      if (accepted.length > 0) sink.onEvents(service, accepted);
     }
+  }
+
+  /** Gives `service` a cursor, with no dedup memory yet. */
+  #start(service: string, cursor: number): ServiceState {
+    const state: ServiceState = { cursor, dedup: undefined };
+    this.#states.set(service, state);
+    return state;
+  }
+
+  /**
+   * The lane of `service` in `lanes` (the batch's, in the order services
+   * first appear), opened on first sight.
+   */
+  #laneOf(service: string, frame: BatchFrame, lanes: BatchLane[]): BatchLane {
+    const byService = this.#byService;
+    let lane: BatchLane | undefined;
+    if (byService !== undefined) lane = byService.get(service);
+    else {
+      // Newest first: batches nearly always hold one service, or a few in runs.
+      for (let i = lanes.length - 1; i >= 0 && lane === undefined; i--) {
+        if (lanes[i]!.service === service) lane = lanes[i];
+      }
+    }
+    if (lane === undefined) {
+      lane = this.#openLane(service, frame);
+      lanes.push(lane);
+      byService?.set(service, lane);
+      // Past a few services, a Map: an odd server must not make the lookup quadratic.
+      if (lanes.length === 8) this.#byService = new Map(lanes.map((each) => [each.service, each]));
+    }
+    return lane;
   }
 
   /** Decides, once per service per batch, what the batch does to the service. */
   #openLane(service: string, frame: BatchFrame): BatchLane {
-    if (this.#subscribed !== null && !this.#subscribed.has(service)) {
-      return new BatchLane(service, 'unsubscribed', undefined, Number.NaN, Number.NaN, Number.NaN);
-    }
+    if (this.#subscribed?.has(service) === false) return openLane(service, 'unsubscribed');
     // Frames normally passed the schema, but a typed frame that did not must
     // not smuggle `__proto__` into the state either: the name is checked once
     // per service per batch. `typeof` rather than `in`, so that a name like
@@ -225,32 +228,26 @@ export class EventPipeline {
       !(after <= upTo) ||
       !SERVICE_NAME_PATTERN.test(service)
     ) {
-      return new BatchLane(service, 'invalid', undefined, Number.NaN, Number.NaN, Number.NaN);
+      return openLane(service, 'invalid');
     }
-    let state = this.#states.get(service);
-    if (state === undefined) {
-      // A new subscription starts where its first batch continues from.
-      state = { cursor: after, dedup: undefined };
-      this.#states.set(service, state);
-    }
-    const mode: LaneMode = after > state.cursor ? 'gap' : 'apply';
-    return new BatchLane(service, mode, state, after, upTo, state.cursor);
+    // A new subscription starts where its first batch continues from.
+    const state = this.#states.get(service) ?? this.#start(service, after);
+    return openLane(service, after > state.cursor ? 'gap' : 'apply', state, after, upTo, state.cursor);
   }
 
   /** Decides one event's fate. The hot path: allocates nothing but Set entries (see ServiceDedup). */
   #take(lane: BatchLane, event: RealtimeEvent): void {
     const mode = lane.mode;
     if (mode !== 'apply') {
-      if (mode === 'unsubscribed') lane.unsubscribed++;
-      else if (mode === 'invalid') lane.invalid++;
       // A gap's events are neither counted nor kept: the replay brings them again.
+      if (mode !== 'gap') lane.dropped++;
       return;
     }
     const seq = event.seq;
     // Written as a negation so that a NaN seq (a frame that skipped the
     // schema) is refused rather than slipping through both comparisons.
     if (!(seq > lane.lastSeq && seq <= lane.upTo)) {
-      lane.invalid++;
+      lane.dropped++;
       return;
     }
     lane.lastSeq = seq;
@@ -264,18 +261,12 @@ export class EventPipeline {
     // seq check has already decided, so such keys are not stored at all.
     if (eventId !== undefined) {
       const state = lane.state!;
-      const dedup = state.dedup ?? this.#openDedup(state);
-      if (!dedup.add(event.entityType, eventId)) {
+      state.dedup ??= new ServiceDedup(this.#dedupCapacity);
+      if (!state.dedup.add(event.entityType, eventId)) {
         lane.duplicate++;
         return;
       }
     }
     lane.accepted.push(event);
-  }
-
-  #openDedup(state: ServiceState): ServiceDedup {
-    const dedup = new ServiceDedup(this.#dedupCapacity);
-    state.dedup = dedup;
-    return dedup;
   }
 }

@@ -13,14 +13,12 @@ import { DedupWindow } from './dedup-window';
  * least its last `capacity` distinct keys, and at most `2 × capacity` in all.
  */
 export class ServiceDedup {
-  readonly #capacity: number;
   #primaryType: string | undefined;
   readonly #primary: DedupWindow;
   #others: DedupWindow | undefined;
 
   /** `capacity` must already be valid (see `checkDedupCapacity`). */
   constructor(capacity: number) {
-    this.#capacity = capacity;
     this.#primary = new DedupWindow(capacity);
   }
 
@@ -36,7 +34,7 @@ export class ServiceDedup {
       this.#primaryType = entityType;
       return this.#primary.add(eventId);
     }
-    this.#others ??= new DedupWindow(this.#capacity);
+    this.#others ??= new DedupWindow(this.#primary.capacity);
     return this.#others.add(`${entityType}:${eventId}`);
   }
 

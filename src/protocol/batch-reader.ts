@@ -1,4 +1,4 @@
-import { isObject, isServiceName, readCursor } from './read';
+import { isNumber, isObject, isServiceName, readCursor } from './read';
 import type { BatchFrame, RealtimeEvent } from './schemas';
 
 // The hot path of the SDK is one `batch` frame of ~100 events after another.
@@ -29,8 +29,7 @@ function readEvent(value: unknown, knownService: string | undefined): RealtimeEv
     typeof type !== 'string' ||
     !Number.isSafeInteger(seq) ||
     (seq as number) <= 0 ||
-    typeof ts !== 'number' ||
-    !Number.isFinite(ts) ||
+    !isNumber(ts) ||
     typeof orgId !== 'string'
   ) {
     return undefined;

@@ -1,81 +1,15 @@
-import { readBatchFrame } from './batch-reader';
-import {
-  arrayOf,
-  type Field,
-  is,
-  isNumber,
-  isObject,
-  oneOf,
-  readCursor,
-  readObject,
-  readServiceNames,
-  text,
-} from './read';
-import type { Cursor, ServerFrame } from './schemas';
+import { arrayOf, guarded, readCursor, readObject } from './read';
+import type { Cursor } from './schemas';
 
-// The readers of everything the client takes from the network. zod stays the
-// definition (schemas.ts: used by the dev server and the tests); the browser
-// bundle carries these instead. Each accepts exactly what its schema accepts
-// and returns a strictly equal value (test/unit/protocol/frame-reader.test.ts,
-// a differential property test against the schemas): unknown keys stripped,
-// absent optional keys left out, `__proto__` never copied.
-
-const str = text();
-const CURSOR: Field = ['cursor', readCursor];
-
-/** The fields after `type`, per frame type (`batch` has its own fast reader). */
-const FIELDS: Record<string, readonly Field[]> = {
-  welcome: [
-    ['connectionId', text(1)],
-    ['serverTime', is(isNumber)],
-    ['heartbeatMs', is((value) => Number.isSafeInteger(value) && (value as number) > 0)],
-    CURSOR,
-  ],
-  heartbeat: [['serverTime', is(isNumber)]],
-  reset: [['services', readServiceNames], CURSOR, ['reason', str]],
-  error: [
-    ['code', str],
-    ['message', str],
-    ['retryAfterMs', is((value) => isNumber(value) && value >= 0), 1],
-  ],
-};
-
-/** Whether `type` names a frame of `serverFrameSchema`. */
-export function isFrameType(type: unknown): type is ServerFrame['type'] {
-  return type === 'batch' || (typeof type === 'string' && Object.hasOwn(FIELDS, type));
-}
-
-/** Runs `read`; an exception from reading the input is handed to `onThrow` and refuses. */
-function guarded<T>(read: () => unknown, onThrow?: (error: unknown) => void): T | undefined {
-  try {
-    return read() as T | undefined;
-  } catch (error) {
-    onThrow?.(error);
-    return undefined;
-  }
-}
-
-/**
- * `serverFrameSchema`: the frame, or `undefined` where zod would refuse. Never
- * throws: an exception while reading (a throwing getter, a revoked Proxy,
- * only possible for objects made by code, never for JSON) refuses the frame
- * and is handed to `onThrow` when given, for a diagnostic.
- */
-export function readServerFrame(value: unknown, onThrow?: (error: unknown) => void): ServerFrame | undefined {
-  return guarded(() => {
-    // The discriminator, as `z.discriminatedUnion('type', …)` picks the
-    // member; the member reads `type` once more, as its own literal field.
-    const type = isObject(value) ? value.type : undefined;
-    if (type === 'batch') return readBatchFrame(value);
-    return isFrameType(type)
-      ? readObject(value, [['type', oneOf(type)], ...(FIELDS[type] as readonly Field[])])
-      : undefined;
-  }, onThrow);
-}
+// The readers of the HTTP answers of PROTOCOL.md, which only the SSE and
+// long-poll transports need: apart from the frame reader
+// (server-frame-reader.ts), which every app loads, so that a WebSocket-only
+// app does not carry them. Like it, each accepts exactly what its zod schema
+// accepts and returns a strictly equal value (test/unit/protocol/frame-reader.test.ts).
 
 /** `updateServicesResponseSchema`: the answer of `POST /update-services`. Never throws. */
 export function readUpdateServicesResponse(value: unknown): { cursor: Cursor } | undefined {
-  return guarded(() => readObject(value, [CURSOR]));
+  return guarded(() => readObject(value, [['cursor', readCursor]]));
 }
 
 /** `pollResponseSchema`: the answer of `GET /poll` with status 200. Never throws. */

@@ -1,6 +1,6 @@
-import { isFrameType, readServerFrame } from './frame-reader';
 import { isObject } from './read';
 import type { ServerFrame } from './schemas';
+import { isFrameType, readServerFrame } from './server-frame-reader';
 
 /** Outcome of reading one frame from the network. Never throws. */
 export type FrameParseResult =
@@ -8,7 +8,7 @@ export type FrameParseResult =
   | { ok: false; reason: 'not_text' | 'too_large' | 'not_json' | 'invalid'; detail?: string };
 
 /** Default upper bound of one frame, in UTF-16 code units of its text. */
-export const DEFAULT_MAX_FRAME_CHARS = 16 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME_CHARS = 2 ** 24; // 16 Mi
 
 /**
  * Parses a frame that arrived as JSON text or an already-parsed object
@@ -17,57 +17,37 @@ export const DEFAULT_MAX_FRAME_CHARS = 16 * 1024 * 1024;
  * dropped by the caller.
  */
 export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CHARS): FrameParseResult {
-  if (typeof input === 'string') {
-    if (input.length > maxChars) return { ok: false, reason: 'too_large' };
-    let value: unknown;
-    try {
-      value = JSON.parse(input);
-    } catch {
-      return { ok: false, reason: 'not_json' };
-    }
-    return validateFrame(value);
-  }
-  if (typeof input !== 'object' || input === null) return { ok: false, reason: 'not_text' };
-  try {
-    if (isBinary(input)) return { ok: false, reason: 'not_text' };
-  } catch (error) {
-    return invalidBecause(error); // a revoked Proxy throws even on instanceof
-  }
-  return validateFrame(input);
-}
-
-function validateFrame(value: unknown): FrameParseResult {
-  // Set when reading the frame threw: only objects handed in by code (never
-  // JSON text) get there, through a throwing getter or a Proxy. Still a bad
-  // frame, never an exception.
-  let threw: FrameParseResult | undefined;
-  try {
-    const frame = readServerFrame(value, (error) => {
-      threw = invalidBecause(error);
-    });
-    if (frame !== undefined) return { ok: true, frame };
-    if (threw !== undefined) return threw;
-    const type = isObject(value) ? value.type : undefined;
-    return {
-      ok: false,
-      reason: 'invalid',
-      detail: isFrameType(type) ? `invalid ${type} frame` : 'unknown frame type',
-    };
-  } catch (error) {
-    // Reading `type` once more for the detail threw after all.
-    return invalidBecause(error);
-  }
-}
-
-function invalidBecause(error: unknown): FrameParseResult {
   let detail = 'reading the frame threw';
   try {
-    // Whatever was thrown came from the caller's object and may itself throw
-    // when looked at (a revoked Proxy, a getter on `message`).
-    if (error instanceof Error) detail = String(error.message);
-    else if (typeof error === 'string') detail = error;
-  } catch {
-    // keep the generic detail
+    let value = input;
+    if (typeof input === 'string') {
+      if (input.length > maxChars) return { ok: false, reason: 'too_large' };
+      try {
+        value = JSON.parse(input);
+      } catch {
+        return { ok: false, reason: 'not_json' };
+      }
+    } else if (typeof input !== 'object' || input === null || isBinary(input)) {
+      return { ok: false, reason: 'not_text' };
+    }
+    // The reader's own exceptions are rethrown, to be caught below.
+    const frame = readServerFrame(value, (error) => {
+      throw error;
+    });
+    if (frame !== undefined) return { ok: true, frame };
+    const type = isObject(value) ? value.type : undefined;
+    detail = isFrameType(type) ? `invalid ${type} frame` : 'unknown frame type';
+  } catch (error) {
+    // Only an object handed in by code (never JSON text) gets here, through a
+    // throwing getter or a Proxy (a revoked one throws even on `instanceof`).
+    // Still a bad frame, never an exception; and what was thrown may itself
+    // throw when looked at (a revoked Proxy, a getter on `message`).
+    try {
+      if (error instanceof Error) detail = String(error.message);
+      else if (typeof error === 'string') detail = error;
+    } catch {
+      // keep the generic detail
+    }
   }
   return { ok: false, reason: 'invalid', detail };
 }

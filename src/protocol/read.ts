@@ -38,33 +38,33 @@ export function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-/** `z.number()`: a finite number. */
-export function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
+/** `z.number()`: a finite number (`Number.isFinite` is false for anything but a number). */
+export const isNumber = Number.isFinite as (value: unknown) => value is number;
 
 /**
- * The own enumerable keys `z.record` visits, `__proto__` left out: zod skips
- * it silently, and copying it by assignment would set the result's prototype.
+ * `z.record(key, value)` for a key and a value schema that output their
+ * input, copied, or undefined where zod would refuse. It visits the own
+ * enumerable keys zod visits, `__proto__` left out: zod skips it silently,
+ * and copying it by assignment would set the result's prototype. A symbol
+ * key fails both key tests used here, as it fails zod's string key schemas.
  */
-export function recordKeys(value: Record<string, unknown>): Array<string | symbol> {
-  return Reflect.ownKeys(value).filter(
-    (key) => key !== '__proto__' && Object.prototype.propertyIsEnumerable.call(value, key),
-  );
-}
+const recordOf =
+  (keyOk: (key: string | symbol) => key is string, valueOk: (value: unknown) => boolean) =>
+  (value: unknown): Record<string, unknown> | undefined => {
+    if (!isPlainObject(value)) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const key of Reflect.ownKeys(value)) {
+      if (key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(value, key)) continue;
+      if (!keyOk(key)) return undefined;
+      const item = value[key];
+      if (!valueOk(item)) return undefined;
+      out[key] = item;
+    }
+    return out;
+  };
 
 /** `cursorSchema` (`z.record(serviceName, seq)`), or undefined when it would refuse. */
-export function readCursor(value: unknown): Cursor | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const cursor: Cursor = {};
-  for (const key of recordKeys(value)) {
-    if (!isServiceName(key)) return undefined;
-    const seq = value[key];
-    if (!isSeq(seq)) return undefined;
-    cursor[key] = seq;
-  }
-  return cursor;
-}
+export const readCursor = recordOf(isServiceName, isSeq) as (value: unknown) => Cursor | undefined;
 
 // Readers of composite values. A reader returns the value zod would output,
 // or `undefined` where zod would refuse. No schema read with these ever
@@ -134,7 +134,7 @@ export const readServiceNames = arrayOf(isServiceName) as (value: unknown) => st
  * as the string iterator does). A code point is one or two units, so only a
  * string the unit count cannot decide (at most 2·max units) is counted.
  */
-export const text = (min = 0, max = Number.POSITIVE_INFINITY): Reader =>
+export const text = (min = 0, max = Infinity): Reader =>
   is((value) => {
     if (typeof value !== 'string') return false;
     const units = value.length;
@@ -147,18 +147,23 @@ export const text = (min = 0, max = Number.POSITIVE_INFINITY): Reader =>
 export const oneOf = (...values: unknown[]): Reader => is((value) => values.includes(value));
 
 /** `z.record(z.string(), z.unknown())`, copied: a symbol key refuses, `__proto__` is skipped. */
-export function readRecord(value: unknown): Record<string, unknown> | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const key of recordKeys(value)) {
-    if (typeof key !== 'string') return undefined;
-    out[key] = value[key];
-  }
-  return out;
-}
+export const readRecord = recordOf(
+  (key) => typeof key === 'string',
+  () => true,
+);
 
 /** `z.object(shape)` as a reader, for a nested object. */
 export const shape =
   (fields: readonly Field[]): Reader =>
   (value) =>
     readObject(value, fields);
+
+/** Runs `read`; an exception from reading the input is handed to `onThrow` and refuses. */
+export function guarded<T>(read: () => unknown, onThrow?: (error: unknown) => void): T | undefined {
+  try {
+    return read() as T | undefined;
+  } catch (error) {
+    onThrow?.(error);
+    return undefined;
+  }
+}

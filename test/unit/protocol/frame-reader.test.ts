@@ -1,17 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  isFrameType,
-  readPollResponse,
-  readServerFrame,
-  readUpdateServicesResponse,
-} from '../../../src/protocol/frame-reader';
+import { readPollResponse, readUpdateServicesResponse } from '../../../src/protocol/frame-reader';
 import { parseServerFrame } from '../../../src/protocol/parse';
 import {
   pollResponseSchema,
   serverFrameSchema,
   updateServicesResponseSchema,
 } from '../../../src/protocol/schemas';
+import { isFrameType, readServerFrame } from '../../../src/protocol/server-frame-reader';
 import {
   expectExplored,
   expectSameAsZod,
