@@ -1,4 +1,5 @@
 import { nanoid } from 'nanoid';
+import type { Clock } from './clock';
 import { ExponentialBackoff } from './connection/backoff';
 import { CircuitBreaker } from './connection/circuit-breaker';
 import { ConnectionLoop } from './connection/connection-loop';
@@ -14,14 +15,19 @@ import type { SliCollector } from './observability/sli-collector';
 import type { SliReporter } from './observability/sli-reporter';
 import { SlidingCounter } from './observability/sliding-counter';
 import type { SliReport } from './observability/telemetry-payload';
-import { MutationTracker, type TrackedMutation, type TrackOptions } from './optimistic/mutation-tracker';
+import {
+  PendingMutations,
+  type TrackedMutation,
+  type TrackOptions,
+  trackTimeout,
+} from './optimistic/tracked-mutation';
 import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
 import { isServiceName } from './protocol/read';
 import type { BatchFrame, Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
-import { initialCounters, type RealtimeState, type ResolvedFlags } from './state';
+import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
 import { channelName } from './tabs/channel-name';
@@ -115,6 +121,9 @@ const MIRRORED = [
   'lastError',
 ] as const satisfies readonly (keyof RealtimeState & keyof StateMessage)[];
 
+/** What the state shows of the circuit breaker. */
+const CIRCUIT_FIELDS = ['state', 'consecutiveFailures', 'openedAt'] as const;
+
 /** Only one replay request per this long from a follower: gaps come in runs. */
 const REPLAY_ASK_INTERVAL_MS = 500;
 /** How often SLOs, alerts and the rollback guard are evaluated while active. */
@@ -122,6 +131,8 @@ const SLI_TICK_MS = 10_000;
 
 class Client implements RealtimeClient, CoordinatorHost {
   readonly #options: ResolvedOptions;
+  /** `options.platform.clock`: every timer and duration of the client. */
+  readonly #clock: Clock;
   readonly #store: Store<RealtimeState>;
   /** Per event, its listeners; replaced, never mutated, so an emit walks a snapshot. */
   #listeners: { [E in keyof RealtimeEventMap]?: readonly ((...args: RealtimeEventMap[E]) => void)[] } = {};
@@ -164,7 +175,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Once measuring: the state's SLI figures of now. */
   #sliFigures: ((state: RealtimeState) => Partial<RealtimeState>) | undefined;
   readonly #guard: RollbackGuard;
-  readonly #mutations: MutationTracker;
+  readonly #mutations: PendingMutations;
   // The reporter (2% of sessions by default), the flags poller (only with
   // `flagsUrl`) and the cursor store (only with `persistCursor`) are loaded
   // when needed, so most apps never download them.
@@ -182,16 +193,18 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
-    const { clock, wallClock, random } = options.platform;
     const platform = options.platform;
+    const { clock, wallClock, random } = platform;
+    this.#clock = clock;
     const tabId = nanoid();
 
-    if (electionStrategy(options) !== 'none') {
+    const strategy = electionStrategy(options);
+    if (strategy !== 'none') {
       this.#coordinator = new TabCoordinator({
         appKey: options.appKey,
         scope: options.scope,
         tabId,
-        strategy: electionStrategy(options) as 'auto' | 'locks' | 'storage',
+        strategy,
         takeoverMs: options.leader.takeoverMs,
         clock,
         host: this,
@@ -203,48 +216,28 @@ class Client implements RealtimeClient, CoordinatorHost {
       });
     }
 
-    this.#store = createStore<RealtimeState>({
-      status: 'idle',
-      tabId,
-      isLeader: this.#coordinator === undefined,
-      electionStrategy: this.#coordinator?.strategy ?? 'none',
-      leader: { elections: 0, electionsPerHour: 0, peers: 0 },
-      services: [],
-      propertyFilter: null,
-      cursor: {},
-      circuit: { state: 'closed', consecutiveFailures: 0 },
-      byServiceP95LatencyMs: {},
-      byServiceLastEventAt: {},
-      byServiceDelivered: {},
-      byServiceSuppressed: {},
-      byServiceReconnects: {},
-      counters: initialCounters(),
-      flags: options.flags,
-      sli: {
-        sampled: false,
-        measured: false,
-        reportsSent: 0,
-        electionsPerHour: 0,
-        circuitOpenPercent: 0,
-        optimisticTimeoutRate: 0,
-        droppedLast5Min: 0,
-      },
-      slo: {},
-      alerts: [],
-      rollback: { state: 'ok' },
-    });
+    const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
+    this.#store = createStore(
+      initialState({
+        tabId,
+        isLeader: this.#coordinator === undefined,
+        electionStrategy: this.#coordinator?.strategy ?? 'none',
+        flags: options.flags,
+        sampled,
+      }),
+    );
     this.#elections = new SlidingCounter({ windowMs: 3_600_000, clock });
     this.#guard = new RollbackGuard({ clock, thresholds: options.rollback });
     this.#guard.onChange((verdict) => this.#rollbackChanged(verdict));
-    this.#mutations = new MutationTracker({
-      clock,
-      defaultTimeoutMs: options.optimistic.timeoutMs,
-      maxPending: options.optimistic.maxPending,
-      onSettled: (outcome) => this.#sli?.mutationSettled(outcome),
-    });
-    const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
+    this.#mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
+      this.#sli?.mutationSettled(outcome),
+    );
+    // The page's, as every part that watches the page sees it.
+    const page = {
+      window: platform.window ?? browserGlobal('window'),
+      document: platform.document ?? browserGlobal('document'),
+    };
     if (sampled) {
-      this.#store.setState((state) => ({ sli: { ...state.sli, sampled: true } }));
       // Resolved now, so a bad URL throws from createRealtime, not later.
       const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
       void this.#measure().then(() =>
@@ -261,8 +254,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             clock,
             wallClock,
             random,
-            window: platform.window ?? browserGlobal('window'),
-            document: platform.document ?? browserGlobal('document'),
+            ...page,
           });
           if (this.#active) this.#reporter.start();
         }),
@@ -313,7 +305,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.#bumpCounter('resyncs');
           // Seqs may restart after a reset (a new epoch): the invariant starts over.
           for (const service of services) this.#lastDelivered.delete(service);
-          this.#store.setState({ cursor: this.#pipeline.getCursor() });
+          this.#showCursor();
           this.#emit('resync', { services, reason });
         },
         onSuppressed: (service, count, reason) => {
@@ -328,7 +320,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#breaker.onStateChange(({ to }) => {
       this.#sli?.circuit(to !== 'closed');
       this.#guard.circuitOpen(to !== 'closed');
-      this.#store.setState({ circuit: this.#circuitState() });
+      this.#setState({ circuit: this.#circuitState() });
     });
 
     this.#chain = new TransportChain(
@@ -352,7 +344,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       clock,
       connectTimeoutMs: options.connectTimeoutMs,
       maxFrameChars: options.maxFrameChars,
-      isOnline: () => this.#navigator()?.onLine !== false,
+      isOnline: () => (platform.navigator ?? browserGlobal('navigator'))?.onLine !== false,
       subscription: () => {
         const subscription = this.#subscription();
         this.#liveSubscription = JSON.stringify(subscription);
@@ -360,7 +352,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
       cursor: () => this.#connectCursor(),
       sink: {
-        status: (status) => this.#store.setState({ status, circuit: this.#circuitState() }),
+        status: (status) => this.#setState({ status, circuit: this.#circuitState() }),
         welcome: (frame, transport, connectMs) => {
           this.#coordinator?.relay(frame);
           // The floor asked for was in the cursor this connection opened with:
@@ -371,29 +363,27 @@ class Client implements RealtimeClient, CoordinatorHost {
           // Needs that changed while this connection was being opened.
           this.#queueUpdate();
           this.#pipeline.applyWelcome(frame);
-          const state = this.#store.getState();
-          const reconnects = { ...state.byServiceReconnects };
+          let { byServiceReconnects, counters, leader, services } = this.#state;
           if (this.#welcomes++ > 0) {
-            for (const service of state.services) reconnects[service] = (reconnects[service] ?? 0) + 1;
+            counters = plus(counters, 'reconnects');
+            byServiceReconnects = { ...byServiceReconnects };
+            for (const service of services)
+              byServiceReconnects[service] = (byServiceReconnects[service] ?? 0) + 1;
           }
-          let leader = state.leader;
           if (this.#takeoverStartedAt !== undefined) {
             const takeoverMs = clock.now() - this.#takeoverStartedAt;
             this.#sli?.tookOver(takeoverMs);
             leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
             this.#takeoverStartedAt = undefined;
           }
-          this.#store.setState({
+          this.#setState({
             transport,
             connectionId: frame.connectionId,
             lastSuccessAt: wallClock(),
             cursor: this.#pipeline.getCursor(),
-            byServiceReconnects: reconnects,
+            byServiceReconnects,
             leader,
-            counters:
-              this.#welcomes > 1
-                ? { ...state.counters, reconnects: state.counters.reconnects + 1 }
-                : state.counters,
+            counters,
           });
         },
         frame: (frame) => {
@@ -402,15 +392,12 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.#guard.recordFrames(1, 0);
           this.#applyServerFrame(frame);
         },
-        invalidFrame: () => {
-          this.#bumpCounter('invalidFrames');
-          this.#guard.recordFrames(0, 1);
-        },
+        invalidFrame: () => this.#invalidFrame(),
         disconnected: (error, willRetryInMs) => {
           this.#guard.recordAttempt(true);
-          this.#store.setState((state) => ({
+          this.#setState((state) => ({
             lastError: `${error.code}: ${error.message}`,
-            counters: { ...state.counters, failedConnects: state.counters.failedConnects + 1 },
+            counters: plus(state.counters, 'failedConnects'),
             circuit: this.#circuitState(),
           }));
           this.#emit('disconnected', { error, willRetryInMs });
@@ -421,29 +408,23 @@ class Client implements RealtimeClient, CoordinatorHost {
             this.#pipeline.seed(cursor);
             this.#coordinator?.post({ type: 'cursor', cursor });
           }
-          this.#store.setState({ cursor: this.#pipeline.getCursor() });
+          this.#showCursor();
         },
       },
     });
 
-    this.#stopLifecycle = watchPageLifecycle(
-      {
-        window: platform.window ?? browserGlobal('window'),
-        document: platform.document ?? browserGlobal('document'),
+    this.#stopLifecycle = watchPageLifecycle(page, {
+      online: () => this.#loop.online(),
+      visible: () => this.#loop.ensureAlive(),
+      resumed: (fromBfcache) => (fromBfcache ? this.#resumeFromBfcache() : this.#loop.ensureAlive()),
+      suspended: () => this.#suspendForBfcache(),
+      // Say goodbye and free the lease now: with the storage strategy the
+      // next leader would otherwise wait takeoverMs for a tab that is gone.
+      unloading: () => {
+        void this.#cursorStore?.flush();
+        void this.#coordinator?.stop();
       },
-      {
-        online: () => this.#loop.online(),
-        visible: () => this.#loop.ensureAlive(),
-        resumed: (fromBfcache) => (fromBfcache ? this.#resumeFromBfcache() : this.#loop.ensureAlive()),
-        suspended: () => this.#suspendForBfcache(),
-        // Say goodbye and free the lease now: with the storage strategy the
-        // next leader would otherwise wait takeoverMs for a tab that is gone.
-        unloading: () => {
-          void this.#cursorStore?.flush();
-          void this.#coordinator?.stop();
-        },
-      },
-    );
+    });
 
     if (options.devtools) this.#installDevtools();
     this.#applyGate();
@@ -460,10 +441,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       throw new TypeError(`handler must be a function, got ${typeof handler}`);
     const off = this.#dispatcher.subscribe(service, handler);
     this.#servicesChanged();
-    let subscribed = true;
+    // Both idempotent, so a second call of the unsubscribe changes nothing.
     return () => {
-      if (!subscribed) return;
-      subscribed = false;
       off();
       if (!this.#closed) this.#servicesChanged();
     };
@@ -476,16 +455,19 @@ class Client implements RealtimeClient, CoordinatorHost {
         `propertyId must be a non-empty string or null, got ${JSON.stringify(propertyId)}`,
       );
     }
-    if (propertyId === this.#store.getState().propertyFilter) return;
+    if (propertyId === this.#state.propertyFilter) return;
     this.#dispatcher.setPropertyFilter(propertyId);
-    this.#store.setState({ propertyFilter: propertyId });
+    this.#setState({ propertyFilter: propertyId });
     this.#coordinator?.announceNeeds();
     this.#queueUpdate();
   }
 
-  trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation {
+  trackMutation(mutationId: string, options: TrackOptions = {}): TrackedMutation {
     this.#assertOpen();
-    return this.#mutations.track(mutationId, options);
+    return this.#mutations.track(
+      mutationId,
+      trackTimeout(mutationId, options, this.#options.optimistic.timeoutMs),
+    );
   }
 
   setFlags(flags: Partial<ResolvedFlags>): void {
@@ -496,7 +478,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   getState(): RealtimeState {
-    return this.#store.getState();
+    return this.#state;
   }
 
   subscribeState(listener: (state: RealtimeState) => void): () => void {
@@ -542,8 +524,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#options.platform.clock.clearTimeout(this.#idleTimer);
-    this.#options.platform.clock.clearTimeout(this.#sliTimer);
+    this.#clock.clearTimeout(this.#idleTimer);
+    this.#clock.clearTimeout(this.#sliTimer);
     this.#loop.stop();
     this.#breaker.dispose();
     this.#mutations.dispose();
@@ -554,7 +536,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#reporter?.stop();
     this.#stopLifecycle();
     this.#removeDevtools?.();
-    this.#store.setState({ status: 'closed' });
+    this.#setState({ status: 'closed' });
     this.#listeners = {};
     await Promise.all([this.#coordinator?.stop(), this.#cursorStore?.close()]);
   }
@@ -562,27 +544,27 @@ class Client implements RealtimeClient, CoordinatorHost {
   // ── CoordinatorHost: what the other tabs tell this one ──────────────────
 
   ownNeeds(): TabNeeds {
-    const { services, propertyFilter } = this.#store.getState();
+    const { services, propertyFilter } = this.#state;
     return { services, propertyFilter };
   }
 
   needsChanged(): void {
     this.#pipeline.setServices(this.#subscription().services);
-    this.#store.setState((state) => ({
+    this.#setState((state) => ({
       leader: { ...state.leader, peers: this.#coordinator?.peerCount ?? 0 },
     }));
     if (this.#isLeaderNow() && this.#loop.isRunning) this.#queueUpdate();
   }
 
   leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
-    const now = this.#options.platform.clock.now();
-    const state = this.#store.getState();
+    const now = this.#clock.now();
+    const state = this.#state;
     if (isLeader && !state.isLeader) {
       this.#elections.add(1);
       if (this.#knewOtherLeader) this.#takeoverStartedAt = now;
     }
     if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.#knewOtherLeader = true;
-    this.#store.setState({
+    this.#setState({
       isLeader,
       leaderTabId,
       leader: {
@@ -594,7 +576,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (isLeader !== state.isLeader) this.#emit('leader', isLeader);
     if (isLeader) {
       this.#applyGate();
-      if (this.#loop.isRunning) this.#coordinator?.post(this.#stateMessage(this.#store.getState()));
+      if (this.#loop.isRunning) this.#coordinator?.post(this.#stateMessage(this.#state));
     } else if (this.#loop.isRunning) {
       // Another tab leads now (a lease taken over): one connection per browser.
       this.#stopConnection({ status: 'connecting' });
@@ -603,11 +585,10 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   relayedFrame(raw: string | Record<string, unknown>): void {
     // Off here means off: no events after `fallback` (a re-enable replays the hole).
-    if (this.#isLeaderNow() || !this.#active || this.#store.getState().status === 'disabled') return;
+    if (this.#isLeaderNow() || !this.#active || this.#state.status === 'disabled') return;
     const parsed = parseServerFrame(raw, this.#options.maxFrameChars);
     if (!parsed.ok) {
-      this.#bumpCounter('invalidFrames');
-      this.#guard.recordFrames(0, 1);
+      this.#invalidFrame();
       return;
     }
     const frame = parsed.frame;
@@ -615,14 +596,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (frame.type === 'welcome') {
       this.#serverTime(frame.serverTime, 0);
       this.#pipeline.applyWelcome(frame);
-      this.#store.setState({ cursor: this.#pipeline.getCursor() });
+      this.#showCursor();
     } else if (frame.type === 'batch' || frame.type === 'reset') {
       this.#applyServerFrame(frame);
     }
   }
 
   leaderState(message: StateMessage): void {
-    const state = this.#store.getState();
+    const state = this.#state;
     if (this.#isLeaderNow() || state.disabledReason === 'forbidden') return;
     if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
       this.#becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
@@ -637,17 +618,16 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (disabledByLeader && state.status !== 'disabled') {
       this.#emit('fallback', { reason: message.disabledReason ?? 'disabled' });
     }
-    const next: Partial<RealtimeState> = {
+    this.#setState({
       status,
       disabledReason: disabledByLeader ? message.disabledReason : undefined,
       transport: message.transport,
       circuit: message.circuit,
       connectionId: message.connectionId,
       leaderTabId: message.from,
-    };
-    if (message.lastSuccessAt !== undefined) next.lastSuccessAt = message.lastSuccessAt;
-    if (message.lastError !== undefined) next.lastError = message.lastError;
-    this.#store.setState(next);
+      // Those the leader has none of stay as they are.
+      ...pick(message, ['lastSuccessAt', 'lastError']),
+    });
   }
 
   flags(flags: FlagsMessage['flags'], direct: boolean): void {
@@ -655,7 +635,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // A leader's answer to our hello is its view, which may be older than our
     // own config: there a disable wins. A setFlags from any tab is a change
     // someone made now, applied as it is.
-    this.#applyFlags(direct ? disableWins(this.#store.getState().flags, flags) : flags);
+    this.#applyFlags(direct ? disableWins(this.#state.flags, flags) : flags);
   }
 
   cursor(cursor: Cursor, direct: boolean): void {
@@ -670,27 +650,22 @@ class Client implements RealtimeClient, CoordinatorHost {
       }
     }
     this.#pipeline.seed(cursor);
-    this.#store.setState({ cursor: this.#pipeline.getCursor() });
+    this.#showCursor();
   }
 
   replay(cursor: Cursor): void {
-    const floor: Cursor = { ...this.#replayFloor };
-    for (const service in cursor) {
-      const seq = cursor[service] as number;
-      const current = floor[service];
-      floor[service] = current === undefined ? seq : Math.min(current, seq);
-    }
-    this.#replayFloor = floor;
+    this.#replayFloor = lowerTo({ ...this.#replayFloor }, cursor);
     this.#loop.replayForPeer();
   }
 
   peerJoined(tabId: string): void {
-    if (!this.#isLeaderNow()) return;
-    const state = this.#store.getState();
-    this.#coordinator?.post({ type: 'leader', leaderTabId: state.tabId });
-    this.#coordinator?.post({ type: 'cursor', cursor: this.#pipeline.getCursor(), to: tabId });
-    this.#coordinator?.post({ type: 'flags', flags: state.flags, to: tabId });
-    this.#coordinator?.post(this.#stateMessage(state));
+    const coordinator = this.#coordinator;
+    if (!coordinator?.isLeader) return;
+    const state = this.#state;
+    coordinator.post({ type: 'leader', leaderTabId: state.tabId });
+    coordinator.post({ type: 'cursor', cursor: this.#pipeline.getCursor(), to: tabId });
+    coordinator.post({ type: 'flags', flags: state.flags, to: tabId });
+    coordinator.post(this.#stateMessage(state));
   }
 
   invalidMessage(): void {
@@ -699,16 +674,36 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   // ── internals ─────────────────────────────────────────────────────────
 
+  /** The state of now (the store's snapshot). */
+  get #state(): RealtimeState {
+    return this.#store.getState();
+  }
+
+  #setState(next: Partial<RealtimeState> | ((state: RealtimeState) => Partial<RealtimeState>)): void {
+    this.#store.setState(next);
+  }
+
+  /** Shows the pipeline's cursor in the state, after it moved. */
+  #showCursor(): void {
+    this.#setState({ cursor: this.#pipeline.getCursor() });
+  }
+
+  /** A frame (direct or relayed) that was not a valid frame of the protocol. */
+  #invalidFrame(): void {
+    this.#bumpCounter('invalidFrames');
+    this.#guard.recordFrames(0, 1);
+  }
+
   #isLeaderNow(): boolean {
     return this.#coordinator === undefined || this.#coordinator.isLeader;
   }
 
   #applyServerFrame(frame: ServerFrame): void {
-    if (frame.type === 'batch' && this.#replayFloor !== undefined) this.#clearCoveredFloor(frame);
+    if (frame.type === 'batch') this.#clearCoveredFloor(frame);
     this.#pipeline.applyFrame(frame);
     if (frame.type === 'batch' || frame.type === 'reset') {
       const cursor = this.#pipeline.getCursor();
-      this.#store.setState({ cursor });
+      this.#setState({ cursor });
       // After a reset a service may move backwards (a new epoch): overwrite.
       if (frame.type === 'reset') this.#cursorStore?.replace(cursor);
       else this.#cursorStore?.save(cursor);
@@ -720,13 +715,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const cursor = this.#pipeline.getCursor();
     const floor = this.#replayFloor;
     this.#floorSent = floor;
-    if (floor === undefined) return cursor;
-    for (const service in floor) {
-      const seq = floor[service] as number;
-      const own = cursor[service];
-      if (own === undefined || seq < own) cursor[service] = seq;
-    }
-    return cursor;
+    return floor === undefined ? cursor : lowerTo(cursor, floor);
   }
 
   /** A batch that starts at or before the floor is the replay a follower asked for. */
@@ -742,7 +731,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #askLeaderForReplay(): void {
-    const now = this.#options.platform.clock.now();
+    const now = this.#clock.now();
     if (now - this.#lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
     this.#lastReplayAskAt = now;
     this.#coordinator?.post({ type: 'replay', cursor: this.#pipeline.getCursor() });
@@ -759,9 +748,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
-    const message: Record<string, unknown> = { type: 'state' };
-    for (const key of MIRRORED) if (state[key] !== undefined) message[key] = state[key];
-    return message as unknown as Omit<StateMessage, 'v' | 'from'>;
+    return { type: 'state', ...pick(state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
   }
 
   /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
@@ -772,8 +759,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #applyFlags(flags: Partial<ResolvedFlags>): void {
-    const next = resolveFlags(this.#store.getState().flags, flags);
-    this.#store.setState({ flags: next });
+    const next = resolveFlags(this.#state.flags, flags);
+    this.#setState({ flags: next });
     this.#applyFlagsToDispatcher(next);
     this.#applyGate();
   }
@@ -782,46 +769,40 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (!this.#dispatcher.hasHandlers(service)) return;
     // The promise of the library, checked where it is kept: in order, once.
     let last = this.#lastDelivered.get(service) ?? 0;
-    let echoes = false;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i] as RealtimeEvent;
-      if (event.seq <= last) {
-        this.#guard.invariantViolation(`${service}: seq ${event.seq} delivered after ${last}`);
+    for (const { seq } of events) {
+      if (seq <= last) {
+        this.#guard.invariantViolation(`${service}: seq ${seq} delivered after ${last}`);
         return;
       }
-      last = event.seq;
-      if (event.mutationId !== undefined) echoes = true;
+      last = seq;
     }
     this.#lastDelivered.set(service, last);
     this.#sli?.delivered(service, events);
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
-    if (echoes) this.#mutations.observe(events);
+    this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
-    const state = this.#store.getState();
-    this.#store.setState({
-      byServiceDelivered: {
-        ...state.byServiceDelivered,
-        [service]: (state.byServiceDelivered[service] ?? 0) + delivered,
-      },
+    const state = this.#state;
+    this.#setState({
+      byServiceDelivered: plus(state.byServiceDelivered, service, delivered),
       byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#options.platform.wallClock() },
     });
   }
 
   /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */
   #sliTick(): void {
-    this.#sliTimer = this.#options.platform.clock.setTimeout(() => {
+    this.#sliTimer = this.#clock.setTimeout(() => {
       if (!this.#active || this.#closed) return;
       this.#guard.evaluate();
       this.#refreshSli();
       if (this.#report) this.#emit('sli', this.#report());
       // A rollback cooldown may have ended.
-      if (this.#store.getState().disabledReason === 'auto_rollback') this.#applyGate();
+      if (this.#state.disabledReason === 'auto_rollback') this.#applyGate();
       this.#sliTick();
     }, SLI_TICK_MS);
   }
 
   #refreshSli(): void {
-    this.#store.setState((state) => {
+    this.#setState((state) => {
       const leader = { ...state.leader, electionsPerHour: this.#elections.total() };
       return this.#sliFigures ? { ...this.#sliFigures(state), leader } : { leader };
     });
@@ -848,36 +829,32 @@ class Client implements RealtimeClient, CoordinatorHost {
       import('./observability/sli-measurement'),
       ({ SliCollector, buildSliReport, sliState }) => {
         const options = this.#options;
-        const { clock, wallClock } = options.platform;
+        const { wallClock } = options.platform;
         const sli = new SliCollector({
-          clock,
+          clock: this.#clock,
           wallClock,
           sloTargets: options.slo,
           alertThresholds: options.alerts,
           elections: this.#elections,
         });
-        sli.circuit(this.#store.getState().circuit.state !== 'closed');
+        sli.circuit(this.#state.circuit.state !== 'closed');
         sli.setClockOffset(this.#clockOffsetMs);
         this.#sli = sli;
         this.#sliFigures = (state) => sliState(sli, state, this.#reporter?.stats().sent ?? 0);
         this.#report = () =>
-          buildSliReport(sli, this.#store.getState(), {
+          buildSliReport(sli, this.#state, {
             sessionId: this.#sessionId,
             sentAt: wallClock(),
             orgId: options.scope.orgId,
           });
-        this.#store.setState((state) => ({ sli: { ...state.sli, measured: true } }));
+        this.#setState((state) => ({ sli: { ...state.sli, measured: true } }));
       },
     );
     return this.#measuring;
   }
 
   #rollbackChanged(verdict: RollbackVerdict): void {
-    const rollback: RealtimeState['rollback'] = { state: verdict.state };
-    if (verdict.reason !== undefined) rollback.reason = verdict.reason;
-    if (verdict.detail !== undefined) rollback.detail = verdict.detail;
-    if (verdict.errorRate !== undefined) rollback.errorRate = verdict.errorRate;
-    this.#store.setState({ rollback });
+    this.#setState({ rollback: pick(verdict, ['state', 'reason', 'detail', 'errorRate']) });
     if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
       this.#emit('degraded', { errorRate: verdict.errorRate });
     }
@@ -886,29 +863,29 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** Why this tab itself keeps realtime off (flags, or its own rollback guard). */
   #localDisabledReason(): string | undefined {
-    const reason = gateReason(this.#store.getState().flags, this.#options.scope.orgId);
+    const reason = gateReason(this.#state.flags, this.#options.scope.orgId);
     if (reason !== undefined) return reason;
     return this.#guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined;
   }
 
   #servicesChanged(): void {
     const services = this.#dispatcher.services().sort();
-    const previous = this.#store.getState().services;
-    if (services.length === previous.length && services.every((s, i) => s === previous[i])) return;
-    this.#store.setState({ services });
+    // Service names hold no comma: equal joined, equal lists.
+    if (String(services) === String(this.#state.services)) return;
+    this.#setState({ services });
     this.#coordinator?.announceNeeds();
     this.#pipeline.setServices(this.#subscription().services);
     if (services.length > 0) {
-      this.#options.platform.clock.clearTimeout(this.#idleTimer);
+      this.#clock.clearTimeout(this.#idleTimer);
       this.#idleTimer = undefined;
       if (!this.#active) this.#activate();
       else if (this.#loop.isRunning) this.#queueUpdate();
     } else if (this.#active && this.#idleTimer === undefined) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect.
-      this.#idleTimer = this.#options.platform.clock.setTimeout(() => {
+      this.#idleTimer = this.#clock.setTimeout(() => {
         this.#idleTimer = undefined;
-        if (this.#store.getState().services.length > 0 || this.#closed) return;
+        if (this.#state.services.length > 0 || this.#closed) return;
         this.#deactivate();
       }, this.#options.idleGraceMs);
     }
@@ -968,7 +945,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           try {
             if (cursor) {
               this.#pipeline.seed(cursor);
-              this.#store.setState({ cursor: this.#pipeline.getCursor() });
+              this.#showCursor();
             }
           } finally {
             this.#cursorReady = true;
@@ -983,7 +960,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The last subscriber left (after the grace delay): let go of everything. */
   #deactivate(): void {
     this.#active = false;
-    this.#options.platform.clock.clearTimeout(this.#sliTimer);
+    this.#clock.clearTimeout(this.#sliTimer);
     this.#reporter?.stop();
     this.#poller?.stop();
     this.#leave('idle');
@@ -1004,7 +981,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#loop.stop();
     void this.#cursorStore?.flush();
     void this.#coordinator?.stop();
-    const disabled = this.#store.getState().status === 'disabled';
+    const disabled = this.#state.status === 'disabled';
     this.#stopConnection({
       status: disabled ? 'disabled' : status,
       ...(this.#coordinator && { isLeader: false, leaderTabId: undefined }),
@@ -1014,7 +991,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Stops the connection (if running) and shows it gone, with `next` for the rest of the state. */
   #stopConnection(next: Partial<RealtimeState>): void {
     this.#loop.stop();
-    this.#store.setState({ transport: undefined, connectionId: undefined, ...next });
+    this.#setState({ transport: undefined, connectionId: undefined, ...next });
   }
 
   #resumeFromBfcache(): void {
@@ -1047,7 +1024,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Starts or stops the connection as flags, subscribers and the election say. */
   #applyGate(): void {
     if (this.#closed) return;
-    const state = this.#store.getState();
+    const state = this.#state;
     if (state.disabledReason === 'forbidden') return;
     const reason = this.#localDisabledReason();
     if (reason !== undefined) {
@@ -1057,17 +1034,17 @@ class Client implements RealtimeClient, CoordinatorHost {
       return;
     }
     if (state.status === 'disabled') {
-      this.#store.setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
+      this.#setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
     }
     if (!this.#active) return;
     if (this.#isLeaderNow()) {
       if (!this.#loop.isRunning && this.#cursorReady) this.#loop.start();
-    } else if (this.#lastLeaderState && this.#store.getState().status === 'connecting') {
+    } else if (this.#lastLeaderState && this.#state.status === 'connecting') {
       // Back on after a reason of our own: show what the leader last said.
       this.leaderState(this.#lastLeaderState);
-    } else if (this.#store.getState().status === 'idle') {
+    } else if (this.#state.status === 'idle') {
       // A follower shows the leader's status once it hears it.
-      this.#store.setState({ status: 'connecting' });
+      this.#setState({ status: 'connecting' });
     }
   }
 
@@ -1079,40 +1056,23 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** What the connection subscribes to: this tab's needs, or every tab's. */
   #subscription(): { services: string[]; propertyIds: string[] | null } {
     if (this.#coordinator) return this.#coordinator.union();
-    const { services, propertyFilter } = this.#store.getState();
+    const { services, propertyFilter } = this.#state;
     return { services, propertyIds: propertyFilter === null ? null : [propertyFilter] };
   }
 
+  /** The breaker as the state shows it; the same object while nothing changed. */
   #circuitState(): RealtimeState['circuit'] {
-    const snapshot = this.#breaker.snapshot();
-    const circuit: RealtimeState['circuit'] = {
-      state: snapshot.state,
-      consecutiveFailures: snapshot.consecutiveFailures,
-    };
-    if (snapshot.openedAt !== undefined) circuit.openedAt = snapshot.openedAt;
-    const previous = this.#store.getState().circuit;
-    return previous.state === circuit.state &&
-      previous.consecutiveFailures === circuit.consecutiveFailures &&
-      previous.openedAt === circuit.openedAt
-      ? previous
-      : circuit;
+    const circuit = pick(this.#breaker.snapshot(), CIRCUIT_FIELDS);
+    const previous = this.#state.circuit;
+    return CIRCUIT_FIELDS.every((key) => previous[key] === circuit[key]) ? previous : circuit;
   }
 
-  #bumpCounter(name: keyof RealtimeState['counters']): void {
-    this.#store.setState((state) => ({ counters: { ...state.counters, [name]: state.counters[name] + 1 } }));
+  #bumpCounter(name: keyof RealtimeCounters): void {
+    this.#setState((state) => ({ counters: plus(state.counters, name) }));
   }
 
   #addSuppressed(service: string, count: number): void {
-    this.#store.setState((state) => ({
-      byServiceSuppressed: {
-        ...state.byServiceSuppressed,
-        [service]: (state.byServiceSuppressed[service] ?? 0) + count,
-      },
-    }));
-  }
-
-  #navigator(): { onLine?: boolean } | undefined {
-    return this.#options.platform.navigator ?? browserGlobal('navigator');
+    this.#setState((state) => ({ byServiceSuppressed: plus(state.byServiceSuppressed, service, count) }));
   }
 
   #installDevtools(): void {
@@ -1146,14 +1106,44 @@ function electionStrategy(options: ResolvedOptions): 'auto' | 'locks' | 'storage
 
 /** Merges another tab's view of the flags into ours so that every disable wins. */
 function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial<ResolvedFlags> {
+  const union = (mine: string[], other: string[] = []) => [...new Set([...mine, ...other])];
   return {
-    enabled: own.enabled && (theirs.enabled ?? true),
-    emergencyDisable: own.emergencyDisable || (theirs.emergencyDisable ?? false),
-    shadowMode: own.shadowMode || (theirs.shadowMode ?? false),
+    enabled: own.enabled && theirs.enabled !== false,
+    emergencyDisable: own.emergencyDisable || theirs.emergencyDisable === true,
+    shadowMode: own.shadowMode || theirs.shadowMode === true,
     rolloutPercent: Math.min(own.rolloutPercent, theirs.rolloutPercent ?? 100),
-    disabledOrgs: [...new Set([...own.disabledOrgs, ...(theirs.disabledOrgs ?? [])])],
-    disabledServices: [...new Set([...own.disabledServices, ...(theirs.disabledServices ?? [])])],
+    disabledOrgs: union(own.disabledOrgs, theirs.disabledOrgs),
+    disabledServices: union(own.disabledServices, theirs.disabledServices),
   };
+}
+
+/**
+ * The fields `keys` of `from` that are set: the objects of the state (and
+ * the leader's `state` message) hold no `undefined` field.
+ */
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>;
+  for (const key of keys) if (from[key] !== undefined) picked[key] = from[key];
+  return picked;
+}
+
+/** Lowers `cursor` to `floor` where that is older (or `cursor` has no seq); returns `cursor`. */
+function lowerTo(cursor: Cursor, floor: Cursor): Cursor {
+  for (const service in floor) {
+    const seq = floor[service] as number;
+    const own = cursor[service];
+    if (own === undefined || seq < own) cursor[service] = seq;
+  }
+  return cursor;
+}
+
+/** `counts` with `key` raised by `n`: every counter of the state, per service or not, moves so. */
+function plus<T extends Readonly<Record<K, number | undefined>>, K extends keyof T>(
+  counts: T,
+  key: K,
+  n = 1,
+): T {
+  return { ...counts, [key]: (counts[key] ?? 0) + n };
 }
 
 /** `sessionStorage` where reading it does not throw (privacy modes). */

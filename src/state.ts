@@ -119,15 +119,52 @@ export interface RealtimeSli {
   droppedLast5Min: number;
 }
 
-export function initialCounters(): RealtimeCounters {
+/** The state of a client just created: idle, nothing counted, nothing measured. */
+export function initialState(tab: {
+  tabId: string;
+  isLeader: boolean;
+  electionStrategy: RealtimeState['electionStrategy'];
+  flags: ResolvedFlags;
+  /** This session sends SLI reports. */
+  sampled: boolean;
+}): RealtimeState {
   return {
-    invalidFrames: 0,
-    gaps: 0,
-    resyncs: 0,
-    reconnects: 0,
-    failedConnects: 0,
-    handlerErrors: 0,
-    invalidTabMessages: 0,
-    lazyLoadFailures: 0,
+    status: 'idle',
+    tabId: tab.tabId,
+    isLeader: tab.isLeader,
+    electionStrategy: tab.electionStrategy,
+    leader: { elections: 0, electionsPerHour: 0, peers: 0 },
+    services: [],
+    propertyFilter: null,
+    cursor: {},
+    circuit: { state: 'closed', consecutiveFailures: 0 },
+    byServiceP95LatencyMs: {},
+    byServiceLastEventAt: {},
+    byServiceDelivered: {},
+    byServiceSuppressed: {},
+    byServiceReconnects: {},
+    counters: {
+      invalidFrames: 0,
+      gaps: 0,
+      resyncs: 0,
+      reconnects: 0,
+      failedConnects: 0,
+      handlerErrors: 0,
+      invalidTabMessages: 0,
+      lazyLoadFailures: 0,
+    },
+    flags: tab.flags,
+    sli: {
+      sampled: tab.sampled,
+      measured: false,
+      reportsSent: 0,
+      electionsPerHour: 0,
+      circuitOpenPercent: 0,
+      optimisticTimeoutRate: 0,
+      droppedLast5Min: 0,
+    },
+    slo: {},
+    alerts: [],
+    rollback: { state: 'ok' },
   };
 }

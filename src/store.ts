@@ -17,17 +17,15 @@ export function createStore<T extends object>(initial: T): Store<T> {
     getState: () => state,
     setState(partial) {
       const next = typeof partial === 'function' ? partial(state) : partial;
-      let changed = false;
+      // A new snapshot only when some value differs: listeners hear changes only.
       for (const key in next) {
         if (!Object.is(next[key], state[key])) {
-          changed = true;
-          break;
+          const previous = state;
+          state = { ...state, ...next };
+          for (const listener of listeners) listener(state, previous);
+          return;
         }
       }
-      if (!changed) return;
-      const previous = state;
-      state = Object.assign({}, state, next);
-      for (const listener of listeners) listener(state, previous);
     },
     subscribe(listener) {
       listeners.add(listener);

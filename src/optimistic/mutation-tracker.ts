@@ -1,56 +1,26 @@
 import { type Clock, systemClock } from '../clock';
 import { reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertFunction, assertInteger, assertNumber, assertObject } from '../util/validate';
-import { assertMutationId } from './mutation-header';
+import { assertFunction, assertInteger, assertNumber } from '../util/validate';
+import {
+  type MutationEcho,
+  type MutationOutcome,
+  type PendingMutation,
+  PendingMutations,
+  type TrackedMutation,
+  type TrackOptions,
+  trackOne,
+  trackTimeout,
+} from './tracked-mutation';
 
-/** Where a tracked mutation stands. Every state but `pending` is final. */
-export type MutationStatus = 'pending' | 'visible' | 'timed_out' | 'cancelled';
-
-/**
- * Why a mutation was cancelled: the app called `cancel()`; the pending set
- * was full and this was the oldest entry; or the tracker was disposed.
- */
-export type MutationCancelReason = 'cancelled' | 'evicted' | 'disposed';
-
-/** How a tracked mutation ended; the value of {@link TrackedMutation.result}. */
-export type MutationOutcome =
-  | { readonly status: 'visible'; readonly latencyMs: number }
-  | { readonly status: 'timed_out'; readonly afterMs: number }
-  | { readonly status: 'cancelled'; readonly reason: MutationCancelReason };
-
-/**
- * One optimistic mutation being watched for its echo.
- *
- * `result` is the promise to `await`: it resolves exactly once with the
- * outcome and never rejects.
- *
- * `visible` and `timedOut` are conveniences for the callback style
- * (`m.visible.then(patch); m.timedOut.then(rollback)`). Each resolves only in
- * its own case and is otherwise never settled — resolving `timedOut` for a
- * visible mutation would run the rollback. A cancelled mutation (by the app,
- * evicted from a full pending set, or disposed) resolves neither; only
- * `result` tells the app, which then decides (e.g. refetch). Neither ever
- * rejects, so an unused one never raises an unhandled rejection. A
- * never-settled promise holds no resources: the tracker drops its resolve
- * functions when the mutation settles, so the promise and the callbacks
- * attached to it are garbage once the app lets go of the `TrackedMutation`.
- * Never `await` `visible` or `timedOut` (not even raced: a cancelled
- * mutation settles neither); `await` `result`.
- */
-export interface TrackedMutation {
-  readonly id: string;
-  /** Resolves once with the outcome; never rejects. */
-  readonly result: Promise<MutationOutcome>;
-  /** Resolves when the echo arrived in time; otherwise never settles (see above). */
-  readonly visible: Promise<{ readonly latencyMs: number }>;
-  /** Resolves when the timeout passed first (roll back); otherwise never settles (see above). */
-  readonly timedOut: Promise<void>;
-  /** The current state, synchronously. */
-  status(): MutationStatus;
-  /** Stops tracking: settles as `cancelled` (reason `cancelled`) if still pending; otherwise does nothing. */
-  cancel(): void;
-}
+export type {
+  MutationCancelReason,
+  MutationEcho,
+  MutationOutcome,
+  MutationStatus,
+  TrackedMutation,
+  TrackOptions,
+} from './tracked-mutation';
 
 /** Counters of {@link MutationTracker.stats}, since the tracker was created. */
 export interface MutationTrackerStats {
@@ -69,12 +39,6 @@ export interface MutationTrackerStats {
    * are left out; late ones stay timed out, as the rollback already ran.
    */
   readonly timeoutRate: number;
-}
-
-/** Options of {@link MutationTracker.track}. */
-export interface TrackOptions {
-  /** Milliseconds to wait for the echo. Default: the tracker's `defaultTimeoutMs`. */
-  timeoutMs?: number;
 }
 
 /** Options of {@link MutationTracker}. */
@@ -114,23 +78,13 @@ export const DEFAULT_MUTATION_TRACKER = {
   maxRemembered: DEFAULT_MAX_REMEMBERED,
 } as const;
 
-/** What {@link MutationTracker.observe} needs of an event: only its `mutationId`. */
-export interface MutationEcho {
-  readonly mutationId?: string | undefined;
-}
-
-interface Entry {
-  readonly id: string;
-  readonly trackedAt: number;
-  status: MutationStatus;
-  timer?: unknown;
-  readonly handle: TrackedMutation;
-  /** Resolves the handle's promises for `outcome`; called once, by `#finish`. */
-  readonly settle: (outcome: MutationOutcome) => void;
-}
-
 /**
  * Watches optimistic mutations until the realtime stream shows them.
+ *
+ * The standalone form, with option checks, late-echo detection and
+ * counters. The client's `trackMutation` does not load it: its core tracks
+ * with {@link PendingMutations} (the same mutations, eviction and echo
+ * matching, which this class builds on) and feeds the SLIs itself.
  *
  * The app tracks an id before sending its write (with the id in the
  * `X-Realtime-Mutation-Id` header, see `withMutationId`); the core calls `observe` with every batch it
@@ -154,15 +108,11 @@ interface Entry {
  */
 export class MutationTracker {
   readonly #defaultTimeoutMs: number;
-  readonly #maxPending: number;
   readonly #maxRemembered: number;
   readonly #clock: Clock;
   readonly #onSettled: MutationTrackerOptions['onSettled'];
   readonly #onLate: MutationTrackerOptions['onLate'];
-
-  // Insertion order is tracking order, so the first key is the oldest.
-  // Invariant: an entry is in here exactly while its status is `pending`.
-  readonly #pending = new Map<string, Entry>();
+  readonly #pending: PendingMutations;
   // Timed-out id → its track time; insertion order is timeout order.
   readonly #timedOutAt = new Map<string, number>();
   // The counters of `stats()`, under their names there.
@@ -180,11 +130,13 @@ export class MutationTracker {
     if (options.onSettled !== undefined) assertFunction('onSettled', options.onSettled);
     if (options.onLate !== undefined) assertFunction('onLate', options.onLate);
     this.#defaultTimeoutMs = defaultTimeoutMs;
-    this.#maxPending = maxPending;
     this.#maxRemembered = maxRemembered;
     this.#clock = options.clock ?? systemClock;
     this.#onSettled = options.onSettled;
     this.#onLate = options.onLate;
+    this.#pending = new PendingMutations(this.#clock, maxPending, (outcome, mutation) =>
+      this.#settled(outcome, mutation),
+    );
   }
 
   /**
@@ -198,69 +150,46 @@ export class MutationTracker {
    * @throws RangeError when `mutationId` or `timeoutMs` is invalid.
    */
   track(mutationId: string, options: TrackOptions = {}): TrackedMutation {
-    assertMutationId('mutationId', mutationId);
-    assertObject('options', options);
-    const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
-    assertNumber('timeoutMs', timeoutMs, 1, MAX_TIMER_DELAY_MS);
-
-    const existing = this.#pending.get(mutationId);
-    if (existing) return existing.handle;
-
-    const entry = this.#createEntry(mutationId);
+    const timeoutMs = trackTimeout(mutationId, options, this.#defaultTimeoutMs);
     if (this.#disposed) {
-      // Never enters the pending set, so `#finish` neither counts nor
-      // reports it: the tracker's numbers ended with its life.
-      this.#finish(entry, { status: 'cancelled', reason: 'disposed' });
-      return entry.handle;
+      // Never tracked, so neither counted nor reported: the tracker's
+      // numbers ended with its life.
+      const mutation = trackOne(mutationId, timeoutMs, this.#clock, () => {});
+      mutation.settle({ status: 'cancelled', reason: 'disposed' });
+      return mutation.handle;
     }
-
+    const fresh = !this.#pending.has(mutationId);
     // A new tracking supersedes a timed-out one of the same id.
-    this.#timedOutAt.delete(mutationId);
-    for (const oldest of this.#pending.values()) {
-      if (this.#pending.size < this.#maxPending) break;
-      this.#finish(oldest, { status: 'cancelled', reason: 'evicted' });
-    }
-    this.#counts.tracked++;
-    this.#pending.set(mutationId, entry);
-    entry.timer = this.#clock.setTimeout(
-      () => this.#finish(entry, { status: 'timed_out', afterMs: this.#clock.now() - entry.trackedAt }),
-      timeoutMs,
-    );
-    return entry.handle;
+    if (fresh) this.#timedOutAt.delete(mutationId);
+    const handle = this.#pending.track(mutationId, timeoutMs);
+    // Counted once in, after any eviction it caused, so `stats().pending` is never ahead.
+    if (fresh) this.#counts.tracked++;
+    return handle;
   }
 
   /**
    * Takes a batch the core is dispatching in this tab. O(events): events
    * without a `mutationId` cost one property read; the others one Map lookup
-   * (two for ids not pending, to check for a late echo). The first event
-   * carrying a pending id settles it as `visible`; later ones are ignored.
+   * (two when timed-out ids are remembered, to check for a late echo). The
+   * first event carrying a pending id settles it as `visible`; later ones
+   * are ignored.
    */
   observe(events: readonly MutationEcho[]): void {
-    // Nothing to look for (always so once disposed): skip the batch.
-    if (this.#pending.size + this.#timedOutAt.size === 0) return;
-    for (const { mutationId: id } of events) {
-      // No id, or one no mutation can have (ids are never empty).
-      if (!id) continue;
-      const entry = this.#pending.get(id);
-      if (entry) {
-        this.#finish(entry, { status: 'visible', latencyMs: this.#clock.now() - entry.trackedAt });
-        continue;
-      }
-      const trackedAt = this.#timedOutAt.get(id);
-      if (trackedAt === undefined) continue;
-      // Forgotten at once, so a write that caused several events is late once.
-      this.#timedOutAt.delete(id);
-      this.#counts.late++;
-      this.#call(this.#onLate, id, this.#clock.now() - trackedAt);
-    }
+    // Late echoes are looked for only while timed-out ids are remembered (never once disposed).
+    this.#pending.observe(events, this.#timedOutAt.size > 0 ? (id) => this.#late(id) : undefined);
   }
 
   /** The counters, as a plain object. */
   stats(): MutationTrackerStats {
     const counts = this.#counts;
     const verdicts = counts.visible + counts.timedOut;
-    // `verdicts &&`: 0 before any verdict.
-    return { ...counts, pending: this.#pending.size, timeoutRate: verdicts && counts.timedOut / verdicts };
+    return {
+      ...counts,
+      // Every mutation tracked is pending until it lands in exactly one of these.
+      pending: counts.tracked - verdicts - counts.cancelled,
+      // `verdicts &&`: 0 before any verdict.
+      timeoutRate: verdicts && counts.timedOut / verdicts,
+    };
   }
 
   /**
@@ -271,64 +200,28 @@ export class MutationTracker {
    */
   dispose(): void {
     this.#disposed = true;
-    // `#finish` deletes the entry being visited, which Map iteration allows;
-    // nothing is added, as `track` no longer adds.
-    for (const entry of this.#pending.values())
-      this.#finish(entry, { status: 'cancelled', reason: 'disposed' });
+    this.#pending.dispose();
     this.#timedOutAt.clear();
   }
 
-  #createEntry(id: string): Entry {
-    let resolveResult!: (outcome: MutationOutcome) => void;
-    let resolveVisible!: (value: { latencyMs: number }) => void;
-    let resolveTimedOut!: () => void;
-    const result = new Promise<MutationOutcome>((resolve) => {
-      resolveResult = resolve;
-    });
-    const visible = new Promise<{ latencyMs: number }>((resolve) => {
-      resolveVisible = resolve;
-    });
-    const timedOut = new Promise<void>((resolve) => {
-      resolveTimedOut = resolve;
-    });
-    const entry: Entry = {
-      id,
-      trackedAt: this.#clock.now(),
-      status: 'pending',
-      settle: (outcome) => {
-        if (outcome.status === 'visible') resolveVisible({ latencyMs: outcome.latencyMs });
-        else if (outcome.status === 'timed_out') resolveTimedOut();
-        resolveResult(outcome);
-      },
-      handle: {
-        id,
-        result,
-        visible,
-        timedOut,
-        status: () => entry.status,
-        // Does nothing once settled: `#finish` checks.
-        cancel: () => this.#finish(entry, { status: 'cancelled', reason: 'cancelled' }),
-      },
-    };
-    return entry;
+  // An echo of an id not pending: late if that id timed out.
+  #late(id: string): void {
+    const trackedAt = this.#timedOutAt.get(id);
+    if (trackedAt === undefined) return;
+    // Forgotten at once, so a write that caused several events is late once.
+    this.#timedOutAt.delete(id);
+    this.#counts.late++;
+    this.#call(this.#onLate, id, this.#clock.now() - trackedAt);
   }
 
-  // The one place a mutation settles, so it settles at most once. Once
-  // settled, the entry is dropped, and with it the resolve functions of the
-  // promises that never settle.
-  #finish(entry: Entry, outcome: MutationOutcome): void {
-    if (entry.status !== 'pending') return;
-    entry.status = outcome.status;
-    entry.settle(outcome);
-    // Absent only for a mutation made after dispose(), never tracked.
-    if (!this.#pending.delete(entry.id)) return;
-    this.#clock.clearTimeout(entry.timer);
+  // Every mutation's bookkeeping once it settled; it has left the pending set.
+  #settled(outcome: MutationOutcome, mutation: PendingMutation): void {
     if (outcome.status === 'timed_out') {
       this.#counts.timedOut++;
       // Remembered for late echoes; the oldest forgotten first (at once with
       // maxRemembered 0). Map iteration allows deleting the visited key.
       const timedOutAt = this.#timedOutAt;
-      timedOutAt.set(entry.id, entry.trackedAt);
+      timedOutAt.set(mutation.id, mutation.trackedAt);
       for (const id of timedOutAt.keys()) {
         if (timedOutAt.size <= this.#maxRemembered) break;
         timedOutAt.delete(id);
@@ -336,7 +229,7 @@ export class MutationTracker {
     } else {
       this.#counts[outcome.status]++;
     }
-    this.#call(this.#onSettled, outcome, entry.id);
+    this.#call(this.#onSettled, outcome, mutation.id);
   }
 
   // App callbacks must not break the tracker's bookkeeping or the core's dispatch loop.

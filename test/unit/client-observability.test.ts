@@ -79,6 +79,104 @@ describe('trackMutation', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(rt.getState().sli.optimisticTimeoutRate).toBe(0.5);
   });
+
+  it('validates synchronously, with the same errors as before, and returns a pending handle at once', () => {
+    const { rt } = setup();
+    expect(() => rt.trackMutation('has space')).toThrow(
+      new RangeError(
+        'mutationId must be a non-empty string of at most 200 visible ASCII characters, got "has space"',
+      ),
+    );
+    expect(() => rt.trackMutation(42 as unknown as string)).toThrow(RangeError);
+    expect(() => rt.trackMutation('m_1', { timeoutMs: 0 })).toThrow(
+      new RangeError('timeoutMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'),
+    );
+    expect(() => rt.trackMutation('m_1', 'x' as unknown as { timeoutMs: number })).toThrow(RangeError);
+    const m = rt.trackMutation('m_1');
+    expect(m.id).toBe('m_1');
+    expect(m.status()).toBe('pending');
+    expect(Object.keys(m).sort()).toEqual(['cancel', 'id', 'result', 'status', 'timedOut', 'visible']);
+  });
+
+  it('times out after optimistic.timeoutMs from the call; an echo in time resolves only `visible`', async () => {
+    const { rt, backend } = setup({ optimistic: { timeoutMs: 300 } });
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    const late = rt.trackMutation('m_late');
+    const ok = rt.trackMutation('m_ok');
+    const seen: string[] = [];
+    void ok.visible.then(({ latencyMs }) => seen.push(`visible ${latencyMs}`));
+    void ok.timedOut.then(() => seen.push('timedOut'));
+    void late.visible.then(() => seen.push('late visible'));
+    void late.timedOut.then(() => seen.push('late timedOut'));
+    await vi.advanceTimersByTimeAsync(299);
+    backend.publish({ service: 'tasks', mutationId: 'm_ok' });
+    expect(late.status()).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(late.status()).toBe('timed_out');
+    await expect(late.result).resolves.toEqual({ status: 'timed_out', afterMs: 300 });
+    await expect(ok.result).resolves.toEqual({ status: 'visible', latencyMs: 299 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(seen).toEqual(['visible 299', 'late timedOut']);
+  });
+
+  it('returns the same handle for a pending id, keeping its first timeout; a settled id starts afresh', async () => {
+    const { rt } = setup();
+    const first = rt.trackMutation('m_1', { timeoutMs: 100 });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(rt.trackMutation('m_1', { timeoutMs: 5000 })).toBe(first);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(first.status()).toBe('timed_out');
+    const second = rt.trackMutation('m_1');
+    expect(second).not.toBe(first);
+    expect(second.status()).toBe('pending');
+  });
+
+  it('honours cancel(): settles cancelled once, and a later echo changes nothing', async () => {
+    const { rt, backend } = setup();
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    const m = rt.trackMutation('m_1');
+    m.cancel();
+    m.cancel();
+    backend.publish({ service: 'tasks', mutationId: 'm_1' });
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(m.status()).toBe('cancelled');
+    await expect(m.result).resolves.toEqual({ status: 'cancelled', reason: 'cancelled' });
+  });
+
+  it('keeps at most optimistic.maxPending pending, cancelling the oldest', async () => {
+    const { rt } = setup({ optimistic: { maxPending: 2 } });
+    const [a, b, c] = ['m_a', 'm_b', 'm_c'].map((id) => rt.trackMutation(id));
+    expect(a?.status()).toBe('cancelled');
+    await expect(a?.result).resolves.toEqual({ status: 'cancelled', reason: 'evicted' });
+    expect([b?.status(), c?.status()]).toEqual(['pending', 'pending']);
+  });
+
+  it('close() settles every pending mutation cancelled (disposed); trackMutation then throws', async () => {
+    const { rt } = setup();
+    const m = rt.trackMutation('m_1');
+    await rt.close();
+    expect(m.status()).toBe('cancelled');
+    await expect(m.result).resolves.toEqual({ status: 'cancelled', reason: 'disposed' });
+    expect(() => rt.trackMutation('m_2')).toThrow(new TypeError('this realtime client is closed'));
+  });
+
+  it('feeds the mutation-to-visible latency SLI', async () => {
+    const { rt, backend } = setup();
+    record(rt);
+    await vi.dynamicImportSettled(); // the SLI collector
+    await vi.advanceTimersByTimeAsync(0);
+    const m = rt.trackMutation('m_1');
+    await vi.advanceTimersByTimeAsync(80);
+    backend.publish({ service: 'tasks', mutationId: 'm_1' });
+    await expect(m.result).resolves.toEqual({ status: 'visible', latencyMs: 80 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    const { mutationToVisibleP95Ms, optimisticTimeoutRate } = rt.getState().sli;
+    expect(mutationToVisibleP95Ms).toBeGreaterThan(75);
+    expect(mutationToVisibleP95Ms).toBeLessThan(85);
+    expect(optimisticTimeoutRate).toBe(0);
+  });
 });
 
 describe('SLIs', () => {

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type MutationOutcome,
+  PendingMutations,
+  trackOne,
+  trackTimeout,
+} from '../../../src/optimistic/tracked-mutation';
+import { FakeClock, flushPromises } from '../connection/fake-clock';
+
+// The part of optimistic tracking the client's core carries: one mutation,
+// and the bounded set of pending ones (MutationTracker builds on both).
+
+describe('trackTimeout', () => {
+  it('returns the timeout, or the default, and throws the RangeErrors of track', () => {
+    expect(trackTimeout('m_1', {}, 300)).toBe(300);
+    expect(trackTimeout('m_1', { timeoutMs: 5 }, 300)).toBe(5);
+    expect(() => trackTimeout('', {}, 300)).toThrow(RangeError);
+    expect(() => trackTimeout('m_1', { timeoutMs: 0 }, 300)).toThrow(
+      new RangeError('timeoutMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'),
+    );
+    expect(() => trackTimeout('m_1', null as unknown as object, 300)).toThrow(RangeError);
+  });
+});
+
+describe('trackOne', () => {
+  it('settles once, tells its owner after resolving, and stops its timer', async () => {
+    const clock = new FakeClock();
+    const told: MutationOutcome[] = [];
+    const m = trackOne('m_1', 100, clock, (mutation, outcome) => {
+      expect(mutation.handle.status()).toBe(outcome.status);
+      told.push(outcome);
+    });
+    expect(m.trackedAt).toBe(0);
+    expect(clock.pending).toBe(1);
+    clock.advance(30);
+    m.echoed();
+    m.echoed();
+    m.handle.cancel();
+    expect(clock.pending).toBe(0);
+    expect(told).toEqual([{ status: 'visible', latencyMs: 30 }]);
+    await expect(m.handle.visible).resolves.toEqual({ latencyMs: 30 });
+    await expect(m.handle.result).resolves.toEqual({ status: 'visible', latencyMs: 30 });
+  });
+
+  it('times out after timeoutMs with afterMs, resolving `timedOut` only', async () => {
+    const clock = new FakeClock();
+    const m = trackOne('m_1', 100, clock, () => {});
+    let visible = false;
+    void m.handle.visible.then(() => {
+      visible = true;
+    });
+    clock.advance(100);
+    expect(m.handle.status()).toBe('timed_out');
+    await expect(m.handle.timedOut).resolves.toBeUndefined();
+    await expect(m.handle.result).resolves.toEqual({ status: 'timed_out', afterMs: 100 });
+    await flushPromises();
+    expect(visible).toBe(false);
+  });
+});
+
+describe('PendingMutations', () => {
+  function setup(maxPending = 2) {
+    const clock = new FakeClock();
+    const settled: string[] = [];
+    const set = new PendingMutations(clock, maxPending, (outcome, mutation) =>
+      settled.push(`${mutation.id} ${outcome.status}`),
+    );
+    return { clock, set, settled };
+  }
+
+  it('keeps one mutation per pending id and evicts the oldest past maxPending', async () => {
+    const { clock, set, settled } = setup();
+    const a = set.track('m_a', 100);
+    expect(set.track('m_a', 5000)).toBe(a);
+    set.track('m_b', 100);
+    set.track('m_c', 100);
+    expect(settled).toEqual(['m_a cancelled']);
+    await expect(a.result).resolves.toEqual({ status: 'cancelled', reason: 'evicted' });
+    expect([set.has('m_a'), set.has('m_b'), set.has('m_c')]).toEqual([false, true, true]);
+    expect(clock.pending).toBe(2);
+  });
+
+  it('settles echoed ids visible and hands the others, in order, to notPending', () => {
+    const { set, settled } = setup();
+    set.track('m_a', 100);
+    const others: string[] = [];
+    set.observe(
+      [{}, { mutationId: 'x' }, { mutationId: 'm_a' }, { mutationId: 'm_a' }, { mutationId: 'y' }],
+      (id) => others.push(id),
+    );
+    expect(settled).toEqual(['m_a visible']);
+    expect(others).toEqual(['x', 'm_a', 'y']);
+    expect(set.has('m_a')).toBe(false);
+  });
+
+  it('dispose() cancels every pending mutation as disposed and clears the timers', async () => {
+    const { clock, set, settled } = setup();
+    const a = set.track('m_a', 100);
+    set.track('m_b', 100);
+    set.dispose();
+    expect(settled).toEqual(['m_a cancelled', 'm_b cancelled']);
+    expect(clock.pending).toBe(0);
+    await expect(a.result).resolves.toEqual({ status: 'cancelled', reason: 'disposed' });
+  });
+});
