@@ -124,6 +124,9 @@ const MIRRORED = [
 /** What the state shows of the circuit breaker. */
 const CIRCUIT_FIELDS = ['state', 'consecutiveFailures', 'openedAt'] as const;
 
+/** Most SLI facts kept while the collector loads; a load that slow may drop the rest. */
+const SLI_BACKLOG_MAX = 1000;
+
 /** Only one replay request per this long from a follower: gaps come in runs. */
 const REPLAY_ASK_INTERVAL_MS = 500;
 /** How often SLOs, alerts and the rollback guard are evaluated while active. */
@@ -166,6 +169,11 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Set once this session measures SLIs (see #measure) and their code is here. */
   #sli: SliCollector | undefined;
   #measuring: Promise<void> | undefined;
+  /**
+   * While the collector loads: what it would have been told, in order
+   * (bounded), so a batch dispatched meanwhile is still measured.
+   */
+  #sliBacklog: ((sli: SliCollector) => void)[] | undefined;
   /** The report of now, once measuring: the `sli` event's payload and what the reporter sends. */
   #report: (() => SliReport) | undefined;
   /** Kept from the start, as the state shows it in every session. */
@@ -230,7 +238,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#guard = new RollbackGuard({ clock, thresholds: options.rollback });
     this.#guard.onChange((verdict) => this.#rollbackChanged(verdict));
     this.#mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
-      this.#sli?.mutationSettled(outcome),
+      this.#toSli((sli) => sli.mutationSettled(outcome)),
     );
     // The page's, as every part that watches the page sees it.
     const page = {
@@ -310,7 +318,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         },
         onSuppressed: (service, count, reason) => {
           this.#addSuppressed(service, count);
-          if (reason === 'invalid') this.#sli?.droppedEvents(count);
+          if (reason === 'invalid') this.#toSli((sli) => sli.droppedEvents(count));
         },
       },
       { dedupCapacity: options.dedupWindow },
@@ -372,7 +380,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           }
           if (this.#takeoverStartedAt !== undefined) {
             const takeoverMs = clock.now() - this.#takeoverStartedAt;
-            this.#sli?.tookOver(takeoverMs);
+            this.#toSli((sli) => sli.tookOver(takeoverMs));
             leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
             this.#takeoverStartedAt = undefined;
           }
@@ -777,7 +785,12 @@ class Client implements RealtimeClient, CoordinatorHost {
       last = seq;
     }
     this.#lastDelivered.set(service, last);
-    this.#sli?.delivered(service, events);
+    if (this.#sli) this.#sli.delivered(service, events);
+    else if (this.#sliBacklog) {
+      // The server's time of this dispatch, as the collector would take it now.
+      const at = this.#options.platform.wallClock() + this.#clockOffsetMs;
+      this.#toSli((sli) => sli.delivered(service, events, at));
+    }
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
     this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
@@ -825,6 +838,7 @@ class Client implements RealtimeClient, CoordinatorHost {
    * Measuring starts when the code is here, moments after the call.
    */
   #measure(): Promise<void> {
+    this.#sliBacklog ??= [];
     this.#measuring ??= this.#load(
       import('./observability/sli-measurement'),
       ({ SliCollector, buildSliReport, sliState }) => {
@@ -839,6 +853,8 @@ class Client implements RealtimeClient, CoordinatorHost {
         });
         sli.circuit(this.#state.circuit.state !== 'closed');
         sli.setClockOffset(this.#clockOffsetMs);
+        for (const tell of this.#sliBacklog ?? []) tell(sli);
+        this.#sliBacklog = undefined;
         this.#sli = sli;
         this.#sliFigures = (state) => sliState(sli, state, this.#reporter?.stats().sent ?? 0);
         this.#report = () =>
@@ -849,8 +865,17 @@ class Client implements RealtimeClient, CoordinatorHost {
           });
         this.#setState((state) => ({ sli: { ...state.sli, measured: true } }));
       },
-    );
+      // Loaded or failed: either way nothing is kept for it any more.
+    ).then(() => {
+      this.#sliBacklog = undefined;
+    });
     return this.#measuring;
+  }
+
+  /** Tells the collector, or keeps it for the collector that is loading (not measuring: drops it). */
+  #toSli(tell: (sli: SliCollector) => void): void {
+    if (this.#sli) tell(this.#sli);
+    else if (this.#sliBacklog && this.#sliBacklog.length < SLI_BACKLOG_MAX) this.#sliBacklog.push(tell);
   }
 
   #rollbackChanged(verdict: RollbackVerdict): void {

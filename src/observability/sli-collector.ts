@@ -75,8 +75,15 @@ export class SliCollector {
   }
 
   /** A batch was dispatched in this tab: one latency sample per event. */
-  delivered(service: string, events: readonly RealtimeEvent[]): void {
-    const now = this.#wallClock() + this.#offsetMs;
+  /**
+   * @param now the server's time of the dispatch; by default ours now plus
+   * the offset (given for a dispatch that happened before the collector).
+   */
+  delivered(
+    service: string,
+    events: readonly RealtimeEvent[],
+    now = this.#wallClock() + this.#offsetMs,
+  ): void {
     let sketch = this.#byService.get(service);
     if (!sketch) {
       sketch = new QuantileSketch();

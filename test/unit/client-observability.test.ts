@@ -277,6 +277,26 @@ describe('which tabs measure SLIs', () => {
     expect(rt.getState().sli.deliveryP50Ms).toBeCloseTo(40, -1);
   });
 
+  it('measures what happened while the collector was loading', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const { rt } = setup({ telemetry: { sampleRate: 0, measure: 'always' } }, backend);
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rt.getState().sli.measured).toBe(false); // its import() has not settled yet
+    for (let i = 0; i < 3; i++) backend.publish({ service: 'tasks', ts: Date.now() - 40 });
+    const m = rt.trackMutation('m_early', { timeoutMs: 5000 });
+    await vi.advanceTimersByTimeAsync(25);
+    backend.publish({ service: 'tasks', mutationId: 'm_early' });
+    await expect(m.result).resolves.toEqual({ status: 'visible', latencyMs: 25 });
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(10_000);
+    const { sli, byServiceDelivered } = rt.getState();
+    expect(sli.measured).toBe(true);
+    expect(byServiceDelivered.tasks).toBe(4);
+    expect(sli.deliveryP50Ms).toBeCloseTo(40, -1);
+    expect(sli.mutationToVisibleP95Ms).toBeCloseTo(25, -1);
+  });
+
   it('a sampled tab measures without being asked', async () => {
     const fetch = vi.fn(async () => new Response(null, { status: 204 }));
     const { rt } = setup({
