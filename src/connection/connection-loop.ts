@@ -343,6 +343,7 @@ export class ConnectionLoop {
       this.#authRetried = true;
       this.#deps.tokens.invalidate();
       this.#deps.sink.disconnected(error, 0);
+      if (this.#decidedBySink(generation)) return;
       void this.#attempt();
       return;
     }
@@ -351,10 +352,19 @@ export class ConnectionLoop {
     if (!wasWelcomed) this.#deps.breaker.recordFailure();
     const delay = this.#deps.backoff.next(error.retryAfterMs);
     this.#deps.sink.disconnected(error, delay);
+    if (this.#decidedBySink(generation)) return;
     this.#reportDown();
-    // The sink's listeners may have reconnected meanwhile; the timer decides.
-    this.#stopWaitingForBreaker?.();
     this.#retryTimer.set(() => void this.#attempt(), delay);
+  }
+
+  /**
+   * The sink's `disconnected` runs the app's handlers, which may stop the
+   * loop (`close()`) or start the next attempt themselves. Then that decides:
+   * the failed attempt arms no retry of its own (it would start a second
+   * attempt beside theirs, without tearing it down) and reports no status.
+   */
+  #decidedBySink(generation: number): boolean {
+    return !this.#running || generation !== this.#generation;
   }
 
   /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
