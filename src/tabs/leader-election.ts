@@ -139,6 +139,8 @@ export class LeaderElection {
   #leave: (() => unknown) | undefined;
   /** storage: this run's lease, once its code has loaded. */
   #lease: StorageLease | undefined;
+  /** storage: the lease's writes threw when it last ran; the next run starts from that. */
+  #writesFail = false;
 
   /** @throws RangeError naming the field when an option is out of range. */
   constructor(options: LeaderElectionOptions) {
@@ -202,9 +204,13 @@ export class LeaderElection {
             options,
             options.storage ?? defaultStorage(),
             (isLeader, leaderTabId) => (isLeader ? this.#win() : this.#set(false, leaderTabId)),
+            this.#writesFail,
           );
           this.#lease = lease;
-          this.#leave = () => lease.stop();
+          this.#leave = () => {
+            this.#writesFail = lease.writesFail;
+            lease.stop();
+          };
           lease.start();
         },
         (error: unknown) => {

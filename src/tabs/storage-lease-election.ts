@@ -78,10 +78,22 @@ export class StorageLease {
   /** So the first tick counts as late: it starts a fresh observation window. */
   #lastTickAt = Number.NEGATIVE_INFINITY;
   /** Our latest write threw: an empty key then proves nothing, as nobody can fill it. */
-  #writesFail = false;
+  #writesFail: boolean;
 
-  /** @param storage `options.storage` or its default, resolved by the caller. */
-  constructor(options: LeaderElectionOptions, storage: StorageLike | undefined, report: LeaseReport) {
+  /**
+   * @param storage `options.storage` or its default, resolved by the caller.
+   * @param writesFail what {@link writesFail} of this tab's previous run said.
+   *   A tab whose writes threw, joining again (after idle, the back/forward
+   *   cache), tries one claim at its start like any tab; if that cannot be
+   *   made, it goes on judging an empty key by peer beats alone, rather than
+   *   leading at once beside a live leader nobody can see in storage.
+   */
+  constructor(
+    options: LeaderElectionOptions,
+    storage: StorageLike | undefined,
+    report: LeaseReport,
+    writesFail = false,
+  ) {
     const { takeoverMs } = options;
     this.#key = `${options.name}:lease`;
     this.#tabId = options.tabId;
@@ -93,6 +105,12 @@ export class StorageLease {
     this.#clock = options.clock;
     this.#random = options.random ?? Math.random;
     this.#report = report;
+    this.#writesFail = writesFail;
+  }
+
+  /** Whether this tab's latest lease write threw. */
+  get writesFail(): boolean {
+    return this.#writesFail;
   }
 
   start(): void {
@@ -138,6 +156,7 @@ export class StorageLease {
     // Frozen timers (background tab, sleep): a follower's observation from
     // before says nothing about now. A leader renews at once regardless.
     const late = now - this.#lastTickAt > this.#tickMs * 2;
+    const first = this.#lastTickAt === Number.NEGATIVE_INFINITY;
     this.#lastTickAt = now;
     const read = this.#read();
     const claimed = this.#claiming;
@@ -154,7 +173,7 @@ export class StorageLease {
       this.#writeOwn();
       this.#beat?.();
     } else {
-      this.#follow(read, now, late);
+      this.#follow(read, now, late, first);
     }
     // A listener may have stopped us meanwhile.
     if (this.#running) {
@@ -165,9 +184,14 @@ export class StorageLease {
     }
   }
 
-  #follow(read: LeaseRead | undefined, now: number, late: boolean): void {
+  #follow(read: LeaseRead | undefined, now: number, late: boolean, first: boolean): void {
     const holder = read?.holder;
-    if (holder === this.#tabId || (read !== undefined && holder === undefined && !this.#writesFail)) {
+    // An empty key after our writes threw proves nothing, except at the start
+    // of a run, which tries a claim (a write) all the same.
+    if (
+      holder === this.#tabId ||
+      (read !== undefined && holder === undefined && (first || !this.#writesFail))
+    ) {
       // Nobody leads (absent, corrupt, foreign, or our own stale lease).
       this.#claim();
       return;
