@@ -358,6 +358,11 @@ async function measureRolldown(name) {
     ],
     ['src/observability/sli-reporter.ts', 'only in a sampled session (`telemetry.sampleRate`, default 2 %)'],
     ['src/flags/flags-poller.ts', 'only with `flagsUrl`'],
+    [
+      'src/tabs/storage-lease-election.ts',
+      "only with `leader.strategy: 'storage'`, or `'auto'` without Web Locks",
+    ],
+    ['src/tabs/storage-channel.ts', 'only where `BroadcastChannel` is missing'],
     ['src/tabs/cursor-store.ts', 'only with `persistCursor: true`'],
   ];
   if (!all.error) {
@@ -532,20 +537,22 @@ if (!base.error) {
       'part-protocol',
     ],
     ['(b) election + channel (`src/tabs/`)', (p) => p.startsWith('src/tabs/'), 'part-tabs'],
-    ['quantile sketch (`observability/quantile-sketch.ts`)', file('src/observability/quantile-sketch.ts')],
     [
       'rollback guard + sliding counter (`observability/rollback-guard.ts`, `sliding-counter.ts`)',
       file('src/observability/rollback-guard.ts', 'src/observability/sliding-counter.ts'),
     ],
+    // Only tabs that measure SLIs load these: 0 here shows they left the minimal app.
     [
-      'alerts + SLO evaluation (`observability/alerts.ts`, `slo.ts`)',
-      file('src/observability/alerts.ts', 'src/observability/slo.ts'),
+      'SLI collector, quantile sketch, alerts, SLO evaluation (loaded on demand)',
+      file(
+        'src/observability/sli-collector.ts',
+        'src/observability/quantile-sketch.ts',
+        'src/observability/alerts.ts',
+        'src/observability/slo.ts',
+      ),
     ],
-    [
-      'SLI collector + sampling (`observability/sli-collector.ts`, `sampling.ts`)',
-      file('src/observability/sli-collector.ts', 'src/observability/sampling.ts'),
-    ],
-    ['optimistic mutation tracker (`src/optimistic/`)', (p) => p.startsWith('src/optimistic/')],
+    ['session sampling (`observability/sampling.ts`)', file('src/observability/sampling.ts')],
+    ['optimistic mutations (`src/optimistic/`: `PendingMutations`)', (p) => p.startsWith('src/optimistic/')],
     ['`client.ts` itself', file('src/client.ts')],
   ];
   const partRows = [];
