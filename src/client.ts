@@ -248,8 +248,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (sampled) {
       // Resolved now, so a bad URL throws from createRealtime, not later.
       const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
-      void this.#measure().then(() =>
-        this.#load(import('./observability/sli-reporter'), ({ SliReporter }) => {
+      // Both downloads at once; the reporter is made once the collector is here.
+      const reporterModule = import('./observability/sli-reporter');
+      // Its failure is reported below, once the collector settled; not unhandled meanwhile.
+      reporterModule.catch(() => {});
+      void this.#load(
+        this.#measure().then(() => reporterModule),
+        ({ SliReporter }) => {
           const collect = this.#report;
           // Measuring could not load: there is nothing to report.
           if (!collect) return;
@@ -265,7 +270,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             ...page,
           });
           if (this.#active) this.#reporter.start();
-        }),
+        },
       );
     } else if (options.telemetry.measure === 'always') {
       void this.#measure();
