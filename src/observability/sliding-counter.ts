@@ -69,8 +69,11 @@ export class BucketWindow {
    */
   protected advance(time: number): number {
     const bucket = this.bucketOf(time);
-    // At most one lap: after a silence of a whole window (or a reset) every slot is zeroed once.
-    for (let next = Math.max(this.#head + 1, this.oldestWith(bucket)); next <= bucket; next++) {
+    // At most one lap: after a silence of a whole window (or a reset) every
+    // slot is zeroed once. Counted, not only compared: past 2^53 (a broken
+    // clock, Infinity) `next++` stops moving and the loop would never end.
+    let next = Math.max(this.#head + 1, this.oldestWith(bucket));
+    for (let lap = 0; next <= bucket && lap < this.#slots.length; next++, lap++) {
       this.#slots[this.#slot(next)] = 0;
     }
     this.#head = Math.max(this.#head, bucket);

@@ -252,3 +252,18 @@ describe('TimeWeightedRatio', () => {
     );
   });
 });
+
+describe('a broken clock', () => {
+  // Past 2^53 a bucket number no longer moves when incremented: the window
+  // must still return (with figures as meaningless as the clock), not hang.
+  it.each([Number.POSITIVE_INFINITY, 2 ** 60, 2 ** 53 * 1000])('returns at now() = %d', (now) => {
+    const clock = { now: () => now };
+    const counter = new SlidingCounter({ windowMs: 60_000, clock });
+    counter.add(1);
+    expect(Number.isNaN(counter.total()) || counter.total() >= 0).toBe(true);
+    const ratio = new TimeWeightedRatio({ windowMs: 60_000, clock });
+    ratio.set(true);
+    ratio.set(false);
+    expect(() => ratio.ratio()).not.toThrow();
+  });
+});
