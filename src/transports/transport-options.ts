@@ -9,10 +9,15 @@ import type { WebSocketTransportOptions } from './websocket';
 
 /** Throws a `RangeError` naming `field` and showing `value` unless `ok`. */
 function check(ok: boolean, field: string, expected: string, value: unknown): void {
-  if (!ok) {
-    const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-    throw new RangeError(`${field} must be ${expected}, got ${shown}`);
+  if (ok) return;
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    // An object without a prototype has no toString: still a RangeError, not a TypeError.
+    shown = Object.prototype.toString.call(value);
   }
+  throw new RangeError(`${field} must be ${expected}, got ${shown}`);
 }
 
 /** `value`, when given, must be a function (`expected` says what kind). */

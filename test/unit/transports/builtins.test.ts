@@ -11,6 +11,10 @@ describe('the exported transport factories', () => {
     expect(() => websocketTransport({ path: 'a?b' })).toThrow(RangeError);
     expect(() => sseTransport({ maxFrameChars: 0 })).toThrow(/maxFrameChars/);
     expect(() => longPollTransport({ waitSeconds: 3601 })).toThrow(/waitSeconds/);
+    // A value without a prototype cannot be turned into a string; still the same RangeError.
+    expect(() => websocketTransport({ path: Object.create(null) })).toThrow(
+      new RangeError('path must be a URL path without query or fragment, got [object Object]'),
+    );
   });
 
   it('carry their name before their code is loaded', () => {
