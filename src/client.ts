@@ -821,7 +821,13 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   #refreshSli(): void {
     this.#setState((state) => {
-      const leader = { ...state.leader, electionsPerHour: this.#elections.total() };
+      const electionsPerHour = this.#elections.total();
+      // The same object when unchanged: a tab that does not measure then has
+      // nothing new every tick, and its listeners hear nothing.
+      const leader =
+        electionsPerHour === state.leader.electionsPerHour
+          ? state.leader
+          : { ...state.leader, electionsPerHour };
       return this.#sliFigures ? { ...this.#sliFigures(state), leader } : { leader };
     });
   }

@@ -3,6 +3,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { Clock } from '../../src/clock';
 import { type SliReport, sliReportSchema } from '../../src/observability/telemetry-payload';
 import type { RealtimeOptions } from '../../src/options';
+import { createFakeBrowser } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
 
 // Safety and observability as the client wires them: optimistic mutations,
@@ -310,12 +311,34 @@ describe('which tabs measure SLIs', () => {
   });
 
   it('counts elections per hour in every tab, measured or not', async () => {
+    const browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
+    try {
+      const [first, second] = [browser.tab(), browser.tab()];
+      record(first);
+      record(second);
+      await vi.advanceTimersByTimeAsync(100);
+      const leader = browser.leaders()[0] as RealtimeClient;
+      const other = leader === first ? second : first;
+      await leader.close(); // the other tab takes over: its first election won
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(other.getState()).toMatchObject({
+        isLeader: true,
+        leader: { electionsPerHour: 1 },
+        sli: { measured: false },
+      });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('changes nothing at the tick of a tab that does not measure, when nothing happened', async () => {
     const { rt } = setup({ telemetry: unsampled });
     record(rt);
-    await vi.advanceTimersByTimeAsync(10_000);
-    // leader.strategy 'none': this tab is its own leader and never elected.
-    expect(rt.getState().leader.electionsPerHour).toBe(0);
-    expect(rt.getState().sli.measured).toBe(false);
+    await vi.advanceTimersByTimeAsync(10_000); // connected, first tick passed
+    const changes = vi.fn();
+    rt.on('statechange', changes);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(changes).not.toHaveBeenCalled();
   });
 
   // The collector (and with it the reporter) or only the reporter: a chunk
