@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 
 // Pieces shared by the differential property tests that hold each
 // hand-written reader to its zod schema (test/unit/protocol/batch-reader,
@@ -139,4 +139,23 @@ export function expectSameAsZod(read: (input: unknown) => unknown, schema: Schem
   expect(shapeOf(fast)).toEqual(shapeOf(zod.data));
   expect(Object.getPrototypeOf(fast)).toBe(Object.prototype);
   return 'accepted';
+}
+
+/**
+ * The property every differential reader test runs: `check` (which compares
+ * the reader with its schema) on any value `values` draws, odd ones included.
+ */
+export function itAgreesOnAnyValue(
+  values: fc.Arbitrary<unknown>,
+  check: (value: unknown) => unknown,
+  numRuns = 500,
+): void {
+  it('on any value at all (property)', () => {
+    fc.assert(
+      fc.property(values, (value) => {
+        check(value);
+      }),
+      { numRuns },
+    );
+  });
 }
