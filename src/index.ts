@@ -14,7 +14,7 @@ export type {
   MutationStatus,
   TrackedMutation,
   TrackOptions,
-} from './optimistic/mutation-tracker';
+} from './optimistic/tracked-mutation';
 export type {
   LeaderStrategy,
   RealtimeOptions,

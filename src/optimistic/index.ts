@@ -6,14 +6,11 @@ export {
   withMutationId,
 } from './mutation-header';
 export {
-  DEFAULT_MUTATION_TRACKER,
   type MutationCancelReason,
   type MutationEcho,
   type MutationOutcome,
   type MutationStatus,
-  MutationTracker,
-  type MutationTrackerOptions,
-  type MutationTrackerStats,
+  PendingMutations,
   type TrackedMutation,
   type TrackOptions,
-} from './mutation-tracker';
+} from './tracked-mutation';

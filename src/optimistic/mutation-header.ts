@@ -8,7 +8,7 @@ import { describeValue } from '../util/validate';
  * request carries this header, the backend copies its value into the
  * `mutationId` field of every realtime event that write causes. The client
  * then sees its own write come back on the stream and marks the optimistic
- * mutation as visible (see `MutationTracker`). A backend that does not echo
+ * mutation as visible (see `PendingMutations`). A backend that does not echo
  * the header loses nothing but the measurement: the mutation times out.
  *
  * Header names are case-insensitive in HTTP; this is the spelling tabwire

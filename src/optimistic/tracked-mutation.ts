@@ -3,10 +3,8 @@ import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertNumber, assertObject } from '../util/validate';
 import { assertMutationId } from './mutation-header';
 
-// What the client needs to track optimistic mutations, and no more: one
-// mutation (its handle, promises and timeout) and the bounded set of pending
-// ones. MutationTracker adds its option checks, late echoes and counters on
-// top; the client's core carries only this.
+// What the client needs to track optimistic mutations: one mutation (its
+// handle, promises and timeout) and the bounded set of pending ones.
 
 /** Where a tracked mutation stands. Every state but `pending` is final. */
 export type MutationStatus = 'pending' | 'visible' | 'timed_out' | 'cancelled';
@@ -57,7 +55,7 @@ export interface TrackedMutation {
   cancel(): void;
 }
 
-/** Options of `MutationTracker.track` and `trackMutation`. */
+/** Options of `trackMutation`. */
 export interface TrackOptions {
   /** Milliseconds to wait for the echo. Default: the tracker's `defaultTimeoutMs`. */
   timeoutMs?: number;
@@ -66,8 +64,6 @@ export interface TrackOptions {
 /** A mutation of {@link trackOne}: its handle, and what its owner does with it. */
 export interface PendingMutation {
   readonly id: string;
-  /** When it was tracked, by the owner's clock. */
-  readonly trackedAt: number;
   readonly handle: TrackedMutation;
   /**
    * Settles it if still pending (later calls do nothing): stops its timer,
@@ -119,7 +115,6 @@ export function trackOne(
   const timer = clock.setTimeout(() => mutation.settle({ status: 'timed_out', afterMs: since() }), timeoutMs);
   const mutation: PendingMutation = {
     id,
-    trackedAt,
     handle: {
       id,
       result,
@@ -149,7 +144,7 @@ export interface MutationEcho {
 }
 
 /**
- * The pending mutations of one owner (the client, or a `MutationTracker`):
+ * The pending mutations of one client:
  * one per id, at most `maxPending` (one more cancels the oldest, reason
  * `evicted`), each dropped as it settles.
  */
@@ -194,17 +189,11 @@ export class PendingMutations {
     return mutation.handle;
   }
 
-  /**
-   * Settles as `visible` every pending mutation an event of `events` echoes;
-   * hands every other id, in order, to `notPending`.
-   */
-  observe(events: readonly MutationEcho[], notPending?: (id: string) => void): void {
+  /** Settles as `visible` every pending mutation an event of `events` echoes. */
+  observe(events: readonly MutationEcho[]): void {
     for (const { mutationId: id } of events) {
       // No id, or one no mutation can have (ids are never empty).
-      if (!id) continue;
-      const mutation = this.#pending.get(id);
-      if (mutation) mutation.echoed();
-      else notPending?.(id);
+      if (id) this.#pending.get(id)?.echoed();
     }
   }
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { newMutationId, withMutationId } from '../optimistic/mutation-header';
-import type { MutationOutcome, TrackedMutation } from '../optimistic/mutation-tracker';
+import type { MutationOutcome, TrackedMutation } from '../optimistic/tracked-mutation';
 import { reportListenerError } from '../util/emitter';
 import { useRealtimeClient } from './context';
 

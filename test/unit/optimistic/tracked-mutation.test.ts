@@ -8,7 +8,7 @@ import {
 import { FakeClock, flushPromises } from '../connection/fake-clock';
 
 // The part of optimistic tracking the client's core carries: one mutation,
-// and the bounded set of pending ones (MutationTracker builds on both).
+// and the bounded set of pending ones.
 
 describe('trackTimeout', () => {
   it('returns the timeout, or the default, and throws the RangeErrors of track', () => {
@@ -30,7 +30,6 @@ describe('trackOne', () => {
       expect(mutation.handle.status()).toBe(outcome.status);
       told.push(outcome);
     });
-    expect(m.trackedAt).toBe(0);
     expect(clock.pending).toBe(1);
     clock.advance(30);
     m.echoed();
@@ -80,17 +79,32 @@ describe('PendingMutations', () => {
     expect(clock.pending).toBe(2);
   });
 
-  it('settles echoed ids visible and hands the others, in order, to notPending', () => {
+  it('settles an echoed id visible once, anywhere in the batch, and ignores the rest', () => {
     const { set, settled } = setup();
-    set.track('m_a', 100);
-    const others: string[] = [];
-    set.observe(
-      [{}, { mutationId: 'x' }, { mutationId: 'm_a' }, { mutationId: 'm_a' }, { mutationId: 'y' }],
-      (id) => others.push(id),
-    );
+    const a = set.track('m_a', 100);
+    set.observe([{}, { mutationId: 'x' }, { mutationId: 'm_a' }, { mutationId: 'm_a' }, { mutationId: '' }]);
     expect(settled).toEqual(['m_a visible']);
-    expect(others).toEqual(['x', 'm_a', 'y']);
+    expect(a.status()).toBe('visible');
     expect(set.has('m_a')).toBe(false);
+  });
+
+  it('lets a stale handle cancel nothing: a newer tracking of the same id stays pending', () => {
+    const { set, settled } = setup();
+    const first = set.track('m_a', 100);
+    set.observe([{ mutationId: 'm_a' }]);
+    const second = set.track('m_a', 100);
+    expect(second).not.toBe(first);
+    first.cancel();
+    expect(second.status()).toBe('pending');
+    expect(set.has('m_a')).toBe(true);
+    expect(settled).toEqual(['m_a visible']);
+  });
+
+  it('stays bounded under a flood of tracks', () => {
+    const { clock, set } = setup(100);
+    for (let i = 0; i < 10_000; i++) set.track(`m_${i}`, 60_000);
+    expect(clock.pending).toBe(100);
+    expect(set.has('m_9999') && !set.has('m_9899')).toBe(true);
   });
 
   it('dispose() cancels every pending mutation as disposed and clears the timers', async () => {
