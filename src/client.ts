@@ -249,11 +249,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       // Resolved now, so a bad URL throws from createRealtime, not later.
       const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
       // Both downloads at once; the reporter is made once the collector is here.
-      const reporterModule = import('./observability/sli-reporter');
-      // Its failure is reported below, once the collector settled; not unhandled meanwhile.
-      reporterModule.catch(() => {});
       void this.#load(
-        this.#measure().then(() => reporterModule),
+        Promise.all([this.#measure(), import('./observability/sli-reporter')]).then(([, module]) => module),
         ({ SliReporter }) => {
           const collect = this.#report;
           // Measuring could not load: there is nothing to report.
