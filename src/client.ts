@@ -25,7 +25,7 @@ import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOption
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
-import { isServiceName } from './protocol/read';
+import { isServiceName, readCursor } from './protocol/read';
 import type { BatchFrame, Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
 import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
@@ -952,6 +952,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
       this.#cursorStore = new CursorStore({
         name: channelName(appKey, scope),
+        read: readCursor,
         indexedDB: platform.indexedDB,
         clock: platform.clock,
         now: platform.wallClock,

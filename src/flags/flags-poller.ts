@@ -1,9 +1,8 @@
 import * as z from 'zod/mini';
-import { type Clock, systemClock, type WallClock } from '../clock';
+import type { Clock, WallClock } from '../clock';
 import type { ResolvedFlags } from '../state';
 import { parseRetryAfter } from '../transports/http-errors';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertFunction, assertInteger, assertString } from '../util/validate';
 
 /**
  * A flags document as the flags URL serves it: any subset of the flags, with
@@ -41,8 +40,8 @@ export interface FlagsPollerOptions {
   intervalMs?: number;
   /** Default: the global `fetch`. */
   fetch?: FlagsFetch;
-  /** Default {@link systemClock}. */
-  clock?: Clock;
+  /** Timers of the polls. */
+  clock: Clock;
   /** Epoch ms, to read a `Retry-After` given as an HTTP date. Default `Date.now`. */
   wallClock?: WallClock;
   /** Called with a valid document that differs from the last good one (e.g. `rt.setFlags`). */
@@ -123,21 +122,16 @@ export class FlagsPoller {
   #lastGood: Partial<ResolvedFlags> | undefined;
   #lastGoodKey: string | undefined;
 
-  /** @throws RangeError naming the field when an option is invalid. */
+  // createRealtime made these options from `flagsUrl`, validated there once;
+  // the poller is loaded on demand and imports nothing the core also does, so
+  // it adds no shared chunk to every app's bundle.
   constructor(options: FlagsPollerOptions) {
-    assertString('flagsPoller.url', options.url, { nonEmpty: true });
     const intervalMs = options.intervalMs ?? DEFAULT_FLAGS_POLLER.intervalMs;
-    assertInteger('flagsPoller.intervalMs', intervalMs, 1000, MAX_TIMER_DELAY_MS);
-    assertFunction('flagsPoller.onFlags', options.onFlags);
-    if (options.onInvalid !== undefined) assertFunction('flagsPoller.onInvalid', options.onInvalid);
-    if (options.fetch !== undefined) assertFunction('flagsPoller.fetch', options.fetch);
     const timeoutMs = options.timeoutMs ?? Math.min(DEFAULT_FLAGS_POLLER.timeoutMs, intervalMs);
-    assertInteger('flagsPoller.timeoutMs', timeoutMs, 1, intervalMs);
-
     this.#url = options.url;
     this.#intervalMs = intervalMs;
     this.#fetch = options.fetch ?? defaultFetch();
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock;
     this.#wallClock = options.wallClock ?? Date.now;
     this.#onFlags = options.onFlags;
     this.#onInvalid =

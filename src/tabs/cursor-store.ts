@@ -1,8 +1,5 @@
-import * as z from 'zod/mini';
-import { type Clock, systemClock, type WallClock } from '../clock';
-import { type Cursor, cursorSchema } from '../protocol/schemas';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertNumber, assertString } from '../util/validate';
+import type { Clock, WallClock } from '../clock';
+import type { Cursor } from '../protocol/schemas';
 
 /** The IndexedDB database every scope of every app in the origin shares. */
 export const CURSOR_DB_NAME = 'tabwire-cursor';
@@ -20,8 +17,15 @@ export interface CursorStoreOptions {
   name: string;
   /** The IndexedDB to use. Default `globalThis.indexedDB`; absent → the store is a no-op. */
   indexedDB?: IDBFactory;
-  /** Timers for coalescing and the open timeout. Default {@link systemClock}. */
-  clock?: Clock;
+  /**
+   * Reads a cursor that came from storage or from the caller: the cursor, or
+   * `undefined` when the value is not one. The client passes the protocol's
+   * `readCursor`; injected so this lazily loaded module shares no code with
+   * the core (a shared chunk would cost every app a request and bytes).
+   */
+  read: (value: unknown) => Cursor | undefined;
+  /** Timers for coalescing and the open timeout. */
+  clock: Clock;
   /** Wall clock for the diagnostic `savedAt`. Default `Date.now`. */
   now?: WallClock;
   /** Saves within this many ms become one write. ≥ 0, default 250. */
@@ -38,13 +42,11 @@ export interface CursorStoreOptions {
 export const DEFAULT_CURSOR_STORE = { writeDelayMs: 250, openTimeoutMs: 5000 } as const;
 
 /** The stored value. `v` lets a later format be told apart instead of misread. */
-const recordSchema = z.object({
-  v: z.literal(1),
-  cursor: cursorSchema,
-  savedAt: z.number(),
-});
-
-type StoredRecord = z.infer<typeof recordSchema>;
+interface StoredRecord {
+  v: 1;
+  cursor: Cursor;
+  savedAt: number;
+}
 
 /** What the next write will do. */
 interface PendingWrite {
@@ -54,20 +56,22 @@ interface PendingWrite {
 }
 
 /**
- * `cursorSchema` (a zod record) silently drops an own `__proto__` key rather
- * than failing, so a cursor carrying one would load as a cursor that lost a
+ * The protocol's cursor reader skips an own `__proto__` key rather than
+ * failing, so a cursor carrying one would load as a cursor that lost a
  * service. Such a value is not something tabwire wrote: reject it whole.
  */
 function hasOwnProtoKey(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__');
 }
 
-function parseRecord(value: unknown): StoredRecord | undefined {
-  if (typeof value === 'object' && value !== null && hasOwnProtoKey((value as { cursor?: unknown }).cursor)) {
+function parseRecord(value: unknown, read: CursorStoreOptions['read']): StoredRecord | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { v, cursor, savedAt } = value as Partial<Record<keyof StoredRecord, unknown>>;
+  if (v !== 1 || typeof savedAt !== 'number' || !Number.isFinite(savedAt) || hasOwnProtoKey(cursor)) {
     return undefined;
   }
-  const result = recordSchema.safeParse(value);
-  return result.success ? result.data : undefined;
+  const parsed = read(cursor);
+  return parsed && { v, cursor: parsed, savedAt };
 }
 
 /** Per service the larger seq; services of either side are kept. */
@@ -108,17 +112,18 @@ function defaultIndexedDB(): IDBFactory | undefined {
  *   or hangs (private modes), a quota error: the store quietly does nothing
  *   and `load()` gives `undefined`. Nothing here ever throws into the app;
  *   the worst outcome is a replay from the server's current position.
- * - What is read is parsed with `cursorSchema`; a corrupt or foreign value
+ * - What is read is parsed with the injected `read`; a corrupt or foreign value
  *   loads as `undefined` and is overwritten by the next write.
  *
  * @example
- * const store = new CursorStore({ name: channelName(appKey, scope) });
+ * const store = new CursorStore({ name: channelName(appKey, scope), read: readCursor, clock });
  * const resumeFrom = await store.load();
  * pipeline.onCursor((cursor) => store.save(cursor));
  * addEventListener('pagehide', () => void store.flush());
  */
 export class CursorStore {
   readonly #name: string;
+  readonly #read: CursorStoreOptions['read'];
   readonly #factory: IDBFactory | undefined;
   readonly #clock: Clock;
   readonly #now: WallClock;
@@ -133,16 +138,14 @@ export class CursorStore {
   #timerArmed = false;
   #closed = false;
 
-  /** @throws RangeError naming the field when an option is out of range. */
+  // Made by the client from options validated once in createRealtime.
   constructor(options: CursorStoreOptions) {
     const writeDelayMs = options.writeDelayMs ?? DEFAULT_CURSOR_STORE.writeDelayMs;
     const openTimeoutMs = options.openTimeoutMs ?? DEFAULT_CURSOR_STORE.openTimeoutMs;
-    assertString('name', options.name, { nonEmpty: true });
-    assertNumber('writeDelayMs', writeDelayMs, 0, MAX_TIMER_DELAY_MS);
-    assertNumber('openTimeoutMs', openTimeoutMs, 1, MAX_TIMER_DELAY_MS);
     this.#name = options.name;
+    this.#read = options.read;
     this.#factory = options.indexedDB ?? defaultIndexedDB();
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock;
     this.#now = options.now ?? Date.now;
     this.#writeDelayMs = writeDelayMs;
     this.#openTimeoutMs = openTimeoutMs;
@@ -170,7 +173,7 @@ export class CursorStore {
         resolve(undefined);
       }
     });
-    return parseRecord(raw)?.cursor;
+    return parseRecord(raw, this.#read)?.cursor;
   }
 
   /**
@@ -227,8 +230,8 @@ export class CursorStore {
   // caller out of the pending write.
   #accept(cursor: Cursor): Cursor | undefined {
     if (this.#closed || hasOwnProtoKey(cursor)) return undefined;
-    const result = cursorSchema.safeParse(cursor);
-    return result.success ? { ...result.data } : undefined;
+    const parsed = this.#read(cursor);
+    return parsed && { ...parsed };
   }
 
   #arm(): void {
@@ -272,7 +275,7 @@ export class CursorStore {
         const store = tx.objectStore(CURSOR_STORE_NAME);
         const request = store.get(this.#name);
         request.onsuccess = () => {
-          const stored = pending.replace ? undefined : parseRecord(request.result)?.cursor;
+          const stored = pending.replace ? undefined : parseRecord(request.result, this.#read)?.cursor;
           const cursor = stored === undefined ? pending.cursor : maxMerge(stored, pending.cursor);
           const record: StoredRecord = { v: 1, cursor, savedAt: this.#now() };
           try {
