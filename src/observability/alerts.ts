@@ -1,7 +1,10 @@
-import { type Clock, systemClock } from '../clock';
-import { type AlertThresholds, resolveAlertThresholds } from './thresholds';
+import type { Clock } from '../clock';
+import type { AlertThresholds } from './thresholds';
 
-export { type AlertThresholds, DEFAULT_ALERT_THRESHOLDS, resolveAlertThresholds } from './thresholds';
+// Only types come from the core's modules: this module is part of the lazily
+// loaded SLI code, and a module it shared with the core would become a chunk
+// of its own that every app downloads.
+export type { AlertThresholds } from './thresholds';
 
 /** `critical`: page now. `warning`: next business day. `info`: dashboard only. */
 export type AlertLevel = 'critical' | 'warning' | 'info';
@@ -58,10 +61,10 @@ export interface AlertFigures {
 
 /** Options of {@link AlertEvaluator}. */
 export interface AlertEvaluatorOptions {
-  /** Overrides of {@link DEFAULT_ALERT_THRESHOLDS}; each a finite number ≥ 0. */
-  thresholds?: Partial<AlertThresholds>;
-  /** Time source; only `now()` is used. Default {@link systemClock}. */
-  clock?: Pick<Clock, 'now'>;
+  /** The thresholds, resolved (`resolveAlertThresholds`: the `alerts` option over the defaults). */
+  thresholds: AlertThresholds;
+  /** Time source; only `now()` is used. */
+  clock: Pick<Clock, 'now'>;
 }
 
 /** `12 s`, `5 min`, `1.5 h`: durations in messages. */
@@ -112,12 +115,12 @@ export class AlertEvaluator {
   #active = NO_ALERTS;
 
   /** @throws RangeError naming the field when a threshold is out of range. */
-  constructor(options: AlertEvaluatorOptions = {}) {
-    this.#thresholds = resolveAlertThresholds(options.thresholds ?? {});
-    this.#clock = options.clock ?? systemClock;
+  constructor(options: AlertEvaluatorOptions) {
+    this.#thresholds = options.thresholds;
+    this.#clock = options.clock;
   }
 
-  /** The thresholds in force (defaults merged with the overrides). */
+  /** The thresholds in force. */
   get thresholds(): Readonly<AlertThresholds> {
     return this.#thresholds;
   }

@@ -1,5 +1,3 @@
-import { assertInteger, assertNumber, assertPositive, describeValue } from '../util/validate';
-
 /** Options of {@link QuantileSketch}. */
 export interface QuantileSketchOptions {
   /**
@@ -61,16 +59,6 @@ export const MAX_MAX_BUCKETS = 65_536;
 /** Smallest `relativeAccuracy` a sketch accepts. */
 export const MIN_RELATIVE_ACCURACY = 1e-6;
 
-/** @internal Shared with sketch-codec.ts. */
-export function assertRelativeAccuracy(field: string, value: unknown): asserts value is number {
-  // Below 1e-6 bucket indexes of large values pass 2^53, where index++ stops
-  // moving and every walk over the buckets loops for ever (a hostile report
-  // could hang whatever reads it); above 0.5 the estimate is useless.
-  if (typeof value !== 'number' || !(value >= MIN_RELATIVE_ACCURACY && value <= 0.5)) {
-    throw new RangeError(`${field} must be a number ≥ 0.000001 and ≤ 0.5, got ${describeValue(value)}`);
-  }
-}
-
 /**
  * A DDSketch-style quantile sketch for latencies: bounded memory, a relative
  * error bound that holds at every quantile, mergeable across tabs
@@ -127,14 +115,16 @@ export class QuantileSketch {
   #max = Number.NEGATIVE_INFINITY;
   #collapsed = false;
 
-  /** @throws RangeError naming the field when an option is out of range. */
+  /**
+   * The settings are trusted: the collector uses the defaults, and
+   * `sketchFromJSON` (sketch-codec.ts) checks those of a sketch that came
+   * over a wire before it builds one. This module imports nothing, so the
+   * lazily loaded SLI code shares no chunk with the core.
+   */
   constructor(options: QuantileSketchOptions = {}) {
     const relativeAccuracy = options.relativeAccuracy ?? DEFAULT_QUANTILE_SKETCH.relativeAccuracy;
     const minValue = options.minValue ?? DEFAULT_QUANTILE_SKETCH.minValue;
     const maxBuckets = options.maxBuckets ?? DEFAULT_QUANTILE_SKETCH.maxBuckets;
-    assertRelativeAccuracy('sketch.relativeAccuracy', relativeAccuracy);
-    assertPositive('sketch.minValue', minValue);
-    assertInteger('sketch.maxBuckets', maxBuckets, 2, MAX_MAX_BUCKETS);
     this.#relativeAccuracy = relativeAccuracy;
     this.#minValue = minValue;
     this.#maxBuckets = maxBuckets;
@@ -191,7 +181,7 @@ export class QuantileSketch {
    */
   add(value: number, count = 1): boolean {
     if (count !== 1 && !(Number.isSafeInteger(count) && count > 0)) {
-      throw new RangeError(`count must be an integer ≥ 1, got ${describeValue(count)}`);
+      throw new RangeError(`count must be an integer ≥ 1, got ${String(count)}`);
     }
     if (!Number.isFinite(value)) return false;
     const v = Math.max(value, 0);
@@ -211,7 +201,7 @@ export class QuantileSketch {
    * @throws RangeError when `q` is not in [0, 1].
    */
   quantile(q: number): number | undefined {
-    assertNumber('q', q, 0, 1);
+    if (!(q >= 0 && q <= 1)) throw new RangeError(`q must be a number ≥ 0 and ≤ 1, got ${String(q)}`);
     const count = this.count;
     if (count === 0) return undefined;
     const rank = Math.floor(q * (count - 1));

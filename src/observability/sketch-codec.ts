@@ -1,10 +1,20 @@
 import { assertInteger, assertNumber, assertObject, assertPositive, describeValue } from '../util/validate';
-import { assertRelativeAccuracy, MAX_MAX_BUCKETS, QuantileSketch } from './quantile-sketch';
+import { MAX_MAX_BUCKETS, MIN_RELATIVE_ACCURACY, QuantileSketch } from './quantile-sketch';
 
 // The parts of a quantile sketch that the client bundle never needs: reading
 // a serialised sketch back and merging two. They sit here, not on the class,
 // because class members are never tree-shaken; only the lazily loaded
 // telemetry code (and tests) import this module.
+
+/** Checks a sketch's `relativeAccuracy` before a sketch is built with it. */
+export function assertRelativeAccuracy(field: string, value: unknown): asserts value is number {
+  // Below 1e-6 bucket indexes of large values pass 2^53, where index++ stops
+  // moving and every walk over the buckets loops for ever (a hostile report
+  // could hang whatever reads it); above 0.5 the estimate is useless.
+  if (typeof value !== 'number' || !(value >= MIN_RELATIVE_ACCURACY && value <= 0.5)) {
+    throw new RangeError(`${field} must be a number ≥ 0.000001 and ≤ 0.5, got ${describeValue(value)}`);
+  }
+}
 
 /**
  * Rebuilds a sketch from {@link QuantileSketch.toJSON} output, e.g. a payload

@@ -18,8 +18,10 @@ export interface ServiceFigures {
 export interface SliCollectorOptions {
   clock: Clock;
   wallClock: WallClock;
-  sloTargets?: Partial<SloTargets>;
-  alertThresholds?: Partial<AlertThresholds>;
+  /** Resolved, as createRealtime checked them (`slo`). */
+  sloTargets: SloTargets;
+  /** Resolved, as createRealtime checked them (`alerts`). */
+  alertThresholds: AlertThresholds;
   /**
    * Elections this tab won in the last hour. The client counts them from its
    * start (the state shows them in every session), while a collector is only
@@ -38,7 +40,7 @@ export interface SliCollectorOptions {
 export class SliCollector {
   readonly #clock: Clock;
   readonly #wallClock: WallClock;
-  readonly #sloTargets: Partial<SloTargets> | undefined;
+  readonly #sloTargets: SloTargets;
   readonly delivery = new QuantileSketch();
   readonly takeover = new QuantileSketch();
   readonly mutationToVisible = new QuantileSketch();

@@ -1,8 +1,7 @@
-import { type Clock, type RandomSource, systemClock, type WallClock } from '../clock';
+import type { Clock, RandomSource, WallClock } from '../clock';
 import { parseRetryAfter } from '../transports/http-errors';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertBoolean, assertFunction, assertInteger, assertString } from '../util/validate';
-import { encodeReport, MAX_REPORT_BYTES, type SliReport } from './telemetry-payload';
+import { encodeReport, MAX_REPORT_BYTES } from './telemetry-encode';
+import type { SliReport } from './telemetry-payload';
 
 /** The parts of a fetch `Response` the reporter reads. */
 export interface TelemetryResponseLike {
@@ -40,8 +39,8 @@ export interface SliReporterOptions {
   fetch?: TelemetryFetch;
   /** Default: the global `navigator.sendBeacon`, when there is one. */
   sendBeacon?: SendBeacon;
-  /** Timers and the backoff's notion of now. Default {@link systemClock}. */
-  clock?: Clock;
+  /** Timers and the backoff's notion of now. */
+  clock: Clock;
   /** Epoch ms, to read a `Retry-After` given as an HTTP date. Default `Date.now`. */
   wallClock?: WallClock;
   /** Jitter of the backoff. Default `Math.random`. */
@@ -148,19 +147,12 @@ export class SliReporter {
   #lastStatus: SliReporterStats['lastStatus'];
   #lastError: string | undefined;
 
-  /** @throws RangeError naming the field when an option is invalid. */
+  // Made by the client from the `telemetry` options, validated once in
+  // createRealtime; this lazily loaded module imports nothing the core does.
   constructor(options: SliReporterOptions) {
-    assertString('telemetry.url', options.url, { nonEmpty: true });
     const intervalMs = options.intervalMs ?? DEFAULT_SLI_REPORTER.intervalMs;
-    assertInteger('telemetry.intervalMs', intervalMs, 1000, MAX_TIMER_DELAY_MS);
-    assertBoolean('telemetry.sampled', options.sampled);
-    assertFunction('telemetry.collect', options.collect);
-    if (options.fetch !== undefined) assertFunction('telemetry.fetch', options.fetch);
-    if (options.sendBeacon !== undefined) assertFunction('telemetry.sendBeacon', options.sendBeacon);
     const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
-    assertInteger('telemetry.maxBytes', maxBytes, 1024, 64 * 1024);
     const timeoutMs = options.timeoutMs ?? Math.min(DEFAULT_SLI_REPORTER.timeoutMs, intervalMs);
-    assertInteger('telemetry.timeoutMs', timeoutMs, 1, intervalMs);
 
     this.#url = options.url;
     this.#intervalMs = intervalMs;
@@ -168,7 +160,7 @@ export class SliReporter {
     this.#collect = options.collect;
     this.#fetch = options.fetch ?? defaultFetch();
     this.#sendBeacon = options.sendBeacon ?? defaultBeacon();
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock;
     this.#wallClock = options.wallClock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#window = options.window ?? (globalThis as { window?: EventTarget }).window;

@@ -1,19 +1,9 @@
-import {
-  DEFAULT_SLO_TARGETS,
-  resolveSloTargets,
-  SLO_NAMES,
-  type SloName,
-  type SloTargets,
-} from './thresholds';
+import type { SloName, SloTargets } from './thresholds';
 
-export {
-  DEFAULT_SLO_TARGETS,
-  resolveNamedNumbers,
-  resolveSloTargets,
-  SLO_NAMES,
-  type SloName,
-  type SloTargets,
-} from './thresholds';
+// Only types come from thresholds.ts: this module is part of the lazily
+// loaded SLI code, and a module it shared with the core would become a chunk
+// of its own that every app downloads.
+export type { SloName, SloTargets } from './thresholds';
 
 /** The measured SLIs; a missing or non-finite figure means "no data yet". */
 export type SloFigures = Partial<Record<SloName, number | undefined>>;
@@ -35,21 +25,16 @@ export type SloReport = Record<SloName, SloResult>;
  * figure is missing or not a finite number (no data is neither a pass nor a
  * miss, so a fresh tab does not report a breach — or a success).
  *
- * `targets` may be partial (the rest are the defaults) and are checked like {@link resolveSloTargets} (it is cheap, and a
- * report must never be computed against a broken target).
- *
- * @throws RangeError naming the field for a bad target.
+ * `targets` are resolved (`resolveSloTargets`: the `slo` option over the
+ * defaults, checked once by createRealtime); the report has their keys, in
+ * their order.
  */
-export function evaluateSlos(
-  figures: SloFigures,
-  targets: Partial<SloTargets> = DEFAULT_SLO_TARGETS,
-): SloReport {
-  const resolved = targets === DEFAULT_SLO_TARGETS ? DEFAULT_SLO_TARGETS : resolveSloTargets(targets);
+export function evaluateSlos(figures: SloFigures, targets: SloTargets): SloReport {
   const report = {} as SloReport;
-  for (const name of SLO_NAMES) {
+  for (const name of Object.keys(targets) as SloName[]) {
     const raw = figures[name];
     const value = typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
-    const target = resolved[name];
+    const target = targets[name];
     report[name] = { value, target, ok: value === undefined ? undefined : value < target };
   }
   return report;

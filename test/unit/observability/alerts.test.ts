@@ -1,22 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Alert,
-  AlertEvaluator,
-  type AlertEvaluatorOptions,
-  type AlertThresholds,
-  DEFAULT_ALERT_THRESHOLDS,
-  resolveAlertThresholds,
-} from '../../../src/observability/alerts';
+import { type Alert, AlertEvaluator, type AlertThresholds } from '../../../src/observability/alerts';
+import { DEFAULT_ALERT_THRESHOLDS, resolveAlertThresholds } from '../../../src/observability/thresholds';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const START = 1_000_000;
 
-function setup(options: Omit<AlertEvaluatorOptions, 'clock'> = {}) {
+/** An evaluator of the defaults with `thresholds` over them, as the client makes one. */
+function make(thresholds: Partial<AlertThresholds> = {}, clock = { now: () => START }): AlertEvaluator {
+  return new AlertEvaluator({ thresholds: resolveAlertThresholds(thresholds), clock });
+}
+
+function setup(options: { thresholds?: Partial<AlertThresholds> } = {}) {
   let now = START;
-  const clock = { now: () => now };
-  const evaluator = new AlertEvaluator({ ...options, clock });
+  const evaluator = make(options.thresholds, { now: () => now });
   return {
     evaluator,
     /** Moves the clock to START + `offset` ms. */
@@ -41,11 +39,11 @@ describe('alert thresholds', () => {
       droppedEventsWarning: 10,
     });
     expect(Object.isFrozen(DEFAULT_ALERT_THRESHOLDS)).toBe(true);
-    expect(new AlertEvaluator().thresholds).toStrictEqual(DEFAULT_ALERT_THRESHOLDS);
+    expect(make().thresholds).toStrictEqual(DEFAULT_ALERT_THRESHOLDS);
   });
 
   it('merges overrides', () => {
-    expect(new AlertEvaluator({ thresholds: { droppedEventsWarning: 50 } }).thresholds).toStrictEqual({
+    expect(make({ droppedEventsWarning: 50 }).thresholds).toStrictEqual({
       ...DEFAULT_ALERT_THRESHOLDS,
       droppedEventsWarning: 50,
     });
@@ -60,9 +58,9 @@ describe('alert thresholds', () => {
     [{ droppedEventsWarning: '10' }, 'alerts.droppedEventsWarning must be a finite number ≥ 0, got "10"'],
     [{ churnCritical: 5 }, 'alerts.churnCritical is not an alert threshold; known: circuitOpenCriticalMs'],
   ])('rejects %j with a RangeError naming the field', (thresholds, message) => {
-    const make = () => new AlertEvaluator({ thresholds: thresholds as unknown as Partial<AlertThresholds> });
-    expect(make).toThrow(RangeError);
-    expect(make).toThrow(message);
+    const resolve = () => resolveAlertThresholds(thresholds as unknown as Partial<AlertThresholds>);
+    expect(resolve).toThrow(RangeError);
+    expect(resolve).toThrow(message);
   });
 
   it('resolveAlertThresholds names the group as told', () => {

@@ -44,8 +44,11 @@ describe('QuantileSketch', () => {
       [{ minValue: Number.POSITIVE_INFINITY }, 'sketch.minValue must be a finite number > 0, got Infinity'],
       [{ maxBuckets: 1 }, 'sketch.maxBuckets must be an integer ≥ 2 and ≤ 65536, got 1'],
       [{ maxBuckets: 10.5 }, 'sketch.maxBuckets must be an integer ≥ 2 and ≤ 65536, got 10.5'],
-    ])('rejects %j with a RangeError naming the field', (options, message) => {
-      expect(() => new QuantileSketch(options)).toThrow(new RangeError(message));
+    ])('sketchFromJSON rejects settings %j with a RangeError naming the field', (options, message) => {
+      // The constructor trusts its settings; a sketch from a wire is checked
+      // before one is built with them.
+      const json = { ...new QuantileSketch().toJSON(), ...options };
+      expect(() => sketchFromJSON(json)).toThrow(new RangeError(message));
     });
 
     it('defaults to α = 0.01', () => {

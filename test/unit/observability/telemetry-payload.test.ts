@@ -4,11 +4,13 @@ import { sketchFromJSON } from '../../../src/observability/sketch-codec';
 import {
   encodeReport,
   MAX_REPORT_BYTES,
+  summarizeSketch,
+  utf8Length,
+} from '../../../src/observability/telemetry-encode';
+import {
   type SliReport,
   sketchJsonSchema,
   sliReportSchema,
-  summarizeSketch,
-  utf8Length,
 } from '../../../src/observability/telemetry-payload';
 
 function report(overrides: Partial<SliReport> = {}): SliReport {
@@ -118,12 +120,6 @@ describe('encodeReport', () => {
     expect(MAX_REPORT_BYTES).toBe(60_000);
   });
 
-  it('throws a RangeError naming the path for an invalid report', () => {
-    const bad = { ...report(), sli: { ...report().sli, reconnects: -3 } };
-    expect(() => encodeReport(bad)).toThrow(RangeError);
-    expect(() => encodeReport(bad)).toThrow(/sli\.reconnects/);
-  });
-
   it('keeps 500 services under 60,000 bytes by dropping the lowest-traffic ones', () => {
     const r = report({ byService: manyServices(500) });
     expect(utf8Length(JSON.stringify(r))).toBeGreaterThan(60_000);
@@ -181,10 +177,6 @@ describe('encodeReport', () => {
     const r = report({ orgId: 'ö'.repeat(150), byService: manyServices(40) });
     const body = encodeReport(r, 3_000);
     expect(new TextEncoder().encode(body).length).toBeLessThanOrEqual(3_000);
-  });
-
-  it('rejects a bad maxBytes', () => {
-    expect(() => encodeReport(report(), 0)).toThrow(RangeError);
   });
 });
 
