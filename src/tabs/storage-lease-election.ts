@@ -1,5 +1,4 @@
 import type { Clock, RandomSource } from '../clock';
-import { type Field, oneOf, readObject, text } from '../protocol/read';
 import type { LeaderElectionOptions, StorageLike } from './leader-election';
 
 // The `storage` strategy of LeaderElection, in a module of its own: it is
@@ -16,19 +15,26 @@ const LEASE_VERSION = 1;
 
 type Lease = { tabId: string; nonce: string; v: typeof LEASE_VERSION };
 
-/** The lease's fields; `leaseSchema` of channel-schemas.ts is their definition. */
-const LEASE_FIELDS: readonly Field[] = [
-  ['tabId', text(1, 128)],
-  ['nonce', text(1, 64)],
-  ['v', oneOf(LEASE_VERSION)],
-];
+/**
+ * `z.string().check(z.minLength(1), z.maxLength(max))`: zod counts code
+ * points. A code point is at most two UTF-16 units, so a longer string is
+ * refused before it is split.
+ */
+function isText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= 2 * max && [...value].length <= max;
+}
 
 /**
- * A parsed lease as `leaseSchema` reads it (same value, unknown keys
- * stripped), or undefined where it would refuse. Exported for its test.
+ * A parsed lease as `leaseSchema` (channel-schemas.ts, their definition)
+ * reads it: same value, unknown keys stripped; or undefined where it would
+ * refuse. Written out rather than with the protocol's readers so that this
+ * module imports nothing: a module it shared with the core would become a
+ * chunk of its own in every app. Exported for its test.
  */
 export function readLease(json: unknown): Lease | undefined {
-  return readObject(json, LEASE_FIELDS) as Lease | undefined;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const { tabId, nonce, v } = json as Record<string, unknown>;
+  return isText(tabId, 128) && isText(nonce, 64) && v === LEASE_VERSION ? { tabId, nonce, v } : undefined;
 }
 
 /**
