@@ -12,6 +12,7 @@ import { gateReason } from './flags/gate';
 import { RollbackGuard, type RollbackVerdict } from './observability/rollback-guard';
 import { sampleSession } from './observability/sampling';
 import type { SliCollector } from './observability/sli-collector';
+import type { Measurement } from './observability/sli-measurement';
 import type { SliReporter } from './observability/sli-reporter';
 import { SlidingCounter } from './observability/sliding-counter';
 import type { SliReport } from './observability/telemetry-payload';
@@ -167,21 +168,17 @@ class Client implements RealtimeClient, CoordinatorHost {
   #takeoverStartedAt: number | undefined;
   #knewOtherLeader = false;
   /** Set once this session measures SLIs (see #measure) and their code is here. */
-  #sli: SliCollector | undefined;
+  #measurement: Measurement | undefined;
   #measuring: Promise<void> | undefined;
   /**
    * While the collector loads: what it would have been told, in order
    * (bounded), so a batch dispatched meanwhile is still measured.
    */
   #sliBacklog: ((sli: SliCollector) => void)[] | undefined;
-  /** The report of now, once measuring: the `sli` event's payload and what the reporter sends. */
-  #report: (() => SliReport) | undefined;
   /** Kept from the start, as the state shows it in every session. */
   readonly #elections: SlidingCounter;
   /** Server clock minus ours (ms), estimated at the last welcome. */
   #clockOffsetMs = 0;
-  /** Once measuring: the state's SLI figures of now. */
-  #sliFigures: ((state: RealtimeState) => Partial<RealtimeState>) | undefined;
   readonly #guard: RollbackGuard;
   readonly #mutations: PendingMutations;
   // The reporter (2% of sessions by default), the flags poller (only with
@@ -252,19 +249,17 @@ class Client implements RealtimeClient, CoordinatorHost {
       void this.#load(
         Promise.all([this.#measure(), import('./observability/sli-reporter')]).then(([, module]) => module),
         ({ SliReporter }) => {
-          const collect = this.#report;
+          const measurement = this.#measurement;
           // Measuring could not load: there is nothing to report.
-          if (!collect) return;
+          if (!measurement) return;
+          // The platform's fetch, clocks and random; the page's window and document.
           this.#reporter = new SliReporter({
+            ...platform,
+            ...page,
             url,
             intervalMs: options.telemetry.intervalMs,
             sampled,
-            collect,
-            fetch: platform.fetch,
-            clock,
-            wallClock,
-            random,
-            ...page,
+            collect: measurement.report,
           });
           if (this.#active) this.#reporter.start();
         },
@@ -276,12 +271,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (flagsUrl) {
       const url = resolveUrl('flagsUrl.url', flagsUrl.url, options.url);
       this.#load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
+        // The platform's fetch and clocks.
         this.#poller = new FlagsPoller({
+          ...platform,
           url,
           intervalMs: flagsUrl.intervalMs,
-          fetch: platform.fetch,
-          clock,
-          wallClock,
           onFlags: (flags) => {
             if (!this.#closed) this.#applyFlags(flags);
           },
@@ -328,7 +322,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
     this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
     this.#breaker.onStateChange(({ to }) => {
-      this.#sli?.circuit(to !== 'closed');
+      this.#measurement?.sli.circuit(to !== 'closed');
       this.#guard.circuitOpen(to !== 'closed');
       this.#setState({ circuit: this.#circuitState() });
     });
@@ -787,7 +781,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       last = seq;
     }
     this.#lastDelivered.set(service, last);
-    if (this.#sli) this.#sli.delivered(service, events);
+    if (this.#measurement) this.#measurement.sli.delivered(service, events);
     else if (this.#sliBacklog) {
       // The server's time of this dispatch, as the collector would take it now.
       const at = this.#options.platform.wallClock() + this.#clockOffsetMs;
@@ -809,7 +803,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (!this.#active || this.#closed) return;
       this.#guard.evaluate();
       this.#refreshSli();
-      if (this.#report) this.#emit('sli', this.#report());
+      if (this.#measurement) this.#emit('sli', this.#measurement.report());
       // A rollback cooldown may have ended.
       if (this.#state.disabledReason === 'auto_rollback') this.#applyGate();
       this.#sliTick();
@@ -825,7 +819,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         electionsPerHour === state.leader.electionsPerHour
           ? state.leader
           : { ...state.leader, electionsPerHour };
-      return this.#sliFigures ? { ...this.#sliFigures(state), leader } : { leader };
+      return this.#measurement ? { ...this.#measurement.figures(state), leader } : { leader };
     });
   }
 
@@ -836,7 +830,7 @@ class Client implements RealtimeClient, CoordinatorHost {
    */
   #serverTime(serverTime: number, oneWayMs: number): void {
     this.#clockOffsetMs = serverTime + oneWayMs - this.#options.platform.wallClock();
-    this.#sli?.setClockOffset(this.#clockOffsetMs);
+    this.#measurement?.sli.setClockOffset(this.#clockOffsetMs);
   }
 
   /**
@@ -849,28 +843,18 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#sliBacklog ??= [];
     this.#measuring ??= this.#load(
       import('./observability/sli-measurement'),
-      ({ SliCollector, buildSliReport, sliState }) => {
-        const options = this.#options;
-        const { wallClock } = options.platform;
-        const sli = new SliCollector({
-          clock: this.#clock,
-          wallClock,
-          sloTargets: options.slo,
-          alertThresholds: options.alerts,
+      ({ startMeasuring }) => {
+        const measurement = startMeasuring({
+          options: this.#options,
           elections: this.#elections,
+          sessionId: this.#sessionId,
+          clockOffsetMs: this.#clockOffsetMs,
+          state: () => this.#state,
+          reportsSent: () => this.#reporter?.stats().sent ?? 0,
         });
-        sli.circuit(this.#state.circuit.state !== 'closed');
-        sli.setClockOffset(this.#clockOffsetMs);
-        for (const tell of this.#sliBacklog ?? []) tell(sli);
+        for (const tell of this.#sliBacklog ?? []) tell(measurement.sli);
         this.#sliBacklog = undefined;
-        this.#sli = sli;
-        this.#sliFigures = (state) => sliState(sli, state, this.#reporter?.stats().sent ?? 0);
-        this.#report = () =>
-          buildSliReport(sli, this.#state, {
-            sessionId: this.#sessionId,
-            sentAt: wallClock(),
-            orgId: options.scope.orgId,
-          });
+        this.#measurement = measurement;
         this.#setState((state) => ({ sli: { ...state.sli, measured: true } }));
       },
       // Loaded or failed: either way nothing is kept for it any more.
@@ -882,7 +866,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** Tells the collector, or keeps it for the collector that is loading (not measuring: drops it). */
   #toSli(tell: (sli: SliCollector) => void): void {
-    if (this.#sli) tell(this.#sli);
+    if (this.#measurement) tell(this.#measurement.sli);
     else if (this.#sliBacklog && this.#sliBacklog.length < SLI_BACKLOG_MAX) this.#sliBacklog.push(tell);
   }
 

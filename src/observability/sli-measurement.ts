@@ -1,4 +1,61 @@
+import type { ResolvedOptions } from '../options';
+import type { RealtimeState } from '../state';
+import { SliCollector } from './sli-collector';
+import { buildSliReport, sliState } from './sli-report';
+import type { SlidingCounter } from './sliding-counter';
+import type { SliReport } from './telemetry-payload';
+
 // What a session that measures SLIs loads (see the client's #measure): the
 // collector with its sketches, SLOs and alerts, and the report built from it.
+// The wiring lives here, not in the client, so that apps that never measure
+// do not carry it.
+
 export { SliCollector } from './sli-collector';
 export { buildSliReport, sliState } from './sli-report';
+
+/** What the client reads of this tab's state and session while measuring. */
+export interface MeasurementHost {
+  readonly options: ResolvedOptions;
+  /** Elections won in the last hour, counted by the client from its start. */
+  readonly elections: SlidingCounter;
+  readonly sessionId: string;
+  /** Server clock minus ours (ms), as estimated at the last welcome. */
+  readonly clockOffsetMs: number;
+  state(): RealtimeState;
+  /** Reports the reporter has sent so far (0 without one). */
+  reportsSent(): number;
+}
+
+/** A session's SLI measurement, once its code is here. */
+export interface Measurement {
+  readonly sli: SliCollector;
+  /** The state's SLI figures of now. */
+  figures(state: RealtimeState): Partial<RealtimeState>;
+  /** The report of now: the `sli` event's payload and what the reporter sends. */
+  report(): SliReport;
+}
+
+/** Starts measuring with the client's clocks, targets and thresholds. */
+export function startMeasuring(host: MeasurementHost): Measurement {
+  const { options } = host;
+  const { clock, wallClock } = options.platform;
+  const sli = new SliCollector({
+    clock,
+    wallClock,
+    sloTargets: options.slo,
+    alertThresholds: options.alerts,
+    elections: host.elections,
+  });
+  sli.circuit(host.state().circuit.state !== 'closed');
+  sli.setClockOffset(host.clockOffsetMs);
+  return {
+    sli,
+    figures: (state) => sliState(sli, state, host.reportsSent()),
+    report: () =>
+      buildSliReport(sli, host.state(), {
+        sessionId: host.sessionId,
+        sentAt: wallClock(),
+        orgId: options.scope.orgId,
+      }),
+  };
+}
