@@ -248,7 +248,7 @@ type Grouped = Pick<ResolvedOptions, 'leader' | 'circuit' | 'backoff' | 'optimis
 const GROUPS: { readonly [K in keyof Grouped]: Defaults<Grouped[K]> } = {
   leader: {
     strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
-    takeoverMs: [3000, int(100)],
+    takeoverMs: [3000, int(100, MAX_TIMER_DELAY_MS)],
   },
   circuit: {
     failureThreshold: [3, int(1)],

@@ -1,7 +1,5 @@
 import type { Clock, RandomSource } from '../clock';
 import { type Listener, type ListenerErrorHandler, Listeners, reportListenerError } from '../util/emitter';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertInteger } from '../util/validate';
 import type { StorageLease } from './storage-lease-election';
 
 /** How the tabs pick their leader, after `auto` was resolved. */
@@ -142,9 +140,13 @@ export class LeaderElection {
   /** storage: the lease's writes threw when it last ran; the next run starts from that. */
   #writesFail = false;
 
-  /** @throws RangeError naming the field when an option is out of range. */
+  /**
+   * `takeoverMs` comes checked by createRealtime (an integer from 100 to the
+   * largest timer delay).
+   *
+   * @throws RangeError for strategy `locks` where there is no lock manager.
+   */
   constructor(options: LeaderElectionOptions) {
-    assertInteger('leader.takeoverMs', options.takeoverMs, 100, MAX_TIMER_DELAY_MS);
     const locks = options.locks ?? defaultLocks();
     const strategy = options.strategy === 'auto' ? (locks ? 'locks' : 'storage') : options.strategy;
     if (strategy === 'locks' && !locks) {
@@ -236,7 +238,7 @@ export class LeaderElection {
       left = this.#leave?.();
       this.#leave = undefined;
       this.#lease = undefined;
-      this.#set(false, undefined);
+      this.#set(false);
     }
     return Promise.resolve(left).then(noop, noop);
   }
@@ -280,11 +282,11 @@ export class LeaderElection {
 
   #win(): void {
     if (this.#isLeader) return;
-    this.#electionsWon += 1;
+    this.#electionsWon++;
     this.#set(true, this.#options.tabId);
   }
 
-  #set(isLeader: boolean, leaderTabId: string | undefined): void {
+  #set(isLeader: boolean, leaderTabId?: string): void {
     if (this.#isLeader === isLeader && this.#leaderTabId === leaderTabId) return;
     this.#isLeader = isLeader;
     this.#leaderTabId = leaderTabId;

@@ -104,7 +104,7 @@ export class StorageLease {
     this.#key = `${options.name}:lease`;
     this.#tabId = options.tabId;
     this.#takeoverMs = takeoverMs;
-    // takeoverMs ≥ 100 (checked by LeaderElection) keeps the tick ≥ 33 ms.
+    // takeoverMs ≥ 100 (checked by createRealtime) keeps the tick ≥ 33 ms.
     this.#tickMs = Math.floor(takeoverMs / 3);
     this.#storage = storage;
     this.#beat = options.beat;

@@ -76,6 +76,15 @@ describe('resolveOptions', () => {
     );
   });
 
+  it.each([
+    [99, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got 99'],
+    [150.5, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got 150.5'],
+    [Number.NaN, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got NaN'],
+    [2 ** 31, 'leader.takeoverMs must be an integer ≥ 100 and ≤ 2147483647, got 2147483648'],
+  ])('bounds leader.takeoverMs: %s is refused', (takeoverMs, message) => {
+    expect(rangeError({ leader: { takeoverMs } })).toBe(message);
+  });
+
   it('checks a default against a bound another option moved', () => {
     expect(rangeError({ circuit: { cooldownMs: 100_000 } })).toBe(
       'circuit.maxCooldownMs must be an integer ≥ 100000, got 60000',
