@@ -4,13 +4,12 @@ import {
   type Field,
   is,
   isNumber,
-  isObject,
   isSeq,
-  isServiceName,
   oneOf,
   readCursor,
   readObject,
   readRecord,
+  readServiceNames,
   shape,
   text,
 } from '../protocol/read';
@@ -88,12 +87,13 @@ const CURSOR: readonly Field[] = [['cursor', readCursor]];
 const FIELDS: Record<string, readonly Field[]> = {
   hello: [],
   needs: [
-    ['services', arrayOf(isServiceName)],
-    ['propertyFilter', is((value) => value === null || typeof value === 'string')],
+    ['services', readServiceNames],
+    ['propertyFilter', (value) => (value === null ? value : str(value))],
   ],
   bye: [],
   leader: [['leaderTabId', tabId]],
-  frame: [['frame', (value) => (typeof value === 'string' ? value : readRecord(value))]],
+  // `str` gives `undefined` for anything but a string (never for '').
+  frame: [['frame', (value) => str(value) ?? readRecord(value)]],
   state: [
     ['status', oneOf('idle', 'connecting', 'connected', 'reconnecting', 'disabled', 'closed')],
     ['transport', str, 1],
@@ -119,7 +119,7 @@ const FIELDS: Record<string, readonly Field[]> = {
         ['disabledOrgs', arrayOf((value) => typeof value === 'string'), 1],
         ['rolloutPercent', is((value) => isNumber(value) && value >= 0 && value <= 100), 1],
         ['shadowMode', bool, 1],
-        ['disabledServices', arrayOf(isServiceName), 1],
+        ['disabledServices', readServiceNames, 1],
       ]),
     ],
   ],
@@ -136,7 +136,9 @@ export function parseChannelMessage(data: unknown): ChannelMessage | undefined {
   try {
     // The discriminator, as `z.discriminatedUnion('type', …)` picks the
     // member; the member reads `type` once more, as its own literal field.
-    const type = isObject(data) ? data.type : undefined;
+    // Read from anything: `null`/`undefined` throw (caught below), and
+    // readObject refuses every non-object whatever its `type`.
+    const type = (data as { type?: unknown }).type;
     if (typeof type === 'string' && Object.hasOwn(FIELDS, type)) {
       const fields: readonly Field[] = [
         ...ENVELOPE,

@@ -61,14 +61,11 @@ export interface TabChannelOptions {
   onInvalid?: (reason: ChannelInvalidReason) => void;
   /**
    * Longest message, in UTF-16 code units of its JSON text, sent or received.
-   * Integer ≥ 1, default 1 MiB (1,048,576). Frames come from the network, so
-   * an oversized one is dropped and reported, not thrown.
+   * Integer ≥ 1; the client derives it from `maxFrameChars`. Frames come from
+   * the network, so an oversized one is dropped and reported, not thrown.
    */
-  maxMessageChars?: number;
+  maxMessageChars: number;
 }
-
-/** Default of {@link TabChannelOptions.maxMessageChars}. */
-export const DEFAULT_MAX_MESSAGE_CHARS = 2 ** 20; // 1 MiB
 
 /** What carries the JSON text of our messages to the other tabs: a BroadcastChannel or the storage fallback. */
 export interface ChannelPort {
@@ -113,13 +110,15 @@ export class TabChannel {
 
   constructor(options: TabChannelOptions) {
     this.#tabId = options.tabId;
-    this.#maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
+    this.#maxMessageChars = options.maxMessageChars;
     this.#onInvalid = options.onInvalid;
 
-    const Ctor =
+    // `null` is kept (it forces the fallback); only `undefined` means the global.
+    const Ctor = (
       options.BroadcastChannel === undefined
-        ? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel
-        : options.BroadcastChannel;
+        ? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor })
+        : options
+    ).BroadcastChannel;
     let channel: BroadcastChannelLike | undefined;
     try {
       // Throws where there is none (`null` forces the fallback) and where
@@ -128,7 +127,7 @@ export class TabChannel {
     } catch {
       // Falls back to storage below.
     }
-    if (channel !== undefined) {
+    if (channel) {
       this.#port = channel;
       const onMessage = (event: Event): void => {
         let data: unknown;
@@ -181,14 +180,13 @@ export class TabChannel {
       return;
     }
     if (json.length > this.#maxMessageChars) this.#report('message_too_large');
-    else if (this.#port === undefined) this.#queue?.push(json);
-    else {
+    else if (this.#port) {
       try {
         this.#port.postMessage(json);
       } catch {
         this.#report('post_failed'); // only a BroadcastChannel throws
       }
-    }
+    } else this.#queue?.push(json);
   }
 
   /**
@@ -235,9 +233,10 @@ export class TabChannel {
       }
     }
     const message = parseChannelMessage(data);
-    if (message === undefined) this.#report('invalid_message');
+    const tabId = this.#tabId;
+    if (!message) this.#report('invalid_message');
     // Skipped: our own (echoed by a second instance), and those for another tab.
-    else if (message.from !== this.#tabId && (message.to ?? this.#tabId) === this.#tabId) {
+    else if (message.from !== tabId && (message.to ?? tabId) === tabId) {
       this.#listeners.emit(message);
     }
   }

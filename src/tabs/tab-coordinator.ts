@@ -8,7 +8,7 @@ import {
   type LockManagerLike,
   type StorageLike,
 } from './leader-election';
-import { type BroadcastChannelConstructor, TabChannel } from './tab-channel';
+import { type BroadcastChannelConstructor, TabChannel, type TabChannelOptions } from './tab-channel';
 
 /** What one tab wants from the shared connection. */
 export interface TabNeeds {
@@ -50,7 +50,7 @@ export interface TabCoordinatorOptions {
   storage?: StorageLike;
   BroadcastChannel?: BroadcastChannelConstructor | null;
   /** Longest relayed message; must exceed the longest frame accepted. */
-  maxMessageChars?: number;
+  maxMessageChars: number;
   window?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
 }
 
@@ -72,21 +72,26 @@ interface Peer extends TabNeeds {
  */
 export class TabCoordinator {
   readonly strategy: ElectionStrategy;
-  readonly #options: TabCoordinatorOptions;
-  /** `channelName(appKey, scope)`: the channel's name and the prefix of the election's. */
-  readonly #channelName: string;
+  /** The options of every TabChannel this tab opens (one per start). */
+  readonly #channelOptions: TabChannelOptions;
+  readonly #host: CoordinatorHost;
+  readonly #clock: Clock;
   readonly #peers = new Map<string, Peer>();
   readonly #election: LeaderElection;
+  /** Open while started: it doubles as the "running" flag. */
   #channel: TabChannel | undefined;
   #refreshTimer: unknown;
-  #running = false;
 
   constructor(options: TabCoordinatorOptions) {
-    this.#options = options;
-    this.#channelName = channelName(options.appKey, options.scope);
+    const host = options.host;
+    // The channel's name is also the prefix of the election's.
+    const name = channelName(options.appKey, options.scope);
+    this.#host = host;
+    this.#clock = options.clock;
+    this.#channelOptions = { ...options, name, onInvalid: (reason) => host.invalidMessage(reason) };
     this.#election = new LeaderElection({
       ...options,
-      name: `${this.#channelName}:leader`,
+      name: `${name}:leader`,
       // The storage lease beats through the channel: other tabs hear the
       // leader's announcements (#onMessage), so a live leader whose lease
       // writes are slow is not replaced.
@@ -94,9 +99,9 @@ export class TabCoordinator {
     });
     this.#election.onChange(({ isLeader, leaderTabId }) => {
       // Stopped: the host hears nothing more, not even the final step-down.
-      if (!this.#running) return;
+      if (!this.#channel) return;
       if (isLeader) this.#announceLeader();
-      options.host.leadershipChanged(isLeader, leaderTabId);
+      host.leadershipChanged(isLeader, leaderTabId);
     });
     this.strategy = this.#election.strategy;
   }
@@ -116,14 +121,8 @@ export class TabCoordinator {
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    const { host } = this.#options;
-    this.#channel = new TabChannel({
-      ...this.#options,
-      name: this.#channelName,
-      onInvalid: (reason) => host.invalidMessage(reason),
-    });
+    if (this.#channel) return;
+    this.#channel = new TabChannel(this.#channelOptions);
     this.#channel.onMessage((message) => this.#onMessage(message));
     this.post({ type: 'hello' });
     this.announceNeeds();
@@ -132,36 +131,36 @@ export class TabCoordinator {
   }
 
   /** Leaves the election (releasing the lock or lease at once) and says goodbye. */
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#options.clock.clearTimeout(this.#refreshTimer);
-    this.post({ type: 'bye' });
-    // Closing the channel also drops our message listener.
-    this.#channel?.close();
-    this.#channel = undefined;
-    this.#peers.clear();
-    await this.#election.stop();
+  stop(): Promise<void> {
+    const channel = this.#channel;
+    if (channel) {
+      this.#channel = undefined;
+      this.#clock.clearTimeout(this.#refreshTimer);
+      channel.post({ type: 'bye' });
+      // Closing the channel also drops our message listener.
+      channel.close();
+      this.#peers.clear();
+    }
+    // Stopped already, the election's stop() does nothing but settle.
+    return this.#election.stop();
   }
 
   /** Every tab's needs together: what the leader subscribes to. */
   union(): { services: string[]; propertyIds: string[] | null } {
     this.#expirePeers();
-    const services = new Set<string>();
-    const filters = new Set<string>();
-    let all = false;
-    for (const needs of [this.#options.host.ownNeeds(), ...this.#peers.values()]) {
-      if (needs.services.length === 0) continue; // an idle tab wants nothing, not everything
-      for (const service of needs.services) services.add(service);
-      if (needs.propertyFilter === null) all = true;
-      else filters.add(needs.propertyFilter);
-    }
-    return { services: [...services].sort(), propertyIds: all ? null : [...filters].sort() };
+    // An idle tab wants nothing, not everything.
+    const wanting = [this.#host.ownNeeds(), ...this.#peers.values()].filter((needs) => needs.services.length);
+    const filters = new Set(wanting.map((needs) => needs.propertyFilter));
+    return {
+      services: [...new Set(wanting.flatMap((needs) => needs.services))].sort(),
+      // `null` (every property) in any tab wins; otherwise every filter is a string.
+      propertyIds: filters.has(null) ? null : ([...filters] as string[]).sort(),
+    };
   }
 
   announceNeeds(): void {
-    const { services, propertyFilter } = this.#options.host.ownNeeds();
-    this.post({ type: 'needs', services, propertyFilter });
+    // Receivers keep only the fields of a `needs` message, should ownNeeds() return more.
+    this.post({ type: 'needs', ...this.#host.ownNeeds() });
   }
 
   /** Leader: relays one validated server frame to the other tabs. */
@@ -175,62 +174,60 @@ export class TabCoordinator {
 
   /** Tells the other tabs that this tab leads. */
   #announceLeader(): void {
-    this.post({ type: 'leader', leaderTabId: this.#options.tabId });
+    this.post({ type: 'leader', leaderTabId: this.#channelOptions.tabId });
   }
 
   #onMessage(message: ChannelMessage): void {
-    const { host } = this.#options;
+    const host = this.#host;
+    const leader = this.isLeader;
+    // `to` is a tab id when present, never empty: `!!to` means a direct answer.
     switch (message.type) {
       case 'hello':
         this.announceNeeds();
         host.peerJoined(message.from);
-        return;
+        break;
       case 'needs':
-        this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
+        this.#peers.set(message.from, { ...message, seenAt: this.#clock.now() });
         host.needsChanged();
-        return;
+        break;
       case 'bye':
         if (this.#peers.delete(message.from)) host.needsChanged();
-        return;
+        break;
       case 'leader':
         this.#election.heardLeader(message.leaderTabId);
-        return;
+        break;
       case 'frame':
-        if (!this.isLeader) host.relayedFrame(message.frame);
-        return;
+        if (!leader) host.relayedFrame(message.frame);
+        break;
       case 'state':
-        if (!this.isLeader) host.leaderState(message);
-        return;
+        if (!leader) host.leaderState(message);
+        break;
       case 'flags':
-        host.flags(message.flags, message.to !== undefined);
-        return;
+        host.flags(message.flags, !!message.to);
+        break;
       case 'cursor':
-        if (!this.isLeader) host.cursor(message.cursor, message.to !== undefined);
-        return;
+        if (!leader) host.cursor(message.cursor, !!message.to);
+        break;
       case 'replay':
-        if (this.isLeader) host.replay(message.cursor);
-        return;
+        if (leader) host.replay(message.cursor);
     }
   }
 
   #scheduleRefresh(): void {
-    this.#refreshTimer = this.#options.clock.setTimeout(() => {
-      if (!this.#running) return;
+    this.#refreshTimer = this.#clock.setTimeout(() => {
+      if (!this.#channel) return;
       this.announceNeeds();
-      if (this.#expirePeers()) this.#options.host.needsChanged();
+      if (this.#expirePeers()) this.#host.needsChanged();
       this.#scheduleRefresh();
     }, NEEDS_REFRESH_MS);
   }
 
   /** Drops peers unheard of for too long; true when any went. */
   #expirePeers(): boolean {
-    const now = this.#options.clock.now();
+    const now = this.#clock.now();
     let changed = false;
     for (const [tabId, peer] of this.#peers) {
-      if (now - peer.seenAt > PEER_EXPIRY_MS) {
-        this.#peers.delete(tabId);
-        changed = true;
-      }
+      if (now - peer.seenAt > PEER_EXPIRY_MS) changed = this.#peers.delete(tabId);
     }
     return changed;
   }

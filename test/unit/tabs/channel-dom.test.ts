@@ -14,7 +14,12 @@ describe('TabChannel defaults in a DOM', () => {
   it('falls back to window.localStorage and window storage events when BroadcastChannel is missing', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const invalid: string[] = [];
-    const channel = new TabChannel({ name: NAME, tabId: 'b', onInvalid: (reason) => invalid.push(reason) });
+    const channel = new TabChannel({
+      name: NAME,
+      tabId: 'b',
+      maxMessageChars: 2 ** 20,
+      onInvalid: (reason) => invalid.push(reason),
+    });
     await vi.dynamicImportSettled(); // the fallback's code
     const received: ChannelMessage[] = [];
     channel.onMessage((message) => received.push(message));

@@ -89,6 +89,7 @@ async function channel(options: Partial<TabChannelOptions> = {}) {
     BroadcastChannel: null,
     storage,
     window,
+    maxMessageChars: 2 ** 20,
     onInvalid: (reason) => invalid.push(reason),
     ...options,
   });
