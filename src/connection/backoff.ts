@@ -2,16 +2,20 @@ import type { RandomSource } from '../clock';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertFunction, assertNumber } from '../util/validate';
 
-/** Options of {@link ExponentialBackoff}. All delays in milliseconds. */
+/**
+ * Options of {@link ExponentialBackoff}, as client.ts passes them: the
+ * `backoff` group `resolveOptions` validated, with the floor at the base. All
+ * delays in milliseconds.
+ */
 export interface BackoffOptions {
-  /** Growth base: attempt `n` may wait up to `baseMs · 2^(n+1)`. Default 500. */
-  baseMs?: number;
-  /** No delay is shorter than this. Default 500. */
-  floorMs?: number;
-  /** No delay is longer than this (a server's `retryAfterMs` excepted). Default 20000. */
-  capMs?: number;
-  /** Random source in [0, 1). Default `Math.random`. */
-  random?: RandomSource;
+  /** Growth base: attempt `n` may wait up to `baseMs · 2^(n+1)`. */
+  baseMs: number;
+  /** No delay is shorter than this; at most `capMs`. */
+  floorMs: number;
+  /** No delay is longer than this (a server's `retryAfterMs` excepted); at least `baseMs`. */
+  capMs: number;
+  /** Random source in [0, 1). */
+  random: RandomSource;
 }
 
 /** The validated numbers of a backoff, as {@link fullJitterDelay} takes them. */
@@ -21,7 +25,7 @@ export interface BackoffShape {
   readonly capMs: number;
 }
 
-/** Defaults of {@link BackoffOptions}. */
+/** Defaults of {@link BackoffOptions} (`resolveOptions` applies its own, the same). */
 export const DEFAULT_BACKOFF: BackoffShape = { baseMs: 500, floorMs: 500, capMs: 20_000 };
 
 /**
@@ -75,20 +79,20 @@ export class ExponentialBackoff {
   readonly #random: RandomSource;
   #attempt = 0;
 
-  /** @throws RangeError naming the field when an option is out of range. */
-  constructor(options: BackoffOptions = {}) {
-    const baseMs = options.baseMs ?? DEFAULT_BACKOFF.baseMs;
-    const floorMs = options.floorMs ?? DEFAULT_BACKOFF.floorMs;
-    const capMs = options.capMs ?? DEFAULT_BACKOFF.capMs;
-    const random = options.random ?? Math.random;
-    // A sub-millisecond base is below timer resolution; a cap past the 32-bit
-    // timer limit would make setTimeout fire at once. The cap is at least the
-    // base and the floor, or the windows would be empty.
-    assertNumber('backoff.baseMs', baseMs, 1, MAX_TIMER_DELAY_MS);
-    assertNumber('backoff.floorMs', floorMs, 0, MAX_TIMER_DELAY_MS);
-    assertNumber('backoff.capMs', capMs, Math.max(1, baseMs, floorMs), MAX_TIMER_DELAY_MS);
+  /**
+   * `resolveOptions` validated `baseMs` and `capMs`, all but the 32-bit timer
+   * limit, which it does not check: a cap past it would make setTimeout fire
+   * at once. That limit stays checked here, and so does `random`, which comes
+   * unchecked from `platform.random`.
+   *
+   * @throws RangeError naming the field when an option is out of range.
+   */
+  constructor(options: BackoffOptions) {
+    const { random, ...shape } = options;
+    assertNumber('backoff.baseMs', shape.baseMs, 1, MAX_TIMER_DELAY_MS);
+    assertNumber('backoff.capMs', shape.capMs, shape.baseMs, MAX_TIMER_DELAY_MS);
     assertFunction('backoff.random', random);
-    this.#shape = { baseMs, floorMs, capMs };
+    this.#shape = shape;
     this.#random = random;
   }
 

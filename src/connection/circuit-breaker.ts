@@ -1,7 +1,7 @@
-import { type Clock, systemClock } from '../clock';
+import type { Clock } from '../clock';
 import { type Listener, Listeners } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertInteger, assertNumber } from '../util/validate';
+import { assertNumber } from '../util/validate';
 import { Timer } from './timer';
 
 /** `closed`: attempts flow. `open`: none until the cooldown ends. `half-open`: one probe. */
@@ -29,19 +29,22 @@ export interface CircuitStateChange {
   readonly snapshot: CircuitSnapshot;
 }
 
-/** Options of {@link CircuitBreaker}; the `circuit` group of `createRealtime`. */
+/**
+ * Options of {@link CircuitBreaker}: the `circuit` group of `createRealtime`
+ * as `resolveOptions` validated it, with its defaults filled in.
+ */
 export interface CircuitBreakerOptions {
-  /** Consecutive failures that open the breaker. Integer ≥ 1, default 3. */
-  failureThreshold?: number;
-  /** First open period, in ms. Default 1000. */
-  cooldownMs?: number;
-  /** The open period doubles after each failed probe, up to this. Default 60000. */
-  maxCooldownMs?: number;
-  /** Time source for `openedAt` and the half-open timer. Default {@link systemClock}. */
-  clock?: Clock;
+  /** Consecutive failures that open the breaker. Integer ≥ 1. */
+  failureThreshold: number;
+  /** First open period, in ms. */
+  cooldownMs: number;
+  /** The open period doubles after each failed probe, up to this (≥ `cooldownMs`). */
+  maxCooldownMs: number;
+  /** Time source for `openedAt` and the half-open timer. */
+  clock: Clock;
 }
 
-/** Defaults of {@link CircuitBreakerOptions}. */
+/** Defaults of {@link CircuitBreakerOptions} (`resolveOptions` applies its own, the same). */
 export const DEFAULT_CIRCUIT = { failureThreshold: 3, cooldownMs: 1000, maxCooldownMs: 60_000 } as const;
 
 /**
@@ -54,7 +57,7 @@ export const DEFAULT_CIRCUIT = { failureThreshold: 3, cooldownMs: 1000, maxCoold
  * - closed: `failureThreshold` failures in a row open it; a success resets
  *   the count.
  * - open: `tryAcquire()` is `false`. A timer moves it to half-open after the
- *   cooldown — a timer rather than a check on the next call, so `state` and
+ *   cooldown — a timer rather than a check on the next call, so `snapshot()` and
  *   `onStateChange` always tell the truth to a UI that merely watches.
  * - half-open: `tryAcquire()` is `true` exactly once (the probe). The probe's
  *   success closes the breaker and resets the cooldown; its failure opens it
@@ -80,25 +83,22 @@ export class CircuitBreaker {
   #probeInFlight = false;
   #disposed = false;
 
-  /** @throws RangeError naming the field when an option is out of range. */
-  constructor(options: CircuitBreakerOptions = {}) {
-    const failureThreshold = options.failureThreshold ?? DEFAULT_CIRCUIT.failureThreshold;
-    const cooldownMs = options.cooldownMs ?? DEFAULT_CIRCUIT.cooldownMs;
-    const maxCooldownMs = options.maxCooldownMs ?? DEFAULT_CIRCUIT.maxCooldownMs;
-    assertInteger('circuit.failureThreshold', failureThreshold, 1);
+  /**
+   * The options come validated from `resolveOptions`, all but the 32-bit
+   * timer limit, which it does not check: that one stays here.
+   *
+   * @throws RangeError naming the field when a cooldown exceeds the timer limit.
+   */
+  constructor(options: CircuitBreakerOptions) {
+    const { failureThreshold, cooldownMs, maxCooldownMs, clock } = options;
     assertNumber('circuit.cooldownMs', cooldownMs, 1, MAX_TIMER_DELAY_MS);
     // The open period only grows from the first one.
     assertNumber('circuit.maxCooldownMs', maxCooldownMs, cooldownMs, MAX_TIMER_DELAY_MS);
     this.#failureThreshold = failureThreshold;
     this.#baseCooldownMs = this.#cooldownMs = cooldownMs;
     this.#maxCooldownMs = maxCooldownMs;
-    this.#clock = options.clock ?? systemClock;
-    this.#timer = new Timer(this.#clock);
-  }
-
-  /** The current state; always the true one (see the class comment). */
-  get state(): CircuitState {
-    return this.#state;
+    this.#clock = clock;
+    this.#timer = new Timer(clock);
   }
 
   /**
@@ -148,7 +148,7 @@ export class CircuitBreaker {
     this.#probeInFlight = false;
   }
 
-  /** The state with its counters, as a plain object. */
+  /** The state, always the true one (see the class comment), with its counters, as a plain object. */
   snapshot(): CircuitSnapshot {
     const snapshot = {
       state: this.#state,

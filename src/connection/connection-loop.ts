@@ -91,8 +91,8 @@ export class ConnectionLoop {
 
   constructor(deps: ConnectionLoopDeps) {
     this.#deps = deps;
-    this.#retryTimer = new Timer(this.#deps.clock);
-    this.#welcomeTimer = new Timer(this.#deps.clock);
+    this.#retryTimer = new Timer(deps.clock);
+    this.#welcomeTimer = new Timer(deps.clock);
   }
 
   get isRunning(): boolean {
@@ -132,8 +132,9 @@ export class ConnectionLoop {
 
   /** Reconnects only if the connection is not healthy. */
   ensureAlive(): void {
-    // Healthy: an attempt under way, or a welcomed connection whose heartbeats are on time.
-    if (this.#abort && !(this.#welcomed && this.#deps.watchdog.isOverdue(this.#deps.clock.now()))) return;
+    // Healthy: an attempt under way, or a welcomed connection whose heartbeats
+    // are on time (the watchdog runs on the loop's clock: client.ts gives both the same).
+    if (this.#abort && !(this.#welcomed && this.#deps.watchdog.isOverdue())) return;
     this.reconnectNow();
   }
 
@@ -152,11 +153,8 @@ export class ConnectionLoop {
 
   /** The heartbeat watchdog found the connection silent for too long. */
   heartbeatMissed(): void {
-    this.#failed(
-      this.#generation,
-      new RealtimeError('heartbeat_timeout', 'no frame for two heartbeats'),
-      true,
-    );
+    // Only a welcomed connection's watchdog runs, so `#failed` sees it welcomed.
+    this.#failed(this.#generation, new RealtimeError('heartbeat_timeout', 'no frame for two heartbeats'));
   }
 
   /** The network came back: old failures say nothing about the new network. */
@@ -191,8 +189,8 @@ export class ConnectionLoop {
    * order (separate HTTP requests) and leave it on the older subscription.
    */
   update(): void {
-    const connection = this.#connection;
-    if (!this.#welcomed || !connection) return;
+    // A welcomed attempt always has its connection (see `#early`).
+    if (!this.#welcomed) return;
     if (this.#updating) {
       this.#updateAgain = true;
       return;
@@ -200,9 +198,9 @@ export class ConnectionLoop {
     this.#updating = true;
     const generation = this.#generation;
     const { services, propertyIds } = this.#deps.subscription();
-    connection.update(services, propertyIds).then(
+    this.#connection!.update(services, propertyIds).then(
       (result) => {
-        if (generation === this.#generation) this.#deps.sink.updated(result ? result.cursor : undefined);
+        if (generation === this.#generation) this.#deps.sink.updated(result?.cursor);
         this.#updating = false;
         if (!this.#updateAgain) return;
         this.#updateAgain = false;
@@ -218,13 +216,14 @@ export class ConnectionLoop {
   async #attempt(): Promise<void> {
     if (!this.#running || this.#suspended) return;
     const generation = ++this.#generation;
+    const deps = this.#deps;
     this.#reportDown();
 
-    if (!this.#deps.isOnline()) return; // the `online` event restarts us
-    if (!this.#deps.breaker.tryAcquire()) {
-      // One wait at a time, so the one of a stale generation never lingers.
-      this.#stopWaitingForBreaker?.();
-      this.#stopWaitingForBreaker = this.#deps.breaker.onStateChange((change) => {
+    if (!deps.isOnline()) return; // the `online` event restarts us
+    if (!deps.breaker.tryAcquire()) {
+      // One wait at a time: every way into an attempt tore the previous one
+      // down (and with it its wait), or is that wait's own callback.
+      this.#stopWaitingForBreaker = deps.breaker.onStateChange((change) => {
         if (change.to !== 'half-open') return;
         this.#stopWaitingForBreaker?.();
         if (generation === this.#generation) void this.#attempt();
@@ -232,37 +231,34 @@ export class ConnectionLoop {
       return;
     }
 
-    let token: string | undefined;
+    // One try for the token and the connect: a failed token fetch fails the
+    // attempt like a failed connect.
     try {
-      token = await this.#deps.tokens.get();
-    } catch (error) {
-      this.#failed(generation, asRealtimeError(error), false);
-      return;
-    }
-    if (generation !== this.#generation || !this.#running) return;
+      const token = await deps.tokens.get();
+      if (generation !== this.#generation || !this.#running) return;
 
-    const abort = new AbortController();
-    this.#abort = abort;
-    this.#startedAt = this.#deps.clock.now();
-    this.#welcomeTimer.set(() => {
-      this.#failed(
-        generation,
-        new RealtimeError('connect_timeout', 'no welcome from the server in time'),
-        false,
+      const abort = new AbortController();
+      this.#abort = abort;
+      this.#startedAt = deps.clock.now();
+      this.#welcomeTimer.set(
+        () =>
+          this.#failed(
+            generation,
+            new RealtimeError('connect_timeout', 'no welcome from the server in time'),
+          ),
+        deps.connectTimeoutMs,
       );
-    }, this.#deps.connectTimeoutMs);
 
-    const { services, propertyIds } = this.#deps.subscription();
-    try {
-      const connection = await this.#deps.chain.connect({
-        url: this.#deps.url,
+      const { services, propertyIds } = deps.subscription();
+      const connection = await deps.chain.connect({
+        url: deps.url,
         token,
         services,
         propertyIds,
-        cursor: this.#deps.cursor(),
-        getCursor: this.#deps.cursor,
+        cursor: deps.cursor(),
+        getCursor: deps.cursor,
         onFrame: (raw) => this.#onRawFrame(generation, raw),
-        onClose: (reason) => this.#failed(generation, closeReasonToError(reason), this.#welcomed),
+        onClose: (reason) => this.#failed(generation, closeReasonToError(reason)),
         signal: abort.signal,
       });
       // Abandoned meanwhile (a welcome timeout, a reconnect: both abort): a
@@ -272,11 +268,13 @@ export class ConnectionLoop {
         return;
       }
       this.#connection = connection;
-      this.#transport = this.#deps.chain.currentName;
+      this.#transport = deps.chain.currentName;
       const early = this.#early;
       this.#early = undefined;
       if (early) for (const frame of early) this.#onFrame(generation, frame);
     } catch (error) {
+      // Explicitly not welcomed: a throw while acting on an early welcome
+      // counts as a failed attempt too.
       this.#failed(generation, asRealtimeError(error), false);
     }
   }
@@ -301,7 +299,6 @@ export class ConnectionLoop {
       this.#failed(
         generation,
         new RealtimeError(errorCodeOf(frame.code), frame.message, { retryAfterMs: frame.retryAfterMs }),
-        this.#welcomed,
       );
     }
     // Frames before welcome would be read against a cursor not yet seeded.
@@ -312,59 +309,62 @@ export class ConnectionLoop {
   #onWelcome(generation: number, frame: WelcomeFrame): void {
     // Frames reach here only once the attempt's connection is set (see `#early`).
     if (!this.#abort || this.#welcomed) return;
+    const deps = this.#deps;
     this.#welcomeTimer.clear();
     this.#welcomed = this.#everWelcomed = true;
     this.#authRetried = false;
-    this.#deps.breaker.recordSuccess();
-    this.#deps.backoff.reset();
-    this.#deps.watchdog.start(frame.heartbeatMs);
+    deps.breaker.recordSuccess();
+    deps.backoff.reset();
+    deps.watchdog.start(frame.heartbeatMs);
     // Replaces the schedule of an earlier connection.
-    this.#cancelRefresh = this.#deps.tokens.scheduleRefresh((token) => {
+    this.#cancelRefresh = deps.tokens.scheduleRefresh((token) => {
       if (generation === this.#generation) this.#connection?.setToken?.(token);
     });
-    this.#deps.sink.welcome(frame, this.#transport ?? 'unknown', this.#deps.clock.now() - this.#startedAt);
-    this.#deps.sink.status('connected');
+    deps.sink.welcome(frame, this.#transport ?? 'unknown', deps.clock.now() - this.#startedAt);
+    deps.sink.status('connected');
   }
 
-  /** One place decides what a failure means: retry, refresh, or stop. */
-  #failed(generation: number, error: RealtimeError, wasWelcomed: boolean): void {
+  /**
+   * One place decides what a failure means: retry, refresh, or stop.
+   * `wasWelcomed` defaults to whether the attempt was welcomed when it failed.
+   */
+  #failed(generation: number, error: RealtimeError, wasWelcomed = this.#welcomed): void {
     if (generation !== this.#generation || generation === this.#failedGeneration || !this.#running) return;
     this.#failedGeneration = generation;
     this.#teardown();
+    const deps = this.#deps;
+    const sink = deps.sink;
 
     if (error.code === 'forbidden') {
       this.#running = false;
       this.#cancelRefresh?.();
-      this.#deps.sink.forbidden(error);
+      sink.forbidden(error);
       return;
     }
-    if (error.code === 'unauthorized' && !this.#authRetried) {
-      // One refresh and an immediate retry; a second 401 in a row is a failure.
+    // One refresh and an immediate retry; a second 401 in a row is a failure.
+    const retryNow = error.code === 'unauthorized' && !this.#authRetried;
+    let delay = 0;
+    if (retryNow) {
       this.#authRetried = true;
-      this.#deps.tokens.invalidate();
-      this.#deps.sink.disconnected(error, 0);
-      if (this.#decidedBySink(generation)) return;
-      void this.#attempt();
-      return;
+      deps.tokens.invalidate();
+    } else {
+      // A live connection that dropped is not a failed attempt; the breaker
+      // counts attempts that could not get a welcome.
+      if (!wasWelcomed) deps.breaker.recordFailure();
+      delay = deps.backoff.next(error.retryAfterMs);
     }
-    // A live connection that dropped is not a failed attempt; the breaker
-    // counts attempts that could not get a welcome.
-    if (!wasWelcomed) this.#deps.breaker.recordFailure();
-    const delay = this.#deps.backoff.next(error.retryAfterMs);
-    this.#deps.sink.disconnected(error, delay);
-    if (this.#decidedBySink(generation)) return;
-    this.#reportDown();
-    this.#retryTimer.set(() => void this.#attempt(), delay);
-  }
-
-  /**
-   * The sink's `disconnected` runs the app's handlers, which may stop the
-   * loop (`close()`) or start the next attempt themselves. Then that decides:
-   * the failed attempt arms no retry of its own (it would start a second
-   * attempt beside theirs, without tearing it down) and reports no status.
-   */
-  #decidedBySink(generation: number): boolean {
-    return !this.#running || generation !== this.#generation;
+    sink.disconnected(error, delay);
+    // The sink's `disconnected` runs the app's handlers, which may stop the
+    // loop (`close()`) or start the next attempt themselves. Then that
+    // decides: the failed attempt arms no retry of its own (it would start a
+    // second attempt beside theirs, without tearing it down) and reports no
+    // status.
+    if (!this.#running || generation !== this.#generation) return;
+    if (retryNow) void this.#attempt();
+    else {
+      this.#reportDown();
+      this.#retryTimer.set(() => void this.#attempt(), delay);
+    }
   }
 
   /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
@@ -405,11 +405,15 @@ function errorCodeOf(code: string): RealtimeError['code'] {
 function closeReasonToError(reason: TransportCloseReason): RealtimeError {
   if (isRealtimeError(reason.error)) return reason.error;
   const status = reason.status;
-  let code: RealtimeError['code'] = 'connection_lost';
-  if (reason.code) code = errorCodeOf(reason.code);
-  else if (status === 401) code = 'unauthorized';
-  else if (status === 403) code = 'forbidden';
-  else if (status === 429 || status === 503) code = 'overloaded';
+  const code: RealtimeError['code'] = reason.code
+    ? errorCodeOf(reason.code)
+    : status === 401
+      ? 'unauthorized'
+      : status === 403
+        ? 'forbidden'
+        : status === 429 || status === 503
+          ? 'overloaded'
+          : 'connection_lost';
   return new RealtimeError(code, `connection closed${status ? ` (${status})` : ''}`, {
     cause: reason.error,
     status,

@@ -1,7 +1,7 @@
-import { type Clock, systemClock } from '../clock';
+import type { Clock } from '../clock';
 import { reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertFunction, assertNumber } from '../util/validate';
+import { assertNumber } from '../util/validate';
 import { Timer } from './timer';
 
 /** What {@link HeartbeatWatchdog} tells `onDead`. */
@@ -12,12 +12,12 @@ export interface HeartbeatTimeout {
   readonly silentForMs: number;
 }
 
-/** Options of {@link HeartbeatWatchdog}. */
+/** Options of {@link HeartbeatWatchdog}, from client.ts (no user option among them). */
 export interface HeartbeatWatchdogOptions {
   /** Called once per `start()` when the connection is judged dead. */
   onDead: (timeout: HeartbeatTimeout) => void;
-  /** Default {@link systemClock}; a monotonic clock, so wall-clock jumps cannot fake silence. */
-  clock?: Clock;
+  /** A monotonic clock, so wall-clock jumps cannot fake silence. */
+  clock: Clock;
 }
 
 /**
@@ -51,12 +51,10 @@ export class HeartbeatWatchdog {
   #lastBeatAt = 0;
   #running = false;
 
-  /** @throws RangeError when `onDead` is not a function. */
   constructor(options: HeartbeatWatchdogOptions) {
-    assertFunction('heartbeat.onDead', options.onDead);
     this.#onDead = options.onDead;
-    this.#clock = options.clock ?? systemClock;
-    this.#timer = new Timer(this.#clock);
+    this.#clock = options.clock;
+    this.#timer = new Timer(options.clock);
   }
 
   /** Whether it is watching: between `start()` and `stop()` or `onDead`. */

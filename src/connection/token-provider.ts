@@ -1,4 +1,4 @@
-import { type Clock, systemClock, type WallClock } from '../clock';
+import type { Clock, WallClock } from '../clock';
 import { RealtimeError } from '../errors';
 import { reportListenerError } from '../util/emitter';
 import { SingleFlight } from '../util/single-flight';
@@ -15,19 +15,22 @@ export type TokenResult = string | { token: string; expiresAt?: number };
 /** The app's token source (`auth.getToken` of `createRealtime`). */
 export type GetToken = () => TokenResult | Promise<TokenResult>;
 
-/** Options of {@link TokenProvider}; the `auth` group of `createRealtime`. */
+/**
+ * Options of {@link TokenProvider}: the `auth` group of `createRealtime` as
+ * `resolveOptions` validated it, and the platform's clocks.
+ */
 export interface TokenProviderOptions {
   /** Where tokens come from. Without it the connection is anonymous and `get()` resolves `undefined`. */
   getToken?: GetToken;
-  /** Refresh this long before `expiresAt`, in ms. Default 30000. */
-  refreshSkewMs?: number;
-  /** Epoch milliseconds, to compare with `expiresAt`. Default `Date.now`. */
-  wallClock?: WallClock;
-  /** Timers of the scheduled refresh. Default {@link systemClock}. */
-  clock?: Clock;
+  /** Refresh this long before `expiresAt`, in ms. */
+  refreshSkewMs: number;
+  /** Epoch milliseconds, to compare with `expiresAt`. */
+  wallClock: WallClock;
+  /** Timers of the scheduled refresh. */
+  clock: Clock;
 }
 
-/** Defaults of {@link TokenProviderOptions}. */
+/** Default of `auth.refreshSkewMs` (`resolveOptions` applies its own, the same). */
 export const DEFAULT_REFRESH_SKEW_MS = 30_000;
 
 /**
@@ -78,17 +81,21 @@ export class TokenProvider {
   #cached: CachedToken | undefined;
   #subscription: RefreshSubscription | undefined;
 
-  /** @throws RangeError naming the field when an option is out of range. */
-  constructor(options: TokenProviderOptions = {}) {
-    const refreshSkewMs = options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS;
-    const wallClock = options.wallClock ?? Date.now;
-    if (options.getToken !== undefined) assertFunction('auth.getToken', options.getToken);
+  /**
+   * `resolveOptions` checked `getToken`, but not the 32-bit timer limit of
+   * `refreshSkewMs`, nor `wallClock` (it comes from `platform.wallClock`):
+   * those stay checked here.
+   *
+   * @throws RangeError naming the field when an option is out of range.
+   */
+  constructor(options: TokenProviderOptions) {
+    const { refreshSkewMs, wallClock } = options;
     assertNumber('auth.refreshSkewMs', refreshSkewMs, 0, MAX_TIMER_DELAY_MS);
     assertFunction('auth.wallClock', wallClock);
     this.#getToken = options.getToken;
     this.#refreshSkewMs = refreshSkewMs;
     this.#wallClock = wallClock;
-    this.#timer = new Timer(options.clock ?? systemClock);
+    this.#timer = new Timer(options.clock);
   }
 
   /** `expiresAt` of the cached token, if there is one and it has an expiry. */

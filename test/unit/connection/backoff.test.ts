@@ -21,15 +21,19 @@ function seededRandom(seed: number): () => number {
 }
 
 describe('ExponentialBackoff', () => {
-  it('uses base/floor 500 ms and cap 20000 ms by default', () => {
-    expect(new ExponentialBackoff().shape).toEqual({ baseMs: 500, floorMs: 500, capMs: 20_000 });
+  it('has base/floor 500 ms and cap 20000 ms as defaults, and shows its shape', () => {
+    expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: Math.random }).shape).toEqual({
+      baseMs: 500,
+      floorMs: 500,
+      capMs: 20_000,
+    });
     expect(DEFAULT_BACKOFF).toEqual({ baseMs: 500, floorMs: 500, capMs: 20_000 });
   });
 
   it.each([0, 0.5, 0.999_999_999])(
     'gives floor + r·(ceiling − floor) for every attempt up to 10,000 (r = %s)',
     (r) => {
-      const backoff = new ExponentialBackoff({ random: () => r });
+      const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => r });
       for (let attempt = 0; attempt <= 10_000; attempt++) {
         const delay = backoff.next();
         const expected = 500 + r * (defaultCeiling(attempt) - 500);
@@ -43,9 +47,9 @@ describe('ExponentialBackoff', () => {
   );
 
   it('spreads attempt 0 over [floor, 2·base] so a herd does not come back at one instant', () => {
-    expect(new ExponentialBackoff({ random: () => 0 }).next()).toBe(500);
-    expect(new ExponentialBackoff({ random: () => 0.5 }).next()).toBe(750);
-    expect(new ExponentialBackoff({ random: () => 0.999 }).next()).toBeCloseTo(999.5, 6);
+    expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0 }).next()).toBe(500);
+    expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 }).next()).toBe(750);
+    expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.999 }).next()).toBeCloseTo(999.5, 6);
   });
 
   it('keeps delays finite and within [floor, cap] at 2^31 attempts and beyond', () => {
@@ -73,7 +77,7 @@ describe('ExponentialBackoff', () => {
 
   it('stays within [floor, cap] with a broken random source', () => {
     for (const value of [Number.NaN, -3, 2, Number.POSITIVE_INFINITY]) {
-      const backoff = new ExponentialBackoff({ random: () => value });
+      const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => value });
       for (let i = 0; i < 50; i++) {
         const delay = backoff.next();
         expect(delay).toBeGreaterThanOrEqual(500);
@@ -113,7 +117,7 @@ describe('ExponentialBackoff', () => {
   });
 
   it('keeps the jitter spread over [floor, cap] at attempt 5000', () => {
-    const backoff = new ExponentialBackoff({ random: seededRandom(42) });
+    const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: seededRandom(42) });
     for (let i = 0; i < 5000; i++) backoff.next();
     const bins = new Array<number>(10).fill(0);
     const samples = 20_000;
@@ -130,7 +134,7 @@ describe('ExponentialBackoff', () => {
 
   it('draws once per attempt and counts it', () => {
     const draws = [0.25, 0.75];
-    const backoff = new ExponentialBackoff({ random: () => draws.shift() ?? 0 });
+    const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => draws.shift() ?? 0 });
     expect(backoff.attempt).toBe(0);
     expect(backoff.next()).toBe(625);
     expect(backoff.attempt).toBe(1);
@@ -139,7 +143,7 @@ describe('ExponentialBackoff', () => {
 
   it('reset goes back to attempt 0 with a fresh draw', () => {
     const draws = [0.5, 0.5, 0.5, 0.1];
-    const backoff = new ExponentialBackoff({ random: () => draws.shift() ?? 0 });
+    const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => draws.shift() ?? 0 });
     backoff.next();
     backoff.next();
     backoff.next();
@@ -150,26 +154,28 @@ describe('ExponentialBackoff', () => {
 
   describe('next(minimumMs) for a server retryAfterMs', () => {
     it('waits the server minimum when it exceeds the jittered delay', () => {
-      const backoff = new ExponentialBackoff({ random: () => 0.5 });
+      const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 });
       expect(backoff.next(5000)).toBe(5000);
       expect(backoff.attempt).toBe(1);
     });
 
     it('keeps the jittered delay when the server asks for less', () => {
-      const backoff = new ExponentialBackoff({ random: () => 0.5 });
+      const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 });
       expect(backoff.next(100)).toBe(750);
     });
 
     it('honours a minimum above the cap', () => {
-      expect(new ExponentialBackoff({ random: () => 0 }).next(120_000)).toBe(120_000);
+      expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0 }).next(120_000)).toBe(120_000);
     });
 
     it.each([Number.NaN, Number.POSITIVE_INFINITY, -1])('ignores a malformed minimum (%s)', (minimum) => {
-      expect(new ExponentialBackoff({ random: () => 0.5 }).next(minimum)).toBe(750);
+      expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 }).next(minimum)).toBe(750);
     });
 
     it('clamps a huge minimum to the 32-bit timer limit', () => {
-      expect(new ExponentialBackoff({ random: () => 0.5 }).next(1e12)).toBe(MAX_TIMER_DELAY_MS);
+      expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 }).next(1e12)).toBe(
+        MAX_TIMER_DELAY_MS,
+      );
     });
   });
 
@@ -190,15 +196,9 @@ describe('ExponentialBackoff', () => {
 
     it.each([
       [{ capMs: 400 }, 'backoff.capMs must be a finite number ≥ 500 and ≤ 2147483647, got 400'],
-      [
-        { baseMs: 100, floorMs: 600, capMs: 500 },
-        'backoff.capMs must be a finite number ≥ 600 and ≤ 2147483647, got 500',
-      ],
       [{ baseMs: -1 }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got -1'],
       [{ baseMs: 0 }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'],
       [{ baseMs: Number.NaN }, 'backoff.baseMs must be a finite number ≥ 1 and ≤ 2147483647, got NaN'],
-      [{ floorMs: -1 }, 'backoff.floorMs must be a finite number ≥ 0 and ≤ 2147483647, got -1'],
-      [{ floorMs: Number.NaN }, 'backoff.floorMs must be a finite number ≥ 0 and ≤ 2147483647, got NaN'],
       [
         { capMs: Number.POSITIVE_INFINITY },
         'backoff.capMs must be a finite number ≥ 500 and ≤ 2147483647, got Infinity',
@@ -206,7 +206,9 @@ describe('ExponentialBackoff', () => {
       [{ capMs: 2 ** 31 }, 'backoff.capMs must be a finite number ≥ 500 and ≤ 2147483647, got 2147483648'],
       [{ random: 0.5 as unknown as () => number }, 'backoff.random must be a function, got 0.5'],
     ])('rejects %o', (options, message) => {
-      expect(() => new ExponentialBackoff(options)).toThrow(new RangeError(message));
+      expect(() => new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: Math.random, ...options })).toThrow(
+        new RangeError(message),
+      );
     });
   });
 });

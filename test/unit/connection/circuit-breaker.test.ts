@@ -3,13 +3,14 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitStateChange,
+  DEFAULT_CIRCUIT,
 } from '../../../src/connection/circuit-breaker';
 import { FakeClock } from './fake-clock';
 
-function setup(options: Omit<CircuitBreakerOptions, 'clock'> = {}) {
+function setup(options: Partial<Omit<CircuitBreakerOptions, 'clock'>> = {}) {
   const clock = new FakeClock();
   clock.advance(10_000); // so openedAt is not a trivial 0
-  const breaker = new CircuitBreaker({ ...options, clock });
+  const breaker = new CircuitBreaker({ ...DEFAULT_CIRCUIT, ...options, clock });
   const changes: CircuitStateChange[] = [];
   breaker.onStateChange((change) => changes.push(change));
   const fail = (times: number): void => {
@@ -27,7 +28,7 @@ describe('CircuitBreaker', () => {
   describe('closed', () => {
     it('starts closed with the defaults', () => {
       const { breaker } = setup();
-      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().state).toBe('closed');
       expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
     });
 
@@ -39,7 +40,7 @@ describe('CircuitBreaker', () => {
     it('counts failures and stays closed below the threshold', () => {
       const { breaker, changes, fail } = setup();
       fail(2);
-      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().state).toBe('closed');
       expect(breaker.snapshot().consecutiveFailures).toBe(2);
       expect(breaker.tryAcquire()).toBe(true);
       expect(changes).toEqual([]);
@@ -48,7 +49,7 @@ describe('CircuitBreaker', () => {
     it('opens on the third consecutive failure by default, at clock.now()', () => {
       const { breaker, changes, clock, fail } = setup();
       fail(3);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       expect(breaker.snapshot()).toStrictEqual({
         state: 'open',
         consecutiveFailures: 3,
@@ -64,15 +65,15 @@ describe('CircuitBreaker', () => {
       breaker.recordSuccess();
       expect(breaker.snapshot().consecutiveFailures).toBe(0);
       fail(2);
-      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().state).toBe('closed');
       fail(1);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
     });
 
     it('opens on the first failure with failureThreshold 1', () => {
       const { breaker, fail } = setup({ failureThreshold: 1 });
       fail(1);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
     });
   });
 
@@ -88,9 +89,9 @@ describe('CircuitBreaker', () => {
       fail(3);
       const openedAt = clock.now();
       clock.advance(999);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       clock.advance(1);
-      expect(breaker.state).toBe('half-open');
+      expect(breaker.snapshot().state).toBe('half-open');
       expect(changes[1]).toStrictEqual({
         from: 'open',
         to: 'half-open',
@@ -105,9 +106,9 @@ describe('CircuitBreaker', () => {
       clock.advance(500);
       fail(1);
       expect(breaker.snapshot().consecutiveFailures).toBe(4);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       clock.advance(500);
-      expect(breaker.state).toBe('half-open');
+      expect(breaker.snapshot().state).toBe('half-open');
       expect(changes.map((change) => change.to)).toEqual(['open', 'half-open']);
     });
 
@@ -115,19 +116,19 @@ describe('CircuitBreaker', () => {
       const { breaker, clock, fail } = setup();
       fail(3);
       breaker.recordSuccess();
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       expect(breaker.snapshot().consecutiveFailures).toBe(3);
       clock.advance(1000);
-      expect(breaker.state).toBe('half-open');
+      expect(breaker.snapshot().state).toBe('half-open');
     });
   });
 
   describe('half-open', () => {
-    function halfOpen(options: Omit<CircuitBreakerOptions, 'clock'> = {}) {
+    function halfOpen(options: Partial<Omit<CircuitBreakerOptions, 'clock'>> = {}) {
       const context = setup(options);
       context.fail(options.failureThreshold ?? 3);
       context.clock.advance(context.breaker.snapshot().cooldownMs);
-      expect(context.breaker.state).toBe('half-open');
+      expect(context.breaker.snapshot().state).toBe('half-open');
       return context;
     }
 
@@ -170,9 +171,9 @@ describe('CircuitBreaker', () => {
       expect(changes.at(-1)?.to).toBe('open');
       expect(breaker.tryAcquire()).toBe(false);
       clock.advance(1999);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       clock.advance(1);
-      expect(breaker.state).toBe('half-open');
+      expect(breaker.snapshot().state).toBe('half-open');
     });
 
     it('grows the cooldown 1000 → 2000 → … → 60000 and stays at the cap', () => {
@@ -183,9 +184,9 @@ describe('CircuitBreaker', () => {
         const { cooldownMs } = breaker.snapshot();
         seen.push(cooldownMs);
         clock.advance(cooldownMs - 1);
-        expect(breaker.state).toBe('open');
+        expect(breaker.snapshot().state).toBe('open');
         clock.advance(1);
-        expect(breaker.state).toBe('half-open');
+        expect(breaker.snapshot().state).toBe('half-open');
         expect(breaker.tryAcquire()).toBe(true);
         breaker.recordFailure();
       }
@@ -202,7 +203,7 @@ describe('CircuitBreaker', () => {
       fail(3);
       expect(breaker.snapshot().cooldownMs).toBe(1000);
       clock.advance(1000);
-      expect(breaker.state).toBe('half-open');
+      expect(breaker.snapshot().state).toBe('half-open');
     });
 
     it('respects a custom maxCooldownMs that is not a power-of-two multiple', () => {
@@ -220,11 +221,11 @@ describe('CircuitBreaker', () => {
     it('treats any failure or success in half-open as the probe outcome', () => {
       const first = halfOpen();
       first.breaker.recordFailure();
-      expect(first.breaker.state).toBe('open');
+      expect(first.breaker.snapshot().state).toBe('open');
       expect(first.breaker.snapshot().cooldownMs).toBe(2000);
       const second = halfOpen();
       second.breaker.recordSuccess();
-      expect(second.breaker.state).toBe('closed');
+      expect(second.breaker.snapshot().state).toBe('closed');
     });
 
     it('hands the probe back with releaseProbe', () => {
@@ -232,7 +233,7 @@ describe('CircuitBreaker', () => {
       expect(breaker.tryAcquire()).toBe(true);
       expect(breaker.tryAcquire()).toBe(false);
       breaker.releaseProbe();
-      expect(breaker.state).toBe('half-open');
+      expect(breaker.snapshot().state).toBe('half-open');
       expect(breaker.tryAcquire()).toBe(true);
       expect(breaker.tryAcquire()).toBe(false);
     });
@@ -255,7 +256,7 @@ describe('CircuitBreaker', () => {
       expect(clock.pending).toBe(0);
       expect(changes.map(({ from, to }) => `${from}→${to}`)).toEqual(['closed→open', 'open→closed']);
       clock.advance(5000);
-      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().state).toBe('closed');
     });
 
     it('clears the count of a closed breaker without an event', () => {
@@ -285,7 +286,7 @@ describe('CircuitBreaker', () => {
       breaker.dispose();
       expect(clock.pending).toBe(0);
       clock.advance(60_000);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       expect(changes).toHaveLength(1);
     });
 
@@ -295,7 +296,7 @@ describe('CircuitBreaker', () => {
       fail(10);
       breaker.recordSuccess();
       breaker.reset();
-      expect(breaker.state).toBe('closed');
+      expect(breaker.snapshot().state).toBe('closed');
       expect(breaker.tryAcquire()).toBe(false);
       expect(clock.pending).toBe(0);
       expect(changes).toEqual([]);
@@ -306,8 +307,8 @@ describe('CircuitBreaker', () => {
     it('calls listeners in subscription order, after the state changed', () => {
       const { breaker, fail } = setup();
       const calls: string[] = [];
-      breaker.onStateChange((change) => calls.push(`a:${change.to}:${breaker.state}`));
-      breaker.onStateChange((change) => calls.push(`b:${change.to}:${breaker.state}`));
+      breaker.onStateChange((change) => calls.push(`a:${change.to}:${breaker.snapshot().state}`));
+      breaker.onStateChange((change) => calls.push(`b:${change.to}:${breaker.snapshot().state}`));
       fail(3);
       expect(calls).toEqual(['a:open:open', 'b:open:open']);
     });
@@ -349,29 +350,15 @@ describe('CircuitBreaker', () => {
       const after = vi.fn();
       breaker.onStateChange(after);
       fail(3);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot().state).toBe('open');
       expect(changes).toHaveLength(1);
       expect(after).toHaveBeenCalledOnce();
       expect(reportError).toHaveBeenCalledOnce();
     });
   });
 
-  it('runs on the system clock by default (fake timers)', () => {
-    vi.useFakeTimers();
-    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 500 });
-    breaker.recordFailure();
-    vi.advanceTimersByTime(499);
-    expect(breaker.state).toBe('open');
-    vi.advanceTimersByTime(1);
-    expect(breaker.state).toBe('half-open');
-    breaker.dispose();
-  });
-
   describe('options', () => {
     it.each([
-      [{ failureThreshold: 0 }, 'circuit.failureThreshold must be an integer ≥ 1, got 0'],
-      [{ failureThreshold: 1.5 }, 'circuit.failureThreshold must be an integer ≥ 1, got 1.5'],
-      [{ failureThreshold: Number.NaN }, 'circuit.failureThreshold must be an integer ≥ 1, got NaN'],
       [{ cooldownMs: 0 }, 'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'],
       [{ cooldownMs: -5 }, 'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got -5'],
       [
@@ -387,7 +374,9 @@ describe('CircuitBreaker', () => {
         'circuit.maxCooldownMs must be a finite number ≥ 1000 and ≤ 2147483647, got 500',
       ],
     ])('rejects %o', (options, message) => {
-      expect(() => new CircuitBreaker(options)).toThrow(new RangeError(message));
+      expect(() => new CircuitBreaker({ ...DEFAULT_CIRCUIT, ...options, clock: new FakeClock() })).toThrow(
+        new RangeError(message),
+      );
     });
 
     it('accepts maxCooldownMs equal to cooldownMs (no growth)', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/clock';
 import * as connection from '../../../src/connection/index';
 
 describe('src/connection/index', () => {
@@ -16,6 +17,8 @@ describe('src/connection/index', () => {
         'HEARTBEAT_TIMEOUT_INTERVALS',
       ]),
     );
-    expect(new connection.CircuitBreaker().state).toBe('closed');
+    expect(
+      new connection.CircuitBreaker({ ...connection.DEFAULT_CIRCUIT, clock: systemClock }).snapshot().state,
+    ).toBe('closed');
   });
 });

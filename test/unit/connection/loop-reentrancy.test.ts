@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ExponentialBackoff } from '../../../src/connection/backoff';
-import { CircuitBreaker } from '../../../src/connection/circuit-breaker';
+import { CircuitBreaker, DEFAULT_CIRCUIT } from '../../../src/connection/circuit-breaker';
 import { ConnectionLoop, type ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import { HeartbeatWatchdog } from '../../../src/connection/heartbeat-watchdog';
-import { TokenProvider } from '../../../src/connection/token-provider';
+import { DEFAULT_REFRESH_SKEW_MS, TokenProvider } from '../../../src/connection/token-provider';
 import { RealtimeError } from '../../../src/errors';
 import { createRealtime, type RealtimeClient } from '../../../src/index';
 import type { Transport, TransportConnection, TransportContext } from '../../../src/transports/types';
@@ -49,8 +49,8 @@ function setup(onDisconnected: (loop: ConnectionLoop) => void) {
   const loop: ConnectionLoop = new ConnectionLoop({
     url: 'https://x.test',
     chain: chain as never,
-    tokens: new TokenProvider({ clock }),
-    breaker: new CircuitBreaker({ clock }),
+    tokens: new TokenProvider({ refreshSkewMs: DEFAULT_REFRESH_SKEW_MS, clock, wallClock: clock.wall }),
+    breaker: new CircuitBreaker({ ...DEFAULT_CIRCUIT, clock }),
     backoff: new ExponentialBackoff({ baseMs: 100, floorMs: 100, capMs: 200, random: () => 0.5 }),
     watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),
     clock,

@@ -1,15 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type GetToken, TokenProvider, type TokenResult } from '../../../src/connection/token-provider';
+import {
+  DEFAULT_REFRESH_SKEW_MS,
+  type GetToken,
+  TokenProvider,
+  type TokenResult,
+} from '../../../src/connection/token-provider';
 import { isRealtimeError, RealtimeError } from '../../../src/errors';
 import { MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
 import { deferred } from '../deferred';
 import { FakeClock, flushPromises } from './fake-clock';
 
-function setup(getToken?: GetToken, refreshSkewMs?: number) {
+function setup(getToken?: GetToken, refreshSkewMs = DEFAULT_REFRESH_SKEW_MS) {
   const clock = new FakeClock();
   const provider = new TokenProvider({
     ...(getToken === undefined ? {} : { getToken }),
-    ...(refreshSkewMs === undefined ? {} : { refreshSkewMs }),
+    refreshSkewMs,
     clock,
     wallClock: clock.wall,
   });
@@ -71,7 +76,12 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, 120_000);
       ({ clock } = setup());
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       await expect(provider.get()).resolves.toBe('tok1');
       expect(provider.expiresAt).toBe(clock.wall() + 120_000);
       clock.advance(89_999);
@@ -103,7 +113,12 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, 20_000);
       ({ clock } = setup());
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       await provider.get();
       await expect(provider.get()).resolves.toBe('tok1');
       clock.advance(9999);
@@ -124,7 +139,12 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, 3_600_000);
       ({ clock } = setup());
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       await provider.get();
       await expect(provider.refresh()).resolves.toBe('tok2');
       await expect(provider.get()).resolves.toBe('tok2');
@@ -277,7 +297,12 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, lifetimeMs);
       ({ clock } = setup());
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       const onToken = vi.fn<(token: string) => void>();
       const onError = vi.fn<(error: RealtimeError) => void>();
       return { clock, provider, getToken, onToken, onError };
@@ -345,7 +370,12 @@ describe('TokenProvider', () => {
         .fn<GetToken>()
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
         .mockReturnValueOnce(pending.promise);
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       const onToken = vi.fn();
       await provider.get();
       provider.scheduleRefresh(onToken);
@@ -378,7 +408,12 @@ describe('TokenProvider', () => {
       const expiresAt = clock.wall() + 120_000;
       const getToken = vi.fn<GetToken>().mockReturnValueOnce({ token: 'a', expiresAt });
       getToken.mockRejectedValue(new Error('idp down'));
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       const onToken = vi.fn();
       const onError = vi.fn<(error: RealtimeError) => void>();
       await provider.get();
@@ -406,7 +441,12 @@ describe('TokenProvider', () => {
         .fn<GetToken>()
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
         .mockRejectedValue(new Error('idp down'));
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       await provider.get();
       let cancel = (): void => {};
       const onError = vi.fn(() => cancel());
@@ -424,7 +464,12 @@ describe('TokenProvider', () => {
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
         .mockRejectedValueOnce(new Error('blip'))
         .mockImplementation(() => ({ token: 'b', expiresAt: clock.wall() + 120_000 }));
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       const onToken = vi.fn();
       await provider.get();
       provider.scheduleRefresh(onToken);
@@ -441,7 +486,12 @@ describe('TokenProvider', () => {
       const clock = new FakeClock();
       const expiresAt = clock.wall() + 2 * MAX_TIMER_DELAY_MS;
       const getToken = vi.fn<GetToken>(() => ({ token: 'long', expiresAt }));
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       await provider.get();
       provider.scheduleRefresh(vi.fn());
       expect(clock.delays.at(-1)).toBe(MAX_TIMER_DELAY_MS);
@@ -497,7 +547,12 @@ describe('TokenProvider', () => {
         .fn<GetToken>()
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
         .mockReturnValueOnce(pending.promise);
-      const provider = new TokenProvider({ getToken, clock, wallClock: clock.wall });
+      const provider = new TokenProvider({
+        getToken,
+        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+        clock,
+        wallClock: clock.wall,
+      });
       const onToken = vi.fn();
       await provider.get();
       const cancel = provider.scheduleRefresh(onToken);
@@ -536,10 +591,18 @@ describe('TokenProvider', () => {
         { refreshSkewMs: Number.NaN },
         'auth.refreshSkewMs must be a finite number ≥ 0 and ≤ 2147483647, got NaN',
       ],
-      [{ getToken: 'token' as unknown as GetToken }, 'auth.getToken must be a function, got "token"'],
       [{ wallClock: 5 as unknown as () => number }, 'auth.wallClock must be a function, got 5'],
     ])('rejects %o', (options, message) => {
-      expect(() => new TokenProvider(options)).toThrow(new RangeError(message));
+      const clock = new FakeClock();
+      expect(
+        () =>
+          new TokenProvider({
+            refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
+            clock,
+            wallClock: clock.wall,
+            ...options,
+          }),
+      ).toThrow(new RangeError(message));
     });
   });
 });
