@@ -9,9 +9,13 @@ export const REALTIME_FLAG = 'realtime';
  * always wins before any rollout arithmetic.
  */
 export function gateReason(flags: ResolvedFlags, orgId: string): string | undefined {
-  if (flags.emergencyDisable) return 'emergency_disable';
-  if (!flags.enabled) return 'disabled';
-  if (orgId !== '' && flags.disabledOrgs.includes(orgId)) return 'org_disabled';
-  if (!inRollout(REALTIME_FLAG, orgId, flags.rolloutPercent)) return 'not_in_rollout';
-  return undefined;
+  return flags.emergencyDisable
+    ? 'emergency_disable'
+    : !flags.enabled
+      ? 'disabled'
+      : orgId !== '' && flags.disabledOrgs.includes(orgId)
+        ? 'org_disabled'
+        : inRollout(REALTIME_FLAG, orgId, flags.rolloutPercent)
+          ? undefined
+          : 'not_in_rollout';
 }

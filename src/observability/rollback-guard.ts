@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../clock';
+import type { Clock } from '../clock';
 import { type Listener, Listeners } from '../util/emitter';
 import { assertInteger, assertNumber } from '../util/validate';
 import { SlidingCounter } from './sliding-counter';
@@ -48,21 +48,27 @@ export interface RollbackVerdict {
   until?: number;
 }
 
-/** Validates partial thresholds and fills in the defaults. */
+/**
+ * Validates partial thresholds and fills in the defaults: the one check of
+ * the `rollback` option, in `resolveOptions`.
+ */
 export function resolveRollbackThresholds(
   overrides: Partial<RollbackThresholds> | undefined,
   field = 'rollback',
 ): RollbackThresholds {
   const t = { ...DEFAULT_ROLLBACK_THRESHOLDS, ...overrides };
-  assertNumber(`${field}.errorRate`, t.errorRate, 0, 1);
-  assertNumber(`${field}.degradedRate`, t.degradedRate, 0, 1);
+  // A rate is a finite number in [0, 1], every other threshold an integer ≥ min.
+  const check = (key: keyof RollbackThresholds, min: number, max?: number) =>
+    (max ? assertNumber : assertInteger)(`${field}.${key}`, t[key], min, max);
+  check('errorRate', 0, 1);
+  check('degradedRate', 0, 1);
   if (t.degradedRate > t.errorRate) {
     throw new RangeError(`${field}.degradedRate must be ≤ ${field}.errorRate, got ${t.degradedRate}`);
   }
-  assertInteger(`${field}.windowMs`, t.windowMs, 1000);
-  assertInteger(`${field}.minSamples`, t.minSamples, 1);
-  assertInteger(`${field}.circuitOpenMs`, t.circuitOpenMs, 1);
-  assertInteger(`${field}.cooldownMs`, t.cooldownMs, 0);
+  check('windowMs', 1000);
+  check('minSamples', 1);
+  check('circuitOpenMs', 1);
+  check('cooldownMs', 0);
   return t;
 }
 
@@ -86,11 +92,11 @@ export class RollbackGuard {
   #lastState: RollbackVerdict['state'] = 'ok';
   readonly #listeners = new Listeners<RollbackVerdict>();
 
-  constructor(options: { thresholds?: Partial<RollbackThresholds>; clock?: Clock } = {}) {
-    this.#thresholds = resolveRollbackThresholds(options.thresholds);
-    this.#clock = options.clock ?? systemClock;
-    // windowMs is checked above, so the counters never name it in an error.
-    const window = { windowMs: this.#thresholds.windowMs, clock: this.#clock };
+  /** `thresholds` as {@link resolveRollbackThresholds} returned them: the options are checked once, there. */
+  constructor({ thresholds, clock }: { thresholds: RollbackThresholds; clock: Clock }) {
+    this.#thresholds = thresholds;
+    this.#clock = clock;
+    const window = { windowMs: thresholds.windowMs, clock };
     this.#samples = new SlidingCounter(window);
     this.#errors = new SlidingCounter(window);
   }
@@ -98,7 +104,8 @@ export class RollbackGuard {
   /** A connection attempt ended: welcomed (`false`) or failed (`true`). */
   recordAttempt(failed: boolean): void {
     this.#samples.add(1);
-    if (failed) this.#errors.add(1);
+    // Adding 0 errors changes no total.
+    this.#errors.add(+failed);
     this.evaluate();
   }
 
@@ -132,7 +139,8 @@ export class RollbackGuard {
   verdict(): RollbackVerdict {
     const tripped = this.#tripped;
     if (tripped) {
-      if (tripped.until === undefined || this.#clock.now() < tripped.until) return tripped;
+      // No `until`: tripped for the rest of the session.
+      if (this.#clock.now() < (tripped.until ?? Infinity)) return tripped;
       this.#tripped = undefined;
       this.#samples.reset();
       this.#errors.reset();
@@ -148,8 +156,8 @@ export class RollbackGuard {
     // While tripped (even if the cooldown ends in `verdict()` below) nothing
     // more can trip it; the conditions are checked again on the next call.
     const tripped = this.#tripped;
-    const since = this.#circuitOpenSince;
-    const openMs = since === undefined ? 0 : this.#clock.now() - since;
+    // -Infinity while the circuit is closed: never too long.
+    const openMs = this.#clock.now() - (this.#circuitOpenSince ?? Infinity);
     if (!tripped && openMs > this.#thresholds.circuitOpenMs) {
       return this.#trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
     }
@@ -161,13 +169,19 @@ export class RollbackGuard {
     return this.#report(verdict);
   }
 
+  /** Trips, unless already tripped (the first trip stays); returns the trip. */
   #trip(reason: RollbackReason, detail: string): RollbackVerdict {
-    if (this.#tripped) return this.#tripped;
     const trippedAt = this.#clock.now();
     const { cooldownMs } = this.#thresholds;
     // No `until` without a cooldown: off for the rest of the session.
-    this.#tripped = { state: 'tripped', reason, detail, trippedAt };
-    if (cooldownMs > 0) this.#tripped.until = trippedAt + cooldownMs;
+    // While tripped the last state reported is `tripped`: reporting it again tells no one.
+    this.#tripped ??= {
+      state: 'tripped',
+      reason,
+      detail,
+      trippedAt,
+      ...(cooldownMs > 0 && { until: trippedAt + cooldownMs }),
+    };
     return this.#report(this.#tripped);
   }
 

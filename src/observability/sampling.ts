@@ -1,5 +1,4 @@
 import type { RandomSource } from '../clock';
-import { assertNumber, assertString } from '../util/validate';
 
 /** Share of sessions that report SLIs when nothing else is configured: 2 %. */
 export const DEFAULT_SAMPLE_RATE = 0.02;
@@ -20,7 +19,7 @@ export interface SampleSessionOptions {
    * Without it every call draws afresh (one decision per page load).
    */
   storage?: SamplingStorage;
-  /** Storage key; default {@link SAMPLING_STORAGE_KEY}. Separate apps on one origin may pass their own. */
+  /** Storage key, non-empty; default {@link SAMPLING_STORAGE_KEY}. Separate apps on one origin may pass their own. */
   key?: string;
 }
 
@@ -35,20 +34,15 @@ export interface SampleSessionOptions {
  * adds sessions and a rate of 0 stops every one of them. A missing, corrupt
  * or unreadable stored value is replaced by a fresh draw.
  *
- * @param rate Share of sessions to sample, 0..1.
+ * @param rate Share of sessions to sample, 0..1: `telemetry.sampleRate`,
+ * checked once by `resolveOptions`, so not again here.
  * @param random Source of the draw, in [0, 1).
- * @throws RangeError when `rate` is not a number in 0..1.
  */
 export function sampleSession(
   rate: number,
-  random: RandomSource = Math.random,
-  options: SampleSessionOptions = {},
+  random: RandomSource,
+  { storage, key = SAMPLING_STORAGE_KEY }: SampleSessionOptions = {},
 ): boolean {
-  assertNumber('telemetry.sampleRate', rate, 0, 1);
-  const key = options.key ?? SAMPLING_STORAGE_KEY;
-  assertString('telemetry.samplingKey', key, { nonEmpty: true });
-  const storage = options.storage;
-
   let draw = NaN;
   try {
     const text = storage?.getItem(key);

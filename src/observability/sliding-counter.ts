@@ -1,9 +1,12 @@
-import { type Clock, systemClock } from '../clock';
-import { assertInteger, assertNumber } from '../util/validate';
+import type { Clock } from '../clock';
 
 /** Options of {@link SlidingCounter} and {@link TimeWeightedRatio}. */
 export interface SlidingWindowOptions {
-  /** Length of the window, in ms. A finite number ≥ 1. */
+  /**
+   * Length of the window, in ms. A finite number ≥ 1: not checked here, as
+   * the windows are internal and every length is a constant or an option
+   * checked once where it entered (`rollback.windowMs`).
+   */
   windowMs: number;
   /**
    * Time buckets the window is cut into; memory is one number per bucket and
@@ -11,12 +14,9 @@ export interface SlidingWindowOptions {
    * Integer in [1, 10000]; default 60.
    */
   buckets?: number;
-  /** Time source; only `now()` is used. Default {@link systemClock}. */
-  clock?: Pick<Clock, 'now'>;
+  /** Time source; only `now()` is used. */
+  clock: Pick<Clock, 'now'>;
 }
-
-/** Default of {@link SlidingWindowOptions.buckets}. */
-export const DEFAULT_WINDOW_BUCKETS = 60;
 
 /**
  * @internal The part both windows share: the options, the clock and a ring
@@ -28,22 +28,16 @@ export const DEFAULT_WINDOW_BUCKETS = 60;
  * counting too little, so an alert on the figure never fires early.
  */
 export class BucketWindow {
-  protected readonly clock: Pick<Clock, 'now'>;
-  protected readonly bucketMs: number;
+  // Declared only: the constructor sets them (no field initialisers to emit).
+  declare protected readonly clock: Pick<Clock, 'now'>;
+  declare protected readonly bucketMs: number;
   readonly #slots: Float64Array;
   /** Bucket number (time / bucketMs) of the newest slot; -Infinity before the first use. */
   #head = -Infinity;
 
-  /**
-   * @param field how to name the options in error messages (`alerts.dropped`).
-   * @throws RangeError naming the field when an option is out of range.
-   */
-  constructor(options: SlidingWindowOptions, field = 'window') {
-    const buckets = options.buckets ?? DEFAULT_WINDOW_BUCKETS;
-    assertNumber(`${field}.windowMs`, options.windowMs, 1);
-    assertInteger(`${field}.buckets`, buckets, 1, 10_000);
-    this.clock = options.clock ?? systemClock;
-    this.bucketMs = options.windowMs / buckets;
+  constructor({ windowMs, buckets = 60, clock }: SlidingWindowOptions) {
+    this.clock = clock;
+    this.bucketMs = windowMs / buckets;
     this.#slots = new Float64Array(buckets);
   }
 
@@ -114,7 +108,8 @@ export class SlidingCounter extends BucketWindow {
    * ignored rather than thrown: a counter on the event path must not break it.
    */
   add(count = 1): void {
-    if (Number.isFinite(count) && count >= 0) this.addAt(this.advance(this.clock.now()), count);
+    // Neither NaN nor ±Infinity passes.
+    if (count >= 0 && count < Infinity) this.addAt(this.advance(this.clock.now()), count);
   }
 
   /** Events in the window ending now. */

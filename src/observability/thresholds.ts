@@ -89,7 +89,8 @@ export function resolveNamedNumbers<T extends object>(
       throw new RangeError(`${field}.${key} is not ${what}; known: ${names.join(', ')}`);
     }
   }
-  const resolved = { ...defaults } as T;
+  // Every name is set below, in the order of `defaults`.
+  const resolved = {} as T;
   for (const name of names) {
     const value = overrides[name] ?? defaults[name];
     check(`${field}.${name}`, value);
@@ -130,13 +131,13 @@ export interface AlertThresholds {
  * figure and is not evaluated here.)
  */
 export const DEFAULT_ALERT_THRESHOLDS: Readonly<AlertThresholds> = Object.freeze({
-  circuitOpenCriticalMs: 5 * 60_000,
+  circuitOpenCriticalMs: 300_000, // 5 min
   electionsPerHourCritical: 10,
   electionsPerHourWarning: 3,
   deliveryP99CriticalMs: 5000,
-  deliveryP99CriticalForMs: 10 * 60_000,
+  deliveryP99CriticalForMs: 600_000, // 10 min
   deliveryP99WarningMs: 3000,
-  deliveryP99WarningForMs: 60 * 60_000,
+  deliveryP99WarningForMs: 3_600_000, // 1 h
   optimisticTimeoutRateWarning: 0.01,
   droppedEventsWarning: 10,
 });

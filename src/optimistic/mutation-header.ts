@@ -22,8 +22,8 @@ export const MAX_MUTATION_ID_LENGTH = 200;
 // Visible ASCII only: the id travels as an HTTP header value, and `Headers`
 // trims surrounding whitespace and rejects control characters, so any other
 // id would either fail in `fetch` or come back changed and never match. The
-// `+` also rejects the empty string.
-const MUTATION_ID_PATTERN = /^[\x21-\x7E]+$/;
+// length is 1 (no empty id) to MAX_MUTATION_ID_LENGTH.
+const MUTATION_ID_PATTERN = /^[\x21-\x7E]{1,200}$/;
 
 /**
  * Asserts that `value` can be a mutation id: a non-empty string of at most
@@ -31,11 +31,8 @@ const MUTATION_ID_PATTERN = /^[\x21-\x7E]+$/;
  * Throws `RangeError` naming `field`, also for a non-string.
  */
 export function assertMutationId(field: string, value: unknown): asserts value is string {
-  if (
-    typeof value !== 'string' ||
-    value.length > MAX_MUTATION_ID_LENGTH ||
-    !MUTATION_ID_PATTERN.test(value)
-  ) {
+  // `test` would read a non-string as its string (`null` as 'null').
+  if (typeof value !== 'string' || !MUTATION_ID_PATTERN.test(value)) {
     throw new RangeError(
       `${field} must be a non-empty string of at most ${MAX_MUTATION_ID_LENGTH} visible ASCII characters, got ${describeValue(value)}`,
     );
@@ -54,15 +51,6 @@ export function newMutationId(): string {
 // What `Headers` offers that a copy needs; matches polyfills and other realms too.
 interface HeadersLike {
   forEach(callback: (value: string, name: string) => void): void;
-}
-
-function isHeadersLike(value: unknown): value is HeadersLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { forEach?: unknown }).forEach === 'function'
-  );
 }
 
 /**
@@ -95,9 +83,10 @@ export function withMutationId(init: RequestInit | undefined, mutationId: string
       .filter((pair) => String(pair[0]).toLowerCase() !== lowerName)
       .map((pair): [string, string] => [pair[0], pair[1]]);
     copy.push([MUTATION_ID_HEADER, mutationId]);
-  } else if (isHeadersLike(headers)) {
+  } else if (typeof (headers as Partial<HeadersLike>).forEach === 'function') {
+    // Not a record: a record's values are strings, never functions.
     const fresh = new Headers();
-    headers.forEach((value, name) => {
+    (headers as HeadersLike).forEach((value, name) => {
       fresh.append(name, value);
     });
     fresh.set(MUTATION_ID_HEADER, mutationId);

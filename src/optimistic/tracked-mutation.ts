@@ -63,7 +63,7 @@ export interface TrackOptions {
 
 /** A mutation of {@link trackOne}: its handle, and what its owner does with it. */
 export interface PendingMutation {
-  readonly id: string;
+  /** Its handle, which also names it (`handle.id`). */
   readonly handle: TrackedMutation;
   /**
    * Settles it if still pending (later calls do nothing): stops its timer,
@@ -87,6 +87,21 @@ export function trackTimeout(mutationId: string, options: TrackOptions, defaultT
   return timeoutMs;
 }
 
+/** A promise and the function that resolves it. */
+function deferred<T>(): [Promise<T>, (value: T) => void] {
+  let resolve!: (value: T) => void;
+  // The executor runs at once, so `resolve` is set before the array is made.
+  return [
+    new Promise<T>((r) => {
+      resolve = r;
+    }),
+    resolve,
+  ];
+}
+
+/** The outcome of a mutation cancelled for `reason`. */
+const cancelled = (reason: MutationCancelReason): MutationOutcome => ({ status: 'cancelled', reason });
+
 /**
  * Starts one mutation now: pending, timing out after `timeoutMs` on `clock`.
  * `done` is told once, when it settles, after its promises are resolved.
@@ -98,30 +113,20 @@ export function trackOne(
   done: (mutation: PendingMutation, outcome: MutationOutcome) => void,
 ): PendingMutation {
   let status: MutationStatus = 'pending';
-  let resolveResult!: (outcome: MutationOutcome) => void;
-  let resolveVisible!: (value: { latencyMs: number }) => void;
-  let resolveTimedOut!: () => void;
-  const result = new Promise<MutationOutcome>((resolve) => {
-    resolveResult = resolve;
-  });
-  const visible = new Promise<{ latencyMs: number }>((resolve) => {
-    resolveVisible = resolve;
-  });
-  const timedOut = new Promise<void>((resolve) => {
-    resolveTimedOut = resolve;
-  });
+  const [result, resolveResult] = deferred<MutationOutcome>();
+  const [visible, resolveVisible] = deferred<{ latencyMs: number }>();
+  const [timedOut, resolveTimedOut] = deferred<void>();
   const trackedAt = clock.now();
   const since = () => clock.now() - trackedAt;
   const timer = clock.setTimeout(() => mutation.settle({ status: 'timed_out', afterMs: since() }), timeoutMs);
   const mutation: PendingMutation = {
-    id,
     handle: {
       id,
       result,
       visible,
       timedOut,
       status: () => status,
-      cancel: () => mutation.settle({ status: 'cancelled', reason: 'cancelled' }),
+      cancel: () => mutation.settle(cancelled('cancelled')),
     },
     // The one place a mutation settles, so it settles at most once.
     settle(outcome) {
@@ -178,10 +183,11 @@ export class PendingMutations {
     if (!mutation) {
       for (const oldest of pending.values()) {
         if (pending.size < this.#maxPending) break;
-        oldest.settle({ status: 'cancelled', reason: 'evicted' });
+        oldest.settle(cancelled('evicted'));
       }
+      // While this one is pending, no other mutation of `id` is tracked.
       mutation = trackOne(id, timeoutMs, this.#clock, (settled, outcome) => {
-        pending.delete(settled.id);
+        pending.delete(id);
         this.#onSettled(outcome, settled);
       });
       pending.set(id, mutation);
@@ -191,15 +197,12 @@ export class PendingMutations {
 
   /** Settles as `visible` every pending mutation an event of `events` echoes. */
   observe(events: readonly MutationEcho[]): void {
-    for (const { mutationId: id } of events) {
-      // No id, or one no mutation can have (ids are never empty).
-      if (id) this.#pending.get(id)?.echoed();
-    }
+    // No id, or one no mutation has (ids are never empty), finds nothing.
+    for (const { mutationId } of events) this.#pending.get(mutationId!)?.echoed();
   }
 
   /** Cancels every pending mutation (reason `disposed`). */
   dispose(): void {
-    for (const mutation of this.#pending.values())
-      mutation.settle({ status: 'cancelled', reason: 'disposed' });
+    for (const mutation of this.#pending.values()) mutation.settle(cancelled('disposed'));
   }
 }

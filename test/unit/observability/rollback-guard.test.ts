@@ -4,6 +4,7 @@ import {
   DEFAULT_ROLLBACK_THRESHOLDS,
   RollbackGuard,
   type RollbackVerdict,
+  resolveRollbackThresholds,
 } from '../../../src/observability/rollback-guard';
 
 function manualClock(): Clock & { advance(ms: number): void } {
@@ -20,7 +21,7 @@ function manualClock(): Clock & { advance(ms: number): void } {
 
 function guard(thresholds = {}) {
   const clock = manualClock();
-  const g = new RollbackGuard({ clock, thresholds });
+  const g = new RollbackGuard({ clock, thresholds: resolveRollbackThresholds(thresholds) });
   const changes: RollbackVerdict[] = [];
   g.onChange((v) => changes.push(v));
   return { g, clock, changes };
@@ -114,13 +115,36 @@ describe('RollbackGuard', () => {
     expect(g.verdict().until).toBeUndefined();
     expect(changes).toHaveLength(1);
   });
+});
 
+// The `rollback` option is checked once, by resolveOptions through this.
+describe('resolveRollbackThresholds', () => {
   it('validates thresholds, naming the field', () => {
-    expect(() => new RollbackGuard({ thresholds: { errorRate: 2 } })).toThrow(/rollback\.errorRate.*2/);
-    expect(() => new RollbackGuard({ thresholds: { degradedRate: 0.1, errorRate: 0.05 } })).toThrow(
+    expect(() => resolveRollbackThresholds({ errorRate: 2 })).toThrow(/rollback\.errorRate.*2/);
+    expect(() => resolveRollbackThresholds({ degradedRate: 0.1, errorRate: 0.05 })).toThrow(
       /rollback\.degradedRate/,
     );
-    expect(() => new RollbackGuard({ thresholds: { cooldownMs: -1 } })).toThrow(/rollback\.cooldownMs/);
+    expect(() => resolveRollbackThresholds({ cooldownMs: -1 })).toThrow(/rollback\.cooldownMs/);
+  });
+
+  it.each([
+    [{ errorRate: Number.NaN }, 'rollback.errorRate must be a finite number ≥ 0 and ≤ 1, got NaN'],
+    [{ degradedRate: -0.1 }, 'rollback.degradedRate must be a finite number ≥ 0 and ≤ 1, got -0.1'],
+    [{ degradedRate: 0.1, errorRate: 0.05 }, 'rollback.degradedRate must be ≤ rollback.errorRate, got 0.1'],
+    [{ windowMs: 999 }, 'rollback.windowMs must be an integer ≥ 1000, got 999'],
+    [{ minSamples: 0 }, 'rollback.minSamples must be an integer ≥ 1, got 0'],
+    [{ circuitOpenMs: 1.5 }, 'rollback.circuitOpenMs must be an integer ≥ 1, got 1.5'],
+    [{ cooldownMs: -1 }, 'rollback.cooldownMs must be an integer ≥ 0, got -1'],
+  ])('rejects %j with the RangeError naming the field', (overrides, message) => {
+    expect(() => resolveRollbackThresholds(overrides)).toThrow(new RangeError(message));
+  });
+
+  it('fills in the defaults', () => {
+    expect(resolveRollbackThresholds(undefined)).toStrictEqual(DEFAULT_ROLLBACK_THRESHOLDS);
+    expect(resolveRollbackThresholds({ minSamples: 5 })).toStrictEqual({
+      ...DEFAULT_ROLLBACK_THRESHOLDS,
+      minSamples: 5,
+    });
   });
 });
 

@@ -99,6 +99,11 @@ describe('withMutationId', () => {
     expect(request.headers.get('a')).toBe('b');
   });
 
+  it('accepts an id of exactly 200 visible ASCII characters', () => {
+    const id = `!${'~'.repeat(199)}`;
+    expect(new Headers(withMutationId(undefined, id).headers).get(MUTATION_ID_HEADER)).toBe(id);
+  });
+
   it.each([
     ['', '""'],
     ['a b', '"a b"'],

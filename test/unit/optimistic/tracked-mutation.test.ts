@@ -62,7 +62,7 @@ describe('PendingMutations', () => {
     const clock = new FakeClock();
     const settled: string[] = [];
     const set = new PendingMutations(clock, maxPending, (outcome, mutation) =>
-      settled.push(`${mutation.id} ${outcome.status}`),
+      settled.push(`${mutation.handle.id} ${outcome.status}`),
     );
     return { clock, set, settled };
   }
