@@ -24,20 +24,23 @@ export type RealtimeErrorCode =
 /** The error type of tabwire; `code` says what went wrong. */
 export class RealtimeError extends Error {
   override readonly name = 'RealtimeError';
-  readonly code: RealtimeErrorCode;
+  // `declare`: no class-field definitions to emit; the constructor sets all
+  // three on every instance, in this order.
+  declare readonly code: RealtimeErrorCode;
   /** HTTP status behind the error, when there was one. */
-  readonly status?: number;
+  declare readonly status?: number;
   /** Server's `retryAfterMs` / `Retry-After`, when it sent one. */
-  readonly retryAfterMs?: number;
+  declare readonly retryAfterMs?: number;
 
   constructor(
     code: RealtimeErrorCode,
     message: string,
     options: { cause?: unknown; status?: number; retryAfterMs?: number } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Error reads only `cause` from its options; an undefined one is left out.
+    super(message, options.cause === undefined ? undefined : options);
     this.code = code;
-    // The fields exist on every instance (class fields); unknown ones stay undefined.
+    // The fields exist on every instance; unknown ones stay undefined.
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -45,5 +48,5 @@ export class RealtimeError extends Error {
 
 /** True when `value` is a RealtimeError, optionally of one code. */
 export function isRealtimeError(value: unknown, code?: RealtimeErrorCode): value is RealtimeError {
-  return value instanceof RealtimeError && (code === undefined || value.code === code);
+  return value instanceof RealtimeError && (!code || value.code === code);
 }

@@ -3,7 +3,8 @@ import { RealtimeError } from '../errors';
 // The errors every transport makes. The core loads this module up front (the
 // lazy built-ins report a failed load with `unavailable`), so the bundler
 // keeps it in the shared chunk the core already loads instead of one more
-// chunk per transport.
+// chunk per transport. Errors only the HTTP transports make live in
+// http-request.ts, so the WebSocket-only app does not download them.
 
 /**
  * A `transport_unavailable` error: this transport cannot be used here or now,
@@ -22,14 +23,6 @@ export function abortedError(signal: AbortSignal): RealtimeError {
   const reason: unknown = signal.reason;
   if (reason instanceof RealtimeError) return reason;
   return new RealtimeError('closed', 'connection attempt aborted', { cause: reason });
-}
-
-/**
- * The rejection of a request that got no HTTP answer. A network failure says
- * nothing about the server, so the fallback chain may try the next transport.
- */
-export function networkError(cause: unknown, what: string): RealtimeError {
-  return unavailable(`${what} failed: no answer from the server`, { cause });
 }
 
 /** Calls `listener` once when `signal` aborts; returns the function that stops listening. */

@@ -23,27 +23,21 @@ const builtIns: Record<TransportName, (platform: TransportPlatform) => Transport
   'long-poll': longPollTransport,
 };
 
-/** Throws a `RangeError` showing `list` unless it is a non-empty array. */
-function assertNonEmpty(list: unknown): asserts list is readonly unknown[] {
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new RangeError(`transports must be a non-empty array, got ${describeValue(list)}`);
-  }
-}
-
 /**
  * Checks the `transports` option: a non-empty array of built-in names and
  * `Transport` objects (a `name` and a `connect` method). Throws a `RangeError`
  * naming the entry and showing its value.
  */
 export function assertTransportList(list: unknown): asserts list is ReadonlyArray<TransportName | Transport> {
-  assertNonEmpty(list);
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new RangeError(`transports must be a non-empty array, got ${describeValue(list)}`);
+  }
   list.forEach((entry, index) => {
     const ok =
       typeof entry === 'string'
         ? Object.hasOwn(builtIns, entry)
         : typeof entry === 'object' &&
-          entry !== null &&
-          typeof (entry as Transport).connect === 'function' &&
+          typeof (entry as Transport | null)?.connect === 'function' &&
           typeof (entry as Transport).name === 'string';
     if (!ok) {
       throw new RangeError(
@@ -55,14 +49,14 @@ export function assertTransportList(list: unknown): asserts list is ReadonlyArra
 
 /**
  * Turns the configured list (names of built-ins or `Transport` objects) into
- * transports, giving the built-ins the platform pieces. Throws a `RangeError`
- * naming the entry for an unknown name or a value that is not a transport.
+ * transports, giving the built-ins the platform pieces. The list is the
+ * `transports` option, which options.ts has checked with
+ * {@link assertTransportList}: it is not checked again.
  */
 export function resolveTransports(
   list: ReadonlyArray<TransportName | Transport>,
   platform: TransportPlatform = {},
 ): Transport[] {
-  assertTransportList(list);
   return list.map((entry) => (typeof entry === 'string' ? builtIns[entry](platform) : entry));
 }
 
@@ -82,16 +76,6 @@ export interface TransportChainOptions {
 }
 
 /**
- * True when another transport may succeed where this one failed: the
- * transport was unavailable, or the failure carried no server answer at all
- * (a custom transport's network error). A server that answered (401, 403, 429,
- * 400, 5xx) would answer the next transport the same way.
- */
-function triesNext(error: unknown): boolean {
-  return !isRealtimeError(error) || error.code === 'transport_unavailable';
-}
-
-/**
  * Connects through the configured transports in order. A transport that
  * connects becomes the first one tried from then on (for the life of the
  * chain); the others are tried again only when it fails to connect.
@@ -102,9 +86,9 @@ export class TransportChain {
   #preferred = 0;
   #current: string | undefined;
 
+  /** `transports`: the resolved `transports` option, never empty. */
   constructor(transports: readonly Transport[], options: TransportChainOptions = {}) {
-    assertNonEmpty(transports);
-    this.#transports = [...transports];
+    this.#transports = transports;
     this.#onFallback = options.onFallback;
   }
 
@@ -116,7 +100,7 @@ export class TransportChain {
   /** Lets the transport the next `connect` tries first get ready (see `Transport.preload`). */
   preload(): void {
     try {
-      this.#attemptOrder()[0]?.preload?.();
+      this.#transports[this.#preferred]?.preload?.();
     } catch {
       // A custom transport's preload must not break the client; connect will tell.
     }
@@ -144,15 +128,25 @@ export class TransportChain {
         return connection;
       } catch (error) {
         const next = order[i + 1];
-        // The last transport's error is the chain's.
-        if (ctx.signal.aborted || !triesNext(error) || next === undefined) throw error;
+        // Another transport may succeed where this one was unavailable, or
+        // where the failure carried no server answer at all (a custom
+        // transport's network error). A server that answered (401, 403, 429,
+        // 400, 5xx) would answer the next transport the same way. The last
+        // transport's error is the chain's.
+        if (
+          ctx.signal.aborted ||
+          (isRealtimeError(error) && error.code !== 'transport_unavailable') ||
+          next === undefined
+        ) {
+          throw error;
+        }
         this.#onFallback?.({ from: transport.name, to: next.name, error });
       }
     }
   }
 
   #attemptOrder(): Transport[] {
-    const first = this.#transports[this.#preferred]!;
-    return [first, ...this.#transports.filter((_, index) => index !== this.#preferred)];
+    const preferred = this.#preferred;
+    return [this.#transports[preferred]!, ...this.#transports.filter((_, index) => index !== preferred)];
   }
 }

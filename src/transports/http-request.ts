@@ -1,6 +1,6 @@
 import type { WallClock } from '../clock';
 import { RealtimeError } from '../errors';
-import { abortedError, networkError, unavailable } from './failures';
+import { abortedError, unavailable } from './failures';
 import { codeForStatus, type ErrorResponseLike, parseRetryAfter } from './http-errors';
 
 // What the HTTP transports (SSE, long-poll, and their `POST /update-services`)
@@ -24,6 +24,14 @@ export function httpDeps(options: { fetch?: typeof fetch; now?: WallClock }): Ht
   const doFetch = options.fetch ?? globalThis.fetch;
   if (typeof doFetch !== 'function') throw unavailable('no fetch in this environment');
   return { fetch: doFetch, now: options.now ?? Date.now };
+}
+
+/**
+ * The rejection of a request that got no HTTP answer. A network failure says
+ * nothing about the server, so the fallback chain may try the next transport.
+ */
+function networkError(cause: unknown, what: string): RealtimeError {
+  return unavailable(`${what} failed: no answer from the server`, { cause });
 }
 
 /** One request: `headers` get the token as `Authorization: Bearer …`. */

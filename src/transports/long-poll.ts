@@ -4,10 +4,9 @@ import { readPollResponse } from '../protocol/frame-reader';
 import type { Cursor } from '../protocol/schemas';
 import { abortedError, onAbort, unavailable } from './failures';
 import { errorFromResponse, type HttpDeps, httpDeps, send } from './http-request';
-import { validateLongPollOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
-import { pollUrl } from './url';
+import { endpointUrl, type SubscriptionQuery, subscriptionQuery } from './url';
 import { connectionIdOfWelcomeObject } from './welcome';
 
 /** Options of {@link longPollTransport}. */
@@ -36,11 +35,25 @@ export const DEFAULT_POLL_WAIT_SECONDS = 25;
  * `onClose` with the status and the mapped error.
  */
 export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
-  validateLongPollOptions(options);
+  // Options were checked by the exported factory (builtins.ts), not again here.
   return {
     name: 'long-poll',
     connect: (ctx) => connectLongPoll(ctx, options),
   };
+}
+
+/** A `/poll` query: the subscription plus the connection and how long to wait. */
+export interface PollQuery extends SubscriptionQuery {
+  connectionId?: string;
+  /** Seconds the server may hold the request open. */
+  wait: number;
+}
+
+/** `GET /poll`: `connectionId` (when known) first, then the subscription and `wait`. */
+export function pollUrl(base: string, query: PollQuery): string {
+  const id =
+    query.connectionId === undefined ? '' : `connectionId=${encodeURIComponent(query.connectionId)}&`;
+  return endpointUrl(base, 'poll', `${id}${subscriptionQuery(query)}&wait=${query.wait}`).href;
 }
 
 interface PollDeps extends HttpDeps {

@@ -5,7 +5,6 @@ import { abortedError, onAbort } from './failures';
 import { hasContentType } from './http-errors';
 import { errorFromResponse, type HttpDeps, httpDeps, send, unexpectedContentType } from './http-request';
 import { DEFAULT_SSE_MAX_LINE_CHARS, type SseMessage, SseParser } from './sse-parser';
-import { validateSseOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
 import { hasKeys, streamUrl } from './url';
@@ -32,7 +31,7 @@ const EVENT_STREAM = 'text/event-stream';
  * its `connectionId`, which `update` needs for `POST /update-services`.
  */
 export function sseTransport(options: SseTransportOptions = {}): Transport {
-  validateSseOptions(options);
+  // Options were checked by the exported factory (builtins.ts), not again here.
   return {
     name: 'sse',
     connect: (ctx) => connectSse(ctx, options),

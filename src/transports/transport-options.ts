@@ -1,61 +1,63 @@
+import { describeValue } from '../util/validate';
 import type { LongPollTransportOptions } from './long-poll';
 import type { SseTransportOptions } from './sse';
 import type { WebSocketTransportOptions } from './websocket';
 
 // The built-ins' option checks, apart from their code: the public factories
 // (builtins.ts) check options when called, loudly, and load the transport's
-// code only on its first connect. (Not util/validate.ts: the transports'
-// chunks would then share it with the core, one more chunk to download.)
+// code only on its first connect; the transports' own modules trust them.
+// Only the core imports this module, so it may use util/validate.ts: the
+// transports' chunks do not share it.
 
-/** Throws a `RangeError` naming `field` and showing `value` unless `ok`. */
-function check(ok: boolean, field: string, expected: string, value: unknown): void {
-  if (ok) return;
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    // An object without a prototype has no toString: still a RangeError, not a TypeError.
-    shown = Object.prototype.toString.call(value);
-  }
-  throw new RangeError(`${field} must be ${expected}, got ${shown}`);
+/** Throws a `RangeError` naming `field` and showing `value` unless it was left out or is `ok`. */
+function check(field: string, value: unknown, ok: boolean, expected: string): void {
+  if (value !== undefined && !ok)
+    throw new RangeError(`${field} must be ${expected}, got ${describeValue(value)}`);
 }
 
 /** `value`, when given, must be a function (`expected` says what kind). */
-function checkOptionalFunction(field: string, value: unknown, expected = 'a function'): void {
-  check(value === undefined || typeof value === 'function', field, expected, value);
+function checkFunction(field: string, value: unknown, expected = 'a function'): void {
+  check(field, value, typeof value === 'function', expected);
 }
 
 export function validateWebSocketOptions(options: WebSocketTransportOptions): void {
-  checkOptionalFunction('WebSocket', options.WebSocket, 'a constructor');
+  checkFunction('WebSocket', options.WebSocket, 'a constructor');
   const path = options.path;
   check(
-    path === undefined || (typeof path === 'string' && /^\/?[^?#]+$/.test(path)),
     'path',
-    'a URL path without query or fragment',
     path,
+    typeof path === 'string' && /^\/?[^?#]+$/.test(path),
+    'a URL path without query or fragment',
   );
+}
+
+/** The HTTP transports' options: `fetch`, their own number `field`, then `now`. */
+function checkHttpOptions<O extends { fetch?: typeof fetch; now?: unknown }>(
+  options: O,
+  field: keyof O & string,
+  ok: (value: number) => boolean,
+  expected: string,
+): void {
+  checkFunction('fetch', options.fetch);
+  const value = options[field] as number;
+  check(field, value, ok(value), expected);
+  checkFunction('now', options.now);
 }
 
 export function validateSseOptions(options: SseTransportOptions): void {
-  checkOptionalFunction('fetch', options.fetch);
-  const max = options.maxFrameChars;
-  check(
-    max === undefined || (Number.isSafeInteger(max) && max >= 1),
+  checkHttpOptions(
+    options,
     'maxFrameChars',
+    (max) => Number.isSafeInteger(max) && max >= 1,
     'a positive integer',
-    max,
   );
-  checkOptionalFunction('now', options.now);
 }
 
 export function validateLongPollOptions(options: LongPollTransportOptions): void {
-  checkOptionalFunction('fetch', options.fetch);
-  const wait = options.waitSeconds;
-  check(
-    wait === undefined || (Number.isInteger(wait) && wait >= 0 && wait <= 3600),
+  checkHttpOptions(
+    options,
     'waitSeconds',
+    (wait) => Number.isInteger(wait) && wait >= 0 && wait <= 3600,
     'an integer from 0 to 3600',
-    wait,
   );
-  checkOptionalFunction('now', options.now);
 }

@@ -3,7 +3,7 @@ import { readUpdateServicesResponse } from '../protocol/frame-reader';
 import { abortedError } from './failures';
 import { errorFromResponse, type HttpDeps, send } from './http-request';
 import type { UpdateResult } from './types';
-import { updateServicesUrl } from './url';
+import { endpointUrl } from './url';
 
 /** What one `POST /update-services` needs. */
 export interface UpdateServicesRequest extends HttpDeps {
@@ -25,7 +25,7 @@ export async function postUpdateServices(request: UpdateServicesRequest): Promis
   const { signal } = request;
   const response = await send(
     request.fetch,
-    updateServicesUrl(request.url),
+    endpointUrl(request.url, 'update-services').href,
     request.token,
     {
       method: 'POST',

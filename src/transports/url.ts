@@ -1,6 +1,10 @@
-import { RealtimeError } from '../errors';
 import { encodeCursor } from '../protocol/cursor';
 import type { Cursor } from '../protocol/schemas';
+
+// What the transports share of building their URLs. The core loads this
+// module too (isHttpUrl), so it sits in the chunk the core and the transports
+// share: what only one HTTP transport needs (`/poll`, `/update-services`)
+// lives with that transport, out of the WebSocket-only app.
 
 /** The subscription part of a `/stream` or `/poll` query. */
 export interface SubscriptionQuery {
@@ -11,13 +15,6 @@ export interface SubscriptionQuery {
   cursor?: Cursor;
 }
 
-/** A `/poll` query: the subscription plus the connection and how long to wait. */
-export interface PollQuery extends SubscriptionQuery {
-  connectionId?: string;
-  /** Seconds the server may hold the request open. */
-  wait: number;
-}
-
 // Each item is encoded on its own and the commas between them are left as they
 // are, so the query reads `services=a,b` as PROTOCOL.md writes it.
 function list(values: readonly string[]): string {
@@ -26,37 +23,28 @@ function list(values: readonly string[]): string {
 
 /** True when the cursor has at least one service (an empty cursor is left out of requests). */
 export function hasKeys(cursor: Cursor | undefined): cursor is Cursor {
-  if (cursor === undefined) return false;
-  for (const _ in cursor) return true;
+  // A for-in over `undefined` runs no iteration.
+  for (const _ in cursor as object) return true;
   return false;
 }
 
 /**
- * Resolves the base URL (relative ones against the page's location, where
- * there is one) and appends `endpoint` to its path, keeping a path prefix such
- * as `/v2/realtime` and any query the base already has. Throws a
- * `RealtimeError` `invalid_options` for a URL that cannot be parsed.
+ * The base URL with `endpoint` appended to its path, keeping a path prefix
+ * such as `/v2/realtime` and any query the base already has, then `query`.
+ * The base is the client's `url` option, which options.ts has already checked
+ * to be an absolute http(s) URL: it always parses.
  */
-export function endpointUrl(base: string, endpoint: string): URL {
-  const location = (globalThis as { location?: { href?: string } }).location?.href;
-  let url: URL;
-  try {
-    url = location === undefined ? new URL(base) : new URL(base, location);
-  } catch {
-    throw new RealtimeError('invalid_options', `url is not a valid URL: ${JSON.stringify(base)}`);
-  }
+export function endpointUrl(base: string, endpoint: string, query?: string): URL {
+  const url = new URL(base);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/${endpoint.replace(/^\/+/, '')}`;
   url.hash = '';
+  // `search` is '' for no query; set without '?', it gets one.
+  if (query) url.search += `${url.search && '&'}${query}`;
   return url;
 }
 
-function appendQuery(url: URL, query: string): string {
-  if (query === '') return url.href;
-  url.search = url.search.length > 1 ? `${url.search}&${query}` : `?${query}`;
-  return url.href;
-}
-
-function subscriptionQuery(query: SubscriptionQuery): string {
+/** `services=…[&propertyIds=…][&cursor=…]` (the cursor as base64url JSON). */
+export function subscriptionQuery(query: SubscriptionQuery): string {
   let out = `services=${list(query.services)}`;
   if (query.propertyIds !== null) out += `&propertyIds=${list(query.propertyIds)}`;
   if (hasKeys(query.cursor)) out += `&cursor=${encodeCursor(query.cursor)}`;
@@ -73,25 +61,10 @@ export function streamUrl(
   query: SubscriptionQuery,
   options: { websocket?: boolean; endpoint?: string } = {},
 ): string {
-  const url = endpointUrl(base, options.endpoint ?? 'stream');
-  if (options.websocket === true) {
-    if (url.protocol === 'http:') url.protocol = 'ws:';
-    else if (url.protocol === 'https:') url.protocol = 'wss:';
-  }
-  return appendQuery(url, subscriptionQuery(query));
-}
-
-/** `GET /poll`: `connectionId` (when known) first, then the subscription and `wait`. */
-export function pollUrl(base: string, query: PollQuery): string {
-  const url = endpointUrl(base, 'poll');
-  let out = query.connectionId === undefined ? '' : `connectionId=${encodeURIComponent(query.connectionId)}&`;
-  out += `${subscriptionQuery(query)}&wait=${query.wait}`;
-  return appendQuery(url, out);
-}
-
-/** `POST /update-services`. */
-export function updateServicesUrl(base: string): string {
-  return endpointUrl(base, 'update-services').href;
+  const url = endpointUrl(base, options.endpoint ?? 'stream', subscriptionQuery(query));
+  // The base is http: or https:, so this makes it ws: or wss:.
+  if (options.websocket) url.protocol = url.protocol.replace('http', 'ws');
+  return url.href;
 }
 
 /**
@@ -100,10 +73,8 @@ export function updateServicesUrl(base: string): string {
  * the core and the transports share, not in one more for the transports.
  */
 export function isHttpUrl(text: string): boolean {
-  if (!/^https?:/i.test(text)) return false;
   try {
-    new URL(text);
-    return true;
+    return /^https?:/i.test(text) && !!new URL(text);
   } catch {
     return false;
   }

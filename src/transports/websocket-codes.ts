@@ -1,6 +1,4 @@
 import { RealtimeError, type RealtimeErrorCode } from '../errors';
-import { unavailable } from './failures';
-import type { TransportCloseReason } from './types';
 
 /**
  * The refusals of PROTOCOL.md's WebSocket endpoint: error code → the HTTP
@@ -15,34 +13,23 @@ const REFUSALS: ReadonlyMap<string, number> = new Map([
   ['overloaded', 429],
 ]);
 
-/** The refusal a close code stands for, if it is one of PROTOCOL.md's. */
-function refusalOf(closeCode: number): { status: number; code: RealtimeErrorCode } | undefined {
-  for (const [code, status] of REFUSALS) {
-    if (closeCode === 4000 + status) return { status, code: code as RealtimeErrorCode };
-  }
-  return undefined;
-}
-
-/** The close reason handed to `onClose` for a socket that closed after it was accepted. */
-export function closeReasonForCode(closeCode: number, error?: unknown): TransportCloseReason {
-  const reason: TransportCloseReason = refusalOf(closeCode) ?? { status: closeCode };
-  if (error !== undefined) reason.error = error;
-  return reason;
+/** What a close code says: one of PROTOCOL.md's refusals, or just the code as `status`. */
+export interface CloseMeaning {
+  status: number;
+  code?: RealtimeErrorCode;
+  error?: unknown;
 }
 
 /**
- * The rejection of a connect attempt whose socket closed before the server's
- * first frame: the server's refusal when the close code carries one, else
- * `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
+ * The refusal a close code stands for (`{ status: 401, code: 'unauthorized' }`
+ * for 4401), else `{ status: closeCode }`. A fresh object, so the caller may
+ * add the socket's `error` and hand it on as the close reason.
  */
-export function errorForEarlyClose(closeCode: number, cause?: unknown): RealtimeError {
-  const refusal = refusalOf(closeCode);
-  return refusal === undefined
-    ? unavailable(`WebSocket closed before the server answered (${closeCode})`, { status: closeCode, cause })
-    : new RealtimeError(refusal.code, `server closed the WebSocket with ${closeCode}`, {
-        status: refusal.status,
-        cause,
-      });
+export function closeMeaning(closeCode: number): CloseMeaning {
+  for (const [code, status] of REFUSALS) {
+    if (closeCode === 4000 + status) return { status, code: code as RealtimeErrorCode };
+  }
+  return { status: closeCode };
 }
 
 /**
@@ -58,13 +45,16 @@ export function errorFromFirstFrame(data: unknown): RealtimeError | undefined {
   } catch {
     return undefined;
   }
-  if (typeof frame !== 'object' || frame === null) return undefined;
-  const { type, code, message, retryAfterMs } = frame as Record<string, unknown>;
+  // `null` has no fields; other JSON values read as undefined ones.
+  const { type, code, message, retryAfterMs } = (frame ?? {}) as Record<string, unknown>;
   if (type !== 'error' || typeof code !== 'string') return undefined;
   const status = REFUSALS.get(code);
-  const text = typeof message === 'string' ? message.slice(0, 200) : code;
-  return new RealtimeError(status === undefined ? 'server_error' : (code as RealtimeErrorCode), text, {
-    status,
-    retryAfterMs: typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? retryAfterMs : undefined,
-  });
+  return new RealtimeError(
+    status === undefined ? 'server_error' : (code as RealtimeErrorCode),
+    typeof message === 'string' ? message.slice(0, 200) : code,
+    {
+      status,
+      retryAfterMs: typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? retryAfterMs : undefined,
+    },
+  );
 }

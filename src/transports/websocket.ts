@@ -1,10 +1,9 @@
 import { RealtimeError } from '../errors';
 import type { ClientFrame } from '../protocol/schemas';
 import { abortedError, onAbort, unavailable } from './failures';
-import { validateWebSocketOptions } from './transport-options';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import { streamUrl } from './url';
-import { closeReasonForCode, errorForEarlyClose, errorFromFirstFrame } from './websocket-codes';
+import { closeMeaning, errorFromFirstFrame } from './websocket-codes';
 
 /** What the transport reads from the events of a socket. */
 export interface WebSocketEventLike {
@@ -56,9 +55,11 @@ const NORMAL_CLOSURE = 1000;
  * Frames go to `onFrame` as they came: text as text, binary untouched (as an
  * `ArrayBuffer`) for the core to count as invalid. The server's first frame
  * may reach `onFrame` before the code awaiting `connect` runs.
+ *
+ * Options were checked by the exported factory (builtins.ts), which is what
+ * loads this module: they are not checked again.
  */
 export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
-  validateWebSocketOptions(options);
   return {
     name: 'websocket',
     async connect(ctx) {
@@ -66,19 +67,17 @@ export function websocketTransport(options: WebSocketTransportOptions = {}): Tra
       const WebSocketClass =
         options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
       if (typeof WebSocketClass !== 'function') throw unavailable('no WebSocket in this environment');
+      // The cursor travels in `hello` with the token, so the URL stays short.
+      const url = streamUrl(
+        ctx.url,
+        { ...ctx, cursor: undefined },
+        { websocket: true, endpoint: options.path },
+      );
       let socket: WebSocketLike;
       try {
-        // The cursor travels in `hello` with the token, so the URL stays short.
-        const url = streamUrl(
-          ctx.url,
-          { services: ctx.services, propertyIds: ctx.propertyIds },
-          { websocket: true, endpoint: options.path },
-        );
         socket = new WebSocketClass(url);
       } catch (error) {
-        throw error instanceof RealtimeError
-          ? error
-          : unavailable('WebSocket could not be created', { cause: error });
+        throw unavailable('WebSocket could not be created', { cause: error });
       }
       return new Promise((resolve, reject) => openSession(socket, ctx, resolve, reject));
     },
@@ -125,10 +124,11 @@ function openSession(
   const isOpen = (): boolean => phase === LIVE && socket.readyState === OPEN;
 
   const connection: TransportConnection = {
-    update(services, propertyIds) {
-      if (!isOpen()) return Promise.reject(new RealtimeError('connection_lost', 'the WebSocket is not open'));
+    // An open socket's send does not throw, so update rejects only for a
+    // socket that is not open.
+    async update(services, propertyIds) {
+      if (!isOpen()) throw new RealtimeError('connection_lost', 'the WebSocket is not open');
       send({ type: 'update', services, propertyIds });
-      return Promise.resolve();
     },
     setToken(next) {
       token = next;
@@ -167,10 +167,7 @@ function openSession(
   socket.addEventListener('message', (event) => {
     if (phase === AWAITING_FIRST_FRAME) {
       const refusal = errorFromFirstFrame(event.data);
-      if (refusal !== undefined) {
-        fail(refusal);
-        return;
-      }
+      if (refusal !== undefined) return fail(refusal);
       phase = LIVE;
       resolve(connection);
     }
@@ -179,19 +176,28 @@ function openSession(
 
   socket.addEventListener('error', (event) => {
     // A `close` event always follows; it carries the code. Before the server's
-    // first frame there is nothing to wait for.
+    // first frame there is nothing to wait for: that close finds the attempt
+    // failed already, so only a live socket's close reports `socketError`.
     socketError = event;
     if (phase < LIVE) fail(unavailable('WebSocket failed before the server answered', { cause: event }));
   });
 
   socket.addEventListener('close', (event) => {
     const closeCode = event.code ?? 1006;
+    const meaning = closeMeaning(closeCode);
     if (phase < LIVE) {
-      fail(errorForEarlyClose(closeCode, socketError));
+      // The server's refusal when the close code carries one, else
+      // `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
+      fail(
+        meaning.code
+          ? new RealtimeError(meaning.code, `server closed the WebSocket with ${closeCode}`, meaning)
+          : unavailable(`WebSocket closed before the server answered (${closeCode})`, meaning),
+      );
     } else if (phase === LIVE) {
       phase = DONE;
       stopListeningToAbort();
-      ctx.onClose(closeReasonForCode(closeCode, socketError));
+      if (socketError !== undefined) meaning.error = socketError;
+      ctx.onClose(meaning);
     }
   });
 }

@@ -6,15 +6,31 @@ import { fakeWebSocketClass, recordingContext, scriptedFetch } from './fakes';
 // the transport's code on the first connect (see src/transports/builtins.ts).
 
 describe('the exported transport factories', () => {
+  // The transports' own modules do not check their options again: these
+  // factories are the only way the package hands them out.
   it('throw a RangeError naming the option at once, before any code loads', () => {
     expect(() => websocketTransport({ WebSocket: 42 as never })).toThrow(/WebSocket must be a constructor/);
+    expect(() => websocketTransport({ WebSocket: 'nope' as never })).toThrow(/WebSocket.*nope/);
     expect(() => websocketTransport({ path: 'a?b' })).toThrow(RangeError);
+    expect(() => websocketTransport({ path: 'a?b' })).toThrow(/path.*a\?b/);
     expect(() => sseTransport({ maxFrameChars: 0 })).toThrow(/maxFrameChars/);
+    expect(() => sseTransport({ maxFrameChars: -1 })).toThrow(/maxFrameChars.*-1/);
+    expect(() => sseTransport({ fetch: 42 as unknown as typeof fetch })).toThrow(/fetch.*42/);
     expect(() => longPollTransport({ waitSeconds: 3601 })).toThrow(/waitSeconds/);
+    expect(() => longPollTransport({ waitSeconds: -1 })).toThrow(/waitSeconds.*-1/);
+    expect(() => longPollTransport({ waitSeconds: 2.5 })).toThrow(RangeError);
+    expect(() => longPollTransport({ fetch: {} as typeof fetch })).toThrow(/fetch/);
     // A value without a prototype cannot be turned into a string; still the same RangeError.
     expect(() => websocketTransport({ path: Object.create(null) })).toThrow(
-      new RangeError('path must be a URL path without query or fragment, got [object Object]'),
+      new RangeError('path must be a URL path without query or fragment, got {}'),
     );
+  });
+
+  it('accept the options left out or valid', () => {
+    expect(() => websocketTransport({ WebSocket: class {} as never, path: '/socket' })).not.toThrow();
+    expect(() => sseTransport({ fetch, maxFrameChars: 1, now: Date.now })).not.toThrow();
+    expect(() => longPollTransport({ fetch, waitSeconds: 0, now: Date.now })).not.toThrow();
+    expect(() => longPollTransport({ waitSeconds: 3600 })).not.toThrow();
   });
 
   it('carry their name before their code is loaded', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
-import { type FallbackInfo, resolveTransports, TransportChain } from '../../../src/transports/fallback';
+import {
+  assertTransportList,
+  type FallbackInfo,
+  resolveTransports,
+  TransportChain,
+} from '../../../src/transports/fallback';
 import type { Transport, TransportConnection } from '../../../src/transports/types';
 import { FakeWebSocket, recordingContext, scriptedFetch } from './fakes';
 
@@ -28,10 +33,6 @@ function scripted(name: string, outcomes: Array<'ok' | unknown>): Transport & { 
 const unavailable = () => new RealtimeError('transport_unavailable', 'refused');
 
 describe('TransportChain', () => {
-  it('rejects an empty list with a RangeError', () => {
-    expect(() => new TransportChain([])).toThrow(RangeError);
-  });
-
   it('connects with the first transport that can, and names it', async () => {
     const ws = scripted('websocket', [unavailable()]);
     const sse = scripted('sse', ['ok']);
@@ -152,16 +153,6 @@ describe('resolveTransports', () => {
     expect(list.map((t) => t.name)).toEqual(['websocket', 'sse', 'long-poll', 'custom']);
     expect(list[3]).toBe(custom);
   });
-
-  it('rejects an unknown name with a RangeError naming the entry and the value', () => {
-    expect(() => resolveTransports(['websocket', 'carrier-pigeon' as 'sse'], {})).toThrow(
-      /transports\[1\].*"carrier-pigeon"/,
-    );
-    expect(() => resolveTransports([42 as unknown as 'sse'], {})).toThrow(RangeError);
-    expect(() => resolveTransports([], {})).toThrow(RangeError);
-    expect(() => resolveTransports(['toString' as 'sse'], {})).toThrow(RangeError);
-  });
-
   it('loads a named built-in on its first connect; a failed load is transport_unavailable and retried', async () => {
     vi.doMock('../../../src/transports/sse', () => {
       throw new Error('chunk 404 after a deploy');
@@ -193,5 +184,29 @@ describe('resolveTransports', () => {
     await vi.waitFor(() => expect(sockets).toHaveLength(1));
     await expect(sse!.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
     expect(calls).toHaveLength(1);
+  });
+});
+
+// options.ts checks the `transports` option with it, once; resolveTransports trusts it.
+describe('assertTransportList', () => {
+  it('rejects an unknown name with a RangeError naming the entry and the value', () => {
+    expect(() => assertTransportList(['websocket', 'carrier-pigeon'])).toThrow(
+      /transports\[1\].*"carrier-pigeon"/,
+    );
+    expect(() => assertTransportList([42])).toThrow(RangeError);
+    expect(() => assertTransportList([null])).toThrow(/transports\[0\].*null/);
+    expect(() =>
+      assertTransportList([Object.assign(() => {}, { connect: async () => connection('f') })]),
+    ).toThrow(RangeError);
+    expect(() => assertTransportList([{ name: 'x' }])).toThrow(RangeError);
+    expect(() => assertTransportList([{ connect: async () => connection('x') }])).toThrow(RangeError);
+    expect(() => assertTransportList([])).toThrow(RangeError);
+    expect(() => assertTransportList('websocket')).toThrow(RangeError);
+    expect(() => assertTransportList(['toString'])).toThrow(RangeError);
+  });
+
+  it('accepts built-in names and Transport objects', () => {
+    const custom: Transport = { name: 'custom', connect: async () => connection('custom') };
+    expect(() => assertTransportList(['websocket', 'sse', 'long-poll', custom])).not.toThrow();
   });
 });
