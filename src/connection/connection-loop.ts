@@ -329,7 +329,16 @@ export class ConnectionLoop {
    * `wasWelcomed` defaults to whether the attempt was welcomed when it failed.
    */
   #failed(generation: number, error: RealtimeError, wasWelcomed = this.#welcomed): void {
-    if (generation !== this.#generation || generation === this.#failedGeneration || !this.#running) return;
+    // Suspended (bfcache): the attempt aborted on the way in is no failure;
+    // resume() starts the next one, so a retry armed here would run beside it.
+    if (
+      generation !== this.#generation ||
+      generation === this.#failedGeneration ||
+      !this.#running ||
+      this.#suspended
+    ) {
+      return;
+    }
     this.#failedGeneration = generation;
     this.#teardown();
     const deps = this.#deps;

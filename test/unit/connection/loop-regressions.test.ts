@@ -85,3 +85,46 @@ describe('connection loop regressions', () => {
     expect(closed).toEqual(['c1']);
   });
 });
+
+describe('back/forward cache while connecting', () => {
+  it('neither retries in the cache nor leaves a second attempt behind after pageshow', async () => {
+    vi.useFakeTimers();
+    const win = new EventTarget();
+    const attempts: { id: string; signal: AbortSignal; closed: boolean }[] = [];
+    const transport: Transport = {
+      name: 'hangs-first',
+      connect(ctx) {
+        const attempt = { id: `c${attempts.length + 1}`, signal: ctx.signal, closed: false };
+        attempts.push(attempt);
+        return new Promise((resolve, reject) => {
+          const connection = { update: async () => {}, close: () => void (attempt.closed = true) };
+          // The first connect hangs until it is aborted; later ones open at once.
+          if (attempt.id === 'c1') ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+          else {
+            queueMicrotask(() => welcome(ctx, attempt.id));
+            resolve(connection);
+          }
+        });
+      },
+    };
+    const rt = client(transport, { platform: { window: win }, backoff: { baseMs: 100, capMs: 200 } });
+    const disconnects: unknown[] = [];
+    rt.on('disconnected', (info) => disconnects.push(info));
+    rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(attempts.map((a) => a.id)).toEqual(['c1']);
+
+    win.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    await vi.advanceTimersByTimeAsync(5_000);
+    // Suspended: the aborted connect is no failure to retry.
+    expect(attempts.map((a) => a.id)).toEqual(['c1']);
+    expect(disconnects).toEqual([]);
+
+    win.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(rt.getState().status).toBe('connected');
+    // One attempt after the restore, and it is the live one.
+    expect(attempts.map((a) => a.id)).toEqual(['c1', 'c2']);
+    expect(attempts[1]?.signal.aborted).toBe(false);
+  });
+});
