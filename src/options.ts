@@ -173,8 +173,11 @@ const int =
     return value;
   };
 const num = (min: number, max: number): Check => checked(v.assertNumber, min, max);
+/** A delay in ms: setTimeout fires at once past 2^31 − 1, so that is every delay's bound. */
+const ms = (min: number | string): Check => int(min, MAX_TIMER_DELAY_MS);
 const oneOf = (allowed: readonly string[]): Check => checked(v.assertOneOf, allowed);
 const bool = checked(v.assertBoolean);
+const fn = checked(v.assertFunction);
 const string = checked(v.assertString);
 const nonEmptyString = checked(v.assertString, { nonEmpty: true });
 const strings: Check = (field, value) => {
@@ -248,19 +251,19 @@ type Grouped = Pick<ResolvedOptions, 'leader' | 'circuit' | 'backoff' | 'optimis
 const GROUPS: { readonly [K in keyof Grouped]: Defaults<Grouped[K]> } = {
   leader: {
     strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
-    takeoverMs: [3000, int(100, MAX_TIMER_DELAY_MS)],
+    takeoverMs: [3000, ms(100)],
   },
   circuit: {
     failureThreshold: [3, int(1)],
-    cooldownMs: [1000, int(1)],
-    maxCooldownMs: [60_000, int('cooldownMs')],
+    cooldownMs: [1000, ms(1)],
+    maxCooldownMs: [60_000, ms('cooldownMs')],
   },
-  backoff: { baseMs: [500, int(1)], capMs: [20_000, int('baseMs')] },
-  optimistic: { timeoutMs: [10_000, int(1)], maxPending: [1000, int(1)] },
+  backoff: { baseMs: [500, ms(1)], capMs: [20_000, ms('baseMs')] },
+  optimistic: { timeoutMs: [10_000, ms(1)], maxPending: [1000, int(1)] },
   telemetry: {
     url: ['/telemetry/client', nonEmptyString],
     sampleRate: [0.02, num(0, 1)],
-    intervalMs: [60_000, int(1000, MAX_TIMER_DELAY_MS)],
+    intervalMs: [60_000, ms(1000)],
     measure: ['sampled', oneOf(['sampled', 'always'])],
   },
 };
@@ -278,8 +281,8 @@ type TopLevel = Pick<
 
 /** The top-level options with a default. */
 const TOP_LEVEL: Defaults<TopLevel> = {
-  connectTimeoutMs: [10_000, int(1)],
-  idleGraceMs: [1000, int(0)],
+  connectTimeoutMs: [10_000, ms(1)],
+  idleGraceMs: [1000, ms(0)],
   dedupWindow: [4096, int(16)],
   maxFrameChars: [16 * 1024 * 1024, int(1024)],
   devtools: [true, bool],
@@ -321,7 +324,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     transports: transports as TransportOption[],
     getToken,
     ...withDefaults<Pick<ResolvedOptions, 'refreshSkewMs'>>(options.auth, 'auth.', {
-      refreshSkewMs: [30_000, int(0)],
+      refreshSkewMs: [30_000, ms(0)],
     }),
     flags: resolveFlags(DEFAULT_FLAGS, options.flags),
     leader: group('leader'),
@@ -337,8 +340,10 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     platform: {
       ...platform,
       clock: platform.clock ?? systemClock,
-      wallClock: platform.wallClock ?? Date.now,
-      random: platform.random ?? Math.random,
+      ...withDefaults<{ wallClock: WallClock; random: RandomSource }>(platform, 'platform.', {
+        wallClock: [Date.now, fn],
+        random: [Math.random, fn],
+      }),
     },
   };
 }
@@ -350,7 +355,7 @@ function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['
   return {
     url,
     ...withDefaults<{ intervalMs: number }>({ intervalMs }, 'flagsUrl.', {
-      intervalMs: [30_000, int(1000, MAX_TIMER_DELAY_MS)],
+      intervalMs: [30_000, ms(1000)],
     }),
   };
 }

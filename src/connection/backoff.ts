@@ -1,6 +1,5 @@
 import type { RandomSource } from '../clock';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertFunction, assertNumber } from '../util/validate';
 
 /**
  * Options of {@link ExponentialBackoff}, as client.ts passes them: the
@@ -80,18 +79,11 @@ export class ExponentialBackoff {
   #attempt = 0;
 
   /**
-   * `resolveOptions` validated `baseMs` and `capMs`, all but the 32-bit timer
-   * limit, which it does not check: a cap past it would make setTimeout fire
-   * at once. That limit stays checked here, and so does `random`, which comes
-   * unchecked from `platform.random`.
-   *
-   * @throws RangeError naming the field when an option is out of range.
+   * `resolveOptions` validated `baseMs` and `capMs` (a cap past the timer
+   * limit would make setTimeout fire at once) and `platform.random`.
    */
   constructor(options: BackoffOptions) {
     const { random, ...shape } = options;
-    assertNumber('backoff.baseMs', shape.baseMs, 1, MAX_TIMER_DELAY_MS);
-    assertNumber('backoff.capMs', shape.capMs, shape.baseMs, MAX_TIMER_DELAY_MS);
-    assertFunction('backoff.random', random);
     this.#shape = shape;
     this.#random = random;
   }

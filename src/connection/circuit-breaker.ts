@@ -1,7 +1,5 @@
 import type { Clock } from '../clock';
 import { type Listener, Listeners } from '../util/emitter';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertNumber } from '../util/validate';
 import { Timer } from './timer';
 
 /** `closed`: attempts flow. `open`: none until the cooldown ends. `half-open`: one probe. */
@@ -84,16 +82,12 @@ export class CircuitBreaker {
   #disposed = false;
 
   /**
-   * The options come validated from `resolveOptions`, all but the 32-bit
-   * timer limit, which it does not check: that one stays here.
-   *
-   * @throws RangeError naming the field when a cooldown exceeds the timer limit.
+   * The options come validated from `resolveOptions`: integers, the open
+   * period only growing from the first one (maxCooldownMs ≥ cooldownMs), and
+   * within the timer limit.
    */
   constructor(options: CircuitBreakerOptions) {
     const { failureThreshold, cooldownMs, maxCooldownMs, clock } = options;
-    assertNumber('circuit.cooldownMs', cooldownMs, 1, MAX_TIMER_DELAY_MS);
-    // The open period only grows from the first one.
-    assertNumber('circuit.maxCooldownMs', maxCooldownMs, cooldownMs, MAX_TIMER_DELAY_MS);
     this.#failureThreshold = failureThreshold;
     this.#baseCooldownMs = this.#cooldownMs = cooldownMs;
     this.#maxCooldownMs = maxCooldownMs;

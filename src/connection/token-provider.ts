@@ -3,7 +3,7 @@ import { RealtimeError } from '../errors';
 import { reportListenerError } from '../util/emitter';
 import { SingleFlight } from '../util/single-flight';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertFunction, assertNumber, describeValue } from '../util/validate';
+import { describeValue } from '../util/validate';
 import { Timer } from './timer';
 
 /**
@@ -81,17 +81,9 @@ export class TokenProvider {
   #cached: CachedToken | undefined;
   #subscription: RefreshSubscription | undefined;
 
-  /**
-   * `resolveOptions` checked `getToken`, but not the 32-bit timer limit of
-   * `refreshSkewMs`, nor `wallClock` (it comes from `platform.wallClock`):
-   * those stay checked here.
-   *
-   * @throws RangeError naming the field when an option is out of range.
-   */
+  /** `resolveOptions` checked `getToken`, `refreshSkewMs` and `platform.wallClock`. */
   constructor(options: TokenProviderOptions) {
     const { refreshSkewMs, wallClock } = options;
-    assertNumber('auth.refreshSkewMs', refreshSkewMs, 0, MAX_TIMER_DELAY_MS);
-    assertFunction('auth.wallClock', wallClock);
     this.#getToken = options.getToken;
     this.#refreshSkewMs = refreshSkewMs;
     this.#wallClock = wallClock;

@@ -85,12 +85,64 @@ describe('resolveOptions', () => {
     expect(rangeError({ leader: { takeoverMs } })).toBe(message);
   });
 
+  it.each([
+    [{ circuit: { cooldownMs: 0 } }, 'circuit.cooldownMs must be an integer ≥ 1 and ≤ 2147483647, got 0'],
+    [
+      { circuit: { maxCooldownMs: 2 ** 31 } },
+      'circuit.maxCooldownMs must be an integer ≥ 1000 and ≤ 2147483647, got 2147483648',
+    ],
+    [
+      { circuit: { maxCooldownMs: 500 } },
+      'circuit.maxCooldownMs must be an integer ≥ 1000 and ≤ 2147483647, got 500',
+    ],
+    [{ backoff: { baseMs: Number.NaN } }, 'backoff.baseMs must be an integer ≥ 1 and ≤ 2147483647, got NaN'],
+    [
+      { backoff: { capMs: 2 ** 31 } },
+      'backoff.capMs must be an integer ≥ 500 and ≤ 2147483647, got 2147483648',
+    ],
+    [{ backoff: { capMs: 400 } }, 'backoff.capMs must be an integer ≥ 500 and ≤ 2147483647, got 400'],
+    [
+      { auth: { getToken: (): string => 't', refreshSkewMs: -1 } },
+      'auth.refreshSkewMs must be an integer ≥ 0 and ≤ 2147483647, got -1',
+    ],
+    [
+      { auth: { getToken: (): string => 't', refreshSkewMs: 2 ** 31 } },
+      'auth.refreshSkewMs must be an integer ≥ 0 and ≤ 2147483647, got 2147483648',
+    ],
+    [
+      { connectTimeoutMs: 2 ** 31 },
+      'connectTimeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 2147483648',
+    ],
+    [{ idleGraceMs: 2 ** 31 }, 'idleGraceMs must be an integer ≥ 0 and ≤ 2147483647, got 2147483648'],
+    [
+      { optimistic: { timeoutMs: 2 ** 31 } },
+      'optimistic.timeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 2147483648',
+    ],
+    [{ platform: { wallClock: 5 as never } }, 'platform.wallClock must be a function, got 5'],
+    [{ platform: { random: 0.5 as never } }, 'platform.random must be a function, got 0.5'],
+  ] as const)(
+    'bounds every delay by the timer limit and checks the platform functions: %j',
+    (options, message) => {
+      expect(rangeError(options)).toBe(message);
+    },
+  );
+
+  it('takes the platform clocks and random given, or the defaults', () => {
+    const wallClock = () => 5;
+    const random = () => 0.5;
+    expect(resolveOptions({ url, platform: { wallClock, random } }).platform).toMatchObject({
+      wallClock,
+      random,
+    });
+    expect(resolveOptions({ url }).platform).toMatchObject({ wallClock: Date.now, random: Math.random });
+  });
+
   it('checks a default against a bound another option moved', () => {
     expect(rangeError({ circuit: { cooldownMs: 100_000 } })).toBe(
-      'circuit.maxCooldownMs must be an integer ≥ 100000, got 60000',
+      'circuit.maxCooldownMs must be an integer ≥ 100000 and ≤ 2147483647, got 60000',
     );
     expect(rangeError({ backoff: { baseMs: 30_000 } })).toBe(
-      'backoff.capMs must be an integer ≥ 30000, got 20000',
+      'backoff.capMs must be an integer ≥ 30000 and ≤ 2147483647, got 20000',
     );
   });
 

@@ -358,27 +358,6 @@ describe('CircuitBreaker', () => {
   });
 
   describe('options', () => {
-    it.each([
-      [{ cooldownMs: 0 }, 'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'],
-      [{ cooldownMs: -5 }, 'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got -5'],
-      [
-        { cooldownMs: Number.POSITIVE_INFINITY },
-        'circuit.cooldownMs must be a finite number ≥ 1 and ≤ 2147483647, got Infinity',
-      ],
-      [
-        { maxCooldownMs: 2 ** 31 },
-        'circuit.maxCooldownMs must be a finite number ≥ 1000 and ≤ 2147483647, got 2147483648',
-      ],
-      [
-        { maxCooldownMs: 500 },
-        'circuit.maxCooldownMs must be a finite number ≥ 1000 and ≤ 2147483647, got 500',
-      ],
-    ])('rejects %o', (options, message) => {
-      expect(() => new CircuitBreaker({ ...DEFAULT_CIRCUIT, ...options, clock: new FakeClock() })).toThrow(
-        new RangeError(message),
-      );
-    });
-
     it('accepts maxCooldownMs equal to cooldownMs (no growth)', () => {
       const { breaker, clock, fail } = setup({ cooldownMs: 500, maxCooldownMs: 500 });
       fail(3);
