@@ -3,21 +3,8 @@ import type { RealtimeEvent } from '../protocol/schemas';
 /** Keys a {@link DedupWindow} remembers when no capacity is given. */
 export const DEFAULT_DEDUP_CAPACITY = 4096;
 
-/** Largest capacity accepted: far beyond any replay overlap, and still a few MB at most. */
+/** Largest capacity EventPipeline accepts: far beyond any replay overlap, and still a few MB at most. */
 export const MAX_DEDUP_CAPACITY = 1 << 20;
-
-/**
- * Validates a dedup capacity once, where options come in, so the hot path
- * never has to.
- *
- * @throws RangeError naming the field and the value when it is not an integer in 1..{@link MAX_DEDUP_CAPACITY}.
- */
-export function checkDedupCapacity(capacity: number, field = 'dedupCapacity'): number {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_DEDUP_CAPACITY) {
-    throw new RangeError(`${field} must be an integer in 1..${MAX_DEDUP_CAPACITY}, got ${String(capacity)}`);
-  }
-  return capacity;
-}
 
 /**
  * Remembers the last `capacity` distinct keys, forgetting the oldest first.
@@ -32,14 +19,14 @@ export class DedupWindow {
   /** How many keys are remembered at most. */
   readonly capacity: number;
   readonly #keys = new Set<string>();
-  // Grows by push until full, then is overwritten in place: no preallocation
+  // Grows slot by slot until full, then is overwritten in place: no preallocation
   // for the many services that only ever see a handful of events.
   readonly #ring: string[] = [];
   #oldest = 0;
 
-  /** @throws RangeError when `capacity` is not an integer in 1..{@link MAX_DEDUP_CAPACITY}. */
+  /** `capacity` must already be valid: EventPipeline checks it, an integer in 1..{@link MAX_DEDUP_CAPACITY}. */
   constructor(capacity: number = DEFAULT_DEDUP_CAPACITY) {
-    this.capacity = checkDedupCapacity(capacity, 'capacity');
+    this.capacity = capacity;
   }
 
   /** Number of keys remembered now (never more than `capacity`). */
@@ -60,14 +47,12 @@ export class DedupWindow {
     const keys = this.#keys;
     if (keys.has(key)) return false;
     const ring = this.#ring;
-    if (ring.length < this.capacity) {
-      ring.push(key);
-    } else {
-      const slot = this.#oldest;
-      keys.delete(ring[slot]!);
-      ring[slot] = key;
-      this.#oldest = slot + 1 === this.capacity ? 0 : slot + 1;
-    }
+    const slot = this.#oldest;
+    // Until the ring is full its next slot is empty (`undefined`, never a key),
+    // and writing it grows the ring by one as a push would.
+    keys.delete(ring[slot] as string);
+    ring[slot] = key;
+    this.#oldest = (slot + 1) % this.capacity;
     keys.add(key);
     return true;
   }

@@ -1,4 +1,3 @@
-import { isServiceName } from '../protocol/read';
 import type { RealtimeEvent } from '../protocol/schemas';
 
 /** An app's handler of one service: receives one array per batch, in seq order. Treat it as read-only. */
@@ -20,13 +19,6 @@ export interface DispatcherOptions {
   onServicesChange?(services: string[]): void;
 }
 
-// One per subscribe call, so the same function subscribed twice is two
-// subscriptions, each removed by its own unsubscribe.
-interface Subscription {
-  readonly handler: EventHandler;
-  active: boolean;
-}
-
 /**
  * Hands a tab's events to its handlers: applies the tab's property filter,
  * shadow mode and per-service kill switch, and keeps a throwing handler from
@@ -36,51 +28,46 @@ interface Subscription {
  * new array, so dispatch (hot) iterates the array it started with without
  * copying it. A handler added during a dispatch therefore waits for the next
  * batch; one removed is marked inactive at once and skipped.
+ *
+ * Its inputs come from the client, which has already checked them (service
+ * names, handlers, the property filter, resolved flags): nothing is checked
+ * again here.
  */
 export class Dispatcher {
-  readonly #handlers = new Map<string, readonly Subscription[]>();
-  readonly #onHandlerError: DispatcherOptions['onHandlerError'];
-  readonly #onServicesChange: DispatcherOptions['onServicesChange'];
+  // Each entry calls one subscription's handler while it is active. One per
+  // subscribe call, so the same function subscribed twice is two
+  // subscriptions, each removed by its own unsubscribe.
+  readonly #handlers = new Map<string, readonly EventHandler[]>();
+  readonly #options: DispatcherOptions;
   #propertyFilter: string | null = null;
   #shadowMode = false;
   #disabledServices: ReadonlySet<string> = new Set();
 
-  /** @throws TypeError when `onHandlerError` (or a given `onServicesChange`) is not a function. */
   constructor(options: DispatcherOptions) {
-    if (typeof options?.onHandlerError !== 'function') {
-      throw new TypeError('onHandlerError must be a function');
-    }
-    if (options.onServicesChange !== undefined && typeof options.onServicesChange !== 'function') {
-      throw new TypeError('onServicesChange must be a function when given');
-    }
-    this.#onHandlerError = options.onHandlerError;
-    this.#onServicesChange = options.onServicesChange;
+    this.#options = options;
   }
 
   /**
    * Calls `handler` with every batch of `service` from now on. Returns an
    * unsubscribe function; calling it again does nothing.
-   *
-   * @throws RangeError when `service` is not a valid service name; TypeError when `handler` is not a function.
    */
   subscribe(service: string, handler: EventHandler): () => void {
-    // The client checks names first, with the message apps see; this is the backstop.
-    if (!isServiceName(service))
-      throw new RangeError(`service must be a service name, got ${String(service)}`);
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    const subscription: Subscription = { handler, active: true };
+    let active = true;
+    // Checked per call: an earlier handler of the same batch may have unsubscribed this one.
+    const call: EventHandler = (events) => {
+      if (active) handler(events);
+    };
     const handlers = this.#handlers;
     const current = handlers.get(service);
-    handlers.set(service, [...(current ?? []), subscription]);
-    if (current === undefined) this.#servicesChanged();
+    handlers.set(service, [...(current ?? []), call]);
+    if (!current) this.#servicesChanged();
     return () => {
-      if (!subscription.active) return;
-      subscription.active = false;
+      if (!active) return;
+      active = false;
       // An active subscription is always in its service's list: only this function takes it out.
-      const rest = handlers.get(service)!.filter((each) => each !== subscription);
-      if (rest.length > 0) {
-        handlers.set(service, rest);
-      } else {
+      const rest = handlers.get(service)!.filter((each) => each !== call);
+      if (rest.length > 0) handlers.set(service, rest);
+      else {
         handlers.delete(service);
         this.#servicesChanged();
       }
@@ -97,26 +84,14 @@ export class Dispatcher {
     return this.#handlers.has(service);
   }
 
-  /** The property this tab shows, or `null` for all. */
-  getPropertyFilter(): string | null {
-    return this.#propertyFilter;
-  }
-
-  /**
-   * Shows only events of property `id` (and events with no property), or all
-   * events for `null`.
-   *
-   * @throws TypeError when `id` is neither a string nor null.
-   */
+  /** Shows only events of property `id` (and events with no property), or all events for `null`. */
   setPropertyFilter(id: string | null): void {
-    if (id !== null && typeof id !== 'string')
-      throw new TypeError(`propertyFilter must be a string or null, got ${typeof id}`);
     this.#propertyFilter = id;
   }
 
   /** In shadow mode no handler is called (the stream still runs so SLIs are measured). */
   setShadowMode(on: boolean): void {
-    this.#shadowMode = on === true;
+    this.#shadowMode = on;
   }
 
   /** Services whose events are not dispatched at all (per-service kill switch). Replaces the previous set. */
@@ -131,22 +106,32 @@ export class Dispatcher {
    * handler. Never throws because of a handler.
    */
   dispatch(service: string, events: RealtimeEvent[]): DispatchResult {
-    const subscriptions = this.#handlers.get(service);
-    if (this.#shadowMode || subscriptions === undefined || this.#disabledServices.has(service)) {
-      return { delivered: 0, filtered: 0 };
-    }
+    const calls =
+      this.#shadowMode || this.#disabledServices.has(service) ? undefined : this.#handlers.get(service);
     const filter = this.#propertyFilter;
-    const batch = filter === null ? events : withoutOtherProperties(events, filter);
-    // An empty batch (none given, or all filtered out) calls no handler.
+    // Nobody to call: nothing delivered, nothing filtered.
+    const all = calls ? events : [];
+    // The events a tab on property `filter` should see: those of that
+    // property and those with none. `all` itself when nothing is removed, so
+    // the common case allocates nothing.
+    let batch = all;
+    if (filter !== null) {
+      for (let i = 0; i < all.length; i++) {
+        const event = all[i]!;
+        const propertyId = event.propertyId;
+        if (propertyId == null || propertyId === filter) {
+          if (batch !== all) batch.push(event);
+        } else if (batch === all) batch = all.slice(0, i);
+      }
+    }
+    // An empty batch (none given, all filtered out, or nobody to call) calls no handler.
     if (batch.length > 0) {
-      for (const subscription of subscriptions) {
-        // Checked per call: an earlier handler may have unsubscribed this one.
-        if (!subscription.active) continue;
+      for (const call of calls!) {
         try {
-          subscription.handler(batch);
+          call(batch);
         } catch (error) {
           try {
-            this.#onHandlerError(error, service);
+            this.#options.onHandlerError(error, service);
           } catch {
             // The error reporter itself failed; there is nobody left to tell, and
             // the remaining handlers must still run.
@@ -154,31 +139,10 @@ export class Dispatcher {
         }
       }
     }
-    return { delivered: batch.length, filtered: events.length - batch.length };
+    return { delivered: batch.length, filtered: all.length - batch.length };
   }
 
   #servicesChanged(): void {
-    const listener = this.#onServicesChange;
-    listener?.(this.services());
+    this.#options.onServicesChange?.(this.services());
   }
-}
-
-/**
- * The events a tab on property `filter` should see: those of that property and
- * those with none. Returns `events` itself when nothing is removed, so the
- * common case allocates nothing.
- */
-function withoutOtherProperties(events: RealtimeEvent[], filter: string): RealtimeEvent[] {
-  let kept: RealtimeEvent[] | undefined;
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    const propertyId = event.propertyId;
-    const keep = propertyId === undefined || propertyId === null || propertyId === filter;
-    if (kept !== undefined) {
-      if (keep) kept.push(event);
-    } else if (!keep) {
-      kept = events.slice(0, i);
-    }
-  }
-  return kept ?? events;
 }

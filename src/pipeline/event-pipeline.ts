@@ -7,8 +7,7 @@ import type {
   ServerFrame,
   WelcomeFrame,
 } from '../protocol/schemas';
-import { type BatchLane, openLane, type ServiceState } from './batch-lane';
-import { checkDedupCapacity, DEFAULT_DEDUP_CAPACITY } from './dedup-window';
+import { DEFAULT_DEDUP_CAPACITY, MAX_DEDUP_CAPACITY } from './dedup-window';
 import { ServiceDedup } from './service-dedup';
 
 /** A batch continued from further than the service's cursor: events are missing. */
@@ -42,6 +41,14 @@ export interface PipelineSink {
   onSuppressed(service: string, count: number, reason: SuppressReason): void;
 }
 
+/** A service's lasting state in the pipeline: it exists exactly while the service has a cursor. */
+interface ServiceState {
+  /** The last seq accounted for. */
+  cursor: number;
+  /** Created on the first event that carries an `eventId`. */
+  dedup?: ServiceDedup;
+}
+
 /** Options of {@link EventPipeline}. */
 export interface EventPipelineOptions {
   /**
@@ -67,13 +74,17 @@ export class EventPipeline {
   readonly #states = new Map<string, ServiceState>();
   /** `null` until `setServices` is first called: every service is accepted. */
   #subscribed: Set<string> | null = null;
-  /** The lanes of the batch being applied, by service, once it has many (see #laneOf). */
-  #byService: Map<string, BatchLane> | undefined;
 
   /** @throws RangeError when `options.dedupCapacity` is not an integer in 1..2^20. */
   constructor(sink: PipelineSink, options: EventPipelineOptions = {}) {
     this.#sink = sink;
-    this.#dedupCapacity = checkDedupCapacity(options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
+    const capacity = options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY;
+    // Kept although resolveOptions checks `dedupWindow` (an integer ≥ 16): it
+    // sets no upper bound, and this check is the only one of MAX_DEDUP_CAPACITY.
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_DEDUP_CAPACITY) {
+      throw new RangeError(`dedupCapacity must be an integer in 1..${MAX_DEDUP_CAPACITY}, got ${capacity}`);
+    }
+    this.#dedupCapacity = capacity;
   }
 
   /**
@@ -110,9 +121,9 @@ export class EventPipeline {
    */
   seed(cursor: Cursor): void {
     for (const service of Object.keys(cursor)) {
-      if (this.#states.has(service)) continue;
       const seq = cursor[service];
-      if (SERVICE_NAME_PATTERN.test(service) && isSeq(seq)) this.#start(service, seq);
+      if (!this.#states.has(service) && SERVICE_NAME_PATTERN.test(service) && isSeq(seq))
+        this.#start(service, seq);
     }
   }
 
@@ -139,12 +150,9 @@ export class EventPipeline {
     for (const service of frame.services) {
       const seq = cursor[service];
       if (!SERVICE_NAME_PATTERN.test(service)) continue;
-      if (typeof seq !== 'number') this.#states.delete(service);
-      else {
-        const state = this.#states.get(service) ?? this.#start(service, seq);
-        state.cursor = seq;
-        state.dedup?.clear();
-      }
+      // A fresh state: the reset's cursor, and no dedup memory.
+      if (typeof seq === 'number') this.#start(service, seq);
+      else this.#states.delete(service);
     }
     this.#sink.onResync({ services: frame.services, cursor, reason: frame.reason });
   }
@@ -159,114 +167,97 @@ export class EventPipeline {
    * the accepted events.
    */
   applyBatch(frame: BatchFrame): void {
-    const lanes: BatchLane[] = [];
-    this.#byService = undefined;
-    const events = frame.events;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      this.#take(this.#laneOf(event.service, frame, lanes), event);
+    // The batch's events by service, in the order services first appear.
+    const groups = new Map<string, RealtimeEvent[]>();
+    for (const event of frame.events) {
+      const group = groups.get(event.service);
+      if (group) group.push(event);
+      else groups.set(event.service, [event]);
     }
     // Services the batch covers without events (all filtered out for this
     // subscription) still move their cursor or reveal a gap.
-    for (const service in frame.after) this.#laneOf(service, frame, lanes);
-
-    for (const each of lanes) {
-      if (each.mode === 'apply' && each.upTo > each.state!.cursor) each.state!.cursor = each.upTo;
-    }
-    const sink = this.#sink;
-    for (const { service, mode, known, dropped, duplicate, accepted, after } of lanes) {
-      if (mode === 'gap') sink.onGap({ service, cursor: known, after });
-      if (dropped > 0) sink.onSuppressed(service, dropped, mode === 'unsubscribed' ? mode : 'invalid');
-      if (duplicate > 0) sink.onSuppressed(service, duplicate, 'duplicate');
-      if (accepted.length > 0) sink.onEvents(service, accepted);
-    }
+    for (const service in frame.after) if (!groups.has(service)) groups.set(service, []);
+    // Every cursor moves before the sink hears anything.
+    const reports: (() => void)[] = [];
+    for (const [service, events] of groups) reports.push(this.#applyService(service, events, frame));
+    for (const report of reports) report();
   }
 
   /** Gives `service` a cursor, with no dedup memory yet. */
   #start(service: string, cursor: number): ServiceState {
-    const state: ServiceState = { cursor, dedup: undefined };
+    const state: ServiceState = { cursor };
     this.#states.set(service, state);
     return state;
   }
 
   /**
-   * The lane of `service` in `lanes` (the batch's, in the order services
-   * first appear), opened on first sight.
+   * Applies the events of one service in a batch, all of that service's
+   * events in it, and moves its cursor. Returns what the sink must hear of it.
+   * The hot path: allocates nothing per event but Set entries (see ServiceDedup).
    */
-  #laneOf(service: string, frame: BatchFrame, lanes: BatchLane[]): BatchLane {
-    const byService = this.#byService;
-    let lane: BatchLane | undefined;
-    if (byService !== undefined) lane = byService.get(service);
-    else {
-      // Newest first: batches nearly always hold one service, or a few in runs.
-      for (let i = lanes.length - 1; i >= 0 && lane === undefined; i--) {
-        if (lanes[i]!.service === service) lane = lanes[i];
-      }
-    }
-    if (lane === undefined) {
-      lane = this.#openLane(service, frame);
-      lanes.push(lane);
-      byService?.set(service, lane);
-      // Past a few services, a Map: an odd server must not make the lookup quadratic.
-      if (lanes.length === 8) this.#byService = new Map(lanes.map((each) => [each.service, each]));
-    }
-    return lane;
-  }
-
-  /** Decides, once per service per batch, what the batch does to the service. */
-  #openLane(service: string, frame: BatchFrame): BatchLane {
-    if (this.#subscribed?.has(service) === false) return openLane(service, 'unsubscribed');
+  #applyService(service: string, events: RealtimeEvent[], frame: BatchFrame): () => void {
+    const sink = this.#sink;
     // Frames normally passed the schema, but a typed frame that did not must
     // not smuggle `__proto__` into the state either: the name is checked once
     // per service per batch. `typeof` rather than `in`, so that a name like
     // `toString` does not find Object.prototype's member.
     const after = frame.after[service];
     const upTo = frame.cursor[service];
-    if (
-      typeof after !== 'number' ||
-      typeof upTo !== 'number' ||
-      !(after <= upTo) ||
-      !SERVICE_NAME_PATTERN.test(service)
-    ) {
-      return openLane(service, 'invalid');
-    }
-    // A new subscription starts where its first batch continues from.
-    const state = this.#states.get(service) ?? this.#start(service, after);
-    return openLane(service, after > state.cursor ? 'gap' : 'apply', state, after, upTo, state.cursor);
-  }
-
-  /** Decides one event's fate. The hot path: allocates nothing but Set entries (see ServiceDedup). */
-  #take(lane: BatchLane, event: RealtimeEvent): void {
-    const mode = lane.mode;
-    if (mode !== 'apply') {
-      // A gap's events are neither counted nor kept: the replay brings them again.
-      if (mode !== 'gap') lane.dropped++;
-      return;
-    }
-    const seq = event.seq;
-    // Written as a negation so that a NaN seq (a frame that skipped the
-    // schema) is refused rather than slipping through both comparisons.
-    if (!(seq > lane.lastSeq && seq <= lane.upTo)) {
-      lane.dropped++;
-      return;
-    }
-    lane.lastSeq = seq;
-    if (seq <= lane.known) {
-      lane.duplicate++;
-      return;
-    }
-    const eventId = event.eventId;
-    // Without an eventId the key is `service:seq:<seq>`, and a seq above the
-    // cursor was never accepted since the last reset cleared the memory: the
-    // seq check has already decided, so such keys are not stored at all.
-    if (eventId !== undefined) {
-      const state = lane.state!;
-      state.dedup ??= new ServiceDedup(this.#dedupCapacity);
-      if (!state.dedup.add(event.entityType, eventId)) {
-        lane.duplicate++;
-        return;
+    const accepted: RealtimeEvent[] = [];
+    // Events refused: all of them unless the batch applies to the service.
+    let dropped = events.length;
+    let duplicate = 0;
+    let reason: SuppressReason = 'unsubscribed';
+    let gap: PipelineGap | undefined;
+    if (this.#subscribed?.has(service) !== false) {
+      reason = 'invalid';
+      if (
+        typeof after === 'number' &&
+        typeof upTo === 'number' &&
+        after <= upTo &&
+        SERVICE_NAME_PATTERN.test(service)
+      ) {
+        // A new subscription starts where its first batch continues from.
+        const state = this.#states.get(service) ?? this.#start(service, after);
+        // Events at or below the cursor were accounted for before this batch.
+        const known = state.cursor;
+        dropped = 0;
+        // A gap's events are neither counted nor kept: the replay brings them again.
+        if (after > known) gap = { service, cursor: known, after };
+        else {
+          // Highest seq met so far; starting at `after` refuses seq ≤ after too.
+          let lastSeq = after;
+          for (const event of events) {
+            const seq = event.seq;
+            const eventId = event.eventId;
+            // Written as a negation so that a NaN seq (a frame that skipped the
+            // schema) is refused rather than slipping through both comparisons.
+            if (!(seq > lastSeq && seq <= upTo)) {
+              dropped++;
+              continue;
+            }
+            lastSeq = seq;
+            let isNew = seq > known;
+            // Without an eventId the key is `service:seq:<seq>`, and a seq above
+            // the cursor was never accepted since the last reset cleared the
+            // memory: the seq check has already decided, so such keys are not
+            // stored at all.
+            if (isNew && eventId !== undefined) {
+              state.dedup ??= new ServiceDedup(this.#dedupCapacity);
+              isNew = state.dedup.add(event.entityType, eventId);
+            }
+            if (isNew) accepted.push(event);
+            else duplicate++;
+          }
+          if (upTo > known) state.cursor = upTo;
+        }
       }
     }
-    lane.accepted.push(event);
+    return () => {
+      if (gap) sink.onGap(gap);
+      if (dropped > 0) sink.onSuppressed(service, dropped, reason);
+      if (duplicate > 0) sink.onSuppressed(service, duplicate, 'duplicate');
+      if (accepted.length > 0) sink.onEvents(service, accepted);
+    };
   }
 }

@@ -1,5 +1,4 @@
 export {
-  checkDedupCapacity,
   DEFAULT_DEDUP_CAPACITY,
   DedupWindow,
   dedupKey,

@@ -17,7 +17,7 @@ export class ServiceDedup {
   readonly #primary: DedupWindow;
   #others: DedupWindow | undefined;
 
-  /** `capacity` must already be valid (see `checkDedupCapacity`). */
+  /** `capacity` must already be valid (EventPipeline checks it). */
   constructor(capacity: number) {
     this.#primary = new DedupWindow(capacity);
   }
@@ -29,11 +29,9 @@ export class ServiceDedup {
 
   /** Records the key of an event; `true` when it is new, `false` for a duplicate. */
   add(entityType: string, eventId: string): boolean {
+    // The first type seen becomes the primary one.
+    this.#primaryType ??= entityType;
     if (entityType === this.#primaryType) return this.#primary.add(eventId);
-    if (this.#primaryType === undefined) {
-      this.#primaryType = entityType;
-      return this.#primary.add(eventId);
-    }
     this.#others ??= new DedupWindow(this.#primary.capacity);
     return this.#others.add(`${entityType}:${eventId}`);
   }

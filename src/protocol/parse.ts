@@ -34,7 +34,7 @@ export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CH
     const frame = readServerFrame(value, (error) => {
       throw error;
     });
-    if (frame !== undefined) return { ok: true, frame };
+    if (frame) return { ok: true, frame };
     const type = isObject(value) ? value.type : undefined;
     detail = isFrameType(type) ? `invalid ${type} frame` : 'unknown frame type';
   } catch (error) {
@@ -43,8 +43,7 @@ export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CH
     // Still a bad frame, never an exception; and what was thrown may itself
     // throw when looked at (a revoked Proxy, a getter on `message`).
     try {
-      if (error instanceof Error) detail = String(error.message);
-      else if (typeof error === 'string') detail = error;
+      detail = error instanceof Error ? String(error.message) : typeof error === 'string' ? error : detail;
     } catch {
       // keep the generic detail
     }
@@ -54,13 +53,9 @@ export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CH
 
 /**
  * A binary message (WebSocket `arraybuffer` or `blob` type, a Node Buffer):
- * the protocol is text only, and the reader would only call it an invalid object.
+ * the protocol is text only, and the reader would only call it an invalid
+ * object. SharedArrayBuffer and Blob may be missing from the platform.
  */
-function isBinary(input: object): boolean {
-  return (
-    ArrayBuffer.isView(input) ||
-    input instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer !== 'undefined' && input instanceof SharedArrayBuffer) ||
-    (typeof Blob !== 'undefined' && input instanceof Blob)
-  );
-}
+const isBinary = (input: object): boolean =>
+  ArrayBuffer.isView(input) ||
+  [ArrayBuffer, globalThis.SharedArrayBuffer, globalThis.Blob].some((type) => type && input instanceof type);

@@ -23,7 +23,8 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (!isObject(value)) return false;
   const ctor = value.constructor;
-  if (ctor === undefined || typeof ctor !== 'function') return true;
+  // zod's test is `ctor === undefined || typeof ctor !== 'function'`: the same thing.
+  if (typeof ctor !== 'function') return true;
   const proto: unknown = ctor.prototype;
   return isObject(proto) && Object.hasOwn(proto, 'isPrototypeOf');
 }
@@ -37,6 +38,9 @@ export function isServiceName(value: unknown): value is string {
 export function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
+
+/** `z.int().check(z.positive())`: a safe integer > 0. */
+export const isPositiveInt = (value: unknown): value is number => isSeq(value) && value > 0;
 
 /** `z.number()`: a finite number (`Number.isFinite` is false for anything but a number). */
 export const isNumber = Number.isFinite as (value: unknown) => value is number;
@@ -54,7 +58,7 @@ const recordOf =
     if (!isPlainObject(value)) return undefined;
     const out: Record<string, unknown> = {};
     for (const key of Reflect.ownKeys(value)) {
-      if (key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(value, key)) continue;
+      if (key === '__proto__' || !{}.propertyIsEnumerable.call(value, key)) continue;
       if (!keyOk(key)) return undefined;
       const item = value[key];
       if (!valueOk(item)) return undefined;
@@ -164,6 +168,5 @@ export function guarded<T>(read: () => unknown, onThrow?: (error: unknown) => vo
     return read() as T | undefined;
   } catch (error) {
     onThrow?.(error);
-    return undefined;
   }
 }

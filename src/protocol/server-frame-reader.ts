@@ -5,6 +5,7 @@ import {
   is,
   isNumber,
   isObject,
+  isPositiveInt,
   oneOf,
   readCursor,
   readObject,
@@ -30,7 +31,7 @@ const FIELDS: Record<string, readonly Field[]> = {
   welcome: [
     ['connectionId', text(1)],
     ['serverTime', is(isNumber)],
-    ['heartbeatMs', is((value) => Number.isSafeInteger(value) && (value as number) > 0)],
+    ['heartbeatMs', is(isPositiveInt)],
     CURSOR,
   ],
   heartbeat: [['serverTime', is(isNumber)]],

@@ -60,14 +60,6 @@ describe('DedupWindow', () => {
     expect(DEFAULT_DEDUP_CAPACITY).toBe(4096);
   });
 
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_DEDUP_CAPACITY + 1])(
-    'refuses capacity %s with a RangeError naming field and value',
-    (capacity) => {
-      expect(() => new DedupWindow(capacity)).toThrow(RangeError);
-      expect(() => new DedupWindow(capacity)).toThrow(new RegExp(`capacity.*${String(capacity)}`));
-    },
-  );
-
   it('accepts the extremes 1 and the maximum', () => {
     expect(new DedupWindow(1).capacity).toBe(1);
     expect(new DedupWindow(MAX_DEDUP_CAPACITY).capacity).toBe(MAX_DEDUP_CAPACITY);

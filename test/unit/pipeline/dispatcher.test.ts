@@ -70,7 +70,6 @@ describe('Dispatcher', () => {
     expect(dispatcher.dispatch('tasks', events('p2', 'p3'))).toEqual({ delivered: 0, filtered: 2 });
     expect(handler).not.toHaveBeenCalled();
     dispatcher.setPropertyFilter(null);
-    expect(dispatcher.getPropertyFilter()).toBeNull();
     expect(dispatcher.dispatch('tasks', events('p2', 'p3'))).toEqual({ delivered: 2, filtered: 0 });
   });
 
@@ -175,17 +174,5 @@ describe('Dispatcher', () => {
     off3();
     expect(changes).toEqual([['tasks'], ['tasks', 'crm'], ['crm'], []]);
     expect(dispatcher.services()).toEqual([]);
-  });
-
-  it('validates its inputs', () => {
-    const { dispatcher } = setup();
-    expect(() => dispatcher.subscribe('__proto__', () => {})).toThrow(RangeError);
-    expect(() => dispatcher.subscribe('', () => {})).toThrow(/service.*got/);
-    expect(() => dispatcher.subscribe('tasks', 'nope' as never)).toThrow(TypeError);
-    expect(() => dispatcher.setPropertyFilter(5 as never)).toThrow(TypeError);
-    expect(() => new Dispatcher({} as never)).toThrow(/onHandlerError/);
-    expect(() => new Dispatcher({ onHandlerError: () => {}, onServicesChange: 1 as never })).toThrow(
-      TypeError,
-    );
   });
 });
