@@ -8,6 +8,7 @@ import {
   resolveSloTargets,
   type SloTargets,
 } from './observability/thresholds';
+import { MAX_DEDUP_CAPACITY } from './pipeline/dedup-window';
 import type { ResolvedFlags } from './state';
 import { assertTransportList } from './transports/fallback';
 import type { Transport } from './transports/types';
@@ -283,7 +284,7 @@ type TopLevel = Pick<
 const TOP_LEVEL: Defaults<TopLevel> = {
   connectTimeoutMs: [10_000, ms(1)],
   idleGraceMs: [1000, ms(0)],
-  dedupWindow: [4096, int(16)],
+  dedupWindow: [4096, int(16, MAX_DEDUP_CAPACITY)],
   maxFrameChars: [16 * 1024 * 1024, int(1024)],
   devtools: [true, bool],
   persistCursor: [false, bool],

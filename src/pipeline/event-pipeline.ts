@@ -7,7 +7,7 @@ import type {
   ServerFrame,
   WelcomeFrame,
 } from '../protocol/schemas';
-import { DEFAULT_DEDUP_CAPACITY, MAX_DEDUP_CAPACITY } from './dedup-window';
+import { DEFAULT_DEDUP_CAPACITY } from './dedup-window';
 import { ServiceDedup } from './service-dedup';
 
 /** A batch continued from further than the service's cursor: events are missing. */
@@ -75,16 +75,10 @@ export class EventPipeline {
   /** `null` until `setServices` is first called: every service is accepted. */
   #subscribed: Set<string> | null = null;
 
-  /** @throws RangeError when `options.dedupCapacity` is not an integer in 1..2^20. */
+  /** `dedupCapacity` comes checked by createRealtime (`dedupWindow`, an integer in 16..2^20). */
   constructor(sink: PipelineSink, options: EventPipelineOptions = {}) {
     this.#sink = sink;
-    const capacity = options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY;
-    // Kept although resolveOptions checks `dedupWindow` (an integer ≥ 16): it
-    // sets no upper bound, and this check is the only one of MAX_DEDUP_CAPACITY.
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_DEDUP_CAPACITY) {
-      throw new RangeError(`dedupCapacity must be an integer in 1..${MAX_DEDUP_CAPACITY}, got ${capacity}`);
-    }
-    this.#dedupCapacity = capacity;
+    this.#dedupCapacity = options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY;
   }
 
   /**

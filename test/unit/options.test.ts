@@ -118,6 +118,8 @@ describe('resolveOptions', () => {
       { optimistic: { timeoutMs: 2 ** 31 } },
       'optimistic.timeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 2147483648',
     ],
+    [{ dedupWindow: 15 }, 'dedupWindow must be an integer ≥ 16 and ≤ 1048576, got 15'],
+    [{ dedupWindow: 2 ** 20 + 1 }, 'dedupWindow must be an integer ≥ 16 and ≤ 1048576, got 1048577'],
     [{ platform: { wallClock: 5 as never } }, 'platform.wallClock must be a function, got 5'],
     [{ platform: { random: 0.5 as never } }, 'platform.random must be a function, got 0.5'],
   ] as const)(
@@ -126,6 +128,10 @@ describe('resolveOptions', () => {
       expect(rangeError(options)).toBe(message);
     },
   );
+
+  it('accepts dedupWindow up to 2^20', () => {
+    expect(resolveOptions({ url, dedupWindow: 2 ** 20 }).dedupWindow).toBe(2 ** 20);
+  });
 
   it('takes the platform clocks and random given, or the defaults', () => {
     const wallClock = () => 5;
