@@ -123,7 +123,7 @@ describe('resolveOptions', () => {
     [{ platform: { wallClock: 5 as never } }, 'platform.wallClock must be a function, got 5'],
     [{ platform: { random: 0.5 as never } }, 'platform.random must be a function, got 0.5'],
   ] as const)(
-    'bounds every delay by the timer limit and checks the platform functions: %j',
+    'refuses %j, naming the field and its bounds (every delay ≤ the timer limit)',
     (options, message) => {
       expect(rangeError(options)).toBe(message);
     },
