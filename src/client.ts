@@ -205,19 +205,19 @@ class Client implements RealtimeClient, CoordinatorHost {
 
     const strategy = electionStrategy(options);
     if (strategy !== 'none') {
+      // The platform's clock, locks, storage, BroadcastChannel and window.
       this.#coordinator = new TabCoordinator({
+        ...(platform as Omit<ResolvedOptions['platform'], 'locks' | 'BroadcastChannel'> & {
+          locks?: LockManagerLike;
+          BroadcastChannel?: BroadcastChannelConstructor | null;
+        }),
         appKey: options.appKey,
         scope: options.scope,
         tabId,
         strategy,
         takeoverMs: options.leader.takeoverMs,
-        clock,
         host: this,
         maxMessageChars: options.maxFrameChars + 4096,
-        locks: platform.locks as LockManagerLike | undefined,
-        storage: platform.storage,
-        BroadcastChannel: platform.BroadcastChannel as BroadcastChannelConstructor | null | undefined,
-        window: platform.window,
       });
     }
 
