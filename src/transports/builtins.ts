@@ -1,4 +1,5 @@
 import { unavailable } from './failures';
+import { kit } from './kit';
 import type { LongPollTransportOptions } from './long-poll';
 import type { SseTransportOptions } from './sse';
 import { validateLongPollOptions, validateSseOptions, validateWebSocketOptions } from './transport-options';
@@ -10,7 +11,10 @@ import type { WebSocketTransportOptions } from './websocket';
 // bundle holds only the core, and SSE or long-poll are downloaded only on
 // the day WebSocket fails. The code is reached only through import(): a
 // static path to it, even one tree-shaken away, would make esbuild put it
-// back in the main chunk when splitting.
+// back in the main chunk when splitting. What the transports need of the
+// core comes with `kit` (kit.ts), never by an import of theirs: a module the
+// core and a transport both imported would become a chunk of its own, one
+// more file for every app to download.
 
 /**
  * A built-in transport whose code is loaded on the first `connect`. A failed
@@ -49,7 +53,9 @@ function lazyTransport(name: string, load: () => Promise<Transport>): Transport 
  */
 export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
   validateWebSocketOptions(options);
-  return lazyTransport('websocket', async () => (await import('./websocket')).websocketTransport(options));
+  return lazyTransport('websocket', async () =>
+    (await import('./websocket')).websocketTransport(options, kit),
+  );
 }
 
 /**
@@ -62,7 +68,7 @@ export function websocketTransport(options: WebSocketTransportOptions = {}): Tra
  */
 export function sseTransport(options: SseTransportOptions = {}): Transport {
   validateSseOptions(options);
-  return lazyTransport('sse', async () => (await import('./sse')).sseTransport(options));
+  return lazyTransport('sse', async () => (await import('./sse')).sseTransport(options, kit));
 }
 
 /**
@@ -74,5 +80,7 @@ export function sseTransport(options: SseTransportOptions = {}): Transport {
  */
 export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
   validateLongPollOptions(options);
-  return lazyTransport('long-poll', async () => (await import('./long-poll')).longPollTransport(options));
+  return lazyTransport('long-poll', async () =>
+    (await import('./long-poll')).longPollTransport(options, kit),
+  );
 }

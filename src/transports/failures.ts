@@ -1,10 +1,11 @@
 import { RealtimeError } from '../errors';
 
 // The errors every transport makes. The core loads this module up front (the
-// lazy built-ins report a failed load with `unavailable`), so the bundler
-// keeps it in the shared chunk the core already loads instead of one more
-// chunk per transport. Errors only the HTTP transports make live in
-// http-request.ts, so the WebSocket-only app does not download them.
+// lazy built-ins report a failed load with `unavailable`); the transports get
+// these helpers through kit.ts, never by importing this module, which would
+// split it and errors.ts into a chunk of their own. Errors only the HTTP
+// transports make live in http-request.ts, so the WebSocket-only app does not
+// download them.
 
 /**
  * A `transport_unavailable` error: this transport cannot be used here or now,

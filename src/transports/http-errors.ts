@@ -3,9 +3,9 @@ import type { RealtimeErrorCode } from '../errors';
 // What an HTTP answer says, read without making an error (http-request.ts
 // makes them). This module must not import RealtimeError at run time: the
 // lazily loaded SLI reporter and flags poller use `parseRetryAfter`, and
-// through an import here they would reach errors.ts too, which the bundler
-// would then split out of the chunk the core and the transports share into a
-// chunk of its own: one more file for every app to download.
+// through an import here they (and the HTTP transports) would reach errors.ts
+// too, which the core loads: the bundler would then split it out of the core
+// into a chunk of its own, one more file for every app to download.
 
 /** The parts of a fetch `Response` the mapping reads. */
 export interface ErrorResponseLike {

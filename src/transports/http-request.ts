@@ -1,37 +1,31 @@
 import type { WallClock } from '../clock';
-import { RealtimeError } from '../errors';
-import { abortedError, unavailable } from './failures';
+import type { RealtimeError } from '../errors';
 import { codeForStatus, type ErrorResponseLike, parseRetryAfter } from './http-errors';
+import type { TransportKit } from './kit';
 
 // What the HTTP transports (SSE, long-poll, and their `POST /update-services`)
 // share: finding `fetch`, sending a request with the token, and turning an
 // answer that is not the awaited success into a `RealtimeError`. Kept apart
 // from http-errors.ts, which the SLI reporter and the flags poller load too,
-// so that they never pull in the error class.
+// so that they never pull in the error class. Loaded only with a transport:
+// the core's error class and helpers come in `kit` (see kit.ts).
 
-/** The platform pieces of an HTTP transport. */
+/** The platform pieces of an HTTP transport, and the core's kit. */
 export interface HttpDeps {
   fetch: typeof fetch;
   /** Wall clock for `Retry-After` dates. */
   now: WallClock;
+  kit: TransportKit;
 }
 
 /**
  * The options' `fetch` and clock, else the globals (looked up at connect
  * time). Throws `transport_unavailable` where there is no `fetch` at all.
  */
-export function httpDeps(options: { fetch?: typeof fetch; now?: WallClock }): HttpDeps {
+export function httpDeps(options: { fetch?: typeof fetch; now?: WallClock }, kit: TransportKit): HttpDeps {
   const doFetch = options.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') throw unavailable('no fetch in this environment');
-  return { fetch: doFetch, now: options.now ?? Date.now };
-}
-
-/**
- * The rejection of a request that got no HTTP answer. A network failure says
- * nothing about the server, so the fallback chain may try the next transport.
- */
-function networkError(cause: unknown, what: string): RealtimeError {
-  return unavailable(`${what} failed: no answer from the server`, { cause });
+  if (typeof doFetch !== 'function') throw kit.unavailable('no fetch in this environment');
+  return { fetch: doFetch, now: options.now ?? Date.now, kit };
 }
 
 /** One request: `headers` get the token as `Authorization: Bearer …`. */
@@ -44,12 +38,13 @@ export interface HttpRequest {
 
 /**
  * Sends `request`, never answered from the cache, and resolves with the
- * answer whatever its status. Rejects with {@link abortedError} when
- * `request.signal` aborted it, else with {@link networkError} (`what failed:
- * no answer from the server`).
+ * answer whatever its status. Rejects with the kit's `abortedError` when
+ * `request.signal` aborted it, else with `transport_unavailable` (`what
+ * failed: no answer from the server`): a network failure says nothing about
+ * the server, so the fallback chain may try the next transport.
  */
 export async function send(
-  doFetch: typeof fetch,
+  { fetch: doFetch, kit }: HttpDeps,
   url: string,
   token: string | undefined,
   request: HttpRequest,
@@ -59,7 +54,9 @@ export async function send(
   try {
     return await doFetch(url, { ...request, cache: 'no-store' });
   } catch (error) {
-    throw request.signal.aborted ? abortedError(request.signal) : networkError(error, what);
+    throw request.signal.aborted
+      ? kit.abortedError(request.signal)
+      : kit.unavailable(`${what} failed: no answer from the server`, { cause: error });
   }
 }
 
@@ -94,7 +91,7 @@ function readErrorBody(text: string): ErrorBody {
  */
 export async function errorFromResponse(
   response: ErrorResponseLike,
-  now: WallClock = Date.now,
+  { now, kit }: Pick<HttpDeps, 'now' | 'kit'>,
 ): Promise<RealtimeError> {
   const status = response.status;
   const code = codeForStatus(status);
@@ -114,12 +111,16 @@ export async function errorFromResponse(
   if (code === 'overloaded')
     retryAfterMs = body.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'), now());
   const detail = body.message === undefined ? '' : `: ${body.message}`;
-  return new RealtimeError(code, `server answered HTTP ${status}${detail}`, { status, retryAfterMs });
+  return new kit.RealtimeError(code, `server answered HTTP ${status}${detail}`, { status, retryAfterMs });
 }
 
 /** The error for a 2xx answer whose content type is not the one the transport speaks. */
-export function unexpectedContentType(response: ErrorResponseLike, expected: string): RealtimeError {
+export function unexpectedContentType(
+  response: ErrorResponseLike,
+  expected: string,
+  kit: TransportKit,
+): RealtimeError {
   response.body?.cancel().catch(() => {});
   const got = response.headers.get('content-type') ?? 'none';
-  return unavailable(`expected ${expected}, got content type ${got}`, { status: response.status });
+  return kit.unavailable(`expected ${expected}, got content type ${got}`, { status: response.status });
 }

@@ -1,3 +1,6 @@
+// The factories are the lazy ones of builtins.ts: the modules' own take the
+// core's kit as well (kit.ts).
+export { longPollTransport, sseTransport, websocketTransport } from './builtins';
 export {
   type FallbackInfo,
   resolveTransports,
@@ -6,8 +9,8 @@ export {
   type TransportName,
   type TransportPlatform,
 } from './fallback';
-export { DEFAULT_POLL_WAIT_SECONDS, type LongPollTransportOptions, longPollTransport } from './long-poll';
-export { type SseTransportOptions, sseTransport } from './sse';
+export { DEFAULT_POLL_WAIT_SECONDS, type LongPollTransportOptions } from './long-poll';
+export type { SseTransportOptions } from './sse';
 export {
   DEFAULT_SSE_MAX_LINE_CHARS,
   type SseMessage,
@@ -22,10 +25,9 @@ export type {
   TransportContext,
   UpdateResult,
 } from './types';
-export {
-  type WebSocketConstructorLike,
-  type WebSocketEventLike,
-  type WebSocketLike,
-  type WebSocketTransportOptions,
-  websocketTransport,
+export type {
+  WebSocketConstructorLike,
+  WebSocketEventLike,
+  WebSocketLike,
+  WebSocketTransportOptions,
 } from './websocket';

@@ -1,13 +1,15 @@
 import type { WallClock } from '../clock';
-import { RealtimeError } from '../errors';
-import { readPollResponse } from '../protocol/frame-reader';
+import type { RealtimeError } from '../errors';
 import type { Cursor } from '../protocol/schemas';
-import { abortedError, onAbort, unavailable } from './failures';
 import { errorFromResponse, type HttpDeps, httpDeps, send } from './http-request';
+import type { TransportKit } from './kit';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
-import { endpointUrl, type SubscriptionQuery, subscriptionQuery } from './url';
+import type { SubscriptionQuery } from './url';
 import { connectionIdOfWelcomeObject } from './welcome';
+
+// Loaded lazily (builtins.ts): the core's classes and helpers come in `kit`,
+// the core's modules are imported for their types only (see kit.ts).
 
 /** Options of {@link longPollTransport}. */
 export interface LongPollTransportOptions {
@@ -34,11 +36,11 @@ export const DEFAULT_POLL_WAIT_SECONDS = 25;
  * every completed poll. Any failure of a poll ends the connection through
  * `onClose` with the status and the mapped error.
  */
-export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
+export function longPollTransport(options: LongPollTransportOptions, kit: TransportKit): Transport {
   // Options were checked by the exported factory (builtins.ts), not again here.
   return {
     name: 'long-poll',
-    connect: (ctx) => connectLongPoll(ctx, options),
+    connect: (ctx) => connectLongPoll(ctx, options, kit),
   };
 }
 
@@ -50,10 +52,10 @@ export interface PollQuery extends SubscriptionQuery {
 }
 
 /** `GET /poll`: `connectionId` (when known) first, then the subscription and `wait`. */
-export function pollUrl(base: string, query: PollQuery): string {
+export function pollUrl(base: string, query: PollQuery, kit: TransportKit): string {
   const id =
     query.connectionId === undefined ? '' : `connectionId=${encodeURIComponent(query.connectionId)}&`;
-  return endpointUrl(base, 'poll', `${id}${subscriptionQuery(query)}&wait=${query.wait}`).href;
+  return kit.endpointUrl(base, 'poll', `${id}${kit.subscriptionQuery(query)}&wait=${query.wait}`).href;
 }
 
 interface PollDeps extends HttpDeps {
@@ -71,56 +73,55 @@ async function poll(
   signal: AbortSignal,
   deps: PollDeps,
 ): Promise<unknown[] | RealtimeError | undefined> {
+  const { kit } = deps;
   let response: Response;
   try {
-    response = await send(
-      deps.fetch,
-      url,
-      token,
-      { headers: { Accept: 'application/json' }, signal },
-      'poll',
-    );
+    response = await send(deps, url, token, { headers: { Accept: 'application/json' }, signal }, 'poll');
   } catch (error) {
     return signal.aborted ? undefined : (error as RealtimeError);
   }
   if (response.status === 204) return [];
-  if (response.status !== 200) return errorFromResponse(response, deps.now);
+  if (response.status !== 200) return errorFromResponse(response, deps);
   let body: unknown;
   try {
     body = await response.json();
   } catch (error) {
-    return signal.aborted ? undefined : unavailable('poll answer is not JSON', { cause: error, status: 200 });
+    return signal.aborted
+      ? undefined
+      : kit.unavailable('poll answer is not JSON', { cause: error, status: 200 });
   }
   // An empty 200 means what a 204 means: the caller turns both into a heartbeat.
   return (
-    readPollResponse(body)?.frames ?? unavailable('poll answer is not { frames: [...] }', { status: 200 })
+    kit.readPollResponse(body)?.frames ??
+    kit.unavailable('poll answer is not { frames: [...] }', { status: 200 })
   );
 }
 
 async function connectLongPoll(
   ctx: TransportContext,
   options: LongPollTransportOptions,
+  kit: TransportKit,
 ): Promise<TransportConnection> {
+  const { abortedError } = kit;
   if (ctx.signal.aborted) throw abortedError(ctx.signal);
   const deps: PollDeps = {
-    ...httpDeps(options),
+    ...httpDeps(options, kit),
     waitSeconds: options.waitSeconds ?? DEFAULT_POLL_WAIT_SECONDS,
   };
 
   const first = new AbortController();
-  const stopListening = onAbort(ctx.signal, () => first.abort(ctx.signal.reason));
-  const url = pollUrl(ctx.url, {
-    services: ctx.services,
-    propertyIds: ctx.propertyIds,
-    cursor: ctx.cursor,
-    wait: 0,
-  });
+  const stopListening = kit.onAbort(ctx.signal, () => first.abort(ctx.signal.reason));
+  const url = pollUrl(
+    ctx.url,
+    { services: ctx.services, propertyIds: ctx.propertyIds, cursor: ctx.cursor, wait: 0 },
+    kit,
+  );
   const frames = await poll(url, ctx.token, first.signal, deps);
   stopListening();
   if (frames === undefined || ctx.signal.aborted) throw abortedError(ctx.signal);
-  if (frames instanceof RealtimeError) throw frames;
+  if (frames instanceof kit.RealtimeError) throw frames;
   const connectionId = connectionIdOfWelcomeObject(frames[0]);
-  if (connectionId === undefined) throw unavailable('the first poll did not start with a welcome frame');
+  if (connectionId === undefined) throw kit.unavailable('the first poll did not start with a welcome frame');
   const session = new PollSession(ctx, deps, connectionId);
   session.deliver(frames);
   session.start();
@@ -169,7 +170,7 @@ class PollSession {
     this.#token = ctx.token;
     this.#cursor = Object.create(null) as Cursor;
     mergeCursor(this.#cursor, ctx.cursor);
-    this.#stopListening = onAbort(ctx.signal, () => this.#close());
+    this.#stopListening = deps.kit.onAbort(ctx.signal, () => this.#close());
     this.connection = {
       update: (services, propertyIds) => this.#update(services, propertyIds),
       setToken: (token) => {
@@ -205,17 +206,21 @@ class PollSession {
     while (!this.#closed) {
       const controller = new AbortController();
       this.#inFlight = controller;
-      const url = pollUrl(this.#ctx.url, {
-        connectionId: this.#connectionId,
-        services: this.#services,
-        propertyIds: this.#propertyIds,
-        cursor: this.#ctx.getCursor?.() ?? this.#cursor,
-        wait: this.#deps.waitSeconds,
-      });
+      const url = pollUrl(
+        this.#ctx.url,
+        {
+          connectionId: this.#connectionId,
+          services: this.#services,
+          propertyIds: this.#propertyIds,
+          cursor: this.#ctx.getCursor?.() ?? this.#cursor,
+          wait: this.#deps.waitSeconds,
+        },
+        this.#deps.kit,
+      );
       const outcome = await poll(url, this.#token, controller.signal, this.#deps);
       this.#inFlight = undefined;
       if (this.#closed) return;
-      if (outcome instanceof RealtimeError) {
+      if (outcome instanceof this.#deps.kit.RealtimeError) {
         this.#close();
         this.#ctx.onClose({
           status: outcome.status,
@@ -233,7 +238,8 @@ class PollSession {
   }
 
   async #update(services: string[], propertyIds: string[] | null): Promise<UpdateResult> {
-    if (this.#closed) throw new RealtimeError('connection_lost', 'the long-poll connection is closed');
+    if (this.#closed)
+      throw new this.#deps.kit.RealtimeError('connection_lost', 'the long-poll connection is closed');
     const result = await postUpdateServices({
       ...this.#deps,
       url: this.#ctx.url,

@@ -1,14 +1,15 @@
 import type { WallClock } from '../clock';
-import { RealtimeError } from '../errors';
-import { encodeCursor } from '../protocol/cursor';
-import { abortedError, onAbort } from './failures';
+import type { RealtimeError } from '../errors';
 import { hasContentType } from './http-errors';
 import { errorFromResponse, type HttpDeps, httpDeps, send, unexpectedContentType } from './http-request';
+import type { TransportKit } from './kit';
 import { DEFAULT_SSE_MAX_LINE_CHARS, type SseMessage, SseParser } from './sse-parser';
 import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
-import { hasKeys, streamUrl } from './url';
 import { connectionIdOfWelcome, WelcomeWaiters } from './welcome';
+
+// Loaded lazily (builtins.ts): the core's classes and helpers come in `kit`,
+// the core's modules are imported for their types only (see kit.ts).
 
 /** Options of {@link sseTransport}. */
 export interface SseTransportOptions {
@@ -30,21 +31,26 @@ const EVENT_STREAM = 'text/event-stream';
  * `data` goes to `onFrame` as text; the `welcome` frame is also read here for
  * its `connectionId`, which `update` needs for `POST /update-services`.
  */
-export function sseTransport(options: SseTransportOptions = {}): Transport {
+export function sseTransport(options: SseTransportOptions, kit: TransportKit): Transport {
   // Options were checked by the exported factory (builtins.ts), not again here.
   return {
     name: 'sse',
-    connect: (ctx) => connectSse(ctx, options),
+    connect: (ctx) => connectSse(ctx, options, kit),
   };
 }
 
-async function connectSse(ctx: TransportContext, options: SseTransportOptions): Promise<TransportConnection> {
+async function connectSse(
+  ctx: TransportContext,
+  options: SseTransportOptions,
+  kit: TransportKit,
+): Promise<TransportConnection> {
+  const { abortedError, onAbort } = kit;
   if (ctx.signal.aborted) throw abortedError(ctx.signal);
-  const deps = httpDeps(options);
+  const deps = httpDeps(options, kit);
   const headers: Record<string, string> = { Accept: EVENT_STREAM };
   // The cursor goes in the query and, as an EventSource would send it on a
   // reconnect, in Last-Event-ID: a server may read either.
-  if (hasKeys(ctx.cursor)) headers['Last-Event-ID'] = encodeCursor(ctx.cursor);
+  if (kit.hasKeys(ctx.cursor)) headers['Last-Event-ID'] = kit.encodeCursor(ctx.cursor);
 
   // One controller for the stream and its update POSTs: `close()` ends both.
   // Until the answer is in, an abort only cancels the request.
@@ -53,8 +59,8 @@ async function connectSse(ctx: TransportContext, options: SseTransportOptions): 
   let response: Response;
   try {
     response = await send(
-      deps.fetch,
-      streamUrl(ctx.url, ctx),
+      deps,
+      kit.streamUrl(ctx.url, ctx),
       ctx.token,
       { headers, signal: controller.signal },
       'event stream request',
@@ -62,9 +68,9 @@ async function connectSse(ctx: TransportContext, options: SseTransportOptions): 
   } finally {
     stopListening();
   }
-  if (response.status !== 200) throw await errorFromResponse(response, deps.now);
+  if (response.status !== 200) throw await errorFromResponse(response, deps);
   if (!hasContentType(response, EVENT_STREAM) || response.body === null) {
-    throw unexpectedContentType(response, EVENT_STREAM);
+    throw unexpectedContentType(response, EVENT_STREAM, kit);
   }
   if (ctx.signal.aborted) {
     response.body.cancel().catch(() => {});
@@ -80,6 +86,7 @@ function openStream(
   deps: HttpDeps,
   maxFrameChars = DEFAULT_SSE_MAX_LINE_CHARS,
 ): TransportConnection {
+  const { RealtimeError } = deps.kit;
   let ended = false;
   let token = ctx.token;
   let connectionId: string | undefined;
@@ -133,7 +140,7 @@ function openStream(
   };
 
   // A core abort after connect is a close, as the contract says.
-  const stopListening = onAbort(ctx.signal, close);
+  const stopListening = deps.kit.onAbort(ctx.signal, close);
   void readAll();
 
   return {

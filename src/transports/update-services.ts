@@ -1,9 +1,8 @@
-import { RealtimeError } from '../errors';
-import { readUpdateServicesResponse } from '../protocol/frame-reader';
-import { abortedError } from './failures';
 import { errorFromResponse, type HttpDeps, send } from './http-request';
 import type { UpdateResult } from './types';
-import { endpointUrl } from './url';
+
+// Loaded only with an HTTP transport: the core's error class and helpers come
+// in the request's `kit` (see kit.ts).
 
 /** What one `POST /update-services` needs. */
 export interface UpdateServicesRequest extends HttpDeps {
@@ -22,10 +21,10 @@ export interface UpdateServicesRequest extends HttpDeps {
  * `invalid_frame` for an answer that is not `{ cursor }`.
  */
 export async function postUpdateServices(request: UpdateServicesRequest): Promise<UpdateResult> {
-  const { signal } = request;
+  const { signal, kit } = request;
   const response = await send(
-    request.fetch,
-    endpointUrl(request.url, 'update-services').href,
+    request,
+    kit.endpointUrl(request.url, 'update-services').href,
     request.token,
     {
       method: 'POST',
@@ -39,20 +38,20 @@ export async function postUpdateServices(request: UpdateServicesRequest): Promis
     },
     'update-services',
   );
-  if (response.status !== 200) throw await errorFromResponse(response, request.now);
+  if (response.status !== 200) throw await errorFromResponse(response, request);
   let body: unknown;
   try {
     body = await response.json();
   } catch (error) {
-    if (signal.aborted) throw abortedError(signal);
-    throw new RealtimeError('invalid_frame', 'update-services answered with something that is not JSON', {
+    if (signal.aborted) throw kit.abortedError(signal);
+    throw new kit.RealtimeError('invalid_frame', 'update-services answered with something that is not JSON', {
       cause: error,
       status: 200,
     });
   }
-  const parsed = readUpdateServicesResponse(body);
+  const parsed = kit.readUpdateServicesResponse(body);
   if (parsed === undefined) {
-    throw new RealtimeError('invalid_frame', 'update-services answer is not { cursor }', { status: 200 });
+    throw new kit.RealtimeError('invalid_frame', 'update-services answer is not { cursor }', { status: 200 });
   }
   return { cursor: parsed.cursor };
 }

@@ -2,8 +2,9 @@ import { encodeCursor } from '../protocol/cursor';
 import type { Cursor } from '../protocol/schemas';
 
 // What the transports share of building their URLs. The core loads this
-// module too (isHttpUrl), so it sits in the chunk the core and the transports
-// share: what only one HTTP transport needs (`/poll`, `/update-services`)
+// module (isHttpUrl), so the transports get these builders through kit.ts,
+// never by importing it (a module both import would become a chunk of its
+// own): what only one HTTP transport needs (`/poll`, `/update-services`)
 // lives with that transport, out of the WebSocket-only app.
 
 /** The subscription part of a `/stream` or `/poll` query. */
@@ -69,8 +70,7 @@ export function streamUrl(
 
 /**
  * True for an absolute `http:` or `https:` URL: the form of `createRealtime`'s
- * `url` (options.ts). The core using this module too keeps it in the chunk
- * the core and the transports share, not in one more for the transports.
+ * `url` (options.ts).
  */
 export function isHttpUrl(text: string): boolean {
   try {

@@ -1,4 +1,8 @@
-import { RealtimeError, type RealtimeErrorCode } from '../errors';
+import type { RealtimeError, RealtimeErrorCode } from '../errors';
+import type { TransportKit } from './kit';
+
+// Loaded only with the WebSocket transport: the core's error class comes as
+// an argument, never by an import (see kit.ts).
 
 /**
  * The refusals of PROTOCOL.md's WebSocket endpoint: error code → the HTTP
@@ -36,8 +40,12 @@ export function closeMeaning(closeCode: number): CloseMeaning {
  * If the first message of a socket is an `error` frame, the refusal it
  * carries as a `RealtimeError`; otherwise `undefined`. Only this one frame per
  * connection is parsed here, and only when it looks like an error frame.
+ * `RealtimeError` is the core's class, from the transport's kit.
  */
-export function errorFromFirstFrame(data: unknown): RealtimeError | undefined {
+export function errorFromFirstFrame(
+  data: unknown,
+  RealtimeError: TransportKit['RealtimeError'],
+): RealtimeError | undefined {
   if (typeof data !== 'string' || !data.includes('"error"')) return undefined;
   let frame: unknown;
   try {

@@ -1,9 +1,11 @@
-import { RealtimeError } from '../errors';
+import type { RealtimeError } from '../errors';
 import type { ClientFrame } from '../protocol/schemas';
-import { abortedError, onAbort, unavailable } from './failures';
+import type { TransportKit } from './kit';
 import type { Transport, TransportConnection, TransportContext } from './types';
-import { streamUrl } from './url';
 import { closeMeaning, errorFromFirstFrame } from './websocket-codes';
+
+// Loaded lazily (builtins.ts): the core's classes and helpers come in `kit`,
+// the core's modules are imported for their types only (see kit.ts).
 
 /** What the transport reads from the events of a socket. */
 export interface WebSocketEventLike {
@@ -57,18 +59,18 @@ const NORMAL_CLOSURE = 1000;
  * may reach `onFrame` before the code awaiting `connect` runs.
  *
  * Options were checked by the exported factory (builtins.ts), which is what
- * loads this module: they are not checked again.
+ * loads this module and passes `kit`: they are not checked again.
  */
-export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
+export function websocketTransport(options: WebSocketTransportOptions, kit: TransportKit): Transport {
   return {
     name: 'websocket',
     async connect(ctx) {
-      if (ctx.signal.aborted) throw abortedError(ctx.signal);
+      if (ctx.signal.aborted) throw kit.abortedError(ctx.signal);
       const WebSocketClass =
         options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
-      if (typeof WebSocketClass !== 'function') throw unavailable('no WebSocket in this environment');
+      if (typeof WebSocketClass !== 'function') throw kit.unavailable('no WebSocket in this environment');
       // The cursor travels in `hello` with the token, so the URL stays short.
-      const url = streamUrl(
+      const url = kit.streamUrl(
         ctx.url,
         { ...ctx, cursor: undefined },
         { websocket: true, endpoint: options.path },
@@ -77,9 +79,9 @@ export function websocketTransport(options: WebSocketTransportOptions = {}): Tra
       try {
         socket = new WebSocketClass(url);
       } catch (error) {
-        throw unavailable('WebSocket could not be created', { cause: error });
+        throw kit.unavailable('WebSocket could not be created', { cause: error });
       }
-      return new Promise((resolve, reject) => openSession(socket, ctx, resolve, reject));
+      return new Promise((resolve, reject) => openSession(socket, ctx, kit, resolve, reject));
     },
   };
 }
@@ -97,9 +99,11 @@ type Phase = typeof OPENING | typeof AWAITING_FIRST_FRAME | typeof LIVE | typeof
 function openSession(
   socket: WebSocketLike,
   ctx: TransportContext,
+  kit: TransportKit,
   resolve: (connection: TransportConnection) => void,
   reject: (error: RealtimeError) => void,
 ): void {
+  const { RealtimeError, abortedError, unavailable } = kit;
   let phase: Phase = OPENING;
   let token = ctx.token;
   let socketError: unknown;
@@ -137,7 +141,7 @@ function openSession(
     close: shutDown,
   };
 
-  const stopListeningToAbort = onAbort(ctx.signal, () => {
+  const stopListeningToAbort = kit.onAbort(ctx.signal, () => {
     if (phase < LIVE) fail(abortedError(ctx.signal));
     else if (phase === LIVE) shutDown();
   });
@@ -166,7 +170,7 @@ function openSession(
 
   socket.addEventListener('message', (event) => {
     if (phase === AWAITING_FIRST_FRAME) {
-      const refusal = errorFromFirstFrame(event.data);
+      const refusal = errorFromFirstFrame(event.data, RealtimeError);
       if (refusal !== undefined) return fail(refusal);
       phase = LIVE;
       resolve(connection);

@@ -5,6 +5,7 @@ import type { DevServer } from '../../src/devserver/types';
 import { parseServerFrame } from '../../src/protocol/parse';
 import type { RealtimeEvent, ServerFrame, WelcomeFrame } from '../../src/protocol/schemas';
 import { type FallbackInfo, TransportChain } from '../../src/transports/fallback';
+import { kit } from '../../src/transports/kit';
 import { longPollTransport } from '../../src/transports/long-poll';
 import { sseTransport } from '../../src/transports/sse';
 import type {
@@ -19,10 +20,10 @@ import { type WebSocketConstructorLike, websocketTransport } from '../../src/tra
 const WebSocketClass: WebSocketConstructorLike = NodeWebSocket;
 
 const FACTORIES: Record<'websocket' | 'sse' | 'long-poll', () => Transport> = {
-  websocket: () => websocketTransport({ WebSocket: WebSocketClass }),
-  sse: () => sseTransport({ fetch }),
+  websocket: () => websocketTransport({ WebSocket: WebSocketClass }, kit),
+  sse: () => sseTransport({ fetch }, kit),
   // A short wait keeps idle polls cycling quickly without changing what is tested.
-  'long-poll': () => longPollTransport({ fetch, waitSeconds: 2 }),
+  'long-poll': () => longPollTransport({ fetch, waitSeconds: 2 }, kit),
 };
 
 let server: DevServer;

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { longPollTransport, sseTransport, websocketTransport } from '../../../src/index';
+import { isRealtimeError, longPollTransport, sseTransport, websocketTransport } from '../../../src/index';
 import { fakeWebSocketClass, recordingContext, scriptedFetch } from './fakes';
 
 // The factories the package exports check their options at once and load
@@ -89,5 +90,41 @@ describe('the exported transport factories', () => {
     transport.preload?.();
     await vi.dynamicImportSettled();
     await expect(transport.connect(recordingContext())).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+});
+
+describe('the lazily loaded transport modules', () => {
+  // They and the modules only they import. A run-time import of a module the
+  // core also loads would make the bundler split that module into a chunk of
+  // its own, one more file for every app: the core's values come in the kit
+  // (src/transports/kit.ts) instead.
+  const LAZY = [
+    'websocket',
+    'websocket-codes',
+    'sse',
+    'sse-parser',
+    'long-poll',
+    'http-request',
+    'http-errors',
+    'update-services',
+    'welcome',
+  ];
+
+  it.each(LAZY)('%s imports only lazy modules, or types', (name) => {
+    const source = readFileSync(new URL(`../../../src/transports/${name}.ts`, import.meta.url), 'utf8');
+    for (const [, names, from] of source.matchAll(
+      /^import\s+(?!type\s)(?:\{([^}]*)\}|\S+)\s+from\s+'([^']+)'/gm,
+    )) {
+      const onlyTypes = names?.split(',').every((n) => /^\s*(type\s|$)/.test(n));
+      if (!onlyTypes) expect(LAZY.map((lazy) => `./${lazy}`)).toContain(from);
+    }
+  });
+
+  it("make the core's RealtimeError", async () => {
+    const { WebSocket } = fakeWebSocketClass();
+    const error = await websocketTransport({ WebSocket })
+      .connect(recordingContext({ signal: AbortSignal.abort('gone') }))
+      .catch((e: unknown) => e);
+    expect(isRealtimeError(error, 'closed')).toBe(true);
   });
 });

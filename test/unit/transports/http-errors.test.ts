@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { codeForStatus, hasContentType, parseRetryAfter } from '../../../src/transports/http-errors';
 import { errorFromResponse, unexpectedContentType } from '../../../src/transports/http-request';
+import { kit } from '../../../src/transports/kit';
 
 const NOW = Date.UTC(2025, 10, 22, 12, 0, 0);
 
@@ -47,57 +48,70 @@ describe('parseRetryAfter', () => {
 });
 
 describe('errorFromResponse', () => {
+  const deps = { now: Date.now, kit };
+
   it('gives 401 unauthorized and 403 forbidden with the status', async () => {
     const unauthorized = await errorFromResponse(
       response(401, '{"code":"unauthorized","message":"expired"}'),
+      deps,
     );
     expect(unauthorized).toBeInstanceOf(RealtimeError);
     expect(unauthorized).toMatchObject({ code: 'unauthorized', status: 401 });
     expect(unauthorized.message).toContain('expired');
-    expect(await errorFromResponse(response(403))).toMatchObject({ code: 'forbidden', status: 403 });
+    expect(await errorFromResponse(response(403), deps)).toMatchObject({ code: 'forbidden', status: 403 });
   });
 
   it('takes retryAfterMs from a JSON body before the Retry-After header', async () => {
-    const error = await errorFromResponse(response(429, '{"retryAfterMs":1234}', { 'Retry-After': '9' }));
+    const error = await errorFromResponse(
+      response(429, '{"retryAfterMs":1234}', { 'Retry-After': '9' }),
+      deps,
+    );
     expect(error).toMatchObject({ code: 'overloaded', status: 429, retryAfterMs: 1234 });
   });
 
   it('takes retryAfterMs from Retry-After seconds or date when the body has none', async () => {
-    expect(await errorFromResponse(response(503, 'busy', { 'Retry-After': '2' }), () => NOW)).toMatchObject({
+    expect(
+      await errorFromResponse(response(503, 'busy', { 'Retry-After': '2' }), { now: () => NOW, kit }),
+    ).toMatchObject({
       code: 'overloaded',
       status: 503,
       retryAfterMs: 2000,
     });
     const date = new Date(NOW + 7000).toUTCString();
-    expect(await errorFromResponse(response(429, '', { 'Retry-After': date }), () => NOW)).toMatchObject({
+    expect(
+      await errorFromResponse(response(429, '', { 'Retry-After': date }), { now: () => NOW, kit }),
+    ).toMatchObject({
       retryAfterMs: 7000,
     });
   });
 
   it('has no retryAfterMs when the server gave none', async () => {
-    const error = await errorFromResponse(response(503));
+    const error = await errorFromResponse(response(503), deps);
     expect(error.code).toBe('overloaded');
     expect(error.retryAfterMs).toBeUndefined();
   });
 
   it('ignores a negative or non-numeric body retryAfterMs', async () => {
     expect(
-      (await errorFromResponse(response(429, '{"retryAfterMs":-1}', { 'Retry-After': '1' }))).retryAfterMs,
+      (await errorFromResponse(response(429, '{"retryAfterMs":-1}', { 'Retry-After': '1' }), deps))
+        .retryAfterMs,
     ).toBe(1000);
-    expect((await errorFromResponse(response(429, '{"retryAfterMs":"5"}'))).retryAfterMs).toBeUndefined();
+    expect(
+      (await errorFromResponse(response(429, '{"retryAfterMs":"5"}'), deps)).retryAfterMs,
+    ).toBeUndefined();
   });
 
   it('maps 400, other 5xx and 404/405 with their status', async () => {
-    expect(await errorFromResponse(response(400))).toMatchObject({ code: 'bad_request', status: 400 });
-    expect(await errorFromResponse(response(500, 'boom'))).toMatchObject({
+    expect(await errorFromResponse(response(400), deps)).toMatchObject({ code: 'bad_request', status: 400 });
+    expect(await errorFromResponse(response(500, 'boom'), deps)).toMatchObject({
       code: 'server_error',
       status: 500,
     });
-    expect(await errorFromResponse(response(404, 'not here'))).toMatchObject({
+    expect(await errorFromResponse(response(404, 'not here'), deps)).toMatchObject({
       code: 'transport_unavailable',
       status: 404,
     });
-    expect(await errorFromResponse(response(405))).toMatchObject({
+    expect(await errorFromResponse(response(405), deps)).toMatchObject({
       code: 'transport_unavailable',
       status: 405,
     });
@@ -105,7 +119,7 @@ describe('errorFromResponse', () => {
 
   it('cancels the body it does not read', async () => {
     const res = response(500, 'x'.repeat(1000));
-    await errorFromResponse(res);
+    await errorFromResponse(res, deps);
     await expect(res.text()).rejects.toThrow();
   });
 });
@@ -131,6 +145,7 @@ describe('content type', () => {
     const error = unexpectedContentType(
       response(200, '<html>', { 'Content-Type': 'text/html' }),
       'text/event-stream',
+      kit,
     );
     expect(error).toMatchObject({ code: 'transport_unavailable', status: 200 });
     expect(error.message).toContain('text/html');

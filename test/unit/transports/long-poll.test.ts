@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { decodeCursor } from '../../../src/protocol/cursor';
 import type { Cursor } from '../../../src/protocol/schemas';
+import { kit } from '../../../src/transports/kit';
 import { longPollTransport } from '../../../src/transports/long-poll';
 import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedFetch } from './fakes';
 
@@ -51,7 +52,7 @@ const query = (call: FetchCall) => new URL(call.url).searchParams;
 
 describe('longPollTransport: options', () => {
   it('is named long-poll', () => {
-    expect(longPollTransport().name).toBe('long-poll');
+    expect(longPollTransport({}, kit).name).toBe('long-poll');
   });
 });
 
@@ -60,7 +61,7 @@ describe('longPollTransport: connect', () => {
     const first = batch('tasks', 5, 6);
     const s = server(() => json(200, { frames: [WELCOME, first] }));
     const ctx = recordingContext();
-    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
     const call = s.calls[0]!;
     expect(new URL(call.url).pathname).toBe('/v2/realtime/poll');
     expect(query(call).has('connectionId')).toBe(false);
@@ -81,7 +82,7 @@ describe('longPollTransport: connect', () => {
     [404, 'transport_unavailable'],
   ])('rejects a %i first answer as %s with the status', async (status, code) => {
     const s = server(() => json(status, { code }));
-    const error = await longPollTransport({ fetch: s.fetch })
+    const error = await longPollTransport({ fetch: s.fetch }, kit)
       .connect(recordingContext())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RealtimeError);
@@ -95,14 +96,18 @@ describe('longPollTransport: connect', () => {
     ['is a 204', () => new Response(null, { status: 204 })],
   ])('rejects a first answer that %s as transport_unavailable', async (_, answer) => {
     const s = server(answer);
-    await expect(longPollTransport({ fetch: s.fetch }).connect(recordingContext())).rejects.toMatchObject({
+    await expect(
+      longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext()),
+    ).rejects.toMatchObject({
       code: 'transport_unavailable',
     });
   });
 
   it('rejects a network failure as transport_unavailable', async () => {
     const s = server(() => Promise.reject(new TypeError('fetch failed')));
-    await expect(longPollTransport({ fetch: s.fetch }).connect(recordingContext())).rejects.toMatchObject({
+    await expect(
+      longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext()),
+    ).rejects.toMatchObject({
       code: 'transport_unavailable',
     });
   });
@@ -115,7 +120,9 @@ describe('longPollTransport: the poll loop', () => {
       () => json(200, { cursor: { crm: 10 } }),
     );
     const ctx = recordingContext(overrides);
-    const connection = await longPollTransport({ fetch: s.fetch, waitSeconds, now: () => 777 }).connect(ctx);
+    const connection = await longPollTransport({ fetch: s.fetch, waitSeconds, now: () => 777 }, kit).connect(
+      ctx,
+    );
     await flush();
     return { ...s, ctx, connection };
   }
@@ -141,7 +148,7 @@ describe('longPollTransport: the poll loop', () => {
       cursor = { tasks: 120, crm: 3 };
       return new Response(null, { status: 204 });
     });
-    await longPollTransport({ fetch: s.fetch }).connect(recordingContext({ getCursor: () => cursor }));
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext({ getCursor: () => cursor }));
     await flush();
     await flush();
     const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
@@ -158,7 +165,7 @@ describe('longPollTransport: the poll loop', () => {
           { status: 200 },
         ),
     );
-    await longPollTransport({ fetch: s.fetch }).connect(recordingContext());
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
     await flush();
     await flush();
     const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
@@ -169,7 +176,7 @@ describe('longPollTransport: the poll loop', () => {
   it('adopts the connection id of a later welcome (the server opened a new connection)', async () => {
     const s = server(() => json(200, { frames: [WELCOME] }));
     s.queue.push(() => json(200, { frames: [{ ...WELCOME, connectionId: 'lp-2' }] }));
-    const connection = await longPollTransport({ fetch: s.fetch }).connect(recordingContext());
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
     await flush();
     await flush();
     expect(query(s.polls()[2]!).get('connectionId')).toBe('lp-2');
@@ -185,7 +192,7 @@ describe('longPollTransport: the poll loop', () => {
       () => json(200, { frames: [] }),
     );
     const ctx = recordingContext();
-    await longPollTransport({ fetch: s.fetch, now: () => 1234 }).connect(ctx);
+    await longPollTransport({ fetch: s.fetch, now: () => 1234 }, kit).connect(ctx);
     for (let i = 0; i < 4; i++) await flush();
     expect(ctx.frames).toEqual([
       WELCOME,
@@ -204,7 +211,7 @@ describe('longPollTransport: the poll loop', () => {
       () => json(200, { frames: [two, 'junk'] }),
     );
     const ctx = recordingContext();
-    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
     for (let i = 0; i < 4; i++) await flush();
     expect(ctx.frames).toEqual([WELCOME, one, two, 'junk']);
   });
@@ -220,7 +227,7 @@ describe('longPollTransport: the poll loop', () => {
     const s = server(() => json(200, { frames: [WELCOME] }));
     s.queue.push(() => new Response('{}', { status, headers }));
     const ctx = recordingContext();
-    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
     for (let i = 0; i < 4; i++) await flush();
     expect(ctx.closes).toHaveLength(1);
     expect(ctx.closes[0]).toMatchObject(reason);
@@ -232,7 +239,7 @@ describe('longPollTransport: the poll loop', () => {
     const s = server(() => json(200, { frames: [WELCOME] }));
     s.queue.push(() => Promise.reject(new TypeError('fetch failed')));
     const ctx = recordingContext();
-    await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
     for (let i = 0; i < 4; i++) await flush();
     expect(ctx.closes).toHaveLength(1);
     expect(ctx.closes[0]).toMatchObject({ code: 'transport_unavailable' });
@@ -266,7 +273,7 @@ describe('longPollTransport: the poll loop', () => {
       () => json(400, { code: 'bad_request' }),
     );
     const ctx = recordingContext();
-    const connection = await longPollTransport({ fetch: s.fetch }).connect(ctx);
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
     await flush();
     await expect(connection.update(['x'], null)).rejects.toMatchObject({ code: 'bad_request', status: 400 });
     expect(s.polls()[1]!.signal?.aborted).toBe(false);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { decodeCursor } from '../../../src/protocol/cursor';
+import { kit } from '../../../src/transports/kit';
 import { sseTransport } from '../../../src/transports/sse';
 import { type FetchCall, flush, recordingContext, scriptedFetch, streamingResponse } from './fakes';
 
@@ -23,13 +24,13 @@ async function connected(
     call.init.method === 'POST' ? onPost(call) : stream.response,
   );
   const ctx = recordingContext(overrides);
-  const connection = await sseTransport({ fetch }).connect(ctx);
+  const connection = await sseTransport({ fetch }, kit).connect(ctx);
   return { stream, calls, ctx, connection };
 }
 
 describe('sseTransport: options', () => {
   it('is named sse', () => {
-    expect(sseTransport().name).toBe('sse');
+    expect(sseTransport({}, kit).name).toBe('sse');
   });
 });
 
@@ -65,7 +66,7 @@ describe('sseTransport: connect', () => {
     [404, 'transport_unavailable', undefined],
   ])('rejects a %i answer as %s with the status', async (status, code, retryAfterMs) => {
     const { fetch } = scriptedFetch(() => new Response('no', { status, headers: { 'Retry-After': '3' } }));
-    const error = await sseTransport({ fetch })
+    const error = await sseTransport({ fetch }, kit)
       .connect(recordingContext())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RealtimeError);
@@ -77,7 +78,7 @@ describe('sseTransport: connect', () => {
     const { fetch } = scriptedFetch(
       () => new Response('<html>', { status: 200, headers: { 'Content-Type': 'text/html' } }),
     );
-    await expect(sseTransport({ fetch }).connect(recordingContext())).rejects.toMatchObject({
+    await expect(sseTransport({ fetch }, kit).connect(recordingContext())).rejects.toMatchObject({
       code: 'transport_unavailable',
       status: 200,
     });
@@ -85,7 +86,7 @@ describe('sseTransport: connect', () => {
 
   it('rejects a network failure as transport_unavailable', async () => {
     const { fetch } = scriptedFetch(() => Promise.reject(new TypeError('fetch failed')));
-    await expect(sseTransport({ fetch }).connect(recordingContext())).rejects.toMatchObject({
+    await expect(sseTransport({ fetch }, kit).connect(recordingContext())).rejects.toMatchObject({
       code: 'transport_unavailable',
     });
   });
@@ -98,7 +99,7 @@ describe('sseTransport: connect', () => {
         ),
     );
     const ctx = recordingContext();
-    const promise = sseTransport({ fetch }).connect(ctx);
+    const promise = sseTransport({ fetch }, kit).connect(ctx);
     await flush();
     const reason = new RealtimeError('connect_timeout', 'slow');
     ctx.abort.abort(reason);

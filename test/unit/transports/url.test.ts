@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCursor } from '../../../src/protocol/cursor';
+import { kit } from '../../../src/transports/kit';
 import { pollUrl } from '../../../src/transports/long-poll';
 import { endpointUrl, streamUrl } from '../../../src/transports/url';
 
@@ -68,13 +69,17 @@ describe('streamUrl', () => {
 describe('pollUrl', () => {
   it('puts connectionId, subscription, cursor and wait in the query', () => {
     const url = new URL(
-      pollUrl(BASE, {
-        connectionId: 'c 1',
-        services: ['tasks'],
-        propertyIds: ['p9'],
-        cursor: { tasks: 3 },
-        wait: 25,
-      }),
+      pollUrl(
+        BASE,
+        {
+          connectionId: 'c 1',
+          services: ['tasks'],
+          propertyIds: ['p9'],
+          cursor: { tasks: 3 },
+          wait: 25,
+        },
+        kit,
+      ),
     );
     expect(url.pathname).toBe('/v2/realtime/poll');
     expect(url.searchParams.get('connectionId')).toBe('c 1');
@@ -85,7 +90,7 @@ describe('pollUrl', () => {
   });
 
   it('has no connectionId before the connection exists', () => {
-    expect(pollUrl(BASE, { services: ['a'], propertyIds: null, wait: 0 })).toBe(
+    expect(pollUrl(BASE, { services: ['a'], propertyIds: null, wait: 0 }, kit)).toBe(
       'https://api.example.com/v2/realtime/poll?services=a&wait=0',
     );
   });

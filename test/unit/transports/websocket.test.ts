@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { RealtimeError } from '../../../src/errors';
+import { kit } from '../../../src/transports/kit';
 import type { TransportConnection } from '../../../src/transports/types';
 import { type WebSocketConstructorLike, websocketTransport } from '../../../src/transports/websocket';
 import { fakeWebSocketClass, flush, recordingContext } from './fakes';
@@ -9,7 +10,7 @@ const WELCOME = '{"type":"welcome","connectionId":"c1","serverTime":1,"heartbeat
 
 function setup(overrides: Parameters<typeof recordingContext>[0] = {}) {
   const { WebSocket, sockets } = fakeWebSocketClass();
-  const transport = websocketTransport({ WebSocket });
+  const transport = websocketTransport({ WebSocket }, kit);
   const ctx = recordingContext(overrides);
   const settled: { connection?: TransportConnection; error?: unknown } = {};
   const promise = transport.connect(ctx).then(
@@ -37,19 +38,19 @@ async function connected(overrides: Parameters<typeof recordingContext>[0] = {})
 
 describe('websocketTransport: options', () => {
   it('is named websocket', () => {
-    expect(websocketTransport().name).toBe('websocket');
+    expect(websocketTransport({}, kit).name).toBe('websocket');
   });
 
   it('accepts the ws package WebSocket class as the constructor', () => {
     const WebSocketClass: WebSocketConstructorLike = NodeWebSocket;
-    expect(websocketTransport({ WebSocket: WebSocketClass }).name).toBe('websocket');
+    expect(websocketTransport({ WebSocket: WebSocketClass }, kit).name).toBe('websocket');
   });
 
   it('rejects with transport_unavailable when the platform has no WebSocket', async () => {
     const original = (globalThis as { WebSocket?: unknown }).WebSocket;
     (globalThis as { WebSocket?: unknown }).WebSocket = undefined;
     try {
-      await expect(websocketTransport().connect(recordingContext())).rejects.toMatchObject({
+      await expect(websocketTransport({}, kit).connect(recordingContext())).rejects.toMatchObject({
         code: 'transport_unavailable',
       });
     } finally {
@@ -66,7 +67,7 @@ describe('websocketTransport: connect', () => {
 
   it('uses a custom path', () => {
     const { WebSocket, sockets } = fakeWebSocketClass();
-    websocketTransport({ WebSocket, path: '/socket' })
+    websocketTransport({ WebSocket, path: '/socket' }, kit)
       .connect(recordingContext())
       .catch(() => {});
     expect(sockets[0]?.url).toBe('ws://127.0.0.1:9/v2/realtime/socket?services=tasks,finance&propertyIds=p1');
@@ -151,7 +152,9 @@ describe('websocketTransport: connect', () => {
     const { WebSocket, sockets } = fakeWebSocketClass();
     const ctx = recordingContext();
     ctx.abort.abort();
-    await expect(websocketTransport({ WebSocket }).connect(ctx)).rejects.toMatchObject({ code: 'closed' });
+    await expect(websocketTransport({ WebSocket }, kit).connect(ctx)).rejects.toMatchObject({
+      code: 'closed',
+    });
     expect(sockets).toHaveLength(0);
   });
 

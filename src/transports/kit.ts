@@ -1,0 +1,33 @@
+import { RealtimeError } from '../errors';
+import { encodeCursor } from '../protocol/cursor';
+import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
+import { abortedError, onAbort, unavailable } from './failures';
+import { endpointUrl, hasKeys, streamUrl, subscriptionQuery } from './url';
+
+// What the lazily loaded transports (websocket.ts, sse.ts, long-poll.ts and
+// the modules only they import) take from the core. They get it from
+// builtins.ts as an argument and import the core's modules for their types
+// only: a module reached both by the core and by a lazy chunk would be split
+// by the bundler into a chunk of its own, one more file for every app to
+// download. Everything here is in the core's bundle anyway, or so small that
+// it costs less there than as a chunk shared with the transports.
+// `RealtimeError` is the core's own class, so `instanceof` and
+// `isRealtimeError` hold for the errors the transports make.
+
+/** The core's values the built-in transports use. Only builtins.ts (and tests) import this module. */
+export const kit = {
+  RealtimeError,
+  unavailable,
+  abortedError,
+  onAbort,
+  encodeCursor,
+  hasKeys,
+  endpointUrl,
+  subscriptionQuery,
+  streamUrl,
+  readPollResponse,
+  readUpdateServicesResponse,
+};
+
+/** The type of {@link kit}, for the transports to import with `import type`. */
+export type TransportKit = typeof kit;
