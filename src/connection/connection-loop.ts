@@ -218,11 +218,14 @@ export class ConnectionLoop {
     const generation = ++this.#generation;
     const deps = this.#deps;
     this.#reportDown();
+    // A status listener may have stopped the loop or started another attempt.
+    if (generation !== this.#generation || !this.#running) return;
 
     if (!deps.isOnline()) return; // the `online` event restarts us
     if (!deps.breaker.tryAcquire()) {
-      // One wait at a time: every way into an attempt tore the previous one
-      // down (and with it its wait), or is that wait's own callback.
+      // One wait at a time: a retry armed before a listener's reconnect may
+      // come here while that attempt's wait is still registered.
+      this.#stopWaitingForBreaker?.();
       this.#stopWaitingForBreaker = deps.breaker.onStateChange((change) => {
         if (change.to !== 'half-open') return;
         this.#stopWaitingForBreaker?.();
@@ -235,7 +238,8 @@ export class ConnectionLoop {
     // attempt like a failed connect.
     try {
       const token = await deps.tokens.get();
-      if (generation !== this.#generation || !this.#running) return;
+      // Suspended (bfcache) while the token was on its way: no socket in the cache.
+      if (generation !== this.#generation || !this.#running || this.#suspended) return;
 
       const abort = new AbortController();
       this.#abort = abort;
@@ -372,7 +376,10 @@ export class ConnectionLoop {
     if (retryNow) void this.#attempt();
     else {
       this.#reportDown();
-      this.#retryTimer.set(() => void this.#attempt(), delay);
+      // Again: the status listeners may have decided in their turn.
+      if (this.#running && generation === this.#generation) {
+        this.#retryTimer.set(() => void this.#attempt(), delay);
+      }
     }
   }
 
