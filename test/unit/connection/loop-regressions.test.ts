@@ -90,14 +90,14 @@ describe('back/forward cache while connecting', () => {
   it('neither retries in the cache nor leaves a second attempt behind after pageshow', async () => {
     vi.useFakeTimers();
     const win = new EventTarget();
-    const attempts: { id: string; signal: AbortSignal; closed: boolean }[] = [];
+    const attempts: { id: string; signal: AbortSignal }[] = [];
     const transport: Transport = {
       name: 'hangs-first',
       connect(ctx) {
-        const attempt = { id: `c${attempts.length + 1}`, signal: ctx.signal, closed: false };
+        const attempt = { id: `c${attempts.length + 1}`, signal: ctx.signal };
         attempts.push(attempt);
         return new Promise((resolve, reject) => {
-          const connection = { update: async () => {}, close: () => void (attempt.closed = true) };
+          const connection = { update: async () => {}, close() {} };
           // The first connect hangs until it is aborted; later ones open at once.
           if (attempt.id === 'c1') ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
           else {
