@@ -53,19 +53,12 @@ export function subscriptionQuery(query: SubscriptionQuery): string {
 }
 
 /**
- * `GET /stream` for SSE, or with `websocket: true` the `ws:`/`wss:` URL of the
- * upgrade. `endpoint` replaces `stream` for a backend that serves it elsewhere.
+ * The URL of `GET /stream`: `endpoint` replaces `stream` for a backend that
+ * serves it elsewhere. WebSocket turns it into its `ws:`/`wss:` URL itself.
  * Tokens never go in a URL: SSE sends a header, WebSocket a `hello`.
  */
-export function streamUrl(
-  base: string,
-  query: SubscriptionQuery,
-  options: { websocket?: boolean; endpoint?: string } = {},
-): string {
-  const url = endpointUrl(base, options.endpoint ?? 'stream', subscriptionQuery(query));
-  // The base is http: or https:, so this makes it ws: or wss:.
-  if (options.websocket) url.protocol = url.protocol.replace('http', 'ws');
-  return url.href;
+export function streamUrl(base: string, query: SubscriptionQuery, endpoint = 'stream'): string {
+  return endpointUrl(base, endpoint, subscriptionQuery(query)).href;
 }
 
 /**

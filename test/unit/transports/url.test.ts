@@ -50,17 +50,8 @@ describe('streamUrl', () => {
     );
   });
 
-  it('turns http into ws and https into wss for WebSocket', () => {
-    expect(streamUrl(BASE, { services: ['a'], propertyIds: null }, { websocket: true })).toBe(
-      'wss://api.example.com/v2/realtime/stream?services=a',
-    );
-    expect(
-      streamUrl('http://127.0.0.1:9/rt', { services: ['a'], propertyIds: null }, { websocket: true }),
-    ).toBe('ws://127.0.0.1:9/rt/stream?services=a');
-  });
-
   it('takes another endpoint path', () => {
-    expect(streamUrl(BASE, { services: ['a'], propertyIds: null }, { endpoint: '/ws' })).toBe(
+    expect(streamUrl(BASE, { services: ['a'], propertyIds: null }, '/ws')).toBe(
       'https://api.example.com/v2/realtime/ws?services=a',
     );
   });

@@ -73,6 +73,19 @@ describe('websocketTransport: connect', () => {
     expect(sockets[0]?.url).toBe('ws://127.0.0.1:9/v2/realtime/socket?services=tasks,finance&propertyIds=p1');
   });
 
+  it('turns http into ws and https into wss, keeping the port and a query the base has', () => {
+    const { WebSocket, sockets } = fakeWebSocketClass();
+    for (const url of ['https://api.example.com/v2/realtime?tenant=x', 'http://127.0.0.1:443/rt']) {
+      websocketTransport({ WebSocket }, kit)
+        .connect(recordingContext({ url, services: ['a'], propertyIds: null }))
+        .catch(() => {});
+    }
+    expect(sockets.map((socket) => socket.url)).toEqual([
+      'wss://api.example.com/v2/realtime/stream?tenant=x&services=a',
+      'ws://127.0.0.1:443/rt/stream?services=a',
+    ]);
+  });
+
   it('sends hello with token, subscription and cursor on open, and resolves on the first frame', async () => {
     const { socket, settled, promise, ctx } = setup();
     socket.serverOpen();
