@@ -87,12 +87,11 @@ export class CircuitBreaker {
    * within the timer limit.
    */
   constructor(options: CircuitBreakerOptions) {
-    const { failureThreshold, cooldownMs, maxCooldownMs, clock } = options;
-    this.#failureThreshold = failureThreshold;
-    this.#baseCooldownMs = this.#cooldownMs = cooldownMs;
-    this.#maxCooldownMs = maxCooldownMs;
-    this.#clock = clock;
-    this.#timer = new Timer(clock);
+    this.#failureThreshold = options.failureThreshold;
+    this.#baseCooldownMs = this.#cooldownMs = options.cooldownMs;
+    this.#maxCooldownMs = options.maxCooldownMs;
+    this.#clock = options.clock;
+    this.#timer = new Timer(options.clock);
   }
 
   /**
@@ -144,12 +143,13 @@ export class CircuitBreaker {
 
   /** The state, always the true one (see the class comment), with its counters, as a plain object. */
   snapshot(): CircuitSnapshot {
-    const snapshot = {
+    return {
       state: this.#state,
       consecutiveFailures: this.#consecutiveFailures,
       cooldownMs: this.#cooldownMs,
+      // Absent, not `undefined`, while closed.
+      ...(this.#openedAt !== undefined && { openedAt: this.#openedAt }),
     };
-    return this.#openedAt === undefined ? snapshot : { ...snapshot, openedAt: this.#openedAt };
   }
 
   /** Calls `listener` on every state change, after it happened. Returns the unsubscribe function. */

@@ -10,6 +10,13 @@ import type { HeartbeatWatchdog } from './heartbeat-watchdog';
 import { Timer } from './timer';
 import type { TokenProvider } from './token-provider';
 
+// An in-place update's progress (see `update()`): none, one in flight, one in
+// flight and another asked for meanwhile.
+const UPDATE_IDLE = 0;
+const UPDATE_IN_FLIGHT = 1;
+const UPDATE_AGAIN = 2;
+type UpdateState = typeof UPDATE_IDLE | typeof UPDATE_IN_FLIGHT | typeof UPDATE_AGAIN;
+
 /** What the loop needs to know of the subscription, asked at every connect. */
 export interface Subscription {
   services: string[];
@@ -67,9 +74,8 @@ export class ConnectionLoop {
   #authRetried = false;
   #suspended = false;
   #cancelRefresh: (() => void) | undefined;
-  /** An in-place update is in flight; another asked meanwhile waits for it. */
-  #updating = false;
-  #updateAgain = false;
+  /** One in-place update at a time; another asked meanwhile waits for it. */
+  #update: UpdateState = UPDATE_IDLE;
 
   // The current attempt, the one of `#generation`: each attempt starts after
   // the previous one was torn down, so there is never more than one.
@@ -112,7 +118,8 @@ export class ConnectionLoop {
   }
 
   stop(): void {
-    this.#running = this.#everWelcomed = this.#updating = this.#updateAgain = false;
+    this.#running = this.#everWelcomed = false;
+    this.#update = UPDATE_IDLE;
     this.#teardown();
     // The schedule only, the provider stays usable: a stopped loop may be
     // started again (a new subscriber, a tab that wins the election again),
@@ -191,23 +198,23 @@ export class ConnectionLoop {
   update(): void {
     // A welcomed attempt always has its connection (see `#early`).
     if (!this.#welcomed) return;
-    if (this.#updating) {
-      this.#updateAgain = true;
+    if (this.#update) {
+      this.#update = UPDATE_AGAIN;
       return;
     }
-    this.#updating = true;
+    this.#update = UPDATE_IN_FLIGHT;
     const generation = this.#generation;
     const { services, propertyIds } = this.#deps.subscription();
     this.#connection!.update(services, propertyIds).then(
       (result) => {
         if (generation === this.#generation) this.#deps.sink.updated(result?.cursor);
-        this.#updating = false;
-        if (!this.#updateAgain) return;
-        this.#updateAgain = false;
-        if (generation === this.#generation) this.update();
+        // Read after the sink: its handlers may have asked for another update.
+        const again = this.#update === UPDATE_AGAIN;
+        this.#update = UPDATE_IDLE;
+        if (again && generation === this.#generation) this.update();
       },
       () => {
-        this.#updating = this.#updateAgain = false;
+        this.#update = UPDATE_IDLE;
         if (generation === this.#generation) this.reconnectNow();
       },
     );
@@ -273,9 +280,9 @@ export class ConnectionLoop {
       }
       this.#connection = connection;
       this.#transport = deps.chain.currentName;
-      const early = this.#early;
-      this.#early = undefined;
-      if (early) for (const frame of early) this.#onFrame(generation, frame);
+      // Frames from now on bypass `#early` (the connection is set); the next
+      // teardown empties it before another attempt could fill it.
+      for (const frame of this.#early ?? []) this.#onFrame(generation, frame);
     } catch (error) {
       // Explicitly not welcomed: a throw while acting on an early welcome
       // counts as a failed attempt too.
@@ -292,8 +299,10 @@ export class ConnectionLoop {
     }
     this.#deps.watchdog.beat();
     if (!this.#abort || this.#connection) this.#onFrame(generation, parsed.frame);
-    else if (this.#early) this.#early.push(parsed.frame);
-    else this.#early = [parsed.frame];
+    else {
+      this.#early ??= [];
+      this.#early.push(parsed.frame);
+    }
   }
 
   #onFrame(generation: number, frame: ServerFrame): void {

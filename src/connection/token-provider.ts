@@ -1,7 +1,6 @@
 import type { Clock, WallClock } from '../clock';
 import { RealtimeError } from '../errors';
 import { reportListenerError } from '../util/emitter';
-import { SingleFlight } from '../util/single-flight';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { describeValue } from '../util/validate';
 import { Timer } from './timer';
@@ -40,17 +39,6 @@ export const DEFAULT_REFRESH_SKEW_MS = 30_000;
  */
 const MIN_RETRY_DELAY_MS = 1000;
 
-interface CachedToken {
-  readonly token: string;
-  readonly expiresAt: number | undefined;
-  /**
-   * Wall time from which the token counts as stale: `Infinity` without
-   * `expiresAt`, `-Infinity` when `expiresAt` was already past on arrival
-   * (see `#arm`).
-   */
-  readonly refreshAt: number;
-}
-
 interface RefreshSubscription {
   readonly onToken: (token: string) => void;
   readonly onError: ((error: RealtimeError) => void) | undefined;
@@ -76,23 +64,32 @@ export class TokenProvider {
   readonly #refreshSkewMs: number;
   readonly #wallClock: WallClock;
   readonly #timer: Timer;
-  readonly #flight = new SingleFlight(() => this.#fetch());
+  /** The fetch every caller shares until it settles (either way). */
+  #inFlight: Promise<string> | undefined;
 
-  #cached: CachedToken | undefined;
+  // The cached token, all three set by a fetch and cleared by `invalidate()`.
+  /** `undefined`: nothing is cached. */
+  #token: string | undefined;
+  #expiresAt: number | undefined;
+  /**
+   * Wall time from which the token counts as stale: `Infinity` without
+   * `expiresAt`, `-Infinity` when `expiresAt` was already past on arrival
+   * (see `#arm`).
+   */
+  #refreshAt: number | undefined;
   #subscription: RefreshSubscription | undefined;
 
   /** `resolveOptions` checked `getToken`, `refreshSkewMs` and `platform.wallClock`. */
   constructor(options: TokenProviderOptions) {
-    const { refreshSkewMs, wallClock } = options;
     this.#getToken = options.getToken;
-    this.#refreshSkewMs = refreshSkewMs;
-    this.#wallClock = wallClock;
+    this.#refreshSkewMs = options.refreshSkewMs;
+    this.#wallClock = options.wallClock;
     this.#timer = new Timer(options.clock);
   }
 
   /** `expiresAt` of the cached token, if there is one and it has an expiry. */
   get expiresAt(): number | undefined {
-    return this.#cached?.expiresAt;
+    return this.#expiresAt;
   }
 
   /**
@@ -105,9 +102,7 @@ export class TokenProvider {
    */
   get(): Promise<string | undefined> {
     // Nothing is ever cached without `getToken`, so `refresh()` answers that case.
-    return this.#flight.inFlight === undefined && this.#isFresh()
-      ? Promise.resolve(this.#cached!.token)
-      : this.refresh();
+    return !this.#inFlight && this.#isFresh() ? Promise.resolve(this.#token) : this.refresh();
   }
 
   /**
@@ -117,7 +112,21 @@ export class TokenProvider {
    * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
    */
   refresh(): Promise<string | undefined> {
-    return this.#getToken ? this.#flight.run() : Promise.resolve(undefined);
+    if (!this.#getToken) return Promise.resolve(undefined);
+    if (this.#inFlight) return this.#inFlight;
+    // `getToken` runs (synchronously, up to its first await) before the slot
+    // is taken: a `refresh()` from inside it starts a fetch of its own.
+    const fetch = this.#fetch(this.#getToken);
+    this.#inFlight = fetch;
+    // Registered before any caller can attach its own reaction, so the slot is
+    // free by the time a caller's continuation runs: a caller that retries
+    // straight after a failure starts a fresh fetch instead of getting the
+    // failed promise again.
+    const release = (): void => {
+      if (this.#inFlight === fetch) this.#inFlight = undefined;
+    };
+    fetch.then(release, release);
+    return fetch;
   }
 
   /**
@@ -126,7 +135,7 @@ export class TokenProvider {
    * cancelled: it was started after the cached token and its result is used.
    */
   invalidate(): void {
-    this.#cached = undefined;
+    this.#token = this.#expiresAt = this.#refreshAt = undefined;
     this.#timer.clear();
   }
 
@@ -154,29 +163,26 @@ export class TokenProvider {
 
   /** A token is cached and not yet due for a refresh (written as "not stale", so a NaN clock reads fresh). */
   #isFresh(): boolean {
-    return this.#cached !== undefined && !(this.#wallClock() >= this.#cached.refreshAt);
+    return this.#token !== undefined && !(this.#wallClock() >= this.#refreshAt!);
   }
 
-  async #fetch(): Promise<string> {
-    const getToken = this.#getToken!;
+  async #fetch(getToken: GetToken): Promise<string> {
     let result: TokenResult;
     try {
       result = await getToken();
     } catch (cause) {
       throw authFailed('failed', cause);
     }
-    const { token, expiresAt } = readTokenResult(result);
+    const [token, expiresAt] = readTokenResult(result);
     const fetchedAt = this.#wallClock();
-    this.#cached = {
-      token,
-      expiresAt,
-      refreshAt:
-        expiresAt === undefined
-          ? Infinity
-          : expiresAt <= fetchedAt
-            ? -Infinity
-            : expiresAt - Math.min(this.#refreshSkewMs, (expiresAt - fetchedAt) / 2),
-    };
+    this.#token = token;
+    this.#expiresAt = expiresAt;
+    this.#refreshAt =
+      expiresAt === undefined
+        ? Infinity
+        : expiresAt <= fetchedAt
+          ? -Infinity
+          : expiresAt - Math.min(this.#refreshSkewMs, (expiresAt - fetchedAt) / 2);
     this.#arm();
     return token;
   }
@@ -184,13 +190,13 @@ export class TokenProvider {
   /** Arms the timer for the cached token's `refreshAt`. */
   #arm(): void {
     this.#timer.clear();
-    const refreshAt = this.#cached?.refreshAt;
     // Not for a token that never expires, nor for one that was already
     // expired by our clock on arrival: that most likely means our clock is
     // wrong, not the token; the next one would look expired too, and
     // refreshing on a timer would spin. The server judges it: a 401 leads to
     // `invalidate()` and a new token.
-    if (this.#subscription && Number.isFinite(refreshAt)) this.#armIn(refreshAt! - this.#wallClock());
+    if (this.#subscription && Number.isFinite(this.#refreshAt))
+      this.#armIn(this.#refreshAt! - this.#wallClock());
   }
 
   #armIn(delayMs: number): void {
@@ -204,16 +210,17 @@ export class TokenProvider {
       this.#arm();
       return;
     }
-    // Armed only while a schedule exists, so there is one to report to.
+    // Armed only while a schedule exists, so there is one to report to, and
+    // a `getToken` to refresh with: the token is a string.
     const subscription = this.#subscription!;
-    this.#flight.run().then(
+    this.refresh().then(
       (token) => {
-        if (this.#subscription === subscription) report(subscription.onToken, token);
+        if (this.#subscription === subscription) report(subscription.onToken, token!);
       },
       (error: unknown) => {
         if (this.#subscription !== subscription) return;
         // The retry is armed first, so `onError` may still cancel or replace it.
-        const expiresAt = this.#cached?.expiresAt;
+        const expiresAt = this.#expiresAt;
         const retryInMs = expiresAt === undefined ? 0 : (expiresAt - this.#wallClock()) / 2;
         if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
         report(subscription.onError, error instanceof RealtimeError ? error : authFailed('failed', error));
@@ -240,7 +247,7 @@ function authFailed(detail: string, cause?: unknown): RealtimeError {
 }
 
 /** Checks the shape of `getToken`'s result without ever putting the token into a message. */
-function readTokenResult(result: unknown): { token: string; expiresAt: number | undefined } {
+function readTokenResult(result: unknown): [token: string, expiresAt: number | undefined] {
   // A bare string is the token without an expiry.
   const { token, expiresAt } = (
     typeof result === 'object' && result !== null ? result : { token: result }
@@ -253,5 +260,5 @@ function readTokenResult(result: unknown): { token: string; expiresAt: number | 
   if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
     throw authFailed(`returned expiresAt ${describeValue(expiresAt)}; expected epoch milliseconds`);
   }
-  return { token, expiresAt: expiresAt as number | undefined };
+  return [token, expiresAt as number | undefined];
 }
