@@ -140,12 +140,9 @@ export function parseChannelMessage(data: unknown): ChannelMessage | undefined {
     // readObject refuses every non-object whatever its `type`.
     const type = (data as { type?: unknown }).type;
     if (typeof type === 'string' && Object.hasOwn(FIELDS, type)) {
-      const fields: readonly Field[] = [
-        ...ENVELOPE,
-        ['type', oneOf(type)],
-        ...(FIELDS[type] as readonly Field[]),
-      ];
-      return readObject(data, fields) as ChannelMessage | undefined;
+      return readObject(data, [...ENVELOPE, ['type', oneOf(type)], ...(FIELDS[type] as readonly Field[])]) as
+        | ChannelMessage
+        | undefined;
     }
   } catch {
     // Only objects handed in by code (structured clones cannot hold getters

@@ -130,10 +130,13 @@ export class LeaderElection {
   #isLeader = false;
   #leaderTabId: string | undefined;
   #electionsWon = 0;
-  #running = false;
   /** Bumped by every start/stop so callbacks of an older run do nothing. */
   #generation = 0;
-  /** Leaves this run of the election; under `locks` it returns the request, settled once the lock manager has let go. */
+  /**
+   * Leaves this run of the election; under `locks` it returns the request,
+   * settled once the lock manager has let go. Set while running (a no-op
+   * until there is something to leave): it doubles as the "running" flag.
+   */
   #leave: (() => unknown) | undefined;
   /** storage: this run's lease, once its code has loaded. */
   #lease: StorageLease | undefined;
@@ -184,15 +187,15 @@ export class LeaderElection {
    * `none`, by a `locks` leader, and for this tab's own id.
    */
   heardLeader(leaderTabId: string): void {
-    if (!this.#running || leaderTabId === this.#options.tabId) return;
+    if (!this.#leave || leaderTabId === this.#options.tabId) return;
     if (this.#lease) this.#lease.heard(leaderTabId);
     else if (!this.#isLeader && this.strategy === 'locks') this.#set(false, leaderTabId);
   }
 
   /** Joins the election. Calling it while running does nothing. */
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
+    if (this.#leave) return;
+    this.#leave = noop;
     const generation = ++this.#generation;
     if (this.strategy === 'none') this.#win();
     else if (this.strategy === 'locks') this.#startLocks(generation);
@@ -231,12 +234,12 @@ export class LeaderElection {
    * the lock manager has let go, so a caller may await the handover.
    */
   stop(): Promise<void> {
+    const leave = this.#leave;
     let left: unknown;
-    if (this.#running) {
-      this.#running = false;
-      this.#generation++;
-      left = this.#leave?.();
+    if (leave) {
       this.#leave = undefined;
+      this.#generation++;
+      left = leave();
       this.#lease = undefined;
       this.#set(false);
     }

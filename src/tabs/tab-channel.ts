@@ -103,9 +103,11 @@ export class TabChannel {
   readonly #maxMessageChars: number;
   readonly #onInvalid: ((reason: ChannelInvalidReason) => void) | undefined;
   readonly #listeners = new Listeners<ChannelMessage>();
-  #port: ChannelPort | undefined;
-  /** Storage fallback: what was posted while its code loads; `undefined` once it loaded or failed. */
-  #queue: string[] | undefined;
+  /**
+   * Where posts go: the BroadcastChannel, or the storage fallback, which
+   * until its code has loaded is a queue of what was posted meanwhile.
+   */
+  #port: ChannelPort;
   #closed = false;
 
   constructor(options: TabChannelOptions) {
@@ -143,7 +145,9 @@ export class TabChannel {
       channel.addEventListener('messageerror', onMessage);
       return;
     }
-    this.#queue = [];
+    // `undefined` once the fallback failed to load: posts are dropped then.
+    let queue: string[] | undefined = [];
+    this.#port = { postMessage: (json) => queue?.push(json), close() {} };
     import('./storage-channel').then(
       ({ StorageChannel }) => {
         if (this.#closed) return;
@@ -154,11 +158,10 @@ export class TabChannel {
           () => this.#report('storage_unavailable'),
         );
         this.#port = port;
-        for (const json of this.#queue!) port.postMessage(json);
-        this.#queue = undefined;
+        for (const json of queue!) port.postMessage(json);
       },
       () => {
-        this.#queue = undefined;
+        queue = undefined;
         if (!this.#closed) this.#report('storage_unavailable');
       },
     );
@@ -180,13 +183,13 @@ export class TabChannel {
       return;
     }
     if (json.length > this.#maxMessageChars) this.#report('message_too_large');
-    else if (this.#port) {
+    else {
       try {
         this.#port.postMessage(json);
       } catch {
         this.#report('post_failed'); // only a BroadcastChannel throws
       }
-    } else this.#queue?.push(json);
+    }
   }
 
   /**
@@ -207,7 +210,7 @@ export class TabChannel {
     this.#closed = true;
     this.#listeners.clear();
     try {
-      this.#port?.close();
+      this.#port.close();
     } catch {
       // Already closed by the platform (page teardown): nothing left to free.
     }

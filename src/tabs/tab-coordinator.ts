@@ -64,20 +64,19 @@ interface Peer extends TabNeeds {
 }
 
 /**
- * One tab's part in sharing the browser's connection: it joins the
- * election, keeps every tab's needs (so any tab can become leader and
- * subscribe to the union at once), and carries relay, state, flag and
+ * One tab's part in sharing the browser's connection: it is this tab's
+ * {@link LeaderElection} (so `isLeader`, `electionsWon` and `strategy` are
+ * the election's own), keeps every tab's needs (so any tab can become leader
+ * and subscribe to the union at once), and carries relay, state, flag and
  * cursor messages between the tabs. It decides nothing about the connection
  * itself; the client does, told through {@link CoordinatorHost}.
  */
-export class TabCoordinator {
-  readonly strategy: ElectionStrategy;
+export class TabCoordinator extends LeaderElection {
   /** The options of every TabChannel this tab opens (one per start). */
   readonly #channelOptions: TabChannelOptions;
   readonly #host: CoordinatorHost;
   readonly #clock: Clock;
   readonly #peers = new Map<string, Peer>();
-  readonly #election: LeaderElection;
   /** Open while started: it doubles as the "running" flag. */
   #channel: TabChannel | undefined;
   #refreshTimer: unknown;
@@ -86,10 +85,7 @@ export class TabCoordinator {
     const host = options.host;
     // The channel's name is also the prefix of the election's.
     const name = channelName(options.appKey, options.scope);
-    this.#host = host;
-    this.#clock = options.clock;
-    this.#channelOptions = { ...options, name, onInvalid: (reason) => host.invalidMessage(reason) };
-    this.#election = new LeaderElection({
+    super({
       ...options,
       name: `${name}:leader`,
       // The storage lease beats through the channel: other tabs hear the
@@ -97,22 +93,15 @@ export class TabCoordinator {
       // writes are slow is not replaced.
       beat: () => this.#announceLeader(),
     });
-    this.#election.onChange(({ isLeader, leaderTabId }) => {
+    this.#host = host;
+    this.#clock = options.clock;
+    this.#channelOptions = { ...options, name, onInvalid: (reason) => host.invalidMessage(reason) };
+    this.onChange(({ isLeader, leaderTabId }) => {
       // Stopped: the host hears nothing more, not even the final step-down.
       if (!this.#channel) return;
       if (isLeader) this.#announceLeader();
       host.leadershipChanged(isLeader, leaderTabId);
     });
-    this.strategy = this.#election.strategy;
-  }
-
-  get isLeader(): boolean {
-    return this.#election.isLeader;
-  }
-
-  /** How many times this tab became leader. */
-  get electionsWon(): number {
-    return this.#election.electionsWon;
   }
 
   /** Number of other tabs whose needs are known. */
@@ -120,18 +109,18 @@ export class TabCoordinator {
     return this.#peers.size;
   }
 
-  start(): void {
+  override start(): void {
     if (this.#channel) return;
     this.#channel = new TabChannel(this.#channelOptions);
     this.#channel.onMessage((message) => this.#onMessage(message));
     this.post({ type: 'hello' });
     this.announceNeeds();
     this.#scheduleRefresh();
-    this.#election.start();
+    super.start();
   }
 
   /** Leaves the election (releasing the lock or lease at once) and says goodbye. */
-  stop(): Promise<void> {
+  override stop(): Promise<void> {
     const channel = this.#channel;
     if (channel) {
       this.#channel = undefined;
@@ -142,7 +131,7 @@ export class TabCoordinator {
       this.#peers.clear();
     }
     // Stopped already, the election's stop() does nothing but settle.
-    return this.#election.stop();
+    return super.stop();
   }
 
   /** Every tab's needs together: what the leader subscribes to. */
@@ -194,7 +183,7 @@ export class TabCoordinator {
         if (this.#peers.delete(message.from)) host.needsChanged();
         break;
       case 'leader':
-        this.#election.heardLeader(message.leaderTabId);
+        this.heardLeader(message.leaderTabId);
         break;
       case 'frame':
         if (!leader) host.relayedFrame(message.frame);
