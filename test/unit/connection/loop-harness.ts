@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { ExponentialBackoff } from '../../../src/connection/backoff';
 import { CircuitBreaker } from '../../../src/connection/circuit-breaker';
-import { ConnectionLoop, type ConnectionLoopSink } from '../../../src/connection/connection-loop';
+import type { ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import { HeartbeatWatchdog } from '../../../src/connection/heartbeat-watchdog';
-import { TokenProvider, type TokenResult } from '../../../src/connection/token-provider';
+import type { TokenResult } from '../../../src/connection/token-provider';
 import { RealtimeError } from '../../../src/errors';
 import type {
   TransportCloseReason,
@@ -12,6 +12,7 @@ import type {
   UpdateResult,
 } from '../../../src/transports/types';
 import { FakeClock } from './fake-clock';
+import { scriptedLoop } from './loop-fixture';
 
 // Drives a ConnectionLoop with random sequences of what its world can do to
 // it — the app's calls, timers, the network, token fetches, transports that
@@ -359,26 +360,13 @@ export async function runLoop(ops: readonly Op[], config: Config): Promise<RunRe
       loop.heartbeatMissed();
     },
   });
-  const loop: ConnectionLoop = new ConnectionLoop({
-    url: 'https://x.test',
-    // The loop uses only `connect` and `currentName` of the chain.
-    chain: chain as never,
-    tokens: new TokenProvider({
-      getToken: config.withGetToken ? getToken : undefined,
-      refreshSkewMs: 500,
-      clock,
-      wallClock: clock.wall,
-    }),
+  const loop = scriptedLoop(clock, chain, sink, {
+    getToken: config.withGetToken ? getToken : undefined,
     breaker,
     backoff: new ExponentialBackoff({ baseMs: 100, floorMs: 100, capMs: 400, random: () => 0.5 }),
     watchdog,
-    clock,
-    connectTimeoutMs: 1000,
-    maxFrameChars: 100_000,
     isOnline: () => online,
-    subscription: () => ({ services: ['tasks'], propertyIds: null }),
     cursor: () => ({ tasks: 1 }),
-    sink,
   });
 
   const pick = ({ k }: Target): Attempt | undefined =>

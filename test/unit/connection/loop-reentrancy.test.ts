@@ -1,13 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ExponentialBackoff } from '../../../src/connection/backoff';
-import { CircuitBreaker, DEFAULT_CIRCUIT } from '../../../src/connection/circuit-breaker';
-import { ConnectionLoop, type ConnectionLoopSink } from '../../../src/connection/connection-loop';
-import { HeartbeatWatchdog } from '../../../src/connection/heartbeat-watchdog';
-import { DEFAULT_REFRESH_SKEW_MS, TokenProvider } from '../../../src/connection/token-provider';
+import type { ConnectionLoop, ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import { RealtimeError } from '../../../src/errors';
 import { createRealtime, type RealtimeClient } from '../../../src/index';
 import type { Transport, TransportConnection, TransportContext } from '../../../src/transports/types';
 import { FakeClock, flushPromises } from './fake-clock';
+import { scriptedLoop } from './loop-fixture';
 
 // The sink's `disconnected` runs the app's `disconnected` handlers
 // synchronously, and those may stop the loop (`close()`) or start the next
@@ -46,21 +43,7 @@ function setup(onDisconnected: (loop: ConnectionLoop) => void) {
     forbidden: () => events.push('forbidden'),
     updated: () => {},
   };
-  const loop: ConnectionLoop = new ConnectionLoop({
-    url: 'https://x.test',
-    chain: chain as never,
-    tokens: new TokenProvider({ refreshSkewMs: DEFAULT_REFRESH_SKEW_MS, clock, wallClock: clock.wall }),
-    breaker: new CircuitBreaker({ ...DEFAULT_CIRCUIT, clock }),
-    backoff: new ExponentialBackoff({ baseMs: 100, floorMs: 100, capMs: 200, random: () => 0.5 }),
-    watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),
-    clock,
-    connectTimeoutMs: 1000,
-    maxFrameChars: 100_000,
-    isOnline: () => true,
-    subscription: () => ({ services: ['tasks'], propertyIds: null }),
-    cursor: () => ({}),
-    sink,
-  });
+  const loop = scriptedLoop(clock, chain, sink);
   /** Connects attempt `n` and has the server welcome it. */
   const welcome = (n: number) => {
     const attempt = attempts[n]!;

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ExponentialBackoff } from '../../../src/connection/backoff';
 import { CircuitBreaker } from '../../../src/connection/circuit-breaker';
-import { ConnectionLoop, type ConnectionLoopSink } from '../../../src/connection/connection-loop';
-import { HeartbeatWatchdog } from '../../../src/connection/heartbeat-watchdog';
-import { TokenProvider } from '../../../src/connection/token-provider';
+import type { ConnectionLoop, ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import type { TransportConnection, TransportContext } from '../../../src/transports/types';
 import { FakeClock, flushPromises } from '../connection/fake-clock';
+import { scriptedLoop } from './loop-fixture';
 
 // Found by a differential review of the size-driven rewrite (old loop of
 // 4aa279c against this one); each failed before its fix.
@@ -45,20 +44,10 @@ function setup(opts: {
     updated: () => {},
   };
   const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 500, maxCooldownMs: 2000, clock });
-  const loop: ConnectionLoop = new ConnectionLoop({
-    url: 'https://x.test',
-    chain: chain as never,
-    tokens: new TokenProvider({ getToken: opts.getToken, refreshSkewMs: 500, clock, wallClock: clock.wall }),
+  const loop = scriptedLoop(clock, chain, sink, {
+    getToken: opts.getToken,
     breaker,
     backoff: new ExponentialBackoff({ baseMs: 100, floorMs: 100, capMs: 400, random: () => 0.5 }),
-    watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),
-    clock,
-    connectTimeoutMs: 1000,
-    maxFrameChars: 100_000,
-    isOnline: () => true,
-    subscription: () => ({ services: ['tasks'], propertyIds: null }),
-    cursor: () => ({}),
-    sink,
   });
   const connect = (attempt: Attempt) =>
     attempt.resolve({

@@ -1,0 +1,50 @@
+import { ExponentialBackoff } from '../../../src/connection/backoff';
+import { CircuitBreaker, DEFAULT_CIRCUIT } from '../../../src/connection/circuit-breaker';
+import {
+  ConnectionLoop,
+  type ConnectionLoopDeps,
+  type ConnectionLoopSink,
+} from '../../../src/connection/connection-loop';
+import { HeartbeatWatchdog } from '../../../src/connection/heartbeat-watchdog';
+import { type GetToken, TokenProvider } from '../../../src/connection/token-provider';
+import type { TransportConnection, TransportContext } from '../../../src/transports/types';
+import type { FakeClock } from './fake-clock';
+
+/** The parts of a TransportChain the loop uses. */
+export interface ScriptedChain {
+  currentName: string;
+  connect(ctx: TransportContext): Promise<TransportConnection>;
+}
+
+/**
+ * A ConnectionLoop over a scripted chain, with the small timings the loop
+ * tests share (connect timeout 1 s, backoff 100–200 ms without jitter, the
+ * default breaker). `overrides` replaces any dependency; `getToken` feeds the
+ * token provider.
+ */
+export function scriptedLoop(
+  clock: FakeClock,
+  chain: ScriptedChain,
+  sink: ConnectionLoopSink,
+  overrides: Partial<ConnectionLoopDeps> & { getToken?: GetToken } = {},
+): ConnectionLoop {
+  const { getToken, ...deps } = overrides;
+  const loop: ConnectionLoop = new ConnectionLoop({
+    url: 'https://x.test',
+    // The loop uses only `connect` and `currentName` of the chain.
+    chain: chain as ConnectionLoopDeps['chain'],
+    tokens: new TokenProvider({ getToken, refreshSkewMs: 500, clock, wallClock: clock.wall }),
+    breaker: new CircuitBreaker({ ...DEFAULT_CIRCUIT, clock }),
+    backoff: new ExponentialBackoff({ baseMs: 100, floorMs: 100, capMs: 200, random: () => 0.5 }),
+    watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),
+    clock,
+    connectTimeoutMs: 1000,
+    maxFrameChars: 100_000,
+    isOnline: () => true,
+    subscription: () => ({ services: ['tasks'], propertyIds: null }),
+    cursor: () => ({}),
+    sink,
+    ...deps,
+  });
+  return loop;
+}
