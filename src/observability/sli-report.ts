@@ -2,6 +2,9 @@ import type { RealtimeState } from '../state';
 import type { SliCollector } from './sli-collector';
 import type { SliReport } from './telemetry-payload';
 
+/** Longest `orgId` a report carries, in code points, as `sliReportSchema` allows. */
+const MAX_ORG_ID_CHARS = 200;
+
 /** What the report says of the session that the state does not hold. */
 export interface ReportMeta {
   sessionId: string;
@@ -48,7 +51,10 @@ export function buildSliReport(sli: SliCollector, state: RealtimeState, meta: Re
     alerts: state.alerts.map(({ name, level, value, threshold }) => ({ name, level, value, threshold })),
     rollback: { active: state.rollback.state === 'tripped', reason: state.rollback.reason },
   };
-  if (meta.orgId !== '') report.orgId = meta.orgId;
+  // The ingest refuses an orgId over 200 characters (`sliReportSchema`) and
+  // nothing else bounds `scope.orgId`: such a tab reports without it rather
+  // than not at all.
+  if (meta.orgId !== '' && [...meta.orgId].length <= MAX_ORG_ID_CHARS) report.orgId = meta.orgId;
   if (state.lastSuccessAt !== undefined) report.health.lastSuccessAt = state.lastSuccessAt;
   if (sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = sli.delivery.toJSON();
   if (sli.takeover.count > 0) report.sli.takeoverTimeMs = sli.takeover.toJSON();

@@ -219,6 +219,19 @@ describe('SLIs', () => {
     expect(slo.takeoverP95Ms).toEqual({ value: undefined, target: 500, ok: undefined });
   });
 
+  it('reports an orgId the ingest would refuse (over 200 characters) without it', async () => {
+    const reports: SliReport[] = [];
+    for (const orgId of ['o'.repeat(200), 'o'.repeat(201)]) {
+      const { rt } = setup({ scope: { orgId } });
+      rt.on('sli', (r) => reports.push(r));
+      record(rt);
+    }
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(reports.map((r) => r.orgId?.length)).toEqual([200, undefined]);
+    for (const report of reports) expect(sliReportSchema.safeParse(report).success).toBe(true);
+  });
+
   it('keeps measuring in shadow mode while no handler is called', async () => {
     const { rt, backend } = setup({ flags: { shadowMode: true } });
     const seqs = record(rt);
