@@ -847,6 +847,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         const measurement = startMeasuring({
           options: this.#options,
           elections: this.#elections,
+          window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
           sessionId: this.#sessionId,
           clockOffsetMs: this.#clockOffsetMs,
           state: () => this.#state,

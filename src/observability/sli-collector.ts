@@ -2,7 +2,7 @@ import type { Clock, WallClock } from '../clock';
 import type { RealtimeEvent } from '../protocol/schemas';
 import { type Alert, AlertEvaluator, type AlertThresholds } from './alerts';
 import { QuantileSketch } from './quantile-sketch';
-import { SlidingCounter } from './sliding-counter';
+import type { SlidingCounter } from './sliding-counter';
 import { evaluateSlos, type SloReport, type SloTargets } from './slo';
 import { TimeWeightedRatio } from './time-weighted-ratio';
 
@@ -28,6 +28,12 @@ export interface SliCollectorOptions {
    * created once measuring begins, so it reads the client's counter.
    */
   elections: SlidingCounter;
+  /**
+   * Makes the collector's sliding windows, on the client's clock. The client
+   * makes them (the core has the window class anyway), so this lazily loaded
+   * module imports nothing the core does and shares no chunk with it.
+   */
+  window(windowMs: number): SlidingCounter;
 }
 
 /**
@@ -62,8 +68,8 @@ export class SliCollector {
     this.#wallClock = options.wallClock;
     this.#sloTargets = options.sloTargets;
     this.#elections = options.elections;
-    this.#dropped = new SlidingCounter({ windowMs: FIVE_MIN_MS, clock });
-    this.#circuitOpen = new TimeWeightedRatio({ windowMs: HOUR_MS, clock });
+    this.#dropped = options.window(FIVE_MIN_MS);
+    this.#circuitOpen = new TimeWeightedRatio(options.window(HOUR_MS));
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
     this.#startedAt = clock.now();
   }

@@ -18,6 +18,8 @@ export interface MeasurementHost {
   readonly options: ResolvedOptions;
   /** Elections won in the last hour, counted by the client from its start. */
   readonly elections: SlidingCounter;
+  /** A sliding window of `windowMs` on the client's clock (see SliCollectorOptions). */
+  window(windowMs: number): SlidingCounter;
   readonly sessionId: string;
   /** Server clock minus ours (ms), as estimated at the last welcome. */
   readonly clockOffsetMs: number;
@@ -45,6 +47,7 @@ export function startMeasuring(host: MeasurementHost): Measurement {
     sloTargets: options.slo,
     alertThresholds: options.alerts,
     elections: host.elections,
+    window: host.window,
   });
   sli.circuit(host.state().circuit.state !== 'closed');
   sli.setClockOffset(host.clockOffsetMs);

@@ -19,7 +19,8 @@ export interface SlidingWindowOptions {
 }
 
 /**
- * @internal The part both windows share: the options, the clock and a ring
+ * @internal The part both windows share (SlidingCounter extends it, the
+ * lazily loaded TimeWeightedRatio uses one): the options, the clock and a ring
  * of per-time-bucket numbers, where bucket `b` holds what happened in
  * `[b·bucketMs, (b+1)·bucketMs)`. The window read is the current bucket and
  * the `buckets − 1` before it, so it reaches back between
@@ -29,8 +30,8 @@ export interface SlidingWindowOptions {
  */
 export class BucketWindow {
   // Declared only: the constructor sets them (no field initialisers to emit).
-  declare protected readonly clock: Pick<Clock, 'now'>;
-  declare protected readonly bucketMs: number;
+  declare readonly clock: Pick<Clock, 'now'>;
+  declare readonly bucketMs: number;
   readonly #slots: Float64Array;
   /** Bucket number (time / bucketMs) of the newest slot; -Infinity before the first use. */
   #head = -Infinity;
@@ -47,11 +48,11 @@ export class BucketWindow {
   }
 
   /** The bucket number of the oldest bucket in the window whose newest is `bucket`. */
-  protected oldestWith(bucket: number): number {
+  oldestWith(bucket: number): number {
     return bucket - this.#slots.length + 1;
   }
 
-  protected bucketOf(time: number): number {
+  bucketOf(time: number): number {
     return Math.floor(time / this.bucketMs);
   }
 
@@ -61,7 +62,7 @@ export class BucketWindow {
    * back leaves the ring where it is: the monotonic clock should never, and a
    * bucket must not be reused for an older time.
    */
-  protected advance(time: number): number {
+  advance(time: number): number {
     const bucket = this.bucketOf(time);
     // At most one lap: after a silence of a whole window (or a reset) every
     // slot is zeroed once. Counted, not only compared: past 2^53 (a broken
@@ -75,12 +76,12 @@ export class BucketWindow {
   }
 
   /** Adds to bucket `bucket`, which must be within the window behind the newest. */
-  protected addAt(bucket: number, amount: number): void {
+  addAt(bucket: number, amount: number): void {
     this.#slots[this.#slot(bucket)]! += amount;
   }
 
   /** The sum over the window, as of the last `advance`. */
-  protected sum(): number {
+  sum(): number {
     // Never empty: there is at least one bucket.
     return this.#slots.reduce((total, value) => total + value);
   }

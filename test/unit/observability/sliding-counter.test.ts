@@ -129,7 +129,7 @@ describe('SlidingCounter', () => {
 describe('TimeWeightedRatio', () => {
   it('is undefined before the first set and right after it', () => {
     const clock = manualClock();
-    const ratio = new TimeWeightedRatio({ windowMs: HOUR, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
     expect(ratio.ratio()).toBeUndefined();
     ratio.set(false);
     expect(ratio.ratio()).toBeUndefined();
@@ -139,7 +139,7 @@ describe('TimeWeightedRatio', () => {
 
   it('weights by time, not by samples: 3 s open in a minute is 5 %', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio({ windowMs: HOUR, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
     ratio.set(false);
     clock.advance(20_000);
     ratio.set(true);
@@ -152,7 +152,7 @@ describe('TimeWeightedRatio', () => {
 
   it('divides by the time watched, not the whole window, while the window is not yet full', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio({ windowMs: HOUR, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
     ratio.set(true);
     clock.advance(MINUTE);
     ratio.set(false);
@@ -162,7 +162,7 @@ describe('TimeWeightedRatio', () => {
 
   it('counts time still running (true right now) up to now', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio({ windowMs: HOUR, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
     ratio.set(false);
     clock.advance(3 * MINUTE);
     ratio.set(true);
@@ -174,7 +174,7 @@ describe('TimeWeightedRatio', () => {
 
   it('forgets time that left the window', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio({ windowMs: HOUR, buckets: 60, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, buckets: 60, clock }));
     ratio.set(true);
     clock.advance(10 * MINUTE);
     ratio.set(false);
@@ -187,7 +187,7 @@ describe('TimeWeightedRatio', () => {
 
   it('reset() restarts the watch', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio({ windowMs: HOUR, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
     ratio.set(true);
     clock.advance(MINUTE);
     ratio.reset();
@@ -204,7 +204,7 @@ describe('TimeWeightedRatio', () => {
           const windowMs = 12_000;
           const bucketMs = windowMs / buckets;
           const clock = manualClock(0);
-          const ratio = new TimeWeightedRatio({ windowMs, buckets, clock });
+          const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs, buckets, clock }));
           const intervals: [number, number][] = []; // closed [start, end) true intervals
           let value = false;
           let since = 0;
@@ -240,7 +240,7 @@ describe('a broken clock', () => {
     const counter = new SlidingCounter({ windowMs: 60_000, clock });
     counter.add(1);
     expect(Number.isNaN(counter.total()) || counter.total() >= 0).toBe(true);
-    const ratio = new TimeWeightedRatio({ windowMs: 60_000, clock });
+    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: 60_000, clock }));
     ratio.set(true);
     ratio.set(false);
     expect(() => ratio.ratio()).not.toThrow();
