@@ -331,16 +331,23 @@ async function measureRolldown(name) {
   const rows = [];
   for (const [name, ceiling] of Object.entries(ceilings)) {
     if (name.startsWith('//')) continue;
-    const m = name === 'tabwire/react' ? reactDelta : measured[name];
+    // "<entry> files": how many files the app loads (each one more request
+    // and its own gzip), so a lazy part that starts sharing a module with the
+    // core, which splits it into a chunk of its own, fails CI.
+    const files = name.endsWith(' files');
+    const entry = files ? name.slice(0, -' files'.length) : name;
+    const m = entry === 'tabwire/react' ? reactDelta : measured[entry];
     if (!m || m.error) continue;
-    const pass = m.gz <= ceiling;
-    if (!pass) failures.push(`${name}: ${fmtBytes(m.gz)} min+gzip > its ceiling of ${fmtBytes(ceiling)}`);
-    rows.push([`\`${name}\``, fmtBytes(m.gz), `≤ ${fmtBytes(ceiling)}: ${verdict(pass)}`]);
+    const value = files ? m.files : m.gz;
+    const shown = files ? `${value} files` : `${fmtBytes(value)} min+gzip`;
+    const pass = value <= ceiling;
+    if (!pass) failures.push(`${entry}: ${shown} > its ceiling of ${files ? ceiling : fmtBytes(ceiling)}`);
+    rows.push([`\`${name}\``, shown, `≤ ${files ? ceiling : fmtBytes(ceiling)}: ${verdict(pass)}`]);
   }
   out(
     '#### Regression ceilings (`bench/size/ceilings.json`, checked in CI)',
     '',
-    table(['entry', 'min+gzip', 'ceiling'], ['l', 'r', 'l'], rows),
+    table(['entry', 'measured', 'ceiling'], ['l', 'r', 'l'], rows),
     '',
   );
 }
