@@ -10,15 +10,14 @@ import { MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
 import { deferred } from '../deferred';
 import { FakeClock, flushPromises } from './fake-clock';
 
+/** A provider on `clock` (and its wall clock), as the client makes one. */
+function providerOn(clock: FakeClock, getToken?: GetToken, refreshSkewMs = DEFAULT_REFRESH_SKEW_MS) {
+  return new TokenProvider({ getToken, refreshSkewMs, clock, wallClock: clock.wall });
+}
+
 function setup(getToken?: GetToken, refreshSkewMs = DEFAULT_REFRESH_SKEW_MS) {
   const clock = new FakeClock();
-  const provider = new TokenProvider({
-    ...(getToken === undefined ? {} : { getToken }),
-    refreshSkewMs,
-    clock,
-    wallClock: clock.wall,
-  });
-  return { clock, provider };
+  return { clock, provider: providerOn(clock, getToken, refreshSkewMs) };
 }
 
 /** A getToken that hands out tok1, tok2, … each valid for `lifetimeMs` from the fake wall clock. */
@@ -76,12 +75,7 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, 120_000);
       ({ clock } = setup());
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       await expect(provider.get()).resolves.toBe('tok1');
       expect(provider.expiresAt).toBe(clock.wall() + 120_000);
       clock.advance(89_999);
@@ -100,7 +94,7 @@ describe('TokenProvider', () => {
         let clock!: FakeClock;
         const getToken = expiringTokens(() => clock, lifetimeMs);
         ({ clock } = setup());
-        const provider = new TokenProvider({ getToken, refreshSkewMs, clock, wallClock: clock.wall });
+        const provider = providerOn(clock, getToken, refreshSkewMs);
         await provider.get();
         clock.advance(lifetimeMs - refreshSkewMs - 1);
         await expect(provider.get()).resolves.toBe('tok1');
@@ -113,12 +107,7 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, 20_000);
       ({ clock } = setup());
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       await provider.get();
       await expect(provider.get()).resolves.toBe('tok1');
       clock.advance(9999);
@@ -139,12 +128,7 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, 3_600_000);
       ({ clock } = setup());
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       await provider.get();
       await expect(provider.refresh()).resolves.toBe('tok2');
       await expect(provider.get()).resolves.toBe('tok2');
@@ -297,12 +281,7 @@ describe('TokenProvider', () => {
       let clock!: FakeClock;
       const getToken = expiringTokens(() => clock, lifetimeMs);
       ({ clock } = setup());
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       const onToken = vi.fn<(token: string) => void>();
       const onError = vi.fn<(error: RealtimeError) => void>();
       return { clock, provider, getToken, onToken, onError };
@@ -370,12 +349,7 @@ describe('TokenProvider', () => {
         .fn<GetToken>()
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
         .mockReturnValueOnce(pending.promise);
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       const onToken = vi.fn();
       await provider.get();
       provider.scheduleRefresh(onToken);
@@ -408,12 +382,7 @@ describe('TokenProvider', () => {
       const expiresAt = clock.wall() + 120_000;
       const getToken = vi.fn<GetToken>().mockReturnValueOnce({ token: 'a', expiresAt });
       getToken.mockRejectedValue(new Error('idp down'));
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       const onToken = vi.fn();
       const onError = vi.fn<(error: RealtimeError) => void>();
       await provider.get();
@@ -441,12 +410,7 @@ describe('TokenProvider', () => {
         .fn<GetToken>()
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
         .mockRejectedValue(new Error('idp down'));
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       await provider.get();
       let cancel = (): void => {};
       const onError = vi.fn(() => cancel());
@@ -464,12 +428,7 @@ describe('TokenProvider', () => {
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
         .mockRejectedValueOnce(new Error('blip'))
         .mockImplementation(() => ({ token: 'b', expiresAt: clock.wall() + 120_000 }));
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       const onToken = vi.fn();
       await provider.get();
       provider.scheduleRefresh(onToken);
@@ -486,12 +445,7 @@ describe('TokenProvider', () => {
       const clock = new FakeClock();
       const expiresAt = clock.wall() + 2 * MAX_TIMER_DELAY_MS;
       const getToken = vi.fn<GetToken>(() => ({ token: 'long', expiresAt }));
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       await provider.get();
       provider.scheduleRefresh(vi.fn());
       expect(clock.delays.at(-1)).toBe(MAX_TIMER_DELAY_MS);
@@ -547,12 +501,7 @@ describe('TokenProvider', () => {
         .fn<GetToken>()
         .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 60_000 })
         .mockReturnValueOnce(pending.promise);
-      const provider = new TokenProvider({
-        getToken,
-        refreshSkewMs: DEFAULT_REFRESH_SKEW_MS,
-        clock,
-        wallClock: clock.wall,
-      });
+      const provider = providerOn(clock, getToken);
       const onToken = vi.fn();
       await provider.get();
       const cancel = provider.scheduleRefresh(onToken);
