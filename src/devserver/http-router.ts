@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SLI_REPORT_TYPE, sliReportSchema } from '../observability/telemetry-payload';
 import { updateServicesRequestSchema } from '../protocol/schemas';
 import {
   CORS_HEADERS,
@@ -16,7 +17,7 @@ import { handlePoll } from './long-poll';
 import { publishRequestSchema, tokenRequestSchema } from './publish-input';
 import { handleSseStream } from './sse';
 import { serveStatic } from './static-files';
-import { keepTelemetry, MAX_TELEMETRY_BYTES, telemetryReportSchema } from './telemetry';
+import { keepTelemetry, MAX_TELEMETRY_BYTES, telemetryReportSchema, unreadableSketch } from './telemetry';
 
 type Route = (
   hub: RealtimeHub,
@@ -68,6 +69,13 @@ const telemetry: Route = async (hub, req, res) => {
   }
   const parsed = telemetryReportSchema.safeParse(value);
   if (!parsed.success) throw invalidBody(parsed.error);
+  // Any report with a string type is kept; an SLI report must also be one.
+  if (parsed.data.type === SLI_REPORT_TYPE) {
+    const report = sliReportSchema.safeParse(value);
+    if (!report.success) throw invalidBody(report.error);
+    const unreadable = unreadableSketch(report.data);
+    if (unreadable) throw new HttpError(400, 'bad_request', unreadable);
+  }
   keepTelemetry(hub.telemetry, value);
   await hub.delayAnswer();
   sendEmpty(res, 204);

@@ -14,7 +14,12 @@ import type { SketchJSON, SliReport } from './telemetry-payload';
 export const MAX_REPORT_BYTES = 60_000;
 
 type SketchKey = 'eventDeliveryLatencyMs' | 'takeoverTimeMs' | 'mutationToVisibleMs';
-const SKETCH_KEYS: readonly SketchKey[] = ['eventDeliveryLatencyMs', 'takeoverTimeMs', 'mutationToVisibleMs'];
+/** The sketches of a report's `sli`. */
+export const SKETCH_KEYS: readonly SketchKey[] = [
+  'eventDeliveryLatencyMs',
+  'takeoverTimeMs',
+  'mutationToVisibleMs',
+];
 
 /**
  * UTF-8 length of `text` without encoding it. A lone surrogate counts 3

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type DevServer, startDevServer } from '../../src/devserver';
+import { QuantileSketch } from '../../src/observability/quantile-sketch';
 import {
   authHeaders,
   devToken,
@@ -200,6 +201,46 @@ describe('dev server control', () => {
       expect((await postJson(url, 'not json')).status).toBe(400);
       expect((await postJson(url, { type: 'big', pad: 'x'.repeat(70 * 1024) })).status).toBe(413);
       expect((await postJson(`${server.origin}/telemetry/client`, { type: 'root' })).status).toBe(204);
+    });
+
+    it('telemetry: an SLI report must match sliReportSchema and its sketches read back', async () => {
+      const url = `${server.url}/telemetry/client`;
+      const sketch = new QuantileSketch();
+      for (let ms = 1; ms <= 100; ms++) sketch.add(ms);
+      const report = {
+        type: 'realtime_sli',
+        v: 1,
+        sessionId: 's1',
+        tabId: 't1',
+        sentAt: 1_700_000_000_000,
+        windowMs: 60_000,
+        isLeader: true,
+        health: { circuitOpen: false, status: 'connected' },
+        sli: {
+          eventDeliveryLatencyMs: sketch.toJSON(),
+          leaderElectionsPerHour: 0,
+          circuitOpenPercent: 0,
+          optimisticTimeoutRate: 0,
+          gaps: 0,
+          invalidFrames: 0,
+          reconnects: 0,
+          droppedEvents: 0,
+        },
+        byService: {},
+      };
+      expect((await postJson(url, report)).status).toBe(204);
+      expect(server.telemetry.at(-1)).toEqual(report);
+      // Refused by the schema: the client leaves such an orgId out.
+      expect((await postJson(url, { ...report, orgId: 'o'.repeat(201) })).status).toBe(400);
+      // The schema lets it through, the sketch does not read back (min > max).
+      const badSketch = { ...sketch.toJSON(), min: 50, max: 10 };
+      const answer = await postJson(url, {
+        ...report,
+        sli: { ...report.sli, eventDeliveryLatencyMs: badSketch },
+      });
+      expect(answer.status).toBe(400);
+      expect(JSON.stringify(answer.body)).toContain('sli.eventDeliveryLatencyMs.max');
+      expect(server.telemetry.at(-1)).toEqual(report);
     });
 
     it('CORS: OPTIONS preflight and the allow-origin header on answers', async () => {
