@@ -60,21 +60,6 @@ export function resolveTransports(
   return list.map((entry) => (typeof entry === 'string' ? builtIns[entry](platform) : entry));
 }
 
-/** What {@link TransportChain} reports when it moves past a transport. */
-export interface FallbackInfo {
-  /** The transport that could not connect. */
-  from: string;
-  /** The transport tried next. */
-  to: string;
-  error: unknown;
-}
-
-/** Options of {@link TransportChain}. */
-export interface TransportChainOptions {
-  /** Called each time the chain gives up on one transport and tries the next. */
-  onFallback?(info: FallbackInfo): void;
-}
-
 /**
  * Connects through the configured transports in order. A transport that
  * connects becomes the first one tried from then on (for the life of the
@@ -82,14 +67,12 @@ export interface TransportChainOptions {
  */
 export class TransportChain {
   readonly #transports: readonly Transport[];
-  readonly #onFallback: ((info: FallbackInfo) => void) | undefined;
   #preferred = 0;
   #current: string | undefined;
 
   /** `transports`: the resolved `transports` option, never empty. */
-  constructor(transports: readonly Transport[], options: TransportChainOptions = {}) {
+  constructor(transports: readonly Transport[]) {
     this.#transports = transports;
-    this.#onFallback = options.onFallback;
   }
 
   /** Name of the transport of the last successful `connect`, until then `undefined`. */
@@ -104,11 +87,6 @@ export class TransportChain {
     } catch {
       // A custom transport's preload must not break the client; connect will tell.
     }
-  }
-
-  /** Names of the transports in the order the next `connect` tries them. */
-  get order(): string[] {
-    return this.#attemptOrder().map((transport) => transport.name);
   }
 
   /**
@@ -140,7 +118,6 @@ export class TransportChain {
         ) {
           throw error;
         }
-        this.#onFallback?.({ from: transport.name, to: next.name, error });
       }
     }
   }

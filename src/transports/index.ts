@@ -2,10 +2,8 @@
 // core's kit as well (kit.ts).
 export { longPollTransport, sseTransport, websocketTransport } from './builtins';
 export {
-  type FallbackInfo,
   resolveTransports,
   TransportChain,
-  type TransportChainOptions,
   type TransportName,
   type TransportPlatform,
 } from './fallback';

@@ -1,11 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
-import {
-  assertTransportList,
-  type FallbackInfo,
-  resolveTransports,
-  TransportChain,
-} from '../../../src/transports/fallback';
+import { assertTransportList, resolveTransports, TransportChain } from '../../../src/transports/fallback';
 import type { Transport, TransportConnection } from '../../../src/transports/types';
 import { FakeWebSocket, recordingContext, scriptedFetch } from './fakes';
 
@@ -92,7 +87,6 @@ describe('TransportChain', () => {
     const poll = scripted('long-poll', ['ok']);
     const chain = new TransportChain([ws, sse, poll]);
     await chain.connect(recordingContext());
-    expect(chain.order).toEqual(['sse', 'websocket', 'long-poll']);
     await chain.connect(recordingContext());
     await chain.connect(recordingContext());
     expect(ws.attempts).toBe(1);
@@ -110,17 +104,9 @@ describe('TransportChain', () => {
     await chain.connect(recordingContext());
     expect(chain.currentName).toBe('websocket');
     expect(poll.attempts).toBe(0);
-    expect(chain.order).toEqual(['websocket', 'sse', 'long-poll']);
-  });
-
-  it('reports each move to the next transport', async () => {
-    const seen: FallbackInfo[] = [];
-    const error = unavailable();
-    const chain = new TransportChain([scripted('websocket', [error]), scripted('sse', ['ok'])], {
-      onFallback: (info) => seen.push(info),
-    });
+    // WebSocket is kept now: the next connect tries it, and only it.
     await chain.connect(recordingContext());
-    expect(seen).toEqual([{ from: 'websocket', to: 'sse', error }]);
+    expect([ws.attempts, sse.attempts, poll.attempts]).toEqual([3, 2, 0]);
   });
 });
 
