@@ -149,6 +149,10 @@ export class ConnectionLoop {
   suspend(): void {
     if (!this.#running) return;
     this.#suspended = true;
+    // A new generation: whatever the abandoned attempt still reports (its
+    // aborted connect, a token that arrives late) is ignored like that of any
+    // other abandoned attempt, and resume() starts the next one.
+    this.#generation++;
     this.#teardown();
   }
 
@@ -245,8 +249,7 @@ export class ConnectionLoop {
     // attempt like a failed connect.
     try {
       const token = await deps.tokens.get();
-      // Suspended (bfcache) while the token was on its way: no socket in the cache.
-      if (generation !== this.#generation || !this.#running || this.#suspended) return;
+      if (generation !== this.#generation || !this.#running) return;
 
       const abort = new AbortController();
       this.#abort = abort;
@@ -342,16 +345,7 @@ export class ConnectionLoop {
    * `wasWelcomed` defaults to whether the attempt was welcomed when it failed.
    */
   #failed(generation: number, error: RealtimeError, wasWelcomed = this.#welcomed): void {
-    // Suspended (bfcache): the attempt aborted on the way in is no failure;
-    // resume() starts the next one, so a retry armed here would run beside it.
-    if (
-      generation !== this.#generation ||
-      generation === this.#failedGeneration ||
-      !this.#running ||
-      this.#suspended
-    ) {
-      return;
-    }
+    if (generation !== this.#generation || generation === this.#failedGeneration || !this.#running) return;
     this.#failedGeneration = generation;
     this.#teardown();
     const deps = this.#deps;
