@@ -2,8 +2,8 @@ import type { RealtimeState } from '../state';
 import type { SliCollector } from './sli-collector';
 import type { SliReport } from './telemetry-payload';
 
-/** Longest `orgId` a report carries, in code points, as `sliReportSchema` allows. */
-const MAX_ORG_ID_CHARS = 200;
+/** Longest `sessionId`, `tabId` and `orgId` of a report, in code points (`sliReportSchema` holds them to it). */
+export const MAX_REPORT_ID_CHARS = 200;
 
 /** What the report says of the session that the state does not hold. */
 export interface ReportMeta {
@@ -54,7 +54,7 @@ export function buildSliReport(sli: SliCollector, state: RealtimeState, meta: Re
   // The ingest refuses an orgId over 200 characters (`sliReportSchema`) and
   // nothing else bounds `scope.orgId`: such a tab reports without it rather
   // than not at all.
-  if (meta.orgId !== '' && [...meta.orgId].length <= MAX_ORG_ID_CHARS) report.orgId = meta.orgId;
+  if (meta.orgId !== '' && [...meta.orgId].length <= MAX_REPORT_ID_CHARS) report.orgId = meta.orgId;
   if (state.lastSuccessAt !== undefined) report.health.lastSuccessAt = state.lastSuccessAt;
   if (sli.delivery.count > 0) report.sli.eventDeliveryLatencyMs = sli.delivery.toJSON();
   if (sli.takeover.count > 0) report.sli.takeoverTimeMs = sli.takeover.toJSON();

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { serviceNameSchema } from '../protocol/schemas';
 import { MIN_RELATIVE_ACCURACY } from './quantile-sketch';
+import { MAX_REPORT_ID_CHARS } from './sli-report';
 
 /** The `type` every SLI report carries, as the telemetry ingest routes on it. */
 export const SLI_REPORT_TYPE = 'realtime_sli';
@@ -54,9 +55,9 @@ export const sliReportSchema = z.object({
   type: z.literal(SLI_REPORT_TYPE),
   /** Version of this payload. */
   v: z.literal(1),
-  sessionId: z.string().check(z.minLength(1), z.maxLength(200)),
-  tabId: z.string().check(z.minLength(1), z.maxLength(200)),
-  orgId: z.optional(z.string().check(z.maxLength(200))),
+  sessionId: z.string().check(z.minLength(1), z.maxLength(MAX_REPORT_ID_CHARS)),
+  tabId: z.string().check(z.minLength(1), z.maxLength(MAX_REPORT_ID_CHARS)),
+  orgId: z.optional(z.string().check(z.maxLength(MAX_REPORT_ID_CHARS))),
   /** Wall-clock epoch ms when the report was assembled. */
   sentAt: z.number(),
   /** Length of the window the figures cover. */
