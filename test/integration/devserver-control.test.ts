@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type DevServer, startDevServer } from '../../src/devserver';
 import { QuantileSketch } from '../../src/observability/quantile-sketch';
+import { sliReport } from '../fixtures/sli-report';
 import {
   authHeaders,
   devToken,
@@ -207,27 +208,8 @@ describe('dev server control', () => {
       const url = `${server.url}/telemetry/client`;
       const sketch = new QuantileSketch();
       for (let ms = 1; ms <= 100; ms++) sketch.add(ms);
-      const report = {
-        type: 'realtime_sli',
-        v: 1,
-        sessionId: 's1',
-        tabId: 't1',
-        sentAt: 1_700_000_000_000,
-        windowMs: 60_000,
-        isLeader: true,
-        health: { circuitOpen: false, status: 'connected' },
-        sli: {
-          eventDeliveryLatencyMs: sketch.toJSON(),
-          leaderElectionsPerHour: 0,
-          circuitOpenPercent: 0,
-          optimisticTimeoutRate: 0,
-          gaps: 0,
-          invalidFrames: 0,
-          reconnects: 0,
-          droppedEvents: 0,
-        },
-        byService: {},
-      };
+      const report = sliReport();
+      report.sli.eventDeliveryLatencyMs = sketch.toJSON();
       expect((await postJson(url, report)).status).toBe(204);
       expect(server.telemetry.at(-1)).toEqual(report);
       // Refused by the schema: the client leaves such an orgId out.

@@ -9,6 +9,7 @@ import {
 } from '../../../src/observability/sli-reporter';
 import { utf8Length } from '../../../src/observability/telemetry-encode';
 import type { SliReport } from '../../../src/observability/telemetry-payload';
+import { sliReport } from '../../fixtures/sli-report';
 import { FakeClock, flushPromises } from '../connection/fake-clock';
 
 const URL = 'https://app.example/telemetry/client';
@@ -16,26 +17,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 function report(byService: SliReport['byService'] = { tasks: { delivered: 3, suppressed: 0 } }): SliReport {
-  return {
-    type: 'realtime_sli',
-    v: 1,
-    sessionId: 's1',
-    tabId: 't1',
-    sentAt: 1,
-    windowMs: MINUTE,
-    isLeader: true,
-    health: { circuitOpen: false, status: 'connected' },
-    sli: {
-      leaderElectionsPerHour: 0,
-      circuitOpenPercent: 0,
-      optimisticTimeoutRate: 0,
-      gaps: 0,
-      invalidFrames: 0,
-      reconnects: 0,
-      droppedEvents: 0,
-    },
-    byService,
-  };
+  return sliReport({ sentAt: 1, byService });
 }
 
 function response(status: number, headers: Record<string, string> = {}): TelemetryResponseLike {
