@@ -179,6 +179,11 @@ const ms = (min: number | string): Check => int(min, MAX_TIMER_DELAY_MS);
 const oneOf = (allowed: readonly string[]): Check => checked(v.assertOneOf, allowed);
 const bool = checked(v.assertBoolean);
 const fn = checked(v.assertFunction);
+/** `check`, for a value that may be left out. */
+const optional =
+  (check: Check): Check =>
+  (field, value, group) =>
+    value === undefined ? value : check(field, value, group);
 const string = checked(v.assertString);
 const nonEmptyString = checked(v.assertString, { nonEmpty: true });
 const strings: Check = (field, value) => {
@@ -341,9 +346,14 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     platform: {
       ...platform,
       clock: platform.clock ?? systemClock,
-      ...withDefaults<{ wallClock: WallClock; random: RandomSource }>(platform, 'platform.', {
+      ...withDefaults<
+        Pick<RealtimePlatform, 'WebSocket' | 'fetch'> & { wallClock: WallClock; random: RandomSource }
+      >(platform, 'platform.', {
         wallClock: [Date.now, fn],
         random: [Math.random, fn],
+        // What the built-in transports named in `transports` are given.
+        WebSocket: [undefined, optional(fn)],
+        fetch: [undefined, optional(fn)],
       }),
     },
   };

@@ -44,6 +44,21 @@ function lazyTransport(name: string, load: () => Promise<Transport>): Transport 
 }
 
 /**
+ * The built-in transports by name, their options taken as they are: the
+ * factories below check what an app passes them; `transports: ['websocket']`
+ * gets the platform's pieces, which `resolveOptions` checked. So an app that
+ * names its transports never downloads the checks of the factories.
+ */
+export const builtinTransports = {
+  websocket: (options: WebSocketTransportOptions): Transport =>
+    lazyTransport('websocket', async () => (await import('./websocket')).websocketTransport(options, kit)),
+  sse: (options: SseTransportOptions): Transport =>
+    lazyTransport('sse', async () => (await import('./sse')).sseTransport(options, kit)),
+  'long-poll': (options: LongPollTransportOptions): Transport =>
+    lazyTransport('long-poll', async () => (await import('./long-poll')).longPollTransport(options, kit)),
+};
+
+/**
  * The WebSocket transport: `ws(s)://…/stream`, the token in the first
  * frame (`hello`), never in the URL; `connect` resolves on the server's first
  * frame. Pass `WebSocket` where there is no global one (Node < 22: the `ws`
@@ -53,9 +68,7 @@ function lazyTransport(name: string, load: () => Promise<Transport>): Transport 
  */
 export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
   validateWebSocketOptions(options);
-  return lazyTransport('websocket', async () =>
-    (await import('./websocket')).websocketTransport(options, kit),
-  );
+  return builtinTransports.websocket(options);
 }
 
 /**
@@ -68,7 +81,7 @@ export function websocketTransport(options: WebSocketTransportOptions = {}): Tra
  */
 export function sseTransport(options: SseTransportOptions = {}): Transport {
   validateSseOptions(options);
-  return lazyTransport('sse', async () => (await import('./sse')).sseTransport(options, kit));
+  return builtinTransports.sse(options);
 }
 
 /**
@@ -80,7 +93,5 @@ export function sseTransport(options: SseTransportOptions = {}): Transport {
  */
 export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
   validateLongPollOptions(options);
-  return lazyTransport('long-poll', async () =>
-    (await import('./long-poll')).longPollTransport(options, kit),
-  );
+  return builtinTransports['long-poll'](options);
 }

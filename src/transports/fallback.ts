@@ -1,7 +1,7 @@
 import type { WallClock } from '../clock';
 import { isRealtimeError } from '../errors';
 import { describeValue } from '../util/validate';
-import { longPollTransport, sseTransport, websocketTransport } from './builtins';
+import { builtinTransports } from './builtins';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import type { WebSocketConstructorLike } from './websocket';
 
@@ -17,11 +17,7 @@ export interface TransportPlatform {
 }
 
 // The platform is exactly the options each built-in reads from it.
-const builtIns: Record<TransportName, (platform: TransportPlatform) => Transport> = {
-  websocket: websocketTransport,
-  sse: sseTransport,
-  'long-poll': longPollTransport,
-};
+const builtIns: Record<TransportName, (platform: TransportPlatform) => Transport> = builtinTransports;
 
 /**
  * Checks the `transports` option: a non-empty array of built-in names and

@@ -122,6 +122,9 @@ describe('resolveOptions', () => {
     [{ dedupWindow: 2 ** 20 + 1 }, 'dedupWindow must be an integer ≥ 16 and ≤ 1048576, got 1048577'],
     [{ platform: { wallClock: 5 as never } }, 'platform.wallClock must be a function, got 5'],
     [{ platform: { random: 0.5 as never } }, 'platform.random must be a function, got 0.5'],
+    // The built-in transports named in `transports` get these unchecked.
+    [{ platform: { WebSocket: 42 } }, 'platform.WebSocket must be a function, got 42'],
+    [{ platform: { fetch: 'fetch' as never } }, 'platform.fetch must be a function, got "fetch"'],
   ] as const)(
     'refuses %j, naming the field and its bounds (every delay ≤ the timer limit)',
     (options, message) => {
@@ -141,6 +144,18 @@ describe('resolveOptions', () => {
       random,
     });
     expect(resolveOptions({ url }).platform).toMatchObject({ wallClock: Date.now, random: Math.random });
+  });
+
+  it('takes the platform WebSocket and fetch given, and leaves them out by default', () => {
+    const WebSocket = class {};
+    const fetch = (() => Promise.reject(new Error('no'))) as typeof globalThis.fetch;
+    expect(resolveOptions({ url, platform: { WebSocket, fetch } }).platform).toMatchObject({
+      WebSocket,
+      fetch,
+    });
+    const platform = resolveOptions({ url }).platform;
+    expect(platform.WebSocket).toBeUndefined();
+    expect(platform.fetch).toBeUndefined();
   });
 
   it('checks a default against a bound another option moved', () => {
