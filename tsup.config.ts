@@ -1,4 +1,12 @@
+import type { BuildOptions } from 'esbuild';
 import { defineConfig } from 'tsup';
+
+// Internal property names shortened in every JS output, ESM and CJS (not in
+// the .d.ts): scripts/mangle.mjs, the list in scripts/mangle-props.json.
+// Imported by URL, as the .mjs has no types of its own.
+const { mangleOptions } = (await import(new URL('./scripts/mangle.mjs', import.meta.url).href)) as {
+  mangleOptions: Pick<BuildOptions, 'mangleProps' | 'mangleQuoted'>;
+};
 
 export default defineConfig({
   entry: {
@@ -18,4 +26,7 @@ export default defineConfig({
   // nanoid 5 is ESM-only; bundling its few bytes keeps require('tabwire')
   // working on every Node 20, not only those with require(esm).
   noExternal: ['nanoid'],
+  esbuildOptions(options) {
+    Object.assign(options, mangleOptions);
+  },
 });

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `npm start`: bundles the vanilla and React examples, starts the dev server
 // on 127.0.0.1 serving them (vanilla at /, React at /react/), and publishes a
-// few events a second.
+// few events a second. The examples are bundled from src with the property
+// mangling dist ships with (scripts/mangle.mjs).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { startDevServer } from '../dist/devserver.js';
+import { mangleOptions } from './mangle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, '.tmp', 'examples', 'vanilla');
@@ -17,6 +19,7 @@ await build({
   format: 'esm',
   target: 'es2022',
   outfile: join(out, 'main.js'),
+  ...mangleOptions,
   alias: { tabwire: join(root, 'src/index.ts'), 'tabwire/vanilla': join(root, 'src/vanilla/index.ts') },
   logLevel: 'warning',
 });
@@ -30,6 +33,7 @@ await build({
   format: 'esm',
   target: 'es2022',
   outfile: join(reactOut, 'main.js'),
+  ...mangleOptions,
   alias: {
     tabwire: join(root, 'src/index.ts'),
     'tabwire/react': join(root, 'src/react/index.ts'),

@@ -19,6 +19,10 @@
 //   3. the same "connect and subscribe" entry for other libraries (bench-only
 //      dev dependencies), with tabwire's for reference.
 //
+// tabwire's code is built as dist ships it: its internal property names
+// mangled (scripts/mangle.mjs, the options tsup applies). The other
+// libraries are bundled as they are.
+//
 // Exits non-zero when a budget is missed or a tabwire entry fails to build.
 // KB here are 1,000 bytes, as in the issue's and DESIGN.md's figures.
 import { readFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build, transform } from 'esbuild';
 import { rolldown } from 'rolldown';
+import { mangleOptions } from './mangle.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sizeDir = join(root, 'bench', 'size');
@@ -98,10 +103,15 @@ function countedOutputs(name, metafile) {
   return counted;
 }
 
-/** Bundles one bench/size entry; returns the sizes of what an app loads, its inputs and text, and the other chunks. */
-async function measure(name) {
+/**
+ * Bundles one bench/size entry; returns the sizes of what an app loads, its
+ * inputs and text, the other chunks, and the names mangled. `tabwire` false:
+ * another library's entry, built without tabwire's property mangling.
+ */
+async function measure(name, tabwire = true) {
   const result = await build({
     ...common,
+    ...(tabwire && { ...mangleOptions, mangleCache: {} }),
     entryPoints: [join(sizeDir, `${name}.ts`)],
     minify: true,
     metafile: true,
@@ -130,12 +140,13 @@ async function measure(name) {
     text: keys.map((key) => byKey.get(key).text).join('\n'),
     inputs,
     onDemand,
+    mangleCache: result.mangleCache,
   };
 }
 
-async function tryMeasure(name) {
+async function tryMeasure(name, tabwire = true) {
   try {
-    return await measure(name);
+    return await measure(name, tabwire);
   } catch (error) {
     const message = String(error?.errors?.[0]?.text ?? error?.message ?? error).split('\n')[0];
     return { name, error: message };
@@ -197,7 +208,7 @@ out(
   '',
   `Node ${process.version} · esbuild ${version('esbuild')} · ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} logical CPUs) · ${new Date().toISOString()}`,
   '',
-  'Entries in `bench/size/`, bundled from `src/` by esbuild (`minify`, `bundle`, `treeShaking`, `splitting`, ESM, `platform: browser`, `target: es2022`, `react`/`react-dom` external); gzip level 9, brotli quality 11, each output file on its own; 1 KB = 1,000 bytes. A figure counts what the app loads up front (the entry and every chunk it imports statically) plus the chunk of the transport it names, which it loads on the first connect.',
+  "Entries in `bench/size/`, bundled from `src/` by esbuild (`minify`, `bundle`, `treeShaking`, `splitting`, ESM, `platform: browser`, `target: es2022`, `react`/`react-dom` external; tabwire's internal property names mangled as in `dist`, `scripts/mangle.mjs`); gzip level 9, brotli quality 11, each output file on its own; 1 KB = 1,000 bytes. A figure counts what the app loads up front (the entry and every chunk it imports statically) plus the chunk of the transport it names, which it loads on the first connect.",
   '',
 );
 
@@ -257,13 +268,45 @@ out(
 // a small chunk of its own (gzipped on its own, so it costs a little more).
 // Shown beside the esbuild figures, which stay the ones budgets and ceilings
 // are checked against.
-async function measureRolldown(name) {
+//
+// Rolldown mangles properties only into a single chunk, so tabwire's modules
+// get the mangling in a pre-pass instead: esbuild's `transform` of each one,
+// with the names esbuild gave them in the esbuild build of the same entry
+// (its mangle cache), so both rows measure the same code. The packages'
+// modules (zod, nanoid) hold none of the names (scripts/check-mangle.mjs).
+const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
+
+/** Rolldown plugin: mangles the listed property names in src/ and bench/ modules, as `cache` says. */
+function mangleProps(cache) {
+  const own = /^(?:src|bench)\/.*\.tsx?$/;
+  return {
+    name: 'tabwire-mangle-props',
+    async transform(code, id) {
+      const path = relative(root, id).replaceAll('\\', '/');
+      if (!own.test(path)) return null;
+      const result = await transform(code, {
+        ...mangleOptions,
+        mangleCache: cache,
+        loader: path.endsWith('x') ? 'tsx' : 'ts',
+        format: 'esm',
+        target: 'esnext',
+        sourcefile: path,
+        tsconfigRaw: { compilerOptions: tsconfig.compilerOptions },
+      });
+      Object.assign(cache, result.mangleCache);
+      return { code: result.code, moduleType: 'js' };
+    },
+  };
+}
+
+async function measureRolldown(name, mangleCache) {
   const bundle = await rolldown({
     input: join(sizeDir, `${name}.ts`),
     cwd: root,
     platform: 'browser',
     external: common.external,
     transform: { define: common.define, target: common.target },
+    plugins: [mangleProps({ ...mangleCache })],
     logLevel: 'silent',
   });
   const { output } = await bundle.generate({ format: 'esm', minify: true });
@@ -295,8 +338,8 @@ async function measureRolldown(name) {
   const rows = [];
   for (const [name, what] of tabwireEntries.slice(0, 3)) {
     try {
-      const m = await measureRolldown(name);
       const e = measured[name];
+      const m = await measureRolldown(name, e.mangleCache);
       rows.push([
         `\`${name}.ts\`: ${what}`,
         `${m.files}`,
@@ -311,7 +354,7 @@ async function measureRolldown(name) {
   out(
     `#### The same, chunked as a Vite 8 app build does it (Rolldown ${version('rolldown')})`,
     '',
-    'Rolldown, with its own minifier, keeps the modules the entry needs in the entry chunk; the lazy chunks import from it. esbuild instead gives each module shared by the entry and a lazy chunk a small chunk of its own. Budgets and ceilings are checked on the esbuild figures.',
+    "Rolldown, with its own minifier, keeps the modules the entry needs in the entry chunk; the lazy chunks import from it. esbuild instead gives each module shared by the entry and a lazy chunk a small chunk of its own. The same property names are mangled, with the names of the esbuild build (an esbuild pre-pass on tabwire's modules: Rolldown mangles properties only into a single chunk). Budgets and ceilings are checked on the esbuild figures.",
     '',
     table(
       ['entry', 'files loaded', 'min', 'min+gzip', 'esbuild figure above'],
@@ -425,6 +468,7 @@ const CHUNK_BOUNDARY = '//@@tabwire-size-chunk-boundary@@';
 async function segments(name) {
   const result = await build({
     ...common,
+    ...mangleOptions,
     entryPoints: [join(sizeDir, `${name}.ts`)],
     minifySyntax: true,
     minifyIdentifiers: true,
@@ -667,7 +711,7 @@ for (const [entry, pkg, what] of others) {
     compareRows.push([label, what, '—', 'not installed here', '—']);
     continue;
   }
-  const m = await tryMeasure(entry);
+  const m = await tryMeasure(entry, false);
   if (m.error) compareRows.push([label, what, '—', `could not be bundled: ${m.error}`, '—']);
   else compareRows.push([label, `\`${entry}.ts\`: ${what}`, fmt(m.min), `**${fmt(m.gz)}**`, fmt(m.br)]);
 }

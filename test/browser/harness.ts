@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import {
@@ -14,6 +14,14 @@ import {
 import type { RealtimeState } from '../../src/state';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The property mangling dist ships with (scripts/mangle.mjs), so the pages
+ * run the code users get. Imported by URL, as the .mjs has no types.
+ */
+const { mangleOptions } = (await import(new URL('../../scripts/mangle.mjs', import.meta.url).href)) as {
+  mangleOptions: Pick<BuildOptions, 'mangleProps' | 'mangleQuoted'>;
+};
 
 /** Chromium from Debian's package (scripts/ensure-chromium.mjs installs it), never a download. */
 export async function launchChromium(): Promise<Browser> {
@@ -32,7 +40,7 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Bundles an example's entry from src (no build step needed) into .tmp and returns the folder. */
+/** Bundles an example's entry from src (no build step needed, mangled as dist is) into .tmp and returns the folder. */
 export async function bundleExample(name: string, entry = 'main.ts'): Promise<string> {
   const out = join(root, '.tmp', 'browser', name);
   mkdirSync(out, { recursive: true });
@@ -42,6 +50,7 @@ export async function bundleExample(name: string, entry = 'main.ts'): Promise<st
     format: 'esm',
     target: 'es2022',
     outfile: join(out, 'main.js'),
+    ...mangleOptions,
     alias: {
       tabwire: join(root, 'src/index.ts'),
       'tabwire/vanilla': join(root, 'src/vanilla/index.ts'),
@@ -59,7 +68,7 @@ export const exampleDir = (name: string) => join(root, 'examples', name);
 /** Folder of a test fixture page (`test/browser/fixtures/<name>`). */
 export const fixtureDir = (name: string) => join(root, 'test', 'browser', 'fixtures', name);
 
-/** Bundles a test fixture's entry from src into .tmp and returns the folder (serve it at `/_build/`). */
+/** Bundles a test fixture's entry from src (mangled as dist is) into .tmp and returns the folder (serve it at `/_build/`). */
 export async function bundleFixture(name: string, entry = 'main.ts'): Promise<string> {
   const out = join(root, '.tmp', 'browser', `fixture-${name}`);
   const src = join(root, 'src');
@@ -70,6 +79,7 @@ export async function bundleFixture(name: string, entry = 'main.ts'): Promise<st
     format: 'esm',
     target: 'es2022',
     outfile: join(out, 'main.js'),
+    ...mangleOptions,
     alias: {
       tabwire: join(src, 'index.ts'),
       'tabwire/vanilla': join(src, 'vanilla/index.ts'),
