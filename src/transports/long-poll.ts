@@ -128,6 +128,19 @@ async function connectLongPoll(
   return session.connection;
 }
 
+/**
+ * Over long-poll the answer to a poll is the heartbeat (a 204 becomes one),
+ * and the server may hold a poll for the `wait` this transport asked for: a
+ * welcome's `heartbeatMs` shorter than that is raised to it, so the core's
+ * watchdog (dead after two missed heartbeats) never ends a healthy poll.
+ */
+function withPollHeartbeat(welcome: object, waitMs: number): object {
+  const { heartbeatMs } = welcome as { heartbeatMs?: unknown };
+  return typeof heartbeatMs === 'number' && heartbeatMs < waitMs
+    ? { ...welcome, heartbeatMs: waitMs }
+    : welcome;
+}
+
 // Names the cursor schema refuses: they would reach Object.prototype.
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -186,16 +199,19 @@ class PollSession {
 
   /** Hands a poll's frames to the core, noting the cursor they move to. */
   deliver(frames: unknown[]): void {
-    for (const frame of frames) {
+    for (let frame of frames) {
       if (this.#closed) return;
       if (typeof frame === 'object' && frame !== null) {
         const type = (frame as { type?: unknown }).type;
         if (type === 'batch' || type === 'reset' || type === 'welcome') {
           mergeCursor(this.#cursor, (frame as { cursor?: unknown }).cursor);
         }
-        // A server that forgot an idle connection opens a new one on the next
-        // poll and says so with a new welcome: later polls and updates use it.
-        if (type === 'welcome') this.#connectionId = connectionIdOfWelcomeObject(frame) ?? this.#connectionId;
+        if (type === 'welcome') {
+          // A server that forgot an idle connection opens a new one on the next
+          // poll and says so with a new welcome: later polls and updates use it.
+          this.#connectionId = connectionIdOfWelcomeObject(frame) ?? this.#connectionId;
+          frame = withPollHeartbeat(frame, this.#deps.waitSeconds * 1000);
+        }
       }
       // Non-objects go on too: the core counts them as invalid.
       this.#ctx.onFrame(frame as object);

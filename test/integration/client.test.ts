@@ -70,6 +70,26 @@ const publish = (orgId: string, n: number, service = 'tasks', propertyId?: strin
 describe.each(transports)('client over %s', (transport) => {
   const org = () => `org_${transport}_${++orgCounter}`;
 
+  it('stays connected while idle for many heartbeats (the server heartbeats every 500 ms)', async () => {
+    const orgId = org();
+    const rt = client(transport, orgId);
+    const disconnects: string[] = [];
+    rt.on('disconnected', ({ error }) => disconnects.push(error.code));
+    const seqs = record(rt, 'tasks');
+    await until(() => rt.getState().status === 'connected', 'connected');
+    // Long-poll waits 25 s for a poll's answer, longer than two heartbeats:
+    // the poll itself is the heartbeat there, and must not be ended as dead.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(disconnects).toEqual([]);
+    expect(rt.getState()).toMatchObject({
+      status: 'connected',
+      counters: { reconnects: 0, failedConnects: 0 },
+    });
+    publish(orgId, 3);
+    await until(() => seqs.length >= 3, '3 events');
+    expect(seqs).toEqual(range(3));
+  });
+
   it('receives published events in order, exactly once', async () => {
     const orgId = org();
     const rt = client(transport, orgId);

@@ -10,7 +10,8 @@ const WELCOME = {
   type: 'welcome',
   connectionId: 'lp-1',
   serverTime: 1,
-  heartbeatMs: 15000,
+  // Not below the 25 s the polls wait: the transport passes it on as it is.
+  heartbeatMs: 30000,
   cursor: { tasks: 5 },
 };
 
@@ -200,6 +201,36 @@ describe('longPollTransport: the poll loop', () => {
       { type: 'heartbeat', serverTime: 1234 },
     ]);
     expect(s.polls()).toHaveLength(4);
+  });
+
+  it.each([
+    ['raises a welcome heartbeatMs below the poll wait to the wait', 15_000, {}, 25_000],
+    ['raises it to a wait set in the options', 500, { waitSeconds: 2 }, 2000],
+    ['keeps a heartbeatMs that is not below the wait', 40_000, {}, 40_000],
+    ['keeps it with wait 0 (every poll answers at once)', 500, { waitSeconds: 0 }, 500],
+  ])(
+    '%s: the watchdog must not end a poll the server may hold that long',
+    async (_, heartbeatMs, options, seen) => {
+      const welcome = { ...WELCOME, heartbeatMs };
+      const later = { ...welcome, connectionId: 'lp-2' };
+      const s = server(() => json(200, { frames: [welcome] }));
+      s.queue.push(() => json(200, { frames: [later] }));
+      const ctx = recordingContext();
+      await longPollTransport({ fetch: s.fetch, ...options }, kit).connect(ctx);
+      for (let i = 0; i < 4; i++) await flush();
+      expect(ctx.frames).toEqual([
+        { ...welcome, heartbeatMs: seen },
+        { ...later, heartbeatMs: seen },
+      ]);
+    },
+  );
+
+  it('passes a welcome with a heartbeatMs that is not a number on for the core to refuse', async () => {
+    const welcome = { ...WELCOME, heartbeatMs: '15000' };
+    const s = server(() => json(200, { frames: [welcome] }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    expect(ctx.frames).toEqual([welcome]);
   });
 
   it('delivers the frames of each answer in order', async () => {
