@@ -8,11 +8,13 @@
 //   2. a name in the public types, every `dist/*.d.ts` and `dist/*.d.cts`
 //      (options, state, events, Transport, devserver and testing APIs): users
 //      read and write those properties (run after `npm run build`);
-//   3. a key of the wire protocol or of the messages between tabs: the keys
-//      in src/protocol/schemas.ts, src/tabs/channel-messages.ts,
-//      src/tabs/channel-schemas.ts, src/observability/telemetry-payload.ts and
-//      every name in ../shared/PROTOCOL.md's code (other app versions and
-//      servers read them);
+//   3. a key of the wire protocol, of the messages between tabs or of a
+//      stored record: the keys in src/protocol/schemas.ts,
+//      src/tabs/channel-messages.ts, src/tabs/channel-schemas.ts,
+//      src/observability/telemetry-payload.ts, the record types listed in
+//      STORED_RECORDS (IndexedDB, localStorage) and every name in
+//      ../shared/PROTOCOL.md's code (other app versions and servers read
+//      them);
 //   4. written as a string literal anywhere in src (`'name'`, `"name"`, a
 //      template): `obj[key]` or `key in obj` with that string would miss the
 //      mangled property;
@@ -47,6 +49,11 @@ const PROTOCOL_SOURCES = [
   'src/tabs/channel-messages.ts',
   'src/tabs/channel-schemas.ts',
   'src/observability/telemetry-payload.ts',
+];
+/** The types of what is written to storage, which other app versions read back: [file, type name]. */
+const STORED_RECORDS = [
+  ['src/tabs/cursor-store.ts', 'StoredRecord'],
+  ['src/tabs/storage-lease-election.ts', 'Lease'],
 ];
 const PROTOCOL_DOC = resolve(root, '..', 'shared', 'PROTOCOL.md');
 /** Packages whose types name the APIs src calls (rule 5). */
@@ -84,8 +91,11 @@ const nameText = (name) =>
  * and type parameter names are not properties and are left out.
  */
 function declaredNames(path, map) {
-  const file = parse(path);
-  const where = relative(root, path);
+  declaredNamesIn(parse(path), relative(root, path), map);
+}
+
+/** {@link declaredNames} of one node and what it holds. */
+function declaredNamesIn(top, where, map) {
   const visit = (node) => {
     if (!ts.isParameter(node) && !ts.isTypeParameterDeclaration(node)) {
       const text = nameText(node.name);
@@ -99,7 +109,7 @@ function declaredNames(path, map) {
     if (ts.isPropertyAccessExpression(node)) note(map, node.name.text, where);
     ts.forEachChild(node, visit);
   };
-  visit(file);
+  visit(top);
 }
 
 /** Every string literal and template text of a source file, as written. */
@@ -211,6 +221,20 @@ const rules = [];
       words(join(root, path), code, map);
     }
   }
+  for (const [path, typeName] of STORED_RECORDS) {
+    const declaration = parse(join(root, path)).statements.find(
+      (statement) =>
+        (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) &&
+        statement.name.text === typeName,
+    );
+    if (!declaration) {
+      console.error(
+        `check-mangle: no type ${typeName} in ${path} (STORED_RECORDS names the stored records).`,
+      );
+      process.exit(1);
+    }
+    declaredNamesIn(declaration, `${path} ${typeName}`, map);
+  }
   if (!existsSync(PROTOCOL_DOC)) {
     console.error(`check-mangle: ${PROTOCOL_DOC} is missing (the wire protocol's names).`);
     process.exit(1);
@@ -218,7 +242,11 @@ const rules = [];
   // Every word of the document's code: inline `code` and fenced blocks.
   const doc = readFileSync(PROTOCOL_DOC, 'utf8');
   for (const [code] of doc.matchAll(/```[\s\S]*?```|`[^`\n]+`/g)) words(PROTOCOL_DOC, code, map);
-  rules.push({ rule: 3, what: 'a key of the wire protocol or of the messages between tabs', map });
+  rules.push({
+    rule: 3,
+    what: 'a key of the wire protocol, of the messages between tabs or of a stored record',
+    map,
+  });
 }
 
 {
@@ -363,7 +391,7 @@ if (suggest) {
 // --- check -------------------------------------------------------------------
 
 const problems = [];
-const raw = JSON.parse(readFileSync(join(root, 'scripts', 'mangle-props.json'), 'utf8')).props;
+const raw = mangledProps;
 if (!Array.isArray(raw)) {
   console.error('check-mangle: scripts/mangle-props.json: `props` must be an array of names');
   process.exit(1);
