@@ -21,9 +21,34 @@ export type RealtimeErrorCode =
   | 'closed'
   | 'handler_failed';
 
-/** The error type of tabwire; `code` says what went wrong. */
+/**
+ * Marks every RealtimeError, of whichever copy of tabwire made it. An app
+ * that loads `tabwire/testing` by `require` and `tabwire` by `import` (or two
+ * bundles with a tabwire each) has two RealtimeError classes; `instanceof`
+ * by prototype would then take an error of one copy for a plain error in the
+ * other, and a `forbidden` from a fake backend for a lost connection.
+ * `Symbol.for` gives every copy the same symbol.
+ */
+const BRAND: unique symbol = Symbol.for('tabwire.RealtimeError') as never;
+
+/**
+ * The error type of tabwire; `code` says what went wrong. `instanceof
+ * RealtimeError` also holds for an error made by another copy of tabwire.
+ */
 export class RealtimeError extends Error {
+  /** Whether `value` is a RealtimeError of any copy of tabwire (a subclass's: by its prototype chain). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of instanceof, maybe a subclass.
+    const target = this;
+    return target === RealtimeError
+      ? BRAND in Object(value)
+      : Function.prototype[Symbol.hasInstance].call(target, value);
+  }
   override readonly name = 'RealtimeError';
+  /** @internal The mark of {@link RealtimeError}, on the prototype. */
+  get [BRAND](): true {
+    return true;
+  }
   // `declare`: no class-field definitions to emit; the constructor sets all
   // three on every instance, in this order.
   declare readonly code: RealtimeErrorCode;

@@ -25,6 +25,8 @@ type Testing = typeof import('../../../src/testing/index');
 let core: Core;
 let testingEsm: Testing;
 let testingCjs: Testing;
+/** The CJS build's core: a second copy of every class, RealtimeError included. */
+let coreCjs: Core;
 /** Every short name esbuild gave a listed property, in either build. */
 const mangled = new Set<string>();
 const clients: { close(): Promise<void> }[] = [];
@@ -54,6 +56,7 @@ beforeAll(async () => {
   core = (await import(pathToFileURL(join(out, 'esm', 'index.js')).href)) as Core;
   testingEsm = (await import(pathToFileURL(join(out, 'esm', 'testing.js')).href)) as Testing;
   testingCjs = createRequire(import.meta.url)(join(out, 'cjs', 'testing.cjs')) as Testing;
+  coreCjs = createRequire(import.meta.url)(join(out, 'cjs', 'index.cjs')) as Core;
 }, 30_000);
 
 afterAll(async () => {
@@ -210,5 +213,30 @@ describe.each([
       [1, 2],
       [1, 2],
     ]);
+  });
+
+  it("takes another build's RealtimeError for what it is: a forbidden stops realtime", async () => {
+    const backend = testing().createMemoryBackend();
+    // The error class of the other format's build, as an app that mixes
+    // require and import hands it over.
+    const foreign = new coreCjs.RealtimeError('forbidden', 'revoked', { status: 403 });
+    expect(foreign).toBeInstanceOf(core.RealtimeError);
+    backend.failNextConnects(1, foreign);
+    const tab = core.createRealtime({
+      url: 'http://tabwire.test/v2/realtime',
+      transports: [backend.transport],
+      leader: { strategy: 'none' },
+      devtools: false,
+      telemetry: { sampleRate: 0 },
+      platform: { window: new EventTarget(), navigator: { onLine: true } },
+    });
+    clients.push(tab);
+    const forbidden: unknown[] = [];
+    tab.on('forbidden', (error) => forbidden.push(error));
+    tab.subscribe('x', () => {});
+    await until(() => tab.getState().status === 'disabled', 'realtime off');
+    expect(tab.getState().disabledReason).toBe('forbidden');
+    expect(forbidden).toEqual([foreign]);
+    expect(core.isRealtimeError(forbidden[0], 'forbidden')).toBe(true);
   });
 });
