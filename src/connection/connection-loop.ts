@@ -17,7 +17,10 @@ const UPDATE_IN_FLIGHT = 1;
 const UPDATE_AGAIN = 2;
 type UpdateState = typeof UPDATE_IDLE | typeof UPDATE_IN_FLIGHT | typeof UPDATE_AGAIN;
 
-/** What the loop needs to know of the subscription, asked at every connect. */
+/**
+ * What the loop needs to know of the subscription, asked at every connect.
+ * Exactly these fields: the loop spreads them into the transport's context.
+ */
 export interface Subscription {
   services: string[];
   propertyIds: string[] | null;
@@ -63,8 +66,13 @@ export interface ConnectionLoopDeps {
  */
 export class ConnectionLoop {
   readonly #deps: ConnectionLoopDeps;
-  readonly #retryTimer: Timer;
-  readonly #welcomeTimer: Timer;
+  /**
+   * The welcome timeout while an attempt waits for its welcome, the retry
+   * delay between attempts: one timer, as every teardown clears it and the
+   * two never overlap (a retry is armed after the teardown of the failed
+   * attempt, the timeout only once the next attempt has its token).
+   */
+  readonly #timer: Timer;
   #generation = 0;
   #running = false;
   #stopWaitingForBreaker: (() => void) | undefined;
@@ -86,8 +94,6 @@ export class ConnectionLoop {
   #welcomed = false;
   /** `clock.now()` when the transport was asked to connect. */
   #startedAt = 0;
-  /** A replay was asked for on this connection already (gaps come in runs). */
-  #replayRequested = false;
   /**
    * Frames that came before `connect` resolved (a transport may deliver the
    * welcome first): held so the welcome is acted on with the transport known,
@@ -97,8 +103,7 @@ export class ConnectionLoop {
 
   constructor(deps: ConnectionLoopDeps) {
     this.#deps = deps;
-    this.#retryTimer = new Timer(deps.clock);
-    this.#welcomeTimer = new Timer(deps.clock);
+    this.#timer = new Timer(deps.clock);
   }
 
   get isRunning(): boolean {
@@ -179,10 +184,10 @@ export class ConnectionLoop {
   /**
    * The pipeline found a gap. Long-poll replays by itself (its next poll
    * carries the pipeline's cursor); a stream must reconnect from the cursor.
+   * Gaps come in runs, and one reconnect answers them all: it tears the
+   * connection down, so the gaps found until the next welcome ask nothing.
    */
   requestReplay(): void {
-    if (!this.#welcomed || this.#replayRequested) return;
-    this.#replayRequested = true;
     this.replayForPeer();
   }
 
@@ -254,7 +259,7 @@ export class ConnectionLoop {
       const abort = new AbortController();
       this.#abort = abort;
       this.#startedAt = deps.clock.now();
-      this.#welcomeTimer.set(
+      this.#timer.set(
         () =>
           this.#failed(
             generation,
@@ -263,12 +268,11 @@ export class ConnectionLoop {
         deps.connectTimeoutMs,
       );
 
-      const { services, propertyIds } = deps.subscription();
       const connection = await deps.chain.connect({
         url: deps.url,
         token,
-        services,
-        propertyIds,
+        // `services` and `propertyIds` (see `Subscription`), asked before the cursor.
+        ...deps.subscription(),
         cursor: deps.cursor(),
         getCursor: deps.cursor,
         onFrame: (raw) => this.#onRawFrame(generation, raw),
@@ -326,7 +330,7 @@ export class ConnectionLoop {
     // Frames reach here only once the attempt's connection is set (see `#early`).
     if (!this.#abort || this.#welcomed) return;
     const deps = this.#deps;
-    this.#welcomeTimer.clear();
+    this.#timer.clear();
     this.#welcomed = this.#everWelcomed = true;
     this.#authRetried = false;
     deps.breaker.recordSuccess();
@@ -381,7 +385,7 @@ export class ConnectionLoop {
       this.#reportDown();
       // Again: the status listeners may have decided in their turn.
       if (this.#running && generation === this.#generation) {
-        this.#retryTimer.set(() => void this.#attempt(), delay);
+        this.#timer.set(() => void this.#attempt(), delay);
       }
     }
   }
@@ -398,14 +402,13 @@ export class ConnectionLoop {
     const welcomed = this.#welcomed;
     // Reset before the abort, whose listeners run at once and may call back.
     this.#abort = this.#connection = this.#early = undefined;
-    this.#welcomed = this.#replayRequested = false;
-    this.#retryTimer.clear();
+    this.#welcomed = false;
+    this.#timer.clear();
     this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();
     // An attempt abandoned before its welcome may hold the half-open probe;
     // without giving it back the breaker would stay half-open for good.
     if (!welcomed) this.#deps.breaker.releaseProbe();
-    this.#welcomeTimer.clear();
     abort?.abort();
     try {
       connection?.close();

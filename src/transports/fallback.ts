@@ -92,12 +92,15 @@ export class TransportChain {
    * When every transport fails, the last error is thrown.
    */
   async connect(ctx: TransportContext): Promise<TransportConnection> {
-    const order = this.#attemptOrder();
+    const transports = this.#transports;
+    const preferred = this.#preferred;
+    // The one that connected last first, then the others in their configured order.
+    const order = [transports[preferred]!, ...transports.filter((_, index) => index !== preferred)];
     for (let i = 0; ; i++) {
       const transport = order[i]!;
       try {
         const connection = await transport.connect(ctx);
-        this.#preferred = this.#transports.indexOf(transport);
+        this.#preferred = transports.indexOf(transport);
         this.#current = transport.name;
         return connection;
       } catch (error) {
@@ -116,10 +119,5 @@ export class TransportChain {
         }
       }
     }
-  }
-
-  #attemptOrder(): Transport[] {
-    const preferred = this.#preferred;
-    return [this.#transports[preferred]!, ...this.#transports.filter((_, index) => index !== preferred)];
   }
 }
