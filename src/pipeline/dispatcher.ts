@@ -1,4 +1,5 @@
 import type { RealtimeEvent } from '../protocol/schemas';
+import { Listeners } from '../util/emitter';
 
 /** An app's handler of one service: receives one array per batch, in seq order. Treat it as read-only. */
 export type EventHandler = (events: RealtimeEvent[]) => void;
@@ -24,20 +25,20 @@ export interface DispatcherOptions {
  * shadow mode and per-service kill switch, and keeps a throwing handler from
  * hurting the others.
  *
- * Handler lists are copy-on-write: subscribe and unsubscribe (rare) build a
- * new array, so dispatch (hot) iterates the array it started with without
- * copying it. A handler added during a dispatch therefore waits for the next
- * batch; one removed is marked inactive at once and skipped.
+ * Each service's handlers are a {@link Listeners} set, which already has the
+ * semantics a dispatch needs: one subscription per subscribe call (the same
+ * function subscribed twice is two subscriptions, each removed by its own
+ * unsubscribe), a handler added during a dispatch waits for the next batch,
+ * one removed is skipped at once, and a throwing handler is reported (to
+ * `onHandlerError`) without stopping the others. A service has an entry
+ * exactly while it has at least one handler.
  *
  * Its inputs come from the client, which has already checked them (service
  * names, handlers, the property filter, resolved flags): nothing is checked
  * again here.
  */
 export class Dispatcher {
-  // Each entry calls one subscription's handler while it is active. One per
-  // subscribe call, so the same function subscribed twice is two
-  // subscriptions, each removed by its own unsubscribe.
-  readonly #handlers = new Map<string, readonly EventHandler[]>();
+  readonly #handlers = new Map<string, Listeners<RealtimeEvent[]>>();
   readonly #options: DispatcherOptions;
   #propertyFilter: string | null = null;
   #shadowMode = false;
@@ -52,22 +53,22 @@ export class Dispatcher {
    * unsubscribe function; calling it again does nothing.
    */
   subscribe(service: string, handler: EventHandler): () => void {
-    let active = true;
-    // Checked per call: an earlier handler of the same batch may have unsubscribed this one.
-    const call: EventHandler = (events) => {
-      if (active) handler(events);
-    };
     const handlers = this.#handlers;
-    const current = handlers.get(service);
-    handlers.set(service, [...(current ?? []), call]);
-    if (!current) this.#servicesChanged();
+    let listeners = handlers.get(service);
+    const first = !listeners;
+    if (!listeners) {
+      listeners = new Listeners((error) => this.#options.onHandlerError(error, service));
+      handlers.set(service, listeners);
+    }
+    const off = listeners.add(handler);
+    // Told after the handler is in, so a listener of the change sees it.
+    if (first) this.#servicesChanged();
     return () => {
-      if (!active) return;
-      active = false;
-      // An active subscription is always in its service's list: only this function takes it out.
-      const rest = handlers.get(service)!.filter((each) => each !== call);
-      if (rest.length > 0) handlers.set(service, rest);
-      else {
+      off();
+      // The set empties only through the call that removes its last
+      // subscription, which takes it out of the map at once: a repeated call
+      // finds the map without it, or holding a later subscribe's new set.
+      if (listeners.size === 0 && handlers.get(service) === listeners) {
         handlers.delete(service);
         this.#servicesChanged();
       }
@@ -106,39 +107,21 @@ export class Dispatcher {
    * handler. Never throws because of a handler.
    */
   dispatch(service: string, events: RealtimeEvent[]): DispatchResult {
-    const calls =
+    const listeners =
       this.#shadowMode || this.#disabledServices.has(service) ? undefined : this.#handlers.get(service);
     const filter = this.#propertyFilter;
     // Nobody to call: nothing delivered, nothing filtered.
-    const all = calls ? events : [];
+    const all = listeners ? events : [];
     // The events a tab on property `filter` should see: those of that
     // property and those with none. `all` itself when nothing is removed, so
-    // the common case allocates nothing.
+    // handlers get the very array the pipeline accepted.
     let batch = all;
     if (filter !== null) {
-      for (let i = 0; i < all.length; i++) {
-        const event = all[i]!;
-        const propertyId = event.propertyId;
-        if (propertyId == null || propertyId === filter) {
-          if (batch !== all) batch.push(event);
-        } else if (batch === all) batch = all.slice(0, i);
-      }
+      const kept = all.filter(({ propertyId }) => propertyId == null || propertyId === filter);
+      if (kept.length < all.length) batch = kept;
     }
     // An empty batch (none given, all filtered out, or nobody to call) calls no handler.
-    if (batch.length > 0) {
-      for (const call of calls!) {
-        try {
-          call(batch);
-        } catch (error) {
-          try {
-            this.#options.onHandlerError(error, service);
-          } catch {
-            // The error reporter itself failed; there is nobody left to tell, and
-            // the remaining handlers must still run.
-          }
-        }
-      }
-    }
+    if (batch.length > 0) listeners!.emit(batch);
     return { delivered: batch.length, filtered: all.length - batch.length };
   }
 

@@ -163,19 +163,10 @@ export class EventPipeline {
   applyBatch(frame: BatchFrame): void {
     // The batch's events by service, in the order services first appear.
     const groups = new Map<string, RealtimeEvent[]>();
-    const events = frame.events;
-    const first = events[0]?.service;
-    let i = 0;
-    // Most batches carry one service: those are not copied.
-    while (i < events.length && (events[i] as RealtimeEvent).service === first) i++;
-    if (i === events.length) {
-      if (first !== undefined) groups.set(first, events);
-    } else {
-      for (const event of events) {
-        const group = groups.get(event.service);
-        if (group) group.push(event);
-        else groups.set(event.service, [event]);
-      }
+    for (const event of frame.events) {
+      const group = groups.get(event.service);
+      if (group) group.push(event);
+      else groups.set(event.service, [event]);
     }
     // Services the batch covers without events (all filtered out for this
     // subscription) still move their cursor or reveal a gap.
