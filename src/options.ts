@@ -191,22 +191,32 @@ const strings: Check = (field, value) => {
   return [...value];
 };
 
-/** Per option of a group, its default and its check, in the order they are checked. */
-type Defaults<T> = { readonly [K in keyof T]-?: readonly [fallback: T[K], check: Check] };
+/**
+ * Per option of a group, its default and its check, in the order they are
+ * checked; per group nested in it (`leader` in the top level), its own table.
+ */
+type Defaults<T> = { readonly [K in keyof T]-?: Entry<T[K]> };
+/** A group (an object type such as `leader`'s) has a table; any other option its default and check. */
+type Entry<V> = [V] extends [Record<string, unknown>] ? Defaults<V> : readonly [fallback: V, check: Check];
 
 /**
  * Resolves a group of options: each is the value `input` gives or, when that
  * is `undefined` or `null`, its default (a missing or non-object `input` gives
  * none). Each is checked as `prefix + key`, defaults too: a default can be out
  * of a bound another option moved (`circuit.maxCooldownMs` below a given
- * `circuit.cooldownMs`).
+ * `circuit.cooldownMs`). A nested group is resolved the same way from what
+ * `input` gives for it, as `prefix + key + '.'`.
  */
 function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>): T {
   const given = input as Record<string, unknown> | null | undefined;
   const out: Record<string, unknown> = {};
   for (const key in defaults) {
-    const [fallback, check] = defaults[key];
-    out[key] = check(prefix + key, given?.[key] ?? fallback, out);
+    // A tuple is one option; an object, a nested group.
+    const entry: readonly [unknown, Check] | Defaults<unknown> = defaults[key];
+    const value = given?.[key];
+    out[key] = Array.isArray(entry)
+      ? entry[1](prefix + key, value ?? entry[0], out)
+      : withDefaults(value, `${prefix}${key}.`, entry);
   }
   return out as T;
 }
@@ -251,10 +261,24 @@ export function resolveFlags(
   return overlay(base, flags, `${field}.`, FLAG_CHECKS);
 }
 
-type Grouped = Pick<ResolvedOptions, 'leader' | 'circuit' | 'backoff' | 'optimistic' | 'telemetry'>;
+type Defaulted = Pick<
+  ResolvedOptions,
+  | 'leader'
+  | 'circuit'
+  | 'backoff'
+  | 'optimistic'
+  | 'telemetry'
+  | 'connectTimeoutMs'
+  | 'idleGraceMs'
+  | 'dedupWindow'
+  | 'maxFrameChars'
+  | 'devtools'
+  | 'persistCursor'
+  | 'appKey'
+>;
 
-/** The option groups read with defaults, by name. */
-const GROUPS: { readonly [K in keyof Grouped]: Defaults<Grouped[K]> } = {
+/** The options read with defaults: the groups, each with its table, then the top-level options. */
+const DEFAULTS: Defaults<Defaulted> = {
   leader: {
     strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
     takeoverMs: [3000, ms(100)],
@@ -272,21 +296,6 @@ const GROUPS: { readonly [K in keyof Grouped]: Defaults<Grouped[K]> } = {
     intervalMs: [60_000, ms(1000)],
     measure: ['sampled', oneOf(['sampled', 'always'])],
   },
-};
-
-type TopLevel = Pick<
-  ResolvedOptions,
-  | 'connectTimeoutMs'
-  | 'idleGraceMs'
-  | 'dedupWindow'
-  | 'maxFrameChars'
-  | 'devtools'
-  | 'persistCursor'
-  | 'appKey'
->;
-
-/** The top-level options with a default. */
-const TOP_LEVEL: Defaults<TopLevel> = {
   connectTimeoutMs: [10_000, ms(1)],
   idleGraceMs: [1000, ms(0)],
   dedupWindow: [4096, int(16, MAX_DEDUP_CAPACITY)],
@@ -320,9 +329,6 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     getToken = options.auth.getToken;
   }
 
-  const group = <K extends keyof Grouped>(name: K): Grouped[K] =>
-    withDefaults(options[name], `${name}.`, GROUPS[name]);
-
   const platform = options.platform ?? {};
   return {
     url: url.replace(/\/+$/, ''),
@@ -333,12 +339,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
       refreshSkewMs: [30_000, ms(0)],
     }),
     flags: resolveFlags(DEFAULT_FLAGS, options.flags),
-    leader: group('leader'),
-    circuit: group('circuit'),
-    backoff: group('backoff'),
-    optimistic: group('optimistic'),
-    telemetry: group('telemetry'),
-    ...withDefaults(options, '', TOP_LEVEL),
+    ...withDefaults(options, '', DEFAULTS),
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),
     rollback: resolveRollbackThresholds(options.rollback),

@@ -47,10 +47,6 @@ function fail(field: string, expected: string, value: unknown): never {
   throw new RangeError(`${field} must be ${expected}, got ${describeValue(value)}`);
 }
 
-function rangeText(min: number, max: number | undefined): string {
-  return max === undefined ? `≥ ${min}` : `≥ ${min} and ≤ ${max}`;
-}
-
 // The shared body of the numeric assertions; `kind` is what a valid value is.
 function assertInRange(
   field: string,
@@ -61,7 +57,7 @@ function assertInRange(
   kind: string,
 ): void {
   if (typeof value !== 'number' || !isKind(value) || value < min || (max !== undefined && value > max)) {
-    fail(field, `${kind} ${rangeText(min, max)}`, value);
+    fail(field, `${kind} ≥ ${min}${max === undefined ? '' : ` and ≤ ${max}`}`, value);
   }
 }
 
