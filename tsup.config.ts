@@ -1,11 +1,32 @@
 import type { BuildOptions } from 'esbuild';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+
+type Plugin = NonNullable<Options['plugins']>[number];
 
 // Internal property names shortened in every JS output, ESM and CJS (not in
 // the .d.ts): scripts/mangle.mjs, the list in scripts/mangle-props.json.
 // Imported by URL, as the .mjs has no types of its own.
 const { mangleOptions } = (await import(new URL('./scripts/mangle.mjs', import.meta.url).href)) as {
   mangleOptions: Pick<BuildOptions, 'mangleProps' | 'mangleQuoted'>;
+};
+
+/**
+ * In the CommonJS build, loads the parts tabwire loads on demand with
+ * `require` in a promise, as esbuild's unsplit CJS build did, instead of
+ * `import()`: a CJS file's `import()` needs the ESM loader, which Jest's
+ * CommonJS runtime lacks (it throws without --experimental-vm-modules).
+ */
+const requireLazyChunksInCjs: Plugin = {
+  name: 'require-lazy-chunks-in-cjs',
+  renderChunk(code) {
+    if (this.format !== 'cjs') return;
+    return {
+      code: code.replace(
+        /\bimport\((["'])(\.\/[\w.-]+\.cjs)\1\)/g,
+        'Promise.resolve().then(() => require($1$2$1))',
+      ),
+    };
+  },
 };
 
 export default defineConfig({
@@ -21,11 +42,15 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   treeshake: true,
+  // CommonJS too: without it every CJS entry (tabwire/react, tabwire/testing)
+  // bundles a core of its own, and a CJS app loads tabwire several times.
+  splitting: true,
   target: 'es2022',
   external: ['react', 'ws'],
   // nanoid 5 is ESM-only; bundling its few bytes keeps require('tabwire')
   // working on every Node 20, not only those with require(esm).
   noExternal: ['nanoid'],
+  plugins: [requireLazyChunksInCjs],
   esbuildOptions(options) {
     Object.assign(options, mangleOptions);
   },

@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -201,6 +202,33 @@ console.log(JSON.stringify(out));
         (names ?? []).filter((n) => n !== 'default' && n !== '__esModule');
       expect(named(cjs[entry]), entry).toEqual(named(esm?.[entry]));
     }
+  });
+
+  it('loads one core for every CJS entry (tabwire/react and tabwire/testing share it)', () => {
+    // Count the loaded files that define RealtimeError: each copy of the
+    // core has one. Before CJS code splitting, each entry bundled its own.
+    const copies = runScript(
+      'one-core.cjs',
+      `const { readFileSync } = require('node:fs');
+require('tabwire'); require('tabwire/react'); require('tabwire/testing'); require('tabwire/vanilla');
+const files = Object.keys(require.cache).filter((file) => file.includes('node_modules/tabwire/'));
+console.log(JSON.stringify(files.filter((file) => readFileSync(file, 'utf8').includes('tabwire.RealtimeError')).length));
+`,
+    );
+    expect(copies).toBe(1);
+  });
+
+  it("loads the CJS build's on-demand parts with require, not import() (Jest runs CJS without an ESM loader)", () => {
+    const dist = join(app, 'node_modules', 'tabwire', 'dist');
+    const cjs = readdirSync(dist).filter((file) => file.endsWith('.cjs'));
+    const lazy = cjs.filter((file) =>
+      /require\(["']\.\/[\w.-]+\.cjs["']\)\)/.test(readFileSync(join(dist, file), 'utf8')),
+    );
+    expect(lazy.length).toBeGreaterThan(0);
+    const withImport = cjs.filter((file) =>
+      /\bimport\(["']\.\//.test(readFileSync(join(dist, file), 'utf8')),
+    );
+    expect(withImport).toEqual([]);
   });
 
   // One installed client receives one event from the installed dev server.
