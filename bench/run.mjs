@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { mangleOptions } from '../scripts/mangle.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -31,6 +32,8 @@ await build({
   target: 'node20',
   outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
+  // Internal names shortened as in dist, so the figures are of the code that ships.
+  ...mangleOptions,
   // CommonJS dependencies bundled into ESM (ws, …) still call require().
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",

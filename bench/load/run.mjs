@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { mangleOptions } from '../../scripts/mangle.mjs';
 
 const loadDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(loadDir, '..', '..');
@@ -24,6 +25,8 @@ await build({
   target: 'node20',
   outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
+  // Internal names shortened as in dist, so the figures are of the code that ships.
+  ...mangleOptions,
   // `ws` stays a package (found from the repository's node_modules): its
   // optional native add-ons do not bundle.
   external: ['ws'],
