@@ -29,26 +29,14 @@ export type RealtimeErrorCode =
  * other, and a `forbidden` from a fake backend for a lost connection.
  * `Symbol.for` gives every copy the same symbol.
  */
-const BRAND: unique symbol = Symbol.for('tabwire.RealtimeError') as never;
+const BRAND = Symbol.for('tabwire.RealtimeError');
 
 /**
  * The error type of tabwire; `code` says what went wrong. `instanceof
  * RealtimeError` also holds for an error made by another copy of tabwire.
  */
 export class RealtimeError extends Error {
-  /** Whether `value` is a RealtimeError of any copy of tabwire (a subclass's: by its prototype chain). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of instanceof, maybe a subclass.
-    const target = this;
-    return target === RealtimeError
-      ? BRAND in Object(value)
-      : Function.prototype[Symbol.hasInstance].call(target, value);
-  }
   override readonly name = 'RealtimeError';
-  /** @internal The mark of {@link RealtimeError}, on the prototype. */
-  get [BRAND](): true {
-    return true;
-  }
   // `declare`: no class-field definitions to emit; the constructor sets all
   // three on every instance, in this order.
   declare readonly code: RealtimeErrorCode;
@@ -70,6 +58,21 @@ export class RealtimeError extends Error {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+// The mark and the check are set outside the class body. Inside it they
+// would be in the public type, where each copy's .d.ts declares a symbol of
+// its own, so two copies' RealtimeError types would no longer be assignable
+// to each other; and a class that names itself in its body is emitted as
+// `_RealtimeError`, which is then its `name` in Node's output.
+Object.defineProperty(RealtimeError.prototype, BRAND, { value: true });
+Object.defineProperty(RealtimeError, Symbol.hasInstance, {
+  /** A RealtimeError of any copy of tabwire; for a subclass, by its prototype chain as usual. */
+  value(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+    return this === RealtimeError
+      ? BRAND in Object(value)
+      : Function.prototype[Symbol.hasInstance].call(this, value);
+  },
+});
 
 /** True when `value` is a RealtimeError, optionally of one code. */
 export function isRealtimeError(value: unknown, code?: RealtimeErrorCode): value is RealtimeError {

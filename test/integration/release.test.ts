@@ -318,6 +318,7 @@ ${body}
   createRealtime,
   flagsFromEnv,
   newMutationId,
+  RealtimeError,
   withMutationId,
   type MutationOutcome,
   type RealtimeClient,
@@ -328,6 +329,7 @@ ${body}
 import { bindDomEvents, installDevtools, setRealtimePropertyFilter } from 'tabwire/vanilla';
 import { createMemoryBackend } from 'tabwire/testing';
 import { startDevServer, type DevServer } from 'tabwire/devserver';
+import { cjsBackend, cjsError } from './consumer-cjs.cjs';
 
 export const rt: RealtimeClient = createRealtime({
   url: 'https://api.example.com/v2/realtime',
@@ -371,6 +373,13 @@ export const server: Promise<DevServer> = startDevServer({ heartbeatMs: 1000 });
 
 // @ts-expect-error an unknown option is a type error
 createRealtime({ url: 'https://x.test', nope: 1 });
+
+// The ESM and the CJS types of RealtimeError are one type: an error made by
+// either build goes wherever the other's is expected.
+const esmError: RealtimeError = cjsError;
+backend.failNextConnects(1, cjsError);
+cjsBackend.failNextConnects(1, new RealtimeError('forbidden', 'revoked'));
+export const same: boolean = esmError instanceof RealtimeError;
 `,
     );
     writeFileSync(
@@ -403,10 +412,13 @@ export function App(): ReactNode {
       join(app, 'consumer-cjs.cts'),
       `import tabwire = require('tabwire');
 import devserver = require('tabwire/devserver');
+import testing = require('tabwire/testing');
 
 const rt: tabwire.RealtimeClient = tabwire.createRealtime({ url: 'https://api.example.com/v2/realtime' });
 rt.subscribe('tasks', (events: tabwire.RealtimeEvent[]) => void events);
 export const started: Promise<devserver.DevServer> = devserver.startDevServer();
+export const cjsError = new tabwire.RealtimeError('forbidden', 'revoked');
+export const cjsBackend = testing.createMemoryBackend();
 `,
     );
     const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');

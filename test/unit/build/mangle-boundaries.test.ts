@@ -221,6 +221,8 @@ describe.each([
     // require and import hands it over.
     const foreign = new coreCjs.RealtimeError('forbidden', 'revoked', { status: 403 });
     expect(foreign).toBeInstanceOf(core.RealtimeError);
+    // The class keeps its name in a bundle (Node prints errors by it).
+    expect([core.RealtimeError.name, coreCjs.RealtimeError.name]).toEqual(['RealtimeError', 'RealtimeError']);
     backend.failNextConnects(1, foreign);
     const tab = core.createRealtime({
       url: 'http://tabwire.test/v2/realtime',
