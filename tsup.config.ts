@@ -1,4 +1,5 @@
 import type { BuildOptions } from 'esbuild';
+import MagicString from 'magic-string';
 import { defineConfig, type Options } from 'tsup';
 
 type Plugin = NonNullable<Options['plugins']>[number];
@@ -18,14 +19,20 @@ const { mangleOptions } = (await import(new URL('./scripts/mangle.mjs', import.m
  */
 const requireLazyChunksInCjs: Plugin = {
   name: 'require-lazy-chunks-in-cjs',
-  renderChunk(code) {
+  renderChunk(code, info) {
     if (this.format !== 'cjs') return;
-    return {
-      code: code.replace(
-        /\bimport\((["'])(\.\/[\w.-]+\.cjs)\1\)/g,
-        'Promise.resolve().then(() => require($1$2$1))',
-      ),
-    };
+    const edited = new MagicString(code);
+    for (const found of code.matchAll(/\bimport\((["'])(\.\/[\w.-]+\.cjs)\1\)/g)) {
+      const [call, quote, path] = found;
+      edited.overwrite(
+        found.index,
+        found.index + call.length,
+        `Promise.resolve().then(() => require(${quote}${path}${quote}))`,
+      );
+    }
+    if (!edited.hasChanged()) return;
+    // Its own map, so the source map of the output still points at src/.
+    return { code: edited.toString(), map: edited.generateMap({ hires: true, source: info.path }) };
   },
 };
 
