@@ -22,7 +22,8 @@ const requireLazyChunksInCjs: Plugin = {
   renderChunk(code, info) {
     if (this.format !== 'cjs') return;
     const edited = new MagicString(code);
-    for (const found of code.matchAll(/\bimport\((["'])(\.\/[\w.-]+\.cjs)\1\)/g)) {
+    // Tabwire's own chunks (`./x.cjs`) and `ws`, which the dev server loads on demand.
+    for (const found of code.matchAll(/\bimport\((["'])(\.\/[\w.-]+\.cjs|ws)\1\)/g)) {
       const [call, quote, path] = found;
       edited.overwrite(
         found.index,

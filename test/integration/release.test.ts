@@ -225,9 +225,8 @@ console.log(JSON.stringify(files.filter((file) => readFileSync(file, 'utf8').inc
       /require\(["']\.\/[\w.-]+\.cjs["']\)\)/.test(readFileSync(join(dist, file), 'utf8')),
     );
     expect(lazy.length).toBeGreaterThan(0);
-    const withImport = cjs.filter((file) =>
-      /\bimport\(["']\.\//.test(readFileSync(join(dist, file), 'utf8')),
-    );
+    // Nor the dev server's optional `ws`: under Jest a failing import() would read as "install ws".
+    const withImport = cjs.filter((file) => /\bimport\(["']/.test(readFileSync(join(dist, file), 'utf8')));
     expect(withImport).toEqual([]);
   });
 
