@@ -230,6 +230,56 @@ console.log(JSON.stringify(files.filter((file) => readFileSync(file, 'utf8').inc
     expect(withImport).toEqual([]);
   });
 
+  it('works in a CommonJS runtime without an ESM loader, as Jest runs it (lazy parts, the dev server)', () => {
+    // Every file of the package is compiled with vm.Script and no
+    // importModuleDynamically, as Jest's runtime does: an import() rejects.
+    const out = runScript(
+      'jest-like.cjs',
+      `const vm = require('node:vm');
+const fs = require('node:fs');
+const path = require('node:path');
+const Module = require('node:module');
+const dist = path.dirname(require.resolve('tabwire'));
+const cache = new Map();
+function load(file) {
+  if (cache.has(file)) return cache.get(file).exports;
+  const module = { exports: {} };
+  cache.set(file, module);
+  const wrapper = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file }).runInThisContext();
+  const local = (spec) => {
+    const resolved = require.resolve(spec, { paths: [path.dirname(file)] });
+    return resolved.startsWith(dist) ? load(resolved) : require(resolved);
+  };
+  wrapper(module.exports, local, module, file, path.dirname(file));
+  return module.exports;
+}
+const timeout = setTimeout(() => { console.log(JSON.stringify({ error: 'timed out' })); process.exit(2); }, 15000);
+(async () => {
+  const { createRealtime } = load(path.join(dist, 'index.cjs'));
+  const { createMemoryBackend } = load(path.join(dist, 'testing.cjs'));
+  const { startDevServer } = load(path.join(dist, 'devserver.cjs'));
+  const backend = createMemoryBackend();
+  const rt = createRealtime({ url: 'http://tabwire.test/v2/realtime', transports: [backend.transport], leader: { strategy: 'none' }, devtools: false, telemetry: { sampleRate: 0 } });
+  const errors = [];
+  rt.on('error', (e) => errors.push(String(e.cause ?? e)));
+  rt.on('sli', () => {}); // loads the SLI collector, a lazy part
+  const seqs = [];
+  rt.subscribe('tasks', (events) => seqs.push(...events.map((e) => e.seq)));
+  await new Promise((r) => setTimeout(r, 100));
+  backend.publish({ service: 'tasks' });
+  await new Promise((r) => setTimeout(r, 100));
+  const state = rt.getState();
+  await rt.close();
+  let server = 'started';
+  try { const s = await startDevServer(); await s.close(); } catch (e) { server = String(e.message); }
+  clearTimeout(timeout);
+  console.log(JSON.stringify({ seqs, measured: state.sli.measured, lazyLoadFailures: state.counters.lazyLoadFailures, errors, server }));
+})();
+`,
+    );
+    expect(out).toEqual({ seqs: [1], measured: true, lazyLoadFailures: 0, errors: [], server: 'started' });
+  });
+
   // One installed client receives one event from the installed dev server.
   const e2e = (transport: string, imports: string) => `${imports}
 const timeout = setTimeout(() => { console.error('timed out'); process.exit(2); }, 15000);
