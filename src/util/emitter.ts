@@ -18,10 +18,11 @@ export const reportListenerError: ListenerErrorHandler = (error) => {
 
 /**
  * One subscription: its own object, so adding the same function twice makes
- * two, and membership of the set is what "still subscribed" means.
+ * two. `active` turns false when it is removed, so an emit under way skips it.
  */
 interface Registration<T> {
   readonly fn: Listener<T>;
+  active: boolean;
 }
 
 /**
@@ -39,7 +40,11 @@ interface Registration<T> {
  *   `EventTarget`.
  */
 export class Listeners<T> {
-  readonly #registrations = new Set<Registration<T>>();
+  // Copy-on-write: add and remove (rare) build a new array, so an emit (hot:
+  // every dispatched batch, every relayed frame) walks the array it started
+  // with and allocates nothing. That array is also why a listener added
+  // during an emit waits for the next one.
+  #registrations: readonly Registration<T>[] = [];
   readonly #onError: ListenerErrorHandler;
 
   /** @param onError receives what a listener threw; defaults to {@link reportListenerError}. */
@@ -49,25 +54,25 @@ export class Listeners<T> {
 
   /** How many subscriptions are active. */
   get size(): number {
-    return this.#registrations.size;
+    return this.#registrations.length;
   }
 
   /** Subscribes `fn`; returns the function that unsubscribes it. */
   add(fn: Listener<T>): () => void {
-    const registration: Registration<T> = { fn };
-    this.#registrations.add(registration);
+    const registration: Registration<T> = { fn, active: true };
+    this.#registrations = [...this.#registrations, registration];
     return () => {
-      this.#registrations.delete(registration);
+      if (!registration.active) return;
+      registration.active = false;
+      this.#registrations = this.#registrations.filter((each) => each !== registration);
     };
   }
 
   /** Calls every active listener with `value`, in subscription order. */
   emit(value: T): void {
-    if (this.#registrations.size === 0) return;
-    // A snapshot, so listeners that subscribe during this emit wait for the next one.
-    for (const registration of [...this.#registrations]) {
+    for (const registration of this.#registrations) {
       // Removed by an earlier listener of this emit (or by `clear()`).
-      if (!this.#registrations.has(registration)) continue;
+      if (!registration.active) continue;
       try {
         registration.fn(value);
       } catch (error) {
@@ -83,6 +88,7 @@ export class Listeners<T> {
 
   /** Unsubscribes every listener. */
   clear(): void {
-    this.#registrations.clear();
+    for (const registration of this.#registrations) registration.active = false;
+    this.#registrations = [];
   }
 }
