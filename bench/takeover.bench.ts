@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import * as nodeModule from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Esbuild from 'esbuild';
 import type * as Playwright from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -90,12 +90,26 @@ async function startBenchServer(): Promise<DevServer> {
     outdir: out,
     alias: { tabwire: join(root, 'src', 'index.ts') },
     logLevel: 'warning',
+    // tabwire's internal names shortened as in dist (broadcast-channel's
+    // page has none of them), so the pages run the code that ships.
+    ...(await mangleOptions()),
   });
   return startDevServer({
     // As the browser tests: short batch windows, so the stream keeps moving.
     batchWindowMs: { min: 5, max: 30 },
     static: { '/': pages, '/_build/': out },
   });
+}
+
+/**
+ * scripts/mangle.mjs's options, loaded from the repository at run time: this
+ * file runs bundled from .tmp/bench/, where the script could not find its list.
+ */
+async function mangleOptions(): Promise<Pick<Esbuild.BuildOptions, 'mangleProps' | 'mangleQuoted'>> {
+  const script = pathToFileURL(join(root, 'scripts', 'mangle.mjs')).href;
+  return (
+    (await import(script)) as { mangleOptions: Pick<Esbuild.BuildOptions, 'mangleProps' | 'mangleQuoted'> }
+  ).mangleOptions;
 }
 
 /** Epoch ms with sub-ms precision: the clock the pages use too (`performance.timeOrigin + performance.now()`). */
