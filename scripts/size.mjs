@@ -27,7 +27,7 @@
 // KB here are 1,000 bytes, as in the issue's and DESIGN.md's figures.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build, transform } from 'esbuild';
@@ -131,6 +131,16 @@ async function measure(name, tabwire = true) {
       min: byKey.get(key).contents.length,
       gz: gz(byKey.get(key).contents),
     }));
+  // zod defines the protocol but stays off the browser path: every reader
+  // the browser runs is hand-written and held to its schema by a test.
+  if (tabwire) {
+    for (const [key, output] of Object.entries(result.metafile.outputs)) {
+      if (Object.keys(output.inputs).some((path) => path.includes('node_modules/zod/')))
+        failures.push(
+          `${name}: zod is bundled into ${basename(key)}; read with a hand-written reader instead`,
+        );
+    }
+  }
   return {
     name,
     min: sum(keys, (b) => b.length),
@@ -426,7 +436,7 @@ async function measureRolldown(name, mangleCache) {
     const shared = all.onDemand.filter((chunk) => chunk.files.length === 0);
     if (shared.length > 0) {
       rows.push([
-        `${shared.length} chunk(s) of npm code (zod for the reporter, poller and cursor store)`,
+        `${shared.length} chunk(s) of npm code`,
         'with the chunk that needs them',
         fmt(shared.reduce((t, c) => t + c.min, 0)),
         fmt(shared.reduce((t, c) => t + c.gz, 0)),

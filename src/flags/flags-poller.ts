@@ -1,22 +1,8 @@
-import * as z from 'zod/mini';
 import type { Clock, WallClock } from '../clock';
 import type { ResolvedFlags } from '../state';
 import { parseRetryAfter } from '../transports/http-errors';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-
-/**
- * A flags document as the flags URL serves it: any subset of the flags, with
- * the bounds `resolveFlags` enforces. Unknown keys are stripped, so a newer
- * server may add flags without breaking older clients.
- */
-export const flagsPayloadSchema = z.object({
-  enabled: z.optional(z.boolean()),
-  emergencyDisable: z.optional(z.boolean()),
-  disabledOrgs: z.optional(z.array(z.string())),
-  rolloutPercent: z.optional(z.number().check(z.gte(0), z.lte(100))),
-  shadowMode: z.optional(z.boolean()),
-  disabledServices: z.optional(z.array(z.string())),
-});
+import { readFlagsDocument } from './read-flags';
 
 /** The parts of a fetch `Response` the poller reads. */
 export interface FlagsResponseLike {
@@ -92,7 +78,8 @@ function defaultFetch(): FlagsFetch | undefined {
  * without a deploy.
  *
  * Each poll GETs the URL and validates the JSON body with
- * {@link flagsPayloadSchema}. `onFlags` is called only with a valid document
+ * `readFlagsDocument` (the reader held to
+ * `flagsPayloadSchema`). `onFlags` is called only with a valid document
  * that differs from the last good one; an invalid document, an HTTP error or
  * a network error is reported to `onInvalid` and otherwise ignored, so the
  * last good flags stay in force — a broken flags endpoint must not flip a
@@ -257,13 +244,8 @@ export class FlagsPoller {
       } catch {
         return { kind: 'invalid', reason: 'body is not JSON' };
       }
-      const parsed = flagsPayloadSchema.safeParse(value);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-        return { kind: 'invalid', reason: `${where}${issue?.message ?? 'invalid flags'}` };
-      }
-      return { kind: 'flags', flags: parsed.data };
+      const flags = readFlagsDocument(value);
+      return typeof flags === 'string' ? { kind: 'invalid', reason: flags } : { kind: 'flags', flags };
     } catch (error) {
       return {
         kind: 'failed',
