@@ -68,8 +68,10 @@ Object.defineProperty(RealtimeError.prototype, BRAND, { value: true });
 Object.defineProperty(RealtimeError, Symbol.hasInstance, {
   /** A RealtimeError of any copy of tabwire; for a subclass, by its prototype chain as usual. */
   value(this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+    // The mark is an own property of the prototypes only: a prototype itself
+    // is no instance, as with the built-in check.
     return this === RealtimeError
-      ? BRAND in Object(value)
+      ? BRAND in Object(value) && !Object.hasOwn(Object(value), BRAND)
       : Function.prototype[Symbol.hasInstance].call(this, value);
   },
 });

@@ -37,6 +37,17 @@ describe('RealtimeError', () => {
     }
   });
 
+  it('answers for prototypes as the built-in instanceof does', () => {
+    // The prototypes carry the mark, but a class's own prototype is not an
+    // instance of it; a subclass's prototype is (its chain holds the class's).
+    expect(RealtimeError.prototype instanceof RealtimeError).toBe(false);
+    expect(other.RealtimeError.prototype instanceof RealtimeError).toBe(false);
+    expect(RealtimeError.prototype instanceof other.RealtimeError).toBe(false);
+    expect(isRealtimeError(RealtimeError.prototype)).toBe(false);
+    class AppError extends RealtimeError {}
+    expect(AppError.prototype instanceof RealtimeError).toBe(true);
+  });
+
   it('keeps prototype instanceof for subclasses', () => {
     class AppError extends RealtimeError {}
     expect(new AppError('closed', 'x') instanceof AppError).toBe(true);
