@@ -177,6 +177,15 @@ class Client implements RealtimeClient, CoordinatorHost {
   #sliBacklog: ((sli: SliCollector) => void)[] | undefined;
   /** Kept from the start, as the state shows it in every session. */
   readonly #elections: SlidingCounter;
+  /**
+   * The flags this tab has from its own page and server, which the other tabs
+   * may not know: the options, its own flags URL's documents, and a setFlags
+   * made while it was out of the channel. A leader's answer to this tab's
+   * hello is merged with these (a disable wins), not with the flags it last
+   * heard from other tabs: those may be stale, e.g. a kill switch lifted
+   * while this tab had no subscribers and so no channel.
+   */
+  #ownFlags: ResolvedFlags;
   /** Server clock minus ours (ms), estimated at the last welcome. */
   #clockOffsetMs = 0;
   readonly #guard: RollbackGuard;
@@ -198,6 +207,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#ownFlags = options.flags;
     const platform = options.platform;
     const { clock, wallClock, random } = platform;
     this.#clock = clock;
@@ -277,7 +287,9 @@ class Client implements RealtimeClient, CoordinatorHost {
           url,
           intervalMs: flagsUrl.intervalMs,
           onFlags: (flags) => {
-            if (!this.#closed) this.#applyFlags(flags);
+            if (this.#closed) return;
+            this.#ownFlags = resolveFlags(this.#ownFlags, flags);
+            this.#applyFlags(flags);
           },
         });
         if (this.#active) this.#poller.start();
@@ -323,7 +335,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
     this.#breaker.onStateChange(({ to }) => {
       this.#measurement?.sli.circuit(to !== 'closed');
-      this.#guard.circuitOpen(to !== 'closed');
+      this.#circuitToGuard();
       this.#setState({ circuit: this.#circuitState() });
     });
 
@@ -477,6 +489,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   setFlags(flags: Partial<ResolvedFlags>): void {
     this.#assertOpen();
     this.#applyFlags(flags);
+    // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
+    if (!this.#active) this.#ownFlags = resolveFlags(this.#ownFlags, flags);
     // Every tab at once: the kill switch above all must not wait for a reload.
     this.#coordinator?.post({ type: 'flags', flags: { ...flags } });
   }
@@ -637,9 +651,10 @@ class Client implements RealtimeClient, CoordinatorHost {
   flags(flags: FlagsMessage['flags'], direct: boolean): void {
     if (this.#closed) return;
     // A leader's answer to our hello is its view, which may be older than our
-    // own config: there a disable wins. A setFlags from any tab is a change
-    // someone made now, applied as it is.
-    this.#applyFlags(direct ? disableWins(this.#state.flags, flags) : flags);
+    // own config: there a disable wins. It is newer than what this tab heard
+    // from other tabs before (see #ownFlags), so that is not merged in. A
+    // setFlags from any tab is a change someone made now, applied as it is.
+    this.#applyFlags(direct ? disableWins(this.#ownFlags, flags) : flags);
   }
 
   cursor(cursor: Cursor, direct: boolean): void {
@@ -1011,6 +1026,21 @@ class Client implements RealtimeClient, CoordinatorHost {
   #stopConnection(next: Partial<RealtimeState>): void {
     this.#loop.stop();
     this.#setState({ transport: undefined, connectionId: undefined, ...next });
+    // Last: the guard may answer with a new verdict, which runs #applyGate.
+    this.#circuitToGuard();
+  }
+
+  /**
+   * Tells the rollback guard whether the circuit is open while this tab tries
+   * to connect. A breaker that a stopped loop left open moves to half-open and
+   * waits there for a probe that never comes (realtime switched off, the tab
+   * idle or now a follower): that time says nothing about the network, and
+   * counting it tripped `circuit_open` for the rest of the session, e.g. in
+   * every tab whose circuit was open when a kill switch was thrown, once it
+   * was lifted. The open time counts again from the loop's next start.
+   */
+  #circuitToGuard(): void {
+    this.#guard.circuitOpen(this.#loop.isRunning && this.#breaker.snapshot().state !== 'closed');
   }
 
   #resumeFromBfcache(): void {
@@ -1057,7 +1087,10 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     if (!this.#active) return;
     if (this.#isLeaderNow()) {
-      if (!this.#loop.isRunning && this.#cursorReady) this.#loop.start();
+      if (!this.#loop.isRunning && this.#cursorReady) {
+        this.#loop.start();
+        this.#circuitToGuard();
+      }
     } else if (this.#lastLeaderState && this.#state.status === 'connecting') {
       // Back on after a reason of our own: show what the leader last said.
       this.leaderState(this.#lastLeaderState);
