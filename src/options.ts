@@ -324,7 +324,8 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   assertTransportList(transports);
 
   let getToken: ResolvedOptions['getToken'];
-  if (options.auth !== undefined) {
+  // `null`, as for every group, is the default: anonymous.
+  if (options.auth !== undefined && options.auth !== null) {
     v.assertFunction('auth.getToken', options.auth.getToken);
     getToken = options.auth.getToken;
   }
@@ -361,7 +362,12 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
 }
 
 function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['flagsUrl'] {
-  if (option === undefined) return undefined;
+  if (option === undefined || option === null) return undefined;
+  if (typeof option !== 'string' && (typeof option !== 'object' || Array.isArray(option))) {
+    throw new RangeError(
+      `flagsUrl must be a URL string or { url, intervalMs }, got ${v.describeValue(option)}`,
+    );
+  }
   const { url, intervalMs } = typeof option === 'string' ? { url: option, intervalMs: undefined } : option;
   v.assertString('flagsUrl.url', url, { nonEmpty: true });
   return {

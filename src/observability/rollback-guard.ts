@@ -2,6 +2,7 @@ import type { Clock } from '../clock';
 import { type Listener, Listeners } from '../util/emitter';
 import { assertInteger, assertNumber } from '../util/validate';
 import { SlidingCounter } from './sliding-counter';
+import { resolveNamedNumbers } from './thresholds';
 
 /**
  * Thresholds of the auto-rollback guard: what seed 001 left as "NOT
@@ -53,10 +54,19 @@ export interface RollbackVerdict {
  * the `rollback` option, in `resolveOptions`.
  */
 export function resolveRollbackThresholds(
-  overrides: Partial<RollbackThresholds> | undefined,
+  overrides: Partial<RollbackThresholds> = {},
   field = 'rollback',
 ): RollbackThresholds {
-  const t = { ...DEFAULT_ROLLBACK_THRESHOLDS, ...overrides };
+  // As `slo` and `alerts`: an undefined threshold is its default, and a name
+  // that is none (a typo) is refused rather than silently ignored. The bounds
+  // differ per threshold, so they are checked below.
+  const t = resolveNamedNumbers(
+    field,
+    overrides,
+    DEFAULT_ROLLBACK_THRESHOLDS,
+    'a rollback threshold',
+    () => {},
+  );
   // A rate is a finite number in [0, 1], every other threshold an integer ≥ min.
   const check = (key: keyof RollbackThresholds, min: number, max?: number) =>
     (max ? assertNumber : assertInteger)(`${field}.${key}`, t[key], min, max);
