@@ -6,7 +6,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLES_PRELUDE } from '../docs/prelude';
 
-// Every ```ts / ```tsx block of docs/*.md must compile against the sources,
+// Every ```ts / ```tsx block of README.md and docs/*.md must compile against the sources,
 // with `tabwire` and `tabwire/*` mapped to src/ as tsconfig.json maps them.
 // A block that cannot compile on its own (a partial interface sketch) opts
 // out with `<!-- no-check -->` on the line before its fence; opted-out blocks
@@ -61,14 +61,19 @@ function extractBlocks(doc: string, text: string): Block[] {
   return blocks;
 }
 
-const docs = readdirSync(docsDir)
-  .filter((name) => name.endsWith('.md'))
-  .sort();
-const blocks = docs.flatMap((doc) => extractBlocks(`docs/${doc}`, readFileSync(join(docsDir, doc), 'utf8')));
+// The README's sample is the first code a user copies: it is checked too.
+const docs = [
+  'README.md',
+  ...readdirSync(docsDir)
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
+const blocks = docs.flatMap((doc) => extractBlocks(doc, readFileSync(join(repo, doc), 'utf8')));
 const checked = blocks.filter((b) => !b.skipped);
 const skipped = blocks.filter((b) => b.skipped);
 
-const fileOf = (b: Block): string => `${basename(b.doc, '.md')}.block${b.index}.${b.lang}`;
+const fileOf = (b: Block): string => `${b.doc.replace(/\W/g, '_')}.block${b.index}.${b.lang}`;
 const label = (b: Block): string => `${b.doc} block ${b.index} (line ${b.line}, \`\`\`${b.lang})`;
 
 let work: string;
@@ -137,8 +142,8 @@ describe('docs code samples', () => {
     expect(diagnostics.get('') ?? []).toEqual([]);
   });
 
-  describe.each(docs.filter((doc) => checked.some((b) => b.doc === `docs/${doc}`)))('docs/%s', (doc) => {
-    it.each(checked.filter((b) => b.doc === `docs/${doc}`).map((b) => [label(b), b] as const))(
+  describe.each(docs.filter((doc) => checked.some((b) => b.doc === doc)))('%s', (doc) => {
+    it.each(checked.filter((b) => b.doc === doc).map((b) => [label(b), b] as const))(
       '%s compiles',
       (_name, b) => {
         const errors = diagnostics.get(fileOf(b)) ?? [];
