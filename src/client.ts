@@ -70,6 +70,13 @@ export interface RealtimeEventMap {
   sli: [report: SliReport];
   /** The error rate is above the degraded threshold (default 2 %), below the rollback one. */
   degraded: [info: { errorRate: number }];
+  /**
+   * Every batch this tab's handlers of a service were given (the property
+   * filter applied), once they ran: for glue that watches all services, such
+   * as `bindDomEvents` without `services`. Listening subscribes to nothing:
+   * events flow only for services something subscribed to.
+   */
+  events: [service: string, events: RealtimeEvent[]];
 }
 
 /** The client `createRealtime` returns. */
@@ -305,6 +312,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         this.#bumpCounter('handlerErrors');
         this.#emit('error', error);
       },
+      onDispatched: (service, batch) => this.#emit('events', service, batch),
     });
     this.#applyFlagsToDispatcher(options.flags);
 

@@ -18,6 +18,8 @@ export interface DispatcherOptions {
   onHandlerError(error: unknown, service: string): void;
   /** The set of services with at least one handler changed (first handler came, or last went). */
   onServicesChange?(services: string[]): void;
+  /** A batch was handed to a service's handlers (after the filter), once they all ran. */
+  onDispatched?(service: string, batch: RealtimeEvent[]): void;
 }
 
 /**
@@ -121,7 +123,10 @@ export class Dispatcher {
       if (kept.length < all.length) batch = kept;
     }
     // An empty batch (none given, all filtered out, or nobody to call) calls no handler.
-    if (batch.length > 0) listeners!.emit(batch);
+    if (batch.length > 0) {
+      listeners!.emit(batch);
+      this.#options.onDispatched?.(service, batch);
+    }
     return { delivered: batch.length, filtered: all.length - batch.length };
   }
 

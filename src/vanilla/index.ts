@@ -1,4 +1,5 @@
 import type { RealtimeClient } from '../client';
+import type { RealtimeEvent } from '../protocol/schemas';
 import type { RealtimeState } from '../state';
 
 /**
@@ -20,8 +21,12 @@ function bind(client: RealtimeClient): () => void {
 
 /** Options of {@link bindDomEvents}. */
 export interface BindDomEventsOptions {
-  /** Services whose events are dispatched. */
-  services: string[];
+  /**
+   * Services to subscribe to and dispatch. Without it nothing is subscribed:
+   * the batches of every service something else subscribed to (a
+   * `useRealtimeService`, an `rt.subscribe`) are dispatched.
+   */
+  services?: string[];
   /** Where the events are dispatched; default `window`. */
   target?: EventTarget;
 }
@@ -34,31 +39,36 @@ export function streamEventName(service: string): string {
 /**
  * Dispatches each batch of a service's events as a DOM `CustomEvent` named
  * `${service}-stream-events` with the events (an array, in seq order) as
- * `detail`, the shape legacy pages already listen to. The client becomes the
+ * `detail`, the shape legacy pages already listen to: of `options.services`,
+ * which it subscribes to, or without them of every service the client
+ * delivers to a subscriber of its own. The client becomes the
  * one {@link setRealtimePropertyFilter} uses. Returns the function that
  * unbinds (unsubscribes every service); calling it again does nothing.
  *
- * @throws TypeError without a target outside a browser; RangeError for an invalid service name.
+ * @throws TypeError without a target outside a browser, or for `services`
+ *   that is not an array; RangeError for an invalid service name.
  *
  * @example
  * const unbind = bindDomEvents(rt, { services: ['tasks'] });
  * window.addEventListener('tasks-stream-events', (e) => refresh(e.detail));
  */
-export function bindDomEvents(client: RealtimeClient, options: BindDomEventsOptions): () => void {
-  if (!Array.isArray(options?.services)) {
-    throw new TypeError('bindDomEvents: options.services must be an array of service names');
+export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOptions): () => void {
+  const { services, target: given } = options ?? {};
+  if (services !== undefined && !Array.isArray(services)) {
+    throw new TypeError(
+      `bindDomEvents: options.services must be an array of service names, got ${typeof services}`,
+    );
   }
-  const target = options.target ?? globalThis.window;
+  const target = given ?? globalThis.window;
   if (!target) throw new TypeError('bindDomEvents needs a target outside a browser window');
+  const dispatch = (service: string, events: RealtimeEvent[]): void => {
+    target.dispatchEvent(new CustomEvent(streamEventName(service), { detail: events }));
+  };
   const offs: Array<() => void> = [];
+  if (!services) offs.push(client.on('events', dispatch));
   try {
-    for (const service of options.services) {
-      const name = streamEventName(service);
-      offs.push(
-        client.subscribe(service, (events) => {
-          target.dispatchEvent(new CustomEvent(name, { detail: events }));
-        }),
-      );
+    for (const service of services ?? []) {
+      offs.push(client.subscribe(service, (events) => dispatch(service, events)));
     }
   } catch (error) {
     // An invalid name halfway: undo the subscriptions made so far.

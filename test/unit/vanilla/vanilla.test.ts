@@ -76,9 +76,67 @@ describe('bindDomEvents', () => {
     expect(rt.getState().services).toEqual([]);
   });
 
-  it('asks for services', () => {
+  it('refuses services that are not an array', () => {
     const { rt } = setup();
-    expect(() => bindDomEvents(rt, {} as { services: string[] })).toThrow(/services must be an array/);
+    expect(() => bindDomEvents(rt, { services: 'tasks' as unknown as string[] })).toThrow(
+      /services must be an array of service names, got string/,
+    );
+    expect(rt.getState().services).toEqual([]);
+  });
+
+  it("without services (API.md's `{ target: window }`), dispatches what the tab's own subscribers get", async () => {
+    const { rt, backend } = setup();
+    const got: Array<{ type: string; detail: RealtimeEvent[] }> = [];
+    const listen = (e: Event) =>
+      got.push({ type: e.type, detail: (e as CustomEvent<RealtimeEvent[]>).detail });
+    for (const name of ['tasks-stream-events', 'finance-stream-events', 'users-stream-events']) {
+      window.addEventListener(name, listen);
+      cleanups.push(() => window.removeEventListener(name, listen));
+    }
+    const unbind = bindDomEvents(rt, { target: window });
+    // It subscribes to nothing itself.
+    expect(rt.getState().services).toEqual([]);
+    const seen: RealtimeEvent[][] = [];
+    const offTasks = rt.subscribe('tasks', (events) => seen.push(events));
+    const offFinance = rt.subscribe('finance', () => {});
+    await until(() => rt.getState().status === 'connected');
+    rt.setPropertyFilter('p1');
+    const batch = backend.publishBatch([
+      { service: 'tasks', propertyId: 'p1' },
+      { service: 'tasks', propertyId: 'p2' },
+    ]);
+    const finance = backend.publish({ service: 'finance' });
+    // Once per batch, after the handlers, with the very batch they got (filter applied).
+    expect(seen).toEqual([[batch[0]]]);
+    expect(got).toEqual([
+      { type: 'tasks-stream-events', detail: [batch[0]] },
+      { type: 'finance-stream-events', detail: [finance] },
+    ]);
+    expect(got[0]?.detail).toBe(seen[0]);
+    // A service nobody subscribed to is not dispatched; a kill switch stops it too.
+    backend.publish({ service: 'users' });
+    rt.setFlags({ disabledServices: ['finance'] });
+    backend.publish({ service: 'finance' });
+    expect(got).toHaveLength(2);
+    unbind();
+    backend.publish({ service: 'tasks', propertyId: 'p1' });
+    expect(seen).toHaveLength(2);
+    expect(got).toHaveLength(2);
+    offTasks();
+    offFinance();
+  });
+
+  it('without any options, dispatches on window', async () => {
+    const { rt, backend } = setup();
+    const details: unknown[] = [];
+    const listen = (e: Event) => details.push((e as CustomEvent).detail);
+    window.addEventListener('tasks-stream-events', listen);
+    cleanups.push(() => window.removeEventListener('tasks-stream-events', listen));
+    cleanups.push(bindDomEvents(rt));
+    cleanups.push(rt.subscribe('tasks', () => {}));
+    await until(() => rt.getState().status === 'connected');
+    const event = backend.publish({ service: 'tasks' });
+    expect(details).toEqual([[event]]);
   });
 });
 
