@@ -286,6 +286,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     const { flagsUrl } = options;
     if (flagsUrl) {
+      let lastDocument: Partial<ResolvedFlags> = {};
       const url = resolveUrl('flagsUrl.url', flagsUrl.url, options.url);
       this.#load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
         // The platform's fetch and clocks.
@@ -293,8 +294,16 @@ class Client implements RealtimeClient, CoordinatorHost {
           ...platform,
           url,
           intervalMs: flagsUrl.intervalMs,
-          onFlags: (flags) => {
+          onFlags: (document) => {
             if (this.#closed) return;
+            // A flag the last document set and this one leaves out is the
+            // page's own again: deleting `"emergencyDisable": true` from the
+            // document lifts the switch, as setting it to false does.
+            const flags: Partial<ResolvedFlags> = {};
+            for (const key in lastDocument) {
+              (flags as Record<string, unknown>)[key] = options.flags[key as keyof ResolvedFlags];
+            }
+            Object.assign(flags, (lastDocument = document));
             this.#ownFlags = resolveFlags(this.#ownFlags, flags);
             this.#applyFlags(flags);
           },
