@@ -216,15 +216,21 @@ export class ConnectionLoop {
     const { services, propertyIds } = this.#deps.subscription();
     this.#connection!.update(services, propertyIds).then(
       (result) => {
-        if (generation === this.#generation) this.#deps.sink.updated(result?.cursor);
+        // The answer of an abandoned attempt's connection: the teardown
+        // freed the update state for the next one, whose own updates (one
+        // asked for meanwhile included) this must neither drop nor free.
+        if (generation !== this.#generation) return;
+        this.#deps.sink.updated(result?.cursor);
         // Read after the sink: its handlers may have asked for another update.
         const again = this.#update === UPDATE_AGAIN;
         this.#update = UPDATE_IDLE;
-        if (again && generation === this.#generation) this.update();
+        if (again) this.update();
       },
       () => {
+        // Failed with its connection gone: the retry under way decides.
+        if (generation !== this.#generation || !this.#welcomed) return;
         this.#update = UPDATE_IDLE;
-        if (generation === this.#generation) this.reconnectNow();
+        this.reconnectNow();
       },
     );
   }
@@ -341,7 +347,9 @@ export class ConnectionLoop {
       if (generation === this.#generation) this.#connection?.setToken?.(token);
     });
     deps.sink.welcome(frame, this.#transport ?? 'unknown', deps.clock.now() - this.#startedAt);
-    deps.sink.status('connected');
+    // The sink runs app listeners and the client's gate, which may have
+    // stopped or replaced this connection: then it is not connected.
+    if (this.#welcomed && generation === this.#generation) deps.sink.status('connected');
   }
 
   /**
@@ -403,6 +411,9 @@ export class ConnectionLoop {
     // Reset before the abort, whose listeners run at once and may call back.
     this.#abort = this.#connection = this.#early = undefined;
     this.#welcomed = false;
+    // The next connection subscribes to the needs of its time; an update
+    // still in flight on this one must not hold back those asked for on it.
+    this.#update = UPDATE_IDLE;
     this.#timer.clear();
     this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();
