@@ -211,6 +211,16 @@ class Client implements RealtimeClient, CoordinatorHost {
   #cursorStoreLoading: Promise<CursorStore | undefined> | undefined;
   /** False while the persisted cursor loads: connecting before would skip what it covers. */
   #cursorReady = true;
+  /**
+   * Set while no handler relies on the pipeline's cursors (a new tab, or one
+   * back from idle: they come from storage or from before), so the cursor
+   * the leader answers our hello with replaces them. Cleared once a leader
+   * answered, once a handler got events (a frame relayed before the answer:
+   * the leader's cursor may even be behind it, while it waits for a replay),
+   * and on entering the back/forward cache, whose handlers stay subscribed
+   * and must get what they missed there.
+   */
+  #adoptLeaderCursor = true;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -675,14 +685,32 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   cursor(cursor: Cursor, direct: boolean): void {
-    if (direct) {
-      // Just joined: a cursor this tab kept from before it went idle is older
-      // than the browser's; keeping it would make the leader replay for it.
-      const own = this.#pipeline.getCursor();
+    const own = this.#pipeline.getCursor();
+    if (direct && this.#adoptLeaderCursor) {
+      this.#adoptLeaderCursor = false;
+      // Just joined, new or back from idle: no handler relies on the cursor
+      // this tab has (persisted, or kept from before), the browser's is the
+      // truth. Older, keeping it would make the leader replay for it; newer,
+      // the stream went back (a `reset` to a new epoch this tab did not
+      // hear) and keeping it would drop the new epoch's events as
+      // duplicates. Not so after the back/forward cache: its handlers are
+      // still there, and skipping ahead would lose what they missed.
       for (const service in cursor) {
-        const seq = cursor[service] as number;
         const mine = own[service];
-        if (mine !== undefined && mine < seq) this.#pipeline.forget(service);
+        if (mine !== undefined && mine !== cursor[service]) {
+          this.#pipeline.forget(service);
+          this.#lastDelivered.delete(service);
+        }
+      }
+    } else if (direct) {
+      // Back from the back/forward cache, behind the browser: have the hole
+      // replayed now, not when (if ever) the next batch shows it.
+      for (const service in cursor) {
+        const mine = own[service];
+        if (mine !== undefined && mine < (cursor[service] as number)) {
+          this.#askLeaderForReplay();
+          break;
+        }
       }
     }
     this.#pipeline.seed(cursor);
@@ -803,6 +831,9 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   #deliver(service: string, events: RealtimeEvent[]): void {
     if (!this.#dispatcher.hasHandlers(service)) return;
+    // Handlers now rely on this tab's cursor: a leader's answer to our hello
+    // that comes later must not move it (see `cursor`).
+    this.#adoptLeaderCursor = false;
     // The promise of the library, checked where it is kept: in order, once.
     let last = this.#lastDelivered.get(service) ?? 0;
     for (const { seq } of events) {
@@ -1011,6 +1042,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The last subscriber left (after the grace delay): let go of everything. */
   #deactivate(): void {
     this.#active = false;
+    this.#adoptLeaderCursor = true;
     this.#clock.clearTimeout(this.#sliTimer);
     this.#reporter?.stop();
     this.#poller?.stop();
@@ -1021,6 +1053,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   #suspendForBfcache(): void {
     if (!this.#coordinator) this.#loop.suspend();
     else if (this.#active) {
+      this.#adoptLeaderCursor = false;
       this.#lastLeaderState = undefined;
       this.#leave('connecting');
     }

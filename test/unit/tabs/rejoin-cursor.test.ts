@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RealtimeClient } from '../../../src/client';
+import type { RealtimeEvent } from '../../../src/protocol/schemas';
+import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
+import { createMemoryBackend } from '../../../src/testing/memory-backend';
+
+// What a tab does with the cursor the leader answers its `hello` with.
+// It used to skip to the leader's cursor wherever its own was older, also
+// after the back/forward cache, whose handlers stayed subscribed: what was
+// published meanwhile never reached them (no gap, no resync). And a tab back
+// from idle kept a cursor newer than the leader's (a reset to a new epoch it
+// did not hear), dropping the new epoch's events as duplicates.
+
+let browser: FakeBrowser;
+beforeEach(() => vi.useFakeTimers());
+afterEach(async () => {
+  await browser.close();
+  vi.useRealTimers();
+});
+
+function record(rt: RealtimeClient, service = 'tasks'): number[] {
+  const seqs: number[] = [];
+  rt.subscribe(service, (events) => {
+    for (const e of events) seqs.push(e.seq);
+  });
+  return seqs;
+}
+
+const settle = () => vi.advanceTimersByTimeAsync(50);
+const page = (type: 'pagehide' | 'pageshow') => Object.assign(new Event(type), { persisted: true });
+
+describe('the cursor a joining tab gets from the leader', () => {
+  it('does not skip what a follower missed in the back/forward cache', async () => {
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const { backend } = browser;
+    const a = browser.tab();
+    const aSeqs = record(a);
+    await settle();
+    const b = browser.tab();
+    const bSeqs = record(b);
+    await settle();
+    expect(b.getState()).toMatchObject({ isLeader: false, status: 'connected' });
+    backend.publish({ service: 'tasks' });
+    await settle();
+    expect(bSeqs).toEqual([1]);
+
+    browser.windowOf(b).dispatchEvent(page('pagehide'));
+    await settle();
+    backend.publish({ service: 'tasks' });
+    backend.publish({ service: 'tasks' });
+    await settle();
+    browser.windowOf(b).dispatchEvent(page('pageshow'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(b.getState().isLeader).toBe(false);
+    // Caught up at once, with no new event needed to reveal the hole.
+    expect(bSeqs).toEqual([1, 2, 3]);
+
+    backend.publish({ service: 'tasks' });
+    await settle();
+    expect(aSeqs).toEqual([1, 2, 3, 4]);
+    expect(bSeqs).toEqual([1, 2, 3, 4]);
+  });
+
+  it('takes the new epoch from the leader for a tab that was idle through a reset', async () => {
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const { backend } = browser;
+    const a = browser.tab();
+    const aSeqs = record(a);
+    await settle();
+    const b = browser.tab();
+    const off = b.subscribe('tasks', () => {});
+    await settle();
+    for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
+    await settle();
+    expect(b.getState().cursor).toEqual({ tasks: 5 });
+    off();
+    await settle();
+    expect(b.getState().status).toBe('idle');
+
+    // A new epoch: seqs start over after a reset.
+    const event = (seq: number): RealtimeEvent => ({
+      service: 'tasks',
+      entityType: 'item',
+      type: 'item.updated',
+      eventId: `epoch2_${seq}`,
+      seq,
+      ts: Date.now(),
+      orgId: 'org_test',
+    });
+    backend.sendRaw({ type: 'reset', services: ['tasks'], cursor: { tasks: 0 }, reason: 'epoch' });
+    backend.sendRaw({
+      type: 'batch',
+      events: [event(1), event(2)],
+      after: { tasks: 0 },
+      cursor: { tasks: 2 },
+    });
+    await settle();
+    expect(aSeqs).toEqual([1, 2, 3, 4, 5, 1, 2]);
+
+    const bSeqs = record(b);
+    await settle();
+    expect(b.getState().status).toBe('connected');
+    backend.sendRaw({ type: 'batch', events: [event(3)], after: { tasks: 2 }, cursor: { tasks: 3 } });
+    await settle();
+    expect(bSeqs).toEqual([3]);
+    expect(b.getState().rollback.state).toBe('ok');
+  });
+
+  it("keeps a new tab's cursor once its handlers got a relayed batch, even if the leader's is behind", async () => {
+    // The leader relays a batch in which it found a gap, and waits for the
+    // replay: its cursor is then behind what the new tab already delivered.
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const { backend } = browser;
+    const a = browser.tab();
+    const off = a.subscribe('tasks', () => {});
+    await settle();
+    backend.publish({ service: 'tasks' });
+    backend.publish({ service: 'tasks' });
+    // Nobody wants tasks for a moment (within the idle grace): seq 3 is
+    // dropped as unsubscribed and the leader's cursor stays at 2.
+    off();
+    backend.publish({ service: 'tasks' });
+    const aSeqs = record(a);
+    const b = browser.tab();
+    const bSeqs = record(b);
+    // Relayed to b before the leader hears b's hello; a gap for the leader.
+    backend.publish({ service: 'tasks' });
+    await vi.advanceTimersByTimeAsync(1000);
+    backend.publish({ service: 'tasks' });
+    await settle();
+    expect(aSeqs).toEqual([3, 4, 5]);
+    expect(bSeqs).toEqual([4, 5]);
+    expect(b.getState().rollback.state).toBe('ok');
+  });
+});
