@@ -169,6 +169,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   #lastReplayAskAt = Number.NEGATIVE_INFINITY;
   /** The floor included in the cursor last handed to the transport. */
   #floorSent: Cursor | undefined;
+  /** The cursor last handed to the transport, floor included. */
+  #cursorSent: Cursor = {};
   /** The leader's last state, re-applied when this tab's own reason to be off clears. */
   #lastLeaderState: StateMessage | undefined;
   /** Set when this tab took over from a leader it knew: the takeover clock. */
@@ -313,7 +315,8 @@ class Client implements RealtimeClient, CoordinatorHost {
             for (const key in lastDocument) {
               (flags as Record<string, unknown>)[key] = options.flags[key as keyof ResolvedFlags];
             }
-            Object.assign(flags, (lastDocument = document));
+            Object.assign(flags, document);
+            lastDocument = document;
             this.#ownFlags = resolveFlags(this.#ownFlags, flags);
             this.#applyFlags(flags);
           },
@@ -399,8 +402,14 @@ class Client implements RealtimeClient, CoordinatorHost {
         welcome: (frame, transport, connectMs) => {
           this.#coordinator?.relay(frame);
           // The floor asked for was in the cursor this connection opened with:
-          // the server replays from it. One asked for since waits for its batch.
-          if (this.#replayFloor === this.#floorSent) this.#replayFloor = undefined;
+          // the server replays from it. One asked for since, while this
+          // connection was being opened, may reach below that cursor: then
+          // it is replayed once this welcome is applied (a reconnect), as
+          // nothing else would ask again on a quiet stream.
+          const floor = this.#replayFloor;
+          if (floor === this.#floorSent) this.#replayFloor = undefined;
+          const sent = this.#cursorSent;
+          const replayNow = floor !== undefined && Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!));
           this.#guard.recordAttempt(false);
           this.#serverTime(frame.serverTime, connectMs / 2);
           // Needs that changed while this connection was being opened.
@@ -428,6 +437,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             leader,
             counters,
           });
+          if (replayNow) this.#loop.replayForPeer();
         },
         frame: (frame) => {
           // Relay first: the followers' latency should not include our handlers.
@@ -779,7 +789,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     const cursor = this.#pipeline.getCursor();
     const floor = this.#replayFloor;
     this.#floorSent = floor;
-    return floor === undefined ? cursor : lowerTo(cursor, floor);
+    this.#cursorSent = floor === undefined ? cursor : lowerTo(cursor, floor);
+    return this.#cursorSent;
   }
 
   /** A batch that starts at or before the floor is the replay a follower asked for. */
