@@ -345,12 +345,14 @@ export class RealtimeHub {
         this.onPullWake(connection);
         continue;
       }
-      if (connection.quarantine?.shouldShed(service)) continue;
       const sent = connection.cursor.get(service) ?? 0;
       const fresh = events.filter((e) => e.seq > sent && matchesPropertyFilter(e, connection.propertyIds));
       // Nothing for this connection: send nothing and keep its cursor, so the
       // `after` of its next batch is still what the client holds.
       if (fresh.length === 0) continue;
+      // Asked only now, so that a flush the filter emptied does not count as
+      // shed: the quarantine's reset is for services that really lost events.
+      if (connection.quarantine?.shouldShed(service)) continue;
       connection.send({
         type: 'batch',
         events: fresh,

@@ -66,6 +66,10 @@ export class LongPollChannel implements FrameChannel {
   destroy(): void {
     const waiter = this.takeWaiter();
     if (!waiter) return;
+    // The connection stays known for the client's next poll; the waiter's
+    // `close` handler will no longer arm the idle timer (the waiter is gone),
+    // so arm it here or a client that never polls again is kept for good.
+    this.armIdle();
     if (waiter.res.socket) waiter.res.socket.destroy();
     else waiter.res.destroy();
   }

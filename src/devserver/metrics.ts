@@ -44,11 +44,18 @@ export function summariseBatchWindows(
   batchWindowMsByOrg: Record<string, Record<string, number>>;
 } {
   const currentBatchWindowMsByService: Record<string, number> = {};
-  const batchWindowMsByOrg: Record<string, Record<string, number>> = {};
+  // Org ids come from clients (`dev:<orgId>:…` tokens, `POST /dev/publish`),
+  // so `__proto__` or `constructor` must not index a plain object: gather in
+  // a Map, and let Object.fromEntries make own properties of them.
+  const byOrg = new Map<string, Record<string, number>>();
   for (const { orgId, service, windowMs } of windows) {
     currentBatchWindowMsByService[service] = Math.max(currentBatchWindowMsByService[service] ?? 0, windowMs);
-    batchWindowMsByOrg[orgId] ??= {};
-    batchWindowMsByOrg[orgId][service] = windowMs;
+    let org = byOrg.get(orgId);
+    if (!org) {
+      org = {};
+      byOrg.set(orgId, org);
+    }
+    org[service] = windowMs;
   }
-  return { currentBatchWindowMsByService, batchWindowMsByOrg };
+  return { currentBatchWindowMsByService, batchWindowMsByOrg: Object.fromEntries(byOrg) };
 }

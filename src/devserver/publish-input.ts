@@ -27,6 +27,29 @@ export const tokenRequestSchema = z.object({
   ttlMs: z.optional(z.number().check(z.positive())),
 });
 
+/**
+ * Array levels put around `data` when checking that it serialises: a frame
+ * nests it a few levels deeper (`{ events: [{ data }] }`) and may be written
+ * from a deeper call stack than `publish`, so nesting that only just fits
+ * here must not overflow the stack when the frame goes out.
+ */
+const SERIALISE_MARGIN_LEVELS = 64;
+
+// The stored event is written as JSON in every flush and replay of its
+// service, from a timer where a throw is an uncaught exception; data that
+// cannot be written (circular, BigInt, nested past the stack) is refused
+// here, before it takes a seq.
+function serialisationProblem(data: unknown): string | undefined {
+  let probe: unknown = data;
+  for (let i = 0; i < SERIALISE_MARGIN_LEVELS; i++) probe = [probe];
+  try {
+    JSON.stringify(probe);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 /** Validates an event given to `publish()`; a `RangeError` names the bad field. */
 export function validatePublishInput(orgId: unknown, event: unknown): PublishInput {
   if (typeof orgId !== 'string' || orgId.length === 0) {
@@ -40,6 +63,12 @@ export function validatePublishInput(orgId: unknown, event: unknown): PublishInp
       ? issue.path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown>)?.[key], event)
       : event;
     throw new RangeError(`publish: ${field} ${issue?.message ?? 'is invalid'}, got ${JSON.stringify(value)}`);
+  }
+  const problem = serialisationProblem(result.data.data);
+  if (problem !== undefined) {
+    throw new RangeError(
+      `publish: event.data must be serialisable as JSON, got a value that is not (${problem})`,
+    );
   }
   return result.data;
 }
