@@ -41,8 +41,11 @@ function abortReason(signal: AbortSignal): unknown {
  * settles, and the request settles with it (value or rejection); a pending
  * request whose `signal` aborts leaves the queue and rejects with the abort
  * reason (at once if the signal was already aborted); `ifAvailable` calls the
- * callback with `null` instead of waiting. Callbacks run asynchronously, in a
- * microtask, so this works under `vi.useFakeTimers()`.
+ * callback with `null` instead of waiting. Requests a browser refuses are
+ * refused alike: an unknown `mode` (TypeError), a name starting with `-`, and
+ * `signal` together with `ifAvailable` or `steal` (NotSupportedError).
+ * Callbacks run asynchronously, in a microtask, so this works under
+ * `vi.useFakeTimers()`.
  */
 export class FakeLockManager {
   readonly #held = new Set<string>();
@@ -55,6 +58,25 @@ export class FakeLockManager {
     const callback = (typeof a === 'function' ? a : b) as Callback<T> | undefined;
     if (typeof callback !== 'function') {
       return Promise.reject(new TypeError('FakeLockManager.request: the callback must be a function'));
+    }
+    // What navigator.locks itself refuses (Web Locks request() steps, and what
+    // Chromium does), so a test cannot pass with a request no browser grants.
+    const mode: unknown = options.mode;
+    if (mode !== undefined && mode !== 'exclusive' && mode !== 'shared') {
+      return Promise.reject(new TypeError(`FakeLockManager.request: mode ${String(mode)} is not a LockMode`));
+    }
+    if (String(name).startsWith('-')) {
+      return Promise.reject(
+        new DOMException('Lock names starting with "-" are reserved', 'NotSupportedError'),
+      );
+    }
+    if (options.signal !== undefined && (options.ifAvailable || options.steal)) {
+      return Promise.reject(
+        new DOMException(
+          'The signal and ifAvailable/steal options cannot be used together',
+          'NotSupportedError',
+        ),
+      );
     }
     if (options.mode === 'shared' || options.steal) {
       return Promise.reject(

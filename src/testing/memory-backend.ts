@@ -226,11 +226,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       return event;
     },
     publishBatch(inputs) {
-      const events = inputs.map(store);
       const service = inputs[0]?.service;
-      if (service === undefined) return events;
-      if (events.some((e) => e.service !== service))
+      if (service === undefined) return [];
+      // Checked before anything is stored: a refused batch must not use up
+      // seqs that no connection is ever sent.
+      if (inputs.some((e) => e.service !== service))
         throw new RangeError('publishBatch takes events of one service');
+      const events = inputs.map(store);
       for (const conn of live) deliver(conn, service, events, head(service));
       return events;
     },
