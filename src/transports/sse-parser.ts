@@ -167,6 +167,11 @@ export class SseParser {
     }
     const chars = end - start;
     if (this.#pendingChars + chars > this.#maxLineChars) {
+      // The pieces kept so far belong to the dropped line: left here they
+      // would be prepended to the line after it (the blank line that ends the
+      // discarded message), and the next message would be discarded too.
+      this.#pending = [];
+      this.#pendingChars = 0;
       this.#overflow();
       this.#discardingLine = true;
       return;
