@@ -4,11 +4,21 @@ import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, ServerFrame, WelcomeFrame } from '../protocol/schemas';
 import type { TransportChain } from '../transports/fallback';
 import type { TransportCloseReason, TransportConnection } from '../transports/types';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import type { ExponentialBackoff } from './backoff';
 import type { CircuitBreaker } from './circuit-breaker';
-import type { HeartbeatWatchdog } from './heartbeat-watchdog';
+import { HEARTBEAT_TIMEOUT_INTERVALS, type HeartbeatWatchdog } from './heartbeat-watchdog';
 import { Timer } from './timer';
 import type { TokenProvider } from './token-provider';
+
+/**
+ * The longest heartbeat interval the watchdog can time. The protocol allows
+ * any positive integer, and the watchdog throws a RangeError for one whose
+ * timeout does not fit a timer: a welcome asking for more (a server that
+ * means "no heartbeats") is held to this instead of throwing into the
+ * transport's callback and leaving the attempt half welcomed.
+ */
+const MAX_HEARTBEAT_MS = MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS;
 
 // An in-place update's progress (see `update()`): none, one in flight, one in
 // flight and another asked for meanwhile.
@@ -341,7 +351,7 @@ export class ConnectionLoop {
     this.#authRetried = false;
     deps.breaker.recordSuccess();
     deps.backoff.reset();
-    deps.watchdog.start(frame.heartbeatMs);
+    deps.watchdog.start(Math.min(frame.heartbeatMs, MAX_HEARTBEAT_MS));
     // Replaces the schedule of an earlier connection.
     this.#cancelRefresh = deps.tokens.scheduleRefresh((token) => {
       if (generation === this.#generation) this.#connection?.setToken?.(token);
@@ -370,11 +380,15 @@ export class ConnectionLoop {
       return;
     }
     // One refresh and an immediate retry; a second 401 in a row is a failure.
-    const retryNow = error.code === 'unauthorized' && !this.#authRetried;
+    const unauthorized = error.code === 'unauthorized';
+    const retryNow = unauthorized && !this.#authRetried;
+    // The refused token is never sent again, not even after the backoff of a
+    // second 401: a token without `expiresAt` would stay cached for good, and
+    // `getToken` never be asked for the good one the app may have by then.
+    if (unauthorized) deps.tokens.invalidate();
     let delay = 0;
     if (retryNow) {
       this.#authRetried = true;
-      deps.tokens.invalidate();
     } else {
       // A live connection that dropped is not a failed attempt; the breaker
       // counts attempts that could not get a welcome.
