@@ -19,6 +19,9 @@ const DIGITS = /^\s*(\d+)\s*$/;
 // Every HTTP-date form (IMF-fixdate, RFC 850, asctime) starts with a day name;
 // requiring it keeps Date.parse's leniency from reading "-3" as a year.
 const HTTP_DATE = /^\s*[A-Za-z]{3,9},?\s/;
+// asctime (`Sun Nov  6 08:49:37 1994`) is the one form without a zone, and
+// Date.parse reads a time without a zone as local time; every HTTP-date is GMT.
+const ASCTIME = /^\s*[A-Za-z]{3}\s+[A-Za-z]{3}\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}\s+\d{4}\s*$/;
 
 /**
  * Milliseconds from a `Retry-After` header value: delay-seconds or an
@@ -30,7 +33,7 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   const seconds = DIGITS.exec(value);
   if (seconds !== null) return Number(seconds[1]) * 1000;
   if (!HTTP_DATE.test(value)) return undefined;
-  const at = Date.parse(value);
+  const at = Date.parse(ASCTIME.test(value) ? `${value.trim()} GMT` : value);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
