@@ -91,6 +91,8 @@ export class ConnectionLoop {
   #failedGeneration = 0;
   #authRetried = false;
   #suspended = false;
+  /** Clock time until which the server asked not to be tried again (see `#serverWaits`). */
+  #serverWaitUntil = Number.NEGATIVE_INFINITY;
   #cancelRefresh: (() => void) | undefined;
   /** One in-place update at a time; another asked meanwhile waits for it. */
   #update: UpdateState = UPDATE_IDLE;
@@ -152,12 +154,24 @@ export class ConnectionLoop {
     void this.#attempt();
   }
 
-  /** Reconnects only if the connection is not healthy. */
+  /** Reconnects only if the connection is not healthy, and the server's wait is over. */
   ensureAlive(): void {
     // Healthy: an attempt under way, or a welcomed connection whose heartbeats
     // are on time (the watchdog runs on the loop's clock: client.ts gives both the same).
     if (this.#abort && !(this.#welcomed && this.#deps.watchdog.isOverdue())) return;
+    if (!this.#abort && this.#serverWaits()) return;
     this.reconnectNow();
+  }
+
+  /**
+   * The server asked to be left alone (`retryAfterMs` of an `overloaded`
+   * answer) and that time is not over. PROTOCOL.md: back off at least that
+   * long. A tab shown again or a network back online must not cut it short:
+   * in an overload incident every user switching tabs would hammer the
+   * server. The retry armed for the end of the wait still runs.
+   */
+  #serverWaits(): boolean {
+    return this.#deps.clock.now() < this.#serverWaitUntil;
   }
 
   /** The page went into the back/forward cache: hold no socket there. */
@@ -188,7 +202,7 @@ export class ConnectionLoop {
     if (!this.#running) return;
     this.#deps.breaker.reset();
     this.#deps.backoff.reset();
-    if (!this.#welcomed) this.reconnectNow();
+    if (!this.#welcomed && !this.#serverWaits()) this.reconnectNow();
   }
 
   /**
@@ -394,6 +408,7 @@ export class ConnectionLoop {
       // counts attempts that could not get a welcome.
       if (!wasWelcomed) deps.breaker.recordFailure();
       delay = deps.backoff.next(error.retryAfterMs);
+      if (error.retryAfterMs !== undefined) this.#serverWaitUntil = deps.clock.now() + error.retryAfterMs;
     }
     sink.disconnected(error, delay);
     // The sink's `disconnected` runs the app's handlers, which may stop the

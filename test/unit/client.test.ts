@@ -353,18 +353,43 @@ describe('createRealtime', () => {
     expect(rt.getState().status).toBe('connected');
   });
 
-  it('reconnects at once when a hidden tab becomes visible with a dead connection', async () => {
+  it("waits out the server's retryAfterMs when a hidden tab becomes visible or goes back online", async () => {
     const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
-    const { rt, backend } = setup({ platform: { document: doc } });
+    const { rt, backend, win } = setup({ platform: { document: doc } });
     record(rt, 'tasks');
     await vi.advanceTimersByTimeAsync(0);
-    // The server asked for a long wait before the next attempt.
+    // The server asked for a long wait before the next attempt (PROTOCOL.md: back off at least that long).
     backend.sendRaw({ type: 'error', code: 'overloaded', message: 'busy', retryAfterMs: 60_000 });
     await vi.advanceTimersByTimeAsync(1000);
     expect(backend.connectCount).toBe(1);
     doc.visibilityState = 'visible';
     doc.dispatchEvent(new Event('visibilitychange'));
+    win.dispatchEvent(new Event('online'));
     await vi.advanceTimersByTimeAsync(0);
+    expect(backend.connectCount).toBe(1);
+    await vi.advanceTimersByTimeAsync(58_000);
+    expect(backend.connectCount).toBe(1);
+    // The retry armed for the end of the wait runs, once.
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(backend.connectCount).toBe(2);
+    expect(rt.getState().status).toBe('connected');
+  });
+
+  it('reconnects at once when a hidden tab becomes visible during a plain backoff', async () => {
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
+    const { rt, backend } = setup({
+      platform: { document: doc },
+      backoff: { baseMs: 20_000, capMs: 60_000 },
+    });
+    backend.failNextConnects(1);
+    record(rt, 'tasks');
+    await vi.advanceTimersByTimeAsync(1000);
+    // The failed attempt waits its backoff (over 1 s here)...
+    expect(backend.connectCount).toBe(1);
+    doc.visibilityState = 'visible';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await vi.advanceTimersByTimeAsync(0);
+    // ...which a tab shown again does not wait out: no server asked for it.
     expect(backend.connectCount).toBe(2);
     expect(rt.getState().status).toBe('connected');
   });
