@@ -503,9 +503,15 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   setPropertyFilter(propertyId: string | null): void {
     this.#assertOpen();
-    if (propertyId !== null && (typeof propertyId !== 'string' || propertyId === '')) {
+    // No commas: SSE and long-poll list the ids comma-separated (PROTOCOL.md),
+    // so one with a comma would reach the server as two, and its events be
+    // filtered out; over WebSocket it would work, until the fallback.
+    if (
+      propertyId !== null &&
+      (typeof propertyId !== 'string' || propertyId === '' || propertyId.includes(','))
+    ) {
       throw new RangeError(
-        `propertyId must be a non-empty string or null, got ${JSON.stringify(propertyId)}`,
+        `propertyId must be a non-empty string without commas, or null, got ${JSON.stringify(propertyId)}`,
       );
     }
     if (propertyId === this.#state.propertyFilter) return;

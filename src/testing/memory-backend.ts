@@ -53,7 +53,12 @@ export interface MemoryBackend {
   publish(event: MemoryEventInput): RealtimeEvent;
   /** Publishes several events of one service as one batch. */
   publishBatch(events: MemoryEventInput[]): RealtimeEvent[];
-  /** Advances a service's seq by `count` without delivering: the next batch shows a gap. */
+  /**
+   * Advances a service's seq by `count` without events: those seqs never
+   * exist. Each connection's next batch continues from what it received
+   * (`after`), so a client sees no gap, as when a server's filter withheld
+   * them. For a gap the server cannot fill, follow with `reset`.
+   */
   skip(service: string, count: number): void;
   /** Sends a `reset` for the services (seqs continue from the current head). */
   reset(services: string[], reason?: string): void;

@@ -470,6 +470,9 @@ describe('createRealtime', () => {
     clients.push(rt);
     expect(() => rt.subscribe('__proto__', () => {})).toThrow(RangeError);
     expect(() => rt.setPropertyFilter('' as never)).toThrow(RangeError);
+    expect(() => rt.setPropertyFilter('p1,p2')).toThrow(
+      'propertyId must be a non-empty string without commas, or null, got "p1,p2"',
+    );
   });
 
   it('returns the same state object until something changes', async () => {
