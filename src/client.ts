@@ -446,11 +446,14 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.#applyServerFrame(frame);
         },
         invalidFrame: () => this.#invalidFrame(),
-        disconnected: (error, willRetryInMs) => {
-          this.#guard.recordAttempt(true);
+        disconnected: (error, willRetryInMs, wasWelcomed) => {
+          // A live connection that dropped is no failed attempt (its welcome
+          // counted it a success), as the breaker and the docs count them:
+          // else two network blips on a quiet stream trip the guard.
+          if (!wasWelcomed) this.#guard.recordAttempt(true);
           this.#setState((state) => ({
             lastError: `${error.code}: ${error.message}`,
-            counters: plus(state.counters, 'failedConnects'),
+            counters: wasWelcomed ? state.counters : plus(state.counters, 'failedConnects'),
             circuit: this.#circuitState(),
           }));
           this.#emit('disconnected', { error, willRetryInMs });

@@ -44,8 +44,11 @@ export interface ConnectionLoopSink {
   /** A valid frame other than welcome/error, for the pipeline. */
   frame(frame: ServerFrame): void;
   invalidFrame(reason: string): void;
-  /** An attempt failed or a live connection ended; `willRetryInMs` is the wait before the next. */
-  disconnected(error: RealtimeError, willRetryInMs: number | undefined): void;
+  /**
+   * An attempt failed, or a live connection ended (`wasWelcomed`: then it is
+   * no failed attempt); `willRetryInMs` is the wait before the next.
+   */
+  disconnected(error: RealtimeError, willRetryInMs: number | undefined, wasWelcomed: boolean): void;
   /** The server said `forbidden`: the loop stopped for good. */
   forbidden(error: RealtimeError): void;
   /** The update answer's start cursor of newly added services. */
@@ -410,7 +413,7 @@ export class ConnectionLoop {
       delay = deps.backoff.next(error.retryAfterMs);
       if (error.retryAfterMs !== undefined) this.#serverWaitUntil = deps.clock.now() + error.retryAfterMs;
     }
-    sink.disconnected(error, delay);
+    sink.disconnected(error, delay, wasWelcomed);
     // The sink's `disconnected` runs the app's handlers, which may stop the
     // loop (`close()`) or start the next attempt themselves. Then that
     // decides: the failed attempt arms no retry of its own (it would start a

@@ -417,6 +417,31 @@ describe('auto-rollback', () => {
     expect(backend.connectionCount).toBe(0);
   });
 
+  it('counts failed attempts, not live connections that dropped, as errors (as the docs define the rate)', async () => {
+    const { rt, backend } = setup({ rollback: { minSamples: 1 }, backoff: { baseMs: 10, capMs: 20 } });
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    // Two drops of a welcomed connection, each followed by a welcomed reconnect.
+    for (let i = 0; i < 2; i++) {
+      backend.drop();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(rt.getState().status).toBe('connected');
+    }
+    expect(rt.getState()).toMatchObject({
+      rollback: { state: 'ok' },
+      counters: { reconnects: 2, failedConnects: 0 },
+    });
+    // An attempt that gets no welcome is a failed one: 1 error in 4 attempts trips at 5 %.
+    backend.drop();
+    backend.failNextConnects(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(rt.getState().counters.failedConnects).toBe(1);
+    expect(rt.getState()).toMatchObject({
+      status: 'disabled',
+      rollback: { state: 'tripped', reason: 'error_rate' },
+    });
+  });
+
   it('comes back after the configured cooldown', async () => {
     const { rt, backend } = setup({ rollback: { cooldownMs: 60_000, minSamples: 1 } });
     record(rt);
