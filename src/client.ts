@@ -197,6 +197,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   #ownFlags: ResolvedFlags;
   /** Server clock minus ours (ms), estimated at the last welcome. */
   #clockOffsetMs = 0;
+  /** Whether #clockOffsetMs was estimated (a welcome, or the leader told us), not the 0 we start with. */
+  #clockOffsetKnown = false;
   readonly #guard: RollbackGuard;
   readonly #mutations: PendingMutations;
   // The reporter (2% of sessions by default), the flags poller (only with
@@ -363,8 +365,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     );
 
     this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
-    this.#breaker.onStateChange(({ to }) => {
-      this.#measurement?.sli.circuit(to !== 'closed');
+    this.#breaker.onStateChange(() => {
       this.#circuitToGuard();
       this.#setState({ circuit: this.#circuitState() });
     });
@@ -674,6 +675,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       return;
     }
     this.#lastLeaderState = message;
+    // The leader's estimate (see #stateMessage): a tab that joined after the
+    // welcome has no other, and one a relayed welcome gave is no better.
+    if (message.serverClockOffsetMs !== undefined) this.#setClockOffset(message.serverClockOffsetMs);
     // A reason of this tab's own (flags, its guard) wins over the leader's view.
     if (this.#localDisabledReason() !== undefined) return;
     // A leader going idle or closing is leaving; the next one will speak.
@@ -832,7 +836,11 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
-    return { type: 'state', ...pick(state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
+    const message = { type: 'state', ...pick(state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
+    // A tab that opens after the welcome never sees it relayed; the offset
+    // is the machine's wall clock against the server's, the same in every tab.
+    if (this.#clockOffsetKnown) message.serverClockOffsetMs = this.#clockOffsetMs;
+    return message;
   }
 
   /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
@@ -912,8 +920,13 @@ class Client implements RealtimeClient, CoordinatorHost {
    * client clock minutes off still measures delivery latency right.
    */
   #serverTime(serverTime: number, oneWayMs: number): void {
-    this.#clockOffsetMs = serverTime + oneWayMs - this.#options.platform.wallClock();
-    this.#measurement?.sli.setClockOffset(this.#clockOffsetMs);
+    this.#setClockOffset(serverTime + oneWayMs - this.#options.platform.wallClock());
+  }
+
+  #setClockOffset(offsetMs: number): void {
+    this.#clockOffsetMs = offsetMs;
+    this.#clockOffsetKnown = true;
+    this.#measurement?.sli.setClockOffset(offsetMs);
   }
 
   /**
@@ -933,6 +946,8 @@ class Client implements RealtimeClient, CoordinatorHost {
           window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
           sessionId: this.#sessionId,
           clockOffsetMs: this.#clockOffsetMs,
+          // Not state().circuit: a follower's mirrors the leader's breaker.
+          circuitOpen: this.#circuitDriven(),
           state: () => this.#state,
           reportsSent: () => this.#reporter?.stats().sent ?? 0,
         });
@@ -1064,6 +1079,10 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#active = false;
     this.#adoptLeaderCursor = true;
     this.#clock.clearTimeout(this.#sliTimer);
+    // What was measured since the last report would wait for a next
+    // subscriber that may never come (the tab is closed while idle, and a
+    // stopped reporter hears no pagehide): send it now, as close() does.
+    this.#reporter?.send();
     this.#reporter?.stop();
     this.#poller?.stop();
     this.#leave('idle');
@@ -1110,7 +1129,17 @@ class Client implements RealtimeClient, CoordinatorHost {
    * was lifted. The open time counts again from the loop's next start.
    */
   #circuitToGuard(): void {
-    this.#guard.circuitOpen(this.#loop.isRunning && this.#breaker.snapshot().state !== 'closed');
+    const open = this.#circuitDriven();
+    this.#guard.circuitOpen(open);
+    // The circuit SLIs (circuitOpenPercent, the circuitOpen alert) are the
+    // connection's, so they follow the same rule: a follower's or an idle
+    // tab's stale breaker must not report open time the leader reports too.
+    this.#measurement?.sli.circuit(open);
+  }
+
+  /** The circuit is open (half-open counts) while this tab's loop tries to connect. */
+  #circuitDriven(): boolean {
+    return this.#loop.isRunning && this.#breaker.snapshot().state !== 'closed';
   }
 
   #resumeFromBfcache(): void {
@@ -1147,6 +1176,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (state.disabledReason === 'forbidden') return;
     const reason = this.#localDisabledReason();
     if (reason !== undefined) {
+      // Realtime off on purpose is no takeover's delay: a kill switch held
+      // for half an hour must not become a 30-minute takeover sample.
+      this.#takeoverStartedAt = undefined;
       const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
       this.#stopConnection({ status: 'disabled', disabledReason: reason });
       if (wasRunning) this.#emit('fallback', { reason });

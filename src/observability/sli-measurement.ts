@@ -23,6 +23,11 @@ export interface MeasurementHost {
   readonly sessionId: string;
   /** Server clock minus ours (ms), as estimated at the last welcome. */
   readonly clockOffsetMs: number;
+  /**
+   * This tab's own breaker is open while its loop runs (see the client's
+   * #circuitToGuard); not `state().circuit`, which in a follower is the leader's.
+   */
+  readonly circuitOpen: boolean;
   state(): RealtimeState;
   /** Reports the reporter has sent so far (0 without one). */
   reportsSent(): number;
@@ -49,7 +54,7 @@ export function startMeasuring(host: MeasurementHost): Measurement {
     elections: host.elections,
     window: host.window,
   });
-  sli.circuit(host.state().circuit.state !== 'closed');
+  sli.circuit(host.circuitOpen);
   sli.setClockOffset(host.clockOffsetMs);
   return {
     sli,

@@ -109,6 +109,7 @@ const FIELDS: Record<string, readonly Field[]> = {
     ['connectionId', str, 1],
     ['disabledReason', str, 1],
     ['lastError', str, 1],
+    ['serverClockOffsetMs', num, 1],
   ],
   flags: [
     [

@@ -77,6 +77,12 @@ export const stateMessageSchema = z.object({
   connectionId: z.optional(z.string()),
   disabledReason: z.optional(z.string()),
   lastError: z.optional(z.string()),
+  /**
+   * The leader's estimate of the server's clock minus the wall clock (ms),
+   * which every tab of the browser shares: a follower that joined after the
+   * welcome measures delivery latency with it.
+   */
+  serverClockOffsetMs: z.optional(z.number()),
 });
 
 /** Any subset of `ResolvedFlags` (`src/state.ts`); a tab merges it over what it has. */
