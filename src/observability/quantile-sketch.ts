@@ -185,7 +185,10 @@ export class QuantileSketch {
     }
     if (!Number.isFinite(value)) return false;
     const v = Math.max(value, 0);
-    this.#sum += v * count;
+    // Saturated, never Infinity: JSON would write that as null, and every
+    // later report of the session would fail its schema (huge latencies come
+    // from hostile timestamps, which are finite and so accepted).
+    this.#sum = Math.min(this.#sum + v * count, Number.MAX_VALUE);
     if (v < this.#min) this.#min = v;
     if (v > this.#max) this.#max = v;
     if (v < this.#minValue) this.#zeroCount += count;

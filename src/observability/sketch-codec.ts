@@ -86,8 +86,7 @@ export function mergeSketch(into: QuantileSketch, other: QuantileSketch): void {
   }
   if (other.count === 0) return;
   // As when merge was a method, a sketch merged into itself is read back
-  // through sketchFromJSON first, which throws (a RangeError naming
-  // `sketch.sum`) if its sum overflowed to Infinity.
+  // through sketchFromJSON first, which throws on a bad summary.
   if (other === into) sketchFromJSON(theirs);
   // `other` is not empty, so its JSON min and max are the real ones.
   const min = into.min;
@@ -96,7 +95,7 @@ export function mergeSketch(into: QuantileSketch, other: QuantileSketch): void {
     theirs.startIndex,
     theirs.counts,
     mine.zeroCount + theirs.zeroCount,
-    into.sum + other.sum,
+    Math.min(into.sum + other.sum, Number.MAX_VALUE),
     min === undefined || theirs.min < min ? theirs.min : min,
     max === undefined || theirs.max > max ? theirs.max : max,
     into.collapsed || other.collapsed,

@@ -104,6 +104,20 @@ describe('QuantileSketch', () => {
       expect(sketch.quantile(0.5)).toBe(0);
     });
 
+    it('saturates its sum instead of overflowing to Infinity, so its JSON still reads back', () => {
+      // Latencies near 1e308 come from hostile but finite timestamps.
+      const sketch = new QuantileSketch();
+      sketch.add(1e308);
+      sketch.add(1e308);
+      expect(sketch.sum).toBe(Number.MAX_VALUE);
+      const json = JSON.parse(JSON.stringify(sketch.toJSON())) as QuantileSketchJSON;
+      expect(json.sum).toBe(Number.MAX_VALUE);
+      expect(sketchFromJSON(json).count).toBe(2);
+      mergeSketch(sketch, sketchFromJSON(json));
+      expect(sketch.sum).toBe(Number.MAX_VALUE);
+      expect(sketch.count).toBe(4);
+    });
+
     it('throws for a count that is not an integer ≥ 1 (a caller bug)', () => {
       const sketch = new QuantileSketch();
       expect(() => sketch.add(1, 0)).toThrow(new RangeError('count must be an integer ≥ 1, got 0'));
