@@ -118,7 +118,10 @@ export function defaultStorage(): StorageLike | undefined {
  * Frozen timers (background tab, sleep): a leader's late timer renews at
  * once (every leader tick does); a follower's late timer only re-reads the
  * lease and restarts its observation window, so a stale observation made
- * before the freeze never steals leadership from a live leader.
+ * before the freeze never steals leadership from a live leader. "Late" is
+ * measured against the pace the follower's timers last ran at, so a hidden
+ * tab's steady throttling (once a second, or a minute) is not taken for a
+ * freeze on every tick: such a follower still replaces a dead leader.
  */
 export class LeaderElection {
   /** The strategy in use (`auto` resolved). */

@@ -83,6 +83,8 @@ export class StorageLease {
   #observedAt = 0;
   /** So the first tick counts as late: it starts a fresh observation window. */
   #lastTickAt = Number.NEGATIVE_INFINITY;
+  /** Time between the previous two ticks: the pace the browser lets our timers run at now. */
+  #lastGap: number;
   /** Our latest write threw: an empty key then proves nothing, as nobody can fill it. */
   #writesFail: boolean;
 
@@ -106,6 +108,7 @@ export class StorageLease {
     this.#takeoverMs = takeoverMs;
     // takeoverMs ≥ 100 (checked by createRealtime) keeps the tick ≥ 33 ms.
     this.#tickMs = Math.floor(takeoverMs / 3);
+    this.#lastGap = this.#tickMs;
     this.#storage = storage;
     this.#beat = options.beat;
     this.#clock = options.clock;
@@ -161,8 +164,16 @@ export class StorageLease {
     const now = this.#clock.now();
     // Frozen timers (background tab, sleep): a follower's observation from
     // before says nothing about now. A leader renews at once regardless.
-    const late = now - this.#lastTickAt > this.#tickMs * 2;
+    // Late is judged against the pace our timers ran at last, not only
+    // against tickMs: a hidden tab's timers are throttled for good (once a
+    // second, or a minute in Chrome's intensive throttling), and taking every
+    // such tick for a freeze restarted the window on every tick, so hidden
+    // followers never replaced a dead leader. A steady slow pace is judged
+    // as it is; only a jump beyond it (a freeze, a sleep) restarts the window.
+    const gap = now - this.#lastTickAt;
+    const late = gap > Math.max(this.#tickMs, this.#lastGap) * 2;
     const first = this.#lastTickAt === Number.NEGATIVE_INFINITY;
+    if (!first) this.#lastGap = gap;
     this.#lastTickAt = now;
     const read = this.#read();
     const claimed = this.#claiming;
@@ -199,7 +210,13 @@ export class StorageLease {
       (read !== undefined && holder === undefined && (first || !this.#writesFail))
     ) {
       // Nobody leads (absent, corrupt, foreign, or our own stale lease).
-      this.#claim();
+      if (this.#writeOwn()) this.#claiming = true;
+      // The claim cannot be written: then nobody's can, and the empty key
+      // proves nothing. Listen for beats from here (the branch below) and
+      // lead only if none comes for takeoverMs, as where reads throw;
+      // leading at once made every tab opened beside a live leader a second
+      // leader (and one with a smaller id took leadership from it).
+      else this.#observedAt = now;
       return;
     }
     // From here on: another tab's lease, unreadable storage, or a key nobody
@@ -218,7 +235,8 @@ export class StorageLease {
 
   #claim(): void {
     if (this.#writeOwn()) this.#claiming = true;
-    // Storage refuses writes: we only get here when nobody else can be seen.
+    // Storage refuses writes: we only get here when nobody else has been
+    // seen or heard for takeoverMs.
     else this.#lead();
   }
 

@@ -46,9 +46,11 @@ describe('storage lease: a tab whose writes throw, joining again', () => {
     const t1 = elections.t1;
     const t2 = elections.t2;
 
-    // t2 alone: its claim cannot be written, and nobody else can be seen: it leads.
+    // t2 alone: its claim cannot be written, and nobody else is heard for takeoverMs: it leads.
     t2.start();
     await settle();
+    expect(t2.isLeader).toBe(false);
+    clock.advance(TAKEOVER);
     expect(t2.isLeader).toBe(true);
     await t2.stop();
 
