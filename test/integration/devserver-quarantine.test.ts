@@ -41,10 +41,12 @@ describe('dev server quarantine and property filters', () => {
     return { clock, hub, frames, channel, setQueued };
   }
 
-  it('sends no reset for a low-tier service whose flushes during the quarantine were all filtered out', () => {
-    const { clock, hub, frames, channel, setQueued } = setup();
-    setQueued(1000); // a slow socket: the welcome's write overflows, quarantine starts
-    const { connection } = hub.open({
+  /** An SSE connection of org_q to the low-tier `analytics`, filtered to property p1. */
+  function openAnalyticsOnP1(
+    hub: ReturnType<typeof setup>['hub'],
+    channel: ReturnType<typeof setup>['channel'],
+  ) {
+    return hub.open({
       transport: 'sse',
       identity: { orgId: 'org_q', userId: 'u_1' },
       token: undefined,
@@ -55,6 +57,12 @@ describe('dev server quarantine and property filters', () => {
       clientCursor: undefined,
       channel,
     });
+  }
+
+  it('sends no reset for a low-tier service whose flushes during the quarantine were all filtered out', () => {
+    const { clock, hub, frames, channel, setQueued } = setup();
+    setQueued(1000); // a slow socket: the welcome's write overflows, quarantine starts
+    const { connection } = openAnalyticsOnP1(hub, channel);
     expect(connection.quarantine?.quarantined).toBe(true);
 
     hub.publish('org_q', { service: 'analytics', entityType: 'chart', type: 'x', propertyId: 'p2' });
@@ -74,17 +82,7 @@ describe('dev server quarantine and property filters', () => {
   it('still resets a low-tier service when an event for the connection was withheld', () => {
     const { clock, hub, frames, channel, setQueued } = setup();
     setQueued(1000);
-    hub.open({
-      transport: 'sse',
-      identity: { orgId: 'org_q', userId: 'u_1' },
-      token: undefined,
-      tokenExpiresAt: undefined,
-      origin: undefined,
-      services: ['analytics'],
-      propertyIds: ['p1'],
-      clientCursor: undefined,
-      channel,
-    });
+    openAnalyticsOnP1(hub, channel);
     hub.publish('org_q', { service: 'analytics', entityType: 'chart', type: 'x', propertyId: 'p1' });
     clock.advance(5);
     expect(frames.filter((f) => f.type === 'batch')).toEqual([]);

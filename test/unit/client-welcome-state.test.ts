@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
-import type { Clock } from '../../src/clock';
+import { globalTimersClock as clock } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
 
 // The loop reported `connected` after the client's welcome sink had
@@ -9,11 +9,6 @@ import { createMemoryBackend } from '../../src/testing/memory-backend';
 // then said `connected` beside a disabledReason, with no connection, and
 // mirrored that to the other tabs.
 
-const clock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 const clients: RealtimeClient[] = [];
 beforeEach(() => vi.useFakeTimers());
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../../src/client';
-import type { Clock } from '../../../src/clock';
+import { globalTimersClock as fakeClock } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
 import type { Transport } from '../../../src/transports/types';
 
@@ -10,11 +10,6 @@ import type { Transport } from '../../../src/transports/types';
 // dropped when the old answer came back for the old generation. The new
 // subscriber's service was never added to the live connection.
 
-const fakeClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 const clients: RealtimeClient[] = [];
 beforeEach(() => vi.useFakeTimers());
 afterEach(async () => {
