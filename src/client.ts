@@ -22,7 +22,13 @@ import {
   type TrackOptions,
   trackTimeout,
 } from './optimistic/tracked-mutation';
-import { type RealtimeOptions, type ResolvedOptions, resolveFlags, resolveOptions } from './options';
+import {
+  DEFAULT_FLAGS,
+  type RealtimeOptions,
+  type ResolvedOptions,
+  resolveFlags,
+  resolveOptions,
+} from './options';
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
@@ -537,7 +543,10 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#assertOpen();
     this.#applyFlags(flags);
     // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
-    if (!this.#active) this.#ownFlags = resolveFlags(this.#ownFlags, flags);
+    // In it, every tab hears it: the browser's view carries it from now on, and
+    // an own value kept from before (a switch this tab threw while idle) must
+    // not come back at the next hello.
+    this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? noOpinion(flags) : flags);
     // Every tab at once: the kill switch above all must not wait for a reload.
     this.#coordinator?.post({ type: 'flags', flags: { ...flags } });
   }
@@ -704,6 +713,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     // own config: there a disable wins. It is newer than what this tab heard
     // from other tabs before (see #ownFlags), so that is not merged in. A
     // setFlags from any tab is a change someone made now, applied as it is.
+    // A change another tab made now supersedes this tab's own value of those flags.
+    if (!direct) this.#ownFlags = resolveFlags(this.#ownFlags, noOpinion(flags));
     this.#applyFlags(direct ? disableWins(this.#ownFlags, flags) : flags);
   }
 
@@ -1269,6 +1280,15 @@ function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial
     disabledOrgs: union(own.disabledOrgs, theirs.disabledOrgs),
     disabledServices: union(own.disabledServices, theirs.disabledServices),
   };
+}
+
+/** The flags of `flags` at the values that disable nothing: `disableWins` then takes the leader's. */
+function noOpinion(flags: Partial<ResolvedFlags>): Partial<ResolvedFlags> {
+  const neutral: Partial<ResolvedFlags> = {};
+  for (const key of Object.keys(flags) as (keyof ResolvedFlags)[]) {
+    if (key in DEFAULT_FLAGS) (neutral as Record<string, unknown>)[key] = DEFAULT_FLAGS[key];
+  }
+  return neutral;
 }
 
 /**

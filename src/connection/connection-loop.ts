@@ -94,7 +94,7 @@ export class ConnectionLoop {
   #failedGeneration = 0;
   #authRetried = false;
   #suspended = false;
-  /** Clock time until which the server asked not to be tried again (see `#serverWaits`). */
+  /** Clock time until which the server asked not to be tried again (see `#attempt`). */
   #serverWaitUntil = Number.NEGATIVE_INFINITY;
   #cancelRefresh: (() => void) | undefined;
   /** One in-place update at a time; another asked meanwhile waits for it. */
@@ -157,24 +157,12 @@ export class ConnectionLoop {
     void this.#attempt();
   }
 
-  /** Reconnects only if the connection is not healthy, and the server's wait is over. */
+  /** Reconnects only if the connection is not healthy (no sooner than the server's wait allows). */
   ensureAlive(): void {
     // Healthy: an attempt under way, or a welcomed connection whose heartbeats
     // are on time (the watchdog runs on the loop's clock: client.ts gives both the same).
     if (this.#abort && !(this.#welcomed && this.#deps.watchdog.isOverdue())) return;
-    if (!this.#abort && this.#serverWaits()) return;
     this.reconnectNow();
-  }
-
-  /**
-   * The server asked to be left alone (`retryAfterMs` of an `overloaded`
-   * answer) and that time is not over. PROTOCOL.md: back off at least that
-   * long. A tab shown again or a network back online must not cut it short:
-   * in an overload incident every user switching tabs would hammer the
-   * server. The retry armed for the end of the wait still runs.
-   */
-  #serverWaits(): boolean {
-    return this.#deps.clock.now() < this.#serverWaitUntil;
   }
 
   /** The page went into the back/forward cache: hold no socket there. */
@@ -205,7 +193,7 @@ export class ConnectionLoop {
     if (!this.#running) return;
     this.#deps.breaker.reset();
     this.#deps.backoff.reset();
-    if (!this.#welcomed && !this.#serverWaits()) this.reconnectNow();
+    if (!this.#welcomed) this.reconnectNow();
   }
 
   /**
@@ -269,6 +257,17 @@ export class ConnectionLoop {
     this.#reportDown();
     // A status listener may have stopped the loop or started another attempt.
     if (generation !== this.#generation || !this.#running) return;
+
+    // The server asked to be left alone (`retryAfterMs` of `overloaded`):
+    // PROTOCOL.md says back off at least that long, whatever starts this
+    // attempt (a tab shown again, the network back, a restart after idle, a
+    // new leader, the bfcache). Else, in an overload incident, every user
+    // switching tabs would hammer the server. The attempt waits its turn.
+    const serverWait = this.#serverWaitUntil - deps.clock.now();
+    if (serverWait > 0) {
+      this.#timer.set(() => void this.#attempt(), serverWait);
+      return;
+    }
 
     if (!deps.isOnline()) return; // the `online` event restarts us
     if (!deps.breaker.tryAcquire()) {
