@@ -606,7 +606,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#poller?.stop();
     // The page lives on after close(), so the last report goes by fetch,
     // whose failure is seen and counted, not by a fire-and-forget beacon.
-    this.#reporter?.send();
+    this.#reporter?.send(true);
     this.#reporter?.stop();
     this.#stopLifecycle();
     this.#removeDevtools?.();

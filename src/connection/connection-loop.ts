@@ -234,7 +234,9 @@ export class ConnectionLoop {
         // The answer of an abandoned attempt's connection: the teardown
         // freed the update state for the next one, whose own updates (one
         // asked for meanwhile included) this must neither drop nor free.
-        if (generation !== this.#generation) return;
+        // Nor one of a connection torn down since (the generation moves only
+        // with the next attempt): its cursor belongs to no live stream.
+        if (generation !== this.#generation || !this.#welcomed) return;
         this.#deps.sink.updated(result?.cursor);
         // Read after the sink: its handlers may have asked for another update.
         const again = this.#update === UPDATE_AGAIN;

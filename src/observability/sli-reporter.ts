@@ -205,13 +205,16 @@ export class SliReporter {
    * seen and counted. With a request in flight it goes once that one has
    * settled, so the report with the session's last figures is not lost.
    * Respects the backoff; nothing when not sampled. Never throws.
+   * `throttled` (a tab going idle, which may happen often): like a lifecycle
+   * flush, nothing within FLUSH_GAP_MS of the last send or while one is in
+   * flight, so a page toggling realtime does not send a report per toggle.
    */
-  send(): void {
+  send(throttled = false): void {
     if (this.#inFlight) {
-      if (this.#sampled) this.#sendAfterFlight = true;
+      if (this.#sampled && !throttled) this.#sendAfterFlight = true;
       return;
     }
-    this.#flush(false, false);
+    this.#flush(throttled, false);
   }
 
   /** Counters of what the reporter did. */

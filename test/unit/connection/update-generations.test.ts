@@ -66,3 +66,51 @@ it('sends an update on the new connection while one of a dropped connection is s
     ]),
   );
 });
+
+it('ignores the answer of an update whose connection dropped before it came (before the next attempt)', async () => {
+  const contexts: TransportContext[] = [];
+  let answer: (cursor: Record<string, number>) => void = () => {};
+  const transport: Transport = {
+    name: 'custom',
+    async connect(ctx) {
+      contexts.push(ctx);
+      const connection = contexts.length;
+      queueMicrotask(() =>
+        ctx.onFrame({
+          type: 'welcome',
+          connectionId: `c${connection}`,
+          serverTime: Date.now(),
+          heartbeatMs: 60_000,
+          cursor: {},
+        }),
+      );
+      return {
+        update: () =>
+          new Promise((resolve) => {
+            answer = (cursor) => resolve({ cursor });
+          }),
+        close() {},
+      };
+    },
+  };
+  const rt = createRealtime({
+    url: 'http://127.0.0.1:1/v2/realtime',
+    transports: [transport],
+    // A long backoff: the answer comes while the loop waits for its next attempt.
+    backoff: { baseMs: 60_000, capMs: 60_000 },
+    leader: { strategy: 'none' },
+    devtools: false,
+    telemetry: { sampleRate: 0 },
+  });
+  clients.push(rt);
+  rt.subscribe('tasks', () => {});
+  await vi.waitFor(() => expect(rt.getState().connectionId).toBe('c1'));
+  rt.subscribe('finance', () => {});
+  await vi.waitFor(() => expect(contexts).toHaveLength(1));
+  contexts[0]!.onClose({ status: 1006 });
+  await vi.waitFor(() => expect(rt.getState().status).toBe('reconnecting'));
+  // The dead connection's answer: a start cursor for a stream that is gone.
+  answer({ finance: 40 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(rt.getState().cursor.finance).toBeUndefined();
+});

@@ -333,6 +333,19 @@ describe('SliReporter', () => {
     expect(off.calls).toHaveLength(0);
   });
 
+  it('send(true) (a tab going idle) keeps FLUSH_GAP_MS and skips while a request is in flight', async () => {
+    const { clock, calls, reporter } = setup();
+    reporter.start();
+    await run(clock, MINUTE);
+    expect(calls).toHaveLength(1);
+    reporter.send(true); // right after the interval's report: too soon
+    expect(calls).toHaveLength(1);
+    expect(reporter.stats().skipped).toBe(1);
+    await run(clock, FLUSH_GAP_MS);
+    reporter.send(true);
+    expect(calls).toHaveLength(2);
+  });
+
   it('send() with a request in flight sends once that one has settled', async () => {
     let answer: ((r: TelemetryResponseLike) => void) | undefined;
     const { clock, calls, reporter } = setup({}, () => new Promise((resolve) => (answer = resolve)));
