@@ -1,6 +1,6 @@
 import { afterEach, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../../src/client';
-import type { Transport, TransportContext } from '../../../src/transports/types';
+import type { Transport, TransportContext, UpdateResult } from '../../../src/transports/types';
 
 // An in-place update still pending on a connection that
 // has since dropped kept the loop's "one update at a time" slot. An update
@@ -13,9 +13,15 @@ afterEach(async () => {
   for (const rt of clients.splice(0)) await rt.close();
 });
 
-it('sends an update on the new connection while one of a dropped connection is still pending', async () => {
+/**
+ * A transport whose connections welcome at once (ids c1, c2, …) and answer
+ * `update` with what `update(connection, services)` returns; the client on it.
+ */
+function clientOn(
+  update: (connection: number, services: string[]) => Promise<UpdateResult | undefined>,
+  backoffMs: number,
+): { rt: RealtimeClient; contexts: TransportContext[] } {
   const contexts: TransportContext[] = [];
-  const updates: Array<{ connection: number; services: string[] }> = [];
   const transport: Transport = {
     name: 'custom',
     async connect(ctx) {
@@ -30,26 +36,29 @@ it('sends an update on the new connection while one of a dropped connection is s
           cursor: {},
         }),
       );
-      return {
-        // The first connection's update never settles (its transport does not
-        // end pending updates on close, which the Transport contract allows).
-        update: (services) => {
-          updates.push({ connection, services: [...services] });
-          return connection === 1 ? new Promise<void>(() => {}) : Promise.resolve();
-        },
-        close() {},
-      };
+      return { update: (services) => update(connection, [...services]), close() {} };
     },
   };
   const rt = createRealtime({
     url: 'http://127.0.0.1:1/v2/realtime',
     transports: [transport],
-    backoff: { baseMs: 5, capMs: 10 },
+    backoff: { baseMs: backoffMs, capMs: backoffMs * 2 },
     leader: { strategy: 'none' },
     devtools: false,
     telemetry: { sampleRate: 0 },
   });
   clients.push(rt);
+  return { rt, contexts };
+}
+
+it('sends an update on the new connection while one of a dropped connection is still pending', async () => {
+  const updates: Array<{ connection: number; services: string[] }> = [];
+  // The first connection's update never settles (its transport does not end
+  // pending updates on close, which the Transport contract allows).
+  const { rt, contexts } = clientOn((connection, services) => {
+    updates.push({ connection, services });
+    return connection === 1 ? new Promise(() => {}) : Promise.resolve(undefined);
+  }, 5);
   rt.subscribe('tasks', () => {});
   await vi.waitFor(() => expect(rt.getState().connectionId).toBe('c1'));
   rt.subscribe('finance', () => {});
@@ -68,41 +77,15 @@ it('sends an update on the new connection while one of a dropped connection is s
 });
 
 it('ignores the answer of an update whose connection dropped before it came (before the next attempt)', async () => {
-  const contexts: TransportContext[] = [];
   let answer: (cursor: Record<string, number>) => void = () => {};
-  const transport: Transport = {
-    name: 'custom',
-    async connect(ctx) {
-      contexts.push(ctx);
-      const connection = contexts.length;
-      queueMicrotask(() =>
-        ctx.onFrame({
-          type: 'welcome',
-          connectionId: `c${connection}`,
-          serverTime: Date.now(),
-          heartbeatMs: 60_000,
-          cursor: {},
-        }),
-      );
-      return {
-        update: () =>
-          new Promise((resolve) => {
-            answer = (cursor) => resolve({ cursor });
-          }),
-        close() {},
-      };
-    },
-  };
-  const rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    transports: [transport],
-    // A long backoff: the answer comes while the loop waits for its next attempt.
-    backoff: { baseMs: 60_000, capMs: 60_000 },
-    leader: { strategy: 'none' },
-    devtools: false,
-    telemetry: { sampleRate: 0 },
-  });
-  clients.push(rt);
+  // A long backoff: the answer comes while the loop waits for its next attempt.
+  const { rt, contexts } = clientOn(
+    () =>
+      new Promise((resolve) => {
+        answer = (cursor) => resolve({ cursor });
+      }),
+    60_000,
+  );
   rt.subscribe('tasks', () => {});
   await vi.waitFor(() => expect(rt.getState().connectionId).toBe('c1'));
   rt.subscribe('finance', () => {});
