@@ -88,3 +88,36 @@ describe('a kill switch lifted while a tab was idle', () => {
     expect(a.getState()).toMatchObject({ status: 'connected' });
   });
 });
+
+// A switch this tab threw while idle and later lifted itself while active
+// must not come back (a disable wins) at the next hello after an idle spell.
+describe('a switch a tab threw while idle and lifted itself later', () => {
+  it('stays lifted after the tab is idle once more', async () => {
+    const a = browser.tab();
+    const b = browser.tab();
+    collect(a, []);
+    const seenB: number[] = [];
+    let offB = collect(b, seenB);
+    await vi.advanceTimersByTimeAsync(1_000);
+    offB();
+    await vi.advanceTimersByTimeAsync(1_000);
+    b.setFlags({ emergencyDisable: true }); // idle: b's own
+    offB = collect(b, seenB);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(b.getState()).toMatchObject({ status: 'disabled', disabledReason: 'emergency_disable' });
+
+    // b lifts its own switch while active: every tab hears it.
+    b.setFlags({ emergencyDisable: false });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(b.getState()).toMatchObject({ status: 'connected' });
+    expect(a.getState().flags.emergencyDisable).toBe(false);
+
+    // An idle spell, with nothing changed anywhere.
+    offB();
+    await vi.advanceTimersByTimeAsync(1_000);
+    collect(b, seenB);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(b.getState().flags.emergencyDisable).toBe(false);
+    expect(b.getState()).toMatchObject({ status: 'connected' });
+  });
+});
