@@ -78,7 +78,7 @@ export interface RealtimeEventMap {
   degraded: [info: { errorRate: number }];
   /**
    * Every batch this tab's handlers of a service were given (the property
-   * filter applied), once they ran: for glue that watches all services, such
+   * filter applied), once they ran and the state counted it: for glue that watches all services, such
    * as `bindDomEvents` without `services`. Listening subscribes to nothing:
    * events flow only for services something subscribed to.
    */
@@ -201,6 +201,8 @@ class Client implements RealtimeClient, CoordinatorHost {
    * while this tab had no subscribers and so no channel.
    */
   #ownFlags: ResolvedFlags;
+  /** The batch the dispatcher just handed to handlers (see `onDispatched`). */
+  #dispatched: RealtimeEvent[] | undefined;
   /** Server clock minus ours (ms), estimated at the last welcome. */
   #clockOffsetMs = 0;
   /** Whether #clockOffsetMs was estimated (a welcome, or the leader told us), not the 0 we start with. */
@@ -342,7 +344,11 @@ class Client implements RealtimeClient, CoordinatorHost {
         this.#bumpCounter('handlerErrors');
         this.#emit('error', error);
       },
-      onDispatched: (service, batch) => this.#emit('events', service, batch),
+      // Emitted by #deliver once the counters moved, so an `events` listener
+      // reading getState() sees this batch counted.
+      onDispatched: (_, batch) => {
+        this.#dispatched = batch;
+      },
     });
     this.#applyFlagsToDispatcher(options.flags);
 
@@ -889,7 +895,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       const at = this.#options.platform.wallClock() + this.#clockOffsetMs;
       this.#toSli((sli) => sli.delivered(service, events, at));
     }
+    this.#dispatched = undefined;
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
+    const batch = this.#dispatched;
     this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
     const state = this.#state;
@@ -897,6 +905,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       byServiceDelivered: plus(state.byServiceDelivered, service, delivered),
       byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#options.platform.wallClock() },
     });
+    if (batch) this.#emit('events', service, batch);
   }
 
   /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */

@@ -126,6 +126,18 @@ describe('bindDomEvents', () => {
     offFinance();
   });
 
+  it("emits the client's `events` after the handlers ran and the counters moved", async () => {
+    const { rt, backend } = setup();
+    const order: string[] = [];
+    rt.subscribe('tasks', () => order.push('handler'));
+    rt.on('events', (service, events) =>
+      order.push(`events ${service} ${events.length} delivered ${rt.getState().byServiceDelivered.tasks}`),
+    );
+    await until(() => rt.getState().status === 'connected');
+    backend.publishBatch([{ service: 'tasks' }, { service: 'tasks' }]);
+    expect(order).toEqual(['handler', 'events tasks 2 delivered 2']);
+  });
+
   it('without any options, dispatches on window', async () => {
     const { rt, backend } = setup();
     const details: unknown[] = [];
