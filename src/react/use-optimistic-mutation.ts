@@ -132,6 +132,9 @@ export function useOptimisticMutation<TVars>(
   useEffect(() => {
     mounted.current = true;
     const live = running.current;
+    // Mutations started before this effect ran (from a child's effect or a
+    // layout effect on mount: both run first) are running but not counted.
+    setPending(live.size);
     return () => {
       mounted.current = false;
       // Each settles as cancelled through its `result`, which rolls back once.
@@ -196,8 +199,9 @@ export function useOptimisticMutation<TVars>(
 
         running.current.add(entry);
         if (mounted.current) setPending(running.current.size);
-        // Not mounted (called after unmount, or before the first commit):
-        // nobody would cancel it on unmount, so let the tracker time it out.
+        // Not mounted: before the mount effect ran, that effect counts it
+        // (and unmount cancels it); after unmount, nobody would cancel it,
+        // so the tracker times it out.
 
         void tracked.result.then((outcome) => entry.finish({ ...outcome, mutationId }));
 
