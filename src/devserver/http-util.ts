@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MUTATION_ID_HEADER } from '../optimistic/mutation-header';
 import { decodeCursor } from '../protocol/cursor';
 import { type Cursor, serviceNameSchema } from '../protocol/schemas';
 import { type AuthResult, readBearer } from './auth';
@@ -11,7 +12,10 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID',
+  // The mutation id header too: a page on another origin sends its write to
+  // /dev/publish with it (`withMutationId`), and it is not CORS-safelisted,
+  // so without it here the browser's preflight refuses the write.
+  'Access-Control-Allow-Headers': `Authorization, Content-Type, Last-Event-ID, ${MUTATION_ID_HEADER}`,
   'Access-Control-Expose-Headers': 'Retry-After',
   'Access-Control-Max-Age': '600',
 };
