@@ -93,7 +93,9 @@ export interface RealtimeClient {
   setPropertyFilter(propertyId: string | null): void;
   /**
    * Tracks an optimistic write: `result` settles `visible` (with its latency)
-   * when an event carrying `mutationId` is dispatched in this tab, or
+   * when an event carrying `mutationId` reaches this tab for a service it
+   * subscribes to (also one the property filter, shadow mode or a disabled
+   * service keeps from the handlers: the echo proves the write landed), or
    * `timed_out` after `timeoutMs` so the app rolls back. Call it before
    * sending the write (the echo can beat the HTTP answer); attach the id
    * with `withMutationId`.
@@ -1056,7 +1058,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#cursorStore = new CursorStore({
         name: channelName(appKey, scope),
         read: readCursor,
-        indexedDB: platform.indexedDB,
+        indexedDB: platform.indexedDB as IDBFactory | undefined,
         clock: platform.clock,
         now: platform.wallClock,
       });

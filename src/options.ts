@@ -44,8 +44,12 @@ export interface RealtimePlatform {
   locks?: unknown;
   /** The `BroadcastChannel` constructor; `null` forces the localStorage channel. */
   BroadcastChannel?: unknown;
-  /** `indexedDB`, for `persistCursor`. */
-  indexedDB?: IDBFactory;
+  /**
+   * `indexedDB` (an `IDBFactory`), for `persistCursor`. Typed `unknown`, as
+   * `locks` and `BroadcastChannel` are, so the shipped types name no DOM-only
+   * global and a Node project without the DOM lib still type-checks them.
+   */
+  indexedDB?: unknown;
   /** `localStorage`, for the storage lease and the channel fallback. */
   storage?: {
     getItem(key: string): string | null;

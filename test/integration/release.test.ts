@@ -479,4 +479,46 @@ export const cjsBackend = testing.createMemoryBackend();
     expect(`${result.stdout}${result.stderr}`).toBe('');
     expect(result.status).toBe(0);
   }, 120_000);
+
+  it('type-checks a Node consumer without the DOM lib (tabwire, tabwire/devserver, tabwire/testing)', () => {
+    // tabwire runs in Node ≥ 20 and the dev server only there: a Node project
+    // has no DOM lib, so the shipped .d.ts must name no DOM-only global (the
+    // platform's browser pieces are typed `unknown` or by shape for that).
+    writeFileSync(
+      join(app, 'tsconfig.node.json'),
+      `${JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2022'],
+          types: ['node'],
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['server.mts'],
+      })}\n`,
+    );
+    writeFileSync(
+      join(app, 'server.mts'),
+      `import { createRealtime, newMutationId } from 'tabwire';
+import { startDevServer } from 'tabwire/devserver';
+import { createMemoryBackend } from 'tabwire/testing';
+
+const server = await startDevServer();
+const backend = createMemoryBackend();
+const rt = createRealtime({ url: server.url, transports: [backend.transport], leader: { strategy: 'none' } });
+rt.trackMutation(newMutationId());
+`,
+    );
+    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.node.json', '--pretty', 'false'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  }, 120_000);
 });
