@@ -88,7 +88,10 @@ describe('storage-lease election with hidden followers in real Chromium', () => 
     const firedAt = await hidden[0]!.evaluate(
       () => new Promise<number>((resolve) => setTimeout(() => resolve(performance.now()), 100)),
     );
-    expect(firedAt % 1000).toBeLessThan(50);
+    // Near a whole second, on either side: the timer clock and performance.now()
+    // may differ by a fraction of a millisecond (one run fired at x999.8).
+    const offWholeSecond = firedAt % 1000;
+    expect(Math.min(offWholeSecond, 1000 - offWholeSecond)).toBeLessThan(50);
 
     publishTasks(env.server, org, 3);
     await waitUntil(
