@@ -23,8 +23,12 @@ const { mangleOptions } = (await import(new URL('../../scripts/mangle.mjs', impo
   mangleOptions: Pick<BuildOptions, 'mangleProps' | 'mangleQuoted'>;
 };
 
-/** Chromium from Debian's package (scripts/ensure-chromium.mjs installs it), never a download. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Chromium from Debian's package (scripts/ensure-chromium.mjs installs it),
+ * never a download. `ignoreDefaultArgs`: Playwright defaults to leave out
+ * (the bfcache test drops its `--disable-back-forward-cache`).
+ */
+export async function launchChromium(ignoreDefaultArgs?: string[]): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.TABWIRE_CHROMIUM || '/usr/bin/chromium',
     args: [
@@ -37,6 +41,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
     ],
+    ...(ignoreDefaultArgs && { ignoreDefaultArgs }),
   });
 }
 

@@ -1,7 +1,8 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevServer } from '../../src/devserver/index';
 import {
+  launchChromium,
   openTab,
   orgConnections,
   publishTasks,
@@ -28,20 +29,8 @@ import {
 const env = {} as { server: DevServer; browser: Browser };
 beforeAll(async () => {
   env.server = await startTabsServer();
-  env.browser = await chromium.launch({
-    executablePath: process.env.TABWIRE_CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    ignoreDefaultArgs: ['--disable-back-forward-cache'],
-  });
+  // Playwright launches with --disable-back-forward-cache by default.
+  env.browser = await launchChromium(['--disable-back-forward-cache']);
 });
 afterAll(async () => {
   await env.browser?.close();
