@@ -614,7 +614,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#poller?.stop();
     // The page lives on after close(), so the last report goes by fetch,
     // whose failure is seen and counted, not by a fire-and-forget beacon.
-    this.#reporter?.send(true);
+    this.#reporter?.send();
     this.#reporter?.stop();
     this.#stopLifecycle();
     this.#removeDevtools?.();
@@ -1103,8 +1103,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#clock.clearTimeout(this.#sliTimer);
     // What was measured since the last report would wait for a next
     // subscriber that may never come (the tab is closed while idle, and a
-    // stopped reporter hears no pagehide): send it now, as close() does.
-    this.#reporter?.send();
+    // stopped reporter hears no pagehide): send it now, as close() does, but
+    // throttled as a lifecycle flush is: a page may toggle realtime often.
+    this.#reporter?.send(true);
     this.#reporter?.stop();
     this.#poller?.stop();
     this.#leave('idle');

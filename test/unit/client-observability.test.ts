@@ -507,6 +507,20 @@ describe('sampled telemetry', () => {
     }
   });
 
+  it('sends the last report on close() even right after an interval report (no lifecycle throttle)', async () => {
+    const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+    const { rt } = setup({
+      telemetry: { sampleRate: 1, intervalMs: 60_000, url: 'http://127.0.0.1:1/telemetry/client' },
+      platform: { fetch: fetch as typeof globalThis.fetch },
+    });
+    record(rt);
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await rt.close();
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
   it('creates no reporter when closed before its code arrived', async () => {
     const fetch = vi.fn(async () => new Response(null, { status: 204 }));
     const { rt } = setup({

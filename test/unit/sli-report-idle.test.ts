@@ -56,4 +56,27 @@ describe('a sampled tab that goes idle', () => {
 
     expect(bodies.some((report) => report.byService.tasks?.delivered === 3)).toBe(true);
   });
+
+  it('sends nothing more when it goes idle within FLUSH_GAP_MS of a report', async () => {
+    const fetch = vi.fn(async () => new Response(null, { status: 204 }));
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const rt = createRealtime({
+      url: 'http://127.0.0.1:1/v2/realtime',
+      transports: [backend.transport],
+      leader: { strategy: 'none' },
+      devtools: false,
+      idleGraceMs: 0,
+      telemetry: { sampleRate: 1, intervalMs: 60_000, url: 'http://127.0.0.1:1/telemetry/client' },
+      platform: { clock: globalTimersClock, random: () => 0.5, fetch: fetch as never },
+    });
+    clients.push(rt);
+    const off = rt.subscribe('tasks', () => {});
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    off();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(rt.getState().status).toBe('idle');
+    expect(fetch).toHaveBeenCalledTimes(1);
+  });
 });
