@@ -82,7 +82,7 @@ function makeHarness(): Harness {
   let lost = 0;
   const sink: PipelineSink = {
     onEvents: (service, events) => {
-      delivered += dispatcher.dispatch(service, events).delivered;
+      delivered += dispatcher.dispatch(service, events).delivered.length;
     },
     onGap: () => {
       lost++;

@@ -203,8 +203,6 @@ class Client implements RealtimeClient, CoordinatorHost {
    * while this tab had no subscribers and so no channel.
    */
   #ownFlags: ResolvedFlags;
-  /** The batch the dispatcher just handed to handlers (see `onDispatched`). */
-  #dispatched: RealtimeEvent[] | undefined;
   /** Server clock minus ours (ms), estimated at the last welcome. */
   #clockOffsetMs = 0;
   /** Whether #clockOffsetMs was estimated (a welcome, or the leader told us), not the 0 we start with. */
@@ -345,11 +343,6 @@ class Client implements RealtimeClient, CoordinatorHost {
       onHandlerError: (error) => {
         this.#bumpCounter('handlerErrors');
         this.#emit('error', error);
-      },
-      // Emitted by #deliver once the counters moved, so an `events` listener
-      // reading getState() sees this batch counted.
-      onDispatched: (_, batch) => {
-        this.#dispatched = batch;
       },
     });
     this.#applyFlagsToDispatcher(options.flags);
@@ -897,17 +890,16 @@ class Client implements RealtimeClient, CoordinatorHost {
       const at = this.#options.platform.wallClock() + this.#clockOffsetMs;
       this.#toSli((sli) => sli.delivered(service, events, at));
     }
-    this.#dispatched = undefined;
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
-    const batch = this.#dispatched;
     this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
     const state = this.#state;
     this.#setState({
-      byServiceDelivered: plus(state.byServiceDelivered, service, delivered),
+      byServiceDelivered: plus(state.byServiceDelivered, service, delivered.length),
       byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#options.platform.wallClock() },
     });
-    if (batch) this.#emit('events', service, batch);
+    // Once the counters moved, so a listener reading getState() sees it counted.
+    if (delivered.length > 0) this.#emit('events', service, delivered);
   }
 
   /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */

@@ -6,8 +6,8 @@ export type EventHandler = (events: RealtimeEvent[]) => void;
 
 /** What one {@link Dispatcher.dispatch} did. */
 export interface DispatchResult {
-  /** Events handed to the service's handlers (each counted once, however many handlers). */
-  delivered: number;
+  /** The batch handed to the service's handlers (the very array they got), empty when none was. */
+  delivered: RealtimeEvent[];
   /** Events withheld by the property filter. */
   filtered: number;
 }
@@ -18,8 +18,6 @@ export interface DispatcherOptions {
   onHandlerError(error: unknown, service: string): void;
   /** The set of services with at least one handler changed (first handler came, or last went). */
   onServicesChange?(services: string[]): void;
-  /** A batch was handed to a service's handlers (after the filter), once they all ran. */
-  onDispatched?(service: string, batch: RealtimeEvent[]): void;
 }
 
 /**
@@ -123,11 +121,8 @@ export class Dispatcher {
       if (kept.length < all.length) batch = kept;
     }
     // An empty batch (none given, all filtered out, or nobody to call) calls no handler.
-    if (batch.length > 0) {
-      listeners!.emit(batch);
-      this.#options.onDispatched?.(service, batch);
-    }
-    return { delivered: batch.length, filtered: all.length - batch.length };
+    if (batch.length > 0) listeners!.emit(batch);
+    return { delivered: batch, filtered: all.length - batch.length };
   }
 
   #servicesChanged(): void {

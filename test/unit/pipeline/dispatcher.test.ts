@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Dispatcher } from '../../../src/pipeline/dispatcher';
+import { Dispatcher, type DispatchResult } from '../../../src/pipeline/dispatcher';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
 import { makeEvent } from './fixtures';
 
@@ -12,6 +12,9 @@ function setup() {
   });
   return { dispatcher, errors, changes };
 }
+
+/** A result as counts: how many events went to handlers, how many the filter withheld. */
+const counts = ({ delivered, filtered }: DispatchResult) => ({ delivered: delivered.length, filtered });
 
 const events = (...props: Array<string | null | undefined>): RealtimeEvent[] =>
   props.map((propertyId, i) => makeEvent('tasks', i + 1, propertyId === undefined ? {} : { propertyId }));
@@ -26,7 +29,10 @@ describe('Dispatcher', () => {
     dispatcher.subscribe('tasks', b);
     dispatcher.subscribe('finance', other);
     const batch = events(undefined, undefined);
-    expect(dispatcher.dispatch('tasks', batch)).toEqual({ delivered: 2, filtered: 0 });
+    const result = dispatcher.dispatch('tasks', batch);
+    expect(counts(result)).toEqual({ delivered: 2, filtered: 0 });
+    // The result carries the very array the handlers got.
+    expect(result.delivered).toBe(batch);
     expect(a).toHaveBeenCalledExactlyOnceWith(batch);
     expect(b.mock.calls[0]![0]).toBe(batch);
     expect(other).not.toHaveBeenCalled();
@@ -36,8 +42,8 @@ describe('Dispatcher', () => {
     const { dispatcher } = setup();
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
-    expect(dispatcher.dispatch('crm', events(undefined))).toEqual({ delivered: 0, filtered: 0 });
-    expect(dispatcher.dispatch('tasks', [])).toEqual({ delivered: 0, filtered: 0 });
+    expect(counts(dispatcher.dispatch('crm', events(undefined)))).toEqual({ delivered: 0, filtered: 0 });
+    expect(counts(dispatcher.dispatch('tasks', []))).toEqual({ delivered: 0, filtered: 0 });
     expect(handler).not.toHaveBeenCalled();
   });
 
@@ -47,7 +53,7 @@ describe('Dispatcher', () => {
     dispatcher.subscribe('tasks', handler);
     dispatcher.setPropertyFilter('p1');
     const batch = events('p1', 'p2', undefined, null, 'p2', 'p1');
-    expect(dispatcher.dispatch('tasks', batch)).toEqual({ delivered: 4, filtered: 2 });
+    expect(counts(dispatcher.dispatch('tasks', batch))).toEqual({ delivered: 4, filtered: 2 });
     expect(handler.mock.calls[0]![0].map((e: RealtimeEvent) => e.seq)).toEqual([1, 3, 4, 6]);
     expect(batch).toHaveLength(6); // the input is not changed
   });
@@ -67,10 +73,10 @@ describe('Dispatcher', () => {
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
     dispatcher.setPropertyFilter('p1');
-    expect(dispatcher.dispatch('tasks', events('p2', 'p3'))).toEqual({ delivered: 0, filtered: 2 });
+    expect(counts(dispatcher.dispatch('tasks', events('p2', 'p3')))).toEqual({ delivered: 0, filtered: 2 });
     expect(handler).not.toHaveBeenCalled();
     dispatcher.setPropertyFilter(null);
-    expect(dispatcher.dispatch('tasks', events('p2', 'p3'))).toEqual({ delivered: 2, filtered: 0 });
+    expect(counts(dispatcher.dispatch('tasks', events('p2', 'p3')))).toEqual({ delivered: 2, filtered: 0 });
   });
 
   it('calls no handler in shadow mode, and again after it ends', () => {
@@ -78,7 +84,7 @@ describe('Dispatcher', () => {
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
     dispatcher.setShadowMode(true);
-    expect(dispatcher.dispatch('tasks', events(undefined))).toEqual({ delivered: 0, filtered: 0 });
+    expect(counts(dispatcher.dispatch('tasks', events(undefined)))).toEqual({ delivered: 0, filtered: 0 });
     expect(handler).not.toHaveBeenCalled();
     dispatcher.setShadowMode(false);
     dispatcher.dispatch('tasks', events(undefined));
@@ -109,7 +115,7 @@ describe('Dispatcher', () => {
       throw boom;
     });
     dispatcher.subscribe('tasks', after);
-    expect(dispatcher.dispatch('tasks', events(undefined))).toEqual({ delivered: 1, filtered: 0 });
+    expect(counts(dispatcher.dispatch('tasks', events(undefined)))).toEqual({ delivered: 1, filtered: 0 });
     expect(errors).toEqual([{ error: boom, service: 'tasks' }]);
     expect(after).toHaveBeenCalledOnce();
   });
