@@ -204,9 +204,8 @@ class Client implements RealtimeClient, CoordinatorHost {
    */
   #ownFlags: ResolvedFlags;
   /** Server clock minus ours (ms), estimated at the last welcome. */
-  #clockOffsetMs = 0;
-  /** Whether #clockOffsetMs was estimated (a welcome, or the leader told us), not the 0 we start with. */
-  #clockOffsetKnown = false;
+  /** Undefined until estimated (a welcome, or the leader told us): measured as 0 meanwhile. */
+  #clockOffsetMs: number | undefined;
   readonly #guard: RollbackGuard;
   readonly #mutations: PendingMutations;
   // The reporter (2% of sessions by default), the flags poller (only with
@@ -321,11 +320,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             // A flag the last document set and this one leaves out is the
             // page's own again: deleting `"emergencyDisable": true` from the
             // document lifts the switch, as setting it to false does.
-            const flags: Partial<ResolvedFlags> = {};
-            for (const key in lastDocument) {
-              (flags as Record<string, unknown>)[key] = options.flags[key as keyof ResolvedFlags];
-            }
-            Object.assign(flags, document);
+            const flags = { ...flagsNamedIn(lastDocument, options.flags), ...document };
             lastDocument = document;
             this.#ownFlags = resolveFlags(this.#ownFlags, flags);
             this.#applyFlags(flags);
@@ -547,7 +542,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // In it, every tab hears it: the browser's view carries it from now on, and
     // an own value kept from before (a switch this tab threw while idle) must
     // not come back at the next hello.
-    this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? noOpinion(flags) : flags);
+    this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
     // Every tab at once: the kill switch above all must not wait for a reload.
     this.#coordinator?.post({ type: 'flags', flags: { ...flags } });
   }
@@ -715,7 +710,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // from other tabs before (see #ownFlags), so that is not merged in. A
     // setFlags from any tab is a change someone made now, applied as it is.
     // A change another tab made now supersedes this tab's own value of those flags.
-    if (!direct) this.#ownFlags = resolveFlags(this.#ownFlags, noOpinion(flags));
+    if (!direct) this.#ownFlags = resolveFlags(this.#ownFlags, flagsNamedIn(flags, DEFAULT_FLAGS));
     this.#applyFlags(direct ? disableWins(this.#ownFlags, flags) : flags);
   }
 
@@ -851,7 +846,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const message = { type: 'state', ...pick(state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
     // A tab that opens after the welcome never sees it relayed; the offset
     // is the machine's wall clock against the server's, the same in every tab.
-    if (this.#clockOffsetKnown) message.serverClockOffsetMs = this.#clockOffsetMs;
+    if (this.#clockOffsetMs !== undefined) message.serverClockOffsetMs = this.#clockOffsetMs;
     return message;
   }
 
@@ -887,7 +882,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (this.#measurement) this.#measurement.sli.delivered(service, events);
     else if (this.#sliBacklog) {
       // The server's time of this dispatch, as the collector would take it now.
-      const at = this.#options.platform.wallClock() + this.#clockOffsetMs;
+      const at = this.#options.platform.wallClock() + (this.#clockOffsetMs ?? 0);
       this.#toSli((sli) => sli.delivered(service, events, at));
     }
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
@@ -939,7 +934,6 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   #setClockOffset(offsetMs: number): void {
     this.#clockOffsetMs = offsetMs;
-    this.#clockOffsetKnown = true;
     this.#measurement?.sli.setClockOffset(offsetMs);
   }
 
@@ -959,7 +953,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           elections: this.#elections,
           window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
           sessionId: this.#sessionId,
-          clockOffsetMs: this.#clockOffsetMs,
+          clockOffsetMs: this.#clockOffsetMs ?? 0,
           // Not state().circuit: a follower's mirrors the leader's breaker.
           circuitOpen: this.#circuitDriven(),
           state: () => this.#state,
@@ -1286,13 +1280,16 @@ function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial
   };
 }
 
-/** The flags of `flags` at the values that disable nothing: `disableWins` then takes the leader's. */
-function noOpinion(flags: Partial<ResolvedFlags>): Partial<ResolvedFlags> {
-  const neutral: Partial<ResolvedFlags> = {};
-  for (const key of Object.keys(flags) as (keyof ResolvedFlags)[]) {
-    if (key in DEFAULT_FLAGS) (neutral as Record<string, unknown>)[key] = DEFAULT_FLAGS[key];
-  }
-  return neutral;
+/**
+ * The values in `from` of the flags `named` has. With `DEFAULT_FLAGS`, the
+ * values that disable nothing: a tab holding no opinion of its own on them,
+ * so `disableWins` takes the leader's. An unknown name reads `undefined`,
+ * which `resolveFlags` skips.
+ */
+function flagsNamedIn(named: object, from: ResolvedFlags): Partial<ResolvedFlags> {
+  const values: Record<string, unknown> = {};
+  for (const key in named) values[key] = from[key as keyof ResolvedFlags];
+  return values as Partial<ResolvedFlags>;
 }
 
 /**
