@@ -226,19 +226,20 @@ function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>):
 }
 
 /**
- * `base` with the options `input` gives (those not `undefined`), each checked
- * as `prefix + key`, put over it: for partial updates of an already valid
- * `base` (`setFlags`, `scope`). Keys without a check are ignored.
+ * `base` with the options `input` gives (those not `undefined`; none for a
+ * missing `input`), each checked as `prefix + key`, put over it: for partial
+ * updates of an already valid `base` (`setFlags`, `scope`). Keys without a
+ * check are ignored.
  */
 function overlay<T extends object>(
   base: T,
-  input: object,
+  input: object | null | undefined,
   prefix: string,
   checks: { readonly [K in keyof T]: Check },
 ): T {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const key in checks) {
-    const value = (input as Record<string, unknown>)[key];
+    const value = (input as Record<string, unknown> | null | undefined)?.[key];
     if (value !== undefined) out[key] = checks[key](prefix + key, value, out);
   }
   return out as T;
@@ -303,7 +304,7 @@ const DEFAULTS: Defaults<Defaulted> = {
   connectTimeoutMs: [10_000, ms(1)],
   idleGraceMs: [1000, ms(0)],
   dedupWindow: [4096, int(16, MAX_DEDUP_CAPACITY)],
-  maxFrameChars: [16 * 1024 * 1024, int(1024)],
+  maxFrameChars: [2 ** 24, int(1024)], // 16 Mi
   devtools: [true, bool],
   persistCursor: [false, bool],
   appKey: ['tabwire', nonEmptyString],
@@ -314,12 +315,11 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`createRealtime needs an options object, got ${String(options)}`);
   }
-  v.assertString('url', options.url, { nonEmpty: true });
-  const url = options.url;
-  if (!isHttpUrl(url))
-    throw new RangeError(`url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
+  const url: unknown = options.url;
+  if (typeof url !== 'string' || !isHttpUrl(url))
+    throw new RangeError(`url must be an absolute http(s) URL, got ${v.describeValue(url)}`);
 
-  const scope = overlay({ orgId: '', userId: '' }, options.scope ?? {}, 'scope.', {
+  const scope = overlay({ orgId: '', userId: '' }, options.scope, 'scope.', {
     orgId: string,
     userId: string,
   });
@@ -327,20 +327,17 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   const transports = options.transports ?? ['websocket', 'sse', 'long-poll'];
   assertTransportList(transports);
 
-  let getToken: ResolvedOptions['getToken'];
+  const { auth } = options;
   // `null`, as for every group, is the default: anonymous.
-  if (options.auth !== undefined && options.auth !== null) {
-    v.assertFunction('auth.getToken', options.auth.getToken);
-    getToken = options.auth.getToken;
-  }
+  if (auth != null) v.assertFunction('auth.getToken', auth.getToken);
 
   const platform = options.platform ?? {};
   return {
     url: url.replace(/\/+$/, ''),
     scope,
     transports: transports as TransportOption[],
-    getToken,
-    ...withDefaults<Pick<ResolvedOptions, 'refreshSkewMs'>>(options.auth, 'auth.', {
+    getToken: auth?.getToken,
+    ...withDefaults<Pick<ResolvedOptions, 'refreshSkewMs'>>(auth, 'auth.', {
       refreshSkewMs: [30_000, ms(0)],
     }),
     flags: resolveFlags(DEFAULT_FLAGS, options.flags),
@@ -367,16 +364,16 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
 
 function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['flagsUrl'] {
   if (option === undefined || option === null) return undefined;
-  if (typeof option !== 'string' && (typeof option !== 'object' || Array.isArray(option))) {
+  const given = typeof option === 'string' ? { url: option } : option;
+  if (typeof given !== 'object' || Array.isArray(given)) {
     throw new RangeError(
       `flagsUrl must be a URL string or { url, intervalMs }, got ${v.describeValue(option)}`,
     );
   }
-  const { url, intervalMs } = typeof option === 'string' ? { url: option, intervalMs: undefined } : option;
-  v.assertString('flagsUrl.url', url, { nonEmpty: true });
+  v.assertString('flagsUrl.url', given.url, { nonEmpty: true });
   return {
-    url,
-    ...withDefaults<{ intervalMs: number }>({ intervalMs }, 'flagsUrl.', {
+    url: given.url,
+    ...withDefaults<{ intervalMs: number }>(given, 'flagsUrl.', {
       intervalMs: [30_000, ms(1000)],
     }),
   };

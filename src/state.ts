@@ -120,7 +120,10 @@ export interface RealtimeSli {
 }
 
 /** The state of a client just created: idle, nothing counted, nothing measured. */
-export function initialState(tab: {
+export function initialState({
+  sampled,
+  ...tab
+}: {
   tabId: string;
   isLeader: boolean;
   electionStrategy: RealtimeState['electionStrategy'];
@@ -130,9 +133,8 @@ export function initialState(tab: {
 }): RealtimeState {
   return {
     status: 'idle',
-    tabId: tab.tabId,
-    isLeader: tab.isLeader,
-    electionStrategy: tab.electionStrategy,
+    // The tab's own fields: tabId, isLeader, electionStrategy and flags.
+    ...tab,
     leader: { elections: 0, electionsPerHour: 0, peers: 0 },
     services: [],
     propertyFilter: null,
@@ -153,9 +155,8 @@ export function initialState(tab: {
       invalidTabMessages: 0,
       lazyLoadFailures: 0,
     },
-    flags: tab.flags,
     sli: {
-      sampled: tab.sampled,
+      sampled,
       measured: false,
       reportsSent: 0,
       electionsPerHour: 0,

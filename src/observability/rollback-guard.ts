@@ -33,6 +33,17 @@ export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = Object.
   cooldownMs: 0,
 });
 
+// Per threshold, its bounds: a rate (with a `max`) is a finite number in
+// [0, 1], every other threshold an integer ≥ min.
+const ROLLBACK_BOUNDS: { readonly [K in keyof RollbackThresholds]: readonly [min: number, max?: number] } = {
+  errorRate: [0, 1],
+  degradedRate: [0, 1],
+  windowMs: [1000],
+  minSamples: [1],
+  circuitOpenMs: [1],
+  cooldownMs: [0],
+};
+
 /** Why the guard turned realtime off. */
 export type RollbackReason = 'error_rate' | 'circuit_open' | 'invariant_violation';
 
@@ -58,27 +69,19 @@ export function resolveRollbackThresholds(
   field = 'rollback',
 ): RollbackThresholds {
   // As `slo` and `alerts`: an undefined threshold is its default, and a name
-  // that is none (a typo) is refused rather than silently ignored. The bounds
-  // differ per threshold, so they are checked below.
+  // that is none (a typo) is refused rather than silently ignored. Each is
+  // checked within its ROLLBACK_BOUNDS; then the two rates against each other.
   const t = resolveNamedNumbers(
     field,
     overrides,
     DEFAULT_ROLLBACK_THRESHOLDS,
     'a rollback threshold',
-    () => {},
+    (name, value, key) =>
+      (ROLLBACK_BOUNDS[key][1] ? assertNumber : assertInteger)(name, value, ...ROLLBACK_BOUNDS[key]),
   );
-  // A rate is a finite number in [0, 1], every other threshold an integer ≥ min.
-  const check = (key: keyof RollbackThresholds, min: number, max?: number) =>
-    (max ? assertNumber : assertInteger)(`${field}.${key}`, t[key], min, max);
-  check('errorRate', 0, 1);
-  check('degradedRate', 0, 1);
   if (t.degradedRate > t.errorRate) {
     throw new RangeError(`${field}.degradedRate must be ≤ ${field}.errorRate, got ${t.degradedRate}`);
   }
-  check('windowMs', 1000);
-  check('minSamples', 1);
-  check('circuitOpenMs', 1);
-  check('cooldownMs', 0);
   return t;
 }
 

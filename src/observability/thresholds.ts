@@ -80,7 +80,7 @@ export function resolveNamedNumbers<T extends object>(
   overrides: Partial<T>,
   defaults: Readonly<T>,
   what: string,
-  check: (field: string, value: unknown) => void,
+  check: (field: string, value: unknown, name: keyof T & string) => void,
 ): T {
   assertObject(field, overrides);
   const names = Object.keys(defaults) as (keyof T & string)[];
@@ -93,7 +93,7 @@ export function resolveNamedNumbers<T extends object>(
   const resolved = {} as T;
   for (const name of names) {
     const value = overrides[name] ?? defaults[name];
-    check(`${field}.${name}`, value);
+    check(`${field}.${name}`, value, name);
     resolved[name] = value as T[typeof name];
   }
   return resolved;

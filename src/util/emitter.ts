@@ -18,12 +18,15 @@ export const reportListenerError: ListenerErrorHandler = (error) => {
 
 /**
  * One subscription: its own object, so adding the same function twice makes
- * two. `active` turns false when it is removed, so an emit under way skips it.
+ * two. Its `fn` becomes {@link removed} when it is removed, so an emit under
+ * way calls nothing for it.
  */
 interface Registration<T> {
-  readonly fn: Listener<T>;
-  active: boolean;
+  fn: Listener<T>;
 }
+
+/** The listener of a removed subscription: does nothing. */
+const removed = (): void => {};
 
 /**
  * The tiny typed listener set behind every `onSomething(listener)` of the
@@ -59,20 +62,20 @@ export class Listeners<T> {
 
   /** Subscribes `fn`; returns the function that unsubscribes it. */
   add(fn: Listener<T>): () => void {
-    const registration: Registration<T> = { fn, active: true };
+    const registration: Registration<T> = { fn };
     this.#registrations = [...this.#registrations, registration];
+    // A second call filters out nothing: harmless.
     return () => {
-      if (!registration.active) return;
-      registration.active = false;
+      registration.fn = removed;
       this.#registrations = this.#registrations.filter((each) => each !== registration);
     };
   }
 
   /** Calls every active listener with `value`, in subscription order. */
   emit(value: T): void {
+    // A registration removed by an earlier listener of this emit (or by
+    // `clear()`) calls `removed`, which does nothing.
     for (const registration of this.#registrations) {
-      // Removed by an earlier listener of this emit (or by `clear()`).
-      if (!registration.active) continue;
       try {
         registration.fn(value);
       } catch (error) {
@@ -88,7 +91,7 @@ export class Listeners<T> {
 
   /** Unsubscribes every listener. */
   clear(): void {
-    for (const registration of this.#registrations) registration.active = false;
+    for (const registration of this.#registrations) registration.fn = removed;
     this.#registrations = [];
   }
 }

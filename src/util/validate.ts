@@ -21,13 +21,13 @@ const MAX_SHOWN_CHARS = 40;
  */
 export function describeValue(value: unknown): string {
   switch (typeof value) {
-    case 'number':
-      return Object.is(value, -0) ? '-0' : String(value);
     case 'bigint':
       return `${value}n`;
+    // What JSON cannot show (`NaN` would be `null`, `-0` would be `0`).
+    case 'number':
     case 'undefined':
     case 'symbol':
-      return String(value);
+      return Object.is(value, -0) ? '-0' : String(value);
     case 'function':
       return value.name ? `[function ${value.name}]` : '[function]';
   }
@@ -53,10 +53,11 @@ function assertInRange(
   value: unknown,
   min: number,
   max: number | undefined,
-  isKind: (value: number) => boolean,
+  isKind: (value: unknown) => boolean,
   kind: string,
 ): void {
-  if (typeof value !== 'number' || !isKind(value) || value < min || (max !== undefined && value > max)) {
+  // `isKind` (Number.isInteger, Number.isFinite) is false for a non-number.
+  if (!isKind(value) || (value as number) < min || (max !== undefined && (value as number) > max)) {
     fail(field, `${kind} ≥ ${min}${max === undefined ? '' : ` and ≤ ${max}`}`, value);
   }
 }
@@ -103,9 +104,8 @@ export interface AssertStringOptions {
 export function assertString(
   field: string,
   value: unknown,
-  options: AssertStringOptions = {},
+  { nonEmpty }: AssertStringOptions = {},
 ): asserts value is string {
-  const nonEmpty = options.nonEmpty === true;
   if (typeof value !== 'string' || (nonEmpty && value === '')) {
     fail(field, nonEmpty ? 'a non-empty string' : 'a string', value);
   }
@@ -155,7 +155,8 @@ export function assertOneOf<const T extends string | number | boolean | null>(
 
 /** Asserts a finite number > 0: a sketch's `minValue`, an SLO target. */
 export function assertPositive(field: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
+  // Number.isFinite is false for a non-number.
+  if (!Number.isFinite(value) || (value as number) <= 0) {
     fail(field, 'a finite number > 0', value);
   }
 }
