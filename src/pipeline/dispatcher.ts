@@ -16,8 +16,6 @@ export interface DispatchResult {
 export interface DispatcherOptions {
   /** A handler threw; the other handlers and the pipeline went on. */
   onHandlerError(error: unknown, service: string): void;
-  /** The set of services with at least one handler changed (first handler came, or last went). */
-  onServicesChange?(services: string[]): void;
 }
 
 /**
@@ -54,24 +52,17 @@ export class Dispatcher {
    */
   subscribe(service: string, handler: EventHandler): () => void {
     const handlers = this.#handlers;
-    let listeners = handlers.get(service);
-    const first = !listeners;
-    if (!listeners) {
-      listeners = new Listeners((error) => this.#options.onHandlerError(error, service));
-      handlers.set(service, listeners);
-    }
+    const listeners =
+      handlers.get(service) ?? new Listeners((error) => this.#options.onHandlerError(error, service));
+    // Set again when known: a Map keeps a key's first place.
+    handlers.set(service, listeners);
     const off = listeners.add(handler);
-    // Told after the handler is in, so a listener of the change sees it.
-    if (first) this.#servicesChanged();
     return () => {
       off();
       // The set empties only through the call that removes its last
       // subscription, which takes it out of the map at once: a repeated call
       // finds the map without it, or holding a later subscribe's new set.
-      if (listeners.size === 0 && handlers.get(service) === listeners) {
-        handlers.delete(service);
-        this.#servicesChanged();
-      }
+      if (listeners.size === 0 && handlers.get(service) === listeners) handlers.delete(service);
     };
   }
 
@@ -123,9 +114,5 @@ export class Dispatcher {
     // An empty batch (none given, all filtered out, or nobody to call) calls no handler.
     if (batch.length > 0) listeners!.emit(batch);
     return { delivered: batch, filtered: all.length - batch.length };
-  }
-
-  #servicesChanged(): void {
-    this.#options.onServicesChange?.(this.services());
   }
 }

@@ -1,4 +1,4 @@
-import { isSeq, SERVICE_NAME_PATTERN } from '../protocol/read';
+import { isSeq, isServiceName } from '../protocol/read';
 import type {
   BatchFrame,
   Cursor,
@@ -116,8 +116,7 @@ export class EventPipeline {
   seed(cursor: Cursor): void {
     for (const service of Object.keys(cursor)) {
       const seq = cursor[service];
-      if (!this.#states.has(service) && SERVICE_NAME_PATTERN.test(service) && isSeq(seq))
-        this.#start(service, seq);
+      if (!this.#states.has(service) && isServiceName(service) && isSeq(seq)) this.#start(service, seq);
     }
   }
 
@@ -143,7 +142,7 @@ export class EventPipeline {
     const cursor = frame.cursor;
     for (const service of frame.services) {
       const seq = cursor[service];
-      if (!SERVICE_NAME_PATTERN.test(service)) continue;
+      if (!isServiceName(service)) continue;
       // A fresh state: the reset's cursor, and no dedup memory.
       if (typeof seq === 'number') this.#start(service, seq);
       else this.#states.delete(service);
@@ -205,12 +204,7 @@ export class EventPipeline {
     let gap: PipelineGap | undefined;
     if (this.#subscribed?.has(service) !== false) {
       reason = 'invalid';
-      if (
-        typeof after === 'number' &&
-        typeof upTo === 'number' &&
-        after <= upTo &&
-        SERVICE_NAME_PATTERN.test(service)
-      ) {
+      if (typeof after === 'number' && typeof upTo === 'number' && after <= upTo && isServiceName(service)) {
         // A new subscription starts where its first batch continues from.
         const state = this.#states.get(service) ?? this.#start(service, after);
         // Events at or below the cursor were accounted for before this batch.

@@ -1,4 +1,4 @@
-import { isNumber, isObject, isServiceName, readCursor } from './read';
+import { isNumber, isObject, isPositiveInt, isServiceName, readCursor } from './read';
 import type { BatchFrame, RealtimeEvent } from './schemas';
 
 // The hot path of the SDK is one `batch` frame of ~100 events after another.
@@ -29,8 +29,7 @@ function readEvent(value: unknown, knownService: string | undefined): RealtimeEv
     ((knownService === undefined || service !== knownService) && !isServiceName(service)) ||
     typeof entityType !== 'string' ||
     typeof type !== 'string' ||
-    !Number.isSafeInteger(seq) ||
-    (seq as number) <= 0 ||
+    !isPositiveInt(seq) ||
     !isNumber(ts) ||
     typeof orgId !== 'string'
   ) {
@@ -43,7 +42,7 @@ function readEvent(value: unknown, knownService: string | undefined): RealtimeEv
     if (eventId !== undefined && typeof eventId !== 'string') return undefined;
     event.eventId = eventId;
   }
-  event.seq = seq as number;
+  event.seq = seq;
   event.ts = ts;
   event.orgId = orgId;
   if ('propertyId' in value) {

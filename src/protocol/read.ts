@@ -162,6 +162,23 @@ export const shape =
   (value) =>
     readObject(value, fields);
 
+/**
+ * `z.discriminatedUnion('type', …)` of objects, once the caller has read the
+ * discriminator `type` (as zod does to pick the member): the member named
+ * `type`, whose fields are `before` (those every member starts with), `type`
+ * as its own literal field (the member reads it once more), then
+ * `members[type]`. Undefined where no member has that type, or it refuses.
+ */
+export const readMember = (
+  value: unknown,
+  type: unknown,
+  members: Record<string, readonly Field[]>,
+  before: readonly Field[] = [],
+): Record<string, unknown> | undefined =>
+  typeof type === 'string' && Object.hasOwn(members, type)
+    ? readObject(value, [...before, ['type', oneOf(type)], ...(members[type] as readonly Field[])])
+    : undefined;
+
 /** Runs `read`; an exception from reading the input is handed to `onThrow` and refuses. */
 export function guarded<T>(read: () => unknown, onThrow?: (error: unknown) => void): T | undefined {
   try {

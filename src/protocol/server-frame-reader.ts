@@ -6,9 +6,8 @@ import {
   isNumber,
   isObject,
   isPositiveInt,
-  oneOf,
   readCursor,
-  readObject,
+  readMember,
   readServiceNames,
   text,
 } from './read';
@@ -56,12 +55,8 @@ export function isFrameType(type: unknown): type is ServerFrame['type'] {
  */
 export function readServerFrame(value: unknown, onThrow?: (error: unknown) => void): ServerFrame | undefined {
   return guarded(() => {
-    // The discriminator, as `z.discriminatedUnion('type', …)` picks the
-    // member; the member reads `type` once more, as its own literal field.
+    // The discriminator, as `z.discriminatedUnion('type', …)` picks the member.
     const type = isObject(value) ? value.type : undefined;
-    if (type === 'batch') return readBatchFrame(value);
-    return isFrameType(type)
-      ? readObject(value, [['type', oneOf(type)], ...(FIELDS[type] as readonly Field[])])
-      : undefined;
+    return type === 'batch' ? readBatchFrame(value) : readMember(value, type, FIELDS);
   }, onThrow);
 }

@@ -2,12 +2,13 @@ import type * as z from 'zod/mini';
 import {
   arrayOf,
   type Field,
+  guarded,
   is,
   isNumber,
   isSeq,
   oneOf,
   readCursor,
-  readObject,
+  readMember,
   readRecord,
   readServiceNames,
   shape,
@@ -134,20 +135,10 @@ const FIELDS: Record<string, readonly Field[]> = {
  * whose getters throw or for (revoked) Proxies.
  */
 export function parseChannelMessage(data: unknown): ChannelMessage | undefined {
-  try {
-    // The discriminator, as `z.discriminatedUnion('type', …)` picks the
-    // member; the member reads `type` once more, as its own literal field.
-    // Read from anything: `null`/`undefined` throw (caught below), and
-    // readObject refuses every non-object whatever its `type`.
-    const type = (data as { type?: unknown }).type;
-    if (typeof type === 'string' && Object.hasOwn(FIELDS, type)) {
-      return readObject(data, [...ENVELOPE, ['type', oneOf(type)], ...(FIELDS[type] as readonly Field[])]) as
-        | ChannelMessage
-        | undefined;
-    }
-  } catch {
-    // Only objects handed in by code (structured clones cannot hold getters
-    // or proxies) get here; still just an invalid message.
-  }
-  return undefined;
+  // The discriminator, as `z.discriminatedUnion('type', …)` picks the member,
+  // read from anything: `null`/`undefined` throw (an invalid message, as
+  // does a throwing getter or a Proxy: only objects handed in by code, since
+  // structured clones cannot hold them), and readObject refuses every
+  // non-object whatever its `type`.
+  return guarded(() => readMember(data, (data as { type?: unknown }).type, FIELDS, ENVELOPE));
 }

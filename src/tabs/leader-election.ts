@@ -156,9 +156,7 @@ export class LeaderElection {
     const locks = options.locks ?? defaultLocks();
     const strategy = options.strategy === 'auto' ? (locks ? 'locks' : 'storage') : options.strategy;
     if (strategy === 'locks' && !locks) {
-      throw new RangeError(
-        `leader.strategy must not be "locks" where navigator.locks is missing, got "locks"`,
-      );
+      throw new RangeError('leader.strategy "locks" needs navigator.locks');
     }
     this.strategy = strategy;
     this.#options = options;

@@ -1,3 +1,4 @@
+import { guarded } from '../protocol/read';
 import { type Listener, Listeners, reportListenerError } from '../util/emitter';
 import {
   CHANNEL_MESSAGE_VERSION,
@@ -99,9 +100,7 @@ const ENVELOPE_MARGIN = MAX_TAB_ID_CHARS * 2 + 64;
  * channel.post({ type: 'hello' });
  */
 export class TabChannel {
-  readonly #tabId: string;
-  readonly #maxMessageChars: number;
-  readonly #onInvalid: ((reason: ChannelInvalidReason) => void) | undefined;
+  readonly #options: TabChannelOptions;
   readonly #listeners = new Listeners<ChannelMessage>();
   /**
    * Where posts go: the BroadcastChannel, or the storage fallback, which
@@ -111,9 +110,7 @@ export class TabChannel {
   #closed = false;
 
   constructor(options: TabChannelOptions) {
-    this.#tabId = options.tabId;
-    this.#maxMessageChars = options.maxMessageChars;
-    this.#onInvalid = options.onInvalid;
+    this.#options = options;
 
     // `null` is kept (it forces the fallback); only `undefined` means the global.
     const Ctor = (
@@ -131,15 +128,9 @@ export class TabChannel {
     }
     if (channel) {
       this.#port = channel;
-      const onMessage = (event: Event): void => {
-        let data: unknown;
-        try {
-          data = (event as Partial<MessageEvent>).data;
-        } catch {
-          // A hostile `data` getter: reported as invalid like no data.
-        }
-        this.#receive(data);
-      };
+      // A hostile `data` getter: reported as invalid like no data.
+      const onMessage = (event: Event): void =>
+        this.#receive(guarded(() => (event as Partial<MessageEvent>).data));
       channel.addEventListener('message', onMessage);
       // What the browser could not deserialize arrives with `data` null: invalid.
       channel.addEventListener('messageerror', onMessage);
@@ -177,12 +168,12 @@ export class TabChannel {
     let json: string;
     try {
       // Spread first, stamp last, so a caller's stray `v`/`from` cannot win.
-      json = JSON.stringify({ ...message, v: CHANNEL_MESSAGE_VERSION, from: this.#tabId });
+      json = JSON.stringify({ ...message, v: CHANNEL_MESSAGE_VERSION, from: this.#options.tabId });
     } catch {
       this.#report('unserializable');
       return;
     }
-    if (json.length > this.#maxMessageChars) this.#report('message_too_large');
+    if (json.length > this.#options.maxMessageChars) this.#report('message_too_large');
     else {
       try {
         this.#port.postMessage(json);
@@ -224,7 +215,7 @@ export class TabChannel {
   #receive(data: unknown, envelope?: boolean): void {
     if (this.#closed) return;
     if (typeof data === 'string') {
-      if (data.length > this.#maxMessageChars + ENVELOPE_MARGIN) {
+      if (data.length > this.#options.maxMessageChars + ENVELOPE_MARGIN) {
         this.#report('message_too_large');
         return;
       }
@@ -236,7 +227,7 @@ export class TabChannel {
       }
     }
     const message = parseChannelMessage(data);
-    const tabId = this.#tabId;
+    const tabId = this.#options.tabId;
     if (!message) this.#report('invalid_message');
     // Skipped: our own (echoed by a second instance), and those for another tab.
     else if (message.from !== tabId && (message.to ?? tabId) === tabId) {
@@ -246,7 +237,7 @@ export class TabChannel {
 
   #report(reason: ChannelInvalidReason): void {
     try {
-      this.#onInvalid?.(reason);
+      this.#options.onInvalid?.(reason);
     } catch (error) {
       // The counter's bug must not break the channel.
       reportListenerError(error);

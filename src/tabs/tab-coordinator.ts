@@ -72,9 +72,8 @@ interface Peer extends TabNeeds {
  * itself; the client does, told through {@link CoordinatorHost}.
  */
 export class TabCoordinator extends LeaderElection {
-  /** The options of every TabChannel this tab opens (one per start). */
-  readonly #channelOptions: TabChannelOptions;
-  readonly #host: CoordinatorHost;
+  /** Ours, with the channel's name: also the options of every TabChannel this tab opens (one per start). */
+  readonly #options: TabCoordinatorOptions & TabChannelOptions;
   readonly #clock: Clock;
   readonly #peers = new Map<string, Peer>();
   /** Open while started: it doubles as the "running" flag. */
@@ -93,9 +92,8 @@ export class TabCoordinator extends LeaderElection {
       // writes are slow is not replaced.
       beat: () => this.#announceLeader(),
     });
-    this.#host = host;
     this.#clock = options.clock;
-    this.#channelOptions = { ...options, name, onInvalid: (reason) => host.invalidMessage(reason) };
+    this.#options = { ...options, name, onInvalid: (reason) => host.invalidMessage(reason) };
     this.onChange(({ isLeader, leaderTabId }) => {
       // Stopped: the host hears nothing more, not even the final step-down.
       if (!this.#channel) return;
@@ -111,7 +109,7 @@ export class TabCoordinator extends LeaderElection {
 
   override start(): void {
     if (this.#channel) return;
-    this.#channel = new TabChannel(this.#channelOptions);
+    this.#channel = new TabChannel(this.#options);
     this.#channel.onMessage((message) => this.#onMessage(message));
     this.post({ type: 'hello' });
     this.announceNeeds();
@@ -138,7 +136,9 @@ export class TabCoordinator extends LeaderElection {
   union(): { services: string[]; propertyIds: string[] | null } {
     this.#expirePeers();
     // An idle tab wants nothing, not everything.
-    const wanting = [this.#host.ownNeeds(), ...this.#peers.values()].filter((needs) => needs.services.length);
+    const wanting = [this.#options.host.ownNeeds(), ...this.#peers.values()].filter(
+      (needs) => needs.services.length,
+    );
     const filters = new Set(wanting.map((needs) => needs.propertyFilter));
     return {
       services: [...new Set(wanting.flatMap((needs) => needs.services))].sort(),
@@ -149,7 +149,7 @@ export class TabCoordinator extends LeaderElection {
 
   announceNeeds(): void {
     // Receivers keep only the fields of a `needs` message, should ownNeeds() return more.
-    this.post({ type: 'needs', ...this.#host.ownNeeds() });
+    this.post({ type: 'needs', ...this.#options.host.ownNeeds() });
   }
 
   /** Leader: relays one validated server frame to the other tabs. */
@@ -163,11 +163,11 @@ export class TabCoordinator extends LeaderElection {
 
   /** Tells the other tabs that this tab leads. */
   #announceLeader(): void {
-    this.post({ type: 'leader', leaderTabId: this.#channelOptions.tabId });
+    this.post({ type: 'leader', leaderTabId: this.#options.tabId });
   }
 
   #onMessage(message: ChannelMessage): void {
-    const host = this.#host;
+    const host = this.#options.host;
     const leader = this.isLeader;
     // `to` is a tab id when present, never empty: `!!to` means a direct answer.
     switch (message.type) {
@@ -206,7 +206,7 @@ export class TabCoordinator extends LeaderElection {
     this.#refreshTimer = this.#clock.setTimeout(() => {
       if (!this.#channel) return;
       this.announceNeeds();
-      if (this.#expirePeers()) this.#host.needsChanged();
+      if (this.#expirePeers()) this.#options.host.needsChanged();
       this.#scheduleRefresh();
     }, NEEDS_REFRESH_MS);
   }

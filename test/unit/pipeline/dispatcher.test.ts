@@ -5,12 +5,10 @@ import { makeEvent } from './fixtures';
 
 function setup() {
   const errors: Array<{ error: unknown; service: string }> = [];
-  const changes: string[][] = [];
   const dispatcher = new Dispatcher({
     onHandlerError: (error, service) => errors.push({ error, service }),
-    onServicesChange: (services) => changes.push(services),
   });
-  return { dispatcher, errors, changes };
+  return { dispatcher, errors };
 }
 
 /** A result as counts: how many events went to handlers, how many the filter withheld. */
@@ -168,17 +166,24 @@ describe('Dispatcher', () => {
     expect(removed).not.toHaveBeenCalled();
   });
 
-  it('tells when the first handler of a service comes and the last goes', () => {
-    const { dispatcher, changes } = setup();
+  it('lists a service from its first handler until its last goes', () => {
+    const { dispatcher } = setup();
     const off1 = dispatcher.subscribe('tasks', () => {});
+    expect(dispatcher.services()).toEqual(['tasks']);
     const off2 = dispatcher.subscribe('tasks', () => {});
     const off3 = dispatcher.subscribe('crm', () => {});
     expect(dispatcher.services()).toEqual(['tasks', 'crm']);
     off1();
-    expect(changes).toEqual([['tasks'], ['tasks', 'crm']]);
+    expect(dispatcher.services()).toEqual(['tasks', 'crm']);
+    expect(dispatcher.hasHandlers('tasks')).toBe(true);
     off2();
+    expect(dispatcher.services()).toEqual(['crm']);
+    expect(dispatcher.hasHandlers('tasks')).toBe(false);
+    off2(); // again: changes nothing
+    const off4 = dispatcher.subscribe('tasks', () => {});
+    expect(dispatcher.services()).toEqual(['crm', 'tasks']);
     off3();
-    expect(changes).toEqual([['tasks'], ['tasks', 'crm'], ['crm'], []]);
+    off4();
     expect(dispatcher.services()).toEqual([]);
   });
 });
