@@ -56,13 +56,6 @@ export class DedupWindow {
     keys.add(key);
     return true;
   }
-
-  /** Forgets every key (after a `reset`, when seqs and ids may start over). */
-  clear(): void {
-    this.#keys.clear();
-    this.#ring.length = 0;
-    this.#oldest = 0;
-  }
 }
 
 /**

@@ -35,11 +35,4 @@ export class ServiceDedup {
     this.#others ??= new DedupWindow(this.#primary.capacity);
     return this.#others.add(`${entityType}:${eventId}`);
   }
-
-  /** Forgets everything, the primary type included (a reset may change the stream entirely). */
-  clear(): void {
-    this.#primaryType = undefined;
-    this.#primary.clear();
-    this.#others = undefined;
-  }
 }

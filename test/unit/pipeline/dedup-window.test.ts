@@ -40,21 +40,6 @@ describe('DedupWindow', () => {
     expect(window.has('b')).toBe(true);
   });
 
-  it('clear forgets everything and starts a fresh ring', () => {
-    const window = new DedupWindow(2);
-    window.add('a');
-    window.add('b');
-    window.add('c');
-    window.clear();
-    expect(window.size).toBe(0);
-    expect(window.has('b')).toBe(false);
-    expect(window.add('b')).toBe(true);
-    expect(window.add('x')).toBe(true);
-    expect(window.add('y')).toBe(true); // evicts b, the oldest after the clear
-    expect(window.has('b')).toBe(false);
-    expect(window.has('x')).toBe(true);
-  });
-
   it('defaults to 4096 keys', () => {
     expect(new DedupWindow().capacity).toBe(DEFAULT_DEDUP_CAPACITY);
     expect(DEFAULT_DEDUP_CAPACITY).toBe(4096);

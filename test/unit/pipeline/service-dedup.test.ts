@@ -21,16 +21,6 @@ describe('ServiceDedup', () => {
     expect(dedup.add('task', 'comment:x')).toBe(true);
   });
 
-  it('clear forgets keys and the primary type', () => {
-    const dedup = new ServiceDedup(8);
-    dedup.add('task', 'e1');
-    dedup.add('comment', 'e1');
-    dedup.clear();
-    expect(dedup.size).toBe(0);
-    expect(dedup.add('comment', 'e1')).toBe(true);
-    expect(dedup.add('task', 'e1')).toBe(true);
-  });
-
   it('never calls a fresh key a duplicate, always remembers the last `capacity` distinct keys, holds ≤ 2 × capacity (property)', () => {
     const key = fc.record({
       type: fc.constantFrom('task', 'comment', 'file'),
