@@ -66,16 +66,14 @@ export const DEFAULT_CIRCUIT = { failureThreshold: 3, cooldownMs: 1000, maxCoold
  * try { await connect(); breaker.recordSuccess(); } catch { breaker.recordFailure(); }
  */
 export class CircuitBreaker {
-  readonly #failureThreshold: number;
-  readonly #baseCooldownMs: number;
-  readonly #maxCooldownMs: number;
-  readonly #clock: Clock;
+  readonly #options: CircuitBreakerOptions;
   readonly #timer: Timer;
   readonly #listeners = new Listeners<CircuitStateChange>();
 
   #state: CircuitState = 'closed';
   #consecutiveFailures = 0;
   #openedAt: number | undefined;
+  /** The current open period (`#options.cooldownMs` is the first one). */
   #cooldownMs: number;
   /** Half-open only: the probe was handed out. False in every other state. */
   #probeInFlight = false;
@@ -87,10 +85,8 @@ export class CircuitBreaker {
    * within the timer limit.
    */
   constructor(options: CircuitBreakerOptions) {
-    this.#failureThreshold = options.failureThreshold;
-    this.#baseCooldownMs = this.#cooldownMs = options.cooldownMs;
-    this.#maxCooldownMs = options.maxCooldownMs;
-    this.#clock = options.clock;
+    this.#options = options;
+    this.#cooldownMs = options.cooldownMs;
     this.#timer = new Timer(options.clock);
   }
 
@@ -126,9 +122,9 @@ export class CircuitBreaker {
   recordFailure(): void {
     if (this.#disposed) return;
     this.#consecutiveFailures += 1;
-    if (this.#state === 'half-open') this.#open(Math.min(this.#cooldownMs * 2, this.#maxCooldownMs));
-    else if (this.#state === 'closed' && this.#consecutiveFailures >= this.#failureThreshold)
-      this.#open(this.#baseCooldownMs);
+    if (this.#state === 'half-open') this.#open(Math.min(this.#cooldownMs * 2, this.#options.maxCooldownMs));
+    else if (this.#state === 'closed' && this.#consecutiveFailures >= this.#options.failureThreshold)
+      this.#open(this.#options.cooldownMs);
   }
 
   /**
@@ -162,7 +158,7 @@ export class CircuitBreaker {
     if (this.#disposed) return;
     this.#consecutiveFailures = 0;
     this.#openedAt = undefined;
-    this.#cooldownMs = this.#baseCooldownMs;
+    this.#cooldownMs = this.#options.cooldownMs;
     this.#timer.clear();
     this.#moveTo('closed');
   }
@@ -175,7 +171,7 @@ export class CircuitBreaker {
   }
 
   #open(cooldownMs: number): void {
-    this.#openedAt = this.#clock.now();
+    this.#openedAt = this.#options.clock.now();
     this.#cooldownMs = cooldownMs;
     // Cleared by every way out of open (`reset`, `dispose`), so it fires in open only.
     this.#timer.set(() => this.#moveTo('half-open'), cooldownMs);

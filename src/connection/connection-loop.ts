@@ -86,12 +86,15 @@ export class ConnectionLoop {
    * attempt, the timeout only once the next attempt has its token).
    */
   readonly #timer: Timer;
+  /**
+   * Moved by every attempt and every teardown: a callback of an attempt torn
+   * down since (its aborted connect, a late token, a timeout racing a
+   * rejection, frames of a closed connection) finds it moved and is ignored.
+   */
   #generation = 0;
   #running = false;
   #stopWaitingForBreaker: (() => void) | undefined;
   #everWelcomed = false;
-  /** The generation whose failure was already handled (a timeout and a late rejection race). */
-  #failedGeneration = 0;
   #authRetried = false;
   #suspended = false;
   /** Clock time until which the server asked not to be tried again (see `#attempt`). */
@@ -105,6 +108,7 @@ export class ConnectionLoop {
   /** Set from asking the transport to connect until the teardown: an attempt is under way. */
   #abort: AbortController | undefined;
   #connection: TransportConnection | undefined;
+  /** The chain's `currentName`, set with `#connection`, so known by the welcome. */
   #transport: string | undefined;
   #welcomed = false;
   /** `clock.now()` when the transport was asked to connect. */
@@ -169,10 +173,8 @@ export class ConnectionLoop {
   suspend(): void {
     if (!this.#running) return;
     this.#suspended = true;
-    // A new generation: whatever the abandoned attempt still reports (its
-    // aborted connect, a token that arrives late) is ignored like that of any
-    // other abandoned attempt, and resume() starts the next one.
-    this.#generation++;
+    // What the abandoned attempt still reports is ignored (see `#generation`),
+    // and resume() starts the next one.
     this.#teardown();
   }
 
@@ -231,12 +233,11 @@ export class ConnectionLoop {
     const { services, propertyIds } = this.#deps.subscription();
     this.#connection!.update(services, propertyIds).then(
       (result) => {
-        // The answer of an abandoned attempt's connection: the teardown
-        // freed the update state for the next one, whose own updates (one
-        // asked for meanwhile included) this must neither drop nor free.
-        // Nor one of a connection torn down since (the generation moves only
-        // with the next attempt): its cursor belongs to no live stream.
-        if (generation !== this.#generation || !this.#welcomed) return;
+        // The answer of a connection torn down since: the teardown freed the
+        // update state for the next one, whose own updates (one asked for
+        // meanwhile included) this must neither drop nor free, and its
+        // cursor belongs to no live stream.
+        if (generation !== this.#generation) return;
         this.#deps.sink.updated(result?.cursor);
         // Read after the sink: its handlers may have asked for another update.
         const again = this.#update === UPDATE_AGAIN;
@@ -244,10 +245,10 @@ export class ConnectionLoop {
         if (again) this.update();
       },
       () => {
-        // Failed with its connection gone: the retry under way decides.
-        if (generation !== this.#generation || !this.#welcomed) return;
-        this.#update = UPDATE_IDLE;
-        this.reconnectNow();
+        // Failed with its connection gone: the retry under way decides. Else
+        // the connection is still the welcomed one of a running loop, so
+        // this reconnects, and its teardown frees the update state.
+        if (generation === this.#generation) this.reconnectNow();
       },
     );
   }
@@ -258,7 +259,7 @@ export class ConnectionLoop {
     const deps = this.#deps;
     this.#reportDown();
     // A status listener may have stopped the loop or started another attempt.
-    if (generation !== this.#generation || !this.#running) return;
+    if (!this.#isCurrent(generation)) return;
 
     // The server asked to be left alone (`retryAfterMs` of `overloaded`):
     // PROTOCOL.md says back off at least that long, whatever starts this
@@ -288,7 +289,7 @@ export class ConnectionLoop {
     // attempt like a failed connect.
     try {
       const token = await deps.tokens.get();
-      if (generation !== this.#generation || !this.#running) return;
+      if (!this.#isCurrent(generation)) return;
 
       const abort = new AbortController();
       this.#abort = abort;
@@ -315,7 +316,7 @@ export class ConnectionLoop {
       });
       // Abandoned meanwhile (a welcome timeout, a reconnect: both abort): a
       // transport that ignored the abort still must not leave a socket open.
-      if (generation !== this.#generation || abort.signal.aborted) {
+      if (generation !== this.#generation) {
         connection.close();
         return;
       }
@@ -339,7 +340,9 @@ export class ConnectionLoop {
       return;
     }
     this.#deps.watchdog.beat();
-    if (!this.#abort || this.#connection) this.#onFrame(generation, parsed.frame);
+    // The attempt of a current generation is under way (see `#generation`):
+    // until its `connect` resolves, frames wait in `#early`.
+    if (this.#connection) this.#onFrame(generation, parsed.frame);
     else {
       this.#early ??= [];
       this.#early.push(parsed.frame);
@@ -362,7 +365,7 @@ export class ConnectionLoop {
 
   #onWelcome(generation: number, frame: WelcomeFrame): void {
     // Frames reach here only once the attempt's connection is set (see `#early`).
-    if (!this.#abort || this.#welcomed) return;
+    if (this.#welcomed) return;
     const deps = this.#deps;
     this.#timer.clear();
     this.#welcomed = this.#everWelcomed = true;
@@ -372,12 +375,12 @@ export class ConnectionLoop {
     deps.watchdog.start(Math.min(frame.heartbeatMs, MAX_HEARTBEAT_MS));
     // Replaces the schedule of an earlier connection.
     this.#cancelRefresh = deps.tokens.scheduleRefresh((token) => {
-      if (generation === this.#generation) this.#connection?.setToken?.(token);
+      if (generation === this.#generation) this.#connection!.setToken?.(token);
     });
-    deps.sink.welcome(frame, this.#transport ?? 'unknown', deps.clock.now() - this.#startedAt);
+    deps.sink.welcome(frame, this.#transport!, deps.clock.now() - this.#startedAt);
     // The sink runs app listeners and the client's gate, which may have
     // stopped or replaced this connection: then it is not connected.
-    if (this.#welcomed && generation === this.#generation) deps.sink.status('connected');
+    if (generation === this.#generation) deps.sink.status('connected');
   }
 
   /**
@@ -385,9 +388,11 @@ export class ConnectionLoop {
    * `wasWelcomed` defaults to whether the attempt was welcomed when it failed.
    */
   #failed(generation: number, error: RealtimeError, wasWelcomed = this.#welcomed): void {
-    if (generation !== this.#generation || generation === this.#failedGeneration || !this.#running) return;
-    this.#failedGeneration = generation;
+    if (!this.#isCurrent(generation)) return;
+    // Moves the generation: a second report of this failure is ignored.
     this.#teardown();
+    // Moves again if a listener below tears down or starts an attempt.
+    const idleGeneration = this.#generation;
     const deps = this.#deps;
     const sink = deps.sink;
 
@@ -420,15 +425,18 @@ export class ConnectionLoop {
     // decides: the failed attempt arms no retry of its own (it would start a
     // second attempt beside theirs, without tearing it down) and reports no
     // status.
-    if (!this.#running || generation !== this.#generation) return;
+    if (!this.#isCurrent(idleGeneration)) return;
     if (retryNow) void this.#attempt();
     else {
       this.#reportDown();
       // Again: the status listeners may have decided in their turn.
-      if (this.#running && generation === this.#generation) {
-        this.#timer.set(() => void this.#attempt(), delay);
-      }
+      if (this.#isCurrent(idleGeneration)) this.#timer.set(() => void this.#attempt(), delay);
     }
+  }
+
+  /** Whether the loop runs and nothing tore down or started an attempt since `generation`. */
+  #isCurrent(generation: number): boolean {
+    return generation === this.#generation && this.#running;
   }
 
   /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
@@ -441,6 +449,7 @@ export class ConnectionLoop {
     const abort = this.#abort;
     const connection = this.#connection;
     const welcomed = this.#welcomed;
+    this.#generation++;
     // Reset before the abort, whose listeners run at once and may call back.
     this.#abort = this.#connection = this.#early = undefined;
     this.#welcomed = false;

@@ -43,8 +43,7 @@ export const HEARTBEAT_TIMEOUT_INTERVALS = 2.5;
  * transport.onFrame = (frame) => { watchdog.beat(); … };
  */
 export class HeartbeatWatchdog {
-  readonly #onDead: (timeout: HeartbeatTimeout) => void;
-  readonly #clock: Clock;
+  readonly #options: HeartbeatWatchdogOptions;
   readonly #timer: Timer;
   #heartbeatMs = 0;
   #timeoutMs = 0;
@@ -52,8 +51,7 @@ export class HeartbeatWatchdog {
   #running = false;
 
   constructor(options: HeartbeatWatchdogOptions) {
-    this.#onDead = options.onDead;
-    this.#clock = options.clock;
+    this.#options = options;
     this.#timer = new Timer(options.clock);
   }
 
@@ -90,7 +88,7 @@ export class HeartbeatWatchdog {
 
   /** Any frame from the server proves the connection alive. Ignored while stopped. */
   beat(): void {
-    if (this.#running) this.#lastBeatAt = this.#clock.now();
+    if (this.#running) this.#lastBeatAt = this.#options.clock.now();
   }
 
   /** Stops watching; `onDead` will not be called until the next `start()`. */
@@ -106,18 +104,18 @@ export class HeartbeatWatchdog {
    * connection is long dead (the loop then reconnects at once). `false`
    * while stopped.
    */
-  isOverdue(now: number = this.#clock.now()): boolean {
+  isOverdue(now: number = this.#options.clock.now()): boolean {
     return this.#running && now - this.#lastBeatAt >= this.#timeoutMs;
   }
 
   /** The timer runs only while running: `stop()` clears it. */
   #armIn(delayMs: number): void {
     this.#timer.set(() => {
-      const silentForMs = this.#clock.now() - this.#lastBeatAt;
+      const silentForMs = this.#options.clock.now() - this.#lastBeatAt;
       if (silentForMs >= this.#timeoutMs) {
         this.stop();
         try {
-          this.#onDead({ heartbeatMs: this.#heartbeatMs, silentForMs });
+          this.#options.onDead({ heartbeatMs: this.#heartbeatMs, silentForMs });
         } catch (error) {
           reportListenerError(error);
         }

@@ -60,9 +60,7 @@ interface RefreshSubscription {
  *   before the old one expires.
  */
 export class TokenProvider {
-  readonly #getToken: GetToken | undefined;
-  readonly #refreshSkewMs: number;
-  readonly #wallClock: WallClock;
+  readonly #options: TokenProviderOptions;
   readonly #timer: Timer;
   /** The fetch every caller shares until it settles (either way). */
   #inFlight: Promise<string> | undefined;
@@ -81,9 +79,7 @@ export class TokenProvider {
 
   /** `resolveOptions` checked `getToken`, `refreshSkewMs` and `platform.wallClock`. */
   constructor(options: TokenProviderOptions) {
-    this.#getToken = options.getToken;
-    this.#refreshSkewMs = options.refreshSkewMs;
-    this.#wallClock = options.wallClock;
+    this.#options = options;
     this.#timer = new Timer(options.clock);
   }
 
@@ -112,11 +108,12 @@ export class TokenProvider {
    * @throws RealtimeError `auth_failed` (as a rejection) when `getToken` fails.
    */
   refresh(): Promise<string | undefined> {
-    if (!this.#getToken) return Promise.resolve(undefined);
+    const { getToken } = this.#options;
+    if (!getToken) return Promise.resolve(undefined);
     if (this.#inFlight) return this.#inFlight;
     // `getToken` runs (synchronously, up to its first await) before the slot
     // is taken: a `refresh()` from inside it starts a fetch of its own.
-    const fetch = this.#fetch(this.#getToken);
+    const fetch = this.#fetch(getToken);
     this.#inFlight = fetch;
     // Registered before any caller can attach its own reaction, so the slot is
     // free by the time a caller's continuation runs: a caller that retries
@@ -150,7 +147,7 @@ export class TokenProvider {
    * previous one. Returns the function that cancels the schedule.
    */
   scheduleRefresh(onToken: (token: string) => void, onError?: (error: RealtimeError) => void): () => void {
-    if (!this.#getToken) return () => {};
+    // Without `getToken` nothing is ever cached, so `#arm` never arms a timer.
     const subscription: RefreshSubscription = { onToken, onError };
     this.#subscription = subscription;
     this.#arm();
@@ -163,7 +160,7 @@ export class TokenProvider {
 
   /** A token is cached and not yet due for a refresh (written as "not stale", so a NaN clock reads fresh). */
   #isFresh(): boolean {
-    return this.#token !== undefined && !(this.#wallClock() >= this.#refreshAt!);
+    return this.#token !== undefined && !(this.#options.wallClock() >= this.#refreshAt!);
   }
 
   async #fetch(getToken: GetToken): Promise<string> {
@@ -174,7 +171,7 @@ export class TokenProvider {
       throw authFailed('failed', cause);
     }
     const [token, expiresAt] = readTokenResult(result);
-    const fetchedAt = this.#wallClock();
+    const fetchedAt = this.#options.wallClock();
     this.#token = token;
     this.#expiresAt = expiresAt;
     this.#refreshAt =
@@ -182,7 +179,7 @@ export class TokenProvider {
         ? Infinity
         : expiresAt <= fetchedAt
           ? -Infinity
-          : expiresAt - Math.min(this.#refreshSkewMs, (expiresAt - fetchedAt) / 2);
+          : expiresAt - Math.min(this.#options.refreshSkewMs, (expiresAt - fetchedAt) / 2);
     this.#arm();
     return token;
   }
@@ -196,35 +193,36 @@ export class TokenProvider {
     // refreshing on a timer would spin. The server judges it: a 401 leads to
     // `invalidate()` and a new token.
     if (this.#subscription && Number.isFinite(this.#refreshAt))
-      this.#armIn(this.#refreshAt! - this.#wallClock());
+      this.#armIn(this.#refreshAt! - this.#options.wallClock());
   }
 
   #armIn(delayMs: number): void {
-    this.#timer.set(() => this.#onTimer(), Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS));
-  }
-
-  #onTimer(): void {
-    // Woken early: the delay was clamped to the 32-bit timer limit, or the
-    // wall clock moved back. Look again instead of refreshing too soon.
-    if (this.#isFresh()) {
-      this.#arm();
-      return;
-    }
-    // Armed only while a schedule exists, so there is one to report to, and
-    // a `getToken` to refresh with: the token is a string.
-    const subscription = this.#subscription!;
-    this.refresh().then(
-      (token) => {
-        if (this.#subscription === subscription) report(subscription.onToken, token!);
+    this.#timer.set(
+      () => {
+        // Woken early: the delay was clamped to the 32-bit timer limit, or the
+        // wall clock moved back. Look again instead of refreshing too soon.
+        if (this.#isFresh()) return this.#arm();
+        // Armed only while a schedule exists, so there is one to report to, and
+        // a `getToken` to refresh with: the token is a string.
+        const subscription = this.#subscription!;
+        this.refresh().then(
+          (token) => {
+            if (this.#subscription === subscription) report(subscription.onToken, token!);
+          },
+          (error: unknown) => {
+            if (this.#subscription !== subscription) return;
+            // The retry is armed first, so `onError` may still cancel or replace it.
+            const expiresAt = this.#expiresAt;
+            const retryInMs = expiresAt === undefined ? 0 : (expiresAt - this.#options.wallClock()) / 2;
+            if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
+            report(
+              subscription.onError,
+              error instanceof RealtimeError ? error : authFailed('failed', error),
+            );
+          },
+        );
       },
-      (error: unknown) => {
-        if (this.#subscription !== subscription) return;
-        // The retry is armed first, so `onError` may still cancel or replace it.
-        const expiresAt = this.#expiresAt;
-        const retryInMs = expiresAt === undefined ? 0 : (expiresAt - this.#wallClock()) / 2;
-        if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
-        report(subscription.onError, error instanceof RealtimeError ? error : authFailed('failed', error));
-      },
+      Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS),
     );
   }
 }

@@ -24,13 +24,11 @@ import type { WebSocketTransportOptions } from './websocket';
  */
 function lazyTransport(name: string, load: () => Promise<Transport>): Transport {
   let loading: Promise<Transport> | undefined;
-  const loaded = (): Promise<Transport> => {
-    loading ??= load().catch((cause: unknown) => {
+  const loaded = (): Promise<Transport> =>
+    (loading ??= load().catch((cause: unknown) => {
       loading = undefined;
       throw unavailable(`could not load the ${name} transport`, { cause });
-    });
-    return loading;
-  };
+    }));
   return {
     name,
     async connect(ctx) {

@@ -16,9 +16,6 @@ export interface TransportPlatform {
   now?: WallClock;
 }
 
-// The platform is exactly the options each built-in reads from it.
-const builtIns: Record<TransportName, (platform: TransportPlatform) => Transport> = builtinTransports;
-
 /**
  * Checks the `transports` option: a non-empty array of built-in names and
  * `Transport` objects (a `name` and a `connect` method). Throws a `RangeError`
@@ -31,7 +28,7 @@ export function assertTransportList(list: unknown): asserts list is ReadonlyArra
   list.forEach((entry, index) => {
     const ok =
       typeof entry === 'string'
-        ? Object.hasOwn(builtIns, entry)
+        ? Object.hasOwn(builtinTransports, entry)
         : typeof entry === 'object' &&
           typeof (entry as Transport | null)?.connect === 'function' &&
           typeof (entry as Transport).name === 'string';
@@ -53,7 +50,8 @@ export function resolveTransports(
   list: ReadonlyArray<TransportName | Transport>,
   platform: TransportPlatform = {},
 ): Transport[] {
-  return list.map((entry) => (typeof entry === 'string' ? builtIns[entry](platform) : entry));
+  // The platform is exactly the options each built-in reads from it.
+  return list.map((entry) => (typeof entry === 'string' ? builtinTransports[entry](platform) : entry));
 }
 
 /**
@@ -96,28 +94,25 @@ export class TransportChain {
     const preferred = this.#preferred;
     // The one that connected last first, then the others in their configured order.
     const order = [transports[preferred]!, ...transports.filter((_, index) => index !== preferred)];
-    for (let i = 0; ; i++) {
-      const transport = order[i]!;
+    let lastError: unknown;
+    for (const transport of order) {
       try {
         const connection = await transport.connect(ctx);
         this.#preferred = transports.indexOf(transport);
         this.#current = transport.name;
         return connection;
       } catch (error) {
-        const next = order[i + 1];
         // Another transport may succeed where this one was unavailable, or
         // where the failure carried no server answer at all (a custom
         // transport's network error). A server that answered (401, 403, 429,
-        // 400, 5xx) would answer the next transport the same way. The last
-        // transport's error is the chain's.
-        if (
-          ctx.signal.aborted ||
-          (isRealtimeError(error) && error.code !== 'transport_unavailable') ||
-          next === undefined
-        ) {
+        // 400, 5xx) would answer the next transport the same way.
+        if (ctx.signal.aborted || (isRealtimeError(error) && error.code !== 'transport_unavailable')) {
           throw error;
         }
+        lastError = error;
       }
     }
+    // Every transport failed: the last one's error is the chain's.
+    throw lastError;
   }
 }

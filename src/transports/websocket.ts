@@ -1,7 +1,7 @@
 import type { RealtimeError } from '../errors';
 import type { ClientFrame } from '../protocol/schemas';
 import type { TransportKit } from './kit';
-import type { Transport, TransportConnection, TransportContext } from './types';
+import type { Transport, TransportConnection } from './types';
 import { closeMeaning, errorFromFirstFrame } from './websocket-codes';
 
 // Loaded lazily (builtins.ts): the core's classes and helpers come in `kit`,
@@ -73,115 +73,6 @@ type Phase = typeof OPENING | typeof AWAITING_FIRST_FRAME | typeof LIVE | typeof
  */
 export function websocketTransport(options: WebSocketTransportOptions, kit: TransportKit): Transport {
   const { RealtimeError, abortedError, unavailable } = kit;
-  // One socket's life, from `new WebSocket` to `close`: settles `connect`
-  // through `resolve`/`reject`, then reports to `ctx`.
-  function openSession(
-    socket: WebSocketLike,
-    ctx: TransportContext,
-    resolve: (connection: TransportConnection) => void,
-    reject: (error: RealtimeError) => void,
-  ): void {
-    let phase: Phase = OPENING;
-    let token = ctx.token;
-    let socketError: unknown;
-
-    const send = (frame: ClientFrame): void => socket.send(JSON.stringify(frame));
-
-    const shutDown = (): void => {
-      phase = DONE;
-      stopListeningToAbort();
-      try {
-        socket.close(NORMAL_CLOSURE);
-      } catch {
-        // Closing a socket that is already closing is not worth reporting.
-      }
-    };
-
-    const fail = (error: RealtimeError): void => {
-      shutDown();
-      reject(error);
-    };
-
-    const isOpen = (): boolean => phase === LIVE && socket.readyState === OPEN;
-
-    const connection: TransportConnection = {
-      // An open socket's send does not throw, so update rejects only for a
-      // socket that is not open.
-      async update(services, propertyIds) {
-        if (!isOpen()) throw new RealtimeError('connection_lost', 'the WebSocket is not open');
-        send({ type: 'update', services, propertyIds });
-      },
-      setToken(next) {
-        token = next;
-        if (isOpen()) send({ type: 'auth', token: next });
-      },
-      close: shutDown,
-    };
-
-    // Listened to until DONE. Once live, the promise is settled and `reject`
-    // does nothing: `fail` then only shuts the socket down.
-    const stopListeningToAbort = kit.onAbort(ctx.signal, () => fail(abortedError(ctx.signal)));
-
-    try {
-      socket.binaryType = 'arraybuffer';
-    } catch {
-      // A socket class without settable binaryType passes its own binary type on.
-    }
-
-    socket.addEventListener('open', () => {
-      if (phase !== OPENING) return;
-      phase = AWAITING_FIRST_FRAME;
-      try {
-        send({
-          type: 'hello',
-          token,
-          services: ctx.services,
-          propertyIds: ctx.propertyIds,
-          cursor: ctx.cursor,
-        });
-      } catch (error) {
-        fail(unavailable('could not send hello', { cause: error }));
-      }
-    });
-
-    socket.addEventListener('message', (event) => {
-      if (phase === AWAITING_FIRST_FRAME) {
-        const refusal = errorFromFirstFrame(event.data, RealtimeError);
-        if (refusal !== undefined) return fail(refusal);
-        phase = LIVE;
-        resolve(connection);
-      }
-      if (phase === LIVE) ctx.onFrame(event.data as string | object);
-    });
-
-    socket.addEventListener('error', (event) => {
-      // A `close` event always follows; it carries the code. Before the server's
-      // first frame there is nothing to wait for: that close finds the attempt
-      // failed already, so only a live socket's close reports `socketError`.
-      socketError = event;
-      if (phase < LIVE) fail(unavailable('WebSocket failed before the server answered', { cause: event }));
-    });
-
-    socket.addEventListener('close', (event) => {
-      const closeCode = event.code ?? 1006;
-      const meaning = closeMeaning(closeCode);
-      if (phase < LIVE) {
-        // The server's refusal when the close code carries one, else
-        // `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
-        fail(
-          meaning.code
-            ? new RealtimeError(meaning.code, `server closed the WebSocket with ${closeCode}`, meaning)
-            : unavailable(`WebSocket closed before the server answered (${closeCode})`, meaning),
-        );
-      } else if (phase === LIVE) {
-        phase = DONE;
-        stopListeningToAbort();
-        if (socketError !== undefined) meaning.error = socketError;
-        ctx.onClose(meaning);
-      }
-    });
-  }
-
   return {
     name: 'websocket',
     async connect(ctx) {
@@ -199,7 +90,110 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
       } catch (error) {
         throw unavailable('WebSocket could not be created', { cause: error });
       }
-      return new Promise((resolve, reject) => openSession(socket, ctx, resolve, reject));
+      // One socket's life, from `new WebSocket` to `close`: settles `connect`
+      // through `resolve`/`reject`, then reports to `ctx`.
+      return new Promise<TransportConnection>((resolve, reject: (error: RealtimeError) => void) => {
+        let phase: Phase = OPENING;
+        let token = ctx.token;
+        let socketError: unknown;
+
+        const send = (frame: ClientFrame): void => socket.send(JSON.stringify(frame));
+
+        const shutDown = (): void => {
+          phase = DONE;
+          stopListeningToAbort();
+          try {
+            socket.close(NORMAL_CLOSURE);
+          } catch {
+            // Closing a socket that is already closing is not worth reporting.
+          }
+        };
+
+        const fail = (error: RealtimeError): void => {
+          shutDown();
+          reject(error);
+        };
+
+        const isOpen = (): boolean => phase === LIVE && socket.readyState === OPEN;
+
+        const connection: TransportConnection = {
+          // An open socket's send does not throw, so update rejects only for a
+          // socket that is not open.
+          async update(services, propertyIds) {
+            if (!isOpen()) throw new RealtimeError('connection_lost', 'the WebSocket is not open');
+            send({ type: 'update', services, propertyIds });
+          },
+          setToken(next) {
+            token = next;
+            if (isOpen()) send({ type: 'auth', token: next });
+          },
+          close: shutDown,
+        };
+
+        // Listened to until DONE. Once live, the promise is settled and `reject`
+        // does nothing: `fail` then only shuts the socket down.
+        const stopListeningToAbort = kit.onAbort(ctx.signal, () => fail(abortedError(ctx.signal)));
+
+        try {
+          socket.binaryType = 'arraybuffer';
+        } catch {
+          // A socket class without settable binaryType passes its own binary type on.
+        }
+
+        socket.addEventListener('open', () => {
+          if (phase !== OPENING) return;
+          phase = AWAITING_FIRST_FRAME;
+          try {
+            send({
+              type: 'hello',
+              token,
+              services: ctx.services,
+              propertyIds: ctx.propertyIds,
+              cursor: ctx.cursor,
+            });
+          } catch (error) {
+            fail(unavailable('could not send hello', { cause: error }));
+          }
+        });
+
+        socket.addEventListener('message', (event) => {
+          if (phase === AWAITING_FIRST_FRAME) {
+            const refusal = errorFromFirstFrame(event.data, RealtimeError);
+            if (refusal !== undefined) return fail(refusal);
+            phase = LIVE;
+            resolve(connection);
+          }
+          if (phase === LIVE) ctx.onFrame(event.data as string | object);
+        });
+
+        socket.addEventListener('error', (event) => {
+          // A `close` event always follows; it carries the code. Before the server's
+          // first frame there is nothing to wait for: that close finds the attempt
+          // failed already, so only a live socket's close reports `socketError`.
+          socketError = event;
+          if (phase < LIVE)
+            fail(unavailable('WebSocket failed before the server answered', { cause: event }));
+        });
+
+        socket.addEventListener('close', (event) => {
+          const closeCode = event.code ?? 1006;
+          const meaning = closeMeaning(closeCode);
+          if (phase < LIVE) {
+            // The server's refusal when the close code carries one, else
+            // `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
+            fail(
+              meaning.code
+                ? new RealtimeError(meaning.code, `server closed the WebSocket with ${closeCode}`, meaning)
+                : unavailable(`WebSocket closed before the server answered (${closeCode})`, meaning),
+            );
+          } else if (phase === LIVE) {
+            phase = DONE;
+            stopListeningToAbort();
+            if (socketError !== undefined) meaning.error = socketError;
+            ctx.onClose(meaning);
+          }
+        });
+      });
     },
   };
 }
