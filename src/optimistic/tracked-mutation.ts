@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
-import { assertNumber, assertObject } from '../util/validate';
+import { assertInteger, assertObject } from '../util/validate';
 import { assertMutationId } from './mutation-header';
 
 // What the client needs to track optimistic mutations: one mutation (its
@@ -83,7 +83,8 @@ export function trackTimeout(mutationId: string, options: TrackOptions, defaultT
   assertMutationId('mutationId', mutationId);
   assertObject('options', options);
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
-  assertNumber('timeoutMs', timeoutMs, 1, MAX_TIMER_DELAY_MS);
+  // Whole ms, as the `optimistic.timeoutMs` option and every other duration.
+  assertInteger('timeoutMs', timeoutMs, 1, MAX_TIMER_DELAY_MS);
   return timeoutMs;
 }
 

@@ -90,7 +90,7 @@ describe('trackMutation', () => {
     );
     expect(() => rt.trackMutation(42 as unknown as string)).toThrow(RangeError);
     expect(() => rt.trackMutation('m_1', { timeoutMs: 0 })).toThrow(
-      new RangeError('timeoutMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'),
+      new RangeError('timeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 0'),
     );
     expect(() => rt.trackMutation('m_1', 'x' as unknown as { timeoutMs: number })).toThrow(RangeError);
     const m = rt.trackMutation('m_1');

@@ -16,7 +16,11 @@ describe('trackTimeout', () => {
     expect(trackTimeout('m_1', { timeoutMs: 5 }, 300)).toBe(5);
     expect(() => trackTimeout('', {}, 300)).toThrow(RangeError);
     expect(() => trackTimeout('m_1', { timeoutMs: 0 }, 300)).toThrow(
-      new RangeError('timeoutMs must be a finite number ≥ 1 and ≤ 2147483647, got 0'),
+      new RangeError('timeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 0'),
+    );
+    // Whole milliseconds, as the `optimistic.timeoutMs` option.
+    expect(() => trackTimeout('m_1', { timeoutMs: 1.5 }, 300)).toThrow(
+      new RangeError('timeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 1.5'),
     );
     expect(() => trackTimeout('m_1', null as unknown as object, 300)).toThrow(RangeError);
   });
