@@ -33,7 +33,7 @@ import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
 import { isServiceName, readCursor } from './protocol/read';
-import type { BatchFrame, Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
+import type { Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
 import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
@@ -152,6 +152,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   readonly #options: ResolvedOptions;
   /** `options.platform.clock`: every timer and duration of the client. */
   readonly #clock: Clock;
+  /** `options.platform.wallClock`: the time of day, as the server compares it. */
+  readonly #wallClock: () => number;
   readonly #store: Store<RealtimeState>;
   /** Per event, its listeners; replaced, never mutated, so an emit walks a snapshot. */
   #listeners: { [E in keyof RealtimeEventMap]?: readonly ((...args: RealtimeEventMap[E]) => void)[] } = {};
@@ -214,7 +216,6 @@ class Client implements RealtimeClient, CoordinatorHost {
   #reporter: SliReporter | undefined;
   #poller: FlagsPoller | undefined;
   #sliTimer: unknown;
-  readonly #sessionId = nanoid();
   /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
   readonly #lastDelivered = new Map<string, number>();
   /** With `persistCursor`: where the shared cursor outlives the tabs, once loaded. */
@@ -239,9 +240,22 @@ class Client implements RealtimeClient, CoordinatorHost {
     const platform = options.platform;
     const { clock, wallClock, random } = platform;
     this.#clock = clock;
+    this.#wallClock = wallClock;
     const tabId = nanoid();
 
-    const strategy = electionStrategy(options);
+    // `auto` is locks where the platform has them, else the storage lease, and
+    // `none` where there is neither (Node, a worker without storage): there are
+    // no other tabs to share with there. Resolved here, it is the one in use
+    // (the election resolves `auto` the same way), as the state shows it.
+    let { strategy } = options.leader;
+    if (strategy === 'auto') {
+      strategy =
+        (platform.locks ?? defaultLocks()) !== undefined
+          ? 'locks'
+          : (platform.storage ?? defaultStorage()) !== undefined
+            ? 'storage'
+            : 'none';
+    }
     if (strategy !== 'none') {
       // The platform's clock, locks, storage, BroadcastChannel and window.
       this.#coordinator = new TabCoordinator({
@@ -263,8 +277,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#store = createStore(
       initialState({
         tabId,
-        isLeader: this.#coordinator === undefined,
-        electionStrategy: this.#coordinator?.strategy ?? 'none',
+        isLeader: strategy === 'none',
+        electionStrategy: strategy,
         flags: options.flags,
         sampled,
       }),
@@ -275,18 +289,19 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
       this.#toSli((sli) => sli.mutationSettled(outcome)),
     );
-    // The page's, as every part that watches the page sees it.
+    // The page's, as every part that watches the page sees it. Read off
+    // `globalThis`, which never throws: undefined outside a browser.
     const page = {
-      window: platform.window ?? browserGlobal('window'),
-      document: platform.document ?? browserGlobal('document'),
+      window: platform.window ?? globalThis.window,
+      document: platform.document ?? globalThis.document,
     };
     if (sampled) {
       // Resolved now, so a bad URL throws from createRealtime, not later.
       const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
       // Both downloads at once; the reporter is made once the collector is here.
       void this.#load(
-        Promise.all([this.#measure(), import('./observability/sli-reporter')]).then(([, module]) => module),
-        ({ SliReporter }) => {
+        Promise.all([this.#measure(), import('./observability/sli-reporter')]),
+        ([, { SliReporter }]) => {
           const measurement = this.#measurement;
           // Measuring could not load: there is nothing to report.
           if (!measurement) return;
@@ -330,7 +345,16 @@ class Client implements RealtimeClient, CoordinatorHost {
       });
     }
     this.#store.subscribe((state, previous) => {
-      this.#publishLeaderState(state, previous);
+      // The leader mirrors its connection state, so every tab's getState()
+      // tells the truth: once on becoming leader, then at each change.
+      if (
+        this.#coordinator &&
+        state.isLeader &&
+        !this.#closed &&
+        (!previous.isLeader || MIRRORED.some((key) => state[key] !== previous[key]))
+      ) {
+        this.#postState();
+      }
       this.#emit('statechange', state);
     });
 
@@ -393,13 +417,20 @@ class Client implements RealtimeClient, CoordinatorHost {
       clock,
       connectTimeoutMs: options.connectTimeoutMs,
       maxFrameChars: options.maxFrameChars,
-      isOnline: () => (platform.navigator ?? browserGlobal('navigator'))?.onLine !== false,
+      isOnline: () => (platform.navigator ?? globalThis.navigator)?.onLine !== false,
       subscription: () => {
         const subscription = this.#subscription();
         this.#liveSubscription = JSON.stringify(subscription);
         return subscription;
       },
-      cursor: () => this.#connectCursor(),
+      // Ours, reaching back for a follower's replay.
+      cursor: () => {
+        const cursor = this.#pipeline.getCursor();
+        const floor = this.#replayFloor;
+        this.#floorSent = floor;
+        this.#cursorSent = floor === undefined ? cursor : lowerTo(cursor, floor);
+        return this.#cursorSent;
+      },
       sink: {
         status: (status) => this.#setState({ status, circuit: this.#circuitState() }),
         welcome: (frame, transport, connectMs) => {
@@ -414,16 +445,16 @@ class Client implements RealtimeClient, CoordinatorHost {
           const sent = this.#cursorSent;
           const replayNow = floor !== undefined && Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!));
           this.#guard.recordAttempt(false);
-          this.#serverTime(frame.serverTime, connectMs / 2);
+          // The server's time at the welcome, half the connect's round trip
+          // ago: a client clock minutes off still measures latency right.
+          this.#setClockOffset(frame.serverTime + connectMs / 2 - wallClock());
           // Needs that changed while this connection was being opened.
           this.#queueUpdate();
           this.#pipeline.applyWelcome(frame);
           let { byServiceReconnects, counters, leader, services } = this.#state;
           if (this.#welcomes++ > 0) {
             counters = plus(counters, 'reconnects');
-            byServiceReconnects = { ...byServiceReconnects };
-            for (const service of services)
-              byServiceReconnects[service] = (byServiceReconnects[service] ?? 0) + 1;
+            for (const service of services) byServiceReconnects = plus(byServiceReconnects, service);
           }
           if (this.#takeoverStartedAt !== undefined) {
             const takeoverMs = clock.now() - this.#takeoverStartedAt;
@@ -475,8 +506,23 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#stopLifecycle = watchPageLifecycle(page, {
       online: () => this.#loop.online(),
       visible: () => this.#loop.ensureAlive(),
-      resumed: (fromBfcache) => (fromBfcache ? this.#resumeFromBfcache() : this.#loop.ensureAlive()),
-      suspended: () => this.#suspendForBfcache(),
+      resumed: (fromBfcache) => {
+        if (!fromBfcache) this.#loop.ensureAlive();
+        else if (!this.#coordinator) this.#loop.resume();
+        else if (this.#active && !this.#closed) {
+          this.#coordinator.start();
+          this.#applyGate();
+        }
+      },
+      // Into the back/forward cache: hold no socket and no lock there.
+      suspended: () => {
+        if (!this.#coordinator) this.#loop.suspend();
+        else if (this.#active) {
+          this.#adoptLeaderCursor = false;
+          this.#lastLeaderState = undefined;
+          this.#leave('connecting');
+        }
+      },
       // Say goodbye and free the lease now: with the storage strategy the
       // next leader would otherwise wait takeoverMs for a tab that is gone.
       unloading: () => {
@@ -623,15 +669,15 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#setState((state) => ({
       leader: { ...state.leader, peers: this.#coordinator?.peerCount ?? 0 },
     }));
-    if (this.#isLeaderNow() && this.#loop.isRunning) this.#queueUpdate();
+    // Sent only if, by then, this tab leads a live connection.
+    this.#queueUpdate();
   }
 
   leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
-    const now = this.#clock.now();
     const state = this.#state;
     if (isLeader && !state.isLeader) {
       this.#elections.add(1);
-      if (this.#knewOtherLeader) this.#takeoverStartedAt = now;
+      if (this.#knewOtherLeader) this.#takeoverStartedAt = this.#clock.now();
     }
     if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.#knewOtherLeader = true;
     this.#setState({
@@ -646,7 +692,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (isLeader !== state.isLeader) this.#emit('leader', isLeader);
     if (isLeader) {
       this.#applyGate();
-      if (this.#loop.isRunning) this.#coordinator?.post(this.#stateMessage(this.#state));
+      if (this.#loop.isRunning) this.#postState();
     } else if (this.#loop.isRunning) {
       // Another tab leads now (a lease taken over): one connection per browser.
       this.#stopConnection({ status: 'connecting' });
@@ -664,10 +710,12 @@ class Client implements RealtimeClient, CoordinatorHost {
     const frame = parsed.frame;
     this.#guard.recordFrames(1, 0);
     if (frame.type === 'welcome') {
-      this.#serverTime(frame.serverTime, 0);
+      // Relayed moments ago: no one-way delay to add.
+      this.#setClockOffset(frame.serverTime - this.#wallClock());
       this.#pipeline.applyWelcome(frame);
       this.#showCursor();
-    } else if (frame.type === 'batch' || frame.type === 'reset') {
+    } else {
+      // A batch or a reset; any other frame changes nothing there.
       this.#applyServerFrame(frame);
     }
   }
@@ -680,7 +728,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       return;
     }
     this.#lastLeaderState = message;
-    // The leader's estimate (see #stateMessage): a tab that joined after the
+    // The leader's estimate (see #postState): a tab that joined after the
     // welcome has no other, and one a relayed welcome gave is no better.
     if (message.serverClockOffsetMs !== undefined) this.#setClockOffset(message.serverClockOffsetMs);
     // A reason of this tab's own (flags, its guard) wins over the leader's view.
@@ -759,7 +807,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     coordinator.post({ type: 'leader', leaderTabId: state.tabId });
     coordinator.post({ type: 'cursor', cursor: this.#pipeline.getCursor(), to: tabId });
     coordinator.post({ type: 'flags', flags: state.flags, to: tabId });
-    coordinator.post(this.#stateMessage(state));
+    this.#postState();
   }
 
   invalidMessage(): void {
@@ -793,7 +841,15 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #applyServerFrame(frame: ServerFrame): void {
-    if (frame.type === 'batch') this.#clearCoveredFloor(frame);
+    const floor = this.#replayFloor;
+    if (frame.type === 'batch' && floor) {
+      // A batch that starts at or before the floor is the replay a follower asked for.
+      for (const service in frame.after) {
+        const wanted = floor[service];
+        if (wanted !== undefined && (frame.after[service] as number) <= wanted) delete floor[service];
+      }
+      if (Object.keys(floor).length === 0) this.#replayFloor = undefined;
+    }
     this.#pipeline.applyFrame(frame);
     if (frame.type === 'batch' || frame.type === 'reset') {
       const cursor = this.#pipeline.getCursor();
@@ -802,27 +858,6 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (frame.type === 'reset') this.#cursorStore?.replace(cursor);
       else this.#cursorStore?.save(cursor);
     }
-  }
-
-  /** The cursor to connect (or poll) with: ours, reaching back for a follower's replay. */
-  #connectCursor(): Cursor {
-    const cursor = this.#pipeline.getCursor();
-    const floor = this.#replayFloor;
-    this.#floorSent = floor;
-    this.#cursorSent = floor === undefined ? cursor : lowerTo(cursor, floor);
-    return this.#cursorSent;
-  }
-
-  /** A batch that starts at or before the floor is the replay a follower asked for. */
-  #clearCoveredFloor(frame: BatchFrame): void {
-    const floor = this.#replayFloor;
-    if (floor === undefined) return;
-    for (const service in frame.after) {
-      const after = frame.after[service] as number;
-      const wanted = floor[service];
-      if (wanted !== undefined && after <= wanted) delete floor[service];
-    }
-    if (Object.keys(floor).length === 0) this.#replayFloor = undefined;
   }
 
   #askLeaderForReplay(): void {
@@ -842,19 +877,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#emit('fallback', { reason: 'forbidden' });
   }
 
-  #stateMessage(state: RealtimeState): Omit<StateMessage, 'v' | 'from'> {
-    const message = { type: 'state', ...pick(state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
+  /** Tells the other tabs this leader's connection state (the state of now). */
+  #postState(): void {
+    const message = { type: 'state', ...pick(this.#state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
     // A tab that opens after the welcome never sees it relayed; the offset
     // is the machine's wall clock against the server's, the same in every tab.
     if (this.#clockOffsetMs !== undefined) message.serverClockOffsetMs = this.#clockOffsetMs;
-    return message;
-  }
-
-  /** The leader mirrors its connection state, so every tab's getState() tells the truth. */
-  #publishLeaderState(state: RealtimeState, previous: RealtimeState): void {
-    if (!this.#coordinator || !state.isLeader || this.#closed) return;
-    if (state.isLeader === previous.isLeader && MIRRORED.every((key) => state[key] === previous[key])) return;
-    this.#coordinator.post(this.#stateMessage(state));
+    this.#coordinator?.post(message);
   }
 
   #applyFlags(flags: Partial<ResolvedFlags>): void {
@@ -879,20 +908,17 @@ class Client implements RealtimeClient, CoordinatorHost {
       last = seq;
     }
     this.#lastDelivered.set(service, last);
-    if (this.#measurement) this.#measurement.sli.delivered(service, events);
-    else if (this.#sliBacklog) {
-      // The server's time of this dispatch, as the collector would take it now.
-      const at = this.#options.platform.wallClock() + (this.#clockOffsetMs ?? 0);
-      this.#toSli((sli) => sli.delivered(service, events, at));
-    }
+    // The server's time of this dispatch, as the collector takes it: one
+    // still loading is told it later.
+    const at = this.#wallClock() + (this.#clockOffsetMs ?? 0);
+    this.#toSli((sli) => sli.delivered(service, events, at));
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
     this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
-    const state = this.#state;
-    this.#setState({
+    this.#setState((state) => ({
       byServiceDelivered: plus(state.byServiceDelivered, service, delivered.length),
-      byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#options.platform.wallClock() },
-    });
+      byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#wallClock() },
+    }));
     // Once the counters moved, so a listener reading getState() sees it counted.
     if (delivered.length > 0) this.#emit('events', service, delivered);
   }
@@ -902,34 +928,21 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#sliTimer = this.#clock.setTimeout(() => {
       if (!this.#active || this.#closed) return;
       this.#guard.evaluate();
-      this.#refreshSli();
+      this.#setState((state) => {
+        const electionsPerHour = this.#elections.total();
+        // The same object when unchanged: a tab that does not measure then has
+        // nothing new every tick, and its listeners hear nothing.
+        const leader =
+          electionsPerHour === state.leader.electionsPerHour
+            ? state.leader
+            : { ...state.leader, electionsPerHour };
+        return this.#measurement ? { ...this.#measurement.figures(state), leader } : { leader };
+      });
       if (this.#measurement) this.#emit('sli', this.#measurement.report());
       // A rollback cooldown may have ended.
       if (this.#state.disabledReason === 'auto_rollback') this.#applyGate();
       this.#sliTick();
     }, SLI_TICK_MS);
-  }
-
-  #refreshSli(): void {
-    this.#setState((state) => {
-      const electionsPerHour = this.#elections.total();
-      // The same object when unchanged: a tab that does not measure then has
-      // nothing new every tick, and its listeners hear nothing.
-      const leader =
-        electionsPerHour === state.leader.electionsPerHour
-          ? state.leader
-          : { ...state.leader, electionsPerHour };
-      return this.#measurement ? { ...this.#measurement.figures(state), leader } : { leader };
-    });
-  }
-
-  /**
-   * The server's time at `welcome`. `oneWayMs` is half the round trip the
-   * connect took (0 for a welcome relayed by the leader moments ago), so a
-   * client clock minutes off still measures delivery latency right.
-   */
-  #serverTime(serverTime: number, oneWayMs: number): void {
-    this.#setClockOffset(serverTime + oneWayMs - this.#options.platform.wallClock());
   }
 
   #setClockOffset(offsetMs: number): void {
@@ -952,15 +965,16 @@ class Client implements RealtimeClient, CoordinatorHost {
           options: this.#options,
           elections: this.#elections,
           window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
-          sessionId: this.#sessionId,
+          // Made here: #measure loads the collector once per client.
+          sessionId: nanoid(),
           clockOffsetMs: this.#clockOffsetMs ?? 0,
           // Not state().circuit: a follower's mirrors the leader's breaker.
           circuitOpen: this.#circuitDriven(),
           state: () => this.#state,
           reportsSent: () => this.#reporter?.stats().sent ?? 0,
         });
+        // The backlog is dropped below, once this ran (or failed).
         for (const tell of this.#sliBacklog ?? []) tell(measurement.sli);
-        this.#sliBacklog = undefined;
         this.#measurement = measurement;
         this.#setState((state) => ({ sli: { ...state.sli, measured: true } }));
       },
@@ -987,9 +1001,10 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** Why this tab itself keeps realtime off (flags, or its own rollback guard). */
   #localDisabledReason(): string | undefined {
-    const reason = gateReason(this.#state.flags, this.#options.scope.orgId);
-    if (reason !== undefined) return reason;
-    return this.#guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined;
+    return (
+      gateReason(this.#state.flags, this.#options.scope.orgId) ??
+      (this.#guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined)
+    );
   }
 
   #servicesChanged(): void {
@@ -1003,14 +1018,25 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#clock.clearTimeout(this.#idleTimer);
       this.#idleTimer = undefined;
       if (!this.#active) this.#activate();
-      else if (this.#loop.isRunning) this.#queueUpdate();
+      else this.#queueUpdate();
     } else if (this.#active && this.#idleTimer === undefined) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect.
       this.#idleTimer = this.#clock.setTimeout(() => {
         this.#idleTimer = undefined;
         if (this.#state.services.length > 0 || this.#closed) return;
-        this.#deactivate();
+        // The last subscriber left: let go of everything.
+        this.#active = false;
+        this.#adoptLeaderCursor = true;
+        this.#clock.clearTimeout(this.#sliTimer);
+        // What was measured since the last report would wait for a next
+        // subscriber that may never come (the tab is closed while idle, and a
+        // stopped reporter hears no pagehide): send it now, as close() does, but
+        // throttled as a lifecycle flush is: a page may toggle realtime often.
+        this.#reporter?.send(true);
+        this.#reporter?.stop();
+        this.#poller?.stop();
+        this.#leave('idle');
       }, this.#options.idleGraceMs);
     }
   }
@@ -1045,8 +1071,8 @@ class Client implements RealtimeClient, CoordinatorHost {
         name: channelName(appKey, scope),
         read: readCursor,
         indexedDB: platform.indexedDB as IDBFactory | undefined,
-        clock: platform.clock,
-        now: platform.wallClock,
+        clock: this.#clock,
+        now: this.#wallClock,
       });
     }).then(() => this.#cursorStore);
     return this.#cursorStoreLoading;
@@ -1082,40 +1108,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#applyGate();
   }
 
-  /** The last subscriber left (after the grace delay): let go of everything. */
-  #deactivate(): void {
-    this.#active = false;
-    this.#adoptLeaderCursor = true;
-    this.#clock.clearTimeout(this.#sliTimer);
-    // What was measured since the last report would wait for a next
-    // subscriber that may never come (the tab is closed while idle, and a
-    // stopped reporter hears no pagehide): send it now, as close() does, but
-    // throttled as a lifecycle flush is: a page may toggle realtime often.
-    this.#reporter?.send(true);
-    this.#reporter?.stop();
-    this.#poller?.stop();
-    this.#leave('idle');
-  }
-
-  /** Into the back/forward cache: hold no socket and no lock there. */
-  #suspendForBfcache(): void {
-    if (!this.#coordinator) this.#loop.suspend();
-    else if (this.#active) {
-      this.#adoptLeaderCursor = false;
-      this.#lastLeaderState = undefined;
-      this.#leave('connecting');
-    }
-  }
-
   /** Drops the connection and this tab's part in the election; shows `status` unless disabled. */
   #leave(status: 'idle' | 'connecting'): void {
     // First, so the election's stop does not find a connection to hand over.
     this.#loop.stop();
     void this.#cursorStore?.flush();
     void this.#coordinator?.stop();
-    const disabled = this.#state.status === 'disabled';
     this.#stopConnection({
-      status: disabled ? 'disabled' : status,
+      status: this.#state.status === 'disabled' ? 'disabled' : status,
       ...(this.#coordinator && { isLeader: false, leaderTabId: undefined }),
     });
   }
@@ -1151,28 +1151,19 @@ class Client implements RealtimeClient, CoordinatorHost {
     return this.#loop.isRunning && this.#breaker.snapshot().state !== 'closed';
   }
 
-  #resumeFromBfcache(): void {
-    if (!this.#coordinator) {
-      this.#loop.resume();
-      return;
-    }
-    if (this.#active && !this.#closed) {
-      this.#coordinator.start();
-      this.#applyGate();
-    }
-  }
-
-  /** Several subscribe calls in one tick become one in-place update. */
+  /**
+   * Several subscribe calls in one tick become one in-place update, sent if
+   * this tab then leads a live connection (after close() there is none).
+   */
   #queueUpdate(): void {
     if (this.#updateQueued) return;
     this.#updateQueued = true;
     queueMicrotask(() => {
       this.#updateQueued = false;
-      if (this.#closed || !this.#isLeaderNow()) return;
+      // Not connected yet: the welcome checks again (see the welcome sink).
+      if (!this.#isLeaderNow() || !this.#loop.isConnected) return;
       // Tabs re-announce their needs every 10 s; an update for nothing would
       // cost a POST and, over long-poll, cut the waiting poll.
-      // Not connected yet: the welcome checks again (see the welcome sink).
-      if (!this.#loop.isConnected) return;
       if (JSON.stringify(this.#subscription()) === this.#liveSubscription) return;
       this.#loop.update();
     });
@@ -1239,7 +1230,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #installDevtools(): void {
-    const win = browserGlobal('window') as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
+    const win = globalThis.window as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
     if (!win) return;
     const getter = () => this.getState();
     win.__realtimeState = getter;
@@ -1251,20 +1242,6 @@ class Client implements RealtimeClient, CoordinatorHost {
   #assertOpen(): void {
     if (this.#closed) throw new TypeError('this realtime client is closed');
   }
-}
-
-/**
- * `auto` is locks where the platform has them, else the storage lease, and
- * `none` where there is neither (Node, a worker without storage): there are
- * no other tabs to share with there.
- */
-function electionStrategy(options: ResolvedOptions): 'auto' | 'locks' | 'storage' | 'none' {
-  const { strategy } = options.leader;
-  if (strategy !== 'auto') return strategy;
-  const { platform } = options;
-  if ((platform.locks ?? defaultLocks()) !== undefined) return 'locks';
-  if ((platform.storage ?? defaultStorage()) !== undefined) return 'storage';
-  return 'none';
 }
 
 /** Merges another tab's view of the flags into ours so that every disable wins. */
@@ -1342,10 +1319,4 @@ function resolveUrl(field: string, url: string, base: string): string {
       `${field} must be a URL, absolute or relative to the page, got ${JSON.stringify(url)}`,
     );
   }
-}
-
-function browserGlobal<K extends 'window' | 'document' | 'navigator'>(
-  name: K,
-): (typeof globalThis)[K] | undefined {
-  return typeof globalThis[name] === 'undefined' ? undefined : globalThis[name];
 }
