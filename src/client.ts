@@ -957,8 +957,11 @@ class Client implements RealtimeClient, CoordinatorHost {
    * Measuring starts when the code is here, moments after the call.
    */
   #measure(): Promise<void> {
-    this.#sliBacklog ??= [];
-    this.#measuring ??= this.#load(
+    if (this.#measuring) return this.#measuring;
+    // Only while this load is under way: a call after it (loaded, or failed
+    // for good) must not start a backlog that nothing would ever empty.
+    this.#sliBacklog = [];
+    this.#measuring = this.#load(
       import('./observability/sli-measurement'),
       ({ startMeasuring }) => {
         const measurement = startMeasuring({

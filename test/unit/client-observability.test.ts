@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { Clock } from '../../src/clock';
@@ -16,6 +18,12 @@ const fakeClock: Clock = {
 };
 
 const clients: RealtimeClient[] = [];
+
+/** A full, synchronous garbage collection (V8's `gc`, exposed for this). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 function setup(
   options: Partial<RealtimeOptions> = {},
@@ -383,6 +391,34 @@ describe('which tabs measure SLIs', () => {
       expect(errors).toMatchObject([{ code: 'load_failed' }]);
     } finally {
       vi.doUnmock(path);
+    }
+  });
+
+  it('keeps no batch for a collector that failed to load, also after a later sli listener', async () => {
+    vi.doMock('../../src/observability/sli-measurement', () => {
+      throw new Error('chunk 404 after a deploy');
+    });
+    try {
+      const { rt, backend } = setup();
+      let last: WeakRef<object> | undefined;
+      rt.subscribe('tasks', (events) => {
+        last = new WeakRef(events);
+      });
+      await vi.dynamicImportSettled();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(rt.getState().counters.lazyLoadFailures).toBe(1);
+      // Asks for measuring again: nothing is loading, so nothing may be kept for it.
+      rt.on('sli', () => {});
+      await vi.dynamicImportSettled();
+      backend.publish({ service: 'tasks' });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(last?.deref()).toBeDefined();
+      // A WeakRef's target survives the job that made it: collect after a turn.
+      await vi.advanceTimersByTimeAsync(1);
+      collectGarbage();
+      expect(last?.deref()).toBeUndefined();
+    } finally {
+      vi.doUnmock('../../src/observability/sli-measurement');
     }
   });
 
