@@ -88,16 +88,6 @@ export class ExponentialBackoff {
     this.#random = random;
   }
 
-  /** The validated base, floor and cap. */
-  get shape(): BackoffShape {
-    return this.#shape;
-  }
-
-  /** How many delays `next()` has handed out since construction or `reset()`. */
-  get attempt(): number {
-    return this.#attempt;
-  }
-
   /**
    * The delay of the coming attempt and counts the attempt.
    *

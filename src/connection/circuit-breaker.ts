@@ -12,19 +12,6 @@ export interface CircuitSnapshot {
   readonly consecutiveFailures: number;
   /** `clock.now()` of the latest opening; set while open or half-open. */
   readonly openedAt?: number;
-  /**
-   * Length of the current open period (in half-open: of the one that just
-   * ended); while closed, the cooldown the next opening will use.
-   */
-  readonly cooldownMs: number;
-}
-
-/** Payload of {@link CircuitBreaker.onStateChange}. */
-export interface CircuitStateChange {
-  readonly from: CircuitState;
-  readonly to: CircuitState;
-  /** The breaker right after the change. */
-  readonly snapshot: CircuitSnapshot;
 }
 
 /**
@@ -62,19 +49,23 @@ export const DEFAULT_CIRCUIT = { failureThreshold: 3, cooldownMs: 1000, maxCoold
  *   again for twice the cooldown, up to `maxCooldownMs`.
  *
  * @example
- * if (!breaker.tryAcquire()) return breaker.onStateChange(({ to }) => to === 'half-open' && retry());
+ * if (!breaker.tryAcquire()) return breaker.onStateChange((to) => to === 'half-open' && retry());
  * try { await connect(); breaker.recordSuccess(); } catch { breaker.recordFailure(); }
  */
 export class CircuitBreaker {
   readonly #options: CircuitBreakerOptions;
   readonly #timer: Timer;
-  readonly #listeners = new Listeners<CircuitStateChange>();
+  readonly #listeners = new Listeners<CircuitState>();
 
   #state: CircuitState = 'closed';
   #consecutiveFailures = 0;
   #openedAt: number | undefined;
-  /** The current open period (`#options.cooldownMs` is the first one). */
-  #cooldownMs: number;
+  /**
+   * The current open period, set by every opening: `#options.cooldownMs`
+   * from closed, doubled from half-open. Read only in half-open, so after an
+   * opening set it: a reset needs to restore nothing.
+   */
+  #cooldownMs = 0;
   /** Half-open only: the probe was handed out. False in every other state. */
   #probeInFlight = false;
   #disposed = false;
@@ -86,7 +77,6 @@ export class CircuitBreaker {
    */
   constructor(options: CircuitBreakerOptions) {
     this.#options = options;
-    this.#cooldownMs = options.cooldownMs;
     this.#timer = new Timer(options.clock);
   }
 
@@ -142,14 +132,16 @@ export class CircuitBreaker {
     return {
       state: this.#state,
       consecutiveFailures: this.#consecutiveFailures,
-      cooldownMs: this.#cooldownMs,
       // Absent, not `undefined`, while closed.
       ...(this.#openedAt !== undefined && { openedAt: this.#openedAt }),
     };
   }
 
-  /** Calls `listener` on every state change, after it happened. Returns the unsubscribe function. */
-  onStateChange(listener: Listener<CircuitStateChange>): () => void {
+  /**
+   * Calls `listener` with the new state on every state change, after it
+   * happened. Returns the unsubscribe function.
+   */
+  onStateChange(listener: Listener<CircuitState>): () => void {
     return this.#listeners.add(listener);
   }
 
@@ -158,7 +150,6 @@ export class CircuitBreaker {
     if (this.#disposed) return;
     this.#consecutiveFailures = 0;
     this.#openedAt = undefined;
-    this.#cooldownMs = this.#options.cooldownMs;
     this.#timer.clear();
     this.#moveTo('closed');
   }
@@ -183,6 +174,6 @@ export class CircuitBreaker {
     const from = this.#state;
     this.#state = to;
     this.#probeInFlight = false;
-    if (from !== to) this.#listeners.emit({ from, to, snapshot: this.snapshot() });
+    if (from !== to) this.#listeners.emit(to);
   }
 }

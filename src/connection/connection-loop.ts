@@ -277,8 +277,8 @@ export class ConnectionLoop {
       // One wait at a time: a retry armed before a listener's reconnect may
       // come here while that attempt's wait is still registered.
       this.#stopWaitingForBreaker?.();
-      this.#stopWaitingForBreaker = deps.breaker.onStateChange((change) => {
-        if (change.to !== 'half-open') return;
+      this.#stopWaitingForBreaker = deps.breaker.onStateChange((to) => {
+        if (to !== 'half-open') return;
         this.#stopWaitingForBreaker?.();
         if (generation === this.#generation) void this.#attempt();
       });

@@ -4,18 +4,10 @@ import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertNumber } from '../util/validate';
 import { Timer } from './timer';
 
-/** What {@link HeartbeatWatchdog} tells `onDead`. */
-export interface HeartbeatTimeout {
-  /** The interval the watchdog was started with. */
-  readonly heartbeatMs: number;
-  /** How long nothing had arrived when the watchdog gave up (≥ the timeout). */
-  readonly silentForMs: number;
-}
-
 /** Options of {@link HeartbeatWatchdog}, from client.ts (no user option among them). */
 export interface HeartbeatWatchdogOptions {
   /** Called once per `start()` when the connection is judged dead. */
-  onDead: (timeout: HeartbeatTimeout) => void;
+  onDead: () => void;
   /** A monotonic clock, so wall-clock jumps cannot fake silence. */
   clock: Clock;
 }
@@ -45,29 +37,16 @@ export const HEARTBEAT_TIMEOUT_INTERVALS = 2.5;
 export class HeartbeatWatchdog {
   readonly #options: HeartbeatWatchdogOptions;
   readonly #timer: Timer;
-  #heartbeatMs = 0;
+  /** Silence after which the connection is dead: 2.5 × `heartbeatMs`; 0 before the first `start()`. */
   #timeoutMs = 0;
+  /** `clock.now()` of the last beat (or of `start()`). */
   #lastBeatAt = 0;
+  /** Whether it is watching: between `start()` and `stop()` or `onDead`. */
   #running = false;
 
   constructor(options: HeartbeatWatchdogOptions) {
     this.#options = options;
     this.#timer = new Timer(options.clock);
-  }
-
-  /** Whether it is watching: between `start()` and `stop()` or `onDead`. */
-  get running(): boolean {
-    return this.#running;
-  }
-
-  /** Silence after which the connection is dead: 2.5 × `heartbeatMs`; 0 before the first `start()`. */
-  get timeoutMs(): number {
-    return this.#timeoutMs;
-  }
-
-  /** `clock.now()` of the last beat (or of `start()`). */
-  get lastBeatAt(): number {
-    return this.#lastBeatAt;
   }
 
   /**
@@ -79,16 +58,19 @@ export class HeartbeatWatchdog {
    */
   start(heartbeatMs: number): void {
     assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
-    this.#heartbeatMs = heartbeatMs;
     this.#timeoutMs = heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS;
     this.#running = true;
     this.beat();
     this.#armIn(this.#timeoutMs);
   }
 
-  /** Any frame from the server proves the connection alive. Ignored while stopped. */
+  /**
+   * Any frame from the server proves the connection alive. A beat while
+   * stopped changes nothing that shows: `start()` counts as a beat of its
+   * own, and neither the timer nor `isOverdue` looks at the time while stopped.
+   */
   beat(): void {
-    if (this.#running) this.#lastBeatAt = this.#options.clock.now();
+    this.#lastBeatAt = this.#options.clock.now();
   }
 
   /** Stops watching; `onDead` will not be called until the next `start()`. */
@@ -98,14 +80,14 @@ export class HeartbeatWatchdog {
   }
 
   /**
-   * Whether the silence has outlasted the timeout at `now`, by the clock
+   * Whether the silence has outlasted the timeout now, by the clock
    * alone. For a page coming back from `freeze` or the back/forward cache,
    * where timers did not run: the timer may not have fired yet although the
    * connection is long dead (the loop then reconnects at once). `false`
    * while stopped.
    */
-  isOverdue(now: number = this.#options.clock.now()): boolean {
-    return this.#running && now - this.#lastBeatAt >= this.#timeoutMs;
+  isOverdue(): boolean {
+    return this.#running && this.#options.clock.now() - this.#lastBeatAt >= this.#timeoutMs;
   }
 
   /** The timer runs only while running: `stop()` clears it. */
@@ -115,7 +97,7 @@ export class HeartbeatWatchdog {
       if (silentForMs >= this.#timeoutMs) {
         this.stop();
         try {
-          this.#options.onDead({ heartbeatMs: this.#heartbeatMs, silentForMs });
+          this.#options.onDead();
         } catch (error) {
           reportListenerError(error);
         }

@@ -10,12 +10,10 @@ export {
   type CircuitBreakerOptions,
   type CircuitSnapshot,
   type CircuitState,
-  type CircuitStateChange,
   DEFAULT_CIRCUIT,
 } from './circuit-breaker';
 export {
   HEARTBEAT_TIMEOUT_INTERVALS,
-  type HeartbeatTimeout,
   HeartbeatWatchdog,
   type HeartbeatWatchdogOptions,
 } from './heartbeat-watchdog';

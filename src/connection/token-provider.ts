@@ -39,9 +39,9 @@ export const DEFAULT_REFRESH_SKEW_MS = 30_000;
  */
 const MIN_RETRY_DELAY_MS = 1000;
 
+/** One schedule: its own object, so a stale cancel can tell it from a newer one with the same `onToken`. */
 interface RefreshSubscription {
   readonly onToken: (token: string) => void;
-  readonly onError: ((error: RealtimeError) => void) | undefined;
 }
 
 /**
@@ -81,11 +81,6 @@ export class TokenProvider {
   constructor(options: TokenProviderOptions) {
     this.#options = options;
     this.#timer = new Timer(options.clock);
-  }
-
-  /** `expiresAt` of the cached token, if there is one and it has an expiry. */
-  get expiresAt(): number | undefined {
-    return this.#expiresAt;
   }
 
   /**
@@ -141,14 +136,15 @@ export class TokenProvider {
    * one to `onToken` (to send `auth { token }` on a live connection). The
    * timer is re-armed after every successful fetch, whoever started it; only
    * fetches of the schedule itself call `onToken`. A failed scheduled refresh
-   * goes to `onError` and is retried at half the time left before expiry
-   * while at least a second is left. Tokens without `expiresAt` are never
-   * refreshed on a timer. One schedule at a time: a new call replaces the
-   * previous one. Returns the function that cancels the schedule.
+   * is retried at half the time left before expiry while at least a second
+   * is left (after that, the server's 401 leads to a new token). Tokens
+   * without `expiresAt` are never refreshed on a timer. One schedule at a
+   * time: a new call replaces the previous one. Returns the function that
+   * cancels the schedule.
    */
-  scheduleRefresh(onToken: (token: string) => void, onError?: (error: RealtimeError) => void): () => void {
+  scheduleRefresh(onToken: (token: string) => void): () => void {
     // Without `getToken` nothing is ever cached, so `#arm` never arms a timer.
-    const subscription: RefreshSubscription = { onToken, onError };
+    const subscription: RefreshSubscription = { onToken };
     this.#subscription = subscription;
     this.#arm();
     return () => {
@@ -207,32 +203,24 @@ export class TokenProvider {
         const subscription = this.#subscription!;
         this.refresh().then(
           (token) => {
-            if (this.#subscription === subscription) report(subscription.onToken, token!);
-          },
-          (error: unknown) => {
             if (this.#subscription !== subscription) return;
-            // The retry is armed first, so `onError` may still cancel or replace it.
+            // What the app's callback throws goes to `reportError`, not into the schedule.
+            try {
+              subscription.onToken(token!);
+            } catch (error) {
+              reportListenerError(error);
+            }
+          },
+          () => {
+            if (this.#subscription !== subscription) return;
             const expiresAt = this.#expiresAt;
             const retryInMs = expiresAt === undefined ? 0 : (expiresAt - this.#options.wallClock()) / 2;
             if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
-            report(
-              subscription.onError,
-              error instanceof RealtimeError ? error : authFailed('failed', error),
-            );
           },
         );
       },
       Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS),
     );
-  }
-}
-
-/** Calls an app callback; what it throws goes to `reportError`, not into the schedule. */
-function report<T>(callback: ((value: T) => void) | undefined, value: T): void {
-  try {
-    callback?.(value);
-  } catch (error) {
-    reportListenerError(error);
   }
 }
 

@@ -54,8 +54,6 @@ export interface RollbackVerdict {
   errorRate?: number;
   reason?: RollbackReason;
   detail?: string;
-  /** Clock time when it tripped. */
-  trippedAt?: number;
   /** Clock time when realtime may run again; absent: the rest of the session. */
   until?: number;
 }
@@ -192,7 +190,6 @@ export class RollbackGuard {
       state: 'tripped',
       reason,
       detail,
-      trippedAt,
       ...(cooldownMs > 0 && { until: trippedAt + cooldownMs }),
     };
     return this.#report(this.#tripped);

@@ -16,7 +16,7 @@ import type { BucketWindow } from './sliding-counter';
  *
  * @example
  * const open = new TimeWeightedRatio(new SlidingCounter({ windowMs: 3_600_000, clock }));
- * breaker.onStateChange(({ to }) => open.set(to !== 'closed'));
+ * breaker.onStateChange((to) => open.set(to !== 'closed'));
  * open.ratio() * 100; // circuitOpenPercent
  */
 export class TimeWeightedRatio {

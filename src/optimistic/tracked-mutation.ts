@@ -172,11 +172,6 @@ export class PendingMutations {
     this.#onSettled = onSettled;
   }
 
-  /** Whether `id` is pending. */
-  has(id: string): boolean {
-    return this.#pending.has(id);
-  }
-
   /** The pending mutation of `id`, or a new one timing out after `timeoutMs`. */
   track(id: string, timeoutMs: number): TrackedMutation {
     const pending = this.#pending;

@@ -29,16 +29,6 @@ export class DedupWindow {
     this.capacity = capacity;
   }
 
-  /** Number of keys remembered now (never more than `capacity`). */
-  get size(): number {
-    return this.#keys.size;
-  }
-
-  /** True when `key` is among the remembered keys. Does not change the window. */
-  has(key: string): boolean {
-    return this.#keys.has(key);
-  }
-
   /**
    * Records `key`. Returns `true` when it was new, `false` when it is a
    * duplicate of a remembered key (the window is then left unchanged).

@@ -22,11 +22,6 @@ export class ServiceDedup {
     this.#primary = new DedupWindow(capacity);
   }
 
-  /** Keys remembered now, in both windows. */
-  get size(): number {
-    return this.#primary.size + (this.#others?.size ?? 0);
-  }
-
   /** Records the key of an event; `true` when it is new, `false` for a duplicate. */
   add(entityType: string, eventId: string): boolean {
     // The first type seen becomes the primary one.

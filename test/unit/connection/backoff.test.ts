@@ -21,13 +21,15 @@ function seededRandom(seed: number): () => number {
 }
 
 describe('ExponentialBackoff', () => {
-  it('has base/floor 500 ms and cap 20000 ms as defaults, and shows its shape', () => {
-    expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: Math.random }).shape).toEqual({
-      baseMs: 500,
-      floorMs: 500,
-      capMs: 20_000,
-    });
+  it('has base/floor 500 ms and cap 20000 ms as defaults', () => {
     expect(DEFAULT_BACKOFF).toEqual({ baseMs: 500, floorMs: 500, capMs: 20_000 });
+  });
+
+  it('waits by the base, floor and cap it was given', () => {
+    // Each number shows apart: floor 50, then windows up to 2·base = 200, 4·base = 400, the cap 300.
+    const backoff = new ExponentialBackoff({ baseMs: 100, floorMs: 50, capMs: 300, random: () => 1 });
+    expect(new ExponentialBackoff({ baseMs: 100, floorMs: 50, capMs: 300, random: () => 0 }).next()).toBe(50);
+    expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([200, 300, 300]);
   });
 
   it.each([0, 0.5, 0.999_999_999])(
@@ -42,7 +44,6 @@ describe('ExponentialBackoff', () => {
           expect.fail(`attempt ${attempt}: ${delay} outside [500, 20000]`);
         }
       }
-      expect(backoff.attempt).toBe(10_001);
     },
   );
 
@@ -104,12 +105,17 @@ describe('ExponentialBackoff', () => {
         fc.oneof(fc.nat({ max: 64 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (options, attempt, r) => {
-          const backoff = new ExponentialBackoff({ ...options, random: () => r });
-          const delay = fullJitterDelay(attempt, r, backoff.shape);
+          const delay = fullJitterDelay(attempt, r, options);
           expect(Number.isFinite(delay)).toBe(true);
           expect(delay).toBeGreaterThanOrEqual(options.floorMs);
           expect(delay).toBeLessThanOrEqual(options.capMs);
-          expect(fullJitterDelay(attempt + 1, r, backoff.shape)).toBeGreaterThanOrEqual(delay);
+          expect(fullJitterDelay(attempt + 1, r, options)).toBeGreaterThanOrEqual(delay);
+          // A backoff made with these options hands out exactly these delays, attempt by attempt.
+          const backoff = new ExponentialBackoff({ ...options, random: () => r });
+          expect([backoff.next(), backoff.next()]).toEqual([
+            fullJitterDelay(0, r, options),
+            fullJitterDelay(1, r, options),
+          ]);
         },
       ),
       { numRuns: 2000 },
@@ -135,9 +141,8 @@ describe('ExponentialBackoff', () => {
   it('draws once per attempt and counts it', () => {
     const draws = [0.25, 0.75];
     const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => draws.shift() ?? 0 });
-    expect(backoff.attempt).toBe(0);
+    // The window of attempt 0 (500–1000 ms), then that of attempt 1 (500–2000 ms).
     expect(backoff.next()).toBe(625);
-    expect(backoff.attempt).toBe(1);
     expect(backoff.next()).toBe(500 + 0.75 * 1500);
   });
 
@@ -148,7 +153,7 @@ describe('ExponentialBackoff', () => {
     backoff.next();
     backoff.next();
     backoff.reset();
-    expect(backoff.attempt).toBe(0);
+    // The window of attempt 0 again: 500–1000 ms.
     expect(backoff.next()).toBe(500 + 0.1 * 500);
   });
 
@@ -156,7 +161,8 @@ describe('ExponentialBackoff', () => {
     it('waits the server minimum when it exceeds the jittered delay', () => {
       const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 });
       expect(backoff.next(5000)).toBe(5000);
-      expect(backoff.attempt).toBe(1);
+      // The attempt still counted: the next delay is drawn in the window of attempt 1.
+      expect(backoff.next()).toBe(500 + 0.5 * 1500);
     });
 
     it('keeps the jittered delay when the server asks for less', () => {

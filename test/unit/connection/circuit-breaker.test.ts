@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CircuitBreaker,
   type CircuitBreakerOptions,
-  type CircuitStateChange,
+  type CircuitState,
   DEFAULT_CIRCUIT,
 } from '../../../src/connection/circuit-breaker';
 import { FakeClock } from './fake-clock';
@@ -11,12 +11,22 @@ function setup(options: Partial<Omit<CircuitBreakerOptions, 'clock'>> = {}) {
   const clock = new FakeClock();
   clock.advance(10_000); // so openedAt is not a trivial 0
   const breaker = new CircuitBreaker({ ...DEFAULT_CIRCUIT, ...options, clock });
-  const changes: CircuitStateChange[] = [];
-  breaker.onStateChange((change) => changes.push(change));
+  /** The state each change moved to, as the listener was told. */
+  const changes: CircuitState[] = [];
+  breaker.onStateChange((to) => changes.push(to));
   const fail = (times: number): void => {
     for (let i = 0; i < times; i++) breaker.recordFailure();
   };
   return { clock, breaker, changes, fail };
+}
+
+/** Checks that `breaker`, open now, turns half-open exactly `cooldownMs` later (and lets that time pass). */
+function expectCooldown(breaker: CircuitBreaker, clock: FakeClock, cooldownMs: number): void {
+  expect(breaker.snapshot().state).toBe('open');
+  clock.advance(cooldownMs - 1);
+  expect(breaker.snapshot().state).toBe('open');
+  clock.advance(1);
+  expect(breaker.snapshot().state).toBe('half-open');
 }
 
 describe('CircuitBreaker', () => {
@@ -29,7 +39,7 @@ describe('CircuitBreaker', () => {
     it('starts closed with the defaults', () => {
       const { breaker } = setup();
       expect(breaker.snapshot().state).toBe('closed');
-      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
+      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0 });
     });
 
     it('lets every attempt through', () => {
@@ -54,9 +64,8 @@ describe('CircuitBreaker', () => {
         state: 'open',
         consecutiveFailures: 3,
         openedAt: clock.now(),
-        cooldownMs: 1000,
       });
-      expect(changes).toStrictEqual([{ from: 'closed', to: 'open', snapshot: breaker.snapshot() }]);
+      expect(changes).toStrictEqual(['open']);
     });
 
     it('resets the count on a success, so only consecutive failures open it', () => {
@@ -91,12 +100,8 @@ describe('CircuitBreaker', () => {
       clock.advance(999);
       expect(breaker.snapshot().state).toBe('open');
       clock.advance(1);
-      expect(breaker.snapshot().state).toBe('half-open');
-      expect(changes[1]).toStrictEqual({
-        from: 'open',
-        to: 'half-open',
-        snapshot: { state: 'half-open', consecutiveFailures: 3, openedAt, cooldownMs: 1000 },
-      });
+      expect(breaker.snapshot()).toStrictEqual({ state: 'half-open', consecutiveFailures: 3, openedAt });
+      expect(changes).toStrictEqual(['open', 'half-open']);
       expect(clock.pending).toBe(0);
     });
 
@@ -109,7 +114,7 @@ describe('CircuitBreaker', () => {
       expect(breaker.snapshot().state).toBe('open');
       clock.advance(500);
       expect(breaker.snapshot().state).toBe('half-open');
-      expect(changes.map((change) => change.to)).toEqual(['open', 'half-open']);
+      expect(changes).toEqual(['open', 'half-open']);
     });
 
     it('ignores a late success', () => {
@@ -127,7 +132,7 @@ describe('CircuitBreaker', () => {
     function halfOpen(options: Partial<Omit<CircuitBreakerOptions, 'clock'>> = {}) {
       const context = setup(options);
       context.fail(options.failureThreshold ?? 3);
-      context.clock.advance(context.breaker.snapshot().cooldownMs);
+      context.clock.advance(options.cooldownMs ?? DEFAULT_CIRCUIT.cooldownMs);
       expect(context.breaker.snapshot().state).toBe('half-open');
       return context;
     }
@@ -147,14 +152,13 @@ describe('CircuitBreaker', () => {
       clock.advance(2000);
       expect(breaker.tryAcquire()).toBe(true);
       breaker.recordSuccess();
-      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
-      expect(changes.at(-1)).toStrictEqual({
-        from: 'half-open',
-        to: 'closed',
-        snapshot: { state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 },
-      });
+      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0 });
+      expect(changes.slice(-2)).toStrictEqual(['half-open', 'closed']);
       expect(breaker.tryAcquire()).toBe(true);
       expect(breaker.tryAcquire()).toBe(true);
+      // The next opening has the first cooldown again.
+      for (let i = 0; i < 3; i++) breaker.recordFailure();
+      expectCooldown(breaker, clock, 1000);
     });
 
     it('reopens on the probe failure with the cooldown doubled', () => {
@@ -165,32 +169,20 @@ describe('CircuitBreaker', () => {
         state: 'open',
         consecutiveFailures: 4,
         openedAt: clock.now(),
-        cooldownMs: 2000,
       });
-      expect(changes.at(-1)?.from).toBe('half-open');
-      expect(changes.at(-1)?.to).toBe('open');
+      expect(changes.slice(-2)).toStrictEqual(['half-open', 'open']);
       expect(breaker.tryAcquire()).toBe(false);
-      clock.advance(1999);
-      expect(breaker.snapshot().state).toBe('open');
-      clock.advance(1);
-      expect(breaker.snapshot().state).toBe('half-open');
+      expectCooldown(breaker, clock, 2000);
     });
 
     it('grows the cooldown 1000 → 2000 → … → 60000 and stays at the cap', () => {
       const { breaker, clock, fail } = setup();
       fail(3);
-      const seen: number[] = [];
-      for (let round = 0; round < 9; round++) {
-        const { cooldownMs } = breaker.snapshot();
-        seen.push(cooldownMs);
-        clock.advance(cooldownMs - 1);
-        expect(breaker.snapshot().state).toBe('open');
-        clock.advance(1);
-        expect(breaker.snapshot().state).toBe('half-open');
+      for (const cooldownMs of [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]) {
+        expectCooldown(breaker, clock, cooldownMs);
         expect(breaker.tryAcquire()).toBe(true);
         breaker.recordFailure();
       }
-      expect(seen).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
     });
 
     it('uses the first cooldown again after recovering', () => {
@@ -201,28 +193,22 @@ describe('CircuitBreaker', () => {
       breaker.tryAcquire();
       breaker.recordSuccess();
       fail(3);
-      expect(breaker.snapshot().cooldownMs).toBe(1000);
-      clock.advance(1000);
-      expect(breaker.snapshot().state).toBe('half-open');
+      expectCooldown(breaker, clock, 1000);
     });
 
     it('respects a custom maxCooldownMs that is not a power-of-two multiple', () => {
       const { breaker, clock } = halfOpen({ cooldownMs: 1000, maxCooldownMs: 3000 });
-      const seen: number[] = [];
-      for (let round = 0; round < 3; round++) {
+      for (const cooldownMs of [2000, 3000, 3000]) {
         breaker.tryAcquire();
         breaker.recordFailure();
-        seen.push(breaker.snapshot().cooldownMs);
-        clock.advance(breaker.snapshot().cooldownMs);
+        expectCooldown(breaker, clock, cooldownMs);
       }
-      expect(seen).toEqual([2000, 3000, 3000]);
     });
 
     it('treats any failure or success in half-open as the probe outcome', () => {
       const first = halfOpen();
       first.breaker.recordFailure();
-      expect(first.breaker.snapshot().state).toBe('open');
-      expect(first.breaker.snapshot().cooldownMs).toBe(2000);
+      expectCooldown(first.breaker, first.clock, 2000);
       const second = halfOpen();
       second.breaker.recordSuccess();
       expect(second.breaker.snapshot().state).toBe('closed');
@@ -252,9 +238,9 @@ describe('CircuitBreaker', () => {
       const { breaker, changes, clock, fail } = setup();
       fail(3);
       breaker.reset();
-      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0, cooldownMs: 1000 });
+      expect(breaker.snapshot()).toStrictEqual({ state: 'closed', consecutiveFailures: 0 });
       expect(clock.pending).toBe(0);
-      expect(changes.map(({ from, to }) => `${from}→${to}`)).toEqual(['closed→open', 'open→closed']);
+      expect(changes).toEqual(['open', 'closed']);
       clock.advance(5000);
       expect(breaker.snapshot().state).toBe('closed');
     });
@@ -274,7 +260,7 @@ describe('CircuitBreaker', () => {
       breaker.recordFailure(); // probe failed: 2000
       breaker.reset();
       fail(3);
-      expect(breaker.snapshot().cooldownMs).toBe(1000);
+      expectCooldown(breaker, clock, 1000);
     });
   });
 
@@ -307,8 +293,8 @@ describe('CircuitBreaker', () => {
     it('calls listeners in subscription order, after the state changed', () => {
       const { breaker, fail } = setup();
       const calls: string[] = [];
-      breaker.onStateChange((change) => calls.push(`a:${change.to}:${breaker.snapshot().state}`));
-      breaker.onStateChange((change) => calls.push(`b:${change.to}:${breaker.snapshot().state}`));
+      breaker.onStateChange((to) => calls.push(`a:${to}:${breaker.snapshot().state}`));
+      breaker.onStateChange((to) => calls.push(`b:${to}:${breaker.snapshot().state}`));
       fail(3);
       expect(calls).toEqual(['a:open:open', 'b:open:open']);
     });
@@ -316,19 +302,13 @@ describe('CircuitBreaker', () => {
     it('reports the full cycle closed → open → half-open → open → half-open → closed', () => {
       const { breaker, changes, clock, fail } = setup();
       fail(3);
-      clock.advance(1000);
+      expectCooldown(breaker, clock, 1000);
       breaker.tryAcquire();
       breaker.recordFailure();
-      clock.advance(2000);
+      expectCooldown(breaker, clock, 2000);
       breaker.tryAcquire();
       breaker.recordSuccess();
-      expect(changes.map(({ from, to, snapshot }) => [from, to, snapshot.cooldownMs])).toEqual([
-        ['closed', 'open', 1000],
-        ['open', 'half-open', 1000],
-        ['half-open', 'open', 2000],
-        ['open', 'half-open', 2000],
-        ['half-open', 'closed', 1000],
-      ]);
+      expect(changes).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
     });
 
     it('unsubscribes', () => {
@@ -363,7 +343,7 @@ describe('CircuitBreaker', () => {
       fail(3);
       clock.advance(500);
       breaker.recordFailure();
-      expect(breaker.snapshot().cooldownMs).toBe(500);
+      expectCooldown(breaker, clock, 500);
     });
   });
 });

@@ -320,7 +320,11 @@ export async function runLoop(ops: readonly Op[], config: Config): Promise<RunRe
   };
 
   const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 500, maxCooldownMs: 2000, clock });
-  breaker.onStateChange((change) => log.push(`breaker ${change.from} -> ${change.to}`));
+  let breakerState = breaker.snapshot().state;
+  breaker.onStateChange((to) => {
+    log.push(`breaker ${breakerState} -> ${to}`);
+    breakerState = to;
+  });
 
   const sink: ConnectionLoopSink = {
     status: (status) => {

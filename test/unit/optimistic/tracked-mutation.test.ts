@@ -79,8 +79,12 @@ describe('PendingMutations', () => {
     set.track('m_c', 100);
     expect(settled).toEqual(['m_a cancelled']);
     await expect(a.result).resolves.toEqual({ status: 'cancelled', reason: 'evicted' });
-    expect([set.has('m_a'), set.has('m_b'), set.has('m_c')]).toEqual([false, true, true]);
     expect(clock.pending).toBe(2);
+    // m_b and m_c are pending: their echoes settle them.
+    set.observe([{ mutationId: 'm_b' }, { mutationId: 'm_c' }]);
+    expect(settled).toEqual(['m_a cancelled', 'm_b visible', 'm_c visible']);
+    // m_a is not: tracking it again makes a new mutation.
+    expect(set.track('m_a', 100)).not.toBe(a);
   });
 
   it('settles an echoed id visible once, anywhere in the batch, and ignores the rest', () => {
@@ -89,7 +93,8 @@ describe('PendingMutations', () => {
     set.observe([{}, { mutationId: 'x' }, { mutationId: 'm_a' }, { mutationId: 'm_a' }, { mutationId: '' }]);
     expect(settled).toEqual(['m_a visible']);
     expect(a.status()).toBe('visible');
-    expect(set.has('m_a')).toBe(false);
+    // No longer pending: tracking the id again makes a new mutation.
+    expect(set.track('m_a', 100)).not.toBe(a);
   });
 
   it('lets a stale handle cancel nothing: a newer tracking of the same id stays pending', () => {
@@ -100,15 +105,20 @@ describe('PendingMutations', () => {
     expect(second).not.toBe(first);
     first.cancel();
     expect(second.status()).toBe('pending');
-    expect(set.has('m_a')).toBe(true);
+    // Still the pending mutation of m_a: tracking the id again gives it back.
+    expect(set.track('m_a', 100)).toBe(second);
     expect(settled).toEqual(['m_a visible']);
   });
 
   it('stays bounded under a flood of tracks', () => {
-    const { clock, set } = setup(100);
+    const { clock, set, settled } = setup(100);
     for (let i = 0; i < 10_000; i++) set.track(`m_${i}`, 60_000);
     expect(clock.pending).toBe(100);
-    expect(set.has('m_9999') && !set.has('m_9899')).toBe(true);
+    // The newest 100 are pending, the older ones were evicted.
+    expect(settled).toHaveLength(9900);
+    expect(settled.at(-1)).toBe('m_9899 cancelled');
+    set.observe([{ mutationId: 'm_9899' }, { mutationId: 'm_9900' }, { mutationId: 'm_9999' }]);
+    expect(settled.slice(9900)).toEqual(['m_9900 visible', 'm_9999 visible']);
   });
 
   it('dispose() cancels every pending mutation as disposed and clears the timers', async () => {

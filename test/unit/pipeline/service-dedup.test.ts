@@ -10,7 +10,21 @@ describe('ServiceDedup', () => {
     expect(dedup.add('comment', 'e1')).toBe(true);
     expect(dedup.add('comment', 'e1')).toBe(false);
     expect(dedup.add('comment', 'e2')).toBe(true);
-    expect(dedup.size).toBe(3);
+    expect([dedup.add('task', 'e1'), dedup.add('comment', 'e1'), dedup.add('comment', 'e2')]).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('forgets the oldest key of each window, the first type seen and the others', () => {
+    const dedup = new ServiceDedup(2);
+    for (const id of ['a', 'b', 'c']) dedup.add('task', id); // evicts task a
+    for (const id of ['a', 'b', 'c']) dedup.add('comment', id); // evicts comment a
+    expect([dedup.add('task', 'b'), dedup.add('task', 'c')]).toEqual([false, false]);
+    expect([dedup.add('comment', 'b'), dedup.add('comment', 'c')]).toEqual([false, false]);
+    expect(dedup.add('task', 'a')).toBe(true);
+    expect(dedup.add('comment', 'a')).toBe(true);
   });
 
   it('does not confuse a composite-looking id with another type', () => {
@@ -31,9 +45,21 @@ describe('ServiceDedup', () => {
         const dedup = new ServiceDedup(capacity);
         const everSeen = new Set<string>();
         const recent: string[] = []; // the last `capacity` distinct keys, oldest first
+        // The model of its two FIFO windows, `capacity` keys each, so 2 × capacity at most:
+        // the first type seen, and all the others.
+        let firstType: string | undefined;
+        const firstWindow: string[] = [];
+        const otherWindow: string[] = [];
         for (const { type, id } of keys) {
           const composite = `${type}\u0000${id}`;
           const isNew = dedup.add(type, id);
+          firstType ??= type;
+          const window = type === firstType ? firstWindow : otherWindow;
+          expect(isNew).toBe(!window.includes(composite));
+          if (isNew) {
+            window.push(composite);
+            if (window.length > capacity) window.shift();
+          }
           if (!everSeen.has(composite)) expect(isNew).toBe(true);
           if (recent.includes(composite)) expect(isNew).toBe(false);
           everSeen.add(composite);
@@ -43,7 +69,6 @@ describe('ServiceDedup', () => {
             recent.push(composite);
             if (recent.length > capacity) recent.shift();
           }
-          expect(dedup.size).toBeLessThanOrEqual(2 * capacity);
         }
       }),
       { numRuns: 500 },
