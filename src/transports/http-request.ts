@@ -1,14 +1,23 @@
 import type { WallClock } from '../clock';
-import type { RealtimeError } from '../errors';
-import { codeForStatus, type ErrorResponseLike, parseRetryAfter } from './http-errors';
+import type { RealtimeError, RealtimeErrorCode } from '../errors';
+import { parseRetryAfter } from './http-errors';
 import type { TransportKit } from './kit';
 
 // What the HTTP transports (SSE, long-poll, and their `POST /update-services`)
-// share: finding `fetch`, sending a request with the token, and turning an
-// answer that is not the awaited success into a `RealtimeError`. Kept apart
-// from http-errors.ts, which the SLI reporter and the flags poller load too,
-// so that they never pull in the error class. Loaded only with a transport:
-// the core's error class and helpers come in `kit` (see kit.ts).
+// share: finding `fetch`, sending a request with the token, reading an
+// answer's status and content type, and turning an answer that is not the
+// awaited success into a `RealtimeError`. Kept apart from http-errors.ts,
+// which the SLI reporter and the flags poller load too, so that they never
+// pull in any of this. Loaded only with a transport: the core's error class
+// and helpers come in `kit` (see kit.ts).
+
+/** The parts of a fetch `Response` the mapping reads. */
+export interface ErrorResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body?: { cancel(reason?: unknown): Promise<void> } | null;
+  text(): Promise<string>;
+}
 
 /** The platform pieces of an HTTP transport, and the core's kit. */
 export interface HttpDeps {
@@ -60,25 +69,16 @@ export async function send(
   }
 }
 
-interface ErrorBody {
-  retryAfterMs?: number;
-  message?: string;
-}
-
-function readErrorBody(text: string): ErrorBody {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return {};
-    const { retryAfterMs, message } = value as Record<string, unknown>;
-    const body: ErrorBody = {};
-    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
-      body.retryAfterMs = retryAfterMs;
-    }
-    if (typeof message === 'string') body.message = message.slice(0, 200);
-    return body;
-  } catch {
-    return {};
-  }
+/** The error code an HTTP status stands for, as PROTOCOL.md assigns them. */
+export function codeForStatus(status: number): RealtimeErrorCode {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 429 || status === 503) return 'overloaded';
+  if (status === 400) return 'bad_request';
+  if (status >= 500 && status <= 599) return 'server_error';
+  // 404, 405 and the rest: whatever answered is not a tabwire endpoint for
+  // this transport, so the next transport may fare better.
+  return 'transport_unavailable';
 }
 
 /**
@@ -93,34 +93,30 @@ export async function errorFromResponse(
   response: ErrorResponseLike,
   { now, kit }: Pick<HttpDeps, 'now' | 'kit'>,
 ): Promise<RealtimeError> {
-  const status = response.status;
+  const { status } = response;
   const code = codeForStatus(status);
-  let body: ErrorBody = {};
-  // A refusal (401, 403, 429/503, 400) may explain itself in a JSON body;
-  // anything else is not read.
-  if (code !== 'server_error' && code !== 'transport_unavailable') {
-    try {
-      body = readErrorBody(await response.text());
-    } catch {
-      // An unreadable body leaves the status as the whole answer.
-    }
-  } else {
+  // The fields of a JSON body, checked one by one below.
+  let body: { retryAfterMs?: unknown; message?: unknown } = {};
+  if (code === 'server_error' || code === 'transport_unavailable') {
     response.body?.cancel().catch(() => {});
+  } else {
+    // A refusal (401, 403, 429/503, 400) may explain itself in a JSON body;
+    // anything else is not read.
+    try {
+      // `?? {}` for a body of `null`; any other JSON value has properties to read.
+      body = JSON.parse(await response.text()) ?? {};
+    } catch {
+      // An unreadable body, or one that is not JSON, leaves the status as the whole answer.
+    }
   }
+  const { retryAfterMs: bodyRetryAfterMs, message } = body;
   let retryAfterMs: number | undefined;
-  if (code === 'overloaded')
-    retryAfterMs = body.retryAfterMs ?? parseRetryAfter(response.headers.get('retry-after'), now());
-  const detail = body.message === undefined ? '' : `: ${body.message}`;
+  if (code === 'overloaded') {
+    retryAfterMs =
+      typeof bodyRetryAfterMs === 'number' && Number.isFinite(bodyRetryAfterMs) && bodyRetryAfterMs >= 0
+        ? bodyRetryAfterMs
+        : parseRetryAfter(response.headers.get('retry-after'), now());
+  }
+  const detail = typeof message === 'string' ? `: ${message.slice(0, 200)}` : '';
   return new kit.RealtimeError(code, `server answered HTTP ${status}${detail}`, { status, retryAfterMs });
-}
-
-/** The error for a 2xx answer whose content type is not the one the transport speaks. */
-export function unexpectedContentType(
-  response: ErrorResponseLike,
-  expected: string,
-  kit: TransportKit,
-): RealtimeError {
-  response.body?.cancel().catch(() => {});
-  const got = response.headers.get('content-type') ?? 'none';
-  return kit.unavailable(`expected ${expected}, got content type ${got}`, { status: response.status });
 }

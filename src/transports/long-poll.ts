@@ -1,9 +1,9 @@
 import type { WallClock } from '../clock';
 import type { RealtimeError } from '../errors';
 import type { Cursor } from '../protocol/schemas';
-import { errorFromResponse, type HttpDeps, httpDeps, send } from './http-request';
+import { errorFromResponse, httpDeps, send } from './http-request';
 import type { TransportKit } from './kit';
-import type { Transport, TransportConnection, TransportContext, UpdateResult } from './types';
+import type { Transport, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
 import type { SubscriptionQuery } from './url';
 import { connectionIdOfWelcomeObject } from './welcome';
@@ -24,26 +24,6 @@ export interface LongPollTransportOptions {
 /** Default of {@link LongPollTransportOptions.waitSeconds}, as PROTOCOL.md's default `wait`. */
 export const DEFAULT_POLL_WAIT_SECONDS = 25;
 
-/**
- * The long-poll transport. `connect` makes one `GET /poll?…&wait=0` without a
- * connection id; its answer starts with the `welcome` that names the
- * connection, and `connect` resolves then. After that it polls in a loop with
- * the connection id and the current cursor (`ctx.getCursor()` when the core
- * provides it, so a gap the core found is replayed by the very next poll).
- *
- * Frames arrive as objects (the poll answer is one JSON document); a `204`
- * becomes a synthetic `heartbeat` frame so the core's liveness watchdog sees
- * every completed poll. Any failure of a poll ends the connection through
- * `onClose` with the status and the mapped error.
- */
-export function longPollTransport(options: LongPollTransportOptions, kit: TransportKit): Transport {
-  // Options were checked by the exported factory (builtins.ts), not again here.
-  return {
-    name: 'long-poll',
-    connect: (ctx) => connectLongPoll(ctx, options, kit),
-  };
-}
-
 /** A `/poll` query: the subscription plus the connection and how long to wait. */
 export interface PollQuery extends SubscriptionQuery {
   connectionId?: string;
@@ -58,74 +38,175 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
   return kit.endpointUrl(base, 'poll', `${id}${kit.subscriptionQuery(query)}&wait=${query.wait}`).href;
 }
 
-interface PollDeps extends HttpDeps {
-  waitSeconds: number;
-}
-
 /**
- * One poll request. Resolves with the frames of the answer (none for a 204 or
- * an empty 200), with `undefined` when `signal` aborted it before an answer
- * (an update: poll again), or with the error that ends the connection.
+ * The long-poll transport. `connect` makes one `GET /poll?…&wait=0` without a
+ * connection id; its answer starts with the `welcome` that names the
+ * connection, and `connect` resolves then. After that it polls in a loop with
+ * the connection id and the current cursor (`ctx.getCursor()` when the core
+ * provides it, so a gap the core found is replayed by the very next poll).
+ *
+ * Frames arrive as objects (the poll answer is one JSON document); a `204`
+ * becomes a synthetic `heartbeat` frame so the core's liveness watchdog sees
+ * every completed poll. Any failure of a poll ends the connection through
+ * `onClose` with the status and the mapped error.
  */
-async function poll(
-  url: string,
-  token: string | undefined,
-  signal: AbortSignal,
-  deps: PollDeps,
-): Promise<unknown[] | RealtimeError | undefined> {
-  const { kit } = deps;
-  let response: Response;
-  try {
-    response = await send(deps, url, token, { headers: { Accept: 'application/json' }, signal }, 'poll');
-  } catch (error) {
-    return signal.aborted ? undefined : (error as RealtimeError);
-  }
-  if (response.status === 204) return [];
-  if (response.status !== 200) return errorFromResponse(response, deps);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch (error) {
-    return signal.aborted
-      ? undefined
-      : kit.unavailable('poll answer is not JSON', { cause: error, status: 200 });
-  }
-  // An empty 200 means what a 204 means: the caller turns both into a heartbeat.
-  return (
-    kit.readPollResponse(body)?.frames ??
-    kit.unavailable('poll answer is not { frames: [...] }', { status: 200 })
-  );
-}
+export function longPollTransport(options: LongPollTransportOptions, kit: TransportKit): Transport {
+  // Options were checked by the exported factory (builtins.ts), not again here.
+  const { abortedError, onAbort, RealtimeError } = kit;
+  return {
+    name: 'long-poll',
+    async connect(ctx) {
+      const { signal, url } = ctx;
+      if (signal.aborted) throw abortedError(signal);
+      const deps = httpDeps(options, kit);
+      const waitSeconds = options.waitSeconds ?? DEFAULT_POLL_WAIT_SECONDS;
+      let { services, propertyIds, token } = ctx;
+      // The cursor as this transport saw it: used when the core gives no getCursor.
+      const cursor = Object.create(null) as Cursor;
+      mergeCursor(cursor, ctx.cursor);
+      // The poll in flight: `update` aborts it so the loop polls again at once
+      // with the new subscription, `close` so it ends.
+      let inFlight: AbortController | undefined;
+      let closed = false;
+      // Aborts the update POSTs when the connection closes.
+      const lifetime = new AbortController();
 
-async function connectLongPoll(
-  ctx: TransportContext,
-  options: LongPollTransportOptions,
-  kit: TransportKit,
-): Promise<TransportConnection> {
-  const { abortedError } = kit;
-  if (ctx.signal.aborted) throw abortedError(ctx.signal);
-  const deps: PollDeps = {
-    ...httpDeps(options, kit),
-    waitSeconds: options.waitSeconds ?? DEFAULT_POLL_WAIT_SECONDS,
+      // Until `connect` resolves, a core abort ends the first poll; after, it is a
+      // close, as the contract says.
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        stopListening();
+        lifetime.abort();
+        inFlight?.abort();
+      };
+      const stopListening = onAbort(signal, close);
+
+      /**
+       * One poll. Resolves with the frames of the answer (none for a 204 or an
+       * empty 200), with `undefined` when it was aborted before an answer (an
+       * update: poll again), or with the error that ends the connection.
+       */
+      const poll = async (query: PollQuery): Promise<unknown[] | RealtimeError | undefined> => {
+        inFlight = new AbortController();
+        const pollSignal = inFlight.signal;
+        let response: Response;
+        try {
+          response = await send(
+            deps,
+            pollUrl(url, query, kit),
+            token,
+            { headers: { Accept: 'application/json' }, signal: pollSignal },
+            'poll',
+          );
+        } catch (error) {
+          return pollSignal.aborted ? undefined : (error as RealtimeError);
+        }
+        if (response.status === 204) return [];
+        if (response.status !== 200) return errorFromResponse(response, deps);
+        let body: unknown;
+        try {
+          body = await response.json();
+        } catch (error) {
+          return pollSignal.aborted
+            ? undefined
+            : kit.unavailable('poll answer is not JSON', { cause: error, status: 200 });
+        }
+        // An empty 200 means what a 204 means: the loop turns both into a heartbeat.
+        return (
+          kit.readPollResponse(body)?.frames ??
+          kit.unavailable('poll answer is not { frames: [...] }', { status: 200 })
+        );
+      };
+
+      // The first poll, without a connection id, opens the connection.
+      const frames = await poll({ services, propertyIds, cursor: ctx.cursor, wait: 0 });
+      if (frames === undefined || closed) throw abortedError(signal);
+      if (frames instanceof RealtimeError) {
+        close();
+        throw frames;
+      }
+      const welcomeId = connectionIdOfWelcomeObject(frames[0]);
+      if (welcomeId === undefined) {
+        close();
+        throw kit.unavailable('the first poll did not start with a welcome frame');
+      }
+      let connectionId = welcomeId;
+
+      /** Hands a poll's frames to the core, noting the cursor they move to. */
+      const deliver = (frames: unknown[]): void => {
+        for (let frame of frames) {
+          if (closed) return;
+          if (typeof frame === 'object' && frame !== null) {
+            const type = (frame as { type?: unknown }).type;
+            if (type === 'batch' || type === 'reset' || type === 'welcome') {
+              mergeCursor(cursor, (frame as { cursor?: unknown }).cursor);
+            }
+            if (type === 'welcome') {
+              // A server that forgot an idle connection opens a new one on the next
+              // poll and says so with a new welcome: later polls and updates use it.
+              connectionId = connectionIdOfWelcomeObject(frame) ?? connectionId;
+              frame = withPollHeartbeat(frame, waitSeconds * 1000);
+            }
+          }
+          // Non-objects go on too: the core counts them as invalid.
+          ctx.onFrame(frame as object);
+        }
+      };
+
+      const loop = async (): Promise<void> => {
+        while (!closed) {
+          const outcome = await poll({
+            connectionId,
+            services,
+            propertyIds,
+            cursor: ctx.getCursor?.() ?? cursor,
+            wait: waitSeconds,
+          });
+          if (closed) return;
+          if (outcome instanceof RealtimeError) {
+            close();
+            ctx.onClose({
+              status: outcome.status,
+              code: outcome.code,
+              retryAfterMs: outcome.retryAfterMs,
+              error: outcome,
+            });
+            return;
+          }
+          // `undefined`: an update aborted the poll; poll again with the new subscription.
+          if (outcome === undefined) continue;
+          if (outcome.length === 0) ctx.onFrame({ type: 'heartbeat', serverTime: deps.now() });
+          else deliver(outcome);
+        }
+      };
+
+      deliver(frames);
+      void loop();
+      return {
+        async update(nextServices, nextPropertyIds): Promise<UpdateResult> {
+          if (closed) throw new RealtimeError('connection_lost', 'the long-poll connection is closed');
+          const result = await postUpdateServices(
+            deps,
+            url,
+            token,
+            { connectionId, services: nextServices, propertyIds: nextPropertyIds },
+            lifetime.signal,
+          );
+          if (closed) return result;
+          services = nextServices;
+          propertyIds = nextPropertyIds;
+          if (result.cursor !== undefined) mergeCursor(cursor, result.cursor);
+          inFlight?.abort();
+          return result;
+        },
+        setToken(next) {
+          token = next;
+        },
+        close,
+      };
+    },
   };
-
-  const first = new AbortController();
-  const stopListening = kit.onAbort(ctx.signal, () => first.abort(ctx.signal.reason));
-  const url = pollUrl(
-    ctx.url,
-    { services: ctx.services, propertyIds: ctx.propertyIds, cursor: ctx.cursor, wait: 0 },
-    kit,
-  );
-  const frames = await poll(url, ctx.token, first.signal, deps);
-  stopListening();
-  if (frames === undefined || ctx.signal.aborted) throw abortedError(ctx.signal);
-  if (frames instanceof kit.RealtimeError) throw frames;
-  const connectionId = connectionIdOfWelcomeObject(frames[0]);
-  if (connectionId === undefined) throw kit.unavailable('the first poll did not start with a welcome frame');
-  const session = new PollSession(ctx, deps, connectionId);
-  session.deliver(frames);
-  session.start();
-  return session.connection;
 }
 
 /**
@@ -153,132 +234,5 @@ function mergeCursor(into: Cursor, from: unknown): void {
   for (const key of Object.keys(from)) {
     const seq = (from as Record<string, unknown>)[key];
     if (typeof seq === 'number' && !PROTOTYPE_KEYS.has(key)) into[key] = seq;
-  }
-}
-
-// The poll loop of one connection. `update` aborts the poll in flight (its
-// own controller) so the loop re-polls at once with the new subscription.
-class PollSession {
-  readonly connection: TransportConnection;
-  readonly #ctx: TransportContext;
-  readonly #deps: PollDeps;
-  #connectionId: string;
-  #services: string[];
-  #propertyIds: string[] | null;
-  #token: string | undefined;
-  // The cursor as this transport saw it: used when the core gives no getCursor.
-  readonly #cursor: Cursor;
-  #inFlight: AbortController | undefined;
-  #closed = false;
-  // Aborts the update POSTs when the connection closes.
-  readonly #lifetime = new AbortController();
-  readonly #stopListening: () => void;
-
-  constructor(ctx: TransportContext, deps: PollDeps, connectionId: string) {
-    this.#ctx = ctx;
-    this.#deps = deps;
-    this.#connectionId = connectionId;
-    this.#services = ctx.services;
-    this.#propertyIds = ctx.propertyIds;
-    this.#token = ctx.token;
-    this.#cursor = Object.create(null) as Cursor;
-    mergeCursor(this.#cursor, ctx.cursor);
-    this.#stopListening = deps.kit.onAbort(ctx.signal, () => this.#close());
-    this.connection = {
-      update: (services, propertyIds) => this.#update(services, propertyIds),
-      setToken: (token) => {
-        this.#token = token;
-      },
-      close: () => this.#close(),
-    };
-  }
-
-  start(): void {
-    void this.#loop();
-  }
-
-  /** Hands a poll's frames to the core, noting the cursor they move to. */
-  deliver(frames: unknown[]): void {
-    for (let frame of frames) {
-      if (this.#closed) return;
-      if (typeof frame === 'object' && frame !== null) {
-        const type = (frame as { type?: unknown }).type;
-        if (type === 'batch' || type === 'reset' || type === 'welcome') {
-          mergeCursor(this.#cursor, (frame as { cursor?: unknown }).cursor);
-        }
-        if (type === 'welcome') {
-          // A server that forgot an idle connection opens a new one on the next
-          // poll and says so with a new welcome: later polls and updates use it.
-          this.#connectionId = connectionIdOfWelcomeObject(frame) ?? this.#connectionId;
-          frame = withPollHeartbeat(frame, this.#deps.waitSeconds * 1000);
-        }
-      }
-      // Non-objects go on too: the core counts them as invalid.
-      this.#ctx.onFrame(frame as object);
-    }
-  }
-
-  async #loop(): Promise<void> {
-    while (!this.#closed) {
-      const controller = new AbortController();
-      this.#inFlight = controller;
-      const url = pollUrl(
-        this.#ctx.url,
-        {
-          connectionId: this.#connectionId,
-          services: this.#services,
-          propertyIds: this.#propertyIds,
-          cursor: this.#ctx.getCursor?.() ?? this.#cursor,
-          wait: this.#deps.waitSeconds,
-        },
-        this.#deps.kit,
-      );
-      const outcome = await poll(url, this.#token, controller.signal, this.#deps);
-      this.#inFlight = undefined;
-      if (this.#closed) return;
-      if (outcome instanceof this.#deps.kit.RealtimeError) {
-        this.#close();
-        this.#ctx.onClose({
-          status: outcome.status,
-          code: outcome.code,
-          retryAfterMs: outcome.retryAfterMs,
-          error: outcome,
-        });
-        return;
-      }
-      // `undefined`: an update aborted the poll; poll again with the new subscription.
-      if (outcome === undefined) continue;
-      if (outcome.length === 0) this.#ctx.onFrame({ type: 'heartbeat', serverTime: this.#deps.now() });
-      else this.deliver(outcome);
-    }
-  }
-
-  async #update(services: string[], propertyIds: string[] | null): Promise<UpdateResult> {
-    if (this.#closed)
-      throw new this.#deps.kit.RealtimeError('connection_lost', 'the long-poll connection is closed');
-    const result = await postUpdateServices({
-      ...this.#deps,
-      url: this.#ctx.url,
-      token: this.#token,
-      connectionId: this.#connectionId,
-      services,
-      propertyIds,
-      signal: this.#lifetime.signal,
-    });
-    if (this.#closed) return result;
-    this.#services = services;
-    this.#propertyIds = propertyIds;
-    if (result.cursor !== undefined) mergeCursor(this.#cursor, result.cursor);
-    this.#inFlight?.abort();
-    return result;
-  }
-
-  #close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#stopListening();
-    this.#lifetime.abort();
-    this.#inFlight?.abort();
-    this.#inFlight = undefined;
   }
 }

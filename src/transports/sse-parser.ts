@@ -1,3 +1,7 @@
+import type { RealtimeError } from '../errors';
+import type { ErrorResponseLike } from './http-request';
+import type { TransportKit } from './kit';
+
 /** One dispatched `text/event-stream` message. */
 export interface SseMessage {
   /** The `event` field, or `'message'` when the message had none. */
@@ -37,14 +41,14 @@ export const DEFAULT_SSE_MAX_LINE_CHARS = 16 * 1024 * 1024;
 
 const LF = 10;
 const CR = 13;
-const SPACE = 32;
 const BOM = 0xfeff;
 const ALL_DIGITS = /^[0-9]+$/;
-
-/** True when the line's field name (before the colon at `colon`) is `name`, without slicing it out. */
-function fieldIs(line: string, colon: number, name: string): boolean {
-  return colon === name.length && line.startsWith(name);
-}
+// A line end: CRLF, CR or LF. Its `lastIndex` is set before each search, so
+// a parser called back into from `onMessage` cannot lose its place.
+const LINE_END = /\r\n?|\n/g;
+// A line's field name, then its value without the one leading space the spec
+// strips. A line without a colon is all name; a comment has an empty name.
+const FIELD = /^([^:]*):? ?(.*)$/s;
 
 /**
  * An incremental `text/event-stream` parser following the WHATWG HTML
@@ -55,8 +59,9 @@ function fieldIs(line: string, colon: number, name: string): boolean {
  * when it had a `data` field.
  *
  * Chunks may be split anywhere, including inside a multi-byte UTF-8 character.
- * Each chunk is scanned once; a line arriving in many pieces is kept as a list
- * of pieces and joined once at its end, so a long line costs O(length).
+ * Each chunk is scanned once; a line arriving in many pieces is appended to
+ * piece by piece, which engines do without copying (a rope, flattened once
+ * when the line is read), so a long line costs O(length).
  */
 export class SseParser {
   /** The reconnection time the stream asked for most recently, if any (the core owns reconnect timing). */
@@ -69,19 +74,18 @@ export class SseParser {
   readonly #onOverflow: ((overflow: SseOverflow) => void) | undefined;
   readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-  // The unfinished line: pieces from earlier chunks, joined only once it ends.
-  #pending: string[] = [];
-  #pendingChars = 0;
-  // A chunk ended with CR: an LF at the start of the next chunk belongs to it.
-  #skipLeadingLf = false;
-  #sawFirstChar = false;
-  // The rest of the current line is dropped (it overflowed).
-  #discardingLine = false;
+  // The unfinished line so far, or `undefined` while the rest of a line that
+  // overflowed is dropped.
+  #line: string | undefined = '';
+  // The character dropped when the next chunk starts with it: the BOM at the
+  // start of a stream, or after a chunk that ended with CR the LF of that CRLF
+  // (-1: none).
+  #dropFirst = BOM;
   // Every line until the next blank line is dropped (its message overflowed).
   #discardingMessage = false;
 
-  #data = '';
-  #hasData = false;
+  // The message being read: its data (`undefined` until a `data` field), event type and retry.
+  #data: string | undefined;
   #eventType = '';
   #messageRetry: number | undefined;
 
@@ -102,7 +106,32 @@ export class SseParser {
   /** Feeds the next chunk of the stream: bytes (UTF-8) or already-decoded text. */
   push(chunk: Uint8Array | string): void {
     const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
-    if (text.length > 0) this.#scan(text);
+    // An empty chunk (bytes that only began a character) must not touch #dropFirst.
+    if (text === '') return;
+    let pos = text.charCodeAt(0) === this.#dropFirst ? 1 : 0;
+    // Any CR is a line end, so one ending the chunk is matched below.
+    this.#dropFirst = text.charCodeAt(text.length - 1) === CR ? LF : -1;
+    for (;;) {
+      LINE_END.lastIndex = pos;
+      const lineEnd = LINE_END.exec(text);
+      if (this.#line !== undefined) {
+        this.#line += text.slice(pos, lineEnd?.index);
+        if (this.#line.length > this.#maxLineChars) {
+          // Dropped whole: what was kept of it must not start the line after
+          // it (the blank line that ends the discarded message).
+          this.#line = undefined;
+          this.#overflow();
+        }
+      }
+      if (lineEnd === null) return;
+      pos = lineEnd.index + lineEnd[0].length;
+      const line = this.#line;
+      this.#line = '';
+      // An `undefined` line overflowed and was dropped; the lines of a
+      // discarded message are dropped until the blank line that ends it.
+      if (line === '') this.#dispatch();
+      else if (line !== undefined && !this.#discardingMessage) this.#readField(line);
+    }
   }
 
   /**
@@ -112,154 +141,44 @@ export class SseParser {
    */
   end(): void {
     this.#decoder.decode();
-    this.#pending = [];
-    this.#pendingChars = 0;
-    this.#skipLeadingLf = false;
-    this.#sawFirstChar = false;
-    this.#discardingLine = false;
+    this.#line = '';
+    this.#dropFirst = BOM;
     this.#discardingMessage = false;
     this.#resetMessage();
   }
 
-  #scan(text: string): void {
-    let pos = 0;
-    const length = text.length;
-    if (!this.#sawFirstChar) {
-      this.#sawFirstChar = true;
-      if (text.charCodeAt(0) === BOM) pos = 1;
+  #readField(line: string): void {
+    // FIELD matches every line: the fallbacks are for the type checker.
+    const [, name, value = ''] = FIELD.exec(line) ?? [];
+    switch (name) {
+      case 'data':
+        this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+        if (this.#data.length > this.#maxLineChars) this.#overflow();
+        break;
+      case 'event':
+        this.#eventType = value;
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.lastEventId = value;
+        break;
+      case 'retry':
+        if (ALL_DIGITS.test(value)) this.retry = this.#messageRetry = Number(value);
     }
-    if (this.#skipLeadingLf) {
-      this.#skipLeadingLf = false;
-      if (pos < length && text.charCodeAt(pos) === LF) pos++;
-    }
-    // Next CR and LF positions are remembered so each is searched for once per
-    // chunk rather than once per line (a chunk without CR would otherwise be
-    // rescanned to its end for every line).
-    let nextLf = -2;
-    let nextCr = -2;
-    while (pos < length) {
-      if (nextLf !== -1 && nextLf < pos) nextLf = text.indexOf('\n', pos);
-      if (nextCr !== -1 && nextCr < pos) nextCr = text.indexOf('\r', pos);
-      let end: number;
-      if (nextLf === -1) end = nextCr;
-      else if (nextCr === -1) end = nextLf;
-      else end = Math.min(nextLf, nextCr);
-      if (end === -1) {
-        this.#keepPartialLine(text, pos, length);
-        return;
-      }
-      this.#finishLine(text, pos, end);
-      pos = end + 1;
-      if (text.charCodeAt(end) === CR) {
-        if (pos === length) this.#skipLeadingLf = true;
-        else if (text.charCodeAt(pos) === LF) pos++;
-      }
-    }
-  }
-
-  #keepPartialLine(text: string, start: number, end: number): void {
-    if (this.#discardingLine) return;
-    if (this.#discardingMessage) {
-      // A line with content cannot be the blank line that ends the discarded
-      // message, so there is no need to keep it.
-      this.#discardingLine = true;
-      return;
-    }
-    const chars = end - start;
-    if (this.#pendingChars + chars > this.#maxLineChars) {
-      // The pieces kept so far belong to the dropped line: left here they
-      // would be prepended to the line after it (the blank line that ends the
-      // discarded message), and the next message would be discarded too.
-      this.#pending = [];
-      this.#pendingChars = 0;
-      this.#overflow();
-      this.#discardingLine = true;
-      return;
-    }
-    this.#pending.push(start === 0 && end === text.length ? text : text.slice(start, end));
-    this.#pendingChars += chars;
-  }
-
-  #finishLine(text: string, start: number, end: number): void {
-    if (this.#discardingLine) {
-      // The dropped line ends here; its message stays discarded until the next blank line.
-      this.#discardingLine = false;
-      return;
-    }
-    if (this.#pendingChars + (end - start) > this.#maxLineChars) {
-      this.#pending = [];
-      this.#pendingChars = 0;
-      this.#overflow();
-      return;
-    }
-    let line: string;
-    if (this.#pendingChars === 0) {
-      line = text.slice(start, end);
-    } else {
-      this.#pending.push(text.slice(start, end));
-      line = this.#pending.join('');
-      this.#pending = [];
-      this.#pendingChars = 0;
-    }
-    this.#processLine(line);
-  }
-
-  #processLine(line: string): void {
-    if (line.length === 0) {
-      this.#dispatch();
-      return;
-    }
-    if (this.#discardingMessage) return;
-    const colon = line.indexOf(':');
-    if (colon === 0) return; // a comment
-    let value = '';
-    if (colon > 0) {
-      const valueStart = line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
-      value = line.slice(valueStart);
-    }
-    const nameEnd = colon === -1 ? line.length : colon;
-    if (fieldIs(line, nameEnd, 'data')) {
-      if (this.#hasData) {
-        if (this.#data.length + 1 + value.length > this.#maxLineChars) {
-          this.#overflow();
-          return;
-        }
-        this.#data += `\n${value}`;
-      } else {
-        this.#data = value;
-        this.#hasData = true;
-      }
-    } else if (fieldIs(line, nameEnd, 'event')) {
-      this.#eventType = value;
-    } else if (fieldIs(line, nameEnd, 'id')) {
-      if (!value.includes('\0')) this.lastEventId = value;
-    } else if (fieldIs(line, nameEnd, 'retry')) {
-      if (ALL_DIGITS.test(value)) {
-        this.#messageRetry = Number(value);
-        this.retry = this.#messageRetry;
-      }
-    }
-    // Any other field is ignored, as the spec says.
+    // Any other field, and a comment (an empty name), is ignored, as the spec says.
   }
 
   #dispatch(): void {
-    if (this.#discardingMessage) {
-      this.#discardingMessage = false;
-      this.#resetMessage();
-      return;
+    // A discarded message has no data: #overflow reset it, and no line is read until here.
+    const data = this.#data;
+    let message: SseMessage | undefined;
+    if (data !== undefined) {
+      message = { event: this.#eventType || 'message', data };
+      if (this.lastEventId !== '') message.id = this.lastEventId;
+      if (this.#messageRetry !== undefined) message.retry = this.#messageRetry;
     }
-    if (!this.#hasData) {
-      this.#resetMessage();
-      return;
-    }
-    const message: SseMessage = {
-      event: this.#eventType === '' ? 'message' : this.#eventType,
-      data: this.#data,
-    };
-    if (this.lastEventId !== '') message.id = this.lastEventId;
-    if (this.#messageRetry !== undefined) message.retry = this.#messageRetry;
+    this.#discardingMessage = false;
     this.#resetMessage();
-    this.#onMessage(message);
+    if (message !== undefined) this.#onMessage(message);
   }
 
   #overflow(): void {
@@ -272,9 +191,29 @@ export class SseParser {
   }
 
   #resetMessage(): void {
-    this.#data = '';
-    this.#hasData = false;
+    this.#data = undefined;
     this.#eventType = '';
     this.#messageRetry = undefined;
   }
+}
+
+// The checks of the answer that should carry the stream. They are here rather
+// than in sse.ts, whose exports its chunk must keep by name (it is loaded with
+// import()), or in http-request.ts, which the long-poll transport loads too.
+
+/** True when the response's content type is `mediaType` (parameters such as `charset` ignored). */
+export function hasContentType(response: ErrorResponseLike, mediaType: string): boolean {
+  // The media type is what comes before the first `;`; a missing header gives `undefined`.
+  return response.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase() === mediaType;
+}
+
+/** The error for a 2xx answer whose content type is not the one the transport speaks. */
+export function unexpectedContentType(
+  response: ErrorResponseLike,
+  expected: string,
+  kit: TransportKit,
+): RealtimeError {
+  response.body?.cancel().catch(() => {});
+  const got = response.headers.get('content-type') ?? 'none';
+  return kit.unavailable(`expected ${expected}, got content type ${got}`, { status: response.status });
 }

@@ -2,16 +2,13 @@ import { errorFromResponse, type HttpDeps, send } from './http-request';
 import type { UpdateResult } from './types';
 
 // Loaded only with an HTTP transport: the core's error class and helpers come
-// in the request's `kit` (see kit.ts).
+// in the deps' `kit` (see kit.ts).
 
-/** What one `POST /update-services` needs. */
-export interface UpdateServicesRequest extends HttpDeps {
-  url: string;
-  token: string | undefined;
+/** The body of `POST /update-services`: the connection and its new subscription. */
+export interface UpdateServicesBody {
   connectionId: string;
   services: string[];
   propertyIds: string[] | null;
-  signal: AbortSignal;
 }
 
 /**
@@ -20,38 +17,42 @@ export interface UpdateServicesRequest extends HttpDeps {
  * rejects with the mapped `RealtimeError` of a non-200 answer, or
  * `invalid_frame` for an answer that is not `{ cursor }`.
  */
-export async function postUpdateServices(request: UpdateServicesRequest): Promise<UpdateResult> {
-  const { signal, kit } = request;
+export async function postUpdateServices(
+  deps: HttpDeps,
+  url: string,
+  token: string | undefined,
+  body: UpdateServicesBody,
+  signal: AbortSignal,
+): Promise<UpdateResult> {
+  const { kit } = deps;
   const response = await send(
-    request,
-    kit.endpointUrl(request.url, 'update-services').href,
-    request.token,
+    deps,
+    kit.endpointUrl(url, 'update-services').href,
+    token,
     {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({
-        connectionId: request.connectionId,
-        services: request.services,
-        propertyIds: request.propertyIds,
-      }),
+      body: JSON.stringify(body),
       signal,
     },
     'update-services',
   );
-  if (response.status !== 200) throw await errorFromResponse(response, request);
-  let body: unknown;
+  if (response.status !== 200) throw await errorFromResponse(response, deps);
+  // `{ cursor }` and nothing else: the reader, which never throws, keeps only
+  // the fields it reads.
+  let parsed: UpdateResult | undefined;
+  let cause: unknown;
   try {
-    body = await response.json();
+    parsed = kit.readUpdateServicesResponse(await response.json());
   } catch (error) {
     if (signal.aborted) throw kit.abortedError(signal);
-    throw new kit.RealtimeError('invalid_frame', 'update-services answered with something that is not JSON', {
-      cause: error,
+    cause = error;
+  }
+  if (parsed === undefined) {
+    throw new kit.RealtimeError('invalid_frame', 'update-services answer is not JSON { cursor }', {
+      cause,
       status: 200,
     });
   }
-  const parsed = kit.readUpdateServicesResponse(body);
-  if (parsed === undefined) {
-    throw new kit.RealtimeError('invalid_frame', 'update-services answer is not { cursor }', { status: 200 });
-  }
-  return { cursor: parsed.cursor };
+  return parsed;
 }

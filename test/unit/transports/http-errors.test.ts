@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
-import { codeForStatus, hasContentType, parseRetryAfter } from '../../../src/transports/http-errors';
-import { errorFromResponse, unexpectedContentType } from '../../../src/transports/http-request';
+import { parseRetryAfter } from '../../../src/transports/http-errors';
+import { codeForStatus, errorFromResponse } from '../../../src/transports/http-request';
 import { kit } from '../../../src/transports/kit';
+import { hasContentType, unexpectedContentType } from '../../../src/transports/sse-parser';
 
 const NOW = Date.UTC(2025, 10, 22, 12, 0, 0);
 
