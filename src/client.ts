@@ -176,7 +176,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   #removeDevtools: (() => void) | undefined;
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
   #replayFloor: Cursor | undefined;
-  #lastReplayAskAt = Number.NEGATIVE_INFINITY;
+  #lastReplayAskAt = -Infinity;
   /** The floor included in the cursor last handed to the transport. */
   #floorSent: Cursor | undefined;
   /** The cursor last handed to the transport, floor included. */
@@ -220,7 +220,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   readonly #lastDelivered = new Map<string, number>();
   /** With `persistCursor`: where the shared cursor outlives the tabs, once loaded. */
   #cursorStore: CursorStore | undefined;
-  #cursorStoreLoading: Promise<CursorStore | undefined> | undefined;
+  /** Settles once the store is loaded, or could not load (then `#cursorStore` stays unset). */
+  #cursorStoreLoading: Promise<void> | undefined;
   /** False while the persisted cursor loads: connecting before would skip what it covers. */
   #cursorReady = true;
   /**
@@ -257,17 +258,17 @@ class Client implements RealtimeClient, CoordinatorHost {
             : 'none';
     }
     if (strategy !== 'none') {
-      // The platform's clock, locks, storage, BroadcastChannel and window.
+      // The platform's clock, locks, storage, BroadcastChannel and window;
+      // the options' appKey and scope, and leader.takeoverMs.
       this.#coordinator = new TabCoordinator({
         ...(platform as Omit<ResolvedOptions['platform'], 'locks' | 'BroadcastChannel'> & {
           locks?: LockManagerLike;
           BroadcastChannel?: BroadcastChannelConstructor | null;
         }),
-        appKey: options.appKey,
-        scope: options.scope,
+        ...options,
+        ...options.leader,
         tabId,
         strategy,
-        takeoverMs: options.leader.takeoverMs,
         host: this,
         maxMessageChars: options.maxFrameChars + 4096,
       });
@@ -309,8 +310,9 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.#reporter = new SliReporter({
             ...platform,
             ...page,
+            // Its intervalMs.
+            ...options.telemetry,
             url,
-            intervalMs: options.telemetry.intervalMs,
             sampled,
             collect: measurement.report,
           });
@@ -328,8 +330,9 @@ class Client implements RealtimeClient, CoordinatorHost {
         // The platform's fetch and clocks.
         this.#poller = new FlagsPoller({
           ...platform,
+          // Its intervalMs.
+          ...flagsUrl,
           url,
-          intervalMs: flagsUrl.intervalMs,
           onFlags: (document) => {
             if (this.#closed) return;
             // A flag the last document set and this one leaves out is the
@@ -364,7 +367,6 @@ class Client implements RealtimeClient, CoordinatorHost {
         this.#emit('error', error);
       },
     });
-    this.#applyFlagsToDispatcher(options.flags);
 
     this.#pipeline = new EventPipeline(
       {
@@ -403,20 +405,15 @@ class Client implements RealtimeClient, CoordinatorHost {
       }),
     );
     this.#loop = new ConnectionLoop({
-      url: options.url,
+      // The options' url, connectTimeoutMs and maxFrameChars.
+      ...options,
       chain: this.#chain,
-      tokens: new TokenProvider({
-        getToken: options.getToken,
-        refreshSkewMs: options.refreshSkewMs,
-        clock,
-        wallClock,
-      }),
+      // The options' getToken and refreshSkewMs.
+      tokens: new TokenProvider({ ...options, clock, wallClock }),
       breaker: this.#breaker,
       backoff: new ExponentialBackoff({ ...options.backoff, floorMs: options.backoff.baseMs, random }),
       watchdog: new HeartbeatWatchdog({ clock, onDead: () => this.#loop.heartbeatMissed() }),
       clock,
-      connectTimeoutMs: options.connectTimeoutMs,
-      maxFrameChars: options.maxFrameChars,
       isOnline: () => (platform.navigator ?? globalThis.navigator)?.onLine !== false,
       subscription: () => {
         const subscription = this.#subscription();
@@ -425,10 +422,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
       // Ours, reaching back for a follower's replay.
       cursor: () => {
-        const cursor = this.#pipeline.getCursor();
         const floor = this.#replayFloor;
         this.#floorSent = floor;
-        this.#cursorSent = floor === undefined ? cursor : lowerTo(cursor, floor);
+        this.#cursorSent = lowerTo(this.#pipeline.getCursor(), floor ?? {});
         return this.#cursorSent;
       },
       sink: {
@@ -532,7 +528,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     });
 
     if (options.devtools) this.#installDevtools();
-    this.#applyGate();
+    // The options' flags, as the state has them: to the dispatcher, and the gate.
+    this.#applyFlags();
   }
 
   subscribe(service: string, handler: EventHandler): () => void {
@@ -658,6 +655,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   // ── CoordinatorHost: what the other tabs tell this one ──────────────────
+  // Only the coordinator calls these, so `#coordinator` is set in them.
 
   ownNeeds(): TabNeeds {
     const { services, propertyFilter } = this.#state;
@@ -667,7 +665,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   needsChanged(): void {
     this.#pipeline.setServices(this.#subscription().services);
     this.#setState((state) => ({
-      leader: { ...state.leader, peers: this.#coordinator?.peerCount ?? 0 },
+      leader: { ...state.leader, peers: this.#coordinator!.peerCount },
     }));
     // Sent only if, by then, this tab leads a live connection.
     this.#queueUpdate();
@@ -685,7 +683,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       leaderTabId,
       leader: {
         ...state.leader,
-        elections: this.#coordinator?.electionsWon ?? 0,
+        elections: this.#coordinator!.electionsWon,
         electionsPerHour: this.#elections.total(),
       },
     });
@@ -763,31 +761,29 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   cursor(cursor: Cursor, direct: boolean): void {
-    const own = this.#pipeline.getCursor();
-    if (direct && this.#adoptLeaderCursor) {
+    if (direct) {
+      const own = this.#pipeline.getCursor();
+      const adopt = this.#adoptLeaderCursor;
       this.#adoptLeaderCursor = false;
-      // Just joined, new or back from idle: no handler relies on the cursor
-      // this tab has (persisted, or kept from before), the browser's is the
-      // truth. Older, keeping it would make the leader replay for it; newer,
-      // the stream went back (a `reset` to a new epoch this tab did not
-      // hear) and keeping it would drop the new epoch's events as
-      // duplicates. Not so after the back/forward cache: its handlers are
-      // still there, and skipping ahead would lose what they missed.
       for (const service in cursor) {
         const mine = own[service];
-        if (mine !== undefined && mine !== cursor[service]) {
+        const theirs = cursor[service] as number;
+        if (mine === undefined || mine === theirs) continue;
+        if (adopt) {
+          // Just joined, new or back from idle: no handler relies on the cursor
+          // this tab has (persisted, or kept from before), the browser's is the
+          // truth. Older, keeping it would make the leader replay for it; newer,
+          // the stream went back (a `reset` to a new epoch this tab did not
+          // hear) and keeping it would drop the new epoch's events as
+          // duplicates. Not so after the back/forward cache: its handlers are
+          // still there, and skipping ahead would lose what they missed.
           this.#pipeline.forget(service);
           this.#lastDelivered.delete(service);
-        }
-      }
-    } else if (direct) {
-      // Back from the back/forward cache, behind the browser: have the hole
-      // replayed now, not when (if ever) the next batch shows it.
-      for (const service in cursor) {
-        const mine = own[service];
-        if (mine !== undefined && mine < (cursor[service] as number)) {
+        } else if (mine < theirs) {
+          // Back from the back/forward cache, behind the browser: have the hole
+          // replayed now, not when (if ever) the next batch shows it (once:
+          // the asks are throttled).
           this.#askLeaderForReplay();
-          break;
         }
       }
     }
@@ -836,8 +832,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#guard.recordFrames(0, 1);
   }
 
+  /** Without a coordinator (`leader.strategy: 'none'`) the tab is its own leader. */
   #isLeaderNow(): boolean {
-    return this.#coordinator === undefined || this.#coordinator.isLeader;
+    return this.#coordinator?.isLeader ?? true;
   }
 
   #applyServerFrame(frame: ServerFrame): void {
@@ -845,8 +842,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (frame.type === 'batch' && floor) {
       // A batch that starts at or before the floor is the replay a follower asked for.
       for (const service in frame.after) {
-        const wanted = floor[service];
-        if (wanted !== undefined && (frame.after[service] as number) <= wanted) delete floor[service];
+        // A service the floor has none of compares false: it stays out.
+        if (frame.after[service]! <= floor[service]!) delete floor[service];
       }
       if (Object.keys(floor).length === 0) this.#replayFloor = undefined;
     }
@@ -879,17 +876,22 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** Tells the other tabs this leader's connection state (the state of now). */
   #postState(): void {
-    const message = { type: 'state', ...pick(this.#state, MIRRORED) } as Omit<StateMessage, 'v' | 'from'>;
-    // A tab that opens after the welcome never sees it relayed; the offset
-    // is the machine's wall clock against the server's, the same in every tab.
-    if (this.#clockOffsetMs !== undefined) message.serverClockOffsetMs = this.#clockOffsetMs;
-    this.#coordinator?.post(message);
+    this.#coordinator?.post({
+      type: 'state',
+      ...pick(this.#state, MIRRORED),
+      // A tab that opens after the welcome never sees it relayed; the offset
+      // is the machine's wall clock against the server's, the same in every
+      // tab. Undefined until estimated: the JSON of the message leaves it out.
+      serverClockOffsetMs: this.#clockOffsetMs,
+    });
   }
 
-  #applyFlags(flags: Partial<ResolvedFlags>): void {
+  /** Merges `flags` onto the state's (none: applies those again) and acts on the result. */
+  #applyFlags(flags?: Partial<ResolvedFlags>): void {
     const next = resolveFlags(this.#state.flags, flags);
     this.#setState({ flags: next });
-    this.#applyFlagsToDispatcher(next);
+    this.#dispatcher.setShadowMode(next.shadowMode);
+    this.#dispatcher.setDisabledServices(next.disabledServices);
     this.#applyGate();
   }
 
@@ -928,15 +930,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#sliTimer = this.#clock.setTimeout(() => {
       if (!this.#active || this.#closed) return;
       this.#guard.evaluate();
-      this.#setState((state) => {
-        const electionsPerHour = this.#elections.total();
+      const state = this.#state;
+      const { leader } = state;
+      const electionsPerHour = this.#elections.total();
+      this.#setState({
+        ...this.#measurement?.figures(state),
         // The same object when unchanged: a tab that does not measure then has
         // nothing new every tick, and its listeners hear nothing.
-        const leader =
-          electionsPerHour === state.leader.electionsPerHour
-            ? state.leader
-            : { ...state.leader, electionsPerHour };
-        return this.#measurement ? { ...this.#measurement.figures(state), leader } : { leader };
+        leader: electionsPerHour === leader.electionsPerHour ? leader : { ...leader, electionsPerHour },
       });
       if (this.#measurement) this.#emit('sli', this.#measurement.report());
       // A rollback cooldown may have ended.
@@ -957,34 +958,36 @@ class Client implements RealtimeClient, CoordinatorHost {
    * Measuring starts when the code is here, moments after the call.
    */
   #measure(): Promise<void> {
-    if (this.#measuring) return this.#measuring;
-    // Only while this load is under way: a call after it (loaded, or failed
-    // for good) must not start a backlog that nothing would ever empty.
-    this.#sliBacklog = [];
-    this.#measuring = this.#load(
-      import('./observability/sli-measurement'),
-      ({ startMeasuring }) => {
-        const measurement = startMeasuring({
-          options: this.#options,
-          elections: this.#elections,
-          window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
-          // Made here: #measure loads the collector once per client.
-          sessionId: nanoid(),
-          clockOffsetMs: this.#clockOffsetMs ?? 0,
-          // Not state().circuit: a follower's mirrors the leader's breaker.
-          circuitOpen: this.#circuitDriven(),
-          state: () => this.#state,
-          reportsSent: () => this.#reporter?.stats().sent ?? 0,
-        });
-        // The backlog is dropped below, once this ran (or failed).
-        for (const tell of this.#sliBacklog ?? []) tell(measurement.sli);
-        this.#measurement = measurement;
-        this.#setState((state) => ({ sli: { ...state.sli, measured: true } }));
-      },
-      // Loaded or failed: either way nothing is kept for it any more.
-    ).then(() => {
-      this.#sliBacklog = undefined;
-    });
+    if (!this.#measuring) {
+      // Only while this load is under way: a call after it (loaded, or failed
+      // for good) must not start a backlog that nothing would ever empty.
+      this.#sliBacklog = [];
+      this.#measuring = this.#load(
+        import('./observability/sli-measurement'),
+        ({ startMeasuring }) => {
+          const measurement = startMeasuring({
+            options: this.#options,
+            elections: this.#elections,
+            window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
+            // Made here: #measure loads the collector once per client.
+            sessionId: nanoid(),
+            clockOffsetMs: this.#clockOffsetMs ?? 0,
+            // Not state().circuit: a follower's mirrors the leader's breaker.
+            circuitOpen: this.#circuitDriven(),
+            state: () => this.#state,
+            reportsSent: () => this.#reporter?.stats().sent ?? 0,
+          });
+          // The backlog, made above as this load started, is dropped below,
+          // once this ran (or failed).
+          for (const tell of this.#sliBacklog!) tell(measurement.sli);
+          this.#measurement = measurement;
+          this.#setState({ sli: { ...this.#state.sli, measured: true } });
+        },
+        // Loaded or failed: either way nothing is kept for it any more.
+      ).then(() => {
+        this.#sliBacklog = undefined;
+      });
+    }
     return this.#measuring;
   }
 
@@ -1027,7 +1030,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       // that swaps one subscriber for another causes no reconnect.
       this.#idleTimer = this.#clock.setTimeout(() => {
         this.#idleTimer = undefined;
-        if (this.#state.services.length > 0 || this.#closed) return;
+        // (close() clears this timer.)
+        if (this.#state.services.length > 0) return;
         // The last subscriber left: let go of everything.
         this.#active = false;
         this.#adoptLeaderCursor = true;
@@ -1066,21 +1070,6 @@ class Client implements RealtimeClient, CoordinatorHost {
       });
   }
 
-  /** The cursor store, loaded and opened on first use; undefined if it could not load. */
-  #openCursorStore(): Promise<CursorStore | undefined> {
-    const { platform, appKey, scope } = this.#options;
-    this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
-      this.#cursorStore = new CursorStore({
-        name: channelName(appKey, scope),
-        read: readCursor,
-        indexedDB: platform.indexedDB as IDBFactory | undefined,
-        clock: this.#clock,
-        now: this.#wallClock,
-      });
-    }).then(() => this.#cursorStore);
-    return this.#cursorStoreLoading;
-  }
-
   /** The first subscriber came: join the election (or, alone, connect). */
   #activate(): void {
     this.#active = true;
@@ -1089,10 +1078,21 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#sliTick();
     this.#reporter?.start();
     this.#poller?.start();
-    if (this.#options.persistCursor) {
+    const { persistCursor, platform, appKey, scope } = this.#options;
+    if (persistCursor) {
       this.#cursorReady = false;
-      void this.#openCursorStore()
-        .then((store) => store?.load())
+      // The cursor store, loaded and opened on first use (left unset if it could not load).
+      this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
+        this.#cursorStore = new CursorStore({
+          name: channelName(appKey, scope),
+          read: readCursor,
+          indexedDB: platform.indexedDB as IDBFactory | undefined,
+          clock: this.#clock,
+          now: this.#wallClock,
+        });
+      });
+      void this.#cursorStoreLoading
+        .then(() => this.#cursorStore?.load())
         // A store that cannot be read is no persisted cursor: connect without it.
         .catch(() => undefined)
         .then((cursor) => {
@@ -1205,11 +1205,6 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
   }
 
-  #applyFlagsToDispatcher(flags: ResolvedFlags): void {
-    this.#dispatcher.setShadowMode(flags.shadowMode);
-    this.#dispatcher.setDisabledServices(flags.disabledServices);
-  }
-
   /** What the connection subscribes to: this tab's needs, or every tab's. */
   #subscription(): { services: string[]; propertyIds: string[] | null } {
     if (this.#coordinator) return this.#coordinator.union();
@@ -1225,17 +1220,17 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #bumpCounter(name: keyof RealtimeCounters): void {
-    this.#setState((state) => ({ counters: plus(state.counters, name) }));
+    this.#setState({ counters: plus(this.#state.counters, name) });
   }
 
   #addSuppressed(service: string, count: number): void {
-    this.#setState((state) => ({ byServiceSuppressed: plus(state.byServiceSuppressed, service, count) }));
+    this.#setState({ byServiceSuppressed: plus(this.#state.byServiceSuppressed, service, count) });
   }
 
   #installDevtools(): void {
     const win = globalThis.window as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
     if (!win) return;
-    const getter = () => this.getState();
+    const getter = () => this.#state;
     win.__realtimeState = getter;
     this.#removeDevtools = () => {
       if (win.__realtimeState === getter) delete win.__realtimeState;
@@ -1286,8 +1281,8 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
 function lowerTo(cursor: Cursor, floor: Cursor): Cursor {
   for (const service in floor) {
     const seq = floor[service] as number;
-    const own = cursor[service];
-    if (own === undefined || seq < own) cursor[service] = seq;
+    // Also where `cursor` has none: undefined compares false.
+    if (!(cursor[service]! <= seq)) cursor[service] = seq;
   }
   return cursor;
 }
