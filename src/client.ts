@@ -389,7 +389,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           if (reason === 'invalid') this.#toSli((sli) => sli.droppedEvents(count));
         },
       },
-      { dedupCapacity: options.dedupWindow },
+      options.dedupWindow,
     );
 
     this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
@@ -446,7 +446,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.#setClockOffset(frame.serverTime + connectMs / 2 - wallClock());
           // Needs that changed while this connection was being opened.
           this.#queueUpdate();
-          this.#pipeline.applyWelcome(frame);
+          this.#pipeline.applyFrame(frame);
           let { byServiceReconnects, counters, leader, services } = this.#state;
           if (this.#welcomes++ > 0) {
             counters = plus(counters, 'reconnects');
@@ -467,7 +467,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             leader,
             counters,
           });
-          if (replayNow) this.#loop.replayForPeer();
+          if (replayNow) this.#loop.requestReplay();
         },
         frame: (frame) => {
           // Relay first: the followers' latency should not include our handlers.
@@ -710,7 +710,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (frame.type === 'welcome') {
       // Relayed moments ago: no one-way delay to add.
       this.#setClockOffset(frame.serverTime - this.#wallClock());
-      this.#pipeline.applyWelcome(frame);
+      this.#pipeline.applyFrame(frame);
       this.#showCursor();
     } else {
       // A batch or a reset; any other frame changes nothing there.
@@ -793,7 +793,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   replay(cursor: Cursor): void {
     this.#replayFloor = lowerTo({ ...this.#replayFloor }, cursor);
-    this.#loop.replayForPeer();
+    this.#loop.requestReplay();
   }
 
   peerJoined(tabId: string): void {

@@ -21,6 +21,7 @@ export type RandomSource = () => number;
  */
 export const systemClock: Clock = {
   now: () => (typeof performance !== 'undefined' ? performance.now() : Date.now()),
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+  // The globals as they are at each call, so fake timers installed later apply.
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

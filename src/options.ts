@@ -9,6 +9,7 @@ import {
   type SloTargets,
 } from './observability/thresholds';
 import { MAX_DEDUP_CAPACITY } from './pipeline/dedup-window';
+import { DEFAULT_MAX_FRAME_CHARS } from './protocol/parse';
 import type { ResolvedFlags } from './state';
 import { assertTransportList } from './transports/fallback';
 import type { Transport } from './transports/types';
@@ -189,7 +190,7 @@ const optional =
   (field, value, group) =>
     value === undefined ? value : check(field, value, group);
 const string = checked(v.assertString);
-const nonEmptyString = checked(v.assertString, { nonEmpty: true });
+const nonEmptyString = checked(v.assertString, /* nonEmpty */ true);
 const strings: Check = (field, value) => {
   v.assertStringArray(field, value);
   return [...value];
@@ -268,6 +269,7 @@ export function resolveFlags(
 
 type Defaulted = Pick<
   ResolvedOptions,
+  | 'transports'
   | 'leader'
   | 'circuit'
   | 'backoff'
@@ -284,6 +286,7 @@ type Defaulted = Pick<
 
 /** The options read with defaults: the groups, each with its table, then the top-level options. */
 const DEFAULTS: Defaults<Defaulted> = {
+  transports: [['websocket', 'sse', 'long-poll'], checked(assertTransportList)],
   leader: {
     strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
     takeoverMs: [3000, ms(100)],
@@ -304,7 +307,7 @@ const DEFAULTS: Defaults<Defaulted> = {
   connectTimeoutMs: [10_000, ms(1)],
   idleGraceMs: [1000, ms(0)],
   dedupWindow: [4096, int(16, MAX_DEDUP_CAPACITY)],
-  maxFrameChars: [2 ** 24, int(1024)], // 16 Mi
+  maxFrameChars: [DEFAULT_MAX_FRAME_CHARS, int(1024)],
   devtools: [true, bool],
   persistCursor: [false, bool],
   appKey: ['tabwire', nonEmptyString],
@@ -324,20 +327,14 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     userId: string,
   });
 
-  const transports = options.transports ?? ['websocket', 'sse', 'long-poll'];
-  assertTransportList(transports);
-
   const { auth } = options;
-  // `null`, as for every group, is the default: anonymous.
-  if (auth != null) v.assertFunction('auth.getToken', auth.getToken);
-
   const platform = options.platform ?? {};
   return {
     url: url.replace(/\/+$/, ''),
     scope,
-    transports: transports as TransportOption[],
-    getToken: auth?.getToken,
-    ...withDefaults<Pick<ResolvedOptions, 'refreshSkewMs'>>(auth, 'auth.', {
+    ...withDefaults<Pick<ResolvedOptions, 'getToken' | 'refreshSkewMs'>>(auth, 'auth.', {
+      // Required in a given `auth`; `null`, as for every group, is the default: anonymous.
+      getToken: [undefined, auth == null ? optional(fn) : fn],
       refreshSkewMs: [30_000, ms(0)],
     }),
     flags: resolveFlags(DEFAULT_FLAGS, options.flags),
@@ -370,7 +367,7 @@ function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['
       `flagsUrl must be a URL string or { url, intervalMs }, got ${v.describeValue(option)}`,
     );
   }
-  v.assertString('flagsUrl.url', given.url, { nonEmpty: true });
+  v.assertString('flagsUrl.url', given.url, /* nonEmpty */ true);
   return {
     url: given.url,
     ...withDefaults<{ intervalMs: number }>(given, 'flagsUrl.', {

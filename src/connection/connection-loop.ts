@@ -143,7 +143,7 @@ export class ConnectionLoop {
 
   stop(): void {
     this.#running = this.#everWelcomed = false;
-    this.#update = UPDATE_IDLE;
+    // The teardown also frees the update state.
     this.#teardown();
     // The schedule only, the provider stays usable: a stopped loop may be
     // started again (a new subscriber, a tab that wins the election again),
@@ -199,20 +199,13 @@ export class ConnectionLoop {
   }
 
   /**
-   * The pipeline found a gap. Long-poll replays by itself (its next poll
-   * carries the pipeline's cursor); a stream must reconnect from the cursor.
+   * The pipeline found a gap, or another tab missed frames and the cursor the
+   * loop connects with now reaches back for it. Long-poll replays by itself
+   * (its next poll carries that cursor); a stream must reconnect from it.
    * Gaps come in runs, and one reconnect answers them all: it tears the
    * connection down, so the gaps found until the next welcome ask nothing.
    */
   requestReplay(): void {
-    this.replayForPeer();
-  }
-
-  /**
-   * Another tab missed frames and the cursor the loop connects with now
-   * reaches back for it: a stream reconnects, long-poll's next poll asks.
-   */
-  replayForPeer(): void {
     if (this.#welcomed && this.#transport !== 'long-poll') this.reconnectNow();
   }
 

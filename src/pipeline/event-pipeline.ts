@@ -1,12 +1,5 @@
 import { isSeq, isServiceName } from '../protocol/read';
-import type {
-  BatchFrame,
-  Cursor,
-  RealtimeEvent,
-  ResetFrame,
-  ServerFrame,
-  WelcomeFrame,
-} from '../protocol/schemas';
+import type { BatchFrame, Cursor, RealtimeEvent, ResetFrame, ServerFrame } from '../protocol/schemas';
 import { DEFAULT_DEDUP_CAPACITY } from './dedup-window';
 import { ServiceDedup } from './service-dedup';
 
@@ -49,16 +42,6 @@ interface ServiceState {
   dedup?: ServiceDedup;
 }
 
-/** Options of {@link EventPipeline}. */
-export interface EventPipelineOptions {
-  /**
-   * Dedup keys remembered per service (at least the last this many; twice
-   * that at most, when a service mixes entity types); default 4096, an
-   * integer in 1..2^20.
-   */
-  dedupCapacity?: number;
-}
-
 /**
  * Turns server frames into exactly-once, in-order event batches per service:
  * keeps the cursor of every service, detects gaps, drops replay overlap and
@@ -75,10 +58,15 @@ export class EventPipeline {
   /** `null` until `setServices` is first called: every service is accepted. */
   #subscribed: Set<string> | null = null;
 
-  /** `dedupCapacity` comes checked by createRealtime (`dedupWindow`, an integer in 16..2^20). */
-  constructor(sink: PipelineSink, options: EventPipelineOptions = {}) {
+  /**
+   * `dedupCapacity`: dedup keys remembered per service (at least the last
+   * this many; twice that at most, when a service mixes entity types);
+   * default 4096. It comes checked by createRealtime (`dedupWindow`, an
+   * integer in 16..2^20).
+   */
+  constructor(sink: PipelineSink, dedupCapacity = DEFAULT_DEDUP_CAPACITY) {
     this.#sink = sink;
-    this.#dedupCapacity = options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY;
+    this.#dedupCapacity = dedupCapacity;
   }
 
   /**
@@ -120,16 +108,15 @@ export class EventPipeline {
     }
   }
 
-  /** Applies a `welcome`: its cursor seeds services that have none. */
-  applyWelcome(frame: WelcomeFrame): void {
-    this.seed(frame.cursor);
-  }
-
-  /** Routes a frame: batch, reset and welcome change state; heartbeat and error do not concern the pipeline. */
+  /**
+   * Routes a frame: batch, reset and welcome change state (a welcome's cursor
+   * seeds services that have none); heartbeat and error do not concern the
+   * pipeline.
+   */
   applyFrame(frame: ServerFrame): void {
     if (frame.type === 'batch') this.applyBatch(frame);
     else if (frame.type === 'reset') this.applyReset(frame);
-    else if (frame.type === 'welcome') this.applyWelcome(frame);
+    else if (frame.type === 'welcome') this.seed(frame.cursor);
   }
 
   /**

@@ -7,7 +7,6 @@ export {
 export { Dispatcher, type DispatcherOptions, type DispatchResult, type EventHandler } from './dispatcher';
 export {
   EventPipeline,
-  type EventPipelineOptions,
   type PipelineGap,
   type PipelineResync,
   type PipelineSink,

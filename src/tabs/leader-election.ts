@@ -1,5 +1,5 @@
 import type { Clock, RandomSource } from '../clock';
-import { type Listener, type ListenerErrorHandler, Listeners, reportListenerError } from '../util/emitter';
+import { type ListenerErrorHandler, reportListenerError } from '../util/emitter';
 import type { StorageLease } from './storage-lease-election';
 
 /** How the tabs pick their leader, after `auto` was resolved. */
@@ -34,8 +34,11 @@ export interface LeaderElectionOptions {
   name: string;
   /** This tab's id. */
   tabId: string;
-  /** `auto`: `locks` where a lock manager exists, else `storage`. */
-  strategy: 'auto' | ElectionStrategy;
+  /**
+   * Resolved already: the client turns `auto` into `locks`, `storage` or
+   * (no election at all) `none` as the platform allows, in one place.
+   */
+  strategy: ElectionStrategy;
   /** Storage lease: a leader unseen this long (by the follower's own clock) is replaced. Integer ≥ 100. */
   takeoverMs: number;
   /** Default `globalThis.navigator?.locks`. */
@@ -52,6 +55,8 @@ export interface LeaderElectionOptions {
   clock: Clock;
   /** Lease nonces. Default `Math.random`. */
   random?: RandomSource;
+  /** Called after every change of `isLeader` or `leaderTabId`. */
+  onChange?: (change: LeaderChange) => void;
   /**
    * Receives a lock request that failed other than by our own abort, and a
    * storage lease whose code failed to load. Default {@link reportListenerError}.
@@ -59,14 +64,14 @@ export interface LeaderElectionOptions {
   onError?: ListenerErrorHandler;
 }
 
-/** Payload of {@link LeaderElection.onChange}. */
+/** Payload of {@link LeaderElectionOptions.onChange}. */
 export interface LeaderChange {
   readonly isLeader: boolean;
   /** The leader's id where known (see {@link LeaderElection.heardLeader} for `locks`). */
   readonly leaderTabId: string | undefined;
 }
 
-/** `navigator.locks`, or undefined where there are none. Shared with the client's `auto` strategy. */
+/** `navigator.locks`, or undefined where there are none. Shared with the client, which resolves `auto`. */
 export function defaultLocks(): LockManagerLike | undefined {
   return (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks ?? undefined;
 }
@@ -124,11 +129,10 @@ export function defaultStorage(): StorageLike | undefined {
  * freeze on every tick: such a follower still replaces a dead leader.
  */
 export class LeaderElection {
-  /** The strategy in use (`auto` resolved). */
+  /** The strategy in use. */
   readonly strategy: ElectionStrategy;
   readonly #options: LeaderElectionOptions;
   readonly #locks: LockManagerLike | undefined;
-  readonly #listeners = new Listeners<LeaderChange>();
 
   #isLeader = false;
   #leaderTabId: string | undefined;
@@ -154,11 +158,10 @@ export class LeaderElection {
    */
   constructor(options: LeaderElectionOptions) {
     const locks = options.locks ?? defaultLocks();
-    const strategy = options.strategy === 'auto' ? (locks ? 'locks' : 'storage') : options.strategy;
-    if (strategy === 'locks' && !locks) {
+    if (options.strategy === 'locks' && !locks) {
       throw new RangeError('leader.strategy "locks" needs navigator.locks');
     }
-    this.strategy = strategy;
+    this.strategy = options.strategy;
     this.#options = options;
     this.#locks = locks;
   }
@@ -171,14 +174,6 @@ export class LeaderElection {
   /** How many times this tab became leader (the elections-per-hour SLI). */
   get electionsWon(): number {
     return this.#electionsWon;
-  }
-
-  /**
-   * Calls `listener` after every change of `isLeader` or `leaderTabId`.
-   * Returns the unsubscribe function.
-   */
-  onChange(listener: Listener<LeaderChange>): () => void {
-    return this.#listeners.add(listener);
   }
 
   /**
@@ -294,7 +289,12 @@ export class LeaderElection {
     if (this.#isLeader === isLeader && this.#leaderTabId === leaderTabId) return;
     this.#isLeader = isLeader;
     this.#leaderTabId = leaderTabId;
-    this.#listeners.emit({ isLeader, leaderTabId });
+    try {
+      this.#options.onChange?.({ isLeader, leaderTabId });
+    } catch (error) {
+      // The listener's bug must not break the election.
+      reportListenerError(error);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { guarded } from '../protocol/read';
-import { type Listener, Listeners, reportListenerError } from '../util/emitter';
+import { reportListenerError } from '../util/emitter';
 import {
   CHANNEL_MESSAGE_VERSION,
   type ChannelMessage,
@@ -58,6 +58,11 @@ export interface TabChannelOptions {
   storage?: StorageLike;
   /** Source of `storage` events for the fallback. Default `globalThis` (the window). */
   window?: StorageEventSource;
+  /**
+   * Called with every valid message from another tab (never this tab's own,
+   * never one addressed to another tab).
+   */
+  onMessage: (message: ChannelMessage) => void;
   /** Called with the reason of every dropped message; counted by the caller. */
   onInvalid?: (reason: ChannelInvalidReason) => void;
   /**
@@ -87,21 +92,24 @@ const ENVELOPE_MARGIN = MAX_TAB_ID_CHARS * 2 + 64;
  * - Messages travel as JSON text: one `JSON.stringify` gives both the size
  *   check and the payload, and a string is the cheapest thing to structured-
  *   clone (relay latency matters at 1,000 frames/s).
- * - Every received message is parsed (`parseChannelMessage`) before a
- *   listener sees it; invalid ones are dropped and reported to `onInvalid`.
+ * - Every received message is parsed (`parseChannelMessage`) before
+ *   `onMessage` sees it; invalid ones are dropped and reported to `onInvalid`.
  *   A tab's own messages and messages addressed (`to`) to another tab are
  *   skipped silently.
  * - Nothing here throws at the caller after construction: a failing post is
  *   dropped and reported.
  *
  * @example
- * const channel = new TabChannel({ name: channelName(appKey, scope), tabId });
- * channel.onMessage((message) => { if (message.type === 'frame') relay(message.frame); });
+ * const channel = new TabChannel({
+ *   name: channelName(appKey, scope),
+ *   tabId,
+ *   maxMessageChars,
+ *   onMessage: (message) => { if (message.type === 'frame') relay(message.frame); },
+ * });
  * channel.post({ type: 'hello' });
  */
 export class TabChannel {
   readonly #options: TabChannelOptions;
-  readonly #listeners = new Listeners<ChannelMessage>();
   /**
    * Where posts go: the BroadcastChannel, or the storage fallback, which
    * until its code has loaded is a queue of what was posted meanwhile.
@@ -184,22 +192,12 @@ export class TabChannel {
   }
 
   /**
-   * Calls `listener` with every valid message from another tab (never this
-   * tab's own, never one addressed to another tab). Returns the unsubscribe
-   * function.
-   */
-  onMessage(listener: Listener<ChannelMessage>): () => void {
-    return this.#listeners.add(listener);
-  }
-
-  /**
-   * Stops sending and receiving and drops the listeners. Calling it again is
-   * harmless. What still arrives on a closed port is ignored, so its
-   * listeners need no removal.
+   * Stops sending and receiving: `onMessage` and `onInvalid` hear nothing
+   * more. Calling it again is harmless. What still arrives on a closed port
+   * is ignored, so its listeners need no removal.
    */
   close(): void {
     this.#closed = true;
-    this.#listeners.clear();
     try {
       this.#port.close();
     } catch {
@@ -231,15 +229,19 @@ export class TabChannel {
     if (!message) this.#report('invalid_message');
     // Skipped: our own (echoed by a second instance), and those for another tab.
     else if (message.from !== tabId && (message.to ?? tabId) === tabId) {
-      this.#listeners.emit(message);
+      this.#tell(() => this.#options.onMessage(message));
     }
   }
 
   #report(reason: ChannelInvalidReason): void {
+    this.#tell(() => this.#options.onInvalid?.(reason));
+  }
+
+  /** Runs a callback of the owner, whose bug must not break the channel. */
+  #tell(callback: () => void): void {
     try {
-      this.#options.onInvalid?.(reason);
+      callback();
     } catch (error) {
-      // The counter's bug must not break the channel.
       reportListenerError(error);
     }
   }

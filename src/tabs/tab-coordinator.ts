@@ -42,7 +42,7 @@ export interface TabCoordinatorOptions {
   appKey: string;
   scope: { orgId: string; userId: string };
   tabId: string;
-  strategy: 'auto' | ElectionStrategy;
+  strategy: ElectionStrategy;
   takeoverMs: number;
   clock: Clock;
   host: CoordinatorHost;
@@ -91,15 +91,20 @@ export class TabCoordinator extends LeaderElection {
       // leader's announcements (#onMessage), so a live leader whose lease
       // writes are slow is not replaced.
       beat: () => this.#announceLeader(),
+      onChange: ({ isLeader, leaderTabId }) => {
+        // Stopped: the host hears nothing more, not even the final step-down.
+        if (!this.#channel) return;
+        if (isLeader) this.#announceLeader();
+        host.leadershipChanged(isLeader, leaderTabId);
+      },
     });
     this.#clock = options.clock;
-    this.#options = { ...options, name, onInvalid: (reason) => host.invalidMessage(reason) };
-    this.onChange(({ isLeader, leaderTabId }) => {
-      // Stopped: the host hears nothing more, not even the final step-down.
-      if (!this.#channel) return;
-      if (isLeader) this.#announceLeader();
-      host.leadershipChanged(isLeader, leaderTabId);
-    });
+    this.#options = {
+      ...options,
+      name,
+      onMessage: (message) => this.#onMessage(message),
+      onInvalid: (reason) => host.invalidMessage(reason),
+    };
   }
 
   /** Number of other tabs whose needs are known. */
@@ -110,7 +115,6 @@ export class TabCoordinator extends LeaderElection {
   override start(): void {
     if (this.#channel) return;
     this.#channel = new TabChannel(this.#options);
-    this.#channel.onMessage((message) => this.#onMessage(message));
     this.post({ type: 'hello' });
     this.announceNeeds();
     this.#scheduleRefresh();
@@ -124,7 +128,7 @@ export class TabCoordinator extends LeaderElection {
       this.#channel = undefined;
       this.#clock.clearTimeout(this.#refreshTimer);
       channel.post({ type: 'bye' });
-      // Closing the channel also drops our message listener.
+      // A closed channel tells us nothing more.
       channel.close();
       this.#peers.clear();
     }
@@ -203,8 +207,8 @@ export class TabCoordinator extends LeaderElection {
   }
 
   #scheduleRefresh(): void {
+    // stop() clears it: it fires only while started.
     this.#refreshTimer = this.#clock.setTimeout(() => {
-      if (!this.#channel) return;
       this.announceNeeds();
       if (this.#expirePeers()) this.#options.host.needsChanged();
       this.#scheduleRefresh();

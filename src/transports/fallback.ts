@@ -17,13 +17,16 @@ export interface TransportPlatform {
 }
 
 /**
- * Checks the `transports` option: a non-empty array of built-in names and
- * `Transport` objects (a `name` and a `connect` method). Throws a `RangeError`
- * naming the entry and showing its value.
+ * Checks the `transports` option (`field`, as messages name it): a non-empty
+ * array of built-in names and `Transport` objects (a `name` and a `connect`
+ * method). Throws a `RangeError` naming the entry and showing its value.
  */
-export function assertTransportList(list: unknown): asserts list is ReadonlyArray<TransportName | Transport> {
+export function assertTransportList(
+  field: string,
+  list: unknown,
+): asserts list is ReadonlyArray<TransportName | Transport> {
   if (!Array.isArray(list) || list.length === 0) {
-    throw new RangeError(`transports must be a non-empty array, got ${describeValue(list)}`);
+    throw new RangeError(`${field} must be a non-empty array, got ${describeValue(list)}`);
   }
   list.forEach((entry, index) => {
     const ok =
@@ -34,7 +37,7 @@ export function assertTransportList(list: unknown): asserts list is ReadonlyArra
           typeof (entry as Transport).name === 'string';
     if (!ok) {
       throw new RangeError(
-        `transports[${index}] must be "websocket", "sse", "long-poll" or a Transport, got ${describeValue(entry)}`,
+        `${field}[${index}] must be "websocket", "sse", "long-poll" or a Transport, got ${describeValue(entry)}`,
       );
     }
   });

@@ -187,8 +187,8 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
                 : unavailable(`WebSocket closed before the server answered (${closeCode})`, meaning),
             );
           } else if (phase === LIVE) {
-            phase = DONE;
-            stopListeningToAbort();
+            // Closing the closed socket again does nothing.
+            shutDown();
             if (socketError !== undefined) meaning.error = socketError;
             ctx.onClose(meaning);
           }

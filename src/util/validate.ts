@@ -94,18 +94,8 @@ export function assertBoolean(field: string, value: unknown): asserts value is b
   if (typeof value !== 'boolean') fail(field, 'a boolean', value);
 }
 
-/** Options of {@link assertString}. */
-export interface AssertStringOptions {
-  /** Reject `''`. Default `false`. */
-  nonEmpty?: boolean;
-}
-
-/** Asserts that `value` is a string (non-empty with `{ nonEmpty: true }`). Throws `RangeError`. */
-export function assertString(
-  field: string,
-  value: unknown,
-  { nonEmpty }: AssertStringOptions = {},
-): asserts value is string {
+/** Asserts that `value` is a string (non-empty with `nonEmpty`). Throws `RangeError`. */
+export function assertString(field: string, value: unknown, nonEmpty?: boolean): asserts value is string {
   if (typeof value !== 'string' || (nonEmpty && value === '')) {
     fail(field, nonEmpty ? 'a non-empty string' : 'a string', value);
   }

@@ -31,7 +31,6 @@ type LoopMethod =
   | 'online'
   | 'heartbeatMissed'
   | 'requestReplay'
-  | 'replayForPeer'
   | 'update';
 
 type TokenMode = 'ok' | 'hang' | 'reject' | 'throw' | 'expiring';
@@ -80,7 +79,7 @@ export interface Config {
   statusActsAt: number[];
   /** Counts only the statuses while the breaker is open (the case of a past regression). */
   statusOnlyWhenOpen: boolean;
-  /** Long-poll replays in place, a stream reconnects (see `replayForPeer`). */
+  /** Long-poll replays in place, a stream reconnects (see `requestReplay`). */
   transportName: 'ws' | 'long-poll';
   /** Without `getToken` the provider answers at once, with it as `tokenMode` says. */
   withGetToken: boolean;
@@ -104,7 +103,6 @@ const METHODS: readonly LoopMethod[] = [
   'ensureAlive',
   'online',
   'requestReplay',
-  'replayForPeer',
   'update',
   'update',
   'heartbeatMissed',
@@ -403,7 +401,6 @@ export async function runLoop(ops: readonly Op[], config: Config): Promise<RunRe
         case 'resume':
         case 'online':
         case 'requestReplay':
-        case 'replayForPeer':
         case 'update':
           call(o.op);
           break;

@@ -88,7 +88,7 @@ describe('EventPipeline under random replays (property)', () => {
     fc.assert(
       fc.property(scenarioArb, ({ logs, batches, repeats }) => {
         const sink = new RecordingSink();
-        const pipeline = new EventPipeline(sink, { dedupCapacity: 8 });
+        const pipeline = new EventPipeline(sink, 8);
         pipeline.seed({ tasks: 0, crm: 0 }); // the welcome cursor: the stream starts before seq 1
 
         const frames = batches.map((b) =>
@@ -138,7 +138,7 @@ describe('EventPipeline under random replays (property)', () => {
     fc.assert(
       fc.property(scenarioArb, ({ logs, batches }) => {
         const sink = new RecordingSink();
-        const pipeline = new EventPipeline(sink, { dedupCapacity: 4 });
+        const pipeline = new EventPipeline(sink, 4);
         for (const b of batches) {
           pipeline.applyBatch(batchOf(logs, { tasks: b.tasks ?? undefined, crm: b.crm ?? undefined }));
         }

@@ -6,7 +6,7 @@ import { makeBatch, makeEvent, RecordingSink } from './fixtures';
 
 function setup(options?: { dedupCapacity?: number }) {
   const sink = new RecordingSink();
-  const pipeline = new EventPipeline(sink, options);
+  const pipeline = new EventPipeline(sink, options?.dedupCapacity);
   sink.cursorOf = () => pipeline.getCursor();
   return { sink, pipeline };
 }
@@ -263,10 +263,10 @@ describe('EventPipeline: services', () => {
 });
 
 describe('EventPipeline: frames', () => {
-  it('applyWelcome seeds without moving known cursors', () => {
+  it('a welcome seeds without moving known cursors', () => {
     const { pipeline } = setup();
     pipeline.seed({ tasks: 9 });
-    pipeline.applyWelcome({
+    pipeline.applyFrame({
       type: 'welcome',
       connectionId: 'c1',
       serverTime: 1,

@@ -14,15 +14,15 @@ describe('TabChannel defaults in a DOM', () => {
   it('falls back to window.localStorage and window storage events when BroadcastChannel is missing', async () => {
     vi.stubGlobal('BroadcastChannel', undefined);
     const invalid: string[] = [];
+    const received: ChannelMessage[] = [];
     const channel = new TabChannel({
       name: NAME,
       tabId: 'b',
       maxMessageChars: 2 ** 20,
+      onMessage: (message) => received.push(message),
       onInvalid: (reason) => invalid.push(reason),
     });
     await vi.dynamicImportSettled(); // the fallback's code
-    const received: ChannelMessage[] = [];
-    channel.onMessage((message) => received.push(message));
 
     // What another tab's write looks like here: a real StorageEvent on window.
     const newValue = JSON.stringify({ id: 'a:1', message: { v: 1, from: 'a', type: 'hello' } });

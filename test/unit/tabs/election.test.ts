@@ -229,16 +229,16 @@ interface Tab {
 
 function makeTab(id: string, options: Partial<LeaderElectionOptions> = {}): Tab {
   const clock = new TabClock();
+  const changes: LeaderChange[] = [];
   const election = new LeaderElection({
     name: NAME,
     tabId: id,
     strategy: 'storage',
     takeoverMs: TAKEOVER,
     clock,
+    onChange: (change) => changes.push(change),
     ...options,
   });
-  const changes: LeaderChange[] = [];
-  election.onChange((change) => changes.push(change));
   return { id, election, clock, changes };
 }
 
@@ -305,17 +305,6 @@ describe('LeaderElection options', () => {
     expect(() => new LeaderElection({ ...base, takeoverMs: 100 })).not.toThrow();
   });
 
-  it('auto picks locks where an injected or global lock manager exists, storage otherwise', () => {
-    const locks = new FakeLockManager().forTab();
-    expect(new LeaderElection({ ...base, strategy: 'auto', locks }).strategy).toBe('locks');
-    vi.stubGlobal('navigator', { locks });
-    expect(new LeaderElection({ ...base, strategy: 'auto' }).strategy).toBe('locks');
-    vi.stubGlobal('navigator', {});
-    expect(new LeaderElection({ ...base, strategy: 'auto', storage: new MemoryStorage() }).strategy).toBe(
-      'storage',
-    );
-  });
-
   it('accepts the real LockManager type', () => {
     // Type-level: the DOM's LockManager must satisfy LockManagerLike.
     const assign = (real: LockManager): LockManagerLike => real;
@@ -335,6 +324,23 @@ describe('strategy none', () => {
     await tab.election.stop();
     expect(tab.election.isLeader).toBe(false);
     expect(tab.changes).toEqual([{ isLeader: true, leaderTabId: 't1' }, { isLeader: false }]);
+  });
+
+  it('reports an onChange that throws, and leads all the same', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const bug = new Error('listener bug');
+    const tab = makeTab('t1', {
+      strategy: 'none',
+      onChange: () => {
+        throw bug;
+      },
+    });
+    expect(() => tab.election.start()).not.toThrow();
+    expect(tab.election.isLeader).toBe(true);
+    expect(errors).toHaveBeenCalledWith(bug);
+    await expect(tab.election.stop()).resolves.toBeUndefined();
+    expect(tab.election.isLeader).toBe(false);
+    errors.mockRestore();
   });
 });
 

@@ -63,6 +63,7 @@ async function election(options: Partial<LeaderElectionOptions> = {}) {
   const { LeaderElection } = await import('../../../src/tabs/leader-election');
   const storage = new MemoryStorage();
   const onError = vi.fn();
+  const changes: LeaderChange[] = [];
   const election = new LeaderElection({
     name: `${NAME}:leader`,
     tabId: 't1',
@@ -71,10 +72,9 @@ async function election(options: Partial<LeaderElectionOptions> = {}) {
     clock,
     storage,
     onError,
+    onChange: (change) => changes.push(change),
     ...options,
   });
-  const changes: LeaderChange[] = [];
-  election.onChange((change) => changes.push(change));
   return { election, storage, onError, changes };
 }
 
@@ -90,6 +90,7 @@ async function channel(options: Partial<TabChannelOptions> = {}) {
     storage,
     window,
     maxMessageChars: 2 ** 20,
+    onMessage: () => {},
     onInvalid: (reason) => invalid.push(reason),
     ...options,
   });
@@ -112,20 +113,17 @@ describe('the storage lease, loaded on demand', () => {
     const loads = spyOnLoad(LEASE, leaseModule);
     const locks = await election({ strategy: 'locks', locks: grantingLocks });
     const none = await election({ strategy: 'none' });
-    const auto = await election({ strategy: 'auto', locks: grantingLocks });
-    for (const tab of [locks, none, auto]) tab.election.start();
+    for (const tab of [locks, none]) tab.election.start();
     await vi.dynamicImportSettled();
-    expect([locks, none, auto].map((tab) => tab.election.isLeader)).toEqual([true, true, true]);
-    expect(auto.election.strategy).toBe('locks');
+    expect([locks, none].map((tab) => tab.election.isLeader)).toEqual([true, true]);
     expect(loads.count).toBe(0);
   });
 
-  it('is loaded once started under storage (and auto without Web Locks), not at construction', async () => {
+  it('is loaded once started under storage, not at construction', async () => {
     vi.stubGlobal('navigator', {});
     try {
       const loads = spyOnLoad(LEASE, leaseModule);
-      const tab = await election({ strategy: 'auto' });
-      expect(tab.election.strategy).toBe('storage'); // known at once
+      const tab = await election({ strategy: 'storage' });
       await vi.dynamicImportSettled();
       expect(loads.count).toBe(0);
       tab.election.start();

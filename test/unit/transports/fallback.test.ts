@@ -176,23 +176,25 @@ describe('resolveTransports', () => {
 // options.ts checks the `transports` option with it, once; resolveTransports trusts it.
 describe('assertTransportList', () => {
   it('rejects an unknown name with a RangeError naming the entry and the value', () => {
-    expect(() => assertTransportList(['websocket', 'carrier-pigeon'])).toThrow(
+    expect(() => assertTransportList('transports', ['websocket', 'carrier-pigeon'])).toThrow(
       /transports\[1\].*"carrier-pigeon"/,
     );
-    expect(() => assertTransportList([42])).toThrow(RangeError);
-    expect(() => assertTransportList([null])).toThrow(/transports\[0\].*null/);
+    expect(() => assertTransportList('transports', [42])).toThrow(RangeError);
+    expect(() => assertTransportList('transports', [null])).toThrow(/transports\[0\].*null/);
     expect(() =>
-      assertTransportList([Object.assign(() => {}, { connect: async () => connection('f') })]),
+      assertTransportList('transports', [Object.assign(() => {}, { connect: async () => connection('f') })]),
     ).toThrow(RangeError);
-    expect(() => assertTransportList([{ name: 'x' }])).toThrow(RangeError);
-    expect(() => assertTransportList([{ connect: async () => connection('x') }])).toThrow(RangeError);
-    expect(() => assertTransportList([])).toThrow(RangeError);
-    expect(() => assertTransportList('websocket')).toThrow(RangeError);
-    expect(() => assertTransportList(['toString'])).toThrow(RangeError);
+    expect(() => assertTransportList('transports', [{ name: 'x' }])).toThrow(RangeError);
+    expect(() => assertTransportList('transports', [{ connect: async () => connection('x') }])).toThrow(
+      RangeError,
+    );
+    expect(() => assertTransportList('transports', [])).toThrow(RangeError);
+    expect(() => assertTransportList('transports', 'websocket')).toThrow(RangeError);
+    expect(() => assertTransportList('transports', ['toString'])).toThrow(RangeError);
   });
 
   it('accepts built-in names and Transport objects', () => {
     const custom: Transport = { name: 'custom', connect: async () => connection('custom') };
-    expect(() => assertTransportList(['websocket', 'sse', 'long-poll', custom])).not.toThrow();
+    expect(() => assertTransportList('transports', ['websocket', 'sse', 'long-poll', custom])).not.toThrow();
   });
 });

@@ -140,15 +140,12 @@ describe('assertBoolean', () => {
 describe('assertString', () => {
   it('accepts any string by default, empty included', () => {
     expect(() => assertString('f', '')).not.toThrow();
-    expect(() => assertString('f', 'x', { nonEmpty: true })).not.toThrow();
+    expect(() => assertString('f', 'x', true)).not.toThrow();
   });
 
   it('rejects non-strings and, with nonEmpty, the empty string', () => {
     expectRangeError(() => assertString('url', 5), 'url must be a string, got 5');
-    expectRangeError(
-      () => assertString('url', '', { nonEmpty: true }),
-      'url must be a non-empty string, got ""',
-    );
+    expectRangeError(() => assertString('url', '', true), 'url must be a non-empty string, got ""');
   });
 });
 
