@@ -137,9 +137,6 @@ const MIRRORED = [
   'lastError',
 ] as const satisfies readonly (keyof RealtimeState & keyof StateMessage)[];
 
-/** What the state shows of the circuit breaker. */
-const CIRCUIT_FIELDS = ['state', 'consecutiveFailures', 'openedAt'] as const;
-
 /** Most SLI facts kept while the collector loads; a load that slow may drop the rest. */
 const SLI_BACKLOG_MAX = 1000;
 
@@ -177,8 +174,6 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
   #replayFloor: Cursor | undefined;
   #lastReplayAskAt = -Infinity;
-  /** The floor included in the cursor last handed to the transport. */
-  #floorSent: Cursor | undefined;
   /** The cursor last handed to the transport, floor included. */
   #cursorSent: Cursor = {};
   /** The leader's last state, re-applied when this tab's own reason to be off clears. */
@@ -422,9 +417,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
       // Ours, reaching back for a follower's replay.
       cursor: () => {
-        const floor = this.#replayFloor;
-        this.#floorSent = floor;
-        this.#cursorSent = lowerTo(this.#pipeline.getCursor(), floor ?? {});
+        this.#cursorSent = lowerTo(this.#pipeline.getCursor(), this.#replayFloor ?? {});
         return this.#cursorSent;
       },
       sink: {
@@ -432,14 +425,16 @@ class Client implements RealtimeClient, CoordinatorHost {
         welcome: (frame, transport, connectMs) => {
           this.#coordinator?.relay(frame);
           // The floor asked for was in the cursor this connection opened with:
-          // the server replays from it. One asked for since, while this
-          // connection was being opened, may reach below that cursor: then
-          // it is replayed once this welcome is applied (a reconnect), as
-          // nothing else would ask again on a quiet stream.
+          // the server replays from it, and the floor is done with. One asked
+          // for since, while this connection was being opened, may reach
+          // below that cursor: then it stays, and is replayed once this
+          // welcome is applied (a reconnect), as nothing else would ask again
+          // on a quiet stream. (One since that the cursor covers is done
+          // with too: the server replays it as well.)
           const floor = this.#replayFloor;
-          if (floor === this.#floorSent) this.#replayFloor = undefined;
           const sent = this.#cursorSent;
           const replayNow = floor !== undefined && Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!));
+          if (!replayNow) this.#replayFloor = undefined;
           this.#guard.recordAttempt(false);
           // The server's time at the welcome, half the connect's round trip
           // ago: a client clock minutes off still measures latency right.
@@ -738,14 +733,14 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#emit('fallback', { reason: message.disabledReason ?? 'disabled' });
     }
     this.#setState({
+      // The leader's connection: what it has none of is gone, except
+      // lastSuccessAt and lastError, which stay as they are.
+      transport: undefined,
+      connectionId: undefined,
+      ...pick(message, MIRRORED),
       status,
       disabledReason: disabledByLeader ? message.disabledReason : undefined,
-      transport: message.transport,
-      circuit: message.circuit,
-      connectionId: message.connectionId,
       leaderTabId: message.from,
-      // Those the leader has none of stay as they are.
-      ...pick(message, ['lastSuccessAt', 'lastError']),
     });
   }
 
@@ -998,7 +993,10 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #rollbackChanged(verdict: RollbackVerdict): void {
-    this.#setState({ rollback: pick(verdict, ['state', 'reason', 'detail', 'errorRate']) });
+    // The verdict as the state shows it: all but the guard's own cooldown end
+    // (a verdict holds no undefined field).
+    const { until, ...rollback } = verdict;
+    this.#setState({ rollback });
     if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
       this.#emit('degraded', { errorRate: verdict.errorRate });
     }
@@ -1107,7 +1105,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           }
         });
     }
-    if (this.#coordinator) this.#coordinator.start();
+    this.#coordinator?.start();
     this.#applyGate();
   }
 
@@ -1214,9 +1212,12 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** The breaker as the state shows it; the same object while nothing changed. */
   #circuitState(): RealtimeState['circuit'] {
-    const circuit = pick(this.#breaker.snapshot(), CIRCUIT_FIELDS);
+    // Already the state's shape: a fresh object with no undefined field.
+    const circuit = this.#breaker.snapshot();
     const previous = this.#state.circuit;
-    return CIRCUIT_FIELDS.every((key) => previous[key] === circuit[key]) ? previous : circuit;
+    // A string and numbers, in the breaker's key order (also a leader's, as the
+    // channel reads it): equal JSON, equal circuit.
+    return JSON.stringify(previous) === JSON.stringify(circuit) ? previous : circuit;
   }
 
   #bumpCounter(name: keyof RealtimeCounters): void {
