@@ -30,10 +30,8 @@ export function parseServerFrame(input: unknown, maxChars = DEFAULT_MAX_FRAME_CH
     } else if (typeof input !== 'object' || input === null || isBinary(input)) {
       return { ok: false, reason: 'not_text' };
     }
-    // The reader's own exceptions are rethrown, to be caught below.
-    const frame = readServerFrame(value, (error) => {
-      throw error;
-    });
+    // What the reader throws is caught below.
+    const frame = readServerFrame(value);
     if (frame) return { ok: true, frame };
     const type = isObject(value) ? value.type : undefined;
     detail = isFrameType(type) ? `invalid ${type} frame` : 'unknown frame type';

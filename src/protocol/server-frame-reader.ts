@@ -1,7 +1,6 @@
 import { readBatchFrame } from './batch-reader';
 import {
   type Field,
-  guarded,
   is,
   isNumber,
   isObject,
@@ -23,7 +22,6 @@ import type { ServerFrame } from './schemas';
 // long-poll transports load them.
 
 const str = text();
-const CURSOR: Field = ['cursor', readCursor];
 
 /** The fields after `type`, per frame type (`batch` has its own fast reader). */
 const FIELDS: Record<string, readonly Field[]> = {
@@ -31,10 +29,14 @@ const FIELDS: Record<string, readonly Field[]> = {
     ['connectionId', text(1)],
     ['serverTime', is(isNumber)],
     ['heartbeatMs', is(isPositiveInt)],
-    CURSOR,
+    ['cursor', readCursor],
   ],
   heartbeat: [['serverTime', is(isNumber)]],
-  reset: [['services', readServiceNames], CURSOR, ['reason', str]],
+  reset: [
+    ['services', readServiceNames],
+    ['cursor', readCursor],
+    ['reason', str],
+  ],
   error: [
     ['code', str],
     ['message', str],
@@ -48,15 +50,16 @@ export function isFrameType(type: unknown): type is ServerFrame['type'] {
 }
 
 /**
- * `serverFrameSchema`: the frame, or `undefined` where zod would refuse. Never
- * throws: an exception while reading (a throwing getter, a revoked Proxy,
- * only possible for objects made by code, never for JSON) refuses the frame
- * and is handed to `onThrow` when given, for a diagnostic.
+ * `serverFrameSchema`: the frame, or `undefined` where zod would refuse.
+ * Throws where zod throws too: on a throwing getter or a revoked Proxy,
+ * only possible for objects made by code, never for JSON. Its one caller,
+ * parseServerFrame, turns that into an invalid frame with the error's
+ * message as the detail.
  */
-export function readServerFrame(value: unknown, onThrow?: (error: unknown) => void): ServerFrame | undefined {
-  return guarded(() => {
-    // The discriminator, as `z.discriminatedUnion('type', …)` picks the member.
-    const type = isObject(value) ? value.type : undefined;
-    return type === 'batch' ? readBatchFrame(value) : readMember(value, type, FIELDS);
-  }, onThrow);
+export function readServerFrame(value: unknown): ServerFrame | undefined {
+  // The discriminator, as `z.discriminatedUnion('type', …)` picks the member.
+  const type = isObject(value) ? value.type : undefined;
+  if (type === 'batch') return readBatchFrame(value);
+  // What the schema of `type` outputs.
+  return readMember(value, type, FIELDS) as ServerFrame | undefined;
 }

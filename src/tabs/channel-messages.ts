@@ -82,8 +82,6 @@ const ENVELOPE: readonly Field[] = [
   ['to', tabId, 1],
 ];
 
-const CURSOR: readonly Field[] = [['cursor', readCursor]];
-
 /** The fields after `type`, per message type. */
 const FIELDS: Record<string, readonly Field[]> = {
   hello: [],
@@ -125,8 +123,8 @@ const FIELDS: Record<string, readonly Field[]> = {
       ]),
     ],
   ],
-  cursor: CURSOR,
-  replay: CURSOR,
+  cursor: [['cursor', readCursor]],
+  replay: [['cursor', readCursor]],
 };
 
 /**

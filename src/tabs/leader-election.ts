@@ -1,4 +1,5 @@
 import type { Clock, RandomSource } from '../clock';
+import { guarded } from '../protocol/read';
 import { type ListenerErrorHandler, reportListenerError } from '../util/emitter';
 import type { StorageLease } from './storage-lease-election';
 
@@ -289,12 +290,8 @@ export class LeaderElection {
     if (this.#isLeader === isLeader && this.#leaderTabId === leaderTabId) return;
     this.#isLeader = isLeader;
     this.#leaderTabId = leaderTabId;
-    try {
-      this.#options.onChange?.({ isLeader, leaderTabId });
-    } catch (error) {
-      // The listener's bug must not break the election.
-      reportListenerError(error);
-    }
+    // The listener's bug must not break the election.
+    guarded(() => this.#options.onChange?.({ isLeader, leaderTabId }), reportListenerError);
   }
 }
 

@@ -126,14 +126,9 @@ export class TabChannel {
         ? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor })
         : options
     ).BroadcastChannel;
-    let channel: BroadcastChannelLike | undefined;
-    try {
-      // Throws where there is none (`null` forces the fallback) and where
-      // the context refuses one (opaque origins, locked-down webviews).
-      channel = new Ctor!(options.name);
-    } catch {
-      // Falls back to storage below.
-    }
+    // Throws where there is none (`null` forces the fallback) and where the
+    // context refuses one (opaque origins, locked-down webviews): storage then.
+    const channel = guarded<BroadcastChannelLike>(() => new Ctor!(options.name));
     if (channel) {
       this.#port = channel;
       // A hostile `data` getter: reported as invalid like no data.
@@ -217,32 +212,21 @@ export class TabChannel {
         this.#report('message_too_large');
         return;
       }
-      try {
-        data = JSON.parse(data);
-        if (envelope) data = (data as { message?: unknown } | null)?.message;
-      } catch {
-        data = undefined; // not JSON: invalid below
-      }
+      const json = data;
+      data = guarded(() => JSON.parse(json)); // not JSON: undefined, invalid below
+      if (envelope) data = (data as { message?: unknown } | null | undefined)?.message;
     }
     const message = parseChannelMessage(data);
     const tabId = this.#options.tabId;
     if (!message) this.#report('invalid_message');
     // Skipped: our own (echoed by a second instance), and those for another tab.
     else if (message.from !== tabId && (message.to ?? tabId) === tabId) {
-      this.#tell(() => this.#options.onMessage(message));
+      // The owner's bug must not break the channel.
+      guarded(() => this.#options.onMessage(message), reportListenerError);
     }
   }
 
   #report(reason: ChannelInvalidReason): void {
-    this.#tell(() => this.#options.onInvalid?.(reason));
-  }
-
-  /** Runs a callback of the owner, whose bug must not break the channel. */
-  #tell(callback: () => void): void {
-    try {
-      callback();
-    } catch (error) {
-      reportListenerError(error);
-    }
+    guarded(() => this.#options.onInvalid?.(reason), reportListenerError);
   }
 }
