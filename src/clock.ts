@@ -20,7 +20,7 @@ export type RandomSource = () => number;
  * clock jump cannot shorten or stretch a timeout.
  */
 export const systemClock: Clock = {
-  now: () => (typeof performance !== 'undefined' ? performance.now() : Date.now()),
+  now: () => globalThis.performance?.now() ?? Date.now(),
   // The globals as they are at each call, so fake timers installed later apply.
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),

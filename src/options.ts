@@ -157,41 +157,39 @@ export const DEFAULT_FLAGS: ResolvedFlags = {
 
 // Options are resolved from tables: per option its default and its check.
 // A check throws the RangeError of util/validate.ts, naming the option as the
-// user wrote it (`circuit.cooldownMs`) and showing the value, or returns the
-// value to keep (a copy, for an array).
+// user wrote it (`circuit.cooldownMs`) and showing the value. The asserts of
+// util/validate.ts are checks as they are: they return nothing, which keeps
+// the value; a check that returns something (a copy, for an array) keeps that.
 
 /** Checks `value` as the option `field`; `group` holds the values resolved before it in its group. */
 type Check = (field: string, value: unknown, group: Record<string, unknown>) => unknown;
-
-/** The check that `assert(field, value, ...args)` makes. */
-const checked =
-  <A extends unknown[]>(assert: (field: string, value: unknown, ...args: A) => void, ...args: A): Check =>
-  (field, value) => {
-    assert(field, value, ...args);
-    return value;
-  };
+/** A check that needs no `group` (all but {@link int}'s); {@link overlay} passes none. */
+type SimpleCheck = (field: string, value: unknown) => unknown;
 
 /** An integer in `[min, max]`; a string `min` names an earlier option of the group, whose value is the bound. */
 const int =
   (min: number | string, max?: number): Check =>
-  (field, value, group) => {
+  (field, value, group) =>
     v.assertInteger(field, value, typeof min === 'string' ? (group[min] as number) : min, max);
-    return value;
-  };
-const num = (min: number, max: number): Check => checked(v.assertNumber, min, max);
+const num =
+  (min: number, max: number): SimpleCheck =>
+  (field, value) =>
+    v.assertNumber(field, value, min, max);
 /** A delay in ms: setTimeout fires at once past 2^31 − 1, so that is every delay's bound. */
 const ms = (min: number | string): Check => int(min, MAX_TIMER_DELAY_MS);
-const oneOf = (allowed: readonly string[]): Check => checked(v.assertOneOf, allowed);
-const bool = checked(v.assertBoolean);
-const fn = checked(v.assertFunction);
+const oneOf =
+  (allowed: readonly string[]): SimpleCheck =>
+  (field, value) =>
+    v.assertOneOf(field, value, allowed);
+const bool: SimpleCheck = v.assertBoolean;
+const fn: SimpleCheck = v.assertFunction;
 /** `check`, for a value that may be left out. */
 const optional =
   (check: Check): Check =>
   (field, value, group) =>
     value === undefined ? value : check(field, value, group);
-const string = checked(v.assertString);
-const nonEmptyString = checked(v.assertString, /* nonEmpty */ true);
-const strings: Check = (field, value) => {
+const nonEmptyString: SimpleCheck = (field, value) => v.assertString(field, value, /* nonEmpty */ true);
+const strings: SimpleCheck = (field, value) => {
   v.assertStringArray(field, value);
   return [...value];
 };
@@ -219,8 +217,9 @@ function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>):
     // A tuple is one option; an object, a nested group.
     const entry: readonly [unknown, Check] | Defaults<unknown> = defaults[key];
     const value = given?.[key];
+    // An option's value or default is kept, unless its check returns another.
     out[key] = Array.isArray(entry)
-      ? entry[1](prefix + key, value ?? entry[0], out)
+      ? (entry[1](prefix + key, value ?? entry[0], out) ?? value ?? entry[0])
       : withDefaults(value, `${prefix}${key}.`, entry);
   }
   return out as T;
@@ -236,12 +235,12 @@ function overlay<T extends object>(
   base: T,
   input: object | null | undefined,
   prefix: string,
-  checks: { readonly [K in keyof T]: Check },
+  checks: { readonly [K in keyof T]: SimpleCheck },
 ): T {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const key in checks) {
     const value = (input as Record<string, unknown> | null | undefined)?.[key];
-    if (value !== undefined) out[key] = checks[key](prefix + key, value, out);
+    if (value !== undefined) out[key] = checks[key](prefix + key, value) ?? value;
   }
   return out as T;
 }
@@ -253,7 +252,7 @@ const FLAG_CHECKS = {
   rolloutPercent: num(0, 100),
   disabledOrgs: strings,
   disabledServices: strings,
-} as const satisfies { readonly [K in keyof ResolvedFlags]: Check };
+} as const satisfies { readonly [K in keyof ResolvedFlags]: SimpleCheck };
 
 /** Validates a partial flags object (from options or `setFlags`) and merges it onto `base`. */
 export function resolveFlags(
@@ -286,7 +285,7 @@ type Defaulted = Pick<
 
 /** The options read with defaults: the groups, each with its table, then the top-level options. */
 const DEFAULTS: Defaults<Defaulted> = {
-  transports: [['websocket', 'sse', 'long-poll'], checked(assertTransportList)],
+  transports: [['websocket', 'sse', 'long-poll'], assertTransportList],
   leader: {
     strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
     takeoverMs: [3000, ms(100)],
@@ -319,12 +318,11 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     throw new TypeError(`createRealtime needs an options object, got ${String(options)}`);
   }
   const url: unknown = options.url;
-  if (typeof url !== 'string' || !isHttpUrl(url))
-    throw new RangeError(`url must be an absolute http(s) URL, got ${v.describeValue(url)}`);
+  if (typeof url !== 'string' || !isHttpUrl(url)) v.fail('url', 'an absolute http(s) URL', url);
 
   const scope = overlay({ orgId: '', userId: '' }, options.scope, 'scope.', {
-    orgId: string,
-    userId: string,
+    orgId: v.assertString,
+    userId: v.assertString,
   });
 
   const { auth } = options;
@@ -363,15 +361,11 @@ function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['
   if (option === undefined || option === null) return undefined;
   const given = typeof option === 'string' ? { url: option } : option;
   if (typeof given !== 'object' || Array.isArray(given)) {
-    throw new RangeError(
-      `flagsUrl must be a URL string or { url, intervalMs }, got ${v.describeValue(option)}`,
-    );
+    v.fail('flagsUrl', 'a URL string or { url, intervalMs }', option);
   }
-  v.assertString('flagsUrl.url', given.url, /* nonEmpty */ true);
-  return {
-    url: given.url,
-    ...withDefaults<{ intervalMs: number }>(given, 'flagsUrl.', {
-      intervalMs: [30_000, ms(1000)],
-    }),
-  };
+  return withDefaults<{ url: string; intervalMs: number }>(given, 'flagsUrl.', {
+    // No default: what was given (a missing url, `null` too) is what is checked.
+    url: [given.url, nonEmptyString],
+    intervalMs: [30_000, ms(1000)],
+  });
 }

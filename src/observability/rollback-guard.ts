@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import { type Listener, Listeners } from '../util/emitter';
-import { assertInteger, assertNumber } from '../util/validate';
+import { assertInteger, assertNumber, fail } from '../util/validate';
 import { SlidingCounter } from './sliding-counter';
 import { resolveNamedNumbers } from './thresholds';
 
@@ -33,15 +33,13 @@ export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = Object.
   cooldownMs: 0,
 });
 
-// Per threshold, its bounds: a rate (with a `max`) is a finite number in
-// [0, 1], every other threshold an integer ≥ min.
-const ROLLBACK_BOUNDS: { readonly [K in keyof RollbackThresholds]: readonly [min: number, max?: number] } = {
-  errorRate: [0, 1],
-  degradedRate: [0, 1],
-  windowMs: [1000],
-  minSamples: [1],
-  circuitOpenMs: [1],
-  cooldownMs: [0],
+// The minimum of each integer threshold; the two others are rates, finite
+// numbers in [0, 1].
+const INTEGER_MINIMUMS: { readonly [K in keyof RollbackThresholds]?: number } = {
+  windowMs: 1000,
+  minSamples: 1,
+  circuitOpenMs: 1,
+  cooldownMs: 0,
 };
 
 /** Why the guard turned realtime off. */
@@ -68,18 +66,18 @@ export function resolveRollbackThresholds(
 ): RollbackThresholds {
   // As `slo` and `alerts`: an undefined threshold is its default, and a name
   // that is none (a typo) is refused rather than silently ignored. Each is
-  // checked within its ROLLBACK_BOUNDS; then the two rates against each other.
+  // checked within its bounds (above); then the two rates against each other.
   const t = resolveNamedNumbers(
     field,
     overrides,
     DEFAULT_ROLLBACK_THRESHOLDS,
     'a rollback threshold',
     (name, value, key) =>
-      (ROLLBACK_BOUNDS[key][1] ? assertNumber : assertInteger)(name, value, ...ROLLBACK_BOUNDS[key]),
+      key in INTEGER_MINIMUMS
+        ? assertInteger(name, value, INTEGER_MINIMUMS[key]!)
+        : assertNumber(name, value, 0, 1),
   );
-  if (t.degradedRate > t.errorRate) {
-    throw new RangeError(`${field}.degradedRate must be ≤ ${field}.errorRate, got ${t.degradedRate}`);
-  }
+  if (t.degradedRate > t.errorRate) fail(`${field}.degradedRate`, `≤ ${field}.errorRate`, t.degradedRate);
   return t;
 }
 

@@ -1,5 +1,5 @@
 import { nanoid } from 'nanoid';
-import { describeValue } from '../util/validate';
+import { fail } from '../util/validate';
 
 /**
  * The request header that carries a mutation id to the backend.
@@ -33,9 +33,7 @@ const MUTATION_ID_PATTERN = /^[\x21-\x7E]{1,200}$/;
 export function assertMutationId(field: string, value: unknown): asserts value is string {
   // `test` would read a non-string as its string (`null` as 'null').
   if (typeof value !== 'string' || !MUTATION_ID_PATTERN.test(value)) {
-    throw new RangeError(
-      `${field} must be a non-empty string of at most ${MAX_MUTATION_ID_LENGTH} visible ASCII characters, got ${describeValue(value)}`,
-    );
+    fail(field, `a non-empty string of at most ${MAX_MUTATION_ID_LENGTH} visible ASCII characters`, value);
   }
 }
 

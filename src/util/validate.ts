@@ -43,7 +43,8 @@ export function describeValue(value: unknown): string {
   return codePoints.length > MAX_SHOWN_CHARS ? `${codePoints.slice(0, MAX_SHOWN_CHARS - 1).join('')}…` : text;
 }
 
-function fail(field: string, expected: string, value: unknown): never {
+/** Throws the `RangeError` of every check here: `${field} must be ${expected}, got ${value}`. */
+export function fail(field: string, expected: string, value: unknown): never {
   throw new RangeError(`${field} must be ${expected}, got ${describeValue(value)}`);
 }
 
