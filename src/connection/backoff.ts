@@ -74,8 +74,8 @@ export function fullJitterDelay(attempt: number, random01: number, shape: Backof
  * clock.setTimeout(reconnect, backoff.next(error.retryAfterMs));
  */
 export class ExponentialBackoff {
-  readonly #shape: BackoffShape;
-  readonly #random: RandomSource;
+  /** Its numbers are the shape {@link fullJitterDelay} takes. */
+  readonly #options: BackoffOptions;
   #attempt = 0;
 
   /**
@@ -83,9 +83,7 @@ export class ExponentialBackoff {
    * limit would make setTimeout fire at once) and `platform.random`.
    */
   constructor(options: BackoffOptions) {
-    const { random, ...shape } = options;
-    this.#shape = shape;
-    this.#random = random;
+    this.#options = options;
   }
 
   /**
@@ -98,7 +96,7 @@ export class ExponentialBackoff {
    *   the result never exceeds the 32-bit timer limit.
    */
   next(minimumMs = 0): number {
-    const jittered = fullJitterDelay(this.#attempt, this.#random(), this.#shape);
+    const jittered = fullJitterDelay(this.#attempt, this.#options.random(), this.#options);
     // Stays finite: at 2^53 `+ 1` stops changing the value, and the exponent is capped anyway.
     this.#attempt += 1;
     return Number.isFinite(minimumMs) && minimumMs > jittered

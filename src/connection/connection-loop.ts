@@ -20,12 +20,14 @@ import type { TokenProvider } from './token-provider';
  */
 const MAX_HEARTBEAT_MS = MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS;
 
-// An in-place update's progress (see `update()`): none, one in flight, one in
-// flight and another asked for meanwhile.
-const UPDATE_IDLE = 0;
-const UPDATE_IN_FLIGHT = 1;
-const UPDATE_AGAIN = 2;
-type UpdateState = typeof UPDATE_IDLE | typeof UPDATE_IN_FLIGHT | typeof UPDATE_AGAIN;
+// An in-place update's progress (see `update()`): none (0, so falsy), one in
+// flight, one in flight and another asked for meanwhile. An enum, as esbuild
+// inlines its values.
+enum UpdateState {
+  Idle,
+  InFlight,
+  Again,
+}
 
 /**
  * What the loop needs to know of the subscription, asked at every connect.
@@ -90,6 +92,9 @@ export class ConnectionLoop {
    * Moved by every attempt and every teardown: a callback of an attempt torn
    * down since (its aborted connect, a late token, a timeout racing a
    * rejection, frames of a closed connection) finds it moved and is ignored.
+   * The loop stops only through a teardown (`stop()`, a `forbidden`), and
+   * attempts start only while it runs: a generation still current means the
+   * loop runs and nothing tore down or started an attempt since.
    */
   #generation = 0;
   #running = false;
@@ -98,10 +103,10 @@ export class ConnectionLoop {
   #authRetried = false;
   #suspended = false;
   /** Clock time until which the server asked not to be tried again (see `#attempt`). */
-  #serverWaitUntil = Number.NEGATIVE_INFINITY;
+  #serverWaitUntil = -Infinity;
   #cancelRefresh: (() => void) | undefined;
   /** One in-place update at a time; another asked meanwhile waits for it. */
-  #update: UpdateState = UPDATE_IDLE;
+  #update: UpdateState = UpdateState.Idle;
 
   // The current attempt, the one of `#generation`: each attempt starts after
   // the previous one was torn down, so there is never more than one.
@@ -186,7 +191,8 @@ export class ConnectionLoop {
 
   /** The heartbeat watchdog found the connection silent for too long. */
   heartbeatMissed(): void {
-    // Only a welcomed connection's watchdog runs, so `#failed` sees it welcomed.
+    // Only a welcomed connection's watchdog runs (every teardown stops it), so
+    // the loop runs and `#failed` sees the connection welcomed.
     this.#failed(this.#generation, new RealtimeError('heartbeat_timeout', 'no frame for two heartbeats'));
   }
 
@@ -218,10 +224,10 @@ export class ConnectionLoop {
     // A welcomed attempt always has its connection (see `#early`).
     if (!this.#welcomed) return;
     if (this.#update) {
-      this.#update = UPDATE_AGAIN;
+      this.#update = UpdateState.Again;
       return;
     }
-    this.#update = UPDATE_IN_FLIGHT;
+    this.#update = UpdateState.InFlight;
     const generation = this.#generation;
     const { services, propertyIds } = this.#deps.subscription();
     this.#connection!.update(services, propertyIds).then(
@@ -233,8 +239,8 @@ export class ConnectionLoop {
         if (generation !== this.#generation) return;
         this.#deps.sink.updated(result?.cursor);
         // Read after the sink: its handlers may have asked for another update.
-        const again = this.#update === UPDATE_AGAIN;
-        this.#update = UPDATE_IDLE;
+        const again = this.#update === UpdateState.Again;
+        this.#update = UpdateState.Idle;
         if (again) this.update();
       },
       () => {
@@ -252,7 +258,7 @@ export class ConnectionLoop {
     const deps = this.#deps;
     this.#reportDown();
     // A status listener may have stopped the loop or started another attempt.
-    if (!this.#isCurrent(generation)) return;
+    if (generation !== this.#generation) return;
 
     // The server asked to be left alone (`retryAfterMs` of `overloaded`):
     // PROTOCOL.md says back off at least that long, whatever starts this
@@ -282,7 +288,7 @@ export class ConnectionLoop {
     // attempt like a failed connect.
     try {
       const token = await deps.tokens.get();
-      if (!this.#isCurrent(generation)) return;
+      if (generation !== this.#generation) return;
 
       const abort = new AbortController();
       this.#abort = abort;
@@ -381,18 +387,17 @@ export class ConnectionLoop {
    * `wasWelcomed` defaults to whether the attempt was welcomed when it failed.
    */
   #failed(generation: number, error: RealtimeError, wasWelcomed = this.#welcomed): void {
-    if (!this.#isCurrent(generation)) return;
+    if (generation !== this.#generation) return;
     // Moves the generation: a second report of this failure is ignored.
     this.#teardown();
     // Moves again if a listener below tears down or starts an attempt.
     const idleGeneration = this.#generation;
     const deps = this.#deps;
-    const sink = deps.sink;
 
     if (error.code === 'forbidden') {
-      this.#running = false;
-      this.#cancelRefresh?.();
-      sink.forbidden(error);
+      // For good: as `stop()` (its second teardown finds nothing to drop).
+      this.stop();
+      deps.sink.forbidden(error);
       return;
     }
     // One refresh and an immediate retry; a second 401 in a row is a failure.
@@ -412,24 +417,19 @@ export class ConnectionLoop {
       delay = deps.backoff.next(error.retryAfterMs);
       if (error.retryAfterMs !== undefined) this.#serverWaitUntil = deps.clock.now() + error.retryAfterMs;
     }
-    sink.disconnected(error, delay, wasWelcomed);
+    deps.sink.disconnected(error, delay, wasWelcomed);
     // The sink's `disconnected` runs the app's handlers, which may stop the
     // loop (`close()`) or start the next attempt themselves. Then that
     // decides: the failed attempt arms no retry of its own (it would start a
     // second attempt beside theirs, without tearing it down) and reports no
     // status.
-    if (!this.#isCurrent(idleGeneration)) return;
+    if (idleGeneration !== this.#generation) return;
     if (retryNow) void this.#attempt();
     else {
       this.#reportDown();
       // Again: the status listeners may have decided in their turn.
-      if (this.#isCurrent(idleGeneration)) this.#timer.set(() => void this.#attempt(), delay);
+      if (idleGeneration === this.#generation) this.#timer.set(() => void this.#attempt(), delay);
     }
-  }
-
-  /** Whether the loop runs and nothing tore down or started an attempt since `generation`. */
-  #isCurrent(generation: number): boolean {
-    return generation === this.#generation && this.#running;
   }
 
   /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
@@ -448,7 +448,7 @@ export class ConnectionLoop {
     this.#welcomed = false;
     // The next connection subscribes to the needs of its time; an update
     // still in flight on this one must not hold back those asked for on it.
-    this.#update = UPDATE_IDLE;
+    this.#update = UpdateState.Idle;
     this.#timer.clear();
     this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();

@@ -37,12 +37,14 @@ export const HEARTBEAT_TIMEOUT_INTERVALS = 2.5;
 export class HeartbeatWatchdog {
   readonly #options: HeartbeatWatchdogOptions;
   readonly #timer: Timer;
-  /** Silence after which the connection is dead: 2.5 × `heartbeatMs`; 0 before the first `start()`. */
-  #timeoutMs = 0;
+  /**
+   * Silence after which the connection is dead: 2.5 × `heartbeatMs` while
+   * watching (between `start()` and `stop()` or `onDead`), `Infinity` while
+   * not, so no silence is overdue then.
+   */
+  #timeoutMs = Infinity;
   /** `clock.now()` of the last beat (or of `start()`). */
   #lastBeatAt = 0;
-  /** Whether it is watching: between `start()` and `stop()` or `onDead`. */
-  #running = false;
 
   constructor(options: HeartbeatWatchdogOptions) {
     this.#options = options;
@@ -59,7 +61,6 @@ export class HeartbeatWatchdog {
   start(heartbeatMs: number): void {
     assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
     this.#timeoutMs = heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS;
-    this.#running = true;
     this.beat();
     this.#armIn(this.#timeoutMs);
   }
@@ -67,7 +68,8 @@ export class HeartbeatWatchdog {
   /**
    * Any frame from the server proves the connection alive. A beat while
    * stopped changes nothing that shows: `start()` counts as a beat of its
-   * own, and neither the timer nor `isOverdue` looks at the time while stopped.
+   * own, no timer runs while stopped, and `isOverdue` is false then whatever
+   * the time.
    */
   beat(): void {
     this.#lastBeatAt = this.#options.clock.now();
@@ -75,7 +77,7 @@ export class HeartbeatWatchdog {
 
   /** Stops watching; `onDead` will not be called until the next `start()`. */
   stop(): void {
-    this.#running = false;
+    this.#timeoutMs = Infinity;
     this.#timer.clear();
   }
 
@@ -87,7 +89,7 @@ export class HeartbeatWatchdog {
    * while stopped.
    */
   isOverdue(): boolean {
-    return this.#running && this.#options.clock.now() - this.#lastBeatAt >= this.#timeoutMs;
+    return this.#options.clock.now() - this.#lastBeatAt >= this.#timeoutMs;
   }
 
   /** The timer runs only while running: `stop()` clears it. */

@@ -213,8 +213,8 @@ export class TokenProvider {
           },
           () => {
             if (this.#subscription !== subscription) return;
-            const expiresAt = this.#expiresAt;
-            const retryInMs = expiresAt === undefined ? 0 : (expiresAt - this.#options.wallClock()) / 2;
+            // No expiry any more (an `invalidate()` meanwhile): NaN, so no retry.
+            const retryInMs = ((this.#expiresAt ?? NaN) - this.#options.wallClock()) / 2;
             if (retryInMs >= MIN_RETRY_DELAY_MS) this.#armIn(retryInMs);
           },
         );

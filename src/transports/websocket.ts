@@ -42,18 +42,27 @@ export interface WebSocketTransportOptions {
   path?: string;
 }
 
-const OPEN = 1;
-const NORMAL_CLOSURE = 1000;
+// Enums, as esbuild inlines their values. `readyState` of an open socket
+// (`WebSocket.OPEN`, not read off a class that may lack it).
+enum ReadyState {
+  Open = 1,
+}
+// RFC 6455 close codes: a normal closure; a close with no code (`Abnormal`).
+enum CloseCode {
+  Normal = 1000,
+  Abnormal = 1006,
+}
 
 // One socket's life, in order: opening → awaiting the server's first frame →
 // live → done. Every event handler first checks the phase, so nothing is
-// reported twice and nothing after `close()`. Numbers, so "not yet live" is
-// `phase < LIVE`.
-const OPENING = 0;
-const AWAITING_FIRST_FRAME = 1;
-const LIVE = 2;
-const DONE = 3;
-type Phase = typeof OPENING | typeof AWAITING_FIRST_FRAME | typeof LIVE | typeof DONE;
+// reported twice and nothing after `close()`. In this order, so "not yet live"
+// is `phase < Phase.Live`.
+enum Phase {
+  Opening,
+  AwaitingFirstFrame,
+  Live,
+  Done,
+}
 
 /**
  * The WebSocket transport. Connects to `ws(s)://…/stream?services=…` (the
@@ -93,17 +102,17 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
       // One socket's life, from `new WebSocket` to `close`: settles `connect`
       // through `resolve`/`reject`, then reports to `ctx`.
       return new Promise<TransportConnection>((resolve, reject: (error: RealtimeError) => void) => {
-        let phase: Phase = OPENING;
+        let phase: Phase = Phase.Opening;
         let token = ctx.token;
         let socketError: unknown;
 
         const send = (frame: ClientFrame): void => socket.send(JSON.stringify(frame));
 
         const shutDown = (): void => {
-          phase = DONE;
+          phase = Phase.Done;
           stopListeningToAbort();
           try {
-            socket.close(NORMAL_CLOSURE);
+            socket.close(CloseCode.Normal);
           } catch {
             // Closing a socket that is already closing is not worth reporting.
           }
@@ -114,7 +123,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
           reject(error);
         };
 
-        const isOpen = (): boolean => phase === LIVE && socket.readyState === OPEN;
+        const isOpen = (): boolean => phase === Phase.Live && socket.readyState === ReadyState.Open;
 
         const connection: TransportConnection = {
           // An open socket's send does not throw, so update rejects only for a
@@ -141,8 +150,8 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
         }
 
         socket.addEventListener('open', () => {
-          if (phase !== OPENING) return;
-          phase = AWAITING_FIRST_FRAME;
+          if (phase !== Phase.Opening) return;
+          phase = Phase.AwaitingFirstFrame;
           try {
             send({
               type: 'hello',
@@ -157,13 +166,13 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
         });
 
         socket.addEventListener('message', (event) => {
-          if (phase === AWAITING_FIRST_FRAME) {
+          if (phase === Phase.AwaitingFirstFrame) {
             const refusal = errorFromFirstFrame(event.data, RealtimeError);
             if (refusal !== undefined) return fail(refusal);
-            phase = LIVE;
+            phase = Phase.Live;
             resolve(connection);
           }
-          if (phase === LIVE) ctx.onFrame(event.data as string | object);
+          if (phase === Phase.Live) ctx.onFrame(event.data as string | object);
         });
 
         socket.addEventListener('error', (event) => {
@@ -171,14 +180,14 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
           // first frame there is nothing to wait for: that close finds the attempt
           // failed already, so only a live socket's close reports `socketError`.
           socketError = event;
-          if (phase < LIVE)
+          if (phase < Phase.Live)
             fail(unavailable('WebSocket failed before the server answered', { cause: event }));
         });
 
         socket.addEventListener('close', (event) => {
-          const closeCode = event.code ?? 1006;
+          const closeCode = event.code ?? CloseCode.Abnormal;
           const meaning = closeMeaning(closeCode);
-          if (phase < LIVE) {
+          if (phase < Phase.Live) {
             // The server's refusal when the close code carries one, else
             // `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
             fail(
@@ -186,10 +195,11 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
                 ? new RealtimeError(meaning.code, `server closed the WebSocket with ${closeCode}`, meaning)
                 : unavailable(`WebSocket closed before the server answered (${closeCode})`, meaning),
             );
-          } else if (phase === LIVE) {
+          } else if (phase === Phase.Live) {
             // Closing the closed socket again does nothing.
             shutDown();
-            if (socketError !== undefined) meaning.error = socketError;
+            // The `error` event before it, if any (`undefined` is no error).
+            meaning.error = socketError;
             ctx.onClose(meaning);
           }
         });
