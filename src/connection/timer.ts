@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
 
 /**
  * At most one pending timer on an injected clock, the one shape every policy
@@ -15,14 +16,22 @@ export class Timer {
     this.#clock = clock;
   }
 
-  /** Calls `fn` after `ms`, instead of the pending timer if there is one. */
+  /**
+   * Calls `fn` after `ms`, instead of the pending timer if there is one. A
+   * delay past what `setTimeout` holds (a server's `Retry-After` of weeks)
+   * is cut to that: the callback then finds its time not yet come and waits
+   * again, instead of firing at once and spinning.
+   */
   set(fn: () => void, ms: number): void {
     this.clear();
     this.#pending = true;
-    this.#handle = this.#clock.setTimeout(() => {
-      this.#pending = false;
-      fn();
-    }, ms);
+    this.#handle = this.#clock.setTimeout(
+      () => {
+        this.#pending = false;
+        fn();
+      },
+      Math.min(ms, MAX_TIMER_DELAY_MS),
+    );
   }
 
   clear(): void {

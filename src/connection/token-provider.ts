@@ -1,7 +1,6 @@
 import type { Clock, WallClock } from '../clock';
 import { RealtimeError } from '../errors';
 import { reportListenerError } from '../util/emitter';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { describeValue } from '../util/validate';
 import { Timer } from './timer';
 
@@ -219,7 +218,8 @@ export class TokenProvider {
           },
         );
       },
-      Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS),
+      // Timer cuts a delay past setTimeout's limit; woken early, `#isFresh` says so.
+      Math.max(0, delayMs),
     );
   }
 }

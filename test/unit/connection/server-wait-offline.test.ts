@@ -64,4 +64,28 @@ describe('an online event inside the server wait, after an offline attempt', () 
     expect(rt.getState().status).toBe('connected');
     off();
   });
+
+  it('waits out a Retry-After longer than a timer can hold, without spinning', async () => {
+    // 30 days: past setTimeout's 2^31 − 1 ms, which browsers fire at once.
+    const month = 30 * 24 * 3_600_000;
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const rt = browser.tab({ leader: { strategy: 'none' } });
+    let off = rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(100);
+    const connects = browser.backend.connectCount;
+    browser.backend.error('overloaded', 'busy', month);
+    await vi.advanceTimersByTimeAsync(100);
+    // A restart inside the wait takes the wait's own timer path.
+    off();
+    await vi.advanceTimersByTimeAsync(2_000);
+    const statuses: string[] = [];
+    rt.subscribeState((state) => statuses.push(state.status));
+    off = rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(browser.backend.connectCount).toBe(connects);
+    // One 'connecting' for the restart, not one per wake of a timer that fired at once.
+    expect(statuses.filter((status) => status !== statuses[0]).length).toBeLessThan(3);
+    expect(vi.getTimerCount()).toBeLessThan(10);
+    off();
+  });
 });
