@@ -5,6 +5,7 @@ import { CircuitBreaker } from './connection/circuit-breaker';
 import { ConnectionLoop } from './connection/connection-loop';
 import { HeartbeatWatchdog } from './connection/heartbeat-watchdog';
 import { watchPageLifecycle } from './connection/page-lifecycle';
+import { Timer } from './connection/timer';
 import { TokenProvider } from './connection/token-provider';
 import { RealtimeError } from './errors';
 import type { FlagsPoller } from './flags/flags-poller';
@@ -32,7 +33,7 @@ import {
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
-import { isServiceName, readCursor } from './protocol/read';
+import { guarded, isServiceName, readCursor } from './protocol/read';
 import type { Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
 import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
@@ -44,6 +45,7 @@ import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain } from './transports/fallback';
 import { reportListenerError } from './util/emitter';
+import { fail } from './util/validate';
 
 /** A handler of one service's events: a batch, in seq order, each event once. */
 export type EventHandler = (events: RealtimeEvent[]) => void;
@@ -162,7 +164,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Absent with `leader.strategy: 'none'`: the tab then connects on its own. */
   readonly #coordinator: TabCoordinator | undefined;
   readonly #stopLifecycle: () => void;
-  #idleTimer: unknown;
+  /** The grace delay after the last subscriber left (see #servicesChanged). */
+  readonly #idleTimer: Timer;
   #updateQueued = false;
   /** What the live connection subscribes to, so an unchanged union sends no update. */
   #liveSubscription: string | undefined;
@@ -237,6 +240,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const { clock, wallClock, random } = platform;
     this.#clock = clock;
     this.#wallClock = wallClock;
+    this.#idleTimer = new Timer(clock);
     const tabId = nanoid();
 
     // `auto` is locks where the platform has them, else the storage lease, and
@@ -280,8 +284,11 @@ class Client implements RealtimeClient, CoordinatorHost {
       }),
     );
     this.#elections = new SlidingCounter({ windowMs: 3_600_000, clock });
-    this.#guard = new RollbackGuard({ clock, thresholds: options.rollback });
-    this.#guard.onChange((verdict) => this.#rollbackChanged(verdict));
+    this.#guard = new RollbackGuard({
+      clock,
+      thresholds: options.rollback,
+      onChange: (verdict) => this.#rollbackChanged(verdict),
+    });
     this.#mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
       this.#toSli((sli) => sli.mutationSettled(outcome)),
     );
@@ -529,11 +536,8 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   subscribe(service: string, handler: EventHandler): () => void {
     this.#assertOpen();
-    if (!isServiceName(service)) {
-      throw new RangeError(
-        `service must be a name of letters, digits and _ . : - (1..100 chars), got ${JSON.stringify(service)}`,
-      );
-    }
+    if (!isServiceName(service))
+      fail('service', 'a name of letters, digits and _ . : - (1..100 chars)', service);
     if (typeof handler !== 'function')
       throw new TypeError(`handler must be a function, got ${typeof handler}`);
     const off = this.#dispatcher.subscribe(service, handler);
@@ -554,9 +558,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       propertyId !== null &&
       (typeof propertyId !== 'string' || propertyId === '' || propertyId.includes(','))
     ) {
-      throw new RangeError(
-        `propertyId must be a non-empty string without commas, or null, got ${JSON.stringify(propertyId)}`,
-      );
+      fail('propertyId', 'a non-empty string without commas, or null', propertyId);
     }
     if (propertyId === this.#state.propertyFilter) return;
     this.#dispatcher.setPropertyFilter(propertyId);
@@ -591,13 +593,7 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   subscribeState(listener: (state: RealtimeState) => void): () => void {
     // An app listener that throws must not unwind the client mid-update.
-    return this.#store.subscribe((state) => {
-      try {
-        listener(state);
-      } catch (error) {
-        reportListenerError(error);
-      }
-    });
+    return this.#store.subscribe((state) => guarded(() => listener(state), reportListenerError));
   }
 
   on<E extends keyof RealtimeEventMap>(
@@ -620,19 +616,14 @@ class Client implements RealtimeClient, CoordinatorHost {
   // others nor unwinds the client in the middle of a state change; its error
   // goes where EventTarget would send it (reportError).
   #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
-    for (const listener of this.#listeners[event] ?? []) {
-      try {
-        listener(...args);
-      } catch (error) {
-        reportListenerError(error);
-      }
-    }
+    for (const listener of this.#listeners[event] ?? [])
+      guarded(() => listener(...args), reportListenerError);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer.clear();
     this.#clock.clearTimeout(this.#sliTimer);
     this.#loop.stop();
     this.#breaker.dispose();
@@ -1019,15 +1010,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#coordinator?.announceNeeds();
     this.#pipeline.setServices(this.#subscription().services);
     if (services.length > 0) {
-      this.#clock.clearTimeout(this.#idleTimer);
-      this.#idleTimer = undefined;
+      this.#idleTimer.clear();
       if (!this.#active) this.#activate();
       else this.#queueUpdate();
-    } else if (this.#active && this.#idleTimer === undefined) {
+    } else if (this.#active) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
-      // that swaps one subscriber for another causes no reconnect.
-      this.#idleTimer = this.#clock.setTimeout(() => {
-        this.#idleTimer = undefined;
+      // that swaps one subscriber for another causes no reconnect. (None is
+      // pending: the services were not empty, and that cleared it.)
+      this.#idleTimer.set(() => {
         // (close() clears this timer.)
         if (this.#state.services.length > 0) return;
         // The last subscriber left: let go of everything.
@@ -1314,8 +1304,6 @@ function resolveUrl(field: string, url: string, base: string): string {
   try {
     return new URL(url, page ?? base).toString();
   } catch {
-    throw new RangeError(
-      `${field} must be a URL, absolute or relative to the page, got ${JSON.stringify(url)}`,
-    );
+    fail(field, 'a URL, absolute or relative to the page', url);
   }
 }

@@ -10,6 +10,7 @@ import {
 } from './observability/thresholds';
 import { MAX_DEDUP_CAPACITY } from './pipeline/dedup-window';
 import { DEFAULT_MAX_FRAME_CHARS } from './protocol/parse';
+import { isObject } from './protocol/read';
 import type { ResolvedFlags } from './state';
 import { assertTransportList } from './transports/fallback';
 import type { Transport } from './transports/types';
@@ -360,7 +361,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
 function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['flagsUrl'] {
   if (option === undefined || option === null) return undefined;
   const given = typeof option === 'string' ? { url: option } : option;
-  if (typeof given !== 'object' || Array.isArray(given)) {
+  if (!isObject(given)) {
     v.fail('flagsUrl', 'a URL string or { url, intervalMs }', option);
   }
   return withDefaults<{ url: string; intervalMs: number }>(given, 'flagsUrl.', {

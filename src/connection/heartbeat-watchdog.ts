@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import { guarded } from '../protocol/read';
 import { reportListenerError } from '../util/emitter';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertNumber } from '../util/validate';
@@ -98,11 +99,7 @@ export class HeartbeatWatchdog {
       const silentForMs = this.#options.clock.now() - this.#lastBeatAt;
       if (silentForMs >= this.#timeoutMs) {
         this.stop();
-        try {
-          this.#options.onDead();
-        } catch (error) {
-          reportListenerError(error);
-        }
+        guarded(() => this.#options.onDead(), reportListenerError);
       }
       // A beat came since the timer was armed: wait out the rest from that beat.
       else this.#armIn(this.#timeoutMs - silentForMs);

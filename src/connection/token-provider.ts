@@ -1,5 +1,6 @@
 import type { Clock, WallClock } from '../clock';
 import { RealtimeError } from '../errors';
+import { guarded } from '../protocol/read';
 import { reportListenerError } from '../util/emitter';
 import { describeValue } from '../util/validate';
 import { Timer } from './timer';
@@ -204,11 +205,7 @@ export class TokenProvider {
           (token) => {
             if (this.#subscription !== subscription) return;
             // What the app's callback throws goes to `reportError`, not into the schedule.
-            try {
-              subscription.onToken(token!);
-            } catch (error) {
-              reportListenerError(error);
-            }
+            guarded(() => subscription.onToken(token!), reportListenerError);
           },
           () => {
             if (this.#subscription !== subscription) return;

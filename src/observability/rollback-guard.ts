@@ -1,5 +1,6 @@
 import type { Clock } from '../clock';
-import { type Listener, Listeners } from '../util/emitter';
+import { guarded } from '../protocol/read';
+import { reportListenerError } from '../util/emitter';
 import { assertInteger, assertNumber, fail } from '../util/validate';
 import { SlidingCounter } from './sliding-counter';
 import { resolveNamedNumbers } from './thresholds';
@@ -99,12 +100,25 @@ export class RollbackGuard {
   #circuitOpenSince: number | undefined;
   #tripped: RollbackVerdict | undefined;
   #lastState: RollbackVerdict['state'] = 'ok';
-  readonly #listeners = new Listeners<RollbackVerdict>();
+  readonly #onChange: (verdict: RollbackVerdict) => void;
 
-  /** `thresholds` as {@link resolveRollbackThresholds} returned them: the options are checked once, there. */
-  constructor({ thresholds, clock }: { thresholds: RollbackThresholds; clock: Clock }) {
+  /**
+   * `thresholds` as {@link resolveRollbackThresholds} returned them: the
+   * options are checked once, there. `onChange` is called whenever the
+   * verdict's state changes (its one listener, the client's).
+   */
+  constructor({
+    thresholds,
+    clock,
+    onChange,
+  }: {
+    thresholds: RollbackThresholds;
+    clock: Clock;
+    onChange: (verdict: RollbackVerdict) => void;
+  }) {
     this.#thresholds = thresholds;
     this.#clock = clock;
+    this.#onChange = onChange;
     const window = { windowMs: thresholds.windowMs, clock };
     this.#samples = new SlidingCounter(window);
     this.#errors = new SlidingCounter(window);
@@ -137,11 +151,6 @@ export class RollbackGuard {
   /** An invariant broke: realtime goes off at once. */
   invariantViolation(detail: string): void {
     this.#trip('invariant_violation', detail);
-  }
-
-  /** Calls `listener` whenever the verdict's state changes. Returns the unsubscribe function. */
-  onChange(listener: Listener<RollbackVerdict>): () => void {
-    return this.#listeners.add(listener);
   }
 
   /** The verdict now (a cooldown that ended clears a trip). */
@@ -193,11 +202,12 @@ export class RollbackGuard {
     return this.#report(this.#tripped);
   }
 
-  /** Tells the listeners when the state changed; returns `verdict`. */
+  /** Tells `onChange` when the state changed; returns `verdict`. */
   #report(verdict: RollbackVerdict): RollbackVerdict {
     if (verdict.state !== this.#lastState) {
       this.#lastState = verdict.state;
-      this.#listeners.emit(verdict);
+      // The listener's bug must not break the guard.
+      guarded(() => this.#onChange(verdict), reportListenerError);
     }
     return verdict;
   }

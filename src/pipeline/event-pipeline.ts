@@ -1,7 +1,7 @@
 import { isSeq, isServiceName } from '../protocol/read';
 import type { BatchFrame, Cursor, RealtimeEvent, ResetFrame, ServerFrame } from '../protocol/schemas';
 import { DEFAULT_DEDUP_CAPACITY } from './dedup-window';
-import { ServiceDedup } from './service-dedup';
+import { type ServiceDedup, serviceDedup } from './service-dedup';
 
 /** A batch continued from further than the service's cursor: events are missing. */
 export interface PipelineGap {
@@ -218,8 +218,8 @@ export class EventPipeline {
             // memory: the seq check has already decided, so such keys are not
             // stored at all.
             if (isNew && eventId !== undefined) {
-              state.dedup ??= new ServiceDedup(this.#dedupCapacity);
-              isNew = state.dedup.add(event.entityType, eventId);
+              state.dedup ??= serviceDedup(this.#dedupCapacity);
+              isNew = state.dedup(event.entityType, eventId);
             }
             if (isNew) accepted.push(event);
             else duplicate++;

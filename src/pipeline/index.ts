@@ -1,7 +1,8 @@
 export {
   DEFAULT_DEDUP_CAPACITY,
-  DedupWindow,
+  type DedupWindow,
   dedupKey,
+  dedupWindow,
   MAX_DEDUP_CAPACITY,
 } from './dedup-window';
 export { Dispatcher, type DispatcherOptions, type DispatchResult, type EventHandler } from './dispatcher';

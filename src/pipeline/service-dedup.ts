@@ -1,8 +1,15 @@
-import { DedupWindow } from './dedup-window';
+import { type DedupWindow, dedupWindow } from './dedup-window';
+
+/**
+ * Records the key of an event of one service: `true` when it is new, `false`
+ * for a duplicate.
+ */
+export type ServiceDedup = (entityType: string, eventId: string) => boolean;
 
 /**
  * The dedup memory of one service, keyed as PROTOCOL.md says
  * (`service:entityType:eventId`; the service is implied by the owner).
+ * `capacity` must already be valid (EventPipeline checks it).
  *
  * Building `entityType:eventId` for every event costs a string concatenation
  * and the flattening of the result when it is hashed, which measured about as
@@ -12,22 +19,15 @@ import { DedupWindow } from './dedup-window';
  * Each window is FIFO over its own keys, so the service still remembers at
  * least its last `capacity` distinct keys, and at most `2 × capacity` in all.
  */
-export class ServiceDedup {
-  #primaryType: string | undefined;
-  readonly #primary: DedupWindow;
-  #others: DedupWindow | undefined;
-
-  /** `capacity` must already be valid (EventPipeline checks it). */
-  constructor(capacity: number) {
-    this.#primary = new DedupWindow(capacity);
-  }
-
-  /** Records the key of an event; `true` when it is new, `false` for a duplicate. */
-  add(entityType: string, eventId: string): boolean {
+export function serviceDedup(capacity: number): ServiceDedup {
+  let primaryType: string | undefined;
+  const primary = dedupWindow(capacity);
+  let others: DedupWindow | undefined;
+  return (entityType, eventId) => {
     // The first type seen becomes the primary one.
-    this.#primaryType ??= entityType;
-    if (entityType === this.#primaryType) return this.#primary.add(eventId);
-    this.#others ??= new DedupWindow(this.#primary.capacity);
-    return this.#others.add(`${entityType}:${eventId}`);
-  }
+    primaryType ??= entityType;
+    if (entityType === primaryType) return primary(eventId);
+    others ??= dedupWindow(capacity);
+    return others(`${entityType}:${eventId}`);
+  };
 }

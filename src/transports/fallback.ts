@@ -1,6 +1,6 @@
 import type { WallClock } from '../clock';
 import { isRealtimeError } from '../errors';
-import { describeValue } from '../util/validate';
+import { fail } from '../util/validate';
 import { builtinTransports } from './builtins';
 import type { Transport, TransportConnection, TransportContext } from './types';
 import type { WebSocketConstructorLike } from './websocket';
@@ -25,9 +25,7 @@ export function assertTransportList(
   field: string,
   list: unknown,
 ): asserts list is ReadonlyArray<TransportName | Transport> {
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new RangeError(`${field} must be a non-empty array, got ${describeValue(list)}`);
-  }
+  if (!Array.isArray(list) || list.length === 0) fail(field, 'a non-empty array', list);
   list.forEach((entry, index) => {
     const ok =
       typeof entry === 'string'
@@ -35,11 +33,7 @@ export function assertTransportList(
         : typeof entry === 'object' &&
           typeof (entry as Transport | null)?.connect === 'function' &&
           typeof (entry as Transport).name === 'string';
-    if (!ok) {
-      throw new RangeError(
-        `${field}[${index}] must be "websocket", "sse", "long-poll" or a Transport, got ${describeValue(entry)}`,
-      );
-    }
+    if (!ok) fail(`${field}[${index}]`, '"websocket", "sse", "long-poll" or a Transport', entry);
   });
 }
 

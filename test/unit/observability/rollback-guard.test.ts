@@ -21,9 +21,12 @@ function manualClock(): Clock & { advance(ms: number): void } {
 
 function guard(thresholds = {}) {
   const clock = manualClock();
-  const g = new RollbackGuard({ clock, thresholds: resolveRollbackThresholds(thresholds) });
   const changes: RollbackVerdict[] = [];
-  g.onChange((v) => changes.push(v));
+  const g = new RollbackGuard({
+    clock,
+    thresholds: resolveRollbackThresholds(thresholds),
+    onChange: (v) => changes.push(v),
+  });
   return { g, clock, changes };
 }
 

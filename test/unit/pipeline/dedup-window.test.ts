@@ -2,50 +2,65 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_DEDUP_CAPACITY,
-  DedupWindow,
+  type DedupWindow,
   dedupKey,
+  dedupWindow,
   MAX_DEDUP_CAPACITY,
 } from '../../../src/pipeline/dedup-window';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
 
-describe('DedupWindow', () => {
+describe('dedupWindow', () => {
   it('reports a key new once, then duplicate', () => {
-    const window = new DedupWindow(4);
-    expect(window.add('a')).toBe(true);
-    expect(window.add('a')).toBe(false);
-    expect(window.add('a')).toBe(false);
-    expect(window.add('b')).toBe(true);
+    const window = dedupWindow(4);
+    expect(window('a')).toBe(true);
+    expect(window('a')).toBe(false);
+    expect(window('a')).toBe(false);
+    expect(window('b')).toBe(true);
   });
 
   it('evicts the oldest key first and then sees it as new again', () => {
-    const window = new DedupWindow(3);
-    for (const key of ['a', 'b', 'c']) window.add(key);
-    expect(window.add('d')).toBe(true); // evicts a
+    const window = dedupWindow(3);
+    for (const key of ['a', 'b', 'c']) window(key);
+    expect(window('d')).toBe(true); // evicts a
     // A duplicate leaves the window as it was, so these look without changing it.
-    expect(['b', 'c', 'd'].map((k) => window.add(k))).toEqual([false, false, false]);
-    expect(window.add('a')).toBe(true); // evicts b
-    expect(['c', 'd', 'a'].map((k) => window.add(k))).toEqual([false, false, false]);
-    expect(window.add('b')).toBe(true);
+    expect(['b', 'c', 'd'].map((k) => window(k))).toEqual([false, false, false]);
+    expect(window('a')).toBe(true); // evicts b
+    expect(['c', 'd', 'a'].map((k) => window(k))).toEqual([false, false, false]);
+    expect(window('b')).toBe(true);
   });
 
   it('does not refresh a key on a duplicate hit (first-seen order)', () => {
-    const window = new DedupWindow(2);
-    window.add('a');
-    window.add('b');
-    expect(window.add('a')).toBe(false);
-    window.add('c'); // evicts a, the first seen, despite the later hit
-    expect(window.add('b')).toBe(false);
-    expect(window.add('a')).toBe(true);
+    const window = dedupWindow(2);
+    window('a');
+    window('b');
+    expect(window('a')).toBe(false);
+    window('c'); // evicts a, the first seen, despite the later hit
+    expect(window('b')).toBe(false);
+    expect(window('a')).toBe(true);
   });
 
+  /** Whether `window` remembers exactly `capacity` keys: the first of them until one more came. */
+  function holdsExactly(window: DedupWindow, capacity: number): void {
+    for (let i = 0; i < capacity; i++) window(String(i));
+    expect(window('0')).toBe(false);
+    window('one more'); // evicts '0'
+    expect(window('1')).toBe(false);
+    expect(window('0')).toBe(true);
+  }
+
   it('defaults to 4096 keys', () => {
-    expect(new DedupWindow().capacity).toBe(DEFAULT_DEDUP_CAPACITY);
     expect(DEFAULT_DEDUP_CAPACITY).toBe(4096);
+    holdsExactly(dedupWindow(), DEFAULT_DEDUP_CAPACITY);
   });
 
   it('accepts the extremes 1 and the maximum', () => {
-    expect(new DedupWindow(1).capacity).toBe(1);
-    expect(new DedupWindow(MAX_DEDUP_CAPACITY).capacity).toBe(MAX_DEDUP_CAPACITY);
+    const one = dedupWindow(1);
+    expect(one('a')).toBe(true);
+    expect(one('a')).toBe(false);
+    expect(one('b')).toBe(true); // evicts a
+    expect(one('b')).toBe(false);
+    expect(one('a')).toBe(true);
+    holdsExactly(dedupWindow(MAX_DEDUP_CAPACITY), MAX_DEDUP_CAPACITY);
   });
 
   describe('properties', () => {
@@ -58,17 +73,17 @@ describe('DedupWindow', () => {
     it('agrees with a reference model: new iff not among the last `capacity` distinct adds', () => {
       fc.assert(
         fc.property(scenario, ({ capacity, keys }) => {
-          const window = new DedupWindow(capacity);
+          const window = dedupWindow(capacity);
           const remembered: string[] = []; // oldest first
           for (const key of keys) {
             const expectedNew = !remembered.includes(key);
-            expect(window.add(key)).toBe(expectedNew);
+            expect(window(key)).toBe(expectedNew);
             if (expectedNew) {
               remembered.push(key);
               if (remembered.length > capacity) remembered.shift();
             }
             // Each remembered key is a duplicate (and asking does not change the window).
-            for (const each of remembered) expect(window.add(each)).toBe(false);
+            for (const each of remembered) expect(window(each)).toBe(false);
           }
         }),
       );
@@ -80,16 +95,16 @@ describe('DedupWindow', () => {
           fc.integer({ min: 1, max: 50 }),
           fc.uniqueArray(fc.string(), { minLength: 1, maxLength: 120 }),
           (capacity, others) => {
-            const window = new DedupWindow(capacity);
+            const window = dedupWindow(capacity);
             const key = '\u0000probe';
-            window.add(key);
+            window(key);
             let distinctSince = 0;
             for (const other of others) {
-              if (distinctSince < capacity) expect(window.add(key)).toBe(false);
-              window.add(other);
+              if (distinctSince < capacity) expect(window(key)).toBe(false);
+              window(other);
               distinctSince++;
             }
-            expect(window.add(key)).toBe(distinctSince >= capacity);
+            expect(window(key)).toBe(distinctSince >= capacity);
           },
         ),
       );

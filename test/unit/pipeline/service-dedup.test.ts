@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ServiceDedup } from '../../../src/pipeline/service-dedup';
+import { serviceDedup } from '../../../src/pipeline/service-dedup';
 
-describe('ServiceDedup', () => {
+describe('serviceDedup', () => {
   it('keys by entity type and event id together', () => {
-    const dedup = new ServiceDedup(8);
-    expect(dedup.add('task', 'e1')).toBe(true);
-    expect(dedup.add('task', 'e1')).toBe(false);
-    expect(dedup.add('comment', 'e1')).toBe(true);
-    expect(dedup.add('comment', 'e1')).toBe(false);
-    expect(dedup.add('comment', 'e2')).toBe(true);
-    expect([dedup.add('task', 'e1'), dedup.add('comment', 'e1'), dedup.add('comment', 'e2')]).toEqual([
+    const dedup = serviceDedup(8);
+    expect(dedup('task', 'e1')).toBe(true);
+    expect(dedup('task', 'e1')).toBe(false);
+    expect(dedup('comment', 'e1')).toBe(true);
+    expect(dedup('comment', 'e1')).toBe(false);
+    expect(dedup('comment', 'e2')).toBe(true);
+    expect([dedup('task', 'e1'), dedup('comment', 'e1'), dedup('comment', 'e2')]).toEqual([
       false,
       false,
       false,
@@ -18,21 +18,21 @@ describe('ServiceDedup', () => {
   });
 
   it('forgets the oldest key of each window, the first type seen and the others', () => {
-    const dedup = new ServiceDedup(2);
-    for (const id of ['a', 'b', 'c']) dedup.add('task', id); // evicts task a
-    for (const id of ['a', 'b', 'c']) dedup.add('comment', id); // evicts comment a
-    expect([dedup.add('task', 'b'), dedup.add('task', 'c')]).toEqual([false, false]);
-    expect([dedup.add('comment', 'b'), dedup.add('comment', 'c')]).toEqual([false, false]);
-    expect(dedup.add('task', 'a')).toBe(true);
-    expect(dedup.add('comment', 'a')).toBe(true);
+    const dedup = serviceDedup(2);
+    for (const id of ['a', 'b', 'c']) dedup('task', id); // evicts task a
+    for (const id of ['a', 'b', 'c']) dedup('comment', id); // evicts comment a
+    expect([dedup('task', 'b'), dedup('task', 'c')]).toEqual([false, false]);
+    expect([dedup('comment', 'b'), dedup('comment', 'c')]).toEqual([false, false]);
+    expect(dedup('task', 'a')).toBe(true);
+    expect(dedup('comment', 'a')).toBe(true);
   });
 
   it('does not confuse a composite-looking id with another type', () => {
-    const dedup = new ServiceDedup(8);
-    dedup.add('task', 'x');
-    expect(dedup.add('comment', 'x')).toBe(true);
+    const dedup = serviceDedup(8);
+    dedup('task', 'x');
+    expect(dedup('comment', 'x')).toBe(true);
     // "comment:x" as a bare id of the first type is a different key from (comment, x).
-    expect(dedup.add('task', 'comment:x')).toBe(true);
+    expect(dedup('task', 'comment:x')).toBe(true);
   });
 
   it('never calls a fresh key a duplicate, always remembers the last `capacity` distinct keys, holds ≤ 2 × capacity (property)', () => {
@@ -42,7 +42,7 @@ describe('ServiceDedup', () => {
     });
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(key, { maxLength: 150 }), (capacity, keys) => {
-        const dedup = new ServiceDedup(capacity);
+        const dedup = serviceDedup(capacity);
         const everSeen = new Set<string>();
         const recent: string[] = []; // the last `capacity` distinct keys, oldest first
         // The model of its two FIFO windows, `capacity` keys each, so 2 × capacity at most:
@@ -52,7 +52,7 @@ describe('ServiceDedup', () => {
         const otherWindow: string[] = [];
         for (const { type, id } of keys) {
           const composite = `${type}\u0000${id}`;
-          const isNew = dedup.add(type, id);
+          const isNew = dedup(type, id);
           firstType ??= type;
           const window = type === firstType ? firstWindow : otherWindow;
           expect(isNew).toBe(!window.includes(composite));
