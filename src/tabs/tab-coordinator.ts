@@ -207,11 +207,16 @@ export class TabCoordinator extends LeaderElection {
   }
 
   #scheduleRefresh(): void {
-    // stop() clears it: it fires only while started.
+    // stop() clears it: it fires only while started, on the channel of that start.
+    const channel = this.#channel;
     this.#refreshTimer = this.#clock.setTimeout(() => {
       this.announceNeeds();
       if (this.#expirePeers()) this.#options.host.needsChanged();
-      this.#scheduleRefresh();
+      // needsChanged runs the app's state listeners synchronously, and one may
+      // close the client: stop() then cleared this (already fired) timer, and
+      // re-arming it here would run every 10 s for the rest of the page's life.
+      // A stop() and start() meanwhile armed a timer of their own.
+      if (this.#channel === channel) this.#scheduleRefresh();
     }, NEEDS_REFRESH_MS);
   }
 
