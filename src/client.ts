@@ -896,16 +896,20 @@ class Client implements RealtimeClient, CoordinatorHost {
       last = seq;
     }
     this.#lastDelivered.set(service, last);
-    // The server's time of this dispatch, as the collector takes it: one
-    // still loading is told it later.
-    const at = this.#wallClock() + (this.#clockOffsetMs ?? 0);
-    this.#toSli((sli) => sli.delivered(service, events, at));
+    const now = this.#wallClock();
+    // Only a tab that measures (or whose collector is loading) pays for this
+    // on every batch: most tabs are not sampled. The server's time of this
+    // dispatch, as the collector takes it: one still loading is told it later.
+    if (this.#measurement || this.#sliBacklog) {
+      const at = now + (this.#clockOffsetMs ?? 0);
+      this.#toSli((sli) => sli.delivered(service, events, at));
+    }
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
     this.#mutations.observe(events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
     this.#setState((state) => ({
       byServiceDelivered: plus(state.byServiceDelivered, service, delivered.length),
-      byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: this.#wallClock() },
+      byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: now },
     }));
     // Once the counters moved, so a listener reading getState() sees it counted.
     if (delivered.length > 0) this.#emit('events', service, delivered);
