@@ -33,7 +33,7 @@ import {
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
-import { guarded, isServiceName, readCursor } from './protocol/read';
+import { isServiceName, readCursor } from './protocol/read';
 import type { Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
 import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
@@ -45,6 +45,7 @@ import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain } from './transports/fallback';
 import { reportListenerError } from './util/emitter';
+import { guarded } from './util/guarded';
 import { fail } from './util/validate';
 
 /** A handler of one service's events: a batch, in seq order, each event once. */

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
-import { guarded } from '../protocol/read';
 import { reportListenerError } from '../util/emitter';
+import { guarded } from '../util/guarded';
 import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { assertNumber } from '../util/validate';
 import { Timer } from './timer';

@@ -1,7 +1,7 @@
 import type { Clock, WallClock } from '../clock';
 import { RealtimeError } from '../errors';
-import { guarded } from '../protocol/read';
 import { reportListenerError } from '../util/emitter';
+import { guarded } from '../util/guarded';
 import { describeValue } from '../util/validate';
 import { Timer } from './timer';
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
-import { guarded } from '../protocol/read';
 import { reportListenerError } from '../util/emitter';
+import { guarded } from '../util/guarded';
 import { assertInteger, assertNumber, fail } from '../util/validate';
 import { SlidingCounter } from './sliding-counter';
 import { resolveNamedNumbers } from './thresholds';

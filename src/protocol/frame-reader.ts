@@ -1,4 +1,5 @@
-import { arrayOf, guarded, readCursor, readObject } from './read';
+import { guarded } from '../util/guarded';
+import { arrayOf, readCursor, readObject } from './read';
 import type { Cursor } from './schemas';
 
 // The readers of the HTTP answers of PROTOCOL.md, which only the SSE and

@@ -178,16 +178,3 @@ export const readMember = (
   typeof type === 'string' && Object.hasOwn(members, type)
     ? readObject(value, [...before, ['type', oneOf(type)], ...(members[type] as readonly Field[])])
     : undefined;
-
-/**
- * Runs `read`; an exception from reading the input is handed to `onThrow` and
- * refuses. Also runs an owner's callback whose bug must not break the caller
- * (`onThrow` then reports it).
- */
-export function guarded<T>(read: () => unknown, onThrow?: (error: unknown) => void): T | undefined {
-  try {
-    return read() as T | undefined;
-  } catch (error) {
-    onThrow?.(error);
-  }
-}

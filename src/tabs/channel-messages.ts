@@ -2,7 +2,6 @@ import type * as z from 'zod/mini';
 import {
   arrayOf,
   type Field,
-  guarded,
   is,
   isNumber,
   isSeq,
@@ -14,6 +13,7 @@ import {
   shape,
   text,
 } from '../protocol/read';
+import { guarded } from '../util/guarded';
 import type {
   byeMessageSchema,
   channelMessageSchema,

@@ -1,6 +1,6 @@
 import type { Clock, RandomSource } from '../clock';
-import { guarded } from '../protocol/read';
 import { type ListenerErrorHandler, reportListenerError } from '../util/emitter';
+import { guarded } from '../util/guarded';
 import type { StorageLease } from './storage-lease-election';
 
 /** How the tabs pick their leader, after `auto` was resolved. */

@@ -1,5 +1,5 @@
-import { guarded } from '../protocol/read';
 import { reportListenerError } from '../util/emitter';
+import { guarded } from '../util/guarded';
 import {
   CHANNEL_MESSAGE_VERSION,
   type ChannelMessage,
