@@ -3,6 +3,8 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { RealtimeOptions } from '../../src/options';
 import { createFakeBrowser, type FakeBrowser, globalTimersClock } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
+import { formerLeaderWithOpenCircuit } from './former-leader';
+import { memoryOptions } from './react/helpers';
 
 // The rollback guard's "circuit open longer than circuitOpenMs" rule must
 // measure a circuit this tab is actually trying to get through. A breaker
@@ -26,16 +28,9 @@ afterEach(async () => {
 
 function setup(options: Partial<RealtimeOptions> = {}) {
   const backend = createMemoryBackend({ heartbeatMs: 60_000 });
-  const rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    scope: { orgId: 'org_test', userId: 'u_1' },
-    transports: [backend.transport],
-    leader: { strategy: 'none' },
-    devtools: false,
-    telemetry: { sampleRate: 0 },
-    ...options,
-    platform: { clock: globalTimersClock, random: () => 0.5 },
-  });
+  const rt = createRealtime(
+    memoryOptions(backend, { ...options, platform: { clock: globalTimersClock, random: () => 0.5 } }),
+  );
   clients.push(rt);
   return { rt, backend };
 }
@@ -69,29 +64,9 @@ describe('rollback guard and a circuit left open while not connecting', () => {
     browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
     const a = browser.tab({ idleGraceMs: 0 });
     const seqs: number[] = [];
-    browser.backend.failNextConnects(1000);
-    const offA = a.subscribe('tasks', (events) => {
+    await formerLeaderWithOpenCircuit(browser, a, (events) => {
       for (const e of events) seqs.push(e.seq);
     });
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(a.getState().isLeader).toBe(true);
-    expect(a.getState().circuit.state).not.toBe('closed');
-
-    // Tab A goes idle (route without realtime): B takes the lead and connects.
-    offA();
-    await vi.advanceTimersByTimeAsync(100);
-    browser.backend.failNextConnects(0);
-    const b = browser.tab();
-    b.subscribe('tasks', () => {});
-    await vi.advanceTimersByTimeAsync(5_000);
-    expect(b.getState()).toMatchObject({ isLeader: true, status: 'connected' });
-
-    // A comes back as a follower of B's healthy connection.
-    a.subscribe('tasks', (events) => {
-      for (const e of events) seqs.push(e.seq);
-    });
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(a.getState().isLeader).toBe(false);
     await vi.advanceTimersByTimeAsync(6 * 60_000);
     browser.backend.publish({ service: 'tasks' });
     await vi.advanceTimersByTimeAsync(100);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SliReport } from '../../src/observability/telemetry-payload';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
+import { formerLeaderWithOpenCircuit } from './former-leader';
 
 // SLIs of tabs that share one connection: what a follower, a former leader
 // or a tab with realtime switched off reports must describe its own share.
@@ -62,23 +63,7 @@ describe('circuit SLIs belong to the tab that drives the breaker', () => {
     const reports: SliReport[] = [];
     a.on('sli', (report) => reports.push(report));
     await vi.dynamicImportSettled(); // the SLI collector
-    browser.backend.failNextConnects(1000);
-    const offA = a.subscribe('tasks', () => {});
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(a.getState().isLeader).toBe(true);
-    expect(a.getState().circuit.state).not.toBe('closed');
-
-    // A goes idle; B leads with a healthy connection; A comes back as follower.
-    offA();
-    await vi.advanceTimersByTimeAsync(100);
-    browser.backend.failNextConnects(0);
-    const b = browser.tab();
-    b.subscribe('tasks', () => {});
-    await vi.advanceTimersByTimeAsync(5_000);
-    expect(b.getState()).toMatchObject({ isLeader: true, status: 'connected' });
-    a.subscribe('tasks', () => {});
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(a.getState()).toMatchObject({ isLeader: false, status: 'connected' });
+    await formerLeaderWithOpenCircuit(browser, a);
 
     await vi.advanceTimersByTimeAsync(30 * 60_000);
     // A's stale breaker (half-open, waiting for a probe that never comes)

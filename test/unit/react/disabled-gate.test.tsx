@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { act, cleanup, render } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../../src/client';
+import { act, render } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
+import { createRealtime } from '../../../src/client';
 import { RealtimeProvider, useRealtimeService, useRealtimeState } from '../../../src/react';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { fakeTimersAndCleanup } from './fake-timer-cleanup';
 import { memoryOptions } from './helpers';
 
 // docs/react.md's first hooks sample passed `status !== 'disabled'` as the
@@ -17,15 +18,7 @@ import { memoryOptions } from './helpers';
 // subscribes again — realtime stays off until a reload. Handlers are not
 // called while disabled anyway, so the sample must not gate on the status.
 
-const clients: RealtimeClient[] = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
-  cleanup();
-  vi.useRealTimers();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = fakeTimersAndCleanup();
 
 function TasksPage({ gateOnStatus }: { gateOnStatus: boolean }) {
   const status = useRealtimeState((s) => s.status);

@@ -1,9 +1,9 @@
 // @vitest-environment happy-dom
-import { act, cleanup, render } from '@testing-library/react';
+import { act, render } from '@testing-library/react';
 import { useEffect, useLayoutEffect } from 'react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeProvider, useOptimisticMutation, useRealtimeService } from '../../../src/react';
+import { fakeTimersAndCleanup } from './fake-timer-cleanup';
 import { setup } from './helpers';
 
 // `pending` must count a mutation started before the hook's own mount effect
@@ -11,15 +11,7 @@ import { setup } from './helpers';
 // calling `mutate` on mount. The mutation is in the running set (and is
 // cancelled on unmount), so `pending` must say 1 while it waits for its echo.
 
-const clients: RealtimeClient[] = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
-  cleanup();
-  vi.useRealTimers();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = fakeTimersAndCleanup();
 
 function AutoSave(props: { save: () => void; layout: boolean }) {
   const useMountEffect = props.layout ? useLayoutEffect : useEffect;

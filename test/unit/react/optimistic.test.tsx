@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
-import { act, cleanup, render } from '@testing-library/react';
+import { act, render } from '@testing-library/react';
 import type { ReactNode } from 'react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
 import { MUTATION_ID_HEADER } from '../../../src/optimistic/mutation-header';
 import {
@@ -12,6 +12,7 @@ import {
   useOptimisticMutation,
   useRealtimeService,
 } from '../../../src/react';
+import { fakeTimersAndCleanup } from './fake-timer-cleanup';
 import { setup } from './helpers';
 
 // useOptimisticMutation on the memory backend, one tab, fake timers.
@@ -20,15 +21,7 @@ interface Vars {
   title: string;
 }
 
-const clients: RealtimeClient[] = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
-  cleanup();
-  vi.useRealTimers();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = fakeTimersAndCleanup();
 
 /** What a test controls and observes of one hook instance. */
 interface Probe {

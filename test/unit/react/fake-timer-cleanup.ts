@@ -1,0 +1,21 @@
+import { cleanup } from '@testing-library/react';
+import { afterEach, beforeEach, vi } from 'vitest';
+import type { RealtimeClient } from '../../../src/client';
+
+/**
+ * Fake timers in each test of the file; after each, unmounts what `render`
+ * mounted, restores real timers and closes every client pushed into the
+ * returned list.
+ */
+export function fakeTimersAndCleanup(): RealtimeClient[] {
+  const clients: RealtimeClient[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    cleanup();
+    vi.useRealTimers();
+    for (const client of clients.splice(0)) await client.close();
+  });
+  return clients;
+}
