@@ -233,6 +233,13 @@ class Client implements RealtimeClient, CoordinatorHost {
    * and must get what they missed there.
    */
   #adoptLeaderCursor = true;
+  /**
+   * Per service, the id of the epoch this tab's cursor is of: the last
+   * `reset` it applied, as its leader named it. A leader answers a hello
+   * with its own, so a tab that heard nothing for a while can tell a stream
+   * that went back (a reset it missed) from a leader that is merely behind.
+   */
+  readonly #epochs: Record<string, string> = {};
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -473,10 +480,12 @@ class Client implements RealtimeClient, CoordinatorHost {
           if (replayNow) this.#loop.requestReplay();
         },
         frame: (frame) => {
+          // A reset starts an epoch, named here for every tab that applies it.
+          const epoch = frame.type === 'reset' ? nanoid() : undefined;
           // Relay first: the followers' latency should not include our handlers.
-          if (frame.type !== 'heartbeat') this.#coordinator?.relay(frame);
+          if (frame.type !== 'heartbeat') this.#coordinator?.relay(frame, epoch);
           this.#guard.recordFrames(1, 0);
-          this.#applyServerFrame(frame);
+          this.#applyServerFrame(frame, epoch);
         },
         invalidFrame: () => this.#invalidFrame(),
         disconnected: (error, willRetryInMs, wasWelcomed) => {
@@ -684,7 +693,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
   }
 
-  relayedFrame(raw: string | Record<string, unknown>): void {
+  relayedFrame(raw: string | Record<string, unknown>, epoch: string | undefined): void {
     // Off here means off: no events after `fallback` (a re-enable replays the hole).
     if (this.#isLeaderNow() || !this.#active || this.#state.status === 'disabled') return;
     const parsed = parseServerFrame(raw, this.#options.maxFrameChars);
@@ -701,7 +710,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#showCursor();
     } else {
       // A batch or a reset; any other frame changes nothing there.
-      this.#applyServerFrame(frame);
+      this.#applyServerFrame(frame, epoch);
     }
   }
 
@@ -747,15 +756,22 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#applyFlags(direct ? disableWins(this.#ownFlags, flags) : flags);
   }
 
-  cursor(cursor: Cursor, direct: boolean): void {
+  cursor(cursor: Cursor, direct: boolean, epochs: Record<string, string> = {}): void {
     if (direct) {
       const own = this.#pipeline.getCursor();
       const adopt = this.#adoptLeaderCursor;
       this.#adoptLeaderCursor = false;
+      const missed: Cursor = {};
       for (const service in cursor) {
         const mine = own[service];
         const theirs = cursor[service] as number;
-        if (mine === undefined || mine === theirs) continue;
+        const epoch = epochs[service];
+        // The leader applied a reset this tab did not: the stream went back
+        // while it heard nothing, and its cursor is of the old epoch,
+        // whether ahead of the leader's, behind it or even equal.
+        const missedReset = epoch !== undefined && epoch !== this.#epochs[service];
+        if (epoch !== undefined) this.#epochs[service] = epoch;
+        if (mine === undefined || (mine === theirs && !missedReset)) continue;
         if (adopt) {
           // Just joined, new or back from idle: no handler relies on the cursor
           // this tab has (persisted, or kept from before), the browser's is the
@@ -766,6 +782,8 @@ class Client implements RealtimeClient, CoordinatorHost {
           // still there, and skipping ahead would lose what they missed.
           this.#pipeline.forget(service);
           this.#lastDelivered.delete(service);
+        } else if (missedReset) {
+          missed[service] = theirs;
         } else if (mine < theirs) {
           // Back from the back/forward cache, behind the browser: have the hole
           // replayed now, not when (if ever) the next batch shows it (once:
@@ -773,6 +791,11 @@ class Client implements RealtimeClient, CoordinatorHost {
           this.#askLeaderForReplay();
         }
       }
+      const services = Object.keys(missed);
+      // What the reset told the other tabs, this one hears now: the new
+      // epoch's cursor, and a resync (what came before it, the re-fetch covers).
+      if (services.length > 0)
+        this.#pipeline.applyFrame({ type: 'reset', services, cursor: missed, reason: 'missed_reset' });
     }
     this.#pipeline.seed(cursor);
     this.#showCursor();
@@ -788,9 +811,18 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (!coordinator?.isLeader) return;
     const state = this.#state;
     coordinator.post({ type: 'leader', leaderTabId: state.tabId });
-    coordinator.post({ type: 'cursor', cursor: this.#pipeline.getCursor(), to: tabId });
+    this.answerCursor(tabId);
     coordinator.post({ type: 'flags', flags: state.flags, to: tabId });
     this.#postState();
+  }
+
+  answerCursor(tabId: string): void {
+    this.#coordinator!.post({
+      type: 'cursor',
+      cursor: this.#pipeline.getCursor(),
+      epochs: this.#epochs,
+      to: tabId,
+    });
   }
 
   invalidMessage(): void {
@@ -824,7 +856,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     return this.#coordinator?.isLeader ?? true;
   }
 
-  #applyServerFrame(frame: ServerFrame): void {
+  /**
+   * Applies a frame from the server (direct or relayed); `epoch`: a reset's
+   * id ('' from a leader of an older version, which names none).
+   */
+  #applyServerFrame(frame: ServerFrame, epoch = ''): void {
     const floor = this.#replayFloor;
     if (frame.type === 'batch' && floor) {
       // A batch that starts at or before the floor is the replay a follower asked for.
@@ -838,9 +874,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (frame.type === 'batch' || frame.type === 'reset') {
       const cursor = this.#pipeline.getCursor();
       this.#setState({ cursor });
-      // After a reset a service may move backwards (a new epoch): overwrite.
-      if (frame.type === 'reset') this.#cursorStore?.replace(cursor);
-      else this.#cursorStore?.save(cursor);
+      if (frame.type === 'reset') {
+        for (const service of frame.services) this.#epochs[service] = epoch;
+        // After a reset a service may move backwards (a new epoch): overwrite.
+        this.#cursorStore?.replace(cursor);
+      } else this.#cursorStore?.save(cursor);
     }
   }
 
@@ -1182,6 +1220,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     if (state.status === 'disabled') {
       this.#setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
+      // A follower heard no frame while off: the leader's cursor tells it what
+      // it missed (a hole, a reset), as to a tab back from the back/forward
+      // cache. (A leader's own connection resumes from its cursor.)
+      if (this.#active && !this.#isLeaderNow())
+        this.#coordinator?.post({ type: 'sync', to: state.leaderTabId });
     }
     if (!this.#active) return;
     if (this.#isLeaderNow()) {

@@ -52,7 +52,8 @@ export const isNumber = Number.isFinite as (value: unknown) => value is number;
  * and copying it by assignment would set the result's prototype. A symbol
  * key fails both key tests used here, as it fails zod's string key schemas.
  */
-const recordOf =
+/** `z.record(key, value)`: a plain object whose every own enumerable key and value pass; copied. */
+export const recordOf =
   (keyOk: (key: string | symbol) => key is string, valueOk: (value: unknown) => boolean) =>
   (value: unknown): Record<string, unknown> | undefined => {
     if (!isPlainObject(value)) return undefined;

@@ -5,11 +5,13 @@ import {
   is,
   isNumber,
   isSeq,
+  isServiceName,
   oneOf,
   readCursor,
   readMember,
   readRecord,
   readServiceNames,
+  recordOf,
   shape,
   text,
 } from '../protocol/read';
@@ -25,6 +27,7 @@ import type {
   needsMessageSchema,
   replayMessageSchema,
   stateMessageSchema,
+  syncMessageSchema,
 } from './channel-schemas';
 
 /**
@@ -58,6 +61,7 @@ export type StateMessage = z.infer<typeof stateMessageSchema>;
 export type FlagsMessage = z.infer<typeof flagsMessageSchema>;
 export type CursorMessage = z.infer<typeof cursorMessageSchema>;
 export type ReplayMessage = z.infer<typeof replayMessageSchema>;
+export type SyncMessage = z.infer<typeof syncMessageSchema>;
 
 /** `Omit` applied to each member of a union, so the discriminant still narrows. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -72,6 +76,8 @@ export type OutgoingChannelMessage = DistributiveOmit<ChannelMessage, 'v' | 'fro
 
 const tabId = text(1, MAX_TAB_ID_CHARS);
 const str = text();
+/** A reset's id in a cursor answer: '' for one relayed without an id. */
+const epochId = text(0, MAX_TAB_ID_CHARS);
 const num = is(isNumber);
 const bool = oneOf(true, false);
 
@@ -90,9 +96,13 @@ const FIELDS: Record<string, readonly Field[]> = {
     ['propertyFilter', (value) => (value === null ? value : str(value))],
   ],
   bye: [],
+  sync: [],
   leader: [['leaderTabId', tabId]],
   // `str` gives `undefined` for anything but a string (never for '').
-  frame: [['frame', (value) => str(value) ?? readRecord(value)]],
+  frame: [
+    ['frame', (value) => str(value) ?? readRecord(value)],
+    ['epoch', tabId, 1],
+  ],
   state: [
     ['status', oneOf('idle', 'connecting', 'connected', 'reconnecting', 'disabled', 'closed')],
     ['transport', str, 1],
@@ -123,7 +133,10 @@ const FIELDS: Record<string, readonly Field[]> = {
       ]),
     ],
   ],
-  cursor: [['cursor', readCursor]],
+  cursor: [
+    ['cursor', readCursor],
+    ['epochs', recordOf(isServiceName, (value) => epochId(value) !== undefined), 1],
+  ],
   replay: [['cursor', readCursor]],
 };
 

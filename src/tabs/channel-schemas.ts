@@ -39,6 +39,13 @@ export const needsMessageSchema = z.object({
 /** A tab is leaving (pagehide, `close()`): drop its needs without waiting for a timeout. */
 export const byeMessageSchema = z.object({ ...envelope, type: z.literal('bye') });
 
+/**
+ * A follower that heard no frame for a while (realtime was off in it) asks
+ * the leader for its cursor, as the answer to a hello gives it, without the
+ * rest of that answer (the leader's flags would undo what turned it back on).
+ */
+export const syncMessageSchema = z.object({ ...envelope, type: z.literal('sync') });
+
 /** Who holds the connection now. */
 export const leaderMessageSchema = z.object({
   ...envelope,
@@ -55,6 +62,11 @@ export const frameMessageSchema = z.object({
   ...envelope,
   type: z.literal('frame'),
   frame: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  /**
+   * With a `reset`: the id the leader gave that new epoch, which every tab
+   * that applied it keeps (see `cursor.epochs`).
+   */
+  epoch: z.optional(tabIdSchema),
 });
 
 /** Mirrors `RealtimeStatus` of `src/state.ts`. */
@@ -106,6 +118,14 @@ export const cursorMessageSchema = z.object({
   ...envelope,
   type: z.literal('cursor'),
   cursor: cursorSchema,
+  /**
+   * In the leader's answer to a hello: per service, the id of the last
+   * `reset` it applied (ids of a frame message's `epoch`). A tab that kept its
+   * cursor through a time it heard nothing (the back/forward cache, realtime
+   * off in that tab) and holds another id missed a reset: its cursor is of an
+   * old epoch. '' names a reset relayed without an id (by an older version).
+   */
+  epochs: z.optional(z.record(serviceNameSchema, z.string().check(z.maxLength(MAX_TAB_ID_CHARS)))),
 });
 
 /**
@@ -123,6 +143,7 @@ export const channelMessageSchema = z.discriminatedUnion('type', [
   helloMessageSchema,
   needsMessageSchema,
   byeMessageSchema,
+  syncMessageSchema,
   leaderMessageSchema,
   frameMessageSchema,
   stateMessageSchema,

@@ -23,17 +23,22 @@ export interface CoordinatorHost {
   needsChanged(): void;
   /** This tab won (`true`) or lost (`false`) the election. */
   leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void;
-  /** A server frame relayed by the leader (followers only). */
-  relayedFrame(frame: string | Record<string, unknown>): void;
+  /** A server frame relayed by the leader (followers only); with a `reset`, the id of its epoch. */
+  relayedFrame(frame: string | Record<string, unknown>, epoch: string | undefined): void;
   leaderState(state: StateMessage): void;
   /** `direct`: the leader's answer to this tab's hello (its view, not a change someone made). */
   flags(flags: FlagsMessage['flags'], direct: boolean): void;
-  /** The leader's cursor: `direct` for a tab that just joined, else the start of services just added. */
-  cursor(cursor: Cursor, direct: boolean): void;
+  /**
+   * The leader's cursor: `direct` for a tab that just joined, with the ids
+   * of the epochs of its services; else the start of services just added.
+   */
+  cursor(cursor: Cursor, direct: boolean, epochs: Record<string, string> | undefined): void;
   /** A follower asks the leader to have the server replay from this cursor. */
   replay(cursor: Cursor): void;
   /** A new tab appeared: the leader answers with what it knows. */
   peerJoined(tabId: string): void;
+  /** A follower asks for the leader's cursor (see the `sync` message). */
+  answerCursor(tabId: string): void;
   invalidMessage(reason: string): void;
 }
 
@@ -156,9 +161,9 @@ export class TabCoordinator extends LeaderElection {
     this.post({ type: 'needs', ...this.#options.host.ownNeeds() });
   }
 
-  /** Leader: relays one validated server frame to the other tabs. */
-  relay(frame: object): void {
-    this.post({ type: 'frame', frame: frame as Record<string, unknown> });
+  /** Leader: relays one validated server frame to the other tabs (a `reset` with its epoch's id). */
+  relay(frame: object, epoch?: string): void {
+    this.post({ type: 'frame', frame: frame as Record<string, unknown>, epoch });
   }
 
   post(message: OutgoingChannelMessage): void {
@@ -183,6 +188,9 @@ export class TabCoordinator extends LeaderElection {
         this.#peers.set(message.from, { ...message, seenAt: this.#clock.now() });
         host.needsChanged();
         break;
+      case 'sync':
+        if (leader) host.answerCursor(message.from);
+        break;
       case 'bye':
         if (this.#peers.delete(message.from)) host.needsChanged();
         break;
@@ -190,7 +198,7 @@ export class TabCoordinator extends LeaderElection {
         this.heardLeader(message.leaderTabId);
         break;
       case 'frame':
-        if (!leader) host.relayedFrame(message.frame);
+        if (!leader) host.relayedFrame(message.frame, message.epoch);
         break;
       case 'state':
         if (!leader) host.leaderState(message);
@@ -199,7 +207,7 @@ export class TabCoordinator extends LeaderElection {
         host.flags(message.flags, !!message.to);
         break;
       case 'cursor':
-        if (!leader) host.cursor(message.cursor, !!message.to);
+        if (!leader) host.cursor(message.cursor, !!message.to, message.epochs);
         break;
       case 'replay':
         if (leader) host.replay(message.cursor);

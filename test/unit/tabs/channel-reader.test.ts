@@ -91,6 +91,7 @@ const TYPES: readonly ChannelMessageType[] = [
   'hello',
   'needs',
   'bye',
+  'sync',
   'leader',
   'frame',
   'state',
@@ -103,6 +104,7 @@ const TYPES: readonly ChannelMessageType[] = [
 const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> = {
   hello: fc.constant({}),
   bye: fc.constant({}),
+  sync: fc.constant({}),
   needs: fc.record({
     services: fc.array(fc.oneof({ arbitrary: validServiceName, weight: 8 }, serviceName), { maxLength: 3 }),
     propertyFilter: fc.oneof(fc.string(), fc.constant(null)),
@@ -114,6 +116,7 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
       fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 }),
       fc.object({ maxDepth: 2 }),
     ),
+    epoch: fc.option(tabId, { nil: undefined }),
   }),
   state: fc.record(
     {
@@ -149,7 +152,19 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
       { requiredKeys: [] },
     ),
   }),
-  cursor: fc.record({ cursor }),
+  cursor: fc.record(
+    {
+      cursor,
+      epochs: fc.option(
+        fc.oneof(
+          { arbitrary: fc.dictionary(validServiceName, tabId, { maxKeys: 3 }), weight: 4 },
+          fc.dictionary(serviceName, fc.oneof(tabId, weird), { maxKeys: 3 }),
+        ),
+        { nil: undefined },
+      ),
+    },
+    { requiredKeys: ['cursor'] },
+  ),
   replay: fc.record({ cursor }),
 };
 
@@ -176,6 +191,8 @@ const KEYS = [
   'lastError',
   'flags',
   'cursor',
+  'epoch',
+  'epochs',
   // nested keys
   'state',
   'consecutiveFailures',

@@ -26,6 +26,17 @@ function record(rt: RealtimeClient, service = 'tasks'): number[] {
   return seqs;
 }
 
+/** An event of a new epoch (seqs started over after a reset). */
+const epochEvent = (seq: number): RealtimeEvent => ({
+  service: 'tasks',
+  entityType: 'item',
+  type: 'item.updated',
+  eventId: `epoch2_${seq}`,
+  seq,
+  ts: Date.now(),
+  orgId: 'org_test',
+});
+
 const settle = () => vi.advanceTimersByTimeAsync(50);
 const page = (type: 'pagehide' | 'pageshow') => Object.assign(new Event(type), { persisted: true });
 
@@ -77,20 +88,10 @@ describe('the cursor a joining tab gets from the leader', () => {
     await settle();
     expect(b.getState().status).toBe('idle');
 
-    // A new epoch: seqs start over after a reset.
-    const event = (seq: number): RealtimeEvent => ({
-      service: 'tasks',
-      entityType: 'item',
-      type: 'item.updated',
-      eventId: `epoch2_${seq}`,
-      seq,
-      ts: Date.now(),
-      orgId: 'org_test',
-    });
     backend.sendRaw({ type: 'reset', services: ['tasks'], cursor: { tasks: 0 }, reason: 'epoch' });
     backend.sendRaw({
       type: 'batch',
-      events: [event(1), event(2)],
+      events: [epochEvent(1), epochEvent(2)],
       after: { tasks: 0 },
       cursor: { tasks: 2 },
     });
@@ -100,9 +101,110 @@ describe('the cursor a joining tab gets from the leader', () => {
     const bSeqs = record(b);
     await settle();
     expect(b.getState().status).toBe('connected');
-    backend.sendRaw({ type: 'batch', events: [event(3)], after: { tasks: 2 }, cursor: { tasks: 3 } });
+    backend.sendRaw({ type: 'batch', events: [epochEvent(3)], after: { tasks: 2 }, cursor: { tasks: 3 } });
     await settle();
     expect(bSeqs).toEqual([3]);
+    expect(b.getState().rollback.state).toBe('ok');
+  });
+
+  it('resyncs a follower that was in the back/forward cache through a reset', async () => {
+    // Its handlers stayed subscribed, so its cursor is theirs; but the
+    // stream went back to a new epoch while it was frozen, and its cursor,
+    // now ahead of the leader's, would drop the new epoch's events as
+    // duplicates. Only the leader heard the reset: it tells the tab so.
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const { backend } = browser;
+    const a = browser.tab();
+    const aSeqs = record(a);
+    await settle();
+    const b = browser.tab();
+    const bSeqs = record(b);
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    await settle();
+    for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
+    await settle();
+    expect(bSeqs).toEqual([1, 2, 3, 4, 5]);
+
+    browser.windowOf(b).dispatchEvent(page('pagehide'));
+    await settle();
+    backend.sendRaw({ type: 'reset', services: ['tasks'], cursor: { tasks: 0 }, reason: 'epoch' });
+    backend.sendRaw({
+      type: 'batch',
+      events: [epochEvent(1), epochEvent(2)],
+      after: { tasks: 0 },
+      cursor: { tasks: 2 },
+    });
+    await settle();
+    expect(aSeqs).toEqual([1, 2, 3, 4, 5, 1, 2]);
+    browser.windowOf(b).dispatchEvent(page('pageshow'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(b.getState()).toMatchObject({ isLeader: false, cursor: { tasks: 2 } });
+    // What a reset tells every tab: re-fetch (events 1 and 2 of the new
+    // epoch came before it; the snapshot covers them).
+    expect(resyncs).toEqual([{ services: ['tasks'], reason: 'missed_reset' }]);
+
+    backend.sendRaw({ type: 'batch', events: [epochEvent(3)], after: { tasks: 2 }, cursor: { tasks: 3 } });
+    await settle();
+    expect(aSeqs).toEqual([1, 2, 3, 4, 5, 1, 2, 3]);
+    expect(bSeqs).toEqual([1, 2, 3, 4, 5, 3]);
+    expect(b.getState().rollback.state).toBe('ok');
+
+    // Away again, with no reset meanwhile: the same epoch, nothing to re-fetch.
+    browser.windowOf(b).dispatchEvent(page('pagehide'));
+    await settle();
+    browser.windowOf(b).dispatchEvent(page('pageshow'));
+    await vi.advanceTimersByTimeAsync(1000);
+    backend.sendRaw({ type: 'batch', events: [epochEvent(4)], after: { tasks: 3 }, cursor: { tasks: 4 } });
+    await settle();
+    expect(resyncs).toHaveLength(1);
+    expect(bSeqs).toEqual([1, 2, 3, 4, 5, 3, 4]);
+  });
+
+  it('resyncs a follower that had realtime off on its own through a reset', async () => {
+    // Off by its own flags document (no other tab's), it hears no relayed
+    // frame: once back on, it asks the leader what it missed.
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const { backend } = browser;
+    const a = browser.tab();
+    const aSeqs = record(a);
+    await settle();
+    let document = {};
+    const fetch = vi.fn(async () => new Response(JSON.stringify(document), { status: 200 }));
+    const b = browser.tab({
+      flagsUrl: { url: 'http://127.0.0.1:1/flags', intervalMs: 5_000 },
+      platform: { fetch: fetch as typeof globalThis.fetch },
+    });
+    const bSeqs = record(b);
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    await vi.dynamicImportSettled();
+    await settle();
+    for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
+    await settle();
+    expect(bSeqs).toEqual([1, 2, 3, 4, 5]);
+
+    document = { emergencyDisable: true };
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(b.getState()).toMatchObject({ status: 'disabled', isLeader: false });
+    expect(a.getState().status).toBe('connected');
+    backend.sendRaw({ type: 'reset', services: ['tasks'], cursor: { tasks: 0 }, reason: 'epoch' });
+    backend.sendRaw({
+      type: 'batch',
+      events: [epochEvent(1), epochEvent(2)],
+      after: { tasks: 0 },
+      cursor: { tasks: 2 },
+    });
+    await settle();
+    expect(aSeqs).toEqual([1, 2, 3, 4, 5, 1, 2]);
+
+    document = {};
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(b.getState()).toMatchObject({ status: 'connected', cursor: { tasks: 2 } });
+    expect(resyncs).toEqual([{ services: ['tasks'], reason: 'missed_reset' }]);
+    backend.sendRaw({ type: 'batch', events: [epochEvent(3)], after: { tasks: 2 }, cursor: { tasks: 3 } });
+    await settle();
+    expect(bSeqs).toEqual([1, 2, 3, 4, 5, 3]);
     expect(b.getState().rollback.state).toBe('ok');
   });
 
