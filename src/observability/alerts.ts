@@ -51,7 +51,11 @@ export interface AlertFigures {
   circuitOpenSinceMs?: number | undefined;
   /** Leader elections in the last hour (this tab). */
   electionsPerHour?: number | undefined;
-  /** Event delivery latency p99, ms. */
+  /**
+   * Event delivery latency p99, ms, of now: over a recent window (the
+   * collector's is the last 4 to 5 minutes), not the whole session, or an
+   * hour of healthy samples would hide a problem and keep a past one active.
+   */
   deliveryP99Ms?: number | undefined;
   /** Timed-out optimistic mutations / optimistic mutations, a fraction. */
   optimisticTimeoutRate?: number | undefined;

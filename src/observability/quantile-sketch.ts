@@ -61,9 +61,10 @@ export const MIN_RELATIVE_ACCURACY = 1e-6;
 
 /**
  * A DDSketch-style quantile sketch for latencies: bounded memory, a relative
- * error bound that holds at every quantile, mergeable across tabs
- * (`mergeSketch` and `sketchFromJSON` live in sketch-codec.ts, so that only
- * the code that needs them loads them).
+ * error bound that holds at every quantile, mergeable across tabs and time
+ * ({@link mergeInto} below; `mergeSketch`, which checks the settings, and
+ * `sketchFromJSON` live in sketch-codec.ts, so that only the code that needs
+ * them loads them).
  *
  * A value `x ≥ minValue` goes to the log bucket `i = ⌈log_γ x⌉` with
  * `γ = (1 + α) / (1 − α)`, which holds `(γ^(i−1), γ^i]`; the bucket reads back
@@ -224,10 +225,12 @@ export class QuantileSketch {
   }
 
   /**
-   * @internal For sketch-codec.ts only (`sketchFromJSON`, `mergeSketch`),
-   * which check and combine everything: adds `counts[i]` to bucket
-   * `startIndex + i`, then sets the exact summary (the count follows from
-   * `zeroCount` and the buckets) and marks the sketch collapsed if `collapsed`.
+   * @internal For the readers and mergers of sketches (sketch-codec.ts,
+   * {@link mergeInto}, telemetry-encode.ts), which check and combine
+   * everything: adds `counts[i]` to bucket `startIndex + i` and `zeroCount`
+   * to the zero bucket, then sets the exact summary (the count follows from
+   * the zero bucket and the others) and marks the sketch collapsed if
+   * `collapsed`.
    */
   _load(
     startIndex: number,
@@ -241,7 +244,7 @@ export class QuantileSketch {
     counts.forEach((count, index) => {
       if (count > 0) this.#addToBucket(startIndex + index, count);
     });
-    this.#zeroCount = zeroCount;
+    this.#zeroCount += zeroCount;
     this.#sum = sum;
     this.#min = min;
     this.#max = max;
@@ -336,4 +339,31 @@ export class QuantileSketch {
     this.#lo = lo;
     this.#hi = hi;
   }
+}
+
+/**
+ * @internal Adds every value of `other` to `into`, as if they had been added
+ * there (the result is the same whatever the order of adds and merges).
+ * `other` is unchanged; it may be `into` itself. Unchecked: both must have
+ * the same `relativeAccuracy` and `minValue`, as sketches made by the same
+ * code with the same options do (the windowed sketch of sliding-sketch.ts).
+ * `mergeSketch` (sketch-codec.ts) checks first, for sketches from elsewhere.
+ * A free function, not a method, so the bundles that never merge drop it.
+ */
+export function mergeInto(into: QuantileSketch, other: QuantileSketch): void {
+  if (other.count === 0) return;
+  // Taken before `into` changes, so merging a sketch into itself reads a
+  // snapshot; `other` is not empty, so its JSON min and max are the real ones.
+  const theirs = other.toJSON();
+  const min = into.min;
+  const max = into.max;
+  into._load(
+    theirs.startIndex,
+    theirs.counts,
+    theirs.zeroCount,
+    Math.min(into.sum + theirs.sum, Number.MAX_VALUE),
+    min === undefined || theirs.min < min ? theirs.min : min,
+    max === undefined || theirs.max > max ? theirs.max : max,
+    into.collapsed || other.collapsed,
+  );
 }

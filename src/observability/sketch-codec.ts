@@ -1,8 +1,11 @@
 import { assertInteger, assertNumber, assertObject, assertPositive, describeValue } from '../util/validate';
-import { MAX_MAX_BUCKETS, MIN_RELATIVE_ACCURACY, QuantileSketch } from './quantile-sketch';
+import { MAX_MAX_BUCKETS, MIN_RELATIVE_ACCURACY, mergeInto, QuantileSketch } from './quantile-sketch';
 
 // The parts of a quantile sketch that the client bundle never needs: reading
-// a serialised sketch back and merging two. They sit here, not on the class,
+// a serialised sketch back and merging two with their settings checked (the
+// unchecked `mergeInto` of the SLI window is in quantile-sketch.ts, as these
+// checks would tie the lazily loaded SLI code to the core's chunk). They sit
+// here, not on the class,
 // because class members are never tree-shaken; only the lazily loaded
 // telemetry code (and tests) import this module.
 
@@ -75,8 +78,8 @@ export function sketchFromJSON(input: unknown, field = 'sketch'): QuantileSketch
  * differ: their buckets would not line up.
  */
 export function mergeSketch(into: QuantileSketch, other: QuantileSketch): void {
+  // For the checks only (mergeInto takes its own snapshot of `other`).
   const mine = into.toJSON();
-  // Taken before `into` changes, so merging a sketch into itself reads a snapshot.
   const theirs = other.toJSON();
   if (theirs.relativeAccuracy !== mine.relativeAccuracy || theirs.minValue !== mine.minValue) {
     throw new RangeError(
@@ -88,16 +91,5 @@ export function mergeSketch(into: QuantileSketch, other: QuantileSketch): void {
   // As when merge was a method, a sketch merged into itself is read back
   // through sketchFromJSON first, which throws on a bad summary.
   if (other === into) sketchFromJSON(theirs);
-  // `other` is not empty, so its JSON min and max are the real ones.
-  const min = into.min;
-  const max = into.max;
-  into._load(
-    theirs.startIndex,
-    theirs.counts,
-    mine.zeroCount + theirs.zeroCount,
-    Math.min(into.sum + other.sum, Number.MAX_VALUE),
-    min === undefined || theirs.min < min ? theirs.min : min,
-    max === undefined || theirs.max > max ? theirs.max : max,
-    into.collapsed || other.collapsed,
-  );
+  mergeInto(into, other);
 }

@@ -3,11 +3,18 @@ import type { RealtimeEvent } from '../protocol/schemas';
 import { type Alert, AlertEvaluator, type AlertThresholds } from './alerts';
 import { QuantileSketch } from './quantile-sketch';
 import type { SlidingCounter } from './sliding-counter';
+import { SlidingSketch } from './sliding-sketch';
 import { evaluateSlos, type SloReport, type SloTargets } from './slo';
 import { TimeWeightedRatio } from './time-weighted-ratio';
 
 const HOUR_MS = 3_600_000;
 const FIVE_MIN_MS = 300_000;
+/**
+ * Sketches of the delivery latency of now (`recentDelivery`): one a minute
+ * over 5 minutes, so the window reaches back 4 to 5 minutes, well inside the
+ * 10 minutes of the shortest "for" of the `deliveryP99` alert.
+ */
+const RECENT_DELIVERY_SLOTS = 5;
 
 /** Figures of one service, as the state shows them. */
 export interface ServiceFigures {
@@ -42,6 +49,12 @@ export interface SliCollectorOptions {
  * ours), takeover and mutation-to-visible times in quantile sketches, and
  * the churn, circuit-open and drop rates over sliding windows. Memory is
  * bounded: sketches have bounded buckets, windows bounded slots.
+ *
+ * The sketches cover the collector's whole life (the SLOs and the report
+ * read them), except `recentDelivery`, the delivery latency of the last 4 to
+ * 5 minutes, which the `deliveryP99` alert reads: its rules ("p99 > 5 s for
+ * > 10 min") are about the latency of now, which an hour of earlier samples
+ * would hide, and keep showing once it is over.
  */
 export class SliCollector {
   readonly #clock: Clock;
@@ -50,6 +63,8 @@ export class SliCollector {
   readonly delivery = new QuantileSketch();
   readonly takeover = new QuantileSketch();
   readonly mutationToVisible = new QuantileSketch();
+  /** Delivery latency over the last 4 to 5 minutes (see the class comment). */
+  readonly recentDelivery: SlidingSketch;
   readonly #byService = new Map<string, QuantileSketch>();
   readonly #elections: SlidingCounter;
   readonly #dropped: SlidingCounter;
@@ -69,6 +84,7 @@ export class SliCollector {
     this.#sloTargets = options.sloTargets;
     this.#elections = options.elections;
     this.#dropped = options.window(FIVE_MIN_MS);
+    this.recentDelivery = new SlidingSketch(FIVE_MIN_MS, RECENT_DELIVERY_SLOTS, clock);
     this.#circuitOpen = new TimeWeightedRatio(options.window(HOUR_MS));
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
     this.#startedAt = clock.now();
@@ -97,11 +113,13 @@ export class SliCollector {
       sketch = new QuantileSketch();
       this.#byService.set(service, sketch);
     }
+    const recent = this.recentDelivery.current();
     for (const event of events) {
       // Clock error can make a fresh event look a little in the future.
       const latency = Math.max(now - event.ts, 0);
       sketch.add(latency);
       this.delivery.add(latency);
+      recent.add(latency);
     }
   }
 
@@ -150,7 +168,7 @@ export class SliCollector {
   /**
    * What the sketches and counts cover: the whole life of this tab's
    * collector (they are not reset between reports; windows of the rates are
-   * their own, e.g. churn over the last hour).
+   * their own, e.g. churn over the last hour, as is `recentDelivery`'s).
    */
   get windowMs(): number {
     return this.#clock.now() - this.#startedAt;
@@ -181,12 +199,16 @@ export class SliCollector {
     );
   }
 
-  /** Feeds the alert evaluator the figures of now; call it periodically. */
+  /**
+   * Feeds the alert evaluator the figures of now; call it periodically. The
+   * delivery p99 is that of the last 4 to 5 minutes (`recentDelivery`): with
+   * no delivery in them there is no figure, and its "for" durations restart.
+   */
   evaluateAlerts(): readonly Alert[] {
     return this.#alerts.observe({
       circuitOpenSinceMs: this.#circuitOpenSince,
       electionsPerHour: this.electionsPerHour,
-      deliveryP99Ms: this.delivery.quantile(0.99),
+      deliveryP99Ms: this.recentDelivery.read().quantile(0.99),
       optimisticTimeoutRate: this.optimisticTimeoutRate,
       droppedLast5Min: this.droppedLast5Min,
     });

@@ -116,10 +116,14 @@ export interface AlertThresholds {
   electionsPerHourCritical: number;
   /** Warning when elections in the last hour exceed this. */
   electionsPerHourWarning: number;
-  /** Critical when delivery p99 exceeds this (ms) for longer than `deliveryP99CriticalForMs`. */
+  /**
+   * Critical when delivery p99 exceeds this (ms) for longer than
+   * `deliveryP99CriticalForMs`. The p99 is that of the last 4 to 5 minutes,
+   * not of the whole session.
+   */
   deliveryP99CriticalMs: number;
   deliveryP99CriticalForMs: number;
-  /** Warning when delivery p99 exceeds this (ms) for longer than `deliveryP99WarningForMs`. */
+  /** Warning when delivery p99 (of the last 4 to 5 minutes) exceeds this (ms) for longer than `deliveryP99WarningForMs`. */
   deliveryP99WarningMs: number;
   deliveryP99WarningForMs: number;
   /** Warning when the share of optimistic mutations that timed out exceeds this (a fraction: 0.01 = 1 %). */

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuantileSketch, type QuantileSketchJSON } from '../../../src/observability/quantile-sketch';
+import {
+  mergeInto,
+  QuantileSketch,
+  type QuantileSketchJSON,
+} from '../../../src/observability/quantile-sketch';
 import { mergeSketch, sketchFromJSON } from '../../../src/observability/sketch-codec';
 
 /** The reference: the value at rank ⌊q·(n−1)⌋ of the sorted data, as the sketch defines it. */
@@ -251,6 +255,67 @@ describe('QuantileSketch', () => {
       const before = sketch.toJSON();
       mergeSketch(sketch, new QuantileSketch());
       expect(sketch.toJSON()).toEqual(before);
+    });
+  });
+
+  describe('mergeInto (unchecked, for sketches of the same settings)', () => {
+    it('equals adding everything to one sketch, zero bucket, collapse and summary included (property)', () => {
+      const value = fc.oneof(positive, fc.constantFrom(0, 1e-4, -5));
+      fc.assert(
+        fc.property(
+          fc.array(value, { maxLength: 300 }),
+          fc.array(value, { maxLength: 300 }),
+          fc.constantFrom(50, 2048),
+          (a, b, maxBuckets) => {
+            const options = { maxBuckets };
+            const merged = fill(a, new QuantileSketch(options));
+            mergeInto(merged, fill(b, new QuantileSketch(options)));
+            const single = fill([...a, ...b], new QuantileSketch(options));
+            const { sum: mergedSum, ...mergedRest } = merged.toJSON();
+            const { sum: singleSum, ...singleRest } = single.toJSON();
+            expect(mergedRest).toEqual(singleRest);
+            expect(mergedSum).toBeCloseTo(singleSum, 3);
+            expect([merged.count, merged.min, merged.max, merged.collapsed]).toEqual([
+              single.count,
+              single.min,
+              single.max,
+              single.collapsed,
+            ]);
+            for (const q of QUANTILES) expect(merged.quantile(q)).toBe(single.quantile(q));
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+
+    it('merges several sketches into an empty one as into one sketch, whatever the order', () => {
+      const parts = [[5, 7000], [], [0, 3, 3], [250, 1e-4, 80]];
+      const forward = new QuantileSketch();
+      for (const part of parts) mergeInto(forward, fill(part));
+      const backward = new QuantileSketch();
+      for (const part of [...parts].reverse()) mergeInto(backward, fill(part));
+      const single = fill(parts.flat());
+      expect(forward.toJSON()).toEqual(single.toJSON());
+      expect(backward.toJSON()).toEqual(single.toJSON());
+    });
+
+    it('leaves the merged sketch unchanged, and doubles a sketch merged into itself', () => {
+      const other = fill([0, 2, 9]);
+      const before = other.toJSON();
+      mergeInto(fill([1]), other);
+      expect(other.toJSON()).toEqual(before);
+      mergeInto(other, other);
+      expect(other.toJSON()).toEqual(fill([0, 0, 2, 2, 9, 9]).toJSON());
+    });
+
+    it('merging an empty sketch changes nothing, also into an empty one', () => {
+      const sketch = fill([3, 4]);
+      const before = sketch.toJSON();
+      mergeInto(sketch, new QuantileSketch());
+      expect(sketch.toJSON()).toEqual(before);
+      const empty = new QuantileSketch();
+      mergeInto(empty, new QuantileSketch());
+      expect([empty.count, empty.min, empty.quantile(0.99)]).toEqual([0, undefined, undefined]);
     });
   });
 
