@@ -3,12 +3,19 @@ import MagicString from 'magic-string';
 import { defineConfig, type Options } from 'tsup';
 
 type Plugin = NonNullable<Options['plugins']>[number];
+type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
 // Internal property names shortened in every JS output, ESM and CJS (not in
 // the .d.ts): scripts/mangle.mjs, the list in scripts/mangle-props.json.
 // Imported by URL, as the .mjs has no types of its own.
 const { mangleOptions } = (await import(new URL('./scripts/mangle.mjs', import.meta.url).href)) as {
   mangleOptions: Pick<BuildOptions, 'mangleProps' | 'mangleQuoted'>;
+};
+// Each part loaded with import() as one self-contained file
+// (scripts/lazy-parts.mjs). One plugin object for the ESM and the CJS build,
+// so both get the same mangled names.
+const { lazyParts } = (await import(new URL('./scripts/lazy-parts.mjs', import.meta.url).href)) as {
+  lazyParts: () => EsbuildPlugin;
 };
 
 /**
@@ -59,6 +66,7 @@ export default defineConfig({
   // working on every Node 20, not only those with require(esm).
   noExternal: ['nanoid'],
   plugins: [requireLazyChunksInCjs],
+  esbuildPlugins: [lazyParts()],
   esbuildOptions(options) {
     Object.assign(options, mangleOptions);
   },

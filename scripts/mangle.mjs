@@ -26,7 +26,10 @@ const escapeRegExp = (name) => name.replaceAll('$', '\\$');
  * esbuild options to spread into a build of tabwire's code (never into a
  * build of another library: the names are tabwire's). Esbuild picks the
  * short names per build, so code from two builds must never share objects
- * through these names (they do not: entries meet through public types only).
+ * through these names unless both builds get one mangle cache: the entries
+ * meet through public types only, and the lazily loaded parts, built apart
+ * from the core that hands them its objects, get the core's names from
+ * scripts/lazy-parts.mjs.
  */
 export const mangleOptions =
   mangledProps.length === 0

@@ -12,9 +12,9 @@ import type { WebSocketTransportOptions } from './websocket';
 // the day WebSocket fails. The code is reached only through import(): a
 // static path to it, even one tree-shaken away, would make esbuild put it
 // back in the main chunk when splitting. What the transports need of the
-// core comes with `kit` (kit.ts), never by an import of theirs: a module the
-// core and a transport both imported would become a chunk of its own, one
-// more file for every app to download.
+// core comes with `kit` (kit.ts), never by an import of theirs: each
+// transport is built into one file of its own (scripts/lazy-parts.mjs), and
+// a core module it imported would be copied into that file.
 
 /**
  * A built-in transport whose code is loaded on the first `connect`. A failed

@@ -7,10 +7,11 @@ import { endpointUrl, hasKeys, streamUrl, subscriptionQuery } from './url';
 // What the lazily loaded transports (websocket.ts, sse.ts, long-poll.ts and
 // the modules only they import) take from the core. They get it from
 // builtins.ts as an argument and import the core's modules for their types
-// only: a module reached both by the core and by a lazy chunk would be split
-// by the bundler into a chunk of its own, one more file for every app to
-// download. Everything here is in the core's bundle anyway, or so small that
-// it costs less there than as a chunk shared with the transports.
+// only: each transport is built into one self-contained file
+// (scripts/lazy-parts.mjs), so a core module it imported would be bundled
+// into it a second time, with a second copy of its classes; the build
+// refuses that. Everything here is in the core's bundle anyway, or so small
+// that it costs less there than copied into each transport.
 // `RealtimeError` is the core's own class, so `instanceof` and
 // `isRealtimeError` hold for the errors the transports make.
 

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The property mangling of scripts/mangle.mjs at the boundaries it must not
 // cross: the objects users get or give (state, events, TrackedMutation, a
 // transport's context), and the objects one build hands another. Esbuild
-// picks the short names per build, so, as in dist, the ESM and the CJS
-// bundles below get different names: a CJS `tabwire/testing` (fake locks,
-// channel hub, storage, memory backend) must still drive an ESM core.
+// picks the short names per build: dist gives its ESM and CJS builds one
+// mangle cache (scripts/lazy-parts.mjs), but an app that mixes them must not
+// depend on that, so the ESM and the CJS bundles below each pick their own:
+// a CJS `tabwire/testing` (fake locks, channel hub, storage, memory backend)
+// must still drive an ESM core.
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const out = join(root, '.tmp', 'mangle-boundaries');
