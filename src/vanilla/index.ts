@@ -1,6 +1,8 @@
 import type { RealtimeClient } from '../client';
-import type { RealtimeEvent } from '../protocol/schemas';
 import type { RealtimeState } from '../state';
+import { shareTargetDispatch, streamEventName } from './target-dispatch';
+
+export { streamEventName };
 
 /**
  * Clients bound by {@link bindDomEvents} or {@link installDevtools} and not
@@ -31,19 +33,21 @@ export interface BindDomEventsOptions {
   target?: EventTarget;
 }
 
-/** Name of the DOM event that carries a service's events: `${service}-stream-events`. */
-export function streamEventName(service: string): string {
-  return `${service}-stream-events`;
-}
-
 /**
  * Dispatches each batch of a service's events as a DOM `CustomEvent` named
  * `${service}-stream-events` with the events (an array, in seq order) as
  * `detail`, the shape legacy pages already listen to: of `options.services`,
  * which it subscribes to, or without them of every service the client
- * delivers to a subscriber of its own. The client becomes the
+ * delivers to a subscriber of its own. The events are dispatched after the
+ * tab's handlers of the batch ran. The client becomes the
  * one {@link setRealtimePropertyFilter} uses. Returns the function that
- * unbinds (unsubscribes every service); calling it again does nothing.
+ * unbinds; calling it again does nothing.
+ *
+ * Bindings of one client to one target share one dispatch, so each batch
+ * reaches the target once however many bindings ask for it: the target gets
+ * the services of all of them (every service, while one of them names
+ * none). Unbinding one takes away only what no other binding of that pair
+ * still asks for.
  *
  * @throws TypeError without a target outside a browser, or for `services`
  *   that is not an array; RangeError for an invalid service name.
@@ -61,24 +65,11 @@ export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOpt
   }
   const target = given ?? globalThis.window;
   if (!target) throw new TypeError('bindDomEvents needs a target outside a browser window');
-  const dispatch = (service: string, events: RealtimeEvent[]): void => {
-    target.dispatchEvent(new CustomEvent(streamEventName(service), { detail: events }));
-  };
-  const offs: Array<() => void> = [];
-  if (!services) offs.push(client.on('events', dispatch));
-  try {
-    for (const service of services ?? []) {
-      offs.push(client.subscribe(service, (events) => dispatch(service, events)));
-    }
-  } catch (error) {
-    // An invalid name halfway: undo the subscriptions made so far.
-    for (const off of offs) off();
-    throw error;
-  }
+  const release = shareTargetDispatch(client, target, services);
   const unbind = bind(client);
   return () => {
     unbind();
-    for (const off of offs.splice(0)) off();
+    release();
   };
 }
 

@@ -152,6 +152,146 @@ describe('bindDomEvents', () => {
   });
 });
 
+/** Records every `${service}-stream-events` of `services` dispatched on `target`. */
+function recordOn(target: EventTarget, services: string[]): Array<{ type: string; detail: RealtimeEvent[] }> {
+  const got: Array<{ type: string; detail: RealtimeEvent[] }> = [];
+  const listen = (e: Event) => got.push({ type: e.type, detail: (e as CustomEvent<RealtimeEvent[]>).detail });
+  for (const service of services) {
+    target.addEventListener(`${service}-stream-events`, listen);
+    cleanups.push(() => target.removeEventListener(`${service}-stream-events`, listen));
+  }
+  return got;
+}
+
+/** Undone after the test also if it fails first: a binding left behind would fail later tests. */
+function bound(undo: () => void): () => void {
+  cleanups.push(undo);
+  return undo;
+}
+
+// Two bindings of one client to one target (two widgets, a hot-module
+// reload, a legacy script beside a new one) dispatched every batch twice:
+// a duplicate delivery at the app's edge.
+describe('bindDomEvents, bound more than once to one target', () => {
+  it('dispatches each batch once; the last unbind stops it', async () => {
+    const { rt, backend } = setup();
+    const got = recordOn(window, ['tasks']);
+    const unbindA = bound(bindDomEvents(rt, { services: ['tasks'] }));
+    const unbindB = bound(bindDomEvents(rt, { services: ['tasks'] }));
+    await until(() => rt.getState().status === 'connected');
+    const first = backend.publish({ service: 'tasks' });
+    expect(got).toEqual([{ type: 'tasks-stream-events', detail: [first] }]);
+    // Each unbind releases its own binding: the other one still dispatches.
+    unbindA();
+    unbindA();
+    expect(rt.getState().services).toEqual(['tasks']);
+    const second = backend.publish({ service: 'tasks' });
+    expect(got.map((e) => e.detail)).toEqual([[first], [second]]);
+    unbindB();
+    expect(rt.getState().services).toEqual([]);
+    backend.publish({ service: 'tasks' });
+    expect(got).toHaveLength(2);
+  });
+
+  it('dispatches the services of every binding, each once, and unbinding one keeps the others', async () => {
+    const { rt, backend } = setup();
+    const got = recordOn(window, ['tasks', 'users', 'finance']);
+    const unbindA = bound(bindDomEvents(rt, { services: ['tasks', 'users'] }));
+    const unbindB = bound(bindDomEvents(rt, { services: ['users', 'finance'] }));
+    await until(() => rt.getState().status === 'connected');
+    const tasks = backend.publish({ service: 'tasks' });
+    const users = backend.publish({ service: 'users' });
+    const finance = backend.publish({ service: 'finance' });
+    expect(got).toEqual([
+      { type: 'tasks-stream-events', detail: [tasks] },
+      { type: 'users-stream-events', detail: [users] },
+      { type: 'finance-stream-events', detail: [finance] },
+    ]);
+    // `users` is still named by B: only `tasks` goes.
+    unbindA();
+    expect(rt.getState().services).toEqual(['finance', 'users']);
+    const users2 = backend.publish({ service: 'users' });
+    expect(got.slice(3)).toEqual([{ type: 'users-stream-events', detail: [users2] }]);
+    unbindB();
+    expect(rt.getState().services).toEqual([]);
+  });
+
+  it('dispatches once when one binding names services and another names none', async () => {
+    const { rt, backend } = setup();
+    const got = recordOn(window, ['tasks', 'crm']);
+    const unbindAll = bound(bindDomEvents(rt));
+    const unbindTasks = bound(bindDomEvents(rt, { services: ['tasks'] }));
+    const offCrm = bound(rt.subscribe('crm', () => {}));
+    await until(() => rt.getState().status === 'connected');
+    const tasks = backend.publish({ service: 'tasks' });
+    const crm = backend.publish({ service: 'crm' });
+    expect(got).toEqual([
+      { type: 'tasks-stream-events', detail: [tasks] },
+      { type: 'crm-stream-events', detail: [crm] },
+    ]);
+    // Without the binding that names none, only the named services are dispatched.
+    unbindAll();
+    const tasks2 = backend.publish({ service: 'tasks' });
+    backend.publish({ service: 'crm' });
+    expect(got.slice(2)).toEqual([{ type: 'tasks-stream-events', detail: [tasks2] }]);
+    unbindTasks();
+    offCrm();
+  });
+
+  it('dispatches a service named twice in one binding once', async () => {
+    const { rt, backend } = setup();
+    const got = recordOn(window, ['tasks']);
+    const unbind = bound(bindDomEvents(rt, { services: ['tasks', 'tasks'] }));
+    await until(() => rt.getState().status === 'connected');
+    const event = backend.publish({ service: 'tasks' });
+    expect(got).toEqual([{ type: 'tasks-stream-events', detail: [event] }]);
+    unbind();
+    expect(rt.getState().services).toEqual([]);
+  });
+
+  it('keeps other targets, and other clients, apart', async () => {
+    const a = setup();
+    const b = setup();
+    const target = new EventTarget();
+    const onWindow = recordOn(window, ['tasks']);
+    const onTarget = recordOn(target, ['tasks']);
+    cleanups.push(bindDomEvents(a.rt, { services: ['tasks'] }));
+    cleanups.push(bindDomEvents(a.rt, { services: ['tasks'], target }));
+    cleanups.push(bindDomEvents(b.rt, { services: ['tasks'] }));
+    await until(() => a.rt.getState().status === 'connected' && b.rt.getState().status === 'connected');
+    const fromA = a.backend.publish({ service: 'tasks' });
+    const fromB = b.backend.publish({ service: 'tasks' });
+    expect(onTarget.map((e) => e.detail)).toEqual([[fromA]]);
+    expect(onWindow.map((e) => e.detail)).toEqual([[fromA], [fromB]]);
+  });
+
+  it('keeps dispatching once when bindings of no service come and go around it', async () => {
+    const { rt, backend } = setup();
+    const got = recordOn(window, ['tasks']);
+    const unbindEmptyA = bound(bindDomEvents(rt, { services: [] }));
+    const unbindEmptyB = bound(bindDomEvents(rt, { services: [] }));
+    unbindEmptyA();
+    bound(bindDomEvents(rt, { services: ['tasks'] }));
+    unbindEmptyB();
+    bound(bindDomEvents(rt, { services: ['tasks'] }));
+    await until(() => rt.getState().status === 'connected');
+    const event = backend.publish({ service: 'tasks' });
+    expect(got).toEqual([{ type: 'tasks-stream-events', detail: [event] }]);
+  });
+
+  it('leaves the first binding whole when a second one has an invalid name', async () => {
+    const { rt, backend } = setup();
+    const got = recordOn(window, ['tasks']);
+    const unbind = bound(bindDomEvents(rt, { services: ['tasks'] }));
+    expect(() => bindDomEvents(rt, { services: ['tasks', 'not a name!'] })).toThrow(RangeError);
+    await until(() => rt.getState().status === 'connected');
+    const event = backend.publish({ service: 'tasks' });
+    expect(got).toEqual([{ type: 'tasks-stream-events', detail: [event] }]);
+    unbind();
+    expect(rt.getState().services).toEqual([]);
+  });
+});
+
 describe('setRealtimePropertyFilter', () => {
   it("calls the bound client's setPropertyFilter and dispatches realtime-property-filter", () => {
     const { rt } = setup();
