@@ -674,6 +674,14 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (this.#knewOtherLeader) this.#takeoverStartedAt = this.#clock.now();
     }
     if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.#knewOtherLeader = true;
+    // The connection shown is gone when a follower becomes leader (its own is
+    // not open yet: what it showed was the old leader's) or follows a tab
+    // other than the one it mirrors (that one crashed, or its lease went
+    // stale): nobody holds it. In this very update, so no listener and no
+    // post to the other tabs sees the new leader with the old connection.
+    const gone =
+      state.status !== 'disabled' &&
+      (isLeader ? !state.isLeader : this.#lastLeaderState?.from !== leaderTabId);
     this.#setState({
       isLeader,
       leaderTabId,
@@ -682,6 +690,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         elections: this.#coordinator!.electionsWon,
         electionsPerHour: this.#elections.total(),
       },
+      ...(gone && { status: 'connecting', transport: undefined, connectionId: undefined }),
     });
     if (isLeader !== state.isLeader) this.#emit('leader', isLeader);
     if (isLeader) {
@@ -690,6 +699,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     } else if (this.#loop.isRunning) {
       // Another tab leads now (a lease taken over): one connection per browser.
       this.#stopConnection({ status: 'connecting' });
+    } else {
+      this.#mirrorLeader();
     }
   }
 
@@ -897,6 +908,15 @@ class Client implements RealtimeClient, CoordinatorHost {
     });
     this.#emit('forbidden', error);
     this.#emit('fallback', { reason: 'forbidden' });
+  }
+
+  /**
+   * A follower shows what its leader last posted, if that tab still leads: a
+   * crashed one's connection is nobody's (see leadershipChanged).
+   */
+  #mirrorLeader(): void {
+    const last = this.#lastLeaderState;
+    if (last && last.from === this.#state.leaderTabId) this.leaderState(last);
   }
 
   /** Tells the other tabs this leader's connection state (the state of now). */
@@ -1232,9 +1252,9 @@ class Client implements RealtimeClient, CoordinatorHost {
         this.#loop.start();
         this.#circuitToGuard();
       }
-    } else if (this.#lastLeaderState && this.#state.status === 'connecting') {
+    } else if (this.#state.status === 'connecting') {
       // Back on after a reason of our own: show what the leader last said.
-      this.leaderState(this.#lastLeaderState);
+      this.#mirrorLeader();
     } else if (this.#state.status === 'idle') {
       // A follower shows the leader's status once it hears it.
       this.#setState({ status: 'connecting' });

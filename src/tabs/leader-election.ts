@@ -104,8 +104,10 @@ export function defaultStorage(): StorageLike | undefined {
  *   the value last changed. No time is ever stored or compared across tabs,
  *   so clock skew and `Date.now` jumps cannot elect two leaders. A lease
  *   unchanged for `takeoverMs` is taken over; an absent, corrupt or foreign
- *   one at once. A claim is a write read back after `CLAIM_SETTLE_MS`:
- *   of simultaneous claimants the last writer wins and the others back off,
+ *   one at once. A claim is a write read back after `CLAIM_SETTLE_MS`; in
+ *   between, the claimant reports no leader (`leaderTabId` undefined), as
+ *   the tab whose lease it replaces is gone, and so is that tab's connection.
+ *   Of simultaneous claimants the last writer wins and the others back off,
  *   and a leader that ever reads someone else's lease steps down. A leader
  *   announcement heard from another tab counts as proof of a live leader,
  *   on top of polling the lease.

@@ -210,13 +210,13 @@ export class StorageLease {
       (read !== undefined && holder === undefined && (first || !this.#writesFail))
     ) {
       // Nobody leads (absent, corrupt, foreign, or our own stale lease).
-      if (this.#writeOwn()) this.#claiming = true;
+      if (this.#startClaim()) return;
       // The claim cannot be written: then nobody's can, and the empty key
       // proves nothing. Listen for beats from here (the branch below) and
       // lead only if none comes for takeoverMs, as where reads throw;
       // leading at once made every tab opened beside a live leader a second
       // leader (and one with a smaller id took leadership from it).
-      else this.#observedAt = now;
+      this.#observedAt = now;
       return;
     }
     // From here on: another tab's lease, unreadable storage, or a key nobody
@@ -234,10 +234,21 @@ export class StorageLease {
   }
 
   #claim(): void {
-    if (this.#writeOwn()) this.#claiming = true;
     // Storage refuses writes: we only get here when nobody else has been
     // seen or heard for takeoverMs.
-    else this.#lead();
+    if (!this.#startClaim()) this.#lead();
+  }
+
+  /**
+   * Writes our claim, read back on the next tick. Until then no tab is known
+   * to lead: the one whose lease this replaces is gone (a stale or removed
+   * lease), so the tab must stop showing its connection as live.
+   */
+  #startClaim(): boolean {
+    if (!this.#writeOwn()) return false;
+    this.#claiming = true;
+    this.#set(false);
+    return true;
   }
 
   /** Wins and tells the other tabs at once. */
