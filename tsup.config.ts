@@ -62,9 +62,6 @@ export default defineConfig({
   splitting: true,
   target: 'es2022',
   external: ['react', 'ws'],
-  // nanoid 5 is ESM-only; bundling its few bytes keeps require('tabwire')
-  // working on every Node 20, not only those with require(esm).
-  noExternal: ['nanoid'],
   plugins: [requireLazyChunksInCjs],
   esbuildPlugins: [lazyParts()],
   esbuildOptions(options) {

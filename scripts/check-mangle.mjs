@@ -20,7 +20,7 @@
 //      mangled property;
 //   5. a name in the APIs of the packages src uses (Node's, ws's and React's
 //      types), or a property name or string in the code of the packages
-//      bundled into dist (its `dependencies`: zod, nanoid), since mangling
+//      bundled into dist (its `dependencies`: zod), since mangling
 //      renames their properties too;
 //   6. exported by a module that src loads with `import()`: that hands out a
 //      module namespace, and `(await import('./x')).Name` must keep `Name`,
@@ -273,7 +273,7 @@ const rules = [];
   }
   rules.push({
     rule: 5,
-    what: 'a name in an API src uses or in a bundled package (node, ws, react, zod, nanoid)',
+    what: 'a name in an API src uses or in a bundled package (node, ws, react, zod)',
     map,
   });
 }

@@ -303,7 +303,7 @@ out(
 // get the mangling in a pre-pass instead: esbuild's `transform` of each one,
 // with the names esbuild gave them in the esbuild build of the same entry
 // (its mangle cache), so both rows measure the same code. The packages'
-// modules (zod, nanoid) hold none of the names (scripts/check-mangle.mjs).
+// modules (zod) hold none of the names (scripts/check-mangle.mjs).
 const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
 
 /** Rolldown plugin: mangles the listed property names in src/ and bench/ modules, as `cache` says. */

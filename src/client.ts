@@ -1,4 +1,3 @@
-import { nanoid } from 'nanoid';
 import type { Clock } from './clock';
 import { ExponentialBackoff } from './connection/backoff';
 import { CircuitBreaker } from './connection/circuit-breaker';
@@ -46,6 +45,7 @@ import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-
 import { resolveTransports, TransportChain } from './transports/fallback';
 import { reportListenerError } from './util/emitter';
 import { guarded } from './util/guarded';
+import { randomId } from './util/random-id';
 import { fail } from './util/validate';
 
 /** A handler of one service's events: a batch, in seq order, each event once. */
@@ -249,7 +249,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#clock = clock;
     this.#wallClock = wallClock;
     this.#idleTimer = new Timer(clock);
-    const tabId = nanoid();
+    const tabId = randomId();
 
     // `auto` is locks where the platform has them, else the storage lease, and
     // `none` where there is neither (Node, a worker without storage): there are
@@ -481,7 +481,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         },
         frame: (frame) => {
           // A reset starts an epoch, named here for every tab that applies it.
-          const epoch = frame.type === 'reset' ? nanoid() : undefined;
+          const epoch = frame.type === 'reset' ? randomId() : undefined;
           // Relay first: the followers' latency should not include our handlers.
           if (frame.type !== 'heartbeat') this.#coordinator?.relay(frame, epoch);
           this.#guard.recordFrames(1, 0);
@@ -1019,7 +1019,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             elections: this.#elections,
             window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
             // Made here: #measure loads the collector once per client.
-            sessionId: nanoid(),
+            sessionId: randomId(),
             clockOffsetMs: this.#clockOffsetMs ?? 0,
             // Not state().circuit: a follower's mirrors the leader's breaker.
             circuitOpen: this.#circuitDriven(),

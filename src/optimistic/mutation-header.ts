@@ -1,4 +1,4 @@
-import { nanoid } from 'nanoid';
+import { randomId } from '../util/random-id';
 import { fail } from '../util/validate';
 
 /**
@@ -38,12 +38,12 @@ export function assertMutationId(field: string, value: unknown): asserts value i
 }
 
 /**
- * A fresh mutation id: `m_` followed by a 21-character nanoid (URL-safe
+ * A fresh mutation id: `m_` followed by 21 random characters (URL-safe
  * alphabet, so it is a valid header value as is). Create it before sending
  * the write, track it, then send it with {@link withMutationId}.
  */
 export function newMutationId(): string {
-  return `m_${nanoid()}`;
+  return `m_${randomId()}`;
 }
 
 // What `Headers` offers that a copy needs; matches polyfills and other realms too.

@@ -47,7 +47,7 @@ import type {
 /** Version of the message format; a message with another `v` is foreign. */
 export const CHANNEL_MESSAGE_VERSION = 1;
 
-/** Upper bound of a tab id; nanoid ids are 21 chars, the margin is for custom ids. */
+/** Upper bound of a tab id; ours are 21 chars (util/random-id.ts), the margin is for custom ids. */
 export const MAX_TAB_ID_CHARS = 128;
 
 export type ChannelMessage = z.infer<typeof channelMessageSchema>;

@@ -40,7 +40,6 @@ const bin = (name: string): string => join(repo, 'node_modules', '.bin', name);
 /** Packages linked from the repo's node_modules into the fresh project. */
 const LINKED = [
   'zod',
-  'nanoid',
   'ws',
   'react',
   'react-dom',
@@ -306,6 +305,49 @@ await server.close();
 clearTimeout(timeout);
 console.log(JSON.stringify({ received, transport: state.transport }));
 `;
+
+  it('bundles for the browser, as an app bundler does (no Node built-in in any browser entry)', async () => {
+    // The published files, not src: tsup builds for Node, and a dependency it
+    // bundles could bring its Node build (nanoid's, once bundled, imported node:crypto,
+    // which a browser bundle cannot resolve: webpack fails, Vite stubs it and
+    // the first tab id throws).
+    const { build } = await import('esbuild');
+    writeFileSync(
+      join(app, 'browser-app.js'),
+      `import { createRealtime, newMutationId } from 'tabwire';
+import { RealtimeProvider } from 'tabwire/react';
+import { bindDomEvents } from 'tabwire/vanilla';
+import { createMemoryBackend, createFakeBrowser } from 'tabwire/testing';
+const rt = createRealtime({ url: 'https://example.com/v2/realtime', transports: ['websocket', 'sse', 'long-poll'] });
+rt.subscribe('tasks', () => {});
+bindDomEvents(rt, { target: new EventTarget() });
+console.log(RealtimeProvider, newMutationId(), createMemoryBackend, createFakeBrowser);
+`,
+    );
+    const result = await build({
+      absWorkingDir: app,
+      entryPoints: ['browser-app.js'],
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'browser',
+      outdir: join(app, 'browser-out'),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      external: ['react', 'react-dom'],
+    }).catch((error: { errors?: Array<{ text: string }> }) => ({
+      errors: error.errors ?? [{ text: String(error) }],
+      metafile: undefined,
+    }));
+    expect(result.errors.map((e) => e.text)).toEqual([]);
+    const imported = Object.values(result.metafile?.outputs ?? {}).flatMap((output) =>
+      output.imports.filter((imp) => imp.external).map((imp) => imp.path),
+    );
+    expect(
+      imported.filter((path) => path !== 'react' && path !== 'react-dom' && path !== 'react/jsx-runtime'),
+    ).toEqual([]);
+  });
 
   it('an ESM client receives an event from the ESM dev server over SSE', () => {
     const out = runScript(

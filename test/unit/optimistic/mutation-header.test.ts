@@ -8,7 +8,7 @@ describe('MUTATION_ID_HEADER', () => {
 });
 
 describe('newMutationId', () => {
-  it('is m_ plus a URL-safe nanoid, unique per call', () => {
+  it('is m_ plus 21 URL-safe random characters, unique per call', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => newMutationId()));
     expect(ids.size).toBe(1000);
     for (const id of ids) expect(id).toMatch(/^m_[A-Za-z0-9_-]{21}$/);
