@@ -239,7 +239,13 @@ class Client implements RealtimeClient, CoordinatorHost {
    * with its own, so a tab that heard nothing for a while can tell a stream
    * that went back (a reset it missed) from a leader that is merely behind.
    */
-  readonly #epochs: Record<string, string> = {};
+  readonly #epochs: Record<string, string> = Object.create(null);
+  /**
+   * Set when this tab turned realtime off for a reason of its own: it hears
+   * no frame until back on, then (a follower) asks the leader's cursor. Not
+   * for a `disabled` it mirrors: the leader relayed nothing meanwhile.
+   */
+  #syncDue = false;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -768,21 +774,28 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   cursor(cursor: Cursor, direct: boolean, epochs: Record<string, string> = {}): void {
+    // Set where this tab's cursor moved here.
+    let moved = false;
     if (direct) {
       const own = this.#pipeline.getCursor();
       const adopt = this.#adoptLeaderCursor;
       this.#adoptLeaderCursor = false;
-      const missed: Cursor = {};
-      for (const service in cursor) {
+      const missed: string[] = [];
+      let behind = false;
+      // The leader's epochs too: a reset that gave a service no cursor left
+      // it none in the leader's cursor, and its epoch must still be told.
+      for (const service in { ...cursor, ...epochs }) {
         const mine = own[service];
-        const theirs = cursor[service] as number;
-        const epoch = epochs[service];
+        const theirs = cursor[service];
+        // Own keys only: a service may be named `toString`, whose inherited
+        // function stored in #epochs would make the next answer uncloneable.
+        const epoch = Object.hasOwn(epochs, service) ? epochs[service] : undefined;
         // The leader applied a reset this tab did not: the stream went back
         // while it heard nothing, and its cursor is of the old epoch,
         // whether ahead of the leader's, behind it or even equal.
         const missedReset = epoch !== undefined && epoch !== this.#epochs[service];
         if (epoch !== undefined) this.#epochs[service] = epoch;
-        if (mine === undefined || (mine === theirs && !missedReset)) continue;
+        if (mine === undefined || (!missedReset && (mine === theirs || theirs === undefined))) continue;
         if (adopt) {
           // Just joined, new or back from idle: no handler relies on the cursor
           // this tab has (persisted, or kept from before), the browser's is the
@@ -793,22 +806,30 @@ class Client implements RealtimeClient, CoordinatorHost {
           // still there, and skipping ahead would lose what they missed.
           this.#pipeline.forget(service);
           this.#lastDelivered.delete(service);
+          moved = true;
         } else if (missedReset) {
-          missed[service] = theirs;
-        } else if (mine < theirs) {
-          // Back from the back/forward cache, behind the browser: have the hole
-          // replayed now, not when (if ever) the next batch shows it (once:
-          // the asks are throttled).
-          this.#askLeaderForReplay();
+          missed.push(service);
+          moved = true;
+        } else if (mine < theirs!) {
+          behind = true;
         }
       }
-      const services = Object.keys(missed);
       // What the reset told the other tabs, this one hears now: the new
-      // epoch's cursor, and a resync (what came before it, the re-fetch covers).
-      if (services.length > 0)
-        this.#pipeline.applyFrame({ type: 'reset', services, cursor: missed, reason: 'missed_reset' });
+      // epoch's cursor (none where the reset gave none), and a resync (what
+      // came before it, the re-fetch covers).
+      if (missed.length > 0)
+        this.#pipeline.applyFrame({ type: 'reset', services: missed, cursor, reason: 'missed_reset' });
+      // Back from the back/forward cache, behind the browser: have the hole
+      // replayed now, not when (if ever) the next batch shows it (once: the
+      // asks are throttled). Only now: from a missed epoch's seq, the server
+      // would replay the new epoch or reset every tab again.
+      if (behind) this.#askLeaderForReplay();
     }
     this.#pipeline.seed(cursor);
+    // Moved, maybe back, as by a reset: overwrite the stored cursor, and with
+    // it a save of the old one still pending (from a frame relayed before
+    // this answer), which would max-merge the old epoch's seq back in.
+    if (moved) this.#cursorStore?.replace(this.#pipeline.getCursor());
     this.#showCursor();
   }
 
@@ -1233,6 +1254,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       // Realtime off on purpose is no takeover's delay: a kill switch held
       // for half an hour must not become a 30-minute takeover sample.
       this.#takeoverStartedAt = undefined;
+      this.#syncDue = true;
       const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
       this.#stopConnection({ status: 'disabled', disabledReason: reason });
       if (wasRunning) this.#emit('fallback', { reason });
@@ -1242,9 +1264,12 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
       // A follower heard no frame while off: the leader's cursor tells it what
       // it missed (a hole, a reset), as to a tab back from the back/forward
-      // cache. (A leader's own connection resumes from its cursor.)
-      if (this.#active && !this.#isLeaderNow())
+      // cache. (A leader's own connection resumes from its cursor.) Once: a
+      // `disabled` mirrored from the leader is lifted here at every SLI tick.
+      if (this.#syncDue && this.#active && !this.#isLeaderNow()) {
+        this.#syncDue = false;
         this.#coordinator?.post({ type: 'sync', to: state.leaderTabId });
+      }
     }
     if (!this.#active) return;
     if (this.#isLeaderNow()) {
