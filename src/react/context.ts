@@ -29,6 +29,11 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
   const [owned, setOwned] = useState<RealtimeClient | null>(null);
   const { client, options } = props;
   const initialOptions = useRef(options);
+  // The first options given, also when they come after a `client` (a swap
+  // from a shared client to an own one): read once from then on, or the
+  // provider had nothing to create a client from and rendered nothing.
+  // (A ref's lazy initialisation, which React allows during render.)
+  initialOptions.current ??= options;
   useEffect(() => {
     const options = initialOptions.current;
     if (client || !options) return;
