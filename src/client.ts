@@ -653,6 +653,9 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#removeDevtools?.();
     this.#setState({ status: 'closed' });
     this.#listeners = {};
+    // A handler that closed the client mid-frame must be the last one run:
+    // the rest of that batch and the frame's other services go to nobody.
+    this.#dispatcher.clear();
     await Promise.all([this.#coordinator?.stop(), this.#cursorStore?.close()]);
   }
 
@@ -666,9 +669,11 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   needsChanged(): void {
     this.#pipeline.setServices(this.#subscription().services);
-    this.#setState((state) => ({
-      leader: { ...state.leader, peers: this.#coordinator!.peerCount },
-    }));
+    // Every peer re-announces its needs every 10 s: the same object while
+    // the count holds, or each announcement is a new snapshot (a render of
+    // every component reading the state) with nothing changed.
+    const peers = this.#coordinator!.peerCount;
+    this.#setState(({ leader }) => ({ leader: leader.peers === peers ? leader : { ...leader, peers } }));
     // Sent only if, by then, this tab leads a live connection.
     this.#queueUpdate();
   }
@@ -1012,7 +1017,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       if (this.#measurement) this.#emit('sli', this.#measurement.report());
       // A rollback cooldown may have ended.
       if (this.#state.disabledReason === 'auto_rollback') this.#applyGate();
-      this.#sliTick();
+      // The guard, the state update and `sli` ran app listeners, which may
+      // have closed the client (close() cleared this timer, already fired).
+      if (!this.#closed) this.#sliTick();
     }, SLI_TICK_MS);
   }
 

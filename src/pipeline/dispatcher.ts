@@ -66,6 +66,15 @@ export class Dispatcher {
     };
   }
 
+  /**
+   * Unsubscribes every handler (the client closed). One still to be called in
+   * a dispatch under way is skipped, as an unsubscribed one is.
+   */
+  clear(): void {
+    for (const listeners of this.#handlers.values()) listeners.clear();
+    this.#handlers.clear();
+  }
+
   /** Services with at least one handler. */
   services(): string[] {
     return [...this.#handlers.keys()];
