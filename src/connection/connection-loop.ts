@@ -82,10 +82,10 @@ export interface ConnectionLoopDeps {
 export class ConnectionLoop {
   readonly #deps: ConnectionLoopDeps;
   /**
-   * The welcome timeout while an attempt waits for its welcome, the retry
-   * delay between attempts: one timer, as every teardown clears it and the
-   * two never overlap (a retry is armed after the teardown of the failed
-   * attempt, the timeout only once the next attempt has its token).
+   * The token's and then the welcome's timeout while an attempt is under
+   * way, the retry delay between attempts: one timer, as every teardown
+   * clears it and they never overlap (a retry is armed after the teardown of
+   * the failed attempt, the timeouts only once the next attempt runs).
    */
   readonly #timer: Timer;
   /**
@@ -101,6 +101,13 @@ export class ConnectionLoop {
   #stopWaitingForBreaker: (() => void) | undefined;
   #everWelcomed = false;
   #authRetried = false;
+  /**
+   * The generation of the attempt a 401 started at once. Its welcome does not
+   * clear `#authRetried`: a 401 on that very connection is the second in a
+   * row, or a server that welcomes and then refuses the token would be
+   * answered by a new token and an immediate reconnect for ever.
+   */
+  #authRetryGeneration = -1;
   #suspended = false;
   /** Clock time until which the server asked not to be tried again (see `#attempt`). */
   #serverWaitUntil = -Infinity;
@@ -243,11 +250,16 @@ export class ConnectionLoop {
         this.#update = UpdateState.Idle;
         if (again) this.update();
       },
-      () => {
+      (error: unknown) => {
         // Failed with its connection gone: the retry under way decides. Else
         // the connection is still the welcomed one of a running loop, so
         // this reconnects, and its teardown frees the update state.
-        if (generation === this.#generation) this.reconnectNow();
+        if (generation !== this.#generation) return;
+        // A server that said `overloaded` (503 / 429, maybe with Retry-After)
+        // is backed off from as when it says so on the stream: an immediate
+        // reconnect would ignore the wait it asked for.
+        if (isRealtimeError(error, 'overloaded')) this.#failed(generation, error);
+        else this.reconnectNow();
       },
     );
   }
@@ -287,12 +299,28 @@ export class ConnectionLoop {
     // One try for the token and the connect: a failed token fetch fails the
     // attempt like a failed connect.
     try {
-      const token = await deps.tokens.get();
+      const pendingToken = deps.tokens.get();
+      // A `getToken` that never settles (a token endpoint that hangs: fetch
+      // has no timeout) would hold the attempt for good, and every later one
+      // would join the same fetch: it gets `connectTimeoutMs` too, and is then
+      // abandoned so the next attempt asks `getToken` again.
+      if (deps.tokens.isFetching) {
+        this.#timer.set(() => {
+          deps.tokens.abandon();
+          this.#failed(
+            generation,
+            new RealtimeError('auth_failed', 'auth.getToken did not settle within connectTimeoutMs'),
+            false,
+          );
+        }, deps.connectTimeoutMs);
+      }
+      const token = await pendingToken;
       if (generation !== this.#generation) return;
 
       const abort = new AbortController();
       this.#abort = abort;
       this.#startedAt = deps.clock.now();
+      // Replaces the token's timeout: the connect gets a full connectTimeoutMs.
       this.#timer.set(
         () =>
           this.#failed(
@@ -368,13 +396,16 @@ export class ConnectionLoop {
     const deps = this.#deps;
     this.#timer.clear();
     this.#welcomed = this.#everWelcomed = true;
-    this.#authRetried = false;
+    if (generation !== this.#authRetryGeneration) this.#authRetried = false;
     deps.breaker.recordSuccess();
     deps.backoff.reset();
     deps.watchdog.start(Math.min(frame.heartbeatMs, MAX_HEARTBEAT_MS));
     // Replaces the schedule of an earlier connection.
     this.#cancelRefresh = deps.tokens.scheduleRefresh((token) => {
-      if (generation === this.#generation) this.#connection!.setToken?.(token);
+      if (generation !== this.#generation) return;
+      // A new token on a connection that has lived: a 401 from now on is a first one again.
+      this.#authRetried = false;
+      this.#connection!.setToken?.(token);
     });
     deps.sink.welcome(frame, this.#transport!, deps.clock.now() - this.#startedAt);
     // The sink runs app listeners and the client's gate, which may have
@@ -424,8 +455,10 @@ export class ConnectionLoop {
     // second attempt beside theirs, without tearing it down) and reports no
     // status.
     if (idleGeneration !== this.#generation) return;
-    if (retryNow) void this.#attempt();
-    else {
+    if (retryNow) {
+      void this.#attempt();
+      this.#authRetryGeneration = this.#generation;
+    } else {
       this.#reportDown();
       // Again: the status listeners may have decided in their turn.
       if (idleGeneration === this.#generation) this.#timer.set(() => void this.#attempt(), delay);

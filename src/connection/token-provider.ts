@@ -62,8 +62,10 @@ interface RefreshSubscription {
 export class TokenProvider {
   readonly #options: TokenProviderOptions;
   readonly #timer: Timer;
-  /** The fetch every caller shares until it settles (either way). */
+  /** The fetch every caller shares until it settles (either way), or until `abandon()`. */
   #inFlight: Promise<string> | undefined;
+  /** Moved by `abandon()`: a fetch started before it neither caches nor arms when it settles. */
+  #epoch = 0;
 
   // The cached token, all three set by a fetch and cleared by `invalidate()`.
   /** `undefined`: nothing is cached. */
@@ -131,6 +133,24 @@ export class TokenProvider {
     this.#timer.clear();
   }
 
+  /** A call of `getToken` is in flight: `get()` now waits for the app's code. */
+  get isFetching(): boolean {
+    return this.#inFlight !== undefined;
+  }
+
+  /**
+   * Stops sharing the fetch in flight (a `getToken` that has not settled
+   * within the connect timeout: a token endpoint that hangs), so the next
+   * `get()` or `refresh()` calls `getToken` again instead of joining a promise
+   * that may never settle. Whenever the abandoned fetch settles, its callers
+   * still hear of it, but it no longer touches the cache or the schedule: a
+   * newer fetch may have cached a newer token by then.
+   */
+  abandon(): void {
+    this.#epoch++;
+    this.#inFlight = undefined;
+  }
+
   /**
    * Refreshes the token `refreshSkewMs` before it expires and hands the new
    * one to `onToken` (to send `auth { token }` on a live connection). The
@@ -160,6 +180,7 @@ export class TokenProvider {
   }
 
   async #fetch(getToken: GetToken): Promise<string> {
+    const epoch = this.#epoch;
     let result: TokenResult;
     try {
       result = await getToken();
@@ -167,6 +188,8 @@ export class TokenProvider {
       throw authFailed('failed', cause);
     }
     const [token, expiresAt] = readTokenResult(result);
+    // Abandoned meanwhile: a fetch started since owns the cache (see `abandon`).
+    if (epoch !== this.#epoch) return token;
     const fetchedAt = this.#options.wallClock();
     this.#token = token;
     this.#expiresAt = expiresAt;
