@@ -38,15 +38,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = (name: string): string => join(repo, 'node_modules', '.bin', name);
 
 /** Packages linked from the repo's node_modules into the fresh project. */
-const LINKED = [
-  'zod',
-  'ws',
-  'react',
-  'react-dom',
-  '@types/react',
-  '@types/node',
-  'typescript',
-] as const;
+const LINKED = ['zod', 'ws', 'react', 'react-dom', '@types/react', '@types/node', 'typescript'] as const;
 
 /** Names each entry point must export (a subset: entries may grow). */
 const EXPECTED: Record<string, string[]> = {

@@ -3,6 +3,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { RealtimeEvent } from '../../src/protocol/schemas';
 import { globalTimersClock } from '../../src/testing/fake-browser';
 import { createMemoryBackend, type MemoryBackend } from '../../src/testing/memory-backend';
+import { memoryOptions } from './react/helpers';
 
 // `close()` "closes the connection and every listener; the client cannot be
 // used afterwards". A handler that closes the client (log out, a fatal
@@ -29,15 +30,7 @@ let backend: MemoryBackend;
 beforeEach(async () => {
   vi.useFakeTimers();
   backend = createMemoryBackend({ heartbeatMs: 60_000 });
-  rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    scope: { orgId: 'org_test', userId: 'u_1' },
-    transports: [backend.transport],
-    leader: { strategy: 'none' },
-    devtools: false,
-    telemetry: { sampleRate: 0 },
-    platform: { clock: globalTimersClock, random: () => 0.5 },
-  });
+  rt = createRealtime(memoryOptions(backend, { platform: { clock: globalTimersClock, random: () => 0.5 } }));
 });
 
 afterEach(async () => {

@@ -3,6 +3,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { Clock } from '../../src/clock';
 import { globalTimersClock } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
+import { memoryOptions } from './react/helpers';
 
 // Every 10 s while active the client evaluates its guard, updates the
 // state and emits `sli`, then re-arms the tick. All three run app listeners
@@ -41,15 +42,7 @@ beforeEach(() => {
   vi.useFakeTimers();
   ids.clear();
   const backend = createMemoryBackend({ heartbeatMs: 60_000 });
-  rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    scope: { orgId: 'org_test', userId: 'u_1' },
-    transports: [backend.transport],
-    leader: { strategy: 'none' },
-    devtools: false,
-    telemetry: { sampleRate: 0 },
-    platform: { clock, random: () => 0.5 },
-  });
+  rt = createRealtime(memoryOptions(backend, { platform: { clock, random: () => 0.5 } }));
 });
 afterEach(async () => {
   await rt.close();

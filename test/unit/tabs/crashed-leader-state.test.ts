@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
 import type { Clock } from '../../../src/clock';
 import type { LockManagerLike } from '../../../src/tabs/leader-election';
 import { CLAIM_SETTLE_MS } from '../../../src/tabs/storage-lease-election';
-import { createFakeBrowser, type FakeBrowser, globalTimersClock } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { globalTimersClock } from '../../../src/testing/fake-browser';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // A leader tab that crashes says no goodbye: no `pagehide`, no `bye`, no last
 // `state` message; its lease stays in storage (or, with Web Locks, the
@@ -17,16 +17,7 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 
 const TAKEOVER_MS = 3_000;
 
-let browser: FakeBrowser;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 type Strategy = 'storage' | 'locks';
 
@@ -41,7 +32,7 @@ function crashableTab(strategy: Strategy): { tab: RealtimeClient; crash(): void 
     ...globalTimersClock,
     setTimeout: (fn, ms) => globalTimersClock.setTimeout(() => dead || fn(), ms),
   };
-  class Channel extends browser.channels.BroadcastChannel {
+  class Channel extends browser().channels.BroadcastChannel {
     override postMessage(message: unknown): void {
       if (!dead) super.postMessage(message);
     }
@@ -52,7 +43,7 @@ function crashableTab(strategy: Strategy): { tab: RealtimeClient; crash(): void 
   const frees: Array<() => void> = [];
   const locks: LockManagerLike = {
     request: (name, options, callback) =>
-      browser.locks.request(
+      browser().locks.request(
         name,
         options,
         (lock) =>
@@ -62,7 +53,7 @@ function crashableTab(strategy: Strategy): { tab: RealtimeClient; crash(): void 
           }),
       ),
   };
-  const tab = browser.tab({
+  const tab = browser().tab({
     leader: { strategy },
     platform: { clock, BroadcastChannel: Channel, locks: strategy === 'locks' ? locks : undefined },
   });
@@ -83,8 +74,8 @@ async function crashTheLeader(strategy: Strategy): Promise<{ followers: Realtime
   await vi.advanceTimersByTimeAsync(2_000);
   const platform = strategy === 'locks' ? {} : { locks: undefined };
   const followers = [
-    browser.tab({ leader: { strategy }, platform }),
-    browser.tab({ leader: { strategy }, platform }),
+    browser().tab({ leader: { strategy }, platform }),
+    browser().tab({ leader: { strategy }, platform }),
   ];
   for (const tab of followers) tab.subscribe('tasks', () => {});
   await vi.dynamicImportSettled();
@@ -98,8 +89,8 @@ async function crashTheLeader(strategy: Strategy): Promise<{ followers: Realtime
   leader.crash();
   // The server sees the dead tab's socket go; no new connection can be made
   // for now, so the window in which the new leader connects stays open.
-  browser.backend.drop();
-  browser.backend.failNextConnects(1_000);
+  browser().backend.drop();
+  browser().backend.failNextConnects(1_000);
   return { followers, deadId: deadId! };
 }
 

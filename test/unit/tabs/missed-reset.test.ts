@@ -1,12 +1,12 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
 import { readCursor } from '../../../src/protocol/read';
-import type { Cursor, RealtimeEvent } from '../../../src/protocol/schemas';
+import type { Cursor } from '../../../src/protocol/schemas';
 import { channelName } from '../../../src/tabs/channel-name';
 import { CursorStore } from '../../../src/tabs/cursor-store';
 import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { epochEvent, page, record, settle } from './epoch-helpers';
 
 // The leader's epoch ids in its cursor answer (see rejoin-cursor.test.ts for
 // the main cases): resets without a cursor, persisted cursors, the replay a
@@ -20,33 +20,12 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function record(rt: RealtimeClient, service = 'tasks'): number[] {
-  const seqs: number[] = [];
-  rt.subscribe(service, (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
-}
-
-/** An event of a new epoch (seqs started over after a reset). */
-const epochEvent = (seq: number): RealtimeEvent => ({
-  service: 'tasks',
-  entityType: 'item',
-  type: 'item.updated',
-  eventId: `epoch2_${seq}`,
-  seq,
-  ts: Date.now(),
-  orgId: 'org_test',
-});
 const batch = (from: number, to: number) => ({
   type: 'batch',
   events: Array.from({ length: to - from }, (_, i) => epochEvent(from + i + 1)),
   after: { tasks: from },
   cursor: { tasks: to },
 });
-
-const settle = () => vi.advanceTimersByTimeAsync(50);
-const page = (type: 'pagehide' | 'pageshow') => Object.assign(new Event(type), { persisted: true });
 
 /** The types of every message posted on the browser's channels from now on. */
 function postedTypes(b: FakeBrowser): string[] {

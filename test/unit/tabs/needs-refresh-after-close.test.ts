@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../../src/clock';
 import { channelName } from '../../../src/tabs/channel-name';
 import { NEEDS_REFRESH_MS, PEER_EXPIRY_MS } from '../../../src/tabs/tab-coordinator';
-import { createFakeBrowser, type FakeBrowser, globalTimersClock } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { globalTimersClock } from '../../../src/testing/fake-browser';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // The coordinator re-announces this tab's needs every NEEDS_REFRESH_MS and
 // expires peers it has not heard of. When a peer expires it tells the client
@@ -14,16 +14,7 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // end; without that check the timer re-arms itself every 10 s for the rest
 // of the page's life after close().
 
-let browser: FakeBrowser;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 describe('the needs refresh timer', () => {
   it('stops for good when a statechange listener closes the client as a peer expires', async () => {
@@ -37,13 +28,13 @@ describe('the needs refresh timer', () => {
         return globalTimersClock.setTimeout(fn, ms);
       },
     };
-    const tab = browser.tab({ platform: { clock } });
+    const tab = browser().tab({ platform: { clock } });
     tab.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(1_000);
     expect(tab.getState()).toMatchObject({ isLeader: true, status: 'connected' });
 
     // A tab that announces its needs once, then crashes without a `bye`.
-    const ghost = new browser.channels.BroadcastChannel(
+    const ghost = new (browser().channels.BroadcastChannel)(
       channelName('tabwire', { orgId: 'org_test', userId: 'u_1' }),
     );
     ghost.postMessage(

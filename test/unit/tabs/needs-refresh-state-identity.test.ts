@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeState } from '../../../src/state';
 import { NEEDS_REFRESH_MS } from '../../../src/tabs/tab-coordinator';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // `getState()` is "the same object until something changes", and
 // useRealtimeState() / `statechange` listeners rely on it: a new snapshot is
@@ -12,23 +11,14 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // `peers` had not moved, so every tab got a new snapshot (and a statechange)
 // per peer every 10 s, forever, on a browser where nothing happened.
 
-let browser: FakeBrowser;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 describe('the needs re-announcement', () => {
   it('changes no tab state while nothing changes', async () => {
-    const tabs = [browser.tab(), browser.tab(), browser.tab()];
+    const tabs = [browser().tab(), browser().tab(), browser().tab()];
     for (const tab of tabs) tab.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(browser.leaders()).toHaveLength(1);
+    expect(browser().leaders()).toHaveLength(1);
     for (const tab of tabs) expect(tab.getState().leader.peers).toBe(2);
 
     const changes = tabs.map(() => [] as string[]);
@@ -51,11 +41,11 @@ describe('the needs re-announcement', () => {
   });
 
   it('still shows a peer that comes and one that goes', async () => {
-    const a = browser.tab();
+    const a = browser().tab();
     a.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(1_000);
     expect(a.getState().leader.peers).toBe(0);
-    const b = browser.tab();
+    const b = browser().tab();
     b.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(1_000);
     expect(a.getState().leader.peers).toBe(1);

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
-import type { RealtimeEvent } from '../../../src/protocol/schemas';
 import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { epochEvent, page, record, settle } from './epoch-helpers';
 
 // What a tab does with the cursor the leader answers its `hello` with.
 // It used to skip to the leader's cursor wherever its own was older, also
@@ -17,28 +16,6 @@ afterEach(async () => {
   await browser.close();
   vi.useRealTimers();
 });
-
-function record(rt: RealtimeClient, service = 'tasks'): number[] {
-  const seqs: number[] = [];
-  rt.subscribe(service, (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
-}
-
-/** An event of a new epoch (seqs started over after a reset). */
-const epochEvent = (seq: number): RealtimeEvent => ({
-  service: 'tasks',
-  entityType: 'item',
-  type: 'item.updated',
-  eventId: `epoch2_${seq}`,
-  seq,
-  ts: Date.now(),
-  orgId: 'org_test',
-});
-
-const settle = () => vi.advanceTimersByTimeAsync(50);
-const page = (type: 'pagehide' | 'pageshow') => Object.assign(new Event(type), { persisted: true });
 
 describe('the cursor a joining tab gets from the leader', () => {
   it('does not skip what a follower missed in the back/forward cache', async () => {

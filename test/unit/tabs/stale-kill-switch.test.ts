@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // A kill switch thrown and lifted with `setFlags` must be lifted in every
 // tab. A tab that had no subscribers while it was lifted (it left the
@@ -10,16 +9,7 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // stayed off for the rest of the session — and, once it led, turned off
 // every tab that joined after it.
 
-let browser: FakeBrowser;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 function collect(tab: RealtimeClient, out: number[]): () => void {
   return tab.subscribe('tasks', (events) => {
@@ -29,8 +19,8 @@ function collect(tab: RealtimeClient, out: number[]): () => void {
 
 describe('a kill switch lifted while a tab was idle', () => {
   it('is lifted in that tab when it subscribes again, and not spread to new tabs', async () => {
-    const a = browser.tab();
-    const b = browser.tab();
+    const a = browser().tab();
+    const b = browser().tab();
     const seenA: number[] = [];
     const seenB: number[] = [];
     collect(a, seenA);
@@ -55,26 +45,26 @@ describe('a kill switch lifted while a tab was idle', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(b.getState().flags.emergencyDisable).toBe(false);
     expect(b.getState()).toMatchObject({ status: 'connected' });
-    browser.backend.publish({ service: 'tasks' });
+    browser().backend.publish({ service: 'tasks' });
     await vi.advanceTimersByTimeAsync(100);
     expect(seenB).toEqual([1]);
 
     // A closes: B leads. A tab opened now must not inherit the old switch.
     await a.close();
     await vi.advanceTimersByTimeAsync(1_000);
-    const c = browser.tab();
+    const c = browser().tab();
     const seenC: number[] = [];
     collect(c, seenC);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(c.getState().flags.emergencyDisable).toBe(false);
-    browser.backend.publish({ service: 'tasks' });
+    browser().backend.publish({ service: 'tasks' });
     await vi.advanceTimersByTimeAsync(100);
     expect(seenC).toEqual([2]);
   });
 
   it('keeps a switch a tab threw while out of the channel: no other tab knew it', async () => {
-    const a = browser.tab();
-    const b = browser.tab();
+    const a = browser().tab();
+    const b = browser().tab();
     collect(a, []);
     const seenB: number[] = [];
     const offB = collect(b, seenB);
@@ -93,8 +83,8 @@ describe('a kill switch lifted while a tab was idle', () => {
 // must not come back (a disable wins) at the next hello after an idle spell.
 describe('a switch a tab threw while idle and lifted itself later', () => {
   it('stays lifted after the tab is idle once more', async () => {
-    const a = browser.tab();
-    const b = browser.tab();
+    const a = browser().tab();
+    const b = browser().tab();
     collect(a, []);
     const seenB: number[] = [];
     let offB = collect(b, seenB);

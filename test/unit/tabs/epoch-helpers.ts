@@ -1,0 +1,32 @@
+import { vi } from 'vitest';
+import type { RealtimeClient } from '../../../src/client';
+import type { RealtimeEvent } from '../../../src/protocol/schemas';
+
+// What the tests of a tab's cursor across resets and absences share
+// (rejoin-cursor.test.ts, missed-reset.test.ts).
+
+/** Subscribes `rt` to `service`; returns the seqs its handler got, in order. */
+export function record(rt: RealtimeClient, service = 'tasks'): number[] {
+  const seqs: number[] = [];
+  rt.subscribe(service, (events) => {
+    for (const e of events) seqs.push(e.seq);
+  });
+  return seqs;
+}
+
+/** An event of `tasks` in a new epoch (seqs started over after a reset). */
+export const epochEvent = (seq: number): RealtimeEvent => ({
+  service: 'tasks',
+  entityType: 'item',
+  type: 'item.updated',
+  eventId: `epoch2_${seq}`,
+  seq,
+  ts: Date.now(),
+  orgId: 'org_test',
+});
+
+/** Lets the fake timers run the tabs' messages and the backend's frames. */
+export const settle = () => vi.advanceTimersByTimeAsync(50);
+
+/** A `pagehide`/`pageshow` of the back/forward cache (`persisted`). */
+export const page = (type: 'pagehide' | 'pageshow') => Object.assign(new Event(type), { persisted: true });
