@@ -1,8 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import type { TransportConnection, TransportContext } from '../../../src/transports/types';
 import { FakeClock, flushPromises } from './fake-clock';
-import { scriptedLoop } from './loop-fixture';
+import { quietSink, scriptedLoop, welcomeFrame } from './loop-fixture';
 
 // A server that welcomes a connection and then refuses its token
 // (`unauthorized` right after the welcome: a session revoked behind a token
@@ -23,27 +22,13 @@ function welcomeThen401() {
     connect: async (ctx: TransportContext): Promise<TransportConnection> => {
       attempts.push(ctx);
       queueMicrotask(() => {
-        ctx.onFrame({
-          type: 'welcome',
-          connectionId: `c${attempts.length}`,
-          serverTime: 1,
-          heartbeatMs: 60_000,
-          cursor: {},
-        });
+        ctx.onFrame(welcomeFrame(`c${attempts.length}`));
         ctx.onFrame({ type: 'error', code: 'unauthorized', message: 'session revoked' });
       });
       return { update: async () => {}, close: () => {} };
     },
   };
-  const sink: ConnectionLoopSink = {
-    status: (s) => statuses.push(s),
-    welcome: () => {},
-    frame: () => {},
-    invalidFrame: () => {},
-    disconnected: () => {},
-    forbidden: () => {},
-    updated: () => {},
-  };
+  const sink = quietSink({ status: (s) => statuses.push(s) });
   let tokens = 0;
   const loop = scriptedLoop(clock, chain, sink, { getToken: () => `t${++tokens}` });
   return { clock, attempts, loop, tokens: () => tokens };

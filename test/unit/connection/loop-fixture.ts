@@ -48,3 +48,27 @@ export function scriptedLoop(
   });
   return loop;
 }
+
+/** A `welcome` frame of connection `connectionId` (60 s heartbeats, an empty cursor). */
+export const welcomeFrame = (connectionId: string) => ({
+  type: 'welcome',
+  connectionId,
+  serverTime: 1,
+  heartbeatMs: 60_000,
+  cursor: {},
+});
+
+/** A sink that ignores all but what `listening` gives. */
+export function quietSink(listening: Partial<ConnectionLoopSink> = {}): ConnectionLoopSink {
+  const ignore = () => {};
+  return {
+    status: ignore,
+    welcome: ignore,
+    frame: ignore,
+    invalidFrame: ignore,
+    disconnected: ignore,
+    forbidden: ignore,
+    updated: ignore,
+    ...listening,
+  };
+}

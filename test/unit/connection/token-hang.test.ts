@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import type { TransportConnection, TransportContext } from '../../../src/transports/types';
 import { FakeClock, flushPromises } from './fake-clock';
-import { scriptedLoop } from './loop-fixture';
+import { quietSink, scriptedLoop, welcomeFrame } from './loop-fixture';
 
 // `auth.getToken` whose promise never settles (a token endpoint that hangs:
 // fetch has no timeout of its own). The attempt awaited it with no timer
@@ -29,27 +28,14 @@ describe('a getToken that never settles', () => {
       currentName: 'ws',
       connect: async (ctx: TransportContext): Promise<TransportConnection> => {
         attempts.push(ctx);
-        queueMicrotask(() =>
-          ctx.onFrame({
-            type: 'welcome',
-            connectionId: 'c1',
-            serverTime: 1,
-            heartbeatMs: 60_000,
-            cursor: {},
-          }),
-        );
+        queueMicrotask(() => ctx.onFrame(welcomeFrame('c1')));
         return { update: async () => {}, close: () => {} };
       },
     };
-    const sink: ConnectionLoopSink = {
+    const sink = quietSink({
       status: (s) => statuses.push(s),
-      welcome: () => {},
-      frame: () => {},
-      invalidFrame: () => {},
       disconnected: (error) => errors.push(error.code),
-      forbidden: () => {},
-      updated: () => {},
-    };
+    });
     const loop = scriptedLoop(clock, chain, sink, { getToken });
     loop.start();
     await flushPromises();

@@ -1,9 +1,8 @@
 import { expect, it, onTestFinished } from 'vitest';
-import type { ConnectionLoopSink } from '../../../src/connection/connection-loop';
 import { RealtimeError } from '../../../src/errors';
 import type { TransportConnection, TransportContext } from '../../../src/transports/types';
 import { FakeClock, flushPromises } from './fake-clock';
-import { scriptedLoop } from './loop-fixture';
+import { quietSink, scriptedLoop, welcomeFrame } from './loop-fixture';
 
 // An in-place update (`POST /update-services`) answered 503 with
 // `Retry-After: 30`. The loop gave up the connection and reconnected at
@@ -21,15 +20,7 @@ it('an update refused as overloaded holds the reconnect to the server wait', asy
     currentName: 'sse',
     connect: async (ctx: TransportContext): Promise<TransportConnection> => {
       attempts.push(ctx);
-      queueMicrotask(() =>
-        ctx.onFrame({
-          type: 'welcome',
-          connectionId: `c${attempts.length}`,
-          serverTime: 1,
-          heartbeatMs: 60_000,
-          cursor: {},
-        }),
-      );
+      queueMicrotask(() => ctx.onFrame(welcomeFrame(`c${attempts.length}`)));
       return {
         update: async () => {
           if (refuseUpdates)
@@ -44,15 +35,9 @@ it('an update refused as overloaded holds the reconnect to the server wait', asy
     },
   };
   const errors: Array<{ code: string; retry: number | undefined }> = [];
-  const sink: ConnectionLoopSink = {
-    status: () => {},
-    welcome: () => {},
-    frame: () => {},
-    invalidFrame: () => {},
+  const sink = quietSink({
     disconnected: (error, willRetryInMs) => errors.push({ code: error.code, retry: willRetryInMs }),
-    forbidden: () => {},
-    updated: () => {},
-  };
+  });
   const loop = scriptedLoop(clock, chain, sink);
   onTestFinished(() => loop.stop());
   loop.start();
