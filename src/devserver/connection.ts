@@ -60,12 +60,16 @@ export class Connection {
   readonly origin: string | undefined;
   readonly openedAt: number;
   token: string | undefined;
-  services: string[];
   propertyIds: string[] | null;
   /** Per service, the last seq this connection was sent (its `cursor`). */
   readonly cursor = new Map<string, number>();
   quarantine: QuarantineMonitor | undefined;
   closed = false;
+  private serviceList: string[] = [];
+  // A client may subscribe to tens of thousands of services (an update body
+  // may be 1 MiB): membership is asked per service of every update and per
+  // flush, so it is a set lookup, not a scan of the list.
+  private serviceSet = new Set<string>();
   private lastSentAt: number;
   private heartbeatTimer: unknown;
   private tokenTimer: unknown;
@@ -87,13 +91,23 @@ export class Connection {
     this.lastSentAt = clock.now();
   }
 
+  /** The subscribed services, in the order the client gave them. */
+  get services(): string[] {
+    return this.serviceList;
+  }
+
+  set services(next: string[]) {
+    this.serviceList = next;
+    this.serviceSet = new Set(next);
+  }
+
   /** Frames are pushed (WebSocket, SSE) rather than fetched by polls. */
   get pushes(): boolean {
     return this.transport !== 'long-poll';
   }
 
   isSubscribed(service: string): boolean {
-    return this.services.includes(service);
+    return this.serviceSet.has(service);
   }
 
   /** The cursor as a plain object (for SSE ids and `connections()`). */

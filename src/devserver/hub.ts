@@ -222,8 +222,9 @@ export class RealtimeHub {
       connection.cursor.set(service, head);
       added[service] = head;
     }
+    const kept = new Set(next);
     for (const service of connection.services) {
-      if (!next.includes(service)) connection.cursor.delete(service);
+      if (!kept.has(service)) connection.cursor.delete(service);
     }
     connection.services = next;
     connection.propertyIds = propertyIds;
