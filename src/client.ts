@@ -899,11 +899,18 @@ class Client implements RealtimeClient, CoordinatorHost {
    */
   #applyServerFrame(frame: ServerFrame, epoch = ''): void {
     const floor = this.#replayFloor;
-    if (frame.type === 'batch' && floor) {
-      // A batch that starts at or before the floor is the replay a follower asked for.
-      for (const service in frame.after) {
-        // A service the floor has none of compares false: it stays out.
-        if (frame.after[service]! <= floor[service]!) delete floor[service];
+    if (floor) {
+      if (frame.type === 'batch') {
+        // A batch that starts at or before the floor is the replay a follower asked for.
+        for (const service in frame.after) {
+          // A service the floor has none of compares false: it stays out.
+          if (frame.after[service]! <= floor[service]!) delete floor[service];
+        }
+      } else if (frame.type === 'reset') {
+        // The server's answer where it cannot replay, which every tab applies.
+        // Kept, the floor would go into every next poll (long-poll has no
+        // welcome to drop it) and fetch the same reset, poll after poll.
+        for (const service of frame.services) delete floor[service];
       }
       if (Object.keys(floor).length === 0) this.#replayFloor = undefined;
     }
