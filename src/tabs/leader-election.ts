@@ -59,8 +59,9 @@ export interface LeaderElectionOptions {
   /** Called after every change of `isLeader` or `leaderTabId`. */
   onChange?: (change: LeaderChange) => void;
   /**
-   * Receives a lock request that failed other than by our own abort, and a
-   * storage lease whose code failed to load. Default {@link reportListenerError}.
+   * Receives a lock request that failed other than by our own abort (the
+   * tab then joins the storage lease), and a storage lease whose code failed
+   * to load. Default {@link reportListenerError}.
    */
   onError?: ListenerErrorHandler;
 }
@@ -97,15 +98,21 @@ export function defaultStorage(): StorageLike | undefined {
  *   id from it: `leaderTabId` of a follower is whatever the caller passes to
  *   {@link heardLeader} (the relay hears the leader announce itself), and
  *   `undefined` until then. We keep this honest rather than guess it.
+ *   A request the browser refuses (Chromium rejects every one with
+ *   SecurityError in an opaque origin or with the site's data blocked,
+ *   though `navigator.locks` is there) is reported to `onError`, and the
+ *   tab joins the `storage` lease below instead: waiting would leave every
+ *   tab without a leader for good.
  * - `storage` (storage-lease-election.ts, loaded with import() on the first
  *   start): a lease `{ tabId, nonce, v: 1 }` under `${name}:lease`. The
  *   leader rewrites it with a fresh nonce every `takeoverMs / 3`; a follower
  *   polls at the same pace and remembers, by its OWN monotonic clock, when
  *   the value last changed. No time is ever stored or compared across tabs,
  *   so clock skew and `Date.now` jumps cannot elect two leaders. A lease
- *   unchanged for `takeoverMs` is taken over; an absent, corrupt or foreign
- *   one at once. A claim is a write read back after `CLAIM_SETTLE_MS`; in
- *   between, the claimant reports no leader (`leaderTabId` undefined), as
+ *   unchanged for `takeoverMs`, and across two of the follower's own timer
+ *   intervals (longer where a hidden tab's timers are throttled), is taken
+ *   over; an absent, corrupt or foreign one at once. A claim is a write
+ *   read back after `CLAIM_SETTLE_MS`; in between, the claimant reports no leader (`leaderTabId` undefined), as
  *   the tab whose lease it replaces is gone, and so is that tab's connection.
  *   Of simultaneous claimants the last writer wins and the others back off,
  *   and a leader that ever reads someone else's lease steps down. A leader
@@ -198,33 +205,36 @@ export class LeaderElection {
     const generation = ++this.#generation;
     if (this.strategy === 'none') this.#win();
     else if (this.strategy === 'locks') this.#startLocks(generation);
-    else {
-      import('./storage-lease-election').then(
-        ({ StorageLease }) => {
-          // Stopped (and maybe started again, with a load of its own) meanwhile.
-          if (generation !== this.#generation) return;
-          const options = this.#options;
-          const lease = new StorageLease(
-            options,
-            options.storage ?? defaultStorage(),
-            (isLeader, leaderTabId) => (isLeader ? this.#win() : this.#set(false, leaderTabId)),
-            this.#writesFail,
-          );
-          this.#lease = lease;
-          this.#leave = () => {
-            this.#writesFail = lease.writesFail;
-            lease.stop();
-          };
-          lease.start();
-        },
-        (error: unknown) => {
-          if (generation !== this.#generation) return;
-          // Unable to see the other tabs, this tab leads alone (see the class comment).
-          this.#fail(error);
-          this.#win();
-        },
-      );
-    }
+    else this.#startLease(generation);
+  }
+
+  /** Joins the storage lease: strategy `storage`, or `locks` the browser refused. */
+  #startLease(generation: number): void {
+    import('./storage-lease-election').then(
+      ({ StorageLease }) => {
+        // Stopped (and maybe started again, with a load of its own) meanwhile.
+        if (generation !== this.#generation) return;
+        const options = this.#options;
+        const lease = new StorageLease(
+          options,
+          options.storage ?? defaultStorage(),
+          (isLeader, leaderTabId) => (isLeader ? this.#win() : this.#set(false, leaderTabId)),
+          this.#writesFail,
+        );
+        this.#lease = lease;
+        this.#leave = () => {
+          this.#writesFail = lease.writesFail;
+          lease.stop();
+        };
+        lease.start();
+      },
+      (error: unknown) => {
+        if (generation !== this.#generation) return;
+        // Unable to see the other tabs, this tab leads alone (see the class comment).
+        this.#fail(error);
+        this.#win();
+      },
+    );
   }
 
   /**
@@ -269,13 +279,32 @@ export class LeaderElection {
         },
       );
     } catch (error) {
-      this.#fail(error);
+      this.#refused(error, generation);
       return;
     }
     request.catch((error: unknown) => {
       // Our own abort in stop() is expected; anything else is worth a report.
-      if (!abort.signal.aborted) this.#fail(error);
+      if (!abort.signal.aborted) this.#refused(error, generation);
     });
+  }
+
+  /**
+   * A lock request failed other than by our abort. Browsers refuse every
+   * request where Web Locks are denied (Chromium: SecurityError in an opaque
+   * origin, or with the site's data blocked) while `navigator.locks` is
+   * there, so `auto` chose them: no tab of the origin would ever win, and
+   * realtime stayed off in all of them. The storage lease still elects one
+   * (by the channel's beats where storage throws too), else this tab leads
+   * alone, as where the lease's code cannot load.
+   */
+  #refused(error: unknown, generation: number): void {
+    this.#fail(error);
+    // Only a refusal: a request that failed otherwise (a document no longer
+    // fully active) may sit beside tabs that hold or wait for the lock, and
+    // a lease of its own, which they never write, would make it a second
+    // leader.
+    if (generation === this.#generation && (error as { name?: unknown } | null)?.name === 'SecurityError')
+      this.#startLease(generation);
   }
 
   #fail(error: unknown): void {

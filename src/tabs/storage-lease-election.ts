@@ -226,7 +226,13 @@ export class StorageLease {
       // Late: see #tick. Otherwise the lease changed: its holder is alive.
       this.#observedRaw = raw;
       this.#observedAt = now;
-    } else if (now - this.#observedAt >= this.#takeoverMs) {
+    } else if (now - this.#observedAt >= Math.max(this.#takeoverMs, 2 * this.#lastGap)) {
+      // Unchanged across two of our own intervals too, not only takeoverMs:
+      // throttled hidden tabs (Chrome: once a minute) all wake at the same
+      // aligned instant, in no fixed order, so a live leader renewing just
+      // after our read one minute and just before it the next looks
+      // unchanged for a whole interval; claiming then moved leadership, and
+      // left the browser without a connection, at every change of order.
       this.#claim();
       return;
     }

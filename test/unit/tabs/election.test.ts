@@ -427,6 +427,22 @@ describe('strategy locks', () => {
     expect(tab.election.isLeader).toBe(false);
   });
 
+  it('does not join the storage lease for a failure other than a refusal', async () => {
+    // Beside tabs that hold or wait for the lock, a lease of its own (which
+    // they never write) would make this tab a second leader. Only a refusal
+    // (SecurityError: Web Locks denied to the whole origin) joins the lease.
+    const failing: LockManagerLike = {
+      request: () => Promise.reject(new DOMException('not fully active', 'InvalidStateError')),
+    };
+    const storage = new MemoryStorage();
+    const tab = makeTab('t1', { strategy: 'locks', locks: failing, storage, onError: () => {} });
+    tab.election.start();
+    await loaded();
+    await advance(TAKEOVER * 3);
+    expect(tab.election.isLeader).toBe(false);
+    expect(storage.writes).toBe(0);
+  });
+
   it('lets the caller tell a follower who leads', async () => {
     const { tabs } = lockTabs(2);
     for (const tab of tabs) tab.election.start();
