@@ -600,7 +600,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // not come back at the next hello.
     this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
     // Every tab at once: the kill switch above all must not wait for a reload.
-    this.#coordinator?.post({ type: 'flags', flags: { ...flags } });
+    this.#coordinator?.post({ type: 'flags', flags: forTabs({ ...flags }) });
   }
 
   getState(): RealtimeState {
@@ -849,7 +849,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const state = this.#state;
     coordinator.post({ type: 'leader', leaderTabId: state.tabId });
     this.answerCursor(tabId);
-    coordinator.post({ type: 'flags', flags: state.flags, to: tabId });
+    coordinator.post({ type: 'flags', flags: forTabs(state.flags), to: tabId });
     this.#postState();
   }
 
@@ -966,11 +966,26 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** Merges `flags` onto the state's (none: applies those again) and acts on the result. */
   #applyFlags(flags?: Partial<ResolvedFlags>): void {
-    const next = resolveFlags(this.#state.flags, flags);
+    const previous = this.#state.flags;
+    const next = resolveFlags(previous, flags);
     this.#setState({ flags: next });
     this.#dispatcher.setShadowMode(next.shadowMode);
     this.#dispatcher.setDisabledServices(next.disabledServices);
     this.#applyGate();
+    // A tab that joined was told the leader's flags, a disable winning (see
+    // `flags`); it must hear when they change too. The leader's own flags
+    // URL documents are applied in the leader alone, so without this a
+    // switch such a tab took from the leader never lifted there: it stayed
+    // off for the rest of the session, and handed it on once it led. After
+    // the gate, so the state posted for the change goes first: a tab lifted
+    // by these must not mirror the leader's `disabled` of before.
+    // The state's, not `next`: the gate ran app listeners, which may have set flags again.
+    const coordinator = this.#coordinator;
+    const now = this.#state.flags;
+    if (coordinator?.isLeader && !this.#closed && JSON.stringify(now) !== JSON.stringify(previous)) {
+      const view = forTabs(now);
+      for (const to of coordinator.peerIds()) coordinator.post({ type: 'flags', flags: view, to });
+    }
   }
 
   #deliver(service: string, events: RealtimeEvent[]): void {
@@ -1351,6 +1366,17 @@ function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial
     disabledOrgs: union(own.disabledOrgs, theirs.disabledOrgs),
     disabledServices: union(own.disabledServices, theirs.disabledServices),
   };
+}
+
+/**
+ * `flags` as the tabs' `flags` message may carry them. `disabledServices`
+ * takes any strings (a name that is no service disables nothing), but the
+ * message only service names: one other entry made the whole message
+ * invalid in every other tab, with the kill switch it carried.
+ */
+function forTabs(flags: Partial<ResolvedFlags>): Partial<ResolvedFlags> {
+  const services = flags.disabledServices;
+  return services ? { ...flags, disabledServices: services.filter(isServiceName) } : flags;
 }
 
 /**

@@ -15,7 +15,7 @@ export interface FlagsResponseLike {
 /** The `fetch` the poller calls; the platform's `fetch` fits. */
 export type FlagsFetch = (
   url: string,
-  init: { method: 'GET'; headers: Record<string, string>; signal?: AbortSignal },
+  init: { method: 'GET'; cache: 'no-cache'; headers: Record<string, string>; signal?: AbortSignal },
 ) => Promise<FlagsResponseLike>;
 
 /** Options of {@link FlagsPoller}. */
@@ -230,7 +230,16 @@ export class FlagsPoller {
 
   async #request(doFetch: FlagsFetch, signal: AbortSignal | undefined): Promise<Outcome> {
     try {
-      const init = { method: 'GET' as const, headers: { accept: 'application/json' } };
+      // Revalidated at every poll: a document served with a validator but no
+      // Cache-Control (any static file) is otherwise fresh for a tenth of its
+      // age in the browser's HTTP cache, so an edit (a kill switch thrown or
+      // lifted) would not reach open pages for hours or days. An ETag keeps
+      // the revalidation a 304.
+      const init = {
+        method: 'GET' as const,
+        cache: 'no-cache' as const,
+        headers: { accept: 'application/json' },
+      };
       const response = await doFetch(this.#url, signal ? { ...init, signal } : init);
       if (response.status < 200 || response.status > 299) {
         response.body?.cancel().catch(() => {});

@@ -263,6 +263,9 @@ export class SliReporter {
       this.#lastSendAt = now;
       this.#sent += 1;
       this.#lastStatus = 'beacon';
+      // Accepted, as a 2xx is: the run of failures is over, and a failure
+      // after it backs off as a first one (not past the block: checked above).
+      this.#consecutiveFailures = 0;
       return;
     }
     if (this.#inFlight) {

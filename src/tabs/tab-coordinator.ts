@@ -117,6 +117,11 @@ export class TabCoordinator extends LeaderElection {
     return this.#peers.size;
   }
 
+  /** The other tabs whose needs are known, by tab id. */
+  peerIds(): string[] {
+    return [...this.#peers.keys()];
+  }
+
   override start(): void {
     if (this.#channel) return;
     this.#channel = new TabChannel(this.#options);
