@@ -41,7 +41,11 @@ export interface Subscription {
 /** How the loop reports to the client. */
 export interface ConnectionLoopSink {
   status(status: 'connecting' | 'connected' | 'reconnecting'): void;
-  /** `connectMs`: from opening the transport to the welcome, a bound on the round trip. */
+  /**
+   * `connectMs`: from opening the transport that answered to the welcome, a
+   * bound on the round trip (the client halves it to estimate the server's
+   * clock; transports tried before it and failed are not in it).
+   */
   welcome(frame: WelcomeFrame, transport: string, connectMs: number): void;
   /** A valid frame other than welcome/error, for the pipeline. */
   frame(frame: ServerFrame): void;
@@ -330,17 +334,22 @@ export class ConnectionLoop {
         deps.connectTimeoutMs,
       );
 
-      const connection = await deps.chain.connect({
-        url: deps.url,
-        token,
-        // `services` and `propertyIds` (see `Subscription`), asked before the cursor.
-        ...deps.subscription(),
-        cursor: deps.cursor(),
-        getCursor: deps.cursor,
-        onFrame: (raw) => this.#onRawFrame(generation, raw),
-        onClose: (reason) => this.#failed(generation, closeReasonToError(reason)),
-        signal: abort.signal,
-      });
+      const connection = await deps.chain.connect(
+        {
+          url: deps.url,
+          token,
+          // `services` and `propertyIds` (see `Subscription`), asked before the cursor.
+          ...deps.subscription(),
+          cursor: deps.cursor(),
+          getCursor: deps.cursor,
+          onFrame: (raw) => this.#onRawFrame(generation, raw),
+          onClose: (reason) => this.#failed(generation, closeReasonToError(reason)),
+          signal: abort.signal,
+        },
+        () => {
+          this.#startedAt = deps.clock.now();
+        },
+      );
       // Abandoned meanwhile (a welcome timeout, a reconnect: both abort): a
       // transport that ignored the abort still must not leave a socket open.
       if (generation !== this.#generation) {

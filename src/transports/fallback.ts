@@ -86,7 +86,12 @@ export class TransportChain {
    * next; any other rejection, or an abort of `ctx.signal`, is thrown at once.
    * When every transport fails, the last error is thrown.
    */
-  async connect(ctx: TransportContext): Promise<TransportConnection> {
+  /**
+   * Connects with the first transport that can. `onTry` is called as each
+   * one starts: the loop times the connect from the transport that answers,
+   * not from the first tried (see `ConnectionLoopSink.welcome`).
+   */
+  async connect(ctx: TransportContext, onTry?: () => void): Promise<TransportConnection> {
     const transports = this.#transports;
     const preferred = this.#preferred;
     // The one that connected last first, then the others in their configured order.
@@ -94,6 +99,7 @@ export class TransportChain {
     let lastError: unknown;
     for (const transport of order) {
       try {
+        onTry?.();
         const connection = await transport.connect(ctx);
         this.#preferred = transports.indexOf(transport);
         this.#current = transport.name;
