@@ -177,6 +177,12 @@ class Client implements RealtimeClient, CoordinatorHost {
   #removeDevtools: (() => void) | undefined;
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
   #replayFloor: Cursor | undefined;
+  /**
+   * Also set when this tab asks the leader's cursor (a hello, a `sync`): a
+   * gap in a batch relayed before the answer is against a cursor that may be
+   * of an epoch this tab missed, and asking from it would have the leader
+   * reconnect from that seq. The answer asks for what is still missing.
+   */
   #lastReplayAskAt = -Infinity;
   /** The cursor last handed to the transport, floor included. */
   #cursorSent: Cursor = {};
@@ -524,6 +530,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         if (!fromBfcache) this.#loop.ensureAlive();
         else if (!this.#coordinator) this.#loop.resume();
         else if (this.#active && !this.#closed) {
+          this.#lastReplayAskAt = this.#clock.now();
           this.#coordinator.start();
           this.#applyGate();
         }
@@ -827,7 +834,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       // Back from the back/forward cache, behind the browser: have the hole
       // replayed now, not when (if ever) the next batch shows it (once: the
       // asks are throttled). Only now: from a missed epoch's seq, the server
-      // would replay the new epoch or reset every tab again.
+      // would replay the new epoch or reset every tab again. Not held back by
+      // the asks held while this answer was due (see #lastReplayAskAt).
+      this.#lastReplayAskAt = -Infinity;
       if (behind) this.#askLeaderForReplay();
     }
     this.#pipeline.seed(cursor);
@@ -967,7 +976,11 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Merges `flags` onto the state's (none: applies those again) and acts on the result. */
   #applyFlags(flags?: Partial<ResolvedFlags>): void {
     const previous = this.#state.flags;
-    const next = resolveFlags(previous, flags);
+    let next = resolveFlags(previous, flags);
+    // Unchanged, the same object: a follower hears each change twice (the
+    // change, and the leader's re-send below), and a new object is a new
+    // snapshot, a render of every component reading the state.
+    if (JSON.stringify(next) === JSON.stringify(previous)) next = previous;
     this.#setState({ flags: next });
     this.#dispatcher.setShadowMode(next.shadowMode);
     this.#dispatcher.setDisabledServices(next.disabledServices);
@@ -982,7 +995,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // The state's, not `next`: the gate ran app listeners, which may have set flags again.
     const coordinator = this.#coordinator;
     const now = this.#state.flags;
-    if (coordinator?.isLeader && !this.#closed && JSON.stringify(now) !== JSON.stringify(previous)) {
+    if (coordinator?.isLeader && !this.#closed && now !== previous) {
       const view = forTabs(now);
       for (const to of coordinator.peerIds()) coordinator.post({ type: 'flags', flags: view, to });
     }
@@ -1208,6 +1221,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           }
         });
     }
+    this.#lastReplayAskAt = this.#clock.now();
     this.#coordinator?.start();
     this.#applyGate();
   }
@@ -1297,6 +1311,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       // `disabled` mirrored from the leader is lifted here at every SLI tick.
       if (this.#syncDue && this.#active && !this.#isLeaderNow()) {
         this.#syncDue = false;
+        this.#lastReplayAskAt = this.#clock.now();
         this.#coordinator?.post({ type: 'sync', to: state.leaderTabId });
       }
     }

@@ -154,6 +154,9 @@ export class ConnectionLoop {
     if (this.#running) return;
     this.#running = true;
     this.#suspended = false;
+    // A new run: its first 401 is a first one, whatever the last run's
+    // retried connection left (see #authRetryGeneration).
+    this.#authRetried = false;
     void this.#attempt();
   }
 

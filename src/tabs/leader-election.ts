@@ -159,6 +159,8 @@ export class LeaderElection {
   #lease: StorageLease | undefined;
   /** storage: the lease's writes threw when it last ran; the next run starts from that. */
   #writesFail = false;
+  /** locks: the browser refused a request; every later run joins the lease at once. */
+  #locksRefused = false;
 
   /**
    * `takeoverMs` comes checked by createRealtime (an integer from 100 to the
@@ -204,7 +206,7 @@ export class LeaderElection {
     this.#leave = noop;
     const generation = ++this.#generation;
     if (this.strategy === 'none') this.#win();
-    else if (this.strategy === 'locks') this.#startLocks(generation);
+    else if (this.strategy === 'locks' && !this.#locksRefused) this.#startLocks(generation);
     else this.#startLease(generation);
   }
 
@@ -303,8 +305,12 @@ export class LeaderElection {
     // fully active) may sit beside tabs that hold or wait for the lock, and
     // a lease of its own, which they never write, would make it a second
     // leader.
-    if (generation === this.#generation && (error as { name?: unknown } | null)?.name === 'SecurityError')
+    if (generation === this.#generation && (error as { name?: unknown } | null)?.name === 'SecurityError') {
+      // Reported once: a refusal holds for the page's life, and each start
+      // (back from idle, from the back/forward cache) asked and reported again.
+      this.#locksRefused = true;
       this.#startLease(generation);
+    }
   }
 
   #fail(error: unknown): void {
