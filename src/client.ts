@@ -424,6 +424,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       resolveTransports(options.transports, {
         WebSocket: platform.WebSocket as never,
         fetch: platform.fetch,
+        // SSE parses frames out of its stream itself: it must keep what the core accepts.
+        maxFrameChars: options.maxFrameChars,
       }),
     );
     this.#loop = new ConnectionLoop({

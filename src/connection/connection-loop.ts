@@ -87,7 +87,8 @@ export class ConnectionLoop {
   readonly #deps: ConnectionLoopDeps;
   /**
    * The token's and then the welcome's timeout while an attempt is under
-   * way, the retry delay between attempts: one timer, as every teardown
+   * way, an in-place update's timeout once welcomed, the retry delay
+   * between attempts: one timer, as every teardown
    * clears it and they never overlap (a retry is armed after the teardown of
    * the failed attempt, the timeouts only once the next attempt runs).
    */
@@ -244,6 +245,14 @@ export class ConnectionLoop {
     this.#update = UpdateState.InFlight;
     const generation = this.#generation;
     const { services, propertyIds } = this.#deps.subscription();
+    // An update the server never answers (`POST /update-services` on a
+    // keep-alive connection dropped silently: fetch has no timeout) would hold
+    // every later change behind it while the stream stays healthy. It gets
+    // `connectTimeoutMs`, as every other wait for the server does; then the
+    // loop reconnects, which subscribes to the needs of that time. The
+    // attempt timer is free while a connection is welcomed, and a teardown
+    // clears it.
+    this.#timer.set(() => this.reconnectNow(), this.#deps.connectTimeoutMs);
     this.#connection!.update(services, propertyIds).then(
       (result) => {
         // The answer of a connection torn down since: the teardown freed the
@@ -251,6 +260,7 @@ export class ConnectionLoop {
         // meanwhile included) this must neither drop nor free, and its
         // cursor belongs to no live stream.
         if (generation !== this.#generation) return;
+        this.#timer.clear();
         this.#deps.sink.updated(result?.cursor);
         // Read after the sink: its handlers may have asked for another update.
         const again = this.#update === UpdateState.Again;

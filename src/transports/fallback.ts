@@ -14,6 +14,11 @@ export interface TransportPlatform {
   fetch?: typeof fetch;
   /** Wall clock for `Retry-After` dates and long-poll's synthetic heartbeats. */
   now?: WallClock;
+  /**
+   * The client's `maxFrameChars`: SSE's parser must keep every frame the core
+   * accepts, or a frame the app allowed is dropped before the core sees it.
+   */
+  maxFrameChars?: number;
 }
 
 /**

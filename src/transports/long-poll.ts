@@ -154,15 +154,30 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         }
       };
 
+      // The first answer's frames reach the core only once `connect` has
+      // resolved, after the loop's first poll was sent: that poll asks the
+      // core for a cursor from before them. Overlap is harmless (dedup), but
+      // from before a `reset` the server resets again, and the app resyncs
+      // twice: the first poll takes the reset's cursor, which the core will
+      // hold (or a later one) by the time the answer comes.
+      let resetCursor: Cursor | undefined = Object.create(null) as Cursor;
+      for (const frame of frames) {
+        if ((frame as { type?: unknown } | null)?.type === 'reset') {
+          mergeCursor(resetCursor, (frame as { cursor?: unknown }).cursor);
+        }
+      }
+
       const loop = async (): Promise<void> => {
         while (!closed) {
+          const current = ctx.getCursor?.() ?? cursor;
           const outcome = await poll({
             connectionId,
             services,
             propertyIds,
-            cursor: ctx.getCursor?.() ?? cursor,
+            cursor: resetCursor ? { ...current, ...resetCursor } : current,
             wait: waitSeconds,
           });
+          resetCursor = undefined;
           if (closed) return;
           if (outcome instanceof RealtimeError) {
             close();

@@ -2,7 +2,13 @@ import type { WallClock } from '../clock';
 import type { RealtimeError } from '../errors';
 import { errorFromResponse, httpDeps, send } from './http-request';
 import type { TransportKit } from './kit';
-import { hasContentType, type SseMessage, SseParser, unexpectedContentType } from './sse-parser';
+import {
+  DEFAULT_SSE_MAX_LINE_CHARS,
+  hasContentType,
+  type SseMessage,
+  SseParser,
+  unexpectedContentType,
+} from './sse-parser';
 import type { Transport, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
 import { connectionIdOfWelcomeObject } from './welcome';
@@ -14,13 +20,19 @@ import { connectionIdOfWelcomeObject } from './welcome';
 export interface SseTransportOptions {
   /** The `fetch` to use; default `globalThis.fetch` (looked up at connect time). */
   fetch?: typeof fetch;
-  /** Largest SSE message kept, in UTF-16 code units; larger ones are dropped. Default 16 Mi. */
+  /**
+   * Largest frame kept, in UTF-16 code units; larger ones are dropped (and
+   * handed to the core as an invalid frame, to be counted). Default 16 Mi; a
+   * transport named in `transports` takes the client's `maxFrameChars`.
+   */
   maxFrameChars?: number;
   /** Wall clock for `Retry-After` dates; default `Date.now`. */
   now?: WallClock;
 }
 
 const EVENT_STREAM = 'text/event-stream';
+// `data: `: what a frame's line holds besides the frame.
+const DATA_PREFIX_CHARS = 6;
 
 /**
  * The Server-Sent Events transport, over `fetch` streaming so it can send
@@ -56,10 +68,16 @@ export function sseTransport(options: SseTransportOptions, kit: TransportKit): T
           { headers, signal: controller.signal },
           'event stream request',
         );
+        // A refusal's body is read with the abort still linked: a server that
+        // sends the headers and never ends the body would otherwise hold
+        // `connect`, and its HTTP connection, past the core's timeout for good.
+        if (response.status !== 200) {
+          const error = await errorFromResponse(response, deps);
+          throw ctx.signal.aborted ? abortedError(ctx.signal) : error;
+        }
       } finally {
         stopRequest();
       }
-      if (response.status !== 200) throw await errorFromResponse(response, deps);
       if (!hasContentType(response, EVENT_STREAM) || response.body === null) {
         throw unexpectedContentType(response, EVENT_STREAM, kit);
       }
@@ -96,8 +114,23 @@ export function sseTransport(options: SseTransportOptions, kit: TransportKit): T
         ctx.onFrame(message.data);
       };
       // An oversized message is dropped like the core drops an oversized frame;
-      // the gap it leaves is found by the core's gap check and replayed.
-      const parser = new SseParser(onMessage, { maxLineChars: options.maxFrameChars });
+      // the gap it leaves is found by the core's gap check and replayed. The
+      // bound covers a whole line, `data: ` included, so it is the frame's
+      // bound plus that prefix: every frame the core accepts (up to its
+      // bound, inclusive) is kept.
+      const maxLineChars = Math.min(
+        (options.maxFrameChars ?? DEFAULT_SSE_MAX_LINE_CHARS) + DATA_PREFIX_CHARS,
+        Number.MAX_SAFE_INTEGER,
+      );
+      const parser = new SseParser(onMessage, {
+        maxLineChars,
+        // The dropped message still reaches the core, as a frame it refuses
+        // and counts (`counters.invalidFrames`), as it counts an oversized
+        // frame of any other transport: its text is not kept, by design.
+        onOverflow: () => {
+          if (!ended) ctx.onFrame({ type: 'oversized_sse_message' });
+        },
+      });
 
       const end = (error: RealtimeError): void => {
         ended = true;

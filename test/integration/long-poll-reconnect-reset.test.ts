@@ -1,0 +1,82 @@
+import { afterEach, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createRealtime, type RealtimeClient } from '../../src/client';
+import { type DevServer, startDevServer } from '../../src/devserver/index';
+
+// Long-poll's `connect` delivers the first poll's frames (welcome, and the
+// catch-up: replayed batches, or a `reset` when the server cannot replay from
+// the client's cursor) and starts its poll loop at once. The core acts on
+// those frames only once `connect` has resolved, so the loop's first poll
+// carried the core's cursor from BEFORE them. After a reconnect that the
+// server answers with a `reset` (a restart with a new epoch, a replay buffer
+// that moved on), that poll asked from the old cursor again, the server reset
+// the service again, and the app got `resync` twice for one reset (a second
+// snapshot refetch, for every tab). SSE and WebSocket, the control here, send
+// the cursor once, at connect, and resync once.
+
+const ORG = 'org_lp_reconnect_reset';
+let server: DevServer | undefined;
+let rt: RealtimeClient | undefined;
+afterEach(async () => {
+  await rt?.close();
+  await server?.close();
+  rt = server = undefined;
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
+  it(`${transport}: a reconnect answered with one reset resyncs once`, async () => {
+    const dev = await startDevServer({
+      heartbeatMs: 500,
+      batchWindowMs: { min: 1, max: 5 },
+      pollWaitSeconds: 1,
+    });
+    server = dev;
+    const publish = () => dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated' });
+    const client = createRealtime({
+      url: dev.url,
+      scope: { orgId: ORG, userId: 'u_1' },
+      transports: [transport],
+      platform: { WebSocket: WebSocket as never },
+      auth: { getToken: () => `dev:${ORG}:u_1` },
+      leader: { strategy: 'none' },
+      devtools: false,
+      telemetry: { sampleRate: 0 },
+      backoff: { baseMs: 10, capMs: 50 },
+    });
+    rt = client;
+    const seqs: number[] = [];
+    client.subscribe('tasks', (events) => {
+      for (const event of events) seqs.push(event.seq);
+    });
+    let resyncs = 0;
+    client.on('resync', () => resyncs++);
+    await until(() => client.getState().status === 'connected', 'connected');
+    publish();
+    publish();
+    publish();
+    await until(() => seqs.length === 3, 'three events');
+
+    // A new epoch: the client's cursor means nothing to the server any more.
+    await dev.restart({ wipe: true, downMs: 50 });
+    await until(() => resyncs >= 1, 'the resync', 8000);
+    // A few polls' worth of time.
+    await sleep(1500);
+    expect(resyncs).toBe(1);
+
+    // Events of the new epoch still arrive, once.
+    publish();
+    await until(() => seqs.length === 4, 'the new epoch event');
+    await sleep(100);
+    expect(seqs).toEqual([1, 2, 3, 1]);
+    expect(resyncs).toBe(1);
+  });
+}
