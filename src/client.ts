@@ -318,9 +318,10 @@ class Client implements RealtimeClient, CoordinatorHost {
       window: platform.window ?? globalThis.window,
       document: platform.document ?? globalThis.document,
     };
+    // Resolved now, so a bad URL throws from createRealtime, not later; and in
+    // every session, not only in those the draw sampled.
+    const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
     if (sampled) {
-      // Resolved now, so a bad URL throws from createRealtime, not later.
-      const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
       // Both downloads at once; the reporter is made once the collector is here.
       void this.#load(
         Promise.all([this.#measure(), import('./observability/sli-reporter')]),
@@ -1448,12 +1449,18 @@ function sessionStorageOf():
   }
 }
 
-/** `url` made absolute against the page where there is one, else against the realtime base URL. */
+/**
+ * `url` made absolute against the page where there is one, else against the
+ * realtime base URL. A page that is no base (`about:blank`, `about:srcdoc`)
+ * counts as none: now that every session checks the URL, its default would
+ * otherwise throw from createRealtime there.
+ */
 function resolveUrl(field: string, url: string, base: string): string {
   const page = (globalThis as { location?: { href?: string } }).location?.href;
-  try {
-    return new URL(url, page ?? base).toString();
-  } catch {
-    fail(field, 'a URL, absolute or relative to the page', url);
+  for (const against of [page ?? base, base]) {
+    try {
+      return new URL(url, against).toString();
+    } catch {}
   }
+  fail(field, 'a URL, absolute or relative to the page', url);
 }

@@ -1,7 +1,13 @@
 /**
- * Every failure tabwire reports to app code is a `RealtimeError` with a stable
- * machine-readable `code`, so apps can branch on the code instead of parsing
- * messages.
+ * The stable, machine-readable `code` of a {@link RealtimeError}, so apps can
+ * branch on it instead of parsing messages. Connection failures (the
+ * `disconnected` and `forbidden` events, `getState().lastError`, a transport's
+ * rejection) and a part that could not load (`load_failed`, on the `error`
+ * event) are RealtimeErrors. Not every failure is: bad options and arguments
+ * throw a `RangeError` or `TypeError` (docs/options.md), and what a subscriber
+ * throws reaches the `error` event as it was thrown. So `invalid_options` and
+ * `handler_failed` are never produced; they stay so that code naming them
+ * still compiles.
  */
 export type RealtimeErrorCode =
   | 'invalid_options'

@@ -78,7 +78,10 @@ export interface RealtimeOptions {
   circuit?: { failureThreshold?: number; cooldownMs?: number; maxCooldownMs?: number };
   /** Reconnect delays: full jitter between `baseMs` and a ceiling that doubles up to `capMs`. */
   backoff?: { baseMs?: number; capMs?: number };
-  /** How long to wait for `welcome` after the transport opened; default 10000. */
+  /**
+   * How long an attempt may wait for `welcome`, from the start of the
+   * transport's connect, and before that for `auth.getToken`; default 10000.
+   */
   connectTimeoutMs?: number;
   /** The connection is kept this long after the last subscriber left; default 1000. */
   idleGraceMs?: number;
@@ -205,14 +208,14 @@ type Entry<V> = [V] extends [Record<string, unknown>] ? Defaults<V> : readonly [
 
 /**
  * Resolves a group of options: each is the value `input` gives or, when that
- * is `undefined` or `null`, its default (a missing or non-object `input` gives
- * none). Each is checked as `prefix + key`, defaults too: a default can be out
- * of a bound another option moved (`circuit.maxCooldownMs` below a given
- * `circuit.cooldownMs`). A nested group is resolved the same way from what
+ * is `undefined` or `null`, its default (a missing `input` gives none; one
+ * that is no object is refused, see {@link group}). Each is checked as
+ * `prefix + key`, defaults too: a default can be out of a bound another
+ * option moved (`circuit.maxCooldownMs` below a given `circuit.cooldownMs`). A nested group is resolved the same way from what
  * `input` gives for it, as `prefix + key + '.'`.
  */
 function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>): T {
-  const given = input as Record<string, unknown> | null | undefined;
+  const given = group(input, prefix);
   const out: Record<string, unknown> = {};
   for (const key in defaults) {
     // A tuple is one option; an object, a nested group.
@@ -224,6 +227,17 @@ function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>):
       : withDefaults(value, `${prefix}${key}.`, entry);
   }
   return out as T;
+}
+
+/**
+ * `input`, a group of options named `prefix` without its dot: `undefined`,
+ * `null` or an object. Anything else (`scope: 'org_1'`, `circuit: 5`) would
+ * read as "no options", every default taken without a word.
+ */
+function group(input: unknown, prefix: string): Record<string, unknown> | null | undefined {
+  // The top level (prefix '') is the options object, checked by resolveOptions.
+  if (input != null && prefix) v.assertObject(prefix.slice(0, -1), input);
+  return input as Record<string, unknown> | null | undefined;
 }
 
 /**
@@ -239,8 +253,9 @@ function overlay<T extends object>(
   checks: { readonly [K in keyof T]: SimpleCheck },
 ): T {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  const given = group(input, prefix);
   for (const key in checks) {
-    const value = (input as Record<string, unknown> | null | undefined)?.[key];
+    const value = given?.[key];
     if (value !== undefined) out[key] = checks[key](prefix + key, value) ?? value;
   }
   return out as T;
@@ -336,7 +351,8 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
       getToken: [undefined, auth == null ? optional(fn) : fn],
       refreshSkewMs: [30_000, ms(0)],
     }),
-    flags: resolveFlags(DEFAULT_FLAGS, options.flags),
+    // `null` is no flags, as for every group; `setFlags(null)` stays refused.
+    flags: resolveFlags(DEFAULT_FLAGS, options.flags ?? undefined),
     ...withDefaults(options, '', DEFAULTS),
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),

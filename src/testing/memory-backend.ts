@@ -47,7 +47,7 @@ export interface MemoryBackend {
   readonly transport: Transport;
   /** Live connections (normally 0 or 1 per client). */
   readonly connectionCount: number;
-  /** Connections ever opened. */
+  /** Connects ever attempted, those {@link MemoryBackend.failNextConnects} refused included. */
   readonly connectCount: number;
   /** Publishes one event to every live connection subscribed to its service. */
   publish(event: MemoryEventInput): RealtimeEvent;
