@@ -143,6 +143,9 @@ const MIRRORED = [
 /** Most SLI facts kept while the collector loads; a load that slow may drop the rest. */
 const SLI_BACKLOG_MAX = 1000;
 
+/** Per-service figures kept of services this tab no longer subscribes to (see #servicesChanged). */
+const LEFT_FIGURES_MAX = 64;
+
 /** Only one replay request per this long from a follower: gaps come in runs. */
 const REPLAY_ASK_INTERVAL_MS = 500;
 /** How often SLOs, alerts and the rollback guard are evaluated while active. */
@@ -447,7 +450,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
       // Ours, reaching back for a follower's replay.
       cursor: () => {
-        this.#cursorSent = lowerTo(this.#pipeline.getCursor(), this.#replayFloor ?? {});
+        // Of the services subscribed to only (see EventPipeline.getCursor).
+        this.#cursorSent = lowerTo(this.#pipeline.getCursor(true), this.#replayFloor ?? {});
         return this.#cursorSent;
       },
       sink: {
@@ -942,7 +946,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const now = this.#clock.now();
     if (now - this.#lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
     this.#lastReplayAskAt = now;
-    this.#coordinator?.post({ type: 'replay', cursor: this.#pipeline.getCursor() });
+    this.#coordinator?.post({ type: 'replay', cursor: this.#pipeline.getCursor(true) });
   }
 
   #becomeForbidden(error: RealtimeError): void {
@@ -1135,7 +1139,24 @@ class Client implements RealtimeClient, CoordinatorHost {
     const services = this.#dispatcher.services().sort();
     // Service names hold no comma: equal joined, equal lists.
     if (String(services) === String(this.#state.services)) return;
-    this.#setState({ services });
+    // Per-service figures of services no longer subscribed: only the latest
+    // LEFT_FIGURES_MAX stay, for the reports. All kept, those of every service
+    // a long-lived page ever had (one per record page visited, say) stayed for
+    // good, and each batch copies these objects: every event cost more with
+    // each service visited.
+    const state = this.#state;
+    const next: Record<string, unknown> = { services };
+    for (const key in state)
+      if (key.startsWith('byService')) {
+        const kept = { ...state[key as 'cursor'] };
+        const left = Object.keys(kept).filter((service) => !services.includes(service));
+        if (left.length > LEFT_FIGURES_MAX) next[key] = kept;
+        for (const service of left.slice(0, -LEFT_FIGURES_MAX)) delete kept[service];
+      }
+    // And the invariant's seqs: a service subscribed again starts over, as after a reset.
+    for (const service of this.#lastDelivered.keys())
+      services.includes(service) || this.#lastDelivered.delete(service);
+    this.#setState(next);
     this.#coordinator?.announceNeeds();
     this.#pipeline.setServices(this.#subscription().services);
     if (services.length > 0) {

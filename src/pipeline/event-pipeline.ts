@@ -84,12 +84,19 @@ export class EventPipeline {
     this.#states.delete(service);
   }
 
-  /** A fresh copy of the cursor of every service that has one. */
-  getCursor(): Cursor {
+  /**
+   * A fresh copy of the cursor of every service that has one; `subscribed`:
+   * of the services of the last {@link setServices} only. What goes to the
+   * server takes that: the cursors kept of every service a long-lived page
+   * ever had made each connect, and each long-poll's URL, grow with every
+   * service it visited, for nothing (the server replays subscribed ones).
+   */
+  getCursor(subscribed?: boolean): Cursor {
     const cursor: Cursor = {};
     // Every name in `states` passed SERVICE_NAME_PATTERN, so none is `__proto__`,
     // whose assignment would set the prototype instead of a key.
-    for (const [service, state] of this.#states) cursor[service] = state.cursor;
+    for (const [service, state] of this.#states)
+      if (!subscribed || this.#subscribed?.has(service) !== false) cursor[service] = state.cursor;
     return cursor;
   }
 
