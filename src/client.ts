@@ -522,8 +522,15 @@ class Client implements RealtimeClient, CoordinatorHost {
         forbidden: (error) => this.#becomeForbidden(error),
         updated: (cursor) => {
           if (cursor) {
+            // A service back in the union (its only tab left and returned,
+            // or was taken for gone) starts at the server's head, ahead of
+            // the cursor the tabs kept for it: have the hole replayed now, as
+            // nothing shows it before the service's next event (if any).
+            const own = this.#pipeline.getCursor();
+            const behind = Object.keys(cursor).some((s) => own[s]! < cursor[s]!);
             this.#pipeline.seed(cursor);
             this.#coordinator?.post({ type: 'cursor', cursor });
+            if (behind) this.#loop.requestReplay();
           }
           this.#showCursor();
         },

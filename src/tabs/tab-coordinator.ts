@@ -61,8 +61,16 @@ export interface TabCoordinatorOptions {
 
 /** Tabs repeat their needs this often, so a crashed tab's needs can expire. */
 export const NEEDS_REFRESH_MS = 10_000;
-/** A peer not heard of for this long is taken for gone (it crashed without `bye`). */
-export const PEER_EXPIRY_MS = 35_000;
+/**
+ * A peer not heard of for this long is taken for gone (it crashed without
+ * `bye`). A hidden tab's refresh runs when the browser lets its timers run:
+ * once a minute in Chrome after 5 minutes hidden. At 35 s a live hidden tab
+ * was dropped for part of every minute, and with it the services and filter
+ * only it (or, in the other tabs' pipelines, a hidden leader) wanted: their
+ * events stopped reaching it. This outlasts two such minutes; a crashed
+ * tab's needs only cost some traffic meanwhile.
+ */
+export const PEER_EXPIRY_MS = 150_000;
 
 interface Peer extends TabNeeds {
   seenAt: number;
