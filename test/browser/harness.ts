@@ -188,6 +188,55 @@ export async function openTab(
   return page;
 }
 
+/** How {@link openHiddenTab} throttles a page's timers. */
+export interface Throttle {
+  /** Every `setTimeout` fires at the next whole multiple of this, in ms of the page's clock. */
+  alignMs: number;
+  /** On time for this long after the page starts (its election, its first connect). Default 0. */
+  graceMs?: number;
+}
+
+/**
+ * Runs in the page before the library: the page says it is hidden, and its
+ * timers run as Chrome runs a hidden tab's, aligned to whole `alignMs`.
+ * EMULATED: headless Chromium keeps every page visible (new pages,
+ * bringToFront, window.open, minimised windows and Target.createTarget with
+ * `background: true` were all tried, with Playwright's
+ * --disable-background-timer-throttling, --disable-renderer-backgrounding
+ * and --disable-backgrounding-occluded-windows removed), so it never applies
+ * its hidden-tab throttling. Everything else stays real.
+ */
+function hideAndThrottle({ alignMs, graceMs = 0 }: Throttle): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+  const realSetTimeout = window.setTimeout.bind(window);
+  const start = performance.now();
+  const throttled = (handler: TimerHandler, ms?: number, ...args: unknown[]): number => {
+    const now = performance.now();
+    const wait = Math.max(0, ms ?? 0);
+    if (now - start < graceMs) return realSetTimeout(handler, wait, ...args);
+    const due = Math.ceil((now + wait) / alignMs) * alignMs;
+    return realSetTimeout(handler, due - now, ...args);
+  };
+  window.setTimeout = throttled as typeof window.setTimeout;
+}
+
+/** {@link openTab}, in a tab hidden and throttled as `throttle` says (see `hideAndThrottle`). */
+export async function openHiddenTab(
+  context: BrowserContext,
+  origin: string,
+  params: TabParams,
+  errors: string[],
+  throttle: Throttle,
+): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+  await page.addInitScript(hideAndThrottle, throttle);
+  await page.goto(tabUrl(origin, params));
+  await page.waitForFunction(() => (window as unknown as Partial<TabGlobal>).__tw !== undefined);
+  return page;
+}
+
 export function tabState(page: Page): Promise<RealtimeState> {
   return page.evaluate(() => (window as unknown as TabGlobal).__tw.rt.getState());
 }

@@ -1,15 +1,13 @@
-import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
+  openHiddenTab,
   openTab,
   orgConnections,
   publishTasks,
   setUpServerAndChromium,
   sleep,
-  type TabParams,
   tabSeqs,
   tabState,
-  tabUrl,
   waitUntil,
 } from './harness';
 
@@ -21,38 +19,14 @@ import {
 // out before it, no tab saw a gap. Those events were lost for good (unit
 // version: test/unit/tabs/throttled-needs.test.ts).
 //
-// EMULATED THROTTLING, as in tabs-storage-hidden.test.ts (headless Chromium
-// keeps every page visible): the follower's page reports `document.hidden`
-// and runs every `setTimeout` at the next whole minute of its clock.
+// EMULATED THROTTLING (headless Chromium never hides a page; see
+// `openHiddenTab` in harness.ts): the follower's page reports
+// `document.hidden` and runs every `setTimeout` at the next whole minute of
+// its clock.
 // Everything else (BroadcastChannel, Web Locks, the dev server's in-place
 // update and filtered batches) is real.
 
 const env = setUpServerAndChromium();
-
-function hideAndThrottleToMinutes(): void {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-  Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
-  const realSetTimeout = window.setTimeout.bind(window);
-  // On time while the page starts (the election, the first connect), then a minute's pace.
-  const start = performance.now();
-  const throttled = (handler: TimerHandler, ms?: number, ...args: unknown[]): number => {
-    const now = performance.now();
-    const wait = Math.max(0, ms ?? 0);
-    if (now - start < 2000) return realSetTimeout(handler, wait, ...args);
-    const due = Math.ceil((now + wait) / 60_000) * 60_000;
-    return realSetTimeout(handler, due - now, ...args);
-  };
-  window.setTimeout = throttled as typeof window.setTimeout;
-}
-
-async function openHiddenTab(context: BrowserContext, params: TabParams, errors: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
-  await page.addInitScript(hideAndThrottleToMinutes);
-  await page.goto(tabUrl(env.server.origin, params));
-  await page.waitForFunction(() => (window as unknown as { __tw?: unknown }).__tw !== undefined);
-  return page;
-}
 
 describe('a hidden follower whose timers run once a minute, in real Chromium', () => {
   it('gets every event of its own property filter', async () => {
@@ -63,7 +37,11 @@ describe('a hidden follower whose timers run once a minute, in real Chromium', (
     await waitUntil(async () => (await tabState(leader)).status === 'connected', {
       message: 'the first tab leads and is connected',
     });
-    const hidden = await openHiddenTab(context, { org, filter: 'p2' }, errors);
+    const hidden = await openHiddenTab(context, env.server.origin, { org, filter: 'p2' }, errors, {
+      alignMs: 60_000,
+      // On time while the page starts (the election, the first connect).
+      graceMs: 2000,
+    });
     await waitUntil(async () => (await tabState(hidden)).status === 'connected', {
       timeoutMs: 5000,
       message: 'the hidden follower connected through the leader',

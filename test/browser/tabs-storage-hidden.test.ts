@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
   crashPage,
+  openHiddenTab,
   openTab,
   orgConnections,
   publishTasks,
@@ -11,7 +11,6 @@ import {
   type TabParams,
   tabSeqs,
   tabState,
-  tabUrl,
   waitUntil,
 } from './harness';
 
@@ -23,42 +22,15 @@ import {
 // so no hidden follower ever took over (src/tabs/storage-lease-election.ts
 // `#lastGap`; the fake-clock version is test/unit/tabs/lease-throttled.test.ts).
 //
-// EMULATED THROTTLING: headless Chromium keeps every page visible (new pages,
-// bringToFront, window.open, minimised windows and Target.createTarget with
-// background: true were all tried, with Playwright's
-// --disable-background-timer-throttling / --disable-renderer-backgrounding /
-// --disable-backgrounding-occluded-windows removed: visibilityState stayed
-// 'visible' and a 333 ms interval kept running every 333 ms), so it never
-// applies its hidden-tab throttling here. The followers' pages therefore
-// report `document.hidden` and run every `setTimeout` at the next whole
-// second of the page's clock, as Chrome does for hidden tabs. Everything else
+// EMULATED THROTTLING (headless Chromium never hides a page; see
+// `openHiddenTab` in harness.ts): the followers' pages report
+// `document.hidden` and run every `setTimeout` at the next whole second of
+// the page's clock, as Chrome does for hidden tabs. Everything else
 // (localStorage, storage events, BroadcastChannel, the crash) is real.
 
 const env = setUpServerAndChromium();
 
 const TAKEOVER_MS = 1000;
-
-/** Runs in the page before the library: hidden, with timers aligned to whole seconds. */
-function hideAndThrottle(): void {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-  Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
-  const realSetTimeout = window.setTimeout.bind(window);
-  const throttled = (handler: TimerHandler, ms?: number, ...args: unknown[]): number => {
-    const now = performance.now();
-    const due = Math.ceil((now + Math.max(0, ms ?? 0)) / 1000) * 1000;
-    return realSetTimeout(handler, due - now, ...args);
-  };
-  window.setTimeout = throttled as typeof window.setTimeout;
-}
-
-async function openHiddenTab(context: BrowserContext, params: TabParams, errors: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
-  await page.addInitScript(hideAndThrottle);
-  await page.goto(tabUrl(env.server.origin, params));
-  await page.waitForFunction(() => (window as unknown as { __tw?: unknown }).__tw !== undefined);
-  return page;
-}
 
 describe('storage-lease election with hidden followers in real Chromium', () => {
   it('hidden, throttled followers replace a crashed leader whose lease is left behind', async () => {
@@ -71,8 +43,8 @@ describe('storage-lease election with hidden followers in real Chromium', () => 
       message: 'the first tab leads and is connected',
     });
     const hidden = [
-      await openHiddenTab(context, params, errors),
-      await openHiddenTab(context, params, errors),
+      await openHiddenTab(context, env.server.origin, params, errors, { alignMs: 1000 }),
+      await openHiddenTab(context, env.server.origin, params, errors, { alignMs: 1000 }),
     ];
     await waitUntil(
       async () => (await Promise.all(hidden.map(tabState))).every((s) => s.status === 'connected'),

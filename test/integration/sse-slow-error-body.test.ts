@@ -5,7 +5,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import { kit } from '../../src/transports/kit';
 import { longPollTransport } from '../../src/transports/long-poll';
 import { sseTransport } from '../../src/transports/sse';
-import type { TransportCloseReason, TransportContext } from '../../src/transports/types';
+import type { Transport, TransportCloseReason, TransportContext } from '../../src/transports/types';
 
 // A refusal (401, 403, 429/503, 400) may explain itself in a JSON body, so the
 // SSE transport reads it. But it stopped linking the core's abort signal to
@@ -68,47 +68,38 @@ async function until(what: string, check: () => boolean, timeoutMs = 3000): Prom
   }
 }
 
-for (const status of [401, 429]) {
-  it(`sse: an abort while a ${status}'s body is still coming rejects connect and frees the request`, async () => {
-    const server = await stallingRefusal(status);
-    const abort = new AbortController();
-    const settled = sseTransport({}, kit)
-      .connect(context(server.base, abort.signal))
-      .then(
-        () => 'resolved',
-        (error: unknown) => (error as { code?: string }).code,
-      );
-    await until('the request', () => server.open() === 1);
-    // Headers are in, the body is not.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    abort.abort();
-    const outcome = await Promise.race([
-      settled,
-      new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000)),
-    ]);
-    expect(outcome).toBe('closed');
-    await until('the request to be closed', () => server.open() === 0);
-  });
-}
-
-it('long-poll (the control): an abort while a refusal body is still coming frees the request', async () => {
-  const server = await stallingRefusal(429);
+/**
+ * Aborts `transport`'s connect while the refusal's body (of `status`) is
+ * still coming; returns how connect ended and leaves the check that the
+ * request was freed to the caller's `until`.
+ */
+async function abortDuringRefusalBody(transport: Transport, status: number): Promise<unknown> {
+  const server = await stallingRefusal(status);
   const abort = new AbortController();
-  const settled = longPollTransport({}, kit)
-    .connect(context(server.base, abort.signal))
-    .then(
-      () => 'resolved',
-      (error: unknown) => (error as { code?: string }).code,
-    );
+  const settled = transport.connect(context(server.base, abort.signal)).then(
+    () => 'resolved',
+    (error: unknown) => (error as { code?: string }).code,
+  );
   await until('the request', () => server.open() === 1);
+  // Headers are in, the body is not.
   await new Promise((resolve) => setTimeout(resolve, 100));
   abort.abort();
   const outcome = await Promise.race([
     settled,
     new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000)),
   ]);
-  expect(outcome).toBe('closed');
   await until('the request to be closed', () => server.open() === 0);
+  return outcome;
+}
+
+for (const status of [401, 429]) {
+  it(`sse: an abort while a ${status}'s body is still coming rejects connect and frees the request`, async () => {
+    expect(await abortDuringRefusalBody(sseTransport({}, kit), status)).toBe('closed');
+  });
+}
+
+it('long-poll (the control): an abort while a refusal body is still coming frees the request', async () => {
+  expect(await abortDuringRefusalBody(longPollTransport({}, kit), 429)).toBe('closed');
 });
 
 it('a client on SSE leaves no request open behind its connect timeouts', async () => {
