@@ -1038,8 +1038,10 @@ class Client implements RealtimeClient, CoordinatorHost {
       const at = now + (this.#clockOffsetMs ?? 0);
       this.#toSli((sli) => sli.delivered(service, events, at));
     }
-    const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
+    // Before the handlers: one that closes the client (which cancels what is
+    // pending) or reads a mutation's status must find its echo already seen.
     this.#mutations.observe(events);
+    const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
     this.#setState((state) => ({
       byServiceDelivered: plus(state.byServiceDelivered, service, delivered.length),
