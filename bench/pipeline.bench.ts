@@ -203,7 +203,11 @@ for (let i = 0; i < MEMORY_EVENTS / EVENTS_PER_FRAME; i++) {
 }
 const heapGrowth = heapUsed() - heapBefore;
 // Still in use after the measurement, so the pipeline could not have been collected before it.
-checksum += memoryHarness.delivered() + (memoryHarness.pipeline.getCursor()[SERVICE] ?? 0);
+const memoryDelivered = memoryHarness.delivered();
+// A pipeline that kept nothing because it delivered nothing would look bounded.
+if (memoryDelivered !== MEMORY_EVENTS)
+  throw new Error(`memory: delivered ${memoryDelivered} of ${MEMORY_EVENTS} events`);
+checksum += memoryDelivered + (memoryHarness.pipeline.getCursor()[SERVICE] ?? 0);
 
 const ratioPass = ratio >= MIN_RATIO;
 const memoryPass = gc === undefined || heapGrowth < MAX_HEAP_GROWTH_BYTES;

@@ -4,7 +4,8 @@
 // prints Markdown tables. Loopback only; the run stops by itself (a hard
 // limit here and one inside load.ts). Exits non-zero when an event was
 // dropped or duplicated, the elected run did not hold one connection per org,
-// or the run failed or overran.
+// a seed 002 target or the memory budget was missed, or the run failed or
+// overran.
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -89,3 +89,72 @@ export const fmtMs = (n: number) =>
 export const fmtMs1 = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} ms` : '—');
 export const fmtKB = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 export const fmtMB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+
+/** What the seed 002 targets need to be judged: the issue's scale and the measured figures. */
+export interface Seed002Figures {
+  catchUpRounds: number;
+  catchUpRoundsPlanned: number;
+  /** Per completed round, ms from the socket that got the replay to the last replayed event. */
+  catchUpMs: readonly number[];
+  catchUpHoles: number;
+  catchUpDuplicates: number;
+  broadcastSubscribers: number;
+  broadcastConnected: number;
+  broadcastMessages: number;
+  broadcastDeliveries: number;
+  broadcastP95: number;
+  broadcastHoles: number;
+  broadcastDuplicates: number;
+}
+
+/** Seed 002: catch-up of 120 events p95 < 1.5 s; broadcast p95 < 600 ms with 200 subscribers × 10,000 messages. */
+export const SEED002 = {
+  catchUpEvents: 120,
+  catchUpP95Ms: 1500,
+  broadcastSubscribers: 200,
+  broadcastMessages: 10_000,
+  broadcastP95Ms: 600,
+} as const;
+
+/**
+ * The seed 002 verdicts. A latency target passes only at the issue's scale
+ * (every round complete; at least 200 subscribers, all connected, and at least
+ * 10,000 messages, every one delivered to every subscriber): a smaller or
+ * incomplete run says nothing about the target. Returns each verdict and the
+ * failures (empty when all pass).
+ */
+export function seed002Verdicts(f: Seed002Figures): {
+  catchUp: boolean;
+  catchUpClean: boolean;
+  broadcast: boolean;
+  broadcastClean: boolean;
+  failures: string[];
+} {
+  const catchUpP95 = quantile(f.catchUpMs, 0.95);
+  const catchUp =
+    f.catchUpRoundsPlanned > 0 &&
+    f.catchUpRounds === f.catchUpRoundsPlanned &&
+    f.catchUpMs.length === f.catchUpRounds &&
+    catchUpP95 < SEED002.catchUpP95Ms;
+  const catchUpClean = f.catchUpHoles === 0 && f.catchUpDuplicates === 0;
+  const atScale =
+    f.broadcastSubscribers >= SEED002.broadcastSubscribers &&
+    f.broadcastConnected === f.broadcastSubscribers &&
+    f.broadcastMessages >= SEED002.broadcastMessages &&
+    f.broadcastDeliveries === f.broadcastSubscribers * f.broadcastMessages;
+  const broadcast = atScale && f.broadcastP95 < SEED002.broadcastP95Ms;
+  const broadcastClean = f.broadcastHoles === 0 && f.broadcastDuplicates === 0;
+  const failures: string[] = [];
+  if (!catchUp)
+    failures.push(
+      `catch-up: p95 ${fmtMs(catchUpP95)} over ${f.catchUpRounds} of ${f.catchUpRoundsPlanned} rounds, target p95 < ${fmtMs(SEED002.catchUpP95Ms)} over every round`,
+    );
+  if (!catchUpClean) failures.push(`catch-up: ${f.catchUpHoles} dropped, ${f.catchUpDuplicates} duplicated`);
+  if (!broadcast)
+    failures.push(
+      `broadcast: p95 ${fmtMs(f.broadcastP95)} with ${f.broadcastConnected} of ${f.broadcastSubscribers} subscribers connected, ${f.broadcastMessages} messages, ${f.broadcastDeliveries} deliveries; target p95 < ${fmtMs(SEED002.broadcastP95Ms)} with ${SEED002.broadcastSubscribers} subscribers × ${SEED002.broadcastMessages} messages, all delivered`,
+    );
+  if (!broadcastClean)
+    failures.push(`broadcast: ${f.broadcastHoles} dropped, ${f.broadcastDuplicates} duplicated`);
+  return { catchUp, catchUpClean, broadcast, broadcastClean, failures };
+}

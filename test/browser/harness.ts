@@ -378,6 +378,50 @@ export function leaderOverlaps(
 }
 
 /**
+ * "Never two leaders" from each tab's `leader` events rather than its 10 ms
+ * samples: the event fires in the same update that flips `isLeader`, so a run
+ * is exact, from a `true` event to the next `false` one, whatever the
+ * sampling; a run still open at the end lasts until `endAt` (the tab's last
+ * sample: for a killed tab, its last one before the kill). Two runs of
+ * different tabs overlap when one starts strictly before the other ends (the
+ * clock is `Date.now()`, 1 ms: a hand-over within the same millisecond is
+ * not counted). Catches overlaps shorter than the sampling interval and ones
+ * during a sampling stall, which {@link leaderOverlaps} cannot see. Returns
+ * the overlaps found (empty when right).
+ */
+export function leaderEventOverlaps(
+  byTab: Record<string, { leaderEvents: readonly LeaderSample[]; endAt: number }>,
+): string[] {
+  const runs: Array<{ tab: string; start: number; end: number }> = [];
+  for (const [tab, { leaderEvents, endAt }] of Object.entries(byTab)) {
+    let start: number | undefined;
+    for (const [t, isLeader] of leaderEvents) {
+      if (isLeader) start ??= t;
+      else if (start !== undefined) {
+        runs.push({ tab, start, end: t });
+        start = undefined;
+      }
+    }
+    if (start !== undefined) runs.push({ tab, start, end: Math.max(start, endAt) });
+  }
+  runs.sort((a, b) => a.start - b.start);
+  const overlaps: string[] = [];
+  for (let i = 0; i < runs.length; i++) {
+    for (let j = i + 1; j < runs.length && runs[j]!.start < runs[i]!.end; j++) {
+      const a = runs[i]!;
+      const b = runs[j]!;
+      if (a.tab === b.tab) continue;
+      overlaps.push(
+        `${a.tab} [${a.start}..${a.end}] and ${b.tab} [${b.start}..${b.end}] both leader (by their \`leader\` events) for ${
+          Math.min(a.end, b.end) - b.start
+        } ms from ${b.start}`,
+      );
+    }
+  }
+  return overlaps;
+}
+
+/**
  * The longest time between two consecutive samples of any tab: a check that
  * {@link leaderOverlaps} had dense samples to judge (a throttled or stalled
  * tab would make it vacuous).
