@@ -1155,9 +1155,21 @@ class Client implements RealtimeClient, CoordinatorHost {
     // each service visited.
     const state = this.#state;
     const next: Record<string, unknown> = { services };
+    const gone = state.services.filter((service) => !services.includes(service));
     for (const key in state)
       if (key.startsWith('byService')) {
         const kept = { ...state[key as 'cursor'] };
+        // Those leaving now go last: the keys' order is that of the first
+        // figure, and a service subscribed since the page loaded would be
+        // the first dropped the moment it is left.
+        for (const service of gone) {
+          const figure = kept[service];
+          if (figure !== undefined) {
+            delete kept[service];
+            next[key] = kept;
+            kept[service] = figure;
+          }
+        }
         const left = Object.keys(kept).filter((service) => !services.includes(service));
         if (left.length > LEFT_FIGURES_MAX) next[key] = kept;
         for (const service of left.slice(0, -LEFT_FIGURES_MAX)) delete kept[service];

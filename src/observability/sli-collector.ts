@@ -174,11 +174,17 @@ export class SliCollector {
     return this.#clock.now() - this.#startedAt;
   }
 
-  byServiceP95(): Record<string, number> {
+  /**
+   * `kept`: the services the state keeps figures of; the others' sketches go
+   * (client.ts drops the figures of services left long ago: kept here, one
+   * sketch per service a long-lived page ever had stayed for good).
+   */
+  byServiceP95(kept?: Record<string, number>): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [service, sketch] of this.#byService) {
       const p95 = sketch.quantile(0.95);
-      if (p95 !== undefined) out[service] = Math.round(p95);
+      if (kept && kept[service] === undefined) this.#byService.delete(service);
+      else if (p95 !== undefined) out[service] = Math.round(p95);
     }
     return out;
   }

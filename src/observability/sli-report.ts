@@ -74,7 +74,7 @@ export function sliState(
   return {
     alerts: sli.evaluateAlerts(),
     slo: sli.slo(),
-    byServiceP95LatencyMs: sli.byServiceP95(),
+    byServiceP95LatencyMs: sli.byServiceP95(state.byServiceDelivered),
     sli: {
       sampled: state.sli.sampled,
       measured: true,

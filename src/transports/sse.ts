@@ -33,6 +33,8 @@ export interface SseTransportOptions {
 const EVENT_STREAM = 'text/event-stream';
 // `data: `: what a frame's line holds besides the frame.
 const DATA_PREFIX_CHARS = 6;
+/** A message dropped for its size, as the core is told of it: a frame it refuses and counts. */
+const OVERSIZED = { type: 'oversized_sse_message' };
 
 /**
  * The Server-Sent Events transport, over `fetch` streaming so it can send
@@ -86,6 +88,7 @@ export function sseTransport(options: SseTransportOptions, kit: TransportKit): T
         throw abortedError(ctx.signal);
       }
       const reader = response.body.getReader();
+      const maxFrameChars = options.maxFrameChars ?? DEFAULT_SSE_MAX_LINE_CHARS;
       let ended = false;
       let token = ctx.token;
       // The connection id of the first valid `welcome`: `update` waits for it (an
@@ -111,15 +114,20 @@ export function sseTransport(options: SseTransportOptions, kit: TransportKit): T
             // Not JSON: the core counts the frame as invalid.
           }
         }
-        ctx.onFrame(message.data);
+        // Over the bound: dropped here (see the parser's bound below).
+        ctx.onFrame(message.data.length > maxFrameChars ? OVERSIZED : message.data);
       };
       // An oversized message is dropped like the core drops an oversized frame;
       // the gap it leaves is found by the core's gap check and replayed. The
       // bound covers a whole line, `data: ` included, so it is the frame's
       // bound plus that prefix: every frame the core accepts (up to its
-      // bound, inclusive) is kept.
+      // bound, inclusive) is kept. Never below the default: it bounds every
+      // line, and a batch's `id:` is the connection's whole cursor, which no
+      // frame bound limits: a small frame under a long `id:` was dropped, and
+      // again in the replay its gap asked for, for good. A frame over a lower
+      // bound is dropped by onMessage.
       const maxLineChars = Math.min(
-        (options.maxFrameChars ?? DEFAULT_SSE_MAX_LINE_CHARS) + DATA_PREFIX_CHARS,
+        Math.max(maxFrameChars, DEFAULT_SSE_MAX_LINE_CHARS) + DATA_PREFIX_CHARS,
         Number.MAX_SAFE_INTEGER,
       );
       const parser = new SseParser(onMessage, {
@@ -128,7 +136,7 @@ export function sseTransport(options: SseTransportOptions, kit: TransportKit): T
         // and counts (`counters.invalidFrames`), as it counts an oversized
         // frame of any other transport: its text is not kept, by design.
         onOverflow: () => {
-          if (!ended) ctx.onFrame({ type: 'oversized_sse_message' });
+          if (!ended) ctx.onFrame(OVERSIZED);
         },
       });
 
