@@ -621,7 +621,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // not come back at the next hello.
     this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
     // Every tab at once: the kill switch above all must not wait for a reload.
-    this.#coordinator?.post({ type: 'flags', flags: forTabs({ ...flags }) });
+    this.#postFlags({ ...flags });
   }
 
   getState(): RealtimeState {
@@ -872,7 +872,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const state = this.#state;
     coordinator.post({ type: 'leader', leaderTabId: state.tabId });
     this.answerCursor(tabId);
-    coordinator.post({ type: 'flags', flags: forTabs(state.flags), to: tabId });
+    this.#postFlags(state.flags, tabId);
     this.#postState();
   }
 
@@ -987,6 +987,22 @@ class Client implements RealtimeClient, CoordinatorHost {
     });
   }
 
+  /**
+   * Tells the other tabs (or the tab `to`) these flags, as their message may
+   * carry them: `disabledServices` takes any strings (a name that is no
+   * service disables nothing), the message only service names, and one
+   * other entry made the whole message invalid in every other tab, with the
+   * kill switch it carried.
+   */
+  #postFlags(flags: Partial<ResolvedFlags>, to?: string): void {
+    const services = flags.disabledServices;
+    this.#coordinator?.post({
+      type: 'flags',
+      flags: services ? { ...flags, disabledServices: services.filter(isServiceName) } : flags,
+      to,
+    });
+  }
+
   /** Merges `flags` onto the state's (none: applies those again) and acts on the result. */
   #applyFlags(flags?: Partial<ResolvedFlags>): void {
     const previous = this.#state.flags;
@@ -1010,8 +1026,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const coordinator = this.#coordinator;
     const now = this.#state.flags;
     if (coordinator?.isLeader && !this.#closed && now !== previous) {
-      const view = forTabs(now);
-      for (const to of coordinator.peerIds()) coordinator.post({ type: 'flags', flags: view, to });
+      for (const to of coordinator.peerIds()) this.#postFlags(now, to);
     }
   }
 
@@ -1426,17 +1441,6 @@ function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial
     disabledOrgs: union(own.disabledOrgs, theirs.disabledOrgs),
     disabledServices: union(own.disabledServices, theirs.disabledServices),
   };
-}
-
-/**
- * `flags` as the tabs' `flags` message may carry them. `disabledServices`
- * takes any strings (a name that is no service disables nothing), but the
- * message only service names: one other entry made the whole message
- * invalid in every other tab, with the kill switch it carried.
- */
-function forTabs(flags: Partial<ResolvedFlags>): Partial<ResolvedFlags> {
-  const services = flags.disabledServices;
-  return services ? { ...flags, disabledServices: services.filter(isServiceName) } : flags;
 }
 
 /**
