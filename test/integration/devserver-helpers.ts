@@ -15,11 +15,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` until it is true or `timeoutMs` passes. */
+/**
+ * Polls `check` until it is true or `timeoutMs` passes, on the monotonic
+ * clock: a wall clock that jumps (NTP on a shared machine) failed a wait
+ * long before its time.
+ */
 export async function until(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
 }

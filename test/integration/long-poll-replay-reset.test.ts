@@ -3,6 +3,7 @@ import type { RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
 import { longPollTransport } from '../../src/transports/builtins';
+import { sleep, until } from './devserver-helpers';
 
 // A follower back from the back/forward cache asks the leader to replay from
 // its old cursor. Over long-poll the leader has no reconnect (and so no
@@ -21,15 +22,6 @@ afterEach(async () => {
   await server?.close();
   browser = server = undefined;
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function record(rt: RealtimeClient): number[] {
   const seqs: number[] = [];
@@ -60,13 +52,13 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
     });
     const leader = browser.tab();
     const leaderSeqs = record(leader);
-    await until(() => leader.getState().status === 'connected', 'leader connected');
+    await until(() => leader.getState().status === 'connected', 5000, 'leader connected');
     const follower = browser.tab();
     const followerSeqs = record(follower);
-    await until(() => follower.getState().status === 'connected', 'follower connected');
+    await until(() => follower.getState().status === 'connected', 5000, 'follower connected');
 
     publish();
-    await until(() => followerSeqs.length === 1 && leaderSeqs.length === 1, 'seq 1 everywhere');
+    await until(() => followerSeqs.length === 1 && leaderSeqs.length === 1, 5000, 'seq 1 everywhere');
 
     // The follower goes into the back/forward cache; the buffer moves on past its cursor.
     const pagehide = Object.assign(new Event('pagehide'), { persisted: true });
@@ -74,7 +66,7 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
     // One at a time, so the leader's polls keep up with its small buffer.
     for (let seq = 2; seq <= 7; seq++) {
       publish();
-      await until(() => leaderSeqs.length === seq, `leader has seq ${seq}`);
+      await until(() => leaderSeqs.length === seq, 5000, `leader has seq ${seq}`);
     }
 
     const resyncs = { leader: 0, follower: 0 };
@@ -84,7 +76,7 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
     // buffer (seqs 5..7) cannot give: the server resets the service.
     const pageshow = Object.assign(new Event('pageshow'), { persisted: true });
     browser.windowOf(follower).dispatchEvent(pageshow);
-    await until(() => resyncs.follower >= 1, 'the follower resynced');
+    await until(() => resyncs.follower >= 1, 5000, 'the follower resynced');
     // Several polls' worth of time.
     await sleep(1500);
 
@@ -93,7 +85,7 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
     expect(leader.getState().counters.resyncs).toBeLessThanOrEqual(1);
     // Live events still flow to both, once.
     publish();
-    await until(() => leaderSeqs.includes(8) && followerSeqs.includes(8), 'seq 8 everywhere');
+    await until(() => leaderSeqs.includes(8) && followerSeqs.includes(8), 5000, 'seq 8 everywhere');
     expect(leaderSeqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(followerSeqs).toEqual([1, 8]);
   });
