@@ -470,6 +470,7 @@ async function measureRolldown(name, { mangleCache, parts }) {
     ],
     ['src/tabs/storage-channel.ts', 'only where `BroadcastChannel` is missing'],
     ['src/tabs/cursor-store.ts', 'only with `persistCursor: true`'],
+    ['src/connection/token-provider.ts', 'only with `auth.getToken`, on the first connect'],
   ];
   if (!all.error) {
     const rows = all.onDemand

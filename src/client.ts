@@ -5,7 +5,8 @@ import { ConnectionLoop } from './connection/connection-loop';
 import { HeartbeatWatchdog } from './connection/heartbeat-watchdog';
 import { watchPageLifecycle } from './connection/page-lifecycle';
 import { Timer } from './connection/timer';
-import { TokenProvider } from './connection/token-provider';
+import { tokenKit } from './connection/token-kit';
+import { anonymousTokens, lazyTokens } from './connection/token-source';
 import { RealtimeError } from './errors';
 import type { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
@@ -436,8 +437,15 @@ class Client implements RealtimeClient, CoordinatorHost {
       // The options' url, connectTimeoutMs and maxFrameChars.
       ...options,
       chain: this.#chain,
-      // The options' getToken and refreshSkewMs.
-      tokens: new TokenProvider({ ...options, clock, wallClock }),
+      // The options' getToken and refreshSkewMs; the provider's code only
+      // for an app that has a getToken.
+      tokens: options.getToken
+        ? lazyTokens(() =>
+            import('./connection/token-provider').then(
+              ({ TokenProvider }) => new TokenProvider({ ...options, clock, wallClock }, tokenKit),
+            ),
+          )
+        : anonymousTokens,
       breaker: this.#breaker,
       backoff: new ExponentialBackoff({ ...options.backoff, floorMs: options.backoff.baseMs, random }),
       watchdog: new HeartbeatWatchdog({ clock, onDead: () => this.#loop.heartbeatMissed() }),

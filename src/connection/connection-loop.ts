@@ -9,7 +9,7 @@ import type { ExponentialBackoff } from './backoff';
 import type { CircuitBreaker } from './circuit-breaker';
 import { HEARTBEAT_TIMEOUT_INTERVALS, type HeartbeatWatchdog } from './heartbeat-watchdog';
 import { Timer } from './timer';
-import type { TokenProvider } from './token-provider';
+import type { TokenSource } from './token-source';
 
 /**
  * The longest heartbeat interval the watchdog can time. The protocol allows
@@ -64,7 +64,7 @@ export interface ConnectionLoopSink {
 export interface ConnectionLoopDeps {
   url: string;
   chain: TransportChain;
-  tokens: TokenProvider;
+  tokens: TokenSource;
   breaker: CircuitBreaker;
   backoff: ExponentialBackoff;
   watchdog: HeartbeatWatchdog;

@@ -1,9 +1,8 @@
 import type { Clock, WallClock } from '../clock';
-import { RealtimeError } from '../errors';
-import { reportListenerError } from '../util/emitter';
-import { guarded } from '../util/guarded';
-import { describeValue } from '../util/validate';
-import { Timer } from './timer';
+import type { RealtimeError } from '../errors';
+import type { Timer } from './timer';
+import type { TokenKit } from './token-kit';
+import type { TokenSource } from './token-source';
 
 /**
  * What the app's `getToken` returns: the token, or the token with its expiry
@@ -59,8 +58,9 @@ interface RefreshSubscription {
  * - `scheduleRefresh(onToken)` pushes fresh tokens into a live connection
  *   before the old one expires.
  */
-export class TokenProvider {
+export class TokenProvider implements TokenSource {
   readonly #options: TokenProviderOptions;
+  readonly #kit: TokenKit;
   readonly #timer: Timer;
   /** The fetch every caller shares until it settles (either way), or until `abandon()`. */
   #inFlight: Promise<string> | undefined;
@@ -79,10 +79,15 @@ export class TokenProvider {
   #refreshAt: number | undefined;
   #subscription: RefreshSubscription | undefined;
 
-  /** `resolveOptions` checked `getToken`, `refreshSkewMs` and `platform.wallClock`. */
-  constructor(options: TokenProviderOptions) {
+  /**
+   * `resolveOptions` checked `getToken`, `refreshSkewMs` and
+   * `platform.wallClock`. `kit`: the core's classes and helpers (see
+   * token-kit.ts), as this module is loaded on demand on its own.
+   */
+  constructor(options: TokenProviderOptions, kit: TokenKit) {
     this.#options = options;
-    this.#timer = new Timer(options.clock);
+    this.#kit = kit;
+    this.#timer = new kit.Timer(options.clock);
   }
 
   /**
@@ -185,9 +190,9 @@ export class TokenProvider {
     try {
       result = await getToken();
     } catch (cause) {
-      throw authFailed('failed', cause);
+      throw authFailed(this.#kit, 'failed', cause);
     }
-    const [token, expiresAt] = readTokenResult(result);
+    const [token, expiresAt] = readTokenResult(this.#kit, result);
     // Abandoned meanwhile: a fetch started since owns the cache (see `abandon`).
     if (epoch !== this.#epoch) return token;
     const fetchedAt = this.#options.wallClock();
@@ -228,7 +233,11 @@ export class TokenProvider {
           (token) => {
             if (this.#subscription !== subscription) return;
             // What the app's callback throws goes to `reportError`, not into the schedule.
-            guarded(() => subscription.onToken(token!), reportListenerError);
+            try {
+              subscription.onToken(token!);
+            } catch (error) {
+              this.#kit.reportListenerError(error);
+            }
           },
           () => {
             if (this.#subscription !== subscription) return;
@@ -248,23 +257,24 @@ export class TokenProvider {
  * The error of every failure of `getToken`; `detail` completes the message
  * "auth.getToken …", so each message names the option the app set.
  */
-function authFailed(detail: string, cause?: unknown): RealtimeError {
-  return new RealtimeError('auth_failed', `auth.getToken ${detail}`, { cause });
+function authFailed(kit: TokenKit, detail: string, cause?: unknown): RealtimeError {
+  return new kit.RealtimeError('auth_failed', `auth.getToken ${detail}`, { cause });
 }
 
 /** Checks the shape of `getToken`'s result without ever putting the token into a message. */
-function readTokenResult(result: unknown): [token: string, expiresAt: number | undefined] {
+function readTokenResult(kit: TokenKit, result: unknown): [token: string, expiresAt: number | undefined] {
   // A bare string is the token without an expiry.
   const { token, expiresAt } = (
     typeof result === 'object' && result !== null ? result : { token: result }
   ) as { token?: unknown; expiresAt?: unknown };
   if (typeof token !== 'string' || token === '') {
     throw authFailed(
+      kit,
       `returned no token (${token === '' ? 'empty' : token === null ? 'null' : typeof token}); expected a non-empty string or { token, expiresAt? }`,
     );
   }
   if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
-    throw authFailed(`returned expiresAt ${describeValue(expiresAt)}; expected epoch milliseconds`);
+    throw authFailed(kit, `returned expiresAt ${kit.describeValue(expiresAt)}; expected epoch milliseconds`);
   }
   return [token, expiresAt as number | undefined];
 }

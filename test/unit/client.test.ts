@@ -212,6 +212,8 @@ describe('createRealtime', () => {
     const { rt } = setup({ auth: { getToken } }, backend);
     backend.failNextConnects(1, new RealtimeError('unauthorized', 'expired', { status: 401 }));
     record(rt, 'tasks');
+    // The token provider's code loads with the first connect (only apps with a getToken need it).
+    await vi.dynamicImportSettled();
     await vi.advanceTimersByTimeAsync(0);
     expect(getToken).toHaveBeenCalledTimes(2);
     expect(backend.connectCount).toBe(2);

@@ -45,6 +45,7 @@ describe('scripts/lazy-parts.mjs', () => {
       ([, output]) => output.entryPoint?.startsWith('src/') && output.entryPoint !== 'src/index.ts',
     );
     expect(parts.map(([, output]) => output.entryPoint).sort()).toEqual([
+      'src/connection/token-provider.ts',
       'src/flags/flags-poller.ts',
       'src/observability/sli-measurement.ts',
       'src/observability/sli-reporter.ts',

@@ -6,6 +6,7 @@ import {
   type ConnectionLoopSink,
 } from '../../../src/connection/connection-loop';
 import { HeartbeatWatchdog } from '../../../src/connection/heartbeat-watchdog';
+import { tokenKit } from '../../../src/connection/token-kit';
 import { type GetToken, TokenProvider } from '../../../src/connection/token-provider';
 import type { TransportConnection, TransportContext } from '../../../src/transports/types';
 import type { FakeClock } from './fake-clock';
@@ -33,7 +34,7 @@ export function scriptedLoop(
     url: 'https://x.test',
     // The loop uses only `connect` and `currentName` of the chain.
     chain: chain as ConnectionLoopDeps['chain'],
-    tokens: new TokenProvider({ getToken, refreshSkewMs: 500, clock, wallClock: clock.wall }),
+    tokens: new TokenProvider({ getToken, refreshSkewMs: 500, clock, wallClock: clock.wall }, tokenKit),
     breaker: new CircuitBreaker({ ...DEFAULT_CIRCUIT, clock }),
     backoff: new ExponentialBackoff({ baseMs: 100, floorMs: 100, capMs: 200, random: () => 0.5 }),
     watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tokenKit } from '../../../src/connection/token-kit';
 import type { TransportConnection, TransportContext } from '../../../src/transports/types';
 import { FakeClock, flushPromises } from './fake-clock';
 import { quietSink, scriptedLoop, welcomeFrame } from './loop-fixture';
@@ -68,16 +69,19 @@ describe('TokenProvider.abandon', () => {
     const clock = new FakeClock();
     let resolveFirst!: (token: string) => void;
     let calls = 0;
-    const tokens = new TokenProvider({
-      getToken: () => {
-        calls++;
-        if (calls === 1) return new Promise<string>((resolve) => (resolveFirst = resolve));
-        return { token: 'new', expiresAt: clock.wall() + 3_600_000 };
+    const tokens = new TokenProvider(
+      {
+        getToken: () => {
+          calls++;
+          if (calls === 1) return new Promise<string>((resolve) => (resolveFirst = resolve));
+          return { token: 'new', expiresAt: clock.wall() + 3_600_000 };
+        },
+        refreshSkewMs: 500,
+        clock,
+        wallClock: clock.wall,
       },
-      refreshSkewMs: 500,
-      clock,
-      wallClock: clock.wall,
-    });
+      tokenKit,
+    );
     const first = tokens.get();
     expect(tokens.isFetching).toBe(true);
     tokens.abandon();

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { tokenKit } from '../../../src/connection/token-kit';
 import {
   DEFAULT_REFRESH_SKEW_MS,
   type GetToken,
@@ -12,7 +13,7 @@ import { FakeClock, flushPromises } from './fake-clock';
 
 /** A provider on `clock` (and its wall clock), as the client makes one. */
 function providerOn(clock: FakeClock, getToken?: GetToken, refreshSkewMs = DEFAULT_REFRESH_SKEW_MS) {
-  return new TokenProvider({ getToken, refreshSkewMs, clock, wallClock: clock.wall });
+  return new TokenProvider({ getToken, refreshSkewMs, clock, wallClock: clock.wall }, tokenKit);
 }
 
 function setup(getToken?: GetToken, refreshSkewMs = DEFAULT_REFRESH_SKEW_MS) {
