@@ -165,7 +165,6 @@ class Client implements RealtimeClient, CoordinatorHost {
   readonly #pipeline: EventPipeline;
   readonly #breaker: CircuitBreaker;
   readonly #loop: ConnectionLoop;
-  readonly #chain: TransportChain;
   /** Absent with `leader.strategy: 'none'`: the tab then connects on its own. */
   readonly #coordinator: TabCoordinator | undefined;
   readonly #stopLifecycle: () => void;
@@ -425,7 +424,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#setState({ circuit: this.#circuitState() });
     });
 
-    this.#chain = new TransportChain(
+    const chain = new TransportChain(
       resolveTransports(options.transports, {
         WebSocket: platform.WebSocket as never,
         fetch: platform.fetch,
@@ -436,7 +435,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#loop = new ConnectionLoop({
       // The options' url, connectTimeoutMs and maxFrameChars.
       ...options,
-      chain: this.#chain,
+      chain,
       // The options' getToken and refreshSkewMs; the provider's code only
       // for an app that has a getToken.
       tokens: options.getToken
@@ -1255,8 +1254,9 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** The first subscriber came: join the election (or, alone, connect). */
   #activate(): void {
     this.#active = true;
-    // The first transport's code downloads while the tabs elect a leader.
-    this.#chain.preload();
+    // The first transport's code (and the token provider's) downloads while
+    // the tabs elect a leader.
+    this.#loop.preload();
     this.#sliTick();
     this.#reporter?.start();
     this.#poller?.start();

@@ -151,6 +151,12 @@ export class ConnectionLoop {
     return this.#welcomed;
   }
 
+  /** Lets the code the first attempt needs (its transport's, the token provider's) download ahead of it. */
+  preload(): void {
+    this.#deps.chain.preload();
+    this.#deps.tokens.preload?.();
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;

@@ -16,6 +16,8 @@ export interface TokenSource {
   invalidate(): void;
   /** Pushes fresh tokens into the live connection before the old one expires; returns the cancel. */
   scheduleRefresh(onToken: (token: string) => void): () => void;
+  /** Lets the code of the source download ahead of the first `get()` (a failure is for `get()` to report). */
+  preload?(): void;
 }
 
 const noop = (): void => {};
@@ -33,6 +35,8 @@ export const anonymousTokens: TokenSource = {
  * A token source whose provider is downloaded by the first `get()`, so an
  * app without `auth.getToken` never loads the token code.
  *
+ * - `preload()` starts the download early (while the tabs elect a leader),
+ *   as the transport chain does for the first transport's code.
  * - Until the provider is here, `isFetching` is true: the download is part of
  *   the fetch, and the loop's token timeout covers it as well.
  * - A failed download rejects that `get()` with `RealtimeError('load_failed')`
@@ -45,20 +49,19 @@ export const anonymousTokens: TokenSource = {
 export function lazyTokens(load: () => Promise<TokenSource>): TokenSource {
   let provider: TokenSource | undefined;
   let loading: Promise<TokenSource> | undefined;
+  const loaded = (): Promise<TokenSource> =>
+    (loading ??= load().then(
+      (ready) => (provider = ready),
+      (cause: unknown) => {
+        loading = undefined;
+        throw new RealtimeError('load_failed', 'could not load the token provider of auth.getToken', {
+          cause,
+        });
+      },
+    ));
   return {
-    get: () => {
-      if (provider) return provider.get();
-      loading ??= load().then(
-        (loaded) => (provider = loaded),
-        (cause: unknown) => {
-          loading = undefined;
-          throw new RealtimeError('load_failed', 'could not load the token provider of auth.getToken', {
-            cause,
-          });
-        },
-      );
-      return loading.then((loaded) => loaded.get());
-    },
+    get: () => (provider ? provider.get() : loaded().then((ready) => ready.get())),
+    preload: () => void loaded().catch(noop),
     get isFetching() {
       return provider ? provider.isFetching : true;
     },

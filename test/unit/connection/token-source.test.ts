@@ -115,6 +115,27 @@ describe('lazyTokens', () => {
   });
 });
 
+describe('lazyTokens.preload', () => {
+  it('starts the download before the first get(), which then joins it; a failed preload is retried by get()', async () => {
+    const clock = new FakeClock();
+    let loads = 0;
+    const tokens = lazyTokens(async () => {
+      loads++;
+      if (loads === 1) throw new Error('offline');
+      return providerOn(clock, async () => 'token_1');
+    });
+    // A failed preload reports nothing (get() will) and leaves no rejection unhandled.
+    tokens.preload?.();
+    await flushPromises();
+    expect(loads).toBe(1);
+    tokens.preload?.();
+    await flushPromises();
+    expect(loads).toBe(2);
+    await expect(tokens.get()).resolves.toBe('token_1');
+    expect(loads).toBe(2);
+  });
+});
+
 describe('the client and the token provider code', () => {
   const clients: RealtimeClient[] = [];
   const clock: Clock = {
