@@ -696,7 +696,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   needsChanged(): void {
-    this.#pipeline.setServices(this.#subscription().services);
+    // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
+    this.#pipeline.setServices(this.#subscription().services, this.#epochs);
     // Every peer re-announces its needs every 10 s: the same object while
     // the count holds, or each announcement is a new snapshot (a render of
     // every component reading the state) with nothing changed.
@@ -1201,7 +1202,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       services.includes(service) || this.#lastDelivered.delete(service);
     this.#setState(next);
     this.#coordinator?.announceNeeds();
-    this.#pipeline.setServices(this.#subscription().services);
+    // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
+    this.#pipeline.setServices(this.#subscription().services, this.#epochs);
     if (services.length > 0) {
       this.#idleTimer.clear();
       if (!this.#active) this.#activate();

@@ -227,13 +227,19 @@ export class ConnectionLoop {
 
   /**
    * The pipeline found a gap, or another tab missed frames and the cursor the
-   * loop connects with now reaches back for it. Long-poll replays by itself
-   * (its next poll carries that cursor); a stream must reconnect from it.
-   * Gaps come in runs, and one reconnect answers them all: it tears the
-   * connection down, so the gaps found until the next welcome ask nothing.
+   * loop connects with now reaches back for it. A transport that can ask
+   * from that cursor in place (long-poll: its next poll) does, at once: left
+   * to its next poll, a quiet stream replayed only when the poll waiting at
+   * the server came back, up to its whole `wait` later. A stream must
+   * reconnect. Gaps come in runs, and one reconnect answers them all: it
+   * tears the connection down, so the gaps found until the next welcome ask
+   * nothing.
    */
   requestReplay(): void {
-    if (this.#welcomed && this.#transport !== 'long-poll') this.reconnectNow();
+    if (!this.#welcomed) return;
+    const connection = this.#connection!;
+    if (connection.replay) connection.replay();
+    else this.reconnectNow();
   }
 
   /**

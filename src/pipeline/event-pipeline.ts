@@ -34,6 +34,15 @@ export interface PipelineSink {
   onSuppressed(service: string, count: number, reason: SuppressReason): void;
 }
 
+/**
+ * Services out of the union whose state (cursor, dedup memory) is kept: a
+ * service subscribed again (a document reopened) resumes from its cursor,
+ * deduplicated, and is replayed what it missed. Past these, the state of the
+ * one that left first goes: a page subscribing one service per document it
+ * opens kept a dedup window (thousands of keys) for every one, for good.
+ */
+export const LEFT_SERVICES_MAX = 64;
+
 /** A service's lasting state in the pipeline: it exists exactly while the service has a cursor. */
 interface ServiceState {
   /** The last seq accounted for. */
@@ -48,7 +57,8 @@ interface ServiceState {
  * duplicates, and applies `reset`s. It holds no timers and never throws on
  * frame content; every decision goes to the {@link PipelineSink}.
  *
- * Memory is bounded by services × 2 × `dedupCapacity` keys.
+ * Memory is bounded by (services subscribed + {@link LEFT_SERVICES_MAX}) ×
+ * 2 × `dedupCapacity` keys.
  */
 export class EventPipeline {
   readonly #sink: PipelineSink;
@@ -57,6 +67,8 @@ export class EventPipeline {
   readonly #states = new Map<string, ServiceState>();
   /** `null` until `setServices` is first called: every service is accepted. */
   #subscribed: Set<string> | null = null;
+  /** Services out of the union with state kept, in the order they left (see LEFT_SERVICES_MAX). */
+  readonly #left = new Set<string>();
 
   /**
    * `dedupCapacity`: dedup keys remembered per service (at least the last
@@ -71,12 +83,26 @@ export class EventPipeline {
 
   /**
    * Sets the services whose events are wanted; the others' events are
-   * suppressed as `unsubscribed` and their cursors left alone. Cursors of
-   * services dropped here are kept, since a tab may subscribe again and then
-   * needs the replay from where it stopped; {@link forget} frees them.
+   * suppressed as `unsubscribed` and their cursors left alone. The state of
+   * the last {@link LEFT_SERVICES_MAX} services out of the union is kept,
+   * since a tab may subscribe again and then needs the replay from where it
+   * stopped; older ones are forgotten (subscribed again, they start anew, at
+   * the server's head). `alike`: what the caller keeps per service (the
+   * client's epochs), whose services leave and are forgotten alike.
    */
-  setServices(services: Iterable<string>): void {
-    this.#subscribed = new Set(services);
+  setServices(services: Iterable<string>, alike: Record<string, unknown> = {}): void {
+    const subscribed = new Set(services);
+    const left = this.#left;
+    this.#subscribed = subscribed;
+    for (const service of subscribed) left.delete(service);
+    // Added once: a service keeps the place of when it left.
+    for (const service of [...this.#states.keys(), ...Object.keys(alike)])
+      subscribed.has(service) || left.add(service);
+    for (const service of [...left].slice(0, -LEFT_SERVICES_MAX)) {
+      left.delete(service);
+      this.#states.delete(service);
+      delete alike[service];
+    }
   }
 
   /** Drops the cursor and dedup memory of a service. */

@@ -43,7 +43,8 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
  * connection id; its answer starts with the `welcome` that names the
  * connection, and `connect` resolves then. After that it polls in a loop with
  * the connection id and the current cursor (`ctx.getCursor()` when the core
- * provides it, so a gap the core found is replayed by the very next poll).
+ * provides it, so a gap the core found is replayed by the very next poll);
+ * `replay()` ends the poll waiting at the server so that next poll is now.
  *
  * Frames arrive as objects (the poll answer is one JSON document); a `204`
  * becomes a synthetic `heartbeat` frame so the core's liveness watchdog sees
@@ -64,8 +65,8 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       // The cursor as this transport saw it: used when the core gives no getCursor.
       const cursor = Object.create(null) as Cursor;
       mergeCursor(cursor, ctx.cursor);
-      // The poll in flight: `update` aborts it so the loop polls again at once
-      // with the new subscription, `close` so it ends.
+      // The poll in flight: `update` and `replay` abort it so the loop polls
+      // again at once with the new subscription or cursor, `close` so it ends.
       let inFlight: AbortController | undefined;
       let closed = false;
       // Aborts the update POSTs when the connection closes.
@@ -189,7 +190,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             });
             return;
           }
-          // `undefined`: an update aborted the poll; poll again with the new subscription.
+          // `undefined`: an update or a replay aborted the poll; poll again with the new subscription or cursor.
           if (outcome === undefined) continue;
           if (outcome.length === 0) ctx.onFrame({ type: 'heartbeat', serverTime: deps.now() });
           else deliver(outcome);
@@ -217,6 +218,12 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         },
         setToken(next) {
           token = next;
+        },
+        // The loop polls again with the core's cursor, lowered for the replay.
+        // An answer cut off by the abort is not lost: the next poll asks from
+        // before it, and the server answers from its buffer.
+        replay() {
+          inFlight?.abort();
         },
         close,
       };

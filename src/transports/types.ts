@@ -54,6 +54,13 @@ export interface TransportConnection {
   update(services: string[], propertyIds: string[] | null): Promise<UpdateResult | void>;
   /** Hands a refreshed token to a live connection. */
   setToken?(token: string): void;
+  /**
+   * Optional: the core's cursor went back (a gap, or a tab's replay ask) and
+   * the server must replay from `ctx.getCursor()` now. Long-poll ends the poll
+   * waiting at the server and polls again; without this method the core
+   * reconnects, as a stream must.
+   */
+  replay?(): void;
   /** Closes the connection; `onClose` is not called for a close the core asked for. */
   close(): void;
 }

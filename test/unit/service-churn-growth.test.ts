@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
+import { LEFT_SERVICES_MAX } from '../../src/pipeline/event-pipeline';
 import type { Cursor } from '../../src/protocol/schemas';
 import { createFakeBrowser, globalTimersClock } from '../../src/testing/fake-browser';
 import { createMemoryBackend, type MemoryBackend } from '../../src/testing/memory-backend';
@@ -86,9 +87,9 @@ describe('distinct services churn', () => {
     expect(Object.keys(cursors.at(-1)!)).toEqual(['tasks']);
     backend.publish({ service: 'tasks' });
     expect(seqs).toEqual([1, 2]);
-    // The pipeline still keeps the cursors of the pages left, on purpose:
-    // a page visited again is replayed what it missed.
-    expect(Object.keys(rt.getState().cursor)).toHaveLength(VISITS + 1);
+    // The pipeline keeps the cursors of the pages left last, on purpose: a
+    // page visited again soon is replayed what it missed (see below).
+    expect(Object.keys(rt.getState().cursor)).toHaveLength(LEFT_SERVICES_MAX + 1);
   });
 
   it('replays a page visited again from its kept cursor', async () => {
@@ -150,6 +151,9 @@ describe('distinct services churn', () => {
         await vi.advanceTimersByTimeAsync(0);
       }
       expect(Object.keys(follower.getState().byServiceDelivered)).toHaveLength(64);
+      // Every tab's pipeline keeps the state of the services left last only.
+      expect(Object.keys(follower.getState().cursor)).toHaveLength(LEFT_SERVICES_MAX + 1);
+      expect(Object.keys(leader.getState().cursor)).toHaveLength(LEFT_SERVICES_MAX + 1);
       backend.drop();
       await vi.advanceTimersByTimeAsync(30_000);
       expect(backend.connectionCount).toBe(1);
@@ -245,5 +249,105 @@ describe('per-service latency of services left', () => {
     expect(Object.keys(state.byServiceP95LatencyMs).sort()).toEqual(
       Object.keys(state.byServiceDelivered).sort(),
     );
+  });
+});
+
+// What the pipeline and the epochs keep of the services left: a cursor and a
+// dedup window (up to thousands of keys) each, for every service the page
+// ever had, and an epoch id for every one that was ever reset.
+describe('the state of services left', () => {
+  it('keeps the cursor and dedup memory of the services left last only', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const rt = client(backend.transport);
+    rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(0);
+    await visit(rt, backend, VISITS);
+    const latest = Array.from({ length: LEFT_SERVICES_MAX }, (_, i) => `record:${VISITS - 64 + i}`);
+    // Was one per page ever visited (301).
+    expect(Object.keys(rt.getState().cursor).sort()).toEqual(['tasks', ...latest].sort());
+  });
+
+  it('a page left recently and visited again resumes from its cursor, deduplicated', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const rt = client(backend.transport);
+    rt.subscribe('tasks', () => {});
+    const first: number[] = [];
+    const off = rt.subscribe('record', (events) => first.push(...events.map((e) => e.seq)));
+    await vi.advanceTimersByTimeAsync(0);
+    backend.publish({ service: 'record', eventId: 'e1' });
+    off();
+    // As many other pages as are kept, and one less: its state stays.
+    await visit(rt, backend, LEFT_SERVICES_MAX - 1);
+    backend.publish({ service: 'record', eventId: 'e2' });
+    // A publisher's retry of e1, under a new seq.
+    backend.publish({ service: 'record', eventId: 'e1' });
+    const again: number[] = [];
+    rt.subscribe('record', (events) => again.push(...events.map((e) => e.seq)));
+    await vi.advanceTimersByTimeAsync(0);
+    backend.publish({ service: 'record', eventId: 'e3' });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(first).toEqual([1]);
+    expect(again).toEqual([2, 4]);
+    expect(rt.getState().byServiceSuppressed.record).toBe(1);
+  });
+
+  it('a page left long ago and visited again starts at the server, once, with no gap', async () => {
+    // The trade-off of the bound: what it missed while out is not replayed
+    // (a new subscription's handlers start from now, as on a first visit).
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const rt = client(backend.transport);
+    rt.subscribe('tasks', () => {});
+    const off = rt.subscribe('record', () => {});
+    await vi.advanceTimersByTimeAsync(0);
+    backend.publish({ service: 'record' });
+    off();
+    await visit(rt, backend, LEFT_SERVICES_MAX);
+    backend.publish({ service: 'record' });
+    const again: number[] = [];
+    rt.subscribe('record', (events) => again.push(...events.map((e) => e.seq)));
+    await vi.advanceTimersByTimeAsync(0);
+    backend.publish({ service: 'record' });
+    backend.publish({ service: 'record' });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(again).toEqual([3, 4]);
+    expect(rt.getState().counters.gaps).toBe(0);
+    expect(rt.getState().cursor.record).toBe(4);
+  });
+
+  it("a leader's epochs (told to every tab that joins) cover the services left last only", async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const browser = createFakeBrowser({ backend });
+    try {
+      const leader = browser.tab();
+      leader.subscribe('tasks', () => {});
+      await vi.advanceTimersByTimeAsync(0);
+      for (let i = 0; i < VISITS; i++) {
+        const off = leader.subscribe(`record:${i}`, () => {});
+        await vi.advanceTimersByTimeAsync(0);
+        // The server restarted the stream of that document: a new epoch.
+        backend.reset([`record:${i}`]);
+        off();
+      }
+      await vi.advanceTimersByTimeAsync(0);
+      const answers: Record<string, string>[] = [];
+      const proto = (
+        browser.channels.BroadcastChannel as unknown as { prototype: { postMessage(m: unknown): void } }
+      ).prototype;
+      const post = proto.postMessage;
+      proto.postMessage = function (this: unknown, message: unknown) {
+        const parsed = JSON.parse(String(message));
+        if (parsed.type === 'cursor' && parsed.epochs) answers.push(parsed.epochs);
+        post.call(this, message);
+      };
+      const follower = browser.tab();
+      follower.subscribe('tasks', () => {});
+      await vi.advanceTimersByTimeAsync(50);
+      proto.postMessage = post;
+      expect(answers.length).toBeGreaterThan(0);
+      // Was one per document ever reset (300), in every answer.
+      expect(Object.keys(answers.at(-1)!)).toHaveLength(LEFT_SERVICES_MAX);
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -299,6 +299,8 @@ export async function runLoop(ops: readonly Op[], config: Config): Promise<RunRe
       }
     },
     setToken: (token) => log.push(`setToken #${a.n} ${token}`),
+    // Long-poll asks from the lowered cursor in place; a stream reconnects.
+    ...(config.transportName === 'long-poll' && { replay: () => log.push(`replay #${a.n}`) }),
     close: () => {
       a.closed = true;
       log.push(`close #${a.n}`);

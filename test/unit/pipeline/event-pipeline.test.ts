@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventPipeline } from '../../../src/pipeline/event-pipeline';
+import { EventPipeline, LEFT_SERVICES_MAX } from '../../../src/pipeline/event-pipeline';
 import { parseServerFrame } from '../../../src/protocol/parse';
 import type { BatchFrame, ServerFrame } from '../../../src/protocol/schemas';
 import { makeBatch, makeEvent, RecordingSink } from './fixtures';
@@ -232,6 +232,56 @@ describe('EventPipeline: services', () => {
     pipeline.setServices(['finance', 'tasks']);
     pipeline.applyBatch(makeBatch('tasks', 4, [5]));
     expect(sink.gaps()).toEqual([{ service: 'tasks', cursor: 2, after: 4 }]);
+  });
+
+  it('keeps the state of the services left last only', () => {
+    // A page subscribing one service per document it opens kept a cursor and
+    // a dedup window for every one it ever had.
+    const { sink, pipeline } = setup();
+    const n = LEFT_SERVICES_MAX + 3;
+    for (let i = 0; i < n; i++) {
+      pipeline.setServices(['tasks', `doc${i}`]);
+      pipeline.applyBatch(makeBatch(`doc${i}`, 0, [1]));
+      pipeline.setServices(['tasks']);
+    }
+    expect(Object.keys(pipeline.getCursor())).toEqual(
+      Array.from({ length: LEFT_SERVICES_MAX }, (_, i) => `doc${i + 3}`),
+    );
+    // One left recently and back: still deduplicated (a publisher's retry of
+    // an event under a new seq), and a gap from where it stopped.
+    pipeline.setServices(['doc3']);
+    pipeline.applyBatch(makeBatch('doc3', 1, [2]));
+    pipeline.applyBatch({
+      ...makeBatch('doc3', 2, [3]),
+      events: [makeEvent('doc3', 3, { eventId: 'evt_doc3_1' })],
+    });
+    pipeline.applyBatch(makeBatch('doc3', 5, [6]));
+    expect(sink.seqs('doc3')).toEqual([1, 2]);
+    expect(sink.suppressed('doc3', 'duplicate')).toBe(1);
+    expect(sink.gaps()).toEqual([{ service: 'doc3', cursor: 3, after: 5 }]);
+    // One forgotten and back starts anew where its next batch continues from.
+    pipeline.setServices(['doc0']);
+    pipeline.applyBatch(makeBatch('doc0', 9, [10]));
+    expect(sink.seqs('doc0')).toEqual([1, 10]);
+  });
+
+  it('forgets what the caller keeps per service alike, oldest to leave first', () => {
+    const { pipeline } = setup();
+    pipeline.setServices(['a', 'b']);
+    pipeline.applyBatch(makeBatch('a', 0, [1]));
+    // 'b' has no cursor but an epoch (say): it left first, with 'a'.
+    const epochs: Record<string, string> = { b: 'x' };
+    pipeline.setServices([], epochs);
+    const names = Array.from({ length: LEFT_SERVICES_MAX }, (_, i) => `e${i}`);
+    for (const name of names) epochs[name] = 'x';
+    pipeline.setServices([], epochs);
+    expect(pipeline.getCursor()).toEqual({});
+    expect(Object.keys(epochs)).toEqual(names);
+    // Subscribed again, a service is no longer out of the union.
+    pipeline.setServices(['e0'], epochs);
+    epochs.y = 'x';
+    pipeline.setServices([], epochs);
+    expect(Object.keys(epochs)).toEqual(names.filter((name) => name !== 'e1').concat('y'));
   });
 
   it('forget drops a cursor so the next batch starts the service afresh', () => {

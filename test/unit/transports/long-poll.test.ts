@@ -4,7 +4,14 @@ import { decodeCursor } from '../../../src/protocol/cursor';
 import type { Cursor } from '../../../src/protocol/schemas';
 import { kit } from '../../../src/transports/kit';
 import { longPollTransport } from '../../../src/transports/long-poll';
-import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedFetch } from './fakes';
+import {
+  type FetchCall,
+  flush,
+  pendingUntilAborted,
+  recordingContext,
+  scriptedFetch,
+  streamingResponse,
+} from './fakes';
 
 const WELCOME = {
   type: 'welcome',
@@ -337,5 +344,73 @@ describe('longPollTransport: the poll loop', () => {
     expect(polls()[1]!.signal?.aborted).toBe(true);
     expect(polls()).toHaveLength(2);
     expect(ctx.closes).toEqual([]);
+  });
+});
+
+describe('longPollTransport: replay', () => {
+  // The core lowered its cursor (a tab asked for a replay): the poll waiting
+  // at the server would only come back after its `wait`, so `replay()` ends
+  // it and the loop asks from the lowered cursor at once.
+  it('aborts the poll in flight and polls again at once with the cursor of now', async () => {
+    let cursor: Cursor = { tasks: 9 };
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    const ctx = recordingContext({ getCursor: () => cursor });
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await flush();
+    const waiting = s.polls()[1]!;
+    cursor = { tasks: 2 };
+    connection.replay?.();
+    expect(waiting.signal?.aborted).toBe(true);
+    await flush();
+    expect(s.polls()).toHaveLength(3);
+    expect(decodeCursor(query(s.polls()[2]!).get('cursor') ?? '')).toEqual({ tasks: 2 });
+    expect(query(s.polls()[2]!).get('connectionId')).toBe('lp-1');
+    expect(ctx.frames).toEqual([WELCOME]);
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('drops an answer cut off while its body was read; the next poll asks for it again', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    const body = streamingResponse({ status: 200 });
+    s.queue.push((call) => {
+      call.signal?.addEventListener('abort', () => body.error(new DOMException('aborted', 'AbortError')));
+      return body.response;
+    });
+    const ctx = recordingContext({ getCursor: () => ({ tasks: 5 }) });
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await flush();
+    body.write(JSON.stringify({ frames: [batch('tasks', 5, 7)] }).slice(0, 20));
+    connection.replay?.();
+    for (let i = 0; i < 4; i++) await flush();
+    // Neither half an answer nor an error: the cursor did not move, and the
+    // next poll asks from it.
+    expect(ctx.frames).toEqual([WELCOME]);
+    expect(ctx.closes).toEqual([]);
+    expect(s.polls()).toHaveLength(3);
+    expect(decodeCursor(query(s.polls()[2]!).get('cursor') ?? '')).toEqual({ tasks: 5 });
+  });
+
+  it('delivers, once, an answer that came before the replay was asked', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    const one = batch('tasks', 5, 6);
+    s.queue.push(() => json(200, { frames: [one] }));
+    const ctx = recordingContext();
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    // The answer is read but not yet handed on when the replay is asked.
+    await Promise.resolve();
+    connection.replay?.();
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.frames).toEqual([WELCOME, one]);
+    expect(s.polls()).toHaveLength(3);
+  });
+
+  it('does nothing once closed', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await flush();
+    connection.close();
+    connection.replay?.();
+    await flush();
+    expect(s.polls()).toHaveLength(2);
   });
 });
