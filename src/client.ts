@@ -322,7 +322,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       document: platform.document ?? globalThis.document,
     };
     // Resolved now, so a bad URL throws from createRealtime, not later; and in
-    // every session, not only in those the draw sampled.
+    // every session, not only in those the draw sampled. `url` too, for
+    // credentials (options.ts checked its form).
+    resolveUrl('url', options.url, options.url);
     const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
     if (sampled) {
       // Both downloads at once; the reporter is made once the collector is here.
@@ -1509,14 +1511,25 @@ function sessionStorageOf():
  * `url` made absolute against the page where there is one, else against the
  * realtime base URL. A page that is no base (`about:blank`, `about:srcdoc`)
  * counts as none: now that every session checks the URL, its default would
- * otherwise throw from createRealtime there.
+ * otherwise throw from createRealtime there. A URL with credentials is
+ * refused here too, as fetch would refuse it at every request.
  */
 function resolveUrl(field: string, url: string, base: string): string {
   const page = (globalThis as { location?: { href?: string } }).location?.href;
   for (const against of [page ?? base, base]) {
+    let resolved: URL;
     try {
-      return new URL(url, against).toString();
-    } catch {}
+      resolved = new URL(url, against);
+    } catch {
+      continue;
+    }
+    // fetch refuses credentials, but only at each request and naming no
+    // option. Masked in the message: either part may be a secret.
+    if (resolved.username || resolved.password) {
+      resolved.username = resolved.password = '***';
+      fail(field, 'a URL without credentials', resolved.href);
+    }
+    return resolved.href;
   }
   fail(field, 'a URL, absolute or relative to the page', url);
 }

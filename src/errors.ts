@@ -48,7 +48,7 @@ export class RealtimeError extends Error {
   declare readonly code: RealtimeErrorCode;
   /** HTTP status behind the error, when there was one. */
   declare readonly status?: number;
-  /** Server's `retryAfterMs` / `Retry-After`, when it sent one. */
+  /** Server's `retryAfterMs` / `Retry-After`, when it sent one; the client waits at most 5 minutes of it. */
   declare readonly retryAfterMs?: number;
 
   constructor(

@@ -62,7 +62,10 @@ export interface RealtimePlatform {
 
 /** Options of {@link createRealtime}. Only `url` is required. */
 export interface RealtimeOptions {
-  /** Base URL of the PROTOCOL.md endpoints, e.g. `https://api.example.com/v2/realtime`. */
+  /**
+   * Base URL of the PROTOCOL.md endpoints, e.g. `https://api.example.com/v2/realtime`.
+   * No user name or password: fetch refuses those (as in `telemetry.url`, `flagsUrl`).
+   */
   url: string;
   /** Partitions tabs (channel and lock names) and rollout buckets. */
   scope?: { orgId?: string; userId?: string };

@@ -1,5 +1,5 @@
 import type { RandomSource } from '../clock';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { MAX_RETRY_AFTER_MS } from '../util/timers';
 
 /**
  * Options of {@link ExponentialBackoff}, as client.ts passes them: the
@@ -11,7 +11,7 @@ export interface BackoffOptions {
   baseMs: number;
   /** No delay is shorter than this; at most `capMs`. */
   floorMs: number;
-  /** No delay is longer than this (a server's `retryAfterMs` excepted); at least `baseMs`. */
+  /** No delay is longer than this (a server's `retryAfterMs`, up to 5 minutes, excepted); at least `baseMs`. */
   capMs: number;
   /** Random source in [0, 1). */
   random: RandomSource;
@@ -91,17 +91,15 @@ export class ExponentialBackoff {
    *
    * @param minimumMs a server's `retryAfterMs`: the delay is
    *   `max(minimumMs, jittered)`, so the server is honoured and the jitter
-   *   still applies when it asks for less than the backoff would wait. Values
-   *   that are not finite numbers ≥ 0 are ignored (they come off the wire);
-   *   the result never exceeds the 32-bit timer limit.
+   *   still applies when it asks for less than the backoff would wait. It
+   *   comes off the wire: NaN and negatives are ignored, and no more than
+   *   {@link MAX_RETRY_AFTER_MS} of it is honoured.
    */
   next(minimumMs = 0): number {
     const jittered = fullJitterDelay(this.#attempt, this.#options.random(), this.#options);
     // Stays finite: at 2^53 `+ 1` stops changing the value, and the exponent is capped anyway.
     this.#attempt += 1;
-    return Number.isFinite(minimumMs) && minimumMs > jittered
-      ? Math.min(minimumMs, MAX_TIMER_DELAY_MS)
-      : jittered;
+    return minimumMs > jittered ? Math.min(minimumMs, MAX_RETRY_AFTER_MS) : jittered;
   }
 
   /** Back to attempt 0, after a connection that worked. */

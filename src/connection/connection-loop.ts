@@ -4,7 +4,7 @@ import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, ServerFrame, WelcomeFrame } from '../protocol/schemas';
 import type { TransportChain } from '../transports/fallback';
 import type { TransportCloseReason, TransportConnection } from '../transports/types';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { MAX_RETRY_AFTER_MS, MAX_TIMER_DELAY_MS } from '../util/timers';
 import type { ExponentialBackoff } from './backoff';
 import type { CircuitBreaker } from './circuit-breaker';
 import { HEARTBEAT_TIMEOUT_INTERVALS, type HeartbeatWatchdog } from './heartbeat-watchdog';
@@ -480,7 +480,10 @@ export class ConnectionLoop {
       // counts attempts that could not get a welcome.
       if (!wasWelcomed) deps.breaker.recordFailure();
       delay = deps.backoff.next(error.retryAfterMs);
-      if (error.retryAfterMs !== undefined) this.#serverWaitUntil = deps.clock.now() + error.retryAfterMs;
+      if (error.retryAfterMs !== undefined) {
+        // NaN and negatives come to no wait: `now() - NaN > 0` is false.
+        this.#serverWaitUntil = deps.clock.now() + Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS);
+      }
     }
     deps.sink.disconnected(error, delay, wasWelcomed);
     // The sink's `disconnected` runs the app's handlers, which may stop the

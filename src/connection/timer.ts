@@ -18,9 +18,9 @@ export class Timer {
 
   /**
    * Calls `fn` after `ms`, instead of the pending timer if there is one. A
-   * delay past what `setTimeout` holds (a server's `Retry-After` of weeks)
-   * is cut to that: the callback then finds its time not yet come and waits
-   * again, instead of firing at once and spinning.
+   * delay past what `setTimeout` holds is cut to that: the callback then
+   * finds its time not yet come and waits again, instead of firing at once
+   * and spinning.
    */
   set(fn: () => void, ms: number): void {
     this.clear();

@@ -1,7 +1,7 @@
 import type { Clock, WallClock } from '../clock';
 import type { ResolvedFlags } from '../state';
 import { parseRetryAfter } from '../transports/http-errors';
-import { MAX_TIMER_DELAY_MS } from '../util/timers';
+import { MAX_TIMER_DELAY_MS, retryAfterWait } from '../util/timers';
 import { readFlagsDocument } from './read-flags';
 
 /** The parts of a fetch `Response` the poller reads. */
@@ -41,7 +41,10 @@ export interface FlagsPollerOptions {
 /** Defaults of {@link FlagsPollerOptions}. */
 export const DEFAULT_FLAGS_POLLER = { intervalMs: 30_000, timeoutMs: 10_000 } as const;
 
-/** After failed polls the delay doubles up to this many intervals (or longer if `Retry-After` says so). */
+/**
+ * After failed polls the delay doubles up to this many intervals (or longer
+ * if `Retry-After` says so, up to 5 minutes).
+ */
 export const MAX_POLL_BACKOFF_INTERVALS = 10;
 
 const FLAG_KEYS = [
@@ -85,8 +88,9 @@ function defaultFetch(): FlagsFetch | undefined {
  * last good flags stay in force — a broken flags endpoint must not flip a
  * kill switch. After HTTP and network errors the next poll waits longer
  * (doubling, up to {@link MAX_POLL_BACKOFF_INTERVALS} intervals) and never
- * sooner than a `Retry-After`. At most one poll is in flight; the next is
- * timed from the end of the previous one.
+ * sooner than a `Retry-After` (of at most `MAX_RETRY_AFTER_MS`, 5 minutes:
+ * a proxy's day-long one must not hide a kill switch). At most one poll is
+ * in flight; the next is timed from the end of the previous one.
  */
 export class FlagsPoller {
   readonly #url: string;
@@ -179,7 +183,7 @@ export class FlagsPoller {
         this.#intervalMs * 2 ** exponent,
         this.#intervalMs * MAX_POLL_BACKOFF_INTERVALS,
       );
-      return Math.min(Math.max(backoff, outcome.retryAfterMs ?? 0), MAX_TIMER_DELAY_MS);
+      return Math.min(Math.max(backoff, retryAfterWait(outcome.retryAfterMs)), MAX_TIMER_DELAY_MS);
     }
     this.#failures = 0;
     if (outcome.kind === 'invalid') {

@@ -1,5 +1,6 @@
 import type { Clock, RandomSource, WallClock } from '../clock';
 import { parseRetryAfter } from '../transports/http-errors';
+import { retryAfterWait } from '../util/timers';
 import { encodeReport, MAX_REPORT_BYTES } from './telemetry-encode';
 import type { SliReport } from './telemetry-payload';
 
@@ -109,9 +110,10 @@ function defaultBeacon(): SendBeacon | undefined {
  *   or the endpoint do;
  * - at most one request is in flight; a tick that finds one skips;
  * - after a failure (non-2xx, network error, timeout) sends are skipped until
- *   both `Retry-After` and an exponential backoff (one interval doubling per
- *   consecutive failure, capped at {@link MAX_BACKOFF_INTERVALS} intervals,
- *   with jitter so browsers do not return in step) have passed — a dead
+ *   both `Retry-After` (at most `MAX_RETRY_AFTER_MS`, 5 minutes) and an
+ *   exponential backoff (one interval doubling per consecutive failure,
+ *   capped at {@link MAX_BACKOFF_INTERVALS} intervals, with jitter so
+ *   browsers do not return in step) have passed — a dead
  *   endpoint sees a handful of requests an hour from each sampled tab;
  * - with `sampled: false` it does nothing at all: no timer, no listener.
  */
@@ -362,7 +364,7 @@ export class SliReporter {
     const exponent = Math.min(this.#consecutiveFailures, 30);
     const ceiling = Math.min(this.#intervalMs * 2 ** exponent, this.#intervalMs * MAX_BACKOFF_INTERVALS);
     const backoffMs = ceiling / 2 + (ceiling / 2) * this.#random();
-    this.#blockedUntil = this.#clock.now() + Math.max(backoffMs, retryAfterMs ?? 0);
+    this.#blockedUntil = this.#clock.now() + Math.max(backoffMs, retryAfterWait(retryAfterMs));
   }
 
   #listen(): void {

@@ -3,6 +3,7 @@ import { WebSocket } from 'ws';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import type { RealtimeOptions } from '../../src/options';
+import { sleep, until } from './devserver-helpers';
 
 // End to end: the real client against the real dev server over 127.0.0.1,
 // once per transport. Every test checks the received seqs of a service are
@@ -53,14 +54,6 @@ function record(rt: RealtimeClient, service: string): number[] {
   return seqs;
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 const publish = (orgId: string, n: number, service = 'tasks', propertyId?: string) => {
   for (let i = 0; i < n; i++)
@@ -76,17 +69,17 @@ describe.each(transports)('client over %s', (transport) => {
     const disconnects: string[] = [];
     rt.on('disconnected', ({ error }) => disconnects.push(error.code));
     const seqs = record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     // Long-poll waits 25 s for a poll's answer, longer than two heartbeats:
     // the poll itself is the heartbeat there, and must not be ended as dead.
-    await new Promise((r) => setTimeout(r, 2500));
+    await sleep(2500);
     expect(disconnects).toEqual([]);
     expect(rt.getState()).toMatchObject({
       status: 'connected',
       counters: { reconnects: 0, failedConnects: 0 },
     });
     publish(orgId, 3);
-    await until(() => seqs.length >= 3, '3 events');
+    await until(() => seqs.length >= 3, 8000, '3 events');
     expect(seqs).toEqual(range(3));
   });
 
@@ -94,10 +87,10 @@ describe.each(transports)('client over %s', (transport) => {
     const orgId = org();
     const rt = client(transport, orgId);
     const seqs = record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     expect(rt.getState().transport).toBe(transport);
     publish(orgId, 30);
-    await until(() => seqs.length >= 30, '30 events');
+    await until(() => seqs.length >= 30, 8000, '30 events');
     expect(seqs).toEqual(range(30));
     expect(rt.getState().cursor.tasks).toBe(30);
   });
@@ -106,16 +99,16 @@ describe.each(transports)('client over %s', (transport) => {
     const orgId = org();
     const rt = client(transport, orgId);
     const seqs = record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     publish(orgId, 5);
-    await until(() => seqs.length >= 5, 'first 5');
+    await until(() => seqs.length >= 5, 8000, 'first 5');
     await server.stop();
     publish(orgId, 5);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await server.start();
     publish(orgId, 5);
-    await until(() => seqs.length >= 15, 'all 15', 10_000);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => seqs.length >= 15, 10_000, 'all 15');
+    await sleep(100);
     expect(seqs).toEqual(range(15));
     expect(rt.getState().counters.reconnects).toBeGreaterThanOrEqual(1);
   });
@@ -132,12 +125,12 @@ describe.each(transports)('client over %s', (transport) => {
       },
     });
     const seqs = record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     publish(orgId, 3);
-    await until(() => seqs.length >= 3, 'first 3');
+    await until(() => seqs.length >= 3, 8000, 'first 3');
     server.faults.expireTokens();
     publish(orgId, 3);
-    await until(() => seqs.length >= 6, 'all 6');
+    await until(() => seqs.length >= 6, 8000, 'all 6');
     expect(seqs).toEqual(range(6));
     expect(tokens).toBeGreaterThanOrEqual(2);
   });
@@ -148,13 +141,13 @@ describe.each(transports)('client over %s', (transport) => {
     const fallbacks: string[] = [];
     rt.on('fallback', (f) => fallbacks.push(f.reason));
     record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     server.faults.revokeUser(orgId, 'u_1');
-    await until(() => rt.getState().status === 'disabled', 'disabled');
+    await until(() => rt.getState().status === 'disabled', 8000, 'disabled');
     expect(rt.getState().disabledReason).toBe('forbidden');
     expect(fallbacks).toEqual(['forbidden']);
     const before = server.metrics().totalConnections;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(server.metrics().totalConnections).toBe(before);
     expect(server.connections().filter((c) => c.orgId === orgId)).toEqual([]);
   });
@@ -163,11 +156,11 @@ describe.each(transports)('client over %s', (transport) => {
     const orgId = org();
     const rt = client(transport, orgId);
     const seqs = record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     server.faults.sendRaw(orgId, '{"type":"batch","events":[');
     server.faults.sendRaw(orgId, '{"type":"batch","events":[{"seq":"NaN"}],"after":{},"cursor":{}}');
     publish(orgId, 3);
-    await until(() => seqs.length >= 3, '3 events');
+    await until(() => seqs.length >= 3, 8000, '3 events');
     expect(seqs).toEqual(range(3));
     if (transport !== 'long-poll') expect(rt.getState().counters.invalidFrames).toBeGreaterThanOrEqual(2);
   });
@@ -176,26 +169,28 @@ describe.each(transports)('client over %s', (transport) => {
     const orgId = org();
     const rt = client(transport, orgId);
     const tasks = record(rt, 'tasks');
-    await until(() => rt.getState().status === 'connected', 'connected');
+    await until(() => rt.getState().status === 'connected', 8000, 'connected');
     const connectionId = rt.getState().connectionId;
     const finance = record(rt, 'finance');
     await until(
       () =>
         server.connections().some((c) => c.connectionId === connectionId && c.services.includes('finance')),
+      8000,
       'finance on the server',
     );
     publish(orgId, 2, 'finance');
-    await until(() => finance.length >= 2, 'finance events');
+    await until(() => finance.length >= 2, 8000, 'finance events');
     rt.setPropertyFilter('prop_1');
     await until(
       () =>
         server.connections().some((c) => c.connectionId === connectionId && c.propertyIds?.[0] === 'prop_1'),
+      8000,
       'filter on the server',
     );
     publish(orgId, 1, 'tasks', 'prop_2');
     publish(orgId, 1, 'tasks', 'prop_1');
-    await until(() => tasks.length >= 1, 'prop_1 event');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => tasks.length >= 1, 8000, 'prop_1 event');
+    await sleep(100);
     expect(tasks).toEqual([2]);
     expect(finance).toEqual([1, 2]);
     expect(rt.getState().connectionId).toBe(connectionId);
@@ -210,10 +205,10 @@ describe('fallback chain', () => {
       const orgId = `org_fallback_${++orgCounter}`;
       const rt = client(['websocket', 'sse', 'long-poll'], orgId);
       const seqs = record(rt, 'tasks');
-      await until(() => rt.getState().status === 'connected', 'connected');
+      await until(() => rt.getState().status === 'connected', 8000, 'connected');
       expect(rt.getState().transport).toBe('sse');
       publish(orgId, 3);
-      await until(() => seqs.length >= 3, 'events');
+      await until(() => seqs.length >= 3, 8000, 'events');
       expect(seqs).toEqual(range(3));
     } finally {
       server.faults.refuseWebSocket(false);

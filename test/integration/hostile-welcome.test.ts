@@ -2,6 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { Transport, TransportContext } from '../../src/transports/types';
+import { sleep, until } from './devserver-helpers';
 
 // A `welcome` whose `heartbeatMs` is a valid positive
 // integer (the protocol sets no upper bound) but longer than a timer can
@@ -32,14 +33,6 @@ function client(url: string, transports: Array<'websocket' | Transport>): Realti
   return rt;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 it('connects over a real WebSocket when the welcome asks for a heartbeat longer than a timer', async () => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   servers.push(wss);
@@ -63,8 +56,9 @@ it('connects over a real WebSocket when the welcome asks for a heartbeat longer 
   const rt = client(`http://127.0.0.1:${port}/v2/realtime`, ['websocket']);
   rt.subscribe('tasks', () => {});
   await until(
-    'connected',
     () => rt.getState().status === 'connected' || rt.getState().lastError !== undefined,
+    3000,
+    'connected',
   );
   expect(rt.getState().lastError).toBeUndefined();
   expect(rt.getState().status).toBe('connected');
@@ -82,8 +76,8 @@ it('does not throw into the transport when such a welcome comes after connect re
   };
   const rt = client('http://127.0.0.1:1/v2/realtime', [transport]);
   rt.subscribe('tasks', () => {});
-  await until('connect', () => ctx !== undefined);
-  await new Promise((resolve) => setTimeout(resolve, 5)); // connect's promise has resolved
+  await until(() => ctx !== undefined, 3000, 'connect');
+  await sleep(5); // connect's promise has resolved
   const welcome = {
     type: 'welcome',
     connectionId: 'c1',

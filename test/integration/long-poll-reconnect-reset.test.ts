@@ -2,6 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
+import { sleep, until } from './devserver-helpers';
 
 // Long-poll's `connect` delivers the first poll's frames (welcome, and the
 // catch-up: replayed batches, or a `reset` when the server cannot replay from
@@ -22,15 +23,6 @@ afterEach(async () => {
   await server?.close();
   rt = server = undefined;
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
   it(`${transport}: a reconnect answered with one reset resyncs once`, async () => {
@@ -59,22 +51,22 @@ for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
     });
     let resyncs = 0;
     client.on('resync', () => resyncs++);
-    await until(() => client.getState().status === 'connected', 'connected');
+    await until(() => client.getState().status === 'connected', 5000, 'connected');
     publish();
     publish();
     publish();
-    await until(() => seqs.length === 3, 'three events');
+    await until(() => seqs.length === 3, 5000, 'three events');
 
     // A new epoch: the client's cursor means nothing to the server any more.
     await dev.restart({ wipe: true, downMs: 50 });
-    await until(() => resyncs >= 1, 'the resync', 8000);
+    await until(() => resyncs >= 1, 8000, 'the resync');
     // A few polls' worth of time.
     await sleep(1500);
     expect(resyncs).toBe(1);
 
     // Events of the new epoch still arrive, once.
     publish();
-    await until(() => seqs.length === 4, 'the new epoch event');
+    await until(() => seqs.length === 4, 5000, 'the new epoch event');
     await sleep(100);
     expect(seqs).toEqual([1, 2, 3, 1]);
     expect(resyncs).toBe(1);

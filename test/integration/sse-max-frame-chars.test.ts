@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { RealtimeEvent } from '../../src/protocol/schemas';
+import { until } from './devserver-helpers';
 
 // `maxFrameChars` is the client's one bound on a frame ("Frames longer than
 // this (characters) are dropped and counted"), and it has no upper limit. The
@@ -76,14 +77,6 @@ async function sseServer(frameChars: number): Promise<{ base: string; streams: (
   return { base: `http://127.0.0.1:${port}/v2/realtime`, streams: () => streams };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 function client(base: string, maxFrameChars?: number): RealtimeClient {
   const rt = createRealtime({
     url: base,
@@ -102,7 +95,7 @@ it('delivers over SSE a frame within a maxFrameChars raised past 16 Mi', async (
   const rt = client(server.base, 2 ** 25);
   const got: RealtimeEvent[] = [];
   rt.subscribe('tasks', (events) => got.push(...events));
-  await until('the event, or a second stream', () => got.length > 0 || server.streams() > 1);
+  await until(() => got.length > 0 || server.streams() > 1, 10_000, 'the event, or a second stream');
   expect(got.map((event) => event.seq)).toEqual([1]);
   expect(rt.getState().counters.invalidFrames ?? 0).toBe(0);
 });
@@ -112,7 +105,7 @@ it('delivers over SSE a frame of exactly maxFrameChars characters (the default, 
   const rt = client(server.base);
   const got: RealtimeEvent[] = [];
   rt.subscribe('tasks', (events) => got.push(...events));
-  await until('the event, or a second stream', () => got.length > 0 || server.streams() > 1);
+  await until(() => got.length > 0 || server.streams() > 1, 10_000, 'the event, or a second stream');
   expect(got.map((event) => event.seq)).toEqual([1]);
 });
 
@@ -120,10 +113,10 @@ it('counts a frame over maxFrameChars (the default) dropped over SSE, as over an
   const server = await sseServer(2 ** 24 + 1);
   const rt = client(server.base);
   rt.subscribe('tasks', () => {});
-  await until('connected', () => rt.getState().status === 'connected');
+  await until(() => rt.getState().status === 'connected', 10_000, 'connected');
   await until(
-    'the oversized frame to be counted',
     () => (rt.getState().counters.invalidFrames ?? 0) > 0,
     3000,
+    'the oversized frame to be counted',
   );
 });

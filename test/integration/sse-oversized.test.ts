@@ -6,6 +6,7 @@ import type { ServerFrame } from '../../src/protocol/schemas';
 import { kit } from '../../src/transports/kit';
 import { sseTransport } from '../../src/transports/sse';
 import type { TransportConnection } from '../../src/transports/types';
+import { until } from './devserver-helpers';
 
 // Over SSE a frame larger than `maxFrameChars` whose
 // bytes came in several chunks (any proxy re-chunks; a large frame always
@@ -37,14 +38,6 @@ function rechunkingFetch(size: number): typeof fetch {
   };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 it('drops an oversized SSE frame and still delivers the frame after it', async () => {
   const orgId = 'org_sse_oversized';
   const frames: ServerFrame[] = [];
@@ -64,11 +57,11 @@ it('drops an oversized SSE frame and still delivers the frame after it', async (
     signal: abort.signal,
   });
   try {
-    await until('welcome', () => frames.some((f) => f.type === 'welcome'));
+    await until(() => frames.some((f) => f.type === 'welcome'), 5000, 'welcome');
     // A frame over the bound (the transport drops it), then an ordinary one.
     server.faults.sendRaw(orgId, JSON.stringify({ type: 'heartbeat', serverTime: 1, pad: 'x'.repeat(5000) }));
     server.publish(orgId, { service: 'tasks', entityType: 'task', type: 'tasks.updated', data: {} });
-    await until('the batch after the oversized frame', () => frames.some((f) => f.type === 'batch'));
+    await until(() => frames.some((f) => f.type === 'batch'), 5000, 'the batch after the oversized frame');
     expect(frames.filter((f) => f.type === 'heartbeat')).toEqual([]);
   } finally {
     connection.close();

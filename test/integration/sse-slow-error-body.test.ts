@@ -6,6 +6,7 @@ import { kit } from '../../src/transports/kit';
 import { longPollTransport } from '../../src/transports/long-poll';
 import { sseTransport } from '../../src/transports/sse';
 import type { Transport, TransportCloseReason, TransportContext } from '../../src/transports/types';
+import { sleep, until } from './devserver-helpers';
 
 // A refusal (401, 403, 429/503, 400) may explain itself in a JSON body, so the
 // SSE transport reads it. But it stopped linking the core's abort signal to
@@ -60,14 +61,6 @@ function context(url: string, signal: AbortSignal): TransportContext {
   };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /**
  * Aborts `transport`'s connect while the refusal's body (of `status`) is
  * still coming; returns how connect ended and leaves the check that the
@@ -80,15 +73,15 @@ async function abortDuringRefusalBody(transport: Transport, status: number): Pro
     () => 'resolved',
     (error: unknown) => (error as { code?: string }).code,
   );
-  await until('the request', () => server.open() === 1);
+  await until(() => server.open() === 1, 3000, 'the request');
   // Headers are in, the body is not.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
   abort.abort();
   const outcome = await Promise.race([
     settled,
     new Promise((resolve) => setTimeout(() => resolve('still pending'), 1000)),
   ]);
-  await until('the request to be closed', () => server.open() === 0);
+  await until(() => server.open() === 0, 3000, 'the request to be closed');
   return outcome;
 }
 
@@ -116,9 +109,9 @@ it('a client on SSE leaves no request open behind its connect timeouts', async (
   });
   clients.push(rt);
   rt.subscribe('tasks', () => {});
-  await until('three attempts', () => server.total() >= 3, 5000);
+  await until(() => server.total() >= 3, 5000, 'three attempts');
   // Every attempt but the one under way was given up by the core: its request must be gone.
-  await until('earlier attempts to be closed', () => server.open() <= 1);
+  await until(() => server.open() <= 1, 3000, 'earlier attempts to be closed');
   await rt.close();
-  await until('every request to be closed after close()', () => server.open() === 0);
+  await until(() => server.open() === 0, 3000, 'every request to be closed after close()');
 });

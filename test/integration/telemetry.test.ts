@@ -3,6 +3,7 @@ import { WebSocket } from 'ws';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import { type SliReport, sliReportSchema } from '../../src/observability/telemetry-payload';
+import { sleep, until } from './devserver-helpers';
 
 // End to end in Node: a sampled client POSTs its SLI report (fetch, every
 // `intervalMs`) to the dev server's `/telemetry/client`; an unsampled one
@@ -39,15 +40,6 @@ function client(orgId: string, sampleRate: number): RealtimeClient {
 const reportsOf = (orgId: string): unknown[] =>
   server.telemetry.filter((r) => (r as { orgId?: unknown }).orgId === orgId);
 
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function publish(orgId: string, n: number): void {
   for (let i = 0; i < n; i++)
     server.publish(orgId, { service: 'tasks', entityType: 'task', type: 'task.updated' });
@@ -58,9 +50,9 @@ async function connectAndReceive(rt: RealtimeClient, orgId: string, n: number): 
   rt.subscribe('tasks', (events) => {
     for (const e of events) seqs.push(e.seq);
   });
-  await until(() => rt.getState().status === 'connected', 'connected');
+  await until(() => rt.getState().status === 'connected', 5000, 'connected');
   publish(orgId, n);
-  await until(() => seqs.length >= n, `${n} events`);
+  await until(() => seqs.length >= n, 5000, `${n} events`);
   return seqs;
 }
 
@@ -69,17 +61,17 @@ describe('SLI telemetry to the dev server', () => {
     const orgId = 'org_telemetry_on';
     const rt = client(orgId, 1);
     expect(rt.getState().sli.sampled).toBe(true);
-    const subscribedAt = Date.now();
+    const subscribedAt = performance.now();
     await connectAndReceive(rt, orgId, 20);
 
     // A report that covers the events: intervals keep ticking every 1 s, so
     // wait for one whose byService shows all 20 (an early tick may predate them).
     await until(
       () => reportsOf(orgId).some((r) => ((r as SliReport).byService?.tasks?.delivered ?? 0) >= 20),
-      'a telemetry report with 20 delivered tasks events',
       5000,
+      'a telemetry report with 20 delivered tasks events',
     );
-    const elapsed = Date.now() - subscribedAt;
+    const elapsed = performance.now() - subscribedAt;
     expect(elapsed).toBeLessThan(6000);
 
     const raw = reportsOf(orgId).find((r) => ((r as SliReport).byService?.tasks?.delivered ?? 0) >= 20);
@@ -107,7 +99,7 @@ describe('SLI telemetry to the dev server', () => {
     expect(rt.getState().sli.sampled).toBe(false);
     await connectAndReceive(rt, orgId, 20);
     // Three intervals' worth and more.
-    await new Promise((r) => setTimeout(r, 3500));
+    await sleep(3500);
     expect(reportsOf(orgId)).toEqual([]);
     // Nothing under any other org either (the first test's client flushed on
     // close; its last report may still land, so it is left out).
@@ -116,7 +108,7 @@ describe('SLI telemetry to the dev server', () => {
     expect(others()).toEqual([]);
     await rt.close();
     // Not even a final flush on close.
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(others()).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import type {
   TransportContext,
 } from '../../src/transports/types';
 import { type WebSocketConstructorLike, websocketTransport } from '../../src/transports/websocket';
+import { sleep, until } from './devserver-helpers';
 
 // Node 20 has no global WebSocket: `ws`'s is injected, as an app on Node would.
 const WebSocketClass: WebSocketConstructorLike = NodeWebSocket;
@@ -92,14 +93,6 @@ function context(overrides: Partial<TransportContext> & { orgId: string }): {
   return { ctx, received };
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 function newOrg(): string {
   return `org_it_${++orgCounter}`;
 }
@@ -125,11 +118,11 @@ describe.each(Object.keys(FACTORIES) as Array<keyof typeof FACTORIES>)(
       const orgId = newOrg();
       const { ctx, received } = context({ orgId });
       await connect(make(), ctx);
-      await waitFor('welcome', () => received.welcome() !== undefined);
+      await until(() => received.welcome() !== undefined, 5000, 'welcome');
       expect(received.frames[0]?.type).toBe('welcome');
 
       publish(orgId, 'tasks', 5);
-      await waitFor('5 events', () => received.events('tasks').length >= 5);
+      await until(() => received.events('tasks').length >= 5, 5000, '5 events');
       expect(received.events('tasks').map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
       expect(received.events('tasks').map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
       expect(received.closes).toEqual([]);
@@ -139,14 +132,16 @@ describe.each(Object.keys(FACTORIES) as Array<keyof typeof FACTORIES>)(
       const orgId = newOrg();
       const { ctx, received } = context({ orgId });
       const connection = await connect(make(), ctx);
-      await waitFor('welcome', () => received.welcome() !== undefined);
+      await until(() => received.welcome() !== undefined, 5000, 'welcome');
       const connectionId = received.welcome()!.connectionId;
 
       const result = await connection.update(['tasks', 'crm'], null);
       if (name !== 'websocket') expect(result).toEqual({ cursor: { crm: 0 } });
 
-      await waitFor('the server to apply the update', () =>
-        server.connections().some((c) => c.connectionId === connectionId && c.services.includes('crm')),
+      await until(
+        () => server.connections().some((c) => c.connectionId === connectionId && c.services.includes('crm')),
+        5000,
+        'the server to apply the update',
       );
       const mine = server.connections().filter((c) => c.orgId === orgId);
       expect(mine.map((c) => c.connectionId)).toEqual([connectionId]);
@@ -154,9 +149,10 @@ describe.each(Object.keys(FACTORIES) as Array<keyof typeof FACTORIES>)(
 
       publish(orgId, 'crm', 2);
       publish(orgId, 'tasks', 1);
-      await waitFor(
-        'crm events',
+      await until(
         () => received.events('crm').length >= 2 && received.events('tasks').length >= 1,
+        5000,
+        'crm events',
       );
       expect(received.events('crm').map((e) => e.seq)).toEqual([1, 2]);
       expect(received.frames.filter((f) => f.type === 'welcome')).toHaveLength(1);
@@ -178,13 +174,13 @@ describe.each(Object.keys(FACTORIES) as Array<keyof typeof FACTORIES>)(
       const orgId = newOrg();
       const { ctx, received } = context({ orgId });
       await connect(make(), ctx);
-      await waitFor('welcome', () => received.welcome() !== undefined);
+      await until(() => received.welcome() !== undefined, 5000, 'welcome');
 
       server.faults.sendRaw(orgId, '{"type":"batch", broken');
-      await waitFor('the raw frame', () => received.raw.includes('{"type":"batch", broken'));
+      await until(() => received.raw.includes('{"type":"batch", broken'), 5000, 'the raw frame');
 
       publish(orgId, 'tasks', 1);
-      await waitFor('an event after the bad frame', () => received.events('tasks').length === 1);
+      await until(() => received.events('tasks').length === 1, 5000, 'an event after the bad frame');
       expect(received.closes).toEqual([]);
     });
 
@@ -192,17 +188,19 @@ describe.each(Object.keys(FACTORIES) as Array<keyof typeof FACTORIES>)(
       const orgId = newOrg();
       const { ctx, received } = context({ orgId });
       await connect(make(), ctx);
-      await waitFor('welcome', () => received.welcome() !== undefined);
+      await until(() => received.welcome() !== undefined, 5000, 'welcome');
       // Long-poll has nothing to cut until its next poll is waiting at the server.
       if (name === 'long-poll') {
-        await waitFor('its poll waiting at the server', () =>
-          server.connections().some((c) => c.orgId === orgId && c.pollWaiting === true),
+        await until(
+          () => server.connections().some((c) => c.orgId === orgId && c.pollWaiting === true),
+          5000,
+          'its poll waiting at the server',
         );
       }
 
       server.faults.dropConnections();
-      await waitFor('onClose', () => received.closes.length > 0);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await until(() => received.closes.length > 0, 5000, 'onClose');
+      await sleep(50);
       expect(received.closes).toHaveLength(1);
     });
   },
@@ -217,7 +215,7 @@ describe('TransportChain against the dev server', () => {
     const connection = await chain.connect(ctx);
     open.push(connection);
     expect(chain.currentName).toBe('sse');
-    await waitFor('welcome', () => received.welcome() !== undefined);
+    await until(() => received.welcome() !== undefined, 5000, 'welcome');
     expect(server.connections().find((c) => c.orgId === orgId)?.transport).toBe('sse');
   });
 
@@ -225,7 +223,7 @@ describe('TransportChain against the dev server', () => {
     const chain = new TransportChain([FACTORIES.websocket(), FACTORIES.sse()]);
     const { ctx, received } = context({ orgId: newOrg() });
     open.push(await chain.connect(ctx));
-    await waitFor('welcome', () => received.welcome() !== undefined);
+    await until(() => received.welcome() !== undefined, 5000, 'welcome');
     expect(chain.currentName).toBe('websocket');
   });
 });

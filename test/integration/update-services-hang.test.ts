@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
+import { until } from './devserver-helpers';
 
 // Over the HTTP transports a subscription change is `POST /update-services`,
 // a fetch with no timeout, and the connection loop allows one update at a
@@ -63,14 +64,6 @@ async function hangingUpdates(): Promise<{ base: string; streamServices: string[
   return { base: `http://127.0.0.1:${port}/v2/realtime`, streamServices, posts: () => posts };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 it('a subscription change whose update-services never answers still reaches the server', async () => {
   const server = await hangingUpdates();
   const rt = createRealtime({
@@ -83,14 +76,14 @@ it('a subscription change whose update-services never answers still reaches the 
   });
   clients.push(rt);
   rt.subscribe('tasks', () => {});
-  await until('connected', () => rt.getState().status === 'connected');
+  await until(() => rt.getState().status === 'connected', 3000, 'connected');
   rt.subscribe('finance', () => {});
-  await until('the update POST', () => server.posts() === 1);
+  await until(() => server.posts() === 1, 3000, 'the update POST');
   // The stream is healthy (heartbeats), so only a bound on the update helps.
   await until(
-    'a stream that carries finance',
     () => server.streamServices.some((services) => services.split(',').includes('finance')),
     3000,
+    'a stream that carries finance',
   );
   expect(server.streamServices[0]).toBe('tasks');
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BACKOFF, ExponentialBackoff, fullJitterDelay } from '../../../src/connection/backoff';
-import { MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
+import { MAX_RETRY_AFTER_MS, MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
 
 /** Ceiling of attempt n with the defaults, written out independently of the implementation. */
 function defaultCeiling(attempt: number): number {
@@ -174,15 +174,19 @@ describe('ExponentialBackoff', () => {
       expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0 }).next(120_000)).toBe(120_000);
     });
 
-    it.each([Number.NaN, Number.POSITIVE_INFINITY, -1])('ignores a malformed minimum (%s)', (minimum) => {
+    it.each([Number.NaN, -1])('ignores a malformed minimum (%s)', (minimum) => {
       expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 }).next(minimum)).toBe(750);
     });
 
-    it('clamps a huge minimum to the 32-bit timer limit', () => {
-      expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 }).next(1e12)).toBe(
-        MAX_TIMER_DELAY_MS,
-      );
-    });
+    // A proxy's `Retry-After: 86400` must not keep realtime away for a day.
+    it.each([86_400_000, 1e12, Number.POSITIVE_INFINITY])(
+      'caps a huge minimum (%s) at 5 minutes',
+      (minimum) => {
+        expect(new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: () => 0.5 }).next(minimum)).toBe(
+          MAX_RETRY_AFTER_MS,
+        );
+      },
+    );
   });
 
   describe('options', () => {

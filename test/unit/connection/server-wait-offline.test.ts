@@ -65,8 +65,9 @@ describe('an online event inside the server wait, after an offline attempt', () 
     off();
   });
 
-  it('waits out a Retry-After longer than a timer can hold, without spinning', async () => {
-    // 30 days: past setTimeout's 2^31 − 1 ms, which browsers fire at once.
+  it('waits out a Retry-After longer than a timer can hold, capped, without spinning', async () => {
+    // 30 days: past setTimeout's 2^31 − 1 ms, which browsers fire at once;
+    // honoured for 5 minutes (MAX_RETRY_AFTER_MS).
     const month = 30 * 24 * 3_600_000;
     browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
     const rt = browser.tab({ leader: { strategy: 'none' } });
@@ -81,11 +82,13 @@ describe('an online event inside the server wait, after an offline attempt', () 
     const statuses: string[] = [];
     rt.subscribeState((state) => statuses.push(state.status));
     off = rt.subscribe('tasks', () => {});
-    await vi.advanceTimersByTimeAsync(3_600_000);
+    await vi.advanceTimersByTimeAsync(290_000);
     expect(browser.backend.connectCount).toBe(connects);
     // One 'connecting' for the restart, not one per wake of a timer that fired at once.
     expect(statuses.filter((status) => status !== statuses[0]).length).toBeLessThan(3);
     expect(vi.getTimerCount()).toBeLessThan(10);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(browser.backend.connectCount).toBe(connects + 1);
     off();
   });
 });

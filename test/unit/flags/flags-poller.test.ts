@@ -134,18 +134,47 @@ describe('FlagsPoller', () => {
 
   it('honours Retry-After', async () => {
     const { clock, calls, poller } = setup(async (n) =>
-      n === 1 ? answer(503, '', { 'retry-after': '1800' }) : answer(200, {}),
+      n === 1 ? answer(503, '', { 'retry-after': '180' }) : answer(200, {}),
     );
     poller.start();
     await flushPromises();
-    await run(clock, 1799 * SECOND);
+    await run(clock, 179 * SECOND);
     expect(calls).toHaveLength(1);
     await run(clock, SECOND);
-    expect(calls.map((c) => c.at / SECOND)).toEqual([0, 1800]);
+    expect(calls.map((c) => c.at / SECOND)).toEqual([0, 180]);
     // A success brings back the normal interval.
     await run(clock, 30 * SECOND);
     expect(calls).toHaveLength(3);
   });
+
+  // A proxy's `Retry-After: 86400` stopped the polls for a day, and with them
+  // the flags that can switch realtime off; one of 400 digits (Infinity ms)
+  // for 24.8 days, setTimeout's limit.
+  it.each([
+    ['86400', '86400'],
+    ['400 digits', '9'.repeat(400)],
+  ])('caps a Retry-After of %s at 5 minutes', async (_, retryAfter) => {
+    const { clock, calls, poller } = setup(async (n) =>
+      n === 1 ? answer(503, '', { 'retry-after': retryAfter }) : answer(200, {}),
+    );
+    poller.start();
+    await flushPromises();
+    await run(clock, 10 * 60 * SECOND);
+    expect(calls.map((c) => c.at / SECOND).slice(0, 2)).toEqual([0, 300]);
+  });
+
+  it.each(['-5', 'soon', '1.5'])(
+    'ignores a Retry-After of %s: the backoff alone decides',
+    async (retryAfter) => {
+      const { clock, calls, poller } = setup(async (n) =>
+        n === 1 ? answer(503, '', { 'retry-after': retryAfter }) : answer(200, {}),
+      );
+      poller.start();
+      await flushPromises();
+      await run(clock, 60 * SECOND);
+      expect(calls.map((c) => c.at / SECOND)).toEqual([0, 60]);
+    },
+  );
 
   it('has one request in flight: pollNow joins it, and a hung one times out', async () => {
     const { clock, calls, warnings, poller } = setup(() => new Promise(() => {}));

@@ -148,16 +148,40 @@ describe('SliReporter', () => {
     expect(beacons[0]?.data.size).toBeGreaterThan(50_000);
   });
 
-  it('respects Retry-After in seconds, beyond the backoff cap', async () => {
-    const { clock, calls, reporter } = setup({}, async () => response(503, { 'retry-after': '3600' }));
+  it('respects Retry-After in seconds, beyond the backoff', async () => {
+    // The first failure's backoff is 90 s (random 0.5); the server asks for 4 minutes.
+    const { clock, calls, reporter } = setup({}, async () => response(503, { 'retry-after': '240' }));
+    reporter.start();
+    await run(clock, 5 * MINUTE - 1000);
+    expect(calls).toHaveLength(1);
+    expect(reporter.stats()).toMatchObject({ failed: 1, lastStatus: 503, skipped: 3 });
+    await run(clock, 1000);
+    expect(calls.map((c) => c.at)).toEqual([MINUTE, 5 * MINUTE]);
+  });
+
+  // A proxy's `Retry-After: 86400` (or one of 400 digits, Infinity ms) blocked
+  // every report for a day, or for the rest of the session.
+  it.each([
+    ['86400', '86400'],
+    ['400 digits', '9'.repeat(400)],
+  ])('caps a Retry-After of %s at 5 minutes', async (_, retryAfter) => {
+    const { clock, calls, reporter } = setup({}, async () => response(503, { 'retry-after': retryAfter }));
     reporter.start();
     await run(clock, HOUR);
-    expect(calls).toHaveLength(1);
-    expect(reporter.stats()).toMatchObject({ failed: 1, lastStatus: 503 });
-    expect(reporter.stats().skipped).toBeGreaterThan(50);
-    await run(clock, 2 * MINUTE);
-    expect(calls.map((c) => c.at)).toEqual([MINUTE, MINUTE + HOUR]);
+    expect(calls.map((c) => c.at).slice(0, 2)).toEqual([MINUTE, 6 * MINUTE]);
+    expect(reporter.stats().failed).toBeGreaterThan(5);
   });
+
+  it.each(['-5', 'soon', '1.5'])(
+    'ignores a Retry-After of %s: the backoff alone decides',
+    async (retryAfter) => {
+      const { clock, calls, reporter } = setup({}, async () => response(503, { 'retry-after': retryAfter }));
+      reporter.start();
+      await run(clock, 3 * MINUTE);
+      // Blocked for 90 s after the first failure: the tick at 3 minutes sends.
+      expect(calls.map((c) => c.at)).toEqual([MINUTE, 3 * MINUTE]);
+    },
+  );
 
   it('respects Retry-After as an HTTP date', async () => {
     const clock = new FakeClock();
@@ -165,7 +189,7 @@ describe('SliReporter', () => {
     const { fetch, calls } = fakeFetch(clock, async () => {
       if (!first) return response(204);
       first = false;
-      const at = new Date(clock.wall() + 20 * MINUTE).toUTCString();
+      const at = new Date(clock.wall() + 4 * MINUTE).toUTCString();
       return response(429, { 'retry-after': at });
     });
     const reporter = new SliReporter({
@@ -178,10 +202,10 @@ describe('SliReporter', () => {
       random: () => 0,
     });
     reporter.start();
-    await run(clock, 20 * MINUTE);
+    await run(clock, 4 * MINUTE);
     expect(calls).toHaveLength(1);
     await run(clock, MINUTE);
-    expect(calls.map((c) => c.at)).toEqual([MINUTE, 21 * MINUTE]);
+    expect(calls.map((c) => c.at)).toEqual([MINUTE, 5 * MINUTE]);
     // Its success ends the backoff: the next minute sends again.
     await run(clock, MINUTE);
     expect(calls).toHaveLength(3);
