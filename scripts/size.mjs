@@ -568,32 +568,6 @@ async function minifyChunk(chunk) {
   return (await transform(code, { minifyWhitespace: true, loader: 'js', format: 'esm' })).code;
 }
 
-/**
- * Empties the smallest method without parameters whose body holds `marker`
- * in minified code (the client's methods are #private, so their minified
- * names are not known, their content is). The empty `name(){}` stays, since
- * a call to an undeclared #name would not parse.
- */
-function withoutMethodHolding(code, marker) {
-  // `name(){` or `#name(){` not preceded by `.` (a call, `this.name()`).
-  const starts = /(?<![.\w$#])#?[\w$]+\(\)\s*\{/g;
-  let best;
-  for (let m = starts.exec(code); m; m = starts.exec(code)) {
-    let depth = 0;
-    for (let i = m.index + m[0].length - 1; i < code.length; i++) {
-      if (code[i] === '{') depth++;
-      else if (code[i] === '}' && --depth === 0) {
-        const body = code.slice(m.index, i + 1);
-        if (body.includes(marker) && (!best || i - m.index - m[0].length < best.end - best.start)) {
-          best = { start: m.index + m[0].length, end: i };
-        }
-        break;
-      }
-    }
-  }
-  return best && code.slice(0, best.start) + code.slice(best.end);
-}
-
 const base = measured['tabwire-websocket'];
 if (!base.error) {
   const inputs = base.inputs;
@@ -667,6 +641,7 @@ if (!base.error) {
     ],
     ['session sampling (`observability/sampling.ts`)', file('src/observability/sampling.ts')],
     ['optimistic mutations (`src/optimistic/`: `PendingMutations`)', (p) => p.startsWith('src/optimistic/')],
+    ['(e) devtools (`src/devtools.ts`: `window.__realtimeState`)', file('src/devtools.ts')],
     ['`client.ts` itself', file('src/client.ts')],
   ];
   const partRows = [];
@@ -682,22 +657,6 @@ if (!base.error) {
       pct(minOf(match), base.min),
       fmt(await leaveOut(match)),
       aloneCell,
-    ]);
-  }
-  // (e) devtools is one method of the client class, not a file: cut that method (the one that
-  // names `__realtimeState`) out instead.
-  {
-    const minified = base.text;
-    const minWithout = withoutMethodHolding(minified, '__realtimeState');
-    const segWithout = withoutMethodHolding(allCode, '__realtimeState');
-    const min = minWithout === undefined ? undefined : minified.length - minWithout.length;
-    const gzCost = segWithout === undefined ? undefined : fullGz - (await gzOf(segWithout));
-    partRows.push([
-      '(e) devtools (`installDevtools()` in `client.ts`: `window.__realtimeState`)',
-      min === undefined ? 'not found' : fmt(min),
-      min === undefined ? '—' : pct(min, base.min),
-      gzCost === undefined ? 'not found' : fmt(gzCost),
-      '— (a method, not a module)',
     ]);
   }
   out(

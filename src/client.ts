@@ -7,6 +7,7 @@ import { watchPageLifecycle } from './connection/page-lifecycle';
 import { Timer } from './connection/timer';
 import { tokenKit } from './connection/token-kit';
 import { anonymousTokens, lazyTokens } from './connection/token-source';
+import { shown, showState } from './devtools';
 import { RealtimeError } from './errors';
 import type { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
@@ -177,7 +178,6 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Some subscriber wants events: the tab takes part (election, connection). */
   #active = false;
   #welcomes = 0;
-  #removeDevtools: (() => void) | undefined;
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
   #replayFloor: Cursor | undefined;
   /**
@@ -575,7 +575,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       },
     });
 
-    if (options.devtools) this.#installDevtools();
+    if (options.devtools) showState(this);
     // The options' flags, as the state has them: to the dispatcher, and the gate.
     this.#applyFlags();
   }
@@ -680,7 +680,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#reporter?.send();
     this.#reporter?.stop();
     this.#stopLifecycle();
-    this.#removeDevtools?.();
+    // Also when installDevtools showed it: a closed client is shown no more.
+    shown.delete(this);
     this.#setState({ status: 'closed' });
     this.#listeners = {};
     // A handler that closed the client mid-frame must be the last one run:
@@ -1425,16 +1426,6 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   #addSuppressed(service: string, count: number): void {
     this.#setState({ byServiceSuppressed: plus(this.#state.byServiceSuppressed, service, count) });
-  }
-
-  #installDevtools(): void {
-    const win = globalThis.window as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
-    if (!win) return;
-    const getter = () => this.#state;
-    win.__realtimeState = getter;
-    this.#removeDevtools = () => {
-      if (win.__realtimeState === getter) delete win.__realtimeState;
-    };
   }
 
   #assertOpen(): void {

@@ -92,7 +92,10 @@ export interface RealtimeOptions {
   dedupWindow?: number;
   /** Frames longer than this (characters) are dropped and counted; default 16 Mi. */
   maxFrameChars?: number;
-  /** Installs `window.__realtimeState`; default true. */
+  /**
+   * Installs `window.__realtimeState` until close(): this client's state, or
+   * an array of states while several clients show theirs; default true.
+   */
   devtools?: boolean;
   /** Optimistic mutations: how long an echo may take before `trackMutation` reports a timeout. */
   optimistic?: { timeoutMs?: number; maxPending?: number };

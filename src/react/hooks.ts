@@ -1,10 +1,15 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
-import type { EventHandler } from '../client';
+import type { EventHandler, RealtimeClient } from '../client';
 import type { RealtimeState } from '../state';
 import { useRealtimeClient } from './context';
 
 // useLayoutEffect warns during server rendering in React 18; nothing runs there anyway.
 const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
+
+// The app may close its client (logout) and re-render, mounting components,
+// before it hands the provider a new one: a closed client takes nothing, and
+// must not throw from an effect, which would take the whole tree down.
+const isClosed = (client: RealtimeClient): boolean => client.getState().status === 'closed';
 
 /**
  * Calls `handler` with each batch of `service`'s events while `enabled`.
@@ -12,9 +17,9 @@ const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : us
  * Subscribes once per (client, service, enabled) and always calls the handler
  * of the latest committed render, so an inline arrow function does not
  * re-subscribe on every render. Unsubscribes on unmount and when `enabled`
- * turns false. StrictMode's double mount subscribes, unsubscribes and
- * subscribes again within one tick; the client's idle grace keeps the
- * connection, so it does not reconnect.
+ * turns false; does nothing on a closed client. StrictMode's double mount
+ * subscribes, unsubscribes and subscribes again within one tick; the
+ * client's idle grace keeps the connection, so it does not reconnect.
  *
  * @example
  * useRealtimeService('tasks', (events) => queryClient.invalidateQueries({ queryKey: ['tasks'] }));
@@ -28,7 +33,7 @@ export function useRealtimeService(service: string, handler: EventHandler, enabl
     latest.current = handler;
   });
   useEffect(() => {
-    if (!enabled) return;
+    if (!enabled || isClosed(client)) return;
     return client.subscribe(service, (events) => latest.current(events));
   }, [client, service, enabled]);
 }
@@ -81,7 +86,8 @@ export function useRealtimeState<T>(
 /**
  * Narrows this tab's events to one property (`null`: all) while the component
  * is mounted. On unmount, or when `propertyId` changes, the filter goes back
- * to `null`, unless someone else set another one meanwhile.
+ * to `null`, unless someone else set another one meanwhile. Does nothing on
+ * a closed client.
  *
  * @example
  * useRealtimePropertyFilter(selectedPropertyId ?? null);
@@ -89,11 +95,11 @@ export function useRealtimeState<T>(
 export function useRealtimePropertyFilter(propertyId: string | null): void {
   const client = useRealtimeClient();
   useEffect(() => {
+    if (isClosed(client)) return;
     client.setPropertyFilter(propertyId);
     return () => {
-      const state = client.getState();
       // A provider that owns the client may have closed it already.
-      if (state.status !== 'closed' && state.propertyFilter === propertyId && propertyId !== null) {
+      if (!isClosed(client) && client.getState().propertyFilter === propertyId && propertyId !== null) {
         client.setPropertyFilter(null);
       }
     };

@@ -1,24 +1,37 @@
 import type { RealtimeClient } from '../client';
-import type { RealtimeState } from '../state';
+import { shown, showState } from '../devtools';
 import { shareTargetDispatch, streamEventName } from './target-dispatch';
 
 export { streamEventName };
 
 /**
  * Clients bound by {@link bindDomEvents} or {@link installDevtools} and not
- * yet unbound, latest last: the one {@link setRealtimePropertyFilter} uses.
+ * yet unbound nor closed, latest last: the one {@link setRealtimePropertyFilter}
+ * uses.
  */
 const bound: RealtimeClient[] = [];
 
-function bind(client: RealtimeClient): () => void {
-  bound.push(client);
+/**
+ * Binds `client` until the returned function is called or the client
+ * closes, whichever comes first; then runs `release` once. A page that
+ * closes its client (logout) and binds a new one must not reach the closed
+ * one through the window-level helpers, nor keep it alive.
+ */
+function bind(client: RealtimeClient, release: () => void): () => void {
   let done = false;
-  return () => {
+  const unbind = (): void => {
     if (done) return;
     done = true;
+    offClose();
     const index = bound.lastIndexOf(client);
     if (index >= 0) bound.splice(index, 1);
+    release();
   };
+  // close() tells its statechange listeners `closed` before dropping them.
+  const offClose = client.on('statechange', ({ status }) => status === 'closed' && unbind());
+  bound.push(client);
+  if (client.getState().status === 'closed') unbind();
+  return unbind;
 }
 
 /** Options of {@link bindDomEvents}. */
@@ -41,7 +54,7 @@ export interface BindDomEventsOptions {
  * delivers to a subscriber of its own. The events are dispatched after the
  * tab's handlers of the batch ran. The client becomes the
  * one {@link setRealtimePropertyFilter} uses. Returns the function that
- * unbinds; calling it again does nothing.
+ * unbinds; calling it again does nothing. Closing the client unbinds it.
  *
  * Bindings of one client to one target share one dispatch, so each batch
  * reaches the target once however many bindings ask for it: the target gets
@@ -65,18 +78,13 @@ export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOpt
   }
   const target = given ?? globalThis.window;
   if (!target) throw new TypeError('bindDomEvents needs a target outside a browser window');
-  const release = shareTargetDispatch(client, target, services);
-  const unbind = bind(client);
-  return () => {
-    unbind();
-    release();
-  };
+  return bind(client, shareTargetDispatch(client, target, services));
 }
 
 /**
  * Sets the property filter (`null`: every property) of `client`, or else of
  * the client last bound with {@link bindDomEvents} or {@link installDevtools}
- * and still bound, as legacy pages call it; then dispatches
+ * and neither unbound nor closed since, as legacy pages call it; then dispatches
  * `realtime-property-filter` on `window` with `{ propertyId }` as `detail`.
  *
  * @throws Error when no client is given or bound.
@@ -93,19 +101,36 @@ export function setRealtimePropertyFilter(propertyId: string | null, client?: Re
 }
 
 /**
- * Installs `window.__realtimeState()` (returns `client.getState()`, which
- * holds no token) and binds the client for {@link setRealtimePropertyFilter}.
- * Returns the uninstall function; it removes the hook only if it is still
- * this one. Outside a browser it only binds.
+ * Per client shown by {@link installDevtools} (not by `devtools: true`,
+ * which shows its client until close()): its installs not yet undone.
+ */
+const installs = new Map<RealtimeClient, number>();
+
+/**
+ * Shows the client in `window.__realtimeState()` and binds it for
+ * {@link setRealtimePropertyFilter}, until the returned uninstall function
+ * is called or the client closes. `__realtimeState()` returns
+ * `client.getState()` (which holds no token) while it is the only client
+ * shown (by this or by `createRealtime`'s `devtools: true`), an array of the
+ * states of all of them, in the order they were shown, while there are
+ * several, `undefined` once none is left. An uninstall that leaves no
+ * client shown removes the hook. Outside a browser it only binds.
  */
 export function installDevtools(client: RealtimeClient): () => void {
-  const win = globalThis.window as (Window & { __realtimeState?: () => RealtimeState }) | undefined;
-  const unbind = bind(client);
-  if (!win) return unbind;
-  const getter = () => client.getState();
-  win.__realtimeState = getter;
-  return () => {
-    unbind();
-    if (win.__realtimeState === getter) delete win.__realtimeState;
-  };
+  // A client `devtools: true` shows already is not ours to hide.
+  const counted = installs.has(client) || !shown.has(client);
+  if (counted) {
+    installs.set(client, (installs.get(client) ?? 0) + 1);
+    showState(client);
+  }
+  return bind(client, () => {
+    if (!counted) return;
+    const left = installs.get(client)! - 1;
+    if (left) installs.set(client, left);
+    else {
+      installs.delete(client);
+      shown.delete(client);
+    }
+    if (!shown.size) delete (globalThis.window as { __realtimeState?: unknown } | undefined)?.__realtimeState;
+  });
 }
