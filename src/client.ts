@@ -713,6 +713,11 @@ class Client implements RealtimeClient, CoordinatorHost {
   leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
     const state = this.#state;
     if (isLeader && !state.isLeader) {
+      // A floor from a former term, whose replay never came, is stale: the
+      // tabs moved on under other leaders (one still missing events asks
+      // again on seeing the hole), and reaching back to it would replay what
+      // they have, or reset them all.
+      this.#replayFloor = undefined;
       this.#elections.add(1);
       if (this.#knewOtherLeader) this.#takeoverStartedAt = this.#clock.now();
     }
@@ -1128,7 +1133,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             clockOffsetMs: this.#clockOffsetMs ?? 0,
             // Not state().circuit: a follower's mirrors the leader's breaker.
             circuitOpen: this.#circuitDriven(),
-            state: () => this.#state,
+            store: this.#store,
             reportsSent: () => this.#reporter?.stats().sent ?? 0,
           });
           // The backlog, made above as this load started, is dropped below,
@@ -1377,7 +1382,14 @@ class Client implements RealtimeClient, CoordinatorHost {
       return;
     }
     if (state.status === 'disabled') {
-      this.#setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
+      const last = this.#lastLeaderState;
+      // A follower whose leader is off stays off, with the leader's reason:
+      // through `connecting`, it fired `fallback` again at each SLI tick (which
+      // re-applies the gate while `auto_rollback` shows) and each flags message.
+      // (A leader's own id is never the `from` of a state it heard.)
+      if (last?.status !== 'disabled' || last.from !== state.leaderTabId)
+        this.#setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
+      else this.#mirrorLeader();
       // A follower heard no frame while off: the leader's cursor tells it what
       // it missed (a hole, a reset), as to a tab back from the back/forward
       // cache. (A leader's own connection resumes from its cursor.) Once: a

@@ -73,6 +73,8 @@ export class SliCollector {
   #circuitOpenSince: number | undefined;
   /** Server clock minus ours, in ms; 0 until a welcome told us. */
   #offsetMs = 0;
+  /** Our wall clock when realtime last came back on in this tab (see {@link cameOn}). */
+  #onSince = -Infinity;
   #mutationsVisible = 0;
   #mutationsTimedOut = 0;
   readonly #startedAt: number;
@@ -98,8 +100,22 @@ export class SliCollector {
     this.#offsetMs = offsetMs;
   }
 
-  /** A batch was dispatched in this tab: one latency sample per event. */
   /**
+   * Realtime came back on in this tab (it left `disabled`: a kill switch or
+   * a rollback cooldown ended, its own or the leader's). What was stamped
+   * while it was off and the replay brings now waited on purpose, the app
+   * told by `fallback` to use its own path: no delivery delay. Its latency
+   * counts from now. A network outage while on counts whole, as any
+   * reconnect's catch-up.
+   */
+  cameOn(): void {
+    this.#onSince = this.#wallClock();
+  }
+
+  /**
+   * A batch was dispatched in this tab: one latency sample per event, from
+   * its `ts` or, if later, from when realtime came back on (see {@link cameOn}).
+   *
    * @param now the server's time of the dispatch; by default ours now plus
    * the offset (given for a dispatch that happened before the collector).
    */
@@ -114,9 +130,10 @@ export class SliCollector {
       this.#byService.set(service, sketch);
     }
     const recent = this.recentDelivery.current();
+    const since = this.#onSince + this.#offsetMs;
     for (const event of events) {
       // Clock error can make a fresh event look a little in the future.
-      const latency = Math.max(now - event.ts, 0);
+      const latency = Math.max(now - Math.max(event.ts, since), 0);
       sketch.add(latency);
       this.delivery.add(latency);
       recent.add(latency);

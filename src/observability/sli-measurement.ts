@@ -1,5 +1,6 @@
 import type { ResolvedOptions } from '../options';
 import type { RealtimeState } from '../state';
+import type { Store } from '../store';
 import { SliCollector } from './sli-collector';
 import { buildSliReport, sliState } from './sli-report';
 import type { SlidingCounter } from './sliding-counter';
@@ -28,7 +29,8 @@ export interface MeasurementHost {
    * #circuitToGuard); not `state().circuit`, which in a follower is the leader's.
    */
   readonly circuitOpen: boolean;
-  state(): RealtimeState;
+  /** The client's state, also watched for realtime coming back on (see SliCollector.cameOn). */
+  readonly store: Store<RealtimeState>;
   /** Reports the reporter has sent so far (0 without one). */
   reportsSent(): number;
 }
@@ -56,11 +58,14 @@ export function startMeasuring(host: MeasurementHost): Measurement {
   });
   sli.circuit(host.circuitOpen);
   sli.setClockOffset(host.clockOffsetMs);
+  host.store.subscribe((state, previous) => {
+    if (previous.status === 'disabled' && state.status !== 'disabled') sli.cameOn();
+  });
   return {
     sli,
     figures: (state) => sliState(sli, state, host.reportsSent()),
     report: () =>
-      buildSliReport(sli, host.state(), {
+      buildSliReport(sli, host.store.getState(), {
         sessionId: host.sessionId,
         sentAt: wallClock(),
         orgId: options.scope.orgId,
