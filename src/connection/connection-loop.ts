@@ -430,6 +430,7 @@ export class ConnectionLoop {
     const deps = this.#deps;
     this.#timer.clear();
     this.#welcomed = this.#everWelcomed = true;
+    deps.chain.noteWelcome(true);
     if (generation !== this.#authRetryGeneration) this.#authRetried = false;
     deps.breaker.recordSuccess();
     deps.backoff.reset();
@@ -453,11 +454,19 @@ export class ConnectionLoop {
    */
   #failed(generation: number, error: RealtimeError, wasWelcomed = this.#welcomed): void {
     if (generation !== this.#generation) return;
+    const deps = this.#deps;
+    // No welcome and no server answer: the transport tried last never
+    // answered, or connected and then stayed silent or closed (a proxy that
+    // holds frames); or every transport failed with no answer at all (then
+    // the one blamed is the last of the order already). The chain stops
+    // trying it first after twice in a row.
+    if (error.code === 'connect_timeout' || (error.code === 'connection_lost' && !wasWelcomed)) {
+      deps.chain.noteWelcome(false);
+    }
     // Moves the generation: a second report of this failure is ignored.
     this.#teardown();
     // Moves again if a listener below tears down or starts an attempt.
     const idleGeneration = this.#generation;
-    const deps = this.#deps;
 
     if (error.code === 'forbidden') {
       // For good: as `stop()` (its second teardown finds nothing to drop).

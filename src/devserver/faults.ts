@@ -22,6 +22,9 @@ export function createFaults(hub: RealtimeHub, onDrop: () => void): DevServerFau
     refuseWebSocket(refuse) {
       hub.refuseWebSocket = refuse;
     },
+    silenceWebSocket(silent) {
+      hub.silenceWebSocket = silent;
+    },
     sendRaw(orgId, text) {
       hub.sendRaw(orgId, text);
     },

@@ -63,6 +63,8 @@ export class RealtimeHub {
   delayMs = 0;
   /** `faults.refuseWebSocket`. */
   refuseWebSocket = false;
+  /** `faults.silenceWebSocket`. */
+  silenceWebSocket = false;
   /** Set by the long-poll module: a flush has events a pull connection may want. */
   onPullWake: (connection: Connection) => void = () => {};
   private readonly batchers = new Map<string, { orgId: string; service: string; batcher: AdaptiveBatcher }>();

@@ -148,6 +148,11 @@ export interface DevServerFaults {
   revokeUser(orgId: string, userId: string): void;
   /** Refuse WebSocket upgrades (as a proxy that does not pass them would). */
   refuseWebSocket(refuse: boolean): void;
+  /**
+   * Accept WebSocket upgrades and then send nothing, nor read anything (as a proxy that passes
+   * the upgrade and then holds every frame would): the client never gets its `welcome`.
+   */
+  silenceWebSocket(silent: boolean): void;
   /** Send raw text as a frame to every live connection of an org (malformed-frame tests). */
   sendRaw(orgId: string, text: string): void;
 }

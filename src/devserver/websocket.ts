@@ -100,7 +100,12 @@ export class WebSocketEndpoint {
     }
     await this.hub.delayAnswer();
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    // As a proxy that passes the upgrade and then holds every frame: the socket
+    // opens and stays silent (no hello timeout either); `terminateAll` ends it.
+    const silent = this.hub.silenceWebSocket;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!silent) this.accept(ws, req);
+    });
   }
 
   /** Ends every socket, including those still waiting for `hello`. */

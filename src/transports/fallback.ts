@@ -57,18 +57,31 @@ export function resolveTransports(
 }
 
 /**
- * Connects through the configured transports in order. A transport that
- * connects becomes the first one tried from then on (for the life of the
- * chain); the others are tried again only when it fails to connect.
+ * Connects through the configured transports in order. A transport that the
+ * server welcomed becomes the first one tried from then on (for the life of
+ * the chain); the others are tried again only when it fails to connect. The
+ * loop reports each attempt's welcome, or its absence ({@link noteWelcome}):
+ * a transport that connects is not yet one that works.
+ *
+ * A transport that twice in a row got no welcome (it connected, or never
+ * answered, and then nothing came: a proxy that passes the WebSocket upgrade
+ * and holds every frame, one that buffers an event stream) moves to the end
+ * of the order, for the life of the chain, and the order starts again from
+ * its first transport. With a single transport nothing changes.
  */
 export class TransportChain {
-  readonly #transports: readonly Transport[];
-  #preferred = 0;
+  #transports: readonly Transport[];
+  #preferred: Transport;
   #current: string | undefined;
+  /** The transport the last `connect` tried last: the one its attempt's welcome, or its absence, is about. */
+  #tried: Transport;
+  /** The transport of the last attempt, if it got no welcome. */
+  #unwelcomed: Transport | false | undefined;
 
   /** `transports`: the resolved `transports` option, never empty. */
   constructor(transports: readonly Transport[]) {
     this.#transports = transports;
+    this.#tried = this.#preferred = transports[0]!;
   }
 
   /** Name of the transport of the last successful `connect`, until then `undefined`. */
@@ -79,7 +92,7 @@ export class TransportChain {
   /** Lets the transport the next `connect` tries first get ready (see `Transport.preload`). */
   preload(): void {
     try {
-      this.#transports[this.#preferred]?.preload?.();
+      this.#preferred.preload?.();
     } catch {
       // A custom transport's preload must not break the client; connect will tell.
     }
@@ -89,24 +102,20 @@ export class TransportChain {
    * Connects with the first transport that can. A `transport_unavailable`
    * rejection (or a failure that is not a `RealtimeError`) moves on to the
    * next; any other rejection, or an abort of `ctx.signal`, is thrown at once.
-   * When every transport fails, the last error is thrown.
-   */
-  /**
-   * Connects with the first transport that can. `onTry` is called as each
-   * one starts: the loop times the connect from the transport that answers,
-   * not from the first tried (see `ConnectionLoopSink.welcome`).
+   * When every transport fails, the last error is thrown. `onTry` is called
+   * as each one starts: the loop times the connect from the transport that
+   * answers, not from the first tried (see `ConnectionLoopSink.welcome`).
    */
   async connect(ctx: TransportContext, onTry?: () => void): Promise<TransportConnection> {
-    const transports = this.#transports;
     const preferred = this.#preferred;
-    // The one that connected last first, then the others in their configured order.
-    const order = [transports[preferred]!, ...transports.filter((_, index) => index !== preferred)];
+    // The one welcomed last first, then the others in their order.
+    const order = [preferred, ...this.#transports.filter((transport) => transport !== preferred)];
     let lastError: unknown;
     for (const transport of order) {
       try {
+        this.#tried = transport;
         onTry?.();
         const connection = await transport.connect(ctx);
-        this.#preferred = transports.indexOf(transport);
         this.#current = transport.name;
         return connection;
       } catch (error) {
@@ -122,5 +131,25 @@ export class TransportChain {
     }
     // Every transport failed: the last one's error is the chain's.
     throw lastError;
+  }
+
+  /**
+   * How the attempt of the last `connect` ended: welcomed (`true`), or with
+   * no welcome and no server answer either (`false`: the welcome timed out,
+   * or the connection closed before it). Not called for other ends. Two
+   * `false` in a row for the same transport move it to the end; not one: a
+   * single slow welcome (a server busy for a moment, a network waking up)
+   * must not put a working WebSocket behind SSE for the session, and the
+   * second try still comes before the circuit breaker's default three
+   * failures open it.
+   */
+  noteWelcome(welcomed: boolean): void {
+    const tried = this.#tried;
+    if (welcomed) this.#preferred = tried;
+    else if (tried === this.#unwelcomed) {
+      this.#transports = [...this.#transports.filter((transport) => transport !== tried), tried];
+      this.#preferred = this.#transports[0]!;
+    }
+    this.#unwelcomed = !welcomed && tried;
   }
 }

@@ -214,4 +214,24 @@ describe('fallback chain', () => {
       server.faults.refuseWebSocket(false);
     }
   });
+
+  it('falls back to SSE when the WebSocket opens but is never welcomed (a proxy holding its frames)', async () => {
+    server.faults.silenceWebSocket(true);
+    try {
+      const orgId = `org_fallback_${++orgCounter}`;
+      const rt = client(['websocket', 'sse', 'long-poll'], orgId, { connectTimeoutMs: 300 });
+      const failures: string[] = [];
+      rt.on('disconnected', ({ error }) => failures.push(error.code));
+      const seqs = record(rt, 'tasks');
+      await until(() => rt.getState().status === 'connected', 8000, 'connected');
+      expect(rt.getState().transport).toBe('sse');
+      // Two welcome timeouts of the WebSocket, then SSE.
+      expect(failures).toEqual(['connect_timeout', 'connect_timeout']);
+      publish(orgId, 3);
+      await until(() => seqs.length >= 3, 8000, 'events');
+      expect(seqs).toEqual(range(3));
+    } finally {
+      server.faults.silenceWebSocket(false);
+    }
+  });
 });

@@ -342,6 +342,26 @@ describe('dev server control', () => {
       ok.ws.close();
     });
 
+    it('silenceWebSocket opens sockets that answer nothing, not even hello, until it is lifted', async () => {
+      const quick = await startDevServer({ helloTimeoutMs: 100 });
+      try {
+        quick.faults.silenceWebSocket(true);
+        const silent = await openWsStream(quick.url, { token: devToken(), services: ['tasks'] });
+        // Past helloTimeoutMs: not even the hello timeout's close.
+        await sleep(300);
+        expect(silent.frames.items).toEqual([]);
+        expect(silent.ws.readyState).toBe(WebSocket.OPEN);
+        expect(quick.connections()).toEqual([]);
+        quick.faults.silenceWebSocket(false);
+        const ok = await openWsStream(quick.url, { token: devToken(), services: [] });
+        await ok.frames.waitFor(isType('welcome'));
+        ok.ws.close();
+        silent.ws.close();
+      } finally {
+        await quick.close();
+      }
+    });
+
     it('dropConnections cuts sockets without a close frame, SSE responses and waiting polls', async () => {
       const org = 'org_drop';
       const token = devToken(org);

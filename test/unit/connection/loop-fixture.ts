@@ -13,8 +13,10 @@ import type { FakeClock } from './fake-clock';
 
 /** The parts of a TransportChain the loop uses. */
 export interface ScriptedChain {
-  currentName: string;
+  currentName: string | undefined;
   connect(ctx: TransportContext): Promise<TransportConnection>;
+  /** What the loop tells the chain of welcomes; a no-op unless the test listens. */
+  noteWelcome?(welcomed: boolean): void;
 }
 
 /**
@@ -30,9 +32,10 @@ export function scriptedLoop(
   overrides: Partial<ConnectionLoopDeps> & { getToken?: GetToken } = {},
 ): ConnectionLoop {
   const { getToken, ...deps } = overrides;
+  chain.noteWelcome ??= () => {};
   const loop: ConnectionLoop = new ConnectionLoop({
     url: 'https://x.test',
-    // The loop uses only `connect` and `currentName` of the chain.
+    // The loop uses only `connect`, `currentName` and `noteWelcome` of the chain.
     chain: chain as ConnectionLoopDeps['chain'],
     tokens: new TokenProvider({ getToken, refreshSkewMs: 500, clock, wallClock: clock.wall }, tokenKit),
     breaker: new CircuitBreaker({ ...DEFAULT_CIRCUIT, clock }),

@@ -27,6 +27,12 @@ function scripted(name: string, outcomes: Array<'ok' | unknown>): Transport & { 
 
 const unavailable = () => new RealtimeError('transport_unavailable', 'refused');
 
+/** A connect as the loop makes it, whose server then welcomes it (`noteWelcome(true)`). */
+async function welcomed(chain: TransportChain): Promise<void> {
+  await chain.connect(recordingContext());
+  chain.noteWelcome(true);
+}
+
 describe('TransportChain', () => {
   it('connects with the first transport that can, and names it', async () => {
     const ws = scripted('websocket', [unavailable()]);
@@ -81,14 +87,14 @@ describe('TransportChain', () => {
     expect(next.attempts).toBe(0);
   });
 
-  it('starts later connects with the transport that worked, and keeps it', async () => {
+  it('starts later connects with the transport that was welcomed, and keeps it', async () => {
     const ws = scripted('websocket', [unavailable()]);
     const sse = scripted('sse', ['ok']);
     const poll = scripted('long-poll', ['ok']);
     const chain = new TransportChain([ws, sse, poll]);
-    await chain.connect(recordingContext());
-    await chain.connect(recordingContext());
-    await chain.connect(recordingContext());
+    await welcomed(chain);
+    await welcomed(chain);
+    await welcomed(chain);
     expect(ws.attempts).toBe(1);
     expect(sse.attempts).toBe(3);
     expect(chain.currentName).toBe('sse');
@@ -99,14 +105,142 @@ describe('TransportChain', () => {
     const sse = scripted('sse', ['ok', unavailable()]);
     const poll = scripted('long-poll', ['ok']);
     const chain = new TransportChain([ws, sse, poll]);
-    await chain.connect(recordingContext());
+    await welcomed(chain);
     expect(chain.currentName).toBe('sse');
-    await chain.connect(recordingContext());
+    await welcomed(chain);
     expect(chain.currentName).toBe('websocket');
     expect(poll.attempts).toBe(0);
     // WebSocket is kept now: the next connect tries it, and only it.
-    await chain.connect(recordingContext());
+    await welcomed(chain);
     expect([ws.attempts, sse.attempts, poll.attempts]).toEqual([3, 2, 0]);
+  });
+
+  it('keeps trying the first transport while the one that connected is not welcomed', async () => {
+    const ws = scripted('websocket', [unavailable()]);
+    const sse = scripted('sse', ['ok']);
+    const chain = new TransportChain([ws, sse]);
+    // Connected, and then the server answered with an error, say: not a working transport yet.
+    await chain.connect(recordingContext());
+    await chain.connect(recordingContext());
+    expect([ws.attempts, sse.attempts]).toEqual([2, 2]);
+    chain.noteWelcome(true);
+    await chain.connect(recordingContext());
+    expect([ws.attempts, sse.attempts]).toEqual([2, 3]);
+  });
+});
+
+describe('TransportChain.noteWelcome(false): a transport that gets no welcome', () => {
+  /** A connect whose attempt then gets no welcome (a welcome timeout, a close before it). */
+  const unwelcomed = async (chain: TransportChain): Promise<void> => {
+    await chain.connect(recordingContext()).catch(() => {});
+    chain.noteWelcome(false);
+  };
+
+  it('moves to the end of the order after twice in a row', async () => {
+    const ws = scripted('websocket', ['ok']);
+    const sse = scripted('sse', ['ok']);
+    const poll = scripted('long-poll', ['ok']);
+    const chain = new TransportChain([ws, sse, poll]);
+    await unwelcomed(chain);
+    await unwelcomed(chain);
+    expect(ws.attempts).toBe(2);
+    await chain.connect(recordingContext());
+    expect(chain.currentName).toBe('sse');
+    expect([ws.attempts, sse.attempts, poll.attempts]).toEqual([2, 1, 0]);
+  });
+
+  it('is tried after every other transport, the most recently silent last', async () => {
+    const tried: string[] = [];
+    let working = '';
+    const make = (name: string): Transport => ({
+      name,
+      connect: async () => {
+        tried.push(name);
+        if (name === working) return connection(name);
+        throw unavailable();
+      },
+    });
+    const chain = new TransportChain([make('websocket'), make('sse'), make('long-poll')]);
+    /** Two unwelcomed attempts through `name`; returns the order of the next connect. */
+    const silence = async (name: string): Promise<string[]> => {
+      working = name;
+      await unwelcomed(chain);
+      await unwelcomed(chain);
+      working = '';
+      tried.length = 0;
+      await chain.connect(recordingContext()).catch(() => {});
+      return [...tried];
+    };
+    expect(await silence('websocket')).toEqual(['sse', 'long-poll', 'websocket']);
+    expect(await silence('sse')).toEqual(['long-poll', 'websocket', 'sse']);
+    // Every one silent in turn: the configured order again.
+    expect(await silence('long-poll')).toEqual(['websocket', 'sse', 'long-poll']);
+  });
+
+  it('needs the same transport twice, with no welcome in between', async () => {
+    const ws = scripted('websocket', [unavailable(), 'ok']);
+    const sse = scripted('sse', ['ok']);
+    const chain = new TransportChain([ws, sse]);
+    // SSE (WebSocket unavailable), then WebSocket: one each, not twice the same.
+    await unwelcomed(chain);
+    await unwelcomed(chain);
+    // A welcome in between: the next one is a first one again.
+    await welcomed(chain);
+    await unwelcomed(chain);
+    await chain.connect(recordingContext());
+    expect(chain.currentName).toBe('websocket');
+    expect([ws.attempts, sse.attempts]).toEqual([5, 1]);
+  });
+
+  it('blames the transport tried last, also when its connect never settled', async () => {
+    const ctx = recordingContext();
+    const hanging: Transport = { name: 'websocket', connect: () => new Promise(() => {}) };
+    const sse = scripted('sse', ['ok']);
+    const chain = new TransportChain([hanging, sse]);
+    for (let i = 0; i < 2; i++) {
+      void chain.connect(ctx);
+      chain.noteWelcome(false);
+    }
+    await chain.connect(recordingContext());
+    expect(chain.currentName).toBe('sse');
+  });
+
+  it('is preferred again once welcomed', async () => {
+    const ws = scripted('websocket', ['ok']);
+    const sse = scripted('sse', ['ok', unavailable()]);
+    const chain = new TransportChain([ws, sse]);
+    await unwelcomed(chain);
+    await unwelcomed(chain);
+    await welcomed(chain);
+    expect(chain.currentName).toBe('sse');
+    // SSE unavailable: WebSocket, now last, connects and is welcomed.
+    await welcomed(chain);
+    expect(chain.currentName).toBe('websocket');
+    await welcomed(chain);
+    expect([ws.attempts, sse.attempts]).toEqual([4, 2]);
+  });
+
+  it('is not preloaded: the transport tried first is', async () => {
+    const calls: string[] = [];
+    const make = (name: string): Transport => ({
+      name,
+      connect: async () => connection(name),
+      preload: () => calls.push(name),
+    });
+    const chain = new TransportChain([make('websocket'), make('sse')]);
+    await unwelcomed(chain);
+    await unwelcomed(chain);
+    chain.preload();
+    expect(calls).toEqual(['sse']);
+  });
+
+  it('changes nothing with a single transport', async () => {
+    const only = scripted('websocket', ['ok']);
+    const chain = new TransportChain([only]);
+    for (let i = 0; i < 3; i++) await unwelcomed(chain);
+    await chain.connect(recordingContext());
+    expect(only.attempts).toBe(4);
+    expect(chain.currentName).toBe('websocket');
   });
 });
 
