@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import type { RealtimeOptions } from '../../src/options';
-import { sleep, until } from './devserver-helpers';
+import { record, sleep, until } from './devserver-helpers';
 
 // End to end: the real client against the real dev server over 127.0.0.1,
 // once per transport. Every test checks the received seqs of a service are
@@ -44,14 +44,6 @@ function client(
   });
   clients.push(rt);
   return rt;
-}
-
-function record(rt: RealtimeClient, service: string): number[] {
-  const seqs: number[] = [];
-  rt.subscribe(service, (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);

@@ -3,6 +3,7 @@
 // the server sends is checked against the shared frame schemas on arrival.
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
+import type { RealtimeClient } from '../../src/client';
 import { encodeCursor } from '../../src/protocol/cursor';
 import { parseServerFrame } from '../../src/protocol/parse';
 import type { Cursor, ServerFrame } from '../../src/protocol/schemas';
@@ -20,6 +21,15 @@ export function sleep(ms: number): Promise<void> {
  * clock: a wall clock that jumps (NTP on a shared machine) failed a wait
  * long before its time.
  */
+/** Subscribes `rt` to `service` and returns the seqs it is handed, in order. */
+export function record(rt: RealtimeClient, service = 'tasks'): number[] {
+  const seqs: number[] = [];
+  rt.subscribe(service, (events) => {
+    for (const e of events) seqs.push(e.seq);
+  });
+  return seqs;
+}
+
 export async function until(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
 import { longPollTransport } from '../../src/transports/builtins';
-import { sleep, until } from './devserver-helpers';
+import { record, sleep, until } from './devserver-helpers';
 
 // A follower that missed frames asks the leader for a replay; the leader
 // lowers its cursor to the follower's. Over a stream it reconnects at once.
@@ -21,14 +20,6 @@ afterEach(async () => {
   await server?.close();
   browser = server = undefined;
 });
-
-function record(rt: RealtimeClient): number[] {
-  const seqs: number[] = [];
-  rt.subscribe('tasks', (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
-}
 
 describe("a follower's replay over long-poll", () => {
   it('arrives within a moment, not when the waiting poll comes back', async () => {

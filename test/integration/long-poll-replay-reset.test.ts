@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
 import { longPollTransport } from '../../src/transports/builtins';
-import { sleep, until } from './devserver-helpers';
+import { record, sleep, until } from './devserver-helpers';
 
 // A follower back from the back/forward cache asks the leader to replay from
 // its old cursor. Over long-poll the leader has no reconnect (and so no
@@ -22,14 +21,6 @@ afterEach(async () => {
   await server?.close();
   browser = server = undefined;
 });
-
-function record(rt: RealtimeClient): number[] {
-  const seqs: number[] = [];
-  rt.subscribe('tasks', (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
-}
 
 describe('a replay floor the server can only answer with a reset (long-poll)', () => {
   it('resets once, not at every poll', async () => {

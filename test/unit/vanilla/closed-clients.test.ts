@@ -1,35 +1,14 @@
 // @vitest-environment happy-dom
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../../src/client';
+import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
-import { createMemoryBackend, type MemoryBackend } from '../../../src/testing/memory-backend';
 import { bindDomEvents, installDevtools, setRealtimePropertyFilter } from '../../../src/vanilla';
+import { cleanups, setup } from './harness';
 
 // The window-level helpers kept the clients they were given after close():
 // setRealtimePropertyFilter threw `closed` (the client bound last was the
 // closed one, though an open one was bound before it), the closed client
 // stayed referenced, and __realtimeState showed it. A page that closes its
 // client and creates another (logout, login) must keep working.
-
-const clients: RealtimeClient[] = [];
-const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0)) undo();
-  for (const rt of clients.splice(0)) await rt.close();
-});
-
-function setup(): { rt: RealtimeClient; backend: MemoryBackend } {
-  const backend = createMemoryBackend({ heartbeatMs: 60_000 });
-  const rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    transports: [backend.transport],
-    leader: { strategy: 'none' },
-    devtools: false,
-    telemetry: { sampleRate: 0 },
-  });
-  clients.push(rt);
-  return { rt, backend };
-}
 
 function recordOnWindow(service: string): RealtimeEvent[][] {
   const got: RealtimeEvent[][] = [];

@@ -1,36 +1,22 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../../src/client';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import type { RealtimeClient } from '../../../src/client';
 import { installDevtools } from '../../../src/vanilla';
+import { cleanups, setup } from './harness';
 
 // With two clients on one page (two backends), window.__realtimeState
 // showed the one installed last only, and closing or uninstalling it left
 // either a hook on a closed client (installDevtools) or no hook at all
 // (`devtools: true`), though the other client was still open.
 
-const clients: RealtimeClient[] = [];
-const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0)) undo();
-  for (const rt of clients.splice(0)) await rt.close();
+afterEach(() => {
   delete (window as DevtoolsWindow).__realtimeState;
 });
 
+const client = (devtools: boolean): RealtimeClient => setup({ devtools }).rt;
+
 type DevtoolsWindow = Window & { __realtimeState?: () => unknown };
 const hook = () => (window as DevtoolsWindow).__realtimeState;
-
-function client(devtools: boolean): RealtimeClient {
-  const rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    transports: [createMemoryBackend({ heartbeatMs: 60_000 }).transport],
-    leader: { strategy: 'none' },
-    devtools,
-    telemetry: { sampleRate: 0 },
-  });
-  clients.push(rt);
-  return rt;
-}
 
 describe('window.__realtimeState with several clients', () => {
   it('with `devtools: true`, shows every open client, then the one left, exactly as getState()', async () => {

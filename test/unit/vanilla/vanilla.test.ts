@@ -1,32 +1,8 @@
 // @vitest-environment happy-dom
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../../src/client';
-import type { RealtimeOptions } from '../../../src/options';
+import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
-import { createMemoryBackend, type MemoryBackend } from '../../../src/testing/memory-backend';
 import { bindDomEvents, installDevtools, setRealtimePropertyFilter } from '../../../src/vanilla';
-
-const clients: RealtimeClient[] = [];
-const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0)) undo();
-  for (const rt of clients.splice(0)) await rt.close();
-});
-
-function setup(extra: Partial<RealtimeOptions> = {}): { rt: RealtimeClient; backend: MemoryBackend } {
-  const backend = createMemoryBackend({ heartbeatMs: 60_000 });
-  const rt = createRealtime({
-    url: 'http://127.0.0.1:1/v2/realtime',
-    transports: [backend.transport],
-    leader: { strategy: 'none' },
-    devtools: false,
-    // Sampling is random (2% by default): tests decide it, never chance.
-    telemetry: { sampleRate: 0 },
-    ...extra,
-  });
-  clients.push(rt);
-  return { rt, backend };
-}
+import { cleanups, setup } from './harness';
 
 async function until(check: () => boolean): Promise<void> {
   await vi.waitFor(() => expect(check()).toBe(true));
