@@ -105,6 +105,8 @@ export interface TabParams {
   filter?: string;
   app?: string;
   ttlMs?: number;
+  /** Built-in transports in fallback order (default: the library's). */
+  transports?: Array<'websocket' | 'sse' | 'long-poll'>;
 }
 
 /** One `[Date.now(), isLeader]` sample of a tab, every 10 ms. */
@@ -130,6 +132,7 @@ export function tabUrl(origin: string, params: TabParams): string {
   if (params.filter !== undefined) query.set('filter', params.filter);
   if (params.app !== undefined) query.set('app', params.app);
   if (params.ttlMs !== undefined) query.set('ttlMs', String(params.ttlMs));
+  if (params.transports !== undefined) query.set('transports', params.transports.join(','));
   return `${origin}/?${query}`;
 }
 
