@@ -74,12 +74,30 @@ function parseRecord(value: unknown, read: CursorStoreOptions['read']): StoredRe
   return parsed && { v, cursor: parsed, savedAt };
 }
 
-/** Per service the larger seq; services of either side are kept. */
-function maxMerge(base: Cursor, next: Cursor): Cursor {
-  const merged: Cursor = { ...base };
-  for (const [service, seq] of Object.entries(next)) {
-    const current = merged[service];
-    merged[service] = current === undefined ? seq : Math.max(current, seq);
+/**
+ * Services of the stored cursor that a write keeps though the writer's cursor
+ * has none of them: what one tab does not hold yet (a service just added to
+ * the union), and what the pipelines forgot (they keep the 64 that left the
+ * union last, LEFT_SERVICES_MAX). Without a bound, a page that subscribes one
+ * service per document it opens kept every document in the record for good,
+ * and every write rewrote them all.
+ */
+const STORED_ONLY_MAX = 64;
+
+/**
+ * Per service the larger seq. Every service of `next` is kept, and put last,
+ * so the record lists services by when a tab last held them; of those only
+ * `base` has, the `keep` held last.
+ */
+function maxMerge(base: Cursor, next: Cursor, keep: number): Cursor {
+  const merged: Cursor = {};
+  const only = Object.keys(base).filter((service) => !Object.hasOwn(next, service));
+  for (const service of only.slice(only.length - keep)) merged[service] = base[service]!;
+  for (const service of Object.keys(next)) {
+    const seq = next[service]!;
+    // Own keys only: a service may be named `toString`, and Math.max of the
+    // inherited function is NaN, which made the whole record unreadable.
+    merged[service] = Object.hasOwn(base, service) ? Math.max(base[service]!, seq) : seq;
   }
   return merged;
 }
@@ -108,6 +126,9 @@ function defaultIndexedDB(): IDBFactory | undefined {
  *   a lagging tab that writes last cannot move the stored cursor backwards.
  * - `replace` is the one way back: after a server `reset` the cursor it
  *   sends is the truth even where it is lower.
+ * - Services the writing tab holds no cursor of are kept for the
+ *   {@link STORED_ONLY_MAX} held last only, so the record stays bounded as
+ *   the pipelines' state is.
  * - Persistence is best effort. No IndexedDB, an open that fails, is blocked
  *   or hangs (private modes), a quota error: the store quietly does nothing
  *   and `load()` gives `undefined`. Nothing here ever throws into the app;
@@ -177,9 +198,11 @@ export class CursorStore {
   }
 
   /**
-   * Records `cursor` for the next coalesced write. Within one window the
-   * saves are max-merged, and the write max-merges into what is stored, so
-   * no service ever moves backwards here (use {@link replace} for that).
+   * Records `cursor` (this tab's whole cursor) for the next coalesced write.
+   * Within one window the saves are max-merged (a service the later one
+   * lacks was forgotten meanwhile), and the write max-merges into what is
+   * stored, so no service ever moves backwards here (use {@link replace} for
+   * that).
    * An invalid cursor is ignored. No-op after `close()`.
    */
   save(cursor: Cursor): void {
@@ -188,7 +211,8 @@ export class CursorStore {
     this.#pending =
       this.#pending === undefined
         ? { cursor: valid, replace: false }
-        : { cursor: maxMerge(this.#pending.cursor, valid), replace: this.#pending.replace };
+        : // The tab's own later cursor: what it no longer holds, its pipeline forgot.
+          { cursor: maxMerge(this.#pending.cursor, valid, 0), replace: this.#pending.replace };
     this.#arm();
   }
 
@@ -276,7 +300,8 @@ export class CursorStore {
         const request = store.get(this.#name);
         request.onsuccess = () => {
           const stored = pending.replace ? undefined : parseRecord(request.result, this.#read)?.cursor;
-          const cursor = stored === undefined ? pending.cursor : maxMerge(stored, pending.cursor);
+          const cursor =
+            stored === undefined ? pending.cursor : maxMerge(stored, pending.cursor, STORED_ONLY_MAX);
           const record: StoredRecord = { v: 1, cursor, savedAt: this.#now() };
           try {
             store.put(record, this.#name);

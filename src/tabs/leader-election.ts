@@ -115,7 +115,9 @@ export function defaultStorage(): StorageLike | undefined {
  *   read back after `CLAIM_SETTLE_MS`; in between, the claimant reports no leader (`leaderTabId` undefined), as
  *   the tab whose lease it replaces is gone, and so is that tab's connection.
  *   Of simultaneous claimants the last writer wins and the others back off,
- *   and a leader that ever reads someone else's lease steps down. A leader
+ *   and a leader that ever reads someone else's lease steps down (not for
+ *   the very lease it found stale: where writes throw, a dead tab's stays
+ *   in the key for good). A leader
  *   announcement heard from another tab counts as proof of a live leader,
  *   on top of polling the lease.
  * - `none`: always leader.

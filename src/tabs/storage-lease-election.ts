@@ -148,8 +148,9 @@ export class StorageLease {
     if (this.#isLeader) {
       const read = this.#read();
       if (this.#heldByOther(read)) this.#stepDown(read, now);
-      else if (read?.holder === undefined && peer < this.#tabId) {
-        // No lease tells us apart (storage unusable): the smaller id keeps it.
+      else if (read?.holder !== this.#tabId && peer < this.#tabId) {
+        // No lease tells us apart (storage unusable, or only a dead tab's
+        // that nobody can overwrite): the smaller id keeps it.
         this.#observedAt = now;
         this.#set(false, peer);
       }
@@ -222,10 +223,15 @@ export class StorageLease {
     // From here on: another tab's lease, unreadable storage, or a key nobody
     // can write (the last two judged by peer beats alone).
     const raw = holder === undefined ? undefined : read?.raw;
-    if (late || (holder !== undefined && raw !== this.#observedRaw)) {
+    const changed = holder !== undefined && raw !== this.#observedRaw;
+    if (late || changed) {
       // Late: see #tick. Otherwise the lease changed: its holder is alive.
       this.#observedRaw = raw;
       this.#observedAt = now;
+      // Its holder is named only then: an unchanged lease may be a dead tab's
+      // that nobody can overwrite (writes throw), beside the live leader whose
+      // beats named it (heard); naming both in turn flapped the leader's id.
+      if (changed) this.#set(false, holder);
     } else if (now - this.#observedAt >= Math.max(this.#takeoverMs, 2 * this.#lastGap)) {
       // Unchanged across two of our own intervals too, not only takeoverMs:
       // throttled hidden tabs (Chrome: once a minute) all wake at the same
@@ -234,9 +240,7 @@ export class StorageLease {
       // unchanged for a whole interval; claiming then moved leadership, and
       // left the browser without a connection, at every change of order.
       this.#claim();
-      return;
     }
-    if (holder !== undefined) this.#set(false, holder);
   }
 
   #claim(): void {
@@ -275,9 +279,17 @@ export class StorageLease {
     this.#report(isLeader, leaderTabId);
   }
 
-  /** Whether `read` shows a lease held by another tab. */
+  /**
+   * Whether `read` shows a lease held by another tab, other than the one this
+   * tab found stale and claimed over: where writes throw (the origin's quota
+   * full), a crashed leader's lease stays in the key for good, and taking it
+   * for a live one made the tab that leads in its place step down at every
+   * tick, and lead again takeoverMs later: a reconnect every few seconds.
+   * Lease texts are never written twice (fresh nonces), so the same text
+   * proves nothing.
+   */
   #heldByOther(read: LeaseRead | undefined): read is HeldLease {
-    return read?.holder !== undefined && read.holder !== this.#tabId;
+    return read?.holder !== undefined && read.holder !== this.#tabId && read.raw !== this.#observedRaw;
   }
 
   #writeOwn(): boolean {
