@@ -3,7 +3,8 @@
  * branch on it instead of parsing messages. Connection failures (the
  * `disconnected` and `forbidden` events, `getState().lastError`, a transport's
  * rejection) and a part that could not load (`load_failed`, on the `error`
- * event) are RealtimeErrors. Not every failure is: bad options and arguments
+ * event; the token provider's on `disconnected`, as its connect attempt
+ * fails) are RealtimeErrors. Not every failure is: bad options and arguments
  * throw a `RangeError` or `TypeError` (docs/options.md), and what a subscriber
  * throws reaches the `error` event as it was thrown. So `invalid_options` and
  * `handler_failed` are never produced; they stay so that code naming them

@@ -99,7 +99,11 @@ export class ExponentialBackoff {
     const jittered = fullJitterDelay(this.#attempt, this.#options.random(), this.#options);
     // Stays finite: at 2^53 `+ 1` stops changing the value, and the exponent is capped anyway.
     this.#attempt += 1;
-    return minimumMs > jittered ? Math.min(minimumMs, MAX_RETRY_AFTER_MS) : jittered;
+    // Capped first, then compared: a wait cut to 5 minutes must not shorten a
+    // longer backoff (`capMs` may be up to the timer limit).
+    const wait = Math.min(minimumMs, MAX_RETRY_AFTER_MS);
+    // biome-ignore lint/complexity/useMathMinMax: a NaN wait must give the backoff, where Math.max gives NaN.
+    return wait > jittered ? wait : jittered;
   }
 
   /** Back to attempt 0, after a connection that worked. */

@@ -54,7 +54,8 @@ export interface BindDomEventsOptions {
  * delivers to a subscriber of its own. The events are dispatched after the
  * tab's handlers of the batch ran. The client becomes the
  * one {@link setRealtimePropertyFilter} uses. Returns the function that
- * unbinds; calling it again does nothing. Closing the client unbinds it.
+ * unbinds; calling it again does nothing. Closing the client unbinds it; a
+ * client already closed binds nothing.
  *
  * Bindings of one client to one target share one dispatch, so each batch
  * reaches the target once however many bindings ask for it: the target gets
@@ -78,6 +79,10 @@ export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOpt
   }
   const target = given ?? globalThis.window;
   if (!target) throw new TypeError('bindDomEvents needs a target outside a browser window');
+  // A closed client binds nothing, with `services` too: subscribing would
+  // throw `this realtime client is closed` (a page that rebinds on login
+  // before it created the new client).
+  if (client.getState().status === 'closed') return bind(client, () => {});
   return bind(client, shareTargetDispatch(client, target, services));
 }
 

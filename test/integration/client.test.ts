@@ -211,11 +211,13 @@ describe('fallback chain', () => {
     server.faults.silenceWebSocket(true);
     try {
       const orgId = `org_fallback_${++orgCounter}`;
-      const rt = client(['websocket', 'sse', 'long-poll'], orgId, { connectTimeoutMs: 300 });
+      // Long enough for a cold SSE module to load on a busy machine (the
+      // timeout covers the transport's download too), short for the test.
+      const rt = client(['websocket', 'sse', 'long-poll'], orgId, { connectTimeoutMs: 1000 });
       const failures: string[] = [];
       rt.on('disconnected', ({ error }) => failures.push(error.code));
       const seqs = record(rt, 'tasks');
-      await until(() => rt.getState().status === 'connected', 8000, 'connected');
+      await until(() => rt.getState().status === 'connected', 15_000, 'connected');
       expect(rt.getState().transport).toBe('sse');
       // Two welcome timeouts of the WebSocket, then SSE.
       expect(failures).toEqual(['connect_timeout', 'connect_timeout']);

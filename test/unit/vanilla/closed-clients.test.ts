@@ -74,3 +74,17 @@ describe('the vanilla helpers after close()', () => {
     expect((window as DevtoolsWindow).__realtimeState?.()).toBe(a.getState());
   });
 });
+
+describe('bindDomEvents on a client already closed, with services', () => {
+  it('binds nothing and does not throw, as without services', async () => {
+    const a = setup().rt;
+    const b = setup().rt;
+    cleanups.push(bindDomEvents(a, { services: ['tasks'] }));
+    await b.close();
+    // Threw `this realtime client is closed` from the subscribe of `services`.
+    const unbind = bindDomEvents(b, { services: ['tasks'] });
+    unbind();
+    setRealtimePropertyFilter('p1');
+    expect(a.getState().propertyFilter).toBe('p1');
+  });
+});
