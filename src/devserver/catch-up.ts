@@ -9,6 +9,23 @@ export function matchesPropertyFilter(event: RealtimeEvent, propertyIds: readonl
   return propertyIds === null || event.propertyId == null || propertyIds.includes(event.propertyId);
 }
 
+/**
+ * How far a filtered connection's cursor may lag the head, in seqs, before
+ * the server tells it with an empty batch that the seqs in between were all
+ * filtered out. Half the replay buffer: a client that reconnects (or polls)
+ * with that cursor is still inside the buffer, so it is replayed rather than
+ * reset, and a connection gets at most one such frame per half buffer of
+ * events it does not see.
+ */
+export function cursorAdvanceAt(replayBufferSize: number): number {
+  return Math.max(1, Math.floor(replayBufferSize / 2));
+}
+
+/** An empty batch: every seq of `service` in (after, upTo] was filtered out for this connection. */
+export function filteredOut(service: string, after: number, upTo: number): BatchFrame {
+  return { type: 'batch', events: [], after: { [service]: after }, cursor: { [service]: upTo } };
+}
+
 /** Whether the buffer still holds everything after `from` (and `from` belongs to this epoch). */
 export function replayable(log: EventLog, orgId: string, service: string, from: number): boolean {
   return from <= log.head(orgId, service) && from >= log.oldest(orgId, service) - 1;
@@ -30,7 +47,10 @@ export interface ServiceCatchUp {
  * `cursor` is the head, since the events filtered out after it are
  * accounted for too. When every missing event is filtered out there is
  * nothing to send, and the client's cursor stays where it is, as on the live
- * path.
+ * path; unless it lags the head by `advanceAt` seqs or more: then one empty
+ * batch moves it to the head, before the buffer moves past it and the next
+ * catch-up could only answer with a `reset` for events the client never
+ * wanted (see `cursorAdvanceAt`).
  */
 export function catchUpService(
   log: EventLog,
@@ -39,6 +59,7 @@ export function catchUpService(
   from: number,
   propertyIds: readonly string[] | null,
   maxBatchSize: number,
+  advanceAt = Number.POSITIVE_INFINITY,
 ): ServiceCatchUp {
   const head = log.head(orgId, service);
   if (from > head || from < log.oldest(orgId, service) - 1) {
@@ -49,6 +70,9 @@ export function catchUpService(
     };
   }
   const events = log.eventsAfter(orgId, service, from).filter((e) => matchesPropertyFilter(e, propertyIds));
+  if (events.length === 0 && head - from >= advanceAt) {
+    return { frames: [filteredOut(service, from, head)], eventCount: 0 };
+  }
   const frames: BatchFrame[] = [];
   let after = from;
   for (let start = 0; start < events.length; start += maxBatchSize) {

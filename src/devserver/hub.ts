@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../clock';
 import type { Cursor, ErrorFrame, RealtimeEvent, ServerFrame, WelcomeFrame } from '../protocol/schemas';
 import { type AuthResult, TokenStore } from './auth';
 import { AdaptiveBatcher } from './batcher';
-import { catchUpService, matchesPropertyFilter, replayable } from './catch-up';
+import { catchUpService, cursorAdvanceAt, filteredOut, matchesPropertyFilter, replayable } from './catch-up';
 import { CLOSE_CODES, Connection, type FrameChannel, type TransportName } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import { EventLog } from './event-log';
@@ -67,6 +67,8 @@ export class RealtimeHub {
   silenceWebSocket = false;
   /** Set by the long-poll module: a flush has events a pull connection may want. */
   onPullWake: (connection: Connection) => void = () => {};
+  /** See {@link cursorAdvanceAt}. */
+  private readonly advanceAt: number;
   private readonly batchers = new Map<string, { orgId: string; service: string; batcher: AdaptiveBatcher }>();
 
   constructor(
@@ -74,6 +76,7 @@ export class RealtimeHub {
     readonly clock: Clock = systemClock,
   ) {
     this.log = new EventLog(options.replayBufferSize, options.wallClock);
+    this.advanceAt = cursorAdvanceAt(options.replayBufferSize);
     this.tokens = new TokenStore(options.wallClock, options.verifyToken);
   }
 
@@ -154,6 +157,7 @@ export class RealtimeHub {
         from,
         request.propertyIds,
         this.options.maxBatchSize,
+        this.advanceAt,
       );
       followUps.push(...catchUp.frames);
       eventCount += catchUp.eventCount;
@@ -203,8 +207,15 @@ export class RealtimeHub {
         this.log.head(connection.orgId, service);
       const { maxBatchSize } = this.options;
       frames.push(
-        ...catchUpService(this.log, connection.orgId, service, from, connection.propertyIds, maxBatchSize)
-          .frames,
+        ...catchUpService(
+          this.log,
+          connection.orgId,
+          service,
+          from,
+          connection.propertyIds,
+          maxBatchSize,
+          this.advanceAt,
+        ).frames,
       );
     }
     for (const frame of frames) connection.accountFor(frame);
@@ -351,8 +362,16 @@ export class RealtimeHub {
       const sent = connection.cursor.get(service) ?? 0;
       const fresh = events.filter((e) => e.seq > sent && matchesPropertyFilter(e, connection.propertyIds));
       // Nothing for this connection: send nothing and keep its cursor, so the
-      // `after` of its next batch is still what the client holds.
-      if (fresh.length === 0) continue;
+      // `after` of its next batch is still what the client holds; unless the
+      // client's cursor would fall out of the replay buffer, and a reconnect
+      // with it be answered with a `reset`: then an empty batch moves it on.
+      // Never during a quarantine, whose shed events the cursor must not pass.
+      if (fresh.length === 0) {
+        if (last - sent >= this.advanceAt && !connection.quarantine?.quarantined) {
+          connection.send(filteredOut(service, sent, last));
+        }
+        continue;
+      }
       // Asked only now, so that a flush the filter emptied does not count as
       // shed: the quarantine's reset is for services that really lost events.
       if (connection.quarantine?.shouldShed(service)) continue;

@@ -128,11 +128,13 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         throw frames;
       }
       const welcomeId = connectionIdOfWelcomeObject(frames[0]);
-      if (welcomeId === undefined) {
+      // An `error` frame instead (a refusal) goes to the core, which reads it
+      // as on a live connection (`forbidden`: stop) and closes this one.
+      if (!welcomeId && (frames[0] as { type?: unknown } | null)?.type !== 'error') {
         close();
         throw kit.unavailable('the first poll did not start with a welcome frame');
       }
-      let connectionId = welcomeId;
+      let connectionId = welcomeId as string;
 
       /** Hands a poll's frames to the core, noting the cursor they move to. */
       const deliver = (frames: unknown[]): void => {
@@ -198,7 +200,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       };
 
       deliver(frames);
-      void loop();
+      if (welcomeId) void loop();
       return {
         async update(nextServices, nextPropertyIds): Promise<UpdateResult> {
           if (closed) throw new RealtimeError('connection_lost', 'the long-poll connection is closed');
