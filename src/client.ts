@@ -99,11 +99,13 @@ export interface RealtimeClient {
   /**
    * Tracks an optimistic write: `result` settles `visible` (with its latency)
    * when an event carrying `mutationId` reaches this tab for a service it
-   * subscribes to (also one the property filter, shadow mode or a disabled
-   * service keeps from the handlers: the echo proves the write landed), or
-   * `timed_out` after `timeoutMs` so the app rolls back. Call it before
-   * sending the write (the echo can beat the HTTP answer); attach the id
-   * with `withMutationId`.
+   * subscribes to (also one this tab's property filter, shadow mode or a
+   * disabled service keeps from the handlers: the echo proves the write
+   * landed), or `timed_out` after `timeoutMs` so the app rolls back. The
+   * server sends a browser only the properties its tabs filter on (every
+   * one while some tab has no filter), so the echo of a write to another
+   * property never comes. Call it before sending the write (the echo can
+   * beat the HTTP answer); attach the id with `withMutationId`.
    */
   trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation;
   /** Changes flags at run time (kill switch, rollout, shadow mode). */

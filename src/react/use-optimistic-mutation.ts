@@ -1,11 +1,8 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useInsertionEffect, useRef, useState } from 'react';
 import { newMutationId, withMutationId } from '../optimistic/mutation-header';
 import type { MutationOutcome, TrackedMutation } from '../optimistic/tracked-mutation';
 import { reportListenerError } from '../util/emitter';
 import { useRealtimeClient } from './context';
-
-// useLayoutEffect warns during server rendering in React 18; nothing runs there anyway.
-const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
 
 /** Why an optimistic change is rolled back. */
 export type OptimisticRollbackReason = 'timed_out' | 'error' | 'cancelled';
@@ -107,7 +104,9 @@ function safely(fn: () => void): void {
  * as long as the optimistic data, or ignore `cancelled` in `rollback`.
  *
  * The echo is only seen while some component subscribes to the service the
- * write's events come on (`useRealtimeService`).
+ * write's events come on (`useRealtimeService`), and not for a write to a
+ * property no tab of the browser receives (each filtering on another): the
+ * server does not send it, so that one times out.
  *
  * @example
  * const { mutate, pending } = useOptimisticMutation<Task>({
@@ -121,7 +120,9 @@ export function useOptimisticMutation<TVars>(
 ): OptimisticMutation<TVars> {
   const client = useRealtimeClient();
   const latest = useRef(options);
-  useIsomorphicLayoutEffect(() => {
+  // Taken in before any layout effect of the commit runs (a child's runs
+  // before this component's): one that calls `mutate` must get these options.
+  useInsertionEffect(() => {
     latest.current = options;
   });
   const [pending, setPending] = useState(0);
