@@ -580,6 +580,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (options.devtools) showState(this);
     // The options' flags, as the state has them: to the dispatcher, and the gate.
     this.#applyFlags();
+    // Off from the start, `fallback` fired before the app could listen: again
+    // once listeners attached right after createRealtime can hear it, unless
+    // realtime came on or went off for another reason meanwhile (which fired).
+    const off = this.#state.disabledReason;
+    if (off)
+      queueMicrotask(() => {
+        if (this.#state.disabledReason === off) this.#emit('fallback', { reason: off });
+      });
   }
 
   subscribe(service: string, handler: EventHandler): () => void {
