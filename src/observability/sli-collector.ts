@@ -71,12 +71,19 @@ export class SliCollector {
   readonly #circuitOpen: TimeWeightedRatio;
   readonly #alerts: AlertEvaluator;
   #circuitOpenSince: number | undefined;
+  /** `#circuitOpenSince` of the last time the circuit was open, kept once it closed. */
+  #lastOpenSince: number | undefined;
   /** Server clock minus ours, in ms; 0 until a welcome told us. */
   #offsetMs = 0;
   /** Our wall clock when realtime last came back on in this tab (see {@link cameOn}). */
   #onSince = -Infinity;
+  /** Per service this tab subscribes to, our wall clock when it did (see {@link subscribed}). */
+  readonly #subscribedSince = new Map<string, number>();
   #mutationsVisible = 0;
   #mutationsTimedOut = 0;
+  /** Mutations settled in the last hour, and those of them that timed out: the `optimisticTimeouts` alert's. */
+  readonly #recentSettled: SlidingCounter;
+  readonly #recentTimedOut: SlidingCounter;
   readonly #startedAt: number;
 
   constructor(options: SliCollectorOptions) {
@@ -86,6 +93,8 @@ export class SliCollector {
     this.#sloTargets = options.sloTargets;
     this.#elections = options.elections;
     this.#dropped = options.window(FIVE_MIN_MS);
+    this.#recentSettled = options.window(HOUR_MS);
+    this.#recentTimedOut = options.window(HOUR_MS);
     this.recentDelivery = new SlidingSketch(FIVE_MIN_MS, RECENT_DELIVERY_SLOTS, clock);
     this.#circuitOpen = new TimeWeightedRatio(options.window(HOUR_MS));
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
@@ -113,8 +122,24 @@ export class SliCollector {
   }
 
   /**
+   * This tab subscribes to `services` now (its whole list). A service new in
+   * it (the page came back to a route, or the tab back from idle) has what
+   * it missed replayed from the cursor the tab kept: no handler here waited
+   * for that while nobody subscribed, so, as after {@link cameOn}, its
+   * latency counts from now. `at`: our wall clock of the change; -Infinity
+   * for the services subscribed before measuring began (unknown since when).
+   */
+  subscribed(services: readonly string[], at = this.#wallClock()): void {
+    const since = this.#subscribedSince;
+    // Only the services subscribed now: bounded, and one that leaves starts over.
+    for (const service of since.keys()) if (!services.includes(service)) since.delete(service);
+    for (const service of services) if (!since.has(service)) since.set(service, at);
+  }
+
+  /**
    * A batch was dispatched in this tab: one latency sample per event, from
-   * its `ts` or, if later, from when realtime came back on (see {@link cameOn}).
+   * its `ts` or, if later, from when realtime came back on (see {@link cameOn})
+   * or this tab subscribed to the service (see {@link subscribed}).
    *
    * @param now the server's time of the dispatch; by default ours now plus
    * the offset (given for a dispatch that happened before the collector).
@@ -130,7 +155,7 @@ export class SliCollector {
       this.#byService.set(service, sketch);
     }
     const recent = this.recentDelivery.current();
-    const since = this.#onSince + this.#offsetMs;
+    const since = Math.max(this.#onSince, this.#subscribedSince.get(service) ?? -Infinity) + this.#offsetMs;
     for (const event of events) {
       // Clock error can make a fresh event look a little in the future.
       const latency = Math.max(now - Math.max(event.ts, since), 0);
@@ -151,16 +176,19 @@ export class SliCollector {
   mutationSettled(outcome: { status: string; latencyMs?: number }): void {
     if (outcome.status === 'visible') {
       this.#mutationsVisible++;
+      this.#recentSettled.add();
       if (outcome.latencyMs !== undefined) this.mutationToVisible.add(outcome.latencyMs);
     } else if (outcome.status === 'timed_out') {
       this.#mutationsTimedOut++;
+      this.#recentSettled.add();
+      this.#recentTimedOut.add();
     }
   }
 
   /** The circuit is open (half-open counts as open) or closed. */
   circuit(open: boolean): void {
     this.#circuitOpen.set(open);
-    if (open) this.#circuitOpenSince ??= this.#clock.now();
+    if (open) this.#lastOpenSince = this.#circuitOpenSince ??= this.#clock.now();
     else this.#circuitOpenSince = undefined;
   }
 
@@ -226,13 +254,26 @@ export class SliCollector {
    * Feeds the alert evaluator the figures of now; call it periodically. The
    * delivery p99 is that of the last 4 to 5 minutes (`recentDelivery`): with
    * no delivery in them there is no figure, and its "for" durations restart.
+   * The optimistic timeout share is that of the mutations settled in the
+   * last hour (59 to 60 minutes), not {@link optimisticTimeoutRate}'s.
+   *
+   * `rollback`: the guard's verdict as the state shows it. Its `circuit_open`
+   * rule (by default the same 5 minutes as the critical `circuitOpen` alert)
+   * stops the connection loop, after which the circuit counts as closed: it
+   * is checked first, so the alert would never see the circuit open that
+   * long. While that trip keeps realtime off, the circuit counts as open
+   * since it opened: the outage is not over, only no longer tried.
    */
-  evaluateAlerts(): readonly Alert[] {
+  evaluateAlerts(rollback?: { state: string; reason?: string | undefined }): readonly Alert[] {
+    const tripped = rollback?.state === 'tripped' && rollback.reason === 'circuit_open';
     return this.#alerts.observe({
-      circuitOpenSinceMs: this.#circuitOpenSince,
+      circuitOpenSinceMs: this.#circuitOpenSince ?? (tripped ? this.#lastOpenSince : undefined),
       electionsPerHour: this.electionsPerHour,
       deliveryP99Ms: this.recentDelivery.read().quantile(0.99),
-      optimisticTimeoutRate: this.optimisticTimeoutRate,
+      // Of the last hour, as the delivery p99 is of the last minutes: over the
+      // tab's life one early timeout kept the alert up for the rest of a quiet
+      // session. None settled in the hour: no figure.
+      optimisticTimeoutRate: this.#recentTimedOut.total() / this.#recentSettled.total(),
       droppedLast5Min: this.droppedLast5Min,
     });
   }

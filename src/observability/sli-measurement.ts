@@ -29,7 +29,10 @@ export interface MeasurementHost {
    * #circuitToGuard); not `state().circuit`, which in a follower is the leader's.
    */
   readonly circuitOpen: boolean;
-  /** The client's state, also watched for realtime coming back on (see SliCollector.cameOn). */
+  /**
+   * The client's state, also watched for realtime coming back on and for
+   * services subscribed again (see SliCollector.cameOn and .subscribed).
+   */
   readonly store: Store<RealtimeState>;
   /** Reports the reporter has sent so far (0 without one). */
   reportsSent(): number;
@@ -58,8 +61,10 @@ export function startMeasuring(host: MeasurementHost): Measurement {
   });
   sli.circuit(host.circuitOpen);
   sli.setClockOffset(host.clockOffsetMs);
+  sli.subscribed(host.store.getState().services, -Infinity);
   host.store.subscribe((state, previous) => {
     if (previous.status === 'disabled' && state.status !== 'disabled') sli.cameOn();
+    if (state.services !== previous.services) sli.subscribed(state.services);
   });
   return {
     sli,

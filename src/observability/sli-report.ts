@@ -72,7 +72,7 @@ export function sliState(
   reportsSent: number,
 ): Pick<RealtimeState, 'slo' | 'alerts' | 'byServiceP95LatencyMs' | 'sli'> {
   return {
-    alerts: sli.evaluateAlerts(),
+    alerts: sli.evaluateAlerts(state.rollback),
     slo: sli.slo(),
     byServiceP95LatencyMs: sli.byServiceP95(state.byServiceDelivered),
     sli: {

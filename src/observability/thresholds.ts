@@ -126,7 +126,10 @@ export interface AlertThresholds {
   /** Warning when delivery p99 (of the last 4 to 5 minutes) exceeds this (ms) for longer than `deliveryP99WarningForMs`. */
   deliveryP99WarningMs: number;
   deliveryP99WarningForMs: number;
-  /** Warning when the share of optimistic mutations that timed out exceeds this (a fraction: 0.01 = 1 %). */
+  /**
+   * Warning when the share of the optimistic mutations settled in the last
+   * hour that timed out exceeds this (a fraction: 0.01 = 1 %).
+   */
   optimisticTimeoutRateWarning: number;
   /** Warning when events dropped in the last 5 minutes exceed this. */
   droppedEventsWarning: number;

@@ -1,0 +1,62 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Alert } from '../../../src/observability/alerts';
+import type { SliReport } from '../../../src/observability/telemetry-payload';
+import { fakeBrowserEach } from '../tabs/fake-browser-each';
+
+// The critical `circuitOpen` alert (the seed's "Circuit open > 5 minutes",
+// page immediately) and the rollback guard's `circuit_open` rule have the
+// same default, 5 minutes. The guard is checked first, at every breaker
+// change and at the top of each 10 s tick; its trip stops the connection
+// loop, and a breaker no loop drives counts as closed for the circuit SLIs.
+// So by the time the alerts were evaluated the circuit was "closed" again:
+// with the defaults the critical alert could never be raised, in the state
+// or in any report, whatever the length of the outage.
+
+const browser = fakeBrowserEach();
+
+describe('the critical circuitOpen alert under the default thresholds', () => {
+  it('is raised past 5 minutes open, although the guard turns realtime off then', {
+    timeout: 60_000,
+  }, async () => {
+    const { backend } = browser();
+    const rt = browser().tab({ leader: { strategy: 'none' }, telemetry: { measure: 'always' } });
+    const seen: Alert[] = [];
+    rt.subscribeState((state) => seen.push(...state.alerts));
+    const reports: SliReport[] = [];
+    rt.on('sli', (report) => reports.push(report));
+    await vi.dynamicImportSettled();
+    backend.failNextConnects(1_000_000); // the backend is down for good
+    rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+
+    // The guard did its part: realtime is off because the circuit stayed open.
+    expect(rt.getState()).toMatchObject({
+      status: 'disabled',
+      disabledReason: 'auto_rollback',
+      rollback: { state: 'tripped', reason: 'circuit_open' },
+    });
+    // The page the operator was promised.
+    const critical = (alert: { name: string; level: string }) =>
+      alert.name === 'circuitOpen' && alert.level === 'critical';
+    expect(seen.some(critical)).toBe(true);
+    expect(rt.getState().alerts.some(critical)).toBe(true);
+    expect(reports.at(-1)!.alerts!.some(critical)).toBe(true);
+    expect(reports.at(-1)!.rollback).toEqual({ active: true, reason: 'circuit_open' });
+  });
+
+  it('is not raised by a trip for another reason', async () => {
+    const { backend } = browser();
+    const rt = browser().tab({
+      leader: { strategy: 'none' },
+      telemetry: { measure: 'always' },
+      rollback: { minSamples: 1 },
+    });
+    await vi.dynamicImportSettled();
+    rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    backend.sendRaw('garbage');
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(rt.getState().rollback).toMatchObject({ state: 'tripped', reason: 'error_rate' });
+    expect(rt.getState().alerts.map((alert) => alert.name)).not.toContain('circuitOpen');
+  });
+});
