@@ -106,7 +106,23 @@ const ROUTES: Record<string, Route> = {
   'POST /dev/publish': devPublish,
 };
 
-const KNOWN_PATHS = new Set(Object.keys(ROUTES).map((key) => key.slice(key.indexOf(' ') + 1)));
+/**
+ * Paths whose GET is also served as HEAD (the same answer, which Node sends
+ * without its body): the read-only ones. HEAD of `/stream` or `/poll` would
+ * open a connection, so those answer 405.
+ */
+const HEAD_AS_GET = new Set(['/metrics', '/health']);
+
+/** Path → the `Allow` header of its 405: the methods it serves, and OPTIONS. */
+const ALLOWED_METHODS = new Map<string, string>();
+for (const key of Object.keys(ROUTES)) {
+  const [method = '', path = ''] = key.split(' ');
+  const methods = (ALLOWED_METHODS.get(path) ?? '').split(', ').filter((m) => m.length > 0);
+  methods.push(method);
+  if (method === 'GET' && HEAD_AS_GET.has(path)) methods.push('HEAD');
+  ALLOWED_METHODS.set(path, methods.join(', '));
+}
+for (const [path, methods] of ALLOWED_METHODS) ALLOWED_METHODS.set(path, `${methods}, OPTIONS`);
 
 async function route(hub: RealtimeHub, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { pathname, query } = splitTarget(req.url);
@@ -123,13 +139,17 @@ async function route(hub: RealtimeHub, req: IncomingMessage, res: ServerResponse
       sendEmpty(res, 204, { ...CORS_HEADERS });
       return;
     }
-    const handler = ROUTES[`${req.method ?? 'GET'} ${path}`];
+    const method = req.method === 'HEAD' && HEAD_AS_GET.has(path) ? 'GET' : (req.method ?? 'GET');
+    const handler = ROUTES[`${method} ${path}`];
     if (handler) {
       await handler(hub, req, res, query);
       return;
     }
-    if (KNOWN_PATHS.has(path))
-      throw new HttpError(405, 'bad_request', `${req.method} not allowed on ${path}`);
+    const allow = ALLOWED_METHODS.get(path);
+    if (allow !== undefined)
+      throw new HttpError(405, 'bad_request', `${req.method} not allowed on ${path}`, undefined, {
+        Allow: allow,
+      });
   }
   if (await serveStatic(hub.options.static, req, res, pathname)) return;
   throw new HttpError(404, 'not_found', `nothing at ${pathname}`);

@@ -28,6 +28,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterMs?: number,
+    /** Extra answer headers (`Allow` of a 405). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -62,7 +64,7 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Record<s
 /** Answers with `{ type: 'error', code, message, retryAfterMs? }`; 429/503 also get `Retry-After`. */
 export function sendError(res: ServerResponse, error: HttpError): void {
   const body: Record<string, unknown> = { type: 'error', code: error.code, message: error.message };
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...error.headers };
   if (error.retryAfterMs !== undefined) {
     body.retryAfterMs = error.retryAfterMs;
     headers['Retry-After'] = String(Math.ceil(error.retryAfterMs / 1000));

@@ -343,6 +343,7 @@ export class RealtimeHub {
       invalidClientFrames: c.invalidClientFrames,
       overloadedRejections: c.overloadedRejections,
       quarantinesTotal: c.quarantinesTotal,
+      slowConsumerDrops: c.slowConsumerDrops,
       epoch: this.log.epoch,
     };
     if (c.lastCatchUp) metrics.lastCatchUp = { ...c.lastCatchUp };
@@ -410,11 +411,23 @@ export class RealtimeHub {
           this.options.log(`quarantine ${connection.id}`);
         },
         onExit: (shed) => this.endQuarantine(connection, shed),
+        onStuck: () => this.dropStuck(connection),
       },
       this.clock,
     );
     connection.startHeartbeat(this.options.heartbeatMs, this.options.wallClock);
     this.watchToken(connection, tokenExpiresAt);
+  }
+
+  // Cut as a network drop would: a stuck client would not read a close frame
+  // either, and the frames already queued are released with the socket. The
+  // client reconnects with its cursor and is replayed from the buffer.
+  private dropStuck(connection: Connection): void {
+    if (connection.closed) return;
+    this.counters.slowConsumerDrops++;
+    this.options.log(`drop stuck consumer ${connection.id}: send queue over dropQueueBytes`);
+    connection.channel.destroy();
+    this.remove(connection);
   }
 
   // The client missed whatever was shed; a reset makes it resync rather than

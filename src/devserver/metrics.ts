@@ -10,6 +10,7 @@ export class MetricsCounters {
   invalidClientFrames = 0;
   overloadedRejections = 0;
   quarantinesTotal = 0;
+  slowConsumerDrops = 0;
   lastCatchUp: DevServerMetrics['lastCatchUp'];
 }
 

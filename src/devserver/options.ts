@@ -20,6 +20,7 @@ export interface ResolvedDevServerOptions {
   pollIdleTimeoutMs: number;
   quarantine: {
     queueLimitBytes: number;
+    dropQueueBytes: number;
     overflowsToQuarantine: number;
     windowMs: number;
     durationMs: number;
@@ -30,6 +31,9 @@ export interface ResolvedDevServerOptions {
   log: (line: string) => void;
   wallClock: WallClock;
 }
+
+/** Default of `quarantine.dropQueueBytes` (raised to 16 × `queueLimitBytes` when that is larger). */
+export const DEFAULT_DROP_QUEUE_BYTES = 64 * 1024 * 1024;
 
 /** Longest long-poll `wait` the server grants, in seconds. */
 export const MAX_POLL_WAIT_SECONDS = 60;
@@ -83,6 +87,7 @@ export function resolveDevServerOptions(options: DevServerOptions = {}): Resolve
   const windowMax = positive('batchWindowMs.max', options.batchWindowMs?.max, 150);
   if (windowMax < windowMin) fail('batchWindowMs.max', windowMax, `>= batchWindowMs.min (${windowMin})`);
   const q = options.quarantine ?? {};
+  const queueLimitBytes = integer('quarantine.queueLimitBytes', q.queueLimitBytes, 1024 * 1024, 0, 2 ** 40);
   const lowTier = q.lowTierServices ?? ['analytics', 'dashboard'];
   if (!Array.isArray(lowTier) || !lowTier.every((s) => serviceNameSchema.safeParse(s).success)) {
     fail('quarantine.lowTierServices', lowTier, 'an array of service names');
@@ -124,7 +129,14 @@ export function resolveDevServerOptions(options: DevServerOptions = {}): Resolve
     })(),
     pollIdleTimeoutMs: integer('pollIdleTimeoutMs', options.pollIdleTimeoutMs, 60_000, 1, 86_400_000),
     quarantine: {
-      queueLimitBytes: integer('quarantine.queueLimitBytes', q.queueLimitBytes, 1024 * 1024, 0, 2 ** 40),
+      queueLimitBytes,
+      dropQueueBytes: integer(
+        'quarantine.dropQueueBytes',
+        q.dropQueueBytes,
+        Math.max(DEFAULT_DROP_QUEUE_BYTES, 16 * queueLimitBytes),
+        Math.max(1, queueLimitBytes),
+        2 ** 46,
+      ),
       overflowsToQuarantine: integer(
         'quarantine.overflowsToQuarantine',
         q.overflowsToQuarantine,

@@ -6,6 +6,8 @@ export interface QuarantineHooks {
   onEnter(): void;
   /** `shed`: the services whose frames were withheld during the quarantine. */
   onExit(shed: string[]): void;
+  /** The queue passed `dropQueueBytes`: the consumer is stuck, drop the connection. */
+  onStuck(): void;
 }
 
 /**
@@ -14,7 +16,8 @@ export interface QuarantineHooks {
  * `queueLimitBytes` within `windowMs` quarantine the connection for
  * `durationMs`, during which frames of low-tier services are withheld so the
  * critical ones still get through. It ends early once the queue has stayed at
- * or below a quarter of the limit for `healthyMs`. The monitor remembers which
+ * or below a quarter of the limit for `healthyMs`. A queue that passes
+ * `dropQueueBytes` ends the connection instead (`onStuck`). The monitor remembers which
  * services it actually withheld, so the connection can send exactly those a
  * `reset` instead of letting the client silently miss events.
  */
@@ -39,9 +42,19 @@ export class QuarantineMonitor {
     return this.startedAt !== undefined;
   }
 
-  /** Call after each write: counts an overflow when the queue is over the limit. */
+  /**
+   * Call after each write: counts an overflow when the queue is over the
+   * limit, and reports a stuck consumer at `dropQueueBytes`. Shedding
+   * low-tier services cannot help one that stopped reading for good: the
+   * frames of its other services would pile up for as long as it stays open.
+   */
   afterSend(): void {
-    if (this.queuedBytes() <= this.settings.queueLimitBytes) return;
+    const queued = this.queuedBytes();
+    if (queued > this.settings.dropQueueBytes) {
+      this.hooks.onStuck();
+      return;
+    }
+    if (queued <= this.settings.queueLimitBytes) return;
     const now = this.clock.now();
     this.overflowTimes = this.overflowTimes.filter((t) => now - t < this.settings.windowMs);
     this.overflowTimes.push(now);

@@ -11,6 +11,7 @@ import {
   parsePropertyIdsParam,
   parseServicesParam,
   requireIdentity,
+  sendError,
 } from './http-util';
 import type { RealtimeHub } from './hub';
 
@@ -78,11 +79,18 @@ export async function handleSseStream(
     parseCursorParam(query.get('cursor')) ??
     (typeof lastEventId === 'string' ? decodeCursor(lastEventId.trim()) : undefined);
   const origin = originOf(req);
-  const overloaded = hub.checkQuota(origin);
-  if (overloaded) throw new HttpError(429, 'overloaded', overloaded.message, overloaded.retryAfterMs);
 
   await hub.delayAnswer();
   if (res.destroyed) return;
+  // The quota is counted after `faults.delay`, right before the stream is
+  // registered: checked before it, every stream that arrived within one delay
+  // was measured against the same count and all of them got through. Answered
+  // here, not thrown, so the refusal is not delayed a second time.
+  const overloaded = hub.checkQuota(origin);
+  if (overloaded) {
+    sendError(res, new HttpError(429, 'overloaded', overloaded.message, overloaded.retryAfterMs));
+    return;
+  }
   res.writeHead(200, {
     ...CORS_HEADERS,
     'Content-Type': 'text/event-stream',

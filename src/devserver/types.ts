@@ -45,6 +45,14 @@ export interface DevServerOptions {
   quarantine?: {
     /** Bytes queued on one connection that count as an overflow; default 1 MiB. */
     queueLimitBytes?: number;
+    /**
+     * Bytes queued on one connection above which it is dropped, as a network cut would
+     * (no close frame): a consumer that stopped reading for good would otherwise have
+     * every frame of its critical services queued for it, without end. The client
+     * reconnects with its cursor and is replayed. Default 64 MiB, and at least 16 ×
+     * `queueLimitBytes`; it may not be below `queueLimitBytes` (nor 1).
+     */
+    dropQueueBytes?: number;
     /** Overflows within `windowMs` that quarantine a connection; default 3 in 10000 ms. */
     overflowsToQuarantine?: number;
     windowMs?: number;
@@ -122,6 +130,8 @@ export interface DevServerMetrics {
   overloadedRejections: number;
   /** Times a connection was quarantined as a slow consumer. */
   quarantinesTotal: number;
+  /** Connections dropped because their queue passed `quarantine.dropQueueBytes`. */
+  slowConsumerDrops: number;
   /** Bumped by `restart({ wipe: true })`: seqs restarted at 1. */
   epoch: number;
   /** The stream start that replayed from a client's cursor most recently. */

@@ -140,6 +140,7 @@ describe('AdaptiveBatcher', () => {
 describe('QuarantineMonitor', () => {
   const settings = {
     queueLimitBytes: 100,
+    dropQueueBytes: 1_000_000,
     overflowsToQuarantine: 2,
     windowMs: 1000,
     durationMs: 5000,
@@ -155,7 +156,7 @@ describe('QuarantineMonitor', () => {
     const monitor = new QuarantineMonitor(
       settings,
       () => queued,
-      { onEnter: () => enters++, onExit: (shed) => exits.push(shed) },
+      { onEnter: () => enters++, onExit: (shed) => exits.push(shed), onStuck: () => {} },
       clock,
     );
     queued = 150;
@@ -185,7 +186,7 @@ describe('QuarantineMonitor', () => {
     const monitor = new QuarantineMonitor(
       settings,
       () => 1000,
-      { onEnter: () => {}, onExit: (s) => exits.push(s) },
+      { onEnter: () => {}, onExit: (s) => exits.push(s), onStuck: () => {} },
       clock,
     );
     monitor.afterSend();
