@@ -55,6 +55,7 @@ export type EventHandler = (events: RealtimeEvent[]) => void;
 
 /** Payloads of the client's events. */
 export interface RealtimeEventMap {
+  /** The state changed (the new `getState()`); also `closed`, the last before close() drops every listener. */
   statechange: [state: RealtimeState];
   /** This tab became leader (`true`) or stopped being leader (`false`). */
   leader: [isLeader: boolean];
@@ -114,10 +115,16 @@ export interface RealtimeClient {
   getState(): RealtimeState;
   /** Listens to state changes; returns the function that stops listening. */
   subscribeState(listener: (state: RealtimeState) => void): () => void;
+  /**
+   * Listens to one of the client's events ({@link RealtimeEventMap}: payloads
+   * and when each fires); returns the function that stops listening. A
+   * listener that throws stops neither the others nor the client.
+   */
   on<E extends keyof RealtimeEventMap>(
     event: E,
     listener: (...args: RealtimeEventMap[E]) => void,
   ): () => void;
+  /** Stops `listener` listening to `event`, as the function {@link RealtimeClient.on} returned does. */
   off<E extends keyof RealtimeEventMap>(event: E, listener: (...args: RealtimeEventMap[E]) => void): void;
   /** Closes the connection and every listener; the client cannot be used afterwards. */
   close(): Promise<void>;

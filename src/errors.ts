@@ -1,14 +1,17 @@
 /**
  * The stable, machine-readable `code` of a {@link RealtimeError}, so apps can
  * branch on it instead of parsing messages. Connection failures (the
- * `disconnected` and `forbidden` events, `getState().lastError`, a transport's
- * rejection) and a part that could not load (`load_failed`, on the `error`
- * event; the token provider's on `disconnected`, as its connect attempt
- * fails) are RealtimeErrors. Not every failure is: bad options and arguments
- * throw a `RangeError` or `TypeError` (docs/options.md), and what a subscriber
- * throws reaches the `error` event as it was thrown. So `invalid_options` and
- * `handler_failed` are never produced; they stay so that code naming them
- * still compiles.
+ * `disconnected` and `forbidden` events, a transport's rejection; shown as
+ * `code: message` in `getState().lastError`) and a part that could not load
+ * (`load_failed`, on the `error` event; the token provider's on
+ * `disconnected`, as its connect attempt fails) are RealtimeErrors. Not
+ * every failure is: bad options and arguments throw a `RangeError` or
+ * `TypeError` (docs/options.md), and what a subscriber throws reaches the
+ * `error` event as it was thrown. So `invalid_options` and `handler_failed`
+ * are never produced, nor is `circuit_open` (an open circuit shows in
+ * `getState().circuit`; `circuit_open` is a reason of the rollback guard);
+ * they stay so that code naming them still compiles. Every code, and when
+ * it comes: docs/troubleshooting.md#error-codes.
  */
 export type RealtimeErrorCode =
   | 'invalid_options'

@@ -1,15 +1,17 @@
 export type { EventHandler, RealtimeClient, RealtimeEventMap } from './client';
 export { createRealtime } from './client';
 export type { Clock, RandomSource, WallClock } from './clock';
+export type { GetToken } from './connection/token-provider';
 export type { RealtimeErrorCode } from './errors';
 export { isRealtimeError, RealtimeError } from './errors';
 export { flagsFromEnv } from './flags/env-flags';
-export type { Alert, AlertLevel, AlertThresholds } from './observability/alerts';
+export type { Alert, AlertLevel, AlertName, AlertThresholds } from './observability/alerts';
 export type { RollbackThresholds } from './observability/rollback-guard';
-export type { SloReport, SloResult, SloTargets } from './observability/slo';
+export type { SloName, SloReport, SloResult, SloTargets } from './observability/slo';
 export type { SliReport } from './observability/telemetry-payload';
 export { MUTATION_ID_HEADER, newMutationId, withMutationId } from './optimistic/mutation-header';
 export type {
+  MutationCancelReason,
   MutationOutcome,
   MutationStatus,
   TrackedMutation,
@@ -41,9 +43,11 @@ export type {
   TransportCloseReason,
   TransportConnection,
   TransportContext,
+  UpdateResult,
 } from './transports/types';
 export type {
   WebSocketConstructorLike,
+  WebSocketEventLike,
   WebSocketLike,
   WebSocketTransportOptions,
 } from './transports/websocket';

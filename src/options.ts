@@ -31,7 +31,9 @@ export type LeaderStrategy = 'auto' | 'locks' | 'storage' | 'none';
  * inject what they have.
  */
 export interface RealtimePlatform {
+  /** The `WebSocket` constructor for the built-in transport; in Node 20, `ws`'s `WebSocket`. */
   WebSocket?: unknown;
+  /** The `fetch` of the SSE and long-poll transports. */
   fetch?: typeof fetch;
   /** Fires `online`, `offline`, `pagehide`, `pageshow`, `freeze`, `resume`, `visibilitychange`. */
   window?: EventTarget;
@@ -67,19 +69,44 @@ export interface RealtimeOptions {
    * No user name or password: fetch refuses those (as in `telemetry.url`, `flagsUrl`).
    */
   url: string;
-  /** Partitions tabs (channel and lock names) and rollout buckets. */
+  /** Partitions tabs (channel and lock names) and rollout buckets; both default `''`. */
   scope?: { orgId?: string; userId?: string };
   /** Fallback order; default `['websocket', 'sse', 'long-poll']`. */
   transports?: TransportOption[];
+  /** Bearer tokens; without `auth` the client connects anonymously. */
   auth?: {
+    /**
+     * Returns the token (a string, or `{ token, expiresAt? }` with
+     * `expiresAt` in epoch ms), or a promise of it. Called before the first
+     * connect, again `refreshSkewMs` before `expiresAt`, and after a 401.
+     */
     getToken: GetToken;
     /** Refresh this long before `expiresAt`; default 30000. */
     refreshSkewMs?: number;
   };
+  /**
+   * Kill switches and rollout (docs/rollout.md); defaults: `enabled: true`,
+   * `emergencyDisable: false`, `disabledOrgs: []`, `rolloutPercent: 100`,
+   * `shadowMode: false`, `disabledServices: []`. Change them at run time
+   * with `setFlags`.
+   */
   flags?: Partial<ResolvedFlags>;
+  /**
+   * Leader election (docs/concepts.md): `strategy` default `'auto'` (Web
+   * Locks, else a localStorage lease, else none); `takeoverMs` (storage
+   * lease only), how long a silent leader keeps its lease, default 3000.
+   */
   leader?: { strategy?: LeaderStrategy; takeoverMs?: number };
+  /**
+   * Circuit breaker: opens after `failureThreshold` failed attempts in a row
+   * (default 3), for `cooldownMs` (default 1000), doubling after each failed
+   * probe up to `maxCooldownMs` (default 60000).
+   */
   circuit?: { failureThreshold?: number; cooldownMs?: number; maxCooldownMs?: number };
-  /** Reconnect delays: full jitter between `baseMs` and a ceiling that doubles up to `capMs`. */
+  /**
+   * Reconnect delays: full jitter between `baseMs` (default 500) and a
+   * ceiling that doubles up to `capMs` (default 20000).
+   */
   backoff?: { baseMs?: number; capMs?: number };
   /**
    * How long an attempt may wait for `welcome`, from the start of the
@@ -97,7 +124,11 @@ export interface RealtimeOptions {
    * an array of states while several clients show theirs; default true.
    */
   devtools?: boolean;
-  /** Optimistic mutations: how long an echo may take before `trackMutation` reports a timeout. */
+  /**
+   * Optimistic mutations: `timeoutMs`, how long an echo may take before
+   * `trackMutation` reports a timeout (default 10000); `maxPending`,
+   * mutations tracked at once, one more cancels the oldest (default 1000).
+   */
   optimistic?: { timeoutMs?: number; maxPending?: number };
   /**
    * Sampled SLI reports: `url` (default `/telemetry/client`, relative to the
@@ -125,6 +156,7 @@ export interface RealtimeOptions {
   persistCursor?: boolean;
   /** Key that separates several tabwire apps on one origin; default `'tabwire'`. */
   appKey?: string;
+  /** Platform pieces (default: the browser's globals); inject them in Node and in tests. */
   platform?: RealtimePlatform;
 }
 

@@ -14,11 +14,17 @@ export interface CircuitState {
 
 /** Flags after defaults are applied. */
 export interface ResolvedFlags {
+  /** Master switch; `false` turns realtime off (`disabledReason: 'disabled'`). Default `true`. */
   enabled: boolean;
+  /** Kill switch, wins over every other flag (`'emergency_disable'`). Default `false`. */
   emergencyDisable: boolean;
+  /** Orgs for which realtime is off (`'org_disabled'`). Default `[]`. */
   disabledOrgs: string[];
+  /** 0..100: share of orgs in the rollout, by a stable bucket of the org id (`'not_in_rollout'`). Default `100`. */
   rolloutPercent: number;
+  /** The connection runs and SLIs are measured, but no handler is called. Default `false`. */
   shadowMode: boolean;
+  /** Services that are not dispatched; the others keep working. Default `[]`. */
   disabledServices: string[];
 }
 

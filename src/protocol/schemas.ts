@@ -114,8 +114,43 @@ export const updateServicesResponseSchema = z.object({ cursor: cursorSchema });
 /** Answer of `GET /poll` with status 200. */
 export const pollResponseSchema = z.object({ frames: z.array(z.unknown()) });
 
+/** `{ [service]: seq }`: per service, the last seq accounted for (PROTOCOL.md, "cursor"). */
 export type Cursor = z.infer<typeof cursorSchema>;
-export type RealtimeEvent = z.infer<typeof eventSchema>;
+
+/**
+ * One event of a service, as a handler receives it (PROTOCOL.md, "Event").
+ * Written out rather than inferred from {@link eventSchema}, so that editors
+ * show its fields and their docs; {@link SameShape} holds the two together.
+ */
+export interface RealtimeEvent {
+  /** The service (event stream) it belongs to, e.g. `tasks`. */
+  service: string;
+  /** The kind of entity that changed, e.g. `task`: the backend's vocabulary. */
+  entityType: string;
+  /** What happened, e.g. `task.updated`: the backend's vocabulary. */
+  type: string;
+  /** The server's id of the event; the dedup key is `entityType:eventId`, or the seq without one. */
+  eventId?: string;
+  /** Position in the stream of its org and service: an integer ≥ 1, one more per event. */
+  seq: number;
+  /** Server time of the change, epoch milliseconds. */
+  ts: number;
+  /** The org it belongs to. */
+  orgId: string;
+  /** The property it concerns, if any; what the property filter looks at. */
+  propertyId?: string | null;
+  /** The id of the write that caused it (`withMutationId`), echoed by the backend. */
+  mutationId?: string;
+  /** The payload: `unknown`, as no schema of yours was checked; validate it before use. */
+  data?: unknown;
+}
+
+/** `true` when `A` and `B` are assignable to each other. */
+type SameShape<A, B> = [A, B] extends [B, A] ? true : false;
+/** Compiles only for `true`. */
+type Holds<T extends true> = T;
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check, nothing to use.
+type EventShapeChecked = Holds<SameShape<z.infer<typeof eventSchema>, RealtimeEvent>>;
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 export type BatchFrame = z.infer<typeof batchFrameSchema>;
 export type HeartbeatFrame = z.infer<typeof heartbeatFrameSchema>;

@@ -56,7 +56,19 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
  * @throws Error outside a provider.
  */
 export function useRealtimeClient(): RealtimeClient {
+  return useClientFor('useRealtimeClient');
+}
+
+/**
+ * The client of the nearest {@link RealtimeProvider}, for the hook named
+ * `hook`: outside a provider, the error names the hook the app called.
+ */
+export function useClientFor(hook: string): RealtimeClient {
   const client = useContext(RealtimeContext);
-  if (!client) throw new Error('useRealtimeClient must be used inside a <RealtimeProvider>');
+  if (!client) {
+    throw new Error(
+      `${hook} must be used inside a <RealtimeProvider>: wrap the app (or this component) in <RealtimeProvider client={rt}> or options={…}`,
+    );
+  }
   return client;
 }

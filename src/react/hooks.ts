@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import type { EventHandler, RealtimeClient } from '../client';
 import type { RealtimeState } from '../state';
-import { useRealtimeClient } from './context';
+import { useClientFor } from './context';
 
 // useLayoutEffect warns during server rendering in React 18; nothing runs there anyway.
 const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
@@ -25,7 +25,7 @@ const isClosed = (client: RealtimeClient): boolean => client.getState().status =
  * useRealtimeService('tasks', (events) => queryClient.invalidateQueries({ queryKey: ['tasks'] }));
  */
 export function useRealtimeService(service: string, handler: EventHandler, enabled = true): void {
-  const client = useRealtimeClient();
+  const client = useClientFor('useRealtimeService');
   const latest = useRef(handler);
   // Updated after commit, not during render: a render React throws away must
   // not leave its handler behind.
@@ -60,7 +60,7 @@ export function useRealtimeState<T>(
   selector?: (state: RealtimeState) => T,
   isEqual: (a: T, b: T) => boolean = Object.is,
 ): T | RealtimeState {
-  const client = useRealtimeClient();
+  const client = useClientFor('useRealtimeState');
   const select = (selector ?? identity) as (state: RealtimeState) => T;
   // The method is called detached by React: bind it to its client.
   const subscribe = useCallback((onChange: () => void) => client.subscribeState(onChange), [client]);
@@ -93,7 +93,7 @@ export function useRealtimeState<T>(
  * useRealtimePropertyFilter(selectedPropertyId ?? null);
  */
 export function useRealtimePropertyFilter(propertyId: string | null): void {
-  const client = useRealtimeClient();
+  const client = useClientFor('useRealtimePropertyFilter');
   useEffect(() => {
     if (isClosed(client)) return;
     client.setPropertyFilter(propertyId);

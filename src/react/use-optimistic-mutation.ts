@@ -2,7 +2,7 @@ import { useCallback, useEffect, useInsertionEffect, useRef, useState } from 're
 import { newMutationId, withMutationId } from '../optimistic/mutation-header';
 import type { MutationOutcome, TrackedMutation } from '../optimistic/tracked-mutation';
 import { reportListenerError } from '../util/emitter';
-import { useRealtimeClient } from './context';
+import { useClientFor } from './context';
 
 /** Why an optimistic change is rolled back. */
 export type OptimisticRollbackReason = 'timed_out' | 'error' | 'cancelled';
@@ -118,7 +118,7 @@ function safely(fn: () => void): void {
 export function useOptimisticMutation<TVars>(
   options: UseOptimisticMutationOptions<TVars>,
 ): OptimisticMutation<TVars> {
-  const client = useRealtimeClient();
+  const client = useClientFor('useOptimisticMutation');
   const latest = useRef(options);
   // Taken in before any layout effect of the commit runs (a child's runs
   // before this component's): one that calls `mutate` must get these options.

@@ -68,7 +68,7 @@ export interface BindDomEventsOptions {
  *
  * @example
  * const unbind = bindDomEvents(rt, { services: ['tasks'] });
- * window.addEventListener('tasks-stream-events', (e) => refresh(e.detail));
+ * window.addEventListener('tasks-stream-events', (e) => refresh((e as CustomEvent<RealtimeEvent[]>).detail));
  */
 export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOptions): () => void {
   const { services, target: given } = options ?? {};

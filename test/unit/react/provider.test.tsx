@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
 import {
   RealtimeProvider,
+  useOptimisticMutation,
   useRealtimeClient,
+  useRealtimePropertyFilter,
   useRealtimeService,
   useRealtimeState,
 } from '../../../src/react';
@@ -51,6 +53,12 @@ function Probe({ into }: { into: { client?: RealtimeClient } }) {
 
 function Orphan() {
   useRealtimeClient();
+  return null;
+}
+
+/** Renders nothing; calls the hook `call` calls. */
+function CallsHook({ call }: { call: () => unknown }) {
+  call();
   return null;
 }
 
@@ -149,6 +157,20 @@ describe('RealtimeProvider', () => {
   it('useRealtimeClient throws a clear error outside a provider', () => {
     const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(() => render(<Orphan />)).toThrow(/inside a <RealtimeProvider>/);
+    spy.mockRestore();
+  });
+
+  it.each([
+    ['useRealtimeClient', () => useRealtimeClient()],
+    ['useRealtimeService', () => useRealtimeService('tasks', () => {})],
+    ['useRealtimeState', () => useRealtimeState()],
+    ['useRealtimePropertyFilter', () => useRealtimePropertyFilter(null)],
+    ['useOptimisticMutation', () => useOptimisticMutation({ mutate: async () => {} })],
+  ] as const)('%s outside a provider names itself and says how to fix it', (hook, call) => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(() => render(<CallsHook call={call} />)).toThrow(
+      `${hook} must be used inside a <RealtimeProvider>: wrap the app (or this component) in <RealtimeProvider client={rt}> or options={…}`,
+    );
     spy.mockRestore();
   });
 });
