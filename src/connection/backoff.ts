@@ -66,7 +66,7 @@ export function fullJitterDelay(attempt: number, random01: number, shape: Backof
  * Exponential backoff with full jitter and a floor, for reconnects.
  *
  * `next()` gives the delay before the next attempt and counts it;
- * `reset()` after a connection that worked. With the defaults the windows
+ * `reset()` after a connection that worked (the loop: one that lasted). With the defaults the windows
  * are 0.5–1 s, 0.5–2 s, 0.5–4 s, 0.5–8 s, 0.5–16 s, then 0.5–20 s forever.
  *
  * @example

@@ -20,6 +20,16 @@ import type { TokenSource } from './token-source';
  */
 const MAX_HEARTBEAT_MS = MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS;
 
+/**
+ * A welcomed connection that lived this long (from its opening) proves the
+ * server works: its end starts the backoff over. One that ends sooner (a
+ * server that sheds or refuses connections once welcomed, a welcome's
+ * `heartbeatMs` far below the server's real pace) continues it, or every
+ * browser reconnects every 0.5-1 s for good: a live connection's end is no
+ * breaker failure.
+ */
+const STABLE_CONNECTION_MS = 10_000;
+
 // An in-place update's progress (see `update()`): none (0, so falsy), one in
 // flight, one in flight and another asked for meanwhile. An enum, as esbuild
 // inlines its values.
@@ -433,7 +443,7 @@ export class ConnectionLoop {
     deps.chain.noteWelcome(true);
     if (generation !== this.#authRetryGeneration) this.#authRetried = false;
     deps.breaker.recordSuccess();
-    deps.backoff.reset();
+    // The backoff starts over once this connection has lasted (see #teardown).
     deps.watchdog.start(Math.min(frame.heartbeatMs, MAX_HEARTBEAT_MS));
     // Replaces the schedule of an earlier connection.
     this.#cancelRefresh = deps.tokens.scheduleRefresh((token) => {
@@ -521,6 +531,9 @@ export class ConnectionLoop {
     const abort = this.#abort;
     const connection = this.#connection;
     const welcomed = this.#welcomed;
+    // Counted from its opening: a welcome comes within connectTimeoutMs.
+    if (welcomed && this.#deps.clock.now() - this.#startedAt >= STABLE_CONNECTION_MS)
+      this.#deps.backoff.reset();
     this.#generation++;
     // Reset before the abort, whose listeners run at once and may call back.
     this.#abort = this.#connection = this.#early = undefined;
