@@ -62,9 +62,19 @@ export function startMeasuring(host: MeasurementHost): Measurement {
   sli.circuit(host.circuitOpen);
   sli.setClockOffset(host.clockOffsetMs);
   sli.subscribed(host.store.getState().services, -Infinity);
+  let servicesChanged = false;
   host.store.subscribe((state, previous) => {
     if (previous.status === 'disabled' && state.status !== 'disabled') sli.cameOn();
-    if (state.services !== previous.services) sli.subscribed(state.services);
+    // The list the task ends with: a service unsubscribed and subscribed
+    // again in one go (a route swapping one subscriber for another, React
+    // StrictMode) was never left, and its clock must not start over.
+    if (state.services !== previous.services && !servicesChanged) {
+      servicesChanged = true;
+      queueMicrotask(() => {
+        servicesChanged = false;
+        sli.subscribed(host.store.getState().services);
+      });
+    }
   });
   return {
     sli,

@@ -117,7 +117,8 @@ export function defaultStorage(): StorageLike | undefined {
  *   Of simultaneous claimants the last writer wins and the others back off,
  *   and a leader that ever reads someone else's lease steps down (not for
  *   the very lease it found stale: where writes throw, a dead tab's stays
- *   in the key for good). A leader
+ *   in the key for good; unless it hears that lease's holder beat, as a
+ *   frozen leader does once it wakes, which leads on it). A leader
  *   announcement heard from another tab counts as proof of a live leader,
  *   on top of polling the lease.
  * - `none`: always leader.

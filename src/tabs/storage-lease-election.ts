@@ -147,7 +147,10 @@ export class StorageLease {
     const now = this.#clock.now();
     if (this.#isLeader) {
       const read = this.#read();
-      if (this.#heldByOther(read)) this.#stepDown(read, now);
+      // A lease naming the very tab whose beat this is proves it alive, even
+      // one this tab judged stale (a frozen leader whose writes throw): it
+      // keeps leading on it, so this tab must not.
+      if (read?.holder === peer || this.#heldByOther(read)) this.#stepDown(read as HeldLease, now);
       else if (read?.holder !== this.#tabId && peer < this.#tabId) {
         // No lease tells us apart (storage unusable, or only a dead tab's
         // that nobody can overwrite): the smaller id keeps it.
