@@ -1357,11 +1357,14 @@ class Client implements RealtimeClient, CoordinatorHost {
    */
   #circuitToGuard(): void {
     const open = this.#circuitDriven();
-    this.#guard.circuitOpen(open);
     // The circuit SLIs (circuitOpenPercent, the circuitOpen alert) are the
     // connection's, so they follow the same rule: a follower's or an idle
     // tab's stale breaker must not report open time the leader reports too.
+    // Told before the guard: a guard that trips stops the loop and calls this
+    // again (closed), which a late `open` here would undo, restarting the
+    // open time the circuitOpen alert reads at the trip.
     this.#measurement?.sli.circuit(open);
+    this.#guard.circuitOpen(open);
   }
 
   /** The circuit is open (half-open counts) while this tab's loop tries to connect. */
