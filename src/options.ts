@@ -317,6 +317,9 @@ export function resolveFlags(
   if (flags === undefined) return base;
   if (typeof flags !== 'object' || flags === null)
     throw new TypeError(`${field} must be an object, got ${String(flags)}`);
+  // A misspelled kill switch (`emergencyDisabled`, typed in DevTools during an
+  // incident) would do nothing, silently: refused, as slo/alerts keys are.
+  v.assertKnownKeys(field, flags, FLAG_CHECKS, 'a flag');
   return overlay(base, flags, `${field}.`, FLAG_CHECKS);
 }
 

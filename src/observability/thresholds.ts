@@ -1,4 +1,4 @@
-import { assertNumber, assertObject, assertPositive } from '../util/validate';
+import { assertKnownKeys, assertNumber, assertObject, assertPositive } from '../util/validate';
 
 // The SLO targets and alert thresholds as options: their defaults and the
 // checks that run once, in createRealtime. Kept apart from the evaluators
@@ -88,12 +88,8 @@ export function resolveNamedNumbers<T extends object>(
   check: (field: string, value: unknown, name: keyof T & string) => void,
 ): T {
   assertObject(field, overrides);
+  assertKnownKeys(field, overrides, defaults, what);
   const names = Object.keys(defaults) as (keyof T & string)[];
-  for (const key of Object.keys(overrides)) {
-    if (!(names as string[]).includes(key)) {
-      throw new RangeError(`${field}.${key} is not ${what}; known: ${names.join(', ')}`);
-    }
-  }
   // Every name is set below, in the order of `defaults`.
   const resolved = {} as T;
   for (const name of names) {

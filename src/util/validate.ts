@@ -130,6 +130,18 @@ export function assertObject(field: string, value: unknown): asserts value is Re
 }
 
 /**
+ * Throws a `RangeError` for the first key of `given` that `known` lacks,
+ * listing the known ones: a typo (`cooldwnMs`, `emergencyDisabled`) must not
+ * pass as nothing.
+ */
+export function assertKnownKeys(field: string, given: object, known: object, what: string): void {
+  const names = Object.keys(known);
+  for (const key of Object.keys(given))
+    if (!names.includes(key))
+      throw new RangeError(`${field}.${key} is not ${what}; known: ${names.join(', ')}`);
+}
+
+/**
  * Asserts that `value` is one of `allowed` (compared with `Object.is`, so
  * `NaN` can be listed and `0` is not `-0`). Throws `RangeError` listing the
  * allowed values.

@@ -453,6 +453,18 @@ describe('createRealtime', () => {
     expect(rt.getState().status).toBe('connected');
   });
 
+  it('refuses a misspelled kill switch in setFlags, and changes nothing', async () => {
+    const { rt } = setup();
+    record(rt, 'tasks');
+    await vi.advanceTimersByTimeAsync(0);
+    const before = rt.getState();
+    expect(() => rt.setFlags({ emergencyDisabled: true } as never)).toThrow(
+      /^flags\.emergencyDisabled is not a flag; known: enabled, emergencyDisable/,
+    );
+    expect(rt.getState()).toBe(before);
+    expect(rt.getState().status).toBe('connected');
+  });
+
   it('validates options loudly, naming the field and the value', () => {
     const base = { url: 'http://127.0.0.1:1/x' };
     expect(() => createRealtime({ ...base, circuit: { failureThreshold: 0 } })).toThrow(

@@ -191,11 +191,25 @@ describe('resolveOptions', () => {
 });
 
 describe('resolveFlags', () => {
-  it('puts the flags given over the base, checked, and ignores unknown keys', () => {
-    expect(
-      resolveFlags(DEFAULT_FLAGS, { rolloutPercent: 50, disabledOrgs: ['o'], extra: 1 } as never),
-    ).toEqual({ ...DEFAULT_FLAGS, rolloutPercent: 50, disabledOrgs: ['o'] });
+  it('puts the flags given over the base, checked', () => {
+    expect(resolveFlags(DEFAULT_FLAGS, { rolloutPercent: 50, disabledOrgs: ['o'] })).toEqual({
+      ...DEFAULT_FLAGS,
+      rolloutPercent: 50,
+      disabledOrgs: ['o'],
+    });
     expect(resolveFlags(DEFAULT_FLAGS, undefined)).toBe(DEFAULT_FLAGS);
+  });
+
+  // A misspelled kill switch was ignored: `setFlags({ emergencyDisabled: true })`,
+  // typed in DevTools during an incident, did nothing and said nothing.
+  it('refuses a key that is no flag, naming it and the flags there are', () => {
+    const known = 'enabled, emergencyDisable, shadowMode, rolloutPercent, disabledOrgs, disabledServices';
+    expect(() => resolveFlags(DEFAULT_FLAGS, { emergencyDisabled: true } as never, 'setFlags')).toThrow(
+      new RangeError(`setFlags.emergencyDisabled is not a flag; known: ${known}`),
+    );
+    expect(() => resolveFlags(DEFAULT_FLAGS, { rolloutPercent: 5, extra: undefined } as never)).toThrow(
+      new RangeError(`flags.extra is not a flag; known: ${known}`),
+    );
   });
 
   it('rejects null for a flag, naming it under the given field', () => {
