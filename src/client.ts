@@ -790,6 +790,14 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#pipeline.applyFrame(frame);
       this.#showCursor();
     } else {
+      // No handler relies on our cursor yet (see #adoptLeaderCursor): a batch
+      // past it starts the service there, as in a new tab. As a gap, its
+      // events were dropped, and the leader's answer then skipped them.
+      if (this.#adoptLeaderCursor && frame.type === 'batch') {
+        const own = this.#pipeline.getCursor();
+        for (const service in frame.after)
+          own[service]! < frame.after[service]! && this.#pipeline.forget(service);
+      }
       // A batch or a reset; any other frame changes nothing there.
       this.#applyServerFrame(frame, epoch);
     }
@@ -1421,6 +1429,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       // `disabled` mirrored from the leader is lifted here at every SLI tick.
       if (this.#syncDue && this.#active && !this.#isLeaderNow()) {
         this.#syncDue = false;
+        // Its handlers were here while it was off: what it missed is theirs,
+        // to be replayed, even if no leader answered its hello yet.
+        this.#adoptLeaderCursor = false;
         this.#lastReplayAskAt = this.#clock.now();
         this.#coordinator?.post({ type: 'sync', to: state.leaderTabId });
       }
