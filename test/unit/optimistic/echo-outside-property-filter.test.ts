@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { describe, expect, it, vi } from 'vitest';
+import { fakeBrowserEach } from '../tabs/fake-browser-each';
 
 // The property filter is also the server's (PROTOCOL.md: a browser subscribes
 // to the union of its tabs' filters, and a filtered connection is sent only
@@ -11,18 +10,10 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // property filter never kept an echo from counting; they now say when it does.
 // These tests pin that behaviour, which docs/react.md describes.
 
-let browser: FakeBrowser | undefined;
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
-  await browser?.close();
-  browser = undefined;
-  vi.useRealTimers();
-});
+const browserEach = fakeBrowserEach();
 
 async function filteredTab() {
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
+  const browser = browserEach();
   const a = browser.tab();
   a.subscribe('tasks', () => {});
   a.setPropertyFilter('p9');

@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // KNOWN DEFECT, recorded with `it.fails` (turn into `it` once fixed).
 //
@@ -18,18 +17,12 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // which flags its flags URL set (or leader-only polling that hands the last
 // document over at takeover): a cross-tab message change, left for a decision.
 
-let browser: FakeBrowser;
+const browserEach = fakeBrowserEach();
 let document: Record<string, unknown> = {};
 const fetch = vi.fn(async () => new Response(JSON.stringify(document), { status: 200 }));
 
 beforeEach(() => {
-  vi.useFakeTimers();
   document = {};
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
 });
 
 const settle = () => vi.advanceTimersByTimeAsync(100);
@@ -45,6 +38,7 @@ function record(tab: RealtimeClient): number[] {
 
 describe("a flags URL's kill switch whose leader tab closes while it is on", () => {
   it.fails('is lifted in the follower that took over (no flags URL of its own)', async () => {
+    const browser = browserEach();
     const a = browser.tab({ flagsUrl, platform: { fetch: fetch as typeof globalThis.fetch } });
     record(a);
     await vi.dynamicImportSettled();

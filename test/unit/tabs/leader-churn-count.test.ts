@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { describe, expect, it, vi } from 'vitest';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // Leader churn (`leader.electionsPerHour`, the seed's "< 1 election/hour/tab"
 // target) counted every election a tab won, its very first one too: every
@@ -8,21 +7,13 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // the SLO said nothing. Churn is leadership moving between tabs: a win after
 // this tab knew another leader.
 
-let browser: FakeBrowser;
-beforeEach(() => {
-  vi.useFakeTimers();
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 const settle = () => vi.advanceTimersByTimeAsync(100);
 
 describe('leader churn', () => {
   it("is 0 for a tab's first election, with no leader before it", async () => {
-    const a = browser.tab({ telemetry: { sampleRate: 0, measure: 'always' } });
+    const a = browser().tab({ telemetry: { sampleRate: 0, measure: 'always' } });
     a.subscribe('tasks', () => {});
     await vi.dynamicImportSettled();
     await settle();
@@ -35,10 +26,10 @@ describe('leader churn', () => {
   });
 
   it('counts a takeover from a leader the tab knew, and each one after', async () => {
-    const a = browser.tab();
+    const a = browser().tab();
     a.subscribe('tasks', () => {});
     await settle();
-    const b = browser.tab();
+    const b = browser().tab();
     b.subscribe('tasks', () => {});
     await settle();
     expect(b.getState().isLeader).toBe(false);
@@ -49,7 +40,7 @@ describe('leader churn', () => {
     expect(b.getState().leader).toMatchObject({ elections: 1, electionsPerHour: 1 });
 
     // A third tab takes over from b: its first election, and a takeover all the same.
-    const c = browser.tab();
+    const c = browser().tab();
     c.subscribe('tasks', () => {});
     await settle();
     await b.close();
