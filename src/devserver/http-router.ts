@@ -117,10 +117,9 @@ const HEAD_AS_GET = new Set(['/metrics', '/health']);
 const ALLOWED_METHODS = new Map<string, string>();
 for (const key of Object.keys(ROUTES)) {
   const [method = '', path = ''] = key.split(' ');
-  const methods = (ALLOWED_METHODS.get(path) ?? '').split(', ').filter((m) => m.length > 0);
-  methods.push(method);
-  if (method === 'GET' && HEAD_AS_GET.has(path)) methods.push('HEAD');
-  ALLOWED_METHODS.set(path, methods.join(', '));
+  const served = method === 'GET' && HEAD_AS_GET.has(path) ? 'GET, HEAD' : method;
+  const before = ALLOWED_METHODS.get(path);
+  ALLOWED_METHODS.set(path, before === undefined ? served : `${before}, ${served}`);
 }
 for (const [path, methods] of ALLOWED_METHODS) ALLOWED_METHODS.set(path, `${methods}, OPTIONS`);
 

@@ -1,8 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { createRealtime, type RealtimeClient } from '../../src/client';
+import type { RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { sleep, until } from './devserver-helpers';
+import { devClient, record, sleep, until } from './devserver-helpers';
 
 // PROTOCOL.md: the cursor counts what the client "received, or known to be
 // filtered out for this subscription", and a `reset` is for a server that
@@ -34,23 +33,10 @@ for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
     server = dev;
     const publish = (propertyId: string) =>
       dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated', propertyId });
-    const client = createRealtime({
-      url: dev.url,
-      scope: { orgId: ORG, userId: 'u_1' },
-      transports: [transport],
-      platform: { WebSocket: WebSocket as never },
-      auth: { getToken: () => `dev:${ORG}:u_1` },
-      leader: { strategy: 'none' },
-      devtools: false,
-      telemetry: { sampleRate: 0 },
-      backoff: { baseMs: 10, capMs: 50 },
-    });
+    const client = devClient(dev.url, ORG, transport);
     rt = client;
     client.setPropertyFilter('p1');
-    const seqs: number[] = [];
-    client.subscribe('tasks', (events) => {
-      for (const event of events) seqs.push(event.seq);
-    });
+    const seqs = record(client);
     let resyncs = 0;
     client.on('resync', () => resyncs++);
     await until(() => client.getState().status === 'connected', 5000, 'connected');

@@ -3,7 +3,7 @@
 // the server sends is checked against the shared frame schemas on arrival.
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
-import type { RealtimeClient } from '../../src/client';
+import { createRealtime, type RealtimeClient } from '../../src/client';
 import { encodeCursor } from '../../src/protocol/cursor';
 import { parseServerFrame } from '../../src/protocol/parse';
 import type { Cursor, ServerFrame } from '../../src/protocol/schemas';
@@ -17,10 +17,27 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Polls `check` until it is true or `timeoutMs` passes, on the monotonic
- * clock: a wall clock that jumps (NTP on a shared machine) failed a wait
- * long before its time.
+ * One tab (no election) of `orgId` on the dev server at `url`, over one
+ * transport, with the static dev token and a short backoff.
  */
+export function devClient(
+  url: string,
+  orgId: string,
+  transport: 'websocket' | 'sse' | 'long-poll',
+): RealtimeClient {
+  return createRealtime({
+    url,
+    scope: { orgId, userId: USER },
+    transports: [transport],
+    platform: { WebSocket: WebSocket as never },
+    auth: { getToken: () => devToken(orgId) },
+    leader: { strategy: 'none' },
+    devtools: false,
+    telemetry: { sampleRate: 0 },
+    backoff: { baseMs: 10, capMs: 50 },
+  });
+}
+
 /** Subscribes `rt` to `service` and returns the seqs it is handed, in order. */
 export function record(rt: RealtimeClient, service = 'tasks'): number[] {
   const seqs: number[] = [];
@@ -30,6 +47,11 @@ export function record(rt: RealtimeClient, service = 'tasks'): number[] {
   return seqs;
 }
 
+/**
+ * Polls `check` until it is true or `timeoutMs` passes, on the monotonic
+ * clock: a wall clock that jumps (NTP on a shared machine) failed a wait
+ * long before its time.
+ */
 export async function until(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {

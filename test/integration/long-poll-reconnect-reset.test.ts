@@ -1,8 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { createRealtime, type RealtimeClient } from '../../src/client';
+import type { RealtimeClient } from '../../src/client';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { sleep, until } from './devserver-helpers';
+import { devClient, record, sleep, until } from './devserver-helpers';
 
 // Long-poll's `connect` delivers the first poll's frames (welcome, and the
 // catch-up: replayed batches, or a `reset` when the server cannot replay from
@@ -33,22 +32,9 @@ for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
     });
     server = dev;
     const publish = () => dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated' });
-    const client = createRealtime({
-      url: dev.url,
-      scope: { orgId: ORG, userId: 'u_1' },
-      transports: [transport],
-      platform: { WebSocket: WebSocket as never },
-      auth: { getToken: () => `dev:${ORG}:u_1` },
-      leader: { strategy: 'none' },
-      devtools: false,
-      telemetry: { sampleRate: 0 },
-      backoff: { baseMs: 10, capMs: 50 },
-    });
+    const client = devClient(dev.url, ORG, transport);
     rt = client;
-    const seqs: number[] = [];
-    client.subscribe('tasks', (events) => {
-      for (const event of events) seqs.push(event.seq);
-    });
+    const seqs = record(client);
     let resyncs = 0;
     client.on('resync', () => resyncs++);
     await until(() => client.getState().status === 'connected', 5000, 'connected');

@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { Cursor } from '../../src/protocol/schemas';
 import type { RealtimeState } from '../../src/state';
-import type { LockManagerLike, StorageLike } from '../../src/tabs/leader-election';
 // Loaded up front: the election imports it on demand, which fake timers would stall.
 import '../../src/tabs/storage-lease-election';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
@@ -9,7 +7,8 @@ import { createMemoryBackend } from '../../src/testing/memory-backend';
 import type { TransportConnection, TransportContext } from '../../src/transports/types';
 import { FakeClock, flushPromises } from './connection/fake-clock';
 import { quietSink, scriptedLoop, welcomeFrame } from './connection/loop-fixture';
-import { page, record, settle } from './tabs/epoch-helpers';
+import { deniedLocks, deniedStorage } from './tabs/denied-platform';
+import { page, record, recordCursors, settle } from './tabs/epoch-helpers';
 
 // Interactions between the fixes of one day (214f050..ee5ab9e), each test
 // failing on that code: the epoch ids vs the follower's gap asks, the
@@ -35,12 +34,7 @@ describe('a follower back with a cursor of an epoch it missed', () => {
   // new epoch from, or answers with a reset to every tab again.
   it('asks no replay from it for a batch relayed before the leader answered (bfcache)', async () => {
     const { backend } = browser;
-    const cursors: Cursor[] = [];
-    const connect = backend.transport.connect.bind(backend.transport);
-    backend.transport.connect = (ctx) => {
-      cursors.push({ ...ctx.cursor });
-      return connect(ctx);
-    };
+    const cursors = recordCursors(backend);
     const a = browser.tab();
     record(a);
     await settle();
@@ -171,21 +165,6 @@ describe('the "refreshed once" mark of a 401', () => {
 });
 
 describe('Web Locks refused by the browser', () => {
-  const deniedLocks: LockManagerLike = {
-    request: () => Promise.reject(new DOMException('Access to the Locks API is denied', 'SecurityError')),
-  };
-  const deniedStorage: StorageLike = {
-    getItem: () => {
-      throw new DOMException('denied', 'SecurityError');
-    },
-    setItem: () => {
-      throw new DOMException('denied', 'SecurityError');
-    },
-    removeItem: () => {
-      throw new DOMException('denied', 'SecurityError');
-    },
-  };
-
   // The election falls back to the storage lease, but each start of it (a
   // tab back from idle, from the back/forward cache) asked for the lock
   // again, was refused again, and reported the refusal again: an error in

@@ -1,33 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { describe, expect, it, vi } from 'vitest';
+import { fakeBrowserEach } from '../tabs/fake-browser-each';
 
 // Coverage from a bug hunt (these pass on main): an echo counts in the tab
 // that tracked it wherever the connection lives, also when that tab's
 // property filter, shadow mode or a disabled service keeps it from the
 // handlers, and when it comes in a replay (reconnect, lost batch, takeover).
 
-let browser: FakeBrowser | undefined;
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
-  await browser?.close();
-  browser = undefined;
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 async function twoTabs() {
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-  const a = browser.tab();
+  const a = browser().tab();
   a.subscribe('tasks', () => {});
   await vi.advanceTimersByTimeAsync(2000);
-  const b = browser.tab();
+  const b = browser().tab();
   b.subscribe('tasks', () => {});
   await vi.advanceTimersByTimeAsync(2000);
   expect(a.getState().isLeader).toBe(true);
   expect(b.getState().isLeader).toBe(false);
-  return { a, b, backend: browser.backend };
+  return { a, b, backend: browser().backend };
 }
 
 describe('an echo across tabs', () => {
@@ -95,15 +85,14 @@ describe('an echo across tabs', () => {
     expect(m.status()).toBe('visible');
   });
   it('reaches a follower that tracked it before joining', async () => {
-    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-    const a = browser.tab();
+    const a = browser().tab();
     a.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(2000);
-    const b = browser.tab();
+    const b = browser().tab();
     b.subscribe('tasks', () => {});
     const m = b.trackMutation('m_1', { timeoutMs: 30000 });
     await vi.advanceTimersByTimeAsync(0);
-    browser.backend.publish({ service: 'tasks', mutationId: 'm_1' });
+    browser().backend.publish({ service: 'tasks', mutationId: 'm_1' });
     await vi.advanceTimersByTimeAsync(2000);
     expect(m.status()).toBe('visible');
   });

@@ -1,6 +1,7 @@
 import { vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
-import type { RealtimeEvent } from '../../../src/protocol/schemas';
+import type { Cursor, RealtimeEvent } from '../../../src/protocol/schemas';
+import type { MemoryBackend } from '../../../src/testing/memory-backend';
 
 // What the tests of a tab's cursor across resets and absences share
 // (rejoin-cursor.test.ts, missed-reset.test.ts).
@@ -30,3 +31,14 @@ export const settle = () => vi.advanceTimersByTimeAsync(50);
 
 /** A `pagehide`/`pageshow` of the back/forward cache (`persisted`). */
 export const page = (type: 'pagehide' | 'pageshow') => Object.assign(new Event(type), { persisted: true });
+
+/** Records the cursor of every connect to `backend` from now on, in order. */
+export function recordCursors(backend: MemoryBackend): Cursor[] {
+  const cursors: Cursor[] = [];
+  const connect = backend.transport.connect.bind(backend.transport);
+  backend.transport.connect = (ctx) => {
+    cursors.push({ ...ctx.cursor });
+    return connect(ctx);
+  };
+  return cursors;
+}

@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { describe, expect, it, vi } from 'vitest';
+import { record } from './epoch-helpers';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // `disabledServices` takes any strings (options, setFlags, the flags URL:
 // a name that is no service simply disables nothing), but the tabs' `flags`
@@ -11,31 +10,14 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // holding one in its flags answered every joining tab with a message that
 // was dropped, its kill switch with it.
 
-let browser: FakeBrowser;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
-});
+const browser = fakeBrowserEach();
 
 const settle = () => vi.advanceTimersByTimeAsync(100);
 
-function record(tab: RealtimeClient): number[] {
-  const seqs: number[] = [];
-  tab.subscribe('tasks', (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
-}
-
 describe('flags with a disabled "service" that is no service name', () => {
   it('still carry a kill switch thrown with them to every tab', async () => {
-    const a = browser.tab();
-    const b = browser.tab();
+    const a = browser().tab();
+    const b = browser().tab();
     record(a);
     record(b);
     await settle();
@@ -45,19 +27,19 @@ describe('flags with a disabled "service" that is no service name', () => {
     b.setFlags({ emergencyDisable: true, disabledServices: ['work orders'] });
     await settle();
     expect(a.getState()).toMatchObject({ status: 'disabled', disabledReason: 'emergency_disable' });
-    expect(browser.backend.connectionCount).toBe(0);
+    expect(browser().backend.connectionCount).toBe(0);
     expect(a.getState().counters.invalidTabMessages).toBe(0);
   });
 
   it("reach a tab that joins a leader holding them, with the leader's kill switch", async () => {
-    const a = browser.tab({ flags: { disabledServices: [''] } });
+    const a = browser().tab({ flags: { disabledServices: [''] } });
     record(a);
     await settle();
     a.setFlags({ emergencyDisable: true });
     await settle();
     expect(a.getState()).toMatchObject({ status: 'disabled', disabledReason: 'emergency_disable' });
 
-    const c = browser.tab();
+    const c = browser().tab();
     record(c);
     await settle();
     expect(c.getState().flags.emergencyDisable).toBe(true);

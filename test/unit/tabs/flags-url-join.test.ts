@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
-import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { record } from './epoch-helpers';
+import { fakeBrowserEach } from './fake-browser-each';
 
 // A kill switch thrown by the flags URL and lifted again must be lifted in
 // every tab. A tab that opens while the leader still holds the thrown switch
@@ -11,35 +11,21 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // its own tab, and the new tab's own poller saw no change (its first
 // document was already the lifted one, or it has no flagsUrl at all).
 
-let browser: FakeBrowser;
+const browser = fakeBrowserEach();
 let document: Record<string, unknown> = {};
 const fetch = vi.fn(async () => new Response(JSON.stringify(document), { status: 200 }));
 
 beforeEach(() => {
-  vi.useFakeTimers();
   document = {};
-  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 60_000 }) });
-});
-afterEach(async () => {
-  await browser.close();
-  vi.useRealTimers();
 });
 
 const settle = () => vi.advanceTimersByTimeAsync(100);
 
 function polling(): RealtimeClient {
-  return browser.tab({
+  return browser().tab({
     flagsUrl: { url: 'http://127.0.0.1:1/flags', intervalMs: 5_000 },
     platform: { fetch: fetch as typeof globalThis.fetch },
   });
-}
-
-function record(tab: RealtimeClient): number[] {
-  const seqs: number[] = [];
-  tab.subscribe('tasks', (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
 }
 
 async function leaderThatThrewTheSwitch(): Promise<RealtimeClient> {
@@ -69,14 +55,14 @@ describe('a kill switch of the flags URL, lifted while a tab opens', () => {
     expect(a.getState()).toMatchObject({ status: 'connected' });
     expect(c.getState().flags.emergencyDisable).toBe(false);
     expect(c.getState()).toMatchObject({ status: 'connected' });
-    browser.backend.publish({ service: 'tasks' });
+    browser().backend.publish({ service: 'tasks' });
     await settle();
     expect(seen).toEqual([1]);
   });
 
   it('is lifted in a new tab without a flags URL of its own', async () => {
     const a = await leaderThatThrewTheSwitch();
-    const c = browser.tab();
+    const c = browser().tab();
     const seen = record(c);
     await settle();
     expect(c.getState()).toMatchObject({ status: 'disabled', disabledReason: 'emergency_disable' });
@@ -84,16 +70,16 @@ describe('a kill switch of the flags URL, lifted while a tab opens', () => {
     await settle();
     expect(a.getState()).toMatchObject({ status: 'connected' });
     expect(c.getState()).toMatchObject({ status: 'connected' });
-    browser.backend.publish({ service: 'tasks' });
+    browser().backend.publish({ service: 'tasks' });
     await settle();
     expect(seen).toEqual([1]);
   });
 
   it("does not lift a follower's own switch when the leader's flags change", async () => {
-    const a = browser.tab();
+    const a = browser().tab();
     record(a);
     await settle();
-    const b = browser.tab({ flags: { emergencyDisable: true } });
+    const b = browser().tab({ flags: { emergencyDisable: true } });
     record(b);
     await settle();
     expect(b.getState()).toMatchObject({ status: 'disabled', disabledReason: 'emergency_disable' });
@@ -105,7 +91,7 @@ describe('a kill switch of the flags URL, lifted while a tab opens', () => {
   });
 
   it('tells the lift after the state, so no tab fires a second fallback', async () => {
-    const tabs = [browser.tab(), browser.tab(), browser.tab()];
+    const tabs = [browser().tab(), browser().tab(), browser().tab()];
     const fallbacks = tabs.map(() => 0);
     tabs.forEach((tab, i) => {
       record(tab);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
+import { record } from './epoch-helpers';
 import { fakeBrowserEach } from './fake-browser-each';
 
 // KNOWN DEFECT, recorded with `it.fails` (turn into `it` once fixed).
@@ -27,14 +27,6 @@ beforeEach(() => {
 
 const settle = () => vi.advanceTimersByTimeAsync(100);
 const flagsUrl = { url: 'http://127.0.0.1:1/flags', intervalMs: 5_000 };
-
-function record(tab: RealtimeClient): number[] {
-  const seqs: number[] = [];
-  tab.subscribe('tasks', (events) => {
-    for (const e of events) seqs.push(e.seq);
-  });
-  return seqs;
-}
 
 describe("a flags URL's kill switch whose leader tab closes while it is on", () => {
   it.fails('is lifted in the follower that took over (no flags URL of its own)', async () => {

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
-import type { LockManagerLike, StorageLike } from '../../../src/tabs/leader-election';
 // Loaded up front: the election imports it on demand, which fake timers would stall.
 import '../../../src/tabs/storage-lease-election';
 import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { deniedLocks, deniedStorage } from './denied-platform';
 
 // Where the browser refuses Web Locks, `navigator.locks` is still there and
 // `auto` picks `locks`, but every request() rejects. What real Chromium does
@@ -16,30 +16,6 @@ import { createMemoryBackend } from '../../../src/testing/memory-backend';
 // BroadcastChannel works. No tab ever won the election, so realtime never
 // connected, in any tab, for good: the election reported the error and
 // waited for a lock that no tab would ever be granted.
-
-/** What navigator.locks answers in such a context. */
-const deniedLocks: LockManagerLike = {
-  request: () =>
-    Promise.reject(
-      new DOMException(
-        "Failed to execute 'request' on 'LockManager': Access to the Locks API is denied in this context.",
-        'SecurityError',
-      ),
-    ),
-};
-
-/** And localStorage: every call throws. */
-const deniedStorage: StorageLike = {
-  getItem: () => {
-    throw new DOMException('denied', 'SecurityError');
-  },
-  setItem: () => {
-    throw new DOMException('denied', 'SecurityError');
-  },
-  removeItem: () => {
-    throw new DOMException('denied', 'SecurityError');
-  },
-};
 
 let browser: FakeBrowser;
 

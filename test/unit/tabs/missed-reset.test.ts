@@ -6,7 +6,7 @@ import { channelName } from '../../../src/tabs/channel-name';
 import { CursorStore } from '../../../src/tabs/cursor-store';
 import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
-import { epochEvent, page, record, settle } from './epoch-helpers';
+import { epochEvent, page, record, recordCursors, settle } from './epoch-helpers';
 
 // The leader's epoch ids in its cursor answer (see rejoin-cursor.test.ts for
 // the main cases): resets without a cursor, persisted cursors, the replay a
@@ -114,12 +114,7 @@ describe('a follower back from the back/forward cache', () => {
     // server replays from there, or sends every tab a reset again.
     browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
     const { backend } = browser;
-    const cursors: Cursor[] = [];
-    const connect = backend.transport.connect.bind(backend.transport);
-    backend.transport.connect = (ctx) => {
-      cursors.push({ ...ctx.cursor });
-      return connect(ctx);
-    };
+    const cursors = recordCursors(backend);
     const a = browser.tab();
     record(a);
     record(a, 'notes');
