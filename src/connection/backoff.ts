@@ -1,5 +1,5 @@
 import type { RandomSource } from '../clock';
-import { MAX_RETRY_AFTER_MS } from '../util/timers';
+import { retryAfterWait } from '../util/timers';
 
 /**
  * Options of {@link ExponentialBackoff}, as client.ts passes them: the
@@ -93,7 +93,7 @@ export class ExponentialBackoff {
    *   `max(minimumMs, jittered)`, so the server is honoured and the jitter
    *   still applies when it asks for less than the backoff would wait. It
    *   comes off the wire: NaN and negatives are ignored, and no more than
-   *   {@link MAX_RETRY_AFTER_MS} of it is honoured.
+   *   5 minutes of it is honoured ({@link retryAfterWait}).
    */
   next(minimumMs = 0): number {
     const jittered = fullJitterDelay(this.#attempt, this.#options.random(), this.#options);
@@ -101,9 +101,7 @@ export class ExponentialBackoff {
     this.#attempt += 1;
     // Capped first, then compared: a wait cut to 5 minutes must not shorten a
     // longer backoff (`capMs` may be up to the timer limit).
-    const wait = Math.min(minimumMs, MAX_RETRY_AFTER_MS);
-    // biome-ignore lint/complexity/useMathMinMax: a NaN wait must give the backoff, where Math.max gives NaN.
-    return wait > jittered ? wait : jittered;
+    return Math.max(retryAfterWait(minimumMs), jittered);
   }
 
   /** Back to attempt 0, after a connection that worked. */

@@ -4,7 +4,7 @@ import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, ServerFrame, WelcomeFrame } from '../protocol/schemas';
 import type { TransportChain } from '../transports/fallback';
 import type { TransportCloseReason, TransportConnection } from '../transports/types';
-import { MAX_RETRY_AFTER_MS, MAX_TIMER_DELAY_MS } from '../util/timers';
+import { MAX_TIMER_DELAY_MS, retryAfterWait } from '../util/timers';
 import type { ExponentialBackoff } from './backoff';
 import type { CircuitBreaker } from './circuit-breaker';
 import { HEARTBEAT_TIMEOUT_INTERVALS, type HeartbeatWatchdog } from './heartbeat-watchdog';
@@ -500,8 +500,7 @@ export class ConnectionLoop {
       if (!wasWelcomed) deps.breaker.recordFailure();
       delay = deps.backoff.next(error.retryAfterMs);
       if (error.retryAfterMs !== undefined) {
-        // NaN and negatives come to no wait: `now() - NaN > 0` is false.
-        this.#serverWaitUntil = deps.clock.now() + Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS);
+        this.#serverWaitUntil = deps.clock.now() + retryAfterWait(error.retryAfterMs);
       }
     }
     deps.sink.disconnected(error, delay, wasWelcomed);
