@@ -146,10 +146,14 @@ export class ConnectionLoop {
    * and in order with what follows it.
    */
   #early: ServerFrame[] | undefined;
+  /** A replay asked soon after the last one, waiting for the backoff (see requestReplay). */
+  readonly #replayTimer: Timer;
+  #replayedAt = -Infinity;
 
   constructor(deps: ConnectionLoopDeps) {
     this.#deps = deps;
     this.#timer = new Timer(deps.clock);
+    this.#replayTimer = new Timer(deps.clock);
   }
 
   get isRunning(): boolean {
@@ -246,10 +250,21 @@ export class ConnectionLoop {
    * nothing.
    */
   requestReplay(): void {
-    if (!this.#welcomed) return;
+    if (!this.#welcomed || this.#replayTimer.pending) return;
     const connection = this.#connection!;
-    if (connection.replay) connection.replay();
-    else this.reconnectNow();
+    const clock = this.#deps.clock;
+    const replay = () => {
+      this.#replayedAt = clock.now();
+      if (connection.replay) connection.replay();
+      else this.reconnectNow();
+    };
+    // A server that answers with the same hole again (PROTOCOL.md has it
+    // answer a cursor it cannot replay from with a `reset`) would be asked
+    // once per round trip, by every browser: a second ask this soon waits
+    // for the backoff, while the connection serves the other services.
+    if (clock.now() - this.#replayedAt < STABLE_CONNECTION_MS)
+      this.#replayTimer.set(replay, this.#deps.backoff.next());
+    else replay();
   }
 
   /**
@@ -541,6 +556,7 @@ export class ConnectionLoop {
     // still in flight on this one must not hold back those asked for on it.
     this.#update = UpdateState.Idle;
     this.#timer.clear();
+    this.#replayTimer.clear();
     this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();
     // An attempt abandoned before its welcome may hold the half-open probe;

@@ -16,6 +16,11 @@ export class Timer {
     this.#clock = clock;
   }
 
+  /** A callback is set and has not run. */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
   /**
    * Calls `fn` after `ms`, instead of the pending timer if there is one. A
    * delay past what `setTimeout` holds is cut to that: the callback then

@@ -24,7 +24,7 @@ function connectedLoop(name: string, withReplay: boolean) {
   };
   const loop = scriptedLoop(clock, chain, quietSink());
   onTestFinished(() => loop.stop());
-  return { loop, attempts, replays };
+  return { loop, attempts, replays, clock };
 }
 
 describe('requestReplay', () => {
@@ -51,6 +51,48 @@ describe('requestReplay', () => {
       expect(loop.isConnected).toBe(true);
     },
   );
+
+  // A server that sends the same hole again instead of replaying it (or
+  // answering with a `reset`, as PROTOCOL.md has it) must not have every
+  // browser reconnect once per round trip: a second ask within 10 s waits
+  // for the backoff (100–200 ms here), and the connection stays up meanwhile.
+  it.each([
+    ['websocket', false],
+    ['long-poll', true],
+  ])('asks again for a hole left open on %s at the backoff pace', async (name, withReplay) => {
+    const { loop, attempts, replays, clock } = connectedLoop(name, withReplay);
+    const asked = () => attempts.length - 1 + replays.length;
+    loop.start();
+    await flushPromises();
+    loop.requestReplay();
+    await flushPromises();
+    expect(asked()).toBe(1);
+    // The answer shows the same hole: asked again, but not at once.
+    loop.requestReplay();
+    loop.requestReplay();
+    await flushPromises();
+    expect(asked()).toBe(1);
+    expect(loop.isConnected).toBe(true);
+    clock.advance(200);
+    await flushPromises();
+    expect(asked()).toBe(2);
+    // Forty more round trips of the same hole within the next 10 s: at most
+    // one ask per backoff delay, not one per round trip.
+    for (let i = 0; i < 40; i++) {
+      loop.requestReplay();
+      clock.advance(50);
+      await flushPromises();
+    }
+    expect(asked()).toBeLessThanOrEqual(2 + 40 / 2);
+    expect(asked()).toBeGreaterThan(2);
+    // A hole found after a quiet 10 s is asked for at once again.
+    clock.advance(10_500);
+    await flushPromises();
+    const before = asked();
+    loop.requestReplay();
+    await flushPromises();
+    expect(asked()).toBe(before + 1);
+  });
 
   it('asks nothing before the welcome', async () => {
     const { loop, replays, attempts } = connectedLoop('long-poll', true);
