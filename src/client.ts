@@ -264,6 +264,8 @@ class Client implements RealtimeClient, CoordinatorHost {
    * for a `disabled` it mirrors: the leader relayed nothing meanwhile.
    */
   #syncDue = false;
+  /** How many times `fallback` fired, for the one repeated after createRealtime. */
+  #fallbacks = 0;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -589,11 +591,14 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#applyFlags();
     // Off from the start, `fallback` fired before the app could listen: again
     // once listeners attached right after createRealtime can hear it, unless
-    // realtime came on or went off for another reason meanwhile (which fired).
+    // realtime came on, or `fallback` fired meanwhile (off for another reason,
+    // or on and off again).
     const off = this.#state.disabledReason;
+    const fired = this.#fallbacks;
     if (off)
       queueMicrotask(() => {
-        if (this.#state.disabledReason === off) this.#emit('fallback', { reason: off });
+        if (this.#state.disabledReason === off && this.#fallbacks === fired)
+          this.#emit('fallback', { reason: off });
       });
   }
 
@@ -679,6 +684,7 @@ class Client implements RealtimeClient, CoordinatorHost {
   // others nor unwinds the client in the middle of a state change; its error
   // goes where EventTarget would send it (reportError).
   #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
+    if (event === 'fallback') this.#fallbacks++;
     for (const listener of this.#listeners[event] ?? [])
       guarded(() => listener(...args), reportListenerError);
   }

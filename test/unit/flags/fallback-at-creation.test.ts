@@ -80,4 +80,14 @@ describe('realtime off from the moment the client is created', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(fallbacks).toEqual(['changed:disabled']);
   });
+
+  it('fires it once when the app turned realtime on and off again in the same tick', async () => {
+    const rt = create({ emergencyDisable: true });
+    const fallbacks: string[] = [];
+    rt.on('fallback', (info) => fallbacks.push(info.reason));
+    rt.setFlags({ emergencyDisable: false });
+    rt.setFlags({ emergencyDisable: true });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(fallbacks).toEqual(['emergency_disable']);
+  });
 });
