@@ -105,12 +105,22 @@ export class FakeLockManager {
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           this.#held.add(name);
-          run(lock)
-            .then(resolve, reject)
-            .finally(() => {
-              this.#held.delete(name);
-              this.#grantNext(name);
-            });
+          // Released before the request settles, as in browsers: whoever
+          // awaits the request finds the lock free (or granted to the next).
+          const release = () => {
+            this.#held.delete(name);
+            this.#grantNext(name);
+          };
+          run(lock).then(
+            (value) => {
+              release();
+              resolve(value);
+            },
+            (error: unknown) => {
+              release();
+              reject(error);
+            },
+          );
         },
       };
       signal?.addEventListener('abort', onAbort);
