@@ -51,9 +51,9 @@ export function createBroadcastChannelHub(): BroadcastChannelHub {
       const data = structuredClone(message);
       posted++;
       const recipients = [...open].filter((c) => c !== this && c.name === this.name);
-      queueMicrotask(() => {
-        for (const recipient of recipients) recipient.#deliver(structuredClone(data));
-      });
+      // One microtask each, as browsers queue one task each: a handler that
+      // throws must not keep the message from the channels after it.
+      for (const recipient of recipients) queueMicrotask(() => recipient.#deliver(structuredClone(data)));
     }
 
     close(): void {
