@@ -60,7 +60,10 @@ export interface MemoryBackend {
    * them. For a gap the server cannot fill, follow with `reset`.
    */
   skip(service: string, count: number): void;
-  /** Sends a `reset` for the services (seqs continue from the current head). */
+  /**
+   * Sends a `reset` for the services (seqs continue from the current head)
+   * to every live connection that streams any of them, naming only those.
+   */
   reset(services: string[], reason?: string): void;
   /**
    * Sends an `error` frame to every live connection, as a server does:
@@ -245,12 +248,14 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       heads.set(service, head(service) + count);
     },
     reset(services, reason = 'test') {
-      const cursor: Cursor = {};
-      for (const service of services) cursor[service] = head(service);
       for (const conn of live) {
         if (!conn.welcomed) continue; // its welcome will carry the head
-        for (const service of services) conn.sent[service] = head(service);
-        conn.ctx.onFrame(JSON.stringify({ type: 'reset', services, cursor, reason }));
+        // Like a server: a connection hears of the services it streams only.
+        const own = services.filter((service) => conn.services.has(service));
+        if (own.length === 0) continue;
+        const cursor: Cursor = {};
+        for (const service of own) cursor[service] = conn.sent[service] = head(service);
+        conn.ctx.onFrame(JSON.stringify({ type: 'reset', services: own, cursor, reason }));
       }
     },
     error(code, message = code, retryAfterMs) {
