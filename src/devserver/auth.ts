@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WallClock } from '../clock';
 import type { TokenIdentity, TokenVerifier } from './types';
 
@@ -8,10 +8,13 @@ export type AuthResult =
   | { ok: false; code: 'unauthorized' | 'forbidden' };
 
 interface IssuedToken extends TokenIdentity {
+  serial: number;
   expiresAt?: number;
 }
 
 const DEV_TOKEN = /^dev:([^:]+):(.+)$/;
+/** `tw_<base64url JSON [orgId, userId, serial, expiresAt | null]>.<base64url HMAC-SHA256>` */
+const ISSUED_TOKEN = /^tw_([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
 
 /** The token of an `Authorization: Bearer <token>` header, if there is one. */
 export function readBearer(header: string | undefined): string | undefined {
@@ -24,13 +27,20 @@ function identityKey(orgId: string, userId: string): string {
 }
 
 /**
- * Tokens of the dev server: random ones from `issue()` (kept with their
- * expiry), static `dev:<orgId>:<userId>` ones, or whatever a custom verifier
- * accepts. Expiring issued tokens and revoking users apply on top of a custom
- * verifier too, so the fault hooks work whatever the verifier.
+ * Tokens of the dev server: signed ones from `issue()`, static
+ * `dev:<orgId>:<userId>` ones, or whatever a custom verifier accepts.
+ * Expiring issued tokens and revoking users apply on top of a custom verifier
+ * too, so the fault hooks work whatever the verifier.
+ *
+ * An issued token carries its identity, serial number and expiry, signed with
+ * a key of this store, so nothing is kept per token: a dev server that runs
+ * for days in CI, issuing a token per test, would otherwise hold every token
+ * it ever issued. `expireAll()` only remembers the last serial it expired.
  */
 export class TokenStore {
-  private readonly issued = new Map<string, IssuedToken>();
+  private readonly key = randomBytes(32);
+  private issuedCount = 0;
+  private expiredThrough = 0;
   private readonly revoked = new Set<string>();
 
   constructor(
@@ -38,7 +48,7 @@ export class TokenStore {
     private readonly customVerifier?: TokenVerifier,
   ) {}
 
-  /** Issues a random token; `ttlMs` makes it expire. */
+  /** Issues a signed token; `ttlMs` makes it expire. */
   issue(orgId: string, userId: string, ttlMs?: number): { token: string; expiresAt?: number } {
     if (typeof orgId !== 'string' || orgId.length === 0)
       throw new RangeError(`orgId must be a non-empty string, got ${JSON.stringify(orgId)}`);
@@ -47,17 +57,24 @@ export class TokenStore {
     if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs <= 0)) {
       throw new RangeError(`ttlMs must be a finite number > 0, got ${ttlMs}`);
     }
-    const token = `tw_${randomBytes(18).toString('base64url')}`;
-    const entry: IssuedToken = { orgId, userId };
-    if (ttlMs !== undefined) entry.expiresAt = this.now() + ttlMs;
-    this.issued.set(token, entry);
-    return entry.expiresAt === undefined ? { token } : { token, expiresAt: entry.expiresAt };
+    const expiresAt = ttlMs === undefined ? undefined : this.now() + ttlMs;
+    this.issuedCount++;
+    const payload = Buffer.from(
+      JSON.stringify([orgId, userId, this.issuedCount, expiresAt ?? null]),
+      'utf8',
+    ).toString('base64url');
+    const token = `tw_${payload}.${this.sign(payload)}`;
+    return expiresAt === undefined ? { token } : { token, expiresAt };
   }
 
   /** Checks a token: identity, or why not. */
   verify(token: string | undefined): AuthResult {
-    const issued = token === undefined ? undefined : this.issued.get(token);
-    if (issued?.expiresAt !== undefined && issued.expiresAt <= this.now())
+    const issued = this.readIssued(token);
+    if (
+      issued &&
+      (issued.serial <= this.expiredThrough ||
+        (issued.expiresAt !== undefined && issued.expiresAt <= this.now()))
+    )
       return { ok: false, code: 'unauthorized' };
     const verdict = this.customVerifier ? this.customVerifier(token) : this.defaultVerify(token, issued);
     if (verdict === 'unauthorized' || verdict === 'forbidden') return { ok: false, code: verdict };
@@ -70,8 +87,7 @@ export class TokenStore {
 
   /** Makes every issued token expired (static `dev:` tokens have no expiry). */
   expireAll(): void {
-    const past = this.now() - 1;
-    for (const entry of this.issued.values()) entry.expiresAt = past;
+    this.expiredThrough = this.issuedCount;
   }
 
   revoke(orgId: string, userId: string): void {
@@ -87,9 +103,26 @@ export class TokenStore {
     issued: IssuedToken | undefined,
   ): TokenIdentity | 'unauthorized' {
     if (token === undefined) return 'unauthorized';
-    if (issued) return issued;
+    if (issued) return { orgId: issued.orgId, userId: issued.userId };
     const match = DEV_TOKEN.exec(token);
     if (match?.[1] && match[2]) return { orgId: match[1], userId: match[2] };
     return 'unauthorized';
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  }
+
+  /** The claims of a token this store issued; undefined for any other string. */
+  private readIssued(token: string | undefined): IssuedToken | undefined {
+    const match = token === undefined ? null : ISSUED_TOKEN.exec(token);
+    const payload = match?.[1];
+    const mac = match?.[2];
+    if (payload === undefined || mac === undefined) return undefined;
+    if (!timingSafeEqual(Buffer.from(mac), Buffer.from(this.sign(payload)))) return undefined;
+    const [orgId, userId, serial, expiresAt] = JSON.parse(
+      Buffer.from(payload, 'base64url').toString('utf8'),
+    ) as [string, string, number, number | null];
+    return expiresAt === null ? { orgId, userId, serial } : { orgId, userId, serial, expiresAt };
   }
 }
