@@ -13,6 +13,13 @@ import { WebSocketEndpoint, type WebSocketServerClass } from './websocket';
 const ADDRESS_IN_USE_RETRY_MS = 2000;
 const ADDRESS_IN_USE_STEP_MS = 50;
 
+/** The status of a request Node could not parse, as Node's own default answer would give it. */
+function clientErrorStatus(code: string | undefined): string {
+  if (code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  return '400 Bad Request';
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -161,9 +168,17 @@ export class DevServerInstance implements DevServer {
         socket.destroy();
       });
     });
-    server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      // Not while an answer already under way holds the socket (as Node's own
+      // handler): a status line written into an SSE stream would corrupt it.
+      const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+      if (socket.writable && !inFlight?.headersSent) {
+        socket.end(
+          `HTTP/1.1 ${clientErrorStatus(error.code)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
+      } else {
+        socket.destroy();
+      }
     });
     await listenWithRetry(server, this.boundPort, this.options.host);
     this.boundPort = (server.address() as AddressInfo).port;
