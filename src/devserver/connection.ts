@@ -14,6 +14,8 @@ export const CLOSE_CODES = {
   overloaded: 4429,
   badRequest: 4400,
   helloTimeout: 4408,
+  /** The server failed handling the client's frame (the WebSocket standard's "internal error"). */
+  serverError: 1011,
 } as const;
 
 /** How one connection's frames reach the wire: one implementation per transport. */

@@ -171,7 +171,8 @@ export interface DevServerFaults {
  * A running dev server.
  *
  * WebSocket close codes it uses: 4401 unauthorized, 4403 forbidden, 4429 overloaded (each after
- * the matching `error` frame), 4408 no `hello` within `helloTimeoutMs`. HTTP errors are JSON
+ * the matching `error` frame), 4408 no `hello` within `helloTimeoutMs`, 1011 after `error server_error`
+ * when the `hello` could not be handled (a `verifyToken` that throws). HTTP errors are JSON
  * `{ type: 'error', code, message, retryAfterMs? }`: 400 bad input, 401, 403, 404 unknown
  * connection (`not_found`), 413 body too large, 429 with `Retry-After` (seconds).
  */

@@ -201,6 +201,12 @@ export class WebSocketEndpoint {
         onMessage(data, isBinary);
       } catch (error) {
         hub.options.log(`websocket message handler failed: ${String(error)}`);
+        // A `verifyToken` that throws fails the hello after its timer was
+        // cleared: left alone, the socket would stay open with no stream for
+        // good, and the client wait for an answer that never comes.
+        if (!connection && !refused) {
+          refuse({ type: 'error', code: 'server_error', message: 'internal error' }, CLOSE_CODES.serverError);
+        }
       }
     });
     ws.on('error', (error) => hub.options.log(`websocket error: ${error.message}`));
