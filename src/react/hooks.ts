@@ -32,7 +32,10 @@ export function useRealtimeService(service: string, handler: EventHandler, enabl
   useIsomorphicLayoutEffect(() => {
     latest.current = handler;
   });
-  useEffect(() => {
+  // At commit too: moved in a passive effect, the old subscription would
+  // hand a batch that comes before it to the handler just taken in, written
+  // for the new service (or for `enabled: false`).
+  useIsomorphicLayoutEffect(() => {
     if (!enabled || isClosed(client)) return;
     return client.subscribe(service, (events) => latest.current(events));
   }, [client, service, enabled]);
