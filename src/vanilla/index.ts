@@ -9,7 +9,7 @@ export { streamEventName };
  * yet unbound nor closed, latest last: the one {@link setRealtimePropertyFilter}
  * uses.
  */
-const bound: RealtimeClient[] = [];
+const bound: Array<() => RealtimeClient> = [];
 
 /**
  * Binds `client` until the returned function is called or the client
@@ -19,17 +19,20 @@ const bound: RealtimeClient[] = [];
  */
 function bind(client: RealtimeClient, release: () => void): () => void {
   let done = false;
+  // One entry per binding: undoing an older binding of a client bound again
+  // since must take away its own entry, not the latest one of that client.
+  const entry = (): RealtimeClient => client;
   const unbind = (): void => {
     if (done) return;
     done = true;
     offClose();
-    const index = bound.lastIndexOf(client);
+    const index = bound.indexOf(entry);
     if (index >= 0) bound.splice(index, 1);
     release();
   };
   // close() tells its statechange listeners `closed` before dropping them.
   const offClose = client.on('statechange', ({ status }) => status === 'closed' && unbind());
-  bound.push(client);
+  bound.push(entry);
   if (client.getState().status === 'closed') unbind();
   return unbind;
 }
@@ -95,7 +98,7 @@ export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOpt
  * @throws Error when no client is given or bound.
  */
 export function setRealtimePropertyFilter(propertyId: string | null, client?: RealtimeClient): void {
-  const target = client ?? bound[bound.length - 1];
+  const target = client ?? bound[bound.length - 1]?.();
   if (!target) {
     throw new Error(
       'setRealtimePropertyFilter: no realtime client is bound; call bindDomEvents(rt, …) or installDevtools(rt) first, or pass the client',

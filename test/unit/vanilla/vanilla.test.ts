@@ -297,6 +297,22 @@ describe('setRealtimePropertyFilter', () => {
     expect(a.getState().propertyFilter).toBe('p2');
   });
 
+  it("keeps the client bound last when an older binding of it is undone (a module's hot reload)", () => {
+    const a = setup().rt;
+    const b = setup().rt;
+    // A widget binds a, the page binds b, the widget's module reloads: it
+    // binds a again, then undoes its old binding. Each unbind took away the
+    // latest entry of its client, here the new binding's, so the helper went
+    // to b, bound before the one binding of a still in place.
+    const oldA = bindDomEvents(a, { services: ['tasks'] });
+    cleanups.push(bindDomEvents(b, { services: ['tasks'] }));
+    cleanups.push(bindDomEvents(a, { services: ['tasks'] }));
+    oldA();
+    setRealtimePropertyFilter('p1');
+    expect(a.getState().propertyFilter).toBe('p1');
+    expect(b.getState().propertyFilter).toBeNull();
+  });
+
   it('throws a clear error when no client is bound', () => {
     const { rt } = setup();
     bindDomEvents(rt, { services: ['tasks'] })();
