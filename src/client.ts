@@ -685,8 +685,11 @@ class Client implements RealtimeClient, CoordinatorHost {
   // goes where EventTarget would send it (reportError).
   #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
     if (event === 'fallback') this.#fallbacks++;
+    // A statechange listener that changed the state (close() above all)
+    // had every listener told of the newer one: the older must not follow.
     for (const listener of this.#listeners[event] ?? [])
-      guarded(() => listener(...args), reportListenerError);
+      if (event !== 'statechange' || args[0] === this.#state)
+        guarded(() => listener(...args), reportListenerError);
   }
 
   async close(): Promise<void> {
