@@ -52,7 +52,7 @@ const updateServices: Route = async (hub, req, res) => {
   const connection = hub.registry.get(connectionId);
   if (!connection) throw new HttpError(404, 'not_found', `no live connection ${connectionId}`);
   if (connection.orgId !== identity.orgId || connection.userId !== identity.userId) {
-    throw new HttpError(403, 'forbidden', 'connection belongs to another user');
+    throw new HttpError(401, 'unauthorized', 'token belongs to another user');
   }
   const cursor = hub.updateSubscription(connection, services, propertyIds);
   await answerJson(hub, res, 200, { cursor });

@@ -203,7 +203,7 @@ export function handlePoll(
 
   if (existing) {
     if (existing.orgId !== auth.identity.orgId || existing.userId !== auth.identity.userId) {
-      throw new HttpError(403, 'forbidden', 'connection belongs to another user');
+      throw new HttpError(401, 'unauthorized', 'token belongs to another user');
     }
     if (!(existing.channel instanceof LongPollChannel)) {
       throw new HttpError(400, 'bad_request', `connection ${existing.id} is not a long-poll connection`);
