@@ -23,7 +23,12 @@ describe('dev server: a token of another user on a live connection', () => {
     expect(first.status).toBe(200);
     const connectionId = (first.frames[0] as { connectionId: string }).connectionId;
 
-    const other = await poll(server.url, { token: 'dev:org_1:u_b', services: ['tasks'], connectionId, wait: 0 });
+    const other = await poll(server.url, {
+      token: 'dev:org_1:u_b',
+      services: ['tasks'],
+      connectionId,
+      wait: 0,
+    });
     expect(other.status).toBe(401);
     expect(other.body).toMatchObject({ type: 'error', code: 'unauthorized' });
 
