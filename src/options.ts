@@ -247,13 +247,15 @@ type Entry<V> = [V] extends [Record<string, unknown>] ? Defaults<V> : readonly [
 /**
  * Resolves a group of options: each is the value `input` gives or, when that
  * is `undefined` or `null`, its default (a missing `input` gives none; one
- * that is no object is refused, see {@link group}). Each is checked as
- * `prefix + key`, defaults too: a default can be out of a bound another
- * option moved (`circuit.maxCooldownMs` below a given `circuit.cooldownMs`). A nested group is resolved the same way from what
+ * that is no object, or has a key neither `defaults` nor `extra` has, is
+ * refused, see {@link group}).
+ * Each is checked as `prefix + key`, defaults too: a default can be out of a
+ * bound another option moved (`circuit.maxCooldownMs` below a given
+ * `circuit.cooldownMs`). A nested group is resolved the same way from what
  * `input` gives for it, as `prefix + key + '.'`.
  */
-function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>): T {
-  const given = group(input, prefix);
+function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>, extra?: object): T {
+  const given = group(input, prefix, { ...defaults, ...extra });
   const out: Record<string, unknown> = {};
   for (const key in defaults) {
     // A tuple is one option; an object, a nested group.
@@ -269,20 +271,24 @@ function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>):
 
 /**
  * `input`, a group of options named `prefix` without its dot: `undefined`,
- * `null` or an object. Anything else (`scope: 'org_1'`, `circuit: 5`) would
- * read as "no options", every default taken without a word.
+ * `null` or an object with no key `known` lacks. Anything else (`scope:
+ * 'org_1'`, `circuit: 5`, `circuit: { failureTreshold: 5 }`) would read as
+ * "no options", every default taken without a word.
  */
-function group(input: unknown, prefix: string): Record<string, unknown> | null | undefined {
-  // The top level (prefix '') is the options object, checked by resolveOptions.
-  if (input != null && prefix) v.assertObject(prefix.slice(0, -1), input);
+function group(input: unknown, prefix: string, known: object): Record<string, unknown> | null | undefined {
+  if (input != null) {
+    // The top level (prefix '') is the options object, checked by resolveOptions.
+    if (prefix) v.assertObject(prefix.slice(0, -1), input);
+    v.assertKnownKeys(prefix, input, known, 'an option');
+  }
   return input as Record<string, unknown> | null | undefined;
 }
 
 /**
  * `base` with the options `input` gives (those not `undefined`; none for a
  * missing `input`), each checked as `prefix + key`, put over it: for partial
- * updates of an already valid `base` (`setFlags`, `scope`). Keys without a
- * check are ignored.
+ * updates of an already valid `base` (`setFlags`, `scope`). A key without a
+ * check is refused.
  */
 function overlay<T extends object>(
   base: T,
@@ -291,7 +297,7 @@ function overlay<T extends object>(
   checks: { readonly [K in keyof T]: SimpleCheck },
 ): T {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  const given = group(input, prefix);
+  const given = group(input, prefix, checks);
   for (const key in checks) {
     const value = given?.[key];
     if (value !== undefined) out[key] = checks[key](prefix + key, value) ?? value;
@@ -318,8 +324,9 @@ export function resolveFlags(
   if (typeof flags !== 'object' || flags === null)
     throw new TypeError(`${field} must be an object, got ${String(flags)}`);
   // A misspelled kill switch (`emergencyDisabled`, typed in DevTools during an
-  // incident) would do nothing, silently: refused, as slo/alerts keys are.
-  v.assertKnownKeys(field, flags, FLAG_CHECKS, 'a flag');
+  // incident) would do nothing, silently: refused here, as "not a flag",
+  // before overlay would refuse it as "not an option".
+  v.assertKnownKeys(`${field}.`, flags, FLAG_CHECKS, 'a flag');
   return overlay(base, flags, `${field}.`, FLAG_CHECKS);
 }
 
@@ -384,17 +391,12 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
 
   const { auth } = options;
   const platform = options.platform ?? {};
-  return {
+  // Every top-level option but `auth` and those of DEFAULTS, resolved.
+  const apart = {
     url: url.replace(/\/+$/, ''),
     scope,
-    ...withDefaults<Pick<ResolvedOptions, 'getToken' | 'refreshSkewMs'>>(auth, 'auth.', {
-      // Required in a given `auth`; `null`, as for every group, is the default: anonymous.
-      getToken: [undefined, auth == null ? optional(fn) : fn],
-      refreshSkewMs: [30_000, ms(0)],
-    }),
     // `null` is no flags, as for every group; `setFlags(null)` stays refused.
     flags: resolveFlags(DEFAULT_FLAGS, options.flags ?? undefined),
-    ...withDefaults(options, '', DEFAULTS),
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),
     rollback: resolveRollbackThresholds(options.rollback),
@@ -404,14 +406,45 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
       clock: platform.clock ?? systemClock,
       ...withDefaults<
         Pick<RealtimePlatform, 'WebSocket' | 'fetch'> & { wallClock: WallClock; random: RandomSource }
-      >(platform, 'platform.', {
-        wallClock: [Date.now, fn],
-        random: [Math.random, fn],
-        // What the built-in transports named in `transports` are given.
-        WebSocket: [undefined, optional(fn)],
-        fetch: [undefined, optional(fn)],
-      }),
+      >(
+        platform,
+        'platform.',
+        {
+          wallClock: [Date.now, fn],
+          random: [Math.random, fn],
+          // What the built-in transports named in `transports` are given.
+          WebSocket: [undefined, optional(fn)],
+          fetch: [undefined, optional(fn)],
+        },
+        // Known too, and taken as given.
+        {
+          window: 0,
+          document: 0,
+          navigator: 0,
+          clock: 0,
+          locks: 0,
+          BroadcastChannel: 0,
+          indexedDB: 0,
+          storage: 0,
+        } satisfies Record<
+          Exclude<keyof RealtimePlatform, 'wallClock' | 'random' | 'WebSocket' | 'fetch'>,
+          0
+        >,
+      ),
     },
+  };
+  return {
+    ...apart,
+    ...withDefaults<Pick<ResolvedOptions, 'getToken' | 'refreshSkewMs'>>(auth, 'auth.', {
+      // Required in a given `auth`; `null`, as for every group, is the default: anonymous.
+      getToken: [undefined, auth == null ? optional(fn) : fn],
+      refreshSkewMs: [30_000, ms(0)],
+    }),
+    // `apart`'s keys and `auth` are top-level options too: a key none of them has is refused.
+    ...withDefaults(options, '', DEFAULTS, { ...apart, auth } satisfies Record<
+      Exclude<keyof RealtimeOptions, keyof Defaulted>,
+      unknown
+    >),
   };
 }
 

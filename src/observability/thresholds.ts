@@ -88,7 +88,7 @@ export function resolveNamedNumbers<T extends object>(
   check: (field: string, value: unknown, name: keyof T & string) => void,
 ): T {
   assertObject(field, overrides);
-  assertKnownKeys(field, overrides, defaults, what);
+  assertKnownKeys(`${field}.`, overrides, defaults, what);
   const names = Object.keys(defaults) as (keyof T & string)[];
   // Every name is set below, in the order of `defaults`.
   const resolved = {} as T;

@@ -131,14 +131,16 @@ export function assertObject(field: string, value: unknown): asserts value is Re
 
 /**
  * Throws a `RangeError` for the first key of `given` that `known` lacks,
- * listing the known ones: a typo (`cooldwnMs`, `emergencyDisabled`) must not
- * pass as nothing.
+ * named `prefix + key` (`circuit.cooldwnMs`; a prefix `''` for the top
+ * level), listing the known ones: a typo (`cooldwnMs`, `emergencyDisabled`)
+ * must not pass as nothing. A key is refused whatever its value, `undefined`
+ * too, so a typo fails on every run, not only on those that give it a value.
  */
-export function assertKnownKeys(field: string, given: object, known: object, what: string): void {
+export function assertKnownKeys(prefix: string, given: object, known: object, what: string): void {
   const names = Object.keys(known);
   for (const key of Object.keys(given))
     if (!names.includes(key))
-      throw new RangeError(`${field}.${key} is not ${what}; known: ${names.join(', ')}`);
+      throw new RangeError(`${prefix}${key} is not ${what}; known: ${names.join(', ')}`);
 }
 
 /**
