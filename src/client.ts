@@ -106,7 +106,9 @@ export interface RealtimeClient {
    * server sends a browser only the properties its tabs filter on (every
    * one while some tab has no filter), so the echo of a write to another
    * property never comes. Call it before sending the write (the echo can
-   * beat the HTTP answer); attach the id with `withMutationId`.
+   * beat the HTTP answer); attach the id with `withMutationId`. An echo
+   * that came before this call does not count. Tracking an id that is still
+   * pending returns its handle, with its first timeout.
    */
   trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation;
   /** Changes flags at run time (kill switch, rollout, shadow mode). */

@@ -73,7 +73,8 @@ function parseList(value: string): string[] {
  *   set, `disabledServices` is exactly the services whose variable is true,
  *   sorted — the environment is then the whole truth about per-service
  *   switches.
- * - Names are matched exactly (upper case); other variables are ignored.
+ * - Names are matched exactly (upper case); other variables are ignored,
+ *   but any `REALTIME_` one must be a string (or `undefined`).
  *
  * @throws RangeError naming the variable and its value when a value is not
  *   valid: it is configuration, and a kill switch that silently did not parse

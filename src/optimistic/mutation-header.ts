@@ -67,6 +67,12 @@ interface HeadersLike {
  * duplicate would reach the backend as `a, b`). Neither `init` nor its
  * headers are mutated; other fields are copied shallowly.
  *
+ * With a `Request` as fetch's input, pass that request as `init` too:
+ * `fetch(request, withMutationId(request, id))`. Headers given in `init`
+ * replace all of the request's, so `withMutationId({}, id)` there would
+ * drop its `Authorization` and `Content-Type`; the copy made from the
+ * request keeps them (its method and body stay the request's).
+ *
  * @throws RangeError when `mutationId` is not a valid id (see {@link assertMutationId}).
  */
 export function withMutationId(init: RequestInit | undefined, mutationId: string): RequestInit {

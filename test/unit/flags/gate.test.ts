@@ -37,6 +37,14 @@ describe('rollout bucket', () => {
     expect(inRollout(REALTIME_FLAG, org, (bucket + 1) / 100)).toBe(true);
   });
 
+  it('counts the percent in steps of 0.01 %, as docs/rollout.md says: 33.333 lets in buckets 0–3332', () => {
+    let org = 0;
+    while (rolloutBucket(REALTIME_FLAG, `org_${org}`) !== 3333) org++;
+    expect(inRollout(REALTIME_FLAG, `org_${org}`, 33.333)).toBe(false);
+    expect(inRollout(REALTIME_FLAG, `org_${org}`, 33.33)).toBe(false);
+    expect(inRollout(REALTIME_FLAG, `org_${org}`, 33.335)).toBe(true);
+  });
+
   it('lets every org in at 100 % and more, none at 0 % and less or NaN', () => {
     for (let i = 0; i < 200; i++) {
       const org = `org_${i}`;

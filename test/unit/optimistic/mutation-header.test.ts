@@ -99,6 +99,26 @@ describe('withMutationId', () => {
     expect(request.headers.get('a')).toBe('b');
   });
 
+  it("keeps a Request's headers, method and body when that Request is passed as init too", async () => {
+    const request = new Request('https://example.test/api', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+      body: '{"a":1}',
+    });
+    const sent = new Request(request, withMutationId(request, 'm_6'));
+    expect(sent.method).toBe('POST');
+    expect(sent.headers.get('authorization')).toBe('Bearer t');
+    expect(sent.headers.get('content-type')).toBe('application/json');
+    expect(sent.headers.get(MUTATION_ID_HEADER)).toBe('m_6');
+    await expect(sent.text()).resolves.toBe('{"a":1}');
+    // What the doc warns against: headers of init replace all of the request's.
+    const bare = new Request(
+      new Request(request.url, { headers: { Authorization: 'Bearer t' } }),
+      withMutationId({}, 'm_7'),
+    );
+    expect(bare.headers.get('authorization')).toBeNull();
+  });
+
   it('accepts an id of exactly 200 visible ASCII characters', () => {
     const id = `!${'~'.repeat(199)}`;
     expect(new Headers(withMutationId(undefined, id).headers).get(MUTATION_ID_HEADER)).toBe(id);
