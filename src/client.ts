@@ -1235,8 +1235,9 @@ class Client implements RealtimeClient, CoordinatorHost {
         // figure, and a service subscribed since the page loaded would be
         // the first dropped the moment it is left.
         for (const service of gone) {
-          const figure = kept[service];
-          if (figure !== undefined) {
+          const figure = kept[service]!;
+          // Own keys only: `toString` would find Object.prototype's and copy it in.
+          if (Object.hasOwn(kept, service)) {
             delete kept[service];
             next[key] = kept;
             kept[service] = figure;
@@ -1543,7 +1544,8 @@ function plus<T extends Readonly<Record<K, number | undefined>>, K extends keyof
   key: K,
   n = 1,
 ): T {
-  return { ...counts, [key]: (counts[key] ?? 0) + n };
+  // `+… || 0`, not `?? 0`: a service may be named `toString`, whose inherited function is no count.
+  return { ...counts, [key]: (+counts[key]! || 0) + n };
 }
 
 /** `sessionStorage` where reading it does not throw (privacy modes). */

@@ -21,11 +21,12 @@ export function buildSliReport(sli: SliCollector, state: RealtimeState, meta: Re
     ...Object.keys(state.byServiceDelivered),
     ...Object.keys(state.byServiceSuppressed),
   ])) {
+    // Own keys only: a service may be named `toString`, which every object inherits.
     const entry: SliReport['byService'][string] = {
-      delivered: state.byServiceDelivered[service] ?? 0,
-      suppressed: state.byServiceSuppressed[service] ?? 0,
+      delivered: Object.hasOwn(state.byServiceDelivered, service) ? state.byServiceDelivered[service]! : 0,
+      suppressed: Object.hasOwn(state.byServiceSuppressed, service) ? state.byServiceSuppressed[service]! : 0,
     };
-    if (p95[service] !== undefined) entry.p95LatencyMs = p95[service];
+    if (Object.hasOwn(p95, service)) entry.p95LatencyMs = p95[service];
     byService[service] = entry;
   }
   const report: SliReport = {

@@ -28,6 +28,7 @@ export function serviceDedup(capacity: number): ServiceDedup {
     primaryType ??= entityType;
     if (entityType === primaryType) return primary(eventId);
     others ??= dedupWindow(capacity);
-    return others(`${entityType}:${eventId}`);
+    // Length-prefixed: `a:b` + `c` and `a` + `b:c` joined by a bare `:` are one key.
+    return others(`${entityType.length}:${entityType}${eventId}`);
   };
 }

@@ -35,10 +35,21 @@ describe('serviceDedup', () => {
     expect(dedup('task', 'comment:x')).toBe(true);
   });
 
+  it('tells apart types and ids that contain the separator', () => {
+    const dedup = serviceDedup(8);
+    dedup('task', 'x');
+    // Joined with a bare `:`, both of these were `a:b:c` in the window of the other types.
+    expect(dedup('a:b', 'c')).toBe(true);
+    expect(dedup('a', 'b:c')).toBe(true);
+    expect(dedup('a:', 'bc')).toBe(true);
+    expect([dedup('a:b', 'c'), dedup('a', 'b:c'), dedup('a:', 'bc')]).toEqual([false, false, false]);
+  });
+
   it('never calls a fresh key a duplicate, always remembers the last `capacity` distinct keys, holds ≤ 2 × capacity (property)', () => {
     const key = fc.record({
-      type: fc.constantFrom('task', 'comment', 'file'),
-      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+      // Types and ids with the `:` of the dedup key in them, which must not make two keys one.
+      type: fc.constantFrom('task', 'comment', 'file', 'a', 'a:b', 'a:', '1'),
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'b:c', ':c', 'c', '1a'),
     });
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(key, { maxLength: 150 }), (capacity, keys) => {
