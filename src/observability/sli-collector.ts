@@ -228,7 +228,8 @@ export class SliCollector {
     const out: Record<string, number> = {};
     for (const [service, sketch] of this.#byService) {
       const p95 = sketch.quantile(0.95);
-      if (kept && kept[service] === undefined) this.#byService.delete(service);
+      // Own keys only: a service may be named `toString`, which every object has.
+      if (kept && !Object.hasOwn(kept, service)) this.#byService.delete(service);
       else if (p95 !== undefined) out[service] = Math.round(p95);
     }
     return out;

@@ -150,3 +150,18 @@ describe('SliCollector: the deliveryP99 alert reads the latency of now', () => {
     expect(sli.delivery.count).toBe(6 * 360 * PER_TICK);
   });
 });
+
+describe('byServiceP95 with the services the state keeps', () => {
+  // A service named like an Object.prototype member (`toString`) read as kept
+  // from any object: its sketch stayed, and its p95 was reported, for good.
+  it('drops the sketch of a service the state no longer keeps, whatever its name', () => {
+    const { sli } = setup();
+    for (const service of ['toString', 'orders']) {
+      const event: RealtimeEvent = { service, entityType: 'x', type: 'y', seq: 1, ts: EPOCH, orgId: 'o' };
+      sli.delivered(service, [event], EPOCH + 50);
+    }
+    expect(Object.keys(sli.byServiceP95())).toEqual(['toString', 'orders']);
+    expect(Object.keys(sli.byServiceP95({ orders: 1 }))).toEqual(['orders']);
+    expect(Object.keys(sli.byServiceP95())).toEqual(['orders']);
+  });
+});
