@@ -224,9 +224,13 @@ class Client implements RealtimeClient, CoordinatorHost {
    * while this tab had no subscribers and so no channel.
    */
   #ownFlags: ResolvedFlags;
-  /** Server clock minus ours (ms), estimated at the last welcome. */
-  /** Undefined until estimated (a welcome, or the leader told us): measured as 0 meanwhile. */
-  #clockOffsetMs: number | undefined;
+  /**
+   * Server clock minus `#clock` (ms), estimated at the last welcome, or
+   * undefined until then (the offset is then measured as 0). Against the
+   * monotonic clock, not the wall clock: a wall clock stepped later (NTP, the
+   * user) would skew every latency by the step until the next welcome.
+   */
+  #serverMinusClockMs: number | undefined;
   readonly #guard: RollbackGuard;
   readonly #mutations: PendingMutations;
   // The reporter (2% of sessions by default), the flags poller (only with
@@ -1040,7 +1044,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       // A tab that opens after the welcome never sees it relayed; the offset
       // is the machine's wall clock against the server's, the same in every
       // tab. Undefined until estimated: the JSON of the message leaves it out.
-      serverClockOffsetMs: this.#clockOffsetMs,
+      serverClockOffsetMs: this.#clockOffsetMs(),
     });
   }
 
@@ -1107,7 +1111,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // on every batch: most tabs are not sampled. The server's time of this
     // dispatch, as the collector takes it: one still loading is told it later.
     if (this.#measurement || this.#sliBacklog) {
-      const at = now + (this.#clockOffsetMs ?? 0);
+      const at = now + (this.#clockOffsetMs() ?? 0);
       this.#toSli((sli) => sli.delivered(service, events, at));
     }
     // Before the handlers: one that closes the client (which cancels what is
@@ -1147,8 +1151,14 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   #setClockOffset(offsetMs: number): void {
-    this.#clockOffsetMs = offsetMs;
+    this.#serverMinusClockMs = offsetMs + this.#wallClock() - this.#clock.now();
     this.#measurement?.sli.setClockOffset(offsetMs);
+  }
+
+  /** Server clock minus the wall clock of now (ms); undefined until estimated. */
+  #clockOffsetMs(): number | undefined {
+    const offset = this.#serverMinusClockMs;
+    return offset === undefined ? offset : offset + this.#clock.now() - this.#wallClock();
   }
 
   /**
@@ -1171,7 +1181,7 @@ class Client implements RealtimeClient, CoordinatorHost {
             window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
             // Made here: #measure loads the collector once per client.
             sessionId: randomId(),
-            clockOffsetMs: this.#clockOffsetMs ?? 0,
+            clockOffsetMs: this.#clockOffsetMs() ?? 0,
             // Not state().circuit: a follower's mirrors the leader's breaker.
             circuitOpen: this.#circuitDriven(),
             store: this.#store,

@@ -73,11 +73,14 @@ export class SliCollector {
   #circuitOpenSince: number | undefined;
   /** `#circuitOpenSince` of the last time the circuit was open, kept once it closed. */
   #lastOpenSince: number | undefined;
-  /** Server clock minus ours, in ms; 0 until a welcome told us. */
-  #offsetMs = 0;
-  /** Our wall clock when realtime last came back on in this tab (see {@link cameOn}). */
+  /**
+   * Server clock minus `clock` (not the wall clock, which may be stepped
+   * after the estimate), in ms; the wall clock's until a welcome told us.
+   */
+  #serverMinusClockMs: number;
+  /** `clock` when realtime last came back on in this tab (see {@link cameOn}). */
   #onSince = -Infinity;
-  /** Per service this tab subscribes to, our wall clock when it did (see {@link subscribed}). */
+  /** Per service this tab subscribes to, `clock` when it did (see {@link subscribed}). */
   readonly #subscribedSince = new Map<string, number>();
   #mutationsVisible = 0;
   #mutationsTimedOut = 0;
@@ -99,6 +102,7 @@ export class SliCollector {
     this.#circuitOpen = new TimeWeightedRatio(options.window(HOUR_MS));
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
     this.#startedAt = clock.now();
+    this.#serverMinusClockMs = options.wallClock() - this.#startedAt;
   }
 
   /**
@@ -106,7 +110,7 @@ export class SliCollector {
    * (it keeps the estimate, since measuring may start after the welcome).
    */
   setClockOffset(offsetMs: number): void {
-    this.#offsetMs = offsetMs;
+    this.#serverMinusClockMs = offsetMs + this.#wallClock() - this.#clock.now();
   }
 
   /**
@@ -118,7 +122,7 @@ export class SliCollector {
    * reconnect's catch-up.
    */
   cameOn(): void {
-    this.#onSince = this.#wallClock();
+    this.#onSince = this.#clock.now();
   }
 
   /**
@@ -126,10 +130,10 @@ export class SliCollector {
    * it (the page came back to a route, or the tab back from idle) has what
    * it missed replayed from the cursor the tab kept: no handler here waited
    * for that while nobody subscribed, so, as after {@link cameOn}, its
-   * latency counts from now. `at`: our wall clock of the change; -Infinity
+   * latency counts from now. `at`: `clock` at the change; -Infinity
    * for the services subscribed before measuring began (unknown since when).
    */
-  subscribed(services: readonly string[], at = this.#wallClock()): void {
+  subscribed(services: readonly string[], at = this.#clock.now()): void {
     const since = this.#subscribedSince;
     // Only the services subscribed now: bounded, and one that leaves starts over.
     for (const service of since.keys()) if (!services.includes(service)) since.delete(service);
@@ -147,7 +151,7 @@ export class SliCollector {
   delivered(
     service: string,
     events: readonly RealtimeEvent[],
-    now = this.#wallClock() + this.#offsetMs,
+    now = this.#clock.now() + this.#serverMinusClockMs,
   ): void {
     let sketch = this.#byService.get(service);
     if (!sketch) {
@@ -155,7 +159,8 @@ export class SliCollector {
       this.#byService.set(service, sketch);
     }
     const recent = this.recentDelivery.current();
-    const since = Math.max(this.#onSince, this.#subscribedSince.get(service) ?? -Infinity) + this.#offsetMs;
+    const since =
+      Math.max(this.#onSince, this.#subscribedSince.get(service) ?? -Infinity) + this.#serverMinusClockMs;
     for (const event of events) {
       // Clock error can make a fresh event look a little in the future.
       const latency = Math.max(now - Math.max(event.ts, since), 0);
