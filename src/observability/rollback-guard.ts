@@ -82,6 +82,9 @@ export function resolveRollbackThresholds(
   return t;
 }
 
+/** Longer than this between two evaluations, the page was asleep or frozen. */
+const UNSEEN_AFTER_MS = 120_000;
+
 /**
  * Watches what the client does and turns realtime off when it is doing
  * harm: an error rate above `errorRate` over the window, the circuit open
@@ -98,6 +101,8 @@ export class RollbackGuard {
   readonly #samples: SlidingCounter;
   readonly #errors: SlidingCounter;
   #circuitOpenSince: number | undefined;
+  /** When `evaluate` last ran (see there). */
+  #evaluatedAt: number;
   #tripped: RollbackVerdict | undefined;
   #lastState: RollbackVerdict['state'] = 'ok';
   readonly #onChange: (verdict: RollbackVerdict) => void;
@@ -119,6 +124,7 @@ export class RollbackGuard {
     this.#thresholds = thresholds;
     this.#clock = clock;
     this.#onChange = onChange;
+    this.#evaluatedAt = clock.now();
     const window = { windowMs: thresholds.windowMs, clock };
     this.#samples = new SlidingCounter(window);
     this.#errors = new SlidingCounter(window);
@@ -174,8 +180,19 @@ export class RollbackGuard {
     // While tripped (even if the cooldown ends in `verdict()` below) nothing
     // more can trip it; the conditions are checked again on the next call.
     const tripped = this.#tripped;
+    const now = this.#clock.now();
+    // A page asleep (a laptop's lid closed, often just after its network
+    // went and opened the circuit) or frozen is evaluated by nobody: that
+    // time is no open circuit the guard saw, and counting it tripped
+    // `circuit_open` at the first tick after waking, before any probe ran,
+    // for the rest of the session. An active tab is evaluated every 10 s,
+    // a throttled background one about once a minute.
+    const unseenMs = now - this.#evaluatedAt;
+    this.#evaluatedAt = now;
+    if (unseenMs > UNSEEN_AFTER_MS && this.#circuitOpenSince !== undefined)
+      this.#circuitOpenSince += unseenMs;
     // -Infinity while the circuit is closed: never too long.
-    const openMs = this.#clock.now() - (this.#circuitOpenSince ?? Infinity);
+    const openMs = now - (this.#circuitOpenSince ?? Infinity);
     if (!tripped && openMs > this.#thresholds.circuitOpenMs) {
       return this.#trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
     }

@@ -30,6 +30,14 @@ function guard(thresholds = {}) {
   return { g, clock, changes };
 }
 
+/** `ms` of an awake, active tab: the client evaluates the guard every 10 s. */
+function awake(g: RollbackGuard, clock: { advance(ms: number): void }, ms: number): void {
+  for (let left = ms; left > 0; left -= 10_000) {
+    clock.advance(Math.min(10_000, left));
+    if (left > 10_000) g.evaluate();
+  }
+}
+
 describe('RollbackGuard', () => {
   it('says nothing before minSamples, whatever the errors', () => {
     const { g } = guard();
@@ -68,9 +76,38 @@ describe('RollbackGuard', () => {
   it('trips when the circuit stays open longer than 5 minutes, not at exactly 5', () => {
     const { g, clock } = guard();
     g.circuitOpen(true);
-    clock.advance(300_000);
+    awake(g, clock, 300_000);
     expect(g.evaluate().state).toBe('ok');
     clock.advance(1);
+    expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
+  });
+
+  // A laptop's lid closed just after its network went (the circuit opened):
+  // nobody evaluates while it sleeps, and the hours asleep are no open
+  // circuit the guard saw. Counted, the first tick after waking tripped
+  // `circuit_open` before any probe ran, for the rest of the session.
+  it('does not count a time nobody evaluated (the page asleep or frozen) as open', () => {
+    const { g, clock } = guard();
+    g.circuitOpen(true);
+    awake(g, clock, 60_000);
+    clock.advance(3 * 3_600_000);
+    expect(g.evaluate().state).toBe('ok');
+    // Still open when awake: 50 s seen before + 240 s after is not above 5 min...
+    awake(g, clock, 240_000);
+    expect(g.evaluate().state).toBe('ok');
+    // ...and trips once the time seen open is.
+    awake(g, clock, 20_000);
+    expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
+  });
+
+  it('counts a background tab evaluated once a minute (timer throttling) as seen', () => {
+    const { g, clock } = guard();
+    g.circuitOpen(true);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(60_000);
+      expect(g.evaluate().state).toBe('ok');
+    }
+    clock.advance(60_000);
     expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
   });
 
@@ -102,9 +139,9 @@ describe('RollbackGuard', () => {
   it('after a cooldown, reports ok once before checking the conditions again', () => {
     const { g, clock, changes } = guard({ cooldownMs: 60_000 });
     g.circuitOpen(true);
-    clock.advance(300_001);
+    awake(g, clock, 300_001);
     expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open', until: 1_360_001 });
-    clock.advance(60_000);
+    awake(g, clock, 60_000);
     expect(g.evaluate()).toEqual({ state: 'ok' });
     expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
     expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok', 'tripped']);
