@@ -225,6 +225,13 @@ class Client implements RealtimeClient, CoordinatorHost {
    */
   #ownFlags: ResolvedFlags;
   /**
+   * The flags whose value here came from a flags URL document: this tab's
+   * last one, or another tab's (heard in a `flags` message's `fromUrl`). A
+   * next document of this tab that leaves one out puts the page's own value
+   * back, so a switch lifts also where the tab that read it is gone.
+   */
+  #fromUrl: Record<string, unknown> = {};
+  /**
    * Server clock minus `#clock` (ms), estimated at the last welcome, or
    * undefined until then (the offset is then measured as 0). Against the
    * monotonic clock, not the wall clock: a wall clock stepped later (NTP, the
@@ -369,7 +376,6 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
     const { flagsUrl } = options;
     if (flagsUrl) {
-      let lastDocument: Partial<ResolvedFlags> = {};
       const url = resolveUrl('flagsUrl.url', flagsUrl.url, options.url);
       this.#load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
         // The platform's fetch and clocks.
@@ -383,10 +389,14 @@ class Client implements RealtimeClient, CoordinatorHost {
             // A flag the last document set and this one leaves out is the
             // page's own again: deleting `"emergencyDisable": true` from the
             // document lifts the switch, as setting it to false does.
-            const flags = { ...flagsNamedIn(lastDocument, options.flags), ...document };
-            lastDocument = document;
+            const flags = { ...flagsNamedIn(this.#fromUrl, options.flags), ...document };
+            this.#fromUrl = { ...document };
             this.#ownFlags = resolveFlags(this.#ownFlags, flags);
             this.#applyFlags(flags);
+            // Every tab at once, as a setFlags: one without a flags URL (or
+            // whose poll comes later) takes the switch now, and the lift too,
+            // also once this tab is gone.
+            this.#postFlags(flags, undefined, true);
           },
         });
         if (this.#active) this.#poller.start();
@@ -657,6 +667,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     // an own value kept from before (a switch this tab threw while idle) must
     // not come back at the next hello.
     this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
+    for (const key in flags) delete this.#fromUrl[key];
     // Every tab at once: the kill switch above all must not wait for a reload.
     this.#postFlags({ ...flags });
   }
@@ -849,8 +860,17 @@ class Client implements RealtimeClient, CoordinatorHost {
     });
   }
 
-  flags(flags: FlagsMessage['flags'], direct: boolean): void {
+  flags(flags: FlagsMessage['flags'], direct: boolean, fromUrl: FlagsMessage['fromUrl']): void {
     if (this.#closed) return;
+    // Another tab's flags URL set these: as if this tab's own last document
+    // had (see #fromUrl), whose next poll then lifts what its document no
+    // longer holds. A change someone made now, not marked so, is no longer
+    // the URL's; a leader's view leaves this tab's own sources as they are.
+    for (const key in flags) {
+      if (fromUrl?.includes(key as keyof ResolvedFlags)) this.#fromUrl[key] = 1;
+      else if (!direct) delete this.#fromUrl[key];
+    }
+    this.#poller?.heard(flags, direct, fromUrl);
     // A leader's answer to our hello is its view, which may be older than our
     // own config: there a disable wins. It is newer than what this tab heard
     // from other tabs before (see #ownFlags), so that is not merged in. A
@@ -1053,13 +1073,15 @@ class Client implements RealtimeClient, CoordinatorHost {
    * carry them: `disabledServices` takes any strings (a name that is no
    * service disables nothing), the message only service names, and one
    * other entry made the whole message invalid in every other tab, with the
-   * kill switch it carried.
+   * kill switch it carried. `fromUrl`: say which came from a flags URL.
    */
-  #postFlags(flags: Partial<ResolvedFlags>, to?: string): void {
+  #postFlags(flags: Partial<ResolvedFlags>, to?: string, fromUrl = !!to): void {
     const services = flags.disabledServices;
     this.#coordinator?.post({
       type: 'flags',
       flags: services ? { ...flags, disabledServices: services.filter(isServiceName) } : flags,
+      // Not with a setFlags: what it does not name, it did not leave out.
+      fromUrl: fromUrl ? (Object.keys(this.#fromUrl) as FlagsMessage['fromUrl']) : undefined,
       to,
     });
   }
@@ -1077,10 +1099,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#dispatcher.setDisabledServices(next.disabledServices);
     this.#applyGate();
     // A tab that joined was told the leader's flags, a disable winning (see
-    // `flags`); it must hear when they change too. The leader's own flags
-    // URL documents are applied in the leader alone, so without this a
-    // switch such a tab took from the leader never lifted there: it stayed
-    // off for the rest of the session, and handed it on once it led. After
+    // `flags`); it must hear when they change too, so that a switch it took
+    // from the leader lifts there when it lifts in the leader. After
     // the gate, so the state posted for the change goes first: a tab lifted
     // by these must not mirror the leader's `disabled` of before.
     // The state's, not `next`: the gate ran app listeners, which may have set flags again.

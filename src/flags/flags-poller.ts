@@ -136,6 +136,25 @@ export class FlagsPoller {
     return this.#lastGood;
   }
 
+  /**
+   * Another tab's `flags` message: those named in `fromUrl` it read from
+   * the flags URL, maybe later (or earlier) than this poller did, and a
+   * change (not `direct`) of its document left out the others. Taken as the
+   * last document's, so a next document that differs is a change: the
+   * switch came and went between two polls here, or came back. Before the
+   * first document, and from a tab that says nothing of its URL: nothing.
+   */
+  heard(flags: Partial<ResolvedFlags>, direct: boolean, fromUrl?: readonly string[]): void {
+    if (!this.#lastGood || !fromUrl) return;
+    const last: Record<string, unknown> = { ...this.#lastGood };
+    for (const key in flags) {
+      if (fromUrl.includes(key)) last[key] = flags[key as keyof ResolvedFlags];
+      else if (!direct) delete last[key];
+    }
+    this.#lastGood = last;
+    this.#lastGoodKey = flagsKey(last);
+  }
+
   /** Polls at once, then every `intervalMs`. Idempotent. */
   start(): void {
     if (this.#started) return;

@@ -88,6 +88,16 @@ const ENVELOPE: readonly Field[] = [
   ['to', tabId, 1],
 ];
 
+/** `ResolvedFlags`, each optional. */
+const FLAGS: readonly Field[] = [
+  ['enabled', bool, 1],
+  ['emergencyDisable', bool, 1],
+  ['disabledOrgs', arrayOf((value) => typeof value === 'string'), 1],
+  ['rolloutPercent', is((value) => isNumber(value) && value >= 0 && value <= 100), 1],
+  ['shadowMode', bool, 1],
+  ['disabledServices', readServiceNames, 1],
+];
+
 /** The fields after `type`, per message type. */
 const FIELDS: Record<string, readonly Field[]> = {
   hello: [],
@@ -121,17 +131,8 @@ const FIELDS: Record<string, readonly Field[]> = {
     ['serverClockOffsetMs', num, 1],
   ],
   flags: [
-    [
-      'flags',
-      shape([
-        ['enabled', bool, 1],
-        ['emergencyDisable', bool, 1],
-        ['disabledOrgs', arrayOf((value) => typeof value === 'string'), 1],
-        ['rolloutPercent', is((value) => isNumber(value) && value >= 0 && value <= 100), 1],
-        ['shadowMode', bool, 1],
-        ['disabledServices', readServiceNames, 1],
-      ]),
-    ],
+    ['flags', shape(FLAGS)],
+    ['fromUrl', arrayOf((value) => FLAGS.some(([name]) => name === value)), 1],
   ],
   cursor: [
     ['cursor', readCursor],

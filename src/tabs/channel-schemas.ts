@@ -97,20 +97,31 @@ export const stateMessageSchema = z.object({
   serverClockOffsetMs: z.optional(z.number()),
 });
 
+/** Mirrors `ResolvedFlags` of `src/state.ts`. */
+const flagsSchema = z.object({
+  enabled: z.boolean(),
+  emergencyDisable: z.boolean(),
+  disabledOrgs: z.array(z.string()),
+  rolloutPercent: z.number().check(z.gte(0), z.lte(100)),
+  shadowMode: z.boolean(),
+  disabledServices: z.array(serviceNameSchema),
+});
+
 /** Any subset of `ResolvedFlags` (`src/state.ts`); a tab merges it over what it has. */
 export const flagsMessageSchema = z.object({
   ...envelope,
   type: z.literal('flags'),
-  flags: z.partial(
-    z.object({
-      enabled: z.boolean(),
-      emergencyDisable: z.boolean(),
-      disabledOrgs: z.array(z.string()),
-      rolloutPercent: z.number().check(z.gte(0), z.lte(100)),
-      shadowMode: z.boolean(),
-      disabledServices: z.array(serviceNameSchema),
-    }),
-  ),
+  flags: z.partial(flagsSchema),
+  /**
+   * The flags whose value in the sender came from a flags URL document (its
+   * own poll, or heard so from another tab): a tab with a flags URL puts its
+   * page's own values back when its next document leaves them out, as for
+   * its own last document's. Names not in `flags` say nothing. In a change
+   * (no `to`), sent when a tab's own document changed, a flag of `flags` not
+   * named is one that document left out. Absent from a `setFlags` and from
+   * older versions.
+   */
+  fromUrl: z.optional(z.array(z.keyof(flagsSchema))),
 });
 
 /** The shared cursor, so whoever wins the next election resumes from it. */

@@ -27,7 +27,7 @@ export interface CoordinatorHost {
   relayedFrame(frame: string | Record<string, unknown>, epoch: string | undefined): void;
   leaderState(state: StateMessage): void;
   /** `direct`: the leader's answer to this tab's hello (its view, not a change someone made). */
-  flags(flags: FlagsMessage['flags'], direct: boolean): void;
+  flags(flags: FlagsMessage['flags'], direct: boolean, fromUrl: FlagsMessage['fromUrl']): void;
   /**
    * The leader's cursor: `direct` for a tab that just joined, with the ids
    * of the epochs of its services; else the start of services just added.
@@ -217,7 +217,7 @@ export class TabCoordinator extends LeaderElection {
         if (!leader) host.leaderState(message);
         break;
       case 'flags':
-        host.flags(message.flags, !!message.to);
+        host.flags(message.flags, !!message.to, message.fromUrl);
         break;
       case 'cursor':
         if (!leader) host.cursor(message.cursor, !!message.to, message.epochs);

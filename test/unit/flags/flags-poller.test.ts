@@ -71,6 +71,29 @@ describe('FlagsPoller', () => {
     expect(poller.lastGood).toEqual({ rolloutPercent: 25, shadowMode: false });
   });
 
+  it("takes another tab's flags URL values as its last document's (heard)", async () => {
+    const { clock, applied, poller } = setup(async () => answer(200, { rolloutPercent: 5 }));
+    // Before the first document: nothing to compare with, the first is a change anyway.
+    poller.heard({ emergencyDisable: true }, true, ['emergencyDisable']);
+    poller.start();
+    await flushPromises();
+    expect(applied).toEqual([{ rolloutPercent: 5 }]);
+    // Not from a flags URL (a setFlags, an older tab): the document is still the same.
+    poller.heard({ rolloutPercent: 50 }, false, undefined);
+    await run(clock, 30 * SECOND);
+    expect(applied).toHaveLength(1);
+    // Another tab read the switch from the URL: this unchanged document lifts it.
+    poller.heard({ emergencyDisable: true, shadowMode: true }, true, ['emergencyDisable']);
+    expect(poller.lastGood).toEqual({ rolloutPercent: 5, emergencyDisable: true });
+    await run(clock, 30 * SECOND);
+    expect(applied).toHaveLength(2);
+    // A change of another tab's document that left rolloutPercent out: it comes back.
+    poller.heard({ rolloutPercent: 100 }, false, []);
+    expect(poller.lastGood).toEqual({});
+    await run(clock, 30 * SECOND);
+    expect(applied).toEqual([{ rolloutPercent: 5 }, { rolloutPercent: 5 }, { rolloutPercent: 5 }]);
+  });
+
   it('treats reordered keys and lists as unchanged', async () => {
     const docs = [
       { disabledOrgs: ['a', 'b'], enabled: true },

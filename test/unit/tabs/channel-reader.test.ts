@@ -83,6 +83,15 @@ const cursor = fc.oneof(
   fc.dictionary(serviceName, fc.oneof(fc.nat(), weird), { maxKeys: 3 }),
 );
 
+const flagName = fc.constantFrom(
+  'enabled',
+  'emergencyDisable',
+  'disabledOrgs',
+  'rolloutPercent',
+  'shadowMode',
+  'disabledServices',
+);
+
 const optionalString = fc.option(fc.string(), { nil: undefined });
 const optionalNumber = fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: undefined });
 
@@ -137,21 +146,33 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
     },
     { requiredKeys: ['status', 'circuit'] },
   ),
-  flags: fc.record({
-    flags: fc.record(
-      {
-        enabled: fc.option(fc.boolean(), { nil: undefined }),
-        emergencyDisable: fc.option(fc.boolean(), { nil: undefined }),
-        disabledOrgs: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
-        rolloutPercent: fc.option(fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constant(-0)), {
-          nil: undefined,
-        }),
-        shadowMode: fc.option(fc.boolean(), { nil: undefined }),
-        disabledServices: fc.option(fc.array(validServiceName, { maxLength: 3 }), { nil: undefined }),
-      },
-      { requiredKeys: [] },
-    ),
-  }),
+  flags: fc.record(
+    {
+      flags: fc.record(
+        {
+          enabled: fc.option(fc.boolean(), { nil: undefined }),
+          emergencyDisable: fc.option(fc.boolean(), { nil: undefined }),
+          disabledOrgs: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
+          rolloutPercent: fc.option(fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constant(-0)), {
+            nil: undefined,
+          }),
+          shadowMode: fc.option(fc.boolean(), { nil: undefined }),
+          disabledServices: fc.option(fc.array(validServiceName, { maxLength: 3 }), { nil: undefined }),
+        },
+        { requiredKeys: [] },
+      ),
+      fromUrl: fc.option(
+        fc.array(
+          fc.oneof({ arbitrary: flagName, weight: 8 }, fc.constantFrom('toString', '__proto__', '', 1)),
+          {
+            maxLength: 3,
+          },
+        ),
+        { nil: undefined },
+      ),
+    },
+    { requiredKeys: ['flags'] },
+  ),
   cursor: fc.record(
     {
       cursor,
@@ -190,6 +211,7 @@ const KEYS = [
   'disabledReason',
   'lastError',
   'flags',
+  'fromUrl',
   'cursor',
   'epoch',
   'epochs',
@@ -217,6 +239,7 @@ const plausible = fc.oneof(
   tabId,
   fc.constantFrom<unknown>(...TYPES, ...STATUSES, 'open', 'half-open', 'gossip', null, 0, 50, 101, -1),
   fc.array(serviceName, { maxLength: 2 }),
+  fc.array(flagName, { maxLength: 2 }),
   fc.dictionary(serviceName, fc.nat(), { maxKeys: 2 }),
 );
 
@@ -252,7 +275,7 @@ function mutate(target: unknown, change: Mutation | null): void {
   }
 }
 
-const NESTED = ['circuit', 'flags', 'frame', 'cursor', 'services'] as const;
+const NESTED = ['circuit', 'flags', 'fromUrl', 'frame', 'cursor', 'services'] as const;
 
 const messageArb = fc
   .constantFrom(...TYPES)
@@ -398,6 +421,10 @@ describe('parseChannelMessage agrees with channelMessageSchema', () => {
     ['flags: an array', { ...base, type: 'flags', flags: [] }],
     ['flags: null', { ...base, type: 'flags', flags: null }],
     ['disabledOrgs with a number', { ...base, type: 'flags', flags: { disabledOrgs: ['a', 1] } }],
+    ['fromUrl: a name', { ...base, type: 'flags', flags: {}, fromUrl: 'enabled' }],
+    ['fromUrl with no flag', { ...base, type: 'flags', flags: {}, fromUrl: ['enabled', 'toString'] }],
+    ['fromUrl with a String object', { ...base, type: 'flags', flags: {}, fromUrl: [new String('enabled')] }],
+    ['fromUrl: undefined', { ...base, type: 'flags', flags: {}, fromUrl: undefined }],
     // oversized tab ids
     ['a 129-char sender', { ...base, from: 'x'.repeat(129), type: 'hello' }],
     ['a 100k-char sender', { ...base, from: 'x'.repeat(100_000), type: 'hello' }],

@@ -139,8 +139,10 @@ describe('the cursor a joining tab gets from the leader', () => {
   });
 
   it('resyncs a follower that had realtime off on its own through a reset', async () => {
-    // Off by its own flags document (no other tab's), it hears no relayed
-    // frame: once back on, it asks the leader what it missed.
+    // Off by its own flags document, which the other tab does not hear here
+    // (b's flags messages are kept from it: a tab posts what its document
+    // changes to every tab), it hears no relayed frame: once back on, it
+    // asks the leader what it missed.
     browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
     const { backend } = browser;
     const a = browser.tab();
@@ -148,9 +150,14 @@ describe('the cursor a joining tab gets from the leader', () => {
     await settle();
     let document = {};
     const fetch = vi.fn(async () => new Response(JSON.stringify(document), { status: 200 }));
+    class OwnFlagsChannel extends browser.channels.BroadcastChannel {
+      override postMessage(message: unknown): void {
+        if (!String(message).includes('"type":"flags"')) super.postMessage(message);
+      }
+    }
     const b = browser.tab({
       flagsUrl: { url: 'http://127.0.0.1:1/flags', intervalMs: 5_000 },
-      platform: { fetch: fetch as typeof globalThis.fetch },
+      platform: { fetch: fetch as typeof globalThis.fetch, BroadcastChannel: OwnFlagsChannel },
     });
     const bSeqs = record(b);
     const resyncs: unknown[] = [];
