@@ -931,8 +931,13 @@ class Client implements RealtimeClient, CoordinatorHost {
       // asks are throttled). Only now: from a missed epoch's seq, the server
       // would replay the new epoch or reset every tab again. Not held back by
       // the asks held while this answer was due (see #lastReplayAskAt).
+      // Level with it too, where the other tabs' property filters leave ours
+      // out: while this tab was out of the union, the server sent nothing of
+      // its property's events, and replays them only from a cursor.
+      const ids = this.#coordinator!.union(true).propertyIds;
+      const filter = this.#state.propertyFilter;
       this.#lastReplayAskAt = -Infinity;
-      if (behind) this.#askLeaderForReplay();
+      if (behind || (!adopt && ids && !ids.includes(filter!))) this.#askLeaderForReplay();
     }
     this.#pipeline.seed(cursor);
     // Moved, maybe back, as by a reset: overwrite the stored cursor, and with
