@@ -65,7 +65,8 @@ export interface RealtimePlatform {
 /** Options of {@link createRealtime}. Only `url` is required. */
 export interface RealtimeOptions {
   /**
-   * Base URL of the PROTOCOL.md endpoints, e.g. `https://api.example.com/v2/realtime`.
+   * Absolute http(s) base URL of the PROTOCOL.md endpoints, e.g. `https://api.example.com/v2/realtime`
+   * (same origin: `${location.origin}/v2/realtime`; a relative one is refused).
    * No user name or password: fetch refuses those (as in `telemetry.url`, `flagsUrl`).
    */
   url: string;

@@ -21,7 +21,7 @@ export type RealtimeProviderProps =
  *   child could subscribe to it, so only one client is ever live.
  *
  * @example
- * <RealtimeProvider options={{ url: '/v2/realtime', auth: { getToken } }}>
+ * <RealtimeProvider options={{ url: 'https://api.example.com/v2/realtime', auth: { getToken } }}>
  *   <App />
  * </RealtimeProvider>
  */

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isHttpUrl } from '../../src/transports/url';
 import { SAMPLES_PRELUDE } from '../docs/prelude';
 
 // Every ```ts / ```tsx block of README.md and docs/*.md must compile against the sources,
@@ -140,6 +141,17 @@ describe('docs code samples', () => {
 
   it('compile without errors outside the samples (prelude, sources)', () => {
     expect(diagnostics.get('') ?? []).toEqual([]);
+  });
+
+  // Types cannot tell: a relative `url` compiles, and createRealtime throws on it.
+  it('give createRealtime only URLs it accepts (absolute http(s))', () => {
+    const urls = blocks.flatMap((b) =>
+      [...b.code.matchAll(/(?:createRealtime\(\s*\{|options=\{\{)\s*url:\s*'([^']*)'/g)].map(
+        (m) => [label(b), m[1] ?? ''] as const,
+      ),
+    );
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.filter(([, url]) => !isHttpUrl(url))).toEqual([]);
   });
 
   describe.each(docs.filter((doc) => checked.some((b) => b.doc === doc)))('%s', (doc) => {
