@@ -22,6 +22,16 @@ export interface BroadcastChannelHub {
 }
 
 /**
+ * A structured clone where there is one. Jest's jsdom environment has no
+ * `structuredClone` (a jsdom gap); tabwire posts JSON strings only, which a
+ * JSON round trip copies alike. Looked up at each call, like the timers.
+ */
+function clone(message: unknown): unknown {
+  if (typeof globalThis.structuredClone === 'function') return globalThis.structuredClone(message);
+  return message === undefined ? undefined : JSON.parse(JSON.stringify(message));
+}
+
+/**
  * Creates an in-memory BroadcastChannel hub: channels created from its
  * constructor talk to each other and to nothing else, so two hubs are two
  * browsers. Like the real one, a message reaches every other open channel of
@@ -48,12 +58,12 @@ export function createBroadcastChannelHub(): BroadcastChannelHub {
     postMessage(message: unknown): void {
       if (this.#closed) throw new DOMException('BroadcastChannel is closed.', 'InvalidStateError');
       // Throws DataCloneError for what cannot be cloned, as the real one does.
-      const data = structuredClone(message);
+      const data = clone(message);
       posted++;
       const recipients = [...open].filter((c) => c !== this && c.name === this.name);
       // One microtask each, as browsers queue one task each: a handler that
       // throws must not keep the message from the channels after it.
-      for (const recipient of recipients) queueMicrotask(() => recipient.#deliver(structuredClone(data)));
+      for (const recipient of recipients) queueMicrotask(() => recipient.#deliver(clone(data)));
     }
 
     close(): void {

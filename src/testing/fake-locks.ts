@@ -32,6 +32,36 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The request was aborted.', 'AbortError');
 }
 
+/** What one tab of a fake browser holds and waits for, so its crash can drop it all. */
+interface Owner {
+  dead: boolean;
+  /** Each takes one of its pending requests out of the queue. */
+  readonly waiting: Set<() => void>;
+  /** Each frees one of the locks it holds. */
+  readonly holding: Set<() => void>;
+}
+
+/** One tab's door to a {@link FakeLockManager}, and the crash that frees what it holds. */
+export interface LockClient {
+  readonly locks: Pick<FakeLockManager, 'request' | 'query'>;
+  /**
+   * As a browser does for a dead tab: its pending requests leave the queue,
+   * the locks it holds are freed at once, and none of its callbacks runs or
+   * settles its request afterwards.
+   */
+  crash(): void;
+}
+
+let clientOf: (manager: FakeLockManager) => LockClient;
+
+/** A tab's own view of `manager` (for the fake browser; not exported from `tabwire/testing`). */
+export function lockClient(manager: FakeLockManager): LockClient {
+  return clientOf(manager);
+}
+
+/** A dead tab's promise: nothing of its code may run again. */
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
+
 /**
  * Exclusive Web Locks (`navigator.locks`) in memory, for several "tabs" in one
  * test: give the same instance to every tab's `platform.locks`.
@@ -51,9 +81,38 @@ export class FakeLockManager {
   readonly #held = new Set<string>();
   readonly #queues = new Map<string, Waiter[]>();
 
+  static {
+    clientOf = (manager) => {
+      const owner: Owner = { dead: false, waiting: new Set(), holding: new Set() };
+      return {
+        locks: {
+          request: ((name: string, a: FakeLockOptions | Callback<unknown>, b?: Callback<unknown>) =>
+            manager.#request(name, a, b, owner)) as FakeLockManager['request'],
+          query: () => manager.query(),
+        },
+        crash() {
+          owner.dead = true;
+          // Dequeued first: freeing a lock must not grant it to a request of this very tab.
+          for (const drop of [...owner.waiting]) drop();
+          for (const free of [...owner.holding]) free();
+        },
+      };
+    };
+  }
+
   request<T>(name: string, callback: Callback<T>): Promise<T>;
   request<T>(name: string, options: FakeLockOptions, callback: Callback<T>): Promise<T>;
   request<T>(name: string, a: FakeLockOptions | Callback<T>, b?: Callback<T>): Promise<T> {
+    return this.#request(name, a, b, undefined);
+  }
+
+  #request<T>(
+    name: string,
+    a: FakeLockOptions | Callback<T>,
+    b: Callback<T> | undefined,
+    owner: Owner | undefined,
+  ): Promise<T> {
+    if (owner?.dead) return never();
     const options: FakeLockOptions = typeof a === 'function' ? {} : a;
     const callback = (typeof a === 'function' ? a : b) as Callback<T> | undefined;
     if (typeof callback !== 'function') {
@@ -88,42 +147,62 @@ export class FakeLockManager {
     const lock: FakeLock = { name, mode: 'exclusive' };
     const run = (granted: FakeLock | null): Promise<T> =>
       // A microtask, like the browser's task; a callback that throws rejects the request.
-      new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => callback(granted));
+      new Promise<void>((resolve) => queueMicrotask(resolve)).then(() =>
+        owner?.dead ? never<T>() : callback(granted),
+      );
 
     if (options.ifAvailable && (this.#held.has(name) || (this.#queues.get(name)?.length ?? 0) > 0)) {
-      return run(null);
+      return run(null).then(
+        (value) => (owner?.dead ? never<T>() : value),
+        (error: unknown) => (owner?.dead ? never<T>() : Promise.reject(error)),
+      );
     }
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
+      const dequeue = () => {
+        owner?.waiting.delete(dequeue);
+        signal?.removeEventListener('abort', onAbort);
         const queue = this.#queues.get(name) ?? [];
         const index = queue.indexOf(waiter);
-        if (index < 0) return; // granted already: aborting no longer matters
+        if (index < 0) return false; // granted already
         queue.splice(index, 1);
-        reject(abortReason(signal as AbortSignal));
+        if (queue.length === 0) this.#queues.delete(name);
+        return true;
+      };
+      const onAbort = () => {
+        // Granted already: aborting no longer matters.
+        if (dequeue()) reject(abortReason(signal as AbortSignal));
       };
       const waiter: Waiter = {
         grant: () => {
+          owner?.waiting.delete(dequeue);
           signal?.removeEventListener('abort', onAbort);
           this.#held.add(name);
           // Released before the request settles, as in browsers: whoever
           // awaits the request finds the lock free (or granted to the next).
+          // Once only: a crash frees it before the callback ever settles.
+          let held = true;
           const release = () => {
+            if (!held) return;
+            held = false;
+            owner?.holding.delete(release);
             this.#held.delete(name);
             this.#grantNext(name);
           };
+          owner?.holding.add(release);
           run(lock).then(
             (value) => {
               release();
-              resolve(value);
+              if (!owner?.dead) resolve(value);
             },
             (error: unknown) => {
               release();
-              reject(error);
+              if (!owner?.dead) reject(error);
             },
           );
         },
       };
       signal?.addEventListener('abort', onAbort);
+      owner?.waiting.add(dequeue);
       const queue = this.#queues.get(name) ?? [];
       queue.push(waiter);
       this.#queues.set(name, queue);

@@ -1,4 +1,4 @@
-export type { FakeBrowser, FakeBrowserOptions, FakeTabOptions } from './fake-browser';
+export type { FakeBrowser, FakeBrowserOptions, FakeTabDocument, FakeTabOptions } from './fake-browser';
 export { createFakeBrowser, globalTimersClock } from './fake-browser';
 export type {
   BroadcastChannelHub,

@@ -39,8 +39,10 @@ interface LiveConnection {
  * through a {@link Transport}. Tests publish events, and inject gaps, resets,
  * errors and drops, without a network. Like a server, a connection gets its
  * `welcome` (in a microtask after `connect`) before anything else: what is
- * published meanwhile comes in the replay that follows the welcome. From
- * then on, frames are delivered synchronously.
+ * published meanwhile comes in the replay that follows the welcome, and a
+ * service whose cursor is ahead of the head gets a `reset` (`epoch_changed`)
+ * there instead, as from the dev server. From then on, frames are delivered
+ * synchronously.
  */
 export interface MemoryBackend {
   /** Give this to `createRealtime({ transports: [backend.transport] })`. */
@@ -177,8 +179,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         if (conn.open && !silent) ctx.onFrame(JSON.stringify({ type: 'heartbeat', serverTime: now() }));
       }, heartbeatMs);
       const welcomeCursor: Cursor = {};
+      // Like the dev server: a cursor past the head (only a wiped log, a new
+      // epoch, explains it) cannot be served: the welcome says the head and
+      // a `reset` follows.
+      const ahead = new Set<string>();
       for (const service of conn.services) {
         const from = ctx.cursor[service];
+        if (from !== undefined && from > head(service)) ahead.add(service);
         welcomeCursor[service] = from !== undefined && from <= head(service) ? from : head(service);
         conn.sent[service] = welcomeCursor[service] ?? 0;
       }
@@ -197,6 +204,15 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         );
         for (const service of conn.services) {
           const from = conn.sent[service] ?? 0;
+          if (ahead.has(service)) {
+            const frame = {
+              type: 'reset',
+              services: [service],
+              cursor: { [service]: from },
+              reason: 'epoch_changed',
+            };
+            ctx.onFrame(JSON.stringify(frame));
+          }
           const missed = (logs.get(service) ?? []).filter((e) => e.seq > from);
           if (missed.length > 0) deliver(conn, service, missed, head(service));
         }

@@ -1,9 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
-import type { Clock } from '../../../src/clock';
-import type { LockManagerLike } from '../../../src/tabs/leader-election';
 import { CLAIM_SETTLE_MS } from '../../../src/tabs/storage-lease-election';
-import { globalTimersClock } from '../../../src/testing/fake-browser';
 import { fakeBrowserEach } from './fake-browser-each';
 
 // A leader tab that crashes says no goodbye: no `pagehide`, no `bye`, no last
@@ -21,58 +18,13 @@ const browser = fakeBrowserEach();
 
 type Strategy = 'storage' | 'locks';
 
-/**
- * A tab that can crash: its timers stop firing, its channel neither sends
- * nor receives, and the lock it holds is freed as the browser frees a dead
- * tab's lock; nothing of its own code runs on the way out.
- */
-function crashableTab(strategy: Strategy): { tab: RealtimeClient; crash(): void } {
-  let dead = false;
-  const clock: Clock = {
-    ...globalTimersClock,
-    setTimeout: (fn, ms) => globalTimersClock.setTimeout(() => dead || fn(), ms),
-  };
-  class Channel extends browser().channels.BroadcastChannel {
-    override postMessage(message: unknown): void {
-      if (!dead) super.postMessage(message);
-    }
-    override dispatchEvent(event: Event): boolean {
-      return !dead && super.dispatchEvent(event);
-    }
-  }
-  const frees: Array<() => void> = [];
-  const locks: LockManagerLike = {
-    request: (name, options, callback) =>
-      browser().locks.request(
-        name,
-        options,
-        (lock) =>
-          new Promise<void>((resolve, reject) => {
-            frees.push(resolve);
-            callback(lock).then(resolve, reject);
-          }),
-      ),
-  };
-  const tab = browser().tab({
-    leader: { strategy },
-    platform: { clock, BroadcastChannel: Channel, locks: strategy === 'locks' ? locks : undefined },
-  });
-  return {
-    tab,
-    crash() {
-      dead = true;
-      for (const free of frees) free();
-    },
-  };
-}
-
 /** A leader with a live connection and two followers mirroring it; returns the dead leader's connection id. */
 async function crashTheLeader(strategy: Strategy): Promise<{ followers: RealtimeClient[]; deadId: string }> {
-  const leader = crashableTab(strategy);
-  leader.tab.subscribe('tasks', () => {});
+  const platform = strategy === 'locks' ? {} : { locks: undefined };
+  const leader = browser().tab({ leader: { strategy }, platform });
+  leader.subscribe('tasks', () => {});
   await vi.dynamicImportSettled();
   await vi.advanceTimersByTimeAsync(2_000);
-  const platform = strategy === 'locks' ? {} : { locks: undefined };
   const followers = [
     browser().tab({ leader: { strategy }, platform }),
     browser().tab({ leader: { strategy }, platform }),
@@ -80,16 +32,19 @@ async function crashTheLeader(strategy: Strategy): Promise<{ followers: Realtime
   for (const tab of followers) tab.subscribe('tasks', () => {});
   await vi.dynamicImportSettled();
   await vi.advanceTimersByTimeAsync(2_000);
-  const deadId = leader.tab.getState().connectionId;
-  expect(leader.tab.getState()).toMatchObject({ isLeader: true, status: 'connected' });
+  const deadId = leader.getState().connectionId;
+  expect(leader.getState()).toMatchObject({ isLeader: true, status: 'connected' });
   expect(deadId).toBeDefined();
   for (const tab of followers) {
     expect(tab.getState()).toMatchObject({ isLeader: false, status: 'connected', connectionId: deadId });
   }
-  leader.crash();
-  // The server sees the dead tab's socket go; no new connection can be made
-  // for now, so the window in which the new leader connects stays open.
-  browser().backend.drop();
+  // Its timers stop, its channel goes deaf and mute, the browser frees its
+  // lock (its lease stays), the server sees its connection go; nothing of
+  // its own code runs on the way out.
+  browser().crash(leader);
+  expect(browser().backend.connectionCount).toBe(0);
+  // No new connection can be made for now, so the window in which the new
+  // leader connects stays open.
   browser().backend.failNextConnects(1_000);
   return { followers, deadId: deadId! };
 }

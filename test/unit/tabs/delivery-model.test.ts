@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
-import type { Clock } from '../../../src/clock';
-import type { LockManagerLike } from '../../../src/tabs/leader-election';
-import { createFakeBrowser, globalTimersClock } from '../../../src/testing/fake-browser';
+import { createFakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
 import type { Transport, TransportConnection } from '../../../src/transports/types';
 
@@ -251,42 +249,8 @@ async function run(ops: Op[]): Promise<void> {
   });
 
   const openTab = () => {
-    // A tab that can crash: its timers stop, its channel goes deaf and mute,
-    // the browser frees its lock, the server sees its socket go.
     let self: Tab | undefined;
-    const isDead = () => self?.dead === true;
-    const clock: Clock = {
-      ...globalTimersClock,
-      setTimeout: (fn, ms) => globalTimersClock.setTimeout(() => isDead() || fn(), ms),
-    };
-    class Channel extends browser.channels.BroadcastChannel {
-      override postMessage(message: unknown): void {
-        if (!isDead()) super.postMessage(message);
-      }
-      override dispatchEvent(event: Event): boolean {
-        return !isDead() && super.dispatchEvent(event);
-      }
-    }
-    const frees: (() => void)[] = [];
-    const locks: LockManagerLike = {
-      request: (name, options, callback) =>
-        browser.locks.request(
-          name,
-          options,
-          // A dead tab's queued request goes with it.
-          (lock) =>
-            isDead()
-              ? Promise.resolve()
-              : new Promise<void>((resolve, reject) => {
-                  frees.push(resolve);
-                  callback(lock).then(resolve, reject);
-                }),
-        ),
-    };
-    const rt = browser.tab({
-      transports: [transportOf(() => self)],
-      platform: { clock, BroadcastChannel: Channel, locks },
-    });
+    const rt = browser.tab({ transports: [transportOf(() => self)] });
     const t: Tab = {
       rt,
       handlers: [],
@@ -298,8 +262,9 @@ async function run(ops: Op[]): Promise<void> {
       closed: false,
       crash() {
         t.dead = true;
-        for (const free of frees) free();
-        for (const conn of [...connections]) if (conn.tab === t) conn.close();
+        // Its timers stop, its channel goes deaf and mute, the browser frees
+        // its lock, the server sees its socket go.
+        browser.crash(rt);
       },
     };
     self = t;

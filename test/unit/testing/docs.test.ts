@@ -12,4 +12,16 @@ describe('docs/testing.md', () => {
     const block = /## A complete example[\s\S]*?```ts\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(block).toBe(example);
   });
+
+  it.each([
+    ['A tab that crashes', './docs-crash-example.test.ts'],
+    ['Hiding one tab', './docs-visibility-example.test.ts'],
+  ])('shows exactly the test it runs as its sample under "%s"', (heading, file) => {
+    const doc = read('../../../docs/testing.md');
+    const example = read(file)
+      .replaceAll("'../../../src/index'", "'tabwire'")
+      .replaceAll("'../../../src/testing'", "'tabwire/testing'");
+    const block = new RegExp(`### ${heading}\\n[\\s\\S]*?\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(doc)?.[1];
+    expect(block).toBe(example);
+  });
 });

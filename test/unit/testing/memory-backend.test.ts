@@ -32,6 +32,25 @@ describe('createMemoryBackend', () => {
     conn.close();
   });
 
+  it('answers a cursor ahead of the head with a reset (epoch_changed) after the welcome, as the dev server does', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    backend.publish({ service: 'tasks' });
+    backend.publish({ service: 'tasks' });
+    // Seq 5 was seen before the server lost its log (a new epoch).
+    const { ctx, frames } = context({ tasks: 5 });
+    const conn = await backend.transport.connect(ctx);
+    backend.publish({ service: 'tasks' }); // between connect and welcome
+    await Promise.resolve();
+    backend.publish({ service: 'tasks' });
+    expect(frames).toEqual([
+      expect.objectContaining({ type: 'welcome', cursor: { tasks: 2 } }),
+      { type: 'reset', services: ['tasks'], cursor: { tasks: 2 }, reason: 'epoch_changed' },
+      expect.objectContaining({ type: 'batch', after: { tasks: 2 }, cursor: { tasks: 3 } }),
+      expect.objectContaining({ type: 'batch', after: { tasks: 3 }, cursor: { tasks: 4 } }),
+    ]);
+    conn.close();
+  });
+
   it('sends error frames to live connections', async () => {
     const backend = createMemoryBackend({ heartbeatMs: 60_000 });
     const { ctx, frames } = context();
