@@ -500,10 +500,15 @@ class Client implements RealtimeClient, CoordinatorHost {
           // below that cursor: then it stays, and is replayed once this
           // welcome is applied (a reconnect), as nothing else would ask again
           // on a quiet stream. (One since that the cursor covers is done
-          // with too: the server replays it as well.)
+          // with too: the server replays it as well, unless the asking tab's
+          // needs came since, so that this connection may filter out its
+          // property: the update to come replays nothing.)
           const floor = this.#replayFloor;
           const sent = this.#cursorSent;
-          const replayNow = floor !== undefined && Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!));
+          const replayNow =
+            floor !== undefined &&
+            (JSON.stringify(this.#subscription()) !== this.#liveSubscription ||
+              Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!)));
           if (!replayNow) this.#replayFloor = undefined;
           this.#guard.recordAttempt(false);
           // The server's time at the welcome, half the connect's round trip
