@@ -134,7 +134,9 @@ describe('dev server control', () => {
             devToken(org, 'intruder'),
           )
         ).status,
-      ).toBe(403);
+        // Another user's token: refused as unauthorized (the SDK reconnects
+        // as its own user), not forbidden (the SDK would stop for good).
+      ).toBe(401);
       expect(
         (
           await postJson(
