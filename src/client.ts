@@ -806,8 +806,9 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   relayedFrame(raw: string | Record<string, unknown>, epoch: string | undefined): void {
+    const off = this.#state.status === 'disabled';
     // Off here means off: no events after `fallback` (a re-enable replays the hole).
-    if (this.#isLeaderNow() || !this.#active || this.#state.status === 'disabled') return;
+    if (this.#isLeaderNow() || !this.#active || (off && !this.#adoptLeaderCursor)) return;
     const parsed = parseServerFrame(raw, this.#options.maxFrameChars);
     if (!parsed.ok) {
       this.#invalidFrame();
@@ -828,9 +829,16 @@ class Client implements RealtimeClient, CoordinatorHost {
         const own = this.#pipeline.getCursor();
         for (const service in frame.after)
           own[service]! < frame.after[service]! && this.#pipeline.forget(service);
+        // Off (its own switch, before the leader heard of it), it drops them,
+        // yet its handlers are owed them: the hole replayed once back on must
+        // start here, not at the leader's answer to our hello, past them.
+        if (off && frame.events.some((e) => this.#dispatcher.hasHandlers(e.service))) {
+          this.#pipeline.seed(frame.after);
+          this.#adoptLeaderCursor = false;
+        }
       }
       // A batch or a reset; any other frame changes nothing there.
-      this.#applyServerFrame(frame, epoch);
+      off || this.#applyServerFrame(frame, epoch);
     }
   }
 
