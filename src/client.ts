@@ -277,6 +277,12 @@ class Client implements RealtimeClient, CoordinatorHost {
    * for a `disabled` it mirrors: the leader relayed nothing meanwhile.
    */
   #syncDue = false;
+  /**
+   * Set in the back/forward cache, out of the union: the other tabs' filters
+   * may have left this tab's property out meanwhile, widened again since or
+   * not, and the server sent nothing of it. Back, only a replay tells.
+   */
+  #away = false;
   /** How many times `fallback` fired, for the one repeated after createRealtime. */
   #fallbacks = 0;
 
@@ -595,6 +601,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         if (!this.#coordinator) this.#loop.suspend();
         else if (this.#active) {
           this.#adoptLeaderCursor = false;
+          this.#away = true;
           this.#lastLeaderState = undefined;
           this.#leave('connecting');
         }
@@ -944,13 +951,12 @@ class Client implements RealtimeClient, CoordinatorHost {
       // asks are throttled). Only now: from a missed epoch's seq, the server
       // would replay the new epoch or reset every tab again. Not held back by
       // the asks held while this answer was due (see #lastReplayAskAt).
-      // Level with it too, where the other tabs' property filters leave ours
-      // out: while this tab was out of the union, the server sent nothing of
-      // its property's events, and replays them only from a cursor.
-      const ids = this.#coordinator!.union(true).propertyIds;
-      const filter = this.#state.propertyFilter;
+      // Level with it too, back from the back/forward cache (see #away): the
+      // server replays what it filtered out only from a cursor (where a reset
+      // was missed, the resync covers it).
       this.#lastReplayAskAt = -Infinity;
-      if (behind || (!adopt && ids && !ids.includes(filter!))) this.#askLeaderForReplay();
+      if (behind || (this.#away && !moved)) this.#askLeaderForReplay();
+      this.#away = false;
     }
     this.#pipeline.seed(cursor);
     // Moved, maybe back, as by a reset: overwrite the stored cursor, and with

@@ -154,12 +154,12 @@ export class TabCoordinator extends LeaderElection {
     return super.stop();
   }
 
-  /** Every tab's needs together (`others`: but this tab's): what the leader subscribes to. */
-  union(others?: boolean): { services: string[]; propertyIds: string[] | null } {
+  /** Every tab's needs together: what the leader subscribes to. */
+  union(): { services: string[]; propertyIds: string[] | null } {
     // Dead peers are dropped by the refresh alone, which tells the host (the
     // peer count): dropped here first, they were never told.
     // An idle tab wants nothing, not everything.
-    const wanting = [...(others ? [] : [this.#options.host.ownNeeds()]), ...this.#peers.values()].filter(
+    const wanting = [this.#options.host.ownNeeds(), ...this.#peers.values()].filter(
       (needs) => needs.services.length,
     );
     const filters = new Set(wanting.map((needs) => needs.propertyFilter));
