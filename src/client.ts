@@ -543,7 +543,10 @@ class Client implements RealtimeClient, CoordinatorHost {
             leader,
             counters,
           });
-          if (replayNow) this.#loop.requestReplay();
+          // A reconnect, also over long-poll, and not a replay, which waits
+          // when asked again soon (this connection may be one): the batches
+          // that follow, of its filter, would move the tabs past the floor.
+          if (replayNow) this.#loop.reconnectNow();
         },
         frame: (frame) => {
           // A reset starts an epoch, named here for every tab that applies it.

@@ -273,6 +273,15 @@ export class ConnectionLoop {
    * order (separate HTTP requests) and leave it on the older subscription.
    */
   update(): void {
+    // New needs (a tab back from the back/forward cache, out of the property
+    // filter meanwhile) are no hole left open: their replay, asked from a
+    // cursor level with the stream, must go before the next live batch moves
+    // the tabs past what it brings.
+    this.#replayedAt = -Infinity;
+    if (this.#replayTimer.pending) {
+      this.#replayTimer.clear();
+      this.requestReplay();
+    }
     // A welcomed attempt always has its connection (see `#early`).
     if (!this.#welcomed) return;
     if (this.#update) {

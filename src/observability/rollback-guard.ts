@@ -187,10 +187,12 @@ export class RollbackGuard {
     // `circuit_open` at the first tick after waking, before any probe ran,
     // for the rest of the session. An active tab is evaluated every 10 s,
     // a throttled background one about once a minute.
+    // Not past now: a circuit that opened at this very call (a loop started
+    // again after the tab idled) was open for none of that time.
     const unseenMs = now - this.#evaluatedAt;
     this.#evaluatedAt = now;
     if (unseenMs > UNSEEN_AFTER_MS && this.#circuitOpenSince !== undefined)
-      this.#circuitOpenSince += unseenMs;
+      this.#circuitOpenSince = Math.min(this.#circuitOpenSince + unseenMs, now);
     // -Infinity while the circuit is closed: never too long.
     const openMs = now - (this.#circuitOpenSince ?? Infinity);
     if (!tripped && openMs > this.#thresholds.circuitOpenMs) {

@@ -94,6 +94,31 @@ describe('requestReplay', () => {
     expect(asked()).toBe(before + 1);
   });
 
+  // New needs (a tab back from the back/forward cache, which asks for the
+  // events of its property that the narrowed filter left out) are no hole
+  // asked for again: waiting, the next live batch would move the tabs past
+  // what the replay brings.
+  it('asks at once, and sends a waiting ask, once the subscription changed', async () => {
+    const { loop, replays, clock } = connectedLoop('long-poll', true);
+    loop.start();
+    await flushPromises();
+    loop.requestReplay();
+    loop.requestReplay();
+    expect(replays).toEqual([1]);
+    loop.update();
+    expect(replays).toEqual([1, 1]);
+    await flushPromises();
+    clock.advance(1_000);
+    loop.update();
+    await flushPromises();
+    loop.requestReplay();
+    expect(replays).toEqual([1, 1, 1]);
+    // Nothing left waiting to ask a second time.
+    clock.advance(30_000);
+    await flushPromises();
+    expect(replays).toEqual([1, 1, 1]);
+  });
+
   it('asks nothing before the welcome', async () => {
     const { loop, replays, attempts } = connectedLoop('long-poll', true);
     loop.requestReplay();

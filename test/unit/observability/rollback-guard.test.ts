@@ -100,6 +100,20 @@ describe('RollbackGuard', () => {
     expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
   });
 
+  // A tab idle for a while (nothing evaluates it) whose loop starts again
+  // with the breaker its last run left open: the circuit opens for the guard
+  // at that start. The time unseen before it is none of the open time, which
+  // must not start in the future and hide the outage that long.
+  it('counts the open time of a circuit that opens after a time nobody evaluated', () => {
+    const { g, clock } = guard();
+    clock.advance(3_600_000);
+    g.circuitOpen(true);
+    awake(g, clock, 300_000);
+    expect(g.evaluate().state).toBe('ok');
+    clock.advance(1);
+    expect(g.evaluate()).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
+  });
+
   it('counts a background tab evaluated once a minute (timer throttling) as seen', () => {
     const { g, clock } = guard();
     g.circuitOpen(true);
