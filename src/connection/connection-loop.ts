@@ -255,7 +255,9 @@ export class ConnectionLoop {
     const clock = this.#deps.clock;
     const replay = () => {
       this.#replayedAt = clock.now();
-      if (connection.replay) connection.replay();
+      // In place, it would ask with the filter of the update in flight, not of
+      // the one waiting for it: what only that one lets through is skipped.
+      if (connection.replay && this.#update !== UpdateState.Again) connection.replay();
       else this.reconnectNow();
     };
     // A server that answers with the same hole again (PROTOCOL.md has it
@@ -278,16 +280,14 @@ export class ConnectionLoop {
     // cursor level with the stream, must go before the next live batch moves
     // the tabs past what it brings.
     this.#replayedAt = -Infinity;
+    // Before the waiting replay goes: it must know this update waits (see requestReplay).
+    if (this.#update) this.#update = UpdateState.Again;
     if (this.#replayTimer.pending) {
       this.#replayTimer.clear();
       this.requestReplay();
     }
     // A welcomed attempt always has its connection (see `#early`).
-    if (!this.#welcomed) return;
-    if (this.#update) {
-      this.#update = UpdateState.Again;
-      return;
-    }
+    if (!this.#welcomed || this.#update) return;
     this.#update = UpdateState.InFlight;
     const generation = this.#generation;
     const { services, propertyIds } = this.#deps.subscription();

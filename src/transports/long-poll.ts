@@ -204,6 +204,10 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       return {
         async update(nextServices, nextPropertyIds): Promise<UpdateResult> {
           if (closed) throw new RealtimeError('connection_lost', 'the long-poll connection is closed');
+          // Polls meanwhile ask with the new filter: one from a replay's floor
+          // with the old one is answered from there without what only the new
+          // one lets through, and every tab's cursor moves past that for good.
+          propertyIds = nextPropertyIds;
           const result = await postUpdateServices(
             deps,
             url,
@@ -213,7 +217,6 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           );
           if (closed) return result;
           services = nextServices;
-          propertyIds = nextPropertyIds;
           if (result.cursor !== undefined) mergeCursor(cursor, result.cursor);
           inFlight?.abort();
           return result;
