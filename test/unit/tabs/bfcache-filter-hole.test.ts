@@ -8,11 +8,17 @@ import { fakeBrowserEach } from './fake-browser-each';
 // what the connection last received). Back, the follower's cursor equalled
 // the leader's, so it asked for no replay: the events of its property
 // published meanwhile were lost for good, with no gap and no resync.
+// Found by the delivery model (seed 12345), then again in its second form:
+// asking only when the union leaves the tab out at its return missed a
+// union that left it out and widened again while it was away.
 
 const browser = fakeBrowserEach();
 
 describe('a follower back from the back/forward cache', () => {
-  it('gets the events of its property that the narrowed union left out', async () => {
+  it.each([
+    ['still leaves its property out', false],
+    ['covers it again', true],
+  ])('gets the events of its property the narrowed union left out (the union %s)', async (_, widen) => {
     const { backend } = browser();
     const a = browser().tab();
     a.setPropertyFilter('p1');
@@ -27,6 +33,10 @@ describe('a follower back from the back/forward cache', () => {
     await settle();
     backend.publish({ service: 'tasks', propertyId: 'p2' });
     await settle();
+    if (widen) {
+      a.setPropertyFilter(null);
+      await settle();
+    }
     browser().windowOf(b).dispatchEvent(page('pageshow'));
     await vi.advanceTimersByTimeAsync(1000);
     expect(b.getState()).toMatchObject({ isLeader: false, status: 'connected' });
