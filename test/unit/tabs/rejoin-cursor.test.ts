@@ -17,6 +17,20 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+/** A leader `a` and a follower `b` of a new browser, both recording; `b`'s resyncs too. */
+async function leaderAndFollower() {
+  browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+  const a = browser.tab();
+  const aSeqs = record(a);
+  await settle();
+  const b = browser.tab();
+  const bSeqs = record(b);
+  const resyncs: unknown[] = [];
+  b.on('resync', (info) => resyncs.push(info));
+  await settle();
+  return { backend: browser.backend, a, aSeqs, b, bSeqs, resyncs };
+}
+
 describe('the cursor a joining tab gets from the leader', () => {
   it('does not skip what a follower missed in the back/forward cache', async () => {
     browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
@@ -89,16 +103,7 @@ describe('the cursor a joining tab gets from the leader', () => {
     // stream went back to a new epoch while it was frozen, and its cursor,
     // now ahead of the leader's, would drop the new epoch's events as
     // duplicates. Only the leader heard the reset: it tells the tab so.
-    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
-    const { backend } = browser;
-    const a = browser.tab();
-    const aSeqs = record(a);
-    await settle();
-    const b = browser.tab();
-    const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
-    await settle();
+    const { backend, aSeqs, b, bSeqs, resyncs } = await leaderAndFollower();
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
     await settle();
     expect(bSeqs).toEqual([1, 2, 3, 4, 5]);
@@ -132,16 +137,7 @@ describe('the cursor a joining tab gets from the leader', () => {
     // (Apart from the test above: its new epoch is sent raw, which the memory
     // backend's log does not hold, and a follower back from the cache asks a
     // replay from its cursor, which that log would answer with the old epoch.)
-    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
-    const { backend } = browser;
-    const a = browser.tab();
-    const aSeqs = record(a);
-    await settle();
-    const b = browser.tab();
-    const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
-    await settle();
+    const { backend, aSeqs, b, bSeqs, resyncs } = await leaderAndFollower();
     for (let i = 0; i < 3; i++) backend.publish({ service: 'tasks' });
     await settle();
     browser.windowOf(b).dispatchEvent(page('pagehide'));
