@@ -320,8 +320,10 @@ export class ConnectionLoop {
         if (generation !== this.#generation) return;
         // A server that said `overloaded` (503 / 429, maybe with Retry-After)
         // is backed off from as when it says so on the stream: an immediate
-        // reconnect would ignore the wait it asked for.
-        if (isRealtimeError(error, 'overloaded')) this.#failed(generation, error);
+        // reconnect would ignore the wait it asked for. A 401 refreshes the
+        // token first: a plain reconnect would send the refused one again.
+        if (isRealtimeError(error, 'overloaded') || isRealtimeError(error, 'unauthorized'))
+          this.#failed(generation, error);
         else this.reconnectNow();
       },
     );
