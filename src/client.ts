@@ -1469,10 +1469,11 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** Starts or stops the connection as flags, subscribers and the election say. */
   #applyGate(): void {
-    if (this.#closed) return;
-    const state = this.#state;
-    if (state.disabledReason === 'forbidden') return;
+    if (this.#closed || this.#state.disabledReason === 'forbidden') return;
+    // First: a rollback cooldown it sees ended applies the gate already (the
+    // guard's report), and what follows must read the state that left.
     const reason = this.#localDisabledReason();
+    const state = this.#state;
     if (reason !== undefined) {
       // Realtime off on purpose is no takeover's delay: a kill switch held
       // for half an hour must not become a 30-minute takeover sample.

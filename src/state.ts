@@ -99,7 +99,13 @@ export interface RealtimeState {
   /** Alerts an on-call engineer would be paged for, as this tab sees them. */
   alerts: readonly Alert[];
   /** The auto-rollback guard: `tripped` turned realtime off (status `disabled`, reason `auto_rollback`). */
-  rollback: { state: 'ok' | 'degraded' | 'tripped'; reason?: string; detail?: string; errorRate?: number };
+  rollback: {
+    state: 'ok' | 'degraded' | 'tripped';
+    reason?: string;
+    detail?: string;
+    /** The window's error rate when `state` last changed; not refreshed while it stays the same. */
+    errorRate?: number;
+  };
 }
 
 /** The SLI figures in the state (the telemetry report carries the full sketches). */

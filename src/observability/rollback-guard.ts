@@ -168,6 +168,12 @@ export class RollbackGuard {
       this.#tripped = undefined;
       this.#samples.reset();
       this.#errors.reset();
+      // Told wherever it is noticed: the client's gate asks here too (a tab
+      // idle as the cooldown ended, given a flags message or a subscriber) and
+      // lets the tab back, while its state would say `tripped` until a later
+      // evaluation. The windows are empty: `ok`. Told once: the gate the
+      // report runs asks again, and hears the trip over.
+      return this.#report({ state: 'ok' });
     }
     const samples = this.#samples.total();
     if (samples < this.#thresholds.minSamples) return { state: 'ok' };

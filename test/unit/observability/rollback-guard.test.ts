@@ -161,6 +161,40 @@ describe('RollbackGuard', () => {
     expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok', 'tripped']);
   });
 
+  // The end of a cooldown noticed by `verdict()` alone (the client's gate,
+  // in a tab idle as it ended) cleared the trip silently: the client let the
+  // tab back while its state said `tripped` until a later evaluation.
+  it('reports the end of a trip noticed by verdict(), once', () => {
+    const { g, clock, changes } = guard({ cooldownMs: 60_000 });
+    g.invariantViolation('tasks: seq 5 after 7');
+    clock.advance(60_000);
+    expect(g.verdict()).toEqual({ state: 'ok' });
+    expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok']);
+    g.verdict();
+    g.evaluate();
+    expect(changes).toHaveLength(2);
+  });
+
+  it('hears a nested verdict() as already ended (no second report)', () => {
+    const clock = manualClock();
+    const changes: RollbackVerdict[] = [];
+    const nested: RollbackVerdict[] = [];
+    const g: RollbackGuard = new RollbackGuard({
+      clock,
+      thresholds: resolveRollbackThresholds({ cooldownMs: 60_000 }),
+      // As the client's listener: it applies its gate, which asks the verdict.
+      onChange: (v) => {
+        changes.push(v);
+        nested.push(g.verdict());
+      },
+    });
+    g.invariantViolation('tasks: seq 5 after 7');
+    clock.advance(60_000);
+    expect(g.verdict()).toEqual({ state: 'ok' });
+    expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok']);
+    expect(nested.map((c) => c.state)).toEqual(['tripped', 'ok']);
+  });
+
   it('keeps the first trip: a later invariant violation changes nothing', () => {
     const { g, changes } = guard();
     g.invariantViolation('tasks: seq 5 after 7');
