@@ -1,4 +1,5 @@
 import type { LockManagerLike, StorageLike } from '../../../src/tabs/leader-election';
+import type { MemoryStorage } from '../../../src/testing';
 
 // A context where the browser refuses Web Locks and storage (an opaque
 // origin, site data blocked): see locks-denied.test.ts.
@@ -26,3 +27,14 @@ export const deniedStorage: StorageLike = {
     throw new DOMException('denied', 'SecurityError');
   },
 };
+
+/** `shared`, whose writes throw as when the origin's quota is full (reads and removals work). */
+export function fullStorage(shared: MemoryStorage): StorageLike {
+  return {
+    getItem: (key) => shared.getItem(key),
+    setItem: () => {
+      throw new DOMException('full', 'QuotaExceededError');
+    },
+    removeItem: (key) => shared.removeItem(key),
+  };
+}

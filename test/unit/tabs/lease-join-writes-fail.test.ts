@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LeaderElection } from '../../../src/tabs/leader-election';
 import { MemoryStorage } from '../../../src/testing';
 import { FakeClock } from '../connection/fake-clock';
+import { fullStorage } from './denied-platform';
 
 // Storage whose writes throw (the origin's quota is full; old Safari private
 // mode): nobody can write a lease, so the key stays empty and the tabs judge
@@ -27,13 +28,7 @@ describe('storage lease with refused writes: a tab opened beside a live leader',
   it('neither leads beside it nor takes leadership from it', async () => {
     const clock = new FakeClock();
     const shared = new MemoryStorage();
-    const full = {
-      getItem: (key: string) => shared.getItem(key),
-      setItem: () => {
-        throw new DOMException('full', 'QuotaExceededError');
-      },
-      removeItem: (key: string) => shared.removeItem(key),
-    };
+    const full = fullStorage(shared);
     const elections = new Map<string, LeaderElection>();
     const tab = (id: string) => {
       const election = new LeaderElection({

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { type LeaderChange, LeaderElection } from '../../../src/tabs/leader-election';
 import { MemoryStorage } from '../../../src/testing';
 import { FakeClock } from '../connection/fake-clock';
+import { fullStorage } from './denied-platform';
 
 // Storage whose writes throw (the origin's quota is full) with a lease left in
 // it by a leader that crashed before: nobody can overwrite or renew it. The
@@ -27,13 +28,7 @@ describe('storage lease: a dead tab’s lease left in storage nobody can write',
     const shared = new MemoryStorage();
     // Written before the origin's quota filled up; its tab has crashed since.
     shared.setItem(`${NAME}:lease`, JSON.stringify({ tabId: 'dead', nonce: 'n', v: 1 }));
-    const full = {
-      getItem: (key: string) => shared.getItem(key),
-      setItem: () => {
-        throw new DOMException('full', 'QuotaExceededError');
-      },
-      removeItem: (key: string) => shared.removeItem(key),
-    };
+    const full = fullStorage(shared);
     const elections = new Map<string, LeaderElection>();
     const changes = new Map<string, LeaderChange[]>();
     const tab = (id: string) => {
