@@ -42,3 +42,14 @@ export function recordCursors(backend: MemoryBackend): Cursor[] {
   };
   return cursors;
 }
+
+/** Makes `backend`'s connects take `ms` to reach it, as over a slow network; `onConnect` runs as one starts. */
+export function slowConnects(backend: MemoryBackend, ms: number, onConnect: () => void): void {
+  const { transport } = backend;
+  const connect = transport.connect.bind(transport);
+  transport.connect = async (ctx) => {
+    onConnect();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return connect(ctx);
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { page, record, settle } from './epoch-helpers';
+import { page, record, settle, slowConnects } from './epoch-helpers';
 import { fakeBrowserEach } from './fake-browser-each';
 
 // A replay asked within 10 s of the last one waits for the backoff
@@ -11,17 +11,6 @@ import { fakeBrowserEach } from './fake-browser-each';
 // events of the follower's property, lost for good.
 
 const browser = fakeBrowserEach();
-
-/** Connects that take `ms` to reach the server; `onConnect` runs as one starts. */
-function slowConnects(ms: number, onConnect: () => void): void {
-  const { transport } = browser().backend;
-  const connect = transport.connect.bind(transport);
-  transport.connect = async (ctx) => {
-    onConnect();
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return connect(ctx);
-  };
-}
 
 describe('a follower replay ask that waits for the backoff', () => {
   it('still brings the events of its property when a live batch comes meanwhile', async () => {
@@ -73,7 +62,7 @@ describe('a follower replay ask that waits for the backoff', () => {
     backend.publish({ service: 'tasks', propertyId: 'p2' });
     await settle();
     let back = false;
-    slowConnects(200, () => {
+    slowConnects(browser().backend, 200, () => {
       if (back) return;
       back = true;
       browser().windowOf(b).dispatchEvent(page('pageshow'));

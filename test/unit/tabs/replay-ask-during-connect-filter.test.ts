@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { page, record } from './epoch-helpers';
+import { page, record, slowConnects } from './epoch-helpers';
 import { fakeBrowserEach } from './fake-browser-each';
 
 // Found by the delivery model (seed 12345). A follower back from the
-// back/forward cache asks the leader for a replay when the other tabs'
-// filters left its property out (bfcache-filter-hole.test.ts). When that
+// back/forward cache asks the leader for a replay from its cursor, as the
+// other tabs' filters may have left its property out (bfcache-filter-hole.test.ts). When that
 // ask reached a leader whose connection was still being opened, opened
 // before the follower's needs came, the welcome took the ask as done: the
 // connection's cursor reached back to it. But that connection was of the
@@ -14,17 +14,6 @@ import { fakeBrowserEach } from './fake-browser-each';
 // resync.
 
 const browser = fakeBrowserEach();
-
-/** Connects that take `ms` to reach the server, as over a slow network; `onConnect` runs as one starts. */
-function slowConnects(ms: number, onConnect: () => void): void {
-  const { transport } = browser().backend;
-  const connect = transport.connect.bind(transport);
-  transport.connect = async (ctx) => {
-    onConnect();
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return connect(ctx);
-  };
-}
 
 describe('a replay a follower asks for while the leader connects', () => {
   it('brings the events of its property that the connection being opened filters out', async () => {
@@ -45,7 +34,7 @@ describe('a replay a follower asks for while the leader connects', () => {
     // The leader reconnects, of its own filter only; b comes back while the
     // connect is on its way, so its needs and its ask come before the welcome.
     let back = false;
-    slowConnects(200, () => {
+    slowConnects(browser().backend, 200, () => {
       if (back) return;
       back = true;
       browser().windowOf(b).dispatchEvent(page('pageshow'));
