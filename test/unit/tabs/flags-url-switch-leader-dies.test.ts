@@ -27,7 +27,14 @@ beforeEach(() => {
 
 const settle = () => vi.advanceTimersByTimeAsync(100);
 const flagsUrl = { url: 'http://127.0.0.1:1/flags', intervalMs: 5_000 };
-const polling = () => browserEach().tab({ flagsUrl, platform: { fetch: fetch as typeof globalThis.fetch } });
+/** A tab that polls the flags URL, its `tasks` seqs recorded, once its poller is loaded and it settled. */
+async function polling() {
+  const tab = browserEach().tab({ flagsUrl, platform: { fetch: fetch as typeof globalThis.fetch } });
+  const seen = record(tab);
+  await vi.dynamicImportSettled();
+  await settle();
+  return { tab, seen };
+}
 const switchOn = { status: 'disabled', disabledReason: 'emergency_disable' } as const;
 
 /** A tab of an older version, which posts what it likes on the tabs' channel. */
@@ -97,10 +104,7 @@ describe("a flags URL's kill switch across tabs", () => {
     const c = browserEach().tab();
     const seenC = record(c);
     await settle();
-    const b = polling();
-    record(b);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: b } = await polling();
     const e = browserEach().tab();
     const seenE = record(e);
     await settle();
@@ -114,16 +118,10 @@ describe("a flags URL's kill switch across tabs", () => {
   });
 
   it('is lifted by a follower whose own polls never saw it, after the tab that read it closed', async () => {
-    const a = polling();
-    record(a);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: a } = await polling();
     // b polls halfway between a's polls.
     await vi.advanceTimersByTimeAsync(2_400);
-    const b = polling();
-    const seen = record(b);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: b, seen } = await polling();
     document = { emergencyDisable: true };
     await vi.advanceTimersByTimeAsync(2_500);
     expect(b.getState()).toMatchObject(switchOn);
@@ -137,15 +135,9 @@ describe("a flags URL's kill switch across tabs", () => {
   });
 
   it('is thrown again by a follower that heard it lifted, after the tab that lifted it closed', async () => {
-    const a = polling();
-    record(a);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: a } = await polling();
     await vi.advanceTimersByTimeAsync(2_400);
-    const b = polling();
-    record(b);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: b } = await polling();
     document = { emergencyDisable: true };
     // Both polled it: a at 5 s, b at 7.5 s.
     await vi.advanceTimersByTimeAsync(5_000);
@@ -162,10 +154,7 @@ describe("a flags URL's kill switch across tabs", () => {
   });
 
   it('takes a message without fromUrl (an older tab) as a setFlags: held until the document changes', async () => {
-    const b = polling();
-    const seen = record(b);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: b, seen } = await polling();
     const post = olderTab();
     post({ type: 'flags', flags: { emergencyDisable: true } });
     await settle();
@@ -181,10 +170,7 @@ describe("a flags URL's kill switch across tabs", () => {
   });
 
   it('leaves a flag set by setFlags since to setFlags: the document dropping it changes nothing', async () => {
-    const a = polling();
-    record(a);
-    await vi.dynamicImportSettled();
-    await settle();
+    const { tab: a } = await polling();
     const c = browserEach().tab();
     const seen = record(c);
     await settle();
