@@ -98,7 +98,7 @@ export class ExponentialBackoff {
   next(minimumMs = 0): number {
     const jittered = fullJitterDelay(this.#attempt, this.#options.random(), this.#options);
     // Stays finite: at 2^53 `+ 1` stops changing the value, and the exponent is capped anyway.
-    this.#attempt += 1;
+    this.#attempt++;
     // Capped first, then compared: a wait cut to 5 minutes must not shorten a
     // longer backoff (`capMs` may be up to the timer limit).
     return Math.max(retryAfterWait(minimumMs), jittered);

@@ -111,7 +111,7 @@ export class CircuitBreaker {
    */
   recordFailure(): void {
     if (this.#disposed) return;
-    this.#consecutiveFailures += 1;
+    this.#consecutiveFailures++;
     if (this.#state === 'half-open') this.#open(Math.min(this.#cooldownMs * 2, this.#options.maxCooldownMs));
     else if (this.#state === 'closed' && this.#consecutiveFailures >= this.#options.failureThreshold)
       this.#open(this.#options.cooldownMs);

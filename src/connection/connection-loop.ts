@@ -135,8 +135,6 @@ export class ConnectionLoop {
   /** Set from asking the transport to connect until the teardown: an attempt is under way. */
   #abort: AbortController | undefined;
   #connection: TransportConnection | undefined;
-  /** The chain's `currentName`, set with `#connection`, so known by the welcome. */
-  #transport: string | undefined;
   #welcomed = false;
   /** `clock.now()` when the transport was asked to connect. */
   #startedAt = 0;
@@ -329,11 +327,13 @@ export class ConnectionLoop {
     );
   }
 
-  async #attempt(): Promise<void> {
+  /** Reports the loop down, then connects, after `delay` (a failure's backoff) if one is given. */
+  async #attempt(delay = 0): Promise<void> {
     if (!this.#running || this.#suspended) return;
     const generation = ++this.#generation;
     const deps = this.#deps;
-    this.#reportDown();
+    // Not connected (yet or again): `reconnecting` once any connection of this run was welcomed.
+    deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
     // A status listener may have stopped the loop or started another attempt.
     if (generation !== this.#generation) return;
 
@@ -342,9 +342,10 @@ export class ConnectionLoop {
     // attempt (a tab shown again, the network back, a restart after idle, a
     // new leader, the bfcache). Else, in an overload incident, every user
     // switching tabs would hammer the server. The attempt waits its turn.
-    const serverWait = this.#serverWaitUntil - deps.clock.now();
-    if (serverWait > 0) {
-      this.#timer.set(() => void this.#attempt(), serverWait);
+    // (A failure's backoff is never shorter than the wait it set.)
+    const wait = Math.max(this.#serverWaitUntil - deps.clock.now(), delay);
+    if (wait > 0) {
+      this.#timer.set(() => void this.#attempt(), wait);
       return;
     }
 
@@ -374,7 +375,7 @@ export class ConnectionLoop {
           deps.tokens.abandon();
           this.#failed(
             generation,
-            new RealtimeError('auth_failed', 'auth.getToken did not settle within connectTimeoutMs'),
+            new RealtimeError('auth_failed', 'auth.getToken exceeded connectTimeoutMs'),
             false,
           );
         }, deps.connectTimeoutMs);
@@ -387,11 +388,7 @@ export class ConnectionLoop {
       this.#startedAt = deps.clock.now();
       // Replaces the token's timeout: the connect gets a full connectTimeoutMs.
       this.#timer.set(
-        () =>
-          this.#failed(
-            generation,
-            new RealtimeError('connect_timeout', 'no welcome from the server in time'),
-          ),
+        () => this.#failed(generation, new RealtimeError('connect_timeout', 'no welcome in time')),
         deps.connectTimeoutMs,
       );
 
@@ -418,7 +415,6 @@ export class ConnectionLoop {
         return;
       }
       this.#connection = connection;
-      this.#transport = deps.chain.currentName;
       // Frames from now on bypass `#early` (the connection is set); the next
       // teardown empties it before another attempt could fill it.
       for (const frame of this.#early ?? []) this.#onFrame(generation, frame);
@@ -478,7 +474,8 @@ export class ConnectionLoop {
       this.#authRetried = false;
       this.#connection!.setToken?.(token);
     });
-    deps.sink.welcome(frame, this.#transport!, deps.clock.now() - this.#startedAt);
+    // The chain's name of this attempt's connection: another connects only after a teardown.
+    deps.sink.welcome(frame, deps.chain.currentName!, deps.clock.now() - this.#startedAt);
     // The sink runs app listeners and the client's gate, which may have
     // stopped or replaced this connection: then it is not connected.
     if (generation === this.#generation) deps.sink.status('connected');
@@ -525,9 +522,8 @@ export class ConnectionLoop {
       // counts attempts that could not get a welcome.
       if (!wasWelcomed) deps.breaker.recordFailure();
       delay = deps.backoff.next(error.retryAfterMs);
-      if (error.retryAfterMs !== undefined) {
-        this.#serverWaitUntil = deps.clock.now() + retryAfterWait(error.retryAfterMs);
-      }
+      // Failures come from attempts begun once the last wait was over: none (0) leaves none.
+      this.#serverWaitUntil = deps.clock.now() + retryAfterWait(error.retryAfterMs);
     }
     deps.sink.disconnected(error, delay, wasWelcomed);
     // The sink's `disconnected` runs the app's handlers, which may stop the
@@ -536,19 +532,10 @@ export class ConnectionLoop {
     // second attempt beside theirs, without tearing it down) and reports no
     // status.
     if (idleGeneration !== this.#generation) return;
-    if (retryNow) {
-      void this.#attempt();
-      this.#authRetryGeneration = this.#generation;
-    } else {
-      this.#reportDown();
-      // Again: the status listeners may have decided in their turn.
-      if (idleGeneration === this.#generation) this.#timer.set(() => void this.#attempt(), delay);
-    }
-  }
-
-  /** Not connected (yet or again): `reconnecting` once any connection of this run was welcomed. */
-  #reportDown(): void {
-    this.#deps.sink.status(this.#everWelcomed ? 'reconnecting' : 'connecting');
+    void this.#attempt(delay);
+    // A retry now: its attempt's (see `#authRetryGeneration`). After a
+    // backoff: its wait's, which no welcome has.
+    this.#authRetryGeneration = this.#generation;
   }
 
   /** Drops the current attempt, its connection and any pending retry. */
@@ -571,8 +558,9 @@ export class ConnectionLoop {
     this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();
     // An attempt abandoned before its welcome may hold the half-open probe;
-    // without giving it back the breaker would stay half-open for good.
-    if (!welcomed) this.#deps.breaker.releaseProbe();
+    // without giving it back the breaker would stay half-open for good. (A
+    // welcome closed the breaker: nothing to give back then.)
+    this.#deps.breaker.releaseProbe();
     abort?.abort();
     try {
       connection?.close();
