@@ -17,6 +17,15 @@ import type { Transport } from './transports/types';
 import { isHttpUrl } from './transports/url';
 import { MAX_TIMER_DELAY_MS } from './util/timers';
 import * as v from './util/validate';
+import {
+  assertBoolean as bool,
+  type Check,
+  type Defaults,
+  assertFunction as fn,
+  int,
+  num,
+  resolveGroup,
+} from './util/validate';
 
 export type { TokenResult };
 
@@ -204,86 +213,22 @@ export const DEFAULT_FLAGS: ResolvedFlags = {
 // util/validate.ts are checks as they are: they return nothing, which keeps
 // the value; a check that returns something (a copy, for an array) keeps that.
 
-/** Checks `value` as the option `field`; `group` holds the values resolved before it in its group. */
-type Check = (field: string, value: unknown, group: Record<string, unknown>) => unknown;
 /** A check that needs no `group` (all but {@link int}'s); {@link overlay} passes none. */
 type SimpleCheck = (field: string, value: unknown) => unknown;
 
-/** An integer in `[min, max]`; a string `min` names an earlier option of the group, whose value is the bound. */
-const int =
-  (min: number | string, max?: number): Check =>
-  (field, value, group) =>
-    v.assertInteger(field, value, typeof min === 'string' ? (group[min] as number) : min, max);
-const num =
-  (min: number, max: number): SimpleCheck =>
-  (field, value) =>
-    v.assertNumber(field, value, min, max);
 /** A delay in ms: setTimeout fires at once past 2^31 − 1, so that is every delay's bound. */
 const ms = (min: number | string): Check => int(min, MAX_TIMER_DELAY_MS);
 const oneOf =
   (allowed: readonly string[]): SimpleCheck =>
   (field, value) =>
     v.assertOneOf(field, value, allowed);
-const bool: SimpleCheck = v.assertBoolean;
-const fn: SimpleCheck = v.assertFunction;
-/** `check`, for a value that may be left out. */
-const optional =
-  (check: Check): Check =>
-  (field, value, group) =>
-    value === undefined ? value : check(field, value, group);
+/** A function, or nothing. */
+const optionalFn: SimpleCheck = (field, value) => (value === undefined ? value : fn(field, value));
 const nonEmptyString: SimpleCheck = (field, value) => v.assertString(field, value, /* nonEmpty */ true);
 const strings: SimpleCheck = (field, value) => {
   v.assertStringArray(field, value);
   return [...value];
 };
-
-/**
- * Per option of a group, its default and its check, in the order they are
- * checked; per group nested in it (`leader` in the top level), its own table.
- */
-type Defaults<T> = { readonly [K in keyof T]-?: Entry<T[K]> };
-/** A group (an object type such as `leader`'s) has a table; any other option its default and check. */
-type Entry<V> = [V] extends [Record<string, unknown>] ? Defaults<V> : readonly [fallback: V, check: Check];
-
-/**
- * Resolves a group of options: each is the value `input` gives or, when that
- * is `undefined` or `null`, its default (a missing `input` gives none; one
- * that is no object, or has a key neither `defaults` nor `extra` has, is
- * refused, see {@link group}).
- * Each is checked as `prefix + key`, defaults too: a default can be out of a
- * bound another option moved (`circuit.maxCooldownMs` below a given
- * `circuit.cooldownMs`). A nested group is resolved the same way from what
- * `input` gives for it, as `prefix + key + '.'`.
- */
-function withDefaults<T>(input: unknown, prefix: string, defaults: Defaults<T>, extra?: object): T {
-  const given = group(input, prefix, { ...defaults, ...extra });
-  const out: Record<string, unknown> = {};
-  for (const key in defaults) {
-    // A tuple is one option; an object, a nested group.
-    const entry: readonly [unknown, Check] | Defaults<unknown> = defaults[key];
-    const value = given?.[key];
-    // An option's value or default is kept, unless its check returns another.
-    out[key] = Array.isArray(entry)
-      ? (entry[1](prefix + key, value ?? entry[0], out) ?? value ?? entry[0])
-      : withDefaults(value, `${prefix}${key}.`, entry);
-  }
-  return out as T;
-}
-
-/**
- * `input`, a group of options named `prefix` without its dot: `undefined`,
- * `null` or an object with no key `known` lacks. Anything else (`scope:
- * 'org_1'`, `circuit: 5`, `circuit: { failureTreshold: 5 }`) would read as
- * "no options", every default taken without a word.
- */
-function group(input: unknown, prefix: string, known: object): Record<string, unknown> | null | undefined {
-  if (input != null) {
-    // The top level (prefix '') is the options object, checked by resolveOptions.
-    if (prefix) v.assertObject(prefix.slice(0, -1), input);
-    v.assertKnownKeys(prefix, input, known, 'an option');
-  }
-  return input as Record<string, unknown> | null | undefined;
-}
 
 /**
  * `base` with the options `input` gives (those not `undefined`; none for a
@@ -296,9 +241,10 @@ function overlay<T extends object>(
   input: object | null | undefined,
   prefix: string,
   checks: { readonly [K in keyof T]: SimpleCheck },
+  what = 'an option',
 ): T {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  const given = group(input, prefix, checks);
+  const given = v.group(input, prefix, checks, what);
   for (const key in checks) {
     const value = given?.[key];
     if (value !== undefined) out[key] = checks[key](prefix + key, value) ?? value;
@@ -325,10 +271,8 @@ export function resolveFlags(
   if (typeof flags !== 'object' || flags === null)
     throw new TypeError(`${field} must be an object, got ${String(flags)}`);
   // A misspelled kill switch (`emergencyDisabled`, typed in DevTools during an
-  // incident) would do nothing, silently: refused here, as "not a flag",
-  // before overlay would refuse it as "not an option".
-  v.assertKnownKeys(`${field}.`, flags, FLAG_CHECKS, 'a flag');
-  return overlay(base, flags, `${field}.`, FLAG_CHECKS);
+  // incident) would do nothing, silently: refused, as "not a flag".
+  return overlay(base, flags, `${field}.`, FLAG_CHECKS, 'a flag');
 }
 
 type Defaulted = Pick<
@@ -405,7 +349,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     platform: {
       ...platform,
       clock: platform.clock ?? systemClock,
-      ...withDefaults<
+      ...resolveGroup<
         Pick<RealtimePlatform, 'WebSocket' | 'fetch'> & { wallClock: WallClock; random: RandomSource }
       >(
         platform,
@@ -414,8 +358,8 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
           wallClock: [Date.now, fn],
           random: [Math.random, fn],
           // What the built-in transports named in `transports` are given.
-          WebSocket: [undefined, optional(fn)],
-          fetch: [undefined, optional(fn)],
+          WebSocket: [undefined, optionalFn],
+          fetch: [undefined, optionalFn],
         },
         // Known too, and taken as given.
         {
@@ -436,13 +380,13 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   };
   return {
     ...apart,
-    ...withDefaults<Pick<ResolvedOptions, 'getToken' | 'refreshSkewMs'>>(auth, 'auth.', {
+    ...resolveGroup<Pick<ResolvedOptions, 'getToken' | 'refreshSkewMs'>>(auth, 'auth.', {
       // Required in a given `auth`; `null`, as for every group, is the default: anonymous.
-      getToken: [undefined, auth == null ? optional(fn) : fn],
+      getToken: [undefined, auth == null ? optionalFn : fn],
       refreshSkewMs: [30_000, ms(0)],
     }),
     // `apart`'s keys and `auth` are top-level options too: a key none of them has is refused.
-    ...withDefaults(options, '', DEFAULTS, { ...apart, auth } satisfies Record<
+    ...resolveGroup(options, '', DEFAULTS, { ...apart, auth } satisfies Record<
       Exclude<keyof RealtimeOptions, keyof Defaulted>,
       unknown
     >),
@@ -455,7 +399,7 @@ function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['
   if (!isObject(given)) {
     v.fail('flagsUrl', 'a URL string or { url, intervalMs }', option);
   }
-  return withDefaults<{ url: string; intervalMs: number }>(given, 'flagsUrl.', {
+  return resolveGroup<{ url: string; intervalMs: number }>(given, 'flagsUrl.', {
     // No default: what was given (a missing url, `null` too) is what is checked.
     url: [given.url, nonEmptyString],
     intervalMs: [30_000, ms(1000)],

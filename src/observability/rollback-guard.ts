@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import { reportListenerError } from '../util/emitter';
 import { guarded } from '../util/guarded';
-import { assertInteger, assertNumber, fail } from '../util/validate';
+import { type Defaults, fail, int, num } from '../util/validate';
 import { SlidingCounter } from './sliding-counter';
 import { resolveNamedNumbers } from './thresholds';
 
@@ -24,23 +24,16 @@ export interface RollbackThresholds {
   cooldownMs: number;
 }
 
-/** Defaults of {@link RollbackThresholds}: the seed's. */
-export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = Object.freeze({
-  errorRate: 0.05,
-  degradedRate: 0.02,
-  windowMs: 300_000,
-  minSamples: 20,
-  circuitOpenMs: 300_000,
-  cooldownMs: 0,
-});
+const rate = num(0, 1);
 
-// The minimum of each integer threshold; the two others are rates, finite
-// numbers in [0, 1].
-const INTEGER_MINIMUMS: { readonly [K in keyof RollbackThresholds]?: number } = {
-  windowMs: 1000,
-  minSamples: 1,
-  circuitOpenMs: 1,
-  cooldownMs: 0,
+/** Per threshold, its default (the seed's) and its check: the two rates are finite numbers in [0, 1]. */
+const ROLLBACK_TABLE: Defaults<RollbackThresholds> = {
+  errorRate: [0.05, rate],
+  degradedRate: [0.02, rate],
+  windowMs: [300_000, int(1000)],
+  minSamples: [20, int(1)],
+  circuitOpenMs: [300_000, int(1)],
+  cooldownMs: [0, int(0)],
 };
 
 /** Why the guard turned realtime off. */
@@ -68,19 +61,15 @@ export function resolveRollbackThresholds(
   // As `slo` and `alerts`: an undefined threshold is its default, and a name
   // that is none (a typo) is refused rather than silently ignored. Each is
   // checked within its bounds (above); then the two rates against each other.
-  const t = resolveNamedNumbers(
-    field,
-    overrides,
-    DEFAULT_ROLLBACK_THRESHOLDS,
-    'a rollback threshold',
-    (name, value, key) =>
-      key in INTEGER_MINIMUMS
-        ? assertInteger(name, value, INTEGER_MINIMUMS[key]!)
-        : assertNumber(name, value, 0, 1),
-  );
+  const t = resolveNamedNumbers<RollbackThresholds>(field, overrides, ROLLBACK_TABLE, 'a rollback threshold');
   if (t.degradedRate > t.errorRate) fail(`${field}.degradedRate`, `≤ ${field}.errorRate`, t.degradedRate);
   return t;
 }
+
+/** Defaults of {@link RollbackThresholds}: the seed's (what resolving no overrides gives). */
+export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = /* @__PURE__ */ Object.freeze(
+  /* @__PURE__ */ resolveRollbackThresholds(),
+);
 
 /** Longer than this between two evaluations, the page was asleep or frozen. */
 const UNSEEN_AFTER_MS = 120_000;

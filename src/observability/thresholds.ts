@@ -1,4 +1,4 @@
-import { assertKnownKeys, assertNumber, assertObject, assertPositive } from '../util/validate';
+import { assertObject, assertPositive, type Check, num, resolveGroup } from '../util/validate';
 
 // The SLO targets and alert thresholds as options: their defaults and the
 // checks that run once, in createRealtime. Kept apart from the evaluators
@@ -71,33 +71,26 @@ export function resolveSloTargets(overrides: Partial<SloTargets> = {}, field = '
 }
 
 /**
- * @internal The shared body of {@link resolveSloTargets} and
- * {@link resolveAlertThresholds}: merges `overrides` over `defaults`,
- * refusing a name `defaults` lacks (`${field}.${key} is not ${what}; known:
- * …`) — a typo would otherwise silently keep the default — and checks every
- * resulting value, in the order of `defaults`, with `check`, which is given
- * the field name (`slo.deliveryP99Ms`).
+ * @internal The shared body of {@link resolveSloTargets},
+ * {@link resolveAlertThresholds} and the rollback thresholds': merges
+ * `overrides` over `defaults`, refusing a non-object and a name `defaults`
+ * lacks (`${field}.${key} is not ${what}; known: …`) — a typo would
+ * otherwise silently keep the default — and checks every resulting value,
+ * in the order of `defaults`, with `check`, which is given the field name
+ * (`slo.deliveryP99Ms`); `defaults` may instead hold `[default, check]` per
+ * name.
  *
  * @throws RangeError from `assertObject`, for an unknown name, or from `check`.
  */
 export function resolveNamedNumbers<T extends object>(
   field: string,
   overrides: Partial<T>,
-  defaults: Readonly<T>,
+  defaults: object,
   what: string,
-  check: (field: string, value: unknown, name: keyof T & string) => void,
+  check?: Check,
 ): T {
   assertObject(field, overrides);
-  assertKnownKeys(`${field}.`, overrides, defaults, what);
-  const names = Object.keys(defaults) as (keyof T & string)[];
-  // Every name is set below, in the order of `defaults`.
-  const resolved = {} as T;
-  for (const name of names) {
-    const value = overrides[name] ?? defaults[name];
-    check(`${field}.${name}`, value, name);
-    resolved[name] = value as T[typeof name];
-  }
-  return resolved;
+  return resolveGroup(overrides, `${field}.`, defaults, undefined, what, check);
 }
 
 /**
@@ -160,11 +153,5 @@ export function resolveAlertThresholds(
   overrides: Partial<AlertThresholds> = {},
   field = 'alerts',
 ): AlertThresholds {
-  return resolveNamedNumbers(
-    field,
-    overrides,
-    DEFAULT_ALERT_THRESHOLDS,
-    'an alert threshold',
-    (name, value) => assertNumber(name, value, 0),
-  );
+  return resolveNamedNumbers(field, overrides, DEFAULT_ALERT_THRESHOLDS, 'an alert threshold', num(0));
 }

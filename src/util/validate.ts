@@ -144,6 +144,94 @@ export function assertKnownKeys(prefix: string, given: object, known: object, wh
 }
 
 /**
+ * `input`, a group of options named `prefix` without its dot: `undefined`,
+ * `null` or an object with no key `known` lacks (each refused as not `what`).
+ * Anything else (`scope: 'org_1'`, `circuit: 5`, `circuit: {
+ * failureTreshold: 5 }`) would read as "no options", every default taken
+ * without a word.
+ */
+export function group(
+  input: unknown,
+  prefix: string,
+  known: object,
+  what: string,
+): Record<string, unknown> | null | undefined {
+  if (input != null) {
+    // The top level (prefix '') is the options object, checked by resolveOptions.
+    if (prefix) assertObject(prefix.slice(0, -1), input);
+    assertKnownKeys(prefix, input, known, what);
+  }
+  return input as Record<string, unknown> | null | undefined;
+}
+
+/** Checks `value` as the option `field`; `group` holds the values resolved before it in its group. */
+export type Check = (field: string, value: unknown, group: Record<string, unknown>) => unknown;
+
+/** An integer in `[min, max]`; a string `min` names an earlier option of the group, whose value is the bound. */
+export const int =
+  (min: number | string, max?: number): Check =>
+  (field, value, group) =>
+    assertInteger(field, value, typeof min === 'string' ? (group[min] as number) : min, max);
+/** A finite number in `[min, max]`. */
+export const num =
+  (min: number, max?: number) =>
+  (field: string, value: unknown): void =>
+    assertNumber(field, value, min, max);
+
+/**
+ * Per option of a group, its default and its check, in the order they are
+ * checked; per group nested in it (`leader` in the top level), its own table.
+ */
+export type Defaults<T> = { readonly [K in keyof T]-?: Entry<T[K]> };
+/** A group (an object type such as `leader`'s) has a table; any other option its default and check. */
+type Entry<V> = [V] extends [Record<string, unknown>] ? Defaults<V> : readonly [fallback: V, check: Check];
+
+/**
+ * Resolves a group of options from its table: per key, `[default, check]`,
+ * or with `check` (one for the whole group) just the default; without
+ * `check`, an object is the table of a nested group. Each option is the
+ * value `input` gives or, when that is `undefined` or `null`, its default
+ * (a missing `input` gives none; one that is no object, or has a key
+ * neither `table` nor `extra` has, is refused as not `what`, see
+ * {@link group}). Each is checked as `prefix + key`, defaults too: a default
+ * can be out of a bound another option moved (`circuit.maxCooldownMs` below
+ * a given `circuit.cooldownMs`). A check returns nothing, which keeps the
+ * value, or what is kept instead (a copy, for an array). A nested group is
+ * resolved the same way, as `prefix + key + '.'`, its unknown keys refused
+ * as not "an option" (only options have nested groups).
+ */
+export function resolveGroup<T>(input: unknown, prefix: string, table: Defaults<T>, extra?: object): T;
+export function resolveGroup<T>(
+  input: unknown,
+  prefix: string,
+  table: object,
+  extra: object | undefined,
+  what: string,
+  check?: Check,
+): T;
+export function resolveGroup<T>(
+  input: unknown,
+  prefix: string,
+  table: object,
+  extra?: object,
+  what = 'an option',
+  check?: Check,
+): T {
+  const given = group(input, prefix, { ...table, ...extra }, what);
+  const out: Record<string, unknown> = {};
+  for (const key in table) {
+    const entry: unknown = table[key as keyof typeof table];
+    const value = given?.[key];
+    // A tuple is one option; anything else, one of `check` or a nested group's table.
+    const [fallback, own] = Array.isArray(entry) ? (entry as [unknown, Check]) : [entry, check];
+    out[key] = own
+      ? (own(prefix + key, value ?? fallback, out) ?? value ?? fallback)
+      : resolveGroup(value, `${prefix}${key}.`, fallback as Defaults<unknown>);
+  }
+  return out as T;
+}
+
+/**
  * Asserts that `value` is one of `allowed` (compared with `Object.is`, so
  * `NaN` can be listed and `0` is not `-0`). Throws `RangeError` listing the
  * allowed values.
