@@ -19,19 +19,19 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 // Plain decimals only: "12.5" yes; "1e2", "0x10", "50%", "-1" no.
 const PERCENT = /^\d+(\.\d+)?$/;
 
-function invalid(name: string, value: string, expected: string): never {
+function invalid(name: string, value: unknown, expected: string): never {
   throw new RangeError(`${name} must be ${expected}, got ${describeValue(value)}`);
 }
 
-function parseBoolean(name: string, value: string): boolean {
-  const word = value.trim().toLowerCase();
+function parseBoolean(name: string, value: unknown): boolean {
+  const word = String(value).trim().toLowerCase();
   if (TRUE_WORDS.has(word)) return true;
   if (FALSE_WORDS.has(word)) return false;
   return invalid(name, value, 'one of true/false, 1/0, yes/no, on/off');
 }
 
-function parsePercent(name: string, value: string): number {
-  const text = value.trim();
+function parsePercent(name: string, value: unknown): number {
+  const text = String(value).trim();
   const percent = Number(text);
   if (!PERCENT.test(text) || !(percent >= 0 && percent <= 100)) {
     return invalid(name, value, 'a number ≥ 0 and ≤ 100');
@@ -74,15 +74,20 @@ function parseList(value: string): string[] {
  *   sorted — the environment is then the whole truth about per-service
  *   switches.
  * - Names are matched exactly (upper case); other variables are ignored,
- *   but any `REALTIME_` one must be a string (or `undefined`).
+ *   but any `REALTIME_` one must be a string, a number or a boolean (or
+ *   `undefined`). A number or boolean reads as its string form (`true`,
+ *   `0`, `12.5`), except in `REALTIME_DISABLED_ORGS`, which takes no boolean
+ *   (`false` would be an org named "false", not "no org").
  *
  * @throws RangeError naming the variable and its value when a value is not
  *   valid: it is configuration, and a kill switch that silently did not parse
  *   is worse than a page that fails loudly in development.
  */
-export function flagsFromEnv(env: Record<string, string | undefined>): Partial<ResolvedFlags> {
+export function flagsFromEnv(
+  env: Readonly<Record<string, string | number | boolean | undefined>>,
+): Partial<ResolvedFlags> {
   if (typeof env !== 'object' || env === null) {
-    throw new RangeError(`env must be an object of strings, got ${describeValue(env)}`);
+    throw new RangeError(`env must be an object, got ${describeValue(env)}`);
   }
   const flags: Partial<ResolvedFlags> = {};
   const disabledServices = new Set<string>();
@@ -90,8 +95,10 @@ export function flagsFromEnv(env: Record<string, string | undefined>): Partial<R
 
   for (const [name, raw] of Object.entries(env)) {
     if (raw === undefined || !name.startsWith('REALTIME_')) continue;
-    if (typeof raw !== 'string') invalid(name, raw, 'a string');
-    const blank = raw.trim() === '';
+    const type = typeof raw;
+    if (type !== 'string' && type !== 'number' && type !== 'boolean')
+      invalid(name, raw, 'a string, number or boolean');
+    const blank = String(raw).trim() === '';
     switch (name) {
       case ENV_FLAG_NAMES.enabled:
         if (!blank) flags.enabled = parseBoolean(name, raw);
@@ -106,7 +113,8 @@ export function flagsFromEnv(env: Record<string, string | undefined>): Partial<R
         if (!blank) flags.rolloutPercent = parsePercent(name, raw);
         break;
       case ENV_FLAG_NAMES.disabledOrgs:
-        flags.disabledOrgs = parseList(raw);
+        if (type === 'boolean') invalid(name, raw, 'a comma-separated list of orgs');
+        flags.disabledOrgs = parseList(String(raw));
         break;
       default: {
         if (!name.startsWith(ENV_DISABLE_SERVICE_PREFIX) || blank) break;

@@ -88,6 +88,43 @@ describe('flagsFromEnv', () => {
     expect(() => flagsFromEnv({ [name]: value })).toThrow(JSON.stringify(value));
   });
 
+  // A bundler's `define` or a typed env object hands over `true` or `50`, not `"true"` or `"50"`.
+  it('reads booleans and numbers as their string form', () => {
+    expect(
+      flagsFromEnv({
+        REALTIME_PROVIDER_V2: true,
+        REALTIME_EMERGENCY_DISABLE: 0,
+        REALTIME_SHADOW_MODE: false,
+        REALTIME_ROLLOUT_PERCENT: 12.5,
+        REALTIME_DISABLE_FINANCE: 1,
+        REALTIME_DISABLE_TASKS: false,
+      }),
+    ).toEqual({
+      enabled: true,
+      emergencyDisable: false,
+      shadowMode: false,
+      rolloutPercent: 12.5,
+      disabledServices: ['finance'],
+    });
+    expect(flagsFromEnv({ REALTIME_DISABLED_ORGS: 42 })).toEqual({ disabledOrgs: ['42'] });
+  });
+
+  it.each([
+    ['REALTIME_SHADOW_MODE', 2, '2'],
+    ['REALTIME_PROVIDER_V2', Number.NaN, 'NaN'],
+    ['REALTIME_ROLLOUT_PERCENT', true, 'true'],
+    ['REALTIME_ROLLOUT_PERCENT', 101, '101'],
+    ['REALTIME_ROLLOUT_PERCENT', null, 'null'],
+    ['REALTIME_DISABLE_FINANCE', { on: true }, '{"on":true}'],
+    ['REALTIME_DISABLED_ORGS', ['a', 'b'], '["a","b"]'],
+    ['REALTIME_DISABLED_ORGS', false, 'false'],
+  ])('throws a RangeError naming %s for the non-string %s', (name, value, shown) => {
+    const read = () => flagsFromEnv({ [name]: value } as unknown as Record<string, string>);
+    expect(read).toThrow(RangeError);
+    expect(read).toThrow(`${name} must be `);
+    expect(read).toThrow(`, got ${shown}`);
+  });
+
   it('throws for a per-service switch without a service', () => {
     expect(() => flagsFromEnv({ REALTIME_DISABLE_: 'true' })).toThrow(/REALTIME_DISABLE_/);
   });
