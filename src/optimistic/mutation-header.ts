@@ -61,8 +61,9 @@ interface HeadersLike {
  * await fetch('/api/tasks', withMutationId({ method: 'POST', body }, id));
  *
  * The headers keep their shape — a `Headers` object stays a (new) `Headers`,
- * an array of pairs a (new) array, a record a (new) record — so code that
- * inspects them afterwards still works. A header of the same name already
+ * an array of pairs a (new) array, a record a (new) record, and any other
+ * iterable of pairs (`headers.entries()`, a generator, a `Map`) becomes an
+ * array — so code that inspects them afterwards still works. A header of the same name already
  * present, in any letter case, is replaced rather than duplicated (a
  * duplicate would reach the backend as `a, b`). Neither `init` nor its
  * headers are mutated; other fields are copied shallowly.
@@ -82,10 +83,13 @@ export function withMutationId(init: RequestInit | undefined, mutationId: string
   let copy: HeadersInit;
   if (headers === undefined || headers === null) {
     copy = { [MUTATION_ID_HEADER]: mutationId };
-  } else if (Array.isArray(headers)) {
-    copy = headers
-      .filter((pair) => String(pair[0]).toLowerCase() !== lowerName)
-      .map((pair): [string, string] => [pair[0], pair[1]]);
+  } else if (Symbol.iterator in headers && typeof (headers as Partial<Headers>).append !== 'function') {
+    // Any iterable of pairs fetch takes, but a Headers: `entries()`, a
+    // generator, a Set (whose forEach gives no names).
+    copy = Array.from(headers as Iterable<[string, string]>, (pair): [string, string] => [
+      pair[0],
+      pair[1],
+    ]).filter((pair) => String(pair[0]).toLowerCase() !== lowerName);
     copy.push([MUTATION_ID_HEADER, mutationId]);
   } else if (typeof (headers as Partial<HeadersLike>).forEach === 'function') {
     // Not a record: a record's values are strings, never functions.

@@ -92,6 +92,47 @@ describe('withMutationId', () => {
     expect(entries).toStrictEqual([['accept', 'text/plain']]);
   });
 
+  // fetch takes any iterable of pairs (WebIDL sequence): `headers.entries()`, a generator, a Map, a Set.
+  it.each([
+    [
+      'an iterator from Headers.entries()',
+      () =>
+        new Headers([
+          ['Accept', 'text/plain'],
+          ['X-Realtime-Mutation-Id', 'old'],
+        ]).entries(),
+    ],
+    [
+      'a generator',
+      function* () {
+        yield ['accept', 'text/plain'];
+        yield ['x-realtime-mutation-id', 'old'];
+      },
+    ],
+    [
+      'a Map',
+      () =>
+        new Map([
+          ['accept', 'text/plain'],
+          ['x-realtime-mutation-id', 'old'],
+        ]),
+    ],
+    [
+      'a Set of pairs',
+      () =>
+        new Set([
+          ['accept', 'text/plain'],
+          ['x-realtime-mutation-id', 'old'],
+        ]),
+    ],
+  ])('copies %s to an array of pairs, replacing the header', (_, make) => {
+    const out = withMutationId({ headers: make() as unknown as HeadersInit }, 'm_8');
+    expect(out.headers).toStrictEqual([
+      ['accept', 'text/plain'],
+      ['X-Realtime-Mutation-Id', 'm_8'],
+    ]);
+  });
+
   it('leaves the input usable for a fetch Request', () => {
     const out = withMutationId({ method: 'POST', headers: [['a', 'b']] }, 'm_5');
     const request = new Request('https://example.test/api', out);
