@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MUTATION_ID_HEADER } from '../optimistic/mutation-header';
-import { decodeCursor } from '../protocol/cursor';
+import { decodeCursor, MAX_CURSOR_LENGTH } from '../protocol/cursor';
 import { type Cursor, serviceNameSchema } from '../protocol/schemas';
 import { type AuthResult, readBearer } from './auth';
 import type { TokenIdentity } from './types';
@@ -151,7 +151,13 @@ export function parsePropertyIdsParam(value: string | null): string[] | null {
 export function parseCursorParam(value: string | null): Cursor | undefined {
   if (value === null || value === '') return undefined;
   const cursor = decodeCursor(value);
-  if (!cursor) throw new HttpError(400, 'bad_request', 'cursor is not a base64url JSON cursor');
+  if (!cursor) {
+    throw new HttpError(
+      400,
+      'bad_request',
+      `cursor is not a base64url JSON cursor of at most ${MAX_CURSOR_LENGTH} characters`,
+    );
+  }
   return cursor;
 }
 

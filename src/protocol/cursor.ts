@@ -12,12 +12,22 @@ export function encodeCursor(cursor: Cursor): string {
 }
 
 /**
+ * Longest encoded cursor {@link decodeCursor} reads: it bounds the work spent
+ * on untrusted input. HTTP refuses far shorter ones first (the cursor rides
+ * in the URL, and over SSE in `Last-Event-ID` too; Node and common proxies
+ * allow 8–16 KiB for the request line and headers), so raising it would let
+ * no real subscription through. docs/protocol.md, "Cursor size".
+ */
+export const MAX_CURSOR_LENGTH = 100_000;
+
+/**
  * Decodes a base64url JSON cursor. Returns `undefined` for anything that is not
  * a valid cursor, so a corrupt value from a URL, header or storage is ignored
- * rather than thrown.
+ * rather than thrown; also for one longer than {@link MAX_CURSOR_LENGTH}
+ * characters.
  */
 export function decodeCursor(encoded: string): Cursor | undefined {
-  if (encoded.length === 0 || encoded.length > 100_000) return undefined;
+  if (encoded.length === 0 || encoded.length > MAX_CURSOR_LENGTH) return undefined;
   try {
     const b64 = encoded.replace(/-/g, '+').replace(/_/g, '/');
     const binary = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../../src/protocol/cursor';
+import { parseCursorParam } from '../../../src/devserver/http-util';
+import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from '../../../src/protocol/cursor';
 import { type Cursor, cursorSchema, SERVICE_NAME_PATTERN } from '../../../src/protocol/schemas';
 
 // fast-check cannot generate from the lookahead, so: the character class, then the pattern as a filter.
@@ -67,6 +68,22 @@ describe('encodeCursor / decodeCursor', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  // JSON allows blanks, so 75,000 bytes of JSON encode to exactly 100,000 base64url characters.
+  it('decodes a cursor of exactly MAX_CURSOR_LENGTH (100,000) characters, not one byte of JSON more', () => {
+    expect(MAX_CURSOR_LENGTH).toBe(100_000);
+    const json = (bytes: number) => `{"tasks":1${' '.repeat(bytes - 11)}}`;
+    expect(b64url(json(75_000))).toHaveLength(100_000);
+    expect(decodeCursor(b64url(json(75_000)))).toEqual({ tasks: 1 });
+    expect(b64url(json(75_001)).length).toBeGreaterThan(100_000);
+    expect(decodeCursor(b64url(json(75_001)))).toBeUndefined();
+  });
+
+  it("names the limit in the dev server's 400 for a cursor parameter it cannot read", () => {
+    expect(() => parseCursorParam('A'.repeat(100_001))).toThrow(
+      'cursor is not a base64url JSON cursor of at most 100000 characters',
     );
   });
 
