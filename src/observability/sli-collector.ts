@@ -15,6 +15,12 @@ const FIVE_MIN_MS = 300_000;
  * 10 minutes of the shortest "for" of the `deliveryP99` alert.
  */
 const RECENT_DELIVERY_SLOTS = 5;
+/**
+ * Longer than this between two alert evaluations, the page was asleep or
+ * frozen: the rollback guard's `UNSEEN_AFTER_MS` (not imported: this module
+ * is loaded lazily and shares nothing with the core).
+ */
+const UNSEEN_AFTER_MS = 120_000;
 
 /** Figures of one service, as the state shows them. */
 export interface ServiceFigures {
@@ -73,6 +79,7 @@ export class SliCollector {
   #circuitOpenSince: number | undefined;
   /** `#circuitOpenSince` of the last time the circuit was open, kept once it closed. */
   #lastOpenSince: number | undefined;
+  #evaluatedAt: number;
   /**
    * Server clock minus `clock` (not the wall clock, which may be stepped
    * after the estimate), in ms; the wall clock's until a welcome told us.
@@ -101,7 +108,7 @@ export class SliCollector {
     this.recentDelivery = new SlidingSketch(FIVE_MIN_MS, RECENT_DELIVERY_SLOTS, clock);
     this.#circuitOpen = new TimeWeightedRatio(options.window(HOUR_MS));
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
-    this.#startedAt = clock.now();
+    this.#evaluatedAt = this.#startedAt = clock.now();
     this.#serverMinusClockMs = options.wallClock() - this.#startedAt;
   }
 
@@ -272,6 +279,16 @@ export class SliCollector {
    */
   evaluateAlerts(rollback?: { state: string; reason?: string | undefined }): readonly Alert[] {
     const tripped = rollback?.state === 'tripped' && rollback.reason === 'circuit_open';
+    // A time nobody evaluated (a laptop's lid closed with the circuit open)
+    // is no open time anybody saw, as the guard holds: counted, the first
+    // tick after waking paged "circuit open for 3 h" before any probe ran.
+    const now = this.#clock.now();
+    const unseenMs = now - this.#evaluatedAt;
+    this.#evaluatedAt = now;
+    if (unseenMs > UNSEEN_AFTER_MS && this.#lastOpenSince !== undefined) {
+      this.#lastOpenSince = Math.min(this.#lastOpenSince + unseenMs, now);
+      if (this.#circuitOpenSince !== undefined) this.#circuitOpenSince = this.#lastOpenSince;
+    }
     return this.#alerts.observe({
       circuitOpenSinceMs: this.#circuitOpenSince ?? (tripped ? this.#lastOpenSince : undefined),
       electionsPerHour: this.electionsPerHour,

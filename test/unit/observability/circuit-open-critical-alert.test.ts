@@ -51,6 +51,35 @@ describe('the critical circuitOpen alert under the default thresholds', () => {
     expect(reports.at(-1)!.rollback).toEqual({ active: true, reason: 'circuit_open' });
   });
 
+  // A laptop's lid closed with the circuit open: no timer runs while it
+  // sleeps, and the clock jumps. The hours asleep are no outage anybody saw,
+  // as the rollback guard already holds (UNSEEN_AFTER_MS): counted, the
+  // first tick after waking paged "circuit open for 3 h" before any probe ran.
+  it('does not count a time the page was asleep as open', { timeout: 60_000 }, async () => {
+    const { backend } = browser();
+    const rt = browser().tab({
+      leader: { strategy: 'none' },
+      telemetry: { measure: 'always' },
+      platform: { random: () => 0 },
+    });
+    await vi.dynamicImportSettled();
+    backend.failNextConnects(1_000_000);
+    rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(60_000);
+    const circuitAlert = () => rt.getState().alerts.find((alert) => alert.name === 'circuitOpen');
+    expect(circuitAlert()).toMatchObject({ level: 'info' });
+
+    vi.setSystemTime(Date.now() + 3 * 3_600_000); // asleep: the clock moves, no timer fires
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(rt.getState().rollback.state).toBe('ok');
+    expect(circuitAlert()).toMatchObject({ level: 'info' });
+    expect(circuitAlert()!.value).toBeLessThan(2 * 60_000);
+
+    // Awake and still down: the time seen open goes on counting, and pages past 5 minutes.
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(circuitAlert()).toMatchObject({ level: 'critical' });
+  });
+
   it('is not raised by a trip for another reason', async () => {
     const { backend } = browser();
     const rt = browser().tab({
