@@ -731,6 +731,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#clock.clearTimeout(this.#sliTimer);
     this.#loop.stop();
     this.#breaker.dispose();
+    this.#guard.dispose();
     this.#mutations.dispose();
     this.#poller?.stop();
     // The page lives on after close(), so the last report goes by fetch,

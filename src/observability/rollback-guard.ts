@@ -93,6 +93,7 @@ export class RollbackGuard {
   /** When `evaluate` last ran (see there). */
   #evaluatedAt: number;
   #tripped: RollbackVerdict | undefined;
+  #cooldownTimer: unknown;
   #lastState: RollbackVerdict['state'] = 'ok';
   readonly #onChange: (verdict: RollbackVerdict) => void;
 
@@ -149,6 +150,11 @@ export class RollbackGuard {
   }
 
   /** The verdict now (a cooldown that ended clears a trip). */
+  /** Stops the cooldown's timer: a closed client must hold no timer (it would keep Node running). */
+  dispose(): void {
+    this.#clock.clearTimeout(this.#cooldownTimer);
+  }
+
   verdict(): RollbackVerdict {
     const tripped = this.#tripped;
     if (tripped) {
@@ -205,6 +211,10 @@ export class RollbackGuard {
   #trip(reason: RollbackReason, detail: string): RollbackVerdict {
     const trippedAt = this.#clock.now();
     const { cooldownMs } = this.#thresholds;
+    // The end told when it comes: the next SLI tick is up to 10 s later, and
+    // an idle tab has none (its state said `tripped` until a subscriber came).
+    // Without a cooldown the call finds nothing to end.
+    if (!this.#tripped) this.#cooldownTimer = this.#clock.setTimeout(() => this.verdict(), cooldownMs);
     // No `until` without a cooldown: off for the rest of the session.
     // While tripped the last state reported is `tripped`: reporting it again tells no one.
     this.#tripped ??= {
