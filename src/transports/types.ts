@@ -58,7 +58,9 @@ export interface TransportConnection {
    * Optional: the core's cursor went back (a gap, or a tab's replay ask) and
    * the server must replay from `ctx.getCursor()` now. Long-poll ends the poll
    * waiting at the server and polls again; without this method the core
-   * reconnects, as a stream must.
+   * reconnects, as a stream must. It asks with the property filter of the
+   * last `update`, also one still in flight (the core reconnects instead
+   * while a further update waits for it).
    */
   replay?(): void;
   /** Closes the connection; `onClose` is not called for a close the core asked for. */

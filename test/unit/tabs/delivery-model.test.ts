@@ -254,7 +254,11 @@ async function run(ops: Op[], config: Config = {}): Promise<void> {
         },
       });
       connections.add(conn);
-      // Like a server asked from a cursor: what the connection's filter lets through since it, at once.
+      // Polls sent while an update is in flight ask with its filter, as
+      // long-poll's do (a replay with the old one would skip, for good, what
+      // only the new one lets through): the core counts on it.
+      let pollFilter = ctx.propertyIds;
+      // Like a server asked from a cursor: what the poll's filter lets through since it, at once.
       const replay = () => {
         reach('replay in place');
         const from = ctx.getCursor?.() ?? ctx.cursor;
@@ -263,7 +267,7 @@ async function run(ops: Op[], config: Config = {}): Promise<void> {
           const events = log.filter(
             (e) =>
               e.seq > (from[s] ?? Infinity) &&
-              (e.propertyId == null || conn.propertyIds === null || conn.propertyIds.includes(e.propertyId)),
+              (e.propertyId == null || pollFilter === null || pollFilter.includes(e.propertyId)),
           );
           if (!conn.open || events.length === 0) continue;
           const cursor = { [s]: log.at(-1)?.seq };
@@ -274,6 +278,7 @@ async function run(ops: Op[], config: Config = {}): Promise<void> {
         ...inner,
         ...(config.replay && { replay }),
         async update(services, propertyIds) {
+          pollFilter = propertyIds;
           const result = await inner.update(services, propertyIds);
           conn.services = [...services];
           conn.propertyIds = propertyIds;
@@ -545,21 +550,25 @@ const examples: Op[][] = [
 ];
 
 const env = (name: string) => process.env[name];
+/** A longer hunt (MODEL_RUNS) gets the time it needs: some 30 ms a run, more on a busy machine. */
+const huntMs = Math.max(60_000, Number(env('MODEL_RUNS') ?? 0) * 100);
 
 describe('delivery across tabs (model)', () => {
   afterAll(() => {
     if (env('MODEL_STATS')) console.log(reached);
   });
 
-  it('gives every handler each event it is owed once, in order, and nothing its filter refuses', async () => {
+  it('gives every handler each event it is owed once, in order, and nothing its filter refuses', {
+    timeout: huntMs,
+  }, async () => {
     const only = env('MODEL_OPS');
     const config = JSON.parse(env('MODEL_CONFIG') ?? '{}') as Config;
     if (only !== undefined) return run(JSON.parse(only) as Op[], config);
-    // Both still find losses now and then (with the lease, an event missing
-    // in a follower that its op list alone does not reproduce: the lease's
-    // timing depends on the clock the runs before it advanced; replaying in
-    // place, one after resets and a tab back from the back/forward cache), so
-    // they are asked for (MODEL_STORAGE=1, MODEL_REPLAY=1) until fixed.
+    // The lease still finds a loss now and then (an event missing in a
+    // follower that its op list alone does not reproduce: the lease's timing
+    // depends on the clock the runs before it advanced), so it is asked for
+    // (MODEL_STORAGE=1) until fixed. Replaying in place (MODEL_REPLAY=1) is
+    // asked for too, for now.
     const configArb = fc.record({
       storage: fc.constant(env('MODEL_STORAGE') === '1'),
       replay: env('MODEL_REPLAY') === '1' ? fc.boolean() : fc.constant(false),
@@ -569,5 +578,5 @@ describe('delivery across tabs (model)', () => {
       ...(env('MODEL_SEED') !== undefined && { seed: Number(env('MODEL_SEED')), path: env('MODEL_PATH') }),
       examples: examples.map((ops) => [ops, {}] as [Op[], Config]),
     });
-  }, 60_000);
+  });
 });
