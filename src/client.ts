@@ -265,6 +265,14 @@ class Client implements RealtimeClient, CoordinatorHost {
    */
   #adoptLeaderCursor = true;
   /**
+   * Services a relayed batch started since this tab last heard a cursor
+   * answer, and heard every frame since (see #stopConnection): their cursor
+   * is of the leader's epoch, whose id the batch did not name, so the next
+   * answer's is no reset this tab missed (moved back to a leader's cursor
+   * that lags, as one that left the service has, it got the events again).
+   */
+  readonly #startedByRelay = new Set<string>();
+  /**
    * Per service, the id of the epoch this tab's cursor is of: the last
    * `reset` it applied, as its leader named it. A leader answers a hello
    * with its own, so a tab that heard nothing for a while can tell a stream
@@ -833,17 +841,22 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#pipeline.applyFrame(frame);
       this.#showCursor();
     } else {
-      // No handler relies on our cursor yet (see #adoptLeaderCursor): a batch
-      // past it starts the service there, as in a new tab. As a gap, its
-      // events were dropped, and the leader's answer then skipped them.
-      if (this.#adoptLeaderCursor && frame.type === 'batch') {
+      if (frame.type === 'batch') {
         const own = this.#pipeline.getCursor();
+        const adopt = this.#adoptLeaderCursor;
+        // A batch starts a service with no cursor there; also one past it while
+        // no handler relies on our cursor yet (see #adoptLeaderCursor), as in a
+        // new tab: as a gap, its events were dropped, and the leader's answer
+        // then skipped them.
         for (const service in frame.after)
-          own[service]! < frame.after[service]! && this.#pipeline.forget(service);
+          if (own[service] === undefined || (adopt && own[service] < frame.after[service]!)) {
+            this.#pipeline.forget(service);
+            this.#startedByRelay.add(service);
+          }
         // Off (its own switch, before the leader heard of it), it drops them,
         // yet its handlers are owed them: the hole replayed once back on must
         // start here, not at the leader's answer to our hello, past them.
-        if (off && frame.events.some((e) => this.#dispatcher.hasHandlers(e.service))) {
+        if (adopt && off && frame.events.some((e) => this.#dispatcher.hasHandlers(e.service))) {
           this.#pipeline.seed(frame.after);
           this.#adoptLeaderCursor = false;
         }
@@ -924,7 +937,8 @@ class Client implements RealtimeClient, CoordinatorHost {
         // The leader applied a reset this tab did not: the stream went back
         // while it heard nothing, and its cursor is of the old epoch,
         // whether ahead of the leader's, behind it or even equal.
-        const missedReset = epoch !== undefined && epoch !== this.#epochs[service];
+        const missedReset =
+          epoch !== undefined && epoch !== this.#epochs[service] && !this.#startedByRelay.has(service);
         if (epoch !== undefined) this.#epochs[service] = epoch;
         if (mine === undefined || (!missedReset && (mine === theirs || theirs === undefined))) continue;
         if (adopt) {
@@ -945,6 +959,7 @@ class Client implements RealtimeClient, CoordinatorHost {
           behind = true;
         }
       }
+      this.#startedByRelay.clear();
       // What the reset told the other tabs, this one hears now: the new
       // epoch's cursor (none where the reset gave none), and a resync (what
       // came before it, the re-fetch covers).
@@ -1419,6 +1434,8 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Stops the connection (if running) and shows it gone, with `next` for the rest of the state. */
   #stopConnection(next: Partial<RealtimeState>): void {
     this.#loop.stop();
+    // Idle, away in the back/forward cache or off, a tab hears no reset.
+    this.#startedByRelay.clear();
     this.#setState({ transport: undefined, connectionId: undefined, ...next });
     // Last: the guard may answer with a new verdict, which runs #applyGate.
     this.#circuitToGuard();
