@@ -62,7 +62,7 @@ export class Dispatcher {
       // The set empties only through the call that removes its last
       // subscription, which takes it out of the map at once: a repeated call
       // finds the map without it, or holding a later subscribe's new set.
-      if (listeners.size === 0 && handlers.get(service) === listeners) handlers.delete(service);
+      if (!listeners.size && handlers.get(service) === listeners) handlers.delete(service);
     };
   }
 
@@ -121,7 +121,7 @@ export class Dispatcher {
       if (kept.length < all.length) batch = kept;
     }
     // An empty batch (none given, all filtered out, or nobody to call) calls no handler.
-    if (batch.length > 0) listeners!.emit(batch);
+    if (batch.length) listeners!.emit(batch);
     return { delivered: batch, filtered: all.length - batch.length };
   }
 }

@@ -191,9 +191,7 @@ export class EventPipeline {
     // subscription) still move their cursor or reveal a gap.
     for (const service in frame.after) if (!groups.has(service)) groups.set(service, []);
     // Every cursor moves before the sink hears anything.
-    const reports: (() => void)[] = [];
-    for (const [service, events] of groups) reports.push(this.#applyService(service, events, frame));
-    for (const report of reports) report();
+    for (const report of Array.from(groups, (group) => this.#applyService(...group, frame))) report();
   }
 
   /** Gives `service` a cursor, with no dedup memory yet. */
@@ -263,9 +261,9 @@ export class EventPipeline {
     }
     return () => {
       if (gap) sink.onGap(gap);
-      if (dropped > 0) sink.onSuppressed(service, dropped, reason);
-      if (duplicate > 0) sink.onSuppressed(service, duplicate, 'duplicate');
-      if (accepted.length > 0) sink.onEvents(service, accepted);
+      if (dropped) sink.onSuppressed(service, dropped, reason);
+      if (duplicate) sink.onSuppressed(service, duplicate, 'duplicate');
+      if (accepted.length) sink.onEvents(service, accepted);
     };
   }
 }

@@ -22,11 +22,11 @@ import type { BatchFrame, RealtimeEvent } from './schemas';
  * passed the pattern: events of a batch nearly always share one, so the
  * regex runs once per batch rather than once per event.
  */
-function readEvent(value: unknown, knownService: string | undefined): RealtimeEvent | undefined {
+function readEvent(value: unknown, knownService: unknown): RealtimeEvent | undefined {
   if (!isObject(value)) return undefined;
   const { service, entityType, type, seq, ts, orgId } = value;
   if (
-    ((knownService === undefined || service !== knownService) && !isServiceName(service)) ||
+    (service !== knownService && !isServiceName(service)) ||
     typeof entityType !== 'string' ||
     typeof type !== 'string' ||
     !isPositiveInt(seq) ||
@@ -69,7 +69,8 @@ export function readBatchFrame(value: unknown): BatchFrame | undefined {
   const input = value.events;
   if (!Array.isArray(input)) return undefined;
   const events: RealtimeEvent[] = [];
-  let knownService: string | undefined;
+  // Never equal to a name, so the first event's is checked.
+  let knownService: unknown = Number.NaN;
   for (let i = 0; i < input.length; i++) {
     const event = readEvent(input[i], knownService);
     if (event === undefined) return undefined;

@@ -1,14 +1,12 @@
+import { base64url } from '../util/random-id';
 import { readCursor } from './read';
 import type { Cursor } from './schemas';
 
-// Cursors travel as base64url JSON without padding, done by hand so the same
-// code runs in browsers, workers and Node without Buffer.
+// Cursors travel as base64url JSON without padding (util/random-id.ts).
 
 /** Encodes a cursor as base64url JSON, the form it has in URLs and SSE ids. */
 export function encodeCursor(cursor: Cursor): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(JSON.stringify(cursor))) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(new TextEncoder().encode(JSON.stringify(cursor)));
 }
 
 /**

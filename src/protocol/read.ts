@@ -19,16 +19,6 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** zod's `isPlainObject`, which guards `z.record`. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (!isObject(value)) return false;
-  const ctor = value.constructor;
-  // zod's test is `ctor === undefined || typeof ctor !== 'function'`: the same thing.
-  if (typeof ctor !== 'function') return true;
-  const proto: unknown = ctor.prototype;
-  return isObject(proto) && Object.hasOwn(proto, 'isPrototypeOf');
-}
-
 /** `serviceNameSchema`. */
 export function isServiceName(value: unknown): value is string {
   return typeof value === 'string' && SERVICE_NAME_PATTERN.test(value);
@@ -56,7 +46,13 @@ export const isNumber = Number.isFinite as (value: unknown) => value is number;
 export const recordOf =
   (keyOk: (key: string | symbol) => key is string, valueOk: (value: unknown) => boolean) =>
   (value: unknown): Record<string, unknown> | undefined => {
-    if (!isPlainObject(value)) return undefined;
+    if (!isObject(value)) return undefined;
+    // zod's `isPlainObject`: a `constructor` that is a function (zod: one that
+    // is not `undefined` and not a function passes) has a prototype object
+    // with an own `isPrototypeOf`.
+    const ctor = value.constructor;
+    const proto: unknown = typeof ctor === 'function' ? ctor.prototype : Object.prototype;
+    if (!isObject(proto) || !Object.hasOwn(proto, 'isPrototypeOf')) return undefined;
     const out: Record<string, unknown> = {};
     for (const key of Reflect.ownKeys(value)) {
       if (key === '__proto__' || !{}.propertyIsEnumerable.call(value, key)) continue;
@@ -90,17 +86,17 @@ export const is =
     test(value) ? value : undefined;
 
 /**
- * `z.array(item)` for an item schema that outputs its input, copied. Indexed
- * like zod (a hole is an `undefined` item, not skipped as by `every`), but
- * stopping at the first bad item, where zod walks on to the end.
+ * `z.array(item)` for an item schema that outputs its input, copied. Read
+ * by the array's iterator, which yields a hole as an `undefined` item as
+ * zod's indexed loop reads it (`every` would skip it), and stopping at the
+ * first bad item, where zod walks on to the end.
  */
 export const arrayOf =
   (test: (value: unknown) => boolean): Reader =>
   (value) => {
     if (!Array.isArray(value)) return undefined;
     const out: unknown[] = [];
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
+    for (const item of value) {
       if (!test(item)) return undefined;
       out.push(item);
     }
@@ -136,17 +132,25 @@ export const readServiceNames = arrayOf(isServiceName) as (value: unknown) => st
 /**
  * `z.string()` with `minLength(min)` / `maxLength(max)`. zod counts code
  * points, not UTF-16 units (a surrogate pair once, a lone surrogate as one,
- * as the string iterator does). A code point is one or two units, so only a
- * string the unit count cannot decide (at most 2·max units) is counted.
+ * as the string iterator does). A code point is one or two units, so a
+ * string of more than 2·max units is too long and one of 2·min to max units
+ * fits: only the others are counted.
  */
-export const text = (min = 0, max = Infinity): Reader =>
-  is((value) => {
-    if (typeof value !== 'string') return false;
-    const units = value.length;
-    const length =
-      units < min || units > 2 * max || (units >= 2 * min && units <= max) ? units : [...value].length;
-    return length >= min && length <= max;
-  });
+export const text = (min = 0, max = Infinity): Reader => {
+  const fits = (length: number): boolean => length >= min && length <= max;
+  return is(
+    (value) =>
+      typeof value === 'string' &&
+      value.length <= 2 * max &&
+      ((value.length >= 2 * min && fits(value.length)) || fits([...value].length)),
+  );
+};
+
+/** `z.string()`. */
+export const str = text();
+
+/** `z.number()`. */
+export const num = is(isNumber);
 
 /** `z.enum([…])` of strings, or `z.literal(…)` of a string or number (`includes` compares as `===` does for them). */
 export const oneOf = (...values: unknown[]): Reader => is((value) => values.includes(value));

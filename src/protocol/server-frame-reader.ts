@@ -5,9 +5,11 @@ import {
   isNumber,
   isObject,
   isPositiveInt,
+  num,
   readCursor,
   readMember,
   readServiceNames,
+  str,
   text,
 } from './read';
 import type { ServerFrame } from './schemas';
@@ -21,17 +23,15 @@ import type { ServerFrame } from './schemas';
 // the HTTP answers are in frame-reader.ts, apart, since only the SSE and
 // long-poll transports load them.
 
-const str = text();
-
 /** The fields after `type`, per frame type (`batch` has its own fast reader). */
 const FIELDS: Record<string, readonly Field[]> = {
   welcome: [
     ['connectionId', text(1)],
-    ['serverTime', is(isNumber)],
+    ['serverTime', num],
     ['heartbeatMs', is(isPositiveInt)],
     ['cursor', readCursor],
   ],
-  heartbeat: [['serverTime', is(isNumber)]],
+  heartbeat: [['serverTime', num]],
   reset: [
     ['services', readServiceNames],
     ['cursor', readCursor],

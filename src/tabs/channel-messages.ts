@@ -6,6 +6,7 @@ import {
   isNumber,
   isSeq,
   isServiceName,
+  num,
   oneOf,
   readCursor,
   readMember,
@@ -13,6 +14,7 @@ import {
   readServiceNames,
   recordOf,
   shape,
+  str,
   text,
 } from '../protocol/read';
 import { guarded } from '../util/guarded';
@@ -75,10 +77,8 @@ export type OutgoingChannelMessage = DistributiveOmit<ChannelMessage, 'v' | 'fro
 // The readers, one line per field of the schema, in the schema's key order.
 
 const tabId = text(1, MAX_TAB_ID_CHARS);
-const str = text();
 /** A reset's id in a cursor answer: '' for one relayed without an id. */
 const epochId = text(0, MAX_TAB_ID_CHARS);
-const num = is(isNumber);
 const bool = oneOf(true, false);
 
 /** `envelope`: the fields every message starts with. */

@@ -161,9 +161,9 @@ export class LeaderElection {
   /** storage: this run's lease, once its code has loaded. */
   #lease: StorageLease | undefined;
   /** storage: the lease's writes threw when it last ran; the next run starts from that. */
-  #writesFail = false;
+  #writesFail: boolean | undefined;
   /** locks: the browser refused a request; every later run joins the lease at once. */
-  #locksRefused = false;
+  #locksRefused: boolean | undefined;
 
   /**
    * `takeoverMs` comes checked by createRealtime (an integer from 100 to the

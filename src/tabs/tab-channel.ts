@@ -212,8 +212,7 @@ export class TabChannel {
         this.#report('message_too_large');
         return;
       }
-      const json = data;
-      data = guarded(() => JSON.parse(json)); // not JSON: undefined, invalid below
+      data = guarded(() => JSON.parse(data as string)); // not JSON: undefined, invalid below
       if (envelope) data = (data as { message?: unknown } | null | undefined)?.message;
     }
     const message = parseChannelMessage(data);

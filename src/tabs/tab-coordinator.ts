@@ -191,41 +191,24 @@ export class TabCoordinator extends LeaderElection {
 
   #onMessage(message: ChannelMessage): void {
     const host = this.#options.host;
-    const leader = this.isLeader;
+    const type = message.type;
     // `to` is a tab id when present, never empty: `!!to` means a direct answer.
-    switch (message.type) {
-      case 'hello':
-        this.announceNeeds();
-        host.peerJoined(message.from);
-        break;
-      case 'needs':
-        this.#peers.set(message.from, { ...message, seenAt: this.#clock.now() });
-        host.needsChanged();
-        break;
-      case 'sync':
-        if (leader) host.answerCursor(message.from);
-        break;
-      case 'bye':
-        if (this.#peers.delete(message.from)) host.needsChanged();
-        break;
-      case 'leader':
-        this.heardLeader(message.leaderTabId);
-        break;
-      case 'frame':
-        if (!leader) host.relayedFrame(message.frame, message.epoch);
-        break;
-      case 'state':
-        if (!leader) host.leaderState(message);
-        break;
-      case 'flags':
-        host.flags(message.flags, !!message.to, message.fromUrl);
-        break;
-      case 'cursor':
-        if (!leader) host.cursor(message.cursor, !!message.to, message.epochs);
-        break;
-      case 'replay':
-        if (leader) host.replay(message.cursor);
-    }
+    if (type === 'hello') {
+      this.announceNeeds();
+      host.peerJoined(message.from);
+    } else if (type === 'needs') {
+      this.#peers.set(message.from, { ...message, seenAt: this.#clock.now() });
+      host.needsChanged();
+    } else if (type === 'bye') {
+      if (this.#peers.delete(message.from)) host.needsChanged();
+    } else if (type === 'leader') this.heardLeader(message.leaderTabId);
+    else if (type === 'flags') host.flags(message.flags, !!message.to, message.fromUrl);
+    else if (this.isLeader) {
+      if (type === 'sync') host.answerCursor(message.from);
+      else if (type === 'replay') host.replay(message.cursor);
+    } else if (type === 'frame') host.relayedFrame(message.frame, message.epoch);
+    else if (type === 'state') host.leaderState(message);
+    else if (type === 'cursor') host.cursor(message.cursor, !!message.to, message.epochs);
   }
 
   #scheduleRefresh(): void {
@@ -233,22 +216,18 @@ export class TabCoordinator extends LeaderElection {
     const channel = this.#channel;
     this.#refreshTimer = this.#clock.setTimeout(() => {
       this.announceNeeds();
-      if (this.#expirePeers()) this.#options.host.needsChanged();
+      const now = this.#clock.now();
+      let expired: boolean | undefined;
+      // Peers unheard of for too long go.
+      for (const [tabId, peer] of this.#peers) {
+        if (now - peer.seenAt > PEER_EXPIRY_MS) expired = this.#peers.delete(tabId);
+      }
+      if (expired) this.#options.host.needsChanged();
       // needsChanged runs the app's state listeners synchronously, and one may
       // close the client: stop() then cleared this (already fired) timer, and
       // re-arming it here would run every 10 s for the rest of the page's life.
       // A stop() and start() meanwhile armed a timer of their own.
       if (this.#channel === channel) this.#scheduleRefresh();
     }, NEEDS_REFRESH_MS);
-  }
-
-  /** Drops peers unheard of for too long; true when any went. */
-  #expirePeers(): boolean {
-    const now = this.#clock.now();
-    let changed = false;
-    for (const [tabId, peer] of this.#peers) {
-      if (now - peer.seenAt > PEER_EXPIRY_MS) changed = this.#peers.delete(tabId);
-    }
-    return changed;
   }
 }
