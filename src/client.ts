@@ -260,8 +260,8 @@ class Client implements RealtimeClient, CoordinatorHost {
    * the leader answers our hello with replaces them. Cleared once a leader
    * answered, once a handler got events (a frame relayed before the answer:
    * the leader's cursor may even be behind it, while it waits for a replay),
-   * and on entering the back/forward cache, whose handlers stay subscribed
-   * and must get what they missed there.
+   * once a welcome is relayed, and on entering the back/forward cache, whose
+   * handlers stay subscribed and must get what they missed there.
    */
   #adoptLeaderCursor = true;
   /**
@@ -838,6 +838,12 @@ class Client implements RealtimeClient, CoordinatorHost {
     if (frame.type === 'welcome') {
       // Relayed moments ago: no one-way delay to add.
       this.#setClockOffset(frame.serverTime - this.#wallClock());
+      // Our handlers are owed every event after the cursor this connection
+      // starts them at: no leader's cursor may replace ours now. (Tabs that
+      // subscribed together, before any led, have their hello answered by
+      // none, and a next leader with no cursor of its own, a tab that opened
+      // as this one closed, starts at the head, past what they missed.)
+      this.#adoptLeaderCursor = false;
       this.#pipeline.applyFrame(frame);
       this.#showCursor();
     } else {
