@@ -106,7 +106,11 @@ export class SliCollector {
     this.#recentSettled = options.window(HOUR_MS);
     this.#recentTimedOut = options.window(HOUR_MS);
     this.recentDelivery = new SlidingSketch(FIVE_MIN_MS, RECENT_DELIVERY_SLOTS, clock);
-    this.#circuitOpen = new TimeWeightedRatio(options.window(HOUR_MS));
+    this.#circuitOpen = new TimeWeightedRatio(
+      options.window(HOUR_MS),
+      options.window(HOUR_MS),
+      UNSEEN_AFTER_MS,
+    );
     this.#alerts = new AlertEvaluator({ clock, thresholds: options.alertThresholds });
     this.#evaluatedAt = this.#startedAt = clock.now();
     this.#serverMinusClockMs = options.wallClock() - this.#startedAt;

@@ -9,27 +9,37 @@ import type { BucketWindow } from './sliding-counter';
  * The denominator is the part of the window the ratio has actually watched
  * (from the first `set`, or the window's reach, whichever is later), so a tab
  * open for two minutes with the circuit open for one reads 0.5, not 1/60.
+ * With `unseenAfterMs`, more than that between two calls (`set` or `ratio`)
+ * was not watched: a page asleep or frozen (a laptop's lid closed) leaves its
+ * time out of both the true-time and the watched time, as the rollback guard
+ * does; counted, a circuit open as the lid closed read ~100 % after hours
+ * asleep. The owner then calls `ratio` more often than that.
  *
- * It keeps its true-time in a {@link BucketWindow} it is given (the client
- * makes it, as it makes its other windows): this lazily loaded module then
- * imports nothing the core does, and no chunk is shared with the core.
+ * It keeps its true-time and its watched time in two {@link BucketWindow}s it
+ * is given (the client makes them, as it makes its other windows): this
+ * lazily loaded module then imports nothing the core does, and no chunk is
+ * shared with the core.
  *
  * @example
- * const open = new TimeWeightedRatio(new SlidingCounter({ windowMs: 3_600_000, clock }));
+ * const hour = () => new SlidingCounter({ windowMs: 3_600_000, clock });
+ * const open = new TimeWeightedRatio(hour(), hour(), 120_000);
  * breaker.onStateChange((to) => open.set(to !== 'closed'));
  * open.ratio() * 100; // circuitOpenPercent
  */
 export class TimeWeightedRatio {
   /** Time the value was true, per bucket; only its bucket methods are used. */
-  readonly #window: BucketWindow;
+  readonly #true: BucketWindow;
+  /** Time watched, per bucket, on the same buckets. */
+  readonly #watched: BucketWindow;
+  readonly #unseenAfterMs: number;
   #value = false;
-  /** Time the watch started; undefined until the first `set`. */
-  #startedAt: number | undefined;
-  /** Time true-time was accounted up to; meaningful once `#startedAt` is set. */
-  #accountedTo = 0;
+  /** Time true-time was accounted up to; undefined until the first `set`. */
+  #accountedTo: number | undefined;
 
-  constructor(window: BucketWindow) {
-    this.#window = window;
+  constructor(trueWindow: BucketWindow, watchedWindow: BucketWindow, unseenAfterMs = Infinity) {
+    this.#true = trueWindow;
+    this.#watched = watchedWindow;
+    this.#unseenAfterMs = unseenAfterMs;
   }
 
   /** The current value (false before the first `set`). */
@@ -39,50 +49,52 @@ export class TimeWeightedRatio {
 
   /** Records that the boolean is `value` from now on; the watch starts at the first call. */
   set(value: boolean): void {
-    const now = this.#window.clock.now();
-    // The first call only starts the watch: with nothing to account, `#accrue` just advances.
-    if (this.#startedAt === undefined) this.#startedAt = this.#accountedTo = now;
-    this.#accrue(now);
+    this.#accrue();
     this.#value = value;
   }
 
   /**
    * Fraction in [0, 1] of the watched part of the window during which the
-   * value was true; `undefined` before the first `set` or when no time has
-   * passed since it.
+   * value was true; `undefined` before the first `set` or when no time was
+   * watched since it.
    */
   ratio(): number | undefined {
-    if (this.#startedAt === undefined) return undefined;
-    const window = this.#window;
-    const now = Math.max(window.clock.now(), this.#accountedTo);
-    this.#accrue(now);
-    const windowStart = window.oldestWith(window.bucketOf(now)) * window.bucketMs;
-    const watched = now - Math.max(this.#startedAt, windowStart);
+    if (this.#accountedTo === undefined) return undefined;
+    this.#accrue();
+    const watched = this.#watched.sum();
     if (!(watched > 0)) return undefined;
-    return Math.min(1, Math.max(0, window.sum() / watched));
+    return Math.min(1, Math.max(0, this.#true.sum() / watched));
   }
 
   /** Forgets the history and the value; the watch restarts at the next `set`. */
   reset(): void {
-    this.#window.reset();
+    this.#true.reset();
+    this.#watched.reset();
     this.#value = false;
-    this.#startedAt = undefined;
+    this.#accountedTo = undefined;
   }
 
-  /** Books the time since `#accountedTo` into the buckets it fell in, if the value was true. */
-  #accrue(now: number): void {
-    const window = this.#window;
-    const from = this.#accountedTo;
-    const head = window.advance(now);
-    if (now <= from) return;
-    if (this.#value) {
-      // Only buckets still in the window matter; older true-time has fallen out.
-      for (let bucket = Math.max(window.bucketOf(from), window.oldestWith(head)); bucket <= head; bucket++) {
-        const start = Math.max(from, bucket * window.bucketMs);
-        const end = Math.min(now, (bucket + 1) * window.bucketMs);
-        if (end > start) window.addAt(bucket, end - start);
-      }
-    }
-    this.#accountedTo = now;
+  /** Books the time since `#accountedTo` (the first call: none) as watched, and as true if it was. */
+  #accrue(): void {
+    const now = this.#true.clock.now();
+    const last = this.#accountedTo ?? now;
+    // Unseen: booked from now on, as if the watch began anew (both windows still advance).
+    const from = now - last > this.#unseenAfterMs ? now : last;
+    book(this.#watched, from, now);
+    book(this.#true, this.#value ? from : now, now);
+    // A clock that went back keeps what was accounted.
+    this.#accountedTo = Math.max(last, now);
+  }
+}
+
+/** Adds `[from, now)` to the buckets it fell in; advances the window to `now` in any case. */
+function book(window: BucketWindow, from: number, now: number): void {
+  const head = window.advance(now);
+  if (now <= from) return;
+  // Only buckets still in the window matter; older time has fallen out.
+  for (let bucket = Math.max(window.bucketOf(from), window.oldestWith(head)); bucket <= head; bucket++) {
+    const start = Math.max(from, bucket * window.bucketMs);
+    const end = Math.min(now, (bucket + 1) * window.bucketMs);
+    if (end > start) window.addAt(bucket, end - start);
   }
 }

@@ -80,6 +80,35 @@ describe('the critical circuitOpen alert under the default thresholds', () => {
     expect(circuitAlert()).toMatchObject({ level: 'critical' });
   });
 
+  // The same sleep, for the hour's circuitOpenPercent: the time-weighted
+  // ratio counted the hours asleep as open (and as watched), so a page that
+  // had seen the circuit open for a minute in 20 read most of the hour open.
+  it('circuitOpenPercent leaves a time the page was asleep out', { timeout: 60_000 }, async () => {
+    const { backend } = browser();
+    const rt = browser().tab({
+      leader: { strategy: 'none' },
+      telemetry: { measure: 'always' },
+      platform: { random: () => 0 },
+    });
+    await vi.dynamicImportSettled();
+    rt.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(20 * 60_000); // connected: 20 minutes closed
+    expect(rt.getState().sli.circuitOpenPercent).toBe(0);
+    backend.failNextConnects(1_000_000);
+    backend.drop();
+    await vi.advanceTimersByTimeAsync(60_000); // a minute down, the circuit open most of it
+    const seenOpen = rt.getState().sli.circuitOpenPercent;
+    expect(seenOpen).toBeGreaterThan(0);
+    expect(seenOpen).toBeLessThan(100 / 21);
+
+    vi.setSystemTime(Date.now() + 30 * 60_000); // asleep half an hour, the circuit open
+    await vi.advanceTimersByTimeAsync(10_000);
+    // About 70 s open of the 21 minutes seen; counted, the half hour asleep read ~60 %.
+    const awake = rt.getState().sli.circuitOpenPercent;
+    expect(awake).toBeGreaterThan(seenOpen); // the 10 s since waking, open, count
+    expect(awake).toBeLessThan(100 * (70_000 / (21 * 60_000)) + 1);
+  });
+
   it('is not raised by a trip for another reason', async () => {
     const { backend } = browser();
     const rt = browser().tab({

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SlidingCounter } from '../../../src/observability/sliding-counter';
+import { SlidingCounter, type SlidingWindowOptions } from '../../../src/observability/sliding-counter';
 import { TimeWeightedRatio } from '../../../src/observability/time-weighted-ratio';
 
 /** A clock that moves only when told. */
@@ -126,10 +126,15 @@ describe('SlidingCounter', () => {
   });
 });
 
+/** A ratio on two windows of these options (its true-time and its watched time). */
+function timeWeighted(options: SlidingWindowOptions, unseenAfterMs?: number): TimeWeightedRatio {
+  return new TimeWeightedRatio(new SlidingCounter(options), new SlidingCounter(options), unseenAfterMs);
+}
+
 describe('TimeWeightedRatio', () => {
   it('is undefined before the first set and right after it', () => {
     const clock = manualClock();
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
+    const ratio = timeWeighted({ windowMs: HOUR, clock });
     expect(ratio.ratio()).toBeUndefined();
     ratio.set(false);
     expect(ratio.ratio()).toBeUndefined();
@@ -139,7 +144,7 @@ describe('TimeWeightedRatio', () => {
 
   it('weights by time, not by samples: 3 s open in a minute is 5 %', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
+    const ratio = timeWeighted({ windowMs: HOUR, clock });
     ratio.set(false);
     clock.advance(20_000);
     ratio.set(true);
@@ -152,7 +157,7 @@ describe('TimeWeightedRatio', () => {
 
   it('divides by the time watched, not the whole window, while the window is not yet full', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
+    const ratio = timeWeighted({ windowMs: HOUR, clock });
     ratio.set(true);
     clock.advance(MINUTE);
     ratio.set(false);
@@ -162,7 +167,7 @@ describe('TimeWeightedRatio', () => {
 
   it('counts time still running (true right now) up to now', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
+    const ratio = timeWeighted({ windowMs: HOUR, clock });
     ratio.set(false);
     clock.advance(3 * MINUTE);
     ratio.set(true);
@@ -174,7 +179,7 @@ describe('TimeWeightedRatio', () => {
 
   it('forgets time that left the window', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, buckets: 60, clock }));
+    const ratio = timeWeighted({ windowMs: HOUR, buckets: 60, clock });
     ratio.set(true);
     clock.advance(10 * MINUTE);
     ratio.set(false);
@@ -187,12 +192,31 @@ describe('TimeWeightedRatio', () => {
 
   it('reset() restarts the watch', () => {
     const clock = manualClock(0);
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: HOUR, clock }));
+    const ratio = timeWeighted({ windowMs: HOUR, clock });
     ratio.set(true);
     clock.advance(MINUTE);
     ratio.reset();
     expect(ratio.ratio()).toBeUndefined();
     expect(ratio.value).toBe(false);
+  });
+
+  it('leaves a time longer than unseenAfterMs between two calls out of both the true and the watched time', () => {
+    const clock = manualClock(0);
+    const ratio = timeWeighted({ windowMs: HOUR, clock }, 2 * MINUTE);
+    ratio.set(false);
+    clock.advance(2 * MINUTE); // at most unseenAfterMs between calls: watched
+    ratio.set(true);
+    clock.advance(2 * MINUTE);
+    expect(ratio.ratio()).toBe(0.5);
+    clock.advance(30 * MINUTE); // asleep, true: no call for half an hour
+    expect(ratio.ratio()).toBe(0.5);
+    clock.advance(2 * MINUTE);
+    expect(ratio.ratio()).toBeCloseTo(4 / 6, 12);
+    ratio.set(false);
+    clock.advance(3 * MINUTE); // asleep, false
+    expect(ratio.ratio()).toBeCloseTo(4 / 6, 12);
+    clock.advance(2 * MINUTE);
+    expect(ratio.ratio()).toBe(0.5);
   });
 
   it('equals the exact time-weighted ratio over the window it reads (property)', () => {
@@ -204,7 +228,7 @@ describe('TimeWeightedRatio', () => {
           const windowMs = 12_000;
           const bucketMs = windowMs / buckets;
           const clock = manualClock(0);
-          const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs, buckets, clock }));
+          const ratio = timeWeighted({ windowMs, buckets, clock });
           const intervals: [number, number][] = []; // closed [start, end) true intervals
           let value = false;
           let since = 0;
@@ -240,7 +264,7 @@ describe('a broken clock', () => {
     const counter = new SlidingCounter({ windowMs: 60_000, clock });
     counter.add(1);
     expect(Number.isNaN(counter.total()) || counter.total() >= 0).toBe(true);
-    const ratio = new TimeWeightedRatio(new SlidingCounter({ windowMs: 60_000, clock }));
+    const ratio = timeWeighted({ windowMs: 60_000, clock });
     ratio.set(true);
     ratio.set(false);
     expect(() => ratio.ratio()).not.toThrow();
