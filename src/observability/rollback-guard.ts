@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import { Timer } from '../connection/timer';
 import { reportListenerError } from '../util/emitter';
 import { guarded } from '../util/guarded';
 import { type Defaults, fail, int, num } from '../util/validate';
@@ -93,7 +94,7 @@ export class RollbackGuard {
   /** When `evaluate` last ran (see there). */
   #evaluatedAt: number;
   #tripped: RollbackVerdict | undefined;
-  #cooldownTimer: unknown;
+  readonly #cooldown: Timer;
   #lastState: RollbackVerdict['state'] = 'ok';
   readonly #onChange: (verdict: RollbackVerdict) => void;
 
@@ -115,6 +116,7 @@ export class RollbackGuard {
     this.#clock = clock;
     this.#onChange = onChange;
     this.#evaluatedAt = clock.now();
+    this.#cooldown = new Timer(clock);
     const window = { windowMs: thresholds.windowMs, clock };
     this.#samples = new SlidingCounter(window);
     this.#errors = new SlidingCounter(window);
@@ -149,12 +151,12 @@ export class RollbackGuard {
     this.#trip('invariant_violation', detail);
   }
 
-  /** The verdict now (a cooldown that ended clears a trip). */
   /** Stops the cooldown's timer: a closed client must hold no timer (it would keep Node running). */
   dispose(): void {
-    this.#clock.clearTimeout(this.#cooldownTimer);
+    this.#cooldown.clear();
   }
 
+  /** The verdict now (a cooldown that ended clears a trip). */
   verdict(): RollbackVerdict {
     const tripped = this.#tripped;
     if (tripped) {
@@ -214,7 +216,13 @@ export class RollbackGuard {
     // The end told when it comes: the next SLI tick is up to 10 s later, and
     // an idle tab has none (its state said `tripped` until a subscriber came).
     // Without a cooldown the call finds nothing to end.
-    if (!this.#tripped) this.#cooldownTimer = this.#clock.setTimeout(() => this.verdict(), cooldownMs);
+    // A timer may fire before the clock reads its time (Node's loop time, a
+    // coarsened performance.now()): then it waits for the rest.
+    const end = (): void => {
+      const { until } = this.verdict();
+      if (until) this.#cooldown.set(end, until - this.#clock.now());
+    };
+    if (!this.#tripped) this.#cooldown.set(end, cooldownMs);
     // No `until` without a cooldown: off for the rest of the session.
     // While tripped the last state reported is `tripped`: reporting it again tells no one.
     this.#tripped ??= {

@@ -6,6 +6,7 @@ import {
   type RollbackVerdict,
   resolveRollbackThresholds,
 } from '../../../src/observability/rollback-guard';
+import { FakeClock } from '../connection/fake-clock';
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let now = 1_000_000;
@@ -202,6 +203,32 @@ describe('RollbackGuard', () => {
     expect(g.verdict()).toMatchObject({ reason: 'invariant_violation', detail: 'tasks: seq 5 after 7' });
     expect(g.verdict().until).toBeUndefined();
     expect(changes).toHaveLength(1);
+  });
+
+  // The cooldown's timer asked verdict() once: a timer that fired a little
+  // before the clock reached `until` (Node runs timers by a loop time that
+  // may lag the clock; a browser's performance.now() is coarsened) found the
+  // trip not over, and nothing asked again: in an idle tab, which has no SLI
+  // tick, the state said `tripped` and realtime stayed off until a subscriber.
+  it('ends the cooldown on time also when its timer fires a millisecond early', () => {
+    const base = new FakeClock();
+    const clock: Clock = {
+      now: () => base.now(),
+      setTimeout: (fn, ms) => base.setTimeout(fn, ms >= 2 ? ms - 1 : ms),
+      clearTimeout: (handle) => base.clearTimeout(handle),
+    };
+    const changes: RollbackVerdict[] = [];
+    const g = new RollbackGuard({
+      clock,
+      thresholds: resolveRollbackThresholds({ cooldownMs: 60_000 }),
+      onChange: (v) => changes.push(v),
+    });
+    g.invariantViolation('tasks: seq 5 after 7');
+    base.advance(59_999);
+    expect(changes.map((c) => c.state)).toEqual(['tripped']);
+    base.advance(1);
+    expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok']);
+    g.dispose();
   });
 });
 
