@@ -11,7 +11,7 @@ import { shown, showState } from './devtools';
 import { RealtimeError } from './errors';
 import type { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
-import { RollbackGuard, type RollbackVerdict } from './observability/rollback-guard';
+import { RollbackGuard } from './observability/rollback-guard';
 import { sampleSession } from './observability/sampling';
 import type { SliCollector } from './observability/sli-collector';
 import type { Measurement } from './observability/sli-measurement';
@@ -35,7 +35,7 @@ import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
 import { isServiceName, readCursor } from './protocol/read';
-import type { Cursor, RealtimeEvent, ServerFrame } from './protocol/schemas';
+import type { Cursor, RealtimeEvent, ServerFrame, WelcomeFrame } from './protocol/schemas';
 import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
 import { createStore, type Store } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
@@ -334,7 +334,10 @@ class Client implements RealtimeClient, CoordinatorHost {
       });
     }
 
-    const sampled = sampleSession(options.telemetry.sampleRate, random, { storage: sessionStorageOf() });
+    const sampled = sampleSession(options.telemetry.sampleRate, random, {
+      // Where reading it does not throw (privacy modes).
+      storage: guarded(() => globalThis.sessionStorage),
+    });
     this.#store = createStore(
       initialState({
         tabId,
@@ -348,7 +351,16 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#guard = new RollbackGuard({
       clock,
       thresholds: options.rollback,
-      onChange: (verdict) => this.#rollbackChanged(verdict),
+      onChange: (verdict) => {
+        // The verdict as the state shows it: all but the guard's own cooldown end
+        // (a verdict holds no undefined field).
+        const { until, ...rollback } = verdict;
+        this.#setState({ rollback });
+        if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
+          this.#emit('degraded', { errorRate: verdict.errorRate });
+        }
+        this.#applyGate();
+      },
     });
     this.#mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
       this.#toSli((sli) => sli.mutationSettled(outcome)),
@@ -520,17 +532,16 @@ class Client implements RealtimeClient, CoordinatorHost {
           const floor = this.#replayFloor;
           const sent = this.#cursorSent;
           const replayNow =
-            floor !== undefined &&
+            floor &&
             (JSON.stringify(this.#subscription()) !== this.#liveSubscription ||
               Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!)));
           if (!replayNow) this.#replayFloor = undefined;
           this.#guard.recordAttempt(false);
           // The server's time at the welcome, half the connect's round trip
           // ago: a client clock minutes off still measures latency right.
-          this.#setClockOffset(frame.serverTime + connectMs / 2 - wallClock());
+          this.#welcomed(frame, connectMs / 2);
           // Needs that changed while this connection was being opened.
           this.#queueUpdate();
-          this.#pipeline.applyFrame(frame);
           let { byServiceReconnects, counters, leader, services } = this.#state;
           if (this.#welcomes++ > 0) {
             counters = plus(counters, 'reconnects');
@@ -570,11 +581,12 @@ class Client implements RealtimeClient, CoordinatorHost {
           // counted it a success), as the breaker and the docs count them:
           // else two network blips on a quiet stream trip the guard.
           if (!wasWelcomed) this.#guard.recordAttempt(true);
-          this.#setState((state) => ({
+          const { counters } = this.#state;
+          this.#setState({
             lastError: `${error.code}: ${error.message}`,
-            counters: wasWelcomed ? state.counters : plus(state.counters, 'failedConnects'),
+            counters: wasWelcomed ? counters : plus(counters, 'failedConnects'),
             circuit: this.#circuitState(),
-          }));
+          });
           this.#emit('disconnected', { error, willRetryInMs });
         },
         forbidden: (error) => this.#becomeForbidden(error),
@@ -603,7 +615,7 @@ class Client implements RealtimeClient, CoordinatorHost {
         else if (!this.#coordinator) this.#loop.resume();
         else if (this.#active && !this.#closed) {
           this.#lastReplayAskAt = this.#clock.now();
-          this.#coordinator.start();
+          this.#coordinator?.start();
           this.#applyGate();
         }
       },
@@ -636,15 +648,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     const fired = this.#fallbacks;
     if (off)
       queueMicrotask(() => {
-        if (this.#state.disabledReason === off && this.#fallbacks === fired)
-          this.#emit('fallback', { reason: off });
+        if (this.#state.disabledReason === off && this.#fallbacks === fired) this.#fallback(off);
       });
   }
 
   subscribe(service: string, handler: EventHandler): () => void {
     this.#assertOpen();
-    if (!isServiceName(service))
-      fail('service', 'a name of letters, digits and _ . : - (1..100 chars)', service);
+    if (!isServiceName(service)) fail('service', 'a name of 1..100 [A-Za-z0-9_.:-]', service);
     if (typeof handler !== 'function')
       throw new TypeError(`handler must be a function, got ${typeof handler}`);
     const off = this.#dispatcher.subscribe(service, handler);
@@ -724,7 +734,6 @@ class Client implements RealtimeClient, CoordinatorHost {
   // others nor unwinds the client in the middle of a state change; its error
   // goes where EventTarget would send it (reportError).
   #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
-    if (event === 'fallback') this.#fallbacks++;
     // A statechange listener that changed the state (close() above all)
     // had every listener told of the newer one: the older must not follow.
     for (const listener of this.#listeners[event] ?? [])
@@ -732,20 +741,22 @@ class Client implements RealtimeClient, CoordinatorHost {
         guarded(() => listener(...args), reportListenerError);
   }
 
+  #fallback(reason: string): void {
+    this.#fallbacks++;
+    this.#emit('fallback', { reason });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#idleTimer.clear();
-    this.#clock.clearTimeout(this.#sliTimer);
     this.#loop.stop();
     this.#breaker.dispose();
     this.#guard.dispose();
     this.#mutations.dispose();
-    this.#poller?.stop();
     // The page lives on after close(), so the last report goes by fetch,
     // whose failure is seen and counted, not by a fire-and-forget beacon.
-    this.#reporter?.send();
-    this.#reporter?.stop();
+    this.#stopParts();
     this.#stopLifecycle();
     // Also when installDevtools showed it: a closed client is shown no more.
     shown.delete(this);
@@ -772,7 +783,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     // the count holds, or each announcement is a new snapshot (a render of
     // every component reading the state) with nothing changed.
     const peers = this.#coordinator!.peerCount;
-    this.#setState(({ leader }) => ({ leader: leader.peers === peers ? leader : { ...leader, peers } }));
+    const { leader } = this.#state;
+    this.#setState({ leader: same(leader, { ...leader, peers }) });
     // Sent only if, by then, this tab leads a live connection.
     this.#queueUpdate();
   }
@@ -837,14 +849,13 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#guard.recordFrames(1, 0);
     if (frame.type === 'welcome') {
       // Relayed moments ago: no one-way delay to add.
-      this.#setClockOffset(frame.serverTime - this.#wallClock());
       // Our handlers are owed every event after the cursor this connection
       // starts them at: no leader's cursor may replace ours now. (Tabs that
       // subscribed together, before any led, have their hello answered by
       // none, and a next leader with no cursor of its own, a tab that opened
       // as this one closed, starts at the head, past what they missed.)
       this.#adoptLeaderCursor = false;
-      this.#pipeline.applyFrame(frame);
+      this.#welcomed(frame, 0);
       this.#showCursor();
     } else {
       if (frame.type === 'batch') {
@@ -889,7 +900,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
     const disabledByLeader = status === 'disabled';
     if (disabledByLeader && state.status !== 'disabled') {
-      this.#emit('fallback', { reason: message.disabledReason ?? 'disabled' });
+      this.#fallback(message.disabledReason ?? 'disabled');
     }
     this.#setState({
       // The leader's connection: what it has none of is gone, except
@@ -997,17 +1008,16 @@ class Client implements RealtimeClient, CoordinatorHost {
   }
 
   peerJoined(tabId: string): void {
-    const coordinator = this.#coordinator;
-    if (!coordinator?.isLeader) return;
+    if (!this.#isLeaderNow()) return;
     const state = this.#state;
-    coordinator.post({ type: 'leader', leaderTabId: state.tabId });
+    this.#coordinator!.post({ type: 'leader', leaderTabId: state.tabId });
     this.answerCursor(tabId);
     this.#postFlags(state.flags, tabId);
     this.#postState();
   }
 
   answerCursor(tabId: string): void {
-    this.#coordinator!.post({
+    this.#coordinator?.post({
       type: 'cursor',
       cursor: this.#pipeline.getCursor(),
       epochs: this.#epochs,
@@ -1026,7 +1036,7 @@ class Client implements RealtimeClient, CoordinatorHost {
     return this.#store.getState();
   }
 
-  #setState(next: Partial<RealtimeState> | ((state: RealtimeState) => Partial<RealtimeState>)): void {
+  #setState(next: Partial<RealtimeState>): void {
     this.#store.setState(next);
   }
 
@@ -1079,6 +1089,12 @@ class Client implements RealtimeClient, CoordinatorHost {
     }
   }
 
+  /** Applies a welcome (direct or relayed) sent `oneWayMs` ago. */
+  #welcomed(frame: WelcomeFrame, oneWayMs: number): void {
+    this.#setClockOffset(frame.serverTime + oneWayMs - this.#wallClock());
+    this.#pipeline.applyFrame(frame);
+  }
+
   #askLeaderForReplay(): void {
     const now = this.#clock.now();
     if (now - this.#lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
@@ -1093,7 +1109,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       lastError: `${error.code}: ${error.message}`,
     });
     this.#emit('forbidden', error);
-    this.#emit('fallback', { reason: 'forbidden' });
+    this.#fallback('forbidden');
   }
 
   /**
@@ -1138,11 +1154,10 @@ class Client implements RealtimeClient, CoordinatorHost {
   /** Merges `flags` onto the state's (none: applies those again) and acts on the result. */
   #applyFlags(flags?: Partial<ResolvedFlags>): void {
     const previous = this.#state.flags;
-    let next = resolveFlags(previous, flags);
     // Unchanged, the same object: a follower hears each change twice (the
     // change, and the leader's re-send below), and a new object is a new
     // snapshot, a render of every component reading the state.
-    if (JSON.stringify(next) === JSON.stringify(previous)) next = previous;
+    const next = same(previous, resolveFlags(previous, flags));
     this.#setState({ flags: next });
     this.#dispatcher.setShadowMode(next.shadowMode);
     this.#dispatcher.setDisabledServices(next.disabledServices);
@@ -1188,10 +1203,11 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#mutations.observe(events);
     const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
     if (filtered > 0) this.#addSuppressed(service, filtered);
-    this.#setState((state) => ({
+    const state = this.#state;
+    this.#setState({
       byServiceDelivered: plus(state.byServiceDelivered, service, delivered.length),
       byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: now },
-    }));
+    });
     // Once the counters moved, so a listener reading getState() sees it counted.
     if (delivered.length > 0) this.#emit('events', service, delivered);
   }
@@ -1203,12 +1219,11 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#guard.evaluate();
       const state = this.#state;
       const { leader } = state;
-      const electionsPerHour = this.#elections.total();
       this.#setState({
         ...this.#measurement?.figures(state),
         // The same object when unchanged: a tab that does not measure then has
         // nothing new every tick, and its listeners hear nothing.
-        leader: electionsPerHour === leader.electionsPerHour ? leader : { ...leader, electionsPerHour },
+        leader: same(leader, { ...leader, electionsPerHour: this.#elections.total() }),
       });
       if (this.#measurement) this.#emit('sli', this.#measurement.report());
       // A rollback cooldown may have ended.
@@ -1276,17 +1291,6 @@ class Client implements RealtimeClient, CoordinatorHost {
     else if (this.#sliBacklog && this.#sliBacklog.length < SLI_BACKLOG_MAX) this.#sliBacklog.push(tell);
   }
 
-  #rollbackChanged(verdict: RollbackVerdict): void {
-    // The verdict as the state shows it: all but the guard's own cooldown end
-    // (a verdict holds no undefined field).
-    const { until, ...rollback } = verdict;
-    this.#setState({ rollback });
-    if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
-      this.#emit('degraded', { errorRate: verdict.errorRate });
-    }
-    this.#applyGate();
-  }
-
   /** Why this tab itself keeps realtime off (flags, or its own rollback guard). */
   #localDisabledReason(): string | undefined {
     return (
@@ -1322,9 +1326,12 @@ class Client implements RealtimeClient, CoordinatorHost {
             kept[service] = figure;
           }
         }
-        const left = Object.keys(kept).filter((service) => !services.includes(service));
-        if (left.length > LEFT_FIGURES_MAX) next[key] = kept;
-        for (const service of left.slice(0, -LEFT_FIGURES_MAX)) delete kept[service];
+        for (const service of Object.keys(kept)
+          .filter((service) => !services.includes(service))
+          .slice(0, -LEFT_FIGURES_MAX)) {
+          delete kept[service];
+          next[key] = kept;
+        }
       }
     // And the invariant's seqs: a service subscribed again starts over, as after a reset.
     for (const service of this.#lastDelivered.keys())
@@ -1335,8 +1342,49 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#pipeline.setServices(this.#subscription().services, this.#epochs);
     if (services.length > 0) {
       this.#idleTimer.clear();
-      if (!this.#active) this.#activate();
-      else this.#queueUpdate();
+      if (this.#active) this.#queueUpdate();
+      else {
+        // The first subscriber came: join the election (or, alone, connect).
+        this.#active = true;
+        // The first transport's code (and the token provider's) downloads while
+        // the tabs elect a leader.
+        this.#loop.preload();
+        this.#sliTick();
+        this.#reporter?.start();
+        this.#poller?.start();
+        const { persistCursor, platform, appKey, scope } = this.#options;
+        if (persistCursor) {
+          this.#cursorReady = false;
+          // The cursor store, loaded and opened on first use (left unset if it could not load).
+          this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
+            this.#cursorStore = new CursorStore({
+              name: channelName(appKey, scope),
+              read: readCursor,
+              indexedDB: platform.indexedDB as IDBFactory | undefined,
+              clock: this.#clock,
+              now: this.#wallClock,
+            });
+          });
+          void this.#cursorStoreLoading
+            .then(() => this.#cursorStore?.load())
+            // A store that cannot be read is no persisted cursor: connect without it.
+            .catch(() => undefined)
+            .then((cursor) => {
+              try {
+                if (cursor) {
+                  this.#pipeline.seed(cursor);
+                  this.#showCursor();
+                }
+              } finally {
+                this.#cursorReady = true;
+                this.#applyGate();
+              }
+            });
+        }
+        this.#lastReplayAskAt = this.#clock.now();
+        this.#coordinator?.start();
+        this.#applyGate();
+      }
     } else if (this.#active) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect. (None is
@@ -1347,14 +1395,11 @@ class Client implements RealtimeClient, CoordinatorHost {
         // The last subscriber left: let go of everything.
         this.#active = false;
         this.#adoptLeaderCursor = true;
-        this.#clock.clearTimeout(this.#sliTimer);
         // What was measured since the last report would wait for a next
         // subscriber that may never come (the tab is closed while idle, and a
         // stopped reporter hears no pagehide): send it now, as close() does, but
         // throttled as a lifecycle flush is: a page may toggle realtime often.
-        this.#reporter?.send(true);
-        this.#reporter?.stop();
-        this.#poller?.stop();
+        this.#stopParts(true);
         this.#leave('idle');
       }, this.#options.idleGraceMs);
     }
@@ -1382,47 +1427,12 @@ class Client implements RealtimeClient, CoordinatorHost {
       });
   }
 
-  /** The first subscriber came: join the election (or, alone, connect). */
-  #activate(): void {
-    this.#active = true;
-    // The first transport's code (and the token provider's) downloads while
-    // the tabs elect a leader.
-    this.#loop.preload();
-    this.#sliTick();
-    this.#reporter?.start();
-    this.#poller?.start();
-    const { persistCursor, platform, appKey, scope } = this.#options;
-    if (persistCursor) {
-      this.#cursorReady = false;
-      // The cursor store, loaded and opened on first use (left unset if it could not load).
-      this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
-        this.#cursorStore = new CursorStore({
-          name: channelName(appKey, scope),
-          read: readCursor,
-          indexedDB: platform.indexedDB as IDBFactory | undefined,
-          clock: this.#clock,
-          now: this.#wallClock,
-        });
-      });
-      void this.#cursorStoreLoading
-        .then(() => this.#cursorStore?.load())
-        // A store that cannot be read is no persisted cursor: connect without it.
-        .catch(() => undefined)
-        .then((cursor) => {
-          try {
-            if (cursor) {
-              this.#pipeline.seed(cursor);
-              this.#showCursor();
-            }
-          } finally {
-            this.#cursorReady = true;
-            this.#applyGate();
-          }
-        });
-    }
-    this.#lastReplayAskAt = this.#clock.now();
-    this.#coordinator?.start();
-    this.#applyGate();
+  /** Stops the SLI tick, the reporter (sending what it has) and the flags poller. */
+  #stopParts(throttled?: boolean): void {
+    this.#clock.clearTimeout(this.#sliTimer);
+    this.#reporter?.send(throttled);
+    this.#reporter?.stop();
+    this.#poller?.stop();
   }
 
   /** Drops the connection and this tab's part in the election; shows `status` unless disabled. */
@@ -1505,7 +1515,7 @@ class Client implements RealtimeClient, CoordinatorHost {
       this.#syncDue = true;
       const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
       this.#stopConnection({ status: 'disabled', disabledReason: reason });
-      if (wasRunning) this.#emit('fallback', { reason });
+      if (wasRunning) this.#fallback(reason);
       return;
     }
     if (state.status === 'disabled') {
@@ -1554,12 +1564,10 @@ class Client implements RealtimeClient, CoordinatorHost {
 
   /** The breaker as the state shows it; the same object while nothing changed. */
   #circuitState(): RealtimeState['circuit'] {
-    // Already the state's shape: a fresh object with no undefined field.
-    const circuit = this.#breaker.snapshot();
-    const previous = this.#state.circuit;
-    // A string and numbers, in the breaker's key order (also a leader's, as the
+    // Already the state's shape: a fresh object with no undefined field. A
+    // string and numbers, in the breaker's key order (also a leader's, as the
     // channel reads it): equal JSON, equal circuit.
-    return JSON.stringify(previous) === JSON.stringify(circuit) ? previous : circuit;
+    return same(this.#state.circuit, this.#breaker.snapshot());
   }
 
   #bumpCounter(name: keyof RealtimeCounters): void {
@@ -1620,6 +1628,11 @@ function lowerTo(cursor: Cursor, floor: Cursor): Cursor {
   return cursor;
 }
 
+/** `previous` where `next` has the same JSON: the same object, no new snapshot. */
+function same<T>(previous: T, next: T): T {
+  return JSON.stringify(previous) === JSON.stringify(next) ? previous : next;
+}
+
 /** `counts` with `key` raised by `n`: every counter of the state, per service or not, moves so. */
 function plus<T extends Readonly<Record<K, number | undefined>>, K extends keyof T>(
   counts: T,
@@ -1628,17 +1641,6 @@ function plus<T extends Readonly<Record<K, number | undefined>>, K extends keyof
 ): T {
   // `+… || 0`, not `?? 0`: a service may be named `toString`, whose inherited function is no count.
   return { ...counts, [key]: (+counts[key]! || 0) + n };
-}
-
-/** `sessionStorage` where reading it does not throw (privacy modes). */
-function sessionStorageOf():
-  | { getItem(key: string): string | null; setItem(key: string, value: string): void }
-  | undefined {
-  try {
-    return (globalThis as { sessionStorage?: Storage }).sessionStorage;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 export interface Store<T> {
   getState(): T;
-  setState(partial: Partial<T> | ((state: T) => Partial<T>)): void;
+  setState(next: Partial<T>): void;
   subscribe(listener: (state: T, previous: T) => void): () => void;
 }
 
@@ -15,8 +15,7 @@ export function createStore<T extends object>(initial: T): Store<T> {
   const listeners = new Set<(state: T, previous: T) => void>();
   return {
     getState: () => state,
-    setState(partial) {
-      const next = typeof partial === 'function' ? partial(state) : partial;
+    setState(next) {
       // A new snapshot only when some value differs: listeners hear changes only.
       for (const key in next) {
         if (!Object.is(next[key], state[key])) {
