@@ -1342,49 +1342,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#pipeline.setServices(this.#subscription().services, this.#epochs);
     if (services.length > 0) {
       this.#idleTimer.clear();
-      if (this.#active) this.#queueUpdate();
-      else {
-        // The first subscriber came: join the election (or, alone, connect).
-        this.#active = true;
-        // The first transport's code (and the token provider's) downloads while
-        // the tabs elect a leader.
-        this.#loop.preload();
-        this.#sliTick();
-        this.#reporter?.start();
-        this.#poller?.start();
-        const { persistCursor, platform, appKey, scope } = this.#options;
-        if (persistCursor) {
-          this.#cursorReady = false;
-          // The cursor store, loaded and opened on first use (left unset if it could not load).
-          this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
-            this.#cursorStore = new CursorStore({
-              name: channelName(appKey, scope),
-              read: readCursor,
-              indexedDB: platform.indexedDB as IDBFactory | undefined,
-              clock: this.#clock,
-              now: this.#wallClock,
-            });
-          });
-          void this.#cursorStoreLoading
-            .then(() => this.#cursorStore?.load())
-            // A store that cannot be read is no persisted cursor: connect without it.
-            .catch(() => undefined)
-            .then((cursor) => {
-              try {
-                if (cursor) {
-                  this.#pipeline.seed(cursor);
-                  this.#showCursor();
-                }
-              } finally {
-                this.#cursorReady = true;
-                this.#applyGate();
-              }
-            });
-        }
-        this.#lastReplayAskAt = this.#clock.now();
-        this.#coordinator?.start();
-        this.#applyGate();
-      }
+      if (!this.#active) this.#activate();
+      else this.#queueUpdate();
     } else if (this.#active) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect. (None is
@@ -1433,6 +1392,49 @@ class Client implements RealtimeClient, CoordinatorHost {
     this.#reporter?.send(throttled);
     this.#reporter?.stop();
     this.#poller?.stop();
+  }
+
+  /** The first subscriber came: join the election (or, alone, connect). */
+  #activate(): void {
+    this.#active = true;
+    // The first transport's code (and the token provider's) downloads while
+    // the tabs elect a leader.
+    this.#loop.preload();
+    this.#sliTick();
+    this.#reporter?.start();
+    this.#poller?.start();
+    const { persistCursor, platform, appKey, scope } = this.#options;
+    if (persistCursor) {
+      this.#cursorReady = false;
+      // The cursor store, loaded and opened on first use (left unset if it could not load).
+      this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
+        this.#cursorStore = new CursorStore({
+          name: channelName(appKey, scope),
+          read: readCursor,
+          indexedDB: platform.indexedDB as IDBFactory | undefined,
+          clock: this.#clock,
+          now: this.#wallClock,
+        });
+      });
+      void this.#cursorStoreLoading
+        .then(() => this.#cursorStore?.load())
+        // A store that cannot be read is no persisted cursor: connect without it.
+        .catch(() => undefined)
+        .then((cursor) => {
+          try {
+            if (cursor) {
+              this.#pipeline.seed(cursor);
+              this.#showCursor();
+            }
+          } finally {
+            this.#cursorReady = true;
+            this.#applyGate();
+          }
+        });
+    }
+    this.#lastReplayAskAt = this.#clock.now();
+    this.#coordinator?.start();
+    this.#applyGate();
   }
 
   /** Drops the connection and this tab's part in the election; shows `status` unless disabled. */
