@@ -14,6 +14,17 @@ import { fakeBrowserEach } from '../tabs/fake-browser-each';
 
 const browser = fakeBrowserEach();
 
+/** A tab alone (its own leader) that measures SLIs, without jitter, once the collector loaded. */
+async function measuringTab() {
+  const rt = browser().tab({
+    leader: { strategy: 'none' },
+    telemetry: { measure: 'always' },
+    platform: { random: () => 0 },
+  });
+  await vi.dynamicImportSettled();
+  return rt;
+}
+
 describe('the critical circuitOpen alert under the default thresholds', () => {
   it('is raised past 5 minutes open, although the guard turns realtime off then', {
     timeout: 60_000,
@@ -57,12 +68,7 @@ describe('the critical circuitOpen alert under the default thresholds', () => {
   // first tick after waking paged "circuit open for 3 h" before any probe ran.
   it('does not count a time the page was asleep as open', { timeout: 60_000 }, async () => {
     const { backend } = browser();
-    const rt = browser().tab({
-      leader: { strategy: 'none' },
-      telemetry: { measure: 'always' },
-      platform: { random: () => 0 },
-    });
-    await vi.dynamicImportSettled();
+    const rt = await measuringTab();
     backend.failNextConnects(1_000_000);
     rt.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(60_000);
@@ -85,12 +91,7 @@ describe('the critical circuitOpen alert under the default thresholds', () => {
   // had seen the circuit open for a minute in 20 read most of the hour open.
   it('circuitOpenPercent leaves a time the page was asleep out', { timeout: 60_000 }, async () => {
     const { backend } = browser();
-    const rt = browser().tab({
-      leader: { strategy: 'none' },
-      telemetry: { measure: 'always' },
-      platform: { random: () => 0 },
-    });
-    await vi.dynamicImportSettled();
+    const rt = await measuringTab();
     rt.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(20 * 60_000); // connected: 20 minutes closed
     expect(rt.getState().sli.circuitOpenPercent).toBe(0);
