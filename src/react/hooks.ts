@@ -86,10 +86,20 @@ export function useRealtimeState<T>(
   return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 }
 
+// Per client, the useRealtimePropertyFilter components mounted, in mount
+// order, so that the one under the last can take over when it unmounts (two
+// pages' filters, or one id twice). A component is its ref: it keeps its
+// place when its id changes. (Not a state of the core, which has one filter
+// per tab and leaves the stacking to the adapter.)
+const filters = /* @__PURE__ */ new WeakMap<RealtimeClient, { current: string | null }[]>();
+
 /**
  * Narrows this tab's events to one property (`null`: all) while the component
- * is mounted. On unmount, or when `propertyId` changes, the filter goes back
- * to `null`, unless someone else set another one meanwhile. Does nothing on
+ * is mounted. With several mounted, the last one mounted wins; when it
+ * unmounts, the filter goes back to the one of the latest mounted still
+ * there, and to `null` once none is left, unless someone else set another
+ * one meanwhile. A new `propertyId` applies at once if this component is the
+ * last one mounted, else when those mounted after it unmount. Does nothing on
  * a closed client.
  *
  * @example
@@ -97,14 +107,23 @@ export function useRealtimeState<T>(
  */
 export function useRealtimePropertyFilter(propertyId: string | null): void {
   const client = useClientFor('useRealtimePropertyFilter');
+  const mine = useRef(propertyId);
   useEffect(() => {
     if (isClosed(client)) return;
-    client.setPropertyFilter(propertyId);
+    const stack = filters.get(client) ?? [];
+    filters.set(client, stack);
+    stack.push(mine);
     return () => {
+      stack.splice(stack.indexOf(mine), 1);
       // A provider that owns the client may have closed it already.
-      if (!isClosed(client) && client.getState().propertyFilter === propertyId && propertyId !== null) {
-        client.setPropertyFilter(null);
+      if (!isClosed(client) && client.getState().propertyFilter === mine.current) {
+        client.setPropertyFilter(stack.at(-1)?.current ?? null);
       }
     };
+  }, [client]);
+  // After the effect above, so that on mount this component is on its stack.
+  useEffect(() => {
+    mine.current = propertyId;
+    if (filters.get(client)?.at(-1) === mine && !isClosed(client)) client.setPropertyFilter(propertyId);
   }, [client, propertyId]);
 }
