@@ -338,11 +338,12 @@ function compact(values: readonly number[]): string {
  * run ends at its last sample. A run is also cut where a tab took no sample
  * for more than `maxGapMs` (a stalled tab says nothing about that time; check
  * {@link maxSampleGapMs} where stalls must not happen). Returns the overlaps
- * found (empty when right).
+ * found (empty when right), leaving out those of at most `allowMs`.
  */
 export function leaderOverlaps(
   samplesByTab: Record<string, readonly LeaderSample[]>,
   maxGapMs = 100,
+  allowMs = -1,
 ): string[] {
   const runs: Array<{ tab: string; start: number; end: number }> = [];
   for (const [tab, samples] of Object.entries(samplesByTab)) {
@@ -369,7 +370,7 @@ export function leaderOverlaps(
     for (let j = i + 1; j < runs.length && runs[j]!.start <= runs[i]!.end; j++) {
       const a = runs[i]!;
       const b = runs[j]!;
-      if (a.tab === b.tab) continue;
+      if (a.tab === b.tab || Math.min(a.end, b.end) - b.start <= allowMs) continue;
       overlaps.push(
         `${a.tab} [${a.start}..${a.end}] and ${b.tab} [${b.start}..${b.end}] both leader for ${
           Math.min(a.end, b.end) - b.start
@@ -390,10 +391,11 @@ export function leaderOverlaps(
  * clock is `Date.now()`, 1 ms: a hand-over within the same millisecond is
  * not counted). Catches overlaps shorter than the sampling interval and ones
  * during a sampling stall, which {@link leaderOverlaps} cannot see. Returns
- * the overlaps found (empty when right).
+ * the overlaps found (empty when right), leaving out those of at most `allowMs`.
  */
 export function leaderEventOverlaps(
   byTab: Record<string, { leaderEvents: readonly LeaderSample[]; endAt: number }>,
+  allowMs = 0,
 ): string[] {
   const runs: Array<{ tab: string; start: number; end: number }> = [];
   for (const [tab, { leaderEvents, endAt }] of Object.entries(byTab)) {
@@ -413,7 +415,7 @@ export function leaderEventOverlaps(
     for (let j = i + 1; j < runs.length && runs[j]!.start < runs[i]!.end; j++) {
       const a = runs[i]!;
       const b = runs[j]!;
-      if (a.tab === b.tab) continue;
+      if (a.tab === b.tab || Math.min(a.end, b.end) - b.start <= allowMs) continue;
       overlaps.push(
         `${a.tab} [${a.start}..${a.end}] and ${b.tab} [${b.start}..${b.end}] both leader (by their \`leader\` events) for ${
           Math.min(a.end, b.end) - b.start

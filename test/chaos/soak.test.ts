@@ -14,6 +14,7 @@ import {
   seededRandom,
   sleep,
   startTabsServer,
+  type TabParams,
   tabData,
   tabSeqs,
   tabState,
@@ -30,9 +31,16 @@ import {
 //   - one token expiry (every issued token);
 //   - bursts of rapid visibility toggling in the current leader.
 // At the end every surviving tab must have converged on the last seq N with
-// nothing lost or repeated, there must never have been two leaders, and the
-// org must hold exactly one connection. The seed is printed;
+// nothing lost or repeated, there must never have been two leaders (with the
+// storage lease: not for over 1.5 s, see OVERLAP_ALLOWED_MS), and the org
+// must hold exactly one connection. The seed is printed;
 // TABWIRE_SEED=<n> replays a schedule.
+//
+// By default the tabs use the library's defaults (Web Locks, WebSocket first).
+// TABWIRE_CHAOS_STRATEGY=locks|storage sets `leader.strategy` and
+// TABWIRE_CHAOS_TRANSPORTS=<comma list of websocket, sse, long-poll> the
+// transport chain, e.g. `TABWIRE_CHAOS_STRATEGY=storage
+// TABWIRE_CHAOS_TRANSPORTS=long-poll npx vitest run --project chaos`.
 //
 // Timing is only measured and printed (takeover times at the server); what is
 // asserted is correctness, with generous bounded waits for liveness.
@@ -45,6 +53,47 @@ const DELAY_WINDOW_MS = 10_000;
 /** Liveness bounds: generous for a loaded 2-core machine, but bounded. */
 const LEADER_WAIT_MS = 15_000;
 const CONVERGE_WAIT_MS = 30_000;
+
+type Transport = 'websocket' | 'sse' | 'long-poll';
+const STRATEGY = chaosStrategy(process.env.TABWIRE_CHAOS_STRATEGY);
+const TRANSPORTS = chaosTransports(process.env.TABWIRE_CHAOS_TRANSPORTS);
+/**
+ * Web Locks never grant the lock twice: two leaders at any instant is a bug.
+ * The storage lease promises less (docs/architecture.md, LeaderElection):
+ * a claim is a write read back 50 ms later, and Chromium hands localStorage
+ * writes to other tabs' renderers asynchronously, so two tabs claiming an
+ * absent lease together (every follower does once a closed leader removed
+ * its own) may each read back their own claim; and a leader whose renewal
+ * ran late is replaced. Either way the loser reads the winner's lease on
+ * its next tick (takeoverMs / 3 = 1 s by default), or hears its beat sooner,
+ * and steps down. So an overlap up to one tick, plus 500 ms for timers late
+ * on a loaded machine, is allowed there (and printed); a longer one fails.
+ * A tab frozen for longer fails the sample-gap check below anyway.
+ */
+const OVERLAP_ALLOWED_MS = STRATEGY === 'storage' ? 1000 + 500 : undefined;
+/** The tabs' URL parameters: unset env vars leave the library's defaults. */
+const TAB_PARAMS: TabParams = {
+  org: ORG,
+  ...(STRATEGY && { strategy: STRATEGY }),
+  ...(TRANSPORTS && { transports: TRANSPORTS }),
+};
+
+function chaosStrategy(value: string | undefined): 'locks' | 'storage' | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'locks' || value === 'storage') return value;
+  throw new Error(`TABWIRE_CHAOS_STRATEGY must be locks or storage, not ${value}`);
+}
+
+function chaosTransports(value: string | undefined): Transport[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (name !== 'websocket' && name !== 'sse' && name !== 'long-poll') {
+      throw new Error(`TABWIRE_CHAOS_TRANSPORTS: unknown transport ${name}`);
+    }
+  }
+  return names as Transport[];
+}
 
 type Action =
   | { at: number; kind: 'kill'; how: 'close' | 'crash' }
@@ -134,6 +183,12 @@ const connectionOrg = new Map<string, string>();
 beforeAll(async () => {
   [server, browser] = await Promise.all([
     startTabsServer({
+      // A long-poll connection has no socket to tell the server its tab
+      // crashed: the server forgets it only once nobody polls it for this
+      // long (60 s by default, past the end of the soak, which would leave a
+      // crashed leader's connection beside its successor's). A live leader
+      // polls again as soon as a poll is answered, so 10 s is ample for it.
+      pollIdleTimeoutMs: 10_000,
       log: (line) => {
         const open = /^open \S+ (\S+) org=(\S+)/.exec(line);
         if (open) {
@@ -160,7 +215,8 @@ describe('chaos soak in real Chromium', () => {
   it('5 tabs, random leader kills, delay, restart, token expiry, visibility flips: nothing lost or repeated, never two leaders', async () => {
     const seed = Number(process.env.TABWIRE_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const actions = schedule(seed);
-    console.log(`chaos soak seed=${seed} (replay with TABWIRE_SEED=${seed})`);
+    const variant = `strategy=${STRATEGY ?? 'default'} transports=${TRANSPORTS?.join(',') ?? 'default'}`;
+    console.log(`chaos soak seed=${seed} ${variant} (replay with TABWIRE_SEED=${seed})`);
 
     const context: BrowserContext = await browser.newContext();
     const pageErrors: string[] = [];
@@ -168,7 +224,7 @@ describe('chaos soak in real Chromium', () => {
     let published = 0;
     const open = async (original: boolean): Promise<Tab> => {
       const headAtOpen = published;
-      const page = await openTab(context, server.origin, { org: ORG }, pageErrors);
+      const page = await openTab(context, server.origin, TAB_PARAMS, pageErrors);
       const tab: Tab = { name: `tab${tabs.length}`, page, original, alive: true, headAtOpen };
       tabs.push(tab);
       return tab;
@@ -414,7 +470,9 @@ describe('chaos soak in real Chromium', () => {
       }
 
       const samples = Object.fromEntries(Object.entries(finalData).map(([name, d]) => [name, d.samples]));
-      for (const overlap of leaderOverlaps(samples)) failures.push(`two leaders: ${overlap}`);
+      for (const overlap of leaderOverlaps(samples, 100, OVERLAP_ALLOWED_MS)) {
+        failures.push(`two leaders: ${overlap}`);
+      }
       // Exact, from the `leader` events: an overlap shorter than the 10 ms sampling, or one
       // during a sampling stall of up to a second (allowed below), is seen too.
       const leaderRuns = Object.fromEntries(
@@ -423,7 +481,10 @@ describe('chaos soak in real Chromium', () => {
           { leaderEvents: d.leaderEvents, endAt: d.samples.at(-1)?.[0] ?? 0 },
         ]),
       );
-      for (const overlap of leaderEventOverlaps(leaderRuns)) failures.push(`two leaders: ${overlap}`);
+      for (const overlap of leaderEventOverlaps(leaderRuns, OVERLAP_ALLOWED_MS)) {
+        failures.push(`two leaders: ${overlap}`);
+      }
+      const brief = OVERLAP_ALLOWED_MS === undefined ? [] : leaderEventOverlaps(leaderRuns);
       const sampleGap = maxSampleGapMs(samples);
       // The overlap check is only as good as the samples (a stalled tab says nothing).
       if (sampleGap >= 1000) failures.push(`a tab took no leader sample for ${sampleGap} ms`);
@@ -464,12 +525,13 @@ describe('chaos soak in real Chromium', () => {
         maxSampleGapMs: sampleGap,
         connectionsOpened: serverEvents.filter((e) => e.kind === 'open').length,
         maxConcurrentConnections: maxOpen,
+        ...(brief.length > 0 && { briefLeaderOverlaps: brief }),
       };
     } finally {
       const takeovers = kills.map((k) => k.takeoverMs ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
       const delays = actions.filter((a) => a.kind === 'delay');
       const lines = [
-        `chaos soak summary seed=${seed}: ${Math.round(performance.now() - startedAt)} ms in all, ` +
+        `chaos soak summary seed=${seed} ${variant}: ${Math.round(performance.now() - startedAt)} ms in all, ` +
           `N=${last} events published, ${JSON.stringify(summaryExtra)}`,
         `kills: ${kills.length} (${kills.filter((k) => k.how === 'close').length} close, ` +
           `${kills.filter((k) => k.how === 'crash').length} crash); takeover at the server ms ` +

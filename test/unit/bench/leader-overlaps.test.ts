@@ -73,4 +73,28 @@ describe('chaos soak: "never two leaders"', () => {
       }),
     ).toEqual([]);
   });
+
+  it('leaves out overlaps of at most allowMs (the soak under the storage lease), and only those', () => {
+    // B claims at 1000 and leads; A steps down at its next tick, 800 ms later.
+    const byTab = {
+      a: {
+        leaderEvents: [
+          [0, true],
+          [1800, false],
+        ] as LeaderSample[],
+        endAt: 3000,
+      },
+      b: { leaderEvents: [[1000, true]] as LeaderSample[], endAt: 3000 },
+    };
+    const samples = {
+      a: sampled(0, 3000, (t) => t < 1800),
+      b: sampled(0, 3000, (t) => t >= 1000),
+    };
+    expect(leaderEventOverlaps(byTab)).toHaveLength(1);
+    expect(leaderEventOverlaps(byTab, 500)).toHaveLength(1);
+    expect(leaderEventOverlaps(byTab, 1500)).toEqual([]);
+    expect(leaderOverlaps(samples)).toHaveLength(1);
+    expect(leaderOverlaps(samples, 100, 500)).toHaveLength(1);
+    expect(leaderOverlaps(samples, 100, 1500)).toEqual([]);
+  });
 });
