@@ -483,7 +483,8 @@ class Client implements RealtimeClient, CoordinatorHost {
       resolveTransports(options.transports, {
         WebSocket: platform.WebSocket as never,
         fetch: platform.fetch,
-        // SSE parses frames out of its stream itself: it must keep what the core accepts.
+        // SSE parses frames out of its stream itself: it must keep what the core
+        // accepts. Long-poll parses answers whole: it must drop what the core would.
         maxFrameChars: options.maxFrameChars,
       }),
     );

@@ -16,7 +16,8 @@ export interface TransportPlatform {
   now?: WallClock;
   /**
    * The client's `maxFrameChars`: SSE's parser must keep every frame the core
-   * accepts, or a frame the app allowed is dropped before the core sees it.
+   * accepts, or a frame the app allowed is dropped before the core sees it;
+   * long-poll, whose answers are parsed whole, drops the longer ones itself.
    */
   maxFrameChars?: number;
 }

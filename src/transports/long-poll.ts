@@ -17,12 +17,25 @@ export interface LongPollTransportOptions {
   fetch?: typeof fetch;
   /** Seconds the server may hold a poll open; default 25. */
   waitSeconds?: number;
+  /**
+   * Largest frame kept, in UTF-16 code units of its JSON; larger ones are
+   * dropped (and handed to the core as an invalid frame, to be counted).
+   * Default 16 Mi; a transport named in `transports` takes the client's
+   * `maxFrameChars`.
+   */
+  maxFrameChars?: number;
   /** Wall clock for the `serverTime` of the heartbeat made from a 204, and `Retry-After` dates; default `Date.now`. */
   now?: WallClock;
 }
 
 /** Default of {@link LongPollTransportOptions.waitSeconds}, as PROTOCOL.md's default `wait`. */
 export const DEFAULT_POLL_WAIT_SECONDS = 25;
+
+/**
+ * A frame over `maxFrameChars`, as the core is told of it: a frame it refuses
+ * and counts. It keeps the frame's cursor for the next poll (see `deliver`).
+ */
+const OVERSIZED = 'oversized';
 
 /** A `/poll` query: the subscription plus the connection and how long to wait. */
 export interface PollQuery extends SubscriptionQuery {
@@ -46,7 +59,8 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
  * provides it, so a gap the core found is replayed by the very next poll);
  * `replay()` ends the poll waiting at the server so that next poll is now.
  *
- * Frames arrive as objects (the poll answer is one JSON document); a `204`
+ * Frames arrive as objects (the poll answer is one JSON document), those
+ * over `maxFrameChars` replaced by a frame the core refuses; a `204`
  * becomes a synthetic `heartbeat` frame so the core's liveness watchdog sees
  * every completed poll. Any failure of a poll ends the connection through
  * `onClose` with the status and the mapped error.
@@ -61,6 +75,8 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       if (signal.aborted) throw abortedError(signal);
       const deps = httpDeps(options, kit);
       const waitSeconds = options.waitSeconds ?? DEFAULT_POLL_WAIT_SECONDS;
+      // The core's default bound (protocol/parse.ts), which this chunk cannot import.
+      const maxFrameChars = options.maxFrameChars ?? 2 ** 24;
       let { services, propertyIds, token } = ctx;
       // The cursor as this transport saw it: used when the core gives no getCursor.
       const cursor = Object.create(null) as Cursor;
@@ -105,19 +121,31 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         }
         if (response.status === 204) return [];
         if (response.status !== 200) return errorFromResponse(response, deps);
+        let text: string;
         let body: unknown;
         try {
-          body = await response.json();
+          text = await response.text();
+          body = JSON.parse(text);
         } catch (error) {
           return pollSignal.aborted
             ? undefined
             : kit.unavailable('poll answer is not JSON', { cause: error, status: 200 });
         }
         // An empty 200 means what a 204 means: the loop turns both into a heartbeat.
-        return (
-          kit.readPollResponse(body)?.frames ??
-          kit.unavailable('poll answer is not { frames: [...] }', { status: 200 })
-        );
+        const frames = kit.readPollResponse(body)?.frames;
+        if (!frames) return kit.unavailable('poll answer is not { frames: [...] }', { status: 200 });
+        // The core drops a frame whose text is over `maxFrameChars`, and the
+        // other transports hand it each frame's text. Here the answer was
+        // parsed whole, so a frame is measured by its JSON (what the relay to
+        // the other tabs measures too), and only in an answer longer than the
+        // bound: no frame of a shorter one can be over it.
+        return text.length > maxFrameChars
+          ? frames.map((frame) =>
+              JSON.stringify(frame).length > maxFrameChars
+                ? { type: OVERSIZED, cursor: (frame as { cursor?: unknown } | null)?.cursor }
+                : frame,
+            )
+          : frames;
       };
 
       // The first poll, without a connection id, opens the connection.
@@ -145,6 +173,14 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             if (type === 'batch' || type === 'reset' || type === 'welcome') {
               mergeCursor(cursor, (frame as { cursor?: unknown }).cursor);
             }
+            // The next poll goes on past it, as a stream goes on past a frame
+            // the core dropped: the core's gap check asks for it again at the
+            // pace of its replays. From the core's cursor, the server would
+            // answer with it again at once, poll after poll.
+            if (type === OVERSIZED) {
+              aheadCursor ??= Object.create(null) as Cursor;
+              mergeCursor(aheadCursor, (frame as { cursor?: unknown }).cursor);
+            }
             if (type === 'welcome') {
               // A server that forgot an idle connection opens a new one on the next
               // poll and says so with a new welcome: later polls and updates use it.
@@ -162,11 +198,12 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       // core for a cursor from before them. Overlap is harmless (dedup), but
       // from before a `reset` the server resets again, and the app resyncs
       // twice: the first poll takes the reset's cursor, which the core will
-      // hold (or a later one) by the time the answer comes.
-      let resetCursor: Cursor | undefined = Object.create(null) as Cursor;
+      // hold (or a later one) by the time the answer comes. Any answer's
+      // oversized frames move the next poll past them (see `deliver`).
+      let aheadCursor: Cursor | undefined = Object.create(null) as Cursor;
       for (const frame of frames) {
         if ((frame as { type?: unknown } | null)?.type === 'reset') {
-          mergeCursor(resetCursor, (frame as { cursor?: unknown }).cursor);
+          mergeCursor(aheadCursor, (frame as { cursor?: unknown }).cursor);
         }
       }
 
@@ -177,10 +214,10 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             connectionId,
             services,
             propertyIds,
-            cursor: resetCursor ? { ...current, ...resetCursor } : current,
+            cursor: aheadCursor ? { ...current, ...aheadCursor } : current,
             wait: waitSeconds,
           });
-          resetCursor = undefined;
+          aheadCursor = undefined;
           if (closed) return;
           if (outcome instanceof RealtimeError) {
             close();

@@ -60,4 +60,6 @@ export function validateLongPollOptions(options: LongPollTransportOptions): void
     (wait) => Number.isInteger(wait) && wait >= 0 && wait <= 3600,
     'an integer from 0 to 3600',
   );
+  // `fetch` and `now` again, harmlessly: `maxFrameChars` is checked as SSE's.
+  validateSseOptions(options);
 }

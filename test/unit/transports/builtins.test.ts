@@ -21,6 +21,8 @@ describe('the exported transport factories', () => {
     expect(() => longPollTransport({ waitSeconds: -1 })).toThrow(/waitSeconds.*-1/);
     expect(() => longPollTransport({ waitSeconds: 2.5 })).toThrow(RangeError);
     expect(() => longPollTransport({ fetch: {} as typeof fetch })).toThrow(/fetch/);
+    expect(() => longPollTransport({ maxFrameChars: 0 })).toThrow(/maxFrameChars/);
+    expect(() => longPollTransport({ maxFrameChars: 1.5 })).toThrow(/maxFrameChars.*1\.5/);
     // A value without a prototype cannot be turned into a string; still the same RangeError.
     expect(() => websocketTransport({ path: Object.create(null) })).toThrow(
       new RangeError('path must be a URL path without query or fragment, got {}'),
@@ -31,7 +33,7 @@ describe('the exported transport factories', () => {
     expect(() => websocketTransport({ WebSocket: class {} as never, path: '/socket' })).not.toThrow();
     expect(() => sseTransport({ fetch, maxFrameChars: 1, now: Date.now })).not.toThrow();
     expect(() => longPollTransport({ fetch, waitSeconds: 0, now: Date.now })).not.toThrow();
-    expect(() => longPollTransport({ waitSeconds: 3600 })).not.toThrow();
+    expect(() => longPollTransport({ waitSeconds: 3600, maxFrameChars: 1 })).not.toThrow();
   });
 
   it('carry their name before their code is loaded', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { decodeCursor } from '../../../src/protocol/cursor';
+import { parseServerFrame } from '../../../src/protocol/parse';
 import type { Cursor } from '../../../src/protocol/schemas';
 import { kit } from '../../../src/transports/kit';
 import { longPollTransport } from '../../../src/transports/long-poll';
@@ -344,6 +345,91 @@ describe('longPollTransport: the poll loop', () => {
     expect(polls()[1]!.signal?.aborted).toBe(true);
     expect(polls()).toHaveLength(2);
     expect(ctx.closes).toEqual([]);
+  });
+});
+
+describe('longPollTransport: maxFrameChars', () => {
+  // The core drops a frame whose text is over `maxFrameChars`, and WebSocket
+  // and SSE hand it each frame's text. A poll answer was parsed whole, so an
+  // oversized frame reached the leader's handlers, and the other tabs only
+  // while its relay message fitted the channel's bound: the tabs disagreed.
+  const MAX = 1024;
+
+  /** A batch of `tasks` (after → after + 1) whose JSON is exactly `chars` long. */
+  function sized(after: number, chars: number) {
+    const of = (blob: string) => {
+      const frame = batch('tasks', after, after + 1);
+      (frame.events[0] as Record<string, unknown>).data = { blob };
+      return frame;
+    };
+    return of('x'.repeat(chars - JSON.stringify(of('')).length));
+  }
+
+  const refused = (frame: string | object) => !parseServerFrame(frame, MAX).ok;
+
+  it('hands the core a frame over the bound as one it refuses, and keeps one of exactly the bound', async () => {
+    const exact = sized(5, MAX);
+    const over = sized(6, MAX + 1);
+    const after = batch('tasks', 7, 8);
+    expect(JSON.stringify(exact)).toHaveLength(MAX);
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => json(200, { frames: [exact, over, after] }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch, maxFrameChars: MAX }, kit).connect(ctx);
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.frames).toHaveLength(4);
+    expect(ctx.frames.slice(0, 2)).toEqual([WELCOME, exact]);
+    expect(ctx.frames[3]).toEqual(after);
+    expect(refused(ctx.frames[2]!)).toBe(true);
+    expect(ctx.frames.filter(refused)).toHaveLength(1);
+  });
+
+  it('drops an oversized frame of the first answer too, and a welcome over the bound fails the connect', async () => {
+    const over = sized(5, MAX + 1);
+    const s = server(() => json(200, { frames: [WELCOME, over] }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch, maxFrameChars: MAX }, kit).connect(ctx);
+    expect(ctx.frames[0]).toEqual(WELCOME);
+    expect(refused(ctx.frames[1]!)).toBe(true);
+
+    const big = { ...WELCOME, padding: 'x'.repeat(MAX) };
+    const t = server(() => json(200, { frames: [big] }));
+    await expect(
+      longPollTransport({ fetch: t.fetch, maxFrameChars: MAX }, kit).connect(recordingContext()),
+    ).rejects.toMatchObject({ code: 'transport_unavailable' });
+  });
+
+  it('takes the 16 Mi default of the core', async () => {
+    const over = sized(5, 2 ** 24 + 1);
+    const exact = sized(6, 2 ** 24);
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => json(200, { frames: [over, exact] }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.frames).toHaveLength(3);
+    expect(parseServerFrame(ctx.frames[1]!).ok).toBe(false);
+    expect(ctx.frames[2]).toEqual(exact);
+  });
+
+  // As a stream goes on past a frame the core dropped. From the core's
+  // cursor the server answers with the same frame again at once: the loop
+  // fetched it over and over with no pause.
+  it('asks the next poll from past the dropped frame, the one after from the core cursor again', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(
+      () => json(200, { frames: [sized(5, MAX + 1)] }),
+      () => new Response(null, { status: 204 }),
+    );
+    const ctx = recordingContext({ getCursor: () => ({ tasks: 5, crm: 2 }) });
+    await longPollTransport({ fetch: s.fetch, maxFrameChars: MAX }, kit).connect(ctx);
+    for (let i = 0; i < 6; i++) await flush();
+    const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
+    expect(cursors.slice(1)).toEqual([
+      { tasks: 5, crm: 2 },
+      { tasks: 6, crm: 2 },
+      { tasks: 5, crm: 2 },
+    ]);
   });
 });
 
