@@ -1338,6 +1338,8 @@ class Client implements RealtimeClient, CoordinatorHost {
     for (const service of this.#lastDelivered.keys())
       services.includes(service) || this.#lastDelivered.delete(service);
     this.#setState(next);
+    // A listener closed the client: no election to join, no idle timer to arm.
+    if (this.#closed) return;
     this.#coordinator?.announceNeeds();
     // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
     this.#pipeline.setServices(this.#subscription().services, this.#epochs);
