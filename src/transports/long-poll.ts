@@ -33,7 +33,7 @@ export const DEFAULT_POLL_WAIT_SECONDS = 25;
 
 /**
  * A frame over `maxFrameChars`, as the core is told of it: a frame it refuses
- * and counts. It keeps the frame's cursor for the next poll (see `deliver`).
+ * and counts. It keeps the frame's cursor for the next poll (see `pastOf`).
  */
 const OVERSIZED = 'oversized';
 
@@ -56,8 +56,8 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
  * connection id; its answer starts with the `welcome` that names the
  * connection, and `connect` resolves then. After that it polls in a loop with
  * the connection id and the current cursor (`ctx.getCursor()` when the core
- * provides it, so a gap the core found is replayed by the very next poll);
- * `replay()` ends the poll waiting at the server so that next poll is now.
+ * provides it, past the last answer's frames); `replay()` ends the poll
+ * waiting at the server and has the next poll, now, ask from the core's.
  *
  * Frames arrive as objects (the poll answer is one JSON document), those
  * over `maxFrameChars` replaced by a frame the core refuses; a `204`
@@ -173,14 +173,6 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             if (type === 'batch' || type === 'reset' || type === 'welcome') {
               mergeCursor(cursor, (frame as { cursor?: unknown }).cursor);
             }
-            // The next poll goes on past it, as a stream goes on past a frame
-            // the core dropped: the core's gap check asks for it again at the
-            // pace of its replays. From the core's cursor, the server would
-            // answer with it again at once, poll after poll.
-            if (type === OVERSIZED) {
-              aheadCursor ??= Object.create(null) as Cursor;
-              mergeCursor(aheadCursor, (frame as { cursor?: unknown }).cursor);
-            }
             if (type === 'welcome') {
               // A server that forgot an idle connection opens a new one on the next
               // poll and says so with a new welcome: later polls and updates use it.
@@ -193,19 +185,16 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         }
       };
 
-      // The first answer's frames reach the core only once `connect` has
-      // resolved, after the loop's first poll was sent: that poll asks the
-      // core for a cursor from before them. Overlap is harmless (dedup), but
-      // from before a `reset` the server resets again, and the app resyncs
-      // twice: the first poll takes the reset's cursor, which the core will
-      // hold (or a later one) by the time the answer comes. Any answer's
-      // oversized frames move the next poll past them (see `deliver`).
-      let aheadCursor: Cursor | undefined = Object.create(null) as Cursor;
-      for (const frame of frames) {
-        if ((frame as { type?: unknown } | null)?.type === 'reset') {
-          mergeCursor(aheadCursor, (frame as { cursor?: unknown }).cursor);
-        }
-      }
+      // The next poll goes on past the last answer's frames, as a stream goes
+      // on past a frame the core refused (oversized, malformed) or found a
+      // hole before: the core's gap check asks for it again at the pace of its
+      // replays (`replay()` cancels this). From the core's cursor the server
+      // answers with it again at once, poll after poll, and the refused
+      // frames trip the rollback guard. And the first answer's frames reach
+      // the core only once `connect` has resolved, after the loop's first
+      // poll was sent: from before a `reset` the server resets again, and the
+      // app resyncs twice.
+      let aheadCursor: Cursor | undefined = pastOf(frames);
 
       const loop = async (): Promise<void> => {
         while (!closed) {
@@ -232,7 +221,10 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           // `undefined`: an update or a replay aborted the poll; poll again with the new subscription or cursor.
           if (outcome === undefined) continue;
           if (outcome.length === 0) ctx.onFrame({ type: 'heartbeat', serverTime: deps.now() });
-          else deliver(outcome);
+          else {
+            aheadCursor = pastOf(outcome);
+            deliver(outcome);
+          }
         }
       };
 
@@ -265,6 +257,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         // An answer cut off by the abort is not lost: the next poll asks from
         // before it, and the server answers from its buffer.
         replay() {
+          aheadCursor = undefined;
           inFlight?.abort();
         },
         close,
@@ -284,6 +277,17 @@ function withPollHeartbeat(welcome: object, waitMs: number): object {
   return typeof heartbeatMs === 'number' && heartbeatMs < waitMs
     ? { ...welcome, heartbeatMs: waitMs }
     : welcome;
+}
+
+/** The cursor past an answer's frames (a welcome's is where it starts). */
+function pastOf(frames: unknown[]): Cursor {
+  const past = Object.create(null) as Cursor;
+  for (const frame of frames) {
+    if ((frame as { type?: unknown } | null)?.type !== 'welcome') {
+      mergeCursor(past, (frame as { cursor?: unknown } | null)?.cursor);
+    }
+  }
+  return past;
 }
 
 // Names the cursor schema refuses: they would reach Object.prototype.

@@ -42,16 +42,23 @@ type Answer = (call: FetchCall) => Response | Promise<Response>;
 
 /**
  * A fetch that answers the first poll with `first`, then each later GET with
- * the next queued answer (a poll with nothing queued waits until aborted), and
- * POSTs with `onPost`.
+ * the next queued answer (a poll with nothing queued gets what `unqueued`
+ * answers, or waits until aborted), and POSTs with `onPost`.
  */
-function server(first: Answer, onPost: Answer = () => json(200, { cursor: {} })) {
+function server(
+  first: Answer,
+  onPost: Answer = () => json(200, { cursor: {} }),
+  unqueued: (call: FetchCall) => Response | undefined = () => undefined,
+) {
   const queue: Answer[] = [];
   const { fetch, calls } = scriptedFetch((call, index) => {
     if (call.init.method === 'POST') return onPost(call);
     if (index === 0) return first(call);
     const next = queue.shift();
-    return next ? next(call) : pendingUntilAborted(call.signal);
+    // At most 50 polls: a loop polling at once ends there, for the test to see.
+    return next
+      ? next(call)
+      : ((index < 50 ? unqueued(call) : undefined) ?? pendingUntilAborted(call.signal));
   });
   const polls = () => calls.filter((c) => c.init.method !== 'POST');
   return { fetch, calls, polls, queue };
@@ -150,8 +157,11 @@ describe('longPollTransport: the poll loop', () => {
     expect(query(polls()[1]!).get('wait')).toBe('25');
   });
 
-  it('asks the core for the cursor before every poll, over the cursor of the frames', async () => {
-    let cursor: Cursor = { tasks: 99 };
+  // The poll after an answer goes on past its frames (see "a frame the core
+  // refuses" below); the core's cursor gives every other service, and after
+  // a 204 all of them.
+  it('asks the core for the cursor before every poll', async () => {
+    let cursor: Cursor = { tasks: 99, crm: 1 };
     const s = server(() => json(200, { frames: [WELCOME, batch('tasks', 5, 6)] }));
     s.queue.push(() => {
       cursor = { tasks: 120, crm: 3 };
@@ -161,7 +171,10 @@ describe('longPollTransport: the poll loop', () => {
     await flush();
     await flush();
     const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
-    expect(cursors.slice(1)).toEqual([{ tasks: 99 }, { tasks: 120, crm: 3 }]);
+    expect(cursors.slice(1)).toEqual([
+      { tasks: 6, crm: 1 },
+      { tasks: 120, crm: 3 },
+    ]);
   });
 
   it('without getCursor, follows the cursor of the batch and reset frames it delivered', async () => {
@@ -430,6 +443,66 @@ describe('longPollTransport: maxFrameChars', () => {
       { tasks: 6, crm: 2 },
       { tasks: 5, crm: 2 },
     ]);
+  });
+});
+
+describe('longPollTransport: a frame the core refuses', () => {
+  // A batch whose event has no seq: the core refuses the frame (counts it as
+  // invalid) and its cursor stays where it was.
+  const malformed = () => {
+    const frame = batch('tasks', 5, 6);
+    delete (frame.events[0] as { seq?: number }).seq;
+    return frame;
+  };
+
+  /**
+   * A buggy backend: every poll from `tasks` 5 (the core's cursor, which the
+   * refused frame never moves) is answered at once with the malformed frame;
+   * one from past it waits. Capped, so that a loop ends.
+   */
+  function buggy() {
+    return server(
+      () => json(200, { frames: [WELCOME] }),
+      undefined,
+      (call) => {
+        const from = decodeCursor(query(call).get('cursor') ?? '')?.tasks ?? 0;
+        return from <= 5 ? json(200, { frames: [malformed()] }) : undefined;
+      },
+    );
+  }
+
+  // WebSocket and SSE go on past a frame the core refused; the core's gap
+  // check asks for it again at the pace of its replays. Long-poll asked from
+  // the core's cursor, and the server answered with the same frame at once:
+  // hundreds of requests a second, no valid frame for the watchdog, until the
+  // connection was declared dead two waits later (50 s), and again after.
+  it('asks the next poll from past it instead of fetching it again at once', async () => {
+    const s = buggy();
+    const ctx = recordingContext({ getCursor: () => ({ tasks: 5 }) });
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    for (let i = 0; i < 20; i++) await flush();
+    const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
+    expect(cursors).toEqual([{ tasks: 5 }, { tasks: 5 }, { tasks: 6 }]);
+    expect(ctx.frames).toEqual([WELCOME, malformed()]);
+  });
+
+  // A hole the core asks to be replayed at once (`replay()` while the answer
+  // is delivered) is asked for by the next poll, from the core's cursor.
+  it('asks from the core cursor when the core asked for a replay meanwhile', async () => {
+    const s = buggy();
+    let replays = 0;
+    const ctx = recordingContext({
+      getCursor: () => ({ tasks: 5 }),
+      onFrame: (frame) => {
+        ctx.frames.push(frame);
+        if ((frame as { type?: string }).type === 'batch' && replays++ === 0) connection.replay?.();
+      },
+    });
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    for (let i = 0; i < 20; i++) await flush();
+    const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
+    expect(cursors).toEqual([{ tasks: 5 }, { tasks: 5 }, { tasks: 5 }, { tasks: 6 }]);
+    expect(replays).toBe(2);
   });
 });
 
