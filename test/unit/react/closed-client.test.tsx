@@ -1,13 +1,13 @@
 // @vitest-environment happy-dom
-import { cleanup, render, screen } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
+import { render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import {
   RealtimeProvider,
   useRealtimePropertyFilter,
   useRealtimeService,
   useRealtimeState,
 } from '../../../src/react';
+import { cleanupAfterEach } from './fake-timer-cleanup';
 import { setup } from './helpers';
 
 // An app that closes its client (logout) re-renders before it hands the
@@ -16,11 +16,7 @@ import { setup } from './helpers';
 // to the closed client, which threw from the effect and took the whole
 // React tree down.
 
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  cleanup();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = cleanupAfterEach();
 
 function Status() {
   return <p>{useRealtimeState((s) => s.status)}</p>;

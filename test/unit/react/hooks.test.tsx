@@ -1,8 +1,7 @@
 // @vitest-environment happy-dom
-import { act, cleanup, render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { type ReactNode, StrictMode, useState } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
+import { describe, expect, it } from 'vitest';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
 import {
   RealtimeProvider,
@@ -10,13 +9,10 @@ import {
   useRealtimeService,
   useRealtimeState,
 } from '../../../src/react';
+import { cleanupAfterEach } from './fake-timer-cleanup';
 import { memoryOptions, setup } from './helpers';
 
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  cleanup();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = cleanupAfterEach();
 
 function harness() {
   const h = setup();

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
-import { act, cleanup, render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { type ReactNode, StrictMode } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
 import {
@@ -10,6 +10,7 @@ import {
   useRealtimeService,
   useRealtimeState,
 } from '../../../src/react';
+import { cleanupAfterEach } from './fake-timer-cleanup';
 import { setup } from './helpers';
 
 // Several mounted components set the property filter (a page and a drawer
@@ -19,11 +20,7 @@ import { setup } from './helpers';
 // although the other was still there and its events were then all let
 // through (or, with the same id, the other's filter was simply lost).
 
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  cleanup();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = cleanupAfterEach();
 
 function harness() {
   const h = setup();

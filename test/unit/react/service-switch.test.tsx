@@ -1,9 +1,9 @@
 // @vitest-environment happy-dom
-import { cleanup, render, screen } from '@testing-library/react';
+import { render, screen } from '@testing-library/react';
 import { useLayoutEffect } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../../src/client';
+import { describe, expect, it } from 'vitest';
 import { RealtimeProvider, useRealtimeService, useRealtimeState } from '../../../src/react';
+import { cleanupAfterEach } from './fake-timer-cleanup';
 import { setup } from './helpers';
 
 // useRealtimeService took the new render's handler at commit (a layout
@@ -13,11 +13,7 @@ import { setup } from './helpers';
 // written for the new service, or for `enabled: false`, with the events of
 // the old one.
 
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  cleanup();
-  for (const client of clients.splice(0)) await client.close();
-});
+const clients = cleanupAfterEach();
 
 function Service(props: { service: string; enabled: boolean; out: string[] }) {
   useRealtimeService(
