@@ -9,6 +9,12 @@ const react18 = fileURLToPath(new URL('./test/fixtures/react18/node_modules/', i
 // ones (real servers, real Chromium) never share a worker pool with unit tests.
 export default defineConfig({
   test: {
+    // Vitest's default is one worker fewer than the CPUs: one on this 2-core
+    // machine, which ran the unit, react18 and integration files one by one
+    // (about 270 s of the 10 minutes `npm test` may take). Their files wait
+    // on timers and sockets as much as they compute, so two share the cores.
+    // The Chromium projects stay one file at a time (fileParallelism below).
+    maxWorkers: 2,
     projects: [
       {
         test: {
