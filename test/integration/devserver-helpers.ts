@@ -7,6 +7,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import { encodeCursor } from '../../src/protocol/cursor';
 import { parseServerFrame } from '../../src/protocol/parse';
 import type { Cursor, ServerFrame } from '../../src/protocol/schemas';
+import type { FakeBrowser } from '../../src/testing/fake-browser';
 
 export const ORG = 'org_1';
 export const USER = 'u_1';
@@ -58,6 +59,20 @@ export async function until(check: () => boolean, timeoutMs = 3000, what = 'cond
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/**
+ * A leader and a follower of `browser`, opened one after the other, each
+ * recording `tasks` and connected (the follower through the leader).
+ */
+export async function connectedPair(browser: FakeBrowser) {
+  const leader = browser.tab();
+  const leaderSeqs = record(leader);
+  await until(() => leader.getState().status === 'connected', 5000, 'leader connected');
+  const follower = browser.tab();
+  const followerSeqs = record(follower);
+  await until(() => follower.getState().status === 'connected', 5000, 'follower connected');
+  return { leader, leaderSeqs, follower, followerSeqs };
 }
 
 /** Everything a client received, with a way to wait for the next matching item. */

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
-import { record, sleep, until } from './devserver-helpers';
+import { connectedPair, sleep, until } from './devserver-helpers';
 
 // `maxFrameChars` bounds a frame on every transport: WebSocket and SSE hand
 // the core each frame's text, which it drops past the bound and counts. A
@@ -46,12 +46,7 @@ it('drops a long-poll frame over maxFrameChars in every tab, as over WebSocket, 
       auth: { getToken: () => dev.issueToken(ORG, 'u_1') },
     },
   });
-  const leader = browser.tab();
-  const leaderSeqs = record(leader);
-  await until(() => leader.getState().status === 'connected', 5000, 'leader connected');
-  const follower = browser.tab();
-  const followerSeqs = record(follower);
-  await until(() => follower.getState().status === 'connected', 5000, 'follower connected');
+  const { leader, leaderSeqs, followerSeqs } = await connectedPair(browser);
 
   publish();
   await until(() => leaderSeqs.length === 1 && followerSeqs.length === 1, 5000, 'seq 1 everywhere');

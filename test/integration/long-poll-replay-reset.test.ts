@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../src/devserver/index';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
 import { longPollTransport } from '../../src/transports/builtins';
-import { record, sleep, until } from './devserver-helpers';
+import { connectedPair, sleep, until } from './devserver-helpers';
 
 // A follower back from the back/forward cache asks the leader to replay from
 // its old cursor. Over long-poll the leader has no reconnect (and so no
@@ -41,12 +41,7 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
         auth: { getToken: () => dev.issueToken(ORG, 'u_1') },
       },
     });
-    const leader = browser.tab();
-    const leaderSeqs = record(leader);
-    await until(() => leader.getState().status === 'connected', 5000, 'leader connected');
-    const follower = browser.tab();
-    const followerSeqs = record(follower);
-    await until(() => follower.getState().status === 'connected', 5000, 'follower connected');
+    const { leader, leaderSeqs, follower, followerSeqs } = await connectedPair(browser);
 
     publish();
     await until(() => followerSeqs.length === 1 && leaderSeqs.length === 1, 5000, 'seq 1 everywhere');
