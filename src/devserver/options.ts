@@ -81,8 +81,68 @@ function normaliseStatic(value: Record<string, string> | undefined): Record<stri
   return out;
 }
 
+// Every key, so that TypeScript flags a new option missing here.
+const TOP_KEYS: Record<keyof DevServerOptions, true> = {
+  port: true,
+  host: true,
+  basePath: true,
+  heartbeatMs: true,
+  helloTimeoutMs: true,
+  replayBufferSize: true,
+  batchWindowMs: true,
+  maxBatchSize: true,
+  verifyToken: true,
+  maxConnections: true,
+  maxConnectionsPerOrigin: true,
+  overloadedRetryAfterMs: true,
+  pollWaitSeconds: true,
+  pollIdleTimeoutMs: true,
+  quarantine: true,
+  static: true,
+  log: true,
+  wallClock: true,
+};
+const QUARANTINE_KEYS: Record<keyof NonNullable<DevServerOptions['quarantine']>, true> = {
+  queueLimitBytes: true,
+  dropQueueBytes: true,
+  overflowsToQuarantine: true,
+  windowMs: true,
+  durationMs: true,
+  lowTierServices: true,
+  healthyMs: true,
+};
+const OPTION_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(TOP_KEYS),
+  'batchWindowMs.': ['min', 'max'],
+  'quarantine.': Object.keys(QUARANTINE_KEYS),
+};
+
+// A misspelt option (`heartbeat` for `heartbeatMs`) must not be dropped in
+// silence, as createRealtime refuses one too: TypeScript catches it only in
+// an object literal written in the call.
+function refuseUnknownKeys(group: string, value: unknown): void {
+  if (value === undefined || (value === null && group !== '')) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (group === '') {
+      throw new TypeError(
+        `startDevServer takes an options object (e.g. { port: 8787 }), got ${JSON.stringify(value) ?? String(value)}`,
+      );
+    }
+    fail(group.slice(0, -1), value, 'an object');
+  }
+  const known = OPTION_KEYS[group] ?? [];
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new RangeError(`devserver option ${group}${key} does not exist; known: ${known.join(', ')}`);
+    }
+  }
+}
+
 /** Fills defaults and validates; throws a `RangeError` naming the first bad field. */
 export function resolveDevServerOptions(options: DevServerOptions = {}): ResolvedDevServerOptions {
+  refuseUnknownKeys('', options);
+  refuseUnknownKeys('batchWindowMs.', options.batchWindowMs);
+  refuseUnknownKeys('quarantine.', options.quarantine);
   const windowMin = positive('batchWindowMs.min', options.batchWindowMs?.min, 30);
   const windowMax = positive('batchWindowMs.max', options.batchWindowMs?.max, 150);
   if (windowMax < windowMin) fail('batchWindowMs.max', windowMax, `>= batchWindowMs.min (${windowMin})`);

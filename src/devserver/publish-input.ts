@@ -1,24 +1,39 @@
 import * as z from 'zod/mini';
-import { serviceNameSchema } from '../protocol/schemas';
+import { SERVICE_NAME_PATTERN } from '../protocol/schemas';
 import type { PublishInput } from './types';
 
+// Each rule says what the field must be: zod's own message is a bare
+// "Invalid input", which leaves a caller guessing.
+const STRING = 'must be a string';
+const SERVICE = "must be a service name: 1..100 of A-Z a-z 0-9 _ . : - (e.g. 'tasks')";
+
 /** What `publish()` and `POST /dev/publish` accept as an event. */
-export const publishInputSchema = z.object({
-  service: serviceNameSchema,
-  entityType: z.string(),
-  type: z.string(),
-  eventId: z.optional(z.string().check(z.minLength(1))),
-  propertyId: z.optional(z.nullable(z.string())),
-  mutationId: z.optional(z.string()),
-  data: z.optional(z.unknown()),
-  ts: z.optional(z.number().check(z.refine(Number.isFinite, 'must be finite'))),
-});
+export const publishInputSchema = z.object(
+  {
+    service: z.string(SERVICE).check(z.regex(SERVICE_NAME_PATTERN, SERVICE)),
+    entityType: z.string(STRING),
+    type: z.string(STRING),
+    eventId: z.optional(
+      z.string('must be a non-empty string').check(z.minLength(1, 'must be a non-empty string')),
+    ),
+    propertyId: z.optional(z.nullable(z.string('must be a string or null'))),
+    mutationId: z.optional(z.string(STRING)),
+    data: z.optional(z.unknown()),
+    ts: z.optional(
+      z.number('must be a finite number').check(z.refine(Number.isFinite, 'must be a finite number')),
+    ),
+  },
+  'must be an object with service, entityType and type',
+);
 
 /** Body of `POST /dev/publish`. */
-export const publishRequestSchema = z.object({
-  orgId: z.string().check(z.minLength(1)),
-  event: publishInputSchema,
-});
+export const publishRequestSchema = z.object(
+  {
+    orgId: z.string('must be a non-empty string').check(z.minLength(1, 'must be a non-empty string')),
+    event: publishInputSchema,
+  },
+  'must be a JSON object { orgId, event }',
+);
 
 /** Body of `POST /dev/token`. */
 export const tokenRequestSchema = z.object({
@@ -53,7 +68,9 @@ function serialisationProblem(data: unknown): string | undefined {
 /** Validates an event given to `publish()`; a `RangeError` names the bad field. */
 export function validatePublishInput(orgId: unknown, event: unknown): PublishInput {
   if (typeof orgId !== 'string' || orgId.length === 0) {
-    throw new RangeError(`publish: orgId must be a non-empty string, got ${JSON.stringify(orgId)}`);
+    throw new RangeError(
+      `publish(orgId, event): orgId must be a non-empty string, got ${JSON.stringify(orgId)}`,
+    );
   }
   const result = publishInputSchema.safeParse(event);
   if (!result.success) {

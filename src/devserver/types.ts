@@ -13,7 +13,7 @@ export interface TokenIdentity {
  */
 export type TokenVerifier = (token: string | undefined) => TokenIdentity | 'unauthorized' | 'forbidden';
 
-/** Options of {@link startDevServer}. Every field is optional. */
+/** Options of {@link startDevServer}. Every field is optional; a key that is none of these is refused. */
 export interface DevServerOptions {
   /** Port on 127.0.0.1; `0` (default) picks a free one. */
   port?: number;
