@@ -14,14 +14,16 @@ describe('docs/testing.md', () => {
   });
 
   it.each([
-    ['A tab that crashes', './docs-crash-example.test.ts'],
-    ['Hiding one tab', './docs-visibility-example.test.ts'],
+    ['### A tab that crashes', './docs-crash-example.test.ts'],
+    ['### Hiding one tab', './docs-visibility-example.test.ts'],
+    ['## React components', '../react/testing-docs-sample.test.tsx'],
   ])('shows exactly the test it runs as its sample under "%s"', (heading, file) => {
     const doc = read('../../../docs/testing.md');
     const example = read(file)
       .replaceAll("'../../../src/index'", "'tabwire'")
+      .replaceAll("'../../../src/react'", "'tabwire/react'")
       .replaceAll("'../../../src/testing'", "'tabwire/testing'");
-    const block = new RegExp(`### ${heading}\\n[\\s\\S]*?\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(doc)?.[1];
+    const block = new RegExp(`${heading}\\n[\\s\\S]*?\`\`\`tsx?\\n([\\s\\S]*?)\`\`\``).exec(doc)?.[1];
     expect(block).toBe(example);
   });
 });
