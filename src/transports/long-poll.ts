@@ -1,4 +1,4 @@
-import type { WallClock } from '../clock';
+import type { Clock, WallClock } from '../clock';
 import type { RealtimeError } from '../errors';
 import type { Cursor } from '../protocol/schemas';
 import { errorFromResponse, httpDeps, send } from './http-request';
@@ -26,6 +26,12 @@ export interface LongPollTransportOptions {
   maxFrameChars?: number;
   /** Wall clock for the `serverTime` of the heartbeat made from a 204, and `Retry-After` dates; default `Date.now`. */
   now?: WallClock;
+  /**
+   * Times the polls, and the pause after an answer that came back at once
+   * with nothing new (see {@link longPollTransport}); default
+   * `performance.now()` and the global timers.
+   */
+  clock?: Clock;
 }
 
 /** Default of {@link LongPollTransportOptions.waitSeconds}, as PROTOCOL.md's default `wait`. */
@@ -36,6 +42,12 @@ export const DEFAULT_POLL_WAIT_SECONDS = 25;
  * and counts. It keeps the frame's cursor for the next poll (see `pastOf`).
  */
 const OVERSIZED = 'oversized';
+
+/** The first pause after an unproductive answer (see the loop). */
+const PACE_MS = 1000;
+
+/** Frames only a server sends, that move no cursor: an answer with one is not paced. */
+const SPOKEN = new Set(['welcome', 'heartbeat']);
 
 /** A `/poll` query: the subscription plus the connection and how long to wait. */
 export interface PollQuery extends SubscriptionQuery {
@@ -64,10 +76,22 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
  * becomes a synthetic `heartbeat` frame so the core's liveness watchdog sees
  * every completed poll. Any failure of a poll ends the connection through
  * `onClose` with the status and the mapped error.
+ *
+ * After an answer that came back sooner than `wait` and moved no cursor (a
+ * proxy answering every poll at once, frames without a cursor) the next
+ * poll waits: it goes 1 s after the last one was sent, then 2 s, 4 s, …, up
+ * to `wait`, until an answer moves a cursor, brings a heartbeat or welcome
+ * frame, or takes that long. `replay()`, `update()` and `close()` end the
+ * wait.
  */
 export function longPollTransport(options: LongPollTransportOptions, kit: TransportKit): Transport {
   // Options were checked by the exported factory (builtins.ts), not again here.
   const { abortedError, onAbort, RealtimeError } = kit;
+  // Unless a clock is given, the globals as they are at each call, so fake
+  // timers installed later apply.
+  const { clock } = options;
+  const timers = clock ?? (globalThis as Pick<Clock, 'setTimeout' | 'clearTimeout'>);
+  const now = (): number => (clock ?? performance).now();
   return {
     name: 'long-poll',
     async connect(ctx) {
@@ -195,10 +219,13 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       // poll was sent: from before a `reset` the server resets again, and the
       // app resyncs twice.
       let aheadCursor: Cursor | undefined = pastOf(frames);
+      // The shortest time from one poll to the next after an unproductive answer.
+      let paceMs = PACE_MS;
 
       const loop = async (): Promise<void> => {
         while (!closed) {
           const current = ctx.getCursor?.() ?? cursor;
+          const sentAt = now();
           const outcome = await poll({
             connectionId,
             services,
@@ -225,6 +252,33 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             aheadCursor = pastOf(outcome);
             deliver(outcome);
           }
+          // An answer sooner than a held poll's, with no cursor to move on
+          // from (a proxy's instant 204, a 200 whose frames have no cursor),
+          // would come again at once, from every browser, for good. A server
+          // answers a held poll early with frames that move the cursor, its
+          // heartbeat (`heartbeatMs` may be under a second) or a new welcome,
+          // or because this transport aborted it; `wait=0` asks for instant
+          // answers. Capped at `wait`, the pace is never slower than a
+          // healthy server's, nor long for the watchdog (heartbeatMs was
+          // raised to `wait`).
+          const restMs = Math.min(paceMs, waitSeconds * 1000) + sentAt - now();
+          const { signal } = inFlight as AbortController;
+          if (
+            restMs > 0 &&
+            !signal.aborted &&
+            !kit.hasKeys(aheadCursor) &&
+            !outcome.some((frame) => SPOKEN.has((frame as { type?: string } | null)?.type as string))
+          ) {
+            paceMs *= 2;
+            // `replay()`, `update()` and `close()` abort the last poll's signal: poll now, or end.
+            await new Promise<void>((resolve) => {
+              const timer = timers.setTimeout(resolve, restMs);
+              onAbort(signal, () => {
+                timers.clearTimeout(timer);
+                resolve();
+              });
+            });
+          } else paceMs = PACE_MS;
         }
       };
 

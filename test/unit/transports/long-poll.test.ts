@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { decodeCursor } from '../../../src/protocol/cursor';
 import { parseServerFrame } from '../../../src/protocol/parse';
@@ -65,6 +65,12 @@ function server(
 }
 
 const query = (call: FetchCall) => new URL(call.url).searchParams;
+
+// A test that answers a poll at once with nothing (a 204) meets the pause
+// before the next poll (long-poll-pacing.test.ts): it runs on fake timers.
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('longPollTransport: options', () => {
   it('is named long-poll', () => {
@@ -161,6 +167,7 @@ describe('longPollTransport: the poll loop', () => {
   // refuses" below); the core's cursor gives every other service, and after
   // a 204 all of them.
   it('asks the core for the cursor before every poll', async () => {
+    vi.useFakeTimers();
     let cursor: Cursor = { tasks: 99, crm: 1 };
     const s = server(() => json(200, { frames: [WELCOME, batch('tasks', 5, 6)] }));
     s.queue.push(() => {
@@ -168,8 +175,7 @@ describe('longPollTransport: the poll loop', () => {
       return new Response(null, { status: 204 });
     });
     await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext({ getCursor: () => cursor }));
-    await flush();
-    await flush();
+    await vi.advanceTimersByTimeAsync(1000);
     const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
     expect(cursors.slice(1)).toEqual([
       { tasks: 6, crm: 1 },
@@ -208,6 +214,7 @@ describe('longPollTransport: the poll loop', () => {
   });
 
   it('turns a 204 (or an empty 200) into a heartbeat frame with the wall clock time', async () => {
+    vi.useFakeTimers();
     const s = server(() => json(200, { frames: [WELCOME] }));
     s.queue.push(
       () => new Response(null, { status: 204 }),
@@ -215,7 +222,7 @@ describe('longPollTransport: the poll loop', () => {
     );
     const ctx = recordingContext();
     await longPollTransport({ fetch: s.fetch, now: () => 1234 }, kit).connect(ctx);
-    for (let i = 0; i < 4; i++) await flush();
+    await vi.advanceTimersByTimeAsync(1000 + 2000);
     expect(ctx.frames).toEqual([
       WELCOME,
       { type: 'heartbeat', serverTime: 1234 },
@@ -429,6 +436,7 @@ describe('longPollTransport: maxFrameChars', () => {
   // cursor the server answers with the same frame again at once: the loop
   // fetched it over and over with no pause.
   it('asks the next poll from past the dropped frame, the one after from the core cursor again', async () => {
+    vi.useFakeTimers();
     const s = server(() => json(200, { frames: [WELCOME] }));
     s.queue.push(
       () => json(200, { frames: [sized(5, MAX + 1)] }),
@@ -436,7 +444,7 @@ describe('longPollTransport: maxFrameChars', () => {
     );
     const ctx = recordingContext({ getCursor: () => ({ tasks: 5, crm: 2 }) });
     await longPollTransport({ fetch: s.fetch, maxFrameChars: MAX }, kit).connect(ctx);
-    for (let i = 0; i < 6; i++) await flush();
+    await vi.advanceTimersByTimeAsync(1000);
     const cursors = s.polls().map((call) => decodeCursor(query(call).get('cursor') ?? ''));
     expect(cursors.slice(1)).toEqual([
       { tasks: 5, crm: 2 },

@@ -1,0 +1,227 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Clock } from '../../../src/clock';
+import { decodeCursor } from '../../../src/protocol/cursor';
+import { kit } from '../../../src/transports/kit';
+import { longPollTransport } from '../../../src/transports/long-poll';
+import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedFetch } from './fakes';
+
+// The loop sent the next poll the moment an answer came. Against a proxy or
+// CDN that answers `/poll` at once (a cached 204, a buffering proxy cutting
+// held requests short, a server ignoring `wait`), or with frames that carry
+// no cursor, every answer was asked for again at once: hundreds of requests a
+// second from every browser, for good (a 204 is a heartbeat, which nothing
+// counts against the connection). Such an answer is now followed by a pause,
+// 1 s doubling up to the poll's `wait`; an answer that moved a cursor or took
+// its time ends the pacing.
+
+const WELCOME = {
+  type: 'welcome',
+  connectionId: 'lp-1',
+  serverTime: 1,
+  heartbeatMs: 30_000,
+  cursor: { tasks: 5 },
+};
+const json = (body: unknown) =>
+  new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+const noContent = () => new Response(null, { status: 204 });
+const batch = (after: number) => ({
+  type: 'batch',
+  events: [{ service: 'tasks', entityType: 't', type: 't.updated', seq: after + 1, ts: 1, orgId: 'o' }],
+  after: { tasks: after },
+  cursor: { tasks: after + 1 },
+});
+
+// Past this many polls the backend holds every poll: a loop polling at once ends there.
+const CAP = 200;
+
+/**
+ * A backend that welcomes the first poll and answers each later one with
+ * `answer` (a poll it answers with `undefined` waits until aborted);
+ * `polls` are the fake times the loop's polls were sent at, from the first.
+ */
+function backend(answer: (call: FetchCall) => Response | Promise<Response> | undefined) {
+  const start = Date.now();
+  const times: number[] = [];
+  const { fetch, calls } = scriptedFetch((call, index) => {
+    if (call.init.method === 'POST') return json({ cursor: {} });
+    if (index === 0) return json({ frames: [WELCOME] });
+    times.push(Date.now() - start);
+    return (times.length <= CAP ? answer(call) : undefined) ?? pendingUntilAborted(call.signal);
+  });
+  const polls = () => calls.filter((call) => call.init.method !== 'POST');
+  return { fetch, calls, polls, times };
+}
+
+const gaps = (times: number[]) => times.slice(1).map((time, i) => time - times[i]!);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('long-poll pacing', () => {
+  it('answers at once with a 204: polls 1 s apart, then 2, 4, 8, 16 s and no further apart than the wait', async () => {
+    const s = backend(noContent);
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(gaps(s.times)).toEqual([1000, 2000, 4000, 8000, 16_000, 25_000, 25_000]);
+    // Each answer is still a heartbeat: never a silence of two heartbeats (2 × 25 s).
+    expect(ctx.frames.filter((frame) => (frame as { type?: string }).type === 'heartbeat')).toHaveLength(
+      s.times.length,
+    );
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('the same for an empty 200 and for frames without a cursor ({ frames: [42] })', async () => {
+    for (const body of [{ frames: [] }, { frames: [42] }, { frames: [{ type: 'batch' }] }]) {
+      const s = backend(() => json(body));
+      const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(s.times).toEqual([0, 1000, 3000, 7000, 15_000, 31_000, 56_000]);
+      connection.close();
+    }
+  });
+
+  it('an answer that moves a cursor is followed at once, and starts the pacing over', async () => {
+    let next = 0;
+    const answers: Array<() => Response> = [
+      noContent,
+      noContent,
+      noContent,
+      () => json({ frames: [batch(5)] }),
+      () => json({ frames: [batch(6)] }),
+    ];
+    const s = backend(() => (answers[next++] ?? noContent)());
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(s.times).toEqual([0, 1000, 3000, 7000, 7000, 7000, 8000, 10_000]);
+  });
+
+  it('a later welcome (the server opened a new connection) is followed at once', async () => {
+    let next = 0;
+    const answers: Array<() => Response> = [
+      noContent,
+      () => json({ frames: [{ ...WELCOME, connectionId: 'lp-2' }] }),
+    ];
+    const s = backend(() => (answers[next++] ?? noContent)());
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(s.times).toEqual([0, 1000, 1000]);
+    expect(new URL(s.polls().at(-1)!.url).searchParams.get('connectionId')).toBe('lp-2');
+  });
+
+  // PROTOCOL.md: a heartbeat every `heartbeatMs` when idle, which may be
+  // well under a second; over long-poll it ends the held poll.
+  it('a heartbeat frame, however soon, is followed at once', async () => {
+    const s = backend(
+      () =>
+        new Promise<Response>((resolve) =>
+          setTimeout(() => resolve(json({ frames: [{ type: 'heartbeat', serverTime: 1 }] })), 200),
+        ),
+    );
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.times).toEqual([0, 200, 400, 600, 800, 1000]);
+  });
+
+  it('a server that holds each poll is not slowed, nor one whose held polls end sooner than the wait', async () => {
+    for (const heldMs of [25_000, 3000]) {
+      const s = backend(
+        () => new Promise<Response>((resolve) => setTimeout(() => resolve(noContent()), heldMs)),
+      );
+      const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+      await vi.advanceTimersByTimeAsync(4 * heldMs);
+      expect(gaps(s.times)).toEqual([heldMs, heldMs, heldMs, heldMs]);
+      connection.close();
+    }
+  });
+
+  it('with waitSeconds 0 (answers at once, as asked) it polls at once as before', async () => {
+    const s = backend(noContent);
+    await longPollTransport({ fetch: s.fetch, waitSeconds: 0 }, kit).connect(recordingContext());
+    for (let i = 0; i < 40; i++) await flush();
+    expect(s.times.length).toBeGreaterThan(20);
+    expect(s.times.every((time) => time === 0)).toBe(true);
+  });
+
+  it('replay() during a pause polls at once, from the core cursor', async () => {
+    let cursor = { tasks: 9 };
+    const s = backend(noContent);
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(
+      recordingContext({ getCursor: () => cursor }),
+    );
+    await vi.advanceTimersByTimeAsync(1500); // polls at 0 and 1 s; the next waits until 3 s
+    expect(s.times).toEqual([0, 1000]);
+    cursor = { tasks: 2 };
+    connection.replay?.();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.times).toEqual([0, 1000, 1500]);
+    expect(decodeCursor(new URL(s.polls().at(-1)!.url).searchParams.get('cursor') ?? '')).toEqual({
+      tasks: 2,
+    });
+  });
+
+  it('update() during a pause polls at once, with the new subscription', async () => {
+    const s = backend(noContent);
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(1500);
+    await connection.update(['crm'], null);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.times).toEqual([0, 1000, 1500]);
+    expect(new URL(s.polls().at(-1)!.url).searchParams.get('services')).toBe('crm');
+  });
+
+  it('close() during a pause ends the loop and leaves no timer behind', async () => {
+    const s = backend(noContent);
+    const ctx = recordingContext();
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(vi.getTimerCount()).toBe(1);
+    connection.close();
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(s.times).toEqual([0, 1000]);
+    expect(ctx.closes).toEqual([]);
+  });
+
+  // The core closes the connection from its frame handler (the refused
+  // frames tripped the rollback guard): no pause starts after that.
+  it('close() while the answer is delivered leaves no timer behind', async () => {
+    const s = backend(() => json({ frames: [42] }));
+    const ctx = recordingContext({
+      onFrame: (frame) => {
+        ctx.frames.push(frame);
+        if ((frame as unknown) === 42) connection.close();
+      },
+    });
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ctx.frames).toEqual([WELCOME, 42]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('takes its time and timers from the clock option', async () => {
+    vi.useRealTimers();
+    let now = 0;
+    const timers: Array<{ fn: () => void; at: number }> = [];
+    const clock: Clock = {
+      now: () => now,
+      setTimeout: (fn, ms) => timers.push({ fn, at: now + ms }),
+      clearTimeout: () => {},
+    };
+    const s = backend(noContent);
+    await longPollTransport({ fetch: s.fetch, clock }, kit).connect(recordingContext());
+    for (let i = 0; i < 10; i++) await flush();
+    expect(s.polls()).toHaveLength(2);
+    expect(timers.map((timer) => timer.at)).toEqual([1000]);
+    now = 1000;
+    timers[0]!.fn();
+    for (let i = 0; i < 10; i++) await flush();
+    expect(s.polls()).toHaveLength(3);
+    expect(timers.map((timer) => timer.at)).toEqual([1000, 3000]);
+  });
+});
