@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import type { BuildOptions } from 'esbuild';
 import MagicString from 'magic-string';
 import { defineConfig, type Options } from 'tsup';
@@ -44,7 +45,27 @@ const requireLazyChunksInCjs: Plugin = {
   },
 };
 
-export default defineConfig({
+/**
+ * Starts `tabwire/react` (ESM and CJS) with `'use client'`: React Server
+ * Components (the Next.js App Router) then take its provider and hooks for
+ * client code, so a server layout can render `<RealtimeProvider>` with
+ * serializable options. Added once the files are written: esbuild and the
+ * tree-shaking pass (Rollup) both drop a module's directives. Each source
+ * map gets the new first line (a leading `;` in its mappings).
+ */
+async function useClientInReact(outDir: string): Promise<void> {
+  for (const file of [`${outDir}/react.js`, `${outDir}/react.cjs`]) {
+    const code = await readFile(file, 'utf8');
+    if (code.startsWith("'use client'")) continue;
+    await writeFile(file, `'use client';\n${code}`);
+    const map = JSON.parse(await readFile(`${file}.map`, 'utf8')) as { mappings: string };
+    map.mappings = `;${map.mappings}`;
+    await writeFile(`${file}.map`, JSON.stringify(map));
+  }
+}
+
+// A function of the command line's options, for its --out-dir (the release test builds into a staging copy).
+export default defineConfig((cli) => ({
   entry: {
     index: 'src/index.ts',
     react: 'src/react/index.ts',
@@ -64,7 +85,8 @@ export default defineConfig({
   external: ['react', 'ws'],
   plugins: [requireLazyChunksInCjs],
   esbuildPlugins: [lazyParts()],
+  onSuccess: () => useClientInReact(cli.outDir ?? 'dist'),
   esbuildOptions(options) {
     Object.assign(options, mangleOptions);
   },
-});
+}));

@@ -195,6 +195,27 @@ console.log(JSON.stringify(out));
     }
   });
 
+  it("starts tabwire/react (ESM and CJS) with 'use client', and no other entry", () => {
+    // React Server Components take a module for client code only by its first statement.
+    const dist = join(app, 'node_modules', 'tabwire', 'dist');
+    const first = (file: string) => readFileSync(join(dist, file), 'utf8').split('\n', 1)[0];
+    expect([first('react.js'), first('react.cjs')]).toEqual(["'use client';", "'use client';"]);
+    for (const file of ['index.js', 'index.cjs', 'vanilla.js', 'testing.js', 'devserver.js'])
+      expect(first(file), file).not.toContain('use client');
+    // The source map moved down with the code: the line that creates the
+    // context still maps to the line of src/react/context.ts that does.
+    const code = readFileSync(join(dist, 'react.js'), 'utf8').split('\n');
+    const map = JSON.parse(readFileSync(join(dist, 'react.js.map'), 'utf8')) as {
+      sources: string[];
+      sourcesContent: string[];
+      mappings: string;
+    };
+    const line = code.findIndex((text) => text.includes('createContext(null)'));
+    const [source, sourceLine] = sourcePosition(map.mappings, line);
+    expect(map.sources[source]).toMatch(/src\/react\/context\.ts$/);
+    expect(map.sourcesContent[source]?.split('\n')[sourceLine]).toContain('createContext<');
+  });
+
   it('loads one core for every CJS entry (tabwire/react and tabwire/testing share it)', () => {
     // Count the loaded files that define RealtimeError: each copy of the
     // core has one. Before CJS code splitting, each entry bundled its own.
@@ -556,3 +577,35 @@ rt.trackMutation(newMutationId());
     expect(result.status).toBe(0);
   }, 120_000);
 });
+
+/** The source and source line (0-based) of the first segment of generated line `line` of a source map's mappings. */
+function sourcePosition(mappings: string, line: number): [number, number] {
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  // Source index and source line are deltas across the whole map; the first
+  // segment of each line carries them on.
+  let source = 0;
+  let sourceLine = 0;
+  const groups = mappings.split(';');
+  for (let i = 0; i <= line; i++) {
+    const group = groups[i];
+    for (const segment of group ? group.split(',') : []) {
+      const fields: number[] = [];
+      let value = 0;
+      let shift = 0;
+      for (const char of segment) {
+        const digit = digits.indexOf(char);
+        value += (digit & 31) << shift;
+        if (digit & 32) shift += 5;
+        else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = shift = 0;
+        }
+      }
+      if (fields.length < 4) continue;
+      source += fields[1]!;
+      sourceLine += fields[2]!;
+      if (i === line) return [source, sourceLine];
+    }
+  }
+  throw new Error(`no mapping on generated line ${line}`);
+}
