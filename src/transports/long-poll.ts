@@ -46,6 +46,12 @@ const OVERSIZED = 'oversized';
 /** The first pause after an unproductive answer (see the loop). */
 const PACE_MS = 1000;
 
+/**
+ * The longest: a proxy that cuts every poll short (under a second) leaves
+ * events waiting this long at most, at one poll per this long per browser.
+ */
+const MAX_PACE_MS = 8000;
+
 /** Frames only a server sends, that move no cursor: an answer with one is not paced. */
 const SPOKEN = new Set(['welcome', 'heartbeat']);
 
@@ -79,8 +85,8 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
  *
  * After an answer that came back sooner than `wait` and moved no cursor (a
  * proxy answering every poll at once, frames without a cursor) the next
- * poll waits: it goes 1 s after the last one was sent, then 2 s, 4 s, …, up
- * to `wait`, until an answer moves a cursor, brings a heartbeat or welcome
+ * poll waits: it goes 1 s after the last one was sent, then 2 s, 4 s and
+ * at most 8 s (nor more than `wait`), until an answer moves a cursor, brings a heartbeat or welcome
  * frame, or takes that long. `replay()`, `update()` and `close()` end the
  * wait.
  */
@@ -258,10 +264,10 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           // answers a held poll early with frames that move the cursor, its
           // heartbeat (`heartbeatMs` may be under a second) or a new welcome,
           // or because this transport aborted it; `wait=0` asks for instant
-          // answers. Capped at `wait`, the pace is never slower than a
+          // answers. Capped at `wait` too, the pace is never slower than a
           // healthy server's, nor long for the watchdog (heartbeatMs was
           // raised to `wait`).
-          const restMs = Math.min(paceMs, waitSeconds * 1000) + sentAt - now();
+          const restMs = Math.min(paceMs, MAX_PACE_MS, waitSeconds * 1000) + sentAt - now();
           const { signal } = inFlight as AbortController;
           if (
             restMs > 0 &&

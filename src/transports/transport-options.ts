@@ -60,6 +60,16 @@ export function validateLongPollOptions(options: LongPollTransportOptions): void
     (wait) => Number.isInteger(wait) && wait >= 0 && wait <= 3600,
     'an integer from 0 to 3600',
   );
+  // Its first use is in the poll loop, where a throw would end the polls in silence.
+  const { clock } = options;
+  check(
+    'clock',
+    clock,
+    typeof clock?.now === 'function' &&
+      typeof clock.setTimeout === 'function' &&
+      typeof clock.clearTimeout === 'function',
+    'a Clock { now, setTimeout, clearTimeout }',
+  );
   // `fetch` and `now` again, harmlessly: `maxFrameChars` is checked as SSE's.
   validateSseOptions(options);
 }

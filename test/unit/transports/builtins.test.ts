@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../../src/clock';
 import { isRealtimeError, longPollTransport, sseTransport, websocketTransport } from '../../../src/index';
 import { fakeWebSocketClass, recordingContext, scriptedFetch } from './fakes';
 
@@ -23,6 +24,13 @@ describe('the exported transport factories', () => {
     expect(() => longPollTransport({ fetch: {} as typeof fetch })).toThrow(/fetch/);
     expect(() => longPollTransport({ maxFrameChars: 0 })).toThrow(/maxFrameChars/);
     expect(() => longPollTransport({ maxFrameChars: 1.5 })).toThrow(/maxFrameChars.*1\.5/);
+    // Read first in the poll loop, where a throw stopped the polls in silence
+    // (an unhandled rejection): `clock: Date.now` for `now: Date.now`, say.
+    expect(() => longPollTransport({ clock: Date.now as never })).toThrow(
+      /^clock must be a Clock \{ now, setTimeout, clearTimeout \}, got /,
+    );
+    expect(() => longPollTransport({ clock: { now: Date.now } as never })).toThrow(RangeError);
+    expect(() => longPollTransport({ clock: null as never })).toThrow(/clock.*null/);
     // A value without a prototype cannot be turned into a string; still the same RangeError.
     expect(() => websocketTransport({ path: Object.create(null) })).toThrow(
       new RangeError('path must be a URL path without query or fragment, got {}'),
@@ -34,6 +42,7 @@ describe('the exported transport factories', () => {
     expect(() => sseTransport({ fetch, maxFrameChars: 1, now: Date.now })).not.toThrow();
     expect(() => longPollTransport({ fetch, waitSeconds: 0, now: Date.now })).not.toThrow();
     expect(() => longPollTransport({ waitSeconds: 3600, maxFrameChars: 1 })).not.toThrow();
+    expect(() => longPollTransport({ clock: systemClock })).not.toThrow();
   });
 
   it('carry their name before their code is loaded', () => {
