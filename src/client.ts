@@ -483,6 +483,9 @@ class Client implements RealtimeClient, CoordinatorHost {
       resolveTransports(options.transports, {
         WebSocket: platform.WebSocket as never,
         fetch: platform.fetch,
+        // The client's time sources: long-poll's pacing, Retry-After dates.
+        clock,
+        now: wallClock,
         // SSE parses frames out of its stream itself: it must keep what the core
         // accepts. Long-poll parses answers whole: it must drop what the core would.
         maxFrameChars: options.maxFrameChars,

@@ -1,4 +1,4 @@
-import type { WallClock } from '../clock';
+import type { Clock, WallClock } from '../clock';
 import { isRealtimeError } from '../errors';
 import { fail } from '../util/validate';
 import { builtinTransports } from './builtins';
@@ -14,6 +14,8 @@ export interface TransportPlatform {
   fetch?: typeof fetch;
   /** Wall clock for `Retry-After` dates and long-poll's synthetic heartbeats. */
   now?: WallClock;
+  /** Times long-poll's pause after answers that came back at once with nothing new. */
+  clock?: Clock;
   /**
    * The client's `maxFrameChars`: SSE's parser must keep every frame the core
    * accepts, or a frame the app allowed is dropped before the core sees it;

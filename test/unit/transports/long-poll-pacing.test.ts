@@ -11,7 +11,7 @@ import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedF
 // no cursor, every answer was asked for again at once: hundreds of requests a
 // second from every browser, for good (a 204 is a heartbeat, which nothing
 // counts against the connection). Such an answer is now followed by a pause,
-// 1 s doubling up to the poll's `wait`; an answer that moved a cursor or took
+// 1 s doubling up to 8 s (nor more than the poll's `wait`); an answer that moved a cursor or took
 // its time ends the pacing.
 
 const WELCOME = {
