@@ -1,7 +1,8 @@
 // Test clients for the dev server: a minimal SSE reader over node:http, a
 // WebSocket client over `ws`, and a long-poll helper over fetch. Every frame
 // the server sends is checked against the shared frame schemas on arrival.
-import { request } from 'node:http';
+import { request, type Server } from 'node:http';
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import { encodeCursor } from '../../src/protocol/cursor';
@@ -12,6 +13,23 @@ import type { FakeBrowser } from '../../src/testing/fake-browser';
 export const ORG = 'org_1';
 export const USER = 'u_1';
 export const devToken = (orgId = ORG, userId = USER): string => `dev:${orgId}:${userId}`;
+
+/**
+ * Lists whose clients and raw `node:http` servers (a test's stand-in for a
+ * misbehaving backend) are closed after each test: push what a test opens.
+ */
+export function closeAfterEach(): { servers: Server[]; clients: RealtimeClient[] } {
+  const servers: Server[] = [];
+  const clients: RealtimeClient[] = [];
+  afterEach(async () => {
+    for (const rt of clients.splice(0)) await rt.close();
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+  return { servers, clients };
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

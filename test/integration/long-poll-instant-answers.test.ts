@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../src/client';
-import { sleep, until } from './devserver-helpers';
+import { expect, it } from 'vitest';
+import { createRealtime } from '../../src/client';
+import { closeAfterEach, sleep, until } from './devserver-helpers';
 
 // A proxy or CDN in front of the backend that answers `/poll` at once (a
 // cached 204, a buffering proxy cutting held requests short, a server that
@@ -11,15 +11,7 @@ import { sleep, until } from './devserver-helpers';
 // a heartbeat: nothing counted it against the connection). It now waits
 // 1 s, 2 s, 4 s, … between such answers.
 
-const servers: Server[] = [];
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  for (const rt of clients.splice(0)) await rt.close();
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+const { servers, clients } = closeAfterEach();
 
 /** Welcomes the first poll; answers every later one with an instant 204. */
 async function instant204s(): Promise<{ base: string; polls: () => number }> {

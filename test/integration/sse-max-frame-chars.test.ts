@@ -1,9 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { RealtimeEvent } from '../../src/protocol/schemas';
-import { until } from './devserver-helpers';
+import { closeAfterEach, until } from './devserver-helpers';
 
 // `maxFrameChars` is the client's one bound on a frame ("Frames longer than
 // this (characters) are dropped and counted"), and it has no upper limit. The
@@ -20,15 +20,7 @@ import { until } from './devserver-helpers';
 //   `counters.invalidFrames` never showed it.
 
 const BIG = 2 ** 24 + 1024; // just over 16 Mi characters
-const servers: Server[] = [];
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  for (const rt of clients.splice(0)) await rt.close();
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+const { servers, clients } = closeAfterEach();
 
 /** An SSE server that sends welcome, then one batch frame exactly `frameChars` characters long. */
 async function sseServer(frameChars: number): Promise<{ base: string; streams: () => number }> {

@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../src/client';
+import { expect, it } from 'vitest';
+import { createRealtime } from '../../src/client';
 import { kit } from '../../src/transports/kit';
 import { longPollTransport } from '../../src/transports/long-poll';
 import { sseTransport } from '../../src/transports/sse';
 import type { Transport, TransportCloseReason, TransportContext } from '../../src/transports/types';
-import { sleep, until } from './devserver-helpers';
+import { closeAfterEach, sleep, until } from './devserver-helpers';
 
 // A refusal (401, 403, 429/503, 400) may explain itself in a JSON body, so the
 // SSE transport reads it. But it stopped linking the core's abort signal to
@@ -18,15 +18,7 @@ import { sleep, until } from './devserver-helpers';
 // HTTP/1.1, shared with the app's own API calls), and not even `rt.close()`
 // freed them. Long-poll keeps its abort linked while it reads the body.
 
-const servers: Server[] = [];
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  for (const rt of clients.splice(0)) await rt.close();
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+const { servers, clients } = closeAfterEach();
 
 /** A server whose every request gets `status` with a JSON body that never ends. */
 async function stallingRefusal(

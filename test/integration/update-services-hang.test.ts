@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
-import { createRealtime, type RealtimeClient } from '../../src/client';
-import { until } from './devserver-helpers';
+import { expect, it } from 'vitest';
+import { createRealtime } from '../../src/client';
+import { closeAfterEach, until } from './devserver-helpers';
 
 // Over the HTTP transports a subscription change is `POST /update-services`,
 // a fetch with no timeout, and the connection loop allows one update at a
@@ -14,15 +14,7 @@ import { until } from './devserver-helpers';
 // `connectTimeoutMs` bounds every other wait for the server: it bounds this
 // one too, and the loop then reconnects, which subscribes to the current needs.
 
-const servers: Server[] = [];
-const clients: RealtimeClient[] = [];
-afterEach(async () => {
-  for (const rt of clients.splice(0)) await rt.close();
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+const { servers, clients } = closeAfterEach();
 
 /** SSE streams that welcome and stay open; update POSTs that are never answered. */
 async function hangingUpdates(): Promise<{ base: string; streamServices: string[]; posts: () => number }> {
