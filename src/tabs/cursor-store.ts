@@ -241,9 +241,12 @@ export class CursorStore {
   /** Flushes, then closes the database; the store is inert afterwards. Never rejects. */
   async close(): Promise<void> {
     if (this.#closed) return this.#queue;
-    await this.flush();
-    // Set only now so the final flush still writes.
+    const flushed = this.flush();
+    // Closed now, not once flushed (the flush has what was pending): a save
+    // after close(), from a handler that closed the client mid-frame, armed
+    // a write timer on the closing store, and a load() opened a transaction.
     this.#closed = true;
+    await flushed;
     const db = await this.#db;
     db?.close();
     this.#db = Promise.resolve(undefined);
