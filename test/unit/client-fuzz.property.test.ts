@@ -15,6 +15,7 @@ import '../../src/tabs/storage-lease-election';
 import '../../src/tabs/storage-channel';
 import '../../src/observability/sli-measurement';
 import '../../src/observability/sli-reporter';
+import { seeded } from './seeded-random';
 
 // A client-level fuzz test. The readers have differential tests of their
 // own (test/unit/protocol, test/unit/tabs/channel-reader.test.ts); this one
@@ -585,17 +586,6 @@ function own(entries: [string, unknown][]): Record<string, unknown> {
   for (const [key, value] of entries)
     Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   return out;
-}
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /** What the runs reached (FUZZ_STATS=1): a fuzzer that reaches nothing proves nothing. */

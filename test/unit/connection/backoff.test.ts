@@ -2,22 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BACKOFF, ExponentialBackoff, fullJitterDelay } from '../../../src/connection/backoff';
 import { MAX_RETRY_AFTER_MS, MAX_TIMER_DELAY_MS } from '../../../src/util/timers';
+import { seeded } from '../seeded-random';
 
 /** Ceiling of attempt n with the defaults, written out independently of the implementation. */
 function defaultCeiling(attempt: number): number {
   return [1000, 2000, 4000, 8000, 16_000][attempt] ?? 20_000;
-}
-
-/** mulberry32: a small seeded PRNG, so distribution tests are deterministic. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 describe('ExponentialBackoff', () => {
@@ -123,7 +112,7 @@ describe('ExponentialBackoff', () => {
   });
 
   it('keeps the jitter spread over [floor, cap] at attempt 5000', () => {
-    const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: seededRandom(42) });
+    const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, random: seeded(42) });
     for (let i = 0; i < 5000; i++) backoff.next();
     const bins = new Array<number>(10).fill(0);
     const samples = 20_000;

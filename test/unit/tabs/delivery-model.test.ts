@@ -10,6 +10,7 @@ import type { Transport, TransportConnection } from '../../../src/transports/typ
 // replayed alone as it ran in a sequence (the lease started at another
 // moment of the op list).
 import '../../../src/tabs/storage-lease-election';
+import { seeded } from '../seeded-random';
 
 // A model-based test of the promise across tabs. Random interleavings of
 // tabs opening, closing and crashing, subscribe/unsubscribe churn (also of
@@ -184,17 +185,6 @@ interface Config {
   replay?: boolean;
   /** Of the run's randomness: the platform's `random` and `crypto.getRandomValues` (tab ids). */
   seed?: number;
-}
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 async function run(ops: Op[], config: Config = {}): Promise<void> {
