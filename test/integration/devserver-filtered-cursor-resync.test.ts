@@ -1,7 +1,6 @@
-import { afterEach, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../src/client';
-import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { devClient, record, sleep, until } from './devserver-helpers';
+import { expect, it } from 'vitest';
+import { startDevServer } from '../../src/devserver/index';
+import { closingAfterEach, devClient, record, sleep, until } from './devserver-helpers';
 
 // PROTOCOL.md: the cursor counts what the client "received, or known to be
 // filtered out for this subscription", and a `reset` is for a server that
@@ -14,13 +13,7 @@ import { devClient, record, sleep, until } from './devserver-helpers';
 // nothing, and over long-poll again every time the buffer wrapped.
 
 const ORG = 'org_filtered_cursor';
-let server: DevServer | undefined;
-let rt: RealtimeClient | undefined;
-afterEach(async () => {
-  await rt?.close();
-  await server?.close();
-  rt = server = undefined;
-});
+const closing = closingAfterEach();
 
 for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
   it(`${transport}: events of other properties that outrun the buffer cause no resync`, async () => {
@@ -30,11 +23,11 @@ for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
       batchWindowMs: { min: 1, max: 5 },
       pollWaitSeconds: 1,
     });
-    server = dev;
+    closing(dev);
     const publish = (propertyId: string) =>
       dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated', propertyId });
     const client = devClient(dev.url, ORG, transport);
-    rt = client;
+    closing(client);
     client.setPropertyFilter('p1');
     const seqs = record(client);
     let resyncs = 0;

@@ -31,6 +31,21 @@ export function closeAfterEach(): { servers: Server[]; clients: RealtimeClient[]
   return { servers, clients };
 }
 
+/**
+ * Hands back what it is given, and closes it after each test: the last
+ * given first, so a tab or client closes before the dev server it uses.
+ */
+export function closingAfterEach(): <T extends { close(): unknown }>(thing: T) => T {
+  const open: { close(): unknown }[] = [];
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close();
+  });
+  return (thing) => {
+    open.push(thing);
+    return thing;
+  };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

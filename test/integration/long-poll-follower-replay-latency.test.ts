@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
+import { describe, expect, it } from 'vitest';
+import { startDevServer } from '../../src/devserver/index';
+import { createFakeBrowser } from '../../src/testing/fake-browser';
 import { longPollTransport } from '../../src/transports/builtins';
-import { connectedPair, sleep, until } from './devserver-helpers';
+import { closingAfterEach, connectedPair, sleep, until } from './devserver-helpers';
 
 // A follower that missed frames asks the leader for a replay; the leader
 // lowers its cursor to the follower's. Over a stream it reconnects at once.
@@ -12,21 +12,14 @@ import { connectedPair, sleep, until } from './devserver-helpers';
 
 const ORG = 'org_lp_replay_latency';
 const WAIT_SECONDS = 8;
-let server: DevServer | undefined;
-let browser: FakeBrowser | undefined;
-
-afterEach(async () => {
-  await browser?.close();
-  await server?.close();
-  browser = server = undefined;
-});
+const closing = closingAfterEach();
 
 describe("a follower's replay over long-poll", () => {
   it('arrives within a moment, not when the waiting poll comes back', async () => {
     const dev = await startDevServer({ batchWindowMs: { min: 1, max: 5 }, pollWaitSeconds: WAIT_SECONDS });
-    server = dev;
+    closing(dev);
     const publish = () => dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated' });
-    browser = createFakeBrowser({
+    const browser = createFakeBrowser({
       defaults: {
         url: dev.url,
         scope: { orgId: ORG, userId: 'u_1' },
@@ -34,6 +27,7 @@ describe("a follower's replay over long-poll", () => {
         auth: { getToken: () => dev.issueToken(ORG, 'u_1') },
       },
     });
+    closing(browser);
     const { leader, leaderSeqs, follower, followerSeqs } = await connectedPair(browser);
     publish();
     await until(() => followerSeqs.length === 1 && leaderSeqs.length === 1, 5000, 'seq 1 everywhere');

@@ -1,7 +1,7 @@
-import { afterEach, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
-import { connectedPair, sleep, until } from './devserver-helpers';
+import { expect, it } from 'vitest';
+import { startDevServer } from '../../src/devserver/index';
+import { createFakeBrowser } from '../../src/testing/fake-browser';
+import { closingAfterEach, connectedPair, sleep, until } from './devserver-helpers';
 
 // `maxFrameChars` bounds a frame on every transport: WebSocket and SSE hand
 // the core each frame's text, which it drops past the bound and counts. A
@@ -12,14 +12,7 @@ import { connectedPair, sleep, until } from './devserver-helpers';
 
 const ORG = 'org_lp_max_frame';
 const MAX = 1024;
-let server: DevServer | undefined;
-let browser: FakeBrowser | undefined;
-
-afterEach(async () => {
-  await browser?.close();
-  await server?.close();
-  browser = server = undefined;
-});
+const closing = closingAfterEach();
 
 it('drops a long-poll frame over maxFrameChars in every tab, as over WebSocket, without polling for it in a loop', async () => {
   const dev = await startDevServer({
@@ -27,7 +20,7 @@ it('drops a long-poll frame over maxFrameChars in every tab, as over WebSocket, 
     batchWindowMs: { min: 1, max: 5 },
     pollWaitSeconds: 2,
   });
-  server = dev;
+  closing(dev);
   const publish = (data?: unknown) =>
     dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated', data });
   let polls = 0;
@@ -35,7 +28,7 @@ it('drops a long-poll frame over maxFrameChars in every tab, as over WebSocket, 
     if (String(input instanceof Request ? input.url : input).includes('/poll?')) polls++;
     return fetch(input, init);
   };
-  browser = createFakeBrowser({
+  const browser = createFakeBrowser({
     defaults: {
       url: dev.url,
       scope: { orgId: ORG, userId: 'u_1' },
@@ -46,6 +39,7 @@ it('drops a long-poll frame over maxFrameChars in every tab, as over WebSocket, 
       auth: { getToken: () => dev.issueToken(ORG, 'u_1') },
     },
   });
+  closing(browser);
   const { leader, leaderSeqs, followerSeqs } = await connectedPair(browser);
 
   publish();

@@ -1,7 +1,6 @@
-import { afterEach, expect, it } from 'vitest';
-import type { RealtimeClient } from '../../src/client';
-import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { devClient, record, sleep, until } from './devserver-helpers';
+import { expect, it } from 'vitest';
+import { startDevServer } from '../../src/devserver/index';
+import { closingAfterEach, devClient, record, sleep, until } from './devserver-helpers';
 
 // Long-poll's `connect` delivers the first poll's frames (welcome, and the
 // catch-up: replayed batches, or a `reset` when the server cannot replay from
@@ -15,13 +14,7 @@ import { devClient, record, sleep, until } from './devserver-helpers';
 // the cursor once, at connect, and resync once.
 
 const ORG = 'org_lp_reconnect_reset';
-let server: DevServer | undefined;
-let rt: RealtimeClient | undefined;
-afterEach(async () => {
-  await rt?.close();
-  await server?.close();
-  rt = server = undefined;
-});
+const closing = closingAfterEach();
 
 for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
   it(`${transport}: a reconnect answered with one reset resyncs once`, async () => {
@@ -30,10 +23,10 @@ for (const transport of ['long-poll', 'sse', 'websocket'] as const) {
       batchWindowMs: { min: 1, max: 5 },
       pollWaitSeconds: 1,
     });
-    server = dev;
+    closing(dev);
     const publish = () => dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated' });
     const client = devClient(dev.url, ORG, transport);
-    rt = client;
+    closing(client);
     const seqs = record(client);
     let resyncs = 0;
     client.on('resync', () => resyncs++);

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../../src/devserver/index';
-import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
+import { describe, expect, it } from 'vitest';
+import { startDevServer } from '../../src/devserver/index';
+import { createFakeBrowser } from '../../src/testing/fake-browser';
 import { longPollTransport } from '../../src/transports/builtins';
-import { connectedPair, sleep, until } from './devserver-helpers';
+import { closingAfterEach, connectedPair, sleep, until } from './devserver-helpers';
 
 // A follower back from the back/forward cache asks the leader to replay from
 // its old cursor. Over long-poll the leader has no reconnect (and so no
@@ -13,14 +13,7 @@ import { connectedPair, sleep, until } from './devserver-helpers';
 // the reset again at once, and every tab fired `resync` in a tight loop.
 
 const ORG = 'org_lp_reset';
-let server: DevServer | undefined;
-let browser: FakeBrowser | undefined;
-
-afterEach(async () => {
-  await browser?.close();
-  await server?.close();
-  browser = server = undefined;
-});
+const closing = closingAfterEach();
 
 describe('a replay floor the server can only answer with a reset (long-poll)', () => {
   it('resets once, not at every poll', async () => {
@@ -30,9 +23,9 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
       batchWindowMs: { min: 1, max: 5 },
       pollWaitSeconds: 2,
     });
-    server = dev;
+    closing(dev);
     const publish = () => dev.publish(ORG, { service: 'tasks', entityType: 'task', type: 'task.updated' });
-    browser = createFakeBrowser({
+    const browser = createFakeBrowser({
       defaults: {
         url: dev.url,
         scope: { orgId: ORG, userId: 'u_1' },
@@ -41,6 +34,7 @@ describe('a replay floor the server can only answer with a reset (long-poll)', (
         auth: { getToken: () => dev.issueToken(ORG, 'u_1') },
       },
     });
+    closing(browser);
     const { leader, leaderSeqs, follower, followerSeqs } = await connectedPair(browser);
 
     publish();
