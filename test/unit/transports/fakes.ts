@@ -159,3 +159,20 @@ export function pendingUntilAborted(signal: AbortSignal | undefined): Promise<Re
     });
   });
 }
+
+/** A JSON answer of the backend (200 unless said). */
+export function jsonResponse(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+/**
+ * The long-poll tests' welcome. Its heartbeat is not below the 25 s the polls
+ * wait: the transport passes it on as it is.
+ */
+export const POLL_WELCOME = {
+  type: 'welcome',
+  connectionId: 'lp-1',
+  serverTime: 1,
+  heartbeatMs: 30_000,
+  cursor: { tasks: 5 },
+};

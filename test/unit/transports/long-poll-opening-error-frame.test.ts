@@ -3,7 +3,7 @@ import { createRealtime, type RealtimeClient } from '../../../src/client';
 import { longPollTransport as publicLongPoll } from '../../../src/transports/builtins';
 import { kit } from '../../../src/transports/kit';
 import { longPollTransport } from '../../../src/transports/long-poll';
-import { flush, recordingContext, scriptedFetch } from './fakes';
+import { flush, jsonResponse, recordingContext, scriptedFetch } from './fakes';
 
 // PROTOCOL.md: a long-poll answer is `200 { frames: [...] }`, and an `error`
 // frame is one of the frames a server sends (`unauthorized`: refresh the
@@ -15,8 +15,7 @@ import { flush, recordingContext, scriptedFetch } from './fakes';
 // user was retried for ever, an `unauthorized` token never refreshed. Now
 // the refusal reaches the core as it does on a live connection.
 
-const ok = (body: unknown) =>
-  new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+const ok = jsonResponse;
 
 /** A backend whose every poll is answered with `{ frames: [error] }`. */
 function refusing(error: Record<string, unknown>) {

@@ -3,7 +3,15 @@ import type { Clock } from '../../../src/clock';
 import { decodeCursor } from '../../../src/protocol/cursor';
 import { kit } from '../../../src/transports/kit';
 import { longPollTransport } from '../../../src/transports/long-poll';
-import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedFetch } from './fakes';
+import {
+  type FetchCall,
+  flush,
+  jsonResponse,
+  POLL_WELCOME,
+  pendingUntilAborted,
+  recordingContext,
+  scriptedFetch,
+} from './fakes';
 
 // The loop sent the next poll the moment an answer came. Against a proxy or
 // CDN that answers `/poll` at once (a cached 204, a buffering proxy cutting
@@ -14,15 +22,8 @@ import { type FetchCall, flush, pendingUntilAborted, recordingContext, scriptedF
 // 1 s doubling up to 8 s (nor more than the poll's `wait`); an answer that moved a cursor or took
 // its time ends the pacing.
 
-const WELCOME = {
-  type: 'welcome',
-  connectionId: 'lp-1',
-  serverTime: 1,
-  heartbeatMs: 30_000,
-  cursor: { tasks: 5 },
-};
-const json = (body: unknown) =>
-  new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+const WELCOME = POLL_WELCOME;
+const json = jsonResponse;
 const noContent = () => new Response(null, { status: 204 });
 const batch = (after: number) => ({
   type: 'batch',

@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../../src/client';
 import { decodeCursor } from '../../../src/protocol/cursor';
 import { longPollTransport } from '../../../src/transports/builtins';
-import { pendingUntilAborted, scriptedFetch } from './fakes';
+import { jsonResponse, POLL_WELCOME, pendingUntilAborted, scriptedFetch } from './fakes';
 
 // A frame the core refuses (malformed, from a buggy backend) leaves the
 // core's cursor where it was. WebSocket and SSE go on past it, and the core's
@@ -14,16 +14,9 @@ import { pendingUntilAborted, scriptedFetch } from './fakes';
 // refused frames (one per request) tripped the rollback guard (error rate
 // 95 % after 19 of them): one malformed frame turned realtime off.
 
-const ok = (body: unknown) =>
-  new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+const ok = jsonResponse;
 
-const WELCOME = {
-  type: 'welcome',
-  connectionId: 'lp-1',
-  serverTime: 1,
-  heartbeatMs: 30_000,
-  cursor: { tasks: 5 },
-};
+const WELCOME = POLL_WELCOME;
 
 /** A batch of `tasks` 5 → 6 whose event has no seq. */
 const MALFORMED = {

@@ -8,20 +8,14 @@ import { longPollTransport } from '../../../src/transports/long-poll';
 import {
   type FetchCall,
   flush,
+  POLL_WELCOME,
   pendingUntilAborted,
   recordingContext,
   scriptedFetch,
   streamingResponse,
 } from './fakes';
 
-const WELCOME = {
-  type: 'welcome',
-  connectionId: 'lp-1',
-  serverTime: 1,
-  // Not below the 25 s the polls wait: the transport passes it on as it is.
-  heartbeatMs: 30000,
-  cursor: { tasks: 5 },
-};
+const WELCOME = POLL_WELCOME;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
