@@ -1366,6 +1366,10 @@ class Client implements RealtimeClient, CoordinatorHost {
         // throttled as a lifecycle flush is: a page may toggle realtime often.
         this.#stopParts(true);
         this.#leave('idle');
+        // A `disabled` mirrored from the leader (its guard's trip) is about a
+        // connection this tab no longer follows, and #leave kept it: the gate
+        // lifts it to `idle`, and keeps a reason of this tab's own.
+        this.#applyGate();
       }, this.#options.idleGraceMs);
     }
   }
