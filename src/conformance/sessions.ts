@@ -1,0 +1,524 @@
+import { encodeCursor } from '../protocol/cursor';
+import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
+import { parseServerFrame } from '../protocol/parse';
+import type { Cursor, WelcomeFrame } from '../protocol/schemas';
+import { hasContentType, SseParser } from '../transports/sse-parser';
+import { endpointUrl, subscriptionQuery } from '../transports/url';
+import { type Item, ItemQueue, now } from './queue';
+import type { ConformanceTransport } from './types';
+
+// One connection to the backend under check, per transport, as the SDK's
+// transports open it (src/transports/*.ts): same URLs, headers and first
+// frames. Every frame goes through the SDK's own reader (parseServerFrame):
+// what the client accepts is the contract. Nothing here throws on what the
+// server sends; every request, stream and socket ends at the deadline or on
+// `close()`, whichever comes first, and leaves no timer.
+
+/** The part of a WHATWG `WebSocket` the checker uses: `ws`'s class and Node 22's global both fit. */
+export interface CheckerWebSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number): void;
+  terminate?(): void;
+  addEventListener(type: string, listener: (event: { data?: unknown; code?: number }) => void): void;
+}
+
+/** A `WebSocket` constructor. */
+export type CheckerWebSocketClass = new (url: string) => CheckerWebSocket;
+
+/** What opening a connection came to. */
+export type Opened =
+  | {
+      kind: 'open';
+      session: Session;
+      welcome: WelcomeFrame;
+      welcomedAt: number;
+      /** The item that carried the welcome (over SSE: with its message's `event`). */
+      first: Extract<Item, { kind: 'frame' }>;
+    }
+  /** The server refused it: an HTTP error status, an `error` frame first, or a WebSocket close 4xxx first. */
+  | { kind: 'refused'; detail: string; status?: number; code?: string; closeCode?: number }
+  /** Anything else: no answer, not the protocol, a first frame that is not `welcome`. */
+  | { kind: 'broken'; detail: string };
+
+/** The answer to a change of services. */
+export type UpdateOutcome = { ok: true; cursor?: Cursor } | { ok: false; detail: string };
+
+/** A live connection. */
+export interface Session {
+  /** The next frame or event after the `welcome`. */
+  next(deadline: number): Promise<Item>;
+  /** Changes the services (HTTP: `POST /update-services`; WebSocket: an `update` frame, which has no answer). */
+  update(services: readonly string[], deadline: number): Promise<UpdateOutcome>;
+  /** Long-poll only: the next poll asks from this cursor, as the SDK's `replay()` does. */
+  rewind?(cursor: Cursor): void;
+  close(): void;
+}
+
+/** What every connection is opened with. */
+export interface OpenParams {
+  base: string;
+  token: string | undefined;
+  services: readonly string[];
+  /** The client's cursor; none for a first connection. */
+  cursor?: Cursor;
+  /** When the connection is closed at the latest. */
+  deadline: number;
+  /** When the `welcome` must be in; default `deadline`. */
+  openBy?: number;
+  /** SSE: send the cursor in `Last-Event-ID` only, not in the query. */
+  lastEventIdOnly?: boolean;
+  /** Long-poll `wait`, in seconds. */
+  pollWaitSeconds: number;
+  WebSocket?: CheckerWebSocketClass;
+}
+
+/** At most this much of a body or a frame is quoted in a detail. */
+const QUOTE_CHARS = 160;
+
+/** `text`, cut to {@link QUOTE_CHARS}. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text);
+}
+
+/** A thrown value as one line. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+/** Reads a frame off the wire as the SDK does; an item either way. */
+function itemOf(input: unknown, extra: { event?: string; id?: string } = {}): Item {
+  const result = parseServerFrame(input);
+  if (result.ok) return { kind: 'frame', frame: result.frame, ...extra };
+  const text = typeof input === 'string' ? input : (JSON.stringify(input) ?? String(input));
+  return {
+    kind: 'invalid',
+    detail: `${result.reason}${result.detail ? ` (${result.detail})` : ''}: ${quote(text)}`,
+  };
+}
+
+/** The first item decides: a `welcome` opens, an `error` refuses, anything else is broken. */
+function opened(first: Item, session: Session, what: string): Opened {
+  if (first.kind === 'frame' && first.frame.type === 'welcome') {
+    return { kind: 'open', session, welcome: first.frame, welcomedAt: now(), first };
+  }
+  session.close();
+  if (first.kind === 'frame' && first.frame.type === 'error') {
+    const { code, message } = first.frame;
+    return { kind: 'refused', code, detail: `error frame ${code}: ${quote(message)}` };
+  }
+  if (first.kind === 'frame')
+    return { kind: 'broken', detail: `the first frame was ${first.frame.type}, not welcome` };
+  if (first.kind === 'invalid')
+    return { kind: 'broken', detail: `the first frame is one the SDK refuses: ${first.detail}` };
+  if (first.kind === 'end') return { kind: 'broken', detail: first.detail };
+  return { kind: 'broken', detail: `no welcome ${what} before the time limit` };
+}
+
+/** Reads at most `max` characters of a body, never past the signal. Never rejects. */
+async function readSome(response: Response, max = 2000): Promise<string> {
+  try {
+    const text = await response.text();
+    return text.slice(0, max);
+  } catch {
+    return '';
+  }
+}
+
+/** An HTTP refusal: its status, and the `code` of a JSON error body if it has one. */
+async function refusal(response: Response, what: string): Promise<Extract<Opened, { kind: 'refused' }>> {
+  const body = await readSome(response);
+  let code: string | undefined;
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown } | null;
+    if (typeof parsed?.code === 'string') code = parsed.code;
+  } catch {
+    // not JSON: the status alone
+  }
+  return {
+    kind: 'refused',
+    status: response.status,
+    code,
+    detail: `${what} answered HTTP ${response.status}${body ? ` ${quote(body)}` : ''}`,
+  };
+}
+
+/** A controller that aborts at `deadline`; `stop()` clears its timer. */
+function deadlineController(deadline: number): { controller: AbortController; stop: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
+  return {
+    controller,
+    stop: () => {
+      clearTimeout(timer);
+      controller.abort();
+    },
+  };
+}
+
+function authHeader(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { Authorization: `Bearer ${token}` };
+}
+
+/** `POST /update-services`, as src/transports/update-services.ts sends it. */
+async function postUpdate(
+  base: string,
+  token: string | undefined,
+  body: { connectionId: string; services: readonly string[] },
+  deadline: number,
+): Promise<UpdateOutcome> {
+  const { controller, stop } = deadlineController(deadline);
+  try {
+    const response = await fetch(endpointUrl(base, 'update-services'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authHeader(token) },
+      body: JSON.stringify({ ...body, propertyIds: null }),
+      signal: controller.signal,
+    });
+    const text = await readSome(response, 100_000);
+    if (response.status !== 200) {
+      return { ok: false, detail: `POST /update-services answered HTTP ${response.status} ${quote(text)}` };
+    }
+    let parsed: { cursor: Cursor } | undefined;
+    try {
+      parsed = readUpdateServicesResponse(JSON.parse(text));
+    } catch {
+      // not JSON: refused below
+    }
+    if (!parsed) {
+      return {
+        ok: false,
+        detail: `POST /update-services answered 200 ${quote(text)}, which the SDK refuses: expected JSON { cursor: { [service]: seq } }`,
+      };
+    }
+    return { ok: true, cursor: parsed.cursor };
+  } catch (error) {
+    return {
+      ok: false,
+      detail: controller.signal.aborted
+        ? 'POST /update-services got no answer before the time limit'
+        : `POST /update-services failed: ${describeError(error)}`,
+    };
+  } finally {
+    stop();
+  }
+}
+
+/** Opens a connection over `transport`. Never rejects. */
+export function openSession(transport: ConformanceTransport, params: OpenParams): Promise<Opened> {
+  if (transport === 'sse') return openSse(params);
+  if (transport === 'long-poll') return openLongPoll(params);
+  return openWebSocket(params);
+}
+
+async function openSse(params: OpenParams): Promise<Opened> {
+  const { base, token, services, cursor, deadline } = params;
+  const queue = new ItemQueue();
+  const { controller, stop } = deadlineController(deadline);
+  let closed = false;
+  let connectionId: string | undefined;
+  const close = (): void => {
+    closed = true;
+    clearTimeout(openTimer);
+    stop();
+  };
+  // Until the welcome is in, `openBy` bounds the request and the reading of a refusal's body.
+  const openBy = params.openBy ?? deadline;
+  const openTimer = setTimeout(close, Math.max(0, openBy - now()));
+  const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeader(token) };
+  if (cursor) headers['Last-Event-ID'] = encodeCursor(cursor);
+  const url = endpointUrl(
+    base,
+    'stream',
+    subscriptionQuery({ services, propertyIds: null, cursor: params.lastEventIdOnly ? undefined : cursor }),
+  );
+  let response: Response;
+  try {
+    response = await fetch(url, { headers, signal: controller.signal });
+  } catch (error) {
+    close();
+    return {
+      kind: 'broken',
+      detail: closed
+        ? 'GET /stream got no answer before the time limit'
+        : `GET /stream failed: ${describeError(error)}`,
+    };
+  }
+  if (response.status !== 200) {
+    const result = await refusal(response, 'GET /stream (SSE)');
+    close();
+    return result;
+  }
+  if (!hasContentType(response, 'text/event-stream') || !response.body) {
+    close();
+    return {
+      kind: 'broken',
+      detail: `GET /stream answered 200 with Content-Type ${response.headers.get('content-type') ?? 'none'}: expected text/event-stream (PROTOCOL.md, Endpoints; the SDK moves on to its next transport)`,
+    };
+  }
+  const reader = response.body.getReader();
+  const parser = new SseParser((message) => {
+    if (!closed) queue.push(itemOf(message.data, { event: message.event, id: message.id }));
+  });
+  void (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parser.push(value);
+      }
+      queue.push({ kind: 'end', detail: 'the server ended the event stream' });
+    } catch (error) {
+      // Aborted by the checker (close, or the deadline): the reader times out on its own.
+      if (!controller.signal.aborted) {
+        queue.push({ kind: 'end', detail: `the event stream failed: ${describeError(error)}` });
+      }
+    }
+  })();
+  const session: Session = {
+    next: (until) => queue.next(until),
+    update: (next, until) =>
+      connectionId === undefined
+        ? Promise.resolve({ ok: false, detail: 'no connectionId (no welcome)' })
+        : postUpdate(base, token, { connectionId, services: next }, until),
+    close: () => {
+      close();
+      reader.cancel().catch(() => {});
+    },
+  };
+  const first = await queue.next(openBy);
+  clearTimeout(openTimer);
+  const result = opened(first, session, 'event');
+  if (result.kind === 'open') connectionId = result.welcome.connectionId;
+  return result;
+}
+
+async function openWebSocket(params: OpenParams): Promise<Opened> {
+  const { base, token, services, cursor, deadline } = params;
+  const WebSocketClass = params.WebSocket;
+  if (!WebSocketClass) return { kind: 'broken', detail: 'no WebSocket class' };
+  const queue = new ItemQueue();
+  const url = endpointUrl(base, 'stream', subscriptionQuery({ services, propertyIds: null })).href.replace(
+    /^http/,
+    'ws',
+  );
+  let socket: CheckerWebSocket;
+  try {
+    socket = new WebSocketClass(url);
+  } catch (error) {
+    return { kind: 'broken', detail: `new WebSocket(${url}) threw: ${describeError(error)}` };
+  }
+  let closeCode: number | undefined;
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    try {
+      // `terminate` also ends a socket still opening, which `close` leaves to a timer of its own.
+      if (socket.terminate) socket.terminate();
+      else socket.close(1000);
+    } catch {
+      // already closed
+    }
+  };
+  const timer = setTimeout(close, Math.max(0, deadline - now()));
+  socket.addEventListener('open', () => {
+    const hello: Record<string, unknown> = {
+      type: 'hello',
+      services,
+      propertyIds: null,
+      cursor: cursor ?? {},
+    };
+    if (token !== undefined) hello.token = token;
+    try {
+      socket.send(JSON.stringify(hello));
+    } catch (error) {
+      queue.push({ kind: 'end', detail: `could not send hello: ${describeError(error)}` });
+    }
+  });
+  socket.addEventListener('message', (event) => {
+    if (closed) return;
+    const { data } = event;
+    queue.push(
+      typeof data === 'string'
+        ? itemOf(data)
+        : { kind: 'invalid', detail: 'a binary message: frames are text' },
+    );
+  });
+  socket.addEventListener('error', () => {
+    // The close event that follows carries the code.
+  });
+  socket.addEventListener('close', (event) => {
+    closeCode = event.code;
+    // Closed by the checker (close, or the deadline): the reader times out on its own.
+    if (!closed) queue.push({ kind: 'end', detail: `the WebSocket closed (${event.code ?? 'no code'})` });
+    clearTimeout(timer);
+    closed = true;
+  });
+  const session: Session = {
+    next: (until) => queue.next(until),
+    update: async (next) => {
+      if (closed || socket.readyState !== 1) return { ok: false, detail: 'the WebSocket is not open' };
+      socket.send(JSON.stringify({ type: 'update', services: next, propertyIds: null }));
+      return { ok: true };
+    },
+    close,
+  };
+  const first = await queue.next(params.openBy ?? deadline);
+  if (first.kind === 'end' && closeCode !== undefined && closeCode >= 4000 && closeCode < 5000) {
+    close();
+    return { kind: 'refused', closeCode, detail: `the WebSocket closed with ${closeCode} before any frame` };
+  }
+  if (first.kind === 'end' || first.kind === 'timeout') {
+    close();
+    return {
+      kind: 'broken',
+      detail:
+        first.kind === 'end'
+          ? `${first.detail} before any frame`
+          : 'no frame on the WebSocket before the time limit (upgrade refused or never answered, or no answer to hello)',
+    };
+  }
+  return opened(first, session, 'frame');
+}
+
+/** One poll's answer. */
+type PollAnswer =
+  | { status: 204 | 200; frames: unknown[]; elapsedMs: number }
+  | { status: number; detail: string; code?: string };
+
+async function openLongPoll(params: OpenParams): Promise<Opened> {
+  const { base, token, deadline, pollWaitSeconds } = params;
+  let services = params.services;
+  const queue = new ItemQueue();
+  let closed = false;
+  let inFlight: (() => void) | undefined;
+  let connectionId: string | undefined;
+  // What the next poll asks from: the client's cursor, moved by each batch and reset.
+  const cursor: Cursor = { ...params.cursor };
+
+  const poll = async (wait: number, until: number): Promise<PollAnswer | undefined> => {
+    const id = connectionId === undefined ? '' : `connectionId=${encodeURIComponent(connectionId)}&`;
+    const url = endpointUrl(
+      base,
+      'poll',
+      `${id}${subscriptionQuery({ services, propertyIds: null, cursor })}&wait=${wait}`,
+    );
+    const { controller, stop } = deadlineController(until);
+    inFlight = stop;
+    const sentAt = now();
+    try {
+      const response = await fetch(url, {
+        headers: { Accept: 'application/json', ...authHeader(token) },
+        signal: controller.signal,
+      });
+      const elapsedMs = Math.round(now() - sentAt);
+      if (response.status === 204) {
+        await readSome(response);
+        return { status: 204, frames: [], elapsedMs };
+      }
+      if (response.status !== 200) {
+        const answer = await refusal(response, 'GET /poll');
+        return {
+          status: response.status,
+          detail: answer.detail,
+          code: answer.code,
+        };
+      }
+      const text = await readSome(response, 16 * 1024 * 1024);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return { status: 200, detail: `GET /poll answered 200 with a body that is not JSON: ${quote(text)}` };
+      }
+      const frames = readPollResponse(body)?.frames;
+      if (!frames) {
+        return {
+          status: 200,
+          detail: `GET /poll answered 200 ${quote(text)}: expected { frames: [...] } (PROTOCOL.md, long-poll)`,
+        };
+      }
+      return { status: 200, frames, elapsedMs };
+    } catch (error) {
+      if (controller.signal.aborted) return undefined;
+      return { status: 0, detail: `GET /poll failed: ${describeError(error)}` };
+    } finally {
+      stop();
+      if (inFlight === stop) inFlight = undefined;
+    }
+  };
+
+  const deliver = (frames: unknown[]): void => {
+    for (const input of frames) {
+      const item = itemOf(input);
+      if (item.kind === 'frame') {
+        const { frame } = item;
+        if (frame.type === 'welcome') {
+          connectionId = frame.connectionId;
+          for (const [service, seq] of Object.entries(frame.cursor))
+            if (!(service in cursor)) cursor[service] = seq;
+        }
+        if (frame.type === 'batch' || frame.type === 'reset') Object.assign(cursor, frame.cursor);
+      }
+      queue.push(item);
+    }
+  };
+
+  const session: Session = {
+    async next(until) {
+      for (;;) {
+        if (!queue.empty || queue.ended) return queue.next(until);
+        if (closed || now() >= until) return { kind: 'timeout' };
+        const answer = await poll(pollWaitSeconds, until);
+        if (closed || answer === undefined) return { kind: 'timeout' };
+        if ('detail' in answer) return { kind: 'end', detail: answer.detail };
+        if (answer.frames.length === 0)
+          return { kind: 'empty', status: answer.status, elapsedMs: answer.elapsedMs };
+        deliver(answer.frames);
+      }
+    },
+    update: async (next, until) => {
+      if (connectionId === undefined) return { ok: false, detail: 'no connectionId (no welcome)' };
+      const outcome = await postUpdate(base, token, { connectionId, services: next }, until);
+      services = next;
+      if (outcome.ok && outcome.cursor) Object.assign(cursor, outcome.cursor);
+      return outcome;
+    },
+    rewind(from) {
+      Object.assign(cursor, from);
+    },
+    close() {
+      closed = true;
+      inFlight?.();
+    },
+  };
+
+  // The opening poll, as the SDK's: no connection id, `wait=0`.
+  const openBy = params.openBy ?? deadline;
+  const answer = await poll(0, openBy);
+  if (answer === undefined) {
+    session.close();
+    return { kind: 'broken', detail: 'GET /poll (opening) got no answer before the time limit' };
+  }
+  if ('detail' in answer) {
+    session.close();
+    if (answer.status >= 400)
+      return { kind: 'refused', status: answer.status, code: answer.code, detail: answer.detail };
+    return { kind: 'broken', detail: answer.detail };
+  }
+  if (answer.status === 204 || answer.frames.length === 0) {
+    session.close();
+    return {
+      kind: 'broken',
+      detail: `the opening poll (no connectionId, wait=0) answered ${answer.status === 204 ? '204' : '200 { frames: [] }'}: expected 200 { frames: [welcome, …] } (docs/protocol.md, Transports: long-poll)`,
+    };
+  }
+  deliver(answer.frames);
+  return opened(await queue.next(openBy), session, 'frame');
+}

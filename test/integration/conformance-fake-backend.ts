@@ -1,0 +1,262 @@
+// A small backend of PROTOCOL.md over SSE and long-poll, written from the
+// protocol text as an adopter would, with one deliberate mistake switched on
+// at a time: the conformance checker must name each one. Only what the
+// checker exercises is here (one org, no property filter, no quotas).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** The mistakes a backend engineer makes; each switches one on. */
+export interface Mistakes {
+  /** seq grows by 2 per event. */
+  seqStep2?: boolean;
+  /** batch's `after` is its own cursor (one too far). */
+  afterIsCursor?: boolean;
+  /** SSE batches without `id:`. */
+  sseNoId?: boolean;
+  /** SSE `id:` as plain JSON, not base64url. */
+  sseIdPlainJson?: boolean;
+  /** A poll with nothing new answers `200 { frames: [] }` instead of 204. */
+  emptyPoll200?: boolean;
+  /** Streams and polls start at the head, whatever the cursor. */
+  ignoreCursor?: boolean;
+  /** Any token is welcomed. */
+  acceptAnyToken?: boolean;
+  /** No heartbeats. */
+  noHeartbeat?: boolean;
+  /** `welcome.cursor` names no service. */
+  welcomeCursorEmpty?: boolean;
+  /** `POST /update-services` answers `{ cursor: {} }`. */
+  updateWithoutCursor?: boolean;
+}
+
+export const GOOD_TOKEN = 'good-token';
+export const HEARTBEAT_MS = 150;
+const BASE = '/v2/realtime';
+
+type Cursor = Record<string, number>;
+interface Event {
+  service: string;
+  entityType: string;
+  type: string;
+  seq: number;
+  ts: number;
+  orgId: string;
+  data: unknown;
+}
+interface Conn {
+  id: string;
+  services: string[];
+  /** SSE: the response to write to. */
+  sse?: ServerResponse;
+  /** Long-poll: what it was last answered up to, and the poll waiting. */
+  cursor: Cursor;
+  waiter?: { res: ServerResponse; cursor: Cursor; timer: NodeJS.Timeout };
+  heartbeat?: NodeJS.Timeout;
+}
+
+export interface FakeBackend {
+  url: string;
+  publish(service: string): void;
+  close(): Promise<void>;
+}
+
+const b64url = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+const unb64url = (text: string | null | undefined): Cursor | undefined => {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+  } catch {
+    return undefined;
+  }
+};
+
+export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
+  const log = new Map<string, Event[]>();
+  const conns = new Map<string, Conn>();
+  let nextId = 1;
+  const head = (service: string): number => log.get(service)?.at(-1)?.seq ?? 0;
+
+  /** The batches of `services` after `cursor` (one per service). */
+  const batchesAfter = (services: string[], cursor: Cursor): object[] =>
+    services.flatMap((service) => {
+      const from = cursor[service] ?? head(service);
+      const events = (log.get(service) ?? []).filter((e) => e.seq > from);
+      const last = events.at(-1);
+      if (!last) return [];
+      const after = m.afterIsCursor ? last.seq : from;
+      return [{ type: 'batch', events, after: { [service]: after }, cursor: { [service]: last.seq } }];
+    });
+
+  const sseWrite = (res: ServerResponse, frame: { type: string; cursor?: Cursor }): void => {
+    let id = '';
+    if (frame.type === 'batch' && !m.sseNoId && frame.cursor) {
+      id = `id: ${m.sseIdPlainJson ? JSON.stringify(frame.cursor) : b64url(frame.cursor)}\n`;
+    }
+    res.write(`event: ${frame.type}\n${id}data: ${JSON.stringify(frame)}\n\n`);
+  };
+
+  const welcome = (conn: Conn, start: Cursor): object => ({
+    type: 'welcome',
+    connectionId: conn.id,
+    serverTime: Date.now(),
+    heartbeatMs: HEARTBEAT_MS,
+    cursor: m.welcomeCursorEmpty ? {} : start,
+  });
+
+  const refuse = (res: ServerResponse, status: number, code: string): void => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ type: 'error', code, message: code }));
+  };
+
+  const authorized = (req: IncomingMessage): boolean =>
+    m.acceptAnyToken || req.headers.authorization === `Bearer ${GOOD_TOKEN}`;
+
+  const open = (services: string[], cursor: Cursor | undefined): { conn: Conn; frames: object[] } => {
+    const conn: Conn = { id: `c${nextId++}`, services, cursor: {} };
+    conns.set(conn.id, conn);
+    const from = m.ignoreCursor ? {} : (cursor ?? {});
+    const start: Cursor = {};
+    for (const s of services) start[s] = from[s] ?? head(s);
+    const frames = [welcome(conn, start), ...batchesAfter(services, start)];
+    conn.cursor = { ...start };
+    for (const s of services) conn.cursor[s] = head(s);
+    return { conn, frames };
+  };
+
+  const answerPoll = (conn: Conn, status: number, frames?: object[]): void => {
+    const waiter = conn.waiter;
+    if (!waiter) return;
+    conn.waiter = undefined;
+    clearTimeout(waiter.timer);
+    if (frames) {
+      waiter.res.writeHead(200, { 'Content-Type': 'application/json' });
+      waiter.res.end(JSON.stringify({ frames }));
+    } else if (status === 204 && !m.emptyPoll200) {
+      waiter.res.writeHead(204);
+      waiter.res.end();
+    } else {
+      waiter.res.writeHead(200, { 'Content-Type': 'application/json' });
+      waiter.res.end(JSON.stringify({ frames: [] }));
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname.slice(BASE.length);
+    const services = (url.searchParams.get('services') ?? '').split(',').filter(Boolean);
+    if (!authorized(req)) return refuse(res, 401, 'unauthorized');
+
+    if (req.method === 'GET' && path === '/stream') {
+      const cursor =
+        unb64url(url.searchParams.get('cursor')) ?? unb64url(req.headers['last-event-id'] as string);
+      const { conn, frames } = open(services, cursor);
+      conn.sse = res;
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+      for (const frame of frames) sseWrite(res, frame as { type: string });
+      if (!m.noHeartbeat) {
+        conn.heartbeat = setInterval(
+          () => sseWrite(res, { type: 'heartbeat', serverTime: Date.now() } as never),
+          HEARTBEAT_MS,
+        );
+      }
+      res.on('close', () => {
+        clearInterval(conn.heartbeat);
+        conns.delete(conn.id);
+      });
+      return;
+    }
+
+    if (req.method === 'GET' && path === '/poll') {
+      const known = conns.get(url.searchParams.get('connectionId') ?? '');
+      const cursor = unb64url(url.searchParams.get('cursor'));
+      if (!known) {
+        const { frames } = open(services, cursor);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ frames }));
+      }
+      if (services.length > 0) known.services = services;
+      answerPoll(known, 204);
+      const from = m.ignoreCursor ? known.cursor : { ...known.cursor, ...cursor };
+      const frames = batchesAfter(known.services, from);
+      for (const frame of frames as { cursor: Cursor }[]) Object.assign(known.cursor, frame.cursor);
+      if (frames.length > 0) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ frames }));
+      }
+      const wait = Number(url.searchParams.get('wait') ?? 25) * 1000;
+      known.waiter = { res, cursor: from, timer: setTimeout(() => answerPoll(known, 204), wait) };
+      res.on('close', () => {
+        if (known.waiter?.res === res) {
+          clearTimeout(known.waiter.timer);
+          known.waiter = undefined;
+        }
+      });
+      return;
+    }
+
+    if (req.method === 'POST' && path === '/update-services') {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        const { connectionId, services: next } = JSON.parse(body) as {
+          connectionId: string;
+          services: string[];
+        };
+        const conn = conns.get(connectionId);
+        if (!conn) return refuse(res, 404, 'not_found');
+        const added: Cursor = {};
+        for (const s of next) {
+          if (conn.services.includes(s)) continue;
+          added[s] = head(s);
+          conn.cursor[s] = head(s);
+        }
+        conn.services = next;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ cursor: m.updateWithoutCursor ? {} : added }));
+      });
+      return;
+    }
+    refuse(res, 404, 'not_found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}${BASE}`,
+    publish(service) {
+      const events = log.get(service) ?? [];
+      log.set(service, events);
+      const seq = head(service) + (m.seqStep2 ? 2 : 1);
+      events.push({
+        service,
+        entityType: 'task',
+        type: 'task.updated',
+        seq,
+        ts: Date.now(),
+        orgId: 'org_1',
+        data: {},
+      });
+      for (const conn of conns.values()) {
+        if (!conn.services.includes(service)) continue;
+        const from = { [service]: seq - (m.seqStep2 ? 2 : 1) };
+        const frames = batchesAfter([service], from);
+        if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
+        else if (conn.waiter) {
+          const pending = batchesAfter(conn.services, conn.waiter.cursor);
+          for (const frame of pending as { cursor: Cursor }[]) Object.assign(conn.cursor, frame.cursor);
+          answerPoll(conn, 200, pending);
+        }
+      }
+    },
+    async close() {
+      for (const conn of conns.values()) {
+        clearInterval(conn.heartbeat);
+        if (conn.waiter) clearTimeout(conn.waiter.timer);
+      }
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

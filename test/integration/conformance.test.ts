@@ -1,0 +1,406 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import {
+  type CheckBackendOptions,
+  type ConformanceReport,
+  type ConformanceTransport,
+  checkBackend,
+  formatReport,
+} from '../../src/conformance';
+import { loadWebSocketClient } from '../../src/conformance/load-ws';
+import { CHECKS, runChecks } from '../../src/conformance/run';
+import { startDevServer } from '../../src/devserver';
+import { GOOD_TOKEN, type Mistakes, startFakeBackend } from './conformance-fake-backend';
+import { closingAfterEach, devToken, ORG, USER } from './devserver-helpers';
+
+// tabwire/conformance against real backends on 127.0.0.1: the dev server
+// (every check passes), a small backend written from the protocol with one
+// deliberate mistake at a time (the matching check fails and names it, the
+// others pass), and servers that are no backend at all (the checker reports
+// and finishes, it never throws or hangs).
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const closing = closingAfterEach();
+
+/** `transport check` → status, for one-line expectations. */
+const statuses = (report: ConformanceReport): Record<string, string> =>
+  Object.fromEntries(report.checks.map((c) => [`${c.transport} ${c.name}`, c.status]));
+const failedNames = (report: ConformanceReport): string[] =>
+  report.checks.filter((c) => c.status === 'failed').map((c) => `${c.transport} ${c.name}`);
+const detailOf = (report: ConformanceReport, key: string): string =>
+  report.checks.find((c) => `${c.transport} ${c.name}` === key)?.detail ?? `no check ${key}`;
+
+async function devServer(options: Parameters<typeof startDevServer>[0] = {}) {
+  return closing(await startDevServer({ heartbeatMs: 300, batchWindowMs: { min: 5, max: 20 }, ...options }));
+}
+
+function devOptions(server: {
+  url: string;
+  publish: (org: string, e: never) => unknown;
+}): CheckBackendOptions {
+  return {
+    url: server.url,
+    getToken: () => devToken(),
+    publish: (service) => {
+      server.publish(ORG, { service, entityType: 'task', type: 'task.updated', data: {} } as never);
+    },
+    services: ['tasks', 'finance'],
+    timeoutMs: 3000,
+  };
+}
+
+describe('checkBackend against the dev server', () => {
+  it('passes every check over WebSocket, SSE and long-poll', async () => {
+    const server = await devServer();
+    const report = await checkBackend(devOptions(server));
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(report.ok).toBe(true);
+    const ran = (transport: ConformanceTransport) =>
+      report.checks.filter((c) => c.transport === transport).map((c) => [c.name, c.status]);
+    for (const transport of ['websocket', 'sse', 'long-poll'] as const) {
+      expect(ran(transport)).toEqual(CHECKS[transport].map((name) => [name, 'passed']));
+    }
+    expect(formatReport(report)).toMatch(
+      /^tabwire backend check of http:\/\/127\.0\.0\.1:\d+\/v2\/realtime: OK \(20 passed, 0 failed, 0 skipped/,
+    );
+  });
+
+  it('fails only the auth checks of a dev server that welcomes any token', async () => {
+    const server = await devServer({ verifyToken: () => ({ orgId: ORG, userId: USER }) });
+    const report = await checkBackend(devOptions(server));
+    expect(failedNames(report), formatReport(report)).toEqual([
+      'websocket auth',
+      'sse auth',
+      'long-poll auth',
+    ]);
+    expect(detailOf(report, 'websocket auth')).toMatch(/a bad token was welcomed/);
+    expect(detailOf(report, 'sse auth')).toMatch(/a bad token was welcomed/);
+    expect(report.ok).toBe(false);
+  });
+
+  it('fails the WebSocket auth check of a dev server that answers a bad token with forbidden', async () => {
+    const server = await devServer({
+      verifyToken: (token) => (token === devToken() ? { orgId: ORG, userId: USER } : 'forbidden'),
+    });
+    const report = await checkBackend({ ...devOptions(server), transports: ['websocket', 'sse'] });
+    expect(failedNames(report)).toEqual(['websocket auth', 'sse auth']);
+    expect(detailOf(report, 'websocket auth')).toMatch(
+      /error frame forbidden.*expected an error frame with code unauthorized.*stop for good/,
+    );
+    expect(detailOf(report, 'sse auth')).toMatch(/HTTP 403.*expected HTTP 401/);
+  });
+
+  it('skips the heartbeat check when 2 × heartbeatMs is past timeoutMs, rather than wait', async () => {
+    const server = await devServer({ heartbeatMs: 15_000 });
+    const report = await checkBackend({ ...devOptions(server), transports: ['sse'], services: ['tasks'] });
+    expect(statuses(report)['sse heartbeat']).toBe('skipped');
+    expect(detailOf(report, 'sse heartbeat')).toMatch(/^skipped: heartbeatMs > timeoutMs/);
+    expect(statuses(report)['sse update']).toBe('skipped');
+    expect(detailOf(report, 'sse update')).toMatch(/needs two services/);
+    expect(report.ok).toBe(true);
+    expect(report.durationMs).toBeLessThan(3000);
+  });
+
+  it('skips the WebSocket checks with "install ws" when there is no WebSocket client', async () => {
+    const server = await devServer();
+    const report = await runChecks({ ...devOptions(server), transports: ['websocket'] }, undefined);
+    expect(report.checks.map((c) => c.status)).toEqual(CHECKS.websocket.map(() => 'skipped'));
+    expect(report.checks[0]?.detail).toMatch(/^skipped: install ws/);
+    // Nothing passed: not a conforming backend, just an unchecked one.
+    expect(report.ok).toBe(false);
+    expect(
+      await loadWebSocketClient(() => Promise.reject(new Error('Cannot find package ws')), {}),
+    ).toBeUndefined();
+    class PlatformWebSocket {}
+    expect(
+      await loadWebSocketClient(() => Promise.reject(new Error('no ws')), { WebSocket: PlatformWebSocket }),
+    ).toBe(PlatformWebSocket);
+  });
+});
+
+describe('checkBackend against a backend with one mistake', () => {
+  const options = (
+    url: string,
+    transports: ConformanceTransport[],
+    publish: (s: string) => void,
+    timeoutMs = 1500,
+  ) => ({
+    url,
+    token: GOOD_TOKEN,
+    publish,
+    services: ['tasks', 'finance'],
+    transports,
+    timeoutMs,
+    pollWaitSeconds: 0.5,
+  });
+
+  it('passes every SSE and long-poll check when the backend makes none', async () => {
+    const backend = closing(await startFakeBackend());
+    const report = await checkBackend(options(backend.url, ['sse', 'long-poll'], backend.publish));
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(report.checks.every((c) => c.status === 'passed')).toBe(true);
+  });
+
+  const cases: {
+    mistake: keyof Mistakes;
+    transports: ConformanceTransport[];
+    fails: string[];
+    detail: RegExp;
+    /** For the mistakes whose checks wait out their time limit. */
+    timeoutMs?: number;
+  }[] = [
+    {
+      mistake: 'seqStep2',
+      transports: ['sse', 'long-poll'],
+      fails: ['sse events', 'long-poll events'],
+      detail: /event seq 2 of tasks follows after\.tasks = 0: seq grows by exactly 1 per event/,
+    },
+    {
+      mistake: 'afterIsCursor',
+      transports: ['sse'],
+      // The client sees a gap at every batch: live, in a replay and for an added service.
+      fails: ['sse events', 'sse replay', 'sse replay-last-event-id', 'sse update'],
+      detail: /after\.tasks = 1, but the previous frame left the cursor at 0: the client sees a gap/,
+    },
+    {
+      mistake: 'sseNoId',
+      transports: ['sse'],
+      fails: ['sse events'],
+      detail: /a batch message without id::/,
+    },
+    {
+      mistake: 'sseIdPlainJson',
+      transports: ['sse'],
+      fails: ['sse events'],
+      detail: /id: "\{\\"tasks\\":1\}" is not a base64url JSON cursor/,
+    },
+    {
+      mistake: 'emptyPoll200',
+      transports: ['long-poll'],
+      fails: ['long-poll empty-poll'],
+      detail: /200 \{ frames: \[\] \} after \d+ ms for a poll with wait=0\.5 and nothing new: expected 204/,
+    },
+    {
+      mistake: 'ignoreCursor',
+      transports: ['sse', 'long-poll'],
+      fails: ['sse replay', 'sse replay-last-event-id', 'long-poll replay', 'long-poll replay-poll-cursor'],
+      timeoutMs: 1000,
+      detail:
+        /expected the events after it \(seqs 2, 3\) replayed, got none within 1000 ms \(welcome\.cursor\.tasks was 3: the server started at its head/,
+    },
+    {
+      mistake: 'acceptAnyToken',
+      transports: ['sse', 'long-poll'],
+      fails: ['sse auth', 'long-poll auth'],
+      detail: /a bad token was welcomed/,
+    },
+    {
+      mistake: 'noHeartbeat',
+      transports: ['sse'],
+      fails: ['sse heartbeat'],
+      detail: /no heartbeat within 2 × heartbeatMs \(300 ms/,
+    },
+    {
+      mistake: 'welcomeCursorEmpty',
+      transports: ['sse', 'long-poll'],
+      fails: ['sse welcome', 'long-poll welcome'],
+      detail: /welcome\.cursor \{\} has no tasks, finance/,
+    },
+    {
+      mistake: 'updateWithoutCursor',
+      transports: ['sse', 'long-poll'],
+      fails: ['sse update', 'long-poll update'],
+      detail: /answered \{"cursor":\{\}\}: its cursor must name each newly added service/,
+    },
+  ];
+
+  it.concurrent.each(cases)(
+    '$mistake fails $fails and nothing else',
+    async ({ mistake, transports, fails, detail, timeoutMs }) => {
+      const backend = await startFakeBackend({ [mistake]: true });
+      try {
+        const report = await checkBackend(options(backend.url, transports, backend.publish, timeoutMs));
+        expect(failedNames(report), formatReport(report)).toEqual(fails);
+        expect(detailOf(report, fails[0] as string)).toMatch(detail);
+        // The others still ran, and passed.
+        const others = report.checks.filter((c) => !fails.includes(`${c.transport} ${c.name}`));
+        expect(others.length).toBeGreaterThan(0);
+        expect(
+          others.filter((c) => c.status !== 'passed'),
+          formatReport(report),
+        ).toEqual([]);
+      } finally {
+        await backend.close();
+      }
+    },
+  );
+});
+
+/** A server that is no tabwire backend; `upgrade` requests get `onUpgrade`. */
+async function rogue(
+  onRequest: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
+  onUpgrade: (socket: import('node:stream').Duplex) => void,
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const server = createServer(onRequest);
+  server.on('upgrade', (_req, socket) => onUpgrade(socket));
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v2/realtime`,
+    server,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((done) => server.close(done));
+    },
+  };
+}
+
+const servers = {
+  'answers HTML': () =>
+    rogue(
+      (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<!doctype html><title>Login</title>');
+      },
+      (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>'),
+    ),
+  'closes every socket': () =>
+    rogue(
+      (req) => req.socket.destroy(),
+      (socket) => socket.destroy(),
+    ),
+  'never answers': () =>
+    rogue(
+      () => {},
+      () => {},
+    ),
+};
+
+describe('checkBackend against a server that is no backend', () => {
+  it.concurrent.each(Object.keys(servers) as (keyof typeof servers)[])(
+    'reports every check failed or skipped when the server %s, within its time limits',
+    async (kind) => {
+      const target = await servers[kind]();
+      try {
+        const timeoutMs = 300;
+        const started = performance.now();
+        const report = await checkBackend({
+          url: target.url,
+          token: 't',
+          publish: () => {},
+          services: ['tasks', 'finance'],
+          timeoutMs,
+          pollWaitSeconds: 0.2,
+        });
+        const took = performance.now() - started;
+        expect(report.ok).toBe(false);
+        expect(report.checks).toHaveLength(20);
+        // auth, welcome and update fail per transport (each opens a connection); the rest need a welcome.
+        expect(failedNames(report)).toEqual(
+          ['websocket', 'sse', 'long-poll'].flatMap((t) => [`${t} auth`, `${t} welcome`, `${t} update`]),
+        );
+        expect(
+          report.checks
+            .filter((c) => c.status === 'skipped')
+            .every((c) => c.detail.startsWith('skipped: needs')),
+        ).toBe(true);
+        // Nine connection attempts of at most timeoutMs each.
+        expect(took).toBeLessThan(9 * timeoutMs + 1500);
+        if (kind === 'answers HTML') {
+          expect(detailOf(report, 'sse welcome')).toMatch(
+            /200 with Content-Type text\/html: expected text\/event-stream/,
+          );
+          expect(detailOf(report, 'long-poll welcome')).toMatch(/not JSON: "<!doctype html>/);
+        }
+        if (kind === 'never answers')
+          expect(detailOf(report, 'sse welcome')).toMatch(/no answer before the time limit/);
+      } finally {
+        await target.close();
+      }
+    },
+  );
+
+  it('leaves nothing running: a Node process that ran the checks exits by itself', async () => {
+    // The checker bundled as a package would ship it, run in a process of its
+    // own against the dev server and a server that never answers: the
+    // process must end without process.exit, so no socket, stream or timer is left.
+    const server = await devServer();
+    const silent = closing(
+      await rogue(
+        () => {},
+        () => {},
+      ),
+    );
+    const work = mkdtempSync(join(tmpdir(), 'tabwire-conformance-'));
+    try {
+      symlinkSync(join(repo, 'node_modules'), join(work, 'node_modules'), 'dir');
+      await build({
+        absWorkingDir: repo,
+        entryPoints: ['src/conformance/index.ts'],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        external: ['ws'],
+        outfile: join(work, 'checker.mjs'),
+        logLevel: 'silent',
+      });
+      writeFileSync(
+        join(work, 'run.mjs'),
+        `import { checkBackend } from './checker.mjs';
+const [url, silentUrl] = process.argv.slice(2);
+const publish = async (service) => {
+  const res = await fetch(url + '/dev/publish', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ orgId: 'org_1', event: { service, entityType: 'task', type: 'task.updated' } }) });
+  await res.text();
+};
+const good = await checkBackend({ url, token: 'dev:org_1:u_1', publish, services: ['tasks', 'finance'], timeoutMs: 3000 });
+const bad = await checkBackend({ url: silentUrl, token: 't', publish, services: ['tasks'], transports: ['websocket', 'long-poll'], timeoutMs: 300, pollWaitSeconds: 0.1 });
+console.log(JSON.stringify({ good: good.ok, passed: good.checks.filter((c) => c.status === 'passed').length, bad: bad.ok }));
+`,
+      );
+      const child = spawn(process.execPath, [join(work, 'run.mjs'), server.url, silent.url], {
+        cwd: work,
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      let stdout = '';
+      let stderr = '';
+      let reportedAt = Number.NaN;
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        reportedAt = performance.now();
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const code = await new Promise<number | null>((done) => {
+        const timer = setTimeout(() => {
+          child.kill();
+          done(null);
+        }, 20_000);
+        child.on('exit', (exitCode) => {
+          clearTimeout(timer);
+          done(exitCode);
+        });
+      });
+      // A timer left behind would hold the process up to its delay after the report.
+      const exitLagMs = performance.now() - reportedAt;
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(exitLagMs).toBeLessThan(1000);
+      expect(JSON.parse(stdout)).toEqual({ good: true, passed: 20, bad: false });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
