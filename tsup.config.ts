@@ -71,6 +71,7 @@ export default defineConfig((cli) => ({
     react: 'src/react/index.ts',
     vanilla: 'src/vanilla/index.ts',
     devserver: 'src/devserver/index.ts',
+    conformance: 'src/conformance/index.ts',
     testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],

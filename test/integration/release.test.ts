@@ -65,6 +65,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   'tabwire/vanilla': ['bindDomEvents', 'setRealtimePropertyFilter', 'installDevtools', 'streamEventName'],
   'tabwire/devserver': ['startDevServer', 'MISSING_WS_MESSAGE'],
+  'tabwire/conformance': ['checkBackend', 'formatReport'],
   'tabwire/testing': [
     'createMemoryBackend',
     'createFakeBrowser',
@@ -200,7 +201,14 @@ console.log(JSON.stringify(out));
     const dist = join(app, 'node_modules', 'tabwire', 'dist');
     const first = (file: string) => readFileSync(join(dist, file), 'utf8').split('\n', 1)[0];
     expect([first('react.js'), first('react.cjs')]).toEqual(["'use client';", "'use client';"]);
-    for (const file of ['index.js', 'index.cjs', 'vanilla.js', 'testing.js', 'devserver.js'])
+    for (const file of [
+      'index.js',
+      'index.cjs',
+      'vanilla.js',
+      'testing.js',
+      'devserver.js',
+      'conformance.js',
+    ])
       expect(first(file), file).not.toContain('use client');
     // The source map moved down with the code: the line that creates the
     // context still maps to the line of src/react/context.ts that does.
@@ -393,6 +401,29 @@ ${body}
     expect(out.received[0]).toMatchObject({ service: 'tasks', seq: 1 });
   });
 
+  it('the installed checker (tabwire/conformance, CJS) passes the installed dev server over every transport', () => {
+    const out = runScript(
+      'conformance.cjs',
+      `const { startDevServer } = require('tabwire/devserver');
+const { checkBackend } = require('tabwire/conformance');
+(async () => {
+  const server = await startDevServer({ heartbeatMs: 300, batchWindowMs: { min: 5, max: 20 } });
+  const report = await checkBackend({
+    url: server.url,
+    token: 'dev:org_1:u_1',
+    publish: (service) => { server.publish('org_1', { service, entityType: 'task', type: 'task.updated' }); },
+    services: ['tasks', 'finance'],
+    timeoutMs: 5000,
+  });
+  await server.close();
+  console.log(JSON.stringify({ ok: report.ok, failed: report.checks.filter((c) => !c.ok), passed: report.checks.filter((c) => c.status === 'passed').length }));
+})();
+`,
+      60_000,
+    );
+    expect(out).toEqual({ ok: true, failed: [], passed: 20 });
+  }, 60_000);
+
   it('type-checks a consumer (ESM .ts, React .tsx, CJS .cts) against the installed types with 0 errors', () => {
     writeFileSync(
       join(app, 'tsconfig.json'),
@@ -535,7 +566,7 @@ export const cjsBackend = testing.createMemoryBackend();
     expect(result.status).toBe(0);
   }, 120_000);
 
-  it('type-checks a Node consumer without the DOM lib (tabwire, tabwire/devserver, tabwire/testing)', () => {
+  it('type-checks a Node consumer without the DOM lib (tabwire, tabwire/devserver, tabwire/testing, tabwire/conformance)', () => {
     // tabwire runs in Node ≥ 20 and the dev server only there: a Node project
     // has no DOM lib, so the shipped .d.ts must name no DOM-only global (the
     // platform's browser pieces are typed `unknown` or by shape for that).
@@ -560,11 +591,23 @@ export const cjsBackend = testing.createMemoryBackend();
       `import { createRealtime, newMutationId } from 'tabwire';
 import { startDevServer } from 'tabwire/devserver';
 import { createMemoryBackend } from 'tabwire/testing';
+import { checkBackend, formatReport, type CheckResult } from 'tabwire/conformance';
 
 const server = await startDevServer();
 const backend = createMemoryBackend();
 const rt = createRealtime({ url: server.url, transports: [backend.transport], leader: { strategy: 'none' } });
 rt.trackMutation(newMutationId());
+const report = await checkBackend({
+  url: server.url,
+  getToken: async () => server.issueToken('org_1', 'u_1').token,
+  publish: (service) => {
+    server.publish('org_1', { service, entityType: 'task', type: 'task.updated' });
+  },
+  services: ['tasks'],
+  transports: ['sse', 'long-poll'],
+});
+const failed: CheckResult[] = report.checks.filter((check) => !check.ok);
+console.log(formatReport(report), failed.length);
 `,
     );
     const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
