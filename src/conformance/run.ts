@@ -1,6 +1,7 @@
 import { SERVICE_NAME_PATTERN } from '../protocol/read';
 import type { Cursor } from '../protocol/schemas';
 import { isHttpUrl } from '../transports/url';
+import { describeValue } from '../util/validate';
 import { type Item, now } from './queue';
 import {
   type CheckerWebSocketClass,
@@ -67,8 +68,10 @@ interface Settings {
   timeoutMs: number;
   pollWaitSeconds: number;
   hasToken: boolean;
-  token: () => Promise<string | undefined>;
-  publish: (service: string) => Promise<void>;
+  /** The user's `getToken` (or `token`), given up on at `deadline`. */
+  token: (deadline: number) => Promise<string | undefined>;
+  /** The user's `publish`, given up on at `deadline`. */
+  publish: (service: string, deadline: number) => Promise<void>;
   WebSocket: CheckerWebSocketClass | undefined;
 }
 
@@ -93,11 +96,18 @@ function settle(options: CheckBackendOptions, WebSocket: CheckerWebSocketClass |
       );
     }
   }
-  if (new Set(services).size !== services.length)
-    throw new RangeError('checkBackend: services has a name twice');
+  const twice = services.find((service, i) => services.indexOf(service) !== i);
+  if (twice !== undefined) throw new RangeError(`checkBackend: services has ${JSON.stringify(twice)} twice`);
   const transports = options.transports ?? ALL_TRANSPORTS;
-  if (!Array.isArray(transports) || transports.some((t) => !ALL_TRANSPORTS.includes(t))) {
-    throw new RangeError(`checkBackend: transports must be some of ${ALL_TRANSPORTS.join(', ')}`);
+  if (
+    !Array.isArray(transports) ||
+    transports.length === 0 ||
+    transports.some((t) => !ALL_TRANSPORTS.includes(t))
+  ) {
+    // With none, nothing would run and the report could only say "not ok".
+    throw new RangeError(
+      `checkBackend: transports must be one or more of ${ALL_TRANSPORTS.join(', ')}, got ${describeValue(transports)}`,
+    );
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) {
@@ -106,9 +116,11 @@ function settle(options: CheckBackendOptions, WebSocket: CheckerWebSocketClass |
     );
   }
   const pollWaitSeconds = options.pollWaitSeconds ?? 1;
-  if (!Number.isFinite(pollWaitSeconds) || pollWaitSeconds <= 0 || pollWaitSeconds * 1000 >= timeoutMs) {
+  // Whole seconds, as the client sends `wait`: a backend that reads it as an
+  // integer would refuse `wait=0.5`, a failure the client never meets.
+  if (!Number.isInteger(pollWaitSeconds) || pollWaitSeconds < 1 || pollWaitSeconds > 3600) {
     throw new RangeError(
-      `checkBackend: pollWaitSeconds must be > 0 and under timeoutMs (${timeoutMs} ms), got ${pollWaitSeconds}`,
+      `checkBackend: pollWaitSeconds must be an integer from 1 to 3600, got ${describeValue(pollWaitSeconds)}`,
     );
   }
   if (getToken !== undefined && typeof getToken !== 'function') {
@@ -123,12 +135,37 @@ function settle(options: CheckBackendOptions, WebSocket: CheckerWebSocketClass |
     timeoutMs,
     pollWaitSeconds,
     hasToken: getToken !== undefined || token !== undefined,
-    token: async () => (getToken ? await getToken() : token),
-    publish: async (service) => {
-      await publish(service);
+    token: (deadline) => settled(() => (getToken ? getToken() : token), deadline, 'getToken()', timeoutMs),
+    publish: async (service, deadline) => {
+      await settled(() => publish(service), deadline, `publish(${JSON.stringify(service)})`, timeoutMs);
     },
     WebSocket,
   };
+}
+
+/**
+ * What `work` (the user's code) comes to, or a rejection at `deadline`: a
+ * `publish` or `getToken` that never settles must not hold the run for good.
+ * Rejects with an error that names `what`.
+ */
+async function settled<T>(work: () => T | Promise<T>, deadline: number, what: string, timeoutMs: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not settle within the check's ${timeoutMs} ms (timeoutMs)`)),
+      Math.max(0, deadline - now()),
+    );
+  });
+  const done = Promise.resolve()
+    .then(work)
+    .catch((error: unknown) => {
+      throw new Error(`${what} threw: ${describeError(error)}`);
+    });
+  try {
+    return await Promise.race([done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The first problems, as one line. */
@@ -261,7 +298,10 @@ class TransportChecks {
   async #open(
     params: Omit<OpenParams, 'base' | 'token' | 'pollWaitSeconds' | 'WebSocket'> & { token?: string | null },
   ) {
-    const token = params.token === null ? undefined : (params.token ?? (await this.s.token()));
+    const token =
+      params.token === null
+        ? undefined
+        : (params.token ?? (await this.s.token(params.openBy ?? params.deadline)));
     return openSession(this.transport, {
       ...params,
       base: this.s.base,
@@ -378,6 +418,11 @@ class TransportChecks {
     const live = this.#live;
     if (!live) return skipped('needs a connection with a welcome (see the welcome check)');
     const wait = this.s.pollWaitSeconds;
+    if (wait * 1000 >= this.s.timeoutMs) {
+      return skipped(
+        `pollWaitSeconds (${wait} s) is not under timeoutMs (${this.s.timeoutMs} ms): the server may hold the poll that long; raise timeoutMs to run it`,
+      );
+    }
     const seen: string[] = [];
     for (;;) {
       const item = await live.session.next(deadline);
@@ -422,10 +467,10 @@ class TransportChecks {
     };
     for (let i = 1; i <= EVENT_COUNT; i++) {
       try {
-        await this.s.publish(service);
+        await this.s.publish(service, deadline);
       } catch (error) {
         remember();
-        return failed(`publish(${JSON.stringify(service)}) threw: ${describeError(error)}`);
+        return failed(describeError(error));
       }
       while (seqs.length < i) {
         const item = await live.session.next(deadline);
@@ -551,7 +596,7 @@ class TransportChecks {
       let nextPublishAt = now() + (this.transport === 'websocket' ? UPDATE_FRAME_GRACE_MS : 0);
       for (;;) {
         if (now() >= nextPublishAt) {
-          await this.s.publish(added);
+          await this.s.publish(added, deadline);
           published++;
           nextPublishAt = now() + Math.max(4 * UPDATE_FRAME_GRACE_MS, this.s.timeoutMs / 8);
         }

@@ -399,6 +399,10 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
   let closed = false;
   let inFlight: (() => void) | undefined;
   let connectionId: string | undefined;
+  // After an empty answer that came before `wait` was up, the next poll waits
+  // until then: a backend that ignores `wait` (PROTOCOL.md allows "up to") is
+  // not polled in a tight loop, as the client paces it too.
+  let restUntil = 0;
   // What the next poll asks from: the client's cursor, moved by each batch and reset.
   const cursor: Cursor = { ...params.cursor };
 
@@ -475,11 +479,24 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
       for (;;) {
         if (!queue.empty || queue.ended) return queue.next(until);
         if (closed || now() >= until) return { kind: 'timeout' };
+        const rest = Math.min(restUntil, until) - now();
+        if (rest > 0) {
+          await new Promise<void>((done) => {
+            const timer = setTimeout(done, rest);
+            inFlight = () => {
+              clearTimeout(timer);
+              done();
+            };
+          });
+          continue;
+        }
         const answer = await poll(pollWaitSeconds, until);
         if (closed || answer === undefined) return { kind: 'timeout' };
         if ('detail' in answer) return { kind: 'end', detail: answer.detail };
-        if (answer.frames.length === 0)
+        if (answer.frames.length === 0) {
+          restUntil = now() + pollWaitSeconds * 1000 - answer.elapsedMs;
           return { kind: 'empty', status: answer.status, elapsedMs: answer.elapsedMs };
+        }
         deliver(answer.frames);
       }
     },

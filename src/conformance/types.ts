@@ -76,7 +76,10 @@ export interface CheckBackendOptions {
   transports?: readonly ConformanceTransport[];
   /** Time limit of each check, in milliseconds; default 10000. */
   timeoutMs?: number;
-  /** The long-poll `wait` the checker asks for, in seconds; default 1. Must be under `timeoutMs`. */
+  /**
+   * The long-poll `wait` the checker asks for, in whole seconds (as the client
+   * sends it); default 1. The `empty-poll` check is skipped unless it is under `timeoutMs`.
+   */
   pollWaitSeconds?: number;
 }
 

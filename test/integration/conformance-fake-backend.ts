@@ -27,6 +27,8 @@ export interface Mistakes {
   welcomeCursorEmpty?: boolean;
   /** `POST /update-services` answers `{ cursor: {} }`. */
   updateWithoutCursor?: boolean;
+  /** A poll with nothing new answers 204 at once, whatever its `wait` (which PROTOCOL.md allows: "up to"). */
+  ignoreWait?: boolean;
 }
 
 export const GOOD_TOKEN = 'good-token';
@@ -57,6 +59,8 @@ interface Conn {
 export interface FakeBackend {
   url: string;
   publish(service: string): void;
+  /** `GET /poll` requests received so far. */
+  readonly polls: number;
   close(): Promise<void>;
 }
 
@@ -72,6 +76,7 @@ const unb64url = (text: string | null | undefined): Cursor | undefined => {
 
 export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
   const log = new Map<string, Event[]>();
+  let polls = 0;
   const conns = new Map<string, Conn>();
   let nextId = 1;
   const head = (service: string): number => log.get(service)?.at(-1)?.seq ?? 0;
@@ -167,6 +172,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
     }
 
     if (req.method === 'GET' && path === '/poll') {
+      polls++;
       const known = conns.get(url.searchParams.get('connectionId') ?? '');
       const cursor = unb64url(url.searchParams.get('cursor'));
       if (!known) {
@@ -183,7 +189,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ frames }));
       }
-      const wait = Number(url.searchParams.get('wait') ?? 25) * 1000;
+      const wait = m.ignoreWait ? 0 : Number(url.searchParams.get('wait') ?? 25) * 1000;
       known.waiter = { res, cursor: from, timer: setTimeout(() => answerPoll(known, 204), wait) };
       res.on('close', () => {
         if (known.waiter?.res === res) {
@@ -225,6 +231,9 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
 
   return {
     url: `http://127.0.0.1:${port}${BASE}`,
+    get polls() {
+      return polls;
+    },
     publish(service) {
       const events = log.get(service) ?? [];
       log.set(service, events);

@@ -138,7 +138,6 @@ describe('checkBackend against a backend with one mistake', () => {
     services: ['tasks', 'finance'],
     transports,
     timeoutMs,
-    pollWaitSeconds: 0.5,
   });
 
   it('passes every SSE and long-poll check when the backend makes none', async () => {
@@ -146,6 +145,31 @@ describe('checkBackend against a backend with one mistake', () => {
     const report = await checkBackend(options(backend.url, ['sse', 'long-poll'], backend.publish));
     expect(failedNames(report), formatReport(report)).toEqual([]);
     expect(report.checks.every((c) => c.status === 'passed')).toBe(true);
+  });
+
+  it('skips only the empty poll when timeoutMs is not over the poll wait (1 s by default), rather than refuse the options', async () => {
+    const backend = closing(await startFakeBackend());
+    const report = await checkBackend(options(backend.url, ['long-poll'], backend.publish, 800));
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(statuses(report)['long-poll empty-poll']).toBe('skipped');
+    expect(detailOf(report, 'long-poll empty-poll')).toMatch(
+      /^skipped: pollWaitSeconds \(1 s\) is not under timeoutMs \(800 ms\)/,
+    );
+    expect(report.checks.filter((c) => c.status === 'passed')).toHaveLength(6);
+  });
+
+  it('does not poll in a tight loop a backend that answers every poll at once (wait ignored)', async () => {
+    // Ignoring the cursor too makes the replay checks wait out timeoutMs,
+    // polling all along: 204s at once used to mean thousands of polls.
+    const backend = closing(await startFakeBackend({ ignoreWait: true, ignoreCursor: true }));
+    const report = await checkBackend(options(backend.url, ['long-poll'], backend.publish));
+    expect(failedNames(report), formatReport(report)).toEqual([
+      'long-poll replay',
+      'long-poll replay-poll-cursor',
+    ]);
+    // Six checks of at most 1.5 s each, one poll per second of `wait` plus
+    // the opening and the answered ones.
+    expect(backend.polls).toBeLessThanOrEqual(40);
   });
 
   const cases: {
@@ -185,15 +209,15 @@ describe('checkBackend against a backend with one mistake', () => {
       mistake: 'emptyPoll200',
       transports: ['long-poll'],
       fails: ['long-poll empty-poll'],
-      detail: /200 \{ frames: \[\] \} after \d+ ms for a poll with wait=0\.5 and nothing new: expected 204/,
+      detail: /200 \{ frames: \[\] \} after \d+ ms for a poll with wait=1 and nothing new: expected 204/,
     },
     {
       mistake: 'ignoreCursor',
       transports: ['sse', 'long-poll'],
       fails: ['sse replay', 'sse replay-last-event-id', 'long-poll replay', 'long-poll replay-poll-cursor'],
-      timeoutMs: 1000,
+      timeoutMs: 1200,
       detail:
-        /expected the events after it \(seqs 2, 3\) replayed, got none within 1000 ms \(welcome\.cursor\.tasks was 3: the server started at its head/,
+        /expected the events after it \(seqs 2, 3\) replayed, got none within 1200 ms \(welcome\.cursor\.tasks was 3: the server started at its head/,
     },
     {
       mistake: 'acceptAnyToken',
@@ -241,6 +265,45 @@ describe('checkBackend against a backend with one mistake', () => {
       }
     },
   );
+});
+
+describe("checkBackend with the user's publish or getToken misbehaving", () => {
+  const base = (url: string): CheckBackendOptions => ({
+    url,
+    token: GOOD_TOKEN,
+    publish: () => {},
+    services: ['tasks', 'finance'],
+    transports: ['sse'],
+    timeoutMs: 500,
+  });
+
+  it('fails the check whose publish never settles, within timeoutMs, and goes on', async () => {
+    const backend = closing(await startFakeBackend());
+    const started = performance.now();
+    const report = await checkBackend({ ...base(backend.url), publish: () => new Promise<void>(() => {}) });
+    expect(statuses(report)).toMatchObject({ 'sse events': 'failed', 'sse update': 'failed' });
+    expect(detailOf(report, 'sse events')).toBe(
+      `publish("tasks") did not settle within the check's 500 ms (timeoutMs)`,
+    );
+    expect(detailOf(report, 'sse update')).toMatch(/publish\("finance"\) did not settle/);
+    // Seven checks of at most 500 ms each.
+    expect(performance.now() - started).toBeLessThan(7 * 500 + 1500);
+  }, 10_000);
+
+  it('fails the checks whose getToken never settles, and names a getToken or publish that throws', async () => {
+    const backend = closing(await startFakeBackend());
+    const hung = await checkBackend({ ...base(backend.url), getToken: () => new Promise<string>(() => {}) });
+    expect(detailOf(hung, 'sse welcome')).toBe(
+      "the check could not run: getToken() did not settle within the check's 500 ms (timeoutMs)",
+    );
+    const throwing = await checkBackend({
+      ...base(backend.url),
+      publish: () => {
+        throw new Error('no such test route');
+      },
+    });
+    expect(detailOf(throwing, 'sse events')).toBe('publish("tasks") threw: no such test route');
+  }, 10_000);
 });
 
 /** A server that is no tabwire backend; `upgrade` requests get `onUpgrade`. */
@@ -302,7 +365,6 @@ describe('checkBackend against a server that is no backend', () => {
           publish: () => {},
           services: ['tasks', 'finance'],
           timeoutMs,
-          pollWaitSeconds: 0.2,
         });
         const took = performance.now() - started;
         expect(report.ok).toBe(false);
@@ -366,7 +428,7 @@ const publish = async (service) => {
   await res.text();
 };
 const good = await checkBackend({ url, token: 'dev:org_1:u_1', publish, services: ['tasks', 'finance'], timeoutMs: 3000 });
-const bad = await checkBackend({ url: silentUrl, token: 't', publish, services: ['tasks'], transports: ['websocket', 'long-poll'], timeoutMs: 300, pollWaitSeconds: 0.1 });
+const bad = await checkBackend({ url: silentUrl, token: 't', publish, services: ['tasks'], transports: ['websocket', 'long-poll'], timeoutMs: 300 });
 console.log(JSON.stringify({ good: good.ok, passed: good.checks.filter((c) => c.status === 'passed').length, bad: bad.ok }));
 `,
       );
