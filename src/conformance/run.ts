@@ -43,6 +43,9 @@ const UPDATE_FRAME_GRACE_MS = 100;
  */
 const REPLAY_KINDS: readonly ProblemKind[] = ['after', 'reset', 'error'];
 
+/** How long a bad token's welcome gets to be followed by a refusal, for the detail (a server that welcomes before it reads `hello`). */
+const REFUSAL_AFTER_WELCOME_MS = 250;
+
 /** A bad token: no backend issues this one. */
 export const BAD_TOKEN = 'tabwire-conformance-invalid-token';
 
@@ -322,9 +325,23 @@ class TransportChecks {
     if (!this.s.hasToken) return skipped('no token or getToken given (a backend that needs no token)');
     const opened = await this.#open({ services: this.s.services, deadline, token: BAD_TOKEN });
     if (opened.kind === 'open') {
-      opened.session.close();
+      const { session, welcome } = opened;
+      let after = '';
+      if (this.transport === 'websocket') {
+        const next = await session.next(Math.min(deadline, now() + REFUSAL_AFTER_WELCOME_MS));
+        const refusal =
+          next.kind === 'end'
+            ? next.detail
+            : next.kind === 'frame' && next.frame.type === 'error'
+              ? `error frame ${next.frame.code}`
+              : undefined;
+        if (refusal) {
+          after = `, then refused (${refusal}): the server welcomed before it read the token in hello. The SDK takes that welcome as connected (its circuit breaker counts a success), so with a bad token it reconnects at its backoff for good instead of backing off and opening the circuit; read hello first, and refuse before any welcome`;
+        }
+      }
+      session.close();
       return failed(
-        `a bad token was welcomed (connectionId ${JSON.stringify(opened.welcome.connectionId)}): it must be refused as unauthorized (${this.#where})`,
+        `a bad token was welcomed (connectionId ${JSON.stringify(welcome.connectionId)})${after || ': it must be refused as unauthorized'} (${this.#where})`,
       );
     }
     if (opened.kind === 'broken') {
@@ -356,7 +373,11 @@ class TransportChecks {
     const lifetime = deadline + 3 * this.s.timeoutMs;
     const opened = await this.#open({ services: this.s.services, deadline: lifetime, openBy: deadline });
     if (opened.kind === 'refused') {
-      return failed(`the test user's token was refused: ${opened.detail}; expected a welcome`);
+      const hint =
+        this.transport === 'websocket'
+          ? ' (over WebSocket the SDK sends the token only in hello { token }, its first frame: never in the URL or a header, PROTOCOL.md, Auth)'
+          : '';
+      return failed(`the test user's token was refused: ${opened.detail}; expected a welcome${hint}`);
     }
     if (opened.kind === 'broken') return failed(`no valid welcome: ${opened.detail}`);
     const { welcome, session, welcomedAt, first } = opened;
@@ -406,7 +427,7 @@ class TransportChecks {
       }
       if (item.kind === 'timeout') {
         return failed(
-          `no heartbeat within 2 × heartbeatMs (${2 * heartbeatMs} ms, + ${HEARTBEAT_SLACK_MS} ms) of the welcome with nothing published: one is due every heartbeatMs when idle, and the SDK drops a connection after 2.5 × heartbeatMs without a frame (PROTOCOL.md, Frames: heartbeat; docs/protocol.md, Transports: Heartbeats)`,
+          `no heartbeat within 2 × heartbeatMs (${2 * heartbeatMs} ms, + ${HEARTBEAT_SLACK_MS} ms) of the welcome with nothing published: one is due every heartbeatMs when idle, and the SDK drops a connection after 2.5 × heartbeatMs without a frame${this.transport === 'websocket' ? ' (WebSocket ping frames do not count: a browser never sees them)' : ''} (PROTOCOL.md, Frames: heartbeat; docs/protocol.md, Transports: Heartbeats)`,
         );
       }
       if (item.kind === 'invalid') return failed(`a frame the SDK refuses: ${item.detail}`);
@@ -547,7 +568,7 @@ class TransportChecks {
           const started = welcome.cursor[service];
           const hint =
             got.length === 0 && started !== undefined && started > firstSeq
-              ? ` (welcome.cursor.${service} was ${started}: the server started at its head, not at the cursor)`
+              ? ` (welcome.cursor.${service} was ${started}: the server started at its head, not at the cursor${this.transport === 'websocket' ? '; hello.cursor is the cursor object { [service]: seq }, not base64url text' : ''})`
               : '';
           const also = problems.length > 0 ? `; also: ${summary(problems)}` : '';
           return failed(
@@ -619,7 +640,7 @@ class TransportChecks {
           return failed(`${item.detail} after ${how} adding ${added}`);
         } else if (item.kind === 'timeout' && now() >= deadline) {
           return failed(
-            `${how} added ${added}, then ${published} event(s) of it were published; none arrived on the connection within ${this.s.timeoutMs} ms`,
+            `${how} added ${added}, then ${published} event(s) of it were published; none arrived on the connection within ${this.s.timeoutMs} ms${this.transport === 'websocket' ? ': the server must read update { services, propertyIds } on a live socket and send the added services from their head (PROTOCOL.md, Frames: client to server)' : ''}`,
           );
         }
       }

@@ -1,9 +1,11 @@
+import { RealtimeError } from '../errors';
 import { encodeCursor } from '../protocol/cursor';
 import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
 import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, WelcomeFrame } from '../protocol/schemas';
 import { hasContentType, SseParser } from '../transports/sse-parser';
 import { endpointUrl, subscriptionQuery } from '../transports/url';
+import { errorFromFirstFrame } from '../transports/websocket-codes';
 import { type Item, ItemQueue, now } from './queue';
 import type { ConformanceTransport } from './types';
 
@@ -20,7 +22,10 @@ export interface CheckerWebSocket {
   send(data: string): void;
   close(code?: number): void;
   terminate?(): void;
-  addEventListener(type: string, listener: (event: { data?: unknown; code?: number }) => void): void;
+  addEventListener(
+    type: string,
+    listener: (event: { data?: unknown; code?: number; message?: unknown }) => void,
+  ): void;
 }
 
 /** A `WebSocket` constructor. */
@@ -95,9 +100,11 @@ function itemOf(input: unknown, extra: { event?: string; id?: string } = {}): It
   const result = parseServerFrame(input);
   if (result.ok) return { kind: 'frame', frame: result.frame, ...extra };
   const text = typeof input === 'string' ? input : (JSON.stringify(input) ?? String(input));
+  // Several frames in one message (as a long-poll answer's `frames`) is a likely mistake.
+  const array = /^\s*\[/.test(text) ? ', a JSON array: each message must be one frame object' : '';
   return {
     kind: 'invalid',
-    detail: `${result.reason}${result.detail ? ` (${result.detail})` : ''}: ${quote(text)}`,
+    detail: `${result.reason}${result.detail ? ` (${result.detail})` : ''}${array}: ${quote(text)}`,
   };
 }
 
@@ -341,22 +348,49 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
       queue.push({ kind: 'end', detail: `could not send hello: ${describeError(error)}` });
     }
   });
+  let firstMessage = true;
+  let refusal: Extract<Opened, { kind: 'refused' }> | undefined;
+  let failure = '';
   socket.addEventListener('message', (event) => {
     if (closed) return;
     const { data } = event;
+    if (firstMessage) {
+      firstMessage = false;
+      // The first message is read for a refusal as the client reads it
+      // (websocket-codes.ts), more leniently than a frame: no `message` needed.
+      const error = errorFromFirstFrame(data, RealtimeError);
+      if (error) {
+        const { code } = JSON.parse(data as string) as { code: string };
+        refusal = {
+          kind: 'refused',
+          code: error.code,
+          detail: `error frame ${code}: ${quote(error.message)}${code === error.code ? '' : ` (the SDK reads it as ${error.code})`}`,
+        };
+      }
+    }
     queue.push(
       typeof data === 'string'
         ? itemOf(data)
-        : { kind: 'invalid', detail: 'a binary message: frames are text' },
+        : {
+            kind: 'invalid',
+            detail:
+              'a binary message: the SDK reads text messages only and drops binary ones (send each frame as text, e.g. a string, not a Buffer)',
+          },
     );
   });
-  socket.addEventListener('error', () => {
-    // The close event that follows carries the code.
+  socket.addEventListener('error', (event) => {
+    // The close event that follows carries the code; `ws` says here what the upgrade got.
+    if (typeof event.message === 'string') failure = event.message;
   });
   socket.addEventListener('close', (event) => {
     closeCode = event.code;
     // Closed by the checker (close, or the deadline): the reader times out on its own.
-    if (!closed) queue.push({ kind: 'end', detail: `the WebSocket closed (${event.code ?? 'no code'})` });
+    if (!closed) {
+      queue.push({
+        kind: 'end',
+        detail: `the WebSocket closed (${event.code ?? 'no code'}${failure ? `: ${failure}` : ''})`,
+      });
+    }
     clearTimeout(timer);
     closed = true;
   });
@@ -370,6 +404,10 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
     close,
   };
   const first = await queue.next(params.openBy ?? deadline);
+  if (refusal) {
+    close();
+    return refusal;
+  }
   if (first.kind === 'end' && closeCode !== undefined && closeCode >= 4000 && closeCode < 5000) {
     close();
     return { kind: 'refused', closeCode, detail: `the WebSocket closed with ${closeCode} before any frame` };
@@ -380,7 +418,7 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
       kind: 'broken',
       detail:
         first.kind === 'end'
-          ? `${first.detail} before any frame`
+          ? `${first.detail} before any frame: the SDK reads that as the WebSocket unavailable and tries its next transport (only close 4400, 4401, 4403 and 4429 say why; a browser sees an upgrade refused with an HTTP status as 1006), so it never refreshes a token for it`
           : 'no frame on the WebSocket before the time limit (upgrade refused or never answered, or no answer to hello)',
     };
   }

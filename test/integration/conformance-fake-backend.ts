@@ -1,9 +1,10 @@
-// A small backend of PROTOCOL.md over SSE and long-poll, written from the
+// A small backend of PROTOCOL.md over WebSocket, SSE and long-poll, written from the
 // protocol text as an adopter would, with one deliberate mistake switched on
 // at a time: the conformance checker must name each one. Only what the
 // checker exercises is here (one org, no property filter, no quotas).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /** The mistakes a backend engineer makes; each switches one on. */
 export interface Mistakes {
@@ -29,6 +30,26 @@ export interface Mistakes {
   updateWithoutCursor?: boolean;
   /** A poll with nothing new answers 204 at once, whatever its `wait` (which PROTOCOL.md allows: "up to"). */
   ignoreWait?: boolean;
+  /** WebSocket: the token is read from a `token` URL query parameter at the upgrade (refused with HTTP 401), not from `hello`. */
+  wsTokenInQuery?: boolean;
+  /** WebSocket: `update` frames are ignored. */
+  wsIgnoreUpdate?: boolean;
+  /** WebSocket: batches go out as binary messages (a Buffer sent as is). */
+  wsBinaryBatches?: boolean;
+  /** WebSocket: `welcome` goes out on connect, before `hello` is read (a bad token is refused after it). */
+  wsWelcomeBeforeHello?: boolean;
+  /** WebSocket: each message is a JSON array of the frames sent at once, as a long-poll answer's `frames`. */
+  wsFrameArrays?: boolean;
+  /** WebSocket: a bad token gets close 1008 (policy violation), no error frame. */
+  wsClose1008?: boolean;
+  /** WebSocket: a bad token gets close 4401 alone, no error frame (as the client accepts). */
+  wsClose4401Only?: boolean;
+  /** WebSocket: the error frame refusing a bad token has no `message` (as the client accepts). */
+  wsErrorWithoutMessage?: boolean;
+  /** WebSocket: heartbeats are WebSocket ping frames, not `heartbeat` frames. */
+  wsPingHeartbeat?: boolean;
+  /** WebSocket: `hello.cursor` read as base64url text, as in the URLs (the client sends an object). */
+  wsHelloCursorBase64?: boolean;
 }
 
 export const GOOD_TOKEN = 'good-token';
@@ -50,6 +71,8 @@ interface Conn {
   services: string[];
   /** SSE: the response to write to. */
   sse?: ServerResponse;
+  /** WebSocket: the socket, once its `hello` was accepted. */
+  ws?: WebSocket;
   /** Long-poll: what it was last answered up to, and the poll waiting. */
   cursor: Cursor;
   waiter?: { res: ServerResponse; cursor: Cursor; timer: NodeJS.Timeout };
@@ -116,6 +139,19 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
   const authorized = (req: IncomingMessage): boolean =>
     m.acceptAnyToken || req.headers.authorization === `Bearer ${GOOD_TOKEN}`;
 
+  const wsSend = (ws: WebSocket, frames: object[]): void => {
+    if (frames.length === 0) return;
+    if (m.wsFrameArrays) frames = [frames];
+    for (const frame of frames) {
+      const text = JSON.stringify(frame);
+      ws.send(m.wsBinaryBatches && (frame as { type?: string }).type === 'batch' ? Buffer.from(text) : text);
+    }
+  };
+
+  const startHeartbeat = (conn: Conn, beat: () => void): void => {
+    if (!m.noHeartbeat) conn.heartbeat = setInterval(beat, HEARTBEAT_MS);
+  };
+
   const open = (services: string[], cursor: Cursor | undefined): { conn: Conn; frames: object[] } => {
     const conn: Conn = { id: `c${nextId++}`, services, cursor: {} };
     conns.set(conn.id, conn);
@@ -158,12 +194,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
       conn.sse = res;
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
       for (const frame of frames) sseWrite(res, frame as { type: string });
-      if (!m.noHeartbeat) {
-        conn.heartbeat = setInterval(
-          () => sseWrite(res, { type: 'heartbeat', serverTime: Date.now() } as never),
-          HEARTBEAT_MS,
-        );
-      }
+      startHeartbeat(conn, () => sseWrite(res, { type: 'heartbeat', serverTime: Date.now() } as never));
       res.on('close', () => {
         clearInterval(conn.heartbeat);
         conns.delete(conn.id);
@@ -226,6 +257,87 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
     }
     refuse(res, 404, 'not_found');
   });
+  // WebSocket: the token, services, property filter and cursor come in `hello`,
+  // the first client frame (browsers cannot set headers on a WebSocket).
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, upgradeHead) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== `${BASE}/stream`) return socket.destroy();
+    if (m.wsTokenInQuery && !m.acceptAnyToken && url.searchParams.get('token') !== GOOD_TOKEN) {
+      return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    }
+    wss.handleUpgrade(req, socket, upgradeHead, (ws) => {
+      const early = m.wsWelcomeBeforeHello
+        ? open(url.searchParams.get('services')?.split(',') ?? [], {})
+        : undefined;
+      if (early) wsSend(ws, [early.frames[0] as object]);
+      let conn: Conn | undefined;
+      ws.on('message', (data) => {
+        let frame: { type?: string; token?: string; services?: string[]; cursor?: unknown };
+        try {
+          frame = JSON.parse(String(data));
+        } catch {
+          return wsSend(ws, [{ type: 'error', code: 'bad_request', message: 'not JSON' }]);
+        }
+        const refused = (token: string | null | undefined): boolean => {
+          if (m.acceptAnyToken || token === GOOD_TOKEN) return false;
+          if (m.wsClose1008) ws.close(1008, 'invalid token');
+          else if (m.wsClose4401Only) ws.close(4401);
+          else {
+            const message = m.wsErrorWithoutMessage ? {} : { message: 'bad token' };
+            wsSend(ws, [{ type: 'error', code: 'unauthorized', ...message }]);
+            ws.close(4401);
+          }
+          return true;
+        };
+        if (frame.type === 'hello' && !conn) {
+          if (!m.wsTokenInQuery && refused(frame.token)) return;
+          const cursor = m.wsHelloCursorBase64
+            ? unb64url(typeof frame.cursor === 'string' ? frame.cursor : undefined)
+            : (frame.cursor as Cursor | undefined);
+          const services = frame.services ?? [];
+          let frames: object[];
+          if (early) {
+            // Welcomed at the head already: replay only what the hello's cursor missed.
+            conn = early.conn;
+            const welcomed = (early.frames[0] as { cursor: Cursor }).cursor;
+            const from: Cursor = {};
+            for (const s of services)
+              from[s] = (m.ignoreCursor ? undefined : cursor?.[s]) ?? welcomed[s] ?? head(s);
+            frames = batchesAfter(services, from);
+          } else {
+            const opened = open(services, cursor);
+            conn = opened.conn;
+            frames = opened.frames;
+          }
+          conn.services = services;
+          conn.ws = ws;
+          wsSend(ws, frames);
+          const live = conn;
+          startHeartbeat(live, () =>
+            m.wsPingHeartbeat ? ws.ping() : wsSend(ws, [{ type: 'heartbeat', serverTime: Date.now() }]),
+          );
+          return;
+        }
+        if (frame.type === 'update' && conn && !m.wsIgnoreUpdate) {
+          conn.services = frame.services ?? conn.services;
+          return;
+        }
+        if (frame.type === 'auth' && conn) {
+          refused(frame.token);
+          return;
+        }
+        if (frame.type === 'update' && conn) return;
+        wsSend(ws, [{ type: 'error', code: 'bad_request', message: `unexpected ${frame.type} frame` }]);
+      });
+      ws.on('close', () => {
+        const gone = conn ?? early?.conn;
+        if (!gone) return;
+        clearInterval(gone.heartbeat);
+        conns.delete(gone.id);
+      });
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -252,6 +364,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         const from = { [service]: seq - (m.seqStep2 ? 2 : 1) };
         const frames = batchesAfter([service], from);
         if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
+        else if (conn.ws) wsSend(conn.ws, frames);
         else if (conn.waiter) {
           const pending = batchesAfter(conn.services, conn.waiter.cursor);
           for (const frame of pending as { cursor: Cursor }[]) Object.assign(conn.cursor, frame.cursor);
@@ -264,6 +377,8 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         clearInterval(conn.heartbeat);
         if (conn.waiter) clearTimeout(conn.waiter.timer);
       }
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

@@ -140,11 +140,14 @@ describe('checkBackend against a backend with one mistake', () => {
     timeoutMs,
   });
 
-  it('passes every SSE and long-poll check when the backend makes none', async () => {
+  it('passes every WebSocket, SSE and long-poll check when the backend makes none', async () => {
     const backend = closing(await startFakeBackend());
-    const report = await checkBackend(options(backend.url, ['sse', 'long-poll'], backend.publish));
+    const report = await checkBackend(
+      options(backend.url, ['websocket', 'sse', 'long-poll'], backend.publish),
+    );
     expect(failedNames(report), formatReport(report)).toEqual([]);
     expect(report.checks.every((c) => c.status === 'passed')).toBe(true);
+    expect(report.checks).toHaveLength(20);
   });
 
   it('skips only the empty poll when timeoutMs is not over the poll wait (1 s by default), rather than refuse the options', async () => {
@@ -179,18 +182,30 @@ describe('checkBackend against a backend with one mistake', () => {
     detail: RegExp;
     /** For the mistakes whose checks wait out their time limit. */
     timeoutMs?: number;
+    /** The checks that cannot run once those of `fails` failed. */
+    skips?: string[];
+    /** The check whose detail `detail` matches; default the first of `fails`. */
+    detailOf?: string;
   }[] = [
     {
       mistake: 'seqStep2',
-      transports: ['sse', 'long-poll'],
-      fails: ['sse events', 'long-poll events'],
+      transports: ['websocket', 'sse', 'long-poll'],
+      fails: ['websocket events', 'sse events', 'long-poll events'],
       detail: /event seq 2 of tasks follows after\.tasks = 0: seq grows by exactly 1 per event/,
     },
     {
       mistake: 'afterIsCursor',
-      transports: ['sse'],
-      // The client sees a gap at every batch: live, in a replay and for an added service.
-      fails: ['sse events', 'sse replay', 'sse replay-last-event-id', 'sse update'],
+      transports: ['sse', 'websocket'],
+      // The client sees a gap at every batch: live, in a replay and for an added service
+      // (over WebSocket an added service has no start cursor: the client starts it at the first `after`).
+      fails: [
+        'sse events',
+        'sse replay',
+        'sse replay-last-event-id',
+        'sse update',
+        'websocket events',
+        'websocket replay',
+      ],
       detail: /after\.tasks = 1, but the previous frame left the cursor at 0: the client sees a gap/,
     },
     {
@@ -213,28 +228,34 @@ describe('checkBackend against a backend with one mistake', () => {
     },
     {
       mistake: 'ignoreCursor',
-      transports: ['sse', 'long-poll'],
-      fails: ['sse replay', 'sse replay-last-event-id', 'long-poll replay', 'long-poll replay-poll-cursor'],
+      transports: ['sse', 'long-poll', 'websocket'],
+      fails: [
+        'sse replay',
+        'sse replay-last-event-id',
+        'long-poll replay',
+        'long-poll replay-poll-cursor',
+        'websocket replay',
+      ],
       timeoutMs: 1200,
       detail:
         /expected the events after it \(seqs 2, 3\) replayed, got none within 1200 ms \(welcome\.cursor\.tasks was 3: the server started at its head/,
     },
     {
       mistake: 'acceptAnyToken',
-      transports: ['sse', 'long-poll'],
-      fails: ['sse auth', 'long-poll auth'],
+      transports: ['sse', 'long-poll', 'websocket'],
+      fails: ['sse auth', 'long-poll auth', 'websocket auth'],
       detail: /a bad token was welcomed/,
     },
     {
       mistake: 'noHeartbeat',
-      transports: ['sse'],
-      fails: ['sse heartbeat'],
+      transports: ['sse', 'websocket'],
+      fails: ['sse heartbeat', 'websocket heartbeat'],
       detail: /no heartbeat within 2 × heartbeatMs \(300 ms/,
     },
     {
       mistake: 'welcomeCursorEmpty',
-      transports: ['sse', 'long-poll'],
-      fails: ['sse welcome', 'long-poll welcome'],
+      transports: ['sse', 'long-poll', 'websocket'],
+      fails: ['sse welcome', 'long-poll welcome', 'websocket welcome'],
       detail: /welcome\.cursor \{\} has no tasks, finance/,
     },
     {
@@ -243,18 +264,109 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: ['sse update', 'long-poll update'],
       detail: /answered \{"cursor":\{\}\}: its cursor must name each newly added service/,
     },
+    // WebSocket mistakes. Each verdict is the client's (src/transports/websocket.ts
+    // and the connection loop, run against this backend): what it cannot work
+    // with fails, what it handles passes.
+    {
+      // The client sends the token only in hello: the upgrade is refused with
+      // 401, which it sees as close 1006, tries its next transport and never refreshes the token.
+      mistake: 'wsTokenInQuery',
+      transports: ['websocket', 'sse'],
+      fails: ['websocket auth', 'websocket welcome', 'websocket update'],
+      skips: ['websocket heartbeat', 'websocket events', 'websocket replay'],
+      detail:
+        /a bad token: the WebSocket closed \(1006: Unexpected server response: 401\) before any frame: the SDK reads that as the WebSocket unavailable and tries its next transport.*never refreshes a token/,
+    },
+    {
+      // The client gets none of the added service's events.
+      mistake: 'wsIgnoreUpdate',
+      transports: ['websocket'],
+      fails: ['websocket update'],
+      timeoutMs: 1000,
+      detail:
+        /an update frame added finance, then \d event\(s\) of it were published; none arrived.*must read update \{ services, propertyIds \} on a live socket/,
+    },
+    {
+      // The client counts binary messages as invalid frames and drops them: no event arrives.
+      mistake: 'wsBinaryBatches',
+      transports: ['websocket'],
+      fails: ['websocket events', 'websocket update'],
+      skips: ['websocket replay'],
+      timeoutMs: 800,
+      detail: /0 arrived.*a binary message: the SDK reads text messages only and drops binary ones/,
+    },
+    {
+      // With a good token the client works (it reads hello's cursor after the
+      // welcome); with a bad one it reports connected, then unauthorized, and
+      // reconnects at its backoff for good, its breaker never opening.
+      mistake: 'wsWelcomeBeforeHello',
+      transports: ['websocket'],
+      fails: ['websocket auth'],
+      detail:
+        /a bad token was welcomed \(connectionId "c1"\), then refused \(error frame unauthorized\): the server welcomed before it read the token in hello/,
+    },
+    {
+      // The client reads an array as an invalid frame: no welcome, ever.
+      mistake: 'wsFrameArrays',
+      transports: ['websocket', 'sse'],
+      fails: ['websocket auth', 'websocket welcome', 'websocket update'],
+      skips: ['websocket heartbeat', 'websocket events', 'websocket replay'],
+      detailOf: 'websocket welcome',
+      detail: /no valid welcome: .*a JSON array: each message must be one frame object: "\[\{/,
+    },
+    {
+      // The client takes a close without a 4xxx code of PROTOCOL.md as the transport unavailable.
+      mistake: 'wsClose1008',
+      transports: ['websocket'],
+      fails: ['websocket auth'],
+      detail:
+        /a bad token: the WebSocket closed \(1008\) before any frame: the SDK reads that as the WebSocket unavailable/,
+    },
+    {
+      mistake: 'wsPingHeartbeat',
+      transports: ['websocket'],
+      fails: ['websocket heartbeat'],
+      detail: /no heartbeat within .*WebSocket ping frames do not count/,
+    },
+    {
+      mistake: 'wsHelloCursorBase64',
+      transports: ['websocket'],
+      fails: ['websocket replay'],
+      timeoutMs: 1000,
+      detail: /the server started at its head, not at the cursor; hello\.cursor is the cursor object/,
+    },
+    // Refusals the client reads as unauthorized (it refreshes the token), so the checker passes them.
+    {
+      mistake: 'wsClose4401Only',
+      transports: ['websocket'],
+      fails: [],
+      detailOf: 'websocket auth',
+      detail: /^a bad token is refused: the WebSocket closed with 4401 before any frame$/,
+    },
+    {
+      mistake: 'wsErrorWithoutMessage',
+      transports: ['websocket'],
+      fails: [],
+      detailOf: 'websocket auth',
+      detail: /^a bad token is refused: error frame unauthorized: "unauthorized"$/,
+    },
   ];
 
   it.concurrent.each(cases)(
     '$mistake fails $fails and nothing else',
-    async ({ mistake, transports, fails, detail, timeoutMs }) => {
+    async ({ mistake, transports, fails, detail, timeoutMs, skips = [], detailOf: key = fails[0] }) => {
       const backend = await startFakeBackend({ [mistake]: true });
       try {
         const report = await checkBackend(options(backend.url, transports, backend.publish, timeoutMs));
         expect(failedNames(report), formatReport(report)).toEqual(fails);
-        expect(detailOf(report, fails[0] as string)).toMatch(detail);
+        expect(detailOf(report, key as string)).toMatch(detail);
+        expect(
+          report.checks.filter((c) => c.status === 'skipped').map((c) => `${c.transport} ${c.name}`),
+        ).toEqual(skips);
         // The others still ran, and passed.
-        const others = report.checks.filter((c) => !fails.includes(`${c.transport} ${c.name}`));
+        const others = report.checks.filter(
+          (c) => ![...fails, ...skips].includes(`${c.transport} ${c.name}`),
+        );
         expect(others.length).toBeGreaterThan(0);
         expect(
           others.filter((c) => c.status !== 'passed'),
