@@ -57,10 +57,11 @@ const STORED_RECORDS = [
 ];
 /**
  * The wire protocol: the shared spec beside the project where there is one,
- * else the repo's own copy (docs/protocol.md holds its text and the SDK's
- * additions), so a clone checked alone is checked against it too.
+ * and the repo's own copy (docs/protocol.md holds its text and the SDK's
+ * additions). Both, so a checkout beside the spec fails on what a clone
+ * checked alone (CI) fails on.
  */
-const PROTOCOL_DOC = [resolve(root, '..', 'shared', 'PROTOCOL.md'), join(root, 'docs', 'protocol.md')].find(
+const PROTOCOL_DOCS = [resolve(root, '..', 'shared', 'PROTOCOL.md'), join(root, 'docs', 'protocol.md')].filter(
   (path) => existsSync(path),
 );
 /** Packages whose types name the APIs src calls (rule 5). */
@@ -242,15 +243,17 @@ const rules = [];
     }
     declaredNamesIn(declaration, `${path} ${typeName}`, map);
   }
-  if (!PROTOCOL_DOC) {
+  if (PROTOCOL_DOCS.length === 0) {
     console.error(
       "check-mangle: neither ../shared/PROTOCOL.md nor docs/protocol.md is there (the wire protocol's names).",
     );
     process.exit(1);
   }
   // Every word of the document's code: inline `code` and fenced blocks.
-  const doc = readFileSync(PROTOCOL_DOC, 'utf8');
-  for (const [code] of doc.matchAll(/```[\s\S]*?```|`[^`\n]+`/g)) words(PROTOCOL_DOC, code, map);
+  for (const path of PROTOCOL_DOCS) {
+    const doc = readFileSync(path, 'utf8');
+    for (const [code] of doc.matchAll(/```[\s\S]*?```|`[^`\n]+`/g)) words(path, code, map);
+  }
   rules.push({
     rule: 3,
     what: 'a key of the wire protocol, of the messages between tabs or of a stored record',
