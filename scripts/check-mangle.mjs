@@ -61,9 +61,10 @@ const STORED_RECORDS = [
  * additions). Both, so a checkout beside the spec fails on what a clone
  * checked alone (CI) fails on.
  */
-const PROTOCOL_DOCS = [resolve(root, '..', 'shared', 'PROTOCOL.md'), join(root, 'docs', 'protocol.md')].filter(
-  (path) => existsSync(path),
-);
+const PROTOCOL_DOCS = [
+  resolve(root, '..', 'shared', 'PROTOCOL.md'),
+  join(root, 'docs', 'protocol.md'),
+].filter((path) => existsSync(path));
 /** Packages whose types name the APIs src calls (rule 5). */
 const TYPE_PACKAGES = ['@types/node', '@types/ws', '@types/react'];
 
