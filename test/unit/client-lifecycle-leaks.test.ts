@@ -7,6 +7,7 @@ import { decodeCursor } from '../../src/protocol/cursor';
 import type { Cursor, RealtimeEvent } from '../../src/protocol/schemas';
 import { createFakeBrowser, type FakeBrowser } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
+import { makeEvent } from './pipeline/fixtures';
 
 // The lifecycle the docs promise, checked in every configuration at once:
 // the resources a client holds (the connection, Web Locks or the storage
@@ -154,7 +155,8 @@ class FakeServer {
   publish(service: string): void {
     const seq = (this.heads.get(service) ?? 0) + 1;
     this.heads.set(service, seq);
-    const event = eventOf(service, seq);
+    // The clock's now: a delivery latency the SLI tabs measure stays plausible.
+    const event = makeEvent(service, seq, { orgId: 'org_test', ts: Date.now(), data: { seq } });
     this.log.push(event);
     for (const connection of this.pushed) {
       if (connection.services.has(service)) this.#batch(connection, service, [event]);
@@ -413,19 +415,6 @@ class ServerSocket {
   #emit(event: SocketEvent): void {
     for (const listener of this.#listeners.get(event.type) ?? []) listener(event);
   }
-}
-
-function eventOf(service: string, seq: number): RealtimeEvent {
-  return {
-    service,
-    entityType: 'task',
-    type: 'task.updated',
-    eventId: `${service}_${seq}`,
-    seq,
-    ts: Date.now(),
-    orgId: 'org_test',
-    data: { seq },
-  };
 }
 
 function json(body: unknown, status = 200): Response {
