@@ -347,14 +347,13 @@ class TransportChecks {
     if (opened.kind === 'broken') {
       return failed(`a bad token: ${opened.detail}; expected ${this.#expectedRefusal()} (${this.#where})`);
     }
-    const ok =
-      this.transport === 'websocket'
-        ? opened.code === 'unauthorized' || (opened.code === undefined && opened.closeCode === 4401)
-        : // An `error unauthorized` frame first in a 200 answer is read as a 401 would be (docs/protocol.md, Transports: long-poll).
-          opened.status === 401 || (opened.status === undefined && opened.code === 'unauthorized');
+    // `code` is what the SDK reads: from the HTTP status, the first error
+    // frame (an `error unauthorized` first in a 200 poll answer is read as a
+    // 401 would be: docs/protocol.md, Transports: long-poll), or else the close code.
+    const ok = opened.code === 'unauthorized' || (opened.code === undefined && opened.closeCode === 4401);
     if (ok) return passed(`a bad token is refused: ${opened.detail}`);
     const why =
-      opened.status === 403 || opened.code === 'forbidden' || opened.closeCode === 4403
+      opened.code === 'forbidden' || opened.closeCode === 4403
         ? ': forbidden makes the SDK stop for good, where unauthorized has it refresh the token once'
         : '';
     return failed(

@@ -3,6 +3,7 @@ import { encodeCursor } from '../protocol/cursor';
 import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
 import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, WelcomeFrame } from '../protocol/schemas';
+import { codeForStatus } from '../transports/http-request';
 import { hasContentType, SseParser } from '../transports/sse-parser';
 import { endpointUrl, subscriptionQuery } from '../transports/url';
 import { errorFromFirstFrame } from '../transports/websocket-codes';
@@ -136,20 +137,13 @@ async function readSome(response: Response, max = 2000): Promise<string> {
   }
 }
 
-/** An HTTP refusal: its status, and the `code` of a JSON error body if it has one. */
+/** An HTTP refusal: its status, and the code the SDK reads from that status (its body is only quoted). */
 async function refusal(response: Response, what: string): Promise<Extract<Opened, { kind: 'refused' }>> {
   const body = await readSome(response);
-  let code: string | undefined;
-  try {
-    const parsed = JSON.parse(body) as { code?: unknown } | null;
-    if (typeof parsed?.code === 'string') code = parsed.code;
-  } catch {
-    // not JSON: the status alone
-  }
   return {
     kind: 'refused',
     status: response.status,
-    code,
+    code: codeForStatus(response.status),
     detail: `${what} answered HTTP ${response.status}${body ? ` ${quote(body)}` : ''}`,
   };
 }

@@ -506,6 +506,31 @@ describe('checkBackend against a server that is no backend', () => {
     },
   );
 
+  it('judges an HTTP refusal by its status, as the SDK does, not by the code its body claims', async () => {
+    // A 500 whose body says forbidden is a server error to the SDK (it retries), not a stop for good.
+    const target = closing(
+      await rogue(
+        (_req, res) => {
+          res.writeHead(500, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ type: 'error', code: 'forbidden', message: 'nope' }));
+        },
+        (socket) => socket.destroy(),
+      ),
+    );
+    const report = await checkBackend({
+      url: target.url,
+      token: 't',
+      publish: () => {},
+      services: ['tasks'],
+      transports: ['sse', 'long-poll'],
+      timeoutMs: 300,
+    });
+    for (const name of ['sse auth', 'long-poll auth']) {
+      expect(detailOf(report, name)).toMatch(/answered HTTP 500/);
+      expect(detailOf(report, name)).not.toMatch(/forbidden makes the SDK stop/);
+    }
+  });
+
   it('leaves nothing running: a Node process that ran the checks exits by itself', async () => {
     // The checker bundled as a package would ship it, run in a process of its
     // own against the dev server and a server that never answers: the
