@@ -181,12 +181,8 @@ export class ConnectionLoop {
 
   stop(): void {
     this.#running = this.#everWelcomed = false;
-    // The teardown also frees the update state.
+    // The teardown also frees the update state and cancels the refresh.
     this.#teardown();
-    // The schedule only, the provider stays usable: a stopped loop may be
-    // started again (a new subscriber, a tab that wins the election again),
-    // and its token must refresh then.
-    this.#cancelRefresh?.();
   }
 
   /**
@@ -557,6 +553,13 @@ export class ConnectionLoop {
     this.#replayTimer.clear();
     this.#stopWaitingForBreaker?.();
     this.#deps.watchdog.stop();
+    // Refreshes serve a welcomed connection only: a loop waiting for its
+    // next attempt (backoff, an open circuit, offline, the bfcache) would
+    // call `getToken` once per token lifetime with nothing to send it on,
+    // for hours. The schedule only, the provider stays usable: the next
+    // connect's `get()` fetches if the cached token went stale, and its
+    // welcome schedules again.
+    this.#cancelRefresh?.();
     // An attempt abandoned before its welcome may hold the half-open probe;
     // without giving it back the breaker would stay half-open for good. (A
     // welcome closed the breaker: nothing to give back then.)
