@@ -19,7 +19,9 @@ export type {
  * each transport it connects as the client does, publishes a few events
  * through `publish`, and checks the welcome, auth refusals, heartbeats or
  * empty polls, batches (seq, `after`, `cursor`, SSE `id:`), replay from a
- * cursor and adding a service. Frames are read with the client's own reader.
+ * cursor, adding a service and a WebSocket `auth` frame. Frames are read with
+ * the client's own reader; an SSE stream the server ends is resumed from the
+ * cursor, as the client reconnects.
  *
  * Never rejects for what the backend does: every check ends within
  * `timeoutMs` and reports a failure with what was expected and what came

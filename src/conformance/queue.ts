@@ -8,8 +8,8 @@ export type Item =
   | { kind: 'invalid'; detail: string }
   /** A long-poll answer with nothing in it: `204`, or `200` with no frames. */
   | { kind: 'empty'; status: number; elapsedMs: number }
-  /** The connection ended (closed, failed, answered with an error status). */
-  | { kind: 'end'; detail: string }
+  /** The connection ended (closed, failed, answered with an error status); a WebSocket's with its close code. */
+  | { kind: 'end'; detail: string; closeCode?: number }
   /** The deadline passed first. */
   | { kind: 'timeout' };
 

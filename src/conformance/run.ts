@@ -46,12 +46,19 @@ const REPLAY_KINDS: readonly ProblemKind[] = ['after', 'reset', 'error'];
 /** How long a bad token's welcome gets to be followed by a refusal, for the detail (a server that welcomes before it reads `hello`). */
 const REFUSAL_AFTER_WELCOME_MS = 250;
 
+/**
+ * How long a bad token in an `auth` frame gets to be refused. PROTOCOL.md
+ * does not require a refusal, so waiting longer would only slow down the
+ * backends that keep the socket.
+ */
+const BAD_AUTH_WAIT_MS = 1000;
+
 /** A bad token: no backend issues this one. */
 export const BAD_TOKEN = 'tabwire-conformance-invalid-token';
 
 /** The checks of each transport, in the order they run. */
 export const CHECKS: Record<ConformanceTransport, readonly CheckName[]> = {
-  websocket: ['auth', 'welcome', 'heartbeat', 'events', 'replay', 'update'],
+  websocket: ['auth', 'welcome', 'heartbeat', 'events', 'token-refresh', 'replay', 'update'],
   sse: ['auth', 'welcome', 'heartbeat', 'events', 'replay', 'replay-last-event-id', 'update'],
   'long-poll': ['auth', 'welcome', 'empty-poll', 'events', 'replay', 'replay-poll-cursor', 'update'],
 };
@@ -71,6 +78,8 @@ interface Settings {
   timeoutMs: number;
   pollWaitSeconds: number;
   hasToken: boolean;
+  /** `getToken` was given: each call may give a fresh token. */
+  refreshes: boolean;
   /** The user's `getToken` (or `token`), given up on at `deadline`. */
   token: (deadline: number) => Promise<string | undefined>;
   /** The user's `publish`, given up on at `deadline`. */
@@ -138,6 +147,7 @@ function settle(options: CheckBackendOptions, WebSocket: CheckerWebSocketClass |
     timeoutMs,
     pollWaitSeconds,
     hasToken: getToken !== undefined || token !== undefined,
+    refreshes: getToken !== undefined,
     token: (deadline) => settled(() => (getToken ? getToken() : token), deadline, 'getToken()', timeoutMs),
     publish: async (service, deadline) => {
       await settled(() => publish(service), deadline, `publish(${JSON.stringify(service)})`, timeoutMs);
@@ -179,6 +189,19 @@ function summary(problems: readonly Problem[]): string {
 }
 
 const list = (seqs: readonly number[]): string => (seqs.length === 0 ? 'none' : seqs.join(', '));
+
+/**
+ * What a check's detail says of the SSE streams the server ended during it:
+ * `resumes` has, per stream resumed, the services its welcome started past
+ * the cursor sent.
+ */
+function resumeNote(resumes: readonly (string | undefined)[]): string {
+  const past = resumes.find((text) => text !== undefined);
+  const lost = past
+    ? `; a reconnect with ${past}: past the cursor, so the events in between are lost unless a batch replays them (PROTOCOL.md, Gaps and replay)`
+    : '';
+  return ` (note: the server ended the event stream ${resumes.length} time(s); the checker reconnected at once with its cursor, as the SDK reconnects after its backoff, and judged the events across the streams: a server or a proxy may end an SSE stream${lost})`;
+}
 
 /** A connection that got its welcome, shared by the checks that follow the `welcome` check. */
 interface Live {
@@ -222,6 +245,8 @@ export async function runChecks(
 class TransportChecks {
   #live: Live | undefined;
   #delivered: Delivered | undefined;
+  /** The SSE streams the server ended during the current check, resumed as the client would (see {@link resumeNote}). */
+  #resumes: (string | undefined)[] = [];
   readonly #sse: boolean;
 
   constructor(
@@ -266,11 +291,15 @@ class TransportChecks {
   async #check(name: CheckName): Promise<void> {
     const startedAt = now();
     const deadline = startedAt + this.s.timeoutMs;
+    this.#resumes = [];
     let outcome: Outcome;
     try {
       outcome = await this.#body(name, deadline);
     } catch (error) {
       outcome = failed(`the check could not run: ${describeError(error)}`);
+    }
+    if (this.#resumes.length > 0 && outcome.status !== 'skipped') {
+      outcome = { ...outcome, detail: outcome.detail + resumeNote(this.#resumes) };
     }
     this.#record(name, outcome, startedAt);
   }
@@ -287,6 +316,8 @@ class TransportChecks {
         return this.#emptyPoll(deadline);
       case 'events':
         return this.#events(deadline);
+      case 'token-refresh':
+        return this.#tokenRefresh(deadline);
       case 'replay':
         return this.#replay(deadline, 'new');
       case 'replay-last-event-id':
@@ -311,6 +342,8 @@ class TransportChecks {
       token,
       pollWaitSeconds: this.s.pollWaitSeconds,
       WebSocket: this.s.WebSocket,
+      // Read at each resume: the check under way is told.
+      onResume: (past) => this.#resumes.push(past),
     });
   }
 
@@ -514,6 +547,103 @@ class TransportChecks {
     if (problems.length > 0) return failed(summary(problems));
     return passed(
       `${EVENT_COUNT} events of ${service} arrived in order as batches (seqs ${list(seqs)}), each after = the previous cursor, cursor = its last seq${this.#sse ? ', id: = its cursor' : ''}`,
+    );
+  }
+
+  /**
+   * WebSocket: `auth { token }` on a live socket, as the SDK's `setToken`
+   * sends a refreshed token. The test user's token must keep the socket open
+   * and delivering; a bad one is judged by what the SDK does with the answer.
+   */
+  async #tokenRefresh(deadline: number): Promise<Outcome> {
+    if (!this.s.hasToken) return skipped('no token or getToken given (a backend that needs no token)');
+    const live = this.#live;
+    if (!live) return skipped('needs a connection with a welcome (see the welcome check)');
+    if (!this.#delivered)
+      return skipped('needs an event delivered on that connection (see the events check)');
+    const { session, state } = live;
+    const [service = ''] = this.s.services;
+    const token = await this.s.token(deadline);
+    if (token === undefined) return skipped('getToken() gave no token to send in an auth frame');
+    const sent = this.s.refreshes ? 'a fresh token of getToken()' : 'the same token again';
+    const where = '(PROTOCOL.md, Frames: client to server)';
+    if (!session.auth?.(token))
+      return failed('the WebSocket of the checks before closed before the auth frame');
+    const problems: Problem[] = [];
+    // As for an update frame: an event published before the server read the auth frame tells nothing.
+    const publishAt = now() + UPDATE_FRAME_GRACE_MS;
+    let published = false;
+    for (;;) {
+      const item = await session.next(published ? deadline : Math.min(deadline, publishAt));
+      if (item.kind === 'timeout') {
+        if (now() >= deadline) {
+          const also = problems.length > 0 ? `; also: ${summary(problems)}` : '';
+          return failed(
+            `sent auth { token } with ${sent} on the live socket, then published one event of ${service}: it did not arrive within ${this.s.timeoutMs} ms; a live socket keeps delivering after an auth frame ${where}${also}`,
+          );
+        }
+        try {
+          await this.s.publish(service, deadline);
+        } catch (error) {
+          return failed(describeError(error));
+        }
+        published = true;
+      } else if (item.kind === 'end') {
+        return failed(
+          `${item.detail} after auth { token } with ${sent}: an auth frame refreshes the token of a live socket ${where}; a server that closes it has the SDK reconnect and replay at every token refresh`,
+        );
+      } else if (item.kind === 'invalid') {
+        problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+      } else if (item.kind === 'frame') {
+        const { problems: found, fresh } = state.apply(item);
+        if (item.frame.type === 'error') {
+          return failed(
+            `auth { token } with ${sent} was answered with ${summary(found)}: the SDK drops the socket on any error frame and reconnects; the test user's token must be accepted ${where}`,
+          );
+        }
+        problems.push(...found.filter((p) => p.kind === 'reset'));
+        if (published && fresh.some((e) => e.service === service)) break;
+      }
+    }
+    if (problems.length > 0) return failed(`after auth { token } with ${sent}: ${summary(problems)}`);
+    const good = `auth { token } with ${sent} kept the socket open and the next event of ${service} arrived`;
+    return this.#badAuth(session, deadline, good);
+  }
+
+  /** A bad token in an `auth` frame on a live socket: what the SDK would do with the answer. */
+  async #badAuth(session: Session, deadline: number, good: string): Promise<Outcome> {
+    if (!session.auth?.(BAD_TOKEN)) return failed(`${good}, then the socket closed`);
+    const until = Math.min(deadline, now() + BAD_AUTH_WAIT_MS);
+    let code: string | undefined;
+    let answer = '';
+    for (;;) {
+      const item = await session.next(until);
+      if (item.kind === 'timeout') {
+        return passed(
+          `${good}; a bad token in an auth frame was not refused within ${BAD_AUTH_WAIT_MS} ms (note: PROTOCOL.md leaves open what a server does with it: the SDK keeps the socket and its events; the dev server refuses it as it refuses one in hello, with an error unauthorized frame and close 4401, and the SDK then refreshes the token once and reconnects)`,
+        );
+      }
+      if (item.kind === 'frame' && item.frame.type === 'error') {
+        code = item.frame.code;
+        answer = `error frame ${code}`;
+        break;
+      }
+      if (item.kind === 'end') {
+        // Close 4401 (4403) is read as unauthorized (forbidden) too: websocket-codes.ts.
+        code = item.closeCode === 4401 ? 'unauthorized' : item.closeCode === 4403 ? 'forbidden' : undefined;
+        answer = item.detail;
+        break;
+      }
+      // A heartbeat, or an error frame without `message`, which the SDK drops: its close decides.
+    }
+    if (code === 'unauthorized')
+      return passed(`${good}; a bad token in an auth frame is refused (${answer})`);
+    const why =
+      code === 'forbidden'
+        ? 'forbidden makes the SDK stop for good'
+        : `the SDK reads that as ${code === undefined ? 'a dropped connection' : `a failure (${code})`} and reconnects after its backoff with the refused token, which it clears only on unauthorized, to be refused again before it asks getToken for another`;
+    return failed(
+      `${good}; a bad token in an auth frame got ${answer}: ${why}; expected an error frame with code unauthorized (then close 4401), or close 4401 (docs/protocol.md, Transports: WebSocket)`,
     );
   }
 

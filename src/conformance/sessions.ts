@@ -5,7 +5,7 @@ import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, WelcomeFrame } from '../protocol/schemas';
 import { codeForStatus } from '../transports/http-request';
 import { hasContentType, SseParser } from '../transports/sse-parser';
-import { endpointUrl, subscriptionQuery } from '../transports/url';
+import { endpointUrl, hasKeys, subscriptionQuery } from '../transports/url';
 import { errorFromFirstFrame } from '../transports/websocket-codes';
 import { type Item, ItemQueue, now } from './queue';
 import type { ConformanceTransport } from './types';
@@ -58,6 +58,8 @@ export interface Session {
   update(services: readonly string[], deadline: number): Promise<UpdateOutcome>;
   /** Long-poll only: the next poll asks from this cursor, as the SDK's `replay()` does. */
   rewind?(cursor: Cursor): void;
+  /** WebSocket only: sends `auth { token }`, as the SDK's `setToken` does on a live socket; `false` when the socket is not open. */
+  auth?(token: string): boolean;
   close(): void;
 }
 
@@ -74,6 +76,12 @@ export interface OpenParams {
   openBy?: number;
   /** SSE: send the cursor in `Last-Event-ID` only, not in the query. */
   lastEventIdOnly?: boolean;
+  /**
+   * SSE: a stream the server ended after its welcome is resumed with the
+   * client's cursor, as the SDK reconnects; called at each resumed stream's
+   * welcome with the services it starts past that cursor, if any.
+   */
+  onResume?: (past: string | undefined) => void;
   /** Long-poll `wait`, in seconds. */
   pollWaitSeconds: number;
   WebSocket?: CheckerWebSocketClass;
@@ -216,12 +224,32 @@ export function openSession(transport: ConformanceTransport, params: OpenParams)
   return openWebSocket(params);
 }
 
+/**
+ * How many ended streams one SSE session resumes at most: a server that ends
+ * every stream at once is not reconnected to in a loop until the deadline.
+ */
+const MAX_SSE_RESUMES = 20;
+
+/** The services whose `welcome.cursor` starts past `sent`: the events between are lost unless replayed. */
+function pastCursor(sent: Cursor, welcomed: Cursor): string | undefined {
+  const past = Object.keys(sent).filter((s) => (welcomed[s] ?? -1) > (sent[s] as number));
+  if (past.length === 0) return undefined;
+  return past.map((s) => `${s}=${sent[s]} was welcomed with cursor.${s} = ${welcomed[s]}`).join(', ');
+}
+
 async function openSse(params: OpenParams): Promise<Opened> {
-  const { base, token, services, cursor, deadline } = params;
+  const { base, token, deadline, lastEventIdOnly, onResume } = params;
+  let services = params.services;
   const queue = new ItemQueue();
   const { controller, stop } = deadlineController(deadline);
   let closed = false;
   let connectionId: string | undefined;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let resumes = 0;
+  // The client's cursor, moved by each batch and reset: a stream the server
+  // ends is resumed from it, as the SDK reconnects (an SSE server, or a proxy
+  // in front of it, may end a stream; the SSE standard's clients reconnect).
+  const cursor: Cursor = { ...params.cursor };
   const close = (): void => {
     closed = true;
     clearTimeout(openTimer);
@@ -230,72 +258,124 @@ async function openSse(params: OpenParams): Promise<Opened> {
   // Until the welcome is in, `openBy` bounds the request and the reading of a refusal's body.
   const openBy = params.openBy ?? deadline;
   const openTimer = setTimeout(close, Math.max(0, openBy - now()));
-  const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeader(token) };
-  if (cursor) headers['Last-Event-ID'] = encodeCursor(cursor);
-  const url = endpointUrl(
-    base,
-    'stream',
-    subscriptionQuery({ services, propertyIds: null, cursor: params.lastEventIdOnly ? undefined : cursor }),
-  );
-  let response: Response;
-  try {
-    response = await fetch(url, { headers, signal: controller.signal });
-  } catch (error) {
-    close();
-    return {
-      kind: 'broken',
-      detail: closed
-        ? 'GET /stream got no answer before the time limit'
-        : `GET /stream failed: ${describeError(error)}`,
-    };
-  }
-  if (response.status !== 200) {
-    const result = await refusal(response, 'GET /stream (SSE)');
-    close();
-    return result;
-  }
-  if (!hasContentType(response, 'text/event-stream') || !response.body) {
-    close();
-    return {
-      kind: 'broken',
-      detail: `GET /stream answered 200 with Content-Type ${response.headers.get('content-type') ?? 'none'}: expected text/event-stream (PROTOCOL.md, Endpoints; the SDK moves on to its next transport)`,
-    };
-  }
-  const reader = response.body.getReader();
-  const parser = new SseParser((message) => {
-    if (!closed) queue.push(itemOf(message.data, { event: message.event, id: message.id }));
-  });
-  void (async () => {
+
+  /** `GET /stream` from `from`, as the SDK sends it: a `200 text/event-stream` body, or why not. */
+  const request = async (
+    from: Cursor | undefined,
+  ): Promise<ReadableStream<Uint8Array> | Exclude<Opened, { kind: 'open' }>> => {
+    const headers: Record<string, string> = { Accept: 'text/event-stream', ...authHeader(token) };
+    if (hasKeys(from)) headers['Last-Event-ID'] = encodeCursor(from);
+    const url = endpointUrl(
+      base,
+      'stream',
+      subscriptionQuery({ services, propertyIds: null, cursor: lastEventIdOnly ? undefined : from }),
+    );
+    let response: Response;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.push(value);
-      }
-      queue.push({ kind: 'end', detail: 'the server ended the event stream' });
+      response = await fetch(url, { headers, signal: controller.signal });
     } catch (error) {
-      // Aborted by the checker (close, or the deadline): the reader times out on its own.
-      if (!controller.signal.aborted) {
-        queue.push({ kind: 'end', detail: `the event stream failed: ${describeError(error)}` });
-      }
+      return {
+        kind: 'broken',
+        detail: closed
+          ? 'GET /stream got no answer before the time limit'
+          : `GET /stream failed: ${describeError(error)}`,
+      };
     }
-  })();
+    if (response.status !== 200) return refusal(response, 'GET /stream (SSE)');
+    if (!hasContentType(response, 'text/event-stream') || !response.body) {
+      return {
+        kind: 'broken',
+        detail: `GET /stream answered 200 with Content-Type ${response.headers.get('content-type') ?? 'none'}: expected text/event-stream (PROTOCOL.md, Endpoints; the SDK moves on to its next transport)`,
+      };
+    }
+    return response.body;
+  };
+
+  /** Reads one stream into the queue; `sent` is the cursor a resumed one was asked from. */
+  const follow = (body: ReadableStream<Uint8Array>, sent?: Cursor): void => {
+    const streamReader = body.getReader();
+    reader = streamReader;
+    let welcomed = false;
+    const parser = new SseParser((message) => {
+      if (closed) return;
+      const item = itemOf(message.data, { event: message.event, id: message.id });
+      if (item.kind === 'frame') {
+        const { frame } = item;
+        if (frame.type === 'welcome' && !welcomed) {
+          welcomed = true;
+          connectionId = frame.connectionId;
+          if (sent) onResume?.(pastCursor(sent, frame.cursor));
+          // The client keeps its own cursor of a service; a new one starts at the welcome's.
+          for (const [service, seq] of Object.entries(frame.cursor)) cursor[service] ??= seq;
+        } else if (frame.type === 'batch' || frame.type === 'reset') Object.assign(cursor, frame.cursor);
+      }
+      queue.push(item);
+    });
+    void (async () => {
+      let failure = '';
+      try {
+        for (;;) {
+          const { done, value } = await streamReader.read();
+          if (done) break;
+          parser.push(value);
+        }
+      } catch (error) {
+        // Aborted by the checker (close, or the deadline): the reader times out on its own.
+        if (controller.signal.aborted) return;
+        failure = describeError(error);
+      }
+      if (closed) return;
+      const ended = failure ? `the event stream failed: ${failure}` : 'the server ended the event stream';
+      // Only a welcomed stream is resumed: the first one's end is the open's failure.
+      if (!welcomed || resumes >= MAX_SSE_RESUMES) {
+        const why = !welcomed && sent ? ' before its welcome, after a reconnect with the cursor' : '';
+        const often = welcomed
+          ? ` again after ${resumes} reconnects with the cursor: the checker stops there`
+          : '';
+        queue.push({ kind: 'end', detail: `${ended}${why}${often}` });
+        return;
+      }
+      resumes++;
+      const from = { ...cursor };
+      const next = await request(from);
+      if (closed || controller.signal.aborted) return;
+      if (!('kind' in next)) follow(next, from);
+      else {
+        queue.push({
+          kind: 'end',
+          detail: `${ended}, and reconnecting with the cursor as the SDK does failed: ${next.detail}`,
+        });
+      }
+    })();
+  };
+
+  const first = await request(params.cursor);
+  if ('kind' in first) {
+    // A refusal's body was read within `openBy`.
+    close();
+    return first;
+  }
+  follow(first);
   const session: Session = {
     next: (until) => queue.next(until),
-    update: (next, until) =>
-      connectionId === undefined
-        ? Promise.resolve({ ok: false, detail: 'no connectionId (no welcome)' })
-        : postUpdate(base, token, { connectionId, services: next }, until),
+    update: async (next, until) => {
+      if (connectionId === undefined) return { ok: false, detail: 'no connectionId (no welcome)' };
+      const outcome = await postUpdate(base, token, { connectionId, services: next }, until);
+      // A resumed stream subscribes to them, from the start the answer gave, as the SDK's would.
+      if (outcome.ok) {
+        services = next;
+        for (const [service, seq] of Object.entries(outcome.cursor ?? {})) cursor[service] ??= seq;
+      }
+      return outcome;
+    },
     close: () => {
       close();
-      reader.cancel().catch(() => {});
+      reader?.cancel().catch(() => {});
     },
   };
-  const first = await queue.next(openBy);
+  const welcome = await queue.next(openBy);
   clearTimeout(openTimer);
-  const result = opened(first, session, 'event');
-  if (result.kind === 'open') connectionId = result.welcome.connectionId;
-  return result;
+  return opened(welcome, session, 'event');
 }
 
 async function openWebSocket(params: OpenParams): Promise<Opened> {
@@ -383,6 +463,7 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
       queue.push({
         kind: 'end',
         detail: `the WebSocket closed (${event.code ?? 'no code'}${failure ? `: ${failure}` : ''})`,
+        closeCode: event.code,
       });
     }
     clearTimeout(timer);
@@ -394,6 +475,11 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
       if (closed || socket.readyState !== 1) return { ok: false, detail: 'the WebSocket is not open' };
       socket.send(JSON.stringify({ type: 'update', services: next, propertyIds: null }));
       return { ok: true };
+    },
+    auth: (next) => {
+      if (closed || socket.readyState !== 1) return false;
+      socket.send(JSON.stringify({ type: 'auth', token: next }));
+      return true;
     },
     close,
   };

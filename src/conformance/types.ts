@@ -12,6 +12,8 @@ export type ConformanceTransport = 'websocket' | 'sse' | 'long-poll';
  * - `heartbeat` (WebSocket, SSE): with nothing published, a `heartbeat` within 2 × `heartbeatMs`.
  * - `empty-poll` (long-poll): a poll with nothing new ends with `204` once `wait` elapsed.
  * - `events`: published events arrive as `batch` frames, in order, seq +1, `after` and `cursor` right.
+ * - `token-refresh` (WebSocket): `auth { token }` on a live socket keeps it delivering; a bad token
+ *   in it is refused as `unauthorized` or kept (PROTOCOL.md leaves that open), never as `forbidden`.
  * - `replay`: a new connection with an older cursor gets exactly the events it missed.
  * - `replay-last-event-id` (SSE): the same, with the cursor only in `Last-Event-ID`.
  * - `replay-poll-cursor` (long-poll): a poll of a live connection with an older cursor is answered from there.
@@ -23,6 +25,7 @@ export type CheckName =
   | 'heartbeat'
   | 'empty-poll'
   | 'events'
+  | 'token-refresh'
   | 'replay'
   | 'replay-last-event-id'
   | 'replay-poll-cursor'
@@ -60,10 +63,14 @@ export interface CheckBackendOptions {
   /**
    * A token of a test user, sent as `Authorization: Bearer …` over HTTP and in
    * `hello` over WebSocket. Leave it and `getToken` out for a backend that
-   * needs none (the `auth` check is then skipped).
+   * needs none (the `auth` and `token-refresh` checks are then skipped).
    */
   token?: string;
-  /** A fresh token for each connection the checker opens; wins over `token`. */
+  /**
+   * A fresh token for each connection the checker opens, and for the `auth`
+   * frame of the `token-refresh` check (with `token` alone, that frame sends
+   * the same token again); wins over `token`.
+   */
   getToken?: () => ConformanceToken | Promise<ConformanceToken>;
   /**
    * Makes the backend emit ONE event of `service` for the test user's org.

@@ -50,6 +50,18 @@ export interface Mistakes {
   wsPingHeartbeat?: boolean;
   /** WebSocket: `hello.cursor` read as base64url text, as in the URLs (the client sends an object). */
   wsHelloCursorBase64?: boolean;
+  /** WebSocket: any `auth` frame (a refreshed token) closes the socket. */
+  wsCloseOnAuth?: boolean;
+  /** WebSocket: `auth` frames are not implemented: answered `error bad_request`, as any unexpected frame. */
+  wsNoAuthFrame?: boolean;
+  /** WebSocket: a bad token in an `auth` frame is ignored, the socket kept (PROTOCOL.md does not ask for a refusal). */
+  wsIgnoreBadAuth?: boolean;
+  /**
+   * SSE: a live batch ends the stream instead of being written, as a proxy
+   * that cuts streams, the batch in flight with them (not a mistake: the
+   * SSE standard's clients reconnect, and a reconnect with the cursor gets it).
+   */
+  sseCutAtBatch?: boolean;
 }
 
 export const GOOD_TOKEN = 'good-token';
@@ -323,8 +335,9 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
           conn.services = frame.services ?? conn.services;
           return;
         }
-        if (frame.type === 'auth' && conn) {
-          refused(frame.token);
+        if (frame.type === 'auth' && conn && !m.wsNoAuthFrame) {
+          if (m.wsCloseOnAuth) ws.close();
+          else if (!m.wsIgnoreBadAuth) refused(frame.token);
           return;
         }
         if (frame.type === 'update' && conn) return;
@@ -363,7 +376,11 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         if (!conn.services.includes(service)) continue;
         const from = { [service]: seq - (m.seqStep2 ? 2 : 1) };
         const frames = batchesAfter([service], from);
-        if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
+        if (conn.sse && m.sseCutAtBatch) {
+          clearInterval(conn.heartbeat);
+          conns.delete(conn.id);
+          conn.sse.end();
+        } else if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
         else if (conn.ws) wsSend(conn.ws, frames);
         else if (conn.waiter) {
           const pending = batchesAfter(conn.services, conn.waiter.cursor);
