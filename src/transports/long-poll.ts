@@ -52,9 +52,6 @@ const PACE_MS = 1000;
  */
 const MAX_PACE_MS = 8000;
 
-/** Frames only a server sends, that move no cursor: an answer with one is not paced. */
-const SPOKEN = new Set(['welcome', 'heartbeat']);
-
 /** A `/poll` query: the subscription plus the connection and how long to wait. */
 export interface PollQuery extends SubscriptionQuery {
   connectionId?: string;
@@ -86,9 +83,10 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
  * After an answer that came back sooner than `wait` and moved no cursor (a
  * proxy answering every poll at once, frames without a cursor) the next
  * poll waits: it goes 1 s after the last one was sent, then 2 s, 4 s and
- * at most 8 s (nor more than `wait`), until an answer moves a cursor, brings a heartbeat or welcome
- * frame, or takes that long. `replay()`, `update()` and `close()` end the
- * wait.
+ * at most 8 s (nor more than `wait`), until an answer moves a cursor,
+ * brings a heartbeat or welcome frame of the server's clock more than half a
+ * `heartbeatMs` past the last one (not a cache replaying one), or takes that
+ * long. `replay()`, `update()` and `close()` end the wait.
  */
 export function longPollTransport(options: LongPollTransportOptions, kit: TransportKit): Transport {
   // Options were checked by the exported factory (builtins.ts), not again here.
@@ -193,21 +191,32 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         throw kit.unavailable('the first poll did not start with a welcome frame');
       }
       let connectionId = welcomeId as string;
+      // The `serverTime` of the last welcome or heartbeat, and the last welcome's `heartbeatMs` (not raised).
+      let spokeAt: number;
+      let heartbeatMs: number;
 
       /** Hands a poll's frames to the core, noting the cursor they move to. */
       const deliver = (frames: unknown[]): void => {
         for (let frame of frames) {
           if (closed) return;
           if (typeof frame === 'object' && frame !== null) {
-            const type = (frame as { type?: unknown }).type;
+            const { type, serverTime } = frame as { type?: unknown; serverTime: number };
             if (type === 'batch' || type === 'reset' || type === 'welcome') {
               mergeCursor(cursor, (frame as { cursor?: unknown }).cursor);
             }
+            if (type === 'heartbeat' || type === 'welcome') spokeAt = serverTime;
             if (type === 'welcome') {
               // A server that forgot an idle connection opens a new one on the next
               // poll and says so with a new welcome: later polls and updates use it.
               connectionId = connectionIdOfWelcomeObject(frame) ?? connectionId;
-              frame = withPollHeartbeat(frame, waitSeconds * 1000);
+              ({ heartbeatMs } = frame as { heartbeatMs: number });
+              // The answer to a poll is the heartbeat (a 204 becomes one), and the
+              // server may hold a poll for `wait`: a shorter `heartbeatMs` is raised
+              // to it, so the core's watchdog (dead after two missed) never ends a
+              // healthy poll.
+              if (typeof heartbeatMs === 'number' && heartbeatMs < waitSeconds * 1000) {
+                frame = { ...frame, heartbeatMs: waitSeconds * 1000 };
+              }
             }
           }
           // Non-objects go on too: the core counts them as invalid.
@@ -232,6 +241,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         while (!closed) {
           const current = ctx.getCursor?.() ?? cursor;
           const sentAt = now();
+          const spokenBefore = spokeAt;
           const outcome = await poll({
             connectionId,
             services,
@@ -261,19 +271,23 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           // An answer sooner than a held poll's, with no cursor to move on
           // from (a proxy's instant 204, a 200 whose frames have no cursor),
           // would come again at once, from every browser, for good. A server
-          // answers a held poll early with frames that move the cursor, its
-          // heartbeat (`heartbeatMs` may be under a second) or a new welcome,
-          // or because this transport aborted it; `wait=0` asks for instant
-          // answers. Capped at `wait` too, the pace is never slower than a
-          // healthy server's, nor long for the watchdog (heartbeatMs was
-          // raised to `wait`).
+          // answers a held poll early with frames that move the cursor, or
+          // with a heartbeat (`heartbeatMs` may be under a second) or a new
+          // welcome, or because this transport aborted it; `wait=0` asks for
+          // instant answers. Its heartbeats are `heartbeatMs` apart by its
+          // clock, however soon the poll ends (one sent while no poll waited
+          // ends the next at once): a heartbeat or welcome under half that
+          // after the last (a cache replaying one, same serverTime) is paced.
+          // Capped at `wait` too, the pace is never slower than a healthy
+          // server's, nor long for the watchdog (heartbeatMs was raised to
+          // `wait`).
           const restMs = Math.min(paceMs, MAX_PACE_MS, waitSeconds * 1000) + sentAt - now();
           const { signal } = inFlight as AbortController;
           if (
             restMs > 0 &&
             !signal.aborted &&
             !kit.hasKeys(aheadCursor) &&
-            !outcome.some((frame) => SPOKEN.has((frame as { type?: string } | null)?.type as string))
+            !(spokeAt - spokenBefore > heartbeatMs / 2)
           ) {
             paceMs *= 2;
             // `replay()`, `update()` and `close()` abort the last poll's signal: poll now, or end.
@@ -324,19 +338,6 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       };
     },
   };
-}
-
-/**
- * Over long-poll the answer to a poll is the heartbeat (a 204 becomes one),
- * and the server may hold a poll for the `wait` this transport asked for: a
- * welcome's `heartbeatMs` shorter than that is raised to it, so the core's
- * watchdog (dead after two missed heartbeats) never ends a healthy poll.
- */
-function withPollHeartbeat(welcome: object, waitMs: number): object {
-  const { heartbeatMs } = welcome as { heartbeatMs?: unknown };
-  return typeof heartbeatMs === 'number' && heartbeatMs < waitMs
-    ? { ...welcome, heartbeatMs: waitMs }
-    : welcome;
 }
 
 /** The cursor past an answer's frames (a welcome's is where it starts). */

@@ -40,12 +40,15 @@ const CAP = 200;
  * `answer` (a poll it answers with `undefined` waits until aborted);
  * `polls` are the fake times the loop's polls were sent at, from the first.
  */
-function backend(answer: (call: FetchCall) => Response | Promise<Response> | undefined) {
+function backend(
+  answer: (call: FetchCall) => Response | Promise<Response> | undefined,
+  welcome: object = WELCOME,
+) {
   const start = Date.now();
   const times: number[] = [];
   const { fetch, calls } = scriptedFetch((call, index) => {
     if (call.init.method === 'POST') return json({ cursor: {} });
-    if (index === 0) return json({ frames: [WELCOME] });
+    if (index === 0) return json({ frames: [welcome] });
     times.push(Date.now() - start);
     return (times.length <= CAP ? answer(call) : undefined) ?? pendingUntilAborted(call.signal);
   });
@@ -105,7 +108,8 @@ describe('long-poll pacing', () => {
     let next = 0;
     const answers: Array<() => Response> = [
       noContent,
-      () => json({ frames: [{ ...WELCOME, connectionId: 'lp-2' }] }),
+      // A server forgets a connection nobody polled for a while: its clock has moved on since the welcome.
+      () => json({ frames: [{ ...WELCOME, connectionId: 'lp-2', serverTime: WELCOME.serverTime + 60_000 }] }),
     ];
     const s = backend(() => (answers[next++] ?? noContent)());
     await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
@@ -120,12 +124,108 @@ describe('long-poll pacing', () => {
     const s = backend(
       () =>
         new Promise<Response>((resolve) =>
-          setTimeout(() => resolve(json({ frames: [{ type: 'heartbeat', serverTime: 1 }] })), 200),
+          setTimeout(() => resolve(json({ frames: [{ type: 'heartbeat', serverTime: Date.now() }] })), 200),
         ),
+      { ...WELCOME, serverTime: Date.now(), heartbeatMs: 200 },
     );
     await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
     await vi.advanceTimersByTimeAsync(1000);
     expect(s.times).toEqual([0, 200, 400, 600, 800, 1000]);
+  });
+
+  // A cache or proxy that stored a poll's answer replays it at once: the
+  // URL is the same (nothing new, so the cursor does not move), and so is
+  // the heartbeat's serverTime. A heartbeat ended the pacing, so every
+  // browser polled in a hot loop, for good.
+  it('a heartbeat replayed at once (the same serverTime, poll after poll) is paced as a 204', async () => {
+    const replayed = json({ frames: [{ type: 'heartbeat', serverTime: WELCOME.serverTime }] });
+    const s = backend(() => replayed.clone());
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(s.times).toEqual([0, 1000, 3000, 7000, 15_000, 23_000]);
+    // Each still reaches the core: its watchdog sees a frame at least every 8 s.
+    expect(ctx.frames.filter((frame) => (frame as { type?: string }).type === 'heartbeat')).toHaveLength(6);
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('a stored heartbeat of the server is followed once, then its replays are paced', async () => {
+    const replayed = json({ frames: [{ type: 'heartbeat', serverTime: WELCOME.serverTime + 30_000 }] });
+    const s = backend(() => replayed.clone());
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(s.times).toEqual([0, 0, 1000, 3000, 7000, 15_000, 23_000]);
+  });
+
+  it('a welcome replayed at once (the same connection and serverTime) is paced as a 204', async () => {
+    const s = backend(() => json({ frames: [WELCOME] }));
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(s.times).toEqual([0, 1000, 3000, 7000, 15_000, 23_000]);
+  });
+
+  it('a server answering at once with heartbeats of its own clock (wait ignored) is paced too, at most 2 polls a second', async () => {
+    const s = backend(() => json({ frames: [{ type: 'heartbeat', serverTime: Date.now() }] }), {
+      ...WELCOME,
+      serverTime: Date.now(),
+      heartbeatMs: 500,
+    });
+    await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
+    await vi.advanceTimersByTimeAsync(10_000);
+    // A second's pause puts its clock a heartbeat on: the next answer counts, the one after it does not.
+    expect(s.times).toEqual([
+      0, 1000, 1000, 2000, 2000, 3000, 3000, 4000, 4000, 5000, 5000, 6000, 6000, 7000, 7000, 8000, 8000, 9000,
+      9000, 10_000, 10_000,
+    ]);
+  });
+
+  // A server that sends a heartbeat whenever it sent nothing for heartbeatMs
+  // (as the dev server does over WebSocket and SSE), whether a poll waits or
+  // not: after an event the next one may end a poll at once, and one sent
+  // while no poll waited ends the next poll at once. Timing a heartbeat by
+  // how long the poll was held paced such a server, and each pause queued
+  // the next heartbeat: paced until the next event.
+  it('a server whose heartbeats (every 500 ms) keep their own time is not slowed: each poll is sent as the last is answered', async () => {
+    const start = Date.now();
+    const queued: object[] = [];
+    let waiting: ((frames: object[]) => void) | undefined;
+    const answered: number[] = [];
+    const say = (frame: object) => {
+      queued.push(frame);
+      if (waiting) {
+        const answer = waiting;
+        waiting = undefined;
+        answer(queued.splice(0));
+      }
+    };
+    const beat = setInterval(() => say({ type: 'heartbeat', serverTime: Date.now() }), 500);
+    let seq = 5;
+    for (const at of [130, 1370, 1880, 4020, 4475, 7240]) {
+      setTimeout(() => say(batch(seq++)), at);
+    }
+    const s = backend(
+      () => {
+        const frames =
+          queued.length > 0
+            ? Promise.resolve(queued.splice(0))
+            : new Promise<object[]>((resolve) => {
+                waiting = resolve;
+              });
+        return frames.then((answer) => {
+          answered.push(Date.now() - start);
+          return json({ frames: answer });
+        });
+      },
+      { ...WELCOME, serverTime: Date.now(), heartbeatMs: 500 },
+    );
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(10_000);
+    clearInterval(beat);
+    expect(s.times.slice(1)).toEqual(answered.slice(0, s.times.length - 1));
+    // 20 heartbeats and 6 events, with no pause: a poll waits for each.
+    expect(answered.length).toBe(26);
+    expect(ctx.frames.filter((frame) => (frame as { type?: string }).type === 'batch')).toHaveLength(6);
   });
 
   it('a server that holds each poll is not slowed, nor one whose held polls end sooner than the wait', async () => {
@@ -140,12 +240,18 @@ describe('long-poll pacing', () => {
     }
   });
 
-  it('with waitSeconds 0 (answers at once, as asked) it polls at once as before', async () => {
-    const s = backend(noContent);
-    await longPollTransport({ fetch: s.fetch, waitSeconds: 0 }, kit).connect(recordingContext());
-    for (let i = 0; i < 40; i++) await flush();
-    expect(s.times.length).toBeGreaterThan(20);
-    expect(s.times.every((time) => time === 0)).toBe(true);
+  it('with waitSeconds 0 (answers at once, as asked) it polls at once as before, after a 204 or the same heartbeat', async () => {
+    const heartbeat = { type: 'heartbeat', serverTime: WELCOME.serverTime };
+    for (const answer of [noContent, () => json({ frames: [heartbeat] })]) {
+      const s = backend(answer);
+      const connection = await longPollTransport({ fetch: s.fetch, waitSeconds: 0 }, kit).connect(
+        recordingContext(),
+      );
+      for (let i = 0; i < 40; i++) await flush();
+      connection.close();
+      expect(s.times.length).toBeGreaterThan(20);
+      expect(s.times.every((time) => time === 0)).toBe(true);
+    }
   });
 
   it('replay() during a pause polls at once, from the core cursor', async () => {

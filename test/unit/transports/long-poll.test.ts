@@ -197,7 +197,8 @@ describe('longPollTransport: the poll loop', () => {
 
   it('adopts the connection id of a later welcome (the server opened a new connection)', async () => {
     const s = server(() => json(200, { frames: [WELCOME] }));
-    s.queue.push(() => json(200, { frames: [{ ...WELCOME, connectionId: 'lp-2' }] }));
+    // Its serverTime a minute on: a server forgets a connection nobody polled for a while.
+    s.queue.push(() => json(200, { frames: [{ ...WELCOME, connectionId: 'lp-2', serverTime: 60_001 }] }));
     const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
     await flush();
     await flush();
