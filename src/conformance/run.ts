@@ -203,6 +203,20 @@ function resumeNote(resumes: readonly (string | undefined)[]): string {
   return ` (note: the server ended the event stream ${resumes.length} time(s); the checker reconnected at once with its cursor, as the SDK reconnects after its backoff, and judged the events across the streams: a server or a proxy may end an SSE stream${lost})`;
 }
 
+/**
+ * The note for an answer to a poll that the SDK waits after before its next
+ * poll (long-poll.ts), `pacedAfter` ms after the poll was sent; with the
+ * `heartbeatMs` of the welcome for an answer with a heartbeat.
+ */
+function pacedNote(pacedAfter: number | undefined, heartbeatMs?: number): string {
+  if (pacedAfter === undefined) return '';
+  const heartbeat =
+    heartbeatMs === undefined
+      ? ''
+      : ` and a serverTime not half a heartbeatMs (${heartbeatMs} ms) past the last heartbeat's or welcome's (a cache replaying a stored answer, or a server answering at once with a new heartbeat instead of holding the poll)`;
+  return ` (note: it came ${pacedAfter} ms after the poll was sent, before wait was up, with no cursor to move on${heartbeat}: the SDK waits before its next poll, 1 s after this one, then 2 s, 4 s and 8 s apart (nor more than its wait), until an answer moves a cursor or brings a heartbeat of the server's clock, so an event may reach the browsers up to 8 s late; a server holds a poll until an event or wait is up, and its heartbeats are heartbeatMs apart by its clock)`;
+}
+
 /** A connection that got its welcome, shared by the checks that follow the `welcome` check. */
 interface Live {
   session: Session;
@@ -479,9 +493,12 @@ class TransportChecks {
     const seen: string[] = [];
     for (;;) {
       const item = await live.session.next(deadline);
+      const paced = live.session.pacedAfter?.();
       if (item.kind === 'empty') {
         if (item.status === 204)
-          return passed(`204 after ${item.elapsedMs} ms for a poll with wait=${wait} and nothing new`);
+          return passed(
+            `204 after ${item.elapsedMs} ms for a poll with wait=${wait} and nothing new${pacedNote(paced)}`,
+          );
         return failed(
           `200 { frames: [] } after ${item.elapsedMs} ms for a poll with wait=${wait} and nothing new: expected 204 once wait elapsed (PROTOCOL.md, Frames: "Long-poll: 200 { frames: [...] }, or 204")`,
         );
@@ -491,7 +508,7 @@ class TransportChecks {
         // A heartbeat frame the SDK takes as a 204; anything else needs a reason.
         if (item.frame.type === 'heartbeat') {
           return passed(
-            `a heartbeat frame for a poll with wait=${wait} and nothing new (the SDK takes it; PROTOCOL.md asks for 204)`,
+            `a heartbeat frame for a poll with wait=${wait} and nothing new (the SDK takes it; PROTOCOL.md asks for 204)${pacedNote(paced, live.welcome.heartbeatMs)}`,
           );
         }
         seen.push(item.frame.type);

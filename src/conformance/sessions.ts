@@ -60,6 +60,11 @@ export interface Session {
   rewind?(cursor: Cursor): void;
   /** WebSocket only: sends `auth { token }`, as the SDK's `setToken` does on a live socket; `false` when the socket is not open. */
   auth?(token: string): boolean;
+  /**
+   * Long-poll only: how many ms the last poll took, when its answer is one
+   * the SDK waits after before polling again (see `openLongPoll`); else undefined.
+   */
+  pacedAfter?(): number | undefined;
   close(): void;
 }
 
@@ -505,6 +510,17 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
   return opened(first, session, 'frame');
 }
 
+/** As the client's `pastOf` (long-poll.ts) reads it: a frame other than `welcome` with a seq in its `cursor`. */
+function movesCursor(frame: unknown): boolean {
+  const { type, cursor } = (frame ?? {}) as { type?: unknown; cursor?: unknown };
+  return (
+    type !== 'welcome' &&
+    typeof cursor === 'object' &&
+    cursor !== null &&
+    Object.values(cursor).some((seq) => typeof seq === 'number')
+  );
+}
+
 /** One poll's answer. */
 type PollAnswer =
   | { status: 204 | 200; frames: unknown[]; elapsedMs: number }
@@ -517,10 +533,18 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
   let closed = false;
   let inFlight: (() => void) | undefined;
   let connectionId: string | undefined;
-  // After an empty answer that came before `wait` was up, the next poll waits
-  // until then: a backend that ignores `wait` (PROTOCOL.md allows "up to") is
-  // not polled in a tight loop, as the client paces it too.
+  // After an answer that came before `wait` was up and that the client paces
+  // (long-poll.ts: it moves no cursor and brings no heartbeat or welcome more
+  // than half a `heartbeatMs` past the last by the server's clock), the next
+  // poll waits until then: a backend that ignores `wait` (PROTOCOL.md allows
+  // "up to"), or a cache that replays a stored heartbeat, is not polled in a
+  // tight loop, as the client paces it too. A server's own heartbeats, however
+  // soon one ends a poll, are not waited after: the client follows them at once.
   let restUntil = 0;
+  let pacedAfter: number | undefined;
+  // The `serverTime` of the last heartbeat or welcome, and the last welcome's `heartbeatMs`.
+  let spokeAt = Number.NaN;
+  let heartbeatMs = Number.NaN;
   // What the next poll asks from: the client's cursor, moved by each batch and reset.
   const cursor: Cursor = { ...params.cursor };
 
@@ -581,8 +605,10 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
       const item = itemOf(input);
       if (item.kind === 'frame') {
         const { frame } = item;
+        if (frame.type === 'heartbeat' || frame.type === 'welcome') spokeAt = frame.serverTime;
         if (frame.type === 'welcome') {
           connectionId = frame.connectionId;
+          heartbeatMs = frame.heartbeatMs;
           for (const [service, seq] of Object.entries(frame.cursor))
             if (!(service in cursor)) cursor[service] = seq;
         }
@@ -608,16 +634,23 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
           });
           continue;
         }
+        const spokenBefore = spokeAt;
         const answer = await poll(pollWaitSeconds, until);
         if (closed || answer === undefined) return { kind: 'timeout' };
         if ('detail' in answer) return { kind: 'end', detail: answer.detail };
-        if (answer.frames.length === 0) {
-          restUntil = now() + pollWaitSeconds * 1000 - answer.elapsedMs;
-          return { kind: 'empty', status: answer.status, elapsedMs: answer.elapsedMs };
-        }
-        deliver(answer.frames);
+        const { frames, elapsedMs } = answer;
+        deliver(frames);
+        pacedAfter =
+          elapsedMs < pollWaitSeconds * 1000 &&
+          !frames.some(movesCursor) &&
+          !(spokeAt - spokenBefore > heartbeatMs / 2)
+            ? elapsedMs
+            : undefined;
+        if (pacedAfter !== undefined) restUntil = now() + pollWaitSeconds * 1000 - elapsedMs;
+        if (frames.length === 0) return { kind: 'empty', status: answer.status, elapsedMs };
       }
     },
+    pacedAfter: () => pacedAfter,
     update: async (next, until) => {
       if (connectionId === undefined) return { ok: false, detail: 'no connectionId (no welcome)' };
       const outcome = await postUpdate(base, token, { connectionId, services: next }, until);

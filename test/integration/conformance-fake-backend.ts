@@ -62,6 +62,16 @@ export interface Mistakes {
    * SSE standard's clients reconnect, and a reconnect with the cursor gets it).
    */
   sseCutAtBatch?: boolean;
+  /**
+   * Long-poll: a poll of a live connection with nothing new is answered with
+   * a heartbeat-only 200, not a 204: `held`, a heartbeat of the server's
+   * clock once the poll was held heartbeatMs (not a mistake: a server whose
+   * heartbeat ends a held poll); `fresh`, a new heartbeat at once, whatever
+   * the `wait` (a server that does not hold polls); `replayed`, the same
+   * heartbeat at once, its serverTime the welcome's (a cache in front of the
+   * server replaying a stored answer).
+   */
+  pollHeartbeat?: 'held' | 'fresh' | 'replayed';
 }
 
 export const GOOD_TOKEN = 'good-token';
@@ -89,6 +99,8 @@ interface Conn {
   cursor: Cursor;
   waiter?: { res: ServerResponse; cursor: Cursor; timer: NodeJS.Timeout };
   heartbeat?: NodeJS.Timeout;
+  /** The welcome's serverTime. */
+  welcomedAt?: number;
 }
 
 export interface FakeBackend {
@@ -135,13 +147,16 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
     res.write(`event: ${frame.type}\n${id}data: ${JSON.stringify(frame)}\n\n`);
   };
 
-  const welcome = (conn: Conn, start: Cursor): object => ({
-    type: 'welcome',
-    connectionId: conn.id,
-    serverTime: Date.now(),
-    heartbeatMs: HEARTBEAT_MS,
-    cursor: m.welcomeCursorEmpty ? {} : start,
-  });
+  const welcome = (conn: Conn, start: Cursor): object => {
+    conn.welcomedAt = Date.now();
+    return {
+      type: 'welcome',
+      connectionId: conn.id,
+      serverTime: conn.welcomedAt,
+      heartbeatMs: HEARTBEAT_MS,
+      cursor: m.welcomeCursorEmpty ? {} : start,
+    };
+  };
 
   const refuse = (res: ServerResponse, status: number, code: string): void => {
     res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -232,8 +247,20 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ frames }));
       }
+      if (m.pollHeartbeat === 'fresh' || m.pollHeartbeat === 'replayed') {
+        const serverTime = m.pollHeartbeat === 'fresh' ? Date.now() : known.welcomedAt;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ frames: [{ type: 'heartbeat', serverTime }] }));
+      }
       const wait = m.ignoreWait ? 0 : Number(url.searchParams.get('wait') ?? 25) * 1000;
-      known.waiter = { res, cursor: from, timer: setTimeout(() => answerPoll(known, 204), wait) };
+      const timer =
+        m.pollHeartbeat === 'held'
+          ? setTimeout(
+              () => answerPoll(known, 200, [{ type: 'heartbeat', serverTime: Date.now() }]),
+              HEARTBEAT_MS,
+            )
+          : setTimeout(() => answerPoll(known, 204), wait);
+      known.waiter = { res, cursor: from, timer };
       res.on('close', () => {
         if (known.waiter?.res === res) {
           clearTimeout(known.waiter.timer);

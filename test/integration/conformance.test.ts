@@ -157,6 +157,7 @@ describe('checkBackend against a backend with one mistake', () => {
     );
     expect(failedNames(report), formatReport(report)).toEqual([]);
     expect(report.checks.every((c) => c.status === 'passed')).toBe(true);
+    expect(report.checks.filter((c) => c.detail.includes('(note:'))).toEqual([]);
     expect(report.checks).toHaveLength(21);
   });
 
@@ -183,6 +184,46 @@ describe('checkBackend against a backend with one mistake', () => {
     // Six checks of at most 1.5 s each, one poll per second of `wait` plus
     // the opening and the answered ones.
     expect(backend.polls).toBeLessThanOrEqual(40);
+    // It passes (PROTOCOL.md: "up to" wait), noted: the client paces it too.
+    expect(detailOf(report, 'long-poll empty-poll')).toMatch(
+      /^204 after \d+ ms for a poll with wait=1 and nothing new \(note: it came \d+ ms after the poll was sent, before wait was up, with no cursor to move on: the SDK waits before its next poll/,
+    );
+  });
+
+  // An answer with a heartbeat ended the pacing, so a backend answering every
+  // poll at once with one polled in a hot loop while a check waited (here the
+  // replay checks, the cursor ignored): over a thousand polls. The client
+  // paces such answers as an instant 204 (long-poll.ts): it works, events
+  // late by up to 8 s, so they pass with a note, as an instant 204 does.
+  it('paces, as the client does, a backend answering every poll at once with a heartbeat (replayed by a cache, or new)', async () => {
+    const run = async (pollHeartbeat: 'fresh' | 'replayed') => {
+      const backend = closing(await startFakeBackend({ pollHeartbeat, ignoreCursor: true }));
+      const report = await checkBackend(options(backend.url, ['long-poll'], backend.publish, 1050));
+      return { backend, report };
+    };
+    const [fresh, replayed] = await Promise.all([run('fresh'), run('replayed')]);
+    for (const { backend, report } of [fresh, replayed]) {
+      expect(failedNames(report), formatReport(report)).toEqual([
+        'long-poll replay',
+        'long-poll replay-poll-cursor',
+      ]);
+      // A poll a second at the replayed heartbeat, two with new ones (every other one is past half a heartbeatMs).
+      expect(backend.polls).toBeLessThanOrEqual(30);
+    }
+    expect(detailOf(replayed.report, 'long-poll empty-poll')).toMatch(
+      /^a heartbeat frame for a poll with wait=1 and nothing new \(the SDK takes it; PROTOCOL\.md asks for 204\) \(note: it came \d+ ms after the poll was sent, before wait was up, with no cursor to move on and a serverTime not half a heartbeatMs \(150 ms\) past the last heartbeat's or welcome's .*up to 8 s late/,
+    );
+  });
+
+  it('follows at once, with no note, heartbeats that end held polls sooner than wait', async () => {
+    const backend = closing(await startFakeBackend({ pollHeartbeat: 'held' }));
+    const report = await checkBackend(options(backend.url, ['long-poll'], backend.publish));
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(detailOf(report, 'long-poll empty-poll')).toBe(
+      'a heartbeat frame for a poll with wait=1 and nothing new (the SDK takes it; PROTOCOL.md asks for 204)',
+    );
+    // Waiting for wait after each heartbeat would hold every check's first event back most of a second.
+    expect(report.durationMs).toBeLessThan(1000);
   });
 
   const cases: {
