@@ -81,7 +81,7 @@ export interface MemoryBackend {
   sendRaw(frame: ServerFrame | object | string): void;
   /** Ends every live connection as a network drop would. */
   drop(status?: number): void;
-  /** The next `count` connects fail with this error (default: a transport failure). */
+  /** The next `count` connects (`Infinity`: every one) fail with this error (default: a transport failure). */
   failNextConnects(count: number, error?: RealtimeError): void;
   /** The next `count` batch frames are lost on the wire (the server thinks it sent them): a gap. */
   loseNextBatches(count: number): void;
@@ -101,7 +101,11 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const live = new Set<LiveConnection>();
   let connectCount = 0;
   let nextEventId = 1;
-  let failures: RealtimeError[] = [];
+  // A count and one error, not a list of errors: "down for good" is
+  // failNextConnects(Infinity), or a count in the millions, which a list
+  // (one Error, stack and all, per failure) took seconds to build.
+  let failuresLeft = 0;
+  let failureError: RealtimeError | undefined;
   let silent = false;
   let batchesToLose = 0;
 
@@ -156,8 +160,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     name: 'memory',
     async connect(ctx: TransportContext): Promise<TransportConnection> {
       connectCount++;
-      const failure = failures.shift();
-      if (failure) throw failure;
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw (
+          failureError ?? new RealtimeError('transport_unavailable', 'memory backend refused the connection')
+        );
+      }
       const conn: LiveConnection = {
         id: `mem_${connectCount}`,
         ctx,
@@ -291,10 +299,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       }
     },
     failNextConnects(count, error) {
-      failures = Array.from(
-        { length: count },
-        () => error ?? new RealtimeError('transport_unavailable', 'memory backend refused the connection'),
-      );
+      if (!(count >= 0))
+        throw new RangeError(`failNextConnects needs a count ≥ 0 (or Infinity), got ${count}`);
+      failuresLeft = count;
+      failureError = error;
     },
     loseNextBatches(count) {
       batchesToLose = count;

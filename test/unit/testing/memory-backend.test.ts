@@ -64,4 +64,28 @@ describe('createMemoryBackend', () => {
     ]);
     conn.close();
   });
+
+  // "Down for good": the count was a list of errors built up front, so
+  // Infinity threw (an invalid array length) and 1_000_000 took seconds.
+  it('fails every connect after failNextConnects(Infinity), and connects again after failNextConnects(0)', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    backend.failNextConnects(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 3; i++) {
+      await expect(backend.transport.connect(context().ctx)).rejects.toMatchObject({
+        code: 'transport_unavailable',
+      });
+    }
+    backend.failNextConnects(0);
+    const conn = await backend.transport.connect(context().ctx);
+    expect(backend.connectCount).toBe(4);
+    conn.close();
+  });
+
+  it('refuses a failNextConnects count that is negative or not a number, naming it', () => {
+    const backend = createMemoryBackend();
+    expect(() => backend.failNextConnects(-1)).toThrow(
+      new RangeError('failNextConnects needs a count ≥ 0 (or Infinity), got -1'),
+    );
+    expect(() => backend.failNextConnects(Number.NaN)).toThrow(RangeError);
+  });
 });
