@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import {
   type DevConnectionInfo,
@@ -12,6 +12,9 @@ import {
   startDevServer,
 } from '../../src/devserver/index';
 import type { RealtimeState } from '../../src/state';
+import { launchChromium } from './chromium';
+
+export { launchChromium };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,28 +25,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { mangleOptions } = (await import(new URL('../../scripts/mangle.mjs', import.meta.url).href)) as {
   mangleOptions: Pick<BuildOptions, 'mangleProps' | 'mangleQuoted'>;
 };
-
-/**
- * Chromium from Debian's package (scripts/ensure-chromium.mjs installs it),
- * never a download. `ignoreDefaultArgs`: Playwright defaults to leave out
- * (the bfcache test drops its `--disable-back-forward-cache`).
- */
-export async function launchChromium(ignoreDefaultArgs?: string[]): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.TABWIRE_CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    ...(ignoreDefaultArgs && { ignoreDefaultArgs }),
-  });
-}
 
 /** Bundles an example's entry from src (no build step needed, mangled as dist is) into .tmp and returns the folder. */
 export async function bundleExample(name: string, entry = 'main.ts'): Promise<string> {
