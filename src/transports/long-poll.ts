@@ -200,22 +200,25 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         for (let frame of frames) {
           if (closed) return;
           if (typeof frame === 'object' && frame !== null) {
-            const { type, serverTime } = frame as { type?: unknown; serverTime: number };
+            const { type, serverTime, heartbeatMs: ms } = frame as { [key: string]: unknown };
             if (type === 'batch' || type === 'reset' || type === 'welcome') {
               mergeCursor(cursor, (frame as { cursor?: unknown }).cursor);
             }
-            if (type === 'heartbeat' || type === 'welcome') spokeAt = serverTime;
+            // Numbers only: JSON's `{ "valueOf": 0, "toString": 0 }` throws in
+            // the pacing's arithmetic, and the poll loop would die with it.
+            if ((type === 'heartbeat' || type === 'welcome') && typeof serverTime === 'number')
+              spokeAt = serverTime;
             if (type === 'welcome') {
               // A server that forgot an idle connection opens a new one on the next
               // poll and says so with a new welcome: later polls and updates use it.
               connectionId = connectionIdOfWelcomeObject(frame) ?? connectionId;
-              ({ heartbeatMs } = frame as { heartbeatMs: number });
               // The answer to a poll is the heartbeat (a 204 becomes one), and the
               // server may hold a poll for `wait`: a shorter `heartbeatMs` is raised
               // to it, so the core's watchdog (dead after two missed) never ends a
               // healthy poll.
-              if (typeof heartbeatMs === 'number' && heartbeatMs < waitSeconds * 1000) {
-                frame = { ...frame, heartbeatMs: waitSeconds * 1000 };
+              if (typeof ms === 'number') {
+                heartbeatMs = ms;
+                if (ms < waitSeconds * 1000) frame = { ...frame, heartbeatMs: waitSeconds * 1000 };
               }
             }
           }

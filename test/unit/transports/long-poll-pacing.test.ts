@@ -137,6 +137,30 @@ describe('long-poll pacing', () => {
   // URL is the same (nothing new, so the cursor does not move), and so is
   // the heartbeat's serverTime. A heartbeat ended the pacing, so every
   // browser polled in a hot loop, for good.
+  // The pacing subtracts serverTimes and halves heartbeatMs as they came off
+  // the network, before the core checks the frame. An object whose valueOf
+  // and toString are not functions (JSON can say so) throws in arithmetic:
+  // the poll loop died with an unhandled rejection, and the connection
+  // polled no more until the core's watchdog gave up on it.
+  it('a heartbeat or welcome whose serverTime or heartbeatMs is no number is paced as a 204, and polling goes on', async () => {
+    const unprintable = { valueOf: 0, toString: 0 };
+    for (const [answer, welcome] of [
+      [{ type: 'heartbeat', serverTime: unprintable }, WELCOME],
+      [
+        { type: 'heartbeat', serverTime: WELCOME.serverTime + 60_000 },
+        { ...WELCOME, heartbeatMs: unprintable },
+      ],
+    ] as const) {
+      const s = backend(() => json({ frames: [answer] }), welcome);
+      const ctx = recordingContext();
+      const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+      await vi.advanceTimersByTimeAsync(10_000);
+      connection.close();
+      expect(s.times.slice(0, 4)).toEqual([0, 1000, 3000, 7000]);
+      expect(ctx.closes).toEqual([]);
+    }
+  });
+
   it('a heartbeat replayed at once (the same serverTime, poll after poll) is paced as a 204', async () => {
     const replayed = json({ frames: [{ type: 'heartbeat', serverTime: WELCOME.serverTime }] });
     const s = backend(() => replayed.clone());
