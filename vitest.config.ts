@@ -24,7 +24,9 @@ export default defineConfig({
           // Worker threads, not child processes: each of the ~190 small files
           // gets a fresh worker (isolation stays), and a thread starts and
           // imports faster than a process, about a fifth of the project's
-          // time here. Nothing in these files needs a process of its own.
+          // time here. A thread shares its process's time zone: a `TZ` set in
+          // `process.env` there changes nothing (retry-after.test.ts starts a
+          // Node process per zone for that).
           pool: 'threads',
         },
       },
