@@ -365,12 +365,17 @@ async function openSse(params: OpenParams): Promise<Opened> {
     next: (until) => queue.next(until),
     update: async (next, until) => {
       if (connectionId === undefined) return { ok: false, detail: 'no connectionId (no welcome)' };
+      // A stream that ends while this is in flight is resumed with these
+      // services, as the SDK reconnects with the needs of that time (its
+      // update then fails with the connection, or its answer is dropped):
+      // with the old ones the added service's events would never come.
+      services = next;
+      const resumed = resumes;
       const outcome = await postUpdate(base, token, { connectionId, services: next }, until);
-      // A resumed stream subscribes to them, from the start the answer gave, as the SDK's would.
-      if (outcome.ok) {
-        services = next;
+      // The start the answer gave is the stream's it was asked on: once that
+      // one ended, the SDK drops it, and the resumed welcome starts the service.
+      if (outcome.ok && resumes === resumed)
         for (const [service, seq] of Object.entries(outcome.cursor ?? {})) cursor[service] ??= seq;
-      }
       return outcome;
     },
     close: () => {

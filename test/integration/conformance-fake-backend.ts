@@ -63,6 +63,13 @@ export interface Mistakes {
    */
   sseCutAtBatch?: boolean;
   /**
+   * SSE: a `POST /update-services` ends its connection's stream, then is
+   * answered 200 once the next stream opened (not a mistake: a stream may
+   * end while an update is in flight; the client reconnects with the
+   * services it then wants, the added one included).
+   */
+  sseEndAtUpdate?: boolean;
+  /**
    * Long-poll: a poll of a live connection with nothing new is answered with
    * a heartbeat-only 200, not a 204: `held`, a heartbeat of the server's
    * clock once the poll was held heartbeatMs (not a mistake: a server whose
@@ -126,6 +133,8 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
   let polls = 0;
   const conns = new Map<string, Conn>();
   let nextId = 1;
+  /** With `sseEndAtUpdate`: update answers held until the next stream opens. */
+  const afterNextStream: (() => void)[] = [];
   const head = (service: string): number => log.get(service)?.at(-1)?.seq ?? 0;
 
   /** The batches of `services` after `cursor` (one per service). */
@@ -226,6 +235,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         clearInterval(conn.heartbeat);
         conns.delete(conn.id);
       });
+      for (const answer of afterNextStream.splice(0)) answer();
       return;
     }
 
@@ -289,8 +299,16 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
           conn.cursor[s] = head(s);
         }
         conn.services = next;
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ cursor: m.updateWithoutCursor ? {} : added }));
+        const answer = (): void => {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ cursor: m.updateWithoutCursor ? {} : added }));
+        };
+        if (!(m.sseEndAtUpdate && conn.sse)) return answer();
+        // The answer waits for the reconnect: it cannot have reached the client before the end.
+        clearInterval(conn.heartbeat);
+        conns.delete(conn.id);
+        conn.sse.end();
+        afterNextStream.push(answer);
       });
       return;
     }
