@@ -164,6 +164,8 @@ interface Kill {
   during: string[];
   /** Server-measured: from the kill to the next connection the server welcomed for the org. */
   takeoverMs?: number;
+  /** That connection's transport. */
+  nextTransport?: string;
   /** The tab that led next (filled at the next kill or at the end). */
   next?: string;
 }
@@ -173,6 +175,8 @@ interface ServerEvent {
   at: number;
   kind: 'open' | 'close';
   id: string;
+  /** The connection's transport, as the server's log names it. */
+  transport: string;
 }
 
 let server: DevServer;
@@ -190,15 +194,17 @@ beforeAll(async () => {
       // polls again as soon as a poll is answered, so 10 s is ample for it.
       pollIdleTimeoutMs: 10_000,
       log: (line) => {
-        const open = /^open \S+ (\S+) org=(\S+)/.exec(line);
+        const open = /^open (\S+) (\S+) org=(\S+)/.exec(line);
         if (open) {
-          connectionOrg.set(open[1]!, open[2]!);
-          if (open[2] === ORG) serverEvents.push({ at: performance.now(), kind: 'open', id: open[1]! });
+          connectionOrg.set(open[2]!, open[3]!);
+          if (open[3] === ORG) {
+            serverEvents.push({ at: performance.now(), kind: 'open', id: open[2]!, transport: open[1]! });
+          }
           return;
         }
-        const close = /^close \S+ (\S+)/.exec(line);
-        if (close && connectionOrg.get(close[1]!) === ORG) {
-          serverEvents.push({ at: performance.now(), kind: 'close', id: close[1]! });
+        const close = /^close (\S+) (\S+)/.exec(line);
+        if (close && connectionOrg.get(close[2]!) === ORG) {
+          serverEvents.push({ at: performance.now(), kind: 'close', id: close[2]!, transport: close[1]! });
         }
       },
     }),
@@ -506,7 +512,10 @@ describe('chaos soak in real Chromium', () => {
 
       for (const k of kills) {
         const welcome = serverEvents.find((e) => e.kind === 'open' && e.at > k.killedAt);
-        if (welcome) k.takeoverMs = Math.round(welcome.at - k.killedAt);
+        if (welcome) {
+          k.takeoverMs = Math.round(welcome.at - k.killedAt);
+          k.nextTransport = welcome.transport;
+        }
       }
       const finalLeader = alive()[states.findIndex((s) => s.isLeader)]?.name;
       if (kills.length > 0 && finalLeader) kills.at(-1)!.next ??= finalLeader;
@@ -530,6 +539,12 @@ describe('chaos soak in real Chromium', () => {
     } finally {
       const takeovers = kills.map((k) => k.takeoverMs ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
       const delays = actions.filter((a) => a.kind === 'delay');
+      // Every connection the server opened for the org, setup included: with
+      // several transports in the chain, shows whether the fallback moved.
+      const perTransport = new Map<string, number>();
+      for (const e of serverEvents) {
+        if (e.kind === 'open') perTransport.set(e.transport, (perTransport.get(e.transport) ?? 0) + 1);
+      }
       const lines = [
         `chaos soak summary seed=${seed} ${variant}: ${Math.round(performance.now() - startedAt)} ms in all, ` +
           `N=${last} events published, ${JSON.stringify(summaryExtra)}`,
@@ -540,6 +555,7 @@ describe('chaos soak in real Chromium', () => {
           (k) =>
             `  #${k.n} ${k.how.padEnd(5)} ${k.victim.padEnd(5)} at ${String(k.at).padStart(5)} ms -> ` +
             `${(k.next ?? '?').padEnd(5)} new connection after ${k.takeoverMs ?? 'none'} ms` +
+            (k.nextTransport ? ` (${k.nextTransport})` : '') +
             (k.during.length > 0 ? ` [during ${k.during.join(', ')}]` : ''),
         ),
         `token expiry at ${expiredAt === undefined ? '-' : Math.round(expiredAt - t0)} ms; ` +
@@ -548,6 +564,7 @@ describe('chaos soak in real Chromium', () => {
             .slice(0, -1)
             .map((a) => (a.kind === 'delay' ? a.ms : 0))
             .join(',')} ms`,
+        `transports used: ${[...perTransport].map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`,
         `visibility bursts: ${bursts.map((b) => `${b.tab}×${b.flips}${b.outcome === 'done' ? '' : ` (${b.outcome})`}`).join(' ')}`,
         'tabs:',
         ...tabs.map((t) => {
