@@ -221,11 +221,14 @@ describe('checkBackend against a backend with one mistake', () => {
     const backend = closing(await startFakeBackend({ pollHeartbeat: 'held' }));
     const report = await checkBackend(options(backend.url, ['long-poll'], backend.publish));
     expect(failedNames(report), formatReport(report)).toEqual([]);
+    // No note: the held heartbeat counted as the server speaking, so the next
+    // poll went at once. A rule that waits out `wait` after every
+    // heartbeat-only answer notes it here (and holds events back most of a
+    // second; a bound on the run's duration caught that too, but failed on a
+    // loaded machine).
     expect(detailOf(report, 'long-poll empty-poll')).toBe(
       'a heartbeat frame for a poll with wait=1 and nothing new (the SDK takes it; PROTOCOL.md asks for 204)',
     );
-    // Waiting for wait after each heartbeat would hold every check's first event back most of a second.
-    expect(report.durationMs).toBeLessThan(1000);
   });
 
   const cases: {
