@@ -40,6 +40,7 @@ import type * as Esbuild from 'esbuild';
 import type * as Playwright from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type DevServer, startDevServer } from '../src/devserver/index';
+import { CHROMIUM_ARGS, chromiumPath } from '../test/browser/chromium-options';
 import type { BenchElectionTab } from './fixtures/tabs/bc';
 import type { BenchFloorTab } from './fixtures/tabs/floor';
 import type { BenchTab } from './fixtures/tabs/tabwire';
@@ -63,19 +64,7 @@ const { chromium } = load('playwright-core') as typeof Playwright;
 
 /** Chromium from Debian's package, never a download, with the flags of DESIGN.md. */
 function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.TABWIRE_CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS] });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type Browser, type BrowserServer, chromium, type LaunchOptions } from 'playwright-core';
 import { inject } from 'vitest';
+import { CHROMIUM_ARGS, chromiumPath } from './chromium-options';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,24 +9,11 @@ declare module 'vitest' {
   }
 }
 
-/**
- * Chromium from Debian's package (scripts/ensure-chromium.mjs installs it),
- * never a download. `ignoreDefaultArgs`: Playwright defaults to leave out
- * (the bfcache test drops its `--disable-back-forward-cache`).
- */
+/** `ignoreDefaultArgs`: Playwright defaults to leave out (the bfcache test drops its `--disable-back-forward-cache`). */
 function launchOptions(ignoreDefaultArgs?: string[]): LaunchOptions {
   return {
-    executablePath: process.env.TABWIRE_CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    executablePath: chromiumPath(),
+    args: [...CHROMIUM_ARGS],
     ...(ignoreDefaultArgs && { ignoreDefaultArgs }),
   };
 }
