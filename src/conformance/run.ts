@@ -1,6 +1,7 @@
 import { SERVICE_NAME_PATTERN } from '../protocol/read';
 import type { Cursor } from '../protocol/schemas';
 import { isHttpUrl } from '../transports/url';
+import { closeMeaning } from '../transports/websocket-codes';
 import { describeValue } from '../util/validate';
 import { type Item, now } from './queue';
 import {
@@ -397,10 +398,10 @@ class TransportChecks {
     // `code` is what the SDK reads: from the HTTP status, the first error
     // frame (an `error unauthorized` first in a 200 poll answer is read as a
     // 401 would be: docs/protocol.md, Transports: long-poll), or else the close code.
-    const ok = opened.code === 'unauthorized' || (opened.code === undefined && opened.closeCode === 4401);
+    const ok = opened.code === 'unauthorized';
     if (ok) return passed(`a bad token is refused: ${opened.detail}`);
     const why =
-      opened.code === 'forbidden' || opened.closeCode === 4403
+      opened.code === 'forbidden'
         ? ': forbidden makes the SDK stop for good, where unauthorized has it refresh the token once'
         : '';
     return failed(
@@ -646,8 +647,8 @@ class TransportChecks {
         break;
       }
       if (item.kind === 'end') {
-        // Close 4401 (4403) is read as unauthorized (forbidden) too: websocket-codes.ts.
-        code = item.closeCode === 4401 ? 'unauthorized' : item.closeCode === 4403 ? 'forbidden' : undefined;
+        // The code the client reads from the close code (4401: unauthorized).
+        code = item.closeCode === undefined ? undefined : closeMeaning(item.closeCode).code;
         answer = item.detail;
         break;
       }

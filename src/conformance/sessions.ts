@@ -6,7 +6,7 @@ import type { Cursor, WelcomeFrame } from '../protocol/schemas';
 import { codeForStatus } from '../transports/http-request';
 import { hasContentType, SseParser } from '../transports/sse-parser';
 import { endpointUrl, hasKeys, subscriptionQuery } from '../transports/url';
-import { errorFromFirstFrame } from '../transports/websocket-codes';
+import { closeMeaning, errorFromFirstFrame } from '../transports/websocket-codes';
 import { type Item, ItemQueue, now } from './queue';
 import type { ConformanceTransport } from './types';
 
@@ -43,7 +43,7 @@ export type Opened =
       first: Extract<Item, { kind: 'frame' }>;
     }
   /** The server refused it: an HTTP error status, an `error` frame first, or a WebSocket close 4xxx first. */
-  | { kind: 'refused'; detail: string; status?: number; code?: string; closeCode?: number }
+  | { kind: 'refused'; detail: string; status?: number; code?: string }
   /** Anything else: no answer, not the protocol, a first frame that is not `welcome`. */
   | { kind: 'broken'; detail: string };
 
@@ -500,7 +500,12 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
   }
   if (first.kind === 'end' && closeCode !== undefined && closeCode >= 4000 && closeCode < 5000) {
     close();
-    return { kind: 'refused', closeCode, detail: `the WebSocket closed with ${closeCode} before any frame` };
+    // The code the client reads from the close code (4401: unauthorized), as from an HTTP status.
+    return {
+      kind: 'refused',
+      code: closeMeaning(closeCode).code,
+      detail: `the WebSocket closed with ${closeCode} before any frame`,
+    };
   }
   if (first.kind === 'end' || first.kind === 'timeout') {
     close();
