@@ -4,6 +4,7 @@ import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-
 import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, WelcomeFrame } from '../protocol/schemas';
 import { codeForStatus } from '../transports/http-request';
+import { pastOf } from '../transports/poll-cursor';
 import { hasContentType, SseParser } from '../transports/sse-parser';
 import { endpointUrl, hasKeys, subscriptionQuery } from '../transports/url';
 import { closeMeaning, errorFromFirstFrame } from '../transports/websocket-codes';
@@ -520,17 +521,6 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
   return opened(first, session, 'frame');
 }
 
-/** As the client's `pastOf` (long-poll.ts) reads it: a frame other than `welcome` with a seq in its `cursor`. */
-function movesCursor(frame: unknown): boolean {
-  const { type, cursor } = (frame ?? {}) as { type?: unknown; cursor?: unknown };
-  return (
-    type !== 'welcome' &&
-    typeof cursor === 'object' &&
-    cursor !== null &&
-    Object.values(cursor).some((seq) => typeof seq === 'number')
-  );
-}
-
 /** One poll's answer. */
 type PollAnswer =
   | { status: 204 | 200; frames: unknown[]; elapsedMs: number }
@@ -652,7 +642,7 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
         deliver(frames);
         pacedAfter =
           elapsedMs < pollWaitSeconds * 1000 &&
-          !frames.some(movesCursor) &&
+          !hasKeys(pastOf(frames)) &&
           !(spokeAt - spokenBefore > heartbeatMs / 2)
             ? elapsedMs
             : undefined;

@@ -3,6 +3,7 @@ import type { RealtimeError } from '../errors';
 import type { Cursor } from '../protocol/schemas';
 import { errorFromResponse, httpDeps, send } from './http-request';
 import type { TransportKit } from './kit';
+import { mergeCursor, pastOf } from './poll-cursor';
 import type { Transport, UpdateResult } from './types';
 import { postUpdateServices } from './update-services';
 import type { SubscriptionQuery } from './url';
@@ -341,30 +342,4 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       };
     },
   };
-}
-
-/** The cursor past an answer's frames (a welcome's is where it starts). */
-function pastOf(frames: unknown[]): Cursor {
-  const past = Object.create(null) as Cursor;
-  for (const frame of frames) {
-    if ((frame as { type?: unknown } | null)?.type !== 'welcome') {
-      mergeCursor(past, (frame as { cursor?: unknown } | null)?.cursor);
-    }
-  }
-  return past;
-}
-
-// Names the cursor schema refuses: they would reach Object.prototype.
-const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/**
- * Copies the numeric entries of a frame's cursor. The frame is not validated
- * here (the core does that), so prototype keys are skipped.
- */
-function mergeCursor(into: Cursor, from: unknown): void {
-  if (typeof from !== 'object' || from === null) return;
-  for (const key of Object.keys(from)) {
-    const seq = (from as Record<string, unknown>)[key];
-    if (typeof seq === 'number' && !PROTOTYPE_KEYS.has(key)) into[key] = seq;
-  }
 }

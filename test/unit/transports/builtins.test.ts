@@ -115,6 +115,7 @@ describe('the lazily loaded transport modules', () => {
     'sse',
     'sse-parser',
     'long-poll',
+    'poll-cursor',
     'http-request',
     'http-errors',
     'update-services',
