@@ -23,7 +23,8 @@ export interface TransportContext {
   cursor: Cursor;
   /**
    * The cursor as it is now. Long-poll asks before every poll so that a gap
-   * found by the pipeline is replayed by the very next request.
+   * found by the pipeline is replayed by the very next request; SSE when a
+   * refreshed token reopens its stream.
    */
   getCursor?(): Cursor;
   /** Raw JSON text or an already-parsed object; the core validates it. */

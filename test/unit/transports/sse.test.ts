@@ -3,7 +3,14 @@ import { RealtimeError } from '../../../src/errors';
 import { decodeCursor } from '../../../src/protocol/cursor';
 import { kit } from '../../../src/transports/kit';
 import { sseTransport } from '../../../src/transports/sse';
-import { type FetchCall, flush, recordingContext, scriptedFetch, streamingResponse } from './fakes';
+import {
+  type FetchCall,
+  flush,
+  pendingUntilAborted,
+  recordingContext,
+  scriptedFetch,
+  streamingResponse,
+} from './fakes';
 
 const WELCOME = '{"type":"welcome","connectionId":"conn-1","serverTime":1,"heartbeatMs":15000,"cursor":{}}';
 
@@ -223,5 +230,136 @@ describe('sseTransport: update', () => {
     stream.end();
     await expect(pending).rejects.toMatchObject({ code: 'connection_lost' });
     await expect(connection.update(['a'], null)).rejects.toMatchObject({ code: 'connection_lost' });
+  });
+});
+
+describe('sseTransport: setToken', () => {
+  // A stream sends its token once: the server ends it when that token
+  // expires. A refreshed token reopens it, from the core's cursor.
+  const WELCOME_2 = WELCOME.replace('conn-1', 'conn-2');
+  const isGet = (call: FetchCall) => call.init.method !== 'POST';
+
+  /** A connected transport whose core cursor the test sets; each GET answers with the next of `answers`. */
+  async function reopening(
+    answers: Array<(call: FetchCall) => Response | Promise<Response>>,
+    onPost: (call: FetchCall) => Response | Promise<Response> = () => json(200, { cursor: {} }),
+  ) {
+    const first = streamingResponse();
+    let gets = 0;
+    const { fetch, calls } = scriptedFetch((call) =>
+      call.init.method === 'POST' ? onPost(call) : gets++ === 0 ? first.response : answers[gets - 2]!(call),
+    );
+    const core = { cursor: { tasks: 5 } as Record<string, number> };
+    const ctx = recordingContext({ getCursor: () => core.cursor });
+    const connection = await sseTransport({ fetch }, kit).connect(ctx);
+    first.write(`event: welcome\ndata: ${WELCOME}\n\nevent: batch\ndata: b6\n\n`);
+    await flush();
+    core.cursor = { tasks: 6 };
+    return { first, calls, ctx, core, connection };
+  }
+
+  it('reopens the stream with the new token from the core cursor, and reads only the new one', async () => {
+    const second = streamingResponse();
+    const { first, calls, ctx, connection } = await reopening([() => second.response]);
+    connection.setToken?.('fresh');
+    await flush();
+    const gets = calls.filter(isGet);
+    expect(gets).toHaveLength(2);
+    expect(gets[1]!.headers.get('authorization')).toBe('Bearer fresh');
+    expect(decodeCursor(gets[1]!.headers.get('last-event-id') ?? '')).toEqual({ tasks: 6 });
+    expect(new URL(gets[1]!.url).searchParams.get('services')).toBe('tasks,finance');
+    expect(new URL(gets[1]!.url).searchParams.get('propertyIds')).toBe('p1');
+    // The old stream was cancelled, so the server lets its connection go.
+    expect(() => first.write('event: batch\ndata: old\n\n')).toThrow();
+    second.write(`event: welcome\ndata: ${WELCOME_2}\n\nevent: batch\ndata: b7\n\n`);
+    await flush();
+    expect(ctx.frames).toEqual([WELCOME, 'b6', WELCOME_2, 'b7']);
+    // Subscription changes go to the new stream's connection, with the new token.
+    await connection.update(['tasks'], null);
+    const post = calls.at(-1)!;
+    expect(JSON.parse(String(post.init.body))).toMatchObject({ connectionId: 'conn-2' });
+    expect(post.headers.get('authorization')).toBe('Bearer fresh');
+    expect(ctx.closes).toEqual([]);
+    // The new stream's end is the connection's.
+    second.end();
+    await flush();
+    expect(ctx.closes).toHaveLength(1);
+    expect(ctx.closes[0]!.error).toMatchObject({ code: 'connection_lost' });
+  });
+
+  it('sends an update asked during the reopen to the new connection once it is welcomed', async () => {
+    const second = streamingResponse();
+    const { calls, connection } = await reopening([() => second.response]);
+    connection.setToken?.('fresh');
+    await flush();
+    expect(calls.filter(isGet)).toHaveLength(2);
+    const pending = connection.update(['tasks', 'crm'], null);
+    await flush();
+    expect(calls.filter((call) => !isGet(call))).toEqual([]);
+    second.write(`event: welcome\ndata: ${WELCOME_2}\n\n`);
+    await expect(pending).resolves.toEqual({ cursor: {} });
+    expect(JSON.parse(String(calls.at(-1)!.init.body))).toMatchObject({
+      connectionId: 'conn-2',
+      services: ['tasks', 'crm'],
+    });
+  });
+
+  it('waits for an update in flight, then reopens with its subscription and the cursor the core took from it', async () => {
+    let answer!: (response: Response) => void;
+    const second = streamingResponse();
+    const { calls, ctx, core, connection } = await reopening(
+      [() => second.response],
+      () => new Promise<Response>((resolve) => (answer = resolve)),
+    );
+    const pending = connection.update(['tasks', 'crm'], null);
+    // The core's reaction to the answer: the added service starts at its cursor.
+    void pending.then((result) => {
+      core.cursor = { ...core.cursor, ...(result as { cursor: Record<string, number> }).cursor };
+    });
+    await flush();
+    connection.setToken?.('fresh');
+    await flush();
+    // The update went to the old stream's connection, which must stay until it is answered.
+    expect(calls.filter(isGet)).toHaveLength(1);
+    answer(json(200, { cursor: { crm: 41 } }));
+    await expect(pending).resolves.toEqual({ cursor: { crm: 41 } });
+    await flush();
+    const gets = calls.filter(isGet);
+    expect(gets).toHaveLength(2);
+    const url = new URL(gets[1]!.url);
+    expect(url.searchParams.get('services')).toBe('tasks,crm');
+    expect(url.searchParams.has('propertyIds')).toBe(false);
+    expect(decodeCursor(gets[1]!.headers.get('last-event-id') ?? '')).toEqual({ tasks: 6, crm: 41 });
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('ends the connection with the error of a refused reopen, as a failed reconnect', async () => {
+    const { ctx, connection } = await reopening([() => json(401, { code: 'unauthorized' })]);
+    connection.setToken?.('fresh');
+    await flush();
+    // Waits for the new stream's welcome, which never comes.
+    const pending = connection.update(['tasks'], null);
+    // The refusal's body is read first.
+    for (let i = 0; i < 20 && ctx.closes.length === 0; i++) await flush();
+    expect(ctx.closes).toHaveLength(1);
+    expect(ctx.closes[0]!.error).toMatchObject({ code: 'unauthorized', status: 401 });
+    await expect(pending).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+
+  it('close() during a reopen aborts it and reports nothing', async () => {
+    const { calls, ctx, connection } = await reopening([(call) => pendingUntilAborted(call.signal)]);
+    connection.setToken?.('fresh');
+    await flush();
+    connection.close();
+    await flush();
+    expect(calls.filter(isGet)[1]!.signal?.aborted).toBe(true);
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('keeps the stream when the core gives no getCursor', async () => {
+    const { connection, calls } = await connected();
+    connection.setToken?.('fresh');
+    await flush();
+    expect(calls).toHaveLength(1);
   });
 });
