@@ -1,5 +1,5 @@
 import type { Clock, RandomSource } from '../clock';
-import { type ListenerErrorHandler, reportListenerError } from '../util/emitter';
+import { type ListenerErrorHandler, noop, reportListenerError } from '../util/emitter';
 import { guarded } from '../util/guarded';
 import type { StorageLease } from './storage-lease-election';
 
@@ -80,12 +80,8 @@ export function defaultLocks(): LockManagerLike | undefined {
 
 /** `globalThis.localStorage`, or undefined where it is missing or blocked. Shared with tab-channel.ts and the client. */
 export function defaultStorage(): StorageLike | undefined {
-  try {
-    return (globalThis as { localStorage?: StorageLike }).localStorage;
-  } catch {
-    // Access itself throws in some privacy modes (SecurityError).
-    return undefined;
-  }
+  // Access itself throws in some privacy modes (SecurityError).
+  return guarded(() => (globalThis as { localStorage?: StorageLike }).localStorage);
 }
 
 /**
@@ -147,7 +143,7 @@ export class LeaderElection {
   readonly #options: LeaderElectionOptions;
   readonly #locks: LockManagerLike | undefined;
 
-  #isLeader = false;
+  /** The leader's id where known: this tab's own while it leads, which is what `isLeader` reads. */
   #leaderTabId: string | undefined;
   #electionsWon = 0;
   /** Bumped by every start/stop so callbacks of an older run do nothing. */
@@ -183,7 +179,7 @@ export class LeaderElection {
 
   /** Whether this tab holds the connection now. */
   get isLeader(): boolean {
-    return this.#isLeader;
+    return this.#leaderTabId === this.#options.tabId;
   }
 
   /** How many times this tab became leader (the elections-per-hour SLI). */
@@ -200,7 +196,7 @@ export class LeaderElection {
   heardLeader(leaderTabId: string): void {
     if (!this.#leave || leaderTabId === this.#options.tabId) return;
     if (this.#lease) this.#lease.heard(leaderTabId);
-    else if (!this.#isLeader && this.strategy === 'locks') this.#set(false, leaderTabId);
+    else if (!this.isLeader && this.strategy === 'locks') this.#set(leaderTabId);
   }
 
   /** Joins the election. Calling it while running does nothing. */
@@ -208,7 +204,7 @@ export class LeaderElection {
     if (this.#leave) return;
     this.#leave = noop;
     const generation = ++this.#generation;
-    if (this.strategy === 'none') this.#win();
+    if (this.strategy === 'none') this.#set(this.#options.tabId);
     else if (this.strategy === 'locks' && !this.#locksRefused) this.#startLocks(generation);
     else this.#startLease(generation);
   }
@@ -223,13 +219,12 @@ export class LeaderElection {
         const lease = new StorageLease(
           options,
           options.storage ?? defaultStorage(),
-          (isLeader, leaderTabId) => (isLeader ? this.#win() : this.#set(false, leaderTabId)),
+          (isLeader, leaderTabId) => this.#set(isLeader ? options.tabId : leaderTabId),
           this.#writesFail,
         );
         this.#lease = lease;
         this.#leave = () => {
-          this.#writesFail = lease.writesFail;
-          lease.stop();
+          this.#writesFail = lease.stop();
         };
         lease.start();
       },
@@ -237,7 +232,7 @@ export class LeaderElection {
         if (generation !== this.#generation) return;
         // Unable to see the other tabs, this tab leads alone (see the class comment).
         this.#fail(error);
-        this.#win();
+        this.#set(this.#options.tabId);
       },
     );
   }
@@ -255,7 +250,7 @@ export class LeaderElection {
       this.#generation++;
       left = leave();
       this.#lease = undefined;
-      this.#set(false);
+      this.#set();
     }
     return Promise.resolve(left).then(noop, noop);
   }
@@ -274,14 +269,14 @@ export class LeaderElection {
       request = this.#locks!.request(
         this.#options.name,
         { mode: 'exclusive', ifAvailable: false, signal: abort.signal },
-        () => {
-          if (generation !== this.#generation) return Promise.resolve();
-          // Held until stop(); the browser frees it by itself if the tab dies.
-          return new Promise<void>((resolve) => {
+        // Held until stop(); the browser frees it by itself if the tab dies.
+        () =>
+          new Promise<void>((resolve) => {
             release = resolve;
-            this.#win();
-          });
-        },
+            // A grant that comes after its run was stopped is let go at once.
+            if (generation === this.#generation) this.#set(this.#options.tabId);
+            else resolve();
+          }),
       );
     } catch (error) {
       this.#refused(error, generation);
@@ -320,19 +315,17 @@ export class LeaderElection {
     (this.#options.onError ?? reportListenerError)(error);
   }
 
-  #win(): void {
-    if (this.#isLeader) return;
-    this.#electionsWon++;
-    this.#set(true, this.#options.tabId);
-  }
-
-  #set(isLeader: boolean, leaderTabId?: string): void {
-    if (this.#isLeader === isLeader && this.#leaderTabId === leaderTabId) return;
-    this.#isLeader = isLeader;
+  /**
+   * Records who leads: this tab's own id when it wins (which no other tab
+   * can announce: heardLeader ignores it, the lease never names us as
+   * another's), else the leader heard of, or `undefined`.
+   */
+  #set(leaderTabId?: string): void {
+    if (this.#leaderTabId === leaderTabId) return;
     this.#leaderTabId = leaderTabId;
+    const isLeader = this.isLeader;
+    if (isLeader) this.#electionsWon++;
     // The listener's bug must not break the election.
     guarded(() => this.#options.onChange?.({ isLeader, leaderTabId }), reportListenerError);
   }
 }
-
-function noop(): void {}

@@ -24,12 +24,14 @@ export class StorageChannel implements ChannelPort {
    * @param storage `options.storage` or its default, resolved by the caller.
    * @param receive gets the envelope text of every message another tab wrote.
    * @param unavailable is told (once) that storage cannot be written.
+   * @param queued the messages posted while this module loaded, sent first.
    */
   constructor(
     options: TabChannelOptions,
     storage: StorageLike | undefined,
     receive: (text: string) => void,
     unavailable: () => void,
+    queued: readonly string[],
   ) {
     this.#key = `${options.name}:msg`;
     this.#tabId = options.tabId;
@@ -48,6 +50,7 @@ export class StorageChannel implements ChannelPort {
       if (key === this.#key && typeof newValue === 'string') receive(newValue);
     };
     this.#window?.addEventListener('storage', this.#onStorage);
+    for (const json of queued) this.postMessage(json);
   }
 
   postMessage(json: string): void {

@@ -90,7 +90,7 @@ export class StorageLease {
 
   /**
    * @param storage `options.storage` or its default, resolved by the caller.
-   * @param writesFail what {@link writesFail} of this tab's previous run said.
+   * @param writesFail what {@link stop} of this tab's previous run returned.
    *   A tab whose writes threw, joining again (after idle, the back/forward
    *   cache), tries one claim at its start like any tab; if that cannot be
    *   made, it goes on judging an empty key by peer beats alone, rather than
@@ -117,17 +117,16 @@ export class StorageLease {
     this.#writesFail = writesFail;
   }
 
-  /** Whether this tab's latest lease write threw. */
-  get writesFail(): boolean {
-    return this.#writesFail;
-  }
-
   start(): void {
     this.#tick();
   }
 
-  /** Leaves the election: no more ticks, and our own lease (or pending claim) removed. */
-  stop(): void {
+  /**
+   * Leaves the election: no more ticks, and our own lease (or pending claim)
+   * removed. Returns whether this tab's latest lease write threw, for the
+   * tab's next run.
+   */
+  stop(): boolean {
     this.#running = false;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     // A claim in its settle window is a lease too: left behind, the next
@@ -140,6 +139,7 @@ export class StorageLease {
         // Unremovable: followers take over after takeoverMs instead.
       }
     }
+    return this.#writesFail;
   }
 
   /** Another tab announced (on the channel) that it leads. */

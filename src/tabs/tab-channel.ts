@@ -145,14 +145,13 @@ export class TabChannel {
     import('./storage-channel').then(
       ({ StorageChannel }) => {
         if (this.#closed) return;
-        const port = new StorageChannel(
+        this.#port = new StorageChannel(
           options,
           options.storage ?? defaultStorage(),
           (text) => this.#receive(text, true),
           () => this.#report('storage_unavailable'),
+          queue!,
         );
-        this.#port = port;
-        for (const json of queue!) port.postMessage(json);
       },
       () => {
         queue = undefined;
@@ -168,21 +167,19 @@ export class TabChannel {
    */
   post(message: OutgoingChannelMessage): void {
     if (this.#closed) return;
-    let json: string;
-    try {
-      // Spread first, stamp last, so a caller's stray `v`/`from` cannot win.
-      json = JSON.stringify({ ...message, v: CHANNEL_MESSAGE_VERSION, from: this.#options.tabId });
-    } catch {
-      this.#report('unserializable');
-      return;
-    }
-    if (json.length > this.#options.maxMessageChars) this.#report('message_too_large');
+    // Spread first, stamp last, so a caller's stray `v`/`from` cannot win.
+    // An object always stringifies to text, so `undefined` means it threw.
+    const json = guarded<string>(() =>
+      JSON.stringify({ ...message, v: CHANNEL_MESSAGE_VERSION, from: this.#options.tabId }),
+    );
+    if (json === undefined) this.#report('unserializable');
+    else if (json.length > this.#options.maxMessageChars) this.#report('message_too_large');
     else {
-      try {
-        this.#port.postMessage(json);
-      } catch {
-        this.#report('post_failed'); // only a BroadcastChannel throws
-      }
+      // Only a BroadcastChannel throws.
+      guarded(
+        () => this.#port.postMessage(json),
+        () => this.#report('post_failed'),
+      );
     }
   }
 
@@ -193,11 +190,8 @@ export class TabChannel {
    */
   close(): void {
     this.#closed = true;
-    try {
-      this.#port.close();
-    } catch {
-      // Already closed by the platform (page teardown): nothing left to free.
-    }
+    // Throws when the platform closed it already (page teardown): nothing left to free.
+    guarded(() => this.#port.close());
   }
 
   /**

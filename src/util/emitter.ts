@@ -18,15 +18,15 @@ export const reportListenerError: ListenerErrorHandler = (error) => {
 
 /**
  * One subscription: its own object, so adding the same function twice makes
- * two. Its `fn` becomes {@link removed} when it is removed, so an emit under
+ * two. Its `fn` becomes {@link noop} when it is removed, so an emit under
  * way calls nothing for it.
  */
 interface Registration<T> {
   fn: Listener<T>;
 }
 
-/** The listener of a removed subscription: does nothing. */
-const removed = (): void => {};
+/** Does nothing: the listener of a removed subscription, among others. */
+export const noop = (): void => {};
 
 /**
  * The tiny typed listener set behind every `onSomething(listener)` of the
@@ -66,7 +66,7 @@ export class Listeners<T> {
     this.#registrations = [...this.#registrations, registration];
     // A second call filters out nothing: harmless.
     return () => {
-      registration.fn = removed;
+      registration.fn = noop;
       this.#registrations = this.#registrations.filter((each) => each !== registration);
     };
   }
@@ -74,7 +74,7 @@ export class Listeners<T> {
   /** Calls every active listener with `value`, in subscription order. */
   emit(value: T): void {
     // A registration removed by an earlier listener of this emit (or by
-    // `clear()`) calls `removed`, which does nothing.
+    // `clear()`) calls `noop`, which does nothing.
     for (const registration of this.#registrations) {
       try {
         registration.fn(value);
@@ -91,7 +91,7 @@ export class Listeners<T> {
 
   /** Unsubscribes every listener. */
   clear(): void {
-    for (const registration of this.#registrations) registration.fn = removed;
+    for (const registration of this.#registrations) registration.fn = noop;
     this.#registrations = [];
   }
 }
