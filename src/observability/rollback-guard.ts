@@ -211,7 +211,6 @@ export class RollbackGuard {
 
   /** Trips, unless already tripped (the first trip stays); returns the trip. */
   #trip(reason: RollbackReason, detail: string): RollbackVerdict {
-    const trippedAt = this.#clock.now();
     const { cooldownMs } = this.#thresholds;
     // The end told when it comes: the next SLI tick is up to 10 s later, and
     // an idle tab has none (its state said `tripped` until a subscriber came).
@@ -222,15 +221,17 @@ export class RollbackGuard {
       const { until } = this.verdict();
       if (until) this.#cooldown.set(end, until - this.#clock.now());
     };
-    if (!this.#tripped) this.#cooldown.set(end, cooldownMs);
-    // No `until` without a cooldown: off for the rest of the session.
+    if (!this.#tripped) {
+      this.#cooldown.set(end, cooldownMs);
+      // No `until` without a cooldown: off for the rest of the session.
+      this.#tripped = {
+        state: 'tripped',
+        reason,
+        detail,
+        ...(cooldownMs > 0 && { until: this.#clock.now() + cooldownMs }),
+      };
+    }
     // While tripped the last state reported is `tripped`: reporting it again tells no one.
-    this.#tripped ??= {
-      state: 'tripped',
-      reason,
-      detail,
-      ...(cooldownMs > 0 && { until: trippedAt + cooldownMs }),
-    };
     return this.#report(this.#tripped);
   }
 

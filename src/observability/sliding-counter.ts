@@ -19,16 +19,24 @@ export interface SlidingWindowOptions {
 }
 
 /**
- * @internal The part both windows share (SlidingCounter extends it, the
- * lazily loaded TimeWeightedRatio uses one): the options, the clock and a ring
- * of per-time-bucket numbers, where bucket `b` holds what happened in
+ * Counts events in a sliding time window with bounded memory, e.g. leader
+ * elections in the last hour or dropped events in the last 5 minutes.
+ *
+ * A ring of per-time-bucket numbers, where bucket `b` holds what happened in
  * `[b·bucketMs, (b+1)·bucketMs)`. The window read is the current bucket and
  * the `buckets − 1` before it, so it reaches back between
  * `windowMs − bucketMs` and `windowMs`: nothing older than `windowMs` is ever
  * counted, and the oldest bucket's worth drops out at once. That errs towards
- * counting too little, so an alert on the figure never fires early.
+ * counting too little, so an alert on the figure never fires early. The
+ * lazily loaded TimeWeightedRatio books time into two of these through the
+ * bucket methods (`advance`, `addAt`, `sum`) rather than `add`/`total`.
+ *
+ * @example
+ * const elections = new SlidingCounter({ windowMs: 3_600_000, clock });
+ * elections.add();
+ * elections.total(); // elections in the last hour
  */
-export class BucketWindow {
+export class SlidingCounter {
   // Declared only: the constructor sets them (no field initialisers to emit).
   declare readonly clock: Pick<Clock, 'now'>;
   declare readonly bucketMs: number;
@@ -90,20 +98,7 @@ export class BucketWindow {
     const size = this.#slots.length;
     return ((bucket % size) + size) % size;
   }
-}
 
-/**
- * Counts events in a sliding time window with bounded memory, e.g. leader
- * elections in the last hour or dropped events in the last 5 minutes.
- * See the window's exact reach in the {@link BucketWindow} comment: it is at
- * least `windowMs − windowMs / buckets` and at most `windowMs`.
- *
- * @example
- * const elections = new SlidingCounter({ windowMs: 3_600_000, clock });
- * elections.add();
- * elections.total(); // elections in the last hour
- */
-export class SlidingCounter extends BucketWindow {
   /**
    * Records `count` events now (default 1). A non-finite or negative count is
    * ignored rather than thrown: a counter on the event path must not break it.
@@ -119,3 +114,6 @@ export class SlidingCounter extends BucketWindow {
     return this.sum();
   }
 }
+
+/** @internal The window as TimeWeightedRatio sees it (it books time through the bucket methods). */
+export type BucketWindow = SlidingCounter;

@@ -37,7 +37,7 @@ export function describeValue(value: unknown): string {
   } catch {
     // A cycle, a BigInt inside, a throwing toJSON: the tag below says enough.
   }
-  text ??= Object.prototype.toString.call(value);
+  text ??= {}.toString.call(value);
   // Cut on code points so a surrogate pair is never split in half.
   const codePoints = Array.from(text);
   return codePoints.length > MAX_SHOWN_CHARS ? `${codePoints.slice(0, MAX_SHOWN_CHARS - 1).join('')}…` : text;
@@ -130,25 +130,15 @@ export function assertObject(field: string, value: unknown): asserts value is Re
 }
 
 /**
- * Throws a `RangeError` for the first key of `given` that `known` lacks,
- * named `prefix + key` (`circuit.cooldwnMs`; a prefix `''` for the top
- * level), listing the known ones: a typo (`cooldwnMs`, `emergencyDisabled`)
- * must not pass as nothing. A key is refused whatever its value, `undefined`
- * too, so a typo fails on every run, not only on those that give it a value.
- */
-export function assertKnownKeys(prefix: string, given: object, known: object, what: string): void {
-  const names = Object.keys(known);
-  for (const key of Object.keys(given))
-    if (!names.includes(key))
-      throw new RangeError(`${prefix}${key} is not ${what}; known: ${names.join(', ')}`);
-}
-
-/**
  * `input`, a group of options named `prefix` without its dot: `undefined`,
  * `null` or an object with no key `known` lacks (each refused as not `what`).
  * Anything else (`scope: 'org_1'`, `circuit: 5`, `circuit: {
  * failureTreshold: 5 }`) would read as "no options", every default taken
- * without a word.
+ * without a word. An unknown key is named `prefix + key` (`circuit.cooldwnMs`;
+ * a prefix `''` for the top level) and the known ones listed: a typo
+ * (`cooldwnMs`, `emergencyDisabled`) must not pass as nothing. It is refused
+ * whatever its value, `undefined` too, so a typo fails on every run, not only
+ * on those that give it a value.
  */
 export function group(
   input: unknown,
@@ -159,7 +149,10 @@ export function group(
   if (input != null) {
     // The top level (prefix '') is the options object, checked by resolveOptions.
     if (prefix) assertObject(prefix.slice(0, -1), input);
-    assertKnownKeys(prefix, input, known, what);
+    const names = Object.keys(known);
+    for (const key of Object.keys(input))
+      if (!names.includes(key))
+        throw new RangeError(`${prefix}${key} is not ${what}; known: ${names.join(', ')}`);
   }
   return input as Record<string, unknown> | null | undefined;
 }
