@@ -1,4 +1,3 @@
-import type { Clock } from './clock';
 import { ExponentialBackoff } from './connection/backoff';
 import { CircuitBreaker } from './connection/circuit-breaker';
 import { ConnectionLoop } from './connection/connection-loop';
@@ -37,7 +36,7 @@ import { parseServerFrame } from './protocol/parse';
 import { isServiceName, readCursor } from './protocol/read';
 import type { Cursor, RealtimeEvent, ServerFrame, WelcomeFrame } from './protocol/schemas';
 import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
-import { createStore, type Store } from './store';
+import { createStore } from './store';
 import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
 import { channelName } from './tabs/channel-name';
 import type { CursorStore } from './tabs/cursor-store';
@@ -132,16 +131,6 @@ export interface RealtimeClient {
   close(): Promise<void>;
 }
 
-/**
- * Creates a realtime client. Nothing connects until the first `subscribe`;
- * the connection closes `idleGraceMs` after the last unsubscribe. The tabs
- * of one browser (same app key, org and user) elect one leader that holds
- * the connection and relays every frame to the others.
- */
-export function createRealtime(options: RealtimeOptions): RealtimeClient {
-  return new Client(resolveOptions(options));
-}
-
 /** What the leader's `state` message tells the other tabs of its connection. */
 const MIRRORED = [
   'status',
@@ -156,7 +145,7 @@ const MIRRORED = [
 /** Most SLI facts kept while the collector loads; a load that slow may drop the rest. */
 const SLI_BACKLOG_MAX = 1000;
 
-/** Per-service figures kept of services this tab no longer subscribes to (see #servicesChanged). */
+/** Per-service figures kept of services this tab no longer subscribes to (see servicesChanged). */
 const LEFT_FIGURES_MAX = 64;
 
 /** Only one replay request per this long from a follower: gaps come in runs. */
@@ -164,57 +153,55 @@ const REPLAY_ASK_INTERVAL_MS = 500;
 /** How often SLOs, alerts and the rollback guard are evaluated while active. */
 const SLI_TICK_MS = 10_000;
 
-class Client implements RealtimeClient, CoordinatorHost {
-  readonly #options: ResolvedOptions;
-  /** `options.platform.clock`: every timer and duration of the client. */
-  readonly #clock: Clock;
-  /** `options.platform.wallClock`: the time of day, as the server compares it. */
-  readonly #wallClock: () => number;
-  readonly #store: Store<RealtimeState>;
+/**
+ * Creates a realtime client. Nothing connects until the first `subscribe`;
+ * the connection closes `idleGraceMs` after the last unsubscribe. The tabs
+ * of one browser (same app key, org and user) elect one leader that holds
+ * the connection and relays every frame to the others.
+ */
+export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
+  // A closure, not a class: its state is locals, which the minifier names with
+  // a letter or two, where each `this.#field` stays seven characters (the
+  // bundle's size budget). The functions below are consts, declared before
+  // the set-up after them runs any.
+  const options = resolveOptions(appOptions);
+  const platform = options.platform;
+  // `clock`: every timer and duration of the client; `wallClock`: the time
+  // of day, as the server compares it.
+  const { clock, wallClock, random } = platform;
   /** Per event, its listeners; replaced, never mutated, so an emit walks a snapshot. */
-  #listeners: { [E in keyof RealtimeEventMap]?: readonly ((...args: RealtimeEventMap[E]) => void)[] } = {};
-  readonly #dispatcher: Dispatcher;
-  readonly #pipeline: EventPipeline;
-  readonly #breaker: CircuitBreaker;
-  readonly #loop: ConnectionLoop;
-  /** Absent with `leader.strategy: 'none'`: the tab then connects on its own. */
-  readonly #coordinator: TabCoordinator | undefined;
-  readonly #stopLifecycle: () => void;
-  /** The grace delay after the last subscriber left (see #servicesChanged). */
-  readonly #idleTimer: Timer;
-  #updateQueued = false;
+  let listeners: { [E in keyof RealtimeEventMap]?: readonly ((...args: RealtimeEventMap[E]) => void)[] } = {};
+  let updateQueued = false;
   /** What the live connection subscribes to, so an unchanged union sends no update. */
-  #liveSubscription: string | undefined;
-  #closed = false;
+  let liveSubscription: string | undefined;
+  let closed = false;
   /** Some subscriber wants events: the tab takes part (election, connection). */
-  #active = false;
-  #welcomes = 0;
+  let active = false;
+  let welcomes = 0;
   /** The oldest cursor a follower asked to be replayed from, until the replay came. */
-  #replayFloor: Cursor | undefined;
+  let replayFloor: Cursor | undefined;
   /**
    * Also set when this tab asks the leader's cursor (a hello, a `sync`): a
    * gap in a batch relayed before the answer is against a cursor that may be
    * of an epoch this tab missed, and asking from it would have the leader
    * reconnect from that seq. The answer asks for what is still missing.
    */
-  #lastReplayAskAt = -Infinity;
+  let lastReplayAskAt = -Infinity;
   /** The cursor last handed to the transport, floor included. */
-  #cursorSent: Cursor = {};
+  let cursorSent: Cursor = {};
   /** The leader's last state, re-applied when this tab's own reason to be off clears. */
-  #lastLeaderState: StateMessage | undefined;
+  let lastLeaderState: StateMessage | undefined;
   /** Set when this tab took over from a leader it knew: the takeover clock. */
-  #takeoverStartedAt: number | undefined;
-  #knewOtherLeader = false;
-  /** Set once this session measures SLIs (see #measure) and their code is here. */
-  #measurement: Measurement | undefined;
-  #measuring: Promise<void> | undefined;
+  let takeoverStartedAt: number | undefined;
+  let knewOtherLeader = false;
+  /** Set once this session measures SLIs (see measure) and their code is here. */
+  let measurement: Measurement | undefined;
+  let measuring: Promise<void> | undefined;
   /**
    * While the collector loads: what it would have been told, in order
    * (bounded), so a batch dispatched meanwhile is still measured.
    */
-  #sliBacklog: ((sli: SliCollector) => void)[] | undefined;
-  /** Kept from the start, as the state shows it in every session. */
-  readonly #elections: SlidingCounter;
+  let sliBacklog: ((sli: SliCollector) => void)[] | undefined;
   /**
    * The flags this tab has from its own page and server, which the other tabs
    * may not know: the options, its own flags URL's documents, and a setFlags
@@ -223,37 +210,35 @@ class Client implements RealtimeClient, CoordinatorHost {
    * heard from other tabs: those may be stale, e.g. a kill switch lifted
    * while this tab had no subscribers and so no channel.
    */
-  #ownFlags: ResolvedFlags;
+  let ownFlags = options.flags;
   /**
    * The flags whose value here came from a flags URL document: this tab's
    * last one, or another tab's (heard in a `flags` message's `fromUrl`). A
    * next document of this tab that leaves one out puts the page's own value
    * back, so a switch lifts also where the tab that read it is gone.
    */
-  #fromUrl: Record<string, unknown> = {};
+  let urlFlagNames: Record<string, unknown> = {};
   /**
-   * Server clock minus `#clock` (ms), estimated at the last welcome, or
+   * Server clock minus `clock` (ms), estimated at the last welcome, or
    * undefined until then (the offset is then measured as 0). Against the
    * monotonic clock, not the wall clock: a wall clock stepped later (NTP, the
    * user) would skew every latency by the step until the next welcome.
    */
-  #serverMinusClockMs: number | undefined;
-  readonly #guard: RollbackGuard;
-  readonly #mutations: PendingMutations;
+  let serverMinusClockMs: number | undefined;
   // The reporter (2% of sessions by default), the flags poller (only with
   // `flagsUrl`) and the cursor store (only with `persistCursor`) are loaded
   // when needed, so most apps never download them.
-  #reporter: SliReporter | undefined;
-  #poller: FlagsPoller | undefined;
-  #sliTimer: unknown;
+  let reporter: SliReporter | undefined;
+  let poller: FlagsPoller | undefined;
+  let sliTimer: unknown;
   /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
-  readonly #lastDelivered = new Map<string, number>();
+  const lastDelivered = new Map<string, number>();
   /** With `persistCursor`: where the shared cursor outlives the tabs, once loaded. */
-  #cursorStore: CursorStore | undefined;
-  /** Settles once the store is loaded, or could not load (then `#cursorStore` stays unset). */
-  #cursorStoreLoading: Promise<void> | undefined;
+  let cursorStore: CursorStore | undefined;
+  /** Settles once the store is loaded, or could not load (then `cursorStore` stays unset). */
+  let cursorStoreLoading: Promise<void> | undefined;
   /** False while the persisted cursor loads: connecting before would skip what it covers. */
-  #cursorReady = true;
+  let cursorReady = true;
   /**
    * Set while no handler relies on the pipeline's cursors (a new tab, or one
    * back from idle: they come from storage or from before), so the cursor
@@ -263,809 +248,440 @@ class Client implements RealtimeClient, CoordinatorHost {
    * once a welcome is relayed, and on entering the back/forward cache, whose
    * handlers stay subscribed and must get what they missed there.
    */
-  #adoptLeaderCursor = true;
+  let adoptLeaderCursor = true;
   /**
    * Services a relayed batch started since this tab last heard a cursor
-   * answer, and heard every frame since (see #stopConnection): their cursor
+   * answer, and heard every frame since (see stopConnection): their cursor
    * is of the leader's epoch, whose id the batch did not name, so the next
    * answer's is no reset this tab missed (moved back to a leader's cursor
    * that lags, as one that left the service has, it got the events again).
    */
-  readonly #startedByRelay = new Set<string>();
+  const startedByRelay = new Set<string>();
   /**
    * Per service, the id of the epoch this tab's cursor is of: the last
    * `reset` it applied, as its leader named it. A leader answers a hello
    * with its own, so a tab that heard nothing for a while can tell a stream
    * that went back (a reset it missed) from a leader that is merely behind.
    */
-  readonly #epochs: Record<string, string> = Object.create(null);
+  const epochs: Record<string, string> = Object.create(null);
   /**
    * Set when this tab turned realtime off for a reason of its own: it hears
    * no frame until back on, then (a follower) asks the leader's cursor. Not
    * for a `disabled` it mirrors: the leader relayed nothing meanwhile.
    */
-  #syncDue = false;
+  let syncDue = false;
   /**
    * Set in the back/forward cache, out of the union: the other tabs' filters
    * may have left this tab's property out meanwhile, widened again since or
    * not, and the server sent nothing of it. Back, only a replay tells.
    */
-  #away = false;
+  let away = false;
   /** How many times `fallback` fired, for the one repeated after createRealtime. */
-  #fallbacks = 0;
+  let fallbacks = 0;
 
-  constructor(options: ResolvedOptions) {
-    this.#options = options;
-    this.#ownFlags = options.flags;
-    const platform = options.platform;
-    const { clock, wallClock, random } = platform;
-    this.#clock = clock;
-    this.#wallClock = wallClock;
-    this.#idleTimer = new Timer(clock);
-    const tabId = randomId();
+  // The app's methods, and the coordinator's host (one object, as a class had it).
+  const client: RealtimeClient & CoordinatorHost = {
+    subscribe(service: string, handler: EventHandler): () => void {
+      assertOpen();
+      if (!isServiceName(service)) fail('service', 'a name of 1..100 [A-Za-z0-9_.:-]', service);
+      if (typeof handler !== 'function')
+        throw new TypeError(`handler must be a function, got ${typeof handler}`);
+      const off = dispatcher.subscribe(service, handler);
+      servicesChanged();
+      // Both idempotent, so a second call of the unsubscribe changes nothing.
+      return () => {
+        off();
+        if (!closed) servicesChanged();
+      };
+    },
 
-    // `auto` is locks where the platform has them, else the storage lease, and
-    // `none` where there is neither (Node, a worker without storage): there are
-    // no other tabs to share with there. Resolved here, it is the one in use
-    // (the election resolves `auto` the same way), as the state shows it.
-    let { strategy } = options.leader;
-    if (strategy === 'auto') {
-      strategy =
-        (platform.locks ?? defaultLocks()) !== undefined
-          ? 'locks'
-          : (platform.storage ?? defaultStorage()) !== undefined
-            ? 'storage'
-            : 'none';
-    }
-    if (strategy !== 'none') {
-      // The platform's clock, locks, storage, BroadcastChannel and window;
-      // the options' appKey and scope, and leader.takeoverMs.
-      this.#coordinator = new TabCoordinator({
-        ...(platform as Omit<ResolvedOptions['platform'], 'locks' | 'BroadcastChannel'> & {
-          locks?: LockManagerLike;
-          BroadcastChannel?: BroadcastChannelConstructor | null;
-        }),
-        ...options,
-        ...options.leader,
-        tabId,
-        strategy,
-        host: this,
-        maxMessageChars: options.maxFrameChars + 4096,
-      });
-    }
-
-    const sampled = sampleSession(options.telemetry.sampleRate, random, {
-      // Where reading it does not throw (privacy modes).
-      storage: guarded(() => globalThis.sessionStorage),
-    });
-    this.#store = createStore(
-      initialState({
-        tabId,
-        isLeader: strategy === 'none',
-        electionStrategy: strategy,
-        flags: options.flags,
-        sampled,
-      }),
-    );
-    this.#elections = new SlidingCounter({ windowMs: 3_600_000, clock });
-    this.#guard = new RollbackGuard({
-      clock,
-      thresholds: options.rollback,
-      onChange: (verdict) => {
-        // The verdict as the state shows it: all but the guard's own cooldown end
-        // (a verdict holds no undefined field).
-        const { until, ...rollback } = verdict;
-        this.#setState({ rollback });
-        if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
-          this.#emit('degraded', { errorRate: verdict.errorRate });
-        }
-        this.#applyGate();
-      },
-    });
-    this.#mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
-      this.#toSli((sli) => sli.mutationSettled(outcome)),
-    );
-    // The page's, as every part that watches the page sees it. Read off
-    // `globalThis`, which never throws: undefined outside a browser.
-    const page = {
-      window: platform.window ?? globalThis.window,
-      document: platform.document ?? globalThis.document,
-    };
-    // Resolved now, so a bad URL throws from createRealtime, not later; and in
-    // every session, not only in those the draw sampled. `url` too, for
-    // credentials (options.ts checked its form).
-    resolveUrl('url', options.url, options.url);
-    const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
-    if (sampled) {
-      // Both downloads at once; the reporter is made once the collector is here.
-      void this.#load(
-        Promise.all([this.#measure(), import('./observability/sli-reporter')]),
-        ([, { SliReporter }]) => {
-          const measurement = this.#measurement;
-          // Measuring could not load: there is nothing to report.
-          if (!measurement) return;
-          // The platform's fetch, clocks and random; the page's window and document.
-          this.#reporter = new SliReporter({
-            ...platform,
-            ...page,
-            // Its intervalMs.
-            ...options.telemetry,
-            url,
-            sampled,
-            collect: measurement.report,
-          });
-          if (this.#active) this.#reporter.start();
-        },
-      );
-    } else if (options.telemetry.measure === 'always') {
-      void this.#measure();
-    }
-    const { flagsUrl } = options;
-    if (flagsUrl) {
-      const url = resolveUrl('flagsUrl.url', flagsUrl.url, options.url);
-      this.#load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
-        // The platform's fetch and clocks.
-        this.#poller = new FlagsPoller({
-          ...platform,
-          // Its intervalMs.
-          ...flagsUrl,
-          url,
-          onFlags: (document) => {
-            if (this.#closed) return;
-            // A flag the last document set and this one leaves out is the
-            // page's own again: deleting `"emergencyDisable": true` from the
-            // document lifts the switch, as setting it to false does.
-            const flags = { ...flagsNamedIn(this.#fromUrl, options.flags), ...document };
-            this.#fromUrl = { ...document };
-            this.#ownFlags = resolveFlags(this.#ownFlags, flags);
-            this.#applyFlags(flags);
-            // Every tab at once, as a setFlags: one without a flags URL (or
-            // whose poll comes later) takes the switch now, and the lift too,
-            // also once this tab is gone.
-            this.#postFlags(flags, undefined, true);
-          },
-        });
-        if (this.#active) this.#poller.start();
-      });
-    }
-    this.#store.subscribe((state, previous) => {
-      // The leader mirrors its connection state, so every tab's getState()
-      // tells the truth: once on becoming leader, then at each change.
+    setPropertyFilter(propertyId: string | null): void {
+      assertOpen();
+      // No commas: SSE and long-poll list the ids comma-separated (PROTOCOL.md),
+      // so one with a comma would reach the server as two, and its events be
+      // filtered out; over WebSocket it would work, until the fallback.
       if (
-        this.#coordinator &&
-        state.isLeader &&
-        !this.#closed &&
-        (!previous.isLeader || MIRRORED.some((key) => state[key] !== previous[key]))
+        propertyId !== null &&
+        (typeof propertyId !== 'string' || propertyId === '' || propertyId.includes(','))
       ) {
-        this.#postState();
+        fail('propertyId', 'a non-empty string without commas, or null', propertyId);
       }
-      this.#emit('statechange', state);
-    });
+      if (propertyId === getState().propertyFilter) return;
+      dispatcher.setPropertyFilter(propertyId);
+      setState({ propertyFilter: propertyId });
+      coordinator?.announceNeeds();
+      queueUpdate();
+    },
 
-    this.#dispatcher = new Dispatcher({
-      onHandlerError: (error) => {
-        this.#bumpCounter('handlerErrors');
-        this.#emit('error', error);
-      },
-    });
+    trackMutation(mutationId: string, trackOptions: TrackOptions = {}): TrackedMutation {
+      assertOpen();
+      return mutations.track(
+        mutationId,
+        trackTimeout(mutationId, trackOptions, options.optimistic.timeoutMs),
+      );
+    },
 
-    this.#pipeline = new EventPipeline(
-      {
-        onEvents: (service, events) => this.#deliver(service, events),
-        onGap: (gap) => {
-          this.#bumpCounter('gaps');
-          this.#emit('gap', gap);
-          if (this.#isLeaderNow()) this.#loop.requestReplay();
-          else this.#askLeaderForReplay();
-        },
-        onResync: ({ services, reason }) => {
-          this.#bumpCounter('resyncs');
-          // Seqs may restart after a reset (a new epoch): the invariant starts over.
-          for (const service of services) this.#lastDelivered.delete(service);
-          this.#showCursor();
-          this.#emit('resync', { services, reason });
-        },
-        onSuppressed: (service, count, reason) => {
-          this.#addSuppressed(service, count);
-          if (reason === 'invalid') this.#toSli((sli) => sli.droppedEvents(count));
-        },
-      },
-      options.dedupWindow,
-    );
+    setFlags(flags: Partial<ResolvedFlags>): void {
+      assertOpen();
+      applyFlags(flags);
+      // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
+      // In it, every tab hears it: the browser's view carries it from now on, and
+      // an own value kept from before (a switch this tab threw while idle) must
+      // not come back at the next hello.
+      ownFlags = resolveFlags(ownFlags, active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
+      for (const key in flags) delete urlFlagNames[key];
+      // Every tab at once: the kill switch above all must not wait for a reload.
+      postFlags({ ...flags });
+    },
 
-    this.#breaker = new CircuitBreaker({ ...options.circuit, clock });
-    this.#breaker.onStateChange(() => {
-      this.#circuitToGuard();
-      this.#setState({ circuit: this.#circuitState() });
-    });
+    getState(): RealtimeState {
+      return store.getState();
+    },
 
-    const chain = new TransportChain(
-      resolveTransports(options.transports, {
-        WebSocket: platform.WebSocket as never,
-        fetch: platform.fetch,
-        // The client's time sources: long-poll's pacing, Retry-After dates.
-        clock,
-        now: wallClock,
-        // SSE parses frames out of its stream itself: it must keep what the core
-        // accepts. Long-poll parses answers whole: it must drop what the core would.
-        maxFrameChars: options.maxFrameChars,
-      }),
-    );
-    this.#loop = new ConnectionLoop({
-      // The options' url, connectTimeoutMs and maxFrameChars.
-      ...options,
-      chain,
-      // The options' getToken and refreshSkewMs; the provider's code only
-      // for an app that has a getToken.
-      tokens: options.getToken
-        ? lazyTokens(() =>
-            import('./connection/token-provider').then(
-              ({ TokenProvider }) => new TokenProvider({ ...options, clock, wallClock }, tokenKit),
-            ),
-          )
-        : anonymousTokens,
-      breaker: this.#breaker,
-      backoff: new ExponentialBackoff({ ...options.backoff, floorMs: options.backoff.baseMs, random }),
-      watchdog: new HeartbeatWatchdog({ clock, onDead: () => this.#loop.heartbeatMissed() }),
-      clock,
-      isOnline: () => (platform.navigator ?? globalThis.navigator)?.onLine !== false,
-      subscription: () => {
-        const subscription = this.#subscription();
-        this.#liveSubscription = JSON.stringify(subscription);
-        return subscription;
-      },
-      // Ours, reaching back for a follower's replay.
-      cursor: () => {
-        // Of the services subscribed to only (see EventPipeline.getCursor).
-        this.#cursorSent = lowerTo(this.#pipeline.getCursor(true), this.#replayFloor ?? {});
-        return this.#cursorSent;
-      },
-      sink: {
-        status: (status) => this.#setState({ status, circuit: this.#circuitState() }),
-        welcome: (frame, transport, connectMs) => {
-          this.#coordinator?.relay(frame);
-          // The floor asked for was in the cursor this connection opened with:
-          // the server replays from it, and the floor is done with. One asked
-          // for since, while this connection was being opened, may reach
-          // below that cursor: then it stays, and is replayed once this
-          // welcome is applied (a reconnect), as nothing else would ask again
-          // on a quiet stream. (One since that the cursor covers is done
-          // with too: the server replays it as well, unless the asking tab's
-          // needs came since, so that this connection may filter out its
-          // property: the update to come replays nothing.)
-          const floor = this.#replayFloor;
-          const sent = this.#cursorSent;
-          const replayNow =
-            floor &&
-            (JSON.stringify(this.#subscription()) !== this.#liveSubscription ||
-              Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!)));
-          if (!replayNow) this.#replayFloor = undefined;
-          this.#guard.recordAttempt(false);
-          // The server's time at the welcome, half the connect's round trip
-          // ago: a client clock minutes off still measures latency right.
-          this.#welcomed(frame, connectMs / 2);
-          // Needs that changed while this connection was being opened.
-          this.#queueUpdate();
-          let { byServiceReconnects, counters, leader, services } = this.#state;
-          if (this.#welcomes++ > 0) {
-            counters = plus(counters, 'reconnects');
-            for (const service of services) byServiceReconnects = plus(byServiceReconnects, service);
-          }
-          if (this.#takeoverStartedAt !== undefined) {
-            const takeoverMs = clock.now() - this.#takeoverStartedAt;
-            this.#toSli((sli) => sli.tookOver(takeoverMs));
-            leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
-            this.#takeoverStartedAt = undefined;
-          }
-          this.#setState({
-            transport,
-            connectionId: frame.connectionId,
-            lastSuccessAt: wallClock(),
-            cursor: this.#pipeline.getCursor(),
-            byServiceReconnects,
-            leader,
-            counters,
-          });
-          // A reconnect, also over long-poll, and not a replay, which waits
-          // when asked again soon (this connection may be one): the batches
-          // that follow, of its filter, would move the tabs past the floor.
-          if (replayNow) this.#loop.reconnectNow();
-        },
-        frame: (frame) => {
-          // A reset starts an epoch, named here for every tab that applies it.
-          const epoch = frame.type === 'reset' ? randomId() : undefined;
-          // Relay first: the followers' latency should not include our handlers.
-          if (frame.type !== 'heartbeat') this.#coordinator?.relay(frame, epoch);
-          this.#guard.recordFrames(1, 0);
-          this.#applyServerFrame(frame, epoch);
-        },
-        invalidFrame: () => this.#invalidFrame(),
-        disconnected: (error, willRetryInMs, wasWelcomed) => {
-          // A live connection that dropped is no failed attempt (its welcome
-          // counted it a success), as the breaker and the docs count them:
-          // else two network blips on a quiet stream trip the guard.
-          if (!wasWelcomed) this.#guard.recordAttempt(true);
-          const { counters } = this.#state;
-          this.#setState({
-            lastError: `${error.code}: ${error.message}`,
-            counters: wasWelcomed ? counters : plus(counters, 'failedConnects'),
-            circuit: this.#circuitState(),
-          });
-          this.#emit('disconnected', { error, willRetryInMs });
-        },
-        forbidden: (error) => this.#becomeForbidden(error),
-        updated: (cursor) => {
-          if (cursor) {
-            // A service back in the union (its only tab left and returned,
-            // or was taken for gone) starts at the server's head, ahead of
-            // the cursor the tabs kept for it: have the hole replayed now, as
-            // nothing shows it before the service's next event (if any).
-            const own = this.#pipeline.getCursor();
-            const behind = Object.keys(cursor).some((s) => own[s]! < cursor[s]!);
-            this.#pipeline.seed(cursor);
-            this.#coordinator?.post({ type: 'cursor', cursor });
-            if (behind) this.#loop.requestReplay();
-          }
-          this.#showCursor();
-        },
-      },
-    });
+    subscribeState(listener: (state: RealtimeState) => void): () => void {
+      // An app listener that throws must not unwind the client mid-update.
+      return store.subscribe((state) => guarded(() => listener(state), reportListenerError));
+    },
 
-    this.#stopLifecycle = watchPageLifecycle(page, {
-      online: () => this.#loop.online(),
-      visible: () => this.#loop.ensureAlive(),
-      resumed: (fromBfcache) => {
-        if (!fromBfcache) this.#loop.ensureAlive();
-        else if (!this.#coordinator) this.#loop.resume();
-        else if (this.#active && !this.#closed) {
-          this.#lastReplayAskAt = this.#clock.now();
-          this.#coordinator?.start();
-          this.#applyGate();
+    on<E extends keyof RealtimeEventMap>(
+      event: E,
+      listener: (...args: RealtimeEventMap[E]) => void,
+    ): () => void {
+      if (typeof listener !== 'function')
+        throw new TypeError(`listener must be a function, got ${typeof listener}`);
+      listeners[event] = [...(listeners[event] ?? []), listener] as never;
+      // Someone wants the figures: measure them in this tab too.
+      if (event === 'sli' && !closed) void measure();
+      return () => client.off(event, listener);
+    },
+
+    off<E extends keyof RealtimeEventMap>(event: E, listener: (...args: RealtimeEventMap[E]) => void): void {
+      listeners[event] = listeners[event]?.filter((l) => l !== listener) as never;
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      idleTimer.clear();
+      loop.stop();
+      breaker.dispose();
+      guard.dispose();
+      mutations.dispose();
+      // The page lives on after close(), so the last report goes by fetch,
+      // whose failure is seen and counted, not by a fire-and-forget beacon.
+      stopParts();
+      stopLifecycle();
+      // Also when installDevtools showed it: a closed client is shown no more.
+      shown.delete(client);
+      setState({ status: 'closed' });
+      listeners = {};
+      // A handler that closed the client mid-frame must be the last one run:
+      // the rest of that batch and the frame's other services go to nobody.
+      dispatcher.clear();
+      await Promise.all([coordinator?.stop(), cursorStore?.close()]);
+    },
+
+    // ── CoordinatorHost: what the other tabs tell this one ──────────────────
+    // Only the coordinator calls these, so `coordinator` is set in them.
+
+    ownNeeds(): TabNeeds {
+      const { services, propertyFilter } = getState();
+      return { services, propertyFilter };
+    },
+
+    needsChanged(): void {
+      // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
+      pipeline.setServices(subscription().services, epochs);
+      // Every peer re-announces its needs every 10 s: the same object while
+      // the count holds, or each announcement is a new snapshot (a render of
+      // every component reading the state) with nothing changed.
+      const peers = coordinator!.peerCount;
+      const { leader } = getState();
+      setState({ leader: same(leader, { ...leader, peers }) });
+      // Sent only if, by then, this tab leads a live connection.
+      queueUpdate();
+    },
+
+    leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
+      const state = getState();
+      if (isLeader && !state.isLeader) {
+        // A floor from a former term, whose replay never came, is stale: the
+        // tabs moved on under other leaders (one still missing events asks
+        // again on seeing the hole), and reaching back to it would replay what
+        // they have, or reset them all.
+        replayFloor = undefined;
+        // Churn is leadership moving between tabs: the first election of a tab
+        // that never knew another leader is none (counted, every session with a
+        // leader failed the < 1 an hour per tab target in its first hour).
+        if (knewOtherLeader) {
+          elections.add(1);
+          takeoverStartedAt = clock.now();
         }
-      },
-      // Into the back/forward cache: hold no socket and no lock there.
-      suspended: () => {
-        if (!this.#coordinator) this.#loop.suspend();
-        else if (this.#active) {
-          this.#adoptLeaderCursor = false;
-          this.#away = true;
-          this.#lastLeaderState = undefined;
-          this.#leave('connecting');
-        }
-      },
-      // Say goodbye and free the lease now: with the storage strategy the
-      // next leader would otherwise wait takeoverMs for a tab that is gone.
-      unloading: () => {
-        void this.#cursorStore?.flush();
-        void this.#coordinator?.stop();
-      },
-    });
-
-    if (options.devtools) showState(this);
-    // The options' flags, as the state has them: to the dispatcher, and the gate.
-    this.#applyFlags();
-    // Off from the start, `fallback` fired before the app could listen: again
-    // once listeners attached right after createRealtime can hear it, unless
-    // realtime came on, or `fallback` fired meanwhile (off for another reason,
-    // or on and off again).
-    const off = this.#state.disabledReason;
-    const fired = this.#fallbacks;
-    if (off)
-      queueMicrotask(() => {
-        if (this.#state.disabledReason === off && this.#fallbacks === fired) this.#fallback(off);
+      }
+      if (leaderTabId !== undefined && leaderTabId !== state.tabId) knewOtherLeader = true;
+      // The connection shown is gone when a follower becomes leader (its own is
+      // not open yet: what it showed was the old leader's) or follows a tab
+      // other than the one it mirrors (that one crashed, or its lease went
+      // stale): nobody holds it. In this very update, so no listener and no
+      // post to the other tabs sees the new leader with the old connection.
+      const gone =
+        state.status !== 'disabled' && (isLeader ? !state.isLeader : lastLeaderState?.from !== leaderTabId);
+      setState({
+        isLeader,
+        leaderTabId,
+        leader: {
+          ...state.leader,
+          elections: coordinator!.electionsWon,
+          electionsPerHour: elections.total(),
+        },
+        ...(gone && { status: 'connecting', transport: undefined, connectionId: undefined }),
       });
-  }
+      if (isLeader !== state.isLeader) emit('leader', isLeader);
+      if (isLeader) {
+        applyGate();
+        if (loop.isRunning) postState();
+      } else if (loop.isRunning) {
+        // Another tab leads now (a lease taken over): one connection per browser.
+        stopConnection({ status: 'connecting' });
+      } else {
+        mirrorLeader();
+      }
+    },
 
-  subscribe(service: string, handler: EventHandler): () => void {
-    this.#assertOpen();
-    if (!isServiceName(service)) fail('service', 'a name of 1..100 [A-Za-z0-9_.:-]', service);
-    if (typeof handler !== 'function')
-      throw new TypeError(`handler must be a function, got ${typeof handler}`);
-    const off = this.#dispatcher.subscribe(service, handler);
-    this.#servicesChanged();
-    // Both idempotent, so a second call of the unsubscribe changes nothing.
-    return () => {
-      off();
-      if (!this.#closed) this.#servicesChanged();
-    };
-  }
+    relayedFrame(raw: string | Record<string, unknown>, epoch: string | undefined): void {
+      const off = getState().status === 'disabled';
+      // Off here means off: no events after `fallback` (a re-enable replays the hole).
+      if (isLeaderNow() || !active || (off && !adoptLeaderCursor)) return;
+      const parsed = parseServerFrame(raw, options.maxFrameChars);
+      if (!parsed.ok) {
+        invalidFrame();
+        return;
+      }
+      const frame = parsed.frame;
+      guard.recordFrames(1, 0);
+      if (frame.type === 'welcome') {
+        // Relayed moments ago: no one-way delay to add.
+        // Our handlers are owed every event after the cursor this connection
+        // starts them at: no leader's cursor may replace ours now. (Tabs that
+        // subscribed together, before any led, have their hello answered by
+        // none, and a next leader with no cursor of its own, a tab that opened
+        // as this one closed, starts at the head, past what they missed.)
+        adoptLeaderCursor = false;
+        welcomed(frame, 0);
+        showCursor();
+      } else {
+        if (frame.type === 'batch') {
+          const own = pipeline.getCursor();
+          const adopt = adoptLeaderCursor;
+          // A batch starts a service with no cursor there; also one past it while
+          // no handler relies on our cursor yet (see adoptLeaderCursor), as in a
+          // new tab: as a gap, its events were dropped, and the leader's answer
+          // then skipped them.
+          for (const service in frame.after)
+            if (own[service] === undefined || (adopt && own[service] < frame.after[service]!)) {
+              pipeline.forget(service);
+              startedByRelay.add(service);
+            }
+          // Off (its own switch, before the leader heard of it), it drops them,
+          // yet its handlers are owed them: the hole replayed once back on must
+          // start here, not at the leader's answer to our hello, past them.
+          if (adopt && off && frame.events.some((e) => dispatcher.hasHandlers(e.service))) {
+            pipeline.seed(frame.after);
+            adoptLeaderCursor = false;
+          }
+        }
+        // A batch or a reset; any other frame changes nothing there.
+        off || applyServerFrame(frame, epoch);
+      }
+    },
 
-  setPropertyFilter(propertyId: string | null): void {
-    this.#assertOpen();
-    // No commas: SSE and long-poll list the ids comma-separated (PROTOCOL.md),
-    // so one with a comma would reach the server as two, and its events be
-    // filtered out; over WebSocket it would work, until the fallback.
-    if (
-      propertyId !== null &&
-      (typeof propertyId !== 'string' || propertyId === '' || propertyId.includes(','))
-    ) {
-      fail('propertyId', 'a non-empty string without commas, or null', propertyId);
-    }
-    if (propertyId === this.#state.propertyFilter) return;
-    this.#dispatcher.setPropertyFilter(propertyId);
-    this.#setState({ propertyFilter: propertyId });
-    this.#coordinator?.announceNeeds();
-    this.#queueUpdate();
-  }
+    leaderState(message: StateMessage): void {
+      const state = getState();
+      if (isLeaderNow() || state.disabledReason === 'forbidden') return;
+      if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
+        becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
+        return;
+      }
+      lastLeaderState = message;
+      // The leader's estimate (see postState): a tab that joined after the
+      // welcome has no other, and one a relayed welcome gave is no better.
+      if (message.serverClockOffsetMs !== undefined) setClockOffset(message.serverClockOffsetMs);
+      // A reason of this tab's own (flags, its guard) wins over the leader's view.
+      if (localDisabledReason() !== undefined) return;
+      // A leader going idle or closing is leaving; the next one will speak.
+      const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
+      const disabledByLeader = status === 'disabled';
+      if (disabledByLeader && state.status !== 'disabled') {
+        fallback(message.disabledReason ?? 'disabled');
+      }
+      setState({
+        // The leader's connection: what it has none of is gone, except
+        // lastSuccessAt and lastError, which stay as they are.
+        transport: undefined,
+        connectionId: undefined,
+        ...pick(message, MIRRORED),
+        status,
+        disabledReason: disabledByLeader ? message.disabledReason : undefined,
+        leaderTabId: message.from,
+      });
+    },
 
-  trackMutation(mutationId: string, options: TrackOptions = {}): TrackedMutation {
-    this.#assertOpen();
-    return this.#mutations.track(
-      mutationId,
-      trackTimeout(mutationId, options, this.#options.optimistic.timeoutMs),
-    );
-  }
+    flags(flags: FlagsMessage['flags'], direct: boolean, fromUrl: FlagsMessage['fromUrl']): void {
+      if (closed) return;
+      // Another tab's flags URL set these: as if this tab's own last document
+      // had (see urlFlagNames), whose next poll then lifts what its document no
+      // longer holds. A change someone made now, not marked so, is no longer
+      // the URL's; a leader's view leaves this tab's own sources as they are.
+      for (const key in flags) {
+        if (fromUrl?.includes(key as keyof ResolvedFlags)) urlFlagNames[key] = 1;
+        else if (!direct) delete urlFlagNames[key];
+      }
+      poller?.heard(flags, direct, fromUrl);
+      // A leader's answer to our hello is its view, which may be older than our
+      // own config: there a disable wins. It is newer than what this tab heard
+      // from other tabs before (see ownFlags), so that is not merged in. A
+      // setFlags from any tab is a change someone made now, applied as it is.
+      // A change another tab made now supersedes this tab's own value of those flags.
+      if (!direct) ownFlags = resolveFlags(ownFlags, flagsNamedIn(flags, DEFAULT_FLAGS));
+      applyFlags(direct ? disableWins(ownFlags, flags) : flags);
+    },
 
-  setFlags(flags: Partial<ResolvedFlags>): void {
-    this.#assertOpen();
-    this.#applyFlags(flags);
-    // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
-    // In it, every tab hears it: the browser's view carries it from now on, and
-    // an own value kept from before (a switch this tab threw while idle) must
-    // not come back at the next hello.
-    this.#ownFlags = resolveFlags(this.#ownFlags, this.#active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
-    for (const key in flags) delete this.#fromUrl[key];
-    // Every tab at once: the kill switch above all must not wait for a reload.
-    this.#postFlags({ ...flags });
-  }
+    cursor(cursor: Cursor, direct: boolean, leaderEpochs: Record<string, string> = {}): void {
+      // Set where this tab's cursor moved here.
+      let moved = false;
+      if (direct) {
+        const own = pipeline.getCursor();
+        const adopt = adoptLeaderCursor;
+        adoptLeaderCursor = false;
+        const missed: string[] = [];
+        let behind = false;
+        // The leader's epochs too: a reset that gave a service no cursor left
+        // it none in the leader's cursor, and its epoch must still be told.
+        for (const service in { ...cursor, ...leaderEpochs }) {
+          const mine = own[service];
+          const theirs = cursor[service];
+          // Own keys only: a service may be named `toString`, whose inherited
+          // function stored in `epochs` would make the next answer uncloneable.
+          const epoch = Object.hasOwn(leaderEpochs, service) ? leaderEpochs[service] : undefined;
+          // The leader applied a reset this tab did not: the stream went back
+          // while it heard nothing, and its cursor is of the old epoch,
+          // whether ahead of the leader's, behind it or even equal.
+          const missedReset =
+            epoch !== undefined && epoch !== epochs[service] && !startedByRelay.has(service);
+          if (epoch !== undefined) epochs[service] = epoch;
+          if (mine === undefined || (!missedReset && (mine === theirs || theirs === undefined))) continue;
+          if (adopt) {
+            // Just joined, new or back from idle: no handler relies on the cursor
+            // this tab has (persisted, or kept from before), the browser's is the
+            // truth. Older, keeping it would make the leader replay for it; newer,
+            // the stream went back (a `reset` to a new epoch this tab did not
+            // hear) and keeping it would drop the new epoch's events as
+            // duplicates. Not so after the back/forward cache: its handlers are
+            // still there, and skipping ahead would lose what they missed.
+            pipeline.forget(service);
+            lastDelivered.delete(service);
+            moved = true;
+          } else if (missedReset) {
+            missed.push(service);
+            moved = true;
+          } else if (mine < theirs!) {
+            behind = true;
+          }
+        }
+        startedByRelay.clear();
+        // What the reset told the other tabs, this one hears now: the new
+        // epoch's cursor (none where the reset gave none), and a resync (what
+        // came before it, the re-fetch covers).
+        if (missed.length > 0)
+          pipeline.applyFrame({ type: 'reset', services: missed, cursor, reason: 'missed_reset' });
+        // Back from the back/forward cache, behind the browser: have the hole
+        // replayed now, not when (if ever) the next batch shows it (once: the
+        // asks are throttled). Only now: from a missed epoch's seq, the server
+        // would replay the new epoch or reset every tab again. Not held back by
+        // the asks held while this answer was due (see lastReplayAskAt).
+        // Level with it too, back from the back/forward cache (see away): the
+        // server replays what it filtered out only from a cursor (where a reset
+        // was missed, the resync covers it).
+        lastReplayAskAt = -Infinity;
+        if (behind || (away && !moved)) askLeaderForReplay();
+        away = false;
+      }
+      pipeline.seed(cursor);
+      // Moved, maybe back, as by a reset: overwrite the stored cursor, and with
+      // it a save of the old one still pending (from a frame relayed before
+      // this answer), which would max-merge the old epoch's seq back in.
+      if (moved) cursorStore?.replace(pipeline.getCursor());
+      showCursor();
+    },
 
-  getState(): RealtimeState {
-    return this.#state;
-  }
+    replay(cursor: Cursor): void {
+      replayFloor = lowerTo({ ...replayFloor }, cursor);
+      loop.requestReplay();
+    },
 
-  subscribeState(listener: (state: RealtimeState) => void): () => void {
-    // An app listener that throws must not unwind the client mid-update.
-    return this.#store.subscribe((state) => guarded(() => listener(state), reportListenerError));
-  }
+    peerJoined(tabId: string): void {
+      if (!isLeaderNow()) return;
+      const state = getState();
+      coordinator!.post({ type: 'leader', leaderTabId: state.tabId });
+      client.answerCursor(tabId);
+      postFlags(state.flags, tabId);
+      postState();
+    },
 
-  on<E extends keyof RealtimeEventMap>(
-    event: E,
-    listener: (...args: RealtimeEventMap[E]) => void,
-  ): () => void {
-    if (typeof listener !== 'function')
-      throw new TypeError(`listener must be a function, got ${typeof listener}`);
-    this.#listeners[event] = [...(this.#listeners[event] ?? []), listener] as never;
-    // Someone wants the figures: measure them in this tab too.
-    if (event === 'sli' && !this.#closed) void this.#measure();
-    return () => this.off(event, listener);
-  }
+    answerCursor(tabId: string): void {
+      coordinator?.post({
+        type: 'cursor',
+        cursor: pipeline.getCursor(),
+        epochs,
+        to: tabId,
+      });
+    },
 
-  off<E extends keyof RealtimeEventMap>(event: E, listener: (...args: RealtimeEventMap[E]) => void): void {
-    this.#listeners[event] = this.#listeners[event]?.filter((l) => l !== listener) as never;
-  }
+    invalidMessage(): void {
+      bumpCounter('invalidTabMessages');
+    },
+  };
+
+  // ── internals ─────────────────────────────────────────────────────────
 
   // Each app listener runs on its own: one that throws neither stops the
   // others nor unwinds the client in the middle of a state change; its error
   // goes where EventTarget would send it (reportError).
-  #emit<E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void {
+  const emit = <E extends keyof RealtimeEventMap>(event: E, ...args: RealtimeEventMap[E]): void => {
     // A statechange listener that changed the state (close() above all)
     // had every listener told of the newer one: the older must not follow.
-    for (const listener of this.#listeners[event] ?? [])
-      if (event !== 'statechange' || args[0] === this.#state)
+    for (const listener of listeners[event] ?? [])
+      if (event !== 'statechange' || args[0] === getState())
         guarded(() => listener(...args), reportListenerError);
-  }
+  };
 
-  #fallback(reason: string): void {
-    this.#fallbacks++;
-    this.#emit('fallback', { reason });
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#idleTimer.clear();
-    this.#loop.stop();
-    this.#breaker.dispose();
-    this.#guard.dispose();
-    this.#mutations.dispose();
-    // The page lives on after close(), so the last report goes by fetch,
-    // whose failure is seen and counted, not by a fire-and-forget beacon.
-    this.#stopParts();
-    this.#stopLifecycle();
-    // Also when installDevtools showed it: a closed client is shown no more.
-    shown.delete(this);
-    this.#setState({ status: 'closed' });
-    this.#listeners = {};
-    // A handler that closed the client mid-frame must be the last one run:
-    // the rest of that batch and the frame's other services go to nobody.
-    this.#dispatcher.clear();
-    await Promise.all([this.#coordinator?.stop(), this.#cursorStore?.close()]);
-  }
-
-  // ── CoordinatorHost: what the other tabs tell this one ──────────────────
-  // Only the coordinator calls these, so `#coordinator` is set in them.
-
-  ownNeeds(): TabNeeds {
-    const { services, propertyFilter } = this.#state;
-    return { services, propertyFilter };
-  }
-
-  needsChanged(): void {
-    // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
-    this.#pipeline.setServices(this.#subscription().services, this.#epochs);
-    // Every peer re-announces its needs every 10 s: the same object while
-    // the count holds, or each announcement is a new snapshot (a render of
-    // every component reading the state) with nothing changed.
-    const peers = this.#coordinator!.peerCount;
-    const { leader } = this.#state;
-    this.#setState({ leader: same(leader, { ...leader, peers }) });
-    // Sent only if, by then, this tab leads a live connection.
-    this.#queueUpdate();
-  }
-
-  leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void {
-    const state = this.#state;
-    if (isLeader && !state.isLeader) {
-      // A floor from a former term, whose replay never came, is stale: the
-      // tabs moved on under other leaders (one still missing events asks
-      // again on seeing the hole), and reaching back to it would replay what
-      // they have, or reset them all.
-      this.#replayFloor = undefined;
-      // Churn is leadership moving between tabs: the first election of a tab
-      // that never knew another leader is none (counted, every session with a
-      // leader failed the < 1 an hour per tab target in its first hour).
-      if (this.#knewOtherLeader) {
-        this.#elections.add(1);
-        this.#takeoverStartedAt = this.#clock.now();
-      }
-    }
-    if (leaderTabId !== undefined && leaderTabId !== state.tabId) this.#knewOtherLeader = true;
-    // The connection shown is gone when a follower becomes leader (its own is
-    // not open yet: what it showed was the old leader's) or follows a tab
-    // other than the one it mirrors (that one crashed, or its lease went
-    // stale): nobody holds it. In this very update, so no listener and no
-    // post to the other tabs sees the new leader with the old connection.
-    const gone =
-      state.status !== 'disabled' &&
-      (isLeader ? !state.isLeader : this.#lastLeaderState?.from !== leaderTabId);
-    this.#setState({
-      isLeader,
-      leaderTabId,
-      leader: {
-        ...state.leader,
-        elections: this.#coordinator!.electionsWon,
-        electionsPerHour: this.#elections.total(),
-      },
-      ...(gone && { status: 'connecting', transport: undefined, connectionId: undefined }),
-    });
-    if (isLeader !== state.isLeader) this.#emit('leader', isLeader);
-    if (isLeader) {
-      this.#applyGate();
-      if (this.#loop.isRunning) this.#postState();
-    } else if (this.#loop.isRunning) {
-      // Another tab leads now (a lease taken over): one connection per browser.
-      this.#stopConnection({ status: 'connecting' });
-    } else {
-      this.#mirrorLeader();
-    }
-  }
-
-  relayedFrame(raw: string | Record<string, unknown>, epoch: string | undefined): void {
-    const off = this.#state.status === 'disabled';
-    // Off here means off: no events after `fallback` (a re-enable replays the hole).
-    if (this.#isLeaderNow() || !this.#active || (off && !this.#adoptLeaderCursor)) return;
-    const parsed = parseServerFrame(raw, this.#options.maxFrameChars);
-    if (!parsed.ok) {
-      this.#invalidFrame();
-      return;
-    }
-    const frame = parsed.frame;
-    this.#guard.recordFrames(1, 0);
-    if (frame.type === 'welcome') {
-      // Relayed moments ago: no one-way delay to add.
-      // Our handlers are owed every event after the cursor this connection
-      // starts them at: no leader's cursor may replace ours now. (Tabs that
-      // subscribed together, before any led, have their hello answered by
-      // none, and a next leader with no cursor of its own, a tab that opened
-      // as this one closed, starts at the head, past what they missed.)
-      this.#adoptLeaderCursor = false;
-      this.#welcomed(frame, 0);
-      this.#showCursor();
-    } else {
-      if (frame.type === 'batch') {
-        const own = this.#pipeline.getCursor();
-        const adopt = this.#adoptLeaderCursor;
-        // A batch starts a service with no cursor there; also one past it while
-        // no handler relies on our cursor yet (see #adoptLeaderCursor), as in a
-        // new tab: as a gap, its events were dropped, and the leader's answer
-        // then skipped them.
-        for (const service in frame.after)
-          if (own[service] === undefined || (adopt && own[service] < frame.after[service]!)) {
-            this.#pipeline.forget(service);
-            this.#startedByRelay.add(service);
-          }
-        // Off (its own switch, before the leader heard of it), it drops them,
-        // yet its handlers are owed them: the hole replayed once back on must
-        // start here, not at the leader's answer to our hello, past them.
-        if (adopt && off && frame.events.some((e) => this.#dispatcher.hasHandlers(e.service))) {
-          this.#pipeline.seed(frame.after);
-          this.#adoptLeaderCursor = false;
-        }
-      }
-      // A batch or a reset; any other frame changes nothing there.
-      off || this.#applyServerFrame(frame, epoch);
-    }
-  }
-
-  leaderState(message: StateMessage): void {
-    const state = this.#state;
-    if (this.#isLeaderNow() || state.disabledReason === 'forbidden') return;
-    if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
-      this.#becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
-      return;
-    }
-    this.#lastLeaderState = message;
-    // The leader's estimate (see #postState): a tab that joined after the
-    // welcome has no other, and one a relayed welcome gave is no better.
-    if (message.serverClockOffsetMs !== undefined) this.#setClockOffset(message.serverClockOffsetMs);
-    // A reason of this tab's own (flags, its guard) wins over the leader's view.
-    if (this.#localDisabledReason() !== undefined) return;
-    // A leader going idle or closing is leaving; the next one will speak.
-    const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
-    const disabledByLeader = status === 'disabled';
-    if (disabledByLeader && state.status !== 'disabled') {
-      this.#fallback(message.disabledReason ?? 'disabled');
-    }
-    this.#setState({
-      // The leader's connection: what it has none of is gone, except
-      // lastSuccessAt and lastError, which stay as they are.
-      transport: undefined,
-      connectionId: undefined,
-      ...pick(message, MIRRORED),
-      status,
-      disabledReason: disabledByLeader ? message.disabledReason : undefined,
-      leaderTabId: message.from,
-    });
-  }
-
-  flags(flags: FlagsMessage['flags'], direct: boolean, fromUrl: FlagsMessage['fromUrl']): void {
-    if (this.#closed) return;
-    // Another tab's flags URL set these: as if this tab's own last document
-    // had (see #fromUrl), whose next poll then lifts what its document no
-    // longer holds. A change someone made now, not marked so, is no longer
-    // the URL's; a leader's view leaves this tab's own sources as they are.
-    for (const key in flags) {
-      if (fromUrl?.includes(key as keyof ResolvedFlags)) this.#fromUrl[key] = 1;
-      else if (!direct) delete this.#fromUrl[key];
-    }
-    this.#poller?.heard(flags, direct, fromUrl);
-    // A leader's answer to our hello is its view, which may be older than our
-    // own config: there a disable wins. It is newer than what this tab heard
-    // from other tabs before (see #ownFlags), so that is not merged in. A
-    // setFlags from any tab is a change someone made now, applied as it is.
-    // A change another tab made now supersedes this tab's own value of those flags.
-    if (!direct) this.#ownFlags = resolveFlags(this.#ownFlags, flagsNamedIn(flags, DEFAULT_FLAGS));
-    this.#applyFlags(direct ? disableWins(this.#ownFlags, flags) : flags);
-  }
-
-  cursor(cursor: Cursor, direct: boolean, epochs: Record<string, string> = {}): void {
-    // Set where this tab's cursor moved here.
-    let moved = false;
-    if (direct) {
-      const own = this.#pipeline.getCursor();
-      const adopt = this.#adoptLeaderCursor;
-      this.#adoptLeaderCursor = false;
-      const missed: string[] = [];
-      let behind = false;
-      // The leader's epochs too: a reset that gave a service no cursor left
-      // it none in the leader's cursor, and its epoch must still be told.
-      for (const service in { ...cursor, ...epochs }) {
-        const mine = own[service];
-        const theirs = cursor[service];
-        // Own keys only: a service may be named `toString`, whose inherited
-        // function stored in #epochs would make the next answer uncloneable.
-        const epoch = Object.hasOwn(epochs, service) ? epochs[service] : undefined;
-        // The leader applied a reset this tab did not: the stream went back
-        // while it heard nothing, and its cursor is of the old epoch,
-        // whether ahead of the leader's, behind it or even equal.
-        const missedReset =
-          epoch !== undefined && epoch !== this.#epochs[service] && !this.#startedByRelay.has(service);
-        if (epoch !== undefined) this.#epochs[service] = epoch;
-        if (mine === undefined || (!missedReset && (mine === theirs || theirs === undefined))) continue;
-        if (adopt) {
-          // Just joined, new or back from idle: no handler relies on the cursor
-          // this tab has (persisted, or kept from before), the browser's is the
-          // truth. Older, keeping it would make the leader replay for it; newer,
-          // the stream went back (a `reset` to a new epoch this tab did not
-          // hear) and keeping it would drop the new epoch's events as
-          // duplicates. Not so after the back/forward cache: its handlers are
-          // still there, and skipping ahead would lose what they missed.
-          this.#pipeline.forget(service);
-          this.#lastDelivered.delete(service);
-          moved = true;
-        } else if (missedReset) {
-          missed.push(service);
-          moved = true;
-        } else if (mine < theirs!) {
-          behind = true;
-        }
-      }
-      this.#startedByRelay.clear();
-      // What the reset told the other tabs, this one hears now: the new
-      // epoch's cursor (none where the reset gave none), and a resync (what
-      // came before it, the re-fetch covers).
-      if (missed.length > 0)
-        this.#pipeline.applyFrame({ type: 'reset', services: missed, cursor, reason: 'missed_reset' });
-      // Back from the back/forward cache, behind the browser: have the hole
-      // replayed now, not when (if ever) the next batch shows it (once: the
-      // asks are throttled). Only now: from a missed epoch's seq, the server
-      // would replay the new epoch or reset every tab again. Not held back by
-      // the asks held while this answer was due (see #lastReplayAskAt).
-      // Level with it too, back from the back/forward cache (see #away): the
-      // server replays what it filtered out only from a cursor (where a reset
-      // was missed, the resync covers it).
-      this.#lastReplayAskAt = -Infinity;
-      if (behind || (this.#away && !moved)) this.#askLeaderForReplay();
-      this.#away = false;
-    }
-    this.#pipeline.seed(cursor);
-    // Moved, maybe back, as by a reset: overwrite the stored cursor, and with
-    // it a save of the old one still pending (from a frame relayed before
-    // this answer), which would max-merge the old epoch's seq back in.
-    if (moved) this.#cursorStore?.replace(this.#pipeline.getCursor());
-    this.#showCursor();
-  }
-
-  replay(cursor: Cursor): void {
-    this.#replayFloor = lowerTo({ ...this.#replayFloor }, cursor);
-    this.#loop.requestReplay();
-  }
-
-  peerJoined(tabId: string): void {
-    if (!this.#isLeaderNow()) return;
-    const state = this.#state;
-    this.#coordinator!.post({ type: 'leader', leaderTabId: state.tabId });
-    this.answerCursor(tabId);
-    this.#postFlags(state.flags, tabId);
-    this.#postState();
-  }
-
-  answerCursor(tabId: string): void {
-    this.#coordinator?.post({
-      type: 'cursor',
-      cursor: this.#pipeline.getCursor(),
-      epochs: this.#epochs,
-      to: tabId,
-    });
-  }
-
-  invalidMessage(): void {
-    this.#bumpCounter('invalidTabMessages');
-  }
-
-  // ── internals ─────────────────────────────────────────────────────────
-
-  /** The state of now (the store's snapshot). */
-  get #state(): RealtimeState {
-    return this.#store.getState();
-  }
-
-  #setState(next: Partial<RealtimeState>): void {
-    this.#store.setState(next);
-  }
+  const fallback = (reason: string): void => {
+    fallbacks++;
+    emit('fallback', { reason });
+  };
 
   /** Shows the pipeline's cursor in the state, after it moved. */
-  #showCursor(): void {
-    this.#setState({ cursor: this.#pipeline.getCursor() });
-  }
+  const showCursor = (): void => {
+    setState({ cursor: pipeline.getCursor() });
+  };
 
   /** A frame (direct or relayed) that was not a valid frame of the protocol. */
-  #invalidFrame(): void {
-    this.#bumpCounter('invalidFrames');
-    this.#guard.recordFrames(0, 1);
-  }
+  const invalidFrame = (): void => {
+    bumpCounter('invalidFrames');
+    guard.recordFrames(0, 1);
+  };
 
   /** Without a coordinator (`leader.strategy: 'none'`) the tab is its own leader. */
-  #isLeaderNow(): boolean {
-    return this.#coordinator?.isLeader ?? true;
-  }
+  const isLeaderNow = (): boolean => {
+    return coordinator?.isLeader ?? true;
+  };
 
   /**
    * Applies a frame from the server (direct or relayed); `epoch`: a reset's
    * id ('' from a leader of an older version, which names none).
    */
-  #applyServerFrame(frame: ServerFrame, epoch = ''): void {
-    const floor = this.#replayFloor;
+  const applyServerFrame = (frame: ServerFrame, epoch = ''): void => {
+    const floor = replayFloor;
     if (floor) {
       if (frame.type === 'batch') {
         // A batch that starts at or before the floor is the replay a follower asked for.
@@ -1079,63 +695,63 @@ class Client implements RealtimeClient, CoordinatorHost {
         // welcome to drop it) and fetch the same reset, poll after poll.
         for (const service of frame.services) delete floor[service];
       }
-      if (Object.keys(floor).length === 0) this.#replayFloor = undefined;
+      if (Object.keys(floor).length === 0) replayFloor = undefined;
     }
-    this.#pipeline.applyFrame(frame);
+    pipeline.applyFrame(frame);
     if (frame.type === 'batch' || frame.type === 'reset') {
-      const cursor = this.#pipeline.getCursor();
-      this.#setState({ cursor });
+      const cursor = pipeline.getCursor();
+      setState({ cursor });
       if (frame.type === 'reset') {
-        for (const service of frame.services) this.#epochs[service] = epoch;
+        for (const service of frame.services) epochs[service] = epoch;
         // After a reset a service may move backwards (a new epoch): overwrite.
-        this.#cursorStore?.replace(cursor);
-      } else this.#cursorStore?.save(cursor);
+        cursorStore?.replace(cursor);
+      } else cursorStore?.save(cursor);
     }
-  }
+  };
 
   /** Applies a welcome (direct or relayed) sent `oneWayMs` ago. */
-  #welcomed(frame: WelcomeFrame, oneWayMs: number): void {
-    this.#setClockOffset(frame.serverTime + oneWayMs - this.#wallClock());
-    this.#pipeline.applyFrame(frame);
-  }
+  const welcomed = (frame: WelcomeFrame, oneWayMs: number): void => {
+    setClockOffset(frame.serverTime + oneWayMs - wallClock());
+    pipeline.applyFrame(frame);
+  };
 
-  #askLeaderForReplay(): void {
-    const now = this.#clock.now();
-    if (now - this.#lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
-    this.#lastReplayAskAt = now;
-    this.#coordinator?.post({ type: 'replay', cursor: this.#pipeline.getCursor(true) });
-  }
+  const askLeaderForReplay = (): void => {
+    const now = clock.now();
+    if (now - lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
+    lastReplayAskAt = now;
+    coordinator?.post({ type: 'replay', cursor: pipeline.getCursor(true) });
+  };
 
-  #becomeForbidden(error: RealtimeError): void {
-    this.#stopConnection({
+  const becomeForbidden = (error: RealtimeError): void => {
+    stopConnection({
       status: 'disabled',
       disabledReason: 'forbidden',
       lastError: `${error.code}: ${error.message}`,
     });
-    this.#emit('forbidden', error);
-    this.#fallback('forbidden');
-  }
+    emit('forbidden', error);
+    fallback('forbidden');
+  };
 
   /**
    * A follower shows what its leader last posted, if that tab still leads: a
    * crashed one's connection is nobody's (see leadershipChanged).
    */
-  #mirrorLeader(): void {
-    const last = this.#lastLeaderState;
-    if (last && last.from === this.#state.leaderTabId) this.leaderState(last);
-  }
+  const mirrorLeader = (): void => {
+    const last = lastLeaderState;
+    if (last && last.from === getState().leaderTabId) client.leaderState(last);
+  };
 
   /** Tells the other tabs this leader's connection state (the state of now). */
-  #postState(): void {
-    this.#coordinator?.post({
+  const postState = (): void => {
+    coordinator?.post({
       type: 'state',
-      ...pick(this.#state, MIRRORED),
+      ...pick(getState(), MIRRORED),
       // A tab that opens after the welcome never sees it relayed; the offset
       // is the machine's wall clock against the server's, the same in every
       // tab. Undefined until estimated: the JSON of the message leaves it out.
-      serverClockOffsetMs: this.#clockOffsetMs(),
+      serverClockOffsetMs: clockOffsetMs(),
     });
-  }
+  };
 
   /**
    * Tells the other tabs (or the tab `to`) these flags, as their message may
@@ -1144,110 +760,109 @@ class Client implements RealtimeClient, CoordinatorHost {
    * other entry made the whole message invalid in every other tab, with the
    * kill switch it carried. `fromUrl`: say which came from a flags URL.
    */
-  #postFlags(flags: Partial<ResolvedFlags>, to?: string, fromUrl = !!to): void {
+  const postFlags = (flags: Partial<ResolvedFlags>, to?: string, fromUrl = !!to): void => {
     const services = flags.disabledServices;
-    this.#coordinator?.post({
+    coordinator?.post({
       type: 'flags',
       flags: services ? { ...flags, disabledServices: services.filter(isServiceName) } : flags,
       // Not with a setFlags: what it does not name, it did not leave out.
-      fromUrl: fromUrl ? (Object.keys(this.#fromUrl) as FlagsMessage['fromUrl']) : undefined,
+      fromUrl: fromUrl ? (Object.keys(urlFlagNames) as FlagsMessage['fromUrl']) : undefined,
       to,
     });
-  }
+  };
 
   /** Merges `flags` onto the state's (none: applies those again) and acts on the result. */
-  #applyFlags(flags?: Partial<ResolvedFlags>): void {
-    const previous = this.#state.flags;
+  const applyFlags = (flags?: Partial<ResolvedFlags>): void => {
+    const previous = getState().flags;
     // Unchanged, the same object: a follower hears each change twice (the
     // change, and the leader's re-send below), and a new object is a new
     // snapshot, a render of every component reading the state.
     const next = same(previous, resolveFlags(previous, flags));
-    this.#setState({ flags: next });
-    this.#dispatcher.setShadowMode(next.shadowMode);
-    this.#dispatcher.setDisabledServices(next.disabledServices);
-    this.#applyGate();
+    setState({ flags: next });
+    dispatcher.setShadowMode(next.shadowMode);
+    dispatcher.setDisabledServices(next.disabledServices);
+    applyGate();
     // A tab that joined was told the leader's flags, a disable winning (see
     // `flags`); it must hear when they change too, so that a switch it took
     // from the leader lifts there when it lifts in the leader. After
     // the gate, so the state posted for the change goes first: a tab lifted
     // by these must not mirror the leader's `disabled` of before.
     // The state's, not `next`: the gate ran app listeners, which may have set flags again.
-    const coordinator = this.#coordinator;
-    const now = this.#state.flags;
-    if (coordinator?.isLeader && !this.#closed && now !== previous) {
-      for (const to of coordinator.peerIds()) this.#postFlags(now, to);
+    const now = getState().flags;
+    if (coordinator?.isLeader && !closed && now !== previous) {
+      for (const to of coordinator.peerIds()) postFlags(now, to);
     }
-  }
+  };
 
-  #deliver(service: string, events: RealtimeEvent[]): void {
-    if (!this.#dispatcher.hasHandlers(service)) return;
+  const deliver = (service: string, events: RealtimeEvent[]): void => {
+    if (!dispatcher.hasHandlers(service)) return;
     // Handlers now rely on this tab's cursor: a leader's answer to our hello
     // that comes later must not move it (see `cursor`).
-    this.#adoptLeaderCursor = false;
+    adoptLeaderCursor = false;
     // The promise of the library, checked where it is kept: in order, once.
-    let last = this.#lastDelivered.get(service) ?? 0;
+    let last = lastDelivered.get(service) ?? 0;
     for (const { seq } of events) {
       if (seq <= last) {
-        this.#guard.invariantViolation(`${service}: seq ${seq} delivered after ${last}`);
+        guard.invariantViolation(`${service}: seq ${seq} delivered after ${last}`);
         return;
       }
       last = seq;
     }
-    this.#lastDelivered.set(service, last);
-    const now = this.#wallClock();
+    lastDelivered.set(service, last);
+    const now = wallClock();
     // Only a tab that measures (or whose collector is loading) pays for this
     // on every batch: most tabs are not sampled. The server's time of this
     // dispatch, as the collector takes it: one still loading is told it later.
-    if (this.#measurement || this.#sliBacklog) {
-      const at = now + (this.#clockOffsetMs() ?? 0);
-      this.#toSli((sli) => sli.delivered(service, events, at));
+    if (measurement || sliBacklog) {
+      const at = now + (clockOffsetMs() ?? 0);
+      toSli((sli) => sli.delivered(service, events, at));
     }
     // Before the handlers: one that closes the client (which cancels what is
     // pending) or reads a mutation's status must find its echo already seen.
-    this.#mutations.observe(events);
-    const { delivered, filtered } = this.#dispatcher.dispatch(service, events);
-    if (filtered > 0) this.#addSuppressed(service, filtered);
-    const state = this.#state;
-    this.#setState({
+    mutations.observe(events);
+    const { delivered, filtered } = dispatcher.dispatch(service, events);
+    if (filtered > 0) addSuppressed(service, filtered);
+    const state = getState();
+    setState({
       byServiceDelivered: plus(state.byServiceDelivered, service, delivered.length),
       byServiceLastEventAt: { ...state.byServiceLastEventAt, [service]: now },
     });
     // Once the counters moved, so a listener reading getState() sees it counted.
-    if (delivered.length > 0) this.#emit('events', service, delivered);
-  }
+    if (delivered.length > 0) emit('events', service, delivered);
+  };
 
   /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */
-  #sliTick(): void {
-    this.#sliTimer = this.#clock.setTimeout(() => {
-      if (!this.#active || this.#closed) return;
-      this.#guard.evaluate();
-      const state = this.#state;
+  const sliTick = (): void => {
+    sliTimer = clock.setTimeout(() => {
+      if (!active || closed) return;
+      guard.evaluate();
+      const state = getState();
       const { leader } = state;
-      this.#setState({
-        ...this.#measurement?.figures(state),
+      setState({
+        ...measurement?.figures(state),
         // The same object when unchanged: a tab that does not measure then has
         // nothing new every tick, and its listeners hear nothing.
-        leader: same(leader, { ...leader, electionsPerHour: this.#elections.total() }),
+        leader: same(leader, { ...leader, electionsPerHour: elections.total() }),
       });
-      if (this.#measurement) this.#emit('sli', this.#measurement.report());
+      if (measurement) emit('sli', measurement.report());
       // A rollback cooldown may have ended.
-      if (this.#state.disabledReason === 'auto_rollback') this.#applyGate();
+      if (getState().disabledReason === 'auto_rollback') applyGate();
       // The guard, the state update and `sli` ran app listeners, which may
       // have closed the client (close() cleared this timer, already fired).
-      if (!this.#closed) this.#sliTick();
+      if (!closed) sliTick();
     }, SLI_TICK_MS);
-  }
+  };
 
-  #setClockOffset(offsetMs: number): void {
-    this.#serverMinusClockMs = offsetMs + this.#wallClock() - this.#clock.now();
-    this.#measurement?.sli.setClockOffset(offsetMs);
-  }
+  const setClockOffset = (offsetMs: number): void => {
+    serverMinusClockMs = offsetMs + wallClock() - clock.now();
+    measurement?.sli.setClockOffset(offsetMs);
+  };
 
   /** Server clock minus the wall clock of now (ms); undefined until estimated. */
-  #clockOffsetMs(): number | undefined {
-    const offset = this.#serverMinusClockMs;
-    return offset === undefined ? offset : offset + this.#clock.now() - this.#wallClock();
-  }
+  const clockOffsetMs = (): number | undefined => {
+    const offset = serverMinusClockMs;
+    return offset === undefined ? offset : offset + clock.now() - wallClock();
+  };
 
   /**
    * Starts measuring SLIs in this tab: loads the collector (sketches, SLOs,
@@ -1255,64 +870,64 @@ class Client implements RealtimeClient, CoordinatorHost {
    * and the first `sli` listener call it; the rest never download it.
    * Measuring starts when the code is here, moments after the call.
    */
-  #measure(): Promise<void> {
-    if (!this.#measuring) {
+  const measure = (): Promise<void> => {
+    if (!measuring) {
       // Only while this load is under way: a call after it (loaded, or failed
       // for good) must not start a backlog that nothing would ever empty.
-      this.#sliBacklog = [];
-      this.#measuring = this.#load(
+      sliBacklog = [];
+      measuring = load(
         import('./observability/sli-measurement'),
         ({ startMeasuring }) => {
-          const measurement = startMeasuring({
-            options: this.#options,
-            elections: this.#elections,
-            window: (windowMs) => new SlidingCounter({ windowMs, clock: this.#clock }),
-            // Made here: #measure loads the collector once per client.
+          const started = startMeasuring({
+            options,
+            elections,
+            window: (windowMs) => new SlidingCounter({ windowMs, clock }),
+            // Made here: measure loads the collector once per client.
             sessionId: randomId(),
-            clockOffsetMs: this.#clockOffsetMs() ?? 0,
+            clockOffsetMs: clockOffsetMs() ?? 0,
             // Not state().circuit: a follower's mirrors the leader's breaker.
-            circuitOpen: this.#circuitDriven(),
-            store: this.#store,
-            reportsSent: () => this.#reporter?.stats().sent ?? 0,
+            circuitOpen: circuitDriven(),
+            store,
+            reportsSent: () => reporter?.stats().sent ?? 0,
           });
           // The backlog, made above as this load started, is dropped below,
           // once this ran (or failed).
-          for (const tell of this.#sliBacklog!) tell(measurement.sli);
-          this.#measurement = measurement;
-          this.#setState({ sli: { ...this.#state.sli, measured: true } });
+          for (const tell of sliBacklog!) tell(started.sli);
+          measurement = started;
+          setState({ sli: { ...getState().sli, measured: true } });
         },
         // Loaded or failed: either way nothing is kept for it any more.
       ).then(() => {
-        this.#sliBacklog = undefined;
+        sliBacklog = undefined;
       });
     }
-    return this.#measuring;
-  }
+    return measuring;
+  };
 
   /** Tells the collector, or keeps it for the collector that is loading (not measuring: drops it). */
-  #toSli(tell: (sli: SliCollector) => void): void {
-    if (this.#measurement) tell(this.#measurement.sli);
-    else if (this.#sliBacklog && this.#sliBacklog.length < SLI_BACKLOG_MAX) this.#sliBacklog.push(tell);
-  }
+  const toSli = (tell: (sli: SliCollector) => void): void => {
+    if (measurement) tell(measurement.sli);
+    else if (sliBacklog && sliBacklog.length < SLI_BACKLOG_MAX) sliBacklog.push(tell);
+  };
 
   /** Why this tab itself keeps realtime off (flags, or its own rollback guard). */
-  #localDisabledReason(): string | undefined {
+  const localDisabledReason = (): string | undefined => {
     return (
-      gateReason(this.#state.flags, this.#options.scope.orgId) ??
-      (this.#guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined)
+      gateReason(getState().flags, options.scope.orgId) ??
+      (guard.verdict().state === 'tripped' ? 'auto_rollback' : undefined)
     );
-  }
+  };
 
-  #servicesChanged(): void {
-    const services = this.#dispatcher.services().sort();
+  const servicesChanged = (): void => {
+    const services = dispatcher.services().sort();
     // Service names hold no comma: equal joined, equal lists.
-    if (String(services) === String(this.#state.services)) return;
+    if (String(services) === String(getState().services)) return;
     // Per-service figures of services no longer subscribed: only the latest
     // LEFT_FIGURES_MAX stay, for the reports. All kept, those of every service
     // a long-lived page ever had (one per record page visited, say) stayed for
     // good, and each batch copies these objects: every event cost more with
     // each service visited.
-    const state = this.#state;
+    const state = getState();
     const next: Record<string, unknown> = { services };
     const gone = state.services.filter((service) => !services.includes(service));
     for (const key in state)
@@ -1338,41 +953,40 @@ class Client implements RealtimeClient, CoordinatorHost {
         }
       }
     // And the invariant's seqs: a service subscribed again starts over, as after a reset.
-    for (const service of this.#lastDelivered.keys())
-      services.includes(service) || this.#lastDelivered.delete(service);
-    this.#setState(next);
+    for (const service of lastDelivered.keys()) services.includes(service) || lastDelivered.delete(service);
+    setState(next);
     // A listener closed the client: no election to join, no idle timer to arm.
-    if (this.#closed) return;
-    this.#coordinator?.announceNeeds();
+    if (closed) return;
+    coordinator?.announceNeeds();
     // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
-    this.#pipeline.setServices(this.#subscription().services, this.#epochs);
+    pipeline.setServices(subscription().services, epochs);
     if (services.length > 0) {
-      this.#idleTimer.clear();
-      if (!this.#active) this.#activate();
-      else this.#queueUpdate();
-    } else if (this.#active) {
+      idleTimer.clear();
+      if (!active) activate();
+      else queueUpdate();
+    } else if (active) {
       // A grace delay, so React StrictMode's unmount+mount or a route change
       // that swaps one subscriber for another causes no reconnect. (None is
       // pending: the services were not empty, and that cleared it.)
-      this.#idleTimer.set(() => {
+      idleTimer.set(() => {
         // (close() clears this timer.)
-        if (this.#state.services.length > 0) return;
+        if (getState().services.length > 0) return;
         // The last subscriber left: let go of everything.
-        this.#active = false;
-        this.#adoptLeaderCursor = true;
+        active = false;
+        adoptLeaderCursor = true;
         // What was measured since the last report would wait for a next
         // subscriber that may never come (the tab is closed while idle, and a
         // stopped reporter hears no pagehide): send it now, as close() does, but
         // throttled as a lifecycle flush is: a page may toggle realtime often.
-        this.#stopParts(true);
-        this.#leave('idle');
+        stopParts(true);
+        leave('idle');
         // A `disabled` mirrored from the leader (its guard's trip) is about a
-        // connection this tab no longer follows, and #leave kept it: the gate
+        // connection this tab no longer follows, and leave kept it: the gate
         // lifts it to `idle`, and keeps a reason of this tab's own.
-        this.#applyGate();
-      }, this.#options.idleGraceMs);
+        applyGate();
+      }, options.idleGraceMs);
     }
-  }
+  };
 
   /**
    * Creates a lazily loaded part once its module is here, unless the client
@@ -1380,94 +994,91 @@ class Client implements RealtimeClient, CoordinatorHost {
    * a deploy) leaves the part out, as if the option were not set; the reason
    * is in `counters.lazyLoadFailures` and the `error` event.
    */
-  #load<M>(loading: Promise<M>, create: (module: M) => void): Promise<void> {
+  const load = <M>(loading: Promise<M>, create: (module: M) => void): Promise<void> => {
     return loading
       .then((module) => {
-        if (!this.#closed) create(module);
+        if (!closed) create(module);
       })
       .catch((error: unknown) => {
         // A module that did not load, or a part that could not be created from it.
-        if (this.#closed) return;
-        this.#bumpCounter('lazyLoadFailures');
-        this.#emit(
-          'error',
-          new RealtimeError('load_failed', 'could not load a part of tabwire', { cause: error }),
-        );
+        if (closed) return;
+        bumpCounter('lazyLoadFailures');
+        emit('error', new RealtimeError('load_failed', 'could not load a part of tabwire', { cause: error }));
       });
-  }
+  };
 
   /** Stops the SLI tick, the reporter (sending what it has) and the flags poller. */
-  #stopParts(throttled?: boolean): void {
-    this.#clock.clearTimeout(this.#sliTimer);
-    this.#reporter?.send(throttled);
-    this.#reporter?.stop();
-    this.#poller?.stop();
-  }
+  const stopParts = (throttled?: boolean): void => {
+    clock.clearTimeout(sliTimer);
+    reporter?.send(throttled);
+    reporter?.stop();
+    poller?.stop();
+  };
 
   /** The first subscriber came: join the election (or, alone, connect). */
-  #activate(): void {
-    this.#active = true;
+  const activate = (): void => {
+    active = true;
     // The first transport's code (and the token provider's) downloads while
     // the tabs elect a leader.
-    this.#loop.preload();
-    this.#sliTick();
-    this.#reporter?.start();
-    this.#poller?.start();
-    const { persistCursor, platform, appKey, scope } = this.#options;
+    loop.preload();
+    sliTick();
+    reporter?.start();
+    poller?.start();
+    const { persistCursor, platform, appKey, scope } = options;
     if (persistCursor) {
-      this.#cursorReady = false;
+      cursorReady = false;
       // The cursor store, loaded and opened on first use (left unset if it could not load).
-      this.#cursorStoreLoading ??= this.#load(import('./tabs/cursor-store'), ({ CursorStore }) => {
-        this.#cursorStore = new CursorStore({
+      cursorStoreLoading ??= load(import('./tabs/cursor-store'), ({ CursorStore }) => {
+        cursorStore = new CursorStore({
           name: channelName(appKey, scope),
           read: readCursor,
           indexedDB: platform.indexedDB as IDBFactory | undefined,
-          clock: this.#clock,
-          now: this.#wallClock,
+          clock: clock,
+          now: wallClock,
         });
       });
-      void this.#cursorStoreLoading
-        .then(() => this.#cursorStore?.load())
+      void cursorStoreLoading
+        .then(() => cursorStore?.load())
         // A store that cannot be read is no persisted cursor: connect without it.
         .catch(() => undefined)
         .then((cursor) => {
           try {
             if (cursor) {
-              this.#pipeline.seed(cursor);
-              this.#showCursor();
+              pipeline.seed(cursor);
+              showCursor();
             }
           } finally {
-            this.#cursorReady = true;
-            this.#applyGate();
+            cursorReady = true;
+            applyGate();
           }
         });
     }
-    this.#lastReplayAskAt = this.#clock.now();
-    this.#coordinator?.start();
-    this.#applyGate();
-  }
+    lastReplayAskAt = clock.now();
+    coordinator?.start();
+    applyGate();
+  };
 
   /** Drops the connection and this tab's part in the election; shows `status` unless disabled. */
-  #leave(status: 'idle' | 'connecting'): void {
+  const leave = (status: 'idle' | 'connecting'): void => {
     // First, so the election's stop does not find a connection to hand over.
-    this.#loop.stop();
-    void this.#cursorStore?.flush();
-    void this.#coordinator?.stop();
-    this.#stopConnection({
-      status: this.#state.status === 'disabled' ? 'disabled' : status,
-      ...(this.#coordinator && { isLeader: false, leaderTabId: undefined }),
+    loop.stop();
+    void cursorStore?.flush();
+    void coordinator?.stop();
+    stopConnection({
+      status: getState().status === 'disabled' ? 'disabled' : status,
+      ...(coordinator && { isLeader: false, leaderTabId: undefined }),
     });
-  }
+  };
 
   /** Stops the connection (if running) and shows it gone, with `next` for the rest of the state. */
-  #stopConnection(next: Partial<RealtimeState>): void {
-    this.#loop.stop();
+  const stopConnection = (next: Partial<RealtimeState>): void => {
+    loop.stop();
     // Idle, away in the back/forward cache or off, a tab hears no reset.
-    this.#startedByRelay.clear();
-    this.#setState({ transport: undefined, connectionId: undefined, ...next });
-    // Last: the guard may answer with a new verdict, which runs #applyGate.
-    this.#circuitToGuard();
-  }
+    startedByRelay.clear();
+    setState({ transport: undefined, connectionId: undefined, ...next });
+    // Last: the guard may answer with a new verdict, which runs applyGate.
+    circuitToGuard();
+  };
 
   /**
    * Tells the rollback guard whether the circuit is open while this tab tries
@@ -1478,121 +1089,480 @@ class Client implements RealtimeClient, CoordinatorHost {
    * every tab whose circuit was open when a kill switch was thrown, once it
    * was lifted. The open time counts again from the loop's next start.
    */
-  #circuitToGuard(): void {
-    const open = this.#circuitDriven();
+  const circuitToGuard = (): void => {
+    const open = circuitDriven();
     // The circuit SLIs (circuitOpenPercent, the circuitOpen alert) are the
     // connection's, so they follow the same rule: a follower's or an idle
     // tab's stale breaker must not report open time the leader reports too.
     // Told before the guard: a guard that trips stops the loop and calls this
     // again (closed), which a late `open` here would undo, restarting the
     // open time the circuitOpen alert reads at the trip.
-    this.#measurement?.sli.circuit(open);
-    this.#guard.circuitOpen(open);
-  }
+    measurement?.sli.circuit(open);
+    guard.circuitOpen(open);
+  };
 
   /** The circuit is open (half-open counts) while this tab's loop tries to connect. */
-  #circuitDriven(): boolean {
-    return this.#loop.isRunning && this.#breaker.snapshot().state !== 'closed';
-  }
+  const circuitDriven = (): boolean => {
+    return loop.isRunning && breaker.snapshot().state !== 'closed';
+  };
 
   /**
    * Several subscribe calls in one tick become one in-place update, sent if
    * this tab then leads a live connection (after close() there is none).
    */
-  #queueUpdate(): void {
-    if (this.#updateQueued) return;
-    this.#updateQueued = true;
+  const queueUpdate = (): void => {
+    if (updateQueued) return;
+    updateQueued = true;
     queueMicrotask(() => {
-      this.#updateQueued = false;
+      updateQueued = false;
       // Not connected yet: the welcome checks again (see the welcome sink).
-      if (!this.#isLeaderNow() || !this.#loop.isConnected) return;
+      if (!isLeaderNow() || !loop.isConnected) return;
       // Tabs re-announce their needs every 10 s; an update for nothing would
       // cost a POST and, over long-poll, cut the waiting poll.
-      if (JSON.stringify(this.#subscription()) === this.#liveSubscription) return;
-      this.#loop.update();
+      if (JSON.stringify(subscription()) === liveSubscription) return;
+      loop.update();
     });
-  }
+  };
 
   /** Starts or stops the connection as flags, subscribers and the election say. */
-  #applyGate(): void {
-    if (this.#closed || this.#state.disabledReason === 'forbidden') return;
+  const applyGate = (): void => {
+    if (closed || getState().disabledReason === 'forbidden') return;
     // First: a rollback cooldown it sees ended applies the gate already (the
     // guard's report), and what follows must read the state that left.
-    const reason = this.#localDisabledReason();
-    const state = this.#state;
+    const reason = localDisabledReason();
+    const state = getState();
     if (reason !== undefined) {
       // Realtime off on purpose is no takeover's delay: a kill switch held
       // for half an hour must not become a 30-minute takeover sample.
-      this.#takeoverStartedAt = undefined;
-      this.#syncDue = true;
+      takeoverStartedAt = undefined;
+      syncDue = true;
       const wasRunning = state.status !== 'disabled' || state.disabledReason !== reason;
-      this.#stopConnection({ status: 'disabled', disabledReason: reason });
-      if (wasRunning) this.#fallback(reason);
+      stopConnection({ status: 'disabled', disabledReason: reason });
+      if (wasRunning) fallback(reason);
       return;
     }
     if (state.status === 'disabled') {
-      const last = this.#lastLeaderState;
+      const last = lastLeaderState;
       // A follower whose leader is off stays off, with the leader's reason:
       // through `connecting`, it fired `fallback` again at each SLI tick (which
       // re-applies the gate while `auto_rollback` shows) and each flags message.
       // (A leader's own id is never the `from` of a state it heard.)
       if (last?.status !== 'disabled' || last.from !== state.leaderTabId)
-        this.#setState({ status: this.#active ? 'connecting' : 'idle', disabledReason: undefined });
-      else this.#mirrorLeader();
+        setState({ status: active ? 'connecting' : 'idle', disabledReason: undefined });
+      else mirrorLeader();
       // A follower heard no frame while off: the leader's cursor tells it what
       // it missed (a hole, a reset), as to a tab back from the back/forward
       // cache. (A leader's own connection resumes from its cursor.) Once: a
       // `disabled` mirrored from the leader is lifted here at every SLI tick.
-      if (this.#syncDue && this.#active && !this.#isLeaderNow()) {
-        this.#syncDue = false;
+      if (syncDue && active && !isLeaderNow()) {
+        syncDue = false;
         // Its handlers were here while it was off: what it missed is theirs,
         // to be replayed, even if no leader answered its hello yet.
-        this.#adoptLeaderCursor = false;
-        this.#lastReplayAskAt = this.#clock.now();
-        this.#coordinator?.post({ type: 'sync', to: state.leaderTabId });
+        adoptLeaderCursor = false;
+        lastReplayAskAt = clock.now();
+        coordinator?.post({ type: 'sync', to: state.leaderTabId });
       }
     }
-    if (!this.#active) return;
-    if (this.#isLeaderNow()) {
-      if (!this.#loop.isRunning && this.#cursorReady) {
-        this.#loop.start();
-        this.#circuitToGuard();
+    if (!active) return;
+    if (isLeaderNow()) {
+      if (!loop.isRunning && cursorReady) {
+        loop.start();
+        circuitToGuard();
       }
-    } else if (this.#state.status === 'connecting') {
+    } else if (getState().status === 'connecting') {
       // Back on after a reason of our own: show what the leader last said.
-      this.#mirrorLeader();
-    } else if (this.#state.status === 'idle') {
+      mirrorLeader();
+    } else if (getState().status === 'idle') {
       // A follower shows the leader's status once it hears it.
-      this.#setState({ status: 'connecting' });
+      setState({ status: 'connecting' });
     }
-  }
+  };
 
   /** What the connection subscribes to: this tab's needs, or every tab's. */
-  #subscription(): { services: string[]; propertyIds: string[] | null } {
-    if (this.#coordinator) return this.#coordinator.union();
-    const { services, propertyFilter } = this.#state;
+  function subscription(): { services: string[]; propertyIds: string[] | null } {
+    if (coordinator) return coordinator.union();
+    const { services, propertyFilter } = getState();
     return { services, propertyIds: propertyFilter === null ? null : [propertyFilter] };
   }
 
   /** The breaker as the state shows it; the same object while nothing changed. */
-  #circuitState(): RealtimeState['circuit'] {
+  const circuitState = (): RealtimeState['circuit'] => {
     // Already the state's shape: a fresh object with no undefined field. A
     // string and numbers, in the breaker's key order (also a leader's, as the
     // channel reads it): equal JSON, equal circuit.
-    return same(this.#state.circuit, this.#breaker.snapshot());
-  }
+    return same(getState().circuit, breaker.snapshot());
+  };
 
-  #bumpCounter(name: keyof RealtimeCounters): void {
-    this.#setState({ counters: plus(this.#state.counters, name) });
-  }
+  const bumpCounter = (name: keyof RealtimeCounters): void => {
+    setState({ counters: plus(getState().counters, name) });
+  };
 
-  #addSuppressed(service: string, count: number): void {
-    this.#setState({ byServiceSuppressed: plus(this.#state.byServiceSuppressed, service, count) });
-  }
+  const addSuppressed = (service: string, count: number): void => {
+    setState({ byServiceSuppressed: plus(getState().byServiceSuppressed, service, count) });
+  };
 
-  #assertOpen(): void {
-    if (this.#closed) throw new TypeError('this realtime client is closed');
+  const assertOpen = (): void => {
+    if (closed) throw new TypeError('this realtime client is closed');
+  };
+
+  // ── set-up ────────────────────────────────────────────────────────────
+
+  /** The grace delay after the last subscriber left (see servicesChanged). */
+  const idleTimer = new Timer(clock);
+  const tabId = randomId();
+
+  // `auto` is locks where the platform has them, else the storage lease, and
+  // `none` where there is neither (Node, a worker without storage): there are
+  // no other tabs to share with there. Resolved here, it is the one in use
+  // (the election resolves `auto` the same way), as the state shows it.
+  let { strategy } = options.leader;
+  if (strategy === 'auto') {
+    strategy =
+      (platform.locks ?? defaultLocks()) !== undefined
+        ? 'locks'
+        : (platform.storage ?? defaultStorage()) !== undefined
+          ? 'storage'
+          : 'none';
   }
+  // Absent with `leader.strategy: 'none'`: the tab then connects on its own.
+  const coordinator =
+    strategy === 'none'
+      ? undefined
+      : // The platform's clock, locks, storage, BroadcastChannel and window;
+        // the options' appKey and scope, and leader.takeoverMs.
+        new TabCoordinator({
+          ...(platform as Omit<ResolvedOptions['platform'], 'locks' | 'BroadcastChannel'> & {
+            locks?: LockManagerLike;
+            BroadcastChannel?: BroadcastChannelConstructor | null;
+          }),
+          ...options,
+          ...options.leader,
+          tabId,
+          strategy,
+          host: client,
+          maxMessageChars: options.maxFrameChars + 4096,
+        });
+
+  const sampled = sampleSession(options.telemetry.sampleRate, random, {
+    // Where reading it does not throw (privacy modes).
+    storage: guarded(() => globalThis.sessionStorage),
+  });
+  const store = createStore(
+    initialState({
+      tabId,
+      isLeader: strategy === 'none',
+      electionStrategy: strategy,
+      flags: options.flags,
+      sampled,
+    }),
+  );
+  // The state of now (the store's snapshot), and its update.
+  const { getState, setState } = store;
+  /** Kept from the start, as the state shows it in every session. */
+  const elections = new SlidingCounter({ windowMs: 3_600_000, clock });
+  const guard = new RollbackGuard({
+    clock,
+    thresholds: options.rollback,
+    onChange: (verdict) => {
+      // The verdict as the state shows it: all but the guard's own cooldown end
+      // (a verdict holds no undefined field).
+      const { until, ...rollback } = verdict;
+      setState({ rollback });
+      if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
+        emit('degraded', { errorRate: verdict.errorRate });
+      }
+      applyGate();
+    },
+  });
+  const mutations = new PendingMutations(clock, options.optimistic.maxPending, (outcome) =>
+    toSli((sli) => sli.mutationSettled(outcome)),
+  );
+  // The page's, as every part that watches the page sees it. Read off
+  // `globalThis`, which never throws: undefined outside a browser.
+  const page = {
+    window: platform.window ?? globalThis.window,
+    document: platform.document ?? globalThis.document,
+  };
+  // Resolved now, so a bad URL throws from createRealtime, not later; and in
+  // every session, not only in those the draw sampled. `url` too, for
+  // credentials (options.ts checked its form).
+  resolveUrl('url', options.url, options.url);
+  const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
+  if (sampled) {
+    // Both downloads at once; the reporter is made once the collector is here.
+    void load(Promise.all([measure(), import('./observability/sli-reporter')]), ([, { SliReporter }]) => {
+      // Measuring could not load: there is nothing to report.
+      if (!measurement) return;
+      // The platform's fetch, clocks and random; the page's window and document.
+      reporter = new SliReporter({
+        ...platform,
+        ...page,
+        // Its intervalMs.
+        ...options.telemetry,
+        url,
+        sampled,
+        collect: measurement.report,
+      });
+      if (active) reporter.start();
+    });
+  } else if (options.telemetry.measure === 'always') {
+    void measure();
+  }
+  const { flagsUrl } = options;
+  if (flagsUrl) {
+    const url = resolveUrl('flagsUrl.url', flagsUrl.url, options.url);
+    load(import('./flags/flags-poller'), ({ FlagsPoller }) => {
+      // The platform's fetch and clocks.
+      poller = new FlagsPoller({
+        ...platform,
+        // Its intervalMs.
+        ...flagsUrl,
+        url,
+        onFlags: (document) => {
+          if (closed) return;
+          // A flag the last document set and this one leaves out is the
+          // page's own again: deleting `"emergencyDisable": true` from the
+          // document lifts the switch, as setting it to false does.
+          const flags = { ...flagsNamedIn(urlFlagNames, options.flags), ...document };
+          urlFlagNames = { ...document };
+          ownFlags = resolveFlags(ownFlags, flags);
+          applyFlags(flags);
+          // Every tab at once, as a setFlags: one without a flags URL (or
+          // whose poll comes later) takes the switch now, and the lift too,
+          // also once this tab is gone.
+          postFlags(flags, undefined, true);
+        },
+      });
+      if (active) poller.start();
+    });
+  }
+  store.subscribe((state, previous) => {
+    // The leader mirrors its connection state, so every tab's getState()
+    // tells the truth: once on becoming leader, then at each change.
+    if (
+      coordinator &&
+      state.isLeader &&
+      !closed &&
+      (!previous.isLeader || MIRRORED.some((key) => state[key] !== previous[key]))
+    ) {
+      postState();
+    }
+    emit('statechange', state);
+  });
+
+  const dispatcher = new Dispatcher({
+    onHandlerError: (error) => {
+      bumpCounter('handlerErrors');
+      emit('error', error);
+    },
+  });
+
+  const pipeline = new EventPipeline(
+    {
+      onEvents: deliver,
+      onGap: (gap) => {
+        bumpCounter('gaps');
+        emit('gap', gap);
+        if (isLeaderNow()) loop.requestReplay();
+        else askLeaderForReplay();
+      },
+      onResync: ({ services, reason }) => {
+        bumpCounter('resyncs');
+        // Seqs may restart after a reset (a new epoch): the invariant starts over.
+        for (const service of services) lastDelivered.delete(service);
+        showCursor();
+        emit('resync', { services, reason });
+      },
+      onSuppressed: (service, count, reason) => {
+        addSuppressed(service, count);
+        if (reason === 'invalid') toSli((sli) => sli.droppedEvents(count));
+      },
+    },
+    options.dedupWindow,
+  );
+
+  const breaker = new CircuitBreaker({ ...options.circuit, clock });
+  breaker.onStateChange(() => {
+    circuitToGuard();
+    setState({ circuit: circuitState() });
+  });
+
+  const chain = new TransportChain(
+    resolveTransports(options.transports, {
+      WebSocket: platform.WebSocket as never,
+      fetch: platform.fetch,
+      // The client's time sources: long-poll's pacing, Retry-After dates.
+      clock,
+      now: wallClock,
+      // SSE parses frames out of its stream itself: it must keep what the core
+      // accepts. Long-poll parses answers whole: it must drop what the core would.
+      maxFrameChars: options.maxFrameChars,
+    }),
+  );
+  const loop = new ConnectionLoop({
+    // The options' url, connectTimeoutMs and maxFrameChars.
+    ...options,
+    chain,
+    // The options' getToken and refreshSkewMs; the provider's code only
+    // for an app that has a getToken.
+    tokens: options.getToken
+      ? lazyTokens(() =>
+          import('./connection/token-provider').then(
+            ({ TokenProvider }) => new TokenProvider({ ...options, clock, wallClock }, tokenKit),
+          ),
+        )
+      : anonymousTokens,
+    breaker: breaker,
+    backoff: new ExponentialBackoff({ ...options.backoff, floorMs: options.backoff.baseMs, random }),
+    watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),
+    clock,
+    isOnline: () => (platform.navigator ?? globalThis.navigator)?.onLine !== false,
+    subscription: () => {
+      const wanted = subscription();
+      liveSubscription = JSON.stringify(wanted);
+      return wanted;
+    },
+    // Ours, reaching back for a follower's replay.
+    cursor: () => {
+      // Of the services subscribed to only (see EventPipeline.getCursor).
+      cursorSent = lowerTo(pipeline.getCursor(true), replayFloor ?? {});
+      return cursorSent;
+    },
+    sink: {
+      status: (status) => setState({ status, circuit: circuitState() }),
+      welcome: (frame, transport, connectMs) => {
+        coordinator?.relay(frame);
+        // The floor asked for was in the cursor this connection opened with:
+        // the server replays from it, and the floor is done with. One asked
+        // for since, while this connection was being opened, may reach
+        // below that cursor: then it stays, and is replayed once this
+        // welcome is applied (a reconnect), as nothing else would ask again
+        // on a quiet stream. (One since that the cursor covers is done
+        // with too: the server replays it as well, unless the asking tab's
+        // needs came since, so that this connection may filter out its
+        // property: the update to come replays nothing.)
+        const floor = replayFloor;
+        const sent = cursorSent;
+        const replayNow =
+          floor &&
+          (JSON.stringify(subscription()) !== liveSubscription ||
+            Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!)));
+        if (!replayNow) replayFloor = undefined;
+        guard.recordAttempt(false);
+        // The server's time at the welcome, half the connect's round trip
+        // ago: a client clock minutes off still measures latency right.
+        welcomed(frame, connectMs / 2);
+        // Needs that changed while this connection was being opened.
+        queueUpdate();
+        let { byServiceReconnects, counters, leader, services } = getState();
+        if (welcomes++ > 0) {
+          counters = plus(counters, 'reconnects');
+          for (const service of services) byServiceReconnects = plus(byServiceReconnects, service);
+        }
+        if (takeoverStartedAt !== undefined) {
+          const takeoverMs = clock.now() - takeoverStartedAt;
+          toSli((sli) => sli.tookOver(takeoverMs));
+          leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
+          takeoverStartedAt = undefined;
+        }
+        setState({
+          transport,
+          connectionId: frame.connectionId,
+          lastSuccessAt: wallClock(),
+          cursor: pipeline.getCursor(),
+          byServiceReconnects,
+          leader,
+          counters,
+        });
+        // A reconnect, also over long-poll, and not a replay, which waits
+        // when asked again soon (this connection may be one): the batches
+        // that follow, of its filter, would move the tabs past the floor.
+        if (replayNow) loop.reconnectNow();
+      },
+      frame: (frame) => {
+        // A reset starts an epoch, named here for every tab that applies it.
+        const epoch = frame.type === 'reset' ? randomId() : undefined;
+        // Relay first: the followers' latency should not include our handlers.
+        if (frame.type !== 'heartbeat') coordinator?.relay(frame, epoch);
+        guard.recordFrames(1, 0);
+        applyServerFrame(frame, epoch);
+      },
+      invalidFrame,
+      disconnected: (error, willRetryInMs, wasWelcomed) => {
+        // A live connection that dropped is no failed attempt (its welcome
+        // counted it a success), as the breaker and the docs count them:
+        // else two network blips on a quiet stream trip the guard.
+        if (!wasWelcomed) guard.recordAttempt(true);
+        const { counters } = getState();
+        setState({
+          lastError: `${error.code}: ${error.message}`,
+          counters: wasWelcomed ? counters : plus(counters, 'failedConnects'),
+          circuit: circuitState(),
+        });
+        emit('disconnected', { error, willRetryInMs });
+      },
+      forbidden: becomeForbidden,
+      updated: (cursor) => {
+        if (cursor) {
+          // A service back in the union (its only tab left and returned,
+          // or was taken for gone) starts at the server's head, ahead of
+          // the cursor the tabs kept for it: have the hole replayed now, as
+          // nothing shows it before the service's next event (if any).
+          const own = pipeline.getCursor();
+          const behind = Object.keys(cursor).some((s) => own[s]! < cursor[s]!);
+          pipeline.seed(cursor);
+          coordinator?.post({ type: 'cursor', cursor });
+          if (behind) loop.requestReplay();
+        }
+        showCursor();
+      },
+    },
+  });
+
+  const stopLifecycle = watchPageLifecycle(page, {
+    online: () => loop.online(),
+    visible: () => loop.ensureAlive(),
+    resumed: (fromBfcache) => {
+      if (!fromBfcache) loop.ensureAlive();
+      else if (!coordinator) loop.resume();
+      else if (active && !closed) {
+        lastReplayAskAt = clock.now();
+        coordinator?.start();
+        applyGate();
+      }
+    },
+    // Into the back/forward cache: hold no socket and no lock there.
+    suspended: () => {
+      if (!coordinator) loop.suspend();
+      else if (active) {
+        adoptLeaderCursor = false;
+        away = true;
+        lastLeaderState = undefined;
+        leave('connecting');
+      }
+    },
+    // Say goodbye and free the lease now: with the storage strategy the
+    // next leader would otherwise wait takeoverMs for a tab that is gone.
+    unloading: () => {
+      void cursorStore?.flush();
+      void coordinator?.stop();
+    },
+  });
+
+  if (options.devtools) showState(client);
+  // The options' flags, as the state has them: to the dispatcher, and the gate.
+  applyFlags();
+  // Off from the start, `fallback` fired before the app could listen: again
+  // once listeners attached right after createRealtime can hear it, unless
+  // realtime came on, or `fallback` fired meanwhile (off for another reason,
+  // or on and off again).
+  const off = getState().disabledReason;
+  const fired = fallbacks;
+  if (off)
+    queueMicrotask(() => {
+      if (getState().disabledReason === off && fallbacks === fired) fallback(off);
+    });
+  return client;
 }
 
 /** Merges another tab's view of the flags into ours so that every disable wins. */
