@@ -341,7 +341,7 @@ export class ConnectionLoop {
     // (A failure's backoff is never shorter than the wait it set.)
     const wait = Math.max(this.#serverWaitUntil - deps.clock.now(), delay);
     if (wait > 0) {
-      this.#timer.set(() => void this.#attempt(), wait);
+      this.#timer.set(() => this.#attempt(), wait);
       return;
     }
 
@@ -442,10 +442,8 @@ export class ConnectionLoop {
     if (generation !== this.#generation) return;
     if (frame.type === 'welcome') this.#onWelcome(generation, frame);
     else if (frame.type === 'error') {
-      this.#failed(
-        generation,
-        new RealtimeError(errorCodeOf(frame.code), frame.message, { retryAfterMs: frame.retryAfterMs }),
-      );
+      // The frame's `retryAfterMs` is the error's; it has no other option's key.
+      this.#failed(generation, new RealtimeError(errorCodeOf(frame.code), frame.message, frame));
     }
     // Frames before welcome would be read against a cursor not yet seeded.
     else if (this.#welcomed) this.#deps.sink.frame(frame);
@@ -591,10 +589,10 @@ function closeReasonToError(reason: TransportCloseReason): RealtimeError {
         : status === 429 || status === 503
           ? 'overloaded'
           : 'connection_lost';
+  // The reason's `status` and `retryAfterMs` are the error's; its `error`, the cause.
   return new RealtimeError(code, `connection closed${status ? ` (${status})` : ''}`, {
+    ...reason,
     cause: reason.error,
-    status,
-    retryAfterMs: reason.retryAfterMs,
   });
 }
 

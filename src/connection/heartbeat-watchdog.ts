@@ -63,7 +63,7 @@ export class HeartbeatWatchdog {
     assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
     this.#timeoutMs = heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS;
     this.beat();
-    this.#armIn(this.#timeoutMs);
+    this.#check();
   }
 
   /**
@@ -93,16 +93,16 @@ export class HeartbeatWatchdog {
     return this.#options.clock.now() - this.#lastBeatAt >= this.#timeoutMs;
   }
 
-  /** The timer runs only while running: `stop()` clears it. */
-  #armIn(delayMs: number): void {
-    this.#timer.set(() => {
-      const silentForMs = this.#options.clock.now() - this.#lastBeatAt;
-      if (silentForMs >= this.#timeoutMs) {
-        this.stop();
-        guarded(() => this.#options.onDead(), reportListenerError);
-      }
-      // A beat came since the timer was armed: wait out the rest from that beat.
-      else this.#armIn(this.#timeoutMs - silentForMs);
-    }, delayMs);
+  /**
+   * Calls `onDead` if the silence has outlasted the timeout, else waits out
+   * the rest of it from the last beat (all of it right after `start()`). The
+   * timer runs only while running: `stop()` clears it.
+   */
+  #check(): void {
+    const silentForMs = this.#options.clock.now() - this.#lastBeatAt;
+    if (silentForMs >= this.#timeoutMs) {
+      this.stop();
+      guarded(() => this.#options.onDead(), reportListenerError);
+    } else this.#timer.set(() => this.#check(), this.#timeoutMs - silentForMs);
   }
 }

@@ -73,8 +73,10 @@ export function resolveTransports(
  * its first transport. With a single transport nothing changes.
  */
 export class TransportChain {
+  /** The configured order, with the transports that got no welcome twice moved to its end. */
   #transports: readonly Transport[];
-  #preferred: Transport;
+  /** The order of the next `connect`: the one welcomed last first, then the others in `#transports` order. */
+  #order: readonly Transport[];
   #current: string | undefined;
   /** The transport the last `connect` tried last: the one its attempt's welcome, or its absence, is about. */
   #tried: Transport;
@@ -83,8 +85,8 @@ export class TransportChain {
 
   /** `transports`: the resolved `transports` option, never empty. */
   constructor(transports: readonly Transport[]) {
-    this.#transports = transports;
-    this.#tried = this.#preferred = transports[0]!;
+    this.#order = this.#transports = transports;
+    this.#tried = transports[0]!;
   }
 
   /** Name of the transport of the last successful `connect`, until then `undefined`. */
@@ -95,7 +97,7 @@ export class TransportChain {
   /** Lets the transport the next `connect` tries first get ready (see `Transport.preload`). */
   preload(): void {
     try {
-      this.#preferred.preload?.();
+      this.#order[0]!.preload?.();
     } catch {
       // A custom transport's preload must not break the client; connect will tell.
     }
@@ -110,11 +112,8 @@ export class TransportChain {
    * answers, not from the first tried (see `ConnectionLoopSink.welcome`).
    */
   async connect(ctx: TransportContext, onTry?: () => void): Promise<TransportConnection> {
-    const preferred = this.#preferred;
-    // The one welcomed last first, then the others in their order.
-    const order = [preferred, ...this.#transports.filter((transport) => transport !== preferred)];
     let lastError: unknown;
-    for (const transport of order) {
+    for (const transport of this.#order) {
       try {
         this.#tried = transport;
         onTry?.();
@@ -148,10 +147,12 @@ export class TransportChain {
    */
   noteWelcome(welcomed: boolean): void {
     const tried = this.#tried;
-    if (welcomed) this.#preferred = tried;
+    if (welcomed) this.#order = [tried, ...this.#transports.filter((transport) => transport !== tried)];
     else if (tried === this.#unwelcomed) {
-      this.#transports = [...this.#transports.filter((transport) => transport !== tried), tried];
-      this.#preferred = this.#transports[0]!;
+      this.#order = this.#transports = [
+        ...this.#transports.filter((transport) => transport !== tried),
+        tried,
+      ];
     }
     this.#unwelcomed = !welcomed && tried;
   }

@@ -58,7 +58,7 @@ export function errorFromFirstFrame(
   if (type !== 'error' || typeof code !== 'string') return undefined;
   const status = REFUSALS.get(code);
   return new RealtimeError(
-    status === undefined ? 'server_error' : (code as RealtimeErrorCode),
+    status ? (code as RealtimeErrorCode) : 'server_error',
     typeof message === 'string' ? message.slice(0, 200) : code,
     {
       status,

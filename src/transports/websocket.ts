@@ -88,16 +88,16 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
       if (ctx.signal.aborted) throw abortedError(ctx.signal);
       const WebSocketClass =
         options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
-      if (typeof WebSocketClass !== 'function') throw unavailable('no WebSocket in this environment');
       // The cursor travels in `hello` with the token, so the URL stays short.
       // The base is http: or https: (options.ts checked it), so the URL starts
       // with it, and this makes it ws: or wss: (both keep the default port).
       const url = kit.streamUrl(ctx.url, { ...ctx, cursor: undefined }, options.path).replace('http', 'ws');
       let socket: WebSocketLike;
       try {
-        socket = new WebSocketClass(url);
+        // No WebSocket in this environment throws here too (not a constructor).
+        socket = new WebSocketClass!(url);
       } catch (error) {
-        throw unavailable('WebSocket could not be created', { cause: error });
+        throw unavailable('no WebSocket could be created', { cause: error });
       }
       // One socket's life, from `new WebSocket` to `close`: settles `connect`
       // through `resolve`/`reject`, then reports to `ctx`.
@@ -168,7 +168,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
         socket.addEventListener('message', (event) => {
           if (phase === Phase.AwaitingFirstFrame) {
             const refusal = errorFromFirstFrame(event.data, RealtimeError);
-            if (refusal !== undefined) return fail(refusal);
+            if (refusal) return fail(refusal);
             phase = Phase.Live;
             resolve(connection);
           }
@@ -191,9 +191,11 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
             // The server's refusal when the close code carries one, else
             // `transport_unavailable` (a proxy that does not pass WebSocket looks like this).
             fail(
-              meaning.code
-                ? new RealtimeError(meaning.code, `server closed the WebSocket with ${closeCode}`, meaning)
-                : unavailable(`WebSocket closed before the server answered (${closeCode})`, meaning),
+              new RealtimeError(
+                meaning.code ?? 'transport_unavailable',
+                `WebSocket closed before the server answered (${closeCode})`,
+                meaning,
+              ),
             );
           } else if (phase === Phase.Live) {
             // Closing the closed socket again does nothing.
