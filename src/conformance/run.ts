@@ -460,21 +460,31 @@ class TransportChecks {
         `heartbeatMs > timeoutMs: waiting 2 × heartbeatMs (${2 * heartbeatMs} ms) would pass timeoutMs (${this.s.timeoutMs} ms); raise timeoutMs or lower the backend's heartbeat interval to run it`,
       );
     }
-    const until = Math.min(deadline, live.welcomedAt + limit);
+    // The SDK's watchdog restarts at every frame it takes, a resumed SSE
+    // stream's welcome too: the bound restarts there.
+    let welcomedAt = live.welcomedAt;
+    let resumed = false;
     for (;;) {
-      const item = await live.session.next(until);
+      const item = await live.session.next(Math.min(deadline, welcomedAt + limit));
       if (item.kind === 'frame') {
         const { problems } = live.state.apply(item);
+        if (item.frame.type === 'welcome') {
+          welcomedAt = now();
+          resumed = true;
+        }
         if (item.frame.type !== 'heartbeat') continue;
-        const elapsed = Math.round(now() - live.welcomedAt);
+        const elapsed = Math.round(now() - welcomedAt);
         const late = implausibleTime('heartbeat.serverTime', item.frame.serverTime);
         const sse = problems.filter((p) => p.kind === 'sse');
         if (late || sse.length > 0) return failed([late, summary(sse)].filter(Boolean).join('; '));
-        return passed(`a heartbeat ${elapsed} ms after the welcome (heartbeatMs ${heartbeatMs})`);
+        const after = resumed
+          ? `the welcome of the stream resumed last (${Math.round(now() - live.welcomedAt)} ms after the first welcome; the SDK's watchdog restarts at a reconnect's welcome)`
+          : 'the welcome';
+        return passed(`a heartbeat ${elapsed} ms after ${after} (heartbeatMs ${heartbeatMs})`);
       }
       if (item.kind === 'timeout') {
         return failed(
-          `no heartbeat within 2 × heartbeatMs (${2 * heartbeatMs} ms, + ${HEARTBEAT_SLACK_MS} ms) of the welcome with nothing published: one is due every heartbeatMs when idle, and the SDK drops a connection after 2.5 × heartbeatMs without a frame${this.transport === 'websocket' ? ' (WebSocket ping frames do not count: a browser never sees them)' : ''} (PROTOCOL.md, Frames: heartbeat; docs/protocol.md, Transports: Heartbeats)`,
+          `no heartbeat within 2 × heartbeatMs (${2 * heartbeatMs} ms, + ${HEARTBEAT_SLACK_MS} ms) of the ${resumed ? 'welcome of the stream resumed last' : 'welcome'} with nothing published: one is due every heartbeatMs when idle, and the SDK drops a connection after 2.5 × heartbeatMs without a frame${this.transport === 'websocket' ? ' (WebSocket ping frames do not count: a browser never sees them)' : ''} (PROTOCOL.md, Frames: heartbeat; docs/protocol.md, Transports: Heartbeats)`,
         );
       }
       if (item.kind === 'invalid') return failed(`a frame the SDK refuses: ${item.detail}`);
@@ -747,8 +757,13 @@ class TransportChecks {
       const state = new StreamState(welcome.cursor, services, this.#sse);
       const answer = await session.update(services, deadline);
       if (!answer.ok) return failed(`${how} adding ${added}: ${answer.detail}`);
+      // What the update came to when its stream ended while it was in flight.
+      const superseded =
+        answer.superseded === undefined
+          ? undefined
+          : `${how} adding ${added} ${answer.superseded.replace(/^POST \/update-services /, '')} after the server ended the event stream it was sent for`;
       let start: number | undefined;
-      if (this.transport !== 'websocket') {
+      if (superseded === undefined && this.transport !== 'websocket') {
         start = answer.cursor?.[added];
         if (start === undefined) {
           return failed(
@@ -760,8 +775,13 @@ class TransportChecks {
       const problems: Problem[] = [];
       let published = 0;
       // A WebSocket `update` has no answer: an event published before the
-      // server read it is not this connection's. Publish again until one arrives.
-      let nextPublishAt = now() + (this.transport === 'websocket' ? UPDATE_FRAME_GRACE_MS : 0);
+      // server read it is not this connection's. Publish again until one
+      // arrives. After a superseded update, the resumed stream's welcome
+      // starts the added service: an event before it is not the client's.
+      let nextPublishAt =
+        superseded === undefined
+          ? now() + (this.transport === 'websocket' ? UPDATE_FRAME_GRACE_MS : 0)
+          : Number.POSITIVE_INFINITY;
       for (;;) {
         if (now() >= nextPublishAt) {
           await this.s.publish(added, deadline);
@@ -771,12 +791,22 @@ class TransportChecks {
         const item = await session.next(Math.min(deadline, nextPublishAt));
         if (item.kind === 'frame') {
           const { problems: found, fresh } = state.apply(item);
+          // The resumed stream's welcome (see StreamState.apply) starts the added service of a superseded update.
+          if (item.frame.type === 'welcome' && superseded !== undefined && published === 0) {
+            start = item.frame.cursor[added];
+            nextPublishAt = now();
+          }
           // seq, cursor and SSE framing are the events check's: here, that the added service starts where it should.
           problems.push(...found.filter((p) => REPLAY_KINDS.includes(p.kind)));
           if (item.frame.type === 'error') return failed(`${how} adding ${added}: ${summary(found)}`);
           const event = fresh.find((e) => e.service === added);
           if (event) {
             if (problems.length > 0) return failed(summary(problems));
+            if (superseded !== undefined) {
+              return passed(
+                `${superseded} (note: no failure: the SDK drops the answer of an update whose stream ended, or reconnects on that failure, and reconnects with the services it then wants, as the checker resumed the stream); ${start === undefined ? `the reconnect's welcome named no cursor of ${added}` : `the reconnect's welcome started ${added} at ${start}`}; its next event (seq ${event.seq}) arrived on the resumed stream`,
+              );
+            }
             return passed(
               `${how} added ${added}${start === undefined ? '' : ` (start cursor ${start})`}; its next event (seq ${event.seq}) arrived on the same connection`,
             );
@@ -786,6 +816,11 @@ class TransportChecks {
         } else if (item.kind === 'end') {
           return failed(`${item.detail} after ${how} adding ${added}`);
         } else if (item.kind === 'timeout' && now() >= deadline) {
+          if (superseded !== undefined && published === 0) {
+            return failed(
+              `${superseded}; the resumed stream brought no welcome within ${this.s.timeoutMs} ms`,
+            );
+          }
           return failed(
             `${how} added ${added}, then ${published} event(s) of it were published; none arrived on the connection within ${this.s.timeoutMs} ms${this.transport === 'websocket' ? ': the server must read update { services, propertyIds } on a live socket and send the added services from their head (PROTOCOL.md, Frames: client to server)' : ''}`,
           );

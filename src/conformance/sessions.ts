@@ -48,8 +48,14 @@ export type Opened =
   /** Anything else: no answer, not the protocol, a first frame that is not `welcome`. */
   | { kind: 'broken'; detail: string };
 
-/** The answer to a change of services. */
-export type UpdateOutcome = { ok: true; cursor?: Cursor } | { ok: false; detail: string };
+/**
+ * The answer to a change of services. SSE: `superseded` is why an update
+ * failed whose stream ended while it was in flight (and was resumed with the
+ * new services): the SDK drops such an answer, or reconnects on it.
+ */
+export type UpdateOutcome =
+  | { ok: true; cursor?: Cursor; superseded?: string }
+  | { ok: false; detail: string };
 
 /** A live connection. */
 export interface Session {
@@ -236,6 +242,13 @@ export function openSession(transport: ConformanceTransport, params: OpenParams)
  */
 const MAX_SSE_RESUMES = 20;
 
+/**
+ * How long a failed `POST /update-services` waits for its stream's end: a
+ * server that ends the stream and answers 404 sends both at once, and the
+ * answer may come in first.
+ */
+const UPDATE_END_RACE_MS = 250;
+
 /** The services whose `welcome.cursor` starts past `sent`: the events between are lost unless replayed. */
 function pastCursor(sent: Cursor, welcomed: Cursor): string | undefined {
   const past = Object.keys(sent).filter((s) => (welcomed[s] ?? -1) > (sent[s] as number));
@@ -252,6 +265,8 @@ async function openSse(params: OpenParams): Promise<Opened> {
   let connectionId: string | undefined;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let resumes = 0;
+  /** Called when a stream ends (resumed or not): a failed update waits for that. */
+  let onEnd: (() => void) | undefined;
   // The client's cursor, moved by each batch and reset: a stream the server
   // ends is resumed from it, as the SDK reconnects (an SSE server, or a proxy
   // in front of it, may end a stream; the SSE standard's clients reconnect).
@@ -260,6 +275,7 @@ async function openSse(params: OpenParams): Promise<Opened> {
     closed = true;
     clearTimeout(openTimer);
     stop();
+    onEnd?.();
   };
   // Until the welcome is in, `openBy` bounds the request and the reading of a refusal's body.
   const openBy = params.openBy ?? deadline;
@@ -339,9 +355,11 @@ async function openSse(params: OpenParams): Promise<Opened> {
           ? ` again after ${resumes} reconnects with the cursor: the checker stops there`
           : '';
         queue.push({ kind: 'end', detail: `${ended}${why}${often}` });
+        onEnd?.();
         return;
       }
       resumes++;
+      onEnd?.();
       const from = { ...cursor };
       const next = await request(from);
       if (closed || controller.signal.aborted) return;
@@ -373,9 +391,24 @@ async function openSse(params: OpenParams): Promise<Opened> {
       services = next;
       const resumed = resumes;
       const outcome = await postUpdate(base, token, { connectionId, services: next }, until);
+      if (!outcome.ok) {
+        // A stream that ends with it: the update was for a connection the
+        // resumed stream replaces (asked with the new services).
+        if (resumes === resumed && !closed) {
+          await new Promise<void>((done) => {
+            const timer = setTimeout(done, Math.max(0, Math.min(until, now() + UPDATE_END_RACE_MS) - now()));
+            onEnd = () => {
+              clearTimeout(timer);
+              done();
+            };
+          });
+          onEnd = undefined;
+        }
+        return resumes === resumed ? outcome : { ok: true, superseded: outcome.detail };
+      }
       // The start the answer gave is the stream's it was asked on: once that
       // one ended, the SDK drops it, and the resumed welcome starts the service.
-      if (outcome.ok && resumes === resumed)
+      if (resumes === resumed)
         for (const [service, seq] of Object.entries(outcome.cursor ?? {})) cursor[service] ??= seq;
       return outcome;
     },

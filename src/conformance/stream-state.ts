@@ -71,6 +71,9 @@ export class StreamState {
       });
     } else if (frame.type === 'batch') {
       this.#applyBatch(frame, problems, fresh);
+    } else if (frame.type === 'welcome') {
+      // A resumed stream's: as the SDK, a service with no cursor yet starts at the welcome's.
+      for (const [service, seq] of Object.entries(frame.cursor)) this.start(service, seq);
     }
     return { problems, fresh };
   }

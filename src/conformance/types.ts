@@ -9,7 +9,8 @@ export type ConformanceTransport = 'websocket' | 'sse' | 'long-poll';
  *   (SSE: `200 text/event-stream`; long-poll: `200 { frames: [welcome, …] }`).
  * - `auth`: a bad token is refused as `unauthorized` (HTTP 401; WebSocket an
  *   `error unauthorized` frame or close 4401), never welcomed.
- * - `heartbeat` (WebSocket, SSE): with nothing published, a `heartbeat` within 2 × `heartbeatMs`.
+ * - `heartbeat` (WebSocket, SSE): with nothing published, a `heartbeat` within 2 × `heartbeatMs`
+ *   of the welcome (SSE: of the last reconnect's, when the server ended the stream).
  * - `empty-poll` (long-poll): a poll with nothing new ends with `204` once `wait` elapsed.
  * - `events`: published events arrive as `batch` frames, in order, seq +1, `after` and `cursor` right.
  * - `token-refresh` (WebSocket): `auth { token }` on a live socket keeps it delivering; a bad token

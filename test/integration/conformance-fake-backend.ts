@@ -70,6 +70,19 @@ export interface Mistakes {
    */
   sseEndAtUpdate?: boolean;
   /**
+   * SSE: a `POST /update-services` drops its connection: answered 404, its
+   * stream ended 20 ms later (not a mistake: the client drops the answer of
+   * a stream that ended, or reconnects on it, and its reconnect asks for the
+   * services it then wants).
+   */
+  sseEndAtUpdate404?: boolean;
+  /**
+   * SSE: the first four streams end 10 ms before their first heartbeat is
+   * due, as a proxy with an idle timeout just under heartbeatMs (not a
+   * mistake: the client's watchdog restarts at each reconnect's welcome).
+   */
+  sseEndBeforeHeartbeat?: boolean;
+  /**
    * Long-poll: a poll of a live connection with nothing new is answered with
    * a heartbeat-only 200, not a 204: `held`, a heartbeat of the server's
    * clock once the poll was held heartbeatMs (not a mistake: a server whose
@@ -135,6 +148,8 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
   let nextId = 1;
   /** With `sseEndAtUpdate`: update answers held until the next stream opens. */
   const afterNextStream: (() => void)[] = [];
+  /** With `sseEndBeforeHeartbeat`: the streams ended before their first heartbeat so far. */
+  let endedBeforeHeartbeat = 0;
   const head = (service: string): number => log.get(service)?.at(-1)?.seq ?? 0;
 
   /** The batches of `services` after `cursor` (one per service). */
@@ -230,8 +245,19 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
       conn.sse = res;
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
       for (const frame of frames) sseWrite(res, frame as { type: string });
-      startHeartbeat(conn, () => sseWrite(res, { type: 'heartbeat', serverTime: Date.now() } as never));
+      // A stream cut before its first heartbeat has none: under load, a late
+      // cut timer could otherwise fire after it.
+      const cut =
+        m.sseEndBeforeHeartbeat && endedBeforeHeartbeat++ < 4
+          ? setTimeout(() => {
+              conns.delete(conn.id);
+              res.end();
+            }, HEARTBEAT_MS - 10)
+          : undefined;
+      if (!cut)
+        startHeartbeat(conn, () => sseWrite(res, { type: 'heartbeat', serverTime: Date.now() } as never));
       res.on('close', () => {
+        clearTimeout(cut);
         clearInterval(conn.heartbeat);
         conns.delete(conn.id);
       });
@@ -292,6 +318,15 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         };
         const conn = conns.get(connectionId);
         if (!conn) return refuse(res, 404, 'not_found');
+        if (m.sseEndAtUpdate404 && conn.sse) {
+          const stream = conn.sse;
+          clearInterval(conn.heartbeat);
+          conns.delete(conn.id);
+          // The answer goes first, the stream's end a moment later: the
+          // harder order for the client, which reads the 404 on a stream still open.
+          res.on('finish', () => setTimeout(() => stream.end(), 20));
+          return refuse(res, 404, 'not_found');
+        }
         const added: Cursor = {};
         for (const s of next) {
           if (conn.services.includes(s)) continue;

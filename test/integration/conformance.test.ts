@@ -465,6 +465,37 @@ describe('checkBackend against a backend with one mistake', () => {
       detail:
         /^POST \/update-services added finance \(start cursor 0\); its next event \(seq 1\) arrived .*\(note: the server ended the event stream 1 time\(s\)/,
     },
+    {
+      // Allowed too: the connection the update named is gone, so 404 is right.
+      // The client drops that answer (or reconnects on it) and its reconnect
+      // asks for the added service, started by the new welcome.
+      mistake: 'sseEndAtUpdate404',
+      transports: ['sse'],
+      fails: [],
+      detailOf: 'sse update',
+      detail:
+        /^POST \/update-services adding finance answered HTTP 404 .* after the server ended the event stream it was sent for .*the reconnect's welcome started finance at 0; its next event \(seq 1\) arrived on the resumed stream .*\(note: the server ended the event stream 1 time\(s\)/,
+    },
+    {
+      // The added service is judged from the reconnect's welcome: a gap there still fails.
+      mistake: 'sseEndAtUpdate404',
+      with: { afterIsCursor: true },
+      transports: ['sse'],
+      fails: ['sse events', 'sse replay', 'sse replay-last-event-id', 'sse update'],
+      detailOf: 'sse update',
+      detail:
+        /^a batch with after\.finance = 1, but the previous frame left the cursor at 0: the client sees a gap/,
+    },
+    {
+      // Allowed: the client's watchdog restarts at a reconnect's welcome, so
+      // the heartbeat is due 2 × heartbeatMs from the last stream's welcome.
+      mistake: 'sseEndBeforeHeartbeat',
+      transports: ['sse'],
+      fails: [],
+      detailOf: 'sse heartbeat',
+      detail:
+        /^a heartbeat \d+ ms after the welcome of the stream resumed last \(\d+ ms after the first welcome; the SDK's watchdog restarts at a reconnect's welcome\) \(heartbeatMs 150\) \(note: the server ended the event stream \d time\(s\)/,
+    },
   ];
 
   it.concurrent.each(cases)(
@@ -483,7 +514,7 @@ describe('checkBackend against a backend with one mistake', () => {
       try {
         const report = await checkBackend(options(backend.url, transports, backend.publish, timeoutMs));
         expect(failedNames(report), formatReport(report)).toEqual(fails);
-        expect(detailOf(report, key as string)).toMatch(detail);
+        expect(detailOf(report, key as string), formatReport(report)).toMatch(detail);
         expect(
           report.checks.filter((c) => c.status === 'skipped').map((c) => `${c.transport} ${c.name}`),
         ).toEqual(skips);
