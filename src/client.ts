@@ -43,7 +43,7 @@ import type { CursorStore } from './tabs/cursor-store';
 import { defaultLocks, defaultStorage, type LockManagerLike } from './tabs/leader-election';
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
-import { resolveTransports, TransportChain } from './transports/fallback';
+import { resolveTransports, TransportChain, type TransportPlatform } from './transports/fallback';
 import { reportListenerError } from './util/emitter';
 import { guarded } from './util/guarded';
 import { randomId } from './util/random-id';
@@ -230,7 +230,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   // when needed, so most apps never download them.
   let reporter: SliReporter | undefined;
   let poller: FlagsPoller | undefined;
-  let sliTimer: unknown;
+  const sliTimer = new Timer(clock);
   /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
   const lastDelivered = new Map<string, number>();
   /** With `persistCursor`: where the shared cursor outlives the tabs, once loaded. */
@@ -327,8 +327,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
       // In it, every tab hears it: the browser's view carries it from now on, and
       // an own value kept from before (a switch this tab threw while idle) must
-      // not come back at the next hello.
-      ownFlags = resolveFlags(ownFlags, active ? flagsNamedIn(flags, DEFAULT_FLAGS) : flags);
+      // not come back at the next hello. DEFAULT_FLAGS disable nothing: no
+      // opinion of its own on those flags, so `disableWins` takes the leader's.
+      ownFlags = resolveFlags(
+        ownFlags,
+        active ? pick(DEFAULT_FLAGS, Object.keys(flags) as FlagName[]) : flags,
+      );
       for (const key in flags) delete urlFlagNames[key];
       // Every tab at once: the kill switch above all must not wait for a reload.
       postFlags({ ...flags });
@@ -542,7 +546,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // from other tabs before (see ownFlags), so that is not merged in. A
       // setFlags from any tab is a change someone made now, applied as it is.
       // A change another tab made now supersedes this tab's own value of those flags.
-      if (!direct) ownFlags = resolveFlags(ownFlags, flagsNamedIn(flags, DEFAULT_FLAGS));
+      if (!direct) ownFlags = resolveFlags(ownFlags, pick(DEFAULT_FLAGS, Object.keys(flags) as FlagName[]));
       applyFlags(direct ? disableWins(ownFlags, flags) : flags);
     },
 
@@ -620,11 +624,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     },
 
     peerJoined(tabId: string): void {
+      // The coordinator told it who leads already.
       if (!isLeaderNow()) return;
-      const state = getState();
-      coordinator!.post({ type: 'leader', leaderTabId: state.tabId });
       client.answerCursor(tabId);
-      postFlags(state.flags, tabId);
+      postFlags(getState().flags, tabId);
       postState();
     },
 
@@ -833,7 +836,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */
   const sliTick = (): void => {
-    sliTimer = clock.setTimeout(() => {
+    sliTimer.set(() => {
       if (!active || closed) return;
       guard.evaluate();
       const state = getState();
@@ -1009,7 +1012,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   /** Stops the SLI tick, the reporter (sending what it has) and the flags poller. */
   const stopParts = (throttled?: boolean): void => {
-    clock.clearTimeout(sliTimer);
+    sliTimer.clear();
     reporter?.send(throttled);
     reporter?.stop();
     poller?.stop();
@@ -1323,7 +1326,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           // A flag the last document set and this one leaves out is the
           // page's own again: deleting `"emergencyDisable": true` from the
           // document lifts the switch, as setting it to false does.
-          const flags = { ...flagsNamedIn(urlFlagNames, options.flags), ...document };
+          const flags = { ...pick(options.flags, Object.keys(urlFlagNames) as FlagName[]), ...document };
           urlFlagNames = { ...document };
           ownFlags = resolveFlags(ownFlags, flags);
           applyFlags(flags);
@@ -1389,10 +1392,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   const chain = new TransportChain(
     resolveTransports(options.transports, {
-      WebSocket: platform.WebSocket as never,
-      fetch: platform.fetch,
-      // The client's time sources: long-poll's pacing, Retry-After dates.
-      clock,
+      // `WebSocket`, `fetch` and the clock (long-poll's pacing); the rest of
+      // the platform is no built-in's option. The wall clock: Retry-After dates.
+      ...(platform as TransportPlatform),
       now: wallClock,
       // SSE parses frames out of its stream itself: it must keep what the core
       // accepts. Long-poll parses answers whole: it must drop what the core would.
@@ -1578,17 +1580,7 @@ function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial
   };
 }
 
-/**
- * The values in `from` of the flags `named` has. With `DEFAULT_FLAGS`, the
- * values that disable nothing: a tab holding no opinion of its own on them,
- * so `disableWins` takes the leader's. An unknown name reads `undefined`,
- * which `resolveFlags` skips.
- */
-function flagsNamedIn(named: object, from: ResolvedFlags): Partial<ResolvedFlags> {
-  const values: Record<string, unknown> = {};
-  for (const key in named) values[key] = from[key as keyof ResolvedFlags];
-  return values as Partial<ResolvedFlags>;
-}
+type FlagName = keyof ResolvedFlags;
 
 /**
  * The fields `keys` of `from` that are set: the objects of the state (and
@@ -1635,12 +1627,8 @@ function plus<T extends Readonly<Record<K, number | undefined>>, K extends keyof
 function resolveUrl(field: string, url: string, base: string): string {
   const page = (globalThis as { location?: { href?: string } }).location?.href;
   for (const against of [page ?? base, base]) {
-    let resolved: URL;
-    try {
-      resolved = new URL(url, against);
-    } catch {
-      continue;
-    }
+    const resolved = guarded<URL>(() => new URL(url, against));
+    if (!resolved) continue;
     // fetch refuses credentials, but only at each request and naming no
     // option. Masked in the message: either part may be a secret.
     if (resolved.username || resolved.password) {

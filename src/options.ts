@@ -252,7 +252,7 @@ function overlay<T extends object>(
   return out as T;
 }
 
-const FLAG_CHECKS = {
+export const FLAG_CHECKS = {
   enabled: bool,
   emergencyDisable: bool,
   shadowMode: bool,

@@ -4,6 +4,7 @@ import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, ServerFrame, WelcomeFrame } from '../protocol/schemas';
 import type { TransportChain } from '../transports/fallback';
 import type { TransportCloseReason, TransportConnection } from '../transports/types';
+import { guarded } from '../util/guarded';
 import { MAX_TIMER_DELAY_MS, retryAfterWait } from '../util/timers';
 import type { ExponentialBackoff } from './backoff';
 import type { CircuitBreaker } from './circuit-breaker';
@@ -563,11 +564,8 @@ export class ConnectionLoop {
     // welcome closed the breaker: nothing to give back then.)
     this.#deps.breaker.releaseProbe();
     abort?.abort();
-    try {
-      connection?.close();
-    } catch {
-      // A transport that throws on close has nothing left to close.
-    }
+    // A transport that throws on close has nothing left to close.
+    guarded(() => connection?.close());
   }
 }
 

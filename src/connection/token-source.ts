@@ -1,4 +1,5 @@
 import { RealtimeError } from '../errors';
+import { noop } from '../util/emitter';
 
 /**
  * Where the connection loop gets the token of each connect: the
@@ -19,8 +20,6 @@ export interface TokenSource {
   /** Lets the code of the source download ahead of the first `get()` (a failure is for `get()` to report). */
   preload?(): void;
 }
-
-const noop = (): void => {};
 
 /** The tokens of a client without `auth.getToken`: none, so nothing to fetch, cache or refresh. */
 export const anonymousTokens: TokenSource = {

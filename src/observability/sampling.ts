@@ -1,4 +1,5 @@
 import type { RandomSource } from '../clock';
+import { guarded } from '../util/guarded';
 
 /** Share of sessions that report SLIs when nothing else is configured: 2 %. */
 export const DEFAULT_SAMPLE_RATE = 0.02;
@@ -44,24 +45,20 @@ export function sampleSession(
   { storage, key = SAMPLING_STORAGE_KEY }: SampleSessionOptions = {},
 ): boolean {
   let draw = NaN;
-  try {
+  // Storage can throw (blocked cookies, Safari private mode): sample without it.
+  guarded(() => {
     const text = storage?.getItem(key);
     // `Number` reads '' and '  ' as 0: they are no draw.
     if (text?.trim()) draw = Number(text);
-  } catch {
-    // Storage can throw (blocked cookies, Safari private mode): sample without it.
-  }
+  });
   // A stored draw is a number in [0, 1) as `String(number)` wrote it; anything
   // else (another app's value, a hand edit, a truncated write) is replaced.
   if (!(draw >= 0 && draw < 1)) {
     draw = random();
     // A broken random source must not make every session report.
     if (!(draw >= 0 && draw < 1)) draw = 0.999_999;
-    try {
-      storage?.setItem(key, String(draw));
-    } catch {
-      // Full or blocked storage: this page load still decides, reloads draw again.
-    }
+    // Full or blocked storage: this page load still decides, reloads draw again.
+    guarded(() => storage?.setItem(key, String(draw)));
   }
   return draw < rate;
 }

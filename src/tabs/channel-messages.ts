@@ -1,9 +1,9 @@
 import type * as z from 'zod/mini';
+import { DEFAULT_FLAGS, FLAG_CHECKS } from '../options';
 import {
   arrayOf,
   type Field,
   is,
-  isNumber,
   isSeq,
   isServiceName,
   num,
@@ -17,6 +17,7 @@ import {
   str,
   text,
 } from '../protocol/read';
+import type { ResolvedFlags } from '../state';
 import { guarded } from '../util/guarded';
 import type {
   byeMessageSchema,
@@ -79,7 +80,6 @@ export type OutgoingChannelMessage = DistributiveOmit<ChannelMessage, 'v' | 'fro
 const tabId = text(1, MAX_TAB_ID_CHARS);
 /** A reset's id in a cursor answer: '' for one relayed without an id. */
 const epochId = text(0, MAX_TAB_ID_CHARS);
-const bool = oneOf(true, false);
 
 /** `envelope`: the fields every message starts with. */
 const ENVELOPE: readonly Field[] = [
@@ -88,15 +88,19 @@ const ENVELOPE: readonly Field[] = [
   ['to', tabId, 1],
 ];
 
-/** `ResolvedFlags`, each optional. */
-const FLAGS: readonly Field[] = [
-  ['enabled', bool, 1],
-  ['emergencyDisable', bool, 1],
-  ['disabledOrgs', arrayOf((value) => typeof value === 'string'), 1],
-  ['rolloutPercent', is((value) => isNumber(value) && value >= 0 && value <= 100), 1],
-  ['shadowMode', bool, 1],
-  ['disabledServices', readServiceNames, 1],
-];
+/**
+ * `ResolvedFlags`, each optional, in its order (zod's schema reads them so):
+ * a value as `setFlags` takes it, but for `disabledServices`, where a name
+ * that is none is refused too (the leader never sends one). The checks throw;
+ * a reader gives `undefined` instead.
+ */
+const FLAGS: readonly Field[] = (Object.keys(DEFAULT_FLAGS) as (keyof ResolvedFlags)[]).map((name) => [
+  name,
+  name === 'disabledServices'
+    ? readServiceNames
+    : (value) => guarded(() => FLAG_CHECKS[name](name, value) ?? value),
+  1,
+]);
 
 /** The fields after `type`, per message type. */
 const FIELDS: Record<string, readonly Field[]> = {

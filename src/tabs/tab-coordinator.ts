@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import { Timer } from '../connection/timer';
 import type { Cursor } from '../protocol/schemas';
 import type { ChannelMessage, FlagsMessage, OutgoingChannelMessage, StateMessage } from './channel-messages';
 import { channelName } from './channel-name';
@@ -35,11 +36,12 @@ export interface CoordinatorHost {
   cursor(cursor: Cursor, direct: boolean, epochs: Record<string, string> | undefined): void;
   /** A follower asks the leader to have the server replay from this cursor. */
   replay(cursor: Cursor): void;
-  /** A new tab appeared: the leader answers with what it knows. */
+  /** A new tab appeared: the leader answers with what it knows (the coordinator said who leads). */
   peerJoined(tabId: string): void;
   /** A follower asks for the leader's cursor (see the `sync` message). */
   answerCursor(tabId: string): void;
-  invalidMessage(reason: string): void;
+  /** A tab message was refused (see `TabChannelOptions.onInvalid`); called without `this`. */
+  invalidMessage: (reason: string) => void;
 }
 
 /** Options of {@link TabCoordinator}. */
@@ -91,7 +93,7 @@ export class TabCoordinator extends LeaderElection {
   readonly #peers = new Map<string, Peer>();
   /** Open while started: it doubles as the "running" flag. */
   #channel: TabChannel | undefined;
-  #refreshTimer: unknown;
+  readonly #refreshTimer: Timer;
 
   constructor(options: TabCoordinatorOptions) {
     const host = options.host;
@@ -112,11 +114,12 @@ export class TabCoordinator extends LeaderElection {
       },
     });
     this.#clock = options.clock;
+    this.#refreshTimer = new Timer(options.clock);
     this.#options = {
       ...options,
       name,
       onMessage: (message) => this.#onMessage(message),
-      onInvalid: (reason) => host.invalidMessage(reason),
+      onInvalid: host.invalidMessage,
     };
   }
 
@@ -144,7 +147,7 @@ export class TabCoordinator extends LeaderElection {
     const channel = this.#channel;
     if (channel) {
       this.#channel = undefined;
-      this.#clock.clearTimeout(this.#refreshTimer);
+      this.#refreshTimer.clear();
       channel.post({ type: 'bye' });
       // A closed channel tells us nothing more.
       channel.close();
@@ -195,6 +198,9 @@ export class TabCoordinator extends LeaderElection {
     // `to` is a tab id when present, never empty: `!!to` means a direct answer.
     if (type === 'hello') {
       this.announceNeeds();
+      // A newcomer hears who leads first, then (from the host) the leader's
+      // cursor, flags and state.
+      if (this.isLeader) this.#announceLeader();
       host.peerJoined(message.from);
     } else if (type === 'needs') {
       this.#peers.set(message.from, { ...message, seenAt: this.#clock.now() });
@@ -214,7 +220,7 @@ export class TabCoordinator extends LeaderElection {
   #scheduleRefresh(): void {
     // stop() clears it: it fires only while started, on the channel of that start.
     const channel = this.#channel;
-    this.#refreshTimer = this.#clock.setTimeout(() => {
+    this.#refreshTimer.set(() => {
       this.announceNeeds();
       const now = this.#clock.now();
       let expired: boolean | undefined;

@@ -1,3 +1,4 @@
+import { noop } from '../util/emitter';
 import { unavailable } from './failures';
 import { kit } from './kit';
 import type { LongPollTransportOptions } from './long-poll';
@@ -36,7 +37,7 @@ function lazyTransport(name: string, load: () => Promise<Transport>): Transport 
     },
     preload() {
       // A failure is met again, and reported, by the next connect.
-      loaded().catch(() => {});
+      loaded().catch(noop);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { encodeCursor } from '../protocol/cursor';
 import type { Cursor } from '../protocol/schemas';
+import { guarded } from '../util/guarded';
 
 // What the transports share of building their URLs. The core loads this
 // module (isHttpUrl), so the transports get these builders through kit.ts,
@@ -66,9 +67,6 @@ export function streamUrl(base: string, query: SubscriptionQuery, endpoint = 'st
  * `url` (options.ts).
  */
 export function isHttpUrl(text: string): boolean {
-  try {
-    return /^https?:/i.test(text) && !!new URL(text);
-  } catch {
-    return false;
-  }
+  // `new URL` throws on what is no URL.
+  return !!guarded(() => /^https?:/i.test(text) && new URL(text));
 }
