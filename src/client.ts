@@ -1489,6 +1489,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         guard.recordFrames(1, 0);
         applyServerFrame(frame, epoch);
       },
+      // Devtools and the server's logs must name the same connection.
+      reopened: (connectionId) => setState({ connectionId }),
       invalidFrame,
       disconnected: (error, willRetryInMs, wasWelcomed) => {
         // A live connection that dropped is no failed attempt (its welcome

@@ -58,6 +58,8 @@ export interface ConnectionLoopSink {
    * clock; transports tried before it and failed are not in it).
    */
   welcome(frame: WelcomeFrame, transport: string, connectMs: number): void;
+  /** A live connection's later welcome: it goes on under this id at the server. */
+  reopened(connectionId: string): void;
   /** A valid frame other than welcome/error, for the pipeline. */
   frame(frame: ServerFrame): void;
   invalidFrame(reason: string): void;
@@ -453,7 +455,13 @@ export class ConnectionLoop {
 
   #onWelcome(generation: number, frame: WelcomeFrame): void {
     // Frames reach here only once the attempt's connection is set (see `#early`).
-    if (this.#welcomed) return;
+    // A later welcome on a live connection: the transport reopened it in
+    // place (SSE on a refreshed token, long-poll when the server lost it),
+    // under the server's new id.
+    if (this.#welcomed) {
+      this.#deps.sink.reopened(frame.connectionId);
+      return;
+    }
     const deps = this.#deps;
     this.#timer.clear();
     this.#welcomed = this.#everWelcomed = true;

@@ -86,6 +86,9 @@ it('moves an SSE stream to each refreshed token without a reconnect, a second ge
   const atServer = () => server.connections().filter((c) => c.orgId === orgId).length;
   await until(() => atServer() === 1, 2000, 'one stream at the server');
   expect(atServer()).toBe(1);
+  // The state names the stream the server has now, not the first one.
+  const [live] = server.connections().filter((c) => c.orgId === orgId);
+  expect(rt.getState().connectionId).toBe(live?.connectionId);
   expect(seqs).toEqual(Array.from({ length: published }, (_, i) => i + 1));
   expect(rt.getState().byServiceSuppressed).toEqual({});
   expect(rt.getState().status).toBe('connected');

@@ -68,6 +68,7 @@ export function quietSink(listening: Partial<ConnectionLoopSink> = {}): Connecti
   return {
     status: ignore,
     welcome: ignore,
+    reopened: ignore,
     frame: ignore,
     invalidFrame: ignore,
     disconnected: ignore,

@@ -343,6 +343,7 @@ export async function runLoop(ops: readonly Op[], config: Config): Promise<RunRe
         call('start');
       } else call('reconnectNow');
     },
+    reopened: (connectionId) => log.push(`reopened ${connectionId}`),
     welcome: (frame, transport, connectMs) =>
       log.push(`welcome ${frame.connectionId} via ${transport} in ${connectMs} ms`),
     frame: (frame) => log.push(`frame ${frame.type}`),

@@ -34,6 +34,7 @@ function setup(onDisconnected: (loop: ConnectionLoop) => void) {
   const sink: ConnectionLoopSink = {
     status: (status) => events.push(status),
     welcome: (frame) => events.push(`welcome ${frame.connectionId}`),
+    reopened: (connectionId) => events.push(`reopened ${connectionId}`),
     frame: () => {},
     invalidFrame: (reason) => events.push(`invalid ${reason}`),
     disconnected: (error) => {

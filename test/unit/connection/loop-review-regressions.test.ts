@@ -37,6 +37,7 @@ function setup(opts: {
       opts.onStatus?.(loop, status);
     },
     welcome: (frame) => events.push(`welcome ${frame.connectionId}`),
+    reopened: (connectionId) => events.push(`reopened ${connectionId}`),
     frame: () => {},
     invalidFrame: () => {},
     disconnected: (error) => events.push(`disconnected ${error.code}`),
