@@ -25,20 +25,21 @@ import type { WebSocketTransportOptions } from './websocket';
  */
 function lazyTransport(name: string, load: () => Promise<Transport>): Transport {
   let loading: Promise<Transport> | undefined;
-  const loaded = (): Promise<Transport> =>
+  const loaded = (): Promise<Transport> => {
+    // A failure rejects for the chain, which awaits `preload` before it
+    // connects, and is never unhandled where nothing awaits it.
     (loading ??= load().catch((cause: unknown) => {
       loading = undefined;
       throw unavailable(`could not load the ${name} transport`, { cause });
-    }));
+    })).catch(noop);
+    return loading;
+  };
   return {
     name,
     async connect(ctx) {
       return (await loaded()).connect(ctx);
     },
-    preload() {
-      // A failure is met again, and reported, by the next connect.
-      loaded().catch(noop);
-    },
+    preload: loaded,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Clock, WallClock } from '../clock';
 import { isRealtimeError } from '../errors';
+import { noop } from '../util/emitter';
 import { fail } from '../util/validate';
 import { builtinTransports } from './builtins';
 import type { Transport, TransportConnection, TransportContext } from './types';
@@ -97,7 +98,8 @@ export class TransportChain {
   /** Lets the transport the next `connect` tries first get ready (see `Transport.preload`). */
   preload(): void {
     try {
-      this.#order[0]!.preload?.();
+      // A failure is met again, and reported, by the next connect.
+      Promise.resolve(this.#order[0]!.preload?.()).catch(noop);
     } catch {
       // A custom transport's preload must not break the client; connect will tell.
     }
@@ -116,6 +118,9 @@ export class TransportChain {
     for (const transport of this.#order) {
       try {
         this.#tried = transport;
+        // Timed once its code is here: half the round trip to the welcome
+        // estimates the server's clock, and a download is not on that trip.
+        await transport.preload?.();
         onTry?.();
         const connection = await transport.connect(ctx);
         this.#current = transport.name;

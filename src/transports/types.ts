@@ -84,8 +84,11 @@ export interface Transport {
   /**
    * Optional: start getting ready for `connect` (the built-ins load their
    * code). The core calls it on the transport it will try first when the
-   * client becomes active, so the download overlaps the election. Never
-   * throws; a failure shows at `connect`.
+   * client becomes active, so the download overlaps the election, and again
+   * before each `connect`. A promise it returns is awaited before `connect`,
+   * whose round trip to the welcome is then timed without the download (it
+   * estimates the server's clock); its rejection counts as a failed
+   * `connect` of this transport.
    */
-  preload?(): void;
+  preload?(): unknown;
 }

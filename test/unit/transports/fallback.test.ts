@@ -230,6 +230,9 @@ describe('TransportChain.noteWelcome(false): a transport that gets no welcome', 
     const chain = new TransportChain([make('websocket'), make('sse')]);
     await unwelcomed(chain);
     await unwelcomed(chain);
+    // Each connect readies its transport first.
+    expect(calls).toEqual(['websocket', 'websocket']);
+    calls.length = 0;
     chain.preload();
     expect(calls).toEqual(['sse']);
   });
