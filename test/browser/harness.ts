@@ -236,6 +236,53 @@ export function tabData(page: Page): Promise<TabWindowData> {
   });
 }
 
+/** What a client closed by {@link reopenTab} saw (its arrays live on in the page). */
+export interface ClosedTabClient {
+  org: string;
+  user: string;
+  seqs: Record<string, number[]>;
+  events: Array<{ service: string; seq: number; propertyId: string | null }>;
+  samples: LeaderSample[];
+  leaderEvents: LeaderSample[];
+  /** The page's `Date.now()` when `close()` was called. */
+  closedAt: number;
+}
+
+type ReopenGlobal = {
+  __tw: {
+    previous: ClosedTabClient[];
+    reopen(org: string, user: string, awaitClose?: boolean, createFirst?: boolean): Promise<void>;
+  };
+};
+
+/**
+ * In the page, as an SPA does on logout/login or a provider remount: closes
+ * its client (not awaited unless `awaitClose`) and creates another for
+ * `org`/`user` (`createFirst`: the new one is created before the old one
+ * is closed, as code that swaps a variable may do). `tabSeqs`, `tabData`
+ * and `tabState` then read the new one;
+ * {@link closedClients} the old ones.
+ */
+export function reopenTab(
+  page: Page,
+  org: string,
+  user: string,
+  awaitClose = false,
+  createFirst = false,
+): Promise<void> {
+  return page.evaluate(([o, u, a, c]) => (window as unknown as ReopenGlobal).__tw.reopen(o, u, a, c), [
+    org,
+    user,
+    awaitClose,
+    createFirst,
+  ] as const);
+}
+
+/** The clients {@link reopenTab} closed in this page, oldest first. */
+export function closedClients(page: Page): Promise<ClosedTabClient[]> {
+  return page.evaluate(() => (window as unknown as ReopenGlobal).__tw.previous);
+}
+
 /** Crashes the tab's renderer (as a killed process would: no pagehide, no unload). */
 export async function crashPage(page: Page): Promise<void> {
   const session = await page.context().newCDPSession(page);
