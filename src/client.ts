@@ -716,6 +716,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   const welcomed = (frame: WelcomeFrame, oneWayMs: number): void => {
     setClockOffset(frame.serverTime + oneWayMs - wallClock());
     pipeline.applyFrame(frame);
+    // Stored from the start: on a quiet stream no batch ever writes, and a
+    // scope without a record resumes from the head, past what it missed.
+    cursorStore?.save(pipeline.getCursor());
   };
 
   const askLeaderForReplay = (): void => {

@@ -88,6 +88,8 @@ export interface TabParams {
   ttlMs?: number;
   /** Built-in transports in fallback order (default: the library's). */
   transports?: Array<'websocket' | 'sse' | 'long-poll'>;
+  /** `persistCursor: true`. */
+  persist?: boolean;
 }
 
 /** One `[Date.now(), isLeader]` sample of a tab, every 10 ms. */
@@ -114,6 +116,7 @@ export function tabUrl(origin: string, params: TabParams): string {
   if (params.app !== undefined) query.set('app', params.app);
   if (params.ttlMs !== undefined) query.set('ttlMs', String(params.ttlMs));
   if (params.transports !== undefined) query.set('transports', params.transports.join(','));
+  if (params.persist) query.set('persist', '1');
   return `${origin}/?${query}`;
 }
 
