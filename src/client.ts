@@ -10,7 +10,7 @@ import { shown, showState } from './devtools';
 import { RealtimeError } from './errors';
 import type { FlagsPoller } from './flags/flags-poller';
 import { gateReason } from './flags/gate';
-import { RollbackGuard } from './observability/rollback-guard';
+import { RollbackGuard, type RollbackReason } from './observability/rollback-guard';
 import { sampleSession } from './observability/sampling';
 import type { SliCollector } from './observability/sli-collector';
 import type { Measurement } from './observability/sli-measurement';
@@ -191,6 +191,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   let cursorSent: Cursor = {};
   /** The leader's last state, re-applied when this tab's own reason to be off clears. */
   let lastLeaderState: StateMessage | undefined;
+  /** The trip of the leader's guard, as heard (`at`: this tab's clock then). */
+  let leaderTrip: (NonNullable<StateMessage['rollback']> & { at: number }) | undefined;
+  /** When this tab's own guard's trip ends (undefined: not tripped, or for the session). */
+  let tripUntil: number | undefined;
   /** Set when this tab took over from a leader it knew: the takeover clock. */
   let takeoverStartedAt: number | undefined;
   let knewOtherLeader = false;
@@ -421,6 +425,13 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           elections.add(1);
           takeoverStartedAt = clock.now();
         }
+        // The leader that left was off for its guard: so is this tab, for
+        // what was left of it, as the server is likely failing still. Else
+        // closing the tripped tab lifted a trip "for the session" in the rest.
+        const trip = leaderTrip;
+        leaderTrip = undefined;
+        const left = trip && trip.ms - (clock.now() - trip.at);
+        if (trip && (!trip.ms || left! > 0)) guard.trip(trip.reason, trip.detail, trip.ms && left);
       }
       if (leaderTabId !== undefined && leaderTabId !== state.tabId) knewOtherLeader = true;
       // The connection shown is gone when a follower becomes leader (its own is
@@ -506,6 +517,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
         return;
       }
+      // One leaving (idle, closing) says nothing of its trip: it stands. Not
+      // again for the message mirrorLeader re-applies: its `ms` is of then.
+      if (message !== lastLeaderState && message.status !== 'closed' && message.status !== 'idle')
+        leaderTrip = message.rollback && { ...message.rollback, at: clock.now() };
       lastLeaderState = message;
       // The leader's estimate (see postState): a tab that joined after the
       // welcome has no other, and one a relayed welcome gave is no better.
@@ -749,9 +764,20 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   /** Tells the other tabs this leader's connection state (the state of now). */
   const postState = (): void => {
+    const state = getState();
+    const { reason, detail } = state.rollback;
     coordinator?.post({
       type: 'state',
-      ...pick(getState(), MIRRORED),
+      ...pick(state, MIRRORED),
+      // Followers mirror `disabled`; this is what lets one that takes over keep it.
+      rollback:
+        state.rollback.state === 'tripped'
+          ? {
+              reason: reason as RollbackReason,
+              detail: detail!,
+              ms: tripUntil ? Math.max(1, tripUntil - clock.now()) : 0,
+            }
+          : undefined,
       // A tab that opens after the welcome never sees it relayed; the offset
       // is the machine's wall clock against the server's, the same in every
       // tab. Undefined until estimated: the JSON of the message leaves it out.
@@ -809,7 +835,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     let last = lastDelivered.get(service) ?? 0;
     for (const { seq } of events) {
       if (seq <= last) {
-        guard.invariantViolation(`${service}: seq ${seq} delivered after ${last}`);
+        guard.trip('invariant_violation', `${service}: seq ${seq} delivered after ${last}`);
         return;
       }
       last = seq;
@@ -1273,6 +1299,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // The verdict as the state shows it: all but the guard's own cooldown end
       // (a verdict holds no undefined field).
       const { until, ...rollback } = verdict;
+      tripUntil = until;
       setState({ rollback });
       if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
         emit('degraded', { errorRate: verdict.errorRate });

@@ -146,11 +146,6 @@ export class RollbackGuard {
     this.evaluate();
   }
 
-  /** An invariant broke: realtime goes off at once. */
-  invariantViolation(detail: string): void {
-    this.#trip('invariant_violation', detail);
-  }
-
   /** Stops the cooldown's timer: a closed client must hold no timer (it would keep Node running). */
   dispose(): void {
     this.#cooldown.clear();
@@ -199,19 +194,23 @@ export class RollbackGuard {
     // -Infinity while the circuit is closed: never too long.
     const openMs = now - (this.#circuitOpenSince ?? Infinity);
     if (!tripped && openMs > this.#thresholds.circuitOpenMs) {
-      return this.#trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
+      return this.trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
     }
     const verdict = this.verdict();
     const errorRate = verdict.errorRate ?? 0;
     if (!tripped && errorRate > this.#thresholds.errorRate) {
-      return this.#trip('error_rate', `error rate ${(errorRate * 100).toFixed(1)} %`);
+      return this.trip('error_rate', `error rate ${(errorRate * 100).toFixed(1)} %`);
     }
     return this.#report(verdict);
   }
 
-  /** Trips, unless already tripped (the first trip stays); returns the trip. */
-  #trip(reason: RollbackReason, detail: string): RollbackVerdict {
-    const { cooldownMs } = this.#thresholds;
+  /**
+   * Trips, unless already tripped (the first trip stays); returns the trip.
+   * Called for an invariant violation (off at once), and with `cooldownMs`
+   * for a trip taken over from a leader tab that left (what remained of its
+   * cooldown; 0: the rest of the session).
+   */
+  trip(reason: RollbackReason, detail: string, cooldownMs = this.#thresholds.cooldownMs): RollbackVerdict {
     // The end told when it comes: the next SLI tick is up to 10 s later, and
     // an idle tab has none (its state said `tripped` until a subscriber came).
     // Without a cooldown the call finds nothing to end.

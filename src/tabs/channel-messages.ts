@@ -133,6 +133,15 @@ const FIELDS: Record<string, readonly Field[]> = {
     ['disabledReason', str, 1],
     ['lastError', str, 1],
     ['serverClockOffsetMs', num, 1],
+    [
+      'rollback',
+      shape([
+        ['reason', oneOf('error_rate', 'circuit_open', 'invariant_violation')],
+        ['detail', str],
+        ['ms', num],
+      ]),
+      1,
+    ],
   ],
   flags: [
     ['flags', shape(FLAGS)],

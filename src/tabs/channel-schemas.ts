@@ -95,6 +95,18 @@ export const stateMessageSchema = z.object({
    * welcome measures delivery latency with it.
    */
   serverClockOffsetMs: z.optional(z.number()),
+  /**
+   * The leader's own rollback guard has tripped: why, and the ms left of its
+   * cooldown (0: the rest of the session). A tab that takes over from it
+   * takes the trip over, rather than connecting into the server that tripped it.
+   */
+  rollback: z.optional(
+    z.object({
+      reason: z.enum(['error_rate', 'circuit_open', 'invariant_violation']),
+      detail: z.string(),
+      ms: z.number(),
+    }),
+  ),
 });
 
 /** Mirrors `ResolvedFlags` of `src/state.ts`. */

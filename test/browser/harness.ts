@@ -528,6 +528,8 @@ export interface SafetyParams {
   shadow?: boolean;
   /** Absent: no `telemetry` option at all (the library's defaults). */
   telemetry?: { sampleRate: number; intervalMs?: number; url?: string };
+  /** More options (JSON-serialisable), merged over the rest: `rollback`, `transports`, `backoff`… */
+  options?: Record<string, unknown>;
 }
 
 /** What the safety fixture records beyond the tabs page's data. */
@@ -556,6 +558,7 @@ export function safetyUrl(origin: string, params: SafetyParams): string {
       query.set('intervalMs', String(params.telemetry.intervalMs));
     if (params.telemetry.url !== undefined) query.set('telemetryUrl', params.telemetry.url);
   }
+  if (params.options !== undefined) query.set('options', JSON.stringify(params.options));
   return `${origin}/?${query}`;
 }
 

@@ -573,7 +573,9 @@ Object.assign(rows, {
     tabs: 2,
     options: tripFast,
     trip: true,
-    idleTimers: [COOLDOWN],
+    // The tab that led after the tripped one took its trip over (and its
+    // cooldown's timer), rather than connect into the failing server.
+    idleTimers: [COOLDOWN, COOLDOWN],
   },
   'none · websocket · rollback tripped': {
     strategy: 'none',
@@ -692,7 +694,9 @@ Object.assign(rows, {
     tabs: 2,
     options: tripFast,
     trip: true,
-    idleTimers: [COOLDOWN],
+    // The tab that led after the tripped one took its trip over (and its
+    // cooldown's timer), rather than connect into the failing server.
+    idleTimers: [COOLDOWN, COOLDOWN],
     close: 'idle',
   },
   'locks · sse · everything · close() in the back/forward cache': {

@@ -138,7 +138,7 @@ describe('RollbackGuard', () => {
 
   it('trips at once on an invariant violation, and a cooldown lets realtime back', () => {
     const { g, clock } = guard({ cooldownMs: 60_000 });
-    g.invariantViolation('tasks: seq 5 after 7');
+    g.trip('invariant_violation', 'tasks: seq 5 after 7');
     expect(g.verdict()).toMatchObject({
       state: 'tripped',
       reason: 'invariant_violation',
@@ -167,7 +167,7 @@ describe('RollbackGuard', () => {
   // tab back while its state said `tripped` until a later evaluation.
   it('reports the end of a trip noticed by verdict(), once', () => {
     const { g, clock, changes } = guard({ cooldownMs: 60_000 });
-    g.invariantViolation('tasks: seq 5 after 7');
+    g.trip('invariant_violation', 'tasks: seq 5 after 7');
     clock.advance(60_000);
     expect(g.verdict()).toEqual({ state: 'ok' });
     expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok']);
@@ -189,7 +189,7 @@ describe('RollbackGuard', () => {
         nested.push(g.verdict());
       },
     });
-    g.invariantViolation('tasks: seq 5 after 7');
+    g.trip('invariant_violation', 'tasks: seq 5 after 7');
     clock.advance(60_000);
     expect(g.verdict()).toEqual({ state: 'ok' });
     expect(changes.map((c) => c.state)).toEqual(['tripped', 'ok']);
@@ -198,8 +198,8 @@ describe('RollbackGuard', () => {
 
   it('keeps the first trip: a later invariant violation changes nothing', () => {
     const { g, changes } = guard();
-    g.invariantViolation('tasks: seq 5 after 7');
-    g.invariantViolation('tasks: seq 6 twice');
+    g.trip('invariant_violation', 'tasks: seq 5 after 7');
+    g.trip('invariant_violation', 'tasks: seq 6 twice');
     expect(g.verdict()).toMatchObject({ reason: 'invariant_violation', detail: 'tasks: seq 5 after 7' });
     expect(g.verdict().until).toBeUndefined();
     expect(changes).toHaveLength(1);
@@ -223,7 +223,7 @@ describe('RollbackGuard', () => {
       thresholds: resolveRollbackThresholds({ cooldownMs: 60_000 }),
       onChange: (v) => changes.push(v),
     });
-    g.invariantViolation('tasks: seq 5 after 7');
+    g.trip('invariant_violation', 'tasks: seq 5 after 7');
     base.advance(59_999);
     expect(changes.map((c) => c.state)).toEqual(['tripped']);
     base.advance(1);
