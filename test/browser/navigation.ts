@@ -1,10 +1,12 @@
 import type { Page } from 'playwright-core';
-import type { DevServer } from '../../src/devserver/index';
+import { expect } from 'vitest';
+import type { DevServer, DevServerOptions } from '../../src/devserver/index';
 import type { RealtimeState } from '../../src/state';
 import {
   type LeaderSample,
   orgConnections,
   runProblems,
+  startTabsServer,
   tabData,
   tabSeqs,
   tabState,
@@ -14,6 +16,23 @@ import {
 // Shared by the navigation journeys (tabs-reload.test.ts, tabs-user-switch.test.ts):
 // a steady publisher, a watch on the server's connections of one scope, and
 // "settled": one connection, one leader, every tab on it.
+
+/** A built-in transport, as the tabs fixture's `transports` parameter names it. */
+export type TransportName = 'websocket' | 'sse' | 'long-poll';
+
+/**
+ * How long the navigation tests' dev server keeps a long-poll connection
+ * that nobody polls (docs/protocol.md: 60 s by default). Over HTTP a page
+ * cannot say goodbye: a gone page's stream or waiting poll ends with its
+ * socket at once, but its long-poll connection stays known this long, so
+ * "one connection" is checked after each reload or switch within it.
+ */
+export const POLL_IDLE_MS = 2000;
+
+/** The tabs fixture's dev server for the navigation journeys. */
+export function startNavigationServer(options: DevServerOptions = {}): Promise<DevServer> {
+  return startTabsServer({ pollIdleTimeoutMs: POLL_IDLE_MS, ...options });
+}
 
 /** Publishes one `tasks` event to `org` every `everyMs` (tagged with `propertyId`) until stopped. */
 export function startPublisher(server: DevServer, org: string, propertyId: string, everyMs = 20) {
@@ -40,21 +59,53 @@ export function startPublisher(server: DevServer, org: string, propertyId: strin
 
 /**
  * Counts the server's connections of one scope every 5 ms, so a second
- * connection that shows up between two checks of a test is seen too.
+ * connection that shows up between two checks of a test is seen too, and
+ * notes when each was last seen.
  */
 export function watchConnections(server: DevServer, org: string, user: string) {
   const samples: Array<[number, number]> = [];
-  const count = () => orgConnections(server, org).filter((c) => c.userId === user).length;
-  const timer = setInterval(() => samples.push([performance.now(), count()]), 5);
+  const lastSeen = new Map<string, number>();
+  const ids = () =>
+    orgConnections(server, org)
+      .filter((c) => c.userId === user)
+      .map((c) => c.connectionId);
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const seen = ids();
+    for (const id of seen) lastSeen.set(id, now);
+    samples.push([now, seen.length]);
+  }, 5);
   return {
     /** The most connections seen at once since `since` (a `performance.now()`). */
     maxSince(since: number): number {
-      return Math.max(count(), ...samples.filter(([t]) => t >= since).map(([, n]) => n));
+      return Math.max(ids().length, ...samples.filter(([t]) => t >= since).map(([, n]) => n));
+    },
+    /**
+     * The connections (of `only`, when given) the server still held after
+     * `at` (a `performance.now()`), but not now: those it took longer than
+     * that to forget.
+     */
+    forgottenAfter(at: number, only?: readonly string[]): string[] {
+      const now = ids();
+      return [...lastSeen]
+        .filter(([id, t]) => t > at && !now.includes(id) && (!only || only.includes(id)))
+        .map(([id, t]) => `${id} seen ${Math.round(t - at)} ms late`);
     },
     stop(): void {
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * How long after a page left (unloaded, or closed its client) the server may
+ * still hold its connection, by docs/protocol.md: a WebSocket or an SSE
+ * stream ends with the page's socket, at once; a long-poll connection is
+ * forgotten once nobody polled it for `pollIdleTimeoutMs`. Plus room for a
+ * busy machine.
+ */
+export function goneWithinMs(transport: TransportName | undefined): number {
+  return (transport === 'long-poll' ? POLL_IDLE_MS : 0) + 1000;
 }
 
 /**
@@ -76,11 +127,13 @@ export async function settle(
       const connections = orgConnections(server, scope.org).filter((c) => c.userId === scope.user);
       last = {
         connections: connections.map((c) => c.connectionId),
+        server: serverProblems(server),
         states: states.map((s) => [s.status, s.isLeader, s.connectionId, s.leader.peers]),
       };
       const leaders = states.filter((s) => s.isLeader);
       const ok =
         connections.length === 1 &&
+        serverProblems(server).length === 0 &&
         leaders.length === 1 &&
         states.every(
           (s) =>
@@ -139,4 +192,37 @@ export async function endLoad(load: Load, page: Page): Promise<void> {
   load.seqs = data.seqs.tasks ?? [];
   load.samples = data.samples;
   load.errors = data.errors;
+}
+
+/**
+ * What the dev server's poll-waiter counter (`metrics().pollWaiters`) says
+ * against its connection list (empty when they agree): a waiting poll of a
+ * page that is gone, ended without the server hearing of it, would stay
+ * counted.
+ */
+export function serverProblems(server: DevServer): string[] {
+  const { pollWaiters } = server.metrics();
+  const waiting = server.connections().filter((c) => c.pollWaiting).length;
+  return pollWaiters === waiting ? [] : [`metrics: ${pollWaiters} poll waiters, listed ${waiting}`];
+}
+
+/**
+ * Once every page of `orgs` is gone (its context closed): waits until the
+ * server holds no WebSocket, SSE stream or waiting poll of theirs. Each ends
+ * with the page's socket, so within a second. A long-poll connection has no
+ * socket of its own: docs/protocol.md has the server forget it once unpolled
+ * for a while (`POLL_IDLE_MS` here), which `settle` checks after each reload
+ * or switch (its one connection); not waited for here.
+ */
+export async function nothingLeft(server: DevServer, orgs: readonly string[]): Promise<void> {
+  const open = () =>
+    server
+      .connections()
+      .filter((c) => orgs.includes(c.orgId) && (c.transport !== 'long-poll' || c.pollWaiting === true));
+  await waitUntil(() => open().length === 0, { timeoutMs: 1000, message: 'no stream or poll waiting' }).catch(
+    (e: Error) => {
+      throw new Error(`${e.message}: still open ${JSON.stringify(open())}`);
+    },
+  );
+  expect(serverProblems(server)).toEqual([]);
 }

@@ -16,7 +16,18 @@ import {
   tabState,
   waitUntil,
 } from './harness';
-import { type Load, lastSeq, loadProblems, settle, startPublisher, watchConnections } from './navigation';
+import {
+  goneWithinMs,
+  type Load,
+  lastSeq,
+  loadProblems,
+  nothingLeft,
+  settle,
+  startNavigationServer,
+  startPublisher,
+  type TransportName,
+  watchConnections,
+} from './navigation';
 
 // A tab that switches its client without a reload, as an SPA does: logout
 // and login as another user of another org (`close()`, then `createRealtime`
@@ -27,7 +38,7 @@ import { type Load, lastSeq, loadProblems, settle, startPublisher, watchConnecti
 // election; no event crosses scopes; the closed client lets go of its lock,
 // channel and connection, and hears nothing more.
 
-const env = setUpServerAndChromium();
+const env = setUpServerAndChromium(startNavigationServer);
 
 const U1 = (org: string) => ({ org, user: 'u1' });
 const U2 = (org: string) => ({ org, user: 'u2' });
@@ -59,15 +70,28 @@ async function connectedAt(page: Page, publisher: { last: number }, what: string
 }
 
 describe('switching the client in a tab without a reload, in real Chromium', () => {
-  for (const strategy of [undefined, 'storage'] as const) {
-    it(`logout/login as another user of another org, from the leader and back from a follower (${strategy ?? 'default'} election)`, async () => {
-      const orgA = `org_switch_a_${strategy ?? 'default'}`;
-      const orgB = `org_switch_b_${strategy ?? 'default'}`;
+  // Over long-poll too: `close()` ends the client's waiting poll, but its
+  // connection stays known to the server until unpolled for a while (a poll
+  // cannot say goodbye), while the tabs left take over with one of their
+  // own. Not over SSE: `close()` cancels the stream's fetch, and the server
+  // sees its socket end, as it does when a leader reloads over SSE
+  // (tabs-reload.test.ts).
+  for (const { strategy, transport } of [
+    { strategy: undefined },
+    { strategy: 'storage' },
+    { strategy: undefined, transport: 'long-poll' },
+  ] as Array<{ strategy?: 'storage'; transport?: TransportName }>) {
+    const label = `${strategy ?? 'default'} election${transport ? ` over ${transport}` : ''}`;
+    it(`logout/login as another user of another org, from the leader and back from a follower (${label})`, async () => {
+      const suffix = `${strategy ?? 'default'}${transport ? `_${transport}` : ''}`;
+      const orgA = `org_switch_a_${suffix}`;
+      const orgB = `org_switch_b_${suffix}`;
       const context = await env.browser.newContext();
       const errors: string[] = [];
       const params = (scope: { org: string; user: string }): TabParams => ({
         ...scope,
         ...(strategy && { strategy }),
+        ...(transport && { transports: [transport] }),
       });
       const [a, b, c] = [
         await openTab(context, env.server.origin, params(U1(orgA)), errors),
@@ -79,6 +103,14 @@ describe('switching the client in a tab without a reload, in real Chromium', () 
       // The tab that switches leads its scope.
       if (settledA.leader !== 0) throw new Error('the first tab opened should lead');
       await settle(env.server, U2(orgB), [d], 'u2 tab');
+      if (transport) {
+        expect(
+          env.server
+            .connections()
+            .filter((c) => c.orgId === orgA || c.orgId === orgB)
+            .map((c) => c.transport),
+        ).toEqual([transport, transport]);
+      }
       const firstA = orgConnections(env.server, orgA)[0]!.connectionId;
       const onlyB = orgConnections(env.server, orgB)[0]!.connectionId;
 
@@ -91,9 +123,12 @@ describe('switching the client in a tab without a reload, in real Chromium', () 
         await sleep(300);
         // ── the leader of u1 logs out and in as u2 of org B ──
         loadsOfA.push({ name: 'a as u2', floor: await lastSeq(d) });
+        const leftAt = performance.now();
         await reopenTab(a, orgB, 'u2');
         loadsOfA[1]!.connectedAt = await connectedAt(a, pubB, 'a as u2');
         settledA = await settle(env.server, U1(orgA), [b, c], 'u1 tabs without a');
+        // The server forgot the closed client's connection, in time.
+        expect(watchA.forgottenAfter(leftAt + goneWithinMs(transport))).toEqual([]);
         const settledB = await settle(env.server, U2(orgB), [a, d], 'a joined u2');
         // The u1 tabs took over with a connection of their own; u2's stayed.
         const secondA = orgConnections(env.server, orgA)[0]!.connectionId;
@@ -170,6 +205,7 @@ describe('switching the client in a tab without a reload, in real Chromium', () 
       expect([dataA, dataB, dataC, dataD].flatMap((data) => data!.errors)).toEqual([]);
       expect(errors).toEqual([]);
       await context.close();
+      await nothingLeft(env.server, [orgA, orgB]);
     });
   }
 
