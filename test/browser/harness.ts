@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import {
   type DevConnectionInfo,
   type DevServer,
@@ -601,3 +601,14 @@ export function setPageFlags(page: Page, flags: Record<string, unknown>): Promis
     return at;
   }, flags);
 }
+
+/**
+ * The longer navigation and `persistCursor` journeys. Together they take
+ * about two minutes of Chromium on a 2-core machine, more than `npm test`
+ * has left of its 10 minutes, so they run with `npm run test:journeys`
+ * (`TABWIRE_JOURNEYS=1`) and `npm test` skips them. `npm test` keeps one
+ * journey of each kind, as a plain `it`: the leader reloaded, a logout and
+ * login in the leader tab, a provider remount, and the core persistCursor
+ * cases.
+ */
+export const journey = process.env.TABWIRE_JOURNEYS === '1' ? it : it.skip;

@@ -5,6 +5,7 @@ import { channelName } from '../../src/tabs/channel-name';
 import { CURSOR_DB_NAME, CURSOR_STORE_NAME } from '../../src/tabs/cursor-store';
 import {
   crashPage,
+  journey,
   openTab,
   openTabs,
   orgConnections,
@@ -204,144 +205,156 @@ describe('persistCursor in real Chromium', () => {
     await context.close();
   });
 
-  it('control: without persistCursor a tab reopened after every tab closed starts at the server head', async () => {
-    const org = 'org_persist_control';
-    const scope = { org, user: 'u_1' };
-    const params: TabParams = { org };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const tabs = await openTabs(context, env.server.origin, 2, params, errors);
-    await settle(env.server, scope, tabs, 'two tabs');
-    const last = publishTasks(env.server, org, 30);
-    await allAt(tabs, last, 'both tabs');
-    await Promise.all(tabs.map((page) => page.close()));
-    await noConnections(env.server, org);
-    const missedTo = publishTasks(env.server, org, 40);
+  journey(
+    'control: without persistCursor a tab reopened after every tab closed starts at the server head',
+    async () => {
+      const org = 'org_persist_control';
+      const scope = { org, user: 'u_1' };
+      const params: TabParams = { org };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const tabs = await openTabs(context, env.server.origin, 2, params, errors);
+      await settle(env.server, scope, tabs, 'two tabs');
+      const last = publishTasks(env.server, org, 30);
+      await allAt(tabs, last, 'both tabs');
+      await Promise.all(tabs.map((page) => page.close()));
+      await noConnections(env.server, org);
+      const missedTo = publishTasks(env.server, org, 40);
 
-    const storage = await storagePage(context, env.server.origin);
-    expect(await readStored(storage, scope)).toBeUndefined();
-    await storage.close();
+      const storage = await storagePage(context, env.server.origin);
+      expect(await readStored(storage, scope)).toBeUndefined();
+      await storage.close();
 
-    const reopened = await reopenAndRun(context, env.server, params, errors);
-    expect(runProblems(reopened.seqs, missedTo + 1, reopened.end)).toEqual([]);
-    expect(reopened.resyncs).toEqual([]);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      const reopened = await reopenAndRun(context, env.server, params, errors);
+      expect(runProblems(reopened.seqs, missedTo + 1, reopened.end)).toEqual([]);
+      expect(reopened.resyncs).toEqual([]);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
-  it('every tab closed while events flow: the reopened tab resumes from what was stored, nothing lost', async () => {
-    const org = 'org_persist_closed_flowing';
-    const scope = { org, user: 'u_1' };
-    const params: TabParams = { org, persist: true };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const tabs = await openTabs(context, env.server.origin, 2, params, errors);
-    await settle(env.server, scope, tabs, 'two tabs');
-    const publisher = startPublisher(env.server, org, 'before');
-    await sleep(400);
-    // Writes are coalesced (250 ms) and a closing page's own write is not
-    // committed: what the tabs showed a second before the close is stored
-    // by then, even on a loaded machine; what came after may be repeated.
-    const shownEarlier = Math.min(...(await Promise.all(tabs.map(lastSeq))));
-    await sleep(1000);
-    await Promise.all(tabs.map((page) => page.close()));
-    await noConnections(env.server, org);
-    await sleep(100);
-    const closedTo = publisher.stop();
+  journey(
+    'every tab closed while events flow: the reopened tab resumes from what was stored, nothing lost',
+    async () => {
+      const org = 'org_persist_closed_flowing';
+      const scope = { org, user: 'u_1' };
+      const params: TabParams = { org, persist: true };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const tabs = await openTabs(context, env.server.origin, 2, params, errors);
+      await settle(env.server, scope, tabs, 'two tabs');
+      const publisher = startPublisher(env.server, org, 'before');
+      await sleep(400);
+      // Writes are coalesced (250 ms) and a closing page's own write is not
+      // committed: what the tabs showed a second before the close is stored
+      // by then, even on a loaded machine; what came after may be repeated.
+      const shownEarlier = Math.min(...(await Promise.all(tabs.map(lastSeq))));
+      await sleep(1000);
+      await Promise.all(tabs.map((page) => page.close()));
+      await noConnections(env.server, org);
+      await sleep(100);
+      const closedTo = publisher.stop();
 
-    const storage = await storagePage(context, env.server.origin);
-    const stored = await storedSeq(storage, scope);
-    await storage.close();
-    expect(stored).toBeGreaterThanOrEqual(shownEarlier);
-    expect(stored).toBeLessThan(closedTo);
+      const storage = await storagePage(context, env.server.origin);
+      const stored = await storedSeq(storage, scope);
+      await storage.close();
+      expect(stored).toBeGreaterThanOrEqual(shownEarlier);
+      expect(stored).toBeLessThan(closedTo);
 
-    const reopened = await reopenAndRun(context, env.server, params, errors);
-    // From right after the stored cursor (the tabs delivered up to it, and
-    // maybe more while closing: that much comes again).
-    expect(runProblems(reopened.seqs, stored! + 1, reopened.end)).toEqual([]);
-    expect(reopened.resyncs).toEqual([]);
-    expect(reopened.errors).toEqual([]);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      const reopened = await reopenAndRun(context, env.server, params, errors);
+      // From right after the stored cursor (the tabs delivered up to it, and
+      // maybe more while closing: that much comes again).
+      expect(runProblems(reopened.seqs, stored! + 1, reopened.end)).toEqual([]);
+      expect(reopened.resyncs).toEqual([]);
+      expect(reopened.errors).toEqual([]);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
-  it('the leader crashed while events flow, then the last tab closed: the reopened tab resumes where the survivor was', async () => {
-    const org = 'org_persist_crash';
-    const scope = { org, user: 'u_1' };
-    const params: TabParams = { org, persist: true };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const tabs = await openTabs(context, env.server.origin, 2, params, errors);
-    const { leader } = await settle(env.server, scope, tabs, 'two tabs');
-    const crashed = tabs[leader]!;
-    const survivor = tabs[1 - leader]!;
-    const publisher = startPublisher(env.server, org, 'before');
-    await sleep(400);
-    await crashPage(crashed);
-    await waitUntil(async () => (await tabState(survivor)).isLeader, {
-      timeoutMs: 8000,
-      message: 'the survivor leads',
-    });
-    await sleep(500);
-    const last = publisher.stop();
-    await allAt([survivor], last, 'the survivor');
-    expect(runProblems(await tabSeqs(survivor), 1, last)).toEqual([]);
-    const storage = await storagePage(context, env.server.origin);
-    await waitUntil(async () => (await storedSeq(storage, scope)) === last, {
-      timeoutMs: 5000,
-      message: `seq ${last} stored by the survivor`,
-    });
-    await survivor.close();
-    await crashed.close();
-    await noConnections(env.server, org);
-    const missedTo = publishTasks(env.server, org, 40);
-    expect(await storedSeq(storage, scope)).toBe(last);
-    await storage.close();
+  journey(
+    'the leader crashed while events flow, then the last tab closed: the reopened tab resumes where the survivor was',
+    async () => {
+      const org = 'org_persist_crash';
+      const scope = { org, user: 'u_1' };
+      const params: TabParams = { org, persist: true };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const tabs = await openTabs(context, env.server.origin, 2, params, errors);
+      const { leader } = await settle(env.server, scope, tabs, 'two tabs');
+      const crashed = tabs[leader]!;
+      const survivor = tabs[1 - leader]!;
+      const publisher = startPublisher(env.server, org, 'before');
+      await sleep(400);
+      await crashPage(crashed);
+      await waitUntil(async () => (await tabState(survivor)).isLeader, {
+        timeoutMs: 8000,
+        message: 'the survivor leads',
+      });
+      await sleep(500);
+      const last = publisher.stop();
+      await allAt([survivor], last, 'the survivor');
+      expect(runProblems(await tabSeqs(survivor), 1, last)).toEqual([]);
+      const storage = await storagePage(context, env.server.origin);
+      await waitUntil(async () => (await storedSeq(storage, scope)) === last, {
+        timeoutMs: 5000,
+        message: `seq ${last} stored by the survivor`,
+      });
+      await survivor.close();
+      await crashed.close();
+      await noConnections(env.server, org);
+      const missedTo = publishTasks(env.server, org, 40);
+      expect(await storedSeq(storage, scope)).toBe(last);
+      await storage.close();
 
-    const reopened = await reopenAndRun(context, env.server, params, errors);
-    expect(runProblems(reopened.seqs, last + 1, reopened.end)).toEqual([]);
-    expect(reopened.end).toBeGreaterThan(missedTo);
-    expect(reopened.resyncs).toEqual([]);
-    expect(reopened.errors).toEqual([]);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      const reopened = await reopenAndRun(context, env.server, params, errors);
+      expect(runProblems(reopened.seqs, last + 1, reopened.end)).toEqual([]);
+      expect(reopened.end).toBeGreaterThan(missedTo);
+      expect(reopened.resyncs).toEqual([]);
+      expect(reopened.errors).toEqual([]);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
-  it('every tab crashed while events flow (no pagehide): the reopened tab resumes from the last coalesced write, nothing lost', async () => {
-    const org = 'org_persist_crash_all';
-    const scope = { org, user: 'u_1' };
-    const params: TabParams = { org, persist: true };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const tabs = await openTabs(context, env.server.origin, 2, params, errors);
-    await settle(env.server, scope, tabs, 'two tabs');
-    const publisher = startPublisher(env.server, org, 'before');
-    await sleep(400);
-    // Writes are coalesced (250 ms): what the tabs showed a second before
-    // the crash is stored by then, even on a loaded machine.
-    const shownEarlier = Math.min(...(await Promise.all(tabs.map(lastSeq))));
-    await sleep(1000);
-    const shownLast = Math.max(...(await Promise.all(tabs.map(lastSeq))));
-    await Promise.all(tabs.map(crashPage));
-    await noConnections(env.server, org);
-    await sleep(100);
-    publisher.stop();
-    await Promise.all(tabs.map((page) => page.close()));
+  journey(
+    'every tab crashed while events flow (no pagehide): the reopened tab resumes from the last coalesced write, nothing lost',
+    async () => {
+      const org = 'org_persist_crash_all';
+      const scope = { org, user: 'u_1' };
+      const params: TabParams = { org, persist: true };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const tabs = await openTabs(context, env.server.origin, 2, params, errors);
+      await settle(env.server, scope, tabs, 'two tabs');
+      const publisher = startPublisher(env.server, org, 'before');
+      await sleep(400);
+      // Writes are coalesced (250 ms): what the tabs showed a second before
+      // the crash is stored by then, even on a loaded machine.
+      const shownEarlier = Math.min(...(await Promise.all(tabs.map(lastSeq))));
+      await sleep(1000);
+      const shownLast = Math.max(...(await Promise.all(tabs.map(lastSeq))));
+      await Promise.all(tabs.map(crashPage));
+      await noConnections(env.server, org);
+      await sleep(100);
+      publisher.stop();
+      await Promise.all(tabs.map((page) => page.close()));
 
-    const storage = await storagePage(context, env.server.origin);
-    const stored = await storedSeq(storage, scope);
-    await storage.close();
-    expect(stored).toBeGreaterThanOrEqual(shownEarlier);
+      const storage = await storagePage(context, env.server.origin);
+      const stored = await storedSeq(storage, scope);
+      await storage.close();
+      expect(stored).toBeGreaterThanOrEqual(shownEarlier);
 
-    const reopened = await reopenAndRun(context, env.server, params, errors);
-    // Nothing lost: it starts right after the stored cursor, at or before what the tabs had.
-    expect(runProblems(reopened.seqs, stored! + 1, reopened.end)).toEqual([]);
-    expect(reopened.seqs[0]).toBeLessThanOrEqual(Math.max(shownLast + 1, stored! + 1));
-    expect(reopened.resyncs).toEqual([]);
-    expect(reopened.errors).toEqual([]);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      const reopened = await reopenAndRun(context, env.server, params, errors);
+      // Nothing lost: it starts right after the stored cursor, at or before what the tabs had.
+      expect(runProblems(reopened.seqs, stored! + 1, reopened.end)).toEqual([]);
+      expect(reopened.seqs[0]).toBeLessThanOrEqual(Math.max(shownLast + 1, stored! + 1));
+      expect(reopened.resyncs).toEqual([]);
+      expect(reopened.errors).toEqual([]);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
   it('a quiet scope (no event while its only tab was open), closed, events published, reopened: it gets what it missed', async () => {
     const org = 'org_persist_quiet';
@@ -371,118 +384,124 @@ describe('persistCursor in real Chromium', () => {
     await context.close();
   });
 
-  it('three scopes in one origin (two users of one org, another org) each resume their own cursor', async () => {
-    const orgA = 'org_persist_scope_a';
-    const orgB = 'org_persist_scope_b';
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const a1: TabParams = { org: orgA, user: 'u1', persist: true };
-    const a2: TabParams = { org: orgA, user: 'u2', persist: true };
-    const b1: TabParams = { org: orgB, user: 'u1', persist: true };
-    // Org B far ahead of org A: a cursor of B read in A would be from A's future.
-    publishTasks(env.server, orgB, 200);
-    const pages = {
-      a1: await openTab(context, env.server.origin, a1, errors),
-      a2: await openTab(context, env.server.origin, a2, errors),
-      b1: await openTab(context, env.server.origin, b1, errors),
-    };
-    for (const [name, page] of Object.entries(pages)) await waitConnected(page, name);
-    const a2At = publishTasks(env.server, orgA, 10);
-    await allAt([pages.a1, pages.a2], a2At, 'a1 and a2');
-    const storage = await storagePage(context, env.server.origin);
-    const written = async (scope: RawScope, seq: number) =>
-      waitUntil(async () => (await storedSeq(storage, scope)) === seq, {
-        timeoutMs: 5000,
-        message: `${scope.org}/${scope.user} stored ${seq}`,
-      });
-    await written({ org: orgA, user: 'u2' }, a2At);
-    await pages.a2.close();
-    const a1At = publishTasks(env.server, orgA, 20);
-    const b1At = publishTasks(env.server, orgB, 15);
-    await allAt([pages.a1], a1At, 'a1');
-    await allAt([pages.b1], b1At, 'b1');
-    await written({ org: orgA, user: 'u1' }, a1At);
-    await written({ org: orgB, user: 'u1' }, b1At);
-    await Promise.all([pages.a1.close(), pages.b1.close()]);
-    await noConnections(env.server, orgA);
-    await noConnections(env.server, orgB);
-    expect({
-      a1: await storedSeq(storage, { org: orgA, user: 'u1' }),
-      a2: await storedSeq(storage, { org: orgA, user: 'u2' }),
-      b1: await storedSeq(storage, { org: orgB, user: 'u1' }),
-    }).toEqual({ a1: a1At, a2: a2At, b1: b1At });
-    await storage.close();
-    const aHead = publishTasks(env.server, orgA, 5);
-    const bHead = publishTasks(env.server, orgB, 5);
-
-    const again = {
-      a1: await openTab(context, env.server.origin, a1, errors),
-      a2: await openTab(context, env.server.origin, a2, errors),
-      b1: await openTab(context, env.server.origin, b1, errors),
-    };
-    for (const [name, page] of Object.entries(again)) await waitConnected(page, `${name} again`);
-    await allAt([again.a1, again.a2], aHead, 'a1 and a2 again');
-    await allAt([again.b1], bHead, 'b1 again');
-    expect({
-      a1: runProblems(await tabSeqs(again.a1), a1At + 1, aHead),
-      a2: runProblems(await tabSeqs(again.a2), a2At + 1, aHead),
-      b1: runProblems(await tabSeqs(again.b1), b1At + 1, bHead),
-    }).toEqual({ a1: [], a2: [], b1: [] });
-    for (const page of Object.values(again)) {
-      expect(await resyncsOf(page)).toEqual([]);
-      expect((await tabData(page)).errors).toEqual([]);
-    }
-    expect(errors).toEqual([]);
-    await context.close();
-  });
-
-  it('a cursor the server can no longer replay from: the reopened tab gets `resync` (buffer_expired), then the live events, and the next visit resumes', async () => {
-    // A server of its own, with a replay buffer of 20 events.
-    const server = await startTabsServer({ replayBufferSize: 20 });
-    const context = await env.browser.newContext();
-    try {
-      const org = 'org_persist_expired';
-      const scope = { org, user: 'u_1' };
-      const params: TabParams = { org, persist: true };
+  journey(
+    'three scopes in one origin (two users of one org, another org) each resume their own cursor',
+    async () => {
+      const orgA = 'org_persist_scope_a';
+      const orgB = 'org_persist_scope_b';
+      const context = await env.browser.newContext();
       const errors: string[] = [];
-      const first = await openTab(context, server.origin, params, errors);
-      await waitConnected(first, 'first visit');
-      const last = publishTasks(server, org, 10);
-      await allAt([first], last, 'first visit');
-      const storage = await storagePage(context, server.origin);
-      await waitUntil(async () => (await storedSeq(storage, scope)) === last, {
-        timeoutMs: 5000,
-        message: `seq ${last} stored`,
-      });
-      await first.close();
-      await noConnections(server, org);
-      const head = publishTasks(server, org, 100);
-
-      const second = await reopenAndRun(context, server, params, errors);
-      expect(second.resyncs).toEqual([{ services: ['tasks'], reason: 'buffer_expired' }]);
-      expect((await tabState(second.page)).counters.resyncs).toBe(1);
-      // Nothing of the lost span is made up, and nothing after the reset is skipped.
-      expect(runProblems(second.seqs, head + 1, second.end)).toEqual([]);
-      await waitUntil(async () => (await storedSeq(storage, scope)) === second.end, {
-        timeoutMs: 5000,
-        message: `seq ${second.end} stored`,
-      });
-      await second.page.close();
-      await noConnections(server, org);
+      const a1: TabParams = { org: orgA, user: 'u1', persist: true };
+      const a2: TabParams = { org: orgA, user: 'u2', persist: true };
+      const b1: TabParams = { org: orgB, user: 'u1', persist: true };
+      // Org B far ahead of org A: a cursor of B read in A would be from A's future.
+      publishTasks(env.server, orgB, 200);
+      const pages = {
+        a1: await openTab(context, env.server.origin, a1, errors),
+        a2: await openTab(context, env.server.origin, a2, errors),
+        b1: await openTab(context, env.server.origin, b1, errors),
+      };
+      for (const [name, page] of Object.entries(pages)) await waitConnected(page, name);
+      const a2At = publishTasks(env.server, orgA, 10);
+      await allAt([pages.a1, pages.a2], a2At, 'a1 and a2');
+      const storage = await storagePage(context, env.server.origin);
+      const written = async (scope: RawScope, seq: number) =>
+        waitUntil(async () => (await storedSeq(storage, scope)) === seq, {
+          timeoutMs: 5000,
+          message: `${scope.org}/${scope.user} stored ${seq}`,
+        });
+      await written({ org: orgA, user: 'u2' }, a2At);
+      await pages.a2.close();
+      const a1At = publishTasks(env.server, orgA, 20);
+      const b1At = publishTasks(env.server, orgB, 15);
+      await allAt([pages.a1], a1At, 'a1');
+      await allAt([pages.b1], b1At, 'b1');
+      await written({ org: orgA, user: 'u1' }, a1At);
+      await written({ org: orgB, user: 'u1' }, b1At);
+      await Promise.all([pages.a1.close(), pages.b1.close()]);
+      await noConnections(env.server, orgA);
+      await noConnections(env.server, orgB);
+      expect({
+        a1: await storedSeq(storage, { org: orgA, user: 'u1' }),
+        a2: await storedSeq(storage, { org: orgA, user: 'u2' }),
+        b1: await storedSeq(storage, { org: orgB, user: 'u1' }),
+      }).toEqual({ a1: a1At, a2: a2At, b1: b1At });
       await storage.close();
+      const aHead = publishTasks(env.server, orgA, 5);
+      const bHead = publishTasks(env.server, orgB, 5);
 
-      // The reset's cursor was stored: the next visit, within the buffer, is replayed.
-      const missedTo = publishTasks(server, org, 5);
-      const third = await reopenAndRun(context, server, params, errors);
-      expect(third.resyncs).toEqual([]);
-      expect(runProblems(third.seqs, second.end + 1, third.end)).toEqual([]);
-      expect(third.end).toBeGreaterThan(missedTo);
+      const again = {
+        a1: await openTab(context, env.server.origin, a1, errors),
+        a2: await openTab(context, env.server.origin, a2, errors),
+        b1: await openTab(context, env.server.origin, b1, errors),
+      };
+      for (const [name, page] of Object.entries(again)) await waitConnected(page, `${name} again`);
+      await allAt([again.a1, again.a2], aHead, 'a1 and a2 again');
+      await allAt([again.b1], bHead, 'b1 again');
+      expect({
+        a1: runProblems(await tabSeqs(again.a1), a1At + 1, aHead),
+        a2: runProblems(await tabSeqs(again.a2), a2At + 1, aHead),
+        b1: runProblems(await tabSeqs(again.b1), b1At + 1, bHead),
+      }).toEqual({ a1: [], a2: [], b1: [] });
+      for (const page of Object.values(again)) {
+        expect(await resyncsOf(page)).toEqual([]);
+        expect((await tabData(page)).errors).toEqual([]);
+      }
       expect(errors).toEqual([]);
-    } finally {
       await context.close();
-      await server.close();
-    }
-  });
+    },
+  );
+
+  journey(
+    'a cursor the server can no longer replay from: the reopened tab gets `resync` (buffer_expired), then the live events, and the next visit resumes',
+    async () => {
+      // A server of its own, with a replay buffer of 20 events.
+      const server = await startTabsServer({ replayBufferSize: 20 });
+      const context = await env.browser.newContext();
+      try {
+        const org = 'org_persist_expired';
+        const scope = { org, user: 'u_1' };
+        const params: TabParams = { org, persist: true };
+        const errors: string[] = [];
+        const first = await openTab(context, server.origin, params, errors);
+        await waitConnected(first, 'first visit');
+        const last = publishTasks(server, org, 10);
+        await allAt([first], last, 'first visit');
+        const storage = await storagePage(context, server.origin);
+        await waitUntil(async () => (await storedSeq(storage, scope)) === last, {
+          timeoutMs: 5000,
+          message: `seq ${last} stored`,
+        });
+        await first.close();
+        await noConnections(server, org);
+        const head = publishTasks(server, org, 100);
+
+        const second = await reopenAndRun(context, server, params, errors);
+        expect(second.resyncs).toEqual([{ services: ['tasks'], reason: 'buffer_expired' }]);
+        expect((await tabState(second.page)).counters.resyncs).toBe(1);
+        // Nothing of the lost span is made up, and nothing after the reset is skipped.
+        expect(runProblems(second.seqs, head + 1, second.end)).toEqual([]);
+        await waitUntil(async () => (await storedSeq(storage, scope)) === second.end, {
+          timeoutMs: 5000,
+          message: `seq ${second.end} stored`,
+        });
+        await second.page.close();
+        await noConnections(server, org);
+        await storage.close();
+
+        // The reset's cursor was stored: the next visit, within the buffer, is replayed.
+        const missedTo = publishTasks(server, org, 5);
+        const third = await reopenAndRun(context, server, params, errors);
+        expect(third.resyncs).toEqual([]);
+        expect(runProblems(third.seqs, second.end + 1, third.end)).toEqual([]);
+        expect(third.end).toBeGreaterThan(missedTo);
+        expect(errors).toEqual([]);
+      } finally {
+        await context.close();
+        await server.close();
+      }
+    },
+  );
 
   it('hostile or corrupt values in the cursor database: no error reaches the app, the tab gets its events, the value is overwritten', async () => {
     const org = 'org_persist_hostile';
@@ -540,119 +559,131 @@ describe('persistCursor in real Chromium', () => {
     await context.close();
   });
 
-  it('a valid cursor from far beyond the server head: `resync` (epoch_changed), the live events, the stored cursor moved back', async () => {
-    const org = 'org_persist_future';
-    const scope = { org, user: 'u_1' };
-    const params: TabParams = { org, persist: true };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const head = publishTasks(env.server, org, 5);
-    const storage = await storagePage(context, env.server.origin);
-    await writeStored(storage, scope, '({ v: 1, cursor: { tasks: 1e12 }, savedAt: Date.now() })');
-    const reopened = await reopenAndRun(context, env.server, params, errors);
-    expect(reopened.resyncs).toEqual([{ services: ['tasks'], reason: 'epoch_changed' }]);
-    expect(runProblems(reopened.seqs, head + 1, reopened.end)).toEqual([]);
-    expect(reopened.errors).toEqual([]);
-    await waitUntil(async () => (await storedSeq(storage, scope)) === reopened.end, {
-      timeoutMs: 5000,
-      message: 'the stored cursor moved back to the server head',
-    });
-    expect(errors).toEqual([]);
-    await context.close();
-  });
-
-  it('a foreign cursor database (a newer version, or one without the store): no error reaches the app, the tab gets its events', async () => {
-    const org = 'org_persist_foreign_db';
-    const params: TabParams = { org, persist: true };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const storage = await storagePage(context, env.server.origin);
-    const databases: Array<[string, number]> = [
-      ['a newer version', 7],
-      ['version 1 without the object store', 1],
-    ];
-    for (const [what, version] of databases) {
-      await deleteDatabase(storage);
-      await storage.evaluate(
-        ([name, v]) =>
-          new Promise<void>((resolve, reject) => {
-            const open = indexedDB.open(name, v);
-            open.onupgradeneeded = () => open.result.createObjectStore('something-else');
-            open.onsuccess = () => {
-              open.result.close();
-              resolve();
-            };
-            open.onerror = () => reject(open.error);
-          }),
-        [CURSOR_DB_NAME, version] as const,
-      );
-      const head = publishTasks(env.server, org, 2);
-      const page = await openTab(context, env.server.origin, params, errors);
-      await waitConnected(page, `a tab over ${what}`);
-      const to = publishTasks(env.server, org, 3);
-      await allAt([page], to, `a tab over ${what}`);
-      const data = await tabData(page);
-      expect({
-        what,
-        problems: runProblems(data.seqs.tasks ?? [], head + 1, to),
-        errors: data.errors,
-      }).toEqual({
-        what,
-        problems: [],
-        errors: [],
+  journey(
+    'a valid cursor from far beyond the server head: `resync` (epoch_changed), the live events, the stored cursor moved back',
+    async () => {
+      const org = 'org_persist_future';
+      const scope = { org, user: 'u_1' };
+      const params: TabParams = { org, persist: true };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const head = publishTasks(env.server, org, 5);
+      const storage = await storagePage(context, env.server.origin);
+      await writeStored(storage, scope, '({ v: 1, cursor: { tasks: 1e12 }, savedAt: Date.now() })');
+      const reopened = await reopenAndRun(context, env.server, params, errors);
+      expect(reopened.resyncs).toEqual([{ services: ['tasks'], reason: 'epoch_changed' }]);
+      expect(runProblems(reopened.seqs, head + 1, reopened.end)).toEqual([]);
+      expect(reopened.errors).toEqual([]);
+      await waitUntil(async () => (await storedSeq(storage, scope)) === reopened.end, {
+        timeoutMs: 5000,
+        message: 'the stored cursor moved back to the server head',
       });
-      await page.close();
-      await noConnections(env.server, org);
-    }
-    await deleteDatabase(storage);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
-  it('the only tab reloaded three times while events flow: each load resumes from the stored cursor, nothing lost, at most the last moments repeated', async () => {
-    const org = 'org_persist_reload';
-    const params: TabParams = { org, persist: true };
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const page = await openTab(context, env.server.origin, params, errors);
-    await waitConnected(page, 'the tab');
-    const publisher = startPublisher(env.server, org, 'flow');
-    const loads: number[][] = [];
-    try {
-      await sleep(400);
-      for (let i = 0; i < 3; i++) {
-        await page.reload();
-        await page.waitForFunction(() => (window as unknown as { __tw?: unknown }).__tw !== undefined);
-        // What the previous load delivered, to its end (kept in sessionStorage as delivered).
-        loads.push(await page.evaluate(() => (window as unknown as PersistGlobal).__tw.lastLoad.tasks ?? []));
-        await waitConnected(page, `load ${i + 1}`);
-        await sleep(400);
+  journey(
+    'a foreign cursor database (a newer version, or one without the store): no error reaches the app, the tab gets its events',
+    async () => {
+      const org = 'org_persist_foreign_db';
+      const params: TabParams = { org, persist: true };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const storage = await storagePage(context, env.server.origin);
+      const databases: Array<[string, number]> = [
+        ['a newer version', 7],
+        ['version 1 without the object store', 1],
+      ];
+      for (const [what, version] of databases) {
+        await deleteDatabase(storage);
+        await storage.evaluate(
+          ([name, v]) =>
+            new Promise<void>((resolve, reject) => {
+              const open = indexedDB.open(name, v);
+              open.onupgradeneeded = () => open.result.createObjectStore('something-else');
+              open.onsuccess = () => {
+                open.result.close();
+                resolve();
+              };
+              open.onerror = () => reject(open.error);
+            }),
+          [CURSOR_DB_NAME, version] as const,
+        );
+        const head = publishTasks(env.server, org, 2);
+        const page = await openTab(context, env.server.origin, params, errors);
+        await waitConnected(page, `a tab over ${what}`);
+        const to = publishTasks(env.server, org, 3);
+        await allAt([page], to, `a tab over ${what}`);
+        const data = await tabData(page);
+        expect({
+          what,
+          problems: runProblems(data.seqs.tasks ?? [], head + 1, to),
+          errors: data.errors,
+        }).toEqual({
+          what,
+          problems: [],
+          errors: [],
+        });
+        await page.close();
+        await noConnections(env.server, org);
       }
-    } finally {
-      publisher.stop();
-    }
-    const end = publisher.last;
-    await allAt([page], end, 'the last load');
-    loads.push(await tabSeqs(page));
-    // Each load in itself exactly once, in order, without a hole; it starts
-    // no later than right after the previous load's last event (nothing
-    // lost) and repeats at most what came in the second before the reload
-    // (writes are coalesced over 250 ms and the unloading page's own write
-    // is not committed: docs/architecture.md, Known gaps).
-    const problems = loads.map((seqs, i) => {
-      const first = seqs[0] ?? 0;
-      const previous = i === 0 ? 0 : (loads[i - 1]!.at(-1) ?? 0);
-      const found = runProblems(seqs, undefined, seqs.at(-1) ?? 0);
-      if (first > previous + 1) found.push(`starts at ${first}, after ${previous + 1}: lost`);
-      if (first < previous + 1 - 50) found.push(`starts at ${first}, repeats more than 50 of ..${previous}`);
-      return { load: i, problems: found };
-    });
-    expect(problems).toEqual(loads.map((_, i) => ({ load: i, problems: [] })));
-    expect(loads[0]![0]).toBe(1);
-    expect(loads.at(-1)!.at(-1)).toBe(end);
-    expect(await resyncsOf(page)).toEqual([]);
-    expect((await tabData(page)).errors).toEqual([]);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      await deleteDatabase(storage);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
+
+  journey(
+    'the only tab reloaded three times while events flow: each load resumes from the stored cursor, nothing lost, at most the last moments repeated',
+    async () => {
+      const org = 'org_persist_reload';
+      const params: TabParams = { org, persist: true };
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const page = await openTab(context, env.server.origin, params, errors);
+      await waitConnected(page, 'the tab');
+      const publisher = startPublisher(env.server, org, 'flow');
+      const loads: number[][] = [];
+      try {
+        await sleep(400);
+        for (let i = 0; i < 3; i++) {
+          await page.reload();
+          await page.waitForFunction(() => (window as unknown as { __tw?: unknown }).__tw !== undefined);
+          // What the previous load delivered, to its end (kept in sessionStorage as delivered).
+          loads.push(
+            await page.evaluate(() => (window as unknown as PersistGlobal).__tw.lastLoad.tasks ?? []),
+          );
+          await waitConnected(page, `load ${i + 1}`);
+          await sleep(400);
+        }
+      } finally {
+        publisher.stop();
+      }
+      const end = publisher.last;
+      await allAt([page], end, 'the last load');
+      loads.push(await tabSeqs(page));
+      // Each load in itself exactly once, in order, without a hole; it starts
+      // no later than right after the previous load's last event (nothing
+      // lost) and repeats at most what came in the second before the reload
+      // (writes are coalesced over 250 ms and the unloading page's own write
+      // is not committed: docs/architecture.md, Known gaps).
+      const problems = loads.map((seqs, i) => {
+        const first = seqs[0] ?? 0;
+        const previous = i === 0 ? 0 : (loads[i - 1]!.at(-1) ?? 0);
+        const found = runProblems(seqs, undefined, seqs.at(-1) ?? 0);
+        if (first > previous + 1) found.push(`starts at ${first}, after ${previous + 1}: lost`);
+        if (first < previous + 1 - 50)
+          found.push(`starts at ${first}, repeats more than 50 of ..${previous}`);
+        return { load: i, problems: found };
+      });
+      expect(problems).toEqual(loads.map((_, i) => ({ load: i, problems: [] })));
+      expect(loads[0]![0]).toBe(1);
+      expect(loads.at(-1)!.at(-1)).toBe(end);
+      expect(await resyncsOf(page)).toEqual([]);
+      expect((await tabData(page)).errors).toEqual([]);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
+  journey,
   type LeaderSample,
   leaderOverlaps,
   openTab,
@@ -242,64 +243,73 @@ describe('reloads in real Chromium', () => {
     await reloadJourney('org_reload_leader', 'leader');
   });
 
-  it('a follower reloaded four times (once with F5 held): nothing lost, one connection, one leader', async () => {
-    await reloadJourney('org_reload_follower', 'follower');
-  });
+  journey(
+    'a follower reloaded four times (once with F5 held): nothing lost, one connection, one leader',
+    async () => {
+      await reloadJourney('org_reload_follower', 'follower');
+    },
+  );
 
-  it('the leader reloaded, with the storage lease', async () => {
+  journey('the leader reloaded, with the storage lease', async () => {
     await reloadJourney('org_reload_leader_storage', 'leader', { strategy: 'storage' });
   });
 
   for (const transport of ['sse', 'long-poll'] as const) {
-    it(`the leader reloaded with F5 held over ${transport}: nothing lost, nothing left at the server`, async () => {
-      await reloadJourney(`org_reload_leader_${transport}`, 'leader', { transport, held: [true] });
-    });
+    journey(
+      `the leader reloaded with F5 held over ${transport}: nothing lost, nothing left at the server`,
+      async () => {
+        await reloadJourney(`org_reload_leader_${transport}`, 'leader', { transport, held: [true] });
+      },
+    );
   }
 
-  it('every tab reloaded at once, twice (the second time with F5 held): one connection, nothing lost', async () => {
-    const org = 'org_reload_all';
-    const context = await env.browser.newContext();
-    const errors: string[] = [];
-    const scope = { org, user: 'u_1' };
-    const tabs = await openThree(context, { org }, errors);
-    const pages = () => tabs.map((t) => t.page);
-    let settled = await settle(env.server, scope, pages(), 'three tabs');
-    const watch = watchConnections(env.server, org, scope.user);
-    const publisher = startPublisher(env.server, org, 'p');
-    try {
-      await sleep(300);
-      for (const held of [false, true]) {
+  journey(
+    'every tab reloaded at once, twice (the second time with F5 held): one connection, nothing lost',
+    async () => {
+      const org = 'org_reload_all';
+      const context = await env.browser.newContext();
+      const errors: string[] = [];
+      const scope = { org, user: 'u_1' };
+      const tabs = await openThree(context, { org }, errors);
+      const pages = () => tabs.map((t) => t.page);
+      let settled = await settle(env.server, scope, pages(), 'three tabs');
+      const watch = watchConnections(env.server, org, scope.user);
+      const publisher = startPublisher(env.server, org, 'p');
+      try {
+        await sleep(300);
+        for (const held of [false, true]) {
+          expect(watch.maxSince(settled.at)).toBe(1);
+          const floor = await floorOf(tabs);
+          await Promise.all(tabs.map((t) => reload(t, floor, held)));
+          await Promise.all(tabs.map((t) => connected(t, publisher)));
+          settled = await settle(
+            env.server,
+            scope,
+            pages(),
+            `after reloading all${held ? ' with F5 held' : ''}`,
+          );
+          expect(
+            watch.forgottenAfter(Math.max(...tabs.map((t) => t.lastLeftAt!)) + goneWithinMs(undefined)),
+          ).toEqual([]);
+          await sleep(500);
+        }
         expect(watch.maxSince(settled.at)).toBe(1);
-        const floor = await floorOf(tabs);
-        await Promise.all(tabs.map((t) => reload(t, floor, held)));
-        await Promise.all(tabs.map((t) => connected(t, publisher)));
-        settled = await settle(
-          env.server,
-          scope,
-          pages(),
-          `after reloading all${held ? ' with F5 held' : ''}`,
-        );
-        expect(
-          watch.forgottenAfter(Math.max(...tabs.map((t) => t.lastLeftAt!)) + goneWithinMs(undefined)),
-        ).toEqual([]);
-        await sleep(500);
+      } finally {
+        publisher.stop();
+        watch.stop();
       }
-      expect(watch.maxSince(settled.at)).toBe(1);
-    } finally {
-      publisher.stop();
-      watch.stop();
-    }
-    const last = publisher.last;
-    await allAt(tabs, last);
-    await checkLoads(tabs, last);
-    expect(await Promise.all(tabs.map((t) => tabSeqs(t.page).then((s) => s.length > 0)))).toEqual([
-      true,
-      true,
-      true,
-    ]);
-    expect(orgConnections(env.server, org)).toHaveLength(1);
-    expect(errors).toEqual([]);
-    await context.close();
-    await nothingLeft(env.server, [org]);
-  });
+      const last = publisher.last;
+      await allAt(tabs, last);
+      await checkLoads(tabs, last);
+      expect(await Promise.all(tabs.map((t) => tabSeqs(t.page).then((s) => s.length > 0)))).toEqual([
+        true,
+        true,
+        true,
+      ]);
+      expect(orgConnections(env.server, org)).toHaveLength(1);
+      expect(errors).toEqual([]);
+      await context.close();
+      await nothingLeft(env.server, [org]);
+    },
+  );
 });
