@@ -121,6 +121,10 @@ export class TransportChain {
         // Timed once its code is here: half the round trip to the welcome
         // estimates the server's clock, and a download is not on that trip.
         await transport.preload?.();
+        // Given up while it loaded (a reconnect, a timeout): going on, it
+        // restarted the clock of the attempt that replaced it, and a
+        // connection it opened made `currentName` that of a closed one.
+        if (ctx.signal.aborted) throw ctx.signal.reason;
         onTry?.();
         const connection = await transport.connect(ctx);
         this.#current = transport.name;

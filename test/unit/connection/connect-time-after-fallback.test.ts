@@ -117,3 +117,56 @@ it('a transport whose preload rejects is not connected: the chain tries the next
   expect(welcomes).toEqual(['sse']);
   loop.stop();
 });
+
+// An attempt given up while its transport still loads (a reconnect: the
+// network came back) must not go on once the code is here: its `onTry`
+// restarted the clock of the attempt that replaced it, so the live
+// connection's welcome read seconds short, and it connected that transport
+// with the aborted signal: a custom transport that opened anyway made the
+// chain name it (`transport` in the state) for the live WebSocket.
+it('an attempt abandoned during its transport load neither connects nor restarts the connect clock', async () => {
+  const clock = new FakeClock();
+  let sseConnects = 0;
+  const slow: Transport = {
+    name: 'sse',
+    preload: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 3000)),
+    connect: async () => {
+      sseConnects++;
+      return { update: async () => undefined, close: () => {} };
+    },
+  };
+  let wsConnects = 0;
+  const ws: Transport = {
+    name: 'websocket',
+    connect: async (ctx: TransportContext) => {
+      // The first connect fails at once; the second is welcomed 4 s after it opens.
+      if (wsConnects++ === 0) throw new RealtimeError('transport_unavailable', 'no socket yet');
+      clock.setTimeout(() => ctx.onFrame(welcomeFrame('c1')), 4000);
+      return { update: async () => undefined, close: () => {} };
+    },
+  };
+  const welcomes: Array<{ transport: string; connectMs: number }> = [];
+  const errors: string[] = [];
+  const loop = scriptedLoop(
+    clock,
+    new TransportChain([ws, slow]) as never,
+    quietSink({
+      welcome: (_frame, transport, connectMs) => welcomes.push({ transport, connectMs }),
+      disconnected: (error) => errors.push(error.code),
+    }),
+    { connectTimeoutMs: 10_000 },
+  );
+  loop.start();
+  await flushPromises();
+  clock.advance(100);
+  loop.reconnectNow();
+  await flushPromises();
+  clock.advance(2900);
+  await flushPromises();
+  clock.advance(1100);
+  await flushPromises();
+  expect(welcomes).toEqual([{ transport: 'websocket', connectMs: 4000 }]);
+  expect(errors).toEqual([]);
+  expect(sseConnects).toBe(0);
+  loop.stop();
+});
