@@ -53,6 +53,7 @@ const PROTOCOL_SOURCES = [
 /** The types of what is written to storage, which other app versions read back: [file, type name]. */
 const STORED_RECORDS = [
   ['src/tabs/cursor-store.ts', 'StoredRecord'],
+  ['src/tabs/cursor-store.ts', 'UnloadEntry'],
   ['src/tabs/storage-lease-election.ts', 'Lease'],
 ];
 /**

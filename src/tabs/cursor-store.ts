@@ -18,6 +18,13 @@ export interface CursorStoreOptions {
   /** The IndexedDB to use. Default `globalThis.indexedDB`; absent → the store is a no-op. */
   indexedDB?: IDBFactory;
   /**
+   * Where `flush()` also writes the latest cursor synchronously, under
+   * `${name}:unload:<store id>` (see {@link CursorStore}). Default
+   * `globalThis.localStorage` (if reading it does not throw); absent →
+   * flushes write IndexedDB only.
+   */
+  storage?: UnloadStorage;
+  /**
    * Reads a cursor that came from storage or from the caller: the cursor, or
    * `undefined` when the value is not one. The client passes the protocol's
    * `readCursor`; injected so this lazily loaded module shares no code with
@@ -26,7 +33,7 @@ export interface CursorStoreOptions {
   read: (value: unknown) => Cursor | undefined;
   /** Timers for coalescing and the open timeout. */
   clock: Clock;
-  /** Wall clock for the diagnostic `savedAt`. Default `Date.now`. */
+  /** Wall clock for `savedAt` (which of a record and an unload entry is newer). Default `Date.now`. */
   now?: WallClock;
   /** Saves within this many ms become one write. ≥ 0, default 250. */
   writeDelayMs?: number;
@@ -45,7 +52,31 @@ export const DEFAULT_CURSOR_STORE = { writeDelayMs: 250, openTimeoutMs: 5000 } a
 interface StoredRecord {
   v: 1;
   cursor: Cursor;
+  /** Wall time at which `cursor` was the writer's. */
   savedAt: number;
+  /**
+   * `savedAt` of the last write that replaced the cursor (a server reset).
+   * Absent in records of older versions: then `savedAt` stands for it.
+   */
+  resetAt?: number;
+}
+
+/** The part of `localStorage` the store uses; any call may throw (quota, blocked storage). */
+export interface UnloadStorage {
+  readonly length: number;
+  key(index: number): string | null;
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/**
+ * The cursor `flush()` left in `localStorage`. `replace`: a `replace` it
+ * holds may not be in IndexedDB yet, so it overwrites the record there
+ * instead of max-merging into it.
+ */
+interface UnloadEntry extends StoredRecord {
+  replace: boolean;
 }
 
 /** What the next write will do. */
@@ -71,7 +102,26 @@ function parseRecord(value: unknown, read: CursorStoreOptions['read']): StoredRe
     return undefined;
   }
   const parsed = read(cursor);
-  return parsed && { v, cursor: parsed, savedAt };
+  const { resetAt } = value as { resetAt?: unknown };
+  return (
+    parsed && {
+      v,
+      cursor: parsed,
+      savedAt,
+      resetAt: typeof resetAt === 'number' && Number.isFinite(resetAt) ? resetAt : savedAt,
+    }
+  );
+}
+
+function parseEntry(json: string | null, read: CursorStoreOptions['read']): UnloadEntry | undefined {
+  if (json === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    const record = parseRecord(value, read);
+    return record && { ...record, replace: (value as { replace?: unknown }).replace === true };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -111,6 +161,14 @@ function defaultIndexedDB(): IDBFactory | undefined {
   }
 }
 
+function defaultStorage(): UnloadStorage | undefined {
+  try {
+    return (globalThis as { localStorage?: UnloadStorage }).localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The browser's shared cursor (`{ [service]: seq }`) kept in IndexedDB per
  * scope, so an app reopened after every tab was closed resumes within the
@@ -135,6 +193,13 @@ function defaultIndexedDB(): IDBFactory | undefined {
  *   the worst outcome is a replay from the server's current position.
  * - What is read is parsed with the injected `read`; a corrupt or foreign value
  *   loads as `undefined` and is overwritten by the next write.
+ * - `flush()` (called on `pagehide`) also writes the tab's latest cursor to
+ *   `localStorage` (`${name}:unload:<store id>`), synchronously: Chromium
+ *   aborts the IndexedDB transactions of a document it unloads, so without
+ *   it a reload or reopen replayed what came after the last coalesced
+ *   write. Saves after it update it too, until a write commits. The next
+ *   `load()` folds every such entry of the scope into the record and removes
+ *   them (see #takeEntries).
  *
  * @example
  * const store = new CursorStore({ name: channelName(appKey, scope), read: readCursor, clock });
@@ -146,6 +211,7 @@ export class CursorStore {
   readonly #name: string;
   readonly #read: CursorStoreOptions['read'];
   readonly #factory: IDBFactory | undefined;
+  readonly #storage: UnloadStorage | undefined;
   readonly #clock: Clock;
   readonly #now: WallClock;
   readonly #writeDelayMs: number;
@@ -158,6 +224,25 @@ export class CursorStore {
   #timer: unknown;
   #timerArmed = false;
   #closed = false;
+  /** The tab's cursor as last saved or replaced (written or not), for the unload entry. */
+  #latest: Cursor | undefined;
+  /** `replace()` calls, and how many of them a committed write holds. */
+  #replaces = 0;
+  #replacesWritten = 0;
+  /**
+   * This store's own key: tabs unloading at once (a browser quitting) each
+   * write from their own process's copy of localStorage, so with one shared
+   * key the last write would drop what the others delivered.
+   */
+  readonly #entryKey: string;
+  /**
+   * Since the last flush no write has committed: saves update the unload
+   * entry too. A page being closed still handles frames after `pagehide`
+   * (seen in Chromium on `page.close()`), and its writes never commit.
+   */
+  #entryDue = false;
+  /** `flush()` calls: a write taken after the last one holds what its entry has. */
+  #flushes = 0;
 
   // Made by the client from options validated once in createRealtime.
   constructor(options: CursorStoreOptions) {
@@ -166,6 +251,8 @@ export class CursorStore {
     this.#name = options.name;
     this.#read = options.read;
     this.#factory = options.indexedDB ?? defaultIndexedDB();
+    this.#storage = options.storage ?? defaultStorage();
+    this.#entryKey = `${options.name}:unload:${Math.random().toString(36).slice(2)}`;
     this.#clock = options.clock;
     this.#now = options.now ?? Date.now;
     this.#writeDelayMs = writeDelayMs;
@@ -173,18 +260,52 @@ export class CursorStore {
   }
 
   /**
-   * The stored cursor of this scope, or `undefined` when there is none, it
-   * does not parse, or IndexedDB is missing or failing. Never rejects.
+   * The stored cursor of this scope, with what unloading pages left in
+   * localStorage folded in, or `undefined` when there is none, it does not
+   * parse, or IndexedDB is missing or failing. Never rejects.
    */
   async load(): Promise<Cursor | undefined> {
     if (this.#closed) return undefined;
     const db = await this.#database();
     if (db === undefined) return undefined;
-    const raw = await new Promise<unknown>((resolve) => {
+    const entries = this.#takeEntries();
+    return new Promise<Cursor | undefined>((resolve) => {
       try {
-        const tx = db.transaction(CURSOR_STORE_NAME, 'readonly');
-        const request = tx.objectStore(CURSOR_STORE_NAME).get(this.#name);
-        request.onsuccess = () => resolve(request.result);
+        // Read, fold the entries in and put in one transaction, so no other
+        // tab's write (a reset's replace) lands between the read and the put.
+        const tx = db.transaction(CURSOR_STORE_NAME, entries.length > 0 ? 'readwrite' : 'readonly');
+        const store = tx.objectStore(CURSOR_STORE_NAME);
+        const request = store.get(this.#name);
+        request.onsuccess = () => {
+          const record = parseRecord(request.result, this.#read);
+          let cursor = record?.cursor;
+          let savedAt = record?.savedAt ?? -Infinity;
+          let resetAt = record?.resetAt ?? -Infinity;
+          // An entry saved before the record's last reset is dropped: its
+          // seqs may be of the epoch before it (higher), and would push the
+          // cursor back above the new head. The others hold what the record
+          // may lack (the moments after a page's last coalesced write, while
+          // another tab, behind it, wrote on) and fold in oldest first, as
+          // their writes would have: max-merged, and a replace newer than
+          // the record (never committed) overwriting it.
+          const kept = entries.filter((entry) => entry.savedAt >= resetAt);
+          for (const entry of kept) {
+            const overwrite = entry.replace && entry.savedAt >= savedAt;
+            cursor =
+              cursor === undefined || overwrite
+                ? entry.cursor
+                : maxMerge(cursor, entry.cursor, STORED_ONLY_MAX);
+            if (overwrite) resetAt = entry.savedAt;
+            savedAt = Math.max(savedAt, entry.savedAt);
+          }
+          resolve(cursor);
+          if (kept.length === 0 || cursor === undefined) return;
+          try {
+            store.put({ v: 1, cursor, savedAt, resetAt } satisfies StoredRecord, this.#name);
+          } catch {
+            // Not kept; this tab saves its cursor again soon.
+          }
+        };
         request.onerror = (event) => {
           event.preventDefault();
           resolve(undefined);
@@ -194,7 +315,6 @@ export class CursorStore {
         resolve(undefined);
       }
     });
-    return parseRecord(raw, this.#read)?.cursor;
   }
 
   /**
@@ -213,6 +333,8 @@ export class CursorStore {
         ? { cursor: valid, replace: false }
         : // The tab's own later cursor: what it no longer holds, its pipeline forgot.
           { cursor: maxMerge(this.#pending.cursor, valid, 0), replace: this.#pending.replace };
+    this.#latest = this.#pending.cursor;
+    if (this.#entryDue) this.#writeEntry();
     this.#arm();
   }
 
@@ -226,15 +348,23 @@ export class CursorStore {
     const valid = this.#accept(cursor);
     if (valid === undefined) return;
     this.#pending = { cursor: valid, replace: true };
+    this.#latest = valid;
+    this.#replaces++;
+    if (this.#entryDue) this.#writeEntry();
     this.#arm();
   }
 
   /**
    * Writes what is pending now (e.g. on `pagehide`) and resolves once it
-   * and every earlier write are done. Never rejects.
+   * and every earlier write are done; first writes the latest cursor to
+   * `localStorage`, synchronously, as an unloading page's IndexedDB write
+   * is not committed. Never rejects.
    */
   flush(): Promise<void> {
     this.#disarm();
+    this.#flushes++;
+    this.#entryDue = true;
+    this.#writeEntry();
     return this.#drain();
   }
 
@@ -259,6 +389,51 @@ export class CursorStore {
     if (this.#closed || hasOwnProtoKey(cursor)) return undefined;
     const parsed = this.#read(cursor);
     return parsed && { ...parsed };
+  }
+
+  // Always, not only on unload: the store cannot tell, and the other
+  // flushes (leaving, close) are rare. Also when nothing is pending: a write
+  // still in flight is aborted all the same.
+  #writeEntry(): void {
+    const cursor = this.#latest;
+    if (cursor === undefined || this.#closed) return;
+    const entry: UnloadEntry = {
+      v: 1,
+      cursor,
+      savedAt: this.#now(),
+      replace: this.#replaces > this.#replacesWritten,
+    };
+    try {
+      this.#storage?.setItem(this.#entryKey, JSON.stringify(entry));
+    } catch {
+      // Full or blocked storage: the IndexedDB record, a little behind, stays.
+    }
+  }
+
+  // Every entry of the scope (of every tab, this one's too), oldest first,
+  // removed as it is read: folded into the record, it has done its part, and
+  // one left behind would be weighed again at every load. A corrupt or
+  // foreign value is removed the same way.
+  #takeEntries(): UnloadEntry[] {
+    const storage = this.#storage;
+    const entries: UnloadEntry[] = [];
+    if (storage === undefined) return entries;
+    try {
+      const prefix = `${this.#name}:unload:`;
+      const keys: string[] = [];
+      for (let i = 0; i < storage.length; i++) {
+        const key = storage.key(i);
+        if (key?.startsWith(prefix)) keys.push(key);
+      }
+      for (const key of keys) {
+        const entry = parseEntry(storage.getItem(key), this.#read);
+        storage.removeItem(key);
+        if (entry) entries.push(entry);
+      }
+    } catch {
+      // Blocked storage: what was read so far is used.
+    }
+    return entries.sort((a, b) => a.savedAt - b.savedAt);
   }
 
   #arm(): void {
@@ -287,32 +462,47 @@ export class CursorStore {
     const pending = this.#pending;
     if (pending === undefined) return;
     this.#pending = undefined;
+    // When the cursor was current, not when the write ran: compared with an
+    // unload entry's on load, a write still in flight at unload must not
+    // look newer than the entry holding what came after it.
+    const taken = { savedAt: this.#now(), replaces: this.#replaces, flushes: this.#flushes };
     const db = await this.#database();
     if (db === undefined) return;
-    await this.#write(db, pending);
+    await this.#write(db, pending, taken);
   }
 
   // One readwrite transaction: read, merge, put. A failure (quota, a closing
   // database) aborts it and is swallowed; the next save writes the whole
   // cursor again anyway.
-  #write(db: IDBDatabase, pending: PendingWrite): Promise<void> {
+  #write(
+    db: IDBDatabase,
+    pending: PendingWrite,
+    { savedAt, replaces, flushes }: { savedAt: number; replaces: number; flushes: number },
+  ): Promise<void> {
     return new Promise<void>((resolve) => {
       try {
         const tx = db.transaction(CURSOR_STORE_NAME, 'readwrite');
         const store = tx.objectStore(CURSOR_STORE_NAME);
         const request = store.get(this.#name);
         request.onsuccess = () => {
-          const stored = pending.replace ? undefined : parseRecord(request.result, this.#read)?.cursor;
+          const stored = pending.replace ? undefined : parseRecord(request.result, this.#read);
           const cursor =
-            stored === undefined ? pending.cursor : maxMerge(stored, pending.cursor, STORED_ONLY_MAX);
-          const record: StoredRecord = { v: 1, cursor, savedAt: this.#now() };
+            stored === undefined ? pending.cursor : maxMerge(stored.cursor, pending.cursor, STORED_ONLY_MAX);
+          const resetAt = pending.replace ? savedAt : (stored?.resetAt ?? 0);
+          const record: StoredRecord = { v: 1, cursor, savedAt, resetAt };
           try {
             store.put(record, this.#name);
           } catch {
             tx.abort();
           }
         };
-        tx.oncomplete = () => resolve();
+        tx.oncomplete = () => {
+          if (pending.replace) this.#replacesWritten = Math.max(this.#replacesWritten, replaces);
+          // Not unloading after all (a flush on leaving, or into the
+          // back/forward cache): IndexedDB has it, stop the synchronous writes.
+          if (flushes === this.#flushes) this.#entryDue = false;
+          resolve();
+        };
         tx.onabort = () => resolve();
       } catch {
         resolve();

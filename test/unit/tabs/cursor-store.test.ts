@@ -124,7 +124,7 @@ describe('CursorStore', () => {
     expect(await makeStore().load()).toEqual({ orders: 5, items: 0 });
   });
 
-  it('stores `{ v: 1, cursor, savedAt }` under the name', async () => {
+  it('stores `{ v: 1, cursor, savedAt, resetAt }` under the name', async () => {
     const store = makeStore();
     store.save({ orders: 1 });
     await store.flush();
@@ -138,7 +138,8 @@ describe('CursorStore', () => {
       request.onsuccess = () => resolve(request.result);
     });
     db.close();
-    expect(value).toEqual({ v: 1, cursor: { orders: 1 }, savedAt: 1_700_000_000_000 });
+    // resetAt: no reset yet.
+    expect(value).toEqual({ v: 1, cursor: { orders: 1 }, savedAt: 1_700_000_000_000, resetAt: 0 });
   });
 
   it('keeps scopes apart', async () => {
