@@ -25,21 +25,23 @@ import type { WebSocketTransportOptions } from './websocket';
  */
 function lazyTransport(name: string, load: () => Promise<Transport>): Transport {
   let loading: Promise<Transport> | undefined;
-  const loaded = (): Promise<Transport> => {
-    // A failure rejects for the chain, which awaits `preload` before it
-    // connects, and is never unhandled where nothing awaits it.
+  const loaded = (): Promise<Transport> =>
     (loading ??= load().catch((cause: unknown) => {
       loading = undefined;
       throw unavailable(`could not load the ${name} transport`, { cause });
-    })).catch(noop);
-    return loading;
-  };
+    }));
   return {
     name,
     async connect(ctx) {
       return (await loaded()).connect(ctx);
     },
-    preload: loaded,
+    preload() {
+      // Rejects for the chain, which awaits it before it connects, and is
+      // never unhandled where nothing awaits it.
+      const ready = loaded();
+      ready.catch(noop);
+      return ready;
+    },
   };
 }
 
