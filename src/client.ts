@@ -1067,6 +1067,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           indexedDB: platform.indexedDB as IDBFactory | undefined,
           clock: clock,
           now: wallClock,
+          random,
         });
       });
       void cursorStoreLoading

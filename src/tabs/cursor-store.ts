@@ -35,6 +35,8 @@ export interface CursorStoreOptions {
   clock: Clock;
   /** Wall clock for `savedAt` (which of a record and an unload entry is newer). Default `Date.now`. */
   now?: WallClock;
+  /** Random source of the store's own unload-entry key. Default `Math.random`. */
+  random?: () => number;
   /** Saves within this many ms become one write. ≥ 0, default 250. */
   writeDelayMs?: number;
   /**
@@ -252,7 +254,7 @@ export class CursorStore {
     this.#read = options.read;
     this.#factory = options.indexedDB ?? defaultIndexedDB();
     this.#storage = options.storage ?? defaultStorage();
-    this.#entryKey = `${options.name}:unload:${Math.random().toString(36).slice(2)}`;
+    this.#entryKey = `${options.name}:unload:${(options.random ?? Math.random)().toString(36).slice(2)}`;
     this.#clock = options.clock;
     this.#now = options.now ?? Date.now;
     this.#writeDelayMs = writeDelayMs;
