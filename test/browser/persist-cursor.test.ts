@@ -181,6 +181,22 @@ async function reopenAndRun(
   return { page, end, seqs: data.seqs.tasks ?? [], errors: data.errors, resyncs: await resyncsOf(page) };
 }
 
+/**
+ * Exactly once across the close: the reopened tab starts right after `last`
+ * (what the closed tabs delivered), with nothing repeated, lost or resynced.
+ */
+function expectResumedAfter(
+  reopened: Awaited<ReturnType<typeof reopenAndRun>>,
+  last: number,
+  errors: string[],
+) {
+  expect(reopened.seqs[0]).toBe(last + 1);
+  expect(runProblems(reopened.seqs, last + 1, reopened.end)).toEqual([]);
+  expect(reopened.resyncs).toEqual([]);
+  expect(reopened.errors).toEqual([]);
+  expect(errors).toEqual([]);
+}
+
 describe('persistCursor in real Chromium', () => {
   it('every tab closed, events published meanwhile, a tab reopened: it gets exactly the missed events, then the live ones', async () => {
     const org = 'org_persist_closed';
@@ -214,12 +230,8 @@ describe('persistCursor in real Chromium', () => {
     await storage.close();
 
     const reopened = await reopenAndRun(context, env.server, params, errors);
-    expect(reopened.seqs[0]).toBe(last + 1);
-    expect(runProblems(reopened.seqs, last + 1, reopened.end)).toEqual([]);
     expect(reopened.end).toBeGreaterThan(missedTo);
-    expect(reopened.resyncs).toEqual([]);
-    expect(reopened.errors).toEqual([]);
-    expect(errors).toEqual([]);
+    expectResumedAfter(reopened, last, errors);
     await context.close();
   });
 
@@ -282,13 +294,7 @@ describe('persistCursor in real Chromium', () => {
       expect(delivered).toBeLessThan(closedTo);
 
       const reopened = await reopenAndRun(context, env.server, params, errors);
-      // Exactly once across the close: from right after the last event any
-      // of the closed tabs delivered, nothing repeated, nothing lost.
-      expect(reopened.seqs[0]).toBe(delivered + 1);
-      expect(runProblems(reopened.seqs, delivered + 1, reopened.end)).toEqual([]);
-      expect(reopened.resyncs).toEqual([]);
-      expect(reopened.errors).toEqual([]);
-      expect(errors).toEqual([]);
+      expectResumedAfter(reopened, delivered, errors);
       await context.close();
     },
   );
@@ -321,11 +327,7 @@ describe('persistCursor in real Chromium', () => {
       expect(delivered).toBeLessThan(closedTo);
 
       const reopened = await reopenAndRun(context, env.server, params, errors);
-      expect(reopened.seqs[0]).toBe(delivered + 1);
-      expect(runProblems(reopened.seqs, delivered + 1, reopened.end)).toEqual([]);
-      expect(reopened.resyncs).toEqual([]);
-      expect(reopened.errors).toEqual([]);
-      expect(errors).toEqual([]);
+      expectResumedAfter(reopened, delivered, errors);
       await context.close();
     },
   );
