@@ -1579,7 +1579,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     // Say goodbye and free the lease now: with the storage strategy the
     // next leader would otherwise wait takeoverMs for a tab that is gone.
     unloading: () => {
-      void cursorStore?.flush();
+      void cursorStore?.flush(1);
       void coordinator?.stop();
     },
   });

@@ -199,7 +199,8 @@ function defaultStorage(): UnloadStorage | undefined {
  *   `localStorage` (`${name}:unload:<store id>`), synchronously: Chromium
  *   aborts the IndexedDB transactions of a document it unloads, so without
  *   it a reload or reopen replayed what came after the last coalesced
- *   write. Saves after it update it too, until a write commits. The next
+ *   write. Saves after it update it too, until a write commits (after
+ *   `flush(true)`, the page's last, for good). The next
  *   `load()` folds every such entry of the scope into the record and removes
  *   them (see #takeEntries).
  *
@@ -207,7 +208,7 @@ function defaultStorage(): UnloadStorage | undefined {
  * const store = new CursorStore({ name: channelName(appKey, scope), read: readCursor, clock });
  * const resumeFrom = await store.load();
  * pipeline.onCursor((cursor) => store.save(cursor));
- * addEventListener('pagehide', () => void store.flush());
+ * addEventListener('pagehide', () => void store.flush(true));
  */
 export class CursorStore {
   readonly #name: string;
@@ -243,6 +244,14 @@ export class CursorStore {
    * (seen in Chromium on `page.close()`), and its writes never commit.
    */
   #entryDue = false;
+  /**
+   * `flush(true)` (or `flush(1)`) was called: the page is unloaded for
+   * good, and every save updates the entry until it dies. Its pagehide
+   * write may well commit (seen in Chromium on `page.close()`), and the
+   * frames it handles after that were then only in the coalesced write,
+   * which never ran.
+   */
+  #unloading = false;
   /** `flush()` calls: a write taken after the last one holds what its entry has. */
   #flushes = 0;
 
@@ -360,12 +369,16 @@ export class CursorStore {
    * Writes what is pending now (e.g. on `pagehide`) and resolves once it
    * and every earlier write are done; first writes the latest cursor to
    * `localStorage`, synchronously, as an unloading page's IndexedDB write
-   * is not committed. Never rejects.
+   * is not committed. Saves after it write there too: until a write
+   * commits, or, with `unloading` (a `pagehide` not into the back/forward
+   * cache), for good. Never rejects. (The client passes 1, not `true`:
+   * `!0` cost the core a gzipped byte over its size ceilings.)
    */
-  flush(): Promise<void> {
+  flush(unloading: boolean | 1 = false): Promise<void> {
     this.#disarm();
     this.#flushes++;
     this.#entryDue = true;
+    if (unloading) this.#unloading = true;
     this.#writeEntry();
     return this.#drain();
   }
@@ -502,7 +515,7 @@ export class CursorStore {
           if (pending.replace) this.#replacesWritten = Math.max(this.#replacesWritten, replaces);
           // Not unloading after all (a flush on leaving, or into the
           // back/forward cache): IndexedDB has it, stop the synchronous writes.
-          if (flushes === this.#flushes) this.#entryDue = false;
+          if (flushes === this.#flushes && !this.#unloading) this.#entryDue = false;
           resolve();
         };
         tx.onabort = () => resolve();

@@ -276,8 +276,9 @@ describe('persistCursor in real Chromium', () => {
       const publisher = startPublisher(env.server, org, 'before');
       await sleep(400);
       // Writes are coalesced (250 ms) and a closing page's own IndexedDB write
-      // is not committed: the record lags what the tabs delivered. The cursor
-      // the closing pages left in localStorage makes up for it on the next load.
+      // may not be committed; when it is, the page still delivers events after
+      // it: the record lags what the tabs delivered. The cursor the closing
+      // pages left in localStorage makes up for it on the next load.
       const shownEarlier = Math.min(...(await Promise.all(tabs.map(lastSeq))));
       await sleep(1000);
       await Promise.all(tabs.map((page) => page.close()));
