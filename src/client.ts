@@ -1366,6 +1366,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           // also once this tab is gone.
           postFlags(flags, undefined, true);
         },
+        // Beside its warning: a broken flags URL shows in the state and the SLI reports.
+        onIgnored: () => bumpCounter('flagsUrlFailures'),
       });
       if (active) poller.start();
     });

@@ -62,6 +62,8 @@ export interface RealtimeCounters {
   invalidTabMessages: number;
   /** Optional parts (SLI reporter, flags poller, cursor store) whose code could not be loaded. */
   lazyLoadFailures: number;
+  /** Polls of `flagsUrl` that failed or whose document was refused (the last good flags kept). */
+  flagsUrlFailures: number;
 }
 
 /**
@@ -166,6 +168,7 @@ export function initialState({
       handlerErrors: 0,
       invalidTabMessages: 0,
       lazyLoadFailures: 0,
+      flagsUrlFailures: 0,
     },
     sli: {
       sampled,

@@ -34,6 +34,11 @@ export interface FlagsPollerOptions {
   onFlags: (flags: Partial<ResolvedFlags>) => void;
   /** Called when a poll is ignored, with why. Default `console.warn`. */
   onInvalid?: (reason: string) => void;
+  /**
+   * Called once per poll that failed or was refused (whenever `onInvalid`
+   * is), with no reason: to count them where an operator looks.
+   */
+  onIgnored?: () => void;
   /** A poll not answered in this long is abandoned (and aborted). Default 10000 (≤ intervalMs). */
   timeoutMs?: number;
 }
@@ -84,10 +89,10 @@ function defaultFetch(): FlagsFetch | undefined {
  * `readFlagsDocument` (the reader held to
  * `flagsPayloadSchema`). `onFlags` is called only with a valid document
  * that differs from the last good one; an invalid document, an HTTP error or
- * a network error is reported to `onInvalid` and otherwise ignored, so the
- * last good flags stay in force — a broken flags endpoint must not flip a
- * kill switch. After HTTP and network errors the next poll waits longer
- * (doubling, up to {@link MAX_POLL_BACKOFF_INTERVALS} intervals) and never
+ * a network error is reported to `onInvalid` and `onIgnored` and otherwise
+ * ignored, so the last good flags stay in force — a broken flags endpoint
+ * must not flip a kill switch. After HTTP and network errors the next poll
+ * waits longer (doubling, up to {@link MAX_POLL_BACKOFF_INTERVALS} intervals) and never
  * sooner than a `Retry-After` (of at most `MAX_RETRY_AFTER_MS`, 5 minutes:
  * a proxy's day-long one must not hide a kill switch). At most one poll is
  * in flight; the next is timed from the end of the previous one.
@@ -100,6 +105,7 @@ export class FlagsPoller {
   readonly #wallClock: WallClock;
   readonly #onFlags: (flags: Partial<ResolvedFlags>) => void;
   readonly #onInvalid: (reason: string) => void;
+  readonly #onIgnored: (() => void) | undefined;
   readonly #timeoutMs: number;
 
   #started = false;
@@ -128,6 +134,7 @@ export class FlagsPoller {
     this.#onInvalid =
       options.onInvalid ??
       ((reason) => console.warn(`tabwire: flags from ${this.#url} ignored, last good kept: ${reason}`));
+    this.#onIgnored = options.onIgnored;
     this.#timeoutMs = timeoutMs;
   }
 
@@ -224,11 +231,14 @@ export class FlagsPoller {
   }
 
   #warn(reason: string): void {
+    // Apart: a throwing reporter must neither stop the polling nor keep
+    // the other one from hearing of it.
+    try {
+      this.#onIgnored?.();
+    } catch {}
     try {
       this.#onInvalid(reason);
-    } catch {
-      // A throwing reporter must not stop the polling.
-    }
+    } catch {}
   }
 
   // One request, raced against the timeout. Never rejects.

@@ -46,6 +46,7 @@ export function buildSliReport(sli: SliCollector, state: RealtimeState, meta: Re
       invalidFrames: state.counters.invalidFrames,
       reconnects: state.counters.reconnects,
       droppedEvents: sli.droppedLast5Min,
+      flagsUrlFailures: state.counters.flagsUrlFailures,
     },
     byService,
     slo: sli.slo(),

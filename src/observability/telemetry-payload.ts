@@ -81,6 +81,8 @@ export const sliReportSchema = z.object({
     invalidFrames: count,
     reconnects: count,
     droppedEvents: count,
+    /** Polls of `flagsUrl` that failed or were refused; optional: clients before it leave it out. */
+    flagsUrlFailures: z.optional(count),
   }),
   byService: z.record(serviceNameSchema, serviceSliSchema),
   slo: z.optional(

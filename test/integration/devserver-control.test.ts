@@ -227,6 +227,22 @@ describe('dev server control', () => {
       expect(server.telemetry.at(-1)).toEqual(report);
     });
 
+    it('telemetry: sli.flagsUrlFailures is optional (older clients send none) and a count', async () => {
+      const url = `${server.url}/telemetry/client`;
+      const older = sliReport();
+      expect((await postJson(url, older)).status).toBe(204);
+      expect(server.telemetry.at(-1)).toEqual(older);
+      const newer = sliReport({ sli: { ...older.sli, flagsUrlFailures: 2 } });
+      expect((await postJson(url, newer)).status).toBe(204);
+      expect(server.telemetry.at(-1)).toEqual(newer);
+      for (const flagsUrlFailures of [-1, 0.5, '2']) {
+        const answer = await postJson(url, { ...older, sli: { ...older.sli, flagsUrlFailures } });
+        expect(answer.status).toBe(400);
+        expect(JSON.stringify(answer.body)).toContain('flagsUrlFailures');
+      }
+      expect(server.telemetry.at(-1)).toEqual(newer);
+    });
+
     it('CORS: OPTIONS preflight and the allow-origin header on answers', async () => {
       const preflight = await fetch(`${server.url}/stream`, { method: 'OPTIONS' });
       expect(preflight.status).toBe(204);

@@ -258,6 +258,83 @@ describe('FlagsPoller', () => {
     expect(warnings).toEqual(['onFlags threw: nope']);
   });
 
+  // An operator counts these (`counters.flagsUrlFailures`): a broken flags
+  // URL keeps kill switches from reaching pages, and a console warning in
+  // each user's browser is seen by no one.
+  it('calls onIgnored once per failed or refused poll, never for a good or unchanged one', async () => {
+    const answers: Array<() => Promise<FlagsResponseLike>> = [
+      async () => answer(200, { enabled: true }),
+      // Unchanged: what fetch gives for a revalidation the server answered with a 304.
+      async () => answer(200, { enabled: true }),
+      async () => answer(500, 'oops'),
+      async () => {
+        throw new TypeError('Failed to fetch');
+      },
+      async () => answer(200, 'not json {'),
+      async () => answer(200, { rolloutPercent: 150 }),
+      () => new Promise(() => {}),
+      async () => answer(200, { enabled: false }),
+    ];
+    let ignored = 0;
+    const { clock, applied, warnings, poller } = setup((n) => answers[n - 1]!(), {
+      onIgnored: () => {
+        ignored += 1;
+      },
+    });
+    const counts: number[] = [];
+    for (let i = 0; i < answers.length; i++) {
+      const poll = poller.pollNow();
+      await run(clock, 10 * SECOND);
+      await poll;
+      counts.push(ignored);
+    }
+    expect(counts).toEqual([0, 0, 1, 2, 3, 4, 5, 5]);
+    expect(warnings).toHaveLength(5);
+    expect(applied).toEqual([{ enabled: true }, { enabled: false }]);
+  });
+
+  it('calls onIgnored when onFlags throws', async () => {
+    let ignored = 0;
+    const { poller } = setup(async () => answer(200, { enabled: false }), {
+      onFlags: () => {
+        throw new Error('nope');
+      },
+      onIgnored: () => {
+        ignored += 1;
+      },
+    });
+    await poller.pollNow();
+    expect(ignored).toBe(1);
+  });
+
+  it('keeps polling and warning when onIgnored throws, and counting when onInvalid throws', async () => {
+    const { clock, calls, warnings, poller } = setup(async () => answer(500, 'oops'), {
+      onIgnored: () => {
+        throw new Error('broken counter');
+      },
+    });
+    poller.start();
+    await run(clock, 10 * 60 * SECOND);
+    expect(calls.length).toBeGreaterThan(2);
+    expect(warnings).toHaveLength(calls.length);
+
+    let ignored = 0;
+    const second = setup(async () => answer(500, 'oops'), {
+      onInvalid: () => {
+        throw new Error('broken logger');
+      },
+      onIgnored: () => {
+        ignored += 1;
+      },
+    });
+    second.poller.start();
+    await run(second.clock, 10 * 60 * SECOND);
+    expect(second.calls.length).toBeGreaterThan(2);
+    expect(ignored).toBe(second.calls.length);
+    poller.stop();
+    second.poller.stop();
+  });
+
   it('warns through console.warn by default', async () => {
     const clock = new FakeClock();
     const original = console.warn;

@@ -80,12 +80,21 @@ describe('sliReportSchema', () => {
     expect(sliReportSchema.safeParse(withSketch).success).toBe(true);
   });
 
+  it('accepts sli.flagsUrlFailures, and a report of an older client without it', () => {
+    const withIt = sliReportSchema.parse(report({ sli: { ...report().sli, flagsUrlFailures: 4 } }));
+    expect(withIt.sli.flagsUrlFailures).toBe(4);
+    expect('flagsUrlFailures' in report().sli).toBe(false);
+    expect(sliReportSchema.safeParse(report()).success).toBe(true);
+  });
+
   it.each([
     ['type', { type: 'other' }],
     ['v', { v: 2 }],
     ['status', { health: { circuitOpen: false, status: 'up' } }],
     ['negative count', { sli: { ...report().sli, gaps: -1 } }],
     ['percent > 100', { sli: { ...report().sli, circuitOpenPercent: 101 } }],
+    ['negative flagsUrlFailures', { sli: { ...report().sli, flagsUrlFailures: -1 } }],
+    ['fractional flagsUrlFailures', { sli: { ...report().sli, flagsUrlFailures: 0.5 } }],
     ['prototype key', { byService: { constructor: { delivered: 1, suppressed: 0 } } }],
     ['fractional delivered', { byService: { tasks: { delivered: 1.5, suppressed: 0 } } }],
   ] as const)('rejects a bad %s', (_name, overrides) => {
