@@ -1559,16 +1559,15 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   const stopLifecycle = watchPageLifecycle(page, {
     online: () => loop.online(),
     visible: () => loop.ensureAlive(),
-    resumed: (fromBfcache) => {
-      if (!fromBfcache) loop.ensureAlive();
-      else if (!coordinator) loop.resume();
+    resumed: () => {
+      if (!coordinator) loop.resume();
       else if (active && !closed) {
         lastReplayAskAt = clock.now();
         coordinator?.start();
         applyGate();
       }
     },
-    // Into the back/forward cache: hold no socket and no lock there.
+    // Frozen or in the back/forward cache: hold no socket and no lock there.
     suspended: () => {
       if (!coordinator) loop.suspend();
       else if (active) {

@@ -4,9 +4,9 @@ export interface PageLifecycleHandlers {
   online(): void;
   /** The page became visible. */
   visible(): void;
-  /** Timers ran again after `freeze`, or the page came back from the back/forward cache. */
-  resumed(fromBfcache: boolean): void;
-  /** The page goes into the back/forward cache. */
+  /** The page runs again after `freeze`, or came back from the back/forward cache. */
+  resumed(): void;
+  /** The page is frozen, or goes into the back/forward cache (where it is frozen too). */
   suspended(): void;
   /** The page is being unloaded for good (closed, navigated away without bfcache). */
   unloading(): void;
@@ -35,10 +35,15 @@ export function watchPageLifecycle(targets: LifecycleTargets, handlers: PageLife
   on(doc, 'visibilitychange', () => {
     if (doc?.visibilityState === 'visible') handlers.visible();
   });
-  // `freeze`/`resume` fire on document in Chrome's Page Lifecycle API.
-  on(doc, 'resume', () => handlers.resumed(false));
+  // `freeze`/`resume` fire on document in Chrome's Page Lifecycle API. A
+  // frozen page runs no JS but keeps its lock (or lease) and its socket: a
+  // frozen leader stalled every other tab until it resumed, maybe for hours.
+  // Both fire around the back/forward cache too (after pagehide, before
+  // pageshow): suspended() and resumed() take a second call.
+  on(doc, 'freeze', () => handlers.suspended());
+  on(doc, 'resume', () => handlers.resumed());
   on(win, 'pageshow', (event) => {
-    if ((event as PageTransitionEvent).persisted) handlers.resumed(true);
+    if ((event as PageTransitionEvent).persisted) handlers.resumed();
   });
   on(win, 'pagehide', (event) => {
     if ((event as PageTransitionEvent).persisted) handlers.suspended();

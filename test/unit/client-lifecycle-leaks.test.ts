@@ -93,7 +93,7 @@ class CountingTarget extends EventTarget {
 
 /** What a client listens to for its whole life, idle or not: the page lifecycle (page-lifecycle.ts). */
 const LIFECYCLE_WINDOW = { online: 1, pageshow: 1, pagehide: 1 };
-const LIFECYCLE_DOCUMENT = { visibilitychange: 1, resume: 1 };
+const LIFECYCLE_DOCUMENT = { visibilitychange: 1, freeze: 1, resume: 1 };
 
 // ── A server behind the named transports: WebSocket, SSE and long-poll ──────
 

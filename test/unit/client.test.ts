@@ -407,18 +407,21 @@ describe('createRealtime', () => {
     expect(backend.connectCount).toBe(1);
   });
 
-  it('reconnects on resume when frozen timers let the heartbeat deadline pass unseen', async () => {
-    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  it('closes on freeze and reconnects from its cursor on resume', async () => {
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
     const { rt, backend } = setup({ platform: { document: doc } });
-    record(rt, 'tasks');
+    const seqs = record(rt, 'tasks');
     await vi.advanceTimersByTimeAsync(0);
-    backend.silence(true);
-    // A frozen page: the clock moves, timers do not run.
+    backend.publish({ service: 'tasks' });
+    // A frozen page runs nothing: it holds no socket meanwhile.
+    doc.dispatchEvent(new Event('freeze'));
+    expect(backend.connectionCount).toBe(0);
+    backend.publish({ service: 'tasks' });
     vi.setSystemTime(Date.now() + 10_000);
-    backend.silence(false);
     doc.dispatchEvent(new Event('resume'));
     await vi.advanceTimersByTimeAsync(0);
     expect(backend.connectCount).toBe(2);
+    expect(seqs).toEqual([1, 2]);
   });
 
   it('closes in the back/forward cache and reconnects from its cursor on pageshow', async () => {
