@@ -43,6 +43,28 @@ export function useRealtimeService(service: string, handler: EventHandler, enabl
 
 const identity = (state: RealtimeState): RealtimeState => state;
 
+// What server rendering and hydration read (React's getServerSnapshot): the
+// page's client is not the server's, so reading its live state there would
+// not give what the server rendered. The first state read this way, kept
+// (a boundary that hydrates later, once the client connected, must match
+// too), without the fields of the tab itself: the server's client is
+// another "tab" (its own leader, no election, another id).
+const serverStates = /* @__PURE__ */ new WeakMap<RealtimeClient, RealtimeState>();
+const serverState = (client: RealtimeClient): RealtimeState => {
+  let state = serverStates.get(client);
+  if (!state) {
+    state = {
+      ...client.getState(),
+      tabId: '',
+      isLeader: false,
+      leaderTabId: undefined,
+      electionStrategy: 'none',
+    };
+    serverStates.set(client, state);
+  }
+  return state;
+};
+
 /**
  * The client's state, or a slice of it, through `useSyncExternalStore`.
  *
@@ -50,6 +72,11 @@ const identity = (state: RealtimeState): RealtimeState => state;
  * `isEqual` (default `Object.is`), so select the smallest slice; a selector
  * that builds a new object or array each time needs an `isEqual` (a shallow
  * comparison, say), or it re-renders on every state change.
+ *
+ * In server rendering and hydration it reads the client's first state with
+ * `tabId: ''`, `isLeader: false`, `leaderTabId: undefined` and
+ * `electionStrategy: 'none'` (the server's client is not the page's), then
+ * the live state once hydrated.
  *
  * @example
  * const status = useRealtimeState((s) => s.status);
@@ -71,8 +98,7 @@ export function useRealtimeState<T>(
   // (useSyncExternalStore requires it), and on the previous value so that an
   // equal slice of a new state keeps its identity and causes no render.
   const memo = useRef<{ state: RealtimeState; select: (state: RealtimeState) => T; value: T } | null>(null);
-  const getSnapshot = (): T => {
-    const state = client.getState();
+  const read = (state: RealtimeState): T => {
     const previous = memo.current;
     if (previous?.state === state && previous.select === select) return previous.value;
     const value = select(state);
@@ -83,7 +109,11 @@ export function useRealtimeState<T>(
     };
     return memo.current.value;
   };
-  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
+  return useSyncExternalStore(
+    subscribe,
+    () => read(client.getState()),
+    () => read(serverState(client)),
+  );
 }
 
 // Per client, the useRealtimePropertyFilter components mounted, in mount
