@@ -1312,9 +1312,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     toSli((sli) => sli.mutationSettled(outcome)),
   );
   // The page's, as every part that watches the page sees it. Read off
-  // `globalThis`, which never throws: undefined outside a browser.
+  // `globalThis`, which never throws. The window is the global scope: in a
+  // worker, which has no window, that is where `online` fires (missed, a
+  // worker once offline never connected again); Node's has no listeners.
   const page = {
-    window: platform.window ?? globalThis.window,
+    window: platform.window ?? globalThis,
     document: platform.document ?? globalThis.document,
   };
   // Resolved now, so a bad URL throws from createRealtime, not later; and in

@@ -603,7 +603,7 @@ export function setPageFlags(page: Page, flags: Record<string, unknown>): Promis
 }
 
 /**
- * The longer navigation and `persistCursor` journeys. Together they take
+ * The longer navigation, `persistCursor` and worker journeys. Together they take
  * about two minutes of Chromium on a 2-core machine, more than `npm test`
  * has left of its 10 minutes, so they run with `npm run test:journeys`
  * (`TABWIRE_JOURNEYS=1`) and `npm test` skips them. `npm test` keeps one

@@ -355,6 +355,30 @@ describe('createRealtime', () => {
     expect(rt.getState().status).toBe('connected');
   });
 
+  it('in a worker (no window) hears `online` at the global scope', async () => {
+    // A worker's global scope is the EventTarget `online` fires at.
+    const scope = new EventTarget();
+    vi.stubGlobal('addEventListener', scope.addEventListener.bind(scope));
+    vi.stubGlobal('removeEventListener', scope.removeEventListener.bind(scope));
+    try {
+      const { rt, backend, nav } = setup({ platform: { window: undefined } });
+      record(rt, 'tasks');
+      await vi.advanceTimersByTimeAsync(0);
+      nav.onLine = false;
+      backend.drop();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(backend.connectCount).toBe(1);
+      nav.onLine = true;
+      scope.dispatchEvent(new Event('online'));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(backend.connectCount).toBe(2);
+      expect(rt.getState().status).toBe('connected');
+      await rt.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("waits out the server's retryAfterMs when a hidden tab becomes visible or goes back online", async () => {
     const doc = Object.assign(new EventTarget(), { visibilityState: 'hidden' });
     const { rt, backend, win } = setup({ platform: { document: doc } });
