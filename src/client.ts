@@ -1571,6 +1571,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     },
     // Frozen or in the back/forward cache: hold no socket and no lock there.
     suspended: () => {
+      // Also without a coordinator (leave() flushes again, harmless): a page
+      // discarded while frozen, or evicted from the cache, never runs its
+      // coalesced write.
+      void cursorStore?.flush();
       if (!coordinator) loop.suspend();
       else if (active) {
         adoptLeaderCursor = false;

@@ -1,8 +1,15 @@
 import { createContext, createElement, type ReactNode, useContext, useEffect, useRef, useState } from 'react';
 import { createRealtime, type RealtimeClient } from '../client';
 import type { RealtimeOptions } from '../options';
+import type { RealtimeState } from '../state';
 
 const RealtimeContext = createContext<RealtimeClient | null>(null);
+
+// The client's state at the provider's first render, which server rendering
+// and hydration read (see serverState in hooks.ts): also when the first
+// hook to read it comes later, in a boundary that hydrates once another
+// component subscribed and the client connected.
+export const firstStates = /* @__PURE__ */ new WeakMap<RealtimeClient, RealtimeState>();
 
 /** Props of {@link RealtimeProvider}: a client you own, or options for one it owns. */
 export type RealtimeProviderProps =
@@ -47,6 +54,7 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
   }, [client]);
   const value = client ?? owned;
   if (!value) return null;
+  if (!firstStates.has(value)) firstStates.set(value, value.getState());
   return createElement(RealtimeContext.Provider, { value }, props.children);
 }
 

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import type { EventHandler, RealtimeClient } from '../client';
 import type { RealtimeState } from '../state';
-import { useClientFor } from './context';
+import { firstStates, useClientFor } from './context';
 
 // useLayoutEffect warns during server rendering in React 18; nothing runs there anyway.
 const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
@@ -45,16 +45,16 @@ const identity = (state: RealtimeState): RealtimeState => state;
 
 // What server rendering and hydration read (React's getServerSnapshot): the
 // page's client is not the server's, so reading its live state there would
-// not give what the server rendered. The first state read this way, kept
-// (a boundary that hydrates later, once the client connected, must match
-// too), without the fields of the tab itself: the server's client is
+// not give what the server rendered. Its first state (see firstStates),
+// kept: a boundary that hydrates later, once the client connected, must
+// match too. Without the fields of the tab itself: the server's client is
 // another "tab" (its own leader, no election, another id).
 const serverStates = /* @__PURE__ */ new WeakMap<RealtimeClient, RealtimeState>();
 const serverState = (client: RealtimeClient): RealtimeState => {
   let state = serverStates.get(client);
   if (!state) {
     state = {
-      ...client.getState(),
+      ...(firstStates.get(client) ?? client.getState()),
       tabId: '',
       isLeader: false,
       leaderTabId: undefined,

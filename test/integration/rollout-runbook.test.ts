@@ -509,6 +509,7 @@ describe('docs/rollout.md runbook against the dev server', () => {
         3 * INTERVAL_MS + SLACK_MS,
         'the switch after the failed polls',
       );
+      await until(() => warnings.length >= 2, SLACK_MS, 'both warnings');
       expect([...warnings].sort()).toEqual(['HTTP 500', `no answer within ${INTERVAL_MS} ms`]);
       await until(
         () => dev.metrics().activeConnections === 0,

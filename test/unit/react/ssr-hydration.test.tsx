@@ -58,6 +58,12 @@ function App() {
   );
 }
 
+/** Only subscribes: reads no state. */
+function Subscriber() {
+  useRealtimeService('tasks', () => {});
+  return <p>tasks</p>;
+}
+
 function Late() {
   return <b id="late">{useRealtimeState((s) => s.status)}</b>;
 }
@@ -195,6 +201,32 @@ describe('hydrating server HTML', () => {
     const container = hydrate(html, page(<PageLate />, track(createRealtime(browserOptions))));
     await receivesEvents(container);
     expect(text(container, 'late')).toBe('idle'); // still the server's
+    await act(async () => load());
+    await waitFor(() => expect(text(container, 'late')).toBe('connected'));
+    expect(recoverable).toEqual([]);
+    expect(errors).not.toHaveBeenCalled();
+  });
+
+  it('hydrates a late boundary that is the first to read the state, after the rest subscribed', async () => {
+    // The rest of the page only subscribes (useRealtimeService, at its
+    // commit): the boundary that comes in later is the first to read the
+    // state, once the client connected. It must still match the server's.
+    const page = (late: ReactNode, client: RealtimeClient) => (
+      <RealtimeProvider client={client}>
+        <Subscriber />
+        <Suspense fallback={<i>loading</i>}>{late}</Suspense>
+      </RealtimeProvider>
+    );
+    const html = serverRender(page(<Late />, track(createRealtime(serverOptions))));
+    expect(html).toContain('<b id="late">idle</b>');
+
+    let load = () => {};
+    const PageLate = lazy(
+      () => new Promise<{ default: typeof Late }>((resolve) => (load = () => resolve({ default: Late }))),
+    );
+    const browser = track(createRealtime(browserOptions));
+    const container = hydrate(html, page(<PageLate />, browser));
+    await waitFor(() => expect(browser.getState().status).toBe('connected'), { timeout: 3000 });
     await act(async () => load());
     await waitFor(() => expect(text(container, 'late')).toBe('connected'));
     expect(recoverable).toEqual([]);

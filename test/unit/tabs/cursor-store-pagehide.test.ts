@@ -1,6 +1,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../../src/client';
+import type { Clock } from '../../../src/clock';
 import { readCursor } from '../../../src/protocol/read';
 import { channelName } from '../../../src/tabs/channel-name';
 import { CursorStore } from '../../../src/tabs/cursor-store';
@@ -85,5 +86,50 @@ describe('persistCursor: a page closed while events flow', () => {
     });
     expect(await reopened.load()).toEqual({ tasks: 5 });
     expect(seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a page frozen with `strategy: none` and discarded frozen: what it delivered is where the next load finds it', async () => {
+    // Chrome discards frozen background tabs (memory), and a frozen page runs
+    // no timer again: its coalesced write never runs. With a coordinator the
+    // freeze leaves, which flushes; without one it only suspended the loop.
+    const localStorage = new MemoryStorage();
+    vi.stubGlobal('localStorage', localStorage);
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const indexedDB = new IDBFactory();
+    const doc = new EventTarget();
+    let frozen = false;
+    const clock: Clock = {
+      ...globalTimersClock,
+      setTimeout: (fn, ms) => globalTimersClock.setTimeout(() => frozen || fn(), ms),
+    };
+    const rt = createRealtime({
+      url: 'http://127.0.0.1:1/v2/realtime',
+      scope,
+      transports: [backend.transport],
+      leader: { strategy: 'none' },
+      persistCursor: true,
+      devtools: false,
+      telemetry: { sampleRate: 0 },
+      platform: { window: new EventTarget(), document: doc, indexedDB, clock },
+    });
+    clients.push(rt);
+    const seqs: number[] = [];
+    rt.subscribe('tasks', (events) => {
+      for (const e of events) seqs.push(e.seq);
+    });
+    await until(() => rt.getState().status === 'connected', 'connected');
+    for (let i = 0; i < 3; i++) backend.publish({ service: 'tasks' });
+    await until(() => seqs.length === 3, '3 events');
+
+    doc.dispatchEvent(new Event('freeze'));
+    frozen = true;
+    const reopened = new CursorStore({
+      name: NAME,
+      read: readCursor,
+      indexedDB,
+      storage: localStorage,
+      clock: globalTimersClock,
+    });
+    expect(await reopened.load()).toEqual({ tasks: 3 });
   });
 });
