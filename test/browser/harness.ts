@@ -98,7 +98,8 @@ export type LeaderSample = [number, boolean];
 /** What the tabs fixture exposes as `window.__tw` (the serialisable part). */
 interface TabWindowData {
   seqs: Record<string, number[]>;
-  events: Array<{ service: string; seq: number; propertyId: string | null }>;
+  /** `at`: the page's real `Date.now()` at delivery. */
+  events: Array<{ service: string; seq: number; propertyId: string | null; at: number }>;
   samples: LeaderSample[];
   leaderEvents: LeaderSample[];
   errors: string[];
@@ -186,12 +187,12 @@ export interface Throttle {
 /**
  * Runs in the page before the library: the page says it is hidden, and its
  * timers run as Chrome runs a hidden tab's, aligned to whole `alignMs`.
- * EMULATED: headless Chromium keeps every page visible (new pages,
- * bringToFront, window.open, minimised windows and Target.createTarget with
- * `background: true` were all tried, with Playwright's
- * --disable-background-timer-throttling, --disable-renderer-backgrounding
- * and --disable-backgrounding-occluded-windows removed), so it never applies
- * its hidden-tab throttling. Everything else stays real.
+ * EMULATED: the contexts Playwright creates emulate focus, so their pages
+ * stay visible and their timers run on time. Chromium hides and throttles
+ * for real only in the default context of one started without Playwright's
+ * defaults (launchBackgroundChromium, background-chromium.ts, as
+ * tabs-throttled.test.ts does), where only the tab in front is visible and
+ * minute-long waits take minutes. Everything else stays real.
  */
 function hideAndThrottle({ alignMs, graceMs = 0 }: Throttle): void {
   Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
@@ -603,12 +604,14 @@ export function setPageFlags(page: Page, flags: Record<string, unknown>): Promis
 }
 
 /**
- * The longer navigation, `persistCursor` and worker journeys. Together they take
- * about two minutes of Chromium on a 2-core machine, more than `npm test`
- * has left of its 10 minutes, so they run with `npm run test:journeys`
- * (`TABWIRE_JOURNEYS=1`) and `npm test` skips them. `npm test` keeps one
- * journey of each kind, as a plain `it`: the leader reloaded, a logout and
- * login in the leader tab, a provider remount, and the core persistCursor
- * cases.
+ * The longer journeys: navigation, `persistCursor`, workers over SSE and
+ * long-poll, background tabs under Chrome's real timer throttling, and a
+ * follower hidden past a whole minute. Together they take about 11 minutes
+ * of Chromium on a 2-core machine, more than `npm test` has left of its 10
+ * minutes, so they run with `npm run test:journeys` (`TABWIRE_JOURNEYS=1`)
+ * and `npm test` skips them. `npm test` keeps one journey of each kind, as
+ * a plain `it`: the leader reloaded, a logout and login in the leader tab, a
+ * provider remount, the core persistCursor cases, workers over WebSocket,
+ * and a leader hidden under 1/s throttling.
  */
 export const journey = process.env.TABWIRE_JOURNEYS === '1' ? it : it.skip;
