@@ -181,36 +181,40 @@ for (const strategy of ['locks', 'storage'] as const) {
 
     // A guard against regressions (it passed before the freeze handling
     // too): with the journeys, as `npm test` has no time to spare.
-    journey('a frozen follower changes nothing for the others; back, it gets what it missed once', async () => {
-      const org = `org_freeze_follower_${strategy}`;
-      const { errors, tabs, stop, last } = await threeTabs(org);
-      const [leader, frozen, other] = tabs as [Page, Page, Page];
-      const connectionsBefore = env.server.metrics().totalConnections;
-      try {
-        await setLifecycle(frozen, 'frozen');
-        const atFreeze = (await tabSeqs(other)).length;
-        await sleep(1000);
-        // The others kept going on the same connection.
-        expect((await tabSeqs(other)).length).toBeGreaterThan(atFreeze + 10);
-        expect((await tabState(leader)).isLeader).toBe(true);
-        expect(env.server.metrics().totalConnections).toBe(connectionsBefore);
+    journey(
+      'a frozen follower changes nothing for the others; back, it gets what it missed once',
+      async () => {
+        const org = `org_freeze_follower_${strategy}`;
+        const { errors, tabs, stop, last } = await threeTabs(org);
+        const [leader, frozen, other] = tabs as [Page, Page, Page];
+        const connectionsBefore = env.server.metrics().totalConnections;
+        try {
+          await setLifecycle(frozen, 'frozen');
+          const atFreeze = (await tabSeqs(other)).length;
+          await sleep(1000);
+          // The others kept going on the same connection.
+          expect((await tabSeqs(other)).length).toBeGreaterThan(atFreeze + 10);
+          expect((await tabState(leader)).isLeader).toBe(true);
+          expect(env.server.metrics().totalConnections).toBe(connectionsBefore);
 
-        await setLifecycle(frozen, 'active');
-        expect(await life(frozen)).toEqual(['freeze', 'resume']);
-        await waitUntil(async () => (await tabState(frozen)).status === 'connected', {
-          message: 'the resumed tab shows the connection',
-        });
-        await sleep(300);
-        await allExactlyOnce(tabs, stop, last);
-        expect((await tabState(leader)).isLeader).toBe(true);
-        expect(orgConnections(env.server, org)).toHaveLength(1);
-        // (The leader asks the server for the hole by reconnecting from the
-        // resumed tab's cursor: a new connection, still the only one.)
-        expect(errors).toEqual([]);
-      } finally {
-        stop();
-        for (const tab of tabs) await tab.close();
-      }
-    }, 30_000);
+          await setLifecycle(frozen, 'active');
+          expect(await life(frozen)).toEqual(['freeze', 'resume']);
+          await waitUntil(async () => (await tabState(frozen)).status === 'connected', {
+            message: 'the resumed tab shows the connection',
+          });
+          await sleep(300);
+          await allExactlyOnce(tabs, stop, last);
+          expect((await tabState(leader)).isLeader).toBe(true);
+          expect(orgConnections(env.server, org)).toHaveLength(1);
+          // (The leader asks the server for the hole by reconnecting from the
+          // resumed tab's cursor: a new connection, still the only one.)
+          expect(errors).toEqual([]);
+        } finally {
+          stop();
+          for (const tab of tabs) await tab.close();
+        }
+      },
+      30_000,
+    );
   });
 }
