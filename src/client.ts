@@ -1538,7 +1538,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           counters: wasWelcomed ? counters : plus(counters, 'failedConnects'),
           circuit: circuitState(),
         });
-        emit('disconnected', { error, willRetryInMs });
+        // The guard may have tripped at this very failure (its rate, or the
+        // breaker it opened): then no retry comes, and none is promised.
+        emit('disconnected', { error, willRetryInMs: loop.isRunning ? willRetryInMs : undefined });
       },
       forbidden: becomeForbidden,
       updated: (cursor) => {
