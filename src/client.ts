@@ -1485,7 +1485,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           (JSON.stringify(subscription()) !== liveSubscription ||
             Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!)));
         if (!replayNow) replayFloor = undefined;
-        guard.recordAttempt(false);
+        // A frame received, as the relayed welcome is in a follower.
+        guard.recordFrames(1, 0);
         // The server's time at the welcome, half the connect's round trip
         // ago: a client clock minutes off still measures latency right.
         welcomed(frame, connectMs / 2);
@@ -1529,17 +1530,15 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       invalidFrame,
       disconnected: (error, willRetryInMs, wasWelcomed) => {
         // A live connection that dropped is no failed attempt (its welcome
-        // counted it a success), as the breaker and the docs count them:
-        // else two network blips on a quiet stream trip the guard.
-        if (!wasWelcomed) guard.recordAttempt(true);
+        // counted it a success), as the breaker and the docs count them.
         const { counters } = getState();
         setState({
           lastError: `${error.code}: ${error.message}`,
           counters: wasWelcomed ? counters : plus(counters, 'failedConnects'),
           circuit: circuitState(),
         });
-        // The guard may have tripped at this very failure (its rate, or the
-        // breaker it opened): then no retry comes, and none is promised.
+        // The guard may have tripped at this very failure (a probe of a
+        // circuit open too long): then no retry comes, and none is promised.
         emit('disconnected', { error, willRetryInMs: loop.isRunning ? willRetryInMs : undefined });
       },
       forbidden: becomeForbidden,

@@ -11,13 +11,19 @@ import { resolveNamedNumbers } from './thresholds';
  * IMPLEMENTED", done on the client. Defaults are the seed's.
  */
 export interface RollbackThresholds {
-  /** Error rate (failed connects + invalid frames over attempts + frames) that turns realtime off. Default 0.05. */
+  /**
+   * Error rate (invalid frames over frames received, valid and invalid,
+   * heartbeats included) that turns realtime off. Default 0.05. Failed
+   * connects are not counted: a restart or a network blip never trips the
+   * guard; a backend refusing connections trips `circuit_open` after
+   * `circuitOpenMs`.
+   */
   errorRate: number;
-  /** Error rate that only reports `degraded`. Default 0.02. */
+  /** Error rate (as `errorRate`) that only reports `degraded`. Default 0.02. */
   degradedRate: number;
   /** The sliding window of the error rate, in ms. Default 300000 (5 min). */
   windowMs: number;
-  /** Fewer attempts + frames than this in the window say nothing yet. Default 20. */
+  /** Fewer frames received than this in the window say nothing yet. Default 20. */
   minSamples: number;
   /** The circuit open longer than this turns realtime off. Default 300000 (5 min). */
   circuitOpenMs: number;
@@ -77,10 +83,11 @@ const UNSEEN_AFTER_MS = 120_000;
 
 /**
  * Watches what the client does and turns realtime off when it is doing
- * harm: an error rate above `errorRate` over the window, the circuit open
- * longer than `circuitOpenMs`, or any invariant violation (an event applied
- * out of order or twice) — the last one at once, since the promise of the
- * library is broken and the app's non-realtime path is the safe one.
+ * harm: a rate of invalid frames above `errorRate` over the window, the
+ * circuit open longer than `circuitOpenMs`, or any invariant violation (an
+ * event applied out of order or twice) — the last one at once, since the
+ * promise of the library is broken and the app's non-realtime path is the
+ * safe one.
  * Between `degradedRate` and `errorRate` it says `degraded`.
  *
  * It decides; the client acts (closes the connection, fires `fallback`).
@@ -122,15 +129,12 @@ export class RollbackGuard {
     this.#errors = new SlidingCounter(window);
   }
 
-  /** A connection attempt ended: welcomed (`false`) or failed (`true`). */
-  recordAttempt(failed: boolean): void {
-    this.#samples.add(1);
-    // Adding 0 errors changes no total.
-    this.#errors.add(+failed);
-    this.evaluate();
-  }
-
-  /** Frames received: how many were valid and how many were not. */
+  /**
+   * Frames received: how many were valid and how many were not. Failed
+   * connects are no samples: heartbeats filled the window of a quiet tab, so
+   * the second failed reconnect of a server restart tripped `error_rate` for
+   * the session. A backend that keeps refusing is the open circuit's to judge.
+   */
   recordFrames(valid: number, invalid: number): void {
     this.#samples.add(valid + invalid);
     if (invalid > 0) {

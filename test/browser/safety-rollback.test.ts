@@ -24,9 +24,10 @@ import {
 // one connection and every event, once, in order, in every tab.
 //
 // Option values: WebSocket only (each attempt is one WebSocket the browser
-// opens: counted per page); a short backoff and a breaker that does not open,
-// so the failing attempts come quickly; errorRate 0.5 with minSamples 4, so a
-// handful of refused attempts trip it; a 60 s window, so nothing slides out;
+// opens: counted per page); a short backoff and a breaker that opens after 3
+// failures, for 100 then 200 ms, so the failing attempts come quickly;
+// circuitOpenMs 1000, so a server refusing for a second trips `circuit_open`
+// (refused attempts are no errors of the rate: the default rates stay);
 // cooldownMs 5000: long enough to open a tab and close another while
 // tripped on a loaded machine, short enough for the test.
 
@@ -36,13 +37,9 @@ const COOLDOWN_MS = 5000;
 const options = {
   transports: ['websocket'],
   backoff: { baseMs: 10, capMs: 50 },
-  circuit: { failureThreshold: 1000 },
+  circuit: { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 200 },
   rollback: {
-    errorRate: 0.5,
-    degradedRate: 0.25,
-    minSamples: 4,
-    windowMs: 60_000,
-    circuitOpenMs: 60_000,
+    circuitOpenMs: 1000,
     cooldownMs: COOLDOWN_MS,
   },
 };
@@ -89,7 +86,7 @@ describe('auto-rollback across real Chromium tabs', () => {
     );
     const trippedAt = performance.now();
     const leaderState = await tabState(leader);
-    expect(leaderState.rollback).toMatchObject({ state: 'tripped', reason: 'error_rate' });
+    expect(leaderState.rollback).toMatchObject({ state: 'tripped', reason: 'circuit_open' });
     for (const state of await Promise.all(tabs.map(tabState))) {
       expect(state).toMatchObject({ status: 'disabled', disabledReason: 'auto_rollback' });
       expect(state.transport).toBeUndefined();

@@ -23,9 +23,10 @@ import { closingAfterEach, sleep, until } from './devserver-helpers';
 // - the portal gone, the client is back within the open period and the
 //   backoff, with every event published meanwhile, once, in order;
 // - the rollback guard trips as rollout.md says: the circuit open past
-//   `circuitOpenMs`, or the error rate over `errorRate` (which, in a tab
-//   whose quiet connection put its heartbeats in the window, is the second
-//   failed attempt with the default rates); then no attempt at all, and the
+//   `circuitOpenMs`; never on the error rate, which counts invalid frames
+//   only (a portal for as long as a server restart takes, in a tab whose
+//   quiet connection put its heartbeats in the window, used to trip it at
+//   the second failed attempt); once tripped no attempt at all, and the
 //   `disconnected` of the failure that tripped it promises no retry.
 
 const closing = closingAfterEach();
@@ -198,8 +199,11 @@ async function portal(dev: DevServer) {
 
 const CIRCUIT = { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 400 };
 const BACKOFF = { baseMs: 20, capMs: 50 };
-/** The guard out of the way where it is not under test: no rate is above 1. */
-const NO_ROLLBACK = { rollback: { errorRate: 1, degradedRate: 1, circuitOpenMs: 60_000 } };
+/**
+ * The guard out of the way where it is not under test: the circuit is never
+ * open that long. The default rates: failed connects are no errors of theirs.
+ */
+const NO_ROLLBACK = { rollback: { circuitOpenMs: 60_000 } };
 
 async function rig(devOptions: { heartbeatMs: number }, extra: Partial<RealtimeOptions> = {}) {
   const dev = closing(await startDevServer({ ...devOptions, batchWindowMs: { min: 1, max: 5 } }));
@@ -414,11 +418,8 @@ describe('behind a captive portal or a misconfigured gateway', () => {
   });
 
   it('a portal that stays: the circuit open past circuitOpenMs turns realtime off for the session (auto_rollback), and nothing is tried after', async () => {
-    const r = await rig(
-      { heartbeatMs: 60_000 },
-      // The rate out of the way (rollout.md: "once there are minSamples").
-      { rollback: { circuitOpenMs: 1000, minSamples: 1000 } },
-    );
+    // The default rates: the failed connects are no errors of theirs.
+    const r = await rig({ heartbeatMs: 60_000 }, { rollback: { circuitOpenMs: 1000 } });
     r.publish(1);
     await until(() => r.seqs.length === 1, 3000, 'the first event');
     r.portal.set('html');
@@ -444,34 +445,60 @@ describe('behind a captive portal or a misconfigured gateway', () => {
     expect(r.unhandled).toEqual([]);
   });
 
-  it('a quiet connection whose heartbeats fill the window: the default rates trip error_rate at the second failed attempt; after the cooldown it connects and replays', async () => {
+  it('a quiet connection whose heartbeats fill the window: a portal for as long as a restart trips nothing with the default rates; one that stays trips circuit_open, and after the cooldown it connects and replays', async () => {
     // Heartbeats every 100 ms and a 3 s window stand for the defaults' 15 s
-    // heartbeats in 5 minutes: 20 or more valid frames in the window.
-    const r = await rig({ heartbeatMs: 100 }, { rollback: { windowMs: 3000, cooldownMs: 1000 } });
+    // heartbeats in 5 minutes: 20 or more valid frames in the window. The
+    // circuit (open after 3 failures) may stay open 1.5 s.
+    const r = await rig(
+      { heartbeatMs: 100 },
+      { rollback: { windowMs: 3000, cooldownMs: 1000, circuitOpenMs: 1500 } },
+    );
     await sleep(2500);
     expect(r.rt.getState().rollback.state).toBe('ok');
+
+    // ── a restart: the connection drops, a few attempts meet the portal ──
     r.portal.set('html');
     r.dev.faults.dropConnections();
     r.publish(3);
-    await until(() => r.fallbacks.length === 1, 3000, 'the trip');
+    // The second failed attempt tripped `error_rate` (2/22 > 5 %) when
+    // failed connects counted: realtime off for the cooldown (by default,
+    // for the session).
+    await until(() => r.rt.getState().counters.failedConnects >= 3, 3000, 'failed attempts');
+    r.portal.set('forward');
+    await until(() => r.rt.getState().status === 'connected', 3000, 'reconnected after the restart');
+    await until(() => r.seqs.length === 3, 3000, 'the events of the restart');
+    const failed = r.rt.getState().counters.failedConnects;
+    expect(failed).toBeGreaterThanOrEqual(3);
+    expect(failed).toBeLessThanOrEqual(5);
+    expect(r.fallbacks).toEqual([]);
+    expect(r.rt.getState()).toMatchObject({ status: 'connected', rollback: { state: 'ok' } });
+    expect(r.disconnects.map((d) => d.code)).toEqual([
+      'connection_lost',
+      ...Array(failed).fill('transport_unavailable'),
+    ]);
+    expect(r.disconnects.every((d) => d.willRetryInMs !== undefined)).toBe(true);
+
+    // ── a portal that stays: the circuit open past circuitOpenMs trips it ──
+    await sleep(500);
+    r.portal.set('html');
+    const from = performance.now();
+    r.dev.faults.dropConnections();
+    r.publish(3);
+    await until(() => r.fallbacks.length === 1, 4000, 'the trip');
+    expect(r.fallbacks[0]!.at - from).toBeGreaterThan(1500);
     expect(r.rt.getState()).toMatchObject({
       status: 'disabled',
       disabledReason: 'auto_rollback',
-      rollback: { state: 'tripped', reason: 'error_rate' },
-      counters: { failedConnects: 2 },
+      rollback: { state: 'tripped', reason: 'circuit_open' },
     });
-    expect(r.disconnects.map((d) => d.code)).toEqual([
-      'connection_lost',
-      'transport_unavailable',
-      'transport_unavailable',
-    ]);
-    // The second failed attempt tripped it: its `disconnected` promises no retry.
-    expect(r.disconnects.at(-1)!.willRetryInMs).toBeUndefined();
+    expect(r.rt.getState().counters.invalidFrames).toBe(0);
+    for (const d of r.disconnects.filter((d) => d.at >= r.fallbacks[0]!.at))
+      expect(d.willRetryInMs).toBeUndefined();
     r.portal.set('forward');
     await until(() => r.rt.getState().status === 'connected', 3000, 'connected after the cooldown');
-    await until(() => r.seqs.length === 3, 3000, 'the events of the outage');
+    await until(() => r.seqs.length === 6, 3000, 'the events of the outage');
     await sleep(50);
-    expect(r.seqs).toEqual([1, 2, 3]);
+    expect(r.seqs).toEqual(upTo(6));
     expect(r.fallbacks).toHaveLength(1);
     expect(r.unhandled).toEqual([]);
   });

@@ -308,11 +308,10 @@ describe('availability: a known outage in the circuit-open time', () => {
     // open from the first failed attempt to the welcome after the outage,
     // which is the outage itself. Short cool-downs: the probe after the
     // restart comes within 100 ms.
-    // The guard is left out: dozens of refused connects in 2 s are an error
-    // rate that turns realtime off (as it should), and then nothing reconnects.
+    // The guard at its defaults: refused connects are no errors of its rate
+    // (a restart trips nothing), and 2 s open is far below circuitOpenMs.
     const rt = r.client({
       circuit: { failureThreshold: 1, cooldownMs: 50, maxCooldownMs: 100 },
-      rollback: { errorRate: 1, degradedRate: 1 },
     });
     recordLatency(rt);
     await until(() => rt.getState().status === 'connected' && rt.getState().sli.measured, 5000, 'connected');

@@ -453,7 +453,9 @@ describe('auto-rollback', () => {
     expect(backend.connectionCount).toBe(0);
   });
 
-  it('counts failed attempts, not live connections that dropped, as errors (as the docs define the rate)', async () => {
+  // Failed connects counted too, once: then a restart's second failed
+  // reconnect tripped a quiet tab whose heartbeats filled the window.
+  it('counts neither live connections that dropped nor failed attempts as errors, only invalid frames (as the docs define the rate)', async () => {
     const { rt, backend } = setup({ rollback: { minSamples: 1 }, backoff: { baseMs: 10, capMs: 20 } });
     record(rt);
     await vi.advanceTimersByTimeAsync(0);
@@ -467,14 +469,20 @@ describe('auto-rollback', () => {
       rollback: { state: 'ok' },
       counters: { reconnects: 2, failedConnects: 0 },
     });
-    // An attempt that gets no welcome is a failed one: 1 error in 4 attempts trips at 5 %.
+    // Attempts that get no welcome are failed connects, no errors of the rate.
     backend.drop();
-    backend.failNextConnects(1);
-    await vi.advanceTimersByTimeAsync(100);
-    expect(rt.getState().counters.failedConnects).toBe(1);
+    backend.failNextConnects(2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(rt.getState()).toMatchObject({
+      status: 'connected',
+      rollback: { state: 'ok' },
+      counters: { reconnects: 3, failedConnects: 2 },
+    });
+    // One invalid frame of five (the four welcomes) is above 5 %.
+    backend.sendRaw('garbage');
     expect(rt.getState()).toMatchObject({
       status: 'disabled',
-      rollback: { state: 'tripped', reason: 'error_rate' },
+      rollback: { state: 'tripped', reason: 'error_rate', detail: 'error rate 20.0 %' },
     });
   });
 

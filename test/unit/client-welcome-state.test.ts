@@ -5,7 +5,7 @@ import { createMemoryBackend } from '../../src/testing/memory-backend';
 
 // The loop reported `connected` after the client's welcome sink had
 // already stopped the connection (a statechange listener flipping the kill
-// switch, the rollback guard tripping on the welcome's sample). The state
+// switch, as the rollback guard could trip there too). The state
 // then said `connected` beside a disabledReason, with no connection, and
 // mirrored that to the other tabs.
 

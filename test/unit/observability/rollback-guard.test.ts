@@ -40,20 +40,21 @@ function awake(g: RollbackGuard, clock: { advance(ms: number): void }, ms: numbe
 }
 
 describe('RollbackGuard', () => {
-  it('says nothing before minSamples, whatever the errors', () => {
+  it('says nothing before minSamples frames, whatever the errors', () => {
     const { g } = guard();
-    for (let i = 0; i < 19; i++) g.recordAttempt(true);
+    for (let i = 0; i < 19; i++) g.recordFrames(0, 1);
     expect(g.verdict()).toEqual({ state: 'ok' });
+    g.recordFrames(0, 1);
+    expect(g.verdict()).toMatchObject({ state: 'tripped', reason: 'error_rate' });
   });
 
-  it('trips above a 5 % error rate and stays off for the session by default', () => {
+  it('trips above a 5 % rate of invalid frames and stays off for the session by default', () => {
     const { g, clock, changes } = guard();
-    g.recordFrames(94, 0);
-    g.recordAttempt(false);
-    for (let i = 0; i < 5; i++) g.recordAttempt(true);
-    // 5 errors of 100 samples: exactly 5 % is not above it, but above 2 %.
+    g.recordFrames(95, 0);
+    for (let i = 0; i < 5; i++) g.recordFrames(0, 1);
+    // 5 invalid of 100 frames: exactly 5 % is not above it, but above 2 %.
     expect(g.verdict().state).toBe('degraded');
-    g.recordAttempt(true);
+    g.recordFrames(0, 1);
     const verdict = g.verdict();
     expect(verdict).toMatchObject({ state: 'tripped', reason: 'error_rate' });
     expect(verdict.until).toBeUndefined();
