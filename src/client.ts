@@ -867,7 +867,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   const sliTick = (): void => {
     sliTimer.set(() => {
       if (!active || closed) return;
-      guard.evaluate();
+      // Evaluates the guard too; and tells it the tab went offline meanwhile.
+      circuitToGuard();
       const state = getState();
       const { leader } = state;
       setState({
@@ -1134,10 +1135,17 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     guard.circuitOpen(open);
   };
 
-  /** The circuit is open (half-open counts) while this tab's loop tries to connect. */
+  /**
+   * The circuit is open (half-open counts) while this tab's loop tries to
+   * connect. Not offline: the loop waits for `online` then, and that time
+   * says nothing of the backend (counted, a laptop offline for 5 minutes
+   * tripped `circuit_open` for the session); the SLI tick looks again.
+   */
   const circuitDriven = (): boolean => {
-    return loop.isRunning && breaker.snapshot().state !== 'closed';
+    return loop.isRunning && isOnline() && breaker.snapshot().state !== 'closed';
   };
+
+  const isOnline = (): boolean => (platform.navigator ?? globalThis.navigator)?.onLine !== false;
 
   /**
    * Several subscribe calls in one tick become one in-place update, sent if
@@ -1453,7 +1461,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     backoff: new ExponentialBackoff({ ...options.backoff, floorMs: options.backoff.baseMs, random }),
     watchdog: new HeartbeatWatchdog({ clock, onDead: () => loop.heartbeatMissed() }),
     clock,
-    isOnline: () => (platform.navigator ?? globalThis.navigator)?.onLine !== false,
+    isOnline,
     subscription: () => {
       const wanted = subscription();
       liveSubscription = JSON.stringify(wanted);

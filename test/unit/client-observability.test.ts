@@ -486,6 +486,36 @@ describe('auto-rollback', () => {
     });
   });
 
+  // The trip usually comes as the open period ends (the circuit going
+  // half-open), before any failure; here the probe's own failure, a connect
+  // timeout, is what takes the open time past circuitOpenMs.
+  it('the failed probe that trips circuit_open promises no retry in its disconnected', async () => {
+    const { rt, backend } = setup({
+      connectTimeoutMs: 800,
+      backoff: { baseMs: 10, capMs: 20 },
+      circuit: { failureThreshold: 1, cooldownMs: 500, maxCooldownMs: 500 },
+      rollback: { circuitOpenMs: 1000 },
+    });
+    const seen: Array<{ code: string; willRetryInMs: number | undefined; tripped: boolean }> = [];
+    rt.on('disconnected', ({ error, willRetryInMs }) =>
+      seen.push({ code: error.code, willRetryInMs, tripped: rt.getState().rollback.state === 'tripped' }),
+    );
+    record(rt);
+    await vi.advanceTimersByTimeAsync(0);
+    backend.silence(true);
+    backend.drop();
+    // Open at the first timeout (~810 ms), half-open 500 ms later (open
+    // 500 ms: no trip), the probe times out 800 ms after that: open 1300 ms.
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(rt.getState()).toMatchObject({
+      status: 'disabled',
+      rollback: { state: 'tripped', reason: 'circuit_open' },
+    });
+    expect(seen.map((d) => d.code)).toEqual(['connection_lost', 'connect_timeout', 'connect_timeout']);
+    expect(seen.at(-1)).toEqual({ code: 'connect_timeout', willRetryInMs: undefined, tripped: true });
+    expect(seen.slice(0, -1).every((d) => typeof d.willRetryInMs === 'number' && !d.tripped)).toBe(true);
+  });
+
   it('comes back after the configured cooldown', async () => {
     const { rt, backend } = setup({ rollback: { cooldownMs: 60_000, minSamples: 1 } });
     record(rt);

@@ -62,3 +62,50 @@ describe('rollback guard and a server restart', () => {
     },
   );
 });
+
+describe('rollback guard and a tab offline', () => {
+  // The circuit opened (the network went, the browser noticed late), then
+  // the browser said offline: the loop waits for `online`, and that time
+  // says nothing of the backend. Counted as open, 5 minutes of it tripped
+  // `circuit_open`, and with the default cooldown (0) realtime stayed off
+  // once the network was back.
+  it('time offline with the circuit open does not trip circuit_open; back online it reconnects', async () => {
+    const backend = createMemoryBackend({ heartbeatMs: 15_000 });
+    const navigator = { onLine: true };
+    const win = new EventTarget();
+    const rt = createRealtime(
+      memoryOptions(backend, {
+        platform: { clock: globalTimersClock, random: () => 0.5, navigator, window: win },
+      }),
+    );
+    clients.push(rt);
+    const fallbacks: string[] = [];
+    rt.on('fallback', ({ reason }) => fallbacks.push(reason));
+    const seqs: number[] = [];
+    rt.subscribe('tasks', (events) => {
+      for (const e of events) seqs.push(e.seq);
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(rt.getState().status).toBe('connected');
+
+    // The network goes: refused reconnects open the circuit, then offline.
+    backend.failNextConnects(Number.POSITIVE_INFINITY);
+    backend.drop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(rt.getState().circuit.state).not.toBe('closed');
+    navigator.onLine = false;
+    backend.publish({ service: 'tasks' });
+    await vi.advanceTimersByTimeAsync(6 * 60_000);
+    expect(fallbacks).toEqual([]);
+    expect(rt.getState().rollback.state).toBe('ok');
+
+    // Back: the next connect goes through.
+    backend.failNextConnects(0);
+    navigator.onLine = true;
+    win.dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(70_000);
+    expect(fallbacks).toEqual([]);
+    expect(rt.getState()).toMatchObject({ status: 'connected', rollback: { state: 'ok' } });
+    expect(seqs).toEqual([1]);
+  });
+});
