@@ -134,6 +134,15 @@ async function receivesEvents(container: HTMLElement) {
   await waitFor(() => expect(text(container, 'delivered')).toBe('2'), { timeout: 3000 });
 }
 
+/** `Late` as a lazy component whose code arrives when `load()` is called (a streamed part, a lazy route). */
+function lateLoaded(): { PageLate: ReturnType<typeof lazy<typeof Late>>; load: () => void } {
+  let load = () => {};
+  const PageLate = lazy(
+    () => new Promise<{ default: typeof Late }>((resolve) => (load = () => resolve({ default: Late }))),
+  );
+  return { PageLate, load: () => load() };
+}
+
 describe('hydrating server HTML', () => {
   it('with `client`: hydrates without a mismatch, then connects and receives events', async () => {
     const server = track(createRealtime(serverOptions));
@@ -194,10 +203,7 @@ describe('hydrating server HTML', () => {
     const html = serverRender(page(<Late />, track(createRealtime(serverOptions))));
     expect(html).toContain('<b id="late">idle</b>');
 
-    let load = () => {};
-    const PageLate = lazy(
-      () => new Promise<{ default: typeof Late }>((resolve) => (load = () => resolve({ default: Late }))),
-    );
+    const { PageLate, load } = lateLoaded();
     const container = hydrate(html, page(<PageLate />, track(createRealtime(browserOptions))));
     await receivesEvents(container);
     expect(text(container, 'late')).toBe('idle'); // still the server's
@@ -220,10 +226,7 @@ describe('hydrating server HTML', () => {
     const html = serverRender(page(<Late />, track(createRealtime(serverOptions))));
     expect(html).toContain('<b id="late">idle</b>');
 
-    let load = () => {};
-    const PageLate = lazy(
-      () => new Promise<{ default: typeof Late }>((resolve) => (load = () => resolve({ default: Late }))),
-    );
+    const { PageLate, load } = lateLoaded();
     const browser = track(createRealtime(browserOptions));
     const container = hydrate(html, page(<PageLate />, browser));
     await waitFor(() => expect(browser.getState().status).toBe('connected'), { timeout: 3000 });

@@ -2,11 +2,12 @@ import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../../src/client';
 import type { Clock } from '../../../src/clock';
+import type { RealtimeOptions } from '../../../src/options';
 import { readCursor } from '../../../src/protocol/read';
 import { channelName } from '../../../src/tabs/channel-name';
 import { CursorStore } from '../../../src/tabs/cursor-store';
 import { globalTimersClock } from '../../../src/testing/fake-browser';
-import { createMemoryBackend } from '../../../src/testing/memory-backend';
+import { createMemoryBackend, type MemoryBackend } from '../../../src/testing/memory-backend';
 import { MemoryStorage } from '../../../src/testing/memory-storage';
 
 // `persistCursor` and a page closed while events flow. Chromium still runs a
@@ -35,6 +36,22 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
 const scope = { orgId: 'org_pagehide', userId: 'u_1' };
 const NAME = channelName('tabwire', scope);
 
+/** A page that is its own leader, with `persistCursor`, on `backend`; closed after the test. */
+function persistingClient(backend: MemoryBackend, platform: RealtimeOptions['platform']): RealtimeClient {
+  const rt = createRealtime({
+    url: 'http://127.0.0.1:1/v2/realtime',
+    scope,
+    transports: [backend.transport],
+    leader: { strategy: 'none' },
+    persistCursor: true,
+    devtools: false,
+    telemetry: { sampleRate: 0 },
+    platform,
+  });
+  clients.push(rt);
+  return rt;
+}
+
 describe('persistCursor: a page closed while events flow', () => {
   it('the events it delivers after its pagehide write committed are in what the next load resumes from', async () => {
     const localStorage = new MemoryStorage();
@@ -42,17 +59,7 @@ describe('persistCursor: a page closed while events flow', () => {
     const backend = createMemoryBackend({ heartbeatMs: 60_000 });
     const indexedDB = new IDBFactory();
     const win = new EventTarget();
-    const rt = createRealtime({
-      url: 'http://127.0.0.1:1/v2/realtime',
-      scope,
-      transports: [backend.transport],
-      leader: { strategy: 'none' },
-      persistCursor: true,
-      devtools: false,
-      telemetry: { sampleRate: 0 },
-      platform: { window: win, indexedDB },
-    });
-    clients.push(rt);
+    const rt = persistingClient(backend, { window: win, indexedDB });
     const seqs: number[] = [];
     rt.subscribe('tasks', (events) => {
       for (const e of events) seqs.push(e.seq);
@@ -102,17 +109,7 @@ describe('persistCursor: a page closed while events flow', () => {
       ...globalTimersClock,
       setTimeout: (fn, ms) => globalTimersClock.setTimeout(() => frozen || fn(), ms),
     };
-    const rt = createRealtime({
-      url: 'http://127.0.0.1:1/v2/realtime',
-      scope,
-      transports: [backend.transport],
-      leader: { strategy: 'none' },
-      persistCursor: true,
-      devtools: false,
-      telemetry: { sampleRate: 0 },
-      platform: { window: new EventTarget(), document: doc, indexedDB, clock },
-    });
-    clients.push(rt);
+    const rt = persistingClient(backend, { window: new EventTarget(), document: doc, indexedDB, clock });
     const seqs: number[] = [];
     rt.subscribe('tasks', (events) => {
       for (const e of events) seqs.push(e.seq);
