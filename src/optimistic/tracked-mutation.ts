@@ -66,10 +66,10 @@ export interface PendingMutation {
   /** Its handle, which also names it (`handle.id`). */
   readonly handle: TrackedMutation;
   /**
-   * Settles it if still pending (later calls do nothing): stops its timer,
-   * resolves the handle's promises and tells its owner.
+   * Cancels it for `reason` if still pending (later calls do nothing): stops
+   * its timer, resolves its `result` and tells its owner.
    */
-  settle(outcome: MutationOutcome): void;
+  cancel(reason: MutationCancelReason): void;
   /** Its echo was dispatched now: settles it `visible`, with the latency since tracking. */
   echoed(): void;
 }
@@ -88,21 +88,6 @@ export function trackTimeout(mutationId: string, options: TrackOptions, defaultT
   return timeoutMs;
 }
 
-/** A promise and the function that resolves it. */
-function deferred<T>(): [Promise<T>, (value: T) => void] {
-  let resolve!: (value: T) => void;
-  // The executor runs at once, so `resolve` is set before the array is made.
-  return [
-    new Promise<T>((r) => {
-      resolve = r;
-    }),
-    resolve,
-  ];
-}
-
-/** The outcome of a mutation cancelled for `reason`. */
-const cancelled = (reason: MutationCancelReason): MutationOutcome => ({ status: 'cancelled', reason });
-
 /**
  * Starts one mutation now: pending, timing out after `timeoutMs` on `clock`.
  * `done` is told once, when it settles, after its promises are resolved.
@@ -113,33 +98,48 @@ export function trackOne(
   clock: Clock,
   done: (mutation: PendingMutation, outcome: MutationOutcome) => void,
 ): PendingMutation {
-  let status: MutationStatus = 'pending';
-  const [result, resolveResult] = deferred<MutationOutcome>();
-  const [visible, resolveVisible] = deferred<{ latencyMs: number }>();
-  const [timedOut, resolveTimedOut] = deferred<void>();
+  // Set once, as it settles: its status from then on.
+  let outcome: MutationOutcome | undefined;
+  // Each set by its promise's executor, which runs at once.
+  let resolveResult!: (outcome: MutationOutcome) => void;
+  let resolveVisible!: (value: { latencyMs: number }) => void;
+  let resolveTimedOut!: () => void;
   const trackedAt = clock.now();
-  const since = () => clock.now() - trackedAt;
-  const timer = clock.setTimeout(() => mutation.settle({ status: 'timed_out', afterMs: since() }), timeoutMs);
+  const timer = clock.setTimeout(
+    () => settle({ status: 'timed_out', afterMs: clock.now() - trackedAt }, resolveTimedOut),
+    timeoutMs,
+  );
+  // The one place a mutation settles, so it settles at most once; `resolveOwn`
+  // resolves the promise of its own outcome (`visible`, `timedOut`), if any.
+  const settle = (settled: MutationOutcome, resolveOwn?: () => void): void => {
+    if (outcome) return;
+    outcome = settled;
+    clock.clearTimeout(timer);
+    resolveOwn?.();
+    resolveResult(settled);
+    done(mutation, settled);
+  };
+  const cancel = (reason: MutationCancelReason) => settle({ status: 'cancelled', reason });
   const mutation: PendingMutation = {
     handle: {
       id,
-      result,
-      visible,
-      timedOut,
-      status: () => status,
-      cancel: () => mutation.settle(cancelled('cancelled')),
+      result: new Promise((resolve) => {
+        resolveResult = resolve;
+      }),
+      visible: new Promise((resolve) => {
+        resolveVisible = resolve;
+      }),
+      timedOut: new Promise((resolve) => {
+        resolveTimedOut = resolve;
+      }),
+      status: () => outcome?.status ?? 'pending',
+      cancel: () => cancel('cancelled'),
     },
-    // The one place a mutation settles, so it settles at most once.
-    settle(outcome) {
-      if (status !== 'pending') return;
-      status = outcome.status;
-      clock.clearTimeout(timer);
-      if (outcome.status === 'visible') resolveVisible({ latencyMs: outcome.latencyMs });
-      else if (outcome.status === 'timed_out') resolveTimedOut();
-      resolveResult(outcome);
-      done(mutation, outcome);
+    cancel,
+    echoed() {
+      const latencyMs = clock.now() - trackedAt;
+      settle({ status: 'visible', latencyMs }, () => resolveVisible({ latencyMs }));
     },
-    echoed: () => mutation.settle({ status: 'visible', latencyMs: since() }),
   };
   return mutation;
 }
@@ -177,10 +177,8 @@ export class PendingMutations {
     const pending = this.#pending;
     let mutation = pending.get(id);
     if (!mutation) {
-      for (const oldest of pending.values()) {
-        if (pending.size < this.#maxPending) break;
-        oldest.settle(cancelled('evicted'));
-      }
+      // Never more than `maxPending` (≥ 1) are pending: one out makes room.
+      if (pending.size >= this.#maxPending) pending.values().next().value!.cancel('evicted');
       // While this one is pending, no other mutation of `id` is tracked.
       mutation = trackOne(id, timeoutMs, this.#clock, (settled, outcome) => {
         pending.delete(id);
@@ -199,6 +197,6 @@ export class PendingMutations {
 
   /** Cancels every pending mutation (reason `disposed`). */
   dispose(): void {
-    for (const mutation of this.#pending.values()) mutation.settle(cancelled('disposed'));
+    for (const mutation of this.#pending.values()) mutation.cancel('disposed');
   }
 }
