@@ -288,8 +288,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     subscribe(service: string, handler: EventHandler): () => void {
       assertOpen();
       if (!isServiceName(service)) fail('service', 'a name of 1..100 [A-Za-z0-9_.:-]', service);
-      if (typeof handler !== 'function')
-        throw new TypeError(`handler must be a function, got ${typeof handler}`);
+      if (typeof handler !== 'function') fail('handler', 'a function', handler, TypeError);
       const off = dispatcher.subscribe(service, handler);
       servicesChanged();
       // Both idempotent, so a second call of the unsubscribe changes nothing.
@@ -355,8 +354,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       event: E,
       listener: (...args: RealtimeEventMap[E]) => void,
     ): () => void {
-      if (typeof listener !== 'function')
-        throw new TypeError(`listener must be a function, got ${typeof listener}`);
+      if (typeof listener !== 'function') fail('listener', 'a function', listener, TypeError);
       listeners[event] = [...(listeners[event] ?? []), listener] as never;
       // Someone wants the figures: measure them in this tab too.
       if (event === 'sli' && !closed) void measure();

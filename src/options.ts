@@ -15,6 +15,7 @@ import type { ResolvedFlags } from './state';
 import { assertTransportList } from './transports/fallback';
 import type { Transport } from './transports/types';
 import { isHttpUrl } from './transports/url';
+import { noop } from './util/emitter';
 import { MAX_TIMER_DELAY_MS } from './util/timers';
 import * as v from './util/validate';
 import {
@@ -261,6 +262,11 @@ export const FLAG_CHECKS = {
   disabledServices: strings,
 } as const satisfies { readonly [K in keyof ResolvedFlags]: SimpleCheck };
 
+/** A TypeError, not the RangeError of a bad option: the argument itself (`options`, `flags`) is no object. */
+function needObject(field: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null) v.fail(field, 'an object', value, TypeError);
+}
+
 /** Validates a partial flags object (from options or `setFlags`) and merges it onto `base`. */
 export function resolveFlags(
   base: ResolvedFlags,
@@ -268,8 +274,7 @@ export function resolveFlags(
   field = 'flags',
 ): ResolvedFlags {
   if (flags === undefined) return base;
-  if (typeof flags !== 'object' || flags === null)
-    throw new TypeError(`${field} must be an object, got ${String(flags)}`);
+  needObject(field, flags);
   // A misspelled kill switch (`emergencyDisabled`, typed in DevTools during an
   // incident) would do nothing, silently: refused, as "not a flag".
   return overlay(base, flags, `${field}.`, FLAG_CHECKS, 'a flag');
@@ -290,6 +295,7 @@ type Defaulted = Pick<
   | 'devtools'
   | 'persistCursor'
   | 'appKey'
+  | 'flagsUrl'
 >;
 
 /** The options read with defaults: the groups, each with its table, then the top-level options. */
@@ -319,13 +325,12 @@ const DEFAULTS: Defaults<Defaulted> = {
   devtools: [true, bool],
   persistCursor: [false, bool],
   appKey: ['tabwire', nonEmptyString],
+  flagsUrl: [undefined, resolveFlagsUrl],
 };
 
 /** Applies defaults and validates every option once, loudly. */
 export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`createRealtime needs an options object, got ${String(options)}`);
-  }
+  needObject('options', options);
   const url: unknown = options.url;
   if (typeof url !== 'string' || !isHttpUrl(url)) v.fail('url', 'an absolute http(s) URL', url);
 
@@ -345,16 +350,20 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     slo: resolveSloTargets(options.slo),
     alerts: resolveAlertThresholds(options.alerts),
     rollback: resolveRollbackThresholds(options.rollback),
-    flagsUrl: resolveFlagsUrl(options.flagsUrl),
     platform: {
       ...platform,
-      clock: platform.clock ?? systemClock,
       ...resolveGroup<
-        Pick<RealtimePlatform, 'WebSocket' | 'fetch'> & { wallClock: WallClock; random: RandomSource }
+        Pick<RealtimePlatform, 'WebSocket' | 'fetch'> & {
+          clock: Clock;
+          wallClock: WallClock;
+          random: RandomSource;
+        }
       >(
         platform,
         'platform.',
         {
+          // Taken as given: a clock is an object of three functions.
+          clock: [systemClock, noop],
           wallClock: [Date.now, fn],
           random: [Math.random, fn],
           // What the built-in transports named in `transports` are given.
@@ -366,13 +375,12 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
           window: 0,
           document: 0,
           navigator: 0,
-          clock: 0,
           locks: 0,
           BroadcastChannel: 0,
           indexedDB: 0,
           storage: 0,
         } satisfies Record<
-          Exclude<keyof RealtimePlatform, 'wallClock' | 'random' | 'WebSocket' | 'fetch'>,
+          Exclude<keyof RealtimePlatform, 'clock' | 'wallClock' | 'random' | 'WebSocket' | 'fetch'>,
           0
         >,
       ),
@@ -393,15 +401,13 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   };
 }
 
-function resolveFlagsUrl(option: RealtimeOptions['flagsUrl']): ResolvedOptions['flagsUrl'] {
-  if (option === undefined || option === null) return undefined;
+function resolveFlagsUrl(field: string, option: unknown): ResolvedOptions['flagsUrl'] {
+  if (option == null) return undefined;
   const given = typeof option === 'string' ? { url: option } : option;
-  if (!isObject(given)) {
-    v.fail('flagsUrl', 'a URL string or { url, intervalMs }', option);
-  }
-  return resolveGroup<{ url: string; intervalMs: number }>(given, 'flagsUrl.', {
+  if (!isObject(given)) v.fail(field, 'a URL string or { url, intervalMs }', option);
+  return resolveGroup<{ url: string; intervalMs: number }>(given, `${field}.`, {
     // No default: what was given (a missing url, `null` too) is what is checked.
-    url: [given.url, nonEmptyString],
+    url: [given.url as string, nonEmptyString],
     intervalMs: [30_000, ms(1000)],
   });
 }

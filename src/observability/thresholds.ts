@@ -67,7 +67,7 @@ export const SLO_NAMES = /* @__PURE__ */ Object.freeze(
  */
 export function resolveSloTargets(overrides: Partial<SloTargets> = {}, field = 'slo'): SloTargets {
   // A target of 0 could never be met (every SLI is ≥ 0), so it is a mistake.
-  return resolveNamedNumbers(field, overrides, DEFAULT_SLO_TARGETS, 'an SLO', assertPositive);
+  return resolveNamedNumbers(field, overrides, DEFAULT_SLO_TARGETS, 'an option', assertPositive);
 }
 
 /**
@@ -153,5 +153,5 @@ export function resolveAlertThresholds(
   overrides: Partial<AlertThresholds> = {},
   field = 'alerts',
 ): AlertThresholds {
-  return resolveNamedNumbers(field, overrides, DEFAULT_ALERT_THRESHOLDS, 'an alert threshold', num(0));
+  return resolveNamedNumbers(field, overrides, DEFAULT_ALERT_THRESHOLDS, 'an option', num(0));
 }

@@ -42,7 +42,7 @@ export function assertTransportList(
         : typeof entry === 'object' &&
           typeof (entry as Transport | null)?.connect === 'function' &&
           typeof (entry as Transport).name === 'string';
-    if (!ok) fail(`${field}[${index}]`, '"websocket", "sse", "long-poll" or a Transport', entry);
+    if (!ok) fail(`${field}[${index}]`, '"websocket","sse","long-poll" or a Transport', entry);
   });
 }
 

@@ -43,9 +43,19 @@ export function describeValue(value: unknown): string {
   return codePoints.length > MAX_SHOWN_CHARS ? `${codePoints.slice(0, MAX_SHOWN_CHARS - 1).join('')}…` : text;
 }
 
-/** Throws the `RangeError` of every check here: `${field} must be ${expected}, got ${value}`. */
-export function fail(field: string, expected: string, value: unknown): never {
-  throw new RangeError(`${field} must be ${expected}, got ${describeValue(value)}`);
+/**
+ * Throws the `RangeError` of every check here: `${field} must be ${expected},
+ * got ${value}`; or, in the same words, the `TypeError` of an argument that
+ * is not even of the right type (`createRealtime(null)`, a handler that is no
+ * function).
+ */
+export function fail(
+  field: string,
+  expected: string,
+  value: unknown,
+  type: typeof RangeError | typeof TypeError = RangeError,
+): never {
+  throw new type(`${field} must be ${expected}, got ${describeValue(value)}`);
 }
 
 // The shared body of the numeric assertions; `kind` is what a valid value is.

@@ -568,7 +568,7 @@ describe('on / off', () => {
   it('refuses a listener that is not a function', () => {
     const { rt } = setup();
     expect(() => rt.on('statechange', 'nope' as never)).toThrow(
-      new TypeError('listener must be a function, got string'),
+      new TypeError('listener must be a function, got "nope"'),
     );
   });
 });

@@ -176,7 +176,7 @@ describe('resolveOptions', () => {
   it('names a bad transports entry and shows it', () => {
     expect(rangeError({ transports: [] })).toBe('transports must be a non-empty array, got []');
     expect(rangeError({ transports: ['sse', 'pigeon' as never] })).toBe(
-      'transports[1] must be "websocket", "sse", "long-poll" or a Transport, got "pigeon"',
+      'transports[1] must be "websocket","sse","long-poll" or a Transport, got "pigeon"',
     );
     expect(rangeError({ transports: [{ connect: async () => ({}) } as never] })).toMatch(/^transports\[0\]/);
     const custom = { name: 'custom', connect: async () => ({}) as never };
@@ -184,9 +184,7 @@ describe('resolveOptions', () => {
   });
 
   it('throws a TypeError for options that are not an object', () => {
-    expect(() => resolveOptions(null as never)).toThrow(
-      new TypeError('createRealtime needs an options object, got null'),
-    );
+    expect(() => resolveOptions(null as never)).toThrow(new TypeError('options must be an object, got null'));
   });
 });
 

@@ -56,7 +56,7 @@ describe('alert thresholds', () => {
       'alerts.deliveryP99CriticalForMs must be a finite number ≥ 0, got NaN',
     ],
     [{ droppedEventsWarning: '10' }, 'alerts.droppedEventsWarning must be a finite number ≥ 0, got "10"'],
-    [{ churnCritical: 5 }, 'alerts.churnCritical is not an alert threshold; known: circuitOpenCriticalMs'],
+    [{ churnCritical: 5 }, 'alerts.churnCritical is not an option; known: circuitOpenCriticalMs'],
   ])('rejects %j with a RangeError naming the field', (thresholds, message) => {
     const resolve = () => resolveAlertThresholds(thresholds as unknown as Partial<AlertThresholds>);
     expect(resolve).toThrow(RangeError);
