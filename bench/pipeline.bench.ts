@@ -7,6 +7,7 @@
  * and gives node `--expose-gc`).
  */
 import os from 'node:os';
+import { DEFAULT_DEDUP_CAPACITY } from '../src/pipeline/dedup-window';
 import { Dispatcher } from '../src/pipeline/dispatcher';
 import { EventPipeline, type PipelineSink } from '../src/pipeline/event-pipeline';
 import { parseServerFrame } from '../src/protocol/parse';
@@ -94,8 +95,8 @@ function makeHarness(): Harness {
       lost += count;
     },
   };
-  const pipeline = new EventPipeline(sink);
-  pipeline.setServices(dispatcher.services());
+  const pipeline = new EventPipeline(sink, DEFAULT_DEDUP_CAPACITY);
+  pipeline.setServices(dispatcher.services(), {});
   return {
     pipeline,
     delivered: () => {

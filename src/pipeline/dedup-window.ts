@@ -1,6 +1,6 @@
 import type { RealtimeEvent } from '../protocol/schemas';
 
-/** Keys a {@link dedupWindow} remembers when no capacity is given. */
+/** Keys a service's {@link dedupWindow} remembers by default (the `dedupWindow` option's default). */
 export const DEFAULT_DEDUP_CAPACITY = 4096;
 
 /** Largest capacity EventPipeline accepts: far beyond any replay overlap, and still a few MB at most. */
@@ -24,7 +24,7 @@ export type DedupWindow = (key: string) => boolean;
  * touching the ring on a hit keeps the window branch-light. A closure, not a
  * class: its one user (ServiceDedup) only ever calls it.
  */
-export function dedupWindow(capacity: number = DEFAULT_DEDUP_CAPACITY): DedupWindow {
+export function dedupWindow(capacity: number): DedupWindow {
   const keys = new Set<string>();
   // Grows slot by slot until full, then is overwritten in place: no preallocation
   // for the many services that only ever see a handful of events.

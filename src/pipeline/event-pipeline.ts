@@ -1,6 +1,5 @@
 import { isSeq, isServiceName } from '../protocol/read';
-import type { BatchFrame, Cursor, RealtimeEvent, ResetFrame, ServerFrame } from '../protocol/schemas';
-import { DEFAULT_DEDUP_CAPACITY } from './dedup-window';
+import type { BatchFrame, Cursor, RealtimeEvent, ServerFrame } from '../protocol/schemas';
 import { type ServiceDedup, serviceDedup } from './service-dedup';
 
 /** A batch continued from further than the service's cursor: events are missing. */
@@ -72,11 +71,11 @@ export class EventPipeline {
 
   /**
    * `dedupCapacity`: dedup keys remembered per service (at least the last
-   * this many; twice that at most, when a service mixes entity types);
-   * default 4096. It comes checked by createRealtime (`dedupWindow`, an
-   * integer in 16..2^20).
+   * this many; twice that at most, when a service mixes entity types). It
+   * comes resolved and checked by createRealtime (`dedupWindow`, default
+   * 4096, an integer in 16..2^20), so it has no default here.
    */
-  constructor(sink: PipelineSink, dedupCapacity = DEFAULT_DEDUP_CAPACITY) {
+  constructor(sink: PipelineSink, dedupCapacity: number) {
     this.#sink = sink;
     this.#dedupCapacity = dedupCapacity;
   }
@@ -90,7 +89,7 @@ export class EventPipeline {
    * the server's head). `alike`: what the caller keeps per service (the
    * client's epochs), whose services leave and are forgotten alike.
    */
-  setServices(services: Iterable<string>, alike: Record<string, unknown> = {}): void {
+  setServices(services: Iterable<string>, alike: Record<string, unknown>): void {
     const subscribed = new Set(services);
     const left = this.#left;
     this.#subscribed = subscribed;
@@ -142,56 +141,46 @@ export class EventPipeline {
   }
 
   /**
-   * Routes a frame: batch, reset and welcome change state (a welcome's cursor
-   * seeds services that have none); heartbeat and error do not concern the
-   * pipeline.
+   * Applies a frame; heartbeat and error do not concern the pipeline.
+   *
+   * - `batch` (see PROTOCOL.md "Gaps and replay"), per service it covers: no
+   *   cursor yet → start at `after`; `after` = cursor → apply; `after` >
+   *   cursor → gap, apply nothing of that service; `after` < cursor →
+   *   overlap, seqs up to the cursor are duplicates. Events out of order or
+   *   outside (after, cursor] are invalid; events whose dedup key was seen
+   *   are duplicates. Cursors move to the batch's cursor before the sink
+   *   hears of the accepted events.
+   * - `reset`: each listed service jumps to the reset's cursor (or loses its
+   *   cursor when the reset gives none, to start at the next batch) and its
+   *   dedup memory is cleared, because the server's epoch may have changed
+   *   and seqs and ids may start over. Then the sink hears `onResync`.
+   * - `welcome`: its cursor seeds services that have none.
    */
   applyFrame(frame: ServerFrame): void {
-    if (frame.type === 'batch') this.applyBatch(frame);
-    else if (frame.type === 'reset') this.applyReset(frame);
-    else if (frame.type === 'welcome') this.seed(frame.cursor);
-  }
-
-  /**
-   * Applies a `reset`: each listed service jumps to the reset's cursor (or
-   * loses its cursor when the reset gives none, to start at the next batch)
-   * and its dedup memory is cleared, because the server's epoch may have
-   * changed and seqs and ids may start over. Then the sink hears `onResync`.
-   */
-  applyReset(frame: ResetFrame): void {
-    const cursor = frame.cursor;
-    for (const service of frame.services) {
-      const seq = cursor[service];
-      if (!isServiceName(service)) continue;
-      // A fresh state: the reset's cursor, and no dedup memory.
-      if (typeof seq === 'number') this.#start(service, seq);
-      else this.#states.delete(service);
-    }
-    this.#sink.onResync({ services: frame.services, cursor, reason: frame.reason });
-  }
-
-  /**
-   * Applies a `batch` (see PROTOCOL.md "Gaps and replay"), per service it
-   * covers: no cursor yet → start at `after`; `after` = cursor → apply;
-   * `after` > cursor → gap, apply nothing of that service; `after` < cursor
-   * → overlap, seqs up to the cursor are duplicates. Events out of order or
-   * outside (after, cursor] are invalid; events whose dedup key was seen are
-   * duplicates. Cursors move to the batch's cursor before the sink hears of
-   * the accepted events.
-   */
-  applyBatch(frame: BatchFrame): void {
-    // The batch's events by service, in the order services first appear.
-    const groups = new Map<string, RealtimeEvent[]>();
-    for (const event of frame.events) {
-      const group = groups.get(event.service);
-      if (group) group.push(event);
-      else groups.set(event.service, [event]);
-    }
-    // Services the batch covers without events (all filtered out for this
-    // subscription) still move their cursor or reveal a gap.
-    for (const service in frame.after) if (!groups.has(service)) groups.set(service, []);
-    // Every cursor moves before the sink hears anything.
-    for (const report of Array.from(groups, (group) => this.#applyService(...group, frame))) report();
+    if (frame.type === 'batch') {
+      // The batch's events by service, in the order services first appear.
+      const groups = new Map<string, RealtimeEvent[]>();
+      for (const event of frame.events) {
+        const group = groups.get(event.service);
+        if (group) group.push(event);
+        else groups.set(event.service, [event]);
+      }
+      // Services the batch covers without events (all filtered out for this
+      // subscription) still move their cursor or reveal a gap.
+      for (const service in frame.after) if (!groups.has(service)) groups.set(service, []);
+      // Every cursor moves before the sink hears anything.
+      for (const report of Array.from(groups, (group) => this.#applyService(...group, frame))) report();
+    } else if (frame.type === 'reset') {
+      const cursor = frame.cursor;
+      for (const service of frame.services) {
+        const seq = cursor[service];
+        if (!isServiceName(service)) continue;
+        // A fresh state: the reset's cursor, and no dedup memory.
+        if (typeof seq === 'number') this.#start(service, seq);
+        else this.#states.delete(service);
+      }
+      this.#sink.onResync({ services: frame.services, cursor, reason: frame.reason });
+    } else if (frame.type === 'welcome') this.seed(frame.cursor);
   }
 
   /** Gives `service` a cursor, with no dedup memory yet. */

@@ -59,7 +59,8 @@ export function isFrameType(type: unknown): type is ServerFrame['type'] {
 export function readServerFrame(value: unknown): ServerFrame | undefined {
   // The discriminator, as `z.discriminatedUnion('type', …)` picks the member.
   const type = isObject(value) ? value.type : undefined;
-  if (type === 'batch') return readBatchFrame(value);
+  // `type` is only read from an object.
+  if (type === 'batch') return readBatchFrame(value as Record<string, unknown>);
   // What the schema of `type` outputs.
   return readMember(value, type, FIELDS) as ServerFrame | undefined;
 }

@@ -94,7 +94,8 @@ const ENVELOPE: readonly Field[] = [
  * that is none is refused too (the leader never sends one). The checks throw;
  * a reader gives `undefined` instead.
  */
-const FLAGS: readonly Field[] = (Object.keys(DEFAULT_FLAGS) as (keyof ResolvedFlags)[]).map((name) => [
+const FLAG_NAMES = Object.keys(DEFAULT_FLAGS) as (keyof ResolvedFlags)[];
+const FLAGS: readonly Field[] = FLAG_NAMES.map((name) => [
   name,
   name === 'disabledServices'
     ? readServiceNames
@@ -145,7 +146,7 @@ const FIELDS: Record<string, readonly Field[]> = {
   ],
   flags: [
     ['flags', shape(FLAGS)],
-    ['fromUrl', arrayOf((value) => FLAGS.some(([name]) => name === value)), 1],
+    ['fromUrl', arrayOf((value) => FLAG_NAMES.includes(value as keyof ResolvedFlags)), 1],
   ],
   cursor: [
     ['cursor', readCursor],

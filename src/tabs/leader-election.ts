@@ -1,5 +1,5 @@
 import type { Clock, RandomSource } from '../clock';
-import { type ListenerErrorHandler, noop, reportListenerError } from '../util/emitter';
+import { noop, reportListenerError } from '../util/emitter';
 import { guarded } from '../util/guarded';
 import type { StorageLease } from './storage-lease-election';
 
@@ -58,12 +58,6 @@ export interface LeaderElectionOptions {
   random?: RandomSource;
   /** Called after every change of `isLeader` or `leaderTabId`. */
   onChange?: (change: LeaderChange) => void;
-  /**
-   * Receives a lock request that failed other than by our own abort (the
-   * tab then joins the storage lease), and a storage lease whose code failed
-   * to load. Default {@link reportListenerError}.
-   */
-  onError?: ListenerErrorHandler;
 }
 
 /** Payload of {@link LeaderElectionOptions.onChange}. */
@@ -96,7 +90,7 @@ export function defaultStorage(): StorageLike | undefined {
  *   `undefined` until then. We keep this honest rather than guess it.
  *   A request the browser refuses (Chromium rejects every one with
  *   SecurityError in an opaque origin or with the site's data blocked,
- *   though `navigator.locks` is there) is reported to `onError`, and the
+ *   though `navigator.locks` is there) is reported (`reportError`), and the
  *   tab joins the `storage` lease below instead: waiting would leave every
  *   tab without a leader for good.
  * - `storage` (storage-lease-election.ts, loaded with import() on the first
@@ -127,7 +121,7 @@ export function defaultStorage(): StorageLike | undefined {
  * Without `beat` wiring every such tab leads alone: a duplicate connection
  * is the honest outcome when tabs cannot see each other, none would be worse.
  * For the same reason a tab whose lease code fails to load (a chunk gone
- * after a deploy, a network error) reports it to `onError` and leads alone.
+ * after a deploy, a network error) reports it (`reportError`) and leads alone.
  *
  * Frozen timers (background tab, sleep): a leader's late timer renews at
  * once (every leader tick does); a follower's late timer only re-reads the
@@ -145,7 +139,6 @@ export class LeaderElection {
 
   /** The leader's id where known: this tab's own while it leads, which is what `isLeader` reads. */
   #leaderTabId: string | undefined;
-  #electionsWon = 0;
   /** Bumped by every start/stop so callbacks of an older run do nothing. */
   #generation = 0;
   /**
@@ -182,10 +175,8 @@ export class LeaderElection {
     return this.#leaderTabId === this.#options.tabId;
   }
 
-  /** How many times this tab became leader (the elections-per-hour SLI). */
-  get electionsWon(): number {
-    return this.#electionsWon;
-  }
+  /** How many times this tab became leader (the elections-per-hour SLI). Callers only read it. */
+  electionsWon = 0;
 
   /**
    * Another tab announced on the channel that it leads. Under `locks` a
@@ -231,7 +222,7 @@ export class LeaderElection {
       (error: unknown) => {
         if (generation !== this.#generation) return;
         // Unable to see the other tabs, this tab leads alone (see the class comment).
-        this.#fail(error);
+        reportListenerError(error);
         this.#set(this.#options.tabId);
       },
     );
@@ -298,7 +289,7 @@ export class LeaderElection {
    * alone, as where the lease's code cannot load.
    */
   #refused(error: unknown, generation: number): void {
-    this.#fail(error);
+    reportListenerError(error);
     // Only a refusal: a request that failed otherwise (a document no longer
     // fully active) may sit beside tabs that hold or wait for the lock, and
     // a lease of its own, which they never write, would make it a second
@@ -311,10 +302,6 @@ export class LeaderElection {
     }
   }
 
-  #fail(error: unknown): void {
-    (this.#options.onError ?? reportListenerError)(error);
-  }
-
   /**
    * Records who leads: this tab's own id when it wins (which no other tab
    * can announce: heardLeader ignores it, the lease never names us as
@@ -324,7 +311,7 @@ export class LeaderElection {
     if (this.#leaderTabId === leaderTabId) return;
     this.#leaderTabId = leaderTabId;
     const isLeader = this.isLeader;
-    if (isLeader) this.#electionsWon++;
+    if (isLeader) this.electionsWon++;
     // The listener's bug must not break the election.
     guarded(() => this.#options.onChange?.({ isLeader, leaderTabId }), reportListenerError);
   }

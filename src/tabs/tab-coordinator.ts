@@ -89,7 +89,6 @@ interface Peer extends TabNeeds {
 export class TabCoordinator extends LeaderElection {
   /** Ours, with the channel's name: also the options of every TabChannel this tab opens (one per start). */
   readonly #options: TabCoordinatorOptions & TabChannelOptions;
-  readonly #clock: Clock;
   readonly #peers = new Map<string, Peer>();
   /** Open while started: it doubles as the "running" flag. */
   #channel: TabChannel | undefined;
@@ -113,7 +112,6 @@ export class TabCoordinator extends LeaderElection {
         host.leadershipChanged(isLeader, leaderTabId);
       },
     });
-    this.#clock = options.clock;
     this.#refreshTimer = new Timer(options.clock);
     this.#options = {
       ...options,
@@ -203,7 +201,7 @@ export class TabCoordinator extends LeaderElection {
       if (this.isLeader) this.#announceLeader();
       host.peerJoined(message.from);
     } else if (type === 'needs') {
-      this.#peers.set(message.from, { ...message, seenAt: this.#clock.now() });
+      this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
       host.needsChanged();
     } else if (type === 'bye') {
       if (this.#peers.delete(message.from)) host.needsChanged();
@@ -222,7 +220,7 @@ export class TabCoordinator extends LeaderElection {
     const channel = this.#channel;
     this.#refreshTimer.set(() => {
       this.announceNeeds();
-      const now = this.#clock.now();
+      const now = this.#options.clock.now();
       let expired: boolean | undefined;
       // Peers unheard of for too long go.
       for (const [tabId, peer] of this.#peers) {

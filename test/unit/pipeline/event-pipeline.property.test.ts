@@ -100,7 +100,7 @@ describe('EventPipeline under random replays (property)', () => {
 
         let previous = pipeline.getCursor();
         for (const frame of frames) {
-          pipeline.applyBatch(frame);
+          pipeline.applyFrame(frame);
           const now = pipeline.getCursor();
           for (const service of SERVICES) expect(now[service]!).toBeGreaterThanOrEqual(previous[service]!);
           previous = now;
@@ -108,7 +108,7 @@ describe('EventPipeline under random replays (property)', () => {
 
         // The reconnect: the server replays everything from the pipeline's cursor.
         const cursor = pipeline.getCursor();
-        pipeline.applyBatch(
+        pipeline.applyFrame(
           batchOf(logs, {
             tasks: { from: cursor.tasks!, to: logs.tasks.n, repeatAt: null },
             crm: { from: cursor.crm!, to: logs.crm.n, repeatAt: null },
@@ -141,7 +141,7 @@ describe('EventPipeline under random replays (property)', () => {
         const sink = new RecordingSink();
         const pipeline = new EventPipeline(sink, 4);
         for (const b of batches) {
-          pipeline.applyBatch(batchOf(logs, { tasks: b.tasks ?? undefined, crm: b.crm ?? undefined }));
+          pipeline.applyFrame(batchOf(logs, { tasks: b.tasks ?? undefined, crm: b.crm ?? undefined }));
         }
         for (const service of SERVICES) {
           const seqs = sink.seqs(service);
@@ -261,7 +261,7 @@ describe('EventPipeline on any schema-valid frames (property)', () => {
         let subscribed: Set<string> | null = null;
         for (const step of steps) {
           if (step.type === 'services') {
-            pipeline.setServices(step.services);
+            pipeline.setServices(step.services, {});
             subscribed = new Set(step.services);
             continue;
           }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_DEDUP_CAPACITY } from '../../../src/pipeline/dedup-window';
 import { EventPipeline, LEFT_SERVICES_MAX } from '../../../src/pipeline/event-pipeline';
 import { parseServerFrame } from '../../../src/protocol/parse';
 import type { BatchFrame, ServerFrame } from '../../../src/protocol/schemas';
@@ -6,7 +7,7 @@ import { makeBatch, makeEvent, RecordingSink } from './fixtures';
 
 function setup(options?: { dedupCapacity?: number }) {
   const sink = new RecordingSink();
-  const pipeline = new EventPipeline(sink, options?.dedupCapacity);
+  const pipeline = new EventPipeline(sink, options?.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
   sink.cursorOf = () => pipeline.getCursor();
   return { sink, pipeline };
 }
@@ -14,7 +15,7 @@ function setup(options?: { dedupCapacity?: number }) {
 describe('EventPipeline: cursor and gap rules', () => {
   it('starts a service with no cursor at the after of its first batch', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch(makeBatch('tasks', 40, [41, 42, 43]));
+    pipeline.applyFrame(makeBatch('tasks', 40, [41, 42, 43]));
     expect(sink.seqs('tasks')).toEqual([41, 42, 43]);
     expect(pipeline.getCursor()).toEqual({ tasks: 43 });
     expect(sink.gaps()).toEqual([]);
@@ -23,7 +24,7 @@ describe('EventPipeline: cursor and gap rules', () => {
   it('applies a batch whose after equals the cursor, and the sink sees the new cursor', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 10 });
-    pipeline.applyBatch(makeBatch('tasks', 10, [11, 12]));
+    pipeline.applyFrame(makeBatch('tasks', 10, [11, 12]));
     expect(sink.calls).toEqual([
       { kind: 'events', service: 'tasks', seqs: [11, 12], cursorSeen: { tasks: 12 } },
     ]);
@@ -32,11 +33,11 @@ describe('EventPipeline: cursor and gap rules', () => {
   it('reports a gap, applies nothing of the service and keeps its cursor', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 10 });
-    pipeline.applyBatch(makeBatch('tasks', 12, [13, 14]));
+    pipeline.applyFrame(makeBatch('tasks', 12, [13, 14]));
     expect(sink.calls).toEqual([{ kind: 'gap', gap: { service: 'tasks', cursor: 10, after: 12 } }]);
     expect(pipeline.getCursor()).toEqual({ tasks: 10 });
     // The replay from the cursor then fills the hole in order.
-    pipeline.applyBatch(makeBatch('tasks', 10, [11, 12, 13, 14]));
+    pipeline.applyFrame(makeBatch('tasks', 10, [11, 12, 13, 14]));
     expect(sink.seqs('tasks')).toEqual([11, 12, 13, 14]);
     expect(pipeline.getCursor()).toEqual({ tasks: 14 });
   });
@@ -44,7 +45,7 @@ describe('EventPipeline: cursor and gap rules', () => {
   it('drops the overlap of a replay as duplicates and applies the rest', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 12 });
-    pipeline.applyBatch(makeBatch('tasks', 9, [10, 11, 12, 13, 14]));
+    pipeline.applyFrame(makeBatch('tasks', 9, [10, 11, 12, 13, 14]));
     expect(sink.seqs('tasks')).toEqual([13, 14]);
     expect(sink.suppressed('tasks', 'duplicate')).toBe(3);
     expect(pipeline.getCursor()).toEqual({ tasks: 14 });
@@ -53,9 +54,9 @@ describe('EventPipeline: cursor and gap rules', () => {
   it('moves the cursor to the batch cursor even past its last event (filtered seqs)', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 5 });
-    pipeline.applyBatch(makeBatch('tasks', 5, [6], 9));
+    pipeline.applyFrame(makeBatch('tasks', 5, [6], 9));
     expect(pipeline.getCursor()).toEqual({ tasks: 9 });
-    pipeline.applyBatch(makeBatch('tasks', 9, [], 12));
+    pipeline.applyFrame(makeBatch('tasks', 9, [], 12));
     expect(pipeline.getCursor()).toEqual({ tasks: 12 });
     expect(sink.calls.filter((c) => c.kind === 'events')).toHaveLength(1);
   });
@@ -63,14 +64,14 @@ describe('EventPipeline: cursor and gap rules', () => {
   it('never moves a cursor backwards on an overlapping batch', () => {
     const { pipeline } = setup();
     pipeline.seed({ tasks: 20 });
-    pipeline.applyBatch(makeBatch('tasks', 10, [11, 12], 12));
+    pipeline.applyFrame(makeBatch('tasks', 10, [11, 12], 12));
     expect(pipeline.getCursor()).toEqual({ tasks: 20 });
   });
 
   it('reports a gap for a service the batch covers without events', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 3 });
-    pipeline.applyBatch(makeBatch('tasks', 7, [], 9));
+    pipeline.applyFrame(makeBatch('tasks', 7, [], 9));
     expect(sink.gaps()).toEqual([{ service: 'tasks', cursor: 3, after: 7 }]);
     expect(pipeline.getCursor()).toEqual({ tasks: 3 });
   });
@@ -81,7 +82,7 @@ describe('EventPipeline: invalid and duplicate events', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 10 });
     const batch = makeBatch('tasks', 10, [11, 13, 12, 13, 14, 10, 16], 15);
-    pipeline.applyBatch(batch);
+    pipeline.applyFrame(batch);
     // 12 after 13: out of order; 13 again: repeated; 10: at/below after; 16: beyond the batch cursor.
     expect(sink.seqs('tasks')).toEqual([11, 13, 14]);
     expect(sink.suppressed('tasks', 'invalid')).toBe(4);
@@ -96,7 +97,7 @@ describe('EventPipeline: invalid and duplicate events', () => {
       after: { tasks: 0, finance: 0 },
       cursor: { tasks: 1, billing: 1 },
     };
-    pipeline.applyBatch(batch);
+    pipeline.applyFrame(batch);
     expect(sink.seqs('tasks')).toEqual([1]);
     expect(sink.suppressed('finance', 'invalid')).toBe(1);
     expect(sink.suppressed('billing', 'invalid')).toBe(1);
@@ -105,7 +106,7 @@ describe('EventPipeline: invalid and duplicate events', () => {
 
   it('refuses every event of a service whose after is beyond its batch cursor', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch({
+    pipeline.applyFrame({
       type: 'batch',
       events: [makeEvent('tasks', 6)],
       after: { tasks: 5 },
@@ -117,8 +118,8 @@ describe('EventPipeline: invalid and duplicate events', () => {
 
   it('drops an event whose dedup key was seen, even with a new seq', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2]));
-    pipeline.applyBatch({
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2]));
+    pipeline.applyFrame({
       type: 'batch',
       events: [makeEvent('tasks', 3, { eventId: 'evt_tasks_1' }), makeEvent('tasks', 4)],
       after: { tasks: 2 },
@@ -131,7 +132,7 @@ describe('EventPipeline: invalid and duplicate events', () => {
 
   it('keys dedup by entity type too, and keeps one window per service', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch({
+    pipeline.applyFrame({
       type: 'batch',
       events: [
         makeEvent('tasks', 1, { eventId: 'e1' }),
@@ -147,8 +148,8 @@ describe('EventPipeline: invalid and duplicate events', () => {
 
   it('forgets dedup keys beyond dedupCapacity per service', () => {
     const { sink, pipeline } = setup({ dedupCapacity: 2 });
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2, 3])); // keys of 2 and 3 remain
-    pipeline.applyBatch({
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2, 3])); // keys of 2 and 3 remain
+    pipeline.applyFrame({
       type: 'batch',
       events: [
         makeEvent('tasks', 4, { eventId: 'evt_tasks_1' }),
@@ -164,13 +165,13 @@ describe('EventPipeline: invalid and duplicate events', () => {
   it('dedups events without eventId by seq alone', () => {
     const { sink, pipeline } = setup();
     const noId = (seq: number) => makeEvent('tasks', seq, { eventId: undefined });
-    pipeline.applyBatch({
+    pipeline.applyFrame({
       type: 'batch',
       events: [noId(1), noId(2)],
       after: { tasks: 0 },
       cursor: { tasks: 2 },
     });
-    pipeline.applyBatch({
+    pipeline.applyFrame({
       type: 'batch',
       events: [noId(2), noId(3)],
       after: { tasks: 1 },
@@ -183,7 +184,7 @@ describe('EventPipeline: invalid and duplicate events', () => {
   it('reports counts once per service per batch, then the events', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 2 });
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2, 3, 3]));
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2, 3, 3]));
     expect(sink.calls).toEqual([
       { kind: 'suppressed', service: 'tasks', count: 1, reason: 'invalid' },
       { kind: 'suppressed', service: 'tasks', count: 2, reason: 'duplicate' },
@@ -196,7 +197,7 @@ describe('EventPipeline: services', () => {
   it('handles a batch of several services independently', () => {
     const { sink, pipeline } = setup();
     pipeline.seed({ tasks: 1, finance: 5 });
-    pipeline.applyBatch({
+    pipeline.applyFrame({
       type: 'batch',
       events: [makeEvent('tasks', 2), makeEvent('finance', 9), makeEvent('tasks', 3), makeEvent('crm', 1)],
       after: { tasks: 1, finance: 8, crm: 0 },
@@ -215,22 +216,22 @@ describe('EventPipeline: services', () => {
     const services = Array.from({ length: 20 }, (_, i) => `s${i}`);
     const events = [1, 2].flatMap((seq) => services.map((s) => makeEvent(s, seq)));
     const bounds = (seq: number) => Object.fromEntries(services.map((s) => [s, seq]));
-    pipeline.applyBatch({ type: 'batch', events, after: bounds(0), cursor: bounds(2) });
+    pipeline.applyFrame({ type: 'batch', events, after: bounds(0), cursor: bounds(2) });
     for (const s of services) expect(sink.seqs(s)).toEqual([1, 2]);
     expect(sink.calls.filter((c) => c.kind === 'events')).toHaveLength(20);
   });
 
   it('suppresses services outside setServices as unsubscribed and keeps their cursors', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2]));
-    pipeline.setServices(['finance']);
-    pipeline.applyBatch(makeBatch('tasks', 2, [3, 4]));
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2]));
+    pipeline.setServices(['finance'], {});
+    pipeline.applyFrame(makeBatch('tasks', 2, [3, 4]));
     expect(sink.seqs('tasks')).toEqual([1, 2]);
     expect(sink.suppressed('tasks', 'unsubscribed')).toBe(2);
     expect(pipeline.getCursor()).toEqual({ tasks: 2 });
     // Re-subscribing continues from the kept cursor: the next live batch is a gap to replay.
-    pipeline.setServices(['finance', 'tasks']);
-    pipeline.applyBatch(makeBatch('tasks', 4, [5]));
+    pipeline.setServices(['finance', 'tasks'], {});
+    pipeline.applyFrame(makeBatch('tasks', 4, [5]));
     expect(sink.gaps()).toEqual([{ service: 'tasks', cursor: 2, after: 4 }]);
   });
 
@@ -240,35 +241,35 @@ describe('EventPipeline: services', () => {
     const { sink, pipeline } = setup();
     const n = LEFT_SERVICES_MAX + 3;
     for (let i = 0; i < n; i++) {
-      pipeline.setServices(['tasks', `doc${i}`]);
-      pipeline.applyBatch(makeBatch(`doc${i}`, 0, [1]));
-      pipeline.setServices(['tasks']);
+      pipeline.setServices(['tasks', `doc${i}`], {});
+      pipeline.applyFrame(makeBatch(`doc${i}`, 0, [1]));
+      pipeline.setServices(['tasks'], {});
     }
     expect(Object.keys(pipeline.getCursor())).toEqual(
       Array.from({ length: LEFT_SERVICES_MAX }, (_, i) => `doc${i + 3}`),
     );
     // One left recently and back: still deduplicated (a publisher's retry of
     // an event under a new seq), and a gap from where it stopped.
-    pipeline.setServices(['doc3']);
-    pipeline.applyBatch(makeBatch('doc3', 1, [2]));
-    pipeline.applyBatch({
+    pipeline.setServices(['doc3'], {});
+    pipeline.applyFrame(makeBatch('doc3', 1, [2]));
+    pipeline.applyFrame({
       ...makeBatch('doc3', 2, [3]),
       events: [makeEvent('doc3', 3, { eventId: 'evt_doc3_1' })],
     });
-    pipeline.applyBatch(makeBatch('doc3', 5, [6]));
+    pipeline.applyFrame(makeBatch('doc3', 5, [6]));
     expect(sink.seqs('doc3')).toEqual([1, 2]);
     expect(sink.suppressed('doc3', 'duplicate')).toBe(1);
     expect(sink.gaps()).toEqual([{ service: 'doc3', cursor: 3, after: 5 }]);
     // One forgotten and back starts anew where its next batch continues from.
-    pipeline.setServices(['doc0']);
-    pipeline.applyBatch(makeBatch('doc0', 9, [10]));
+    pipeline.setServices(['doc0'], {});
+    pipeline.applyFrame(makeBatch('doc0', 9, [10]));
     expect(sink.seqs('doc0')).toEqual([1, 10]);
   });
 
   it('forgets what the caller keeps per service alike, oldest to leave first', () => {
     const { pipeline } = setup();
-    pipeline.setServices(['a', 'b']);
-    pipeline.applyBatch(makeBatch('a', 0, [1]));
+    pipeline.setServices(['a', 'b'], {});
+    pipeline.applyFrame(makeBatch('a', 0, [1]));
     // 'b' has no cursor but an epoch (say): it left first, with 'a'.
     const epochs: Record<string, string> = { b: 'x' };
     pipeline.setServices([], epochs);
@@ -286,10 +287,10 @@ describe('EventPipeline: services', () => {
 
   it('forget drops a cursor so the next batch starts the service afresh', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2]));
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2]));
     pipeline.forget('tasks');
     expect(pipeline.getCursor()).toEqual({});
-    pipeline.applyBatch(makeBatch('tasks', 7, [8]));
+    pipeline.applyFrame(makeBatch('tasks', 7, [8]));
     expect(sink.seqs('tasks')).toEqual([1, 2, 8]);
     expect(sink.gaps()).toEqual([]);
   });
@@ -326,11 +327,11 @@ describe('EventPipeline: frames', () => {
     expect(pipeline.getCursor()).toEqual({ tasks: 9, finance: 4 });
   });
 
-  it('applyReset jumps the cursor, clears dedup memory and reports a resync', () => {
+  it('a reset jumps the cursor, clears dedup memory and reports a resync', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2, 3]));
-    pipeline.applyBatch(makeBatch('finance', 0, [1]));
-    pipeline.applyReset({
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2, 3]));
+    pipeline.applyFrame(makeBatch('finance', 0, [1]));
+    pipeline.applyFrame({
       type: 'reset',
       services: ['tasks'],
       cursor: { tasks: 0 },
@@ -343,16 +344,16 @@ describe('EventPipeline: frames', () => {
     });
     // Seqs and ids start over in the new epoch: the same ids are new again.
     sink.clear();
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2]));
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2]));
     expect(sink.seqs('tasks')).toEqual([1, 2]);
   });
 
-  it('applyReset without a cursor for a service forgets it, to start at the next batch', () => {
+  it('a reset without a cursor for a service forgets it, to start at the next batch', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch(makeBatch('tasks', 0, [1, 2]));
-    pipeline.applyReset({ type: 'reset', services: ['tasks', 'crm'], cursor: { crm: 4 }, reason: 'expired' });
+    pipeline.applyFrame(makeBatch('tasks', 0, [1, 2]));
+    pipeline.applyFrame({ type: 'reset', services: ['tasks', 'crm'], cursor: { crm: 4 }, reason: 'expired' });
     expect(pipeline.getCursor()).toEqual({ crm: 4 });
-    pipeline.applyBatch(makeBatch('tasks', 50, [51]));
+    pipeline.applyFrame(makeBatch('tasks', 50, [51]));
     expect(sink.seqs('tasks')).toEqual([1, 2, 51]);
   });
 
@@ -402,7 +403,7 @@ describe('EventPipeline: prototype-key service names', () => {
         '{"service":"toString","entityType":"t","type":"x","seq":1,"ts":1,"orgId":"o"}],' +
         '"after":{"__proto__":0},"cursor":{"__proto__":1}}',
     ) as BatchFrame;
-    pipeline.applyBatch(raw);
+    pipeline.applyFrame(raw);
     expect(sink.suppressed('__proto__', 'invalid')).toBe(1);
     expect(sink.suppressed('toString', 'invalid')).toBe(1);
     expect(pipeline.getCursor()).toEqual({});
@@ -412,7 +413,7 @@ describe('EventPipeline: prototype-key service names', () => {
 
   it('refuses a NaN seq from a frame that skipped the schema', () => {
     const { sink, pipeline } = setup();
-    pipeline.applyBatch({
+    pipeline.applyFrame({
       type: 'batch',
       events: [makeEvent('tasks', Number.NaN)],
       after: { tasks: 0 },

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readBatchFrame } from '../../../src/protocol/batch-reader';
 import { serverFrameSchema } from '../../../src/protocol/schemas';
+import { readServerFrame } from '../../../src/protocol/server-frame-reader';
 import {
   expectExplored,
   itAgreesOnAnyValue,
@@ -112,7 +113,9 @@ const batchArb = fc
   });
 
 function expectSameAsZod(input: unknown): 'accepted' | 'declined' {
-  const fast = readBatchFrame(input);
+  // readBatchFrame reads only what readServerFrame found to be an object of
+  // type `batch`: any input reaches it through readServerFrame.
+  const fast = readServerFrame(input);
   const zod = serverFrameSchema.safeParse(input);
   if (fast !== undefined) {
     expect(zod.success).toBe(true);

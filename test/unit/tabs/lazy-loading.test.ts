@@ -62,7 +62,9 @@ const grantingLocks: LockManagerLike = {
 async function election(options: Partial<LeaderElectionOptions> = {}) {
   const { LeaderElection } = await import('../../../src/tabs/leader-election');
   const storage = new MemoryStorage();
+  // The election reports through reportListenerError, to the platform's reportError.
   const onError = vi.fn();
+  vi.stubGlobal('reportError', onError);
   const changes: LeaderChange[] = [];
   const election = new LeaderElection({
     name: `${NAME}:leader`,
@@ -71,7 +73,6 @@ async function election(options: Partial<LeaderElectionOptions> = {}) {
     takeoverMs: 300,
     clock,
     storage,
-    onError,
     onChange: (change) => changes.push(change),
     ...options,
   });
@@ -106,6 +107,7 @@ afterEach(() => {
   vi.doUnmock(LEASE);
   vi.doUnmock(FALLBACK);
   vi.useRealTimers();
+  vi.unstubAllGlobals();
 });
 
 describe('the storage lease, loaded on demand', () => {

@@ -42,7 +42,7 @@ function postedTypes(b: FakeBrowser): string[] {
 
 describe('a reset that gave the service no cursor', () => {
   // PROTOCOL: a `reset` may list a service without a cursor for it ("to start
-  // at the next batch", as EventPipeline.applyReset does). The leader then
+  // at the next batch", as EventPipeline.applyFrame does with a reset). The leader then
   // has no cursor for it, and the cursor answer's loop ran over the leader's
   // cursor only: the epoch id it carried for that service was never looked at.
 
