@@ -1,5 +1,6 @@
 import { SERVICE_NAME_PATTERN } from '../protocol/read';
 import type { Cursor } from '../protocol/schemas';
+import { REFUSALS } from '../transports/failures';
 import { isHttpUrl } from '../transports/url';
 import { closeMeaning } from '../transports/websocket-codes';
 import { describeValue } from '../util/validate';
@@ -658,7 +659,7 @@ class TransportChecks {
       }
       if (item.kind === 'end') {
         // The code the client reads from the close code (4401: unauthorized).
-        code = item.closeCode === undefined ? undefined : closeMeaning(item.closeCode).code;
+        code = item.closeCode === undefined ? undefined : closeMeaning(item.closeCode, REFUSALS).code;
         answer = item.detail;
         break;
       }

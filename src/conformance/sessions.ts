@@ -1,9 +1,10 @@
-import { RealtimeError } from '../errors';
 import { encodeCursor } from '../protocol/cursor';
 import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
 import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, WelcomeFrame } from '../protocol/schemas';
+import { REFUSALS } from '../transports/failures';
 import { codeForStatus } from '../transports/http-request';
+import { kit } from '../transports/kit';
 import { pastOf } from '../transports/poll-cursor';
 import { hasContentType, SseParser } from '../transports/sse-parser';
 import { endpointUrl, hasKeys, subscriptionQuery } from '../transports/url';
@@ -163,7 +164,7 @@ async function refusal(response: Response, what: string): Promise<Extract<Opened
   return {
     kind: 'refused',
     status: response.status,
-    code: codeForStatus(response.status),
+    code: codeForStatus(response.status, REFUSALS),
     detail: `${what} answered HTTP ${response.status}${body ? ` ${quote(body)}` : ''}`,
   };
 }
@@ -476,7 +477,7 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
       firstMessage = false;
       // The first message is read for a refusal as the client reads it
       // (websocket-codes.ts), more leniently than a frame: no `message` needed.
-      const error = errorFromFirstFrame(data, RealtimeError);
+      const error = errorFromFirstFrame(data, kit);
       if (error) {
         const { code } = JSON.parse(data as string) as { code: string };
         refusal = {
@@ -537,7 +538,7 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
     // The code the client reads from the close code (4401: unauthorized), as from an HTTP status.
     return {
       kind: 'refused',
-      code: closeMeaning(closeCode).code,
+      code: closeMeaning(closeCode, REFUSALS).code,
       detail: `the WebSocket closed with ${closeCode} before any frame`,
     };
   }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock';
 import { isRealtimeError, RealtimeError } from '../errors';
 import { parseServerFrame } from '../protocol/parse';
 import type { Cursor, ServerFrame, WelcomeFrame } from '../protocol/schemas';
+import { REFUSALS } from '../transports/failures';
 import type { TransportChain } from '../transports/fallback';
 import type { TransportCloseReason, TransportConnection } from '../transports/types';
 import { guarded } from '../util/guarded';
@@ -118,14 +119,15 @@ export class ConnectionLoop {
   #running = false;
   #stopWaitingForBreaker: (() => void) | undefined;
   #everWelcomed = false;
-  #authRetried = false;
   /**
-   * The generation of the attempt a 401 started at once. Its welcome does not
-   * clear `#authRetried`: a 401 on that very connection is the second in a
-   * row, or a server that welcomes and then refuses the token would be
-   * answered by a new token and an immediate reconnect for ever.
+   * 0 (falsy: generations start at 1) until a 401 is answered by a new token
+   * and an immediate retry; then the generation of that retry's attempt (of
+   * the wait after a later failure, which no welcome has). Its welcome keeps
+   * it set: a 401 on that very connection is the second in a row, or a server
+   * that welcomes and then refuses the token would be answered by a new token
+   * and an immediate reconnect for ever.
    */
-  #authRetryGeneration = -1;
+  #authRetry = 0;
   #suspended = false;
   /** Clock time until which the server asked not to be tried again (see `#attempt`). */
   #serverWaitUntil = -Infinity;
@@ -146,7 +148,7 @@ export class ConnectionLoop {
    * welcome first): held so the welcome is acted on with the transport known,
    * and in order with what follows it.
    */
-  #early: ServerFrame[] | undefined;
+  #early: ServerFrame[] = [];
   /** A replay asked soon after the last one, waiting for the backoff (see requestReplay). */
   readonly #replayTimer: Timer;
   #replayedAt = -Infinity;
@@ -177,8 +179,8 @@ export class ConnectionLoop {
     this.#running = true;
     this.#suspended = false;
     // A new run: its first 401 is a first one, whatever the last run's
-    // retried connection left (see #authRetryGeneration).
-    this.#authRetried = false;
+    // retried connection left (see #authRetry).
+    this.#authRetry = 0;
     void this.#attempt();
   }
 
@@ -193,7 +195,8 @@ export class ConnectionLoop {
    * tab becoming visible with a dead connection, a bfcache restore).
    */
   reconnectNow(): void {
-    if (!this.#running || this.#suspended) return;
+    // A loop stopped or suspended was torn down then: this teardown finds
+    // nothing to drop, and `#attempt` starts nothing.
     this.#teardown();
     void this.#attempt();
   }
@@ -201,8 +204,10 @@ export class ConnectionLoop {
   /** Reconnects only if the connection is not healthy (no sooner than the server's wait allows). */
   ensureAlive(): void {
     // Healthy: an attempt under way, or a welcomed connection whose heartbeats
-    // are on time (the watchdog runs on the loop's clock: client.ts gives both the same).
-    if (this.#abort && !(this.#welcomed && this.#deps.watchdog.isOverdue())) return;
+    // are on time (the watchdog runs on the loop's clock: client.ts gives both
+    // the same). It watches from the welcome to the teardown, and is never
+    // overdue while it does not.
+    if (this.#abort && !this.#deps.watchdog.isOverdue()) return;
     this.reconnectNow();
   }
 
@@ -216,7 +221,8 @@ export class ConnectionLoop {
   }
 
   resume(): void {
-    if (!this.#running || !this.#suspended) return;
+    if (!this.#suspended) return;
+    // Of a loop stopped since, start() clears it too, and `#attempt` starts nothing.
     this.#suspended = false;
     void this.#attempt();
   }
@@ -416,7 +422,7 @@ export class ConnectionLoop {
       this.#connection = connection;
       // Frames from now on bypass `#early` (the connection is set); the next
       // teardown empties it before another attempt could fill it.
-      for (const frame of this.#early ?? []) this.#onFrame(generation, frame);
+      for (const frame of this.#early) this.#onFrame(generation, frame);
     } catch (error) {
       // Explicitly not welcomed: a throw while acting on an early welcome
       // counts as a failed attempt too.
@@ -435,10 +441,7 @@ export class ConnectionLoop {
     // The attempt of a current generation is under way (see `#generation`):
     // until its `connect` resolves, frames wait in `#early`.
     if (this.#connection) this.#onFrame(generation, parsed.frame);
-    else {
-      this.#early ??= [];
-      this.#early.push(parsed.frame);
-    }
+    else this.#early.push(parsed.frame);
   }
 
   #onFrame(generation: number, frame: ServerFrame): void {
@@ -466,7 +469,7 @@ export class ConnectionLoop {
     this.#timer.clear();
     this.#welcomed = this.#everWelcomed = true;
     deps.chain.noteWelcome(true);
-    if (generation !== this.#authRetryGeneration) this.#authRetried = false;
+    if (generation !== this.#authRetry) this.#authRetry = 0;
     deps.breaker.recordSuccess();
     // The backoff starts over once this connection has lasted (see #teardown).
     deps.watchdog.start(Math.min(frame.heartbeatMs, MAX_HEARTBEAT_MS));
@@ -474,7 +477,7 @@ export class ConnectionLoop {
     this.#cancelRefresh = deps.tokens.scheduleRefresh((token) => {
       if (generation !== this.#generation) return;
       // A new token on a connection that has lived: a 401 from now on is a first one again.
-      this.#authRetried = false;
+      this.#authRetry = 0;
       this.#connection!.setToken?.(token);
     });
     // The chain's name of this attempt's connection: another connects only after a teardown.
@@ -512,14 +515,15 @@ export class ConnectionLoop {
     }
     // One refresh and an immediate retry; a second 401 in a row is a failure.
     const unauthorized = error.code === 'unauthorized';
-    const retryNow = unauthorized && !this.#authRetried;
+    const retryNow = unauthorized && !this.#authRetry;
     // The refused token is never sent again, not even after the backoff of a
     // second 401: a token without `expiresAt` would stay cached for good, and
     // `getToken` never be asked for the good one the app may have by then.
     if (unauthorized) deps.tokens.invalidate();
     let delay = 0;
+    // Set at once, for an attempt the sink's listeners start: no attempt has this generation.
     if (retryNow) {
-      this.#authRetried = true;
+      this.#authRetry = idleGeneration;
     } else {
       // A live connection that dropped is not a failed attempt; the breaker
       // counts attempts that could not get a welcome.
@@ -536,9 +540,9 @@ export class ConnectionLoop {
     // status.
     if (idleGeneration !== this.#generation) return;
     void this.#attempt(delay);
-    // A retry now: its attempt's (see `#authRetryGeneration`). After a
-    // backoff: its wait's, which no welcome has.
-    this.#authRetryGeneration = this.#generation;
+    // A retry now: its attempt's (see `#authRetry`). After a backoff: its
+    // wait's, which no welcome has.
+    this.#authRetry &&= this.#generation;
   }
 
   /** Drops the current attempt, its connection and any pending retry. */
@@ -551,7 +555,8 @@ export class ConnectionLoop {
       this.#deps.backoff.reset();
     this.#generation++;
     // Reset before the abort, whose listeners run at once and may call back.
-    this.#abort = this.#connection = this.#early = undefined;
+    this.#abort = this.#connection = undefined;
+    this.#early = [];
     this.#welcomed = false;
     // The next connection subscribes to the needs of its time; an update
     // still in flight on this one must not hold back those asked for on it.
@@ -577,10 +582,9 @@ export class ConnectionLoop {
   }
 }
 
-/** The codes of a server's `error` frame that keep their meaning; any other becomes `server_error`. */
-const SERVER_CODES: readonly string[] = ['unauthorized', 'forbidden', 'overloaded', 'bad_request'];
+/** The code of a server's `error` frame if it keeps its meaning (see `REFUSALS`), else `server_error`. */
 function errorCodeOf(code: string): RealtimeError['code'] {
-  return SERVER_CODES.includes(code) ? (code as RealtimeError['code']) : 'server_error';
+  return REFUSALS.has(code) ? (code as RealtimeError['code']) : 'server_error';
 }
 
 function closeReasonToError(reason: TransportCloseReason): RealtimeError {

@@ -1,4 +1,4 @@
-import { RealtimeError } from '../errors';
+import { RealtimeError, type RealtimeErrorCode } from '../errors';
 
 // The errors every transport makes. The core loads this module up front (the
 // lazy built-ins report a failed load with `unavailable`); the transports get
@@ -6,6 +6,21 @@ import { RealtimeError } from '../errors';
 // split it and errors.ts into a chunk of their own. Errors only the HTTP
 // transports make live in http-request.ts, so the WebSocket-only app does not
 // download them.
+
+/**
+ * The refusals of PROTOCOL.md: error code → the HTTP status the same refusal
+ * has over HTTP (a WebSocket's close code is 4000 + that status: 4400, 4401,
+ * 4403, 4429). The codes of a server's `error` frame that keep their meaning;
+ * any other becomes `server_error`. A Map, not an object: the code comes from
+ * the network and must not reach Object.prototype (`constructor`,
+ * `__proto__`).
+ */
+export const REFUSALS: ReadonlyMap<string, number> = new Map<RealtimeErrorCode, number>([
+  ['bad_request', 400],
+  ['unauthorized', 401],
+  ['forbidden', 403],
+  ['overloaded', 429],
+]);
 
 /**
  * A `transport_unavailable` error: this transport cannot be used here or now,

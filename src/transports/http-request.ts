@@ -69,16 +69,16 @@ export async function send(
   }
 }
 
-/** The error code an HTTP status stands for, as PROTOCOL.md assigns them. */
-export function codeForStatus(status: number): RealtimeErrorCode {
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 429 || status === 503) return 'overloaded';
-  if (status === 400) return 'bad_request';
-  if (status >= 500 && status <= 599) return 'server_error';
+/**
+ * The error code an HTTP status stands for, as PROTOCOL.md assigns them: a
+ * refusal's (`refusals`, the core's `REFUSALS` from the kit), 503 as 429.
+ */
+export function codeForStatus(status: number, refusals: ReadonlyMap<string, number>): RealtimeErrorCode {
+  if (status === 503) return 'overloaded';
+  for (const [code, refusal] of refusals) if (status === refusal) return code as RealtimeErrorCode;
   // 404, 405 and the rest: whatever answered is not a tabwire endpoint for
   // this transport, so the next transport may fare better.
-  return 'transport_unavailable';
+  return status >= 500 && status <= 599 ? 'server_error' : 'transport_unavailable';
 }
 
 /**
@@ -94,7 +94,7 @@ export async function errorFromResponse(
   { now, kit }: Pick<HttpDeps, 'now' | 'kit'>,
 ): Promise<RealtimeError> {
   const { status } = response;
-  const code = codeForStatus(status);
+  const code = codeForStatus(status, kit.refusals);
   // The fields of a JSON body, checked one by one below.
   let body: { retryAfterMs?: unknown; message?: unknown } = {};
   if (code === 'server_error' || code === 'transport_unavailable') {

@@ -1,7 +1,7 @@
 import { RealtimeError } from '../errors';
 import { encodeCursor } from '../protocol/cursor';
 import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
-import { abortedError, onAbort, unavailable } from './failures';
+import { abortedError, onAbort, REFUSALS, unavailable } from './failures';
 import { endpointUrl, hasKeys, streamUrl, subscriptionQuery } from './url';
 
 // What the lazily loaded transports (websocket.ts, sse.ts, long-poll.ts and
@@ -21,6 +21,7 @@ export const kit = {
   unavailable,
   abortedError,
   onAbort,
+  refusals: REFUSALS,
   encodeCursor,
   hasKeys,
   endpointUrl,

@@ -1,21 +1,9 @@
 import type { RealtimeError, RealtimeErrorCode } from '../errors';
 import type { TransportKit } from './kit';
 
-// Loaded only with the WebSocket transport: the core's error class comes as
-// an argument, never by an import (see kit.ts).
-
-/**
- * The refusals of PROTOCOL.md's WebSocket endpoint: error code → the HTTP
- * status the same refusal has over HTTP. Its close code is 4000 + that status
- * (4400, 4401, 4403, 4429). A Map, not an object: the code comes from the
- * network and must not reach Object.prototype (`constructor`, `__proto__`).
- */
-const REFUSALS: ReadonlyMap<string, number> = new Map([
-  ['bad_request', 400],
-  ['unauthorized', 401],
-  ['forbidden', 403],
-  ['overloaded', 429],
-]);
+// Loaded only with the WebSocket transport: the core's error class and its
+// refusals (`REFUSALS`, failures.ts) come as an argument, never by an import
+// (see kit.ts).
 
 /** What a close code says: one of PROTOCOL.md's refusals, or just the code as `status`. */
 export interface CloseMeaning {
@@ -29,8 +17,8 @@ export interface CloseMeaning {
  * for 4401), else `{ status: closeCode }`. A fresh object, so the caller may
  * add the socket's `error` and hand it on as the close reason.
  */
-export function closeMeaning(closeCode: number): CloseMeaning {
-  for (const [code, status] of REFUSALS) {
+export function closeMeaning(closeCode: number, refusals: ReadonlyMap<string, number>): CloseMeaning {
+  for (const [code, status] of refusals) {
     if (closeCode === 4000 + status) return { status, code: code as RealtimeErrorCode };
   }
   return { status: closeCode };
@@ -40,11 +28,11 @@ export function closeMeaning(closeCode: number): CloseMeaning {
  * If the first message of a socket is an `error` frame, the refusal it
  * carries as a `RealtimeError`; otherwise `undefined`. Only this one frame per
  * connection is parsed here, and only when it looks like an error frame.
- * `RealtimeError` is the core's class, from the transport's kit.
+ * `RealtimeError` is the core's class, from the transport's kit, as are the refusals.
  */
 export function errorFromFirstFrame(
   data: unknown,
-  RealtimeError: TransportKit['RealtimeError'],
+  { RealtimeError, refusals }: TransportKit,
 ): RealtimeError | undefined {
   if (typeof data !== 'string' || !data.includes('"error"')) return undefined;
   let frame: unknown;
@@ -56,7 +44,7 @@ export function errorFromFirstFrame(
   // `null` has no fields; other JSON values read as undefined ones.
   const { type, code, message, retryAfterMs } = (frame ?? {}) as Record<string, unknown>;
   if (type !== 'error' || typeof code !== 'string') return undefined;
-  const status = REFUSALS.get(code);
+  const status = refusals.get(code);
   return new RealtimeError(
     status ? (code as RealtimeErrorCode) : 'server_error',
     typeof message === 'string' ? message.slice(0, 200) : code,

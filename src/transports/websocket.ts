@@ -167,7 +167,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
 
         socket.addEventListener('message', (event) => {
           if (phase === Phase.AwaitingFirstFrame) {
-            const refusal = errorFromFirstFrame(event.data, RealtimeError);
+            const refusal = errorFromFirstFrame(event.data, kit);
             if (refusal) return fail(refusal);
             phase = Phase.Live;
             resolve(connection);
@@ -186,7 +186,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
 
         socket.addEventListener('close', (event) => {
           const closeCode = event.code ?? CloseCode.Abnormal;
-          const meaning = closeMeaning(closeCode);
+          const meaning = closeMeaning(closeCode, kit.refusals);
           if (phase < Phase.Live) {
             // The server's refusal when the close code carries one, else
             // `transport_unavailable` (a proxy that does not pass WebSocket looks like this).

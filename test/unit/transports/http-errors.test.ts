@@ -26,7 +26,7 @@ describe('codeForStatus', () => {
     [410, 'transport_unavailable'],
     [302, 'transport_unavailable'],
   ])('maps %i to %s', (status, code) => {
-    expect(codeForStatus(status)).toBe(code);
+    expect(codeForStatus(status, kit.refusals)).toBe(code);
   });
 });
 
