@@ -44,7 +44,7 @@ import { defaultLocks, defaultStorage, type LockManagerLike } from './tabs/leade
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
 import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain, type TransportPlatform } from './transports/fallback';
-import { reportListenerError } from './util/emitter';
+import { noop, reportListenerError } from './util/emitter';
 import { guarded } from './util/guarded';
 import { randomId } from './util/random-id';
 import { fail } from './util/validate';
@@ -341,14 +341,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       postFlags({ ...flags });
     },
 
-    getState(): RealtimeState {
-      return store.getState();
-    },
+    getState: () => getState(),
 
-    subscribeState(listener: (state: RealtimeState) => void): () => void {
-      // An app listener that throws must not unwind the client mid-update.
-      return store.subscribe((state) => guarded(() => listener(state), reportListenerError));
-    },
+    // An app listener that throws must not unwind the client mid-update.
+    subscribeState: (listener) =>
+      store.subscribe((state) => guarded(() => listener(state), reportListenerError)),
 
     on<E extends keyof RealtimeEventMap>(
       event: E,
@@ -515,9 +512,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
         return;
       }
-      // One leaving (idle, closing) says nothing of its trip: it stands. Not
-      // again for the message mirrorLeader re-applies: its `ms` is of then.
-      if (message !== lastLeaderState && message.status !== 'closed' && message.status !== 'idle')
+      // A leader going idle or closing is leaving; the next one will speak.
+      const leaving = message.status === 'closed' || message.status === 'idle';
+      // One leaving says nothing of its trip: it stands. Not again for the
+      // message mirrorLeader re-applies: its `ms` is of then.
+      if (message !== lastLeaderState && !leaving)
         leaderTrip = message.rollback && { ...message.rollback, at: clock.now() };
       lastLeaderState = message;
       // The leader's estimate (see postState): a tab that joined after the
@@ -525,8 +524,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       if (message.serverClockOffsetMs !== undefined) setClockOffset(message.serverClockOffsetMs);
       // A reason of this tab's own (flags, its guard) wins over the leader's view.
       if (localDisabledReason() !== undefined) return;
-      // A leader going idle or closing is leaving; the next one will speak.
-      const status = message.status === 'closed' || message.status === 'idle' ? 'connecting' : message.status;
+      const status = leaving ? 'connecting' : message.status;
       const disabledByLeader = status === 'disabled';
       if (disabledByLeader && state.status !== 'disabled') {
         fallback(message.disabledReason ?? 'disabled');
@@ -653,9 +651,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       });
     },
 
-    invalidMessage(): void {
-      bumpCounter('invalidTabMessages');
-    },
+    invalidMessage: () => bumpCounter('invalidTabMessages'),
   };
 
   // ── internals ─────────────────────────────────────────────────────────
@@ -863,8 +859,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   /** Every SLI_TICK_MS while active: the guard's time rules and, when measuring, SLOs, alerts and the `sli` event. */
   const sliTick = (): void => {
+    // Armed only while active: going idle and close() clear it (stopParts).
     sliTimer.set(() => {
-      if (!active || closed) return;
       // Evaluates the guard too; and tells it the tab went offline meanwhile.
       circuitToGuard();
       const state = getState();
@@ -890,10 +886,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   };
 
   /** Server clock minus the wall clock of now (ms); undefined until estimated. */
-  const clockOffsetMs = (): number | undefined => {
-    const offset = serverMinusClockMs;
-    return offset === undefined ? offset : offset + clock.now() - wallClock();
-  };
+  const clockOffsetMs = (): number | undefined =>
+    serverMinusClockMs === undefined ? undefined : serverMinusClockMs + clock.now() - wallClock();
 
   /**
    * Starts measuring SLIs in this tab: loads the collector (sketches, SLOs,
@@ -1055,13 +1049,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     sliTick();
     reporter?.start();
     poller?.start();
-    const { persistCursor, platform, appKey, scope } = options;
-    if (persistCursor) {
+    if (options.persistCursor) {
       cursorReady = false;
       // The cursor store, loaded and opened on first use (left unset if it could not load).
       cursorStoreLoading ??= load(import('./tabs/cursor-store'), ({ CursorStore }) => {
         cursorStore = new CursorStore({
-          name: channelName(appKey, scope),
+          name: channelName(options.appKey, options.scope),
           read: readCursor,
           indexedDB: platform.indexedDB as IDBFactory | undefined,
           clock: clock,
@@ -1072,7 +1065,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       void cursorStoreLoading
         .then(() => cursorStore?.load())
         // A store that cannot be read is no persisted cursor: connect without it.
-        .catch(() => undefined)
+        .catch(noop)
         .then((cursor) => {
           try {
             if (cursor) {
@@ -1181,12 +1174,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       return;
     }
     if (state.status === 'disabled') {
-      const last = lastLeaderState;
       // A follower whose leader is off stays off, with the leader's reason:
       // through `connecting`, it fired `fallback` again at each SLI tick (which
       // re-applies the gate while `auto_rollback` shows) and each flags message.
       // (A leader's own id is never the `from` of a state it heard.)
-      if (last?.status !== 'disabled' || last.from !== state.leaderTabId)
+      if (lastLeaderState?.status !== 'disabled' || lastLeaderState.from !== state.leaderTabId)
         setState({ status: active ? 'connecting' : 'idle', disabledReason: undefined });
       else mirrorLeader();
       // A follower heard no frame while off: the leader's cursor tells it what
@@ -1218,11 +1210,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   };
 
   /** What the connection subscribes to: this tab's needs, or every tab's. */
-  function subscription(): { services: string[]; propertyIds: string[] | null } {
+  const subscription = (): { services: string[]; propertyIds: string[] | null } => {
     if (coordinator) return coordinator.union();
     const { services, propertyFilter } = getState();
     return { services, propertyIds: propertyFilter === null ? null : [propertyFilter] };
-  }
+  };
 
   /** The breaker as the state shows it; the same object while nothing changed. */
   const circuitState = (): RealtimeState['circuit'] => {
@@ -1466,11 +1458,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       return wanted;
     },
     // Ours, reaching back for a follower's replay.
-    cursor: () => {
-      // Of the services subscribed to only (see EventPipeline.getCursor).
-      cursorSent = lowerTo(pipeline.getCursor(true), replayFloor ?? {});
-      return cursorSent;
-    },
+    // Of the services subscribed to only (see EventPipeline.getCursor).
+    cursor: () => (cursorSent = lowerTo(pipeline.getCursor(true), replayFloor ?? {})),
     sink: {
       status: (status) => setState({ status, circuit: circuitState() }),
       welcome: (frame, transport, connectMs) => {
@@ -1485,11 +1474,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // needs came since, so that this connection may filter out its
         // property: the update to come replays nothing.)
         const floor = replayFloor;
-        const sent = cursorSent;
         const replayNow =
           floor &&
           (JSON.stringify(subscription()) !== liveSubscription ||
-            Object.keys(floor).some((s) => !(floor[s]! >= sent[s]!)));
+            Object.keys(floor).some((s) => !(floor[s]! >= cursorSent[s]!)));
         if (!replayNow) replayFloor = undefined;
         // A frame received, as the relayed welcome is in a follower.
         guard.recordFrames(1, 0);
@@ -1614,17 +1602,25 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   return client;
 }
 
-/** Merges another tab's view of the flags into ours so that every disable wins. */
-function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): Partial<ResolvedFlags> {
-  const union = (mine: string[], other: string[] = []) => [...new Set([...mine, ...other])];
-  return {
-    enabled: own.enabled && theirs.enabled !== false,
-    emergencyDisable: own.emergencyDisable || theirs.emergencyDisable === true,
-    shadowMode: own.shadowMode || theirs.shadowMode === true,
-    rolloutPercent: Math.min(own.rolloutPercent, theirs.rolloutPercent ?? 100),
-    disabledOrgs: union(own.disabledOrgs, theirs.disabledOrgs),
-    disabledServices: union(own.disabledServices, theirs.disabledServices),
-  };
+/**
+ * Merges another tab's view of the flags into ours so that every disable
+ * wins: `enabled` only if both say so, a kill switch or shadow mode if either
+ * does, the lower rollout, both lists. A flag theirs leaves out is ours.
+ */
+function disableWins(own: ResolvedFlags, theirs: FlagsMessage['flags']): ResolvedFlags {
+  const merged: Record<string, unknown> = {};
+  for (const key in own) {
+    const mine = own[key as FlagName] as never;
+    const other = (theirs[key as FlagName] ?? mine) as never;
+    merged[key] = Array.isArray(mine)
+      ? [...new Set([...mine, ...(other as string[])])]
+      : key === 'enabled'
+        ? mine && other
+        : key === 'rolloutPercent'
+          ? Math.min(mine, other)
+          : mine || other;
+  }
+  return merged as unknown as ResolvedFlags;
 }
 
 type FlagName = keyof ResolvedFlags;

@@ -15,7 +15,7 @@ export function createStore<T extends object>(initial: T): Store<T> {
   const listeners = new Set<(state: T, previous: T) => void>();
   return {
     getState: () => state,
-    setState(next) {
+    setState: (next) => {
       // A new snapshot only when some value differs: listeners hear changes only.
       for (const key in next) {
         if (!Object.is(next[key], state[key])) {

@@ -19,11 +19,3 @@ export function fnv1a32(text: string): number {
 export function rolloutBucket(flagName: string, orgId: string): number {
   return fnv1a32(`${flagName}:${orgId}`) % ROLLOUT_BUCKETS;
 }
-
-/** True when `orgId` falls inside `percent` (0..100) of the rollout of `flagName`. */
-export function inRollout(flagName: string, orgId: string, percent: number): boolean {
-  // No special cases needed: at 100 % and more every bucket (< 10000) is in,
-  // at 0 % and less none is, and NaN lets none in.
-  // rolloutBucket's sum, written out: the core needs no other use of it.
-  return fnv1a32(`${flagName}:${orgId}`) % ROLLOUT_BUCKETS < Math.round(percent * 100);
-}
