@@ -177,7 +177,8 @@ export class PendingMutations {
     const pending = this.#pending;
     let mutation = pending.get(id);
     if (!mutation) {
-      // Never more than `maxPending` (≥ 1) are pending: one out makes room.
+      // Never more than `maxPending` (≥ 1) are pending: one out makes room
+      // (its owner's `onSettled`, the client's SLI figures, tracks none).
       if (pending.size >= this.#maxPending) pending.values().next().value!.cancel('evicted');
       // While this one is pending, no other mutation of `id` is tracked.
       mutation = trackOne(id, timeoutMs, this.#clock, (settled, outcome) => {
