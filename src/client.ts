@@ -287,7 +287,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   const client: RealtimeClient & CoordinatorHost = {
     subscribe(service: string, handler: EventHandler): () => void {
       assertOpen();
-      if (!isServiceName(service)) fail('service', 'a name of 1..100 [A-Za-z0-9_.:-]', service);
+      if (!isServiceName(service)) fail('service', 'a string of 1..100 [A-Za-z0-9_.:-]', service);
       if (typeof handler !== 'function') fail('handler', 'a function', handler, TypeError);
       const off = dispatcher.subscribe(service, handler);
       servicesChanged();
@@ -1680,5 +1680,5 @@ function resolveUrl(field: string, url: string, base: string): string {
     }
     return resolved.href;
   }
-  fail(field, 'a URL, absolute or relative to the page', url);
+  fail(field, 'a URL, absolute or relative', url);
 }

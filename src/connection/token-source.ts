@@ -53,7 +53,7 @@ export function lazyTokens(load: () => Promise<TokenSource>): TokenSource {
       (ready) => (provider = ready),
       (cause: unknown) => {
         loading = undefined;
-        throw new RealtimeError('load_failed', 'could not load the token provider of auth.getToken', {
+        throw new RealtimeError('load_failed', 'could not load the auth.getToken part of tabwire', {
           cause,
         });
       },

@@ -35,7 +35,7 @@ const MUTATION_ID_PATTERN = /^[!-~]{1,200}$/;
 export function assertMutationId(field: string, value: unknown): asserts value is string {
   // `test` would read a non-string as its string (`null` as 'null').
   if (typeof value !== 'string' || !MUTATION_ID_PATTERN.test(value)) {
-    fail(field, 'a non-empty string of at most 200 visible ASCII characters', value);
+    fail(field, 'a string of 1..200 visible ASCII [!-~]', value);
   }
 }
 

@@ -97,7 +97,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
         // No WebSocket in this environment throws here too (not a constructor).
         socket = new WebSocketClass!(url);
       } catch (error) {
-        throw unavailable('no WebSocket could be created', { cause: error });
+        throw unavailable('could not create a WebSocket', { cause: error });
       }
       // One socket's life, from `new WebSocket` to `close`: settles `connect`
       // through `resolve`/`reject`, then reports to `ctx`.
@@ -129,7 +129,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
           // An open socket's send does not throw, so update rejects only for a
           // socket that is not open.
           async update(services, propertyIds) {
-            if (!isOpen()) throw new RealtimeError('connection_lost', 'the WebSocket is not open');
+            if (!isOpen()) throw new RealtimeError('connection_lost', 'WebSocket not open');
             send({ type: 'update', services, propertyIds });
           },
           setToken(next) {
@@ -181,7 +181,7 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
           // failed already, so only a live socket's close reports `socketError`.
           socketError = event;
           if (phase < Phase.Live)
-            fail(unavailable('WebSocket failed before the server answered', { cause: event }));
+            fail(unavailable('WebSocket error before the server answered', { cause: event }));
         });
 
         socket.addEventListener('close', (event) => {

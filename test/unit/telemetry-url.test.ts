@@ -24,7 +24,7 @@ describe('telemetry.url', () => {
     }
     expect(thrown).toBeInstanceOf(RangeError);
     expect((thrown as Error).message).toBe(
-      'telemetry.url must be a URL, absolute or relative to the page, got "http://[not a host"',
+      'telemetry.url must be a URL, absolute or relative, got "http://[not a host"',
     );
   });
 });
