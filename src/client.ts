@@ -509,7 +509,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       const state = getState();
       if (isLeaderNow() || state.disabledReason === 'forbidden') return;
       if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
-        becomeForbidden(new RealtimeError('forbidden', message.lastError ?? 'access revoked'));
+        // The leader's `lastError` is `forbidden: ${message}` (becomeForbidden):
+        // the error gets the message only, as the leader's did.
+        becomeForbidden(
+          new RealtimeError('forbidden', message.lastError?.replace(/^forbidden: /, '') || 'access revoked'),
+        );
         return;
       }
       // A leader going idle or closing is leaving; the next one will speak.
