@@ -425,8 +425,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // closing the tripped tab lifted a trip "for the session" in the rest.
         const trip = leaderTrip;
         leaderTrip = undefined;
-        const left = trip && trip.ms - (clock.now() - trip.at);
-        if (trip && (!trip.ms || left! > 0)) guard.trip(trip.reason, trip.detail, trip.ms && left);
+        if (trip) {
+          const left = trip.ms - (clock.now() - trip.at);
+          if (!trip.ms || left > 0) guard.trip(trip.reason, trip.detail, trip.ms && left);
+        }
       }
       if (leaderTabId !== undefined && leaderTabId !== state.tabId) knewOtherLeader = true;
       // The connection shown is gone when a follower becomes leader (its own is
@@ -768,14 +770,14 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       type: 'state',
       ...pick(state, MIRRORED),
       // Followers mirror `disabled`; this is what lets one that takes over keep it.
-      rollback:
-        state.rollback.state === 'tripped'
-          ? {
-              reason: reason as RollbackReason,
-              detail: detail!,
-              ms: tripUntil ? Math.max(1, tripUntil - clock.now()) : 0,
-            }
-          : undefined,
+      // Only a trip has a reason.
+      rollback: reason
+        ? {
+            reason: reason as RollbackReason,
+            detail: detail!,
+            ms: tripUntil ? Math.max(1, tripUntil - clock.now()) : 0,
+          }
+        : undefined,
       // A tab that opens after the welcome never sees it relayed; the offset
       // is the machine's wall clock against the server's, the same in every
       // tab. Undefined until estimated: the JSON of the message leaves it out.
@@ -1304,9 +1306,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       const { until, ...rollback } = verdict;
       tripUntil = until;
       setState({ rollback });
-      if (verdict.state === 'degraded' && verdict.errorRate !== undefined) {
-        emit('degraded', { errorRate: verdict.errorRate });
-      }
+      // A `degraded` verdict always has its error rate.
+      if (verdict.state === 'degraded') emit('degraded', { errorRate: verdict.errorRate! });
       applyGate();
     },
   });

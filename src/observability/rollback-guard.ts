@@ -78,9 +78,6 @@ export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = /* @__P
   /* @__PURE__ */ resolveRollbackThresholds(),
 );
 
-/** Longer than this between two evaluations, the page was asleep or frozen. */
-const UNSEEN_AFTER_MS = 120_000;
-
 /**
  * Watches what the client does and turns realtime off when it is doing
  * harm: a rate of invalid frames above `errorRate` over the window, the
@@ -124,7 +121,8 @@ export class RollbackGuard {
     this.#onChange = onChange;
     this.#evaluatedAt = clock.now();
     this.#cooldown = new Timer(clock);
-    const window = { windowMs: thresholds.windowMs, clock };
+    // The thresholds hold `windowMs` and no `buckets`.
+    const window = { ...thresholds, clock };
     this.#samples = new SlidingCounter(window);
     this.#errors = new SlidingCounter(window);
   }
@@ -137,7 +135,7 @@ export class RollbackGuard {
    */
   recordFrames(valid: number, invalid: number): void {
     this.#samples.add(valid + invalid);
-    if (invalid > 0) {
+    if (invalid) {
       this.#errors.add(invalid);
       this.evaluate();
     }
@@ -159,8 +157,8 @@ export class RollbackGuard {
   verdict(): RollbackVerdict {
     const tripped = this.#tripped;
     if (tripped) {
-      // No `until`: tripped for the rest of the session.
-      if (this.#clock.now() < (tripped.until ?? Infinity)) return tripped;
+      // No `until` (tripped for the rest of the session) compares false: never over.
+      if (!(this.#clock.now() >= tripped.until!)) return tripped;
       this.#tripped = undefined;
       this.#samples.reset();
       this.#errors.reset();
@@ -175,37 +173,6 @@ export class RollbackGuard {
     if (samples < this.#thresholds.minSamples) return { state: 'ok' };
     const errorRate = this.#errors.total() / samples;
     return { state: errorRate > this.#thresholds.degradedRate ? 'degraded' : 'ok', errorRate };
-  }
-
-  /** Checks the time-based condition (the circuit open too long); call it now and then. */
-  evaluate(): RollbackVerdict {
-    // While tripped (even if the cooldown ends in `verdict()` below) nothing
-    // more can trip it; the conditions are checked again on the next call.
-    const tripped = this.#tripped;
-    const now = this.#clock.now();
-    // A page asleep (a laptop's lid closed, often just after its network
-    // went and opened the circuit) or frozen is evaluated by nobody: that
-    // time is no open circuit the guard saw, and counting it tripped
-    // `circuit_open` at the first tick after waking, before any probe ran,
-    // for the rest of the session. An active tab is evaluated every 10 s,
-    // a throttled background one about once a minute.
-    // Not past now: a circuit that opened at this very call (a loop started
-    // again after the tab idled) was open for none of that time.
-    const unseenMs = now - this.#evaluatedAt;
-    this.#evaluatedAt = now;
-    if (unseenMs > UNSEEN_AFTER_MS && this.#circuitOpenSince !== undefined)
-      this.#circuitOpenSince = Math.min(this.#circuitOpenSince + unseenMs, now);
-    // -Infinity while the circuit is closed: never too long.
-    const openMs = now - (this.#circuitOpenSince ?? Infinity);
-    if (!tripped && openMs > this.#thresholds.circuitOpenMs) {
-      return this.trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
-    }
-    const verdict = this.verdict();
-    const errorRate = verdict.errorRate ?? 0;
-    if (!tripped && errorRate > this.#thresholds.errorRate) {
-      return this.trip('error_rate', `error rate ${(errorRate * 100).toFixed(1)} %`);
-    }
-    return this.#report(verdict);
   }
 
   /**
@@ -236,6 +203,40 @@ export class RollbackGuard {
     }
     // While tripped the last state reported is `tripped`: reporting it again tells no one.
     return this.#report(this.#tripped);
+  }
+
+  /** Checks the time-based condition (the circuit open too long); call it now and then. */
+  evaluate(): RollbackVerdict {
+    // While tripped (even if the cooldown ends in `verdict()` below) nothing
+    // more can trip it; the conditions are checked again on the next call.
+    const tripped = this.#tripped;
+    const now = this.#clock.now();
+    // A page asleep (a laptop's lid closed, often just after its network
+    // went and opened the circuit) or frozen is evaluated by nobody: that
+    // time is no open circuit the guard saw, and counting it tripped
+    // `circuit_open` at the first tick after waking, before any probe ran,
+    // for the rest of the session. An active tab is evaluated every 10 s,
+    // a throttled background one about once a minute.
+    // Not past now: a circuit that opened at this very call (a loop started
+    // again after the tab idled) was open for none of that time. Longer than
+    // 2 minutes between two evaluations, the page was asleep or frozen.
+    const unseenMs = now - this.#evaluatedAt;
+    this.#evaluatedAt = now;
+    if (unseenMs > 120_000 && this.#circuitOpenSince !== undefined)
+      this.#circuitOpenSince = Math.min(this.#circuitOpenSince + unseenMs, now);
+    // -Infinity while the circuit is closed: never too long.
+    const openMs = now - (this.#circuitOpenSince ?? Infinity);
+    // Asked before the circuit's trip: untripped, it only reads the windows.
+    const verdict = this.verdict();
+    // Undefined (too few samples) is above no threshold.
+    const errorRate = verdict.errorRate!;
+    if (!tripped) {
+      if (openMs > this.#thresholds.circuitOpenMs)
+        return this.trip('circuit_open', `circuit open for ${Math.round(openMs)} ms`);
+      if (errorRate > this.#thresholds.errorRate)
+        return this.trip('error_rate', `error rate ${(errorRate * 100).toFixed(1)} %`);
+    }
+    return this.#report(verdict);
   }
 
   /** Tells `onChange` when the state changed; returns `verdict`. */

@@ -76,7 +76,7 @@ export class SlidingCounter {
     // slot is zeroed once. Counted, not only compared: past 2^53 (a broken
     // clock, Infinity) `next++` stops moving and the loop would never end.
     let next = Math.max(this.#head + 1, this.oldestWith(bucket));
-    for (let lap = 0; next <= bucket && lap < this.#slots.length; next++, lap++) {
+    for (let laps = this.#slots.length; next <= bucket && laps--; next++) {
       this.#slots[this.#slot(next)] = 0;
     }
     this.#head = Math.max(this.#head, bucket);
