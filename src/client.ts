@@ -14,7 +14,6 @@ import { RollbackGuard, type RollbackReason } from './observability/rollback-gua
 import { sampleSession } from './observability/sampling';
 import type { SliCollector } from './observability/sli-collector';
 import type { Measurement } from './observability/sli-measurement';
-import type { SliReporter } from './observability/sli-reporter';
 import { SlidingCounter } from './observability/sliding-counter';
 import type { SliReport } from './observability/telemetry-payload';
 import {
@@ -229,10 +228,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
    * user) would skew every latency by the step until the next welcome.
    */
   let serverMinusClockMs: number | undefined;
-  // The reporter (2% of sessions by default), the flags poller (only with
-  // `flagsUrl`) and the cursor store (only with `persistCursor`) are loaded
-  // when needed, so most apps never download them.
-  let reporter: SliReporter | undefined;
+  // The measurement and reporter (2% of sessions by default), the flags
+  // poller (only with `flagsUrl`) and the cursor store (only with
+  // `persistCursor`) are loaded when needed, so most apps never download them.
   let poller: FlagsPoller | undefined;
   const sliTimer = new Timer(clock);
   /** Per service, the last seq handed to this tab's handlers: the invariant the guard watches. */
@@ -872,7 +870,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       const state = getState();
       const { leader } = state;
       setState({
-        ...measurement?.figures(state),
+        ...measurement?.sliFigures(state),
         // The same object when unchanged: a tab that does not measure then has
         // nothing new every tick, and its listeners hear nothing.
         leader: same(leader, { ...leader, electionsPerHour: elections.total() }),
@@ -909,23 +907,22 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       measuring = load(
         import('./observability/sli-measurement'),
         ({ startMeasuring }) => {
-          const started = startMeasuring({
-            options,
-            elections,
-            window: (windowMs) => new SlidingCounter({ windowMs, clock }),
+          measurement = startMeasuring({
+            clientOptions: options,
+            electionCounter: elections,
+            slidingWindow: SlidingCounter,
             // Made here: measure loads the collector once per client.
-            sessionId: randomId(),
-            clockOffsetMs: clockOffsetMs() ?? 0,
+            newSessionId: randomId(),
+            clockOffsetMs,
             // Not state().circuit: a follower's mirrors the leader's breaker.
-            circuitOpen: circuitDriven(),
-            store,
-            reportsSent: () => reporter?.stats().sent ?? 0,
+            circuitOpenNow: circuitDriven(),
+            stateStore: store,
+            pageTargets: page,
+            telemetryUrl: url,
+            clientActive: () => active,
+            // Made above as this load started, dropped below once this ran (or failed).
+            toldMeanwhile: sliBacklog!,
           });
-          // The backlog, made above as this load started, is dropped below,
-          // once this ran (or failed).
-          for (const tell of sliBacklog!) tell(started.sli);
-          measurement = started;
-          setState({ sli: { ...getState().sli, measured: true } });
         },
         // Loaded or failed: either way nothing is kept for it any more.
       ).then(() => {
@@ -1041,8 +1038,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   /** Stops the SLI tick, the reporter (sending what it has) and the flags poller. */
   const stopParts = (throttled?: boolean): void => {
     sliTimer.clear();
-    reporter?.send(throttled);
-    reporter?.stop();
+    measurement?.stop(throttled);
     poller?.stop();
   };
 
@@ -1053,7 +1049,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     // the tabs elect a leader.
     loop.preload();
     sliTick();
-    reporter?.start();
+    measurement?.start();
     poller?.start();
     if (options.persistCursor) {
       cursorReady = false;
@@ -1329,21 +1325,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
   if (sampled) {
     // Both downloads at once; the reporter is made once the collector is here.
-    void load(Promise.all([measure(), import('./observability/sli-reporter')]), ([, { SliReporter }]) => {
-      // Measuring could not load: there is nothing to report.
-      if (!measurement) return;
-      // The platform's fetch, clocks and random; the page's window and document.
-      reporter = new SliReporter({
-        ...platform,
-        ...page,
-        // Its intervalMs.
-        ...options.telemetry,
-        url,
-        sampled,
-        collect: measurement.report,
-      });
-      if (active) reporter.start();
-    });
+    // (Measuring could not load: there is nothing to report.)
+    void load(Promise.all([measure(), import('./observability/sli-reporter')]), ([, reporterModule]) =>
+      measurement?.reportWith(reporterModule),
+    );
   } else if (options.telemetry.measure === 'always') {
     void measure();
   }
