@@ -1080,6 +1080,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           }
         });
     }
+    rejoin();
+  };
+
+  /** Joins the election (or, alone, connects): once active, and back from the back/forward cache. */
+  const rejoin = (): void => {
     lastReplayAskAt = clock.now();
     coordinator?.start();
     applyGate();
@@ -1449,7 +1454,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     },
     // Ours, reaching back for a follower's replay.
     // Of the services subscribed to only (see EventPipeline.getCursor).
-    cursor: () => (cursorSent = lowerTo(pipeline.getCursor(true), replayFloor ?? {})),
+    cursor: () => (cursorSent = lowerTo(pipeline.getCursor(true), replayFloor)),
     sink: {
       status: (status) => setState({ status, circuit: circuitState() }),
       welcome: (frame, transport, connectMs) => {
@@ -1543,19 +1548,17 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     },
   });
 
-  const stopLifecycle = watchPageLifecycle(page, {
-    online: () => loop.online(),
-    visible: () => loop.ensureAlive(),
-    resumed: () => {
+  const stopLifecycle = watchPageLifecycle(
+    page,
+    () => loop.online(),
+    () => loop.ensureAlive(),
+    // Resumed.
+    () => {
       if (!coordinator) loop.resume();
-      else if (active && !closed) {
-        lastReplayAskAt = clock.now();
-        coordinator?.start();
-        applyGate();
-      }
+      else if (active && !closed) rejoin();
     },
-    // Frozen or in the back/forward cache: hold no socket and no lock there.
-    suspended: () => {
+    // Suspended: frozen or in the back/forward cache, hold no socket and no lock there.
+    () => {
       // Also without a coordinator (leave() flushes again, harmless): a page
       // discarded while frozen, or evicted from the cache, never runs its
       // coalesced write.
@@ -1568,13 +1571,13 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         leave('connecting');
       }
     },
-    // Say goodbye and free the lease now: with the storage strategy the
-    // next leader would otherwise wait takeoverMs for a tab that is gone.
-    unloading: () => {
+    // Unloading: say goodbye and free the lease now: with the storage strategy
+    // the next leader would otherwise wait takeoverMs for a tab that is gone.
+    () => {
       void cursorStore?.flush(1);
       void coordinator?.stop();
     },
-  });
+  );
 
   if (options.devtools) showState(client);
   // The options' flags, as the state has them: to the dispatcher, and the gate.
@@ -1626,9 +1629,10 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
 }
 
 /** Lowers `cursor` to `floor` where that is older (or `cursor` has no seq); returns `cursor`. */
-function lowerTo(cursor: Cursor, floor: Cursor): Cursor {
-  for (const service in floor) {
-    const seq = floor[service] as number;
+function lowerTo(cursor: Cursor, floor: Cursor | undefined): Cursor {
+  // No floor: for-in over undefined walks nothing.
+  for (const service in floor as Cursor) {
+    const seq = floor![service] as number;
     // Also where `cursor` has none: undefined compares false.
     if (!(cursor[service]! <= seq)) cursor[service] = seq;
   }

@@ -20,37 +20,36 @@ interface LifecycleTargets {
 /**
  * Listens to `online`, `visibilitychange`, `freeze`/`resume` and
  * `pagehide`/`pageshow` and translates them into the few things the loop
- * acts on. Returns the function that removes every listener.
+ * acts on (see {@link PageLifecycleHandlers}; each is called as a plain
+ * function, maybe given the event). Returns the function that removes every
+ * listener.
  */
-export function watchPageLifecycle(targets: LifecycleTargets, handlers: PageLifecycleHandlers): () => void {
-  const { window: win, document: doc } = targets;
-  const removers: Array<() => void> = [];
-  const on = (target: Partial<EventTarget> | undefined, type: string, fn: (event: Event) => void) => {
-    if (!target?.addEventListener || !target.removeEventListener) return;
-    target.addEventListener(type, fn);
-    removers.push(() => target.removeEventListener!(type, fn));
+export function watchPageLifecycle(
+  { window: win, document: doc }: LifecycleTargets,
+  online: PageLifecycleHandlers['online'],
+  visible: PageLifecycleHandlers['visible'],
+  resumed: PageLifecycleHandlers['resumed'],
+  suspended: PageLifecycleHandlers['suspended'],
+  unloading: PageLifecycleHandlers['unloading'],
+): () => void {
+  const listeners: [Partial<EventTarget> | undefined, string, (event: Event) => void][] = [
+    [win, 'online', online],
+    [doc, 'visibilitychange', () => doc?.visibilityState === 'visible' && visible()],
+    // `freeze`/`resume` fire on document in Chrome's Page Lifecycle API. A
+    // frozen page runs no JS but keeps its lock (or lease) and its socket: a
+    // frozen leader stalled every other tab until it resumed, maybe for hours.
+    // Both fire around the back/forward cache too (after pagehide, before
+    // pageshow): suspended() and resumed() take a second call.
+    [doc, 'freeze', suspended],
+    [doc, 'resume', resumed],
+    [win, 'pageshow', (event) => (event as PageTransitionEvent).persisted && resumed()],
+    [win, 'pagehide', (event) => ((event as PageTransitionEvent).persisted ? suspended : unloading)()],
+  ];
+  const each = (method: 'addEventListener' | 'removeEventListener'): void => {
+    // A target without both methods (a platform.document that is no EventTarget) gets none.
+    for (const [target, type, listener] of listeners)
+      if (target?.addEventListener && target.removeEventListener) target[method]!(type, listener);
   };
-
-  on(win, 'online', () => handlers.online());
-  on(doc, 'visibilitychange', () => {
-    if (doc?.visibilityState === 'visible') handlers.visible();
-  });
-  // `freeze`/`resume` fire on document in Chrome's Page Lifecycle API. A
-  // frozen page runs no JS but keeps its lock (or lease) and its socket: a
-  // frozen leader stalled every other tab until it resumed, maybe for hours.
-  // Both fire around the back/forward cache too (after pagehide, before
-  // pageshow): suspended() and resumed() take a second call.
-  on(doc, 'freeze', () => handlers.suspended());
-  on(doc, 'resume', () => handlers.resumed());
-  on(win, 'pageshow', (event) => {
-    if ((event as PageTransitionEvent).persisted) handlers.resumed();
-  });
-  on(win, 'pagehide', (event) => {
-    if ((event as PageTransitionEvent).persisted) handlers.suspended();
-    else handlers.unloading();
-  });
-
-  return () => {
-    for (const remove of removers.splice(0)) remove();
-  };
+  each('addEventListener');
+  return () => each('removeEventListener');
 }

@@ -7,8 +7,8 @@ import { noop } from '../util/emitter';
  * {@link anonymousTokens} without one.
  */
 export interface TokenSource {
-  /** The token to connect with; `undefined` for an anonymous connection. */
-  get(): Promise<string | undefined>;
+  /** The token to connect with (awaited); `undefined` for an anonymous connection. */
+  get(): Promise<string | undefined> | undefined;
   /** A `get()` is waiting for the app's `getToken` (or for its code to download). */
   readonly isFetching: boolean;
   /** Stops sharing a fetch that hangs: the next `get()` asks `getToken` again. */
@@ -23,7 +23,8 @@ export interface TokenSource {
 
 /** The tokens of a client without `auth.getToken`: none, so nothing to fetch, cache or refresh. */
 export const anonymousTokens: TokenSource = {
-  get: () => Promise.resolve(undefined),
+  // Awaited, undefined takes the microtask a resolved promise does.
+  get: noop as () => undefined,
   isFetching: false,
   abandon: noop,
   invalidate: noop,

@@ -3,8 +3,11 @@ import { noop, reportListenerError } from '../util/emitter';
 import { guarded } from '../util/guarded';
 import type { StorageLease } from './storage-lease-election';
 
-/** How the tabs pick their leader, after `auto` was resolved. */
-export type ElectionStrategy = 'locks' | 'storage' | 'none';
+/**
+ * How the tabs pick their leader, after `auto` was resolved. (The client
+ * makes no election where it resolves `none`: the tab leads alone.)
+ */
+export type ElectionStrategy = 'locks' | 'storage';
 
 /**
  * The part of `navigator.locks` the election uses, so tests and other
@@ -36,8 +39,8 @@ export interface LeaderElectionOptions {
   /** This tab's id. */
   tabId: string;
   /**
-   * Resolved already: the client turns `auto` into `locks`, `storage` or
-   * (no election at all) `none` as the platform allows, in one place.
+   * Resolved already: the client turns `auto` into `locks` or `storage` as
+   * the platform allows, in one place (or, for `none`, makes no election).
    */
   strategy: ElectionStrategy;
   /** Storage lease: a leader unseen this long (by the follower's own clock) is replaced. Integer ≥ 100. */
@@ -111,7 +114,6 @@ export function defaultStorage(): StorageLike | undefined {
  *   frozen leader does once it wakes, which leads on it). A leader
  *   announcement heard from another tab counts as proof of a live leader,
  *   on top of polling the lease.
- * - `none`: always leader.
  *
  * Throwing storage (privacy mode, quota): the tab cannot see a lease (or,
  * when only writes throw, an empty key proves nothing since nobody can fill
@@ -181,8 +183,8 @@ export class LeaderElection {
   /**
    * Another tab announced on the channel that it leads. Under `locks` a
    * follower learns the leader's id this way (the lock cannot tell it);
-   * under `storage` it proves a live leader. Ignored while stopped, under
-   * `none`, by a `locks` leader, and for this tab's own id.
+   * under `storage` it proves a live leader. Ignored while stopped, by a
+   * `locks` leader, and for this tab's own id.
    */
   heardLeader(leaderTabId: string): void {
     if (!this.#leave || leaderTabId === this.#options.tabId) return;
@@ -195,8 +197,7 @@ export class LeaderElection {
     if (this.#leave) return;
     this.#leave = noop;
     const generation = ++this.#generation;
-    if (this.strategy === 'none') this.#set(this.#options.tabId);
-    else if (this.strategy === 'locks' && !this.#locksRefused) this.#startLocks(generation);
+    if (this.strategy === 'locks' && !this.#locksRefused) this.#startLocks(generation);
     else this.#startLease(generation);
   }
 

@@ -302,7 +302,7 @@ describe('LeaderElection options', () => {
   const base: LeaderElectionOptions = {
     name: NAME,
     tabId: 't1',
-    strategy: 'none',
+    strategy: 'storage',
     takeoverMs: TAKEOVER,
     clock: new TabClock(),
   };
@@ -320,38 +320,6 @@ describe('LeaderElection options', () => {
     // Type-level: the DOM's LockManager must satisfy LockManagerLike.
     const assign = (real: LockManager): LockManagerLike => real;
     expect(typeof assign).toBe('function');
-  });
-});
-
-// ---- none ----------------------------------------------------------------
-
-describe('strategy none', () => {
-  it('is leader at once, with its own id, until stopped', async () => {
-    const tab = makeTab('t1', { strategy: 'none' });
-    tab.election.start();
-    expect(tab.election.isLeader).toBe(true);
-    expect(leaderOf(tab)).toBe('t1');
-    expect(tab.election.electionsWon).toBe(1);
-    await tab.election.stop();
-    expect(tab.election.isLeader).toBe(false);
-    expect(tab.changes).toEqual([{ isLeader: true, leaderTabId: 't1' }, { isLeader: false }]);
-  });
-
-  it('reports an onChange that throws, and leads all the same', async () => {
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const bug = new Error('listener bug');
-    const tab = makeTab('t1', {
-      strategy: 'none',
-      onChange: () => {
-        throw bug;
-      },
-    });
-    expect(() => tab.election.start()).not.toThrow();
-    expect(tab.election.isLeader).toBe(true);
-    expect(errors).toHaveBeenCalledWith(bug);
-    await expect(tab.election.stop()).resolves.toBeUndefined();
-    expect(tab.election.isLeader).toBe(false);
-    errors.mockRestore();
   });
 });
 
@@ -379,6 +347,25 @@ describe('strategy locks', () => {
     expect(leaderOf(tabs[0] as Tab)).toBe('t1');
     expect(leaderOf(tabs[1] as Tab)).toBeUndefined();
     expect(tabs.map((tab) => tab.election.electionsWon)).toEqual([1, 0, 0, 0, 0]);
+  });
+
+  it('reports an onChange that throws, and leads all the same', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const bug = new Error('listener bug');
+    const tab = makeTab('t1', {
+      strategy: 'locks',
+      locks: new FakeLockManager().forTab(),
+      onChange: () => {
+        throw bug;
+      },
+    });
+    expect(() => tab.election.start()).not.toThrow();
+    await advance(0);
+    expect(tab.election.isLeader).toBe(true);
+    expect(errors).toHaveBeenCalledWith(bug);
+    await expect(tab.election.stop()).resolves.toBeUndefined();
+    expect(tab.election.isLeader).toBe(false);
+    errors.mockRestore();
   });
 
   it('hands over at once when the leader stops (no timer needed)', async () => {
