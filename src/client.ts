@@ -923,6 +923,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
             // Made above as this load started, dropped below once this ran (or failed).
             toldMeanwhile: sliBacklog!,
           });
+          // Once the measurement is the client's: a state listener that runs
+          // here and changes the circuit (a kill switch) must reach it, and
+          // the circuit is told to it directly, not through the backlog.
+          setState({ sli: { ...getState().sli, measured: true } });
         },
         // Loaded or failed: either way nothing is kept for it any more.
       ).then(() => {

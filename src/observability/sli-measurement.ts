@@ -61,8 +61,8 @@ export interface Measurement {
 }
 
 /**
- * Starts measuring with the client's clocks, targets and thresholds: marks
- * the state `sli.measured` and tells the collector what it was told meanwhile.
+ * Starts measuring with the client's clocks, targets and thresholds, and
+ * tells the collector what it was told meanwhile.
  */
 export function startMeasuring(host: MeasurementHost): Measurement {
   const { clientOptions: options } = host;
@@ -93,9 +93,9 @@ export function startMeasuring(host: MeasurementHost): Measurement {
     }
   });
   let reporter: SliReporter | undefined;
-  // Before the backlog is told: what a state listener tells the collector
-  // meanwhile (it is not the client's yet) goes into the backlog, after the rest.
-  host.stateStore.setState({ sli: { ...host.stateStore.getState().sli, measured: true } });
+  // The collector's methods run no app code: nothing is told meanwhile. The
+  // client marks `sli.measured` once this returned: the app's state
+  // listeners then find the measurement the client's, and tell it directly.
   for (const tell of host.toldMeanwhile) tell(sli);
   const report = (): SliReport =>
     buildSliReport(sli, host.stateStore.getState(), {
