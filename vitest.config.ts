@@ -28,6 +28,11 @@ export default defineConfig({
           // `process.env` there changes nothing (retry-after.test.ts starts a
           // Node process per zone for that).
           pool: 'threads',
+          // The CPU-bound property tests (parse, cursor, dedup window, frame
+          // and channel readers) take up to 3 s each in a CI run, and over 5 s
+          // when other jobs share the 2 cores: parse's took 6.7 s once and
+          // failed CI. A timeout here only catches a hang.
+          testTimeout: 20_000,
         },
       },
       {
