@@ -1432,6 +1432,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // accepts. Long-poll parses answers whole: it must drop what the core would.
       maxFrameChars: options.maxFrameChars,
     }),
+    // Where the browser remembers a fallback, for the tabs of this app and scope.
+    platform.storage ?? defaultStorage(),
+    `${channelName(options.appKey, options.scope)}:transport`,
+    wallClock,
   );
   const loop = new ConnectionLoop({
     // The options' url, connectTimeoutMs and maxFrameChars.

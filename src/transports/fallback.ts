@@ -1,5 +1,6 @@
 import type { Clock, WallClock } from '../clock';
 import { isRealtimeError } from '../errors';
+import type { StorageLike } from '../tabs/leader-election';
 import { noop } from '../util/emitter';
 import { fail } from '../util/validate';
 import { builtinTransports } from './builtins';
@@ -61,6 +62,16 @@ export function resolveTransports(
 }
 
 /**
+ * How long a browser starts with the transport it fell back to: an hour,
+ * long enough that the reloads and new leaders of a session behind a broken
+ * proxy skip its 22 to 48 s of dead transports (paid again at most once an
+ * hour), short enough that a laptop taken to a working network is back on
+ * the first transport within the hour (the remembered one works there too,
+ * only less well, so being wrong for a while costs little).
+ */
+const REMEMBER_MS = 3_600_000;
+
+/**
  * Connects through the configured transports in order. A transport that the
  * server welcomed becomes the first one tried from then on (for the life of
  * the chain); the others are tried again only when it fails to connect. The
@@ -72,6 +83,11 @@ export function resolveTransports(
  * and holds every frame, one that buffers an event stream) moves to the end
  * of the order, for the life of the chain, and the order starts again from
  * its first transport. With a single transport nothing changes.
+ *
+ * The browser remembers a welcome on a transport other than the configured
+ * first (`storage`, under `key`, as `["<name>",<wall-clock ms>]`): a chain's
+ * first `connect` (a page load, a tab becoming leader) starts with it for
+ * {@link REMEMBER_MS} from then. A welcome on the first transport forgets it.
  */
 export class TransportChain {
   /** The configured order, with the transports that got no welcome twice moved to its end. */
@@ -83,11 +99,31 @@ export class TransportChain {
   #tried: Transport;
   /** The transport of the last attempt, if it got no welcome. */
   #unwelcomed: Transport | false | undefined;
+  /** The configured first transport: its welcome forgets what storage remembered. */
+  readonly #head: Transport;
+  /**
+   * The name in storage as this chain last read or wrote it (`''`: none),
+   * `undefined` before the first `connect` reads it. A welcome on it writes
+   * nothing: its time stays that of the fallback that learnt it, so a
+   * browser that keeps reloading still tries the first transport again once
+   * it is {@link REMEMBER_MS} old.
+   */
+  #remembered: string | undefined;
+  readonly #storage: StorageLike | undefined;
+  readonly #key: string | undefined;
+  readonly #now: WallClock | undefined;
 
-  /** `transports`: the resolved `transports` option, never empty. */
-  constructor(transports: readonly Transport[]) {
+  /**
+   * `transports`: the resolved `transports` option, never empty; `storage`
+   * (none in a worker or Node) and `key` (per app and scope): where the
+   * browser's fallback is remembered; `now`: their wall clock.
+   */
+  constructor(transports: readonly Transport[], storage?: StorageLike, key?: string, now?: WallClock) {
     this.#order = this.#transports = transports;
-    this.#tried = transports[0]!;
+    this.#tried = this.#head = transports[0]!;
+    this.#storage = storage;
+    this.#key = key;
+    this.#now = now;
   }
 
   /** Name of the transport of the last successful `connect`, until then `undefined`. */
@@ -115,6 +151,21 @@ export class TransportChain {
    */
   async connect(ctx: TransportContext, onTry?: () => void): Promise<TransportConnection> {
     let lastError: unknown;
+    if (this.#remembered === undefined) {
+      this.#remembered = '';
+      // Storage is a boundary: a value noteWelcome did not write (another
+      // bundle, a user, a broken clock) throws here or fails the check below,
+      // as does storage that is missing or throws; either way it is ignored.
+      try {
+        const [name, at] = JSON.parse(this.#storage!.getItem(this.#key!)!);
+        const age = this.#now!() - at;
+        const remembered = this.#transports.find((transport) => transport.name === name);
+        if (remembered && typeof at === 'number' && age >= 0 && age < REMEMBER_MS) {
+          this.#first(remembered);
+          this.#remembered = name;
+        }
+      } catch {}
+    }
     for (const transport of this.#order) {
       try {
         this.#tried = transport;
@@ -156,13 +207,30 @@ export class TransportChain {
    */
   noteWelcome(welcomed: boolean): void {
     const tried = this.#tried;
-    if (welcomed) this.#order = [tried, ...this.#transports.filter((transport) => transport !== tried)];
-    else if (tried === this.#unwelcomed) {
+    if (welcomed) {
+      this.#first(tried);
+      const name = tried === this.#head ? '' : tried.name;
+      try {
+        // The first transport works (the network changed): forget; else
+        // remember the transport this chain learnt, not the one it read.
+        if (!name) this.#storage?.removeItem(this.#key!);
+        else if (name !== this.#remembered)
+          this.#storage?.setItem(this.#key!, JSON.stringify([name, this.#now!()]));
+      } catch {
+        // Blocked or full storage: the browser remembers nothing.
+      }
+      this.#remembered = name;
+    } else if (tried === this.#unwelcomed) {
       this.#order = this.#transports = [
         ...this.#transports.filter((transport) => transport !== tried),
         tried,
       ];
     }
     this.#unwelcomed = !welcomed && tried;
+  }
+
+  /** The order of the next `connect`: `transport`, then the others in `#transports` order. */
+  #first(transport: Transport): void {
+    this.#order = [transport, ...this.#transports.filter((other) => other !== transport)];
   }
 }
