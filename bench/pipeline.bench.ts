@@ -7,6 +7,7 @@
  * and gives node `--expose-gc`).
  */
 import os from 'node:os';
+import { DEFAULT_FLAGS } from '../src/options';
 import { DEFAULT_DEDUP_CAPACITY } from '../src/pipeline/dedup-window';
 import { Dispatcher } from '../src/pipeline/dispatcher';
 import { EventPipeline, type PipelineSink } from '../src/pipeline/event-pipeline';
@@ -77,6 +78,8 @@ function makeHarness(): Harness {
     onHandlerError: (error) => {
       throw error;
     },
+    // No filter, no flag: every event is dispatched.
+    getState: () => ({ propertyFilter: null, flags: DEFAULT_FLAGS }),
   });
   dispatcher.subscribe(SERVICE, () => {});
   let delivered = 0;

@@ -34,14 +34,26 @@ import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
 import { isServiceName, readCursor } from './protocol/read';
 import type { Cursor, RealtimeEvent, ServerFrame, WelcomeFrame } from './protocol/schemas';
-import { initialState, type RealtimeCounters, type RealtimeState, type ResolvedFlags } from './state';
+import {
+  initialState,
+  type LeaderInfo,
+  type RealtimeCounters,
+  type RealtimeState,
+  type ResolvedFlags,
+} from './state';
 import { createStore } from './store';
-import type { FlagsMessage, StateMessage } from './tabs/channel-messages';
+import type {
+  CursorMessage,
+  FlagsMessage,
+  FrameMessage,
+  ReplayMessage,
+  StateMessage,
+} from './tabs/channel-messages';
 import { channelName } from './tabs/channel-name';
 import type { CursorStore } from './tabs/cursor-store';
 import { defaultLocks, defaultStorage, type LockManagerLike } from './tabs/leader-election';
 import type { BroadcastChannelConstructor } from './tabs/tab-channel';
-import { type CoordinatorHost, TabCoordinator, type TabNeeds } from './tabs/tab-coordinator';
+import { type CoordinatorHost, TabCoordinator } from './tabs/tab-coordinator';
 import { resolveTransports, TransportChain, type TransportPlatform } from './transports/fallback';
 import { noop, reportListenerError } from './util/emitter';
 import { guarded } from './util/guarded';
@@ -308,7 +320,6 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         fail('propertyId', 'a non-empty string without commas, or null', propertyId);
       }
       if (propertyId === getState().propertyFilter) return;
-      dispatcher.setPropertyFilter(propertyId);
       setState({ propertyFilter: propertyId });
       coordinator?.announceNeeds();
       queueUpdate();
@@ -385,20 +396,13 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     // ── CoordinatorHost: what the other tabs tell this one ──────────────────
     // Only the coordinator calls these, so `coordinator` is set in them.
 
-    ownNeeds(): TabNeeds {
-      const { services, propertyFilter } = getState();
-      return { services, propertyFilter };
-    },
-
     needsChanged(): void {
       // A service the pipeline forgets loses its epoch too: it has no cursor to be of.
       pipeline.setServices(subscription().services, epochs);
       // Every peer re-announces its needs every 10 s: the same object while
       // the count holds, or each announcement is a new snapshot (a render of
       // every component reading the state) with nothing changed.
-      const peers = coordinator!.peerCount;
-      const { leader } = getState();
-      setState({ leader: same(leader, { ...leader, peers }) });
+      setState({ leader: leaderWith({ peers: coordinator!.peerIds().length }) });
       // Sent only if, by then, this tab leads a live connection.
       queueUpdate();
     },
@@ -439,11 +443,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       setState({
         isLeader,
         leaderTabId,
-        leader: {
-          ...state.leader,
-          elections: coordinator!.electionsWon,
-          electionsPerHour: elections.total(),
-        },
+        leader: leaderWith({ elections: coordinator!.electionsWon, electionsPerHour: elections.total() }),
         ...(gone && { status: 'connecting', transport: undefined, connectionId: undefined }),
       });
       if (isLeader !== state.isLeader) emit('leader', isLeader);
@@ -458,7 +458,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       }
     },
 
-    relayedFrame(raw: string | Record<string, unknown>, epoch: string | undefined): void {
+    frame({ frame: raw, epoch }: FrameMessage): void {
       const off = getState().status === 'disabled';
       // Off here means off: no events after `fallback` (a re-enable replays the hole).
       if (isLeaderNow() || !active || (off && !adoptLeaderCursor)) return;
@@ -505,7 +505,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       }
     },
 
-    leaderState(message: StateMessage): void {
+    state(message: StateMessage): void {
       const state = getState();
       if (isLeaderNow() || state.disabledReason === 'forbidden') return;
       if (message.status === 'disabled' && message.disabledReason === 'forbidden') {
@@ -545,8 +545,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       });
     },
 
-    flags(flags: FlagsMessage['flags'], direct: boolean, fromUrl: FlagsMessage['fromUrl']): void {
+    flags({ flags, to, fromUrl }: FlagsMessage): void {
       if (closed) return;
+      const direct = !!to;
       // Another tab's flags URL set these: as if this tab's own last document
       // had (see urlFlagNames), whose next poll then lifts what its document no
       // longer holds. A change someone made now, not marked so, is no longer
@@ -565,10 +566,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       applyFlags(direct ? disableWins(ownFlags, flags) : flags);
     },
 
-    cursor(cursor: Cursor, direct: boolean, leaderEpochs: Record<string, string> = {}): void {
+    cursor({ cursor, to, epochs: leaderEpochs = {} }: CursorMessage): void {
       // Set where this tab's cursor moved here.
       let moved = false;
-      if (direct) {
+      if (to) {
         const own = pipeline.getCursor();
         const adopt = adoptLeaderCursor;
         adoptLeaderCursor = false;
@@ -633,25 +634,23 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       showCursor();
     },
 
-    replay(cursor: Cursor): void {
+    replay({ cursor }: ReplayMessage): void {
       replayFloor = lowerTo({ ...replayFloor }, cursor);
       loop.requestReplay();
     },
 
     peerJoined(tabId: string): void {
-      // The coordinator told it who leads already.
-      if (!isLeaderNow()) return;
-      client.answerCursor(tabId);
+      client.sync({ from: tabId });
       postFlags(getState().flags, tabId);
       postState();
     },
 
-    answerCursor(tabId: string): void {
+    sync({ from }): void {
       coordinator?.post({
         type: 'cursor',
         cursor: pipeline.getCursor(),
         epochs,
-        to: tabId,
+        to: from,
       });
     },
 
@@ -757,7 +756,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
    */
   const mirrorLeader = (): void => {
     const last = lastLeaderState;
-    if (last && last.from === getState().leaderTabId) client.leaderState(last);
+    if (last && last.from === getState().leaderTabId) client.state(last);
   };
 
   /** Tells the other tabs this leader's connection state (the state of now). */
@@ -809,8 +808,6 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     // snapshot, a render of every component reading the state.
     const next = same(previous, resolveFlags(previous, flags));
     setState({ flags: next });
-    dispatcher.setShadowMode(next.shadowMode);
-    dispatcher.setDisabledServices(next.disabledServices);
     applyGate();
     // A tab that joined was told the leader's flags, a disable winning (see
     // `flags`); it must hear when they change too, so that a switch it took
@@ -867,13 +864,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     sliTimer.set(() => {
       // Evaluates the guard too; and tells it the tab went offline meanwhile.
       circuitToGuard();
-      const state = getState();
-      const { leader } = state;
       setState({
-        ...measurement?.sliFigures(state),
+        ...measurement?.sliFigures(getState()),
         // The same object when unchanged: a tab that does not measure then has
         // nothing new every tick, and its listeners hear nothing.
-        leader: same(leader, { ...leader, electionsPerHour: elections.total() }),
+        leader: leaderWith({ electionsPerHour: elections.total() }),
       });
       if (measurement) emit('sli', measurement.report());
       // A rollback cooldown may have ended.
@@ -882,6 +877,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // have closed the client (close() cleared this timer, already fired).
       if (!closed) sliTick();
     }, SLI_TICK_MS);
+  };
+
+  /** The state's `leader` with `patch`: the same object while that changes nothing. */
+  const leaderWith = (patch: Partial<LeaderInfo>): LeaderInfo => {
+    const { leader } = getState();
+    return same(leader, { ...leader, ...patch });
   };
 
   const setClockOffset = (offsetMs: number): void => {
@@ -1292,7 +1293,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   const store = createStore(
     initialState({
       tabId,
-      isLeader: strategy === 'none',
+      isLeader: !coordinator,
       electionStrategy: strategy,
       flags: options.flags,
       sampled,
@@ -1386,6 +1387,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   });
 
   const dispatcher = new Dispatcher({
+    getState,
     onHandlerError: (error) => {
       bumpCounter('handlerErrors');
       emit('error', error);
@@ -1466,7 +1468,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     sink: {
       status: (status) => setState({ status, circuit: circuitState() }),
       welcome: (frame, transport, connectMs) => {
-        coordinator?.relay(frame);
+        coordinator?.post({ type: 'frame', frame });
         // The floor asked for was in the cursor this connection opened with:
         // the server replays from it, and the floor is done with. One asked
         // for since, while this connection was being opened, may reach
@@ -1497,7 +1499,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         if (takeoverStartedAt !== undefined) {
           const takeoverMs = clock.now() - takeoverStartedAt;
           toSli((sli) => sli.tookOver(takeoverMs));
-          leader = { ...leader, lastTakeoverMs: Math.round(takeoverMs) };
+          leader = leaderWith({ lastTakeoverMs: Math.round(takeoverMs) });
           takeoverStartedAt = undefined;
         }
         setState({
@@ -1518,7 +1520,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // A reset starts an epoch, named here for every tab that applies it.
         const epoch = frame.type === 'reset' ? randomId() : undefined;
         // Relay first: the followers' latency should not include our handlers.
-        if (frame.type !== 'heartbeat') coordinator?.relay(frame, epoch);
+        if (frame.type !== 'heartbeat') coordinator?.post({ type: 'frame', frame, epoch });
         guard.recordFrames(1, 0);
         applyServerFrame(frame, epoch);
       },

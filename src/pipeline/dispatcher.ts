@@ -1,4 +1,5 @@
 import type { RealtimeEvent } from '../protocol/schemas';
+import type { RealtimeState } from '../state';
 import { Listeners } from '../util/emitter';
 
 /** An app's handler of one service: receives one array per batch, in seq order. Treat it as read-only. */
@@ -16,6 +17,11 @@ export interface DispatchResult {
 export interface DispatcherOptions {
   /** A handler threw; the other handlers and the pipeline went on. */
   onHandlerError(error: unknown, service: string): void;
+  /**
+   * The tab's property filter and flags of now, read at each dispatch: the
+   * client's state, so what is dispatched never lags behind what it shows.
+   */
+  getState(): Pick<RealtimeState, 'propertyFilter' | 'flags'>;
 }
 
 /**
@@ -38,9 +44,6 @@ export interface DispatcherOptions {
 export class Dispatcher {
   readonly #handlers = new Map<string, Listeners<RealtimeEvent[]>>();
   readonly #options: DispatcherOptions;
-  #propertyFilter: string | null = null;
-  #shadowMode = false;
-  #disabledServices: ReadonlySet<string> = new Set();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -85,21 +88,6 @@ export class Dispatcher {
     return this.#handlers.has(service);
   }
 
-  /** Shows only events of property `id` (and events with no property), or all events for `null`. */
-  setPropertyFilter(id: string | null): void {
-    this.#propertyFilter = id;
-  }
-
-  /** In shadow mode no handler is called (the stream still runs so SLIs are measured). */
-  setShadowMode(on: boolean): void {
-    this.#shadowMode = on;
-  }
-
-  /** Services whose events are not dispatched at all (per-service kill switch). Replaces the previous set. */
-  setDisabledServices(names: Iterable<string>): void {
-    this.#disabledServices = new Set(names);
-  }
-
   /**
    * Gives `events` of `service` to its handlers, as one array shared by all of
    * them, filtered by the property filter. Nothing is delivered (and both
@@ -107,9 +95,9 @@ export class Dispatcher {
    * handler. Never throws because of a handler.
    */
   dispatch(service: string, events: RealtimeEvent[]): DispatchResult {
+    const { propertyFilter: filter, flags } = this.#options.getState();
     const listeners =
-      this.#shadowMode || this.#disabledServices.has(service) ? undefined : this.#handlers.get(service);
-    const filter = this.#propertyFilter;
+      flags.shadowMode || flags.disabledServices.includes(service) ? undefined : this.#handlers.get(service);
     // Nobody to call: nothing delivered, nothing filtered.
     const all = listeners ? events : [];
     // The events a tab on property `filter` should see: those of that

@@ -1,7 +1,15 @@
 import type { Clock } from '../clock';
 import { Timer } from '../connection/timer';
-import type { Cursor } from '../protocol/schemas';
-import type { ChannelMessage, FlagsMessage, OutgoingChannelMessage, StateMessage } from './channel-messages';
+import type {
+  ChannelMessage,
+  CursorMessage,
+  FlagsMessage,
+  FrameMessage,
+  OutgoingChannelMessage,
+  ReplayMessage,
+  StateMessage,
+  SyncMessage,
+} from './channel-messages';
 import { channelName } from './channel-name';
 import {
   type ElectionStrategy,
@@ -19,27 +27,30 @@ export interface TabNeeds {
 
 /** How the coordinator reaches the client it serves. */
 export interface CoordinatorHost {
-  ownNeeds(): TabNeeds;
+  /** This tab's state, whose `services` and `propertyFilter` are its needs. */
+  getState(): TabNeeds;
   /** The union of every tab's needs changed. */
   needsChanged(): void;
   /** This tab won (`true`) or lost (`false`) the election. */
   leadershipChanged(isLeader: boolean, leaderTabId: string | undefined): void;
   /** A server frame relayed by the leader (followers only); with a `reset`, the id of its epoch. */
-  relayedFrame(frame: string | Record<string, unknown>, epoch: string | undefined): void;
-  leaderState(state: StateMessage): void;
-  /** `direct`: the leader's answer to this tab's hello (its view, not a change someone made). */
-  flags(flags: FlagsMessage['flags'], direct: boolean, fromUrl: FlagsMessage['fromUrl']): void;
+  frame(message: FrameMessage): void;
+  /** The leader's connection state (followers only). */
+  state(message: StateMessage): void;
+  /** Flags another tab set; `to`: the leader's answer to this tab's hello (its view, not a change someone made). */
+  flags(message: FlagsMessage): void;
   /**
-   * The leader's cursor: `direct` for a tab that just joined, with the ids
-   * of the epochs of its services; else the start of services just added.
+   * The leader's cursor (followers only): `to` for a tab that just joined,
+   * with the ids of the epochs of its services; else the start of services
+   * just added.
    */
-  cursor(cursor: Cursor, direct: boolean, epochs: Record<string, string> | undefined): void;
-  /** A follower asks the leader to have the server replay from this cursor. */
-  replay(cursor: Cursor): void;
-  /** A new tab appeared: the leader answers with what it knows (the coordinator said who leads). */
+  cursor(message: CursorMessage): void;
+  /** A follower asks the leader (this tab) to have the server replay from this cursor. */
+  replay(message: ReplayMessage): void;
+  /** A new tab appeared (this tab leads): it answers with what it knows (the coordinator said who leads). */
   peerJoined(tabId: string): void;
-  /** A follower asks for the leader's cursor (see the `sync` message). */
-  answerCursor(tabId: string): void;
+  /** A follower asks for the leader's (this tab's) cursor. */
+  sync(message: Pick<SyncMessage, 'from'>): void;
   /** A tab message was refused (see `TabChannelOptions.onInvalid`); called without `this`. */
   invalidMessage: (reason: string) => void;
 }
@@ -121,11 +132,6 @@ export class TabCoordinator extends LeaderElection {
     };
   }
 
-  /** Number of other tabs whose needs are known. */
-  get peerCount(): number {
-    return this.#peers.size;
-  }
-
   /** The other tabs whose needs are known, by tab id. */
   peerIds(): string[] {
     return [...this.#peers.keys()];
@@ -160,7 +166,7 @@ export class TabCoordinator extends LeaderElection {
     // Dead peers are dropped by the refresh alone, which tells the host (the
     // peer count): dropped here first, they were never told.
     // An idle tab wants nothing, not everything.
-    const wanting = [this.#options.host.ownNeeds(), ...this.#peers.values()].filter(
+    const wanting = [this.#options.host.getState(), ...this.#peers.values()].filter(
       (needs) => needs.services.length,
     );
     const filters = new Set(wanting.map((needs) => needs.propertyFilter));
@@ -172,13 +178,8 @@ export class TabCoordinator extends LeaderElection {
   }
 
   announceNeeds(): void {
-    // Receivers keep only the fields of a `needs` message, should ownNeeds() return more.
-    this.post({ type: 'needs', ...this.#options.host.ownNeeds() });
-  }
-
-  /** Leader: relays one validated server frame to the other tabs (a `reset` with its epoch's id). */
-  relay(frame: object, epoch?: string): void {
-    this.post({ type: 'frame', frame: frame as Record<string, unknown>, epoch });
+    const { services, propertyFilter } = this.#options.host.getState();
+    this.post({ type: 'needs', services, propertyFilter });
   }
 
   post(message: OutgoingChannelMessage): void {
@@ -198,21 +199,20 @@ export class TabCoordinator extends LeaderElection {
       this.announceNeeds();
       // A newcomer hears who leads first, then (from the host) the leader's
       // cursor, flags and state.
-      if (this.isLeader) this.#announceLeader();
-      host.peerJoined(message.from);
+      if (this.isLeader) {
+        this.#announceLeader();
+        host.peerJoined(message.from);
+      }
     } else if (type === 'needs') {
       this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
       host.needsChanged();
     } else if (type === 'bye') {
       if (this.#peers.delete(message.from)) host.needsChanged();
     } else if (type === 'leader') this.heardLeader(message.leaderTabId);
-    else if (type === 'flags') host.flags(message.flags, !!message.to, message.fromUrl);
-    else if (this.isLeader) {
-      if (type === 'sync') host.answerCursor(message.from);
-      else if (type === 'replay') host.replay(message.cursor);
-    } else if (type === 'frame') host.relayedFrame(message.frame, message.epoch);
-    else if (type === 'state') host.leaderState(message);
-    else if (type === 'cursor') host.cursor(message.cursor, !!message.to, message.epochs);
+    // The rest goes to the host method of its type: flags to every tab, what
+    // asks the leader to the leader, what it tells to the followers.
+    else if (type === 'flags' || (type === 'sync' || type === 'replay') === this.isLeader)
+      host[type](message as never);
   }
 
   #scheduleRefresh(): void {

@@ -1,14 +1,20 @@
 import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_FLAGS } from '../../../src/options';
 import { Dispatcher, type DispatchResult } from '../../../src/pipeline/dispatcher';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
 import { makeEvent } from './fixtures';
 
+/** The client's state as the dispatcher reads it at each dispatch: the tests change it in place. */
+const newView = () => ({ propertyFilter: null as string | null, flags: { ...DEFAULT_FLAGS } });
+
 function setup() {
   const errors: Array<{ error: unknown; service: string }> = [];
+  const view = newView();
   const dispatcher = new Dispatcher({
     onHandlerError: (error, service) => errors.push({ error, service }),
+    getState: () => view,
   });
-  return { dispatcher, errors };
+  return { dispatcher, errors, view };
 }
 
 /** A result as counts: how many events went to handlers, how many the filter withheld. */
@@ -46,10 +52,10 @@ describe('Dispatcher', () => {
   });
 
   it('filters by property: other properties withheld, events without one pass', () => {
-    const { dispatcher } = setup();
+    const { dispatcher, view } = setup();
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
-    dispatcher.setPropertyFilter('p1');
+    view.propertyFilter = 'p1';
     const batch = events('p1', 'p2', undefined, null, 'p2', 'p1');
     expect(counts(dispatcher.dispatch('tasks', batch))).toEqual({ delivered: 4, filtered: 2 });
     expect(handler.mock.calls[0]![0].map((e: RealtimeEvent) => e.seq)).toEqual([1, 3, 4, 6]);
@@ -57,50 +63,50 @@ describe('Dispatcher', () => {
   });
 
   it('passes the input array itself when the filter removes nothing', () => {
-    const { dispatcher } = setup();
+    const { dispatcher, view } = setup();
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
-    dispatcher.setPropertyFilter('p1');
+    view.propertyFilter = 'p1';
     const batch = events('p1', undefined);
     dispatcher.dispatch('tasks', batch);
     expect(handler.mock.calls[0]![0]).toBe(batch);
   });
 
   it('calls no handler when the filter removes every event', () => {
-    const { dispatcher } = setup();
+    const { dispatcher, view } = setup();
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
-    dispatcher.setPropertyFilter('p1');
+    view.propertyFilter = 'p1';
     expect(counts(dispatcher.dispatch('tasks', events('p2', 'p3')))).toEqual({ delivered: 0, filtered: 2 });
     expect(handler).not.toHaveBeenCalled();
-    dispatcher.setPropertyFilter(null);
+    view.propertyFilter = null;
     expect(counts(dispatcher.dispatch('tasks', events('p2', 'p3')))).toEqual({ delivered: 2, filtered: 0 });
   });
 
   it('calls no handler in shadow mode, and again after it ends', () => {
-    const { dispatcher } = setup();
+    const { dispatcher, view } = setup();
     const handler = vi.fn();
     dispatcher.subscribe('tasks', handler);
-    dispatcher.setShadowMode(true);
+    view.flags.shadowMode = true;
     expect(counts(dispatcher.dispatch('tasks', events(undefined)))).toEqual({ delivered: 0, filtered: 0 });
     expect(handler).not.toHaveBeenCalled();
-    dispatcher.setShadowMode(false);
+    view.flags.shadowMode = false;
     dispatcher.dispatch('tasks', events(undefined));
     expect(handler).toHaveBeenCalledOnce();
   });
 
-  it('does not dispatch disabled services, and the set is replaced on each call', () => {
-    const { dispatcher } = setup();
+  it('does not dispatch disabled services, as the flags list them at each dispatch', () => {
+    const { dispatcher, view } = setup();
     const tasks = vi.fn();
     const crm = vi.fn();
     dispatcher.subscribe('tasks', tasks);
     dispatcher.subscribe('crm', crm);
-    dispatcher.setDisabledServices(['tasks']);
+    view.flags.disabledServices = ['tasks'];
     dispatcher.dispatch('tasks', events(undefined));
     dispatcher.dispatch('crm', events(undefined));
     expect(tasks).not.toHaveBeenCalled();
     expect(crm).toHaveBeenCalledOnce();
-    dispatcher.setDisabledServices([]);
+    view.flags.disabledServices = [];
     dispatcher.dispatch('tasks', events(undefined));
     expect(tasks).toHaveBeenCalledOnce();
   });
@@ -119,10 +125,12 @@ describe('Dispatcher', () => {
   });
 
   it('survives an onHandlerError that throws too', () => {
+    const view = newView();
     const dispatcher = new Dispatcher({
       onHandlerError: () => {
         throw new Error('reporter broke');
       },
+      getState: () => view,
     });
     const after = vi.fn();
     dispatcher.subscribe('tasks', () => {
