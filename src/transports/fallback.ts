@@ -99,8 +99,12 @@ export class TransportChain {
   #tried: Transport;
   /** The transport of the last attempt, if it got no welcome. */
   #unwelcomed: Transport | false | undefined;
-  /** The configured first transport: its welcome forgets what storage remembered. */
-  readonly #head: Transport;
+  /**
+   * The configured order: its first transport's welcome forgets what storage
+   * remembered, and a chain that kept it (moved no transport to the end)
+   * remembers nothing.
+   */
+  readonly #configured: readonly Transport[];
   /**
    * The name in storage as this chain last read or wrote it (`''`: none),
    * `undefined` before the first `connect` reads it. A welcome on it writes
@@ -110,7 +114,7 @@ export class TransportChain {
    */
   #remembered: string | undefined;
   readonly #storage: StorageLike | undefined;
-  readonly #key: string | undefined;
+  readonly #key: string;
   readonly #now: WallClock | undefined;
 
   /**
@@ -120,9 +124,12 @@ export class TransportChain {
    */
   constructor(transports: readonly Transport[], storage?: StorageLike, key?: string, now?: WallClock) {
     this.#order = this.#transports = transports;
-    this.#tried = this.#head = transports[0]!;
+    this.#configured = transports;
+    this.#tried = transports[0]!;
     this.#storage = storage;
-    this.#key = key;
+    // Per list too: a page of the app with other `transports` (an embed on
+    // long-poll only) has another first transport and other fallbacks.
+    this.#key = `${key}:${transports.map((transport) => transport.name)}`;
     this.#now = now;
   }
 
@@ -133,6 +140,8 @@ export class TransportChain {
 
   /** Lets the transport the next `connect` tries first get ready (see `Transport.preload`). */
   preload(): void {
+    // The transport the first connect will try first, as storage says now.
+    if (this.#remembered === undefined) this.#recall();
     try {
       // A failure is met again, and reported, by the next connect.
       Promise.resolve(this.#order[0]!.preload?.()).catch(noop);
@@ -151,21 +160,9 @@ export class TransportChain {
    */
   async connect(ctx: TransportContext, onTry?: () => void): Promise<TransportConnection> {
     let lastError: unknown;
-    if (this.#remembered === undefined) {
-      this.#remembered = '';
-      // Storage is a boundary: a value noteWelcome did not write (another
-      // bundle, a user, a broken clock) throws here or fails the check below,
-      // as does storage that is missing or throws; either way it is ignored.
-      try {
-        const [name, at] = JSON.parse(this.#storage!.getItem(this.#key!)!);
-        const age = this.#now!() - at;
-        const remembered = this.#transports.find((transport) => transport.name === name);
-        if (remembered && typeof at === 'number' && age >= 0 && age < REMEMBER_MS) {
-          this.#first(remembered);
-          this.#remembered = name;
-        }
-      } catch {}
-    }
+    // Read at the first connect, not before: a tab that becomes leader
+    // later sees what the leader before it learnt.
+    if (this.#remembered === undefined) this.#remembered = this.#recall();
     for (const transport of this.#order) {
       try {
         this.#tried = transport;
@@ -209,17 +206,23 @@ export class TransportChain {
     const tried = this.#tried;
     if (welcomed) {
       this.#first(tried);
-      const name = tried === this.#head ? '' : tried.name;
       try {
-        // The first transport works (the network changed): forget; else
-        // remember the transport this chain learnt, not the one it read.
-        if (!name) this.#storage?.removeItem(this.#key!);
-        else if (name !== this.#remembered)
-          this.#storage?.setItem(this.#key!, JSON.stringify([name, this.#now!()]));
+        // The first transport works (the network changed): forget. Else
+        // remember the transport this chain learnt, not the one it read; and
+        // only past transports it moved to the end (connects that timed
+        // out): one that failed at once (a socket error in a deploy) cost
+        // nothing to skip, and would pin the browser to a fallback.
+        // (Noted before the write: storage that throws is not tried again.)
+        if (tried === this.#configured[0]) {
+          this.#remembered = '';
+          this.#storage?.removeItem(this.#key);
+        } else if (tried.name !== this.#remembered && this.#transports !== this.#configured) {
+          this.#remembered = tried.name;
+          this.#storage?.setItem(this.#key, JSON.stringify([tried.name, this.#now!()]));
+        }
       } catch {
         // Blocked or full storage: the browser remembers nothing.
       }
-      this.#remembered = name;
     } else if (tried === this.#unwelcomed) {
       this.#order = this.#transports = [
         ...this.#transports.filter((transport) => transport !== tried),
@@ -227,6 +230,27 @@ export class TransportChain {
       ];
     }
     this.#unwelcomed = !welcomed && tried;
+  }
+
+  /**
+   * Orders the chain by what storage remembers (the configured order if
+   * nothing valid); returns the remembered name, or `''`. Storage is a
+   * boundary: a value noteWelcome did not write (another bundle, a user, a
+   * broken clock) throws here or fails the check below, as does storage that
+   * is missing or throws; either way it is ignored.
+   */
+  #recall(): string {
+    this.#order = this.#transports;
+    try {
+      const [name, at] = JSON.parse(this.#storage!.getItem(this.#key)!);
+      const age = this.#now!() - at;
+      const remembered = this.#transports.find((transport) => transport.name === name);
+      if (remembered && typeof at === 'number' && age >= 0 && age < REMEMBER_MS) {
+        this.#first(remembered);
+        return name;
+      }
+    } catch {}
+    return '';
   }
 
   /** The order of the next `connect`: `transport`, then the others in `#transports` order. */

@@ -80,8 +80,8 @@ describe('a client behind a proxy that holds WebSocket frames', () => {
     expect(await timeToConnect(other)).toBeGreaterThanOrEqual(2000);
     expect(b.held.connectCount).toBe(4);
     expect([...Array(b.storage.length).keys()].map((i) => b.storage.key(i))).toEqual([
-      'tabwire:v1:tabwire:org_test:u_1:transport',
-      'tabwire:v1:tabwire:org_test:u_2:transport',
+      'tabwire:v1:tabwire:org_test:u_1:transport:websocket,long-poll',
+      'tabwire:v1:tabwire:org_test:u_2:transport:websocket,long-poll',
     ]);
   });
 });
