@@ -23,6 +23,17 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+/** Subscribes `rt` to `tasks`: the reasons of its `fallback` events and the seqs its handler got. */
+function watch(rt: RealtimeClient): { fallbacks: string[]; seqs: number[] } {
+  const fallbacks: string[] = [];
+  rt.on('fallback', ({ reason }) => fallbacks.push(reason));
+  const seqs: number[] = [];
+  rt.subscribe('tasks', (events) => {
+    for (const e of events) seqs.push(e.seq);
+  });
+  return { fallbacks, seqs };
+}
+
 describe('rollback guard and a server restart', () => {
   it.each([2, 3, 5])(
     'a tab connected 5+ minutes on a quiet stream survives %i failed reconnects, with the default thresholds',
@@ -32,12 +43,7 @@ describe('rollback guard and a server restart', () => {
         memoryOptions(backend, { platform: { clock: globalTimersClock, random: () => 0.5 } }),
       );
       clients.push(rt);
-      const fallbacks: string[] = [];
-      rt.on('fallback', ({ reason }) => fallbacks.push(reason));
-      const seqs: number[] = [];
-      rt.subscribe('tasks', (events) => {
-        for (const e of events) seqs.push(e.seq);
-      });
+      const { fallbacks, seqs } = watch(rt);
       await vi.advanceTimersByTimeAsync(1_000);
       backend.publish({ service: 'tasks' });
       // Heartbeats only, long enough to fill the 5-minute window.
@@ -79,12 +85,7 @@ describe('rollback guard and a tab offline', () => {
       }),
     );
     clients.push(rt);
-    const fallbacks: string[] = [];
-    rt.on('fallback', ({ reason }) => fallbacks.push(reason));
-    const seqs: number[] = [];
-    rt.subscribe('tasks', (events) => {
-      for (const e of events) seqs.push(e.seq);
-    });
+    const { fallbacks, seqs } = watch(rt);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(rt.getState().status).toBe('connected');
 

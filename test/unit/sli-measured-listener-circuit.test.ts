@@ -3,6 +3,7 @@ import { createRealtime, type RealtimeClient } from '../../src/client';
 import type { SliReport } from '../../src/observability/telemetry-payload';
 import { globalTimersClock } from '../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../src/testing/memory-backend';
+import { memoryOptions } from './react/helpers';
 
 // Found by the review of ff7e38e (the reporter moved into sli-measurement):
 // startMeasuring now marks `sli.measured` before it returns, so the app's
@@ -25,18 +26,14 @@ afterEach(async () => {
 describe('a state listener that runs as measuring starts', () => {
   it('closing the circuit there reaches the collector', async () => {
     const backend = createMemoryBackend({ heartbeatMs: 60_000 });
-    const rt = createRealtime({
-      url: 'http://127.0.0.1:1/v2/realtime',
-      scope: { orgId: 'org_obs', userId: 'u_1' },
-      transports: [backend.transport],
-      leader: { strategy: 'none' },
-      devtools: false,
-      connectTimeoutMs: 800,
-      backoff: { baseMs: 10, capMs: 20 },
-      circuit: { failureThreshold: 1, cooldownMs: 600_000, maxCooldownMs: 600_000 },
-      telemetry: { sampleRate: 0 },
-      platform: { clock: globalTimersClock, random: () => 0.5 },
-    });
+    const rt = createRealtime(
+      memoryOptions(backend, {
+        connectTimeoutMs: 800,
+        backoff: { baseMs: 10, capMs: 20 },
+        circuit: { failureThreshold: 1, cooldownMs: 600_000, maxCooldownMs: 600_000 },
+        platform: { clock: globalTimersClock, random: () => 0.5 },
+      }),
+    );
     clients.push(rt);
     rt.subscribe('tasks', () => {});
     await vi.advanceTimersByTimeAsync(0);
