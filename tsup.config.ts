@@ -64,30 +64,64 @@ async function useClientInReact(outDir: string): Promise<void> {
   }
 }
 
+/** The entries an app loads in the browser: the only ones with a `production` build. */
+const BROWSER_ENTRIES = {
+  index: 'src/index.ts',
+  react: 'src/react/index.ts',
+  vanilla: 'src/vanilla/index.ts',
+};
+
 // A function of the command line's options, for its --out-dir (the release test builds into a staging copy).
-export default defineConfig((cli) => ({
-  entry: {
-    index: 'src/index.ts',
-    react: 'src/react/index.ts',
-    vanilla: 'src/vanilla/index.ts',
-    devserver: 'src/devserver/index.ts',
-    conformance: 'src/conformance/index.ts',
-    testing: 'src/testing/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  treeshake: true,
-  // CommonJS too: without it every CJS entry (tabwire/react, tabwire/testing)
-  // bundles a core of its own, and a CJS app loads tabwire several times.
-  splitting: true,
-  target: 'es2022',
-  external: ['react', 'ws'],
-  plugins: [requireLazyChunksInCjs],
-  esbuildPlugins: [lazyParts()],
-  onSuccess: () => useClientInReact(cli.outDir ?? 'dist'),
-  esbuildOptions(options) {
-    Object.assign(options, mangleOptions);
-  },
-}));
+//
+// Two builds. `dist/`: every entry, with every check (`process.env.NODE_ENV`
+// is "development" in it), what Node, tests and any bundler without the
+// `production` export condition get. `dist/production/`: the browser entries
+// without the development-only checks (options and method arguments; see
+// docs/options.md), which Vite's and webpack's production builds pick
+// through the `production` condition of package.json's exports. Neither
+// build leaves a `process` reference for the browser to trip on.
+export default defineConfig((cli) => {
+  const outDir = cli.outDir ?? 'dist';
+  const shared: Options = {
+    format: ['esm', 'cjs'],
+    sourcemap: true,
+    treeshake: true,
+    // CommonJS too: without it every CJS entry (tabwire/react, tabwire/testing)
+    // bundles a core of its own, and a CJS app loads tabwire several times.
+    splitting: true,
+    target: 'es2022',
+    external: ['react', 'ws'],
+    plugins: [requireLazyChunksInCjs],
+    esbuildOptions(options) {
+      Object.assign(options, mangleOptions);
+    },
+  };
+  return [
+    {
+      ...shared,
+      entry: {
+        ...BROWSER_ENTRIES,
+        devserver: 'src/devserver/index.ts',
+        conformance: 'src/conformance/index.ts',
+        testing: 'src/testing/index.ts',
+      },
+      outDir,
+      dts: true,
+      // Not the production build's folder: the two builds run at once.
+      clean: ['!production/**'],
+      define: { 'process.env.NODE_ENV': '"development"' },
+      esbuildPlugins: [lazyParts()],
+      onSuccess: () => useClientInReact(outDir),
+    },
+    {
+      ...shared,
+      entry: BROWSER_ENTRIES,
+      outDir: `${outDir}/production`,
+      dts: false,
+      clean: true,
+      define: { 'process.env.NODE_ENV': '"production"' },
+      esbuildPlugins: [lazyParts()],
+      onSuccess: () => useClientInReact(`${outDir}/production`),
+    },
+  ];
+});

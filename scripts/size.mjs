@@ -115,9 +115,10 @@ function countedOutputs(name, metafile) {
  * inputs and text, the other chunks, and the names mangled. `tabwire` false:
  * another library's entry, built without tabwire's property mangling.
  */
-async function measure(name, tabwire = true) {
+async function measure(name, tabwire = true, env = 'production') {
   const result = await build({
     ...common,
+    define: { 'process.env.NODE_ENV': JSON.stringify(env) },
     ...(tabwire && { ...mangleOptions, mangleCache: {}, plugins: [lazyParts()] }),
     entryPoints: [join(sizeDir, `${name}.ts`)],
     minify: true,
@@ -169,9 +170,9 @@ async function measure(name, tabwire = true) {
   };
 }
 
-async function tryMeasure(name, tabwire = true) {
+async function tryMeasure(name, tabwire = true, env = 'production') {
   try {
-    return await measure(name, tabwire);
+    return await measure(name, tabwire, env);
   } catch (error) {
     const message = String(error?.errors?.[0]?.text ?? error?.message ?? error).split('\n')[0];
     return { name, error: message };
@@ -227,13 +228,18 @@ const tabwireEntries = [
 const measured = {};
 for (const [name] of tabwireEntries) measured[name] = await tryMeasure(name);
 measured['tabwire-react'] = await tryMeasure('tabwire-react');
+// The default build (dist/), with every development check: what Node, tests
+// and a bundler without the `production` condition get. Shown, not budgeted.
+const measuredDefault = {};
+for (const [name, , budget] of tabwireEntries)
+  if (budget !== undefined) measuredDefault[name] = await tryMeasure(name, true, 'development');
 
 out(
   '### Bundle size',
   '',
   `Node ${process.version} · esbuild ${version('esbuild')} · ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} logical CPUs) · ${new Date().toISOString()}`,
   '',
-  "Entries in `bench/size/`, bundled from `src/` by esbuild (`minify`, `bundle`, `treeShaking`, `splitting`, ESM, `platform: browser`, `target: es2022`, `react`/`react-dom` external; tabwire's internal property names mangled as in `dist`, `scripts/mangle.mjs`; each part tabwire loads with `import()` bundled on its own into one self-contained file, as in `dist`, `scripts/lazy-parts.mjs`); gzip level 9, brotli quality 11, each output file on its own; 1 KB = 1,000 bytes. A figure counts what the app loads up front (the entry and every chunk it imports statically) plus the file of the transport it names, which it loads on the first connect.",
+  "Entries in `bench/size/`, bundled from `src/` by esbuild (`minify`, `bundle`, `treeShaking`, `splitting`, ESM, `platform: browser`, `target: es2022`, `react`/`react-dom` external; tabwire's internal property names mangled as in `dist`, `scripts/mangle.mjs`; each part tabwire loads with `import()` bundled on its own into one self-contained file, as in `dist`, `scripts/lazy-parts.mjs`); gzip level 9, brotli quality 11, each output file on its own; 1 KB = 1,000 bytes. A figure counts what the app loads up front (the entry and every chunk it imports statically) plus the file of the transport it names, which it loads on the first connect. `process.env.NODE_ENV` is defined as \"production\", as in tabwire's production build (`dist/production/`), which Vite's and webpack's production builds pick through the `production` export condition: it leaves out the development-only checks of options and method arguments (docs/options.md). The default build (`dist/`, every check kept: what Node, tests and other bundlers get unless told the condition) is in its own column, not budgeted.",
   '',
 );
 
@@ -243,7 +249,7 @@ for (const [name, what, budget] of tabwireEntries) {
   const m = measured[name];
   if (m.error) {
     failures.push(`${name}: build failed (${m.error})`);
-    budgetRows.push([`\`${name}.ts\`: ${what}`, '—', '—', '—', `build failed: ${m.error}`]);
+    budgetRows.push([`\`${name}.ts\`: ${what}`, '—', '—', '—', `build failed: ${m.error}`, '—']);
     continue;
   }
   let cell = 'not budgeted';
@@ -252,7 +258,10 @@ for (const [name, what, budget] of tabwireEntries) {
     if (!pass) budgetMisses.push(`${name}: ${fmtBytes(m.gz)} min+gzip ≥ ${fmtBytes(budget)}`);
     cell = `< ${fmt(budget)}: ${verdict(pass)}${m.gz < SOCKET_IO_AIM ? ' (under socket.io-client)' : ''}`;
   }
-  budgetRows.push([`\`${name}.ts\`: ${what}`, fmt(m.min), `**${fmt(m.gz)}**`, fmt(m.br), cell]);
+  const d = measuredDefault[name];
+  const whole = d === undefined ? '—' : d.error ? 'build failed' : fmt(d.gz);
+  if (d?.error) failures.push(`${name} (default build): build failed (${d.error})`);
+  budgetRows.push([`\`${name}.ts\`: ${what}`, fmt(m.min), `**${fmt(m.gz)}**`, fmt(m.br), cell, whole]);
 }
 {
   const react = measured['tabwire-react'];
@@ -261,7 +270,7 @@ for (const [name, what, budget] of tabwireEntries) {
     '`tabwire/react` on top: `tabwire-react.ts` (the minimal app + `RealtimeProvider` + `useRealtimeService`) minus `tabwire-websocket.ts`';
   if (react.error || base.error) {
     failures.push(`tabwire-react: build failed (${react.error ?? base.error})`);
-    budgetRows.push([what, '—', '—', '—', `build failed: ${react.error ?? base.error}`]);
+    budgetRows.push([what, '—', '—', '—', `build failed: ${react.error ?? base.error}`, '—']);
   } else {
     const d = { min: react.min - base.min, gz: react.gz - base.gz, br: react.br - base.br };
     reactDelta = d;
@@ -273,6 +282,7 @@ for (const [name, what, budget] of tabwireEntries) {
       `**+${fmt(d.gz)}**`,
       `+${fmt(d.br)}`,
       `< ${fmt(REACT_BUDGET)}: ${verdict(pass)}`,
+      '—',
     ]);
   }
 }
@@ -280,8 +290,8 @@ out(
   '#### tabwire against its budgets',
   '',
   table(
-    ['entry', 'min', 'min+gzip', 'min+brotli', 'budget (min+gzip)'],
-    ['l', 'r', 'r', 'r', 'l'],
+    ['entry', 'min', 'min+gzip', 'min+brotli', 'budget (min+gzip)', 'default build, min+gzip'],
+    ['l', 'r', 'r', 'r', 'l', 'r'],
     budgetRows,
   ),
   '',
@@ -434,13 +444,19 @@ async function measureRolldown(name, { mangleCache, parts }) {
     // chunk of its own fails CI. (A lazy part that would bundle a module of
     // the core already fails the build: scripts/lazy-parts.mjs.)
     const files = name.endsWith(' files');
-    const entry = files ? name.slice(0, -' files'.length) : name;
-    const m = entry === 'tabwire/react' ? reactDelta : measured[entry];
+    // "<entry> (default build)": the build with every check, kept from growing too.
+    const whole = name.endsWith(' (default build)');
+    const entry = files
+      ? name.slice(0, -' files'.length)
+      : whole
+        ? name.slice(0, -' (default build)'.length)
+        : name;
+    const m = entry === 'tabwire/react' ? reactDelta : (whole ? measuredDefault : measured)[entry];
     if (!m || m.error) continue;
     const value = files ? m.files : m.gz;
     const shown = files ? `${value} files` : `${fmtBytes(value)} min+gzip`;
     const pass = value <= ceiling;
-    if (!pass) failures.push(`${entry}: ${shown} > its ceiling of ${files ? ceiling : fmtBytes(ceiling)}`);
+    if (!pass) failures.push(`${name}: ${shown} > its ceiling of ${files ? ceiling : fmtBytes(ceiling)}`);
     rows.push([`\`${name}\``, shown, `≤ ${files ? ceiling : fmtBytes(ceiling)}: ${verdict(pass)}`]);
   }
   out(

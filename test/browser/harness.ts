@@ -54,9 +54,17 @@ export const exampleDir = (name: string) => join(root, 'examples', name);
 /** Folder of a test fixture page (`test/browser/fixtures/<name>`). */
 export const fixtureDir = (name: string) => join(root, 'test', 'browser', 'fixtures', name);
 
-/** Bundles a test fixture's entry from src (mangled as dist is) into .tmp and returns the folder (serve it at `/_build/`). */
-export async function bundleFixture(name: string, entry = 'main.ts'): Promise<string> {
-  const out = join(root, '.tmp', 'browser', `fixture-${name}`);
+/**
+ * Bundles a test fixture's entry from src (mangled as dist is) into .tmp and returns the folder (serve it at `/_build/`).
+ * `production`: as the production build (`dist/production/`) is, `process.env.NODE_ENV` "production" and
+ * minified, so the development-only checks are left out; otherwise esbuild's default for the browser, "development".
+ */
+export async function bundleFixture(
+  name: string,
+  entry = 'main.ts',
+  { production = false }: { production?: boolean } = {},
+): Promise<string> {
+  const out = join(root, '.tmp', 'browser', `fixture-${name}${production ? '-production' : ''}`);
   const src = join(root, 'src');
   mkdirSync(out, { recursive: true });
   await build({
@@ -66,6 +74,7 @@ export async function bundleFixture(name: string, entry = 'main.ts'): Promise<st
     target: 'es2022',
     outfile: join(out, 'main.js'),
     ...mangleOptions,
+    ...(production && { define: { 'process.env.NODE_ENV': '"production"' }, minify: true }),
     alias: {
       tabwire: join(src, 'index.ts'),
       'tabwire/vanilla': join(src, 'vanilla/index.ts'),
@@ -483,9 +492,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** The dev server serving the tabs fixture at `/` (bundled from src), with short batch windows. */
-export async function startTabsServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const out = await bundleFixture('tabs');
+/** The dev server serving the tabs fixture at `/` (bundled from src, as the production build with `production`), with short batch windows. */
+export async function startTabsServer(
+  options: DevServerOptions = {},
+  { production = false }: { production?: boolean } = {},
+): Promise<DevServer> {
+  const out = await bundleFixture('tabs', 'main.ts', { production });
   return startDevServer({
     batchWindowMs: { min: 5, max: 30 },
     ...options,

@@ -186,28 +186,34 @@ const connectionOrg = new Map<string, string>();
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([
-    startTabsServer({
-      // A long-poll connection has no socket to tell the server its tab
-      // crashed: the server forgets it only once nobody polls it for this
-      // long (60 s by default, past the end of the soak, which would leave a
-      // crashed leader's connection beside its successor's). A live leader
-      // polls again as soon as a poll is answered, so 10 s is ample for it.
-      pollIdleTimeoutMs: 10_000,
-      log: (line) => {
-        const open = /^open (\S+) (\S+) org=(\S+)/.exec(line);
-        if (open) {
-          connectionOrg.set(open[2]!, open[3]!);
-          if (open[3] === ORG) {
-            serverEvents.push({ at: performance.now(), kind: 'open', id: open[2]!, transport: open[1]! });
+    startTabsServer(
+      {
+        // A long-poll connection has no socket to tell the server its tab
+        // crashed: the server forgets it only once nobody polls it for this
+        // long (60 s by default, past the end of the soak, which would leave a
+        // crashed leader's connection beside its successor's). A live leader
+        // polls again as soon as a poll is answered, so 10 s is ample for it.
+        pollIdleTimeoutMs: 10_000,
+        log: (line) => {
+          const open = /^open (\S+) (\S+) org=(\S+)/.exec(line);
+          if (open) {
+            connectionOrg.set(open[2]!, open[3]!);
+            if (open[3] === ORG) {
+              serverEvents.push({ at: performance.now(), kind: 'open', id: open[2]!, transport: open[1]! });
+            }
+            return;
           }
-          return;
-        }
-        const close = /^close (\S+) (\S+)/.exec(line);
-        if (close && connectionOrg.get(close[2]!) === ORG) {
-          serverEvents.push({ at: performance.now(), kind: 'close', id: close[2]!, transport: close[1]! });
-        }
+          const close = /^close (\S+) (\S+)/.exec(line);
+          if (close && connectionOrg.get(close[2]!) === ORG) {
+            serverEvents.push({ at: performance.now(), kind: 'close', id: close[2]!, transport: close[1]! });
+          }
+        },
       },
-    }),
+      // The production build (development checks left out, minified), as a
+      // Vite or webpack production build ships it: the chaos proves what users
+      // run. Every other browser test runs the default build.
+      { production: true },
+    ),
     launchChromium(),
   ]);
 });
