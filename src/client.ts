@@ -103,7 +103,12 @@ export interface RealtimeEventMap {
 
 /** The client `createRealtime` returns. */
 export interface RealtimeClient {
-  /** Calls `handler` with every batch of `service`'s events; returns the unsubscribe function. */
+  /**
+   * Calls `handler` with every batch of `service`'s events; returns the
+   * unsubscribe function. An invalid service name is refused (RangeError) in
+   * every build; a `handler` that is no function (TypeError) in the default
+   * build only: the `production` build trusts it (docs/options.md).
+   */
   subscribe(service: string, handler: EventHandler): () => void;
   /** Narrows delivery to one property (or `null` for all); changes the live subscription in place. */
   setPropertyFilter(propertyId: string | null): void;
@@ -118,7 +123,9 @@ export interface RealtimeClient {
    * property never comes. Call it before sending the write (the echo can
    * beat the HTTP answer); attach the id with `withMutationId`. An echo
    * that came before this call does not count. Tracking an id that is still
-   * pending returns its handle, with its first timeout.
+   * pending returns its handle, with its first timeout. An invalid
+   * `mutationId` or `timeoutMs` is refused (RangeError) in the default
+   * build; the `production` build trusts them (docs/options.md).
    */
   trackMutation(mutationId: string, options?: TrackOptions): TrackedMutation;
   /** Changes flags at run time (kill switch, rollout, shadow mode). */
@@ -130,7 +137,9 @@ export interface RealtimeClient {
   /**
    * Listens to one of the client's events ({@link RealtimeEventMap}: payloads
    * and when each fires); returns the function that stops listening. A
-   * listener that throws stops neither the others nor the client.
+   * listener that throws stops neither the others nor the client. One that
+   * is no function is refused (TypeError) in the default build; the
+   * `production` build trusts it (docs/options.md).
    */
   on<E extends keyof RealtimeEventMap>(
     event: E,
@@ -298,7 +307,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     subscribe(service: string, handler: EventHandler): () => void {
       assertOpen();
       if (!isServiceName(service)) fail('service', 'a string of 1..100 [A-Za-z0-9_.:-]', service);
-      if (typeof handler !== 'function') fail('handler', 'a function', handler, TypeError);
+      // Development-only: a handler that is no function fails in the app's
+      // code alone (the dispatcher reports its TypeError as a handler error).
+      if (process.env.NODE_ENV !== 'production' && typeof handler !== 'function')
+        fail('handler', 'a function', handler, TypeError);
       const off = dispatcher.subscribe(service, handler);
       servicesChanged();
       // Both idempotent, so a second call of the unsubscribe changes nothing.
@@ -360,7 +372,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       event: E,
       listener: (...args: RealtimeEventMap[E]) => void,
     ): () => void {
-      if (typeof listener !== 'function') fail('listener', 'a function', listener, TypeError);
+      // Development-only: a listener that is no function fails in the app's
+      // code alone (each listener runs guarded, its TypeError reported).
+      if (process.env.NODE_ENV !== 'production' && typeof listener !== 'function')
+        fail('listener', 'a function', listener, TypeError);
       listeners[event] = [...(listeners[event] ?? []), listener] as never;
       // Someone wants the figures: measure them in this tab too.
       if (event === 'sli' && !closed) void measure();
@@ -1330,8 +1345,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   };
   // Resolved now, so a bad URL throws from createRealtime, not later; and in
   // every session, not only in those the draw sampled. `url` too, for
-  // credentials (options.ts checked its form).
-  resolveUrl('url', options.url, options.url);
+  // credentials (options.ts checked its form): only checked, its result
+  // unused, so development-only.
+  if (process.env.NODE_ENV !== 'production') resolveUrl('url', options.url, options.url);
   const url = resolveUrl('telemetry.url', options.telemetry.url, options.url);
   if (sampled) {
     // Both downloads at once; the reporter is made once the collector is here.
@@ -1677,8 +1693,9 @@ function resolveUrl(field: string, url: string, base: string): string {
     const resolved = guarded<URL>(() => new URL(url, against));
     if (!resolved) continue;
     // fetch refuses credentials, but only at each request and naming no
-    // option. Masked in the message: either part may be a secret.
-    if (resolved.username || resolved.password) {
+    // option. Masked in the message: either part may be a secret. Only a
+    // check (a valid URL resolves the same without it): development-only.
+    if (process.env.NODE_ENV !== 'production' && (resolved.username || resolved.password)) {
       resolved.username = resolved.password = '***';
       fail(field, 'a URL without credentials', resolved.href);
     }

@@ -57,10 +57,14 @@ export class HeartbeatWatchdog {
    * `heartbeatMs` of the server's `welcome` frame.
    *
    * @throws RangeError unless `heartbeatMs` is a finite number ≥ 1 whose
-   *   timeout fits a timer.
+   *   timeout fits a timer (default build only).
    */
   start(heartbeatMs: number): void {
-    assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
+    // Development-only: the welcome's `heartbeatMs` is checked where it comes
+    // in (the frame reader: a positive integer) and held to the timer limit
+    // by the connection loop; this only catches a caller's mistake.
+    if (process.env.NODE_ENV !== 'production')
+      assertNumber('heartbeatMs', heartbeatMs, 1, MAX_TIMER_DELAY_MS / HEARTBEAT_TIMEOUT_INTERVALS);
     this.#timeoutMs = heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS;
     this.beat();
     this.#check();

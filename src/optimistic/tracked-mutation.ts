@@ -75,16 +75,21 @@ export interface PendingMutation {
 }
 
 /**
- * Checks the arguments of a `track` call and returns its timeout.
+ * Returns the timeout of a `track` call, having checked its arguments in the
+ * default build; the `production` build trusts them (docs/options.md).
  *
- * @throws RangeError when `mutationId` or `timeoutMs` is invalid.
+ * @throws RangeError when `mutationId` or `timeoutMs` is invalid (default build).
  */
 export function trackTimeout(mutationId: string, options: TrackOptions, defaultTimeoutMs: number): number {
-  assertMutationId('mutationId', mutationId);
-  assertObject('options', options);
+  // Only a mistake in the app's code fails these (ids come from
+  // newMutationId): development-only, inline so bundlers drop it.
+  if (process.env.NODE_ENV !== 'production') {
+    assertMutationId('mutationId', mutationId);
+    assertObject('options', options);
+  }
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   // Whole ms, as the `optimistic.timeoutMs` option and every other duration.
-  assertInteger('timeoutMs', timeoutMs, 1, MAX_TIMER_DELAY_MS);
+  if (process.env.NODE_ENV !== 'production') assertInteger('timeoutMs', timeoutMs, 1, MAX_TIMER_DELAY_MS);
   return timeoutMs;
 }
 

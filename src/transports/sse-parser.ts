@@ -92,10 +92,14 @@ export class SseParser {
   /**
    * @param onMessage receives each dispatched message, synchronously from
    *   `push`. An exception it throws propagates out of `push`.
+   * @throws RangeError unless `maxLineChars` is a positive safe integer
+   *   (default build only).
    */
   constructor(onMessage: (message: SseMessage) => void, options: SseParserOptions = {}) {
     const maxLineChars = options.maxLineChars ?? DEFAULT_SSE_MAX_LINE_CHARS;
-    if (!Number.isSafeInteger(maxLineChars) || maxLineChars < 1) {
+    // Development-only: the SSE transport derives the bound from options
+    // already checked (always ≥ the default), so only a caller's mistake fails it.
+    if (process.env.NODE_ENV !== 'production' && (!Number.isSafeInteger(maxLineChars) || maxLineChars < 1)) {
       throw new RangeError(`maxLineChars must be a positive integer, got ${String(maxLineChars)}`);
     }
     this.#onMessage = onMessage;

@@ -192,5 +192,40 @@ describe('HeartbeatWatchdog', () => {
         expect(watchdog.isOverdue()).toBe(false);
       },
     );
+
+    // docs/options.md: the `production` build trusts its caller, the
+    // connection loop, which starts it with the welcome's `heartbeatMs` as
+    // the frame reader checked it (a positive integer), held to the timer limit.
+    describe('in the production build', () => {
+      afterEach(() => {
+        vi.unstubAllEnvs();
+      });
+
+      it('no longer refuses a heartbeatMs out of range', () => {
+        vi.stubEnv('NODE_ENV', 'production');
+        const { onDead, watchdog } = setup();
+        expect(() => watchdog.start(0)).not.toThrow();
+        // Not checked, 0 is a timeout of 0: dead at once.
+        expect(onDead).toHaveBeenCalledOnce();
+      });
+
+      // The largest: what the loop holds a longer one to (the timer limit / 2.5).
+      it.each([1, 1000, 2_147_483_647 / HEARTBEAT_TIMEOUT_INTERVALS])(
+        'times heartbeatMs %s as the default build does',
+        (heartbeatMs) => {
+          const deadAt = (mode: string) => {
+            vi.stubEnv('NODE_ENV', mode);
+            const { clock, onDead, watchdog } = setup();
+            watchdog.start(heartbeatMs);
+            clock.advance(heartbeatMs * HEARTBEAT_TIMEOUT_INTERVALS - 1);
+            const early = onDead.mock.calls.length;
+            clock.advance(1);
+            return [early, onDead.mock.calls.length];
+          };
+          expect(deadAt('production')).toEqual(deadAt('test'));
+          expect(deadAt('production')).toEqual([0, 1]);
+        },
+      );
+    });
   });
 });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type MutationOutcome,
   PendingMutations,
@@ -23,6 +24,36 @@ describe('trackTimeout', () => {
       new RangeError('timeoutMs must be an integer ≥ 1 and ≤ 2147483647, got 1.5'),
     );
     expect(() => trackTimeout('m_1', null as unknown as object, 300)).toThrow(RangeError);
+  });
+});
+
+// docs/options.md: the `production` build (NODE_ENV "production") trusts
+// the app's arguments; the expression is read at call time, so stubbing the
+// environment switches the checks.
+describe('trackTimeout in the production build', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('no longer refuses invalid arguments: the timeout passes through', () => {
+    vi.stubEnv('NODE_ENV', 'production');
+    expect(trackTimeout('', {}, 300)).toBe(300);
+    expect(trackTimeout('has space', { timeoutMs: 0 }, 300)).toBe(0);
+    expect(trackTimeout('m_1', { timeoutMs: 1.5 }, 300)).toBe(1.5);
+  });
+
+  it('returns what the default build returns for every valid call', () => {
+    const id = fc.stringMatching(/^[!-~]{1,200}$/);
+    const timeout = fc.integer({ min: 1, max: 2_147_483_647 });
+    fc.assert(
+      fc.property(id, fc.option(timeout, { nil: undefined }), timeout, (mutationId, timeoutMs, fallback) => {
+        const options = timeoutMs === undefined ? {} : { timeoutMs };
+        vi.stubEnv('NODE_ENV', 'test');
+        const checked = trackTimeout(mutationId, options, fallback);
+        vi.stubEnv('NODE_ENV', 'production');
+        expect(trackTimeout(mutationId, options, fallback)).toBe(checked);
+      }),
+    );
   });
 });
 

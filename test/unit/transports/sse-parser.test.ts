@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type SseMessage, SseParser, type SseParserOptions } from '../../../src/transports/sse-parser';
 
 function parseChunks(chunks: Array<string | Uint8Array>, options?: SseParserOptions): SseMessage[] {
@@ -165,6 +165,42 @@ describe('SseParser: bounds', () => {
   it('rejects an invalid maxLineChars with a RangeError naming it', () => {
     expect(() => new SseParser(() => {}, { maxLineChars: 0 })).toThrow(/maxLineChars.*0/);
     expect(() => new SseParser(() => {}, { maxLineChars: 1.5 })).toThrow(RangeError);
+  });
+
+  // docs/options.md: the `production` build trusts its callers (the SSE
+  // transport derives the bound from options already checked).
+  describe('in the production build', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('no longer refuses an invalid maxLineChars', () => {
+      vi.stubEnv('NODE_ENV', 'production');
+      expect(() => new SseParser(() => {}, { maxLineChars: 0 })).not.toThrow();
+      expect(() => new SseParser(() => {}, { maxLineChars: 1.5 })).not.toThrow();
+    });
+
+    it.each([undefined, 1, 10, 12, Number.MAX_SAFE_INTEGER])(
+      'parses with maxLineChars %s as the default build does',
+      (maxLineChars) => {
+        const stream = [
+          'data: ok\n\nid: 1\ndata: 0123',
+          '456789',
+          'abcdef\ndata: more\n',
+          '\ndata: next\n\n',
+        ];
+        const run = (mode: string) => {
+          vi.stubEnv('NODE_ENV', mode);
+          const overflows: number[] = [];
+          const messages = parseChunks(stream, {
+            maxLineChars,
+            onOverflow: (o) => overflows.push(o.maxLineChars),
+          });
+          return { messages, overflows };
+        };
+        expect(run('production')).toEqual(run('test'));
+      },
+    );
   });
 
   it('discards a message whose line outgrows the bound across chunks, reports it once, and goes on', () => {
