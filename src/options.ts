@@ -15,7 +15,6 @@ import type { ResolvedFlags } from './state';
 import { assertTransportList } from './transports/fallback';
 import type { Transport } from './transports/types';
 import { isHttpUrl } from './transports/url';
-import { noop } from './util/emitter';
 import { MAX_TIMER_DELAY_MS } from './util/timers';
 import * as v from './util/validate';
 import {
@@ -72,7 +71,11 @@ export interface RealtimePlatform {
   };
 }
 
-/** Options of {@link createRealtime}. Only `url` is required. */
+/**
+ * Options of {@link createRealtime}. Only `url` is required. They are
+ * validated in the default build; the `production` build trusts them
+ * (docs/options.md).
+ */
 export interface RealtimeOptions {
   /**
    * Absolute http(s) base URL of the PROTOCOL.md endpoints, e.g. `https://api.example.com/v2/realtime`
@@ -171,7 +174,10 @@ export interface RealtimeOptions {
   platform?: RealtimePlatform;
 }
 
-/** Options after defaults and validation. */
+/**
+ * Options after defaults and validation (in the default build; the
+ * `production` build trusts them: docs/options.md).
+ */
 export interface ResolvedOptions {
   url: string;
   scope: { orgId: string; userId: string };
@@ -213,6 +219,11 @@ export const DEFAULT_FLAGS: ResolvedFlags = {
 // user wrote it (`circuit.cooldownMs`) and showing the value. The asserts of
 // util/validate.ts are checks as they are: they return nothing, which keeps
 // the value; a check that returns something (a copy, for an array) keeps that.
+// The checks of the app's options catch a programmer's mistake only, so each
+// is written `process.env.NODE_ENV !== 'production' && check`, inline (the
+// bundler folds it and drops the check's code from the `production` build,
+// and tests switch it at run time); normalisations (`flagsUrl`, `url`'s
+// trailing slashes) and the flags' checks, which `setFlags` shares, are not.
 
 /** A check that needs no `group` (all but {@link int}'s); {@link overlay} passes none. */
 type SimpleCheck = (field: string, value: unknown) => unknown;
@@ -298,42 +309,63 @@ type Defaulted = Pick<
   | 'flagsUrl'
 >;
 
-/** The options read with defaults: the groups, each with its table, then the top-level options. */
-const DEFAULTS: Defaults<Defaulted> = {
-  transports: [['websocket', 'sse', 'long-poll'], assertTransportList],
+/**
+ * The options read with defaults: the groups, each with its table, then the
+ * top-level options. Built per call, not once: each check's guard is read
+ * when the options are resolved (tests switch the build's mode at run time).
+ */
+const defaults = (): Defaults<Defaulted> => ({
+  transports: [
+    ['websocket', 'sse', 'long-poll'],
+    process.env.NODE_ENV !== 'production' && assertTransportList,
+  ],
   leader: {
-    strategy: ['auto', oneOf(['auto', 'locks', 'storage', 'none'])],
-    takeoverMs: [3000, ms(100)],
+    strategy: ['auto', process.env.NODE_ENV !== 'production' && oneOf(['auto', 'locks', 'storage', 'none'])],
+    takeoverMs: [3000, process.env.NODE_ENV !== 'production' && ms(100)],
   },
   circuit: {
-    failureThreshold: [3, int(1)],
-    cooldownMs: [1000, ms(1)],
-    maxCooldownMs: [60_000, ms('cooldownMs')],
+    failureThreshold: [3, process.env.NODE_ENV !== 'production' && int(1)],
+    cooldownMs: [1000, process.env.NODE_ENV !== 'production' && ms(1)],
+    maxCooldownMs: [60_000, process.env.NODE_ENV !== 'production' && ms('cooldownMs')],
   },
-  backoff: { baseMs: [500, ms(1)], capMs: [20_000, ms('baseMs')] },
-  optimistic: { timeoutMs: [10_000, ms(1)], maxPending: [1000, int(1)] },
+  backoff: {
+    baseMs: [500, process.env.NODE_ENV !== 'production' && ms(1)],
+    capMs: [20_000, process.env.NODE_ENV !== 'production' && ms('baseMs')],
+  },
+  optimistic: {
+    timeoutMs: [10_000, process.env.NODE_ENV !== 'production' && ms(1)],
+    maxPending: [1000, process.env.NODE_ENV !== 'production' && int(1)],
+  },
   telemetry: {
-    url: ['/telemetry/client', nonEmptyString],
-    sampleRate: [0.02, num(0, 1)],
-    intervalMs: [60_000, ms(1000)],
-    measure: ['sampled', oneOf(['sampled', 'always'])],
+    url: ['/telemetry/client', process.env.NODE_ENV !== 'production' && nonEmptyString],
+    sampleRate: [0.02, process.env.NODE_ENV !== 'production' && num(0, 1)],
+    intervalMs: [60_000, process.env.NODE_ENV !== 'production' && ms(1000)],
+    measure: ['sampled', process.env.NODE_ENV !== 'production' && oneOf(['sampled', 'always'])],
   },
-  connectTimeoutMs: [10_000, ms(1)],
-  idleGraceMs: [1000, ms(0)],
-  dedupWindow: [4096, int(16, MAX_DEDUP_CAPACITY)],
-  maxFrameChars: [DEFAULT_MAX_FRAME_CHARS, int(1024)],
-  devtools: [true, bool],
-  persistCursor: [false, bool],
-  appKey: ['tabwire', nonEmptyString],
+  connectTimeoutMs: [10_000, process.env.NODE_ENV !== 'production' && ms(1)],
+  idleGraceMs: [1000, process.env.NODE_ENV !== 'production' && ms(0)],
+  dedupWindow: [4096, process.env.NODE_ENV !== 'production' && int(16, MAX_DEDUP_CAPACITY)],
+  maxFrameChars: [DEFAULT_MAX_FRAME_CHARS, process.env.NODE_ENV !== 'production' && int(1024)],
+  devtools: [true, process.env.NODE_ENV !== 'production' && bool],
+  persistCursor: [false, process.env.NODE_ENV !== 'production' && bool],
+  appKey: ['tabwire', process.env.NODE_ENV !== 'production' && nonEmptyString],
+  // A normalisation (a string is `{ url }`), so run in both builds; it guards its own checks.
   flagsUrl: [undefined, resolveFlagsUrl],
-};
+});
 
-/** Applies defaults and validates every option once, loudly. */
+/**
+ * Applies defaults and normalisations, and validates every option once,
+ * loudly, in the default build; the `production` build trusts them
+ * (docs/options.md) and resolves valid options to the same result.
+ */
 export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
-  needObject('options', options);
-  const url: unknown = options.url;
-  if (typeof url !== 'string' || !isHttpUrl(url)) v.fail('url', 'an absolute http(s) URL', url);
+  if (process.env.NODE_ENV !== 'production') {
+    needObject('options', options);
+    const url: unknown = options.url;
+    if (typeof url !== 'string' || !isHttpUrl(url)) v.fail('url', 'an absolute http(s) URL', url);
+  }
 
+  // Checked in both builds: its checks are the flags' (setFlags), so skipping them would drop no code.
   const scope = overlay({ orgId: '', userId: '' }, options.scope, 'scope.', {
     orgId: v.assertString,
     userId: v.assertString,
@@ -341,9 +373,9 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
 
   const { auth } = options;
   const platform = options.platform ?? {};
-  // Every top-level option but `auth` and those of DEFAULTS, resolved.
+  // Every top-level option but `auth` and those of the defaults' table, resolved.
   const apart = {
-    url: url.replace(/\/+$/, ''),
+    url: options.url.replace(/\/+$/, ''),
     scope,
     // `null` is no flags, as for every group; `setFlags(null)` stays refused.
     flags: resolveFlags(DEFAULT_FLAGS, options.flags ?? undefined),
@@ -363,26 +395,27 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
         'platform.',
         {
           // Taken as given: a clock is an object of three functions.
-          clock: [systemClock, noop],
-          wallClock: [Date.now, fn],
-          random: [Math.random, fn],
+          clock: [systemClock],
+          wallClock: [Date.now, process.env.NODE_ENV !== 'production' && fn],
+          random: [Math.random, process.env.NODE_ENV !== 'production' && fn],
           // What the built-in transports named in `transports` are given.
-          WebSocket: [undefined, optionalFn],
-          fetch: [undefined, optionalFn],
+          WebSocket: [undefined, process.env.NODE_ENV !== 'production' && optionalFn],
+          fetch: [undefined, process.env.NODE_ENV !== 'production' && optionalFn],
         },
         // Known too, and taken as given.
-        {
-          window: 0,
-          document: 0,
-          navigator: 0,
-          locks: 0,
-          BroadcastChannel: 0,
-          indexedDB: 0,
-          storage: 0,
-        } satisfies Record<
-          Exclude<keyof RealtimePlatform, 'clock' | 'wallClock' | 'random' | 'WebSocket' | 'fetch'>,
-          0
-        >,
+        process.env.NODE_ENV !== 'production' &&
+          ({
+            window: 0,
+            document: 0,
+            navigator: 0,
+            locks: 0,
+            BroadcastChannel: 0,
+            indexedDB: 0,
+            storage: 0,
+          } satisfies Record<
+            Exclude<keyof RealtimePlatform, 'clock' | 'wallClock' | 'random' | 'WebSocket' | 'fetch'>,
+            0
+          >),
       ),
     },
   };
@@ -390,24 +423,29 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     ...apart,
     ...resolveGroup<Pick<ResolvedOptions, 'getToken' | 'refreshSkewMs'>>(auth, 'auth.', {
       // Required in a given `auth`; `null`, as for every group, is the default: anonymous.
-      getToken: [undefined, auth == null ? optionalFn : fn],
-      refreshSkewMs: [30_000, ms(0)],
+      getToken: [undefined, process.env.NODE_ENV !== 'production' && (auth == null ? optionalFn : fn)],
+      refreshSkewMs: [30_000, process.env.NODE_ENV !== 'production' && ms(0)],
     }),
     // `apart`'s keys and `auth` are top-level options too: a key none of them has is refused.
-    ...resolveGroup(options, '', DEFAULTS, { ...apart, auth } satisfies Record<
-      Exclude<keyof RealtimeOptions, keyof Defaulted>,
-      unknown
-    >),
+    ...resolveGroup(
+      options,
+      '',
+      defaults(),
+      process.env.NODE_ENV !== 'production' &&
+        ({ ...apart, auth } satisfies Record<Exclude<keyof RealtimeOptions, keyof Defaulted>, unknown>),
+    ),
   };
 }
 
+/** `flagsUrl` as `{ url, intervalMs }` (a string is the url), checked in the default build. */
 function resolveFlagsUrl(field: string, option: unknown): ResolvedOptions['flagsUrl'] {
   if (option == null) return undefined;
-  const given = typeof option === 'string' ? { url: option } : option;
-  if (!isObject(given)) v.fail(field, 'a URL string or { url, intervalMs }', option);
+  const given = (typeof option === 'string' ? { url: option } : option) as { url?: unknown };
+  if (process.env.NODE_ENV !== 'production' && !isObject(given))
+    v.fail(field, 'a URL string or { url, intervalMs }', option);
   return resolveGroup<{ url: string; intervalMs: number }>(given, `${field}.`, {
     // No default: what was given (a missing url, `null` too) is what is checked.
-    url: [given.url as string, nonEmptyString],
-    intervalMs: [30_000, ms(1000)],
+    url: [given.url as string, process.env.NODE_ENV !== 'production' && nonEmptyString],
+    intervalMs: [30_000, process.env.NODE_ENV !== 'production' && ms(1000)],
   });
 }

@@ -31,17 +31,19 @@ export interface RollbackThresholds {
   cooldownMs: number;
 }
 
-const rate = num(0, 1);
-
-/** Per threshold, its default (the seed's) and its check: the two rates are finite numbers in [0, 1]. */
-const ROLLBACK_TABLE: Defaults<RollbackThresholds> = {
-  errorRate: [0.05, rate],
-  degradedRate: [0.02, rate],
-  windowMs: [300_000, int(1000)],
-  minSamples: [20, int(1)],
-  circuitOpenMs: [300_000, int(1)],
-  cooldownMs: [0, int(0)],
-};
+/**
+ * Per threshold, its default (the seed's) and its check: the two rates are
+ * finite numbers in [0, 1]. Checks of the app's options, so in the default
+ * build only; built per call, so each guard is read when the options are.
+ */
+const rollbackTable = (): Defaults<RollbackThresholds> => ({
+  errorRate: [0.05, process.env.NODE_ENV !== 'production' && num(0, 1)],
+  degradedRate: [0.02, process.env.NODE_ENV !== 'production' && num(0, 1)],
+  windowMs: [300_000, process.env.NODE_ENV !== 'production' && int(1000)],
+  minSamples: [20, process.env.NODE_ENV !== 'production' && int(1)],
+  circuitOpenMs: [300_000, process.env.NODE_ENV !== 'production' && int(1)],
+  cooldownMs: [0, process.env.NODE_ENV !== 'production' && int(0)],
+});
 
 /** Why the guard turned realtime off. */
 export type RollbackReason = 'error_rate' | 'circuit_open' | 'invariant_violation';
@@ -59,7 +61,9 @@ export interface RollbackVerdict {
 
 /**
  * Validates partial thresholds and fills in the defaults: the one check of
- * the `rollback` option, in `resolveOptions`.
+ * the `rollback` option, in `resolveOptions`. Validates in the default
+ * build; the `production` build trusts them (docs/options.md) and only
+ * fills in the defaults.
  */
 export function resolveRollbackThresholds(
   overrides: Partial<RollbackThresholds> = {},
@@ -68,8 +72,15 @@ export function resolveRollbackThresholds(
   // As `slo` and `alerts`: an undefined threshold is its default, and a name
   // that is none (a typo) is refused rather than silently ignored. Each is
   // checked within its bounds (above); then the two rates against each other.
-  const t = resolveNamedNumbers<RollbackThresholds>(field, overrides, ROLLBACK_TABLE, 'a rollback threshold');
-  if (t.degradedRate > t.errorRate) fail(`${field}.degradedRate`, `≤ ${field}.errorRate`, t.degradedRate);
+  const t = resolveNamedNumbers<RollbackThresholds>(
+    field,
+    overrides,
+    rollbackTable(),
+    undefined,
+    'a rollback threshold',
+  );
+  if (process.env.NODE_ENV !== 'production' && t.degradedRate > t.errorRate)
+    fail(`${field}.degradedRate`, `≤ ${field}.errorRate`, t.degradedRate);
   return t;
 }
 

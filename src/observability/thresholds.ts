@@ -58,7 +58,8 @@ export const SLO_NAMES = /* @__PURE__ */ Object.freeze(
 /**
  * Merges `overrides` (checked at run time too: they may come from plain JS
  * or JSON) over {@link DEFAULT_SLO_TARGETS} and checks the result,
- * once, where the options enter.
+ * once, where the options enter: in the default build; the `production`
+ * build trusts them (docs/options.md).
  *
  * @param field how to name the group in error messages (`slo.deliveryP99Ms`).
  * @throws RangeError naming the field for a target that is not a finite
@@ -67,7 +68,12 @@ export const SLO_NAMES = /* @__PURE__ */ Object.freeze(
  */
 export function resolveSloTargets(overrides: Partial<SloTargets> = {}, field = 'slo'): SloTargets {
   // A target of 0 could never be met (every SLI is ≥ 0), so it is a mistake.
-  return resolveNamedNumbers(field, overrides, DEFAULT_SLO_TARGETS, 'an option', assertPositive);
+  return resolveNamedNumbers(
+    field,
+    overrides,
+    DEFAULT_SLO_TARGETS,
+    process.env.NODE_ENV !== 'production' && assertPositive,
+  );
 }
 
 /**
@@ -78,18 +84,24 @@ export function resolveSloTargets(overrides: Partial<SloTargets> = {}, field = '
  * otherwise silently keep the default — and checks every resulting value,
  * in the order of `defaults`, with `check`, which is given the field name
  * (`slo.deliveryP99Ms`); `defaults` may instead hold `[default, check]` per
- * name.
+ * name. `what` (default "an option") names what a known name is.
  *
- * @throws RangeError from `assertObject`, for an unknown name, or from `check`.
+ * The checks catch a programmer's mistake in app code: they run in the
+ * default build; the `production` build trusts the options and only merges
+ * (`check` is then `false`, see `resolveGroup`).
+ *
+ * @throws RangeError from `assertObject`, for an unknown name, or from `check`
+ * (default build).
  */
 export function resolveNamedNumbers<T extends object>(
   field: string,
   overrides: Partial<T>,
   defaults: object,
-  what: string,
-  check?: Check,
+  check?: Check | false,
+  what?: string,
 ): T {
-  assertObject(field, overrides);
+  // An option of the app's: checked in the default build only, as resolveGroup's own.
+  if (process.env.NODE_ENV !== 'production') assertObject(field, overrides);
   return resolveGroup(overrides, `${field}.`, defaults, undefined, what, check);
 }
 
@@ -144,7 +156,8 @@ export const DEFAULT_ALERT_THRESHOLDS: Readonly<AlertThresholds> = Object.freeze
 });
 
 /**
- * Merges `overrides` over {@link DEFAULT_ALERT_THRESHOLDS} and checks them.
+ * Merges `overrides` over {@link DEFAULT_ALERT_THRESHOLDS} and checks them
+ * (in the default build; the `production` build trusts them: docs/options.md).
  *
  * @throws RangeError naming the field (`alerts.deliveryP99CriticalMs`) for a
  * value that is not a finite number ≥ 0, or for an unknown name.
@@ -153,5 +166,10 @@ export function resolveAlertThresholds(
   overrides: Partial<AlertThresholds> = {},
   field = 'alerts',
 ): AlertThresholds {
-  return resolveNamedNumbers(field, overrides, DEFAULT_ALERT_THRESHOLDS, 'an option', num(0));
+  return resolveNamedNumbers(
+    field,
+    overrides,
+    DEFAULT_ALERT_THRESHOLDS,
+    process.env.NODE_ENV !== 'production' && num(0),
+  );
 }

@@ -64,36 +64,42 @@ export const builtinTransports = {
  * The WebSocket transport: `ws(s)://…/stream`, the token in the first
  * frame (`hello`), never in the URL; `connect` resolves on the server's first
  * frame. Pass `WebSocket` where there is no global one (Node < 22: the `ws`
- * package). Options are checked now; the code loads on the first connect.
+ * package). Options are checked now (in the default build; the `production`
+ * build trusts them: docs/options.md); the code loads on the first connect.
  *
- * @throws RangeError naming the option when one is invalid.
+ * @throws RangeError naming the option when one is invalid (default build).
  */
 export function websocketTransport(options: WebSocketTransportOptions = {}): Transport {
-  validateWebSocketOptions(options);
+  // A programmer's mistake in app code: checked in the default build only.
+  if (process.env.NODE_ENV !== 'production') validateWebSocketOptions(options);
   return builtinTransports.websocket(options);
 }
 
 /**
  * The Server-Sent Events transport, over `fetch` streaming so it can send
  * `Authorization` (an `EventSource` cannot); subscription changes go by
- * `POST /update-services`. Options are checked now; the code loads on the
- * first connect.
+ * `POST /update-services`. Options are checked now (in the default build;
+ * the `production` build trusts them: docs/options.md); the code loads on
+ * the first connect.
  *
- * @throws RangeError naming the option when one is invalid.
+ * @throws RangeError naming the option when one is invalid (default build).
  */
 export function sseTransport(options: SseTransportOptions = {}): Transport {
-  validateSseOptions(options);
+  // A programmer's mistake in app code: checked in the default build only.
+  if (process.env.NODE_ENV !== 'production') validateSseOptions(options);
   return builtinTransports.sse(options);
 }
 
 /**
  * The long-poll transport: `GET /poll` in a loop with the connection id and
  * the cursor; a `204` counts as a heartbeat. Works through any proxy.
- * Options are checked now; the code loads on the first connect.
+ * Options are checked now (in the default build; the `production` build
+ * trusts them: docs/options.md); the code loads on the first connect.
  *
- * @throws RangeError naming the option when one is invalid.
+ * @throws RangeError naming the option when one is invalid (default build).
  */
 export function longPollTransport(options: LongPollTransportOptions = {}): Transport {
-  validateLongPollOptions(options);
+  // A programmer's mistake in app code: checked in the default build only.
+  if (process.env.NODE_ENV !== 'production') validateLongPollOptions(options);
   return builtinTransports['long-poll'](options);
 }

@@ -30,6 +30,8 @@ export interface TransportPlatform {
  * Checks the `transports` option (`field`, as messages name it): a non-empty
  * array of built-in names and `Transport` objects (a `name` and a `connect`
  * method). Throws a `RangeError` naming the entry and showing its value.
+ * `resolveOptions` runs it in the default build only; the `production`
+ * build trusts the option (docs/options.md).
  */
 export function assertTransportList(
   field: string,
@@ -51,7 +53,7 @@ export function assertTransportList(
  * Turns the configured list (names of built-ins or `Transport` objects) into
  * transports, giving the built-ins the platform pieces. The list is the
  * `transports` option, which options.ts has checked with
- * {@link assertTransportList}: it is not checked again.
+ * {@link assertTransportList} (default build): it is not checked again.
  */
 export function resolveTransports(
   list: ReadonlyArray<TransportName | Transport>,

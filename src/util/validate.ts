@@ -2,7 +2,10 @@
  * Assertion helpers for options parsers.
  *
  * Options are checked once, where they enter (a constructor or
- * `createRealtime`), so the code behind them can trust them. Every helper
+ * `createRealtime`), so the code behind them can trust them. The checks of
+ * an app's options (`createRealtime`'s) run in the default build; the
+ * `production` build trusts them (docs/options.md), each guarded inline with
+ * `process.env.NODE_ENV !== 'production'` so bundlers drop them. Every helper
  * throws a `RangeError` — also for a value of the wrong type — so callers and
  * users have exactly one error type to expect from bad options. The message
  * names the field as the user wrote it (`circuit.failureThreshold`) and shows
@@ -184,52 +187,68 @@ export const num =
 /**
  * Per option of a group, its default and its check, in the order they are
  * checked; per group nested in it (`leader` in the top level), its own table.
+ * A check is written `process.env.NODE_ENV !== 'production' && check` where
+ * only the default build runs it: the `production` build folds that to
+ * `false`, drops the check's code, and takes the value as given.
  */
 export type Defaults<T> = { readonly [K in keyof T]-?: Entry<T[K]> };
 /** A group (an object type such as `leader`'s) has a table; any other option its default and check. */
-type Entry<V> = [V] extends [Record<string, unknown>] ? Defaults<V> : readonly [fallback: V, check: Check];
+type Entry<V> = [V] extends [Record<string, unknown>]
+  ? Defaults<V>
+  : readonly [fallback: V, check?: Check | false];
 
 /**
  * Resolves a group of options from its table: per key, `[default, check]`,
- * or with `check` (one for the whole group) just the default; without
- * `check`, an object is the table of a nested group. Each option is the
- * value `input` gives or, when that is `undefined` or `null`, its default
- * (a missing `input` gives none; one that is no object, or has a key
- * neither `table` nor `extra` has, is refused as not `what`, see
- * {@link group}). Each is checked as `prefix + key`, defaults too: a default
- * can be out of a bound another option moved (`circuit.maxCooldownMs` below
- * a given `circuit.cooldownMs`). A check returns nothing, which keeps the
- * value, or what is kept instead (a copy, for an array). A nested group is
- * resolved the same way, as `prefix + key + '.'`, its unknown keys refused
- * as not "an option" (only options have nested groups).
+ * or with `check` (one for the whole group) just the default (a number: an
+ * object is the table of a nested group). Each option is the value `input`
+ * gives or, when that is `undefined` or `null`, its default. Each is checked
+ * as `prefix + key`, defaults too: a default can be out of a bound another
+ * option moved (`circuit.maxCooldownMs` below a given `circuit.cooldownMs`).
+ * A check returns nothing, which keeps the value, or what is kept instead
+ * (a copy, for an array); no check (`false`, in the `production` build)
+ * keeps the value. A nested group is resolved the same way, as
+ * `prefix + key + '.'`, its unknown keys refused as not "an option" (only
+ * options have nested groups).
+ *
+ * In the default build, an `input` that is no object, or has a key neither
+ * `table` nor `extra` has, is refused as not `what` (see {@link group}); the
+ * `production` build trusts the app's options and skips that.
  */
-export function resolveGroup<T>(input: unknown, prefix: string, table: Defaults<T>, extra?: object): T;
 export function resolveGroup<T>(
   input: unknown,
   prefix: string,
-  table: object,
-  extra: object | undefined,
-  what: string,
-  check?: Check,
+  table: Defaults<T>,
+  extra?: object | false,
 ): T;
 export function resolveGroup<T>(
   input: unknown,
   prefix: string,
   table: object,
-  extra?: object,
-  what = 'an option',
-  check?: Check,
+  extra: object | false | undefined,
+  what: string | undefined,
+  check?: Check | false,
+): T;
+export function resolveGroup<T>(
+  input: unknown,
+  prefix: string,
+  table: object,
+  extra?: object | false,
+  what?: string,
+  check?: Check | false,
 ): T {
-  const given = group(input, prefix, { ...table, ...extra }, what);
+  // A programmer's mistake in app code, not data: checked in the default build only.
+  if (process.env.NODE_ENV !== 'production')
+    group(input, prefix, { ...table, ...extra }, what ?? 'an option');
+  const given = input as Record<string, unknown> | null | undefined;
   const out: Record<string, unknown> = {};
   for (const key in table) {
     const entry: unknown = table[key as keyof typeof table];
     const value = given?.[key];
-    // A tuple is one option; anything else, one of `check` or a nested group's table.
-    const [fallback, own] = Array.isArray(entry) ? (entry as [unknown, Check]) : [entry, check];
-    out[key] = own
-      ? (own(prefix + key, value ?? fallback, out) ?? value ?? fallback)
-      : resolveGroup(value, `${prefix}${key}.`, fallback as Defaults<unknown>);
+    if (Array.isArray(entry) || typeof entry !== 'object') {
+      // A tuple is one option; a number (of a table with one `check`) too.
+      const [fallback, own] = Array.isArray(entry) ? (entry as [unknown, Check | false]) : [entry, check];
+      out[key] = (own ? own(prefix + key, value ?? fallback, out) : undefined) ?? value ?? fallback;
+    } else out[key] = resolveGroup(value, `${prefix}${key}.`, entry as Defaults<unknown>);
   }
   return out as T;
 }
