@@ -71,7 +71,9 @@ const BROWSER_ENTRIES = {
   vanilla: 'src/vanilla/index.ts',
 };
 
-// A function of the command line's options, for its --out-dir (the release test builds into a staging copy).
+// The output folder is `dist`, or `TABWIRE_DIST_DIR` (the release test builds
+// into a staging copy): not tsup's --out-dir, which would put both builds
+// into the one folder it names.
 //
 // Two builds. `dist/`: every entry, with every check (`process.env.NODE_ENV`
 // is "development" in it), what Node, tests and any bundler without the
@@ -80,8 +82,8 @@ const BROWSER_ENTRIES = {
 // docs/options.md), which Vite's and webpack's production builds pick
 // through the `production` condition of package.json's exports. Neither
 // build leaves a `process` reference for the browser to trip on.
-export default defineConfig((cli) => {
-  const outDir = cli.outDir ?? 'dist';
+export default defineConfig(() => {
+  const outDir = process.env.TABWIRE_DIST_DIR ?? 'dist';
   const shared: Options = {
     format: ['esm', 'cjs'],
     sourcemap: true,

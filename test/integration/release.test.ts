@@ -81,12 +81,12 @@ let work: string;
 let app: string;
 let packedFiles: string[] = [];
 
-function run(file: string, args: string[], cwd: string, timeout = 60_000): string {
+function run(file: string, args: string[], cwd: string, timeout = 60_000, env: NodeJS.ProcessEnv = {}): string {
   const result = spawnSync(file, args, {
     cwd,
     encoding: 'utf8',
     timeout,
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
   });
   if (result.status !== 0) {
     throw new Error(
@@ -97,9 +97,9 @@ function run(file: string, args: string[], cwd: string, timeout = 60_000): strin
 }
 
 /** Runs a script file of the fresh project with Node; returns its stdout parsed as JSON. */
-function runScript(name: string, source: string, timeout = 30_000): unknown {
+function runScript(name: string, source: string, timeout = 30_000, nodeArgs: string[] = []): unknown {
   writeFileSync(join(app, name), source);
-  return JSON.parse(run(process.execPath, [name], app, timeout));
+  return JSON.parse(run(process.execPath, [...nodeArgs, name], app, timeout));
 }
 
 beforeAll(() => {
@@ -110,7 +110,8 @@ beforeAll(() => {
   for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
     if (existsSync(join(repo, file))) copyFileSync(join(repo, file), join(stage, file));
   }
-  run(bin('tsup'), ['--out-dir', join(stage, 'dist')], repo, 180_000);
+  // Both builds (dist/ and dist/production/) into the staging copy (tsup.config.ts).
+  run(bin('tsup'), [], repo, 180_000, { TABWIRE_DIST_DIR: join(stage, 'dist') });
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], stage)) as Array<{
     filename: string;
@@ -381,6 +382,94 @@ console.log(RealtimeProvider, newMutationId(), createMemoryBackend, createFakeBr
     expect(out.transport).toBe('sse');
     expect(out.received).toHaveLength(1);
     expect(out.received[0]).toMatchObject({ service: 'tasks', seq: 1, data: { id: 't1' } });
+  });
+
+  // The production build (dist/production), as `node --conditions=production`
+  // resolves it: Node honours custom export conditions the way Vite's and
+  // webpack's production builds do.
+  it('the production condition gives the production build, which delivers and takes options unchecked', () => {
+    const out = runScript(
+      'e2e-production.mjs',
+      `import { createRealtime } from 'tabwire';
+import { startDevServer } from 'tabwire/devserver';
+const resolved = { tabwire: import.meta.resolve('tabwire'), react: import.meta.resolve('tabwire/react'), vanilla: import.meta.resolve('tabwire/vanilla') };
+const refused = (make) => { try { make(); return null; } catch (error) { return error.constructor.name; } };
+// A typo in an option: the default build refuses it (RangeError), the production build takes it as given.
+const typo = refused(() => createRealtime({ url: 'https://example.com/v2/realtime', circuit: { failureTreshold: 5 } }).close());
+// setFlags stays checked in production: a misspelled kill switch typed in DevTools must not pass.
+const flagTypo = refused(() => {
+  const rt = createRealtime({ url: 'https://example.com/v2/realtime', devtools: false });
+  try { rt.setFlags({ emergencyDisabled: true }); } finally { void rt.close(); }
+});
+${e2e('sse', '').replace('console.log(JSON.stringify({ received, transport: state.transport }));', 'console.log(JSON.stringify({ received, transport: state.transport, resolved, typo, flagTypo }));')}`,
+      30_000,
+      ['--conditions=production'],
+    ) as {
+      received: Array<{ service: string; seq: number; data: unknown }>;
+      transport: string;
+      resolved: Record<string, string>;
+      typo: string | null;
+      flagTypo: string | null;
+    };
+    for (const [entry, url] of Object.entries(out.resolved))
+      expect(url, entry).toMatch(/\/dist\/production\/\w+\.js$/);
+    expect(out.typo).toBeNull();
+    expect(out.flagTypo).toBe('RangeError');
+    expect(out.transport).toBe('sse');
+    expect(out.received).toHaveLength(1);
+    expect(out.received[0]).toMatchObject({ service: 'tasks', seq: 1, data: { id: 't1' } });
+  });
+
+  it('without the production condition the same option typo is refused (the default build keeps every check)', () => {
+    const out = runScript(
+      'typo-default.mjs',
+      `import { createRealtime } from 'tabwire';
+let typo = null;
+try { createRealtime({ url: 'https://example.com/v2/realtime', circuit: { failureTreshold: 5 } }); } catch (error) { typo = [error.constructor.name, error.message]; }
+console.log(JSON.stringify({ resolved: import.meta.resolve('tabwire'), typo }));
+`,
+    ) as { resolved: string; typo: [string, string] | null };
+    expect(out.resolved).toMatch(/\/dist\/index\.js$/);
+    expect(out.typo?.[0]).toBe('RangeError');
+    expect(out.typo?.[1]).toContain('circuit.failureTreshold');
+  });
+
+  it('bundles the production build when the bundler sets the production condition (Vite and webpack production builds)', async () => {
+    const { build } = await import('esbuild');
+    writeFileSync(
+      join(app, 'production-app.js'),
+      `import { createRealtime } from 'tabwire';
+import { RealtimeProvider } from 'tabwire/react';
+import { bindDomEvents } from 'tabwire/vanilla';
+const rt = createRealtime({ url: 'https://example.com/v2/realtime', transports: ['websocket'] });
+rt.subscribe('tasks', () => {});
+bindDomEvents(rt, { target: new EventTarget() });
+console.log(RealtimeProvider);
+`,
+    );
+    const inputs = async (conditions: string[]) => {
+      const result = await build({
+        absWorkingDir: app,
+        entryPoints: ['production-app.js'],
+        bundle: true,
+        splitting: true,
+        format: 'esm',
+        platform: 'browser',
+        conditions,
+        outdir: join(app, 'production-out'),
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+        external: ['react', 'react-dom'],
+      });
+      return Object.keys(result.metafile.inputs).filter((path) => path.includes('node_modules/tabwire/'));
+    };
+    const production = await inputs(['production']);
+    expect(production.length).toBeGreaterThan(0);
+    expect(production.filter((path) => !path.includes('/dist/production/'))).toEqual([]);
+    const plain = await inputs([]);
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plain.filter((path) => path.includes('/dist/production/'))).toEqual([]);
   });
 
   it('a CJS client receives an event from the CJS dev server over long-poll', () => {

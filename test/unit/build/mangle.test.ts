@@ -44,7 +44,7 @@ describe('scripts/mangle.mjs', () => {
   });
 
   it('is applied by tsup to every build', async () => {
-    // The config is a function of the command line's options (its --out-dir).
+    // The config is a function (of the command line's options, which it does not read).
     const exported = (await import('../../../tsup.config')).default as
       | Options
       | Options[]
