@@ -81,7 +81,13 @@ let work: string;
 let app: string;
 let packedFiles: string[] = [];
 
-function run(file: string, args: string[], cwd: string, timeout = 60_000, env: NodeJS.ProcessEnv = {}): string {
+function run(
+  file: string,
+  args: string[],
+  cwd: string,
+  timeout = 60_000,
+  env: NodeJS.ProcessEnv = {},
+): string {
   const result = spawnSync(file, args, {
     cwd,
     encoding: 'utf8',
