@@ -33,6 +33,11 @@ export default defineConfig({
           // when other jobs share the 2 cores: parse's took 6.7 s once and
           // failed CI. A timeout here only catches a hang.
           testTimeout: 20_000,
+          // vi.unstubAllEnvs() before every test: a NODE_ENV "production"
+          // stub (the production build's tests) whose afterEach never reached
+          // its own unstub must not run the file's later tests with the
+          // development checks off (test/unit/stub-env-reset.test.ts).
+          unstubEnvs: true,
         },
       },
       {
