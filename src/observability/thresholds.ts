@@ -88,7 +88,7 @@ export function resolveSloTargets(overrides: Partial<SloTargets> = {}, field = '
  *
  * The checks catch a programmer's mistake in app code: they run in the
  * default build; the `production` build trusts the options and only merges
- * (`check` is then `false`, see `resolveGroup`).
+ * (each check there is `false` or absent, see `resolveGroup`).
  *
  * @throws RangeError from `assertObject`, for an unknown name, or from `check`
  * (default build).

@@ -97,8 +97,9 @@ export class SseParser {
    */
   constructor(onMessage: (message: SseMessage) => void, options: SseParserOptions = {}) {
     const maxLineChars = options.maxLineChars ?? DEFAULT_SSE_MAX_LINE_CHARS;
-    // Development-only: the SSE transport derives the bound from options
-    // already checked (always ≥ the default), so only a caller's mistake fails it.
+    // Development-only: the SSE transport derives the bound from its options
+    // (at least the default); only a caller's mistake, or an option the
+    // production build trusted unchecked, fails it.
     if (process.env.NODE_ENV !== 'production' && (!Number.isSafeInteger(maxLineChars) || maxLineChars < 1)) {
       throw new RangeError(`maxLineChars must be a positive integer, got ${String(maxLineChars)}`);
     }
