@@ -1576,7 +1576,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   const stopLifecycle = watchPageLifecycle(
     page,
-    () => loop.online(),
+    // The network changed: the proxy the chain fell back from may be gone.
+    // Only the order: a live connection stays.
+    () => {
+      chain.forgetFallback();
+      loop.online();
+    },
     () => loop.ensureAlive(),
     // Resumed.
     () => {

@@ -64,27 +64,34 @@ export function resolveTransports(
 }
 
 /**
- * How long a browser starts with the transport it fell back to: an hour,
- * long enough that the reloads and new leaders of a session behind a broken
- * proxy skip its 22 to 48 s of dead transports (paid again at most once an
- * hour), short enough that a laptop taken to a working network is back on
- * the first transport within the hour (the remembered one works there too,
- * only less well, so being wrong for a while costs little).
+ * How long a browser, and a page, start with the transport they fell back
+ * to: an hour, long enough that the reloads, new leaders and reconnects of a
+ * session behind a broken proxy skip its 22 to 48 s of dead transports (paid
+ * again at most once an hour), short enough that a laptop taken to a working
+ * network, or a page that fell back during a deploy, is back on the first
+ * transport within the hour (the fallback works there too, only less well,
+ * so being wrong for a while costs little).
  */
 const REMEMBER_MS = 3_600_000;
 
 /**
  * Connects through the configured transports in order. A transport that the
- * server welcomed becomes the first one tried from then on (for the life of
- * the chain); the others are tried again only when it fails to connect. The
- * loop reports each attempt's welcome, or its absence ({@link noteWelcome}):
- * a transport that connects is not yet one that works.
+ * server welcomed becomes the first one tried from then on; the others are
+ * tried again only when it fails to connect. The loop reports each attempt's
+ * welcome, or its absence ({@link noteWelcome}): a transport that connects
+ * is not yet one that works.
  *
  * A transport that twice in a row got no welcome (it connected, or never
  * answered, and then nothing came: a proxy that passes the WebSocket upgrade
  * and holds every frame, one that buffers an event stream) moves to the end
- * of the order, for the life of the chain, and the order starts again from
- * its first transport. With a single transport nothing changes.
+ * of the order, and the order starts again from its first transport. With
+ * a single transport nothing changes.
+ *
+ * A fallback (a welcome on any transport but the configured first, or the
+ * remembered one below) holds for {@link REMEMBER_MS} by the wall clock: the next
+ * `connect` after that starts from the configured order again, as does the
+ * next one after {@link forgetFallback} (the page's `online`). A first
+ * transport that still gets no welcome moves to the end again, as before.
  *
  * The browser remembers a welcome on a transport other than the configured
  * first (`storage`, under `key`, as `["<name>",<wall-clock ms>]`): a chain's
@@ -115,6 +122,13 @@ export class TransportChain {
    * it is {@link REMEMBER_MS} old.
    */
   #remembered: string | undefined;
+  /**
+   * Wall-clock time of the fallback this chain starts with: of the welcome
+   * it remembered, or the remembered one's time it read; `0` after
+   * {@link forgetFallback}. `undefined`: none since the chain was made or
+   * went back to the configured order.
+   */
+  #since: number | undefined;
   readonly #storage: StorageLike | undefined;
   readonly #key: string;
   readonly #now: WallClock | undefined;
@@ -125,8 +139,7 @@ export class TransportChain {
    * browser's fallback is remembered; `now`: their wall clock.
    */
   constructor(transports: readonly Transport[], storage?: StorageLike, key?: string, now?: WallClock) {
-    this.#order = this.#transports = transports;
-    this.#configured = transports;
+    this.#order = this.#transports = this.#configured = transports;
     this.#tried = transports[0]!;
     this.#storage = storage;
     // Per list too: a page of the app with other `transports` (an embed on
@@ -165,6 +178,16 @@ export class TransportChain {
     // Read at the first connect, not before: a tab that becomes leader
     // later sees what the leader before it learnt.
     if (this.#remembered === undefined) this.#remembered = this.#recall();
+    // An hour into a fallback the first transport may work again (a deploy's
+    // outage is over, the proxy gone): pages stay open for days. What this
+    // chain learnt is forgotten; a fallback learnt again is remembered again,
+    // with its new time. (A chain without a clock has no time but
+    // forgetFallback's 0, and keeps its order.)
+    else if (this.#since !== undefined && (this.#now?.() ?? 0) - this.#since >= REMEMBER_MS) {
+      this.#order = this.#transports = this.#configured;
+      this.#since = undefined;
+      this.#remembered = '';
+    }
     for (const transport of this.#order) {
       try {
         this.#tried = transport;
@@ -218,9 +241,16 @@ export class TransportChain {
         if (tried === this.#configured[0]) {
           this.#remembered = '';
           this.#storage?.removeItem(this.#key);
-        } else if (tried.name !== this.#remembered && this.#transports !== this.#configured) {
-          this.#remembered = tried.name;
-          this.#storage?.setItem(this.#key, JSON.stringify([tried.name, this.#now!()]));
+        } else {
+          const now = this.#now!();
+          // Any welcome past the first transport starts the chain's own hour
+          // (also without storage, and past one refused at once: a deploy's
+          // 502 put the page on SSE as surely as a proxy's timeouts).
+          this.#since ??= now;
+          if (tried.name !== this.#remembered && this.#transports !== this.#configured) {
+            this.#remembered = tried.name;
+            this.#storage?.setItem(this.#key, JSON.stringify([tried.name, now]));
+          }
         }
       } catch {
         // Blocked or full storage: the browser remembers nothing.
@@ -232,6 +262,19 @@ export class TransportChain {
       ];
     }
     this.#unwelcomed = !welcomed && tried;
+  }
+
+  /**
+   * Starts the next `connect` from the configured order, forgetting what
+   * this chain learnt (the page's `online`: the network changed). Storage
+   * keeps what it remembers: other pages of this network would pay the
+   * timeouts again for a proxy that may still be there; a welcome on the
+   * first transport removes it, a fallback learnt again rewrites it with its
+   * time. A chain that has not connected yet still reads it, as a page load.
+   */
+  forgetFallback(): void {
+    // As if the fallback were learnt at the epoch: long over.
+    this.#since = 0;
   }
 
   /**
@@ -248,6 +291,7 @@ export class TransportChain {
       const age = this.#now!() - at;
       const remembered = this.#transports.find((transport) => transport.name === name);
       if (remembered && typeof at === 'number' && age >= 0 && age < REMEMBER_MS) {
+        this.#since = at;
         this.#first(remembered);
         return name;
       }

@@ -444,10 +444,10 @@ it('SSE flushed every 16 KB, heartbeat shorter than a burst: a reconnect per bur
   expect(seqs).toEqual(range(seqs.length).map((i) => i + seqs[0]! - 1));
 }, 10_000);
 
-// docs/transports.md: the order learnt is kept for the life of the client.
-// A proxy gone (the laptop left the office network) changes nothing until
-// the page is loaded again: reconnects go to long-poll, the events of the
-// switch exactly once.
+// docs/transports.md: the order learnt is kept for an hour. A proxy gone
+// (the laptop left the office network) with no `online` event changes
+// nothing within it: reconnects go to long-poll, the events of the switch
+// exactly once.
 it('the proxy goes away during a long-poll session: it stays on long-poll, exactly once', async () => {
   const orgId = `org_proxy_${++orgCounter}`;
   const proxy = await startProxy(server, { body: 'buffer', ws: 'refuse502', flushBytes: 16 * 1024 });
@@ -467,4 +467,33 @@ it('the proxy goes away during a long-poll session: it stays on long-poll, exact
   expect(state.transport).toBe('long-poll');
   expect(state.counters.reconnects).toBeGreaterThanOrEqual(2);
   expect(count(proxy, 'websocket', passedAt) + count(proxy, 'sse', passedAt)).toBe(0);
+});
+
+// docs/transports.md: the page's `online` (the network changed) makes the
+// next connect start from the configured order. The live poll is kept; the
+// reconnect after it goes to WebSocket, which works now, the events exactly once.
+it('the proxy goes away and the page goes online: the next reconnect is on WebSocket, exactly once', async () => {
+  const orgId = `org_proxy_${++orgCounter}`;
+  const proxy = await startProxy(server, { body: 'buffer', ws: 'refuse502', flushBytes: 16 * 1024 });
+  const win = new EventTarget();
+  const rt = client(proxy.url, orgId, { platform: { WebSocket, window: win } });
+  const seqs = record(rt);
+  await until(() => rt.getState().transport === 'long-poll', 5000, 'long-poll');
+  publish(orgId, 5);
+  await until(() => seqs.length >= 5, 3000, '5 events');
+  proxy.mode.body = 'pass';
+  proxy.mode.ws = 'pass';
+  const reconnects = rt.getState().counters.reconnects;
+  win.dispatchEvent(new Event('online'));
+  await sleep(300);
+  expect(rt.getState()).toMatchObject({ status: 'connected', transport: 'long-poll' });
+  expect(rt.getState().counters.reconnects).toBe(reconnects);
+  const onlineAt = performance.now();
+  await dropAndPublish(orgId, 1);
+  await until(() => seqs.length >= 15, 5000, '15 events');
+  await sleep(100);
+  expect(seqs).toEqual(range(15));
+  expect(rt.getState().transport).toBe('websocket');
+  expect(count(proxy, 'websocket', onlineAt)).toBe(1);
+  expect(count(proxy, 'sse', onlineAt) + count(proxy, 'poll-open', onlineAt)).toBe(0);
 });

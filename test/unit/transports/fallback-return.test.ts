@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { RealtimeError } from '../../../src/errors';
+import { MemoryStorage } from '../../../src/testing/memory-storage';
+import { TransportChain } from '../../../src/transports/fallback';
+import type { Transport, TransportConnection } from '../../../src/transports/types';
+import { recordingContext } from './fakes';
+
+// A page that fell back (WebSocket held twice during a deploy, or behind a
+// proxy since gone) kept its order for its whole life, days for a dashboard:
+// on long-poll, a request per answer for good. It now starts from the
+// configured order again an hour after the fallback, or at once after the
+// page's `online` (forgetFallback).
+
+const KEY = 'tabwire:v1:app:org_1:u_1:transport';
+const STORED = `${KEY}:websocket,sse,long-poll`;
+const HOUR = 3_600_000;
+
+/** A transport that answers each connect with the next scripted outcome (the last one repeats). */
+function scripted(name: string, outcomes: Array<'ok' | unknown> = ['ok']): Transport & { attempts: number } {
+  const transport = {
+    name,
+    attempts: 0,
+    connect: async (): Promise<TransportConnection> => {
+      const outcome = outcomes[Math.min(transport.attempts, outcomes.length - 1)];
+      transport.attempts++;
+      if (outcome === 'ok') return { update: async () => {}, close: () => {} };
+      throw outcome;
+    },
+  };
+  return transport;
+}
+
+/** One page over websocket, sse and long-poll, with the browser's storage and an injected wall clock. */
+function page(storage: MemoryStorage | undefined = new MemoryStorage()) {
+  const clock = { now: 1_700_000_000_000 };
+  const transports = ['websocket', 'sse', 'long-poll'].map((name) => scripted(name));
+  const chain = new TransportChain(transports, storage, KEY, () => clock.now);
+  /** The attempts of websocket, sse and long-poll so far. */
+  const attempts = () => transports.map((t) => t.attempts);
+  return { chain, clock, storage, attempts };
+}
+
+/** A connect as the loop makes it, then the server's welcome or its absence; the transport that connected. */
+async function attempt(chain: TransportChain, welcomed: boolean): Promise<string | undefined> {
+  await chain.connect(recordingContext());
+  chain.noteWelcome(welcomed);
+  return chain.currentName;
+}
+
+/** WebSocket held twice (no welcome), then SSE welcomed: the fallback. */
+async function fallBackToSse(chain: TransportChain): Promise<void> {
+  expect(await attempt(chain, false)).toBe('websocket');
+  expect(await attempt(chain, false)).toBe('websocket');
+  expect(await attempt(chain, true)).toBe('sse');
+}
+
+describe('TransportChain: a page that fell back goes back to the first transport', () => {
+  it('not within the hour of the fallback: every reconnect goes to the fallback first', async () => {
+    const p = page();
+    await fallBackToSse(p.chain);
+    p.clock.now += HOUR - 1;
+    expect(await attempt(p.chain, true)).toBe('sse');
+    expect(p.attempts()).toEqual([2, 2, 0]);
+  });
+
+  it('at the first connect an hour after it, from the configured order; a welcome there forgets the memory', async () => {
+    const p = page();
+    await fallBackToSse(p.chain);
+    p.clock.now += HOUR;
+    expect(await attempt(p.chain, true)).toBe('websocket');
+    expect(p.attempts()).toEqual([3, 1, 0]);
+    expect(p.storage!.getItem(STORED)).toBeNull();
+    // Welcomed: the first transport stays first, with no new reset.
+    p.clock.now += 2 * HOUR;
+    expect(await attempt(p.chain, true)).toBe('websocket');
+    expect(p.attempts()).toEqual([4, 1, 0]);
+  });
+
+  it('moves a first transport that still gets no welcome to the end again, and remembers the fallback anew', async () => {
+    const p = page();
+    await fallBackToSse(p.chain);
+    p.clock.now += HOUR;
+    await fallBackToSse(p.chain);
+    // Its new time: the pages loaded in the next hour skip WebSocket.
+    expect(JSON.parse(p.storage!.getItem(STORED)!)).toEqual(['sse', p.clock.now]);
+    // And the page's own hour starts again: no reset at the next connects.
+    p.clock.now += HOUR - 1;
+    expect(await attempt(p.chain, true)).toBe('sse');
+    expect(p.attempts()).toEqual([4, 3, 0]);
+    p.clock.now += 1;
+    expect(await attempt(p.chain, true)).toBe('websocket');
+  });
+
+  it('counts the hour of a fallback the page started with from the time storage remembers', async () => {
+    const p = page();
+    p.storage!.setItem(STORED, JSON.stringify(['long-poll', p.clock.now - HOUR / 2]));
+    expect(await attempt(p.chain, true)).toBe('long-poll');
+    p.clock.now += HOUR / 2 - 1;
+    expect(await attempt(p.chain, true)).toBe('long-poll');
+    p.clock.now += 1;
+    expect(await attempt(p.chain, true)).toBe('websocket');
+    expect(p.attempts()).toEqual([1, 0, 2]);
+  });
+
+  it('also where storage is missing (a worker): the hour is the chain’s own', async () => {
+    const p = page(undefined);
+    await fallBackToSse(p.chain);
+    p.clock.now += HOUR - 1;
+    expect(await attempt(p.chain, true)).toBe('sse');
+    p.clock.now += 1;
+    expect(await attempt(p.chain, true)).toBe('websocket');
+  });
+
+  it('at the next connect after forgetFallback (the page went online), keeping what storage remembers', async () => {
+    const p = page();
+    await fallBackToSse(p.chain);
+    const remembered = p.storage!.getItem(STORED);
+    p.chain.forgetFallback();
+    // Nothing happens until the next connect (a live connection stays).
+    expect(p.attempts()).toEqual([2, 1, 0]);
+    expect(p.storage!.getItem(STORED)).toBe(remembered);
+    expect(await attempt(p.chain, false)).toBe('websocket');
+    expect(await attempt(p.chain, false)).toBe('websocket');
+    // The proxy is still there: SSE again, remembered with its new time.
+    p.clock.now += 1000;
+    expect(await attempt(p.chain, true)).toBe('sse');
+    expect(JSON.parse(p.storage!.getItem(STORED)!)).toEqual(['sse', p.clock.now]);
+    expect(await attempt(p.chain, true)).toBe('sse');
+    expect(p.attempts()).toEqual([4, 3, 0]);
+  });
+
+  it('forgetFallback without a fallback changes nothing: a first timeout still counts, storage is still read', async () => {
+    const p = page();
+    expect(await attempt(p.chain, true)).toBe('websocket');
+    expect(await attempt(p.chain, false)).toBe('websocket');
+    p.chain.forgetFallback();
+    // The second timeout in a row moves WebSocket to the end, as without it.
+    expect(await attempt(p.chain, false)).toBe('websocket');
+    expect(await attempt(p.chain, true)).toBe('sse');
+    expect(p.attempts()).toEqual([3, 1, 0]);
+
+    // A tab that never connected (a follower that becomes leader later)
+    // starts, like a page load, with what the browser remembers.
+    const follower = page(p.storage);
+    follower.clock.now = p.clock.now;
+    follower.chain.forgetFallback();
+    expect(await attempt(follower.chain, true)).toBe('sse');
+    expect(follower.attempts()).toEqual([0, 1, 0]);
+  });
+
+  it('forgetFallback also undoes a fallback past a transport that failed at once', async () => {
+    const unavailable = new RealtimeError('transport_unavailable', 'refused');
+    const ws = scripted('websocket', [unavailable, 'ok']);
+    const chain = new TransportChain(
+      [ws, scripted('sse')],
+      new MemoryStorage(),
+      KEY,
+      () => 1_700_000_000_000,
+    );
+    expect(await attempt(chain, true)).toBe('sse');
+    expect(await attempt(chain, true)).toBe('sse');
+    chain.forgetFallback();
+    expect(await attempt(chain, true)).toBe('websocket');
+  });
+
+  it('an hour after a fallback past a transport refused at once, from the configured order too', async () => {
+    // A deploy answers the WebSocket upgrade with a 502 once: SSE is welcomed
+    // and the page would have stayed on it for good (not remembered in
+    // storage: only timeouts are, but the page's own hour runs).
+    const unavailable = new RealtimeError('transport_unavailable', 'refused');
+    const ws = scripted('websocket', [unavailable, 'ok']);
+    const clock = { now: 1_700_000_000_000 };
+    const storage = new MemoryStorage();
+    const chain = new TransportChain([ws, scripted('sse')], storage, KEY, () => clock.now);
+    expect(await attempt(chain, true)).toBe('sse');
+    clock.now += HOUR - 1;
+    expect(await attempt(chain, true)).toBe('sse');
+    expect(storage.getItem(`${KEY}:websocket,sse`)).toBeNull();
+    clock.now += 1;
+    expect(await attempt(chain, true)).toBe('websocket');
+    expect(ws.attempts).toBe(2);
+  });
+});
