@@ -1076,12 +1076,13 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // The cursor store, loaded and opened on first use (left unset if it could not load).
       cursorStoreLoading ??= load(import('./tabs/cursor-store'), ({ CursorStore }) => {
         cursorStore = new CursorStore({
+          // The platform's clock, random, indexedDB and storage: an injected
+          // storage (Node, a fake browser) holds the unload entries, which in
+          // the global would be every fake browser's of the process.
+          ...(platform as Omit<typeof platform, 'indexedDB'> & { indexedDB?: IDBFactory }),
           name: channelName(options.appKey, options.scope),
           read: readCursor,
-          indexedDB: platform.indexedDB as IDBFactory | undefined,
-          clock: clock,
           now: wallClock,
-          random,
         });
       });
       void cursorStoreLoading

@@ -63,11 +63,20 @@ export interface RealtimePlatform {
    * global and a Node project without the DOM lib still type-checks them.
    */
   indexedDB?: unknown;
-  /** `localStorage`, for the storage lease and the channel fallback. */
+  /**
+   * `localStorage`, for the storage lease, the channel fallback, the
+   * remembered fallback transport and, with `persistCursor`, the cursor a
+   * page leaves there as it unloads. Those are found again by `length` and
+   * `key`: a storage without both keeps none (IndexedDB only).
+   */
   storage?: {
     getItem(key: string): string | null;
     setItem(key: string, value: string): void;
     removeItem(key: string): void;
+    /** How many keys it holds: with `key`, lists `persistCursor`'s unload entries. */
+    readonly length?: number;
+    /** The key at `index`, or `null` past the last. */
+    key?(index: number): string | null;
   };
 }
 

@@ -20,10 +20,11 @@ export interface CursorStoreOptions {
   /**
    * Where `flush()` also writes the latest cursor synchronously, under
    * `${name}:unload:<store id>` (see {@link CursorStore}). Default
-   * `globalThis.localStorage` (if reading it does not throw); absent →
+   * `globalThis.localStorage` (if reading it does not throw). Absent, or
+   * without `length` and `key` (the platform's storage need not have them) →
    * flushes write IndexedDB only.
    */
-  storage?: UnloadStorage;
+  storage?: PlatformStorage;
   /**
    * Reads a cursor that came from storage or from the caller: the cursor, or
    * `undefined` when the value is not one. The client passes the protocol's
@@ -71,6 +72,10 @@ export interface UnloadStorage {
   setItem(key: string, value: string): void;
   removeItem(key: string): void;
 }
+
+/** A storage as the platform may give it: {@link UnloadStorage}, maybe without `length` and `key`. */
+export type PlatformStorage = Omit<UnloadStorage, 'length' | 'key'> &
+  Partial<Pick<UnloadStorage, 'length' | 'key'>>;
 
 /**
  * The cursor `flush()` left in `localStorage`. `replace`: a `replace` it
@@ -163,9 +168,15 @@ function defaultIndexedDB(): IDBFactory | undefined {
   }
 }
 
-function defaultStorage(): UnloadStorage | undefined {
+// The given storage, else the global one, if it can list its keys. Entries
+// written where they cannot be found again would pile up, never taken.
+// `length` is looked for, not read: a storage blocked now may not be later,
+// and each of its calls is guarded where it is made.
+function unloadStorage(given: PlatformStorage | undefined): UnloadStorage | undefined {
+  // Reading the global can itself throw (sandboxed iframes, blocked storage).
   try {
-    return (globalThis as { localStorage?: UnloadStorage }).localStorage;
+    const storage = given ?? (globalThis as { localStorage?: PlatformStorage }).localStorage;
+    return typeof storage?.key === 'function' && 'length' in storage ? (storage as UnloadStorage) : undefined;
   } catch {
     return undefined;
   }
@@ -262,7 +273,7 @@ export class CursorStore {
     this.#name = options.name;
     this.#read = options.read;
     this.#factory = options.indexedDB ?? defaultIndexedDB();
-    this.#storage = options.storage ?? defaultStorage();
+    this.#storage = unloadStorage(options.storage);
     this.#entryKey = `${options.name}:unload:${(options.random ?? Math.random)().toString(36).slice(2)}`;
     this.#clock = options.clock;
     this.#now = options.now ?? Date.now;
