@@ -2,6 +2,17 @@ import type { RealtimeClient } from '../client';
 import { shown, showState } from '../devtools';
 import { shareTargetDispatch, streamEventName } from './target-dispatch';
 
+export {
+  type ForwardPageLifecycleOptions,
+  forwardPageLifecycle,
+  type PageLifecycleEventType,
+  type PageLifecycleFromOptions,
+  type PageLifecycleMessage,
+  type PageLifecyclePort,
+  type PageLifecycleSink,
+  pageLifecycleFrom,
+  type WorkerPageLifecycle,
+} from './page-lifecycle';
 export { streamEventName };
 
 /**

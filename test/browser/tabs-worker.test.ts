@@ -57,7 +57,7 @@ function openHosts(context: BrowserContext, count: number, params: HostParams, e
   return Promise.all(Array.from({ length: count }, () => openHost(context, params, errors)));
 }
 
-type HostData = Omit<WorkerPageData, 'worker' | 'state'> & { state: RealtimeState };
+type HostData = Omit<WorkerPageData, 'worker' | 'state' | 'life'> & { state: RealtimeState };
 const hostData = (page: Page): Promise<HostData> =>
   page.evaluate(() => {
     const { seqs, state, errors, offlineReads } = (window as unknown as PageGlobal).__tw;

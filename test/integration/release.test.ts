@@ -63,7 +63,14 @@ const EXPECTED: Record<string, string[]> = {
     'useRealtimeClient',
     'useRealtimePropertyFilter',
   ],
-  'tabwire/vanilla': ['bindDomEvents', 'setRealtimePropertyFilter', 'installDevtools', 'streamEventName'],
+  'tabwire/vanilla': [
+    'bindDomEvents',
+    'setRealtimePropertyFilter',
+    'installDevtools',
+    'streamEventName',
+    'forwardPageLifecycle',
+    'pageLifecycleFrom',
+  ],
   'tabwire/devserver': ['startDevServer', 'MISSING_WS_MESSAGE'],
   'tabwire/conformance': ['checkBackend', 'formatReport'],
   'tabwire/testing': [
