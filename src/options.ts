@@ -66,8 +66,9 @@ export interface RealtimePlatform {
   /**
    * `localStorage`, for the storage lease, the channel fallback, the
    * remembered fallback transport and, with `persistCursor`, the cursor a
-   * page leaves there as it unloads. Those are found again by `length` and
-   * `key`: a storage without both keeps none (IndexedDB only).
+   * page leaves there as it unloads. Those cursors are found again by
+   * `length` and `key`: a storage without both keeps none (the cursor then
+   * comes from IndexedDB only).
    */
   storage?: {
     getItem(key: string): string | null;

@@ -123,10 +123,11 @@ export class TransportChain {
    */
   #remembered: string | undefined;
   /**
-   * Wall-clock time of the fallback this chain starts with: of the welcome
-   * it remembered, or the remembered one's time it read; `0` after
-   * {@link forgetFallback}. `undefined`: none since the chain was made or
-   * went back to the configured order.
+   * Wall-clock time of the fallback this chain is on: of its first welcome
+   * past the configured first transport, or the remembered one's time it
+   * read; `0` after {@link forgetFallback}. `undefined`: none since the
+   * chain was made, went back to the configured order, or was welcomed on
+   * the first transport.
    */
   #since: number | undefined;
   readonly #storage: StorageLike | undefined;
@@ -240,6 +241,9 @@ export class TransportChain {
         // (Noted before the write: storage that throws is not tried again.)
         if (tried === this.#configured[0]) {
           this.#remembered = '';
+          // Back on the first transport: a later fallback's hour starts at
+          // that fallback, not at one the chain has since left.
+          this.#since = undefined;
           this.#storage?.removeItem(this.#key);
         } else {
           const now = this.#now!();

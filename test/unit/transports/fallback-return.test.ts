@@ -180,4 +180,33 @@ describe('TransportChain: a page that fell back goes back to the first transport
     expect(await attempt(chain, true)).toBe('websocket');
     expect(ws.attempts).toBe(2);
   });
+
+  it('counts the hour from the fallback the page is on, not from one it left for the first transport', async () => {
+    // A deploy refuses WebSocket once (SSE), a 502 on SSE later puts the page
+    // back on WebSocket, and 40 minutes after that a proxy (a VPN switched
+    // on) holds WebSocket: the page falls back again. Counted from the
+    // deploy's fallback, the hour ended 10 minutes later and the page paid
+    // two WebSocket timeouts again.
+    const unavailable = new RealtimeError('transport_unavailable', 'refused');
+    const clock = { now: 1_700_000_000_000 };
+    const ws = scripted('websocket', [unavailable, 'ok']);
+    const sse = scripted('sse', ['ok', unavailable, 'ok']);
+    const chain = new TransportChain(
+      [ws, sse, scripted('long-poll')],
+      new MemoryStorage(),
+      KEY,
+      () => clock.now,
+    );
+    expect(await attempt(chain, true)).toBe('sse');
+    clock.now += HOUR / 6;
+    expect(await attempt(chain, true)).toBe('websocket');
+    clock.now += (HOUR * 2) / 3;
+    await fallBackToSse(chain);
+    const fellBackAt = clock.now;
+    clock.now = fellBackAt + HOUR - 1;
+    expect(await attempt(chain, true)).toBe('sse');
+    expect(ws.attempts).toBe(4);
+    clock.now = fellBackAt + HOUR;
+    expect(await attempt(chain, true)).toBe('websocket');
+  });
 });
