@@ -1,5 +1,10 @@
 import { vi } from 'vitest';
-import type { TransportCloseReason, TransportContext } from '../../../src/transports/types';
+import type {
+  Transport,
+  TransportCloseReason,
+  TransportConnection,
+  TransportContext,
+} from '../../../src/transports/types';
 import type { WebSocketEventLike } from '../../../src/transports/websocket';
 
 /** A context whose callbacks record what they got. */
@@ -176,3 +181,21 @@ export const POLL_WELCOME = {
   heartbeatMs: 30_000,
   cursor: { tasks: 5 },
 };
+
+/** A transport that answers each connect with the next scripted outcome (the last one repeats). */
+export function scripted(
+  name: string,
+  outcomes: Array<'ok' | unknown> = ['ok'],
+): Transport & { attempts: number } {
+  const transport = {
+    name,
+    attempts: 0,
+    connect: async (): Promise<TransportConnection> => {
+      const outcome = outcomes[Math.min(transport.attempts, outcomes.length - 1)];
+      transport.attempts++;
+      if (outcome === 'ok') return { update: async () => {}, close: () => {} };
+      throw outcome;
+    },
+  };
+  return transport;
+}

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { MemoryStorage } from '../../../src/testing/memory-storage';
 import { TransportChain } from '../../../src/transports/fallback';
-import type { Transport, TransportConnection } from '../../../src/transports/types';
-import { recordingContext } from './fakes';
+import { recordingContext, scripted } from './fakes';
 
 // Behind a proxy that breaks streaming, the chain learnt to put the dead
 // transports last only for its own life: every page load and every tab
@@ -14,21 +13,6 @@ const KEY = 'tabwire:v1:app:org_1:u_1:transport';
 /** Where a chain over websocket, sse and long-poll keeps it: per list too. */
 const STORED = `${KEY}:websocket,sse,long-poll`;
 const HOUR = 3_600_000;
-
-/** A transport that answers each connect with the next scripted outcome (the last one repeats). */
-function scripted(name: string, outcomes: Array<'ok' | unknown> = ['ok']): Transport & { attempts: number } {
-  const transport = {
-    name,
-    attempts: 0,
-    connect: async (): Promise<TransportConnection> => {
-      const outcome = outcomes[Math.min(transport.attempts, outcomes.length - 1)];
-      transport.attempts++;
-      if (outcome === 'ok') return { update: async () => {}, close: () => {} };
-      throw outcome;
-    },
-  };
-  return transport;
-}
 
 const unavailable = () => new RealtimeError('transport_unavailable', 'refused');
 

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { MemoryStorage } from '../../../src/testing/memory-storage';
 import { TransportChain } from '../../../src/transports/fallback';
-import type { Transport, TransportConnection } from '../../../src/transports/types';
-import { recordingContext } from './fakes';
+import { recordingContext, scripted } from './fakes';
 
 // A page that fell back (WebSocket held twice during a deploy, or behind a
 // proxy since gone) kept its order for its whole life, days for a dashboard:
@@ -14,21 +13,6 @@ import { recordingContext } from './fakes';
 const KEY = 'tabwire:v1:app:org_1:u_1:transport';
 const STORED = `${KEY}:websocket,sse,long-poll`;
 const HOUR = 3_600_000;
-
-/** A transport that answers each connect with the next scripted outcome (the last one repeats). */
-function scripted(name: string, outcomes: Array<'ok' | unknown> = ['ok']): Transport & { attempts: number } {
-  const transport = {
-    name,
-    attempts: 0,
-    connect: async (): Promise<TransportConnection> => {
-      const outcome = outcomes[Math.min(transport.attempts, outcomes.length - 1)];
-      transport.attempts++;
-      if (outcome === 'ok') return { update: async () => {}, close: () => {} };
-      throw outcome;
-    },
-  };
-  return transport;
-}
 
 /** One page over websocket, sse and long-poll, with the browser's storage and an injected wall clock. */
 function page(storage: MemoryStorage | undefined = new MemoryStorage()) {
