@@ -6,6 +6,8 @@
 // `platform.document` (pageLifecycleFrom). Nothing here is in the core: an
 // app that runs its client in a page pays nothing for it.
 
+import { fail } from '../util/validate';
+
 /** The page events {@link forwardPageLifecycle} forwards. */
 export type PageLifecycleEventType = 'pagehide' | 'pageshow' | 'freeze' | 'resume' | 'visibilitychange';
 
@@ -77,8 +79,8 @@ const visibilityOf = (doc: { readonly visibilityState: string }): 'visible' | 'h
  * `online` and `offline` are not forwarded: they fire at the worker's own
  * global scope.
  *
- * @throws TypeError for a `worker` without `postMessage`, or without a
- *   `window` and a `document` outside a browser page.
+ * @throws TypeError for a `worker` without `postMessage`, or a `window` or
+ *   `document` that is no EventTarget (none given outside a browser page).
  * @throws RangeError for a `freezeHoldMs` that is not a number from 0 to 1000.
  *
  * @example
@@ -94,13 +96,17 @@ export function forwardPageLifecycle(
   }
   const win = options?.window ?? globalThis.window;
   const doc = options?.document ?? globalThis.document;
-  if (!win || !doc) {
-    throw new TypeError('forwardPageLifecycle needs a window and a document outside a browser page');
+  // Checked before any listener is added: a throw halfway would leave the
+  // window's listeners posting, with no stop returned to remove them.
+  if (!isEventTarget(win) || !isEventTarget(doc)) {
+    throw new TypeError(
+      'forwardPageLifecycle needs a window and a document (EventTargets) outside a browser page',
+    );
   }
   const holdMs = options?.freezeHoldMs ?? FREEZE_HOLD_MS;
   // Longer would be a page that hangs rather than one that leaves.
   if (!(typeof holdMs === 'number' && holdMs >= 0 && holdMs <= 1000)) {
-    throw new RangeError(`freezeHoldMs must be a number from 0 to 1000, got ${holdMs}`);
+    fail('freezeHoldMs', 'a number from 0 to 1000', holdMs);
   }
   const post = (type: PageLifecycleEventType, persisted?: boolean): void => {
     const message: PageLifecycleMessage = {
@@ -136,6 +142,12 @@ export function forwardPageLifecycle(
     stopped = true;
     for (const [target, type, listener] of listeners) target.removeEventListener(type, listener);
   };
+}
+
+/** Whether `target` can take and drop listeners (an `EventTarget` in shape). */
+function isEventTarget(target: unknown): target is EventTarget {
+  const { addEventListener, removeEventListener } = (target ?? {}) as Partial<EventTarget>;
+  return typeof addEventListener === 'function' && typeof removeEventListener === 'function';
 }
 
 /** Keeps the thread busy for `ms`: the only wait a `freeze` listener has (no later turn comes). */
@@ -191,22 +203,30 @@ const PLAIN: ReadonlySet<unknown> = new Set(['freeze', 'resume', 'visibilitychan
 const FIELDS: ReadonlySet<string> = new Set(['tabwire', 'v', 'type', 'persisted', 'visibilityState']);
 
 /**
- * `data` when it is exactly a {@link PageLifecycleMessage}, else undefined.
- * It comes from another context (or from the app's own messages on the same
- * port): anything else, or anything that throws when read, is not ours.
+ * A copy of `data` when it is exactly a {@link PageLifecycleMessage}, else
+ * undefined. It comes from another context (or from the app's own messages on
+ * the same port): anything else, or anything that throws when read, is not
+ * ours. Each field is read once and the copy is what replays: a getter (code
+ * in the worker may dispatch any `data`) cannot answer the check one thing
+ * and the replay another, nor throw after the check.
  */
 function readPageLifecycleMessage(data: unknown): PageLifecycleMessage | undefined {
   try {
     if (typeof data !== 'object' || data === null) return undefined;
+    const keys = Object.keys(data);
     const { tabwire, v, type, persisted, visibilityState } = data as Partial<Record<string, unknown>>;
     if (tabwire !== NAMESPACE || v !== VERSION) return undefined;
     if (visibilityState !== 'visible' && visibilityState !== 'hidden') return undefined;
-    if (!Object.keys(data).every((key) => FIELDS.has(key))) return undefined;
+    if (!keys.every((key) => FIELDS.has(key))) return undefined;
     // `persisted` on the two transitions, and only there.
-    const shaped = TRANSITIONS.has(type)
-      ? typeof persisted === 'boolean'
-      : PLAIN.has(type) && !('persisted' in data);
-    return shaped ? (data as PageLifecycleMessage) : undefined;
+    if (TRANSITIONS.has(type)) {
+      return typeof persisted === 'boolean'
+        ? { tabwire, v, type: type as PageLifecycleEventType, persisted, visibilityState }
+        : undefined;
+    }
+    return PLAIN.has(type) && !keys.includes('persisted')
+      ? { tabwire, v, type: type as PageLifecycleEventType, visibilityState }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -224,7 +244,11 @@ function readPageLifecycleMessage(data: unknown): PageLifecycleMessage | undefin
  * `platform.window` alone, and would otherwise never hear the network come
  * back.
  *
- * Call it once per worker: its listeners last as long as the worker.
+ * Call it once per worker, at its top level before any `await`: a message
+ * that came before it listened is lost (the page's first, its
+ * `visibilityState`, comes at once), and a worker of a hidden page would
+ * take the page for visible until its visibility changed. Give the result to
+ * each client the worker creates: its listeners last as long as the worker.
  * Not for a `SharedWorker`, which serves several pages: one page frozen or
  * hidden is not the worker's whole life.
  *

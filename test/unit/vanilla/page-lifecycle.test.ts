@@ -174,10 +174,33 @@ describe('forwardPageLifecycle (the page)', () => {
     // Node has neither global.
     expect(() => forwardPageLifecycle(recorder().sink)).toThrow(/needs a window and a document/);
     expect(() => forwardPageLifecycle(recorder().sink, { window: page.window })).toThrow(TypeError);
-    for (const freezeHoldMs of [-1, 1001, Number.NaN, '50' as unknown as number])
+    for (const [freezeHoldMs, shown] of [
+      [-1, '-1'],
+      [1001, '1001'],
+      [Number.NaN, 'NaN'],
+      ['50', '"50"'],
+      // A template literal would throw its own TypeError for a symbol.
+      [Symbol('hold'), 'Symbol(hold)'],
+    ] as Array<[number, string]>)
       expect(() => forwardPageLifecycle(recorder().sink, { ...page, freezeHoldMs })).toThrow(
-        new RangeError(`freezeHoldMs must be a number from 0 to 1000, got ${freezeHoldMs}`),
+        new RangeError(`freezeHoldMs must be a number from 0 to 1000, got ${shown}`),
       );
+  });
+
+  it('refuses a window or document that is no EventTarget before listening to either', () => {
+    const page = fakePage();
+    const { posted, sink } = recorder();
+    const noTarget = { visibilityState: 'visible' } as unknown as EventTarget & { visibilityState: string };
+    expect(() => forwardPageLifecycle(sink, { window: page.window, document: noTarget })).toThrow(
+      /needs a window and a document/,
+    );
+    expect(() => forwardPageLifecycle(sink, { window: {} as EventTarget, document: page.document })).toThrow(
+      TypeError,
+    );
+    // Nothing was left listening: no stop came back to remove it.
+    page.window.dispatchEvent(transition('pagehide', true));
+    page.document.dispatchEvent(new Event('visibilitychange'));
+    expect(posted).toEqual([]);
   });
 });
 
@@ -282,6 +305,37 @@ describe('pageLifecycleFrom (the worker)', () => {
 
     post(ok);
     expect(heard).toEqual(['visibilitychange:hidden', 'freeze']);
+  });
+
+  it('replays the message as it was checked: a getter answers once', () => {
+    const { port, post } = fakePort();
+    const worker = pageLifecycleFrom(port, { global: new EventTarget() });
+    const heard = heardOn(worker);
+    // Code in the worker may dispatch any data; each getter is fine the first time only.
+    const answers = (first: string, then: () => string) => {
+      let read = false;
+      return () => {
+        if (read) return then();
+        read = true;
+        return first;
+      };
+    };
+    const type = answers('freeze', () => 'unload');
+    const visibilityState = answers('hidden', () => 'prerender');
+    const tabwire = answers('page-lifecycle', () => {
+      throw new Error('read twice');
+    });
+    const shifty = Object.defineProperties(
+      { v: 1 },
+      {
+        tabwire: { get: tabwire, enumerable: true },
+        type: { get: type, enumerable: true },
+        visibilityState: { get: visibilityState, enumerable: true },
+      },
+    );
+    expect(() => post(shifty)).not.toThrow();
+    expect(heard).toEqual(['visibilitychange:hidden', 'freeze']);
+    expect(worker.document.visibilityState).toBe('hidden');
   });
 
   it('starts a MessagePort, which gets nothing otherwise; the page posting over a real channel', async () => {
