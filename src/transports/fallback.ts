@@ -89,9 +89,12 @@ const REMEMBER_MS = 3_600_000;
  *
  * A fallback (a welcome on any transport but the configured first, or the
  * remembered one below) holds for {@link REMEMBER_MS} by the wall clock: the next
- * `connect` after that starts from the configured order again, as does the
- * next one after {@link forgetFallback} (the page's `online`). A first
+ * `connect` after that starts from the configured order again, and a first
  * transport that still gets no welcome moves to the end again, as before.
+ * The next `connect` after {@link forgetFallback} (the page's `online`) tries
+ * the configured order for that attempt only: the chain keeps its order, so
+ * the `connect` after it goes back to the fallback unless a welcome came
+ * between (on the first transport: the fallback is over).
  *
  * The browser remembers a welcome on a transport other than the configured
  * first (`storage`, under `key`, as `["<name>",<wall-clock ms>]`): a chain's
@@ -125,11 +128,17 @@ export class TransportChain {
   /**
    * Wall-clock time of the fallback this chain is on: of its first welcome
    * past the configured first transport, or the remembered one's time it
-   * read; `0` after {@link forgetFallback}. `undefined`: none since the
+   * read. `undefined`: none since the
    * chain was made, went back to the configured order, or was welcomed on
    * the first transport.
    */
   #since: number | undefined;
+  /**
+   * The probe of {@link forgetFallback}: 2 until the next `connect`, which
+   * counts it down and tries the configured order; 1 from that `connect` to
+   * the next, or to a welcome (the probe is on); else 0.
+   */
+  #probe = 0;
   readonly #storage: StorageLike | undefined;
   readonly #key: string;
   readonly #now: WallClock | undefined;
@@ -182,14 +191,16 @@ export class TransportChain {
     // An hour into a fallback the first transport may work again (a deploy's
     // outage is over, the proxy gone): pages stay open for days. What this
     // chain learnt is forgotten; a fallback learnt again is remembered again,
-    // with its new time. (A chain without a clock has no time but
-    // forgetFallback's 0, and keeps its order.)
-    else if (this.#since !== undefined && (this.#now?.() ?? 0) - this.#since >= REMEMBER_MS) {
+    // with its new time. (Only a chain with a clock has a time.)
+    else if (this.#since !== undefined && this.#now!() - this.#since >= REMEMBER_MS) {
       this.#order = this.#transports = this.#configured;
       this.#since = undefined;
       this.#remembered = '';
     }
-    for (const transport of this.#order) {
+    // The probe's attempt is this one; the next goes back to the chain's
+    // order, whether this one timed out or was cut short (a reconnect).
+    if (this.#probe) this.#probe--;
+    for (const transport of this.#probe ? this.#configured : this.#order) {
       try {
         this.#tried = transport;
         // Timed once its code is here: half the round trip to the welcome
@@ -231,6 +242,8 @@ export class TransportChain {
   noteWelcome(welcomed: boolean): void {
     const tried = this.#tried;
     if (welcomed) {
+      // Connected: a probe is over, and the next `online` may start one.
+      this.#probe = 0;
       this.#first(tried);
       try {
         // The first transport works (the network changed): forget. Else
@@ -240,6 +253,10 @@ export class TransportChain {
         // nothing to skip, and would pin the browser to a fallback.
         // (Noted before the write: storage that throws is not tried again.)
         if (tried === this.#configured[0]) {
+          // It works: no longer moved to the end (a probe after `online` left
+          // the order as it was), and a fallback past it refused at once is
+          // not remembered.
+          this.#transports = this.#configured;
           this.#remembered = '';
           // Back on the first transport: a later fallback's hour starts at
           // that fallback, not at one the chain has since left.
@@ -269,16 +286,21 @@ export class TransportChain {
   }
 
   /**
-   * Starts the next `connect` from the configured order, forgetting what
-   * this chain learnt (the page's `online`: the network changed). Storage
-   * keeps what it remembers: other pages of this network would pay the
-   * timeouts again for a proxy that may still be there; a welcome on the
-   * first transport removes it, a fallback learnt again rewrites it with its
-   * time. A chain that has not connected yet still reads it, as a page load.
+   * Has the next `connect` try the configured order, once (the page's
+   * `online`: the network changed, the proxy the chain fell back from may be
+   * gone). A welcome on the first transport ends the fallback as always
+   * (storage forgets it); with none, the `connect` after goes back to the
+   * chain's order, and the fallback's hour runs on. One attempt, not
+   * the two that move a transport to the end: behind a proxy still there,
+   * each `online` costs one timeout, and `online` events faster than a
+   * timeout (a flapping network) cut attempts short, which noteWelcome never
+   * sees. Not again while the probe is on: the fallback gets the next
+   * attempt. Storage keeps what it remembers (other pages of this network
+   * would pay the timeouts again); a chain that has not connected yet reads
+   * it at its first `connect`, as a page load.
    */
   forgetFallback(): void {
-    // As if the fallback were learnt at the epoch: long over.
-    this.#since = 0;
+    if (this.#remembered !== undefined) this.#probe ||= 2;
   }
 
   /**

@@ -28,14 +28,17 @@ const clients: RealtimeClient[] = [];
 function setup() {
   const backend = createMemoryBackend({ heartbeatMs: 1000 });
   const win = new EventTarget();
-  const proxy = { holding: true };
+  /** `attempts`: the connects of the `websocket`. */
+  const proxy = { holding: true, attempts: 0 };
   const wall = { now: 1_700_000_000_000 };
   const websocket: Transport = {
     name: 'websocket',
-    connect: (ctx) =>
-      proxy.holding
+    connect: (ctx) => {
+      proxy.attempts++;
+      return proxy.holding
         ? Promise.resolve({ update: async () => {}, close: () => {} })
-        : backend.transport.connect(ctx),
+        : backend.transport.connect(ctx);
+    },
   };
   const rt = createRealtime({
     url: 'http://127.0.0.1:1/v2/realtime',
@@ -103,5 +106,33 @@ describe('a client that fell back', () => {
     h.backend.drop();
     await vi.advanceTimersByTimeAsync(1000);
     expect(h.rt.getState()).toMatchObject({ status: 'connected', transport: 'websocket' });
+  });
+
+  it('behind a proxy still there, `online` costs one WebSocket timeout, then the fallback again', async () => {
+    const h = setup();
+    await fallBack(h);
+    expect(h.proxy.attempts).toBe(2);
+    h.win.dispatchEvent(new Event('online'));
+    h.backend.drop();
+    // One timeout (1 s), the backoff, and the memory backend's welcome.
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(h.rt.getState()).toMatchObject({ status: 'connected', transport: 'memory' });
+    expect(h.proxy.attempts).toBe(3);
+    expect(h.backend.connectCount).toBe(2);
+  });
+
+  it('a flapping network (`online` every 0.5 s, under the 1 s timeout) reconnects on the fallback', async () => {
+    const h = setup();
+    await fallBack(h);
+    h.backend.drop();
+    for (let online = 1; online <= 6; online++) {
+      h.win.dispatchEvent(new Event('online'));
+      await vi.advanceTimersByTimeAsync(500);
+    }
+    // The first `online` tried WebSocket (cut short by the second); the
+    // second reconnected on the fallback, and kept it (the others found
+    // the page connected).
+    expect(h.rt.getState()).toMatchObject({ status: 'connected', transport: 'memory' });
+    expect(h.proxy.attempts).toBe(2 + 1);
   });
 });
