@@ -242,9 +242,6 @@ export class TransportChain {
   noteWelcome(welcomed: boolean): void {
     const tried = this.#tried;
     if (welcomed) {
-      // Connected: a probe is over, and the next `online` may start one.
-      this.#probe = 0;
-      this.#first(tried);
       try {
         // The first transport works (the network changed): forget. Else
         // remember the transport this chain learnt, not the one it read; and
@@ -276,6 +273,11 @@ export class TransportChain {
       } catch {
         // Blocked or full storage: the browser remembers nothing.
       }
+      // After the reset above: the others in the order it restored, not in
+      // one with transports it moved to the end.
+      this.#first(tried);
+      // Connected: a probe is over, and the next `online` may start one.
+      this.#probe = 0;
     } else if (tried === this.#unwelcomed) {
       this.#order = this.#transports = [
         ...this.#transports.filter((transport) => transport !== tried),

@@ -308,4 +308,24 @@ describe('TransportChain: the probe after forgetFallback ends at a welcome', () 
     expect(await attempt(chain, true)).toBe('sse');
     expect(p.storage!.getItem(stored)).toBeNull();
   });
+
+  it('on WebSocket: the order is the configured one again, also past the others it moved to the end', async () => {
+    const p = page();
+    const [ws, sse, longPoll] = [
+      scripted('websocket', ['ok', 'ok', 'ok', unavailable]),
+      scripted('sse'),
+      scripted('long-poll'),
+    ];
+    const chain = new TransportChain([ws, sse, longPoll], p.storage, KEY, () => p.clock.now);
+    // WebSocket and SSE held twice each: long-poll, after both.
+    for (const name of ['websocket', 'websocket', 'sse', 'sse'])
+      expect(await attempt(chain, false)).toBe(name);
+    expect(await attempt(chain, true)).toBe('long-poll');
+    chain.forgetFallback();
+    expect(await attempt(chain, true)).toBe('websocket');
+    // A deploy's 502 on the upgrade: SSE next, as configured (the order was
+    // made from the one with SSE still at the end: long-poll came first).
+    expect(await attempt(chain, true)).toBe('sse');
+    expect([ws.attempts, sse.attempts, longPoll.attempts]).toEqual([4, 3, 1]);
+  });
 });
