@@ -444,20 +444,29 @@ it('SSE flushed every 16 KB, heartbeat shorter than a burst: a reconnect per bur
   expect(seqs).toEqual(range(seqs.length).map((i) => i + seqs[0]! - 1));
 }, 10_000);
 
-// docs/transports.md: the order learnt is kept for an hour. A proxy gone
-// (the laptop left the office network) with no `online` event changes
-// nothing within it: reconnects go to long-poll, the events of the switch
-// exactly once.
-it('the proxy goes away during a long-poll session: it stays on long-poll, exactly once', async () => {
+/**
+ * A client behind a proxy that refuses the WebSocket upgrade and buffers
+ * SSE, on long-poll with 5 events delivered; then the proxy passes both.
+ */
+async function onLongPollThenProxyGone(extra: Partial<RealtimeOptions> = {}) {
   const orgId = `org_proxy_${++orgCounter}`;
   const proxy = await startProxy(server, { body: 'buffer', ws: 'refuse502', flushBytes: 16 * 1024 });
-  const rt = client(proxy.url, orgId);
+  const rt = client(proxy.url, orgId, extra);
   const seqs = record(rt);
   await until(() => rt.getState().transport === 'long-poll', 5000, 'long-poll');
   publish(orgId, 5);
   await until(() => seqs.length >= 5, 3000, '5 events');
   proxy.mode.body = 'pass';
   proxy.mode.ws = 'pass';
+  return { orgId, proxy, rt, seqs };
+}
+
+// docs/transports.md: the order learnt is kept for an hour. A proxy gone
+// (the laptop left the office network) with no `online` event changes
+// nothing within it: reconnects go to long-poll, the events of the switch
+// exactly once.
+it('the proxy goes away during a long-poll session: it stays on long-poll, exactly once', async () => {
+  const { orgId, proxy, rt, seqs } = await onLongPollThenProxyGone();
   const passedAt = performance.now();
   await dropAndPublish(orgId, 3);
   await until(() => seqs.length >= 25, 5000, '25 events');
@@ -473,16 +482,8 @@ it('the proxy goes away during a long-poll session: it stays on long-poll, exact
 // next connect start from the configured order. The live poll is kept; the
 // reconnect after it goes to WebSocket, which works now, the events exactly once.
 it('the proxy goes away and the page goes online: the next reconnect is on WebSocket, exactly once', async () => {
-  const orgId = `org_proxy_${++orgCounter}`;
-  const proxy = await startProxy(server, { body: 'buffer', ws: 'refuse502', flushBytes: 16 * 1024 });
   const win = new EventTarget();
-  const rt = client(proxy.url, orgId, { platform: { WebSocket, window: win } });
-  const seqs = record(rt);
-  await until(() => rt.getState().transport === 'long-poll', 5000, 'long-poll');
-  publish(orgId, 5);
-  await until(() => seqs.length >= 5, 3000, '5 events');
-  proxy.mode.body = 'pass';
-  proxy.mode.ws = 'pass';
+  const { orgId, proxy, rt, seqs } = await onLongPollThenProxyGone({ platform: { WebSocket, window: win } });
   const reconnects = rt.getState().counters.reconnects;
   win.dispatchEvent(new Event('online'));
   await sleep(300);
