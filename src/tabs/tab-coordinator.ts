@@ -101,6 +101,15 @@ export class TabCoordinator extends LeaderElection {
   /** Ours, with the channel's name: also the options of every TabChannel this tab opens (one per start). */
   readonly #options: TabCoordinatorOptions & TabChannelOptions;
   readonly #peers = new Map<string, Peer>();
+  /**
+   * Tabs whose hello came while this tab did not lead, and no leader spoke
+   * since (a leader answers a hello with its announcement first): a hello
+   * said between a leader's end and the next one's win (up to takeoverMs
+   * with a crashed leader's lease). This tab answers them if it wins: else
+   * such a tab never got the cursor and its epochs, nor the flags (back from
+   * idle through a reset, it took the new epoch's events for duplicates).
+   */
+  readonly #unanswered = new Set<string>();
   /** Open while started: it doubles as the "running" flag. */
   #channel: TabChannel | undefined;
   readonly #refreshTimer: Timer;
@@ -121,6 +130,11 @@ export class TabCoordinator extends LeaderElection {
         if (!this.#channel) return;
         if (isLeader) this.#announceLeader();
         host.leadershipChanged(isLeader, leaderTabId);
+        // After: the answer carries the state of a leader.
+        if (isLeader) {
+          for (const tabId of this.#unanswered) host.peerJoined(tabId);
+          this.#unanswered.clear();
+        }
       },
     });
     this.#refreshTimer = new Timer(options.clock);
@@ -156,6 +170,7 @@ export class TabCoordinator extends LeaderElection {
       // A closed channel tells us nothing more.
       channel.close();
       this.#peers.clear();
+      this.#unanswered.clear();
     }
     // Stopped already, the election's stop() does nothing but settle.
     return super.stop();
@@ -202,13 +217,16 @@ export class TabCoordinator extends LeaderElection {
       if (this.isLeader) {
         this.#announceLeader();
         host.peerJoined(message.from);
-      }
+      } else this.#unanswered.add(message.from);
     } else if (type === 'needs') {
       this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
       host.needsChanged();
     } else if (type === 'bye') {
       if (this.#peers.delete(message.from)) host.needsChanged();
-    } else if (type === 'leader') this.heardLeader(message.leaderTabId);
+    } else if (type === 'leader') {
+      this.#unanswered.clear();
+      this.heardLeader(message.leaderTabId);
+    }
     // The rest goes to the host method of its type: flags to every tab, what
     // asks the leader to the leader, what it tells to the followers.
     else if (type === 'flags' || (type === 'sync' || type === 'replay') === this.isLeader)
