@@ -347,6 +347,15 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
     setFlags(flags: Partial<ResolvedFlags>): void {
       assertOpen();
+      // Checked before anything changes: a refused call must not drop the
+      // marks below (a document's lift would then not reach this tab).
+      resolveFlags(DEFAULT_FLAGS, flags);
+      // These are setFlags's now, not the flags URL's, before applyFlags: a
+      // leader re-sends its flags to every tab from there, and marked as the
+      // URL's, a follower's poller took the switch for its last document's,
+      // and its next poll of the unchanged document, which does not hold it,
+      // lifted it in every tab.
+      for (const key in flags) delete urlFlagNames[key];
       applyFlags(flags);
       // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
       // In it, every tab hears it: the browser's view carries it from now on, and
@@ -357,7 +366,6 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         ownFlags,
         active ? pick(DEFAULT_FLAGS, Object.keys(flags) as FlagName[]) : flags,
       );
-      for (const key in flags) delete urlFlagNames[key];
       // Every tab at once: the kill switch above all must not wait for a reload.
       postFlags({ ...flags });
     },
