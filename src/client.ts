@@ -510,9 +510,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           // A batch starts a service with no cursor there; also one past it while
           // no handler relies on our cursor yet (see adoptLeaderCursor), as in a
           // new tab: as a gap, its events were dropped, and the leader's answer
-          // then skipped them.
+          // then skipped them. Own keys only: a service named `toString` finds
+          // Object.prototype's function, was taken as having a cursor, and
+          // the answer's epoch then read as a reset missed (a resync and the
+          // events again).
           for (const service in frame.after)
-            if (own[service] === undefined || (adopt && own[service] < frame.after[service]!)) {
+            if (!Object.hasOwn(own, service) || (adopt && own[service]! < frame.after[service]!)) {
               pipeline.forget(service);
               startedByRelay.add(service);
             }
@@ -736,15 +739,18 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       }
       if (Object.keys(floor).length === 0) replayFloor = undefined;
     }
+    // Named before the pipeline applies it: the `resync` listeners get the
+    // frame's own list, and one that consumed it in place (`services.pop()`)
+    // left the epochs unnamed, so a tab back from the back/forward cache
+    // missed the reset and dropped the new epoch's first events.
+    if (frame.type === 'reset') for (const service of frame.services) epochs[service] = epoch;
     pipeline.applyFrame(frame);
     if (frame.type === 'batch' || frame.type === 'reset') {
       const cursor = pipeline.getCursor();
       setState({ cursor });
-      if (frame.type === 'reset') {
-        for (const service of frame.services) epochs[service] = epoch;
-        // After a reset a service may move backwards (a new epoch): overwrite.
-        cursorStore?.replace(cursor);
-      } else cursorStore?.save(cursor);
+      // After a reset a service may move backwards (a new epoch): overwrite.
+      if (frame.type === 'reset') cursorStore?.replace(cursor);
+      else cursorStore?.save(cursor);
     }
   };
 

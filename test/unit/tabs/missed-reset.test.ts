@@ -277,3 +277,43 @@ describe('the sync a follower posts when realtime comes back on', () => {
     expect(types.filter((type) => type === 'cursor')).toEqual([]);
   });
 });
+
+describe("the leader's resync listener", () => {
+  it('may consume the services it is given: the epoch is still told to a tab that missed it', async () => {
+    // The listener got the frame's own list, which the leader reads after it
+    // to name the reset's epoch: emptied, the epoch went unnamed, and a
+    // follower back from the back/forward cache kept its old epoch's cursor.
+    browser = createFakeBrowser({ backend: createMemoryBackend({ heartbeatMs: 600_000 }) });
+    const { backend } = browser;
+    const a = browser.tab();
+    const aSeqs = record(a);
+    const refetched: string[] = [];
+    a.on('resync', ({ services }) => {
+      while (services.length > 0) refetched.push(services.pop()!);
+    });
+    await settle();
+    const b = browser.tab();
+    const bSeqs = record(b);
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    await settle();
+    for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
+    await settle();
+
+    browser.windowOf(b).dispatchEvent(page('pagehide'));
+    await settle();
+    backend.sendRaw({ type: 'reset', services: ['tasks'], cursor: {}, reason: 'epoch' });
+    await settle();
+    expect(refetched).toEqual(['tasks']);
+    browser.windowOf(b).dispatchEvent(page('pageshow'));
+    await vi.advanceTimersByTimeAsync(1000);
+    // Was []: no resync.
+    expect(resyncs).toEqual([{ services: ['tasks'], reason: 'missed_reset' }]);
+
+    backend.sendRaw(batch(0, 2));
+    await settle();
+    expect(aSeqs).toEqual([1, 2, 3, 4, 5, 1, 2]);
+    // Was [1..5]: its cursor of the old epoch (5) dropped 1 and 2 as duplicates.
+    expect(bSeqs).toEqual([1, 2, 3, 4, 5, 1, 2]);
+  });
+});

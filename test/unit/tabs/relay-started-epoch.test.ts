@@ -66,4 +66,29 @@ describe('a tab that joined after a reset', () => {
     expect(seqs).toEqual([1, 2]);
     expect(resyncs).toEqual([]);
   });
+
+  it('also for a service named like a member of Object.prototype', async () => {
+    // `toString` is a valid service name; the tab's cursor is a plain object,
+    // whose inherited `toString` was taken for a cursor of that service.
+    const { backend } = browser();
+    const a = browser().tab();
+    const offA = a.subscribe('toString', () => {});
+    await settle();
+    backend.reset(['toString']);
+    await settle();
+    offA();
+    const b = browser().tab();
+    b.subscribe('tasks', () => {});
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    backend.publish({ service: 'toString' });
+    const seqs = record(b, 'toString');
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(b.getState().isLeader).toBe(true);
+    backend.publish({ service: 'toString' });
+    await settle();
+    // Was [1, 1, 2], after a `missed_reset` resync.
+    expect(seqs).toEqual([1, 2]);
+    expect(resyncs).toEqual([]);
+  });
 });
