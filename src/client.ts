@@ -43,6 +43,7 @@ import {
 } from './state';
 import { createStore } from './store';
 import type {
+  ClockEstimate,
   CursorMessage,
   FlagsMessage,
   FrameMessage,
@@ -249,6 +250,14 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
    * user) would skew every latency by the step until the next welcome.
    */
   let serverMinusClockMs: number | undefined;
+  /**
+   * How far the true offset may be from that estimate, at most: half the
+   * welcome's round trip; 0 for one a relayed welcome gave, undefined for a
+   * leader's of an older version (none known). The collector corrects the
+   * offset by no more (see SliCollector.setClockOffset); the followers are
+   * told it with the offset, the two always together.
+   */
+  let clockOffsetErrorMs: number | undefined;
   // The measurement and reporter (2% of sessions by default), the flags
   // poller (only with `flagsUrl`) and the cursor store (only with
   // `persistCursor`) are loaded when needed, so most apps never download them.
@@ -552,7 +561,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       lastLeaderState = message;
       // The leader's estimate (see postState): a tab that joined after the
       // welcome has no other, and one a relayed welcome gave is no better.
-      if (message.serverClockOffsetMs !== undefined) setClockOffset(message.serverClockOffsetMs);
+      if (message.serverClockOffsetMs !== undefined)
+        setClockOffset(message.serverClockOffsetMs, message.serverClockOffsetErrorMs);
       // A reason of this tab's own (flags, its guard) wins over the leader's view.
       if (localDisabledReason() !== undefined) return;
       const status = leaving ? 'connecting' : message.status;
@@ -754,9 +764,15 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     }
   };
 
-  /** Applies a welcome (direct or relayed) sent `oneWayMs` ago. */
+  /**
+   * Applies a welcome (direct or relayed) sent `oneWayMs` ago: half the
+   * connect's round trip, which is also how far the offset may be off (see
+   * clockOffsetErrorMs). A relayed one: 0, for an offset that is only a
+   * lower bound (the welcome was sent before it got here, how long before
+   * this tab cannot tell), which nothing then corrects.
+   */
   const welcomed = (frame: WelcomeFrame, oneWayMs: number): void => {
-    setClockOffset(frame.serverTime + oneWayMs - wallClock());
+    setClockOffset(frame.serverTime + oneWayMs - wallClock(), oneWayMs);
     pipeline.applyFrame(frame);
     // Stored from the start: on a quiet stream no batch ever writes, and a
     // scope without a record resumes from the head, past what it missed.
@@ -808,7 +824,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // A tab that opens after the welcome never sees it relayed; the offset
       // is the machine's wall clock against the server's, the same in every
       // tab. Undefined until estimated: the JSON of the message leaves it out.
-      serverClockOffsetMs: clockOffsetMs(),
+      ...clockEstimate(),
     });
   };
 
@@ -867,13 +883,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     }
     lastDelivered.set(service, last);
     const now = wallClock();
-    // Only a tab that measures (or whose collector is loading) pays for this
-    // on every batch: most tabs are not sampled. The server's time of this
-    // dispatch, as the collector takes it: one still loading is told it later.
-    if (measurement || sliBacklog) {
-      const at = now + (clockOffsetMs() ?? 0);
-      toSli((sli) => sli.delivered(service, events, at));
-    }
+    // When this dispatch happened, as the collector takes it: one still
+    // loading is told it later, and reads it with the offset it starts with,
+    // as every other of its backlog (one estimate for all: see
+    // SliCollector.delivered). Told nothing in a tab that does not measure.
+    const at = clock.now();
+    toSli((sli) => sli.delivered(service, events, at));
     // Before the handlers: one that closes the client (which cancels what is
     // pending) or reads a mutation's status must find its echo already seen.
     mutations.observe(events);
@@ -915,14 +930,22 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     return same(leader, { ...leader, ...patch });
   };
 
-  const setClockOffset = (offsetMs: number): void => {
+  const setClockOffset = (offsetMs: number, errorMs: number | undefined): void => {
     serverMinusClockMs = offsetMs + wallClock() - clock.now();
-    measurement?.sli.setClockOffset(offsetMs);
+    clockOffsetErrorMs = errorMs;
+    measurement?.sli.setClockOffset(offsetMs, errorMs);
   };
 
-  /** Server clock minus the wall clock of now (ms); undefined until estimated. */
-  const clockOffsetMs = (): number | undefined =>
-    serverMinusClockMs === undefined ? undefined : serverMinusClockMs + clock.now() - wallClock();
+  /**
+   * The estimate of now, as the state message carries it: the server clock
+   * minus the wall clock of now (ms), undefined until estimated, and how far
+   * it may be off (see clockOffsetErrorMs).
+   */
+  const clockEstimate = (): ClockEstimate => ({
+    serverClockOffsetMs:
+      serverMinusClockMs === undefined ? undefined : serverMinusClockMs + clock.now() - wallClock(),
+    serverClockOffsetErrorMs: clockOffsetErrorMs,
+  });
 
   /**
    * Starts measuring SLIs in this tab: loads the collector (sketches, SLOs,
@@ -944,7 +967,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
             slidingWindow: SlidingCounter,
             // Made here: measure loads the collector once per client.
             newSessionId: randomId(),
-            clockOffsetMs,
+            clockEstimate,
             // Not state().circuit: a follower's mirrors the leader's breaker.
             circuitOpenNow: circuitDriven(),
             stateStore: store,

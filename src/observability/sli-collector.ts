@@ -85,6 +85,14 @@ export class SliCollector {
    * after the estimate), in ms; the wall clock's until a welcome told us.
    */
   #serverMinusClockMs: number;
+  /** How far that estimate may be off, at most (see {@link setClockOffset}); 0 if unknown. */
+  #offsetErrorMs = 0;
+  /**
+   * How far behind the server's clock the events delivered since the
+   * estimate proved it, at most `#offsetErrorMs` (see {@link delivered}):
+   * what the estimate is corrected by.
+   */
+  #offsetBehindMs = 0;
   /** `clock` when realtime last came back on in this tab (see {@link cameOn}). */
   #onSince = -Infinity;
   /** Per service this tab subscribes to, `clock` when it did (see {@link subscribed}). */
@@ -119,9 +127,25 @@ export class SliCollector {
   /**
    * Server clock minus ours, in ms, as the client estimated it at `welcome`
    * (it keeps the estimate, since measuring may start after the welcome).
+   *
+   * `errorMs`: how far the true offset may be from it, at most. The client
+   * sent its connect at `t0` and got the welcome at `t1` (its clock), and
+   * the server stamped `serverTime` in between: the true offset is
+   * `serverTime - t` for some `t` in [t0, t1], and the estimate takes the
+   * middle, `serverTime + (t1 - t0) / 2 - t1`, off by at most half the round
+   * trip. A welcome a proxy held arrives late with an early `serverTime`:
+   * the estimate is then about half the hold behind the truth, which
+   * {@link delivered} makes up from the events, by no more than `errorMs`.
+   * Missing, negative or not a number (a relayed welcome, a leader of an
+   * older version): 0, no correction.
    */
-  setClockOffset(offsetMs: number): void {
+  setClockOffset(offsetMs: number, errorMs?: number): void {
     this.#serverMinusClockMs = offsetMs + this.#wallClock() - this.#clock.now();
+    // Missing or not a number: 0, as one below it.
+    this.#offsetErrorMs = Math.max(errorMs || 0, 0);
+    // What events proved of the estimate before, another connection's and
+    // maybe another server's, is not known of this one.
+    this.#offsetBehindMs = 0;
   }
 
   /**
@@ -154,24 +178,36 @@ export class SliCollector {
   /**
    * A batch was dispatched in this tab: one latency sample per event, from
    * its `ts` or, if later, from when realtime came back on (see {@link cameOn})
-   * or this tab subscribed to the service (see {@link subscribed}).
+   * or this tab subscribed to the service (see {@link subscribed}), to the
+   * server's time of the dispatch: `at` plus the estimated offset, corrected.
    *
-   * @param now the server's time of the dispatch; by default ours now plus
-   * the offset (given for a dispatch that happened before the collector).
+   * The correction: the server stamped each event before it got here, so at
+   * its arrival the server's clock, `at` plus the true offset, read at least
+   * its `ts`. The true offset is thus at least `ts - at`, and an event with
+   * `ts` ahead of `at` plus the estimate proves the estimate behind by that
+   * much. The estimate is raised by the most any event since it proved, and
+   * by no more than its error bound (see {@link setClockOffset}): the truth
+   * is at least that high, and at most that bound above it, so the raised
+   * offset is never further from it than the estimate. A bad `ts` (far
+   * ahead, not a number, a hostile tab's) moves it by the bound at most.
+   *
+   * @param at our clock (`clock`) at the dispatch; by default now (given for
+   * a dispatch that happened before the collector). Read with the estimate
+   * of now: the dispatches a collector that was loading is told at its start
+   * share the estimate it starts with, so what one proves holds for the
+   * others.
    */
-  delivered(
-    service: string,
-    events: readonly RealtimeEvent[],
-    now = this.#clock.now() + this.#serverMinusClockMs,
-  ): void {
+  delivered(service: string, events: readonly RealtimeEvent[], at = this.#clock.now()): void {
     let sketch = this.#byService.get(service);
     if (!sketch) {
       sketch = new QuantileSketch();
       this.#byService.set(service, sketch);
     }
     const recent = this.recentDelivery.current();
+    const serverMinusClockMs = this.#serverMinusClockMs + this.#behindProvedBy(events, at);
+    const now = at + serverMinusClockMs;
     const since =
-      Math.max(this.#onSince, this.#subscribedSince.get(service) ?? -Infinity) + this.#serverMinusClockMs;
+      Math.max(this.#onSince, this.#subscribedSince.get(service) ?? -Infinity) + serverMinusClockMs;
     for (const event of events) {
       // Clock error can make a fresh event look a little in the future.
       const latency = Math.max(now - Math.max(event.ts, since), 0);
@@ -179,6 +215,19 @@ export class SliCollector {
       this.delivery.add(latency);
       recent.add(latency);
     }
+  }
+
+  /**
+   * How far behind the server's clock the estimate is proved, at most its
+   * error bound, with `events`, dispatched at `at` (see {@link delivered}).
+   */
+  #behindProvedBy(events: readonly RealtimeEvent[], at: number): number {
+    let behindMs = this.#offsetBehindMs;
+    const estimatedNow = at + this.#serverMinusClockMs;
+    // A `ts` that is not a number compares false: it proves nothing.
+    for (const { ts } of events) if (ts - estimatedNow > behindMs) behindMs = ts - estimatedNow;
+    this.#offsetBehindMs = Math.min(behindMs, this.#offsetErrorMs);
+    return this.#offsetBehindMs;
   }
 
   tookOver(ms: number): void {

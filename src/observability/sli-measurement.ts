@@ -1,6 +1,7 @@
 import type { ResolvedOptions } from '../options';
 import type { RealtimeState } from '../state';
 import type { Store } from '../store';
+import type { ClockEstimate } from '../tabs/channel-messages';
 import { SliCollector } from './sli-collector';
 import { buildSliReport, sliState } from './sli-report';
 import type { SliReporter, SliReporterOptions } from './sli-reporter';
@@ -23,8 +24,11 @@ export interface MeasurementHost {
   /** The core's class of the collector's sliding windows (see SliCollectorOptions). */
   readonly slidingWindow: typeof SlidingCounter;
   readonly newSessionId: string;
-  /** Server clock minus ours (ms), as estimated at the last welcome; undefined before one. */
-  clockOffsetMs(): number | undefined;
+  /**
+   * Server clock minus ours (ms), as estimated at the last welcome (undefined
+   * before one), and how far it may be off (see SliCollector.setClockOffset).
+   */
+  clockEstimate(): ClockEstimate;
   /**
    * This tab's own breaker is open while its loop runs (see the client's
    * #circuitToGuard); not `state().circuit`, which in a follower is the leader's.
@@ -76,7 +80,8 @@ export function startMeasuring(host: MeasurementHost): Measurement {
     window: (windowMs) => new host.slidingWindow({ windowMs, clock }),
   });
   sli.circuit(host.circuitOpenNow);
-  sli.setClockOffset(host.clockOffsetMs() ?? 0);
+  const { serverClockOffsetMs, serverClockOffsetErrorMs } = host.clockEstimate();
+  sli.setClockOffset(serverClockOffsetMs ?? 0, serverClockOffsetErrorMs);
   sli.subscribed(host.stateStore.getState().services, -Infinity);
   let servicesChanged = false;
   host.stateStore.subscribe((state, previous) => {

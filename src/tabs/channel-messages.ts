@@ -65,6 +65,8 @@ export type FlagsMessage = z.infer<typeof flagsMessageSchema>;
 export type CursorMessage = z.infer<typeof cursorMessageSchema>;
 export type ReplayMessage = z.infer<typeof replayMessageSchema>;
 export type SyncMessage = z.infer<typeof syncMessageSchema>;
+/** The leader's estimate of the server's clock, as its `state` message carries it. */
+export type ClockEstimate = Pick<StateMessage, 'serverClockOffsetMs' | 'serverClockOffsetErrorMs'>;
 
 /** `Omit` applied to each member of a union, so the discriminant still narrows. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -134,6 +136,7 @@ const FIELDS: Record<string, readonly Field[]> = {
     ['disabledReason', str, 1],
     ['lastError', str, 1],
     ['serverClockOffsetMs', num, 1],
+    ['serverClockOffsetErrorMs', num, 1],
     [
       'rollback',
       shape([

@@ -96,6 +96,14 @@ export const stateMessageSchema = z.object({
    */
   serverClockOffsetMs: z.optional(z.number()),
   /**
+   * How far the true offset may be from that estimate, at most: half the
+   * round trip of the welcome it came from. A follower's SLI collector
+   * corrects the offset by no more (SliCollector.setClockOffset). 0 (an
+   * offset a relayed welcome gave) or missing (a leader of an older
+   * version): no correction.
+   */
+  serverClockOffsetErrorMs: z.optional(z.number()),
+  /**
    * The leader's own rollback guard has tripped: why, and the ms left of its
    * cooldown (0: the rest of the session). A tab that takes over from it
    * takes the trip over, rather than connecting into the server that tripped it.

@@ -341,12 +341,16 @@ it('only SSE buffered, WebSocket passed: WebSocket, as without the proxy', async
 
 // docs/troubleshooting.md: a busy stream fills the proxy's buffer, so SSE is
 // welcomed and kept, its events coming in bursts, late by up to the time a
-// burst takes to fill; the watchdog sees frames well within 2.5 heartbeats,
-// and the delivery SLI, whose clock offset came through the same proxy,
-// shows less than the true delay. Measured here (20 events/s of ~450 B):
-// welcomed after ~1.8 s; true delay p50 ~720 ms, p99 ~1430 ms; the SLI's
-// p50 ~40 ms, p99 ~760 ms; every SLO ok, no alert.
-it('SSE flushed every 16 KB on a busy stream: welcomed and kept, events late, SLI under the true delay', async () => {
+// burst takes to fill; the watchdog sees frames well within 2.5 heartbeats.
+// The delivery SLI's clock offset came from the welcome the same proxy held,
+// half the hold behind the server's clock; the events correct it (each was
+// stamped before it came), up to half the welcome's round trip. Measured
+// here (20 events/s of ~450 B, 6 s after the welcome, ~1.8 s after the
+// connect): true delay p50 ~750 ms, p99 ~1500 ms; the SLI's p50 ~550 ms,
+// p99 ~1450 ms (before the correction: 0 and ~750 ms). The SLI's p50 is
+// the lower for the ~30 events of the burst the welcome came in: each was
+// the newest yet, proving only its own delay, and is measured at about 0.
+it('SSE flushed every 16 KB on a busy stream: welcomed and kept, events late, the SLI at the true delay', async () => {
   const busy = await startDevServer({ heartbeatMs: 15_000, batchWindowMs: { min: 1, max: 5 } });
   try {
     const orgId = 'org_busy';
@@ -372,10 +376,12 @@ it('SSE flushed every 16 KB on a busy stream: welcomed and kept, events late, SL
     clients.push(rt);
     const publishedAt = new Map<number, number>();
     const delays: number[] = [];
+    const dispatchedAt: number[] = [];
     const seqs: number[] = [];
     rt.subscribe('tasks', (events) => {
       for (const e of events) {
         seqs.push(e.seq);
+        dispatchedAt.push(performance.now());
         delays.push(performance.now() - publishedAt.get(e.seq)!);
       }
     });
@@ -391,23 +397,39 @@ it('SSE flushed every 16 KB on a busy stream: welcomed and kept, events late, SL
     }, 50);
     try {
       await until(() => rt.getState().status === 'connected', 8000, 'connected');
-      await sleep(2500);
+      await sleep(6000);
     } finally {
       clearInterval(timer);
     }
+    // The next SLI tick: its figures then count every event dispatched (the
+    // proxy holds the rest until a burst that never comes).
+    await sleep(1100);
     const state = rt.getState();
-    const sorted = [...delays].sort((a, b) => a - b);
-    const p50 = sorted[Math.floor(sorted.length / 2)]!;
+    const quantile = (values: number[], q: number) =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length * q)]!;
     expect(state.transport).toBe('sse');
     expect(state.counters.reconnects).toBe(0);
     expect(state.lastError).toBeUndefined();
     expect(seqs).toEqual(range(seqs.length).map((i) => i + seqs[0]! - 1));
     // Late by a good part of a second at the median: a burst every ~1.5 s.
-    expect(p50).toBeGreaterThan(300);
+    expect(quantile(delays, 0.5)).toBeGreaterThan(300);
     expect(state.alerts).toEqual([]);
-    // The SLI measured, and measured less than the truth.
-    expect(state.sli.deliveryP50Ms).toBeDefined();
-    expect(state.sli.deliveryP50Ms!).toBeLessThan(p50);
+    // What the SLI can know: the burst the welcome came in (dispatched within
+    // moments of its first event; the next comes a second later) at 0, every
+    // later event at its true delay. Its p50 and p99 within 15 % of that's.
+    const firstBurst = dispatchedAt.filter((at) => at < dispatchedAt[0]! + 100).length;
+    expect(firstBurst).toBeLessThan(delays.length / 3);
+    const knowable = delays.map((delay, i) => (i < firstBurst ? 0 : delay));
+    const { deliveryP50Ms, deliveryP99Ms } = state.sli;
+    const figures = JSON.stringify({ deliveryP50Ms, deliveryP99Ms, firstBurst, events: delays.length });
+    for (const [measured, q] of [
+      [deliveryP50Ms, 0.5],
+      [deliveryP99Ms, 0.99],
+    ] as const) {
+      const truth = quantile(knowable, q);
+      expect(measured, `p${q * 100} vs ${Math.round(truth)} ms: ${figures}`).toBeGreaterThan(truth * 0.85);
+      expect(measured, `p${q * 100} vs ${Math.round(truth)} ms: ${figures}`).toBeLessThan(truth * 1.15);
+    }
   } finally {
     for (const rt of clients.splice(0)) await rt.close();
     await busy.close();

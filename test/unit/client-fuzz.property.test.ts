@@ -350,6 +350,7 @@ const message: fc.Arbitrary<MessageSpec> = fc.oneof(
               lastError: fc.constantFrom('x: y', ''),
               lastSuccessAt: fc.constantFrom(0, -1e300, 1e300),
               serverClockOffsetMs: fc.constantFrom(0, 1e12, -1e12, 1e300, -0.5, BIG, -BIG),
+              serverClockOffsetErrorMs: fc.constantFrom(0, 1000, -1, 1e300, Number.NaN, BIG),
             },
             { requiredKeys: ['type', 'status', 'circuit'] },
           ),

@@ -144,6 +144,7 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
       disabledReason: optionalString,
       lastError: optionalString,
       serverClockOffsetMs: optionalNumber,
+      serverClockOffsetErrorMs: optionalNumber,
       rollback: fc.option(
         fc.record({
           reason: fc.constantFrom('error_rate', 'circuit_open', 'invariant_violation', 'other'),
@@ -220,6 +221,7 @@ const KEYS = [
   'disabledReason',
   'lastError',
   'serverClockOffsetMs',
+  'serverClockOffsetErrorMs',
   'rollback',
   'flags',
   'fromUrl',
