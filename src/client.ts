@@ -283,7 +283,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   let adoptLeaderCursor = true;
   /**
    * Services a relayed batch started since this tab last heard a cursor
-   * answer, and heard every frame since (see stopConnection): their cursor
+   * answer, and heard every frame since (see stopConnection, frame): their cursor
    * is of the leader's epoch, whose id the batch did not name, so the next
    * answer's is no reset this tab missed (moved back to a leader's cursor
    * that lags, as one that left the service has, it got the events again).
@@ -492,6 +492,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
     frame({ frame: raw, epoch }: FrameMessage): void {
       const off = getState().status === 'disabled';
+      // Off, it applies no frame, a reset maybe: what a relay started is no
+      // longer known to be of the leader's epoch (see stopConnection).
+      if (off) startedByRelay.clear();
       // Off here means off: no events after `fallback` (a re-enable replays the hole).
       if (isLeaderNow() || !active || (off && !adoptLeaderCursor)) return;
       const parsed = parseServerFrame(raw, options.maxFrameChars);
@@ -1164,8 +1167,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   /** Stops the connection (if running) and shows it gone, with `next` for the rest of the state. */
   const stopConnection = (next: Partial<RealtimeState>): void => {
     loop.stop();
-    // Idle, away in the back/forward cache or off, a tab hears no reset.
-    startedByRelay.clear();
+    // Idle, away in the back/forward cache or led by another now, a tab
+    // hears no reset. Turned off (a reason given), it still hears every
+    // frame, and `frame` forgets these once it drops one: forgotten here,
+    // the answer to a hello sent before, or the sync's once back on, read as
+    // a reset it missed, moved it back and replayed what its handlers had.
+    next.disabledReason || startedByRelay.clear();
     setState({ transport: undefined, connectionId: undefined, ...next });
     // Last: the guard may answer with a new verdict, which runs applyGate.
     circuitToGuard();

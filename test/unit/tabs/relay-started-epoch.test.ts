@@ -91,4 +91,34 @@ describe('a tab that joined after a reset', () => {
     expect(seqs).toEqual([1, 2]);
     expect(resyncs).toEqual([]);
   });
+
+  it('also when realtime went off before the answer came', async () => {
+    // Found by the delivery model (seed 6001). Going off cleared what the
+    // relay started (an off tab applies no frame, a reset maybe), though the
+    // tab had dropped none: the answer that came then, or the sync's once
+    // back on, read as a reset it missed, moved it back and replayed.
+    const { backend } = browser();
+    const a = browser().tab();
+    const offA = a.subscribe('notes', () => {});
+    await settle();
+    backend.reset(['notes']);
+    offA();
+    const b = browser().tab();
+    const seqs = record(b, 'notes');
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    backend.publish({ service: 'notes' });
+    // Thrown before a heard b's hello: b hears the switch first, then the answer.
+    a.setFlags({ emergencyDisable: true });
+    await settle();
+    expect(b.getState()).toMatchObject({ status: 'disabled', cursor: { notes: 1 } });
+    // Lifted in b: a, with no subscriber left, is out of the channel, its switch its own.
+    b.setFlags({ emergencyDisable: false });
+    await vi.advanceTimersByTimeAsync(3_000);
+    backend.publish({ service: 'notes' });
+    await settle();
+    // Was [1, 1, 2], after a `missed_reset` resync.
+    expect(seqs).toEqual([1, 2]);
+    expect(resyncs).toEqual([]);
+  });
 });
