@@ -244,6 +244,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
    */
   let urlFlagNames: Record<string, unknown> = {};
   /**
+   * The flags URL's document as the leader's poller knew it when it last
+   * told this tab (a `flags` message's `document`), for this tab's poller
+   * when it is loaded only later.
+   */
+  let urlDocument: Partial<ResolvedFlags> | undefined;
+  /**
    * Server clock minus `clock` (ms), estimated at the last welcome, or
    * undefined until then (the offset is then measured as 0). Against the
    * monotonic clock, not the wall clock: a wall clock stepped later (NTP, the
@@ -585,7 +591,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       });
     },
 
-    flags({ flags, to, fromUrl }: FlagsMessage): void {
+    flags({ flags, to, fromUrl, document }: FlagsMessage): void {
       if (closed) return;
       const direct = !!to;
       // Another tab's flags URL set these: as if this tab's own last document
@@ -596,7 +602,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         if (fromUrl?.includes(key as keyof ResolvedFlags)) urlFlagNames[key] = 1;
         else if (!direct) delete urlFlagNames[key];
       }
-      poller?.heard(flags, direct, fromUrl);
+      // What the leader's poller knows is this tab's last document until its
+      // own first, which then holds no news where it is the same.
+      urlDocument = document ?? urlDocument;
+      poller?.heard(flags, direct, fromUrl, urlDocument);
       // A leader's answer to our hello is its view, which may be older than our
       // own config: there a disable wins. It is newer than what this tab heard
       // from other tabs before (see ownFlags), so that is not merged in. A
@@ -845,6 +854,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       flags: services ? { ...flags, disabledServices: services.filter(isServiceName) } : flags,
       // Not with a setFlags: what it does not name, it did not leave out.
       fromUrl: fromUrl ? (Object.keys(urlFlagNames) as FlagsMessage['fromUrl']) : undefined,
+      // To one tab, the leader's answer (or its view since): the document as
+      // this tab's poller knows it, so the first poll of a tab that opens
+      // does not take the unchanged one for a change (see FlagsPoller.heard).
+      document: to ? poller?.lastGood : undefined,
       to,
     });
   };
@@ -1414,6 +1427,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // Its intervalMs.
         ...flagsUrl,
         url,
+        known: urlDocument,
         onFlags: (document) => {
           if (closed) return;
           // A flag the last document set and this one leaves out is the

@@ -30,6 +30,12 @@ export interface FlagsPollerOptions {
   clock: Clock;
   /** Epoch ms, to read a `Retry-After` given as an HTTP date. Default `Date.now`. */
   wallClock?: WallClock;
+  /**
+   * The document as another tab's poller knows it (the leader's answer to
+   * this tab's hello), if this tab heard it before the poller was made: see
+   * {@link FlagsPoller.heard}.
+   */
+  known?: Partial<ResolvedFlags>;
   /** Called with a valid document that differs from the last good one (e.g. `rt.setFlags`). */
   onFlags: (flags: Partial<ResolvedFlags>) => void;
   /** Called when a poll is ignored, with why. Default `console.warn`. */
@@ -136,6 +142,7 @@ export class FlagsPoller {
       ((reason) => console.warn(`tabwire: flags from ${this.#url} ignored, last good kept: ${reason}`));
     this.#onIgnored = options.onIgnored;
     this.#timeoutMs = timeoutMs;
+    if (options.known) this.#take(options.known);
   }
 
   /** The last valid document, or `undefined` before the first. */
@@ -150,16 +157,31 @@ export class FlagsPoller {
    * last document's, so a next document that differs is a change: the
    * switch came and went between two polls here, or came back. Before the
    * first document, and from a tab that says nothing of its URL: nothing.
+   *
+   * `known`: the document as the leader's poller knows it (its answer to
+   * this tab's hello), taken for the last one while this poller has none: a
+   * first poll of the unchanged document is then no change, and does not
+   * undo in every tab a `setFlags` made against it. A changed one still is.
    */
-  heard(flags: Partial<ResolvedFlags>, direct: boolean, fromUrl?: readonly string[]): void {
+  heard(
+    flags: Partial<ResolvedFlags>,
+    direct: boolean,
+    fromUrl?: readonly string[],
+    known?: Partial<ResolvedFlags>,
+  ): void {
+    if (!this.#lastGood && known) this.#take(known);
     if (!this.#lastGood || !fromUrl) return;
     const last: Record<string, unknown> = { ...this.#lastGood };
     for (const key in flags) {
       if (fromUrl.includes(key)) last[key] = flags[key as keyof ResolvedFlags];
       else if (!direct) delete last[key];
     }
-    this.#lastGood = last;
-    this.#lastGoodKey = flagsKey(last);
+    this.#take(last);
+  }
+
+  #take(document: Partial<ResolvedFlags>): void {
+    this.#lastGood = document;
+    this.#lastGoodKey = flagsKey(document);
   }
 
   /** Polls at once, then every `intervalMs`. Idempotent. */
@@ -221,8 +243,7 @@ export class FlagsPoller {
       try {
         this.#onFlags(outcome.flags);
         // Only once applied: if onFlags threw, the next poll offers them again.
-        this.#lastGood = outcome.flags;
-        this.#lastGoodKey = key;
+        this.#take(outcome.flags);
       } catch (error) {
         this.#warn(`onFlags threw: ${error instanceof Error ? error.message : String(error)}`);
       }

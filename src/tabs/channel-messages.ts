@@ -8,6 +8,7 @@ import {
   isServiceName,
   num,
   oneOf,
+  type Reader,
   readCursor,
   readMember,
   readRecord,
@@ -92,18 +93,20 @@ const ENVELOPE: readonly Field[] = [
 
 /**
  * `ResolvedFlags`, each optional, in its order (zod's schema reads them so):
- * a value as `setFlags` takes it, but for `disabledServices`, where a name
- * that is none is refused too (the leader never sends one). The checks throw;
- * a reader gives `undefined` instead.
+ * a value as `setFlags` takes it, but for `disabledServices` when `services`
+ * reads it: in `flags`, a name that is none is refused too (the leader never
+ * sends one); a flags `document` takes any strings, as the URL serves them.
+ * The checks throw; a reader gives `undefined` instead.
  */
 const FLAG_NAMES = Object.keys(DEFAULT_FLAGS) as (keyof ResolvedFlags)[];
-const FLAGS: readonly Field[] = FLAG_NAMES.map((name) => [
-  name,
-  name === 'disabledServices'
-    ? readServiceNames
-    : (value) => guarded(() => FLAG_CHECKS[name](name, value) ?? value),
-  1,
-]);
+const flagFields = (services?: Reader): readonly Field[] =>
+  FLAG_NAMES.map((name) => [
+    name,
+    (name === 'disabledServices' && services) ||
+      ((value) => guarded(() => FLAG_CHECKS[name](name, value) ?? value)),
+    1,
+  ]);
+const FLAGS = flagFields(readServiceNames);
 
 /** The fields after `type`, per message type. */
 const FIELDS: Record<string, readonly Field[]> = {
@@ -150,6 +153,7 @@ const FIELDS: Record<string, readonly Field[]> = {
   flags: [
     ['flags', shape(FLAGS)],
     ['fromUrl', arrayOf((value) => FLAG_NAMES.includes(value as keyof ResolvedFlags)), 1],
+    ['document', shape(flagFields()), 1],
   ],
   cursor: [
     ['cursor', readCursor],

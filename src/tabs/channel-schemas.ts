@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { flagsPayloadSchema } from '../flags/flags-schema';
 import { cursorSchema, serviceNameSchema } from '../protocol/schemas';
 import { CHANNEL_MESSAGE_VERSION, MAX_TAB_ID_CHARS } from './channel-messages';
 
@@ -142,6 +143,16 @@ export const flagsMessageSchema = z.object({
    * older versions.
    */
   fromUrl: z.optional(z.array(z.keyof(flagsSchema))),
+  /**
+   * In a leader's direct message (its answer to a hello): the flags URL's
+   * document as its poller last knows it, its own poll's or another tab's
+   * (see `fromUrl`), as the URL serves it (`disabledServices` of any
+   * strings). A tab whose poller has no document yet takes it for its last
+   * one, so its first poll of the unchanged document is no change and does
+   * not undo a `setFlags` in every tab. Absent from a leader without a
+   * flags poller or whose poller has none yet, and from older versions.
+   */
+  document: z.optional(flagsPayloadSchema),
 });
 
 /** The shared cursor, so whoever wins the next election resumes from it. */

@@ -94,6 +94,34 @@ describe('FlagsPoller', () => {
     expect(applied).toEqual([{ rolloutPercent: 5 }, { rolloutPercent: 5 }, { rolloutPercent: 5 }]);
   });
 
+  it("takes the leader's document for its last one until it has its own (known)", async () => {
+    const docs = [{ emergencyDisable: false }, { emergencyDisable: false }, { emergencyDisable: true }];
+    const { clock, applied, poller } = setup(async (n) => answer(200, docs[Math.min(n - 1, 2)]), {
+      known: { emergencyDisable: false },
+    });
+    expect(poller.lastGood).toEqual({ emergencyDisable: false });
+    poller.start();
+    await flushPromises();
+    // The unchanged document is no change: nothing to apply, or to post to every tab.
+    expect(applied).toEqual([]);
+    await run(clock, 30 * SECOND);
+    expect(applied).toEqual([]);
+    // Once it has a document, another tab's known one is no news (what it
+    // says of its URL still is: see heard).
+    poller.heard({}, true, [], { rolloutPercent: 5 });
+    expect(poller.lastGood).toEqual({ emergencyDisable: false });
+    await run(clock, 30 * SECOND);
+    expect(applied).toEqual([{ emergencyDisable: true }]);
+  });
+
+  it("applies a first document that differs from the leader's", async () => {
+    const { applied, poller } = setup(async () => answer(200, { emergencyDisable: true }));
+    poller.heard({}, true, undefined, { emergencyDisable: false });
+    poller.start();
+    await flushPromises();
+    expect(applied).toEqual([{ emergencyDisable: true }]);
+  });
+
   it('treats reordered keys and lists as unchanged', async () => {
     const docs = [
       { disabledOrgs: ['a', 'b'], enabled: true },

@@ -109,6 +109,22 @@ const TYPES: readonly ChannelMessageType[] = [
   'replay',
 ];
 
+/** Any subset of the flags, each sometimes `undefined`; `service`: the items of disabledServices. */
+const flagsArb = (service: fc.Arbitrary<string>) =>
+  fc.record(
+    {
+      enabled: fc.option(fc.boolean(), { nil: undefined }),
+      emergencyDisable: fc.option(fc.boolean(), { nil: undefined }),
+      disabledOrgs: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
+      rolloutPercent: fc.option(fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constant(-0)), {
+        nil: undefined,
+      }),
+      shadowMode: fc.option(fc.boolean(), { nil: undefined }),
+      disabledServices: fc.option(fc.array(service, { maxLength: 3 }), { nil: undefined }),
+    },
+    { requiredKeys: [] },
+  );
+
 /** The fields after `type`, per type; every optional key sometimes absent, sometimes `undefined`. */
 const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> = {
   hello: fc.constant({}),
@@ -158,19 +174,7 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
   ),
   flags: fc.record(
     {
-      flags: fc.record(
-        {
-          enabled: fc.option(fc.boolean(), { nil: undefined }),
-          emergencyDisable: fc.option(fc.boolean(), { nil: undefined }),
-          disabledOrgs: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
-          rolloutPercent: fc.option(fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constant(-0)), {
-            nil: undefined,
-          }),
-          shadowMode: fc.option(fc.boolean(), { nil: undefined }),
-          disabledServices: fc.option(fc.array(validServiceName, { maxLength: 3 }), { nil: undefined }),
-        },
-        { requiredKeys: [] },
-      ),
+      flags: flagsArb(validServiceName),
       fromUrl: fc.option(
         fc.array(
           fc.oneof({ arbitrary: flagName, weight: 8 }, fc.constantFrom('toString', '__proto__', '', 1)),
@@ -180,6 +184,8 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
         ),
         { nil: undefined },
       ),
+      // A flags document: any strings in disabledServices.
+      document: fc.option(flagsArb(fc.oneof(validServiceName, fc.string())), { nil: undefined }),
     },
     { requiredKeys: ['flags'] },
   ),
@@ -225,6 +231,7 @@ const KEYS = [
   'rollback',
   'flags',
   'fromUrl',
+  'document',
   'cursor',
   'epoch',
   'epochs',
@@ -291,7 +298,7 @@ function mutate(target: unknown, change: Mutation | null): void {
   }
 }
 
-const NESTED = ['circuit', 'flags', 'fromUrl', 'frame', 'cursor', 'services'] as const;
+const NESTED = ['circuit', 'flags', 'fromUrl', 'document', 'frame', 'cursor', 'services'] as const;
 
 const messageArb = fc
   .constantFrom(...TYPES)
@@ -441,6 +448,21 @@ describe('parseChannelMessage agrees with channelMessageSchema', () => {
     ['fromUrl with no flag', { ...base, type: 'flags', flags: {}, fromUrl: ['enabled', 'toString'] }],
     ['fromUrl with a String object', { ...base, type: 'flags', flags: {}, fromUrl: [new String('enabled')] }],
     ['fromUrl: undefined', { ...base, type: 'flags', flags: {}, fromUrl: undefined }],
+    [
+      'document with a disabled "service" that is none',
+      { ...base, type: 'flags', flags: {}, document: { disabledServices: ['a b', ''] } },
+    ],
+    ['document: null', { ...base, type: 'flags', flags: {}, document: null }],
+    ['document: an array', { ...base, type: 'flags', flags: {}, document: [] }],
+    ['document: undefined', { ...base, type: 'flags', flags: {}, document: undefined }],
+    [
+      'document with rolloutPercent 101',
+      { ...base, type: 'flags', flags: {}, document: { rolloutPercent: 101 } },
+    ],
+    [
+      'document with a number in disabledServices',
+      { ...base, type: 'flags', flags: {}, document: { disabledServices: [1] } },
+    ],
     // oversized tab ids
     ['a 129-char sender', { ...base, from: 'x'.repeat(129), type: 'hello' }],
     ['a 100k-char sender', { ...base, from: 'x'.repeat(100_000), type: 'hello' }],
