@@ -23,10 +23,11 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
 
 /**
- * Modules of the core a part may bundle a copy of: constants only, no state
- * and no class (and inlined by esbuild's minifier anyway).
+ * Modules of the core a part may bundle a copy of: constants and pure
+ * functions only, no state and no class (a few bytes twice, and no second
+ * copy of anything `instanceof` or identity could tell apart).
  */
-const DUPLICATE_OK = new Set(['src/util/timers.ts']);
+const DUPLICATE_OK = new Set(['src/util/timers.ts', 'src/protocol/service-name.ts']);
 
 const SKIP = Symbol('tabwire-lazy-parts: resolve as esbuild would');
 

@@ -1,4 +1,5 @@
 import type { Clock, WallClock } from '../clock';
+import { isServiceName } from '../protocol/service-name';
 import type { ResolvedFlags } from '../state';
 import { parseRetryAfter } from '../transports/http-errors';
 import { MAX_TIMER_DELAY_MS, retryAfterWait } from '../util/timers';
@@ -173,8 +174,18 @@ export class FlagsPoller {
     if (!this.#lastGood || !fromUrl) return;
     const last: Record<string, unknown> = { ...this.#lastGood };
     for (const key in flags) {
-      if (fromUrl.includes(key)) last[key] = flags[key as keyof ResolvedFlags];
-      else if (!direct) delete last[key];
+      const value = flags[key as keyof ResolvedFlags];
+      if (fromUrl.includes(key)) {
+        // The tabs' messages carry service names only: a list that is ours
+        // without the names that are none is still our document's, and taken
+        // as it came, the next poll of the unchanged document was a change
+        // that undid a setFlags in every tab.
+        const ours = last[key];
+        if (
+          !(key === 'disabledServices' && Array.isArray(ours) && sameList(ours.filter(isServiceName), value))
+        )
+          last[key] = value;
+      } else if (!direct) delete last[key];
     }
     this.#take(last);
   }
@@ -332,3 +343,7 @@ export class FlagsPoller {
     this.#clock.clearTimeout(this.#timer);
   }
 }
+
+/** Two lists of the same strings in the same order. */
+const sameList = (a: unknown[], b: unknown): boolean =>
+  Array.isArray(b) && a.length === b.length && a.every((item, i) => item === b[i]);

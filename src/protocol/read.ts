@@ -1,4 +1,7 @@
 import type { Cursor } from './schemas';
+import { isServiceName } from './service-name';
+
+export { isServiceName, SERVICE_NAME_PATTERN } from './service-name';
 
 // The small kit every hand-written reader of untrusted input is made of.
 //
@@ -8,20 +11,9 @@ import type { Cursor } from './schemas';
 // Each reader's test is a differential property test: whatever zod accepts
 // the reader accepts, with a strictly equal result, and nothing else.
 
-/**
- * A service name: letters, digits, `_ . : -`, 1..100 chars, never one of the
- * names that would reach Object.prototype if used as a plain-object key.
- */
-export const SERVICE_NAME_PATTERN = /^(?!__proto__$|constructor$|prototype$)[A-Za-z0-9_.:-]{1,100}$/;
-
 /** zod's `isObject`: a non-null, non-array object. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `serviceNameSchema`. */
-export function isServiceName(value: unknown): value is string {
-  return typeof value === 'string' && SERVICE_NAME_PATTERN.test(value);
 }
 
 /** `seqSchema`: a safe integer ≥ 0. */

@@ -84,4 +84,23 @@ describe("setFlags in the leader tab, against a flags URL's unchanged document",
     expect(a.getState().flags.emergencyDisable).toBe(false);
     expect(a.getState().status).toBe('connected');
   });
+
+  it('keeps it also where the document disables something that is no service name', async () => {
+    // The tabs' flags messages carry service names only: a follower heard
+    // the leader's re-send with the shorter list, took it for its document's,
+    // and its next poll of the unchanged document was a change.
+    document = { emergencyDisable: false, disabledServices: ['tasks', 'not a service!'] };
+    const a = await polling();
+    const b = await polling();
+    a.setFlags({ emergencyDisable: true });
+    await settle();
+    await vi.advanceTimersByTimeAsync(10_000);
+    const off = { status: 'disabled', disabledReason: 'emergency_disable' };
+    expect(a.getState()).toMatchObject(off);
+    expect(b.getState()).toMatchObject(off);
+    // The document still reaches every tab when it changes.
+    document = { emergencyDisable: false };
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(b.getState().flags.disabledServices).toEqual([]);
+  });
 });
