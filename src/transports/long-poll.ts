@@ -246,11 +246,13 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           const current = ctx.getCursor?.() ?? cursor;
           const sentAt = now();
           const spokenBefore = spokeAt;
+          // The cursor this poll asks from (the answer is judged by it below).
+          const asked = kit.hasKeys(aheadCursor) ? { ...current, ...aheadCursor } : current;
           const outcome = await poll({
             connectionId,
             services,
             propertyIds,
-            cursor: aheadCursor ? { ...current, ...aheadCursor } : current,
+            cursor: asked,
             wait: waitSeconds,
           });
           aheadCursor = undefined;
@@ -267,32 +269,38 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           }
           // `undefined`: an update or a replay aborted the poll; poll again with the new subscription or cursor.
           if (outcome === undefined) continue;
+          // Whether a cursor of the answer differs from the one the poll asked
+          // from: an answer that only brings the frames of that cursor again
+          // (a cache that ignores the query, a server answering from its last
+          // event) moves nothing, and is paced as a 204 below.
+          let movedOn = false;
+          // `replay()` and `update()` abort the poll: when its answer came all
+          // the same (read already, or a `fetch` that ignores the signal), the
+          // next poll still asks from the core's cursor, not past the answer,
+          // or the replay asked for is skipped.
+          const { signal } = inFlight as AbortController;
           if (outcome.length === 0) ctx.onFrame({ type: 'heartbeat', serverTime: deps.now() });
           else {
-            aheadCursor = pastOf(outcome);
+            aheadCursor = signal.aborted ? undefined : pastOf(outcome);
+            for (const key in aheadCursor) movedOn ||= aheadCursor[key] !== asked[key];
             deliver(outcome);
           }
-          // An answer sooner than a held poll's, with no cursor to move on
-          // from (a proxy's instant 204, a 200 whose frames have no cursor),
-          // would come again at once, from every browser, for good. A server
-          // answers a held poll early with frames that move the cursor, or
-          // with a heartbeat (`heartbeatMs` may be under a second) or a new
-          // welcome, or because this transport aborted it; `wait=0` asks for
-          // instant answers. Its heartbeats are `heartbeatMs` apart by its
-          // clock, however soon the poll ends (one sent while no poll waited
-          // ends the next at once): a heartbeat or welcome under half that
+          // An answer sooner than a held poll's that moved no cursor (a
+          // proxy's instant 204, a 200 whose frames have no cursor or only
+          // reach the one asked from) would come again at once, from every
+          // browser, for good. A server answers a held poll early with
+          // frames that move the cursor, or with a heartbeat (`heartbeatMs`
+          // may be under a second) or a new welcome, or because this
+          // transport aborted it; `wait=0` asks for instant answers. Its
+          // heartbeats are `heartbeatMs` apart by its clock, however soon the
+          // poll ends (one sent while no poll waited ends the next at once):
+          // a heartbeat or welcome under half that
           // after the last (a cache replaying one, same serverTime) is paced.
           // Capped at `wait` too, the pace is never slower than a healthy
           // server's, nor long for the watchdog (heartbeatMs was raised to
           // `wait`).
           const restMs = Math.min(paceMs, MAX_PACE_MS, waitSeconds * 1000) + sentAt - now();
-          const { signal } = inFlight as AbortController;
-          if (
-            restMs > 0 &&
-            !signal.aborted &&
-            !kit.hasKeys(aheadCursor) &&
-            !(spokeAt - spokenBefore > heartbeatMs / 2)
-          ) {
+          if (restMs > 0 && !signal.aborted && !movedOn && !(spokeAt - spokenBefore > heartbeatMs / 2)) {
             paceMs *= 2;
             // `replay()`, `update()` and `close()` abort the last poll's signal: poll now, or end.
             await new Promise<void>((resolve) => {

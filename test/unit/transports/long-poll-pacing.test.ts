@@ -161,6 +161,38 @@ describe('long-poll pacing', () => {
     }
   });
 
+  // A batch has a cursor, but one that only brings the frames of the cursor
+  // the poll asked from moves nothing: the core drops it as an overlap, and
+  // the next poll asks the same. Any cursor counted as progress, so every
+  // browser polled in a hot loop, for good (hundreds of polls a second).
+  it('an answer at once with the frames of the cursor asked from again (a server answering from its last event) is paced as a 204', async () => {
+    // Off by one: answers from the asked seq itself, not past it.
+    const s = backend((call) => {
+      const from = decodeCursor(new URL(call.url).searchParams.get('cursor') ?? '')?.tasks ?? 0;
+      return json({ frames: [batch(from - 1)] });
+    });
+    const ctx = recordingContext({ getCursor: () => ({ tasks: 6 }) });
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(30_000);
+    // The core is at 6: every answer brings event 6 again, up to 6.
+    expect(s.times).toEqual([0, 1000, 3000, 7000, 15_000, 23_000]);
+    expect(ctx.closes).toEqual([]);
+  });
+
+  it('the same for a cache that answers every poll at once with the batch it stored (the query ignored)', async () => {
+    const stored = json({ frames: [batch(5)] });
+    const s = backend(() => stored.clone());
+    const ctx = recordingContext({ getCursor: () => ({ tasks: 9 }) });
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await vi.advanceTimersByTimeAsync(30_000);
+    // From the core's 9 the stored answer goes back to 6: the next poll asks
+    // from there (past the answer, see `pastOf`), and the same answer again moves nothing.
+    expect(s.times).toEqual([0, 0, 1000, 3000, 7000, 15_000, 23_000]);
+    expect(decodeCursor(new URL(s.polls().at(-1)!.url).searchParams.get('cursor') ?? '')).toEqual({
+      tasks: 6,
+    });
+  });
+
   it('a heartbeat replayed at once (the same serverTime, poll after poll) is paced as a 204', async () => {
     const replayed = json({ frames: [{ type: 'heartbeat', serverTime: WELCOME.serverTime }] });
     const s = backend(() => replayed.clone());

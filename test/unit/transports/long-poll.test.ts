@@ -566,6 +566,28 @@ describe('longPollTransport: replay', () => {
     expect(s.polls()).toHaveLength(3);
   });
 
+  // An app's `fetch` that does not pass the signal on (or an answer already
+  // read when the replay is asked) cannot be cut short: its answer still
+  // comes, and moving the next poll past it skipped the replay the core
+  // asked for (its batch was then a gap again, replayed only at the pace of
+  // the core's replays). The next poll asks from the core's cursor.
+  it('asks from the core cursor after a replay asked while the poll could not be aborted', async () => {
+    let cursor: Cursor = { tasks: 9 };
+    let answer!: (response: Response) => void;
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const ctx = recordingContext({ getCursor: () => cursor });
+    const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await flush();
+    cursor = { tasks: 2 };
+    connection.replay?.();
+    answer(json(200, { frames: [batch('tasks', 9, 10)] }));
+    for (let i = 0; i < 4; i++) await flush();
+    expect(ctx.frames).toEqual([WELCOME, batch('tasks', 9, 10)]);
+    expect(s.polls()).toHaveLength(3);
+    expect(decodeCursor(query(s.polls()[2]!).get('cursor') ?? '')).toEqual({ tasks: 2 });
+  });
+
   it('does nothing once closed', async () => {
     const s = server(() => json(200, { frames: [WELCOME] }));
     const connection = await longPollTransport({ fetch: s.fetch }, kit).connect(recordingContext());
