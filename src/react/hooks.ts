@@ -1,10 +1,7 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useInsertionEffect, useRef, useSyncExternalStore } from 'react';
 import type { EventHandler, RealtimeClient } from '../client';
 import type { RealtimeState } from '../state';
 import { firstStates, useClientFor } from './context';
-
-// useLayoutEffect warns during server rendering in React 18; nothing runs there anyway.
-const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
 
 // The app may close its client (logout) and re-render, mounting components,
 // before it hands the provider a new one: a closed client takes nothing, and
@@ -17,7 +14,8 @@ const isClosed = (client: RealtimeClient): boolean => client.getState().status =
  * Subscribes once per (client, service, enabled) and always calls the handler
  * of the latest committed render, so an inline arrow function does not
  * re-subscribe on every render. Unsubscribes on unmount and when `enabled`
- * turns false; does nothing on a closed client. StrictMode's double mount
+ * turns false; does nothing on a closed client. Stays subscribed while a
+ * Suspense boundary hides it (it is still mounted). StrictMode's double mount
  * subscribes, unsubscribes and subscribes again within one tick; the
  * client's idle grace keeps the connection, so it does not reconnect.
  *
@@ -26,18 +24,28 @@ const isClosed = (client: RealtimeClient): boolean => client.getState().status =
  */
 export function useRealtimeService(service: string, handler: EventHandler, enabled = true): void {
   const client = useClientFor('useRealtimeService');
-  const latest = useRef(handler);
-  // Updated after commit, not during render: a render React throws away must
-  // not leave its handler behind.
-  useIsomorphicLayoutEffect(() => {
-    latest.current = handler;
+  // What the latest committed render subscribes to: its client and service
+  // while enabled (`false` while not), and its handler.
+  const latest = useRef([handler, enabled && client, service] as const);
+  // Taken in at commit, not during render (a render React throws away must
+  // not leave its handler behind), and before any layout effect of the
+  // commit runs (a child's runs before this component's), as in
+  // useOptimisticMutation. (No insertion effect runs in server rendering.)
+  useInsertionEffect(() => {
+    latest.current = [handler, enabled && client, service];
   });
-  // At commit too: moved in a passive effect, the old subscription would
-  // hand a batch that comes before it to the handler just taken in, written
-  // for the new service (or for `enabled: false`).
-  useIsomorphicLayoutEffect(() => {
+  // A passive effect, not a layout one: a Suspense boundary that hides
+  // content already shown (a sibling suspended outside a transition) runs
+  // its layout effects' cleanups, so the hidden component lost its batches
+  // and, past the idle grace, the tab its connection. Until this effect
+  // moves it, the old subscription hands nothing to the handler just taken
+  // in, written for another client, service or `enabled: false`.
+  useEffect(() => {
     if (!enabled || isClosed(client)) return;
-    return client.subscribe(service, (events) => latest.current(events));
+    return client.subscribe(service, (events) => {
+      const [now, to, of] = latest.current;
+      if (to === client && of === service) now(events);
+    });
   }, [client, service, enabled]);
 }
 

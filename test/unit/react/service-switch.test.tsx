@@ -11,7 +11,10 @@ import { setup } from './helpers';
 // a batch that came in between (a socket message before React flushed the
 // passive effects, here a sibling's layout effect) reached the handler
 // written for the new service, or for `enabled: false`, with the events of
-// the old one.
+// the old one. Since the subscription moved to a passive effect (see
+// suspense-hidden.test.tsx), the handler checks it is the latest commit's:
+// also for a new client from the provider, whose handler must not get the
+// old client's batches (another user's, after a logout).
 
 const clients = cleanupAfterEach();
 
@@ -36,13 +39,14 @@ function AfterCommit({ publish }: { publish?: () => void }) {
 }
 
 describe('useRealtimeService when its service or enabled changes', () => {
-  for (const change of ['service', 'enabled'] as const) {
+  for (const change of ['service', 'enabled', 'client'] as const) {
     it(`gives no batch of the old subscription to the new handler (${change} changed)`, async () => {
       const { client, backend } = setup();
-      clients.push(client);
+      const next = setup().client;
+      clients.push(client, next);
       const out: string[] = [];
-      const ui = (service: string, enabled: boolean, publish?: () => void) => (
-        <RealtimeProvider client={client}>
+      const ui = (service: string, enabled: boolean, publish?: () => void, given = client) => (
+        <RealtimeProvider client={given}>
           <Service service={service} enabled={enabled} out={out} />
           <AfterCommit publish={publish} />
         </RealtimeProvider>
@@ -53,9 +57,11 @@ describe('useRealtimeService when its service or enabled changes', () => {
         backend.publish({ service: 'tasks' });
       };
       if (change === 'service') view.rerender(ui('users', true, publish));
-      else view.rerender(ui('tasks', false, publish));
+      else if (change === 'enabled') view.rerender(ui('tasks', false, publish));
+      else view.rerender(ui('tasks', true, publish, next));
       expect(out).toEqual([]);
       expect(client.getState().services).toEqual(change === 'service' ? ['users'] : []);
+      if (change === 'client') expect(next.getState().services).toEqual(['tasks']);
     });
   }
 });
