@@ -289,7 +289,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   let adoptLeaderCursor = true;
   /**
    * Services a relayed batch started since this tab last heard a cursor
-   * answer, and heard every frame since (see stopConnection, frame): their cursor
+   * answer, and missed no reset since (see stopConnection, frame): their cursor
    * is of the leader's epoch, whose id the batch did not name, so the next
    * answer's is no reset this tab missed (moved back to a leader's cursor
    * that lags, as one that left the service has, it got the events again).
@@ -498,12 +498,15 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
     frame({ frame: raw, epoch }: FrameMessage): void {
       const off = getState().status === 'disabled';
-      // Off, it applies no frame, a reset maybe: what a relay started is no
-      // longer known to be of the leader's epoch (see stopConnection).
-      if (off) startedByRelay.clear();
+      const parsed = parseServerFrame(raw, options.maxFrameChars);
+      // Off, it applies no frame. A reset dropped (or one it cannot read)
+      // moves the leader's epoch, not this tab's: what a relay started is no
+      // longer of the leader's (see stopConnection). A batch dropped leaves
+      // a hole in the same epoch, which the sync once back on replays:
+      // forgotten then, the answer read as a reset missed (a false resync).
+      if (off && (!parsed.ok || parsed.frame.type === 'reset')) startedByRelay.clear();
       // Off here means off: no events after `fallback` (a re-enable replays the hole).
       if (isLeaderNow() || !active || (off && !adoptLeaderCursor)) return;
-      const parsed = parseServerFrame(raw, options.maxFrameChars);
       if (!parsed.ok) {
         invalidFrame();
         return;
@@ -1182,7 +1185,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     loop.stop();
     // Idle, away in the back/forward cache or led by another now, a tab
     // hears no reset. Turned off (a reason given), it still hears every
-    // frame, and `frame` forgets these once it drops one: forgotten here,
+    // frame, and `frame` forgets these once it drops a reset: forgotten here,
     // the answer to a hello sent before, or the sync's once back on, read as
     // a reset it missed, moved it back and replayed what its handlers had.
     next.disabledReason || startedByRelay.clear();

@@ -344,6 +344,6 @@ export class FlagsPoller {
   }
 }
 
-/** Two lists of the same strings in the same order. */
+/** Two lists of the same strings, in any order: as flagsKey compares them. */
 const sameList = (a: unknown[], b: unknown): boolean =>
-  Array.isArray(b) && a.length === b.length && a.every((item, i) => item === b[i]);
+  Array.isArray(b) && JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());

@@ -122,6 +122,25 @@ describe('FlagsPoller', () => {
     expect(applied).toEqual([{ emergencyDisable: true }]);
   });
 
+  it('keeps its list when another tab heard the same one in another order, but for names that are none', async () => {
+    // The tabs' messages carry service names only (see heard). A URL that
+    // lists them in another order from one fetch to the next (a set, say) is
+    // unchanged (flagsKey sorts): taken as a change of the list, the one
+    // heard left out `not a service!`, and the next poll undid a setFlags.
+    const docs = [
+      { disabledServices: ['b', 'a', 'not a service!'] },
+      { disabledServices: ['a', 'not a service!', 'b'] },
+    ];
+    const { clock, applied, poller } = setup(async (n) => answer(200, docs[Math.min(n - 1, 1)]));
+    poller.start();
+    await flushPromises();
+    expect(applied).toHaveLength(1);
+    poller.heard({ disabledServices: ['a', 'b'] }, false, ['disabledServices']);
+    expect(poller.lastGood).toEqual(docs[0]);
+    await run(clock, 30 * SECOND);
+    expect(applied).toHaveLength(1);
+  });
+
   it('treats reordered keys and lists as unchanged', async () => {
     const docs = [
       { disabledOrgs: ['a', 'b'], enabled: true },

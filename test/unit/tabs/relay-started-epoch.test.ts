@@ -121,4 +121,54 @@ describe('a tab that joined after a reset', () => {
     expect(seqs).toEqual([1, 2]);
     expect(resyncs).toEqual([]);
   });
+
+  it('also when it was off from the start and dropped more batches before the answer', async () => {
+    // Off (its own kill switch), it forgot what the relay started at the
+    // next frame it dropped, a batch: the answer then read as a reset missed,
+    // a `missed_reset` resync with no reset anywhere.
+    const { backend } = browser();
+    const a = browser().tab();
+    const offA = a.subscribe('notes', () => {});
+    a.subscribe('tasks', () => {});
+    await settle();
+    backend.reset(['notes']);
+    await settle();
+    offA();
+    const b = browser().tab({ flags: { emergencyDisable: true } });
+    const seqs = record(b, 'notes');
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    // Both relayed to b before a answers its hello.
+    backend.publish({ service: 'notes' });
+    backend.publish({ service: 'notes' });
+    await settle();
+    expect(resyncs).toEqual([]);
+    b.setFlags({ emergencyDisable: false });
+    await vi.advanceTimersByTimeAsync(3_000);
+    backend.publish({ service: 'notes' });
+    await settle();
+    // The hole, replayed once back on.
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(resyncs).toEqual([]);
+  });
+
+  it('but not past a reset it dropped while off', async () => {
+    // The reset moved the leader's epoch and not b's: the answer tells it.
+    const { backend } = browser();
+    const a = browser().tab();
+    const offA = a.subscribe('notes', () => {});
+    a.subscribe('tasks', () => {});
+    await settle();
+    backend.reset(['notes']);
+    await settle();
+    offA();
+    const b = browser().tab({ flags: { emergencyDisable: true } });
+    record(b, 'notes');
+    const resyncs: unknown[] = [];
+    b.on('resync', (info) => resyncs.push(info));
+    backend.publish({ service: 'notes' });
+    backend.reset(['notes']);
+    await settle();
+    expect(resyncs).toEqual([{ services: ['notes'], reason: 'missed_reset' }]);
+  });
 });
