@@ -498,6 +498,9 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
     frame({ frame: raw, epoch }: FrameMessage): void {
       const off = getState().status === 'disabled';
+      // Parsed before the returns below: a tab that is not active has left
+      // the channel and a leader hears no relay of its own, so only a tab
+      // that is off parses a frame it then drops, to see a reset.
       const parsed = parseServerFrame(raw, options.maxFrameChars);
       // Off, it applies no frame. A reset dropped (or one it cannot read)
       // moves the leader's epoch, not this tab's: what a relay started is no
@@ -905,9 +908,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     // When this dispatch happened, as the collector takes it: one still
     // loading is told it later, and reads it with the offset it starts with,
     // as every other of its backlog (one estimate for all: see
-    // SliCollector.delivered). Told nothing in a tab that does not measure.
-    const at = clock.now();
-    toSli((sli) => sli.delivered(service, events, at));
+    // SliCollector.delivered). Only a tab that measures (or whose collector
+    // is loading) pays for this on every batch: most tabs are not sampled.
+    if (measurement || sliBacklog) {
+      const at = clock.now();
+      toSli((sli) => sli.delivered(service, events, at));
+    }
     // Before the handlers: one that closes the client (which cancels what is
     // pending) or reads a mutation's status must find its echo already seen.
     mutations.observe(events);

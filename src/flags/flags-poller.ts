@@ -182,7 +182,12 @@ export class FlagsPoller {
         // that undid a setFlags in every tab.
         const ours = last[key];
         if (
-          !(key === 'disabledServices' && Array.isArray(ours) && sameList(ours.filter(isServiceName), value))
+          !(
+            key === 'disabledServices' &&
+            Array.isArray(ours) &&
+            flagsKey({ disabledServices: ours.filter(isServiceName) }) ===
+              flagsKey({ disabledServices: value as string[] })
+          )
         )
           last[key] = value;
       } else if (!direct) delete last[key];
@@ -343,7 +348,3 @@ export class FlagsPoller {
     this.#clock.clearTimeout(this.#timer);
   }
 }
-
-/** Two lists of the same strings, in any order: as flagsKey compares them. */
-const sameList = (a: unknown[], b: unknown): boolean =>
-  Array.isArray(b) && JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
