@@ -101,8 +101,11 @@ export interface RealtimeOptions {
   auth?: {
     /**
      * Returns the token (a string, or `{ token, expiresAt? }` with
-     * `expiresAt` in epoch ms), or a promise of it. Called before the first
-     * connect, again `refreshSkewMs` before `expiresAt`, and after a 401.
+     * `expiresAt` in epoch ms, `null` or left out when unknown), or a promise
+     * of it. The token must be a valid HTTP header value (no line break or
+     * NUL, no character above U+00FF), else the attempt fails with
+     * `auth_failed`. Called before the first connect, again `refreshSkewMs`
+     * before `expiresAt`, and after a 401.
      */
     getToken: GetToken;
     /** Refresh this long before `expiresAt`; default 30000. */

@@ -7,8 +7,9 @@ import type { TokenSource } from './token-source';
 /**
  * What the app's `getToken` returns: the token, or the token with its expiry
  * in epoch **milliseconds** (a JWT's `exp` is in seconds: multiply by 1000).
+ * An `expiresAt` of `null` (as JSON APIs send it) or left out: no expiry known.
  */
-export type TokenResult = string | { token: string; expiresAt?: number };
+export type TokenResult = string | { token: string; expiresAt?: number | null };
 
 /** The app's token source (`auth.getToken` of `createRealtime`). */
 export type GetToken = () => TokenResult | Promise<TokenResult>;
@@ -261,6 +262,19 @@ function authFailed(kit: TokenKit, detail: string, cause?: unknown): RealtimeErr
   return new kit.RealtimeError('auth_failed', `auth.getToken ${detail}`, { cause });
 }
 
+/**
+ * A token that fetch can send as `Authorization: Bearer <token>`, by fetch's
+ * own rule for a header value (Fetch standard), so that no token it would
+ * send is refused: every code unit at most U+00FF (the value is a
+ * ByteString; an astral character is two code units above it), and no NUL,
+ * CR or LF, except in the trailing whitespace (tab, LF, CR, space) that fetch
+ * strips before its check. Not RFC 6750's strict b64token: servers accept
+ * tokens well outside it, and fetch sends them. Linear time, whatever the
+ * token: the first part stops at the first CR or LF, after which only
+ * whitespace may follow.
+ */
+const SENDABLE_TOKEN = /^[^\0\n\r\u0100-\uffff]*(?:[\n\r][\t\n\r ]*)?$/;
+
 /** Checks the shape of `getToken`'s result without ever putting the token into a message. */
 function readTokenResult(kit: TokenKit, result: unknown): [token: string, expiresAt: number | undefined] {
   // A bare string is the token without an expiry.
@@ -273,8 +287,19 @@ function readTokenResult(kit: TokenKit, result: unknown): [token: string, expire
       `returned no token (${token === '' ? 'empty' : token === null ? 'null' : typeof token}); expected a non-empty string or { token, expiresAt? }`,
     );
   }
-  if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
+  // Checked here, whatever the transport: fetch would throw a TypeError that
+  // reads as a network failure (the chain falls back, the breaker counts it,
+  // and its message shows the token), and a WebSocket connection may fall
+  // back to SSE or long-poll at any time, so a token must suit them all.
+  if (!SENDABLE_TOKEN.test(token)) {
+    throw authFailed(
+      kit,
+      `returned a token that is not a valid HTTP header value: it contains ${/[^\0-\xff]/.test(token) ? 'a character above U+00FF' : 'a line break or NUL'}`,
+    );
+  }
+  // `null` (what JSON APIs send for "none") is no expiry, as is no field.
+  if (expiresAt != null && !Number.isFinite(expiresAt)) {
     throw authFailed(kit, `returned expiresAt ${kit.describeValue(expiresAt)}; expected epoch milliseconds`);
   }
-  return [token, expiresAt as number | undefined];
+  return [token, (expiresAt ?? undefined) as number | undefined];
 }

@@ -69,6 +69,17 @@ describe('TokenProvider', () => {
       expect(clock.pending).toBe(0);
     });
 
+    it('caches a token with expiresAt: null (as JSON APIs send "none") for good, as one without', async () => {
+      const getToken = vi.fn<GetToken>(() => ({ token: 'json', expiresAt: null }));
+      const { clock, provider } = setup(getToken);
+      await expect(provider.get()).resolves.toBe('json');
+      clock.advance(365 * 24 * 3600 * 1000);
+      await expect(provider.get()).resolves.toBe('json');
+      expect(getToken).toHaveBeenCalledTimes(1);
+      provider.scheduleRefresh(vi.fn());
+      expect(clock.pending).toBe(0);
+    });
+
     it('accepts a synchronous or asynchronous getToken', async () => {
       const { provider } = setup(async () => ({ token: 'async' }));
       await expect(provider.get()).resolves.toBe('async');
@@ -251,6 +262,62 @@ describe('TokenProvider', () => {
       expect(error.message).not.toContain('secret');
     });
 
+    it.each([
+      ['sec\nret', 'a line break or NUL'],
+      ['sec\r\nret', 'a line break or NUL'],
+      ['\nsecret', 'a line break or NUL'],
+      ['sec\0ret', 'a line break or NUL'],
+      ['secret\0', 'a line break or NUL'],
+      ['secret\n\0', 'a line break or NUL'],
+      ['secret \nx', 'a line break or NUL'],
+      ['sécret€', 'a character above U+00FF'],
+      ['secret\u0100', 'a character above U+00FF'],
+      ['secret😀', 'a character above U+00FF'],
+      ['sec\nret€', 'a character above U+00FF'],
+    ])('rejects the token %j, which fetch cannot send in a header, with auth_failed', async (token, what) => {
+      const { provider } = setup(() => ({ token, expiresAt: 1 }));
+      const error = await rejection(provider.get());
+      expect(error.code).toBe('auth_failed');
+      expect(error.message).toBe(
+        `auth.getToken returned a token that is not a valid HTTP header value: it contains ${what}`,
+      );
+      expect(error.message).not.toContain('sec');
+    });
+
+    it('refuses exactly the tokens fetch refuses in "Authorization: Bearer <token>"', async () => {
+      // Every code unit up to U+0101, and an astral character, alone and
+      // around a body, against the Headers class of the fetch in use (Node's
+      // undici: the Fetch standard's rule, as browsers apply it).
+      const units = [...Array.from({ length: 0x102 }, (_, code) => String.fromCharCode(code)), '😀'];
+      const tokens = units.flatMap((c) => [c, `a${c}b`, `ab${c}`, `ab ${c}`, `ab${c}\n`, `ab\r\n${c}`]);
+      const fetchSends = (token: string): boolean => {
+        try {
+          new Headers({ Authorization: `Bearer ${token}` });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      let index = 0;
+      const { provider } = setup(() => tokens[index]!);
+      const mismatches: string[] = [];
+      for (; index < tokens.length; index++) {
+        const accepted = await provider.refresh().then(
+          () => true,
+          () => false,
+        );
+        if (accepted !== fetchSends(tokens[index]!)) mismatches.push(JSON.stringify(tokens[index]));
+      }
+      expect(mismatches).toEqual([]);
+    });
+
+    it('takes tokens fetch sends though RFC 6750 would not: Latin-1, spaces, tabs, trailing line breaks', async () => {
+      for (const token of ['café', 'a b', 'a\tb', ' lead', 'trail\n', 'trail \r\n\t', '{"json":1}']) {
+        const { provider } = setup(() => token);
+        await expect(provider.get()).resolves.toBe(token);
+      }
+    });
+
     it('gives every concurrent caller the failure, then recovers on the next call', async () => {
       const getToken = vi
         .fn<GetToken>()
@@ -401,6 +468,29 @@ describe('TokenProvider', () => {
       expect(getToken).toHaveBeenCalledTimes(6);
       expect(onToken).not.toHaveBeenCalled();
       expect(clock.pending).toBe(0);
+    });
+
+    it('never hands a refreshed token fetch cannot send to the live connection, and retries', async () => {
+      // The refresh of a live connection (WebSocket's `auth` frame, SSE's and
+      // long-poll's next request) gets the same check as a connect.
+      const clock = new FakeClock();
+      const getToken = vi
+        .fn<GetToken>()
+        .mockReturnValueOnce({ token: 'a', expiresAt: clock.wall() + 120_000 })
+        .mockReturnValueOnce({ token: 'b\nc', expiresAt: clock.wall() + 120_000 })
+        .mockImplementation(() => ({ token: 'd', expiresAt: clock.wall() + 120_000 }));
+      const provider = providerOn(clock, getToken);
+      const onToken = vi.fn();
+      await provider.get();
+      provider.scheduleRefresh(onToken);
+      clock.advance(90_000);
+      await flushPromises();
+      expect(getToken).toHaveBeenCalledTimes(2);
+      expect(onToken).not.toHaveBeenCalled();
+      // The retry, at half the 30 s left.
+      clock.advance(15_000);
+      await flushPromises();
+      expect(onToken.mock.calls).toEqual([['d']]);
     });
 
     it('does not retry a refresh that fails after the schedule was cancelled', async () => {
