@@ -520,10 +520,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // Relayed moments ago: no one-way delay to add.
         // Our handlers are owed every event after the cursor this connection
         // starts them at: no leader's cursor may replace ours now. (A hello
-        // said while none led is answered by the tab that wins next, unless
-        // that one opened after it: then by none, and a next leader with no
-        // cursor of its own, a tab that opened as this one closed, starts at
-        // the head, past what they missed.)
+        // said while none led is answered by the tab that wins next, asked
+        // again if that one opened after it; a next leader with no cursor of
+        // its own, a tab that opened as this one closed, starts at the head,
+        // past what they missed.)
         adoptLeaderCursor = false;
         welcomed(frame, 0);
         showCursor();

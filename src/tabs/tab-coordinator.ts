@@ -110,6 +110,11 @@ export class TabCoordinator extends LeaderElection {
    * idle through a reset, it took the new epoch's events for duplicates).
    */
   readonly #unanswered = new Set<string>();
+  /**
+   * Set by our hello, cleared once a leader speaks: one that heard the hello
+   * answers it along with saying it leads. (Undefined before the first start.)
+   */
+  #asking: boolean | undefined;
   /** Open while started: it doubles as the "running" flag. */
   #channel: TabChannel | undefined;
   readonly #refreshTimer: Timer;
@@ -154,6 +159,7 @@ export class TabCoordinator extends LeaderElection {
   override start(): void {
     if (this.#channel) return;
     this.#channel = new TabChannel(this.#options);
+    this.#asking = true;
     this.post({ type: 'hello' });
     this.announceNeeds();
     this.#scheduleRefresh();
@@ -224,8 +230,19 @@ export class TabCoordinator extends LeaderElection {
     } else if (type === 'bye') {
       if (this.#peers.delete(message.from)) host.needsChanged();
     } else if (type === 'leader') {
+      const leaderTabId = message.leaderTabId;
+      // The first leader heard since our hello, if we heard its own hello
+      // too (#unanswered), opened or came back from idle after ours and never
+      // heard it: we say it again (else a tab back from idle through a reset
+      // kept its old epoch's cursor, and took the new epoch's events for
+      // duplicates). Not to any other leader: one that heard our hello
+      // answers it, also one that won as it was on its way; answered twice,
+      // a flags answer older than a setFlags of ours lifted it here until
+      // the leader's next message.
+      if (this.#asking && this.#unanswered.has(leaderTabId)) this.post({ type: 'hello' });
+      this.#asking = false;
       this.#unanswered.clear();
-      this.heardLeader(message.leaderTabId);
+      this.heardLeader(leaderTabId);
     }
     // The rest goes to the host method of its type: flags to every tab, what
     // asks the leader to the leader, what it tells to the followers.
