@@ -213,7 +213,8 @@ function unloadStorage(given: PlatformStorage | undefined): UnloadStorage | unde
  *   write. Saves after it update it too, until a write commits (after
  *   `flush(true)`, the page's last, for good). The next
  *   `load()` folds every such entry of the scope into the record and removes
- *   them (see #takeEntries).
+ *   them (see #takeEntries); without a working IndexedDB it removes them
+ *   only, so they do not pile up.
  *
  * @example
  * const store = new CursorStore({ name: channelName(appKey, scope), read: readCursor, clock });
@@ -289,8 +290,14 @@ export class CursorStore {
   async load(): Promise<Cursor | undefined> {
     if (this.#closed) return undefined;
     const db = await this.#database();
-    if (db === undefined) return undefined;
+    // Taken (and then dropped) without a database too: left in place, each
+    // page of a browser whose IndexedDB is missing or fails for good (a
+    // private window of Firefox before 115, a corrupt profile, Node with a
+    // `platform.storage`) added an entry no load ever removed, until
+    // localStorage was full. Dropped, they cost a replay of their last
+    // moments (at least once), as the missing record does.
     const entries = this.#takeEntries();
+    if (db === undefined) return undefined;
     return new Promise<Cursor | undefined>((resolve) => {
       try {
         // Read, fold the entries in and put in one transaction, so no other
@@ -302,7 +309,11 @@ export class CursorStore {
           const record = parseRecord(request.result, this.#read);
           let cursor = record?.cursor;
           let savedAt = record?.savedAt ?? -Infinity;
-          let resetAt = record?.resetAt ?? -Infinity;
+          // 0 (never reset), as #write stores it: -Infinity, put below for
+          // a scope without a record, read back as no number, so as a reset
+          // at `savedAt`, and an entry older than that was dropped though
+          // no reset ever came.
+          let resetAt = record?.resetAt ?? 0;
           // An entry saved before the record's last reset is dropped: its
           // seqs may be of the epoch before it (higher), and would push the
           // cursor back above the new head. The others hold what the record

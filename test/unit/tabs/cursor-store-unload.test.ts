@@ -254,6 +254,63 @@ describe('CursorStore: the unload entry', () => {
     expect(await loadAgain()).toEqual({ tasks: 70 });
   });
 
+  it('an entry older than a record a load made from entries alone still counts (no reset ever came)', async () => {
+    // No record yet (the first page closed before its first coalesced
+    // write); a load folds that page's entry in and writes the record.
+    const first = makeStore();
+    first.save({ tasks: 7 });
+    await unload(first);
+    wall = 2_000;
+    expect(await loadAgain()).toEqual({ tasks: 7 });
+    // Another tab's entry, saved just before the first page's (they closed
+    // at once), which the loading process's copy of localStorage did not
+    // have yet (see above).
+    storage.setItem(
+      `${ENTRY_PREFIX}late`,
+      JSON.stringify({ v: 1, cursor: { tasks: 9 }, savedAt: 999, replace: false }),
+    );
+    expect(await loadAgain()).toEqual({ tasks: 9 });
+  });
+
+  describe('without a working IndexedDB, entries do not pile up', () => {
+    const broken: Array<[string, () => IDBFactory | undefined]> = [
+      // In Node: no global `indexedDB` (the unit project runs without one).
+      ['no IndexedDB at all (Node with a `platform.storage`)', () => undefined],
+      [
+        'open throws (private window, blocked storage)',
+        () =>
+          ({
+            open: () => {
+              throw new DOMException('The operation is insecure.', 'SecurityError');
+            },
+          }) as unknown as IDBFactory,
+      ],
+      [
+        'open fails with an error event (a newer version on disk, a corrupt profile)',
+        () => {
+          const newer = new IDBFactory();
+          newer.open('tabwire-cursor', 99);
+          return newer;
+        },
+      ],
+    ];
+    for (const [what, make] of broken) {
+      it(what, async () => {
+        expect(typeof (globalThis as { indexedDB?: unknown }).indexedDB).toBe('undefined');
+        const indexedDB = make();
+        for (let page = 0; page < 5; page++) {
+          const store = makeStore({ indexedDB });
+          expect(await store.load()).toBeUndefined();
+          store.save({ tasks: page });
+          await store.flush(true);
+          wall += 1_000;
+        }
+        // The last page's own: every load takes the ones before it.
+        expect(entries()).toEqual([{ v: 1, cursor: { tasks: 4 }, savedAt: 5_000, replace: false }]);
+      });
+    }
+  });
+
   describe('server resets (the cursor moves back in a new epoch)', () => {
     it("an entry older than the record's last reset is dropped", async () => {
       const closed = makeStore();
