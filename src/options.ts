@@ -167,11 +167,24 @@ export interface RealtimeOptions {
    * `'always'`: every tab, e.g. to watch `getState().slo` in development.
    */
   telemetry?: { url?: string; sampleRate?: number; intervalMs?: number; measure?: 'sampled' | 'always' };
-  /** SLO targets (defaults: the seed's); evaluated into `getState().slo`. */
+  /**
+   * SLO targets, each over its default (delivery p50 500 ms, p99 2 s, p99.9
+   * 5 s; takeover p95 500 ms, p99 2 s; 1 election per hour per tab; mutation
+   * → visible p95 1 s; circuit open 0.1 %); evaluated into `getState().slo`.
+   */
   slo?: Partial<SloTargets>;
-  /** Alert thresholds (defaults: the seed's); evaluated into `getState().alerts`. */
+  /**
+   * Alert thresholds, each over its default (critical: circuit open 5 min,
+   * 10 elections per hour, delivery p99 5 s for 10 min; warning: delivery p99
+   * 3 s for 1 h, 3 elections per hour, 1 % of optimistic mutations timed out,
+   * 10 dropped events in 5 min); evaluated into `getState().alerts`.
+   */
   alerts?: Partial<AlertThresholds>;
-  /** The auto-rollback guard's thresholds (defaults: the seed's). */
+  /**
+   * The auto-rollback guard's thresholds, each over its default (error rate
+   * 0.05, degraded rate 0.02, over 5 min and at least 20 frames; circuit
+   * open 5 min; off for the rest of the session).
+   */
   rollback?: Partial<RollbackThresholds>;
   /** A URL of flags JSON polled every `intervalMs` (default 30000); invalid payloads are ignored. */
   flagsUrl?: string | { url: string; intervalMs?: number };

@@ -96,7 +96,7 @@ export interface RealtimeState {
   flags: ResolvedFlags;
   /** This session's SLIs: whether it reports them, and the figures of now. */
   sli: RealtimeSli;
-  /** The seed's SLO targets against this tab's figures (`ok` undefined: no data yet). */
+  /** The SLO targets (the `slo` option over its defaults) against this tab's figures (`ok` undefined: no data yet). */
   slo: Partial<SloReport>;
   /** Alerts an on-call engineer would be paged for, as this tab sees them. */
   alerts: readonly Alert[];

@@ -795,7 +795,7 @@ async function main(): Promise<void> {
       failures.push(`long-poll run: ${longPoll.connectionsAtServer} server connections, expected ${LP_ORGS}`);
 
     out(
-      `#### ${fmtInt(ORGS * TABS_PER_ORG)} tabs across ${ORGS} orgs (seed 000), elected vs. one connection per tab, and long-poll`,
+      `#### ${fmtInt(ORGS * TABS_PER_ORG)} tabs across ${ORGS} orgs, elected vs. one connection per tab, and long-poll`,
       '',
       `Dev server: \`heartbeatMs: ${HEARTBEAT_MS}\`, default batch window (30-150 ms adaptive). Each tab subscribes to \`tasks\`; ${RATE_PER_ORG} events/s per org are published (round-robin, evenly spread) for ${STEADY_MS / 1000} s (long-poll: ${LP_STEADY_MS / 1000} s) once every tab is connected (long-poll control: ${LP_CONTROL_STEADY_MS / 1000} s).`,
       '',
@@ -826,7 +826,7 @@ async function main(): Promise<void> {
     failures.push(...seed002.failures);
     const verdict = (pass: boolean) => (pass ? 'pass' : '**FAIL**');
     out(
-      '#### Seed 002: catch-up replay and broadcast',
+      '#### Catch-up replay and broadcast',
       '',
       '| figure | what it means | measured | target |',
       '|---|---|---:|---|',

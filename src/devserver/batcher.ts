@@ -10,7 +10,7 @@ export const NARROW_FACTOR = 0.75;
 
 /**
  * Collects the live events of one (org, service) and hands them on in
- * batches. The window adapts between `min` and `max` (seed 004): under a
+ * batches. The window adapts between `min` and `max`: under a
  * spike it widens so fewer, fuller frames go out; when quiet it narrows back
  * so a lone event waits as little as possible. A batch that reaches
  * `maxBatchSize` is flushed at once rather than waiting for the window.

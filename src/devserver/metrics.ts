@@ -34,8 +34,8 @@ export function summariseSubscriptions(connections: readonly Connection[]): {
 }
 
 /**
- * Batch windows by org and, as the seed's `currentBatchWindowMsByService`
- * asks, by service alone: the widest window of that service over all orgs,
+ * Batch windows by org and, for `currentBatchWindowMsByService`, by
+ * service alone: the widest window of that service over all orgs,
  * the one that says whether some org is under a spike.
  */
 export function summariseBatchWindows(

@@ -11,7 +11,7 @@ export interface QuarantineHooks {
 }
 
 /**
- * Slow-consumer quarantine of one connection (seed 004). Every send looks at
+ * Slow-consumer quarantine of one connection. Every send looks at
  * the bytes still queued on the socket; `overflowsToQuarantine` sends over
  * `queueLimitBytes` within `windowMs` quarantine the connection for
  * `durationMs`, during which frames of low-tier services are withheld so the

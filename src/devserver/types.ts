@@ -15,9 +15,18 @@ export type TokenVerifier = (token: string | undefined) => TokenIdentity | 'unau
 
 /** Options of {@link startDevServer}. Every field is optional; a key that is none of these is refused. */
 export interface DevServerOptions {
-  /** Port on 127.0.0.1; `0` (default) picks a free one. */
+  /** Port to listen on (on `host`); `0` (default) picks a free one. */
   port?: number;
-  /** Host to bind; default `127.0.0.1`. Loopback only is the point of a dev server. */
+  /**
+   * Interface to listen on; default `127.0.0.1` (loopback: only this machine
+   * can connect). Any other host (`'0.0.0.0'`, `'::'`, a LAN address) is an
+   * explicit opt-in that exposes the server, and its dev tokens, to the
+   * network: anyone who can reach it connects as any user of any org with a
+   * `dev:<orgId>:<userId>` token (unless `verifyToken` says otherwise), and
+   * gets tokens from `POST /dev/token` and publishes with `POST /dev/publish`
+   * without any. Only on a network you trust (a container whose port you map
+   * to your machine's loopback), never a shared or public one.
+   */
   host?: string;
   /** Path prefix of the PROTOCOL.md endpoints; default `/v2/realtime`. */
   basePath?: string;
@@ -41,7 +50,11 @@ export interface DevServerOptions {
   /** Long-poll: default `wait` in seconds (25) and how long an unpolled connection lives (60000 ms). */
   pollWaitSeconds?: number;
   pollIdleTimeoutMs?: number;
-  /** Slow-consumer quarantine (seed 004). */
+  /**
+   * Slow-consumer quarantine: a connection whose send queue keeps
+   * overflowing has its low-tier services' frames held back for a while (and
+   * a `reset` for them after), so its critical services still get through.
+   */
   quarantine?: {
     /** Bytes queued on one connection that count as an overflow; default 1 MiB. */
     queueLimitBytes?: number;

@@ -7,8 +7,8 @@ import { SlidingCounter } from './sliding-counter';
 import { resolveNamedNumbers } from './thresholds';
 
 /**
- * Thresholds of the auto-rollback guard: what seed 001 left as "NOT
- * IMPLEMENTED", done on the client. Defaults are the seed's.
+ * Thresholds of the auto-rollback guard, which turns realtime off in a
+ * client that is doing harm. Each field gives its default.
  */
 export interface RollbackThresholds {
   /**
@@ -32,7 +32,7 @@ export interface RollbackThresholds {
 }
 
 /**
- * Per threshold, its default (the seed's) and its check: the two rates are
+ * Per threshold, its default and its check: the two rates are
  * finite numbers in [0, 1]. Checks of the app's options, so in the default
  * build only; built per call, so each guard is read when the options are.
  */
@@ -84,7 +84,7 @@ export function resolveRollbackThresholds(
   return t;
 }
 
-/** Defaults of {@link RollbackThresholds}: the seed's (what resolving no overrides gives). */
+/** Defaults of {@link RollbackThresholds} (what resolving no overrides gives). */
 export const DEFAULT_ROLLBACK_THRESHOLDS: Readonly<RollbackThresholds> = /* @__PURE__ */ Object.freeze(
   /* @__PURE__ */ resolveRollbackThresholds(),
 );

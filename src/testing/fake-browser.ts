@@ -2,6 +2,7 @@ import { createRealtime, type RealtimeClient } from '../client';
 import type { Clock } from '../clock';
 import type { RealtimeOptions, RealtimePlatform } from '../options';
 import type { Transport } from '../transports/types';
+import { group } from '../util/validate';
 import { type BroadcastChannelHub, createBroadcastChannelHub } from './fake-channel';
 import { FakeLockManager, lockClient } from './fake-locks';
 import { createMemoryBackend, type MemoryBackend } from './memory-backend';
@@ -24,6 +25,9 @@ export interface FakeBrowserOptions {
   /** Options every tab gets (a tab's own options win). */
   defaults?: Partial<RealtimeOptions>;
 }
+
+// Every key of FakeBrowserOptions, for the unknown-key check below.
+const FAKE_BROWSER_KEYS: Record<keyof FakeBrowserOptions, true> = { backend: true, defaults: true };
 
 /** Options of {@link FakeBrowser.tab}: `createRealtime`'s, all optional. */
 export type FakeTabOptions = Partial<RealtimeOptions>;
@@ -92,6 +96,9 @@ export interface FakeBrowser {
 /**
  * Creates a {@link FakeBrowser} to run several tabs of one app in one test.
  *
+ * @throws RangeError for a key of `options` that is no option (a misspelt
+ *   one), naming it and listing the known ones.
+ *
  * @example
  * const browser = createFakeBrowser();
  * const [a, b] = [browser.tab(), browser.tab()];
@@ -100,6 +107,10 @@ export interface FakeBrowser {
  * await vi.waitFor(() => expect(browser.backend.connectionCount).toBe(1));
  */
 export function createFakeBrowser(options: FakeBrowserOptions = {}): FakeBrowser {
+  // A misspelt key (`default` for `defaults`) would pass as "no options" and
+  // every tab would run without the test's defaults: refused, as
+  // createRealtime refuses one (TypeScript only catches it in a literal).
+  group(options, '', FAKE_BROWSER_KEYS, 'a createFakeBrowser option');
   const backend = options.backend ?? createMemoryBackend();
   const locks = new FakeLockManager();
   const channels = createBroadcastChannelHub();

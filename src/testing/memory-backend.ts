@@ -1,6 +1,7 @@
 import { RealtimeError } from '../errors';
 import type { Cursor, RealtimeEvent, ServerFrame } from '../protocol/schemas';
 import type { Transport, TransportConnection, TransportContext } from '../transports/types';
+import { group } from '../util/validate';
 
 /** An event as a test publishes it: the backend fills in seq, ts, orgId and eventId. */
 export interface MemoryEventInput {
@@ -21,6 +22,13 @@ export interface MemoryBackendOptions {
   /** Server time; default `Date.now`. */
   now?: () => number;
 }
+
+// Every key of MemoryBackendOptions, for the unknown-key check of createMemoryBackend.
+const MEMORY_BACKEND_KEYS: Record<keyof MemoryBackendOptions, true> = {
+  orgId: true,
+  heartbeatMs: true,
+  now: true,
+};
 
 interface LiveConnection {
   id: string;
@@ -91,8 +99,16 @@ export interface MemoryBackend {
   log(service: string): RealtimeEvent[];
 }
 
-/** Creates a {@link MemoryBackend}. */
+/**
+ * Creates a {@link MemoryBackend}.
+ *
+ * @throws RangeError for a key of `options` that is no option (a misspelt
+ *   one), naming it and listing the known ones.
+ */
 export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
+  // A misspelt key (`heartbeat` for `heartbeatMs`) would silently take the
+  // default: refused, as createRealtime refuses one.
+  group(options, '', MEMORY_BACKEND_KEYS, 'a createMemoryBackend option');
   const orgId = options.orgId ?? 'org_test';
   const heartbeatMs = options.heartbeatMs ?? 30_000;
   const now = options.now ?? Date.now;

@@ -173,11 +173,22 @@ export function group(
 /** Checks `value` as the option `field`; `group` holds the values resolved before it in its group. */
 export type Check = (field: string, value: unknown, group: Record<string, unknown>) => unknown;
 
-/** An integer in `[min, max]`; a string `min` names an earlier option of the group, whose value is the bound. */
+/**
+ * An integer in `[min, max]`; a string `min` names an earlier option of the
+ * group, whose value is the bound, named in the message with its value, as
+ * either may be the mistake (`backoff.capMs must be an integer ≥
+ * backoff.baseMs (60000) and ≤ …`). Its own message rather than a parameter
+ * of assertInteger, which the production build keeps (this is not in it).
+ */
 export const int =
   (min: number | string, max?: number): Check =>
-  (field, value, group) =>
-    assertInteger(field, value, typeof min === 'string' ? (group[min] as number) : min, max);
+  (field, value, group) => {
+    if (typeof min === 'number') return assertInteger(field, value, min, max);
+    const bound = group[min] as number;
+    // Only timers take a bound from another option: `max` is theirs, given.
+    if (!Number.isInteger(value) || (value as number) < bound || (value as number) > (max as number))
+      fail(field, `an integer ≥ ${field.replace(/[^.]*$/, min)} (${bound}) and ≤ ${max}`, value);
+  };
 /** A finite number in `[min, max]`. */
 export const num =
   (min: number, max?: number) =>

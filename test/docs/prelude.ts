@@ -8,8 +8,10 @@
 // have it in scope; never to paper over a wrong API in a sample.
 export const SAMPLES_PRELUDE = `
 // The app's query cache (TanStack Query's QueryClient, reduced to what samples call).
+// setQueryData returns the data it set, as TanStack's does (TData | undefined):
+// a sample that returns its result where only void is allowed must fail here too.
 declare const queryClient: {
-  setQueryData(key: readonly unknown[], data: unknown): void;
+  setQueryData(key: readonly unknown[], data: unknown): unknown;
   invalidateQueries(filters?: { queryKey?: readonly unknown[] }): Promise<void>;
 };
 // The app's own token endpoint.

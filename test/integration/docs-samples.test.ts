@@ -7,8 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHttpUrl } from '../../src/transports/url';
 import { SAMPLES_PRELUDE } from '../docs/prelude';
 
-// Every ```ts / ```tsx block of README.md and docs/*.md must compile against the sources,
+// Every ```ts / ```tsx / ```js block of README.md and docs/*.md must compile against the sources,
 // with `tabwire` and `tabwire/*` mapped to src/ as tsconfig.json maps them.
+// A ```js block (a file the docs tell Node to run, as `dev-server.mjs`) is
+// checked as an .mjs file with checkJs: its calls are checked as TypeScript
+// callers' are.
 // A block that cannot compile on its own (a partial interface sketch) opts
 // out with `<!-- no-check -->` on the line before its fence; opted-out blocks
 // are listed in the output so they stay few.
@@ -25,7 +28,7 @@ interface Block {
   doc: string;
   index: number;
   line: number;
-  lang: 'ts' | 'tsx';
+  lang: 'ts' | 'tsx' | 'js';
   code: string;
   skipped: boolean;
 }
@@ -41,7 +44,7 @@ function extractBlocks(doc: string, text: string): Block[] {
     let end = i + 1;
     while (end < lines.length && !(lines[end] ?? '').trim().startsWith(fence)) end++;
     const lang = info.toLowerCase();
-    if (lang === 'ts' || lang === 'tsx' || lang === 'typescript') {
+    if (lang === 'ts' || lang === 'tsx' || lang === 'typescript' || lang === 'js' || lang === 'javascript') {
       index++;
       let previous = i - 1;
       while (previous >= 0 && (lines[previous] ?? '').trim() === '') previous--;
@@ -49,7 +52,7 @@ function extractBlocks(doc: string, text: string): Block[] {
         doc,
         index,
         line: i + 1,
-        lang: lang === 'tsx' ? 'tsx' : 'ts',
+        lang: lang === 'tsx' ? 'tsx' : lang === 'js' || lang === 'javascript' ? 'js' : 'ts',
         code: lines
           .slice(i + 1, end)
           .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
@@ -74,7 +77,8 @@ const blocks = docs.flatMap((doc) => extractBlocks(doc, readFileSync(join(repo, 
 const checked = blocks.filter((b) => !b.skipped);
 const skipped = blocks.filter((b) => b.skipped);
 
-const fileOf = (b: Block): string => `${b.doc.replace(/\W/g, '_')}.block${b.index}.${b.lang}`;
+const fileOf = (b: Block): string =>
+  `${b.doc.replace(/\W/g, '_')}.block${b.index}.${b.lang === 'js' ? 'mjs' : b.lang}`;
 const label = (b: Block): string => `${b.doc} block ${b.index} (line ${b.line}, \`\`\`${b.lang})`;
 
 let work: string;
@@ -104,6 +108,8 @@ beforeAll(() => {
     skipLibCheck: true,
     jsx: ts.JsxEmit.ReactJSX,
     noEmit: true,
+    allowJs: true,
+    checkJs: true,
     types: ['node'],
     typeRoots: [join(repo, 'node_modules', '@types')],
     baseUrl: repo,
@@ -126,7 +132,7 @@ beforeAll(() => {
     diagnostics.set(key, list);
   }
   console.log(
-    `docs samples: ${blocks.length} ts/tsx blocks in ${docs.length} docs, ${checked.length} type-checked, ${skipped.length} opted out with <!-- no-check -->${skipped.map((b) => `\n  - ${label(b)}`).join('')}`,
+    `docs samples: ${blocks.length} ts/tsx/js blocks in ${docs.length} docs, ${checked.length} type-checked, ${skipped.length} opted out with <!-- no-check -->${skipped.map((b) => `\n  - ${label(b)}`).join('')}`,
   );
 }, 120_000);
 

@@ -89,18 +89,21 @@ describe('resolveOptions', () => {
     [{ circuit: { cooldownMs: 0 } }, 'circuit.cooldownMs must be an integer ≥ 1 and ≤ 2147483647, got 0'],
     [
       { circuit: { maxCooldownMs: 2 ** 31 } },
-      'circuit.maxCooldownMs must be an integer ≥ 1000 and ≤ 2147483647, got 2147483648',
+      'circuit.maxCooldownMs must be an integer ≥ circuit.cooldownMs (1000) and ≤ 2147483647, got 2147483648',
     ],
     [
       { circuit: { maxCooldownMs: 500 } },
-      'circuit.maxCooldownMs must be an integer ≥ 1000 and ≤ 2147483647, got 500',
+      'circuit.maxCooldownMs must be an integer ≥ circuit.cooldownMs (1000) and ≤ 2147483647, got 500',
     ],
     [{ backoff: { baseMs: Number.NaN } }, 'backoff.baseMs must be an integer ≥ 1 and ≤ 2147483647, got NaN'],
     [
       { backoff: { capMs: 2 ** 31 } },
-      'backoff.capMs must be an integer ≥ 500 and ≤ 2147483647, got 2147483648',
+      'backoff.capMs must be an integer ≥ backoff.baseMs (500) and ≤ 2147483647, got 2147483648',
     ],
-    [{ backoff: { capMs: 400 } }, 'backoff.capMs must be an integer ≥ 500 and ≤ 2147483647, got 400'],
+    [
+      { backoff: { capMs: 400 } },
+      'backoff.capMs must be an integer ≥ backoff.baseMs (500) and ≤ 2147483647, got 400',
+    ],
     [
       { auth: { getToken: (): string => 't', refreshSkewMs: -1 } },
       'auth.refreshSkewMs must be an integer ≥ 0 and ≤ 2147483647, got -1',
@@ -160,10 +163,14 @@ describe('resolveOptions', () => {
 
   it('checks a default against a bound another option moved', () => {
     expect(rangeError({ circuit: { cooldownMs: 100_000 } })).toBe(
-      'circuit.maxCooldownMs must be an integer ≥ 100000 and ≤ 2147483647, got 60000',
+      'circuit.maxCooldownMs must be an integer ≥ circuit.cooldownMs (100000) and ≤ 2147483647, got 60000',
     );
     expect(rangeError({ backoff: { baseMs: 30_000 } })).toBe(
-      'backoff.capMs must be an integer ≥ 30000 and ≤ 2147483647, got 20000',
+      'backoff.capMs must be an integer ≥ backoff.baseMs (30000) and ≤ 2147483647, got 20000',
+    );
+    // Both given: the message names the option the bound comes from, either may be the mistake.
+    expect(rangeError({ backoff: { baseMs: 60_000, capMs: 1000 } })).toBe(
+      'backoff.capMs must be an integer ≥ backoff.baseMs (60000) and ≤ 2147483647, got 1000',
     );
   });
 
