@@ -214,7 +214,7 @@ function unloadStorage(given: PlatformStorage | undefined): UnloadStorage | unde
  *   `flush(true)`, the page's last, for good). The next
  *   `load()` folds every such entry of the scope into the record and removes
  *   them (see #takeEntries); without a working IndexedDB it removes them
- *   only, so they do not pile up.
+ *   only, so they do not pile up, but for the newest replace (#keepReset).
  *
  * @example
  * const store = new CursorStore({ name: channelName(appKey, scope), read: readCursor, clock });
@@ -295,9 +295,13 @@ export class CursorStore {
     // private window of Firefox before 115, a corrupt profile, Node with a
     // `platform.storage`) added an entry no load ever removed, until
     // localStorage was full. Dropped, they cost a replay of their last
-    // moments (at least once), as the missing record does.
+    // moments (at least once), as the missing record does; all but the
+    // newest replace, which stays (see #keepReset).
     const entries = this.#takeEntries();
-    if (db === undefined) return undefined;
+    if (db === undefined) {
+      this.#keepReset(entries);
+      return undefined;
+    }
     return new Promise<Cursor | undefined>((resolve) => {
       try {
         // Read, fold the entries in and put in one transaction, so no other
@@ -471,6 +475,23 @@ export class CursorStore {
       // Blocked storage: what was read so far is used.
     }
     return entries.sort((a, b) => a.savedAt - b.savedAt);
+  }
+
+  // Puts the newest replace of `entries` back (under a key of this store's,
+  // not the one its own flush overwrites). Dropped, it was no replay: the
+  // record, which a page with a working database may have (an open that
+  // timed out, Safari's first), then kept the old epoch's seqs, which the
+  // server reads against the new epoch's head, skipping its events up to
+  // them. One entry at most: each load takes it and puts it back, until one
+  // with a database folds it in.
+  #keepReset(entries: UnloadEntry[]): void {
+    let reset: UnloadEntry | undefined;
+    for (const entry of entries) if (entry.replace) reset = entry;
+    try {
+      if (reset) this.#storage?.setItem(`${this.#entryKey}:reset`, JSON.stringify(reset));
+    } catch {
+      // Full or blocked storage: as for the entry itself.
+    }
   }
 
   #arm(): void {

@@ -108,6 +108,10 @@ export class TabCoordinator extends LeaderElection {
    * with a crashed leader's lease). This tab answers them if it wins: else
    * such a tab never got the cursor and its epochs, nor the flags (back from
    * idle through a reset, it took the new epoch's events for duplicates).
+   * Kept once answered, with those this tab answered as leader, until their
+   * bye (a tab that starts again says bye first): a tab that heard our hello
+   * as we heard its own says it again (#asking), and answered twice, a flags
+   * answer older than a setFlags it made after the first lifted it there.
    */
   readonly #unanswered = new Set<string>();
   /**
@@ -136,10 +140,7 @@ export class TabCoordinator extends LeaderElection {
         if (isLeader) this.#announceLeader();
         host.leadershipChanged(isLeader, leaderTabId);
         // After: the answer carries the state of a leader.
-        if (isLeader) {
-          for (const tabId of this.#unanswered) host.peerJoined(tabId);
-          this.#unanswered.clear();
-        }
+        if (isLeader) for (const tabId of this.#unanswered) host.peerJoined(tabId);
       },
     });
     this.#refreshTimer = new Timer(options.clock);
@@ -220,14 +221,16 @@ export class TabCoordinator extends LeaderElection {
       this.announceNeeds();
       // A newcomer hears who leads first, then (from the host) the leader's
       // cursor, flags and state.
-      if (this.isLeader) {
+      if (this.isLeader && !this.#unanswered.has(message.from)) {
         this.#announceLeader();
         host.peerJoined(message.from);
-      } else this.#unanswered.add(message.from);
+      }
+      this.#unanswered.add(message.from);
     } else if (type === 'needs') {
       this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
       host.needsChanged();
     } else if (type === 'bye') {
+      this.#unanswered.delete(message.from);
       if (this.#peers.delete(message.from)) host.needsChanged();
     } else if (type === 'leader') {
       const leaderTabId = message.leaderTabId;
@@ -238,7 +241,8 @@ export class TabCoordinator extends LeaderElection {
       // duplicates). Not to any other leader: one that heard our hello
       // answers it, also one that won as it was on its way; answered twice,
       // a flags answer older than a setFlags of ours lifted it here until
-      // the leader's next message.
+      // the leader's next message. (One that heard it as we heard its own
+      // answers once: see #unanswered.)
       if (this.#asking && this.#unanswered.has(leaderTabId)) this.post({ type: 'hello' });
       this.#asking = false;
       this.#unanswered.clear();

@@ -309,6 +309,21 @@ describe('CursorStore: the unload entry', () => {
         expect(entries()).toEqual([{ v: 1, cursor: { tasks: 4 }, savedAt: 5_000, replace: false }]);
       });
     }
+
+    it('the newest replace is kept, one at most', async () => {
+      for (let page = 0; page < 5; page++) {
+        const store = makeStore({ indexedDB: undefined });
+        expect(await store.load()).toBeUndefined();
+        store.replace({ tasks: page });
+        await store.flush(true);
+        wall += 1_000;
+      }
+      // The last page's own, and the one before it, put back by its load.
+      expect(entries()).toEqual([
+        expect.objectContaining({ cursor: { tasks: 3 }, savedAt: 4_000, replace: true }),
+        expect.objectContaining({ cursor: { tasks: 4 }, savedAt: 5_000, replace: true }),
+      ]);
+    });
   });
 
   describe('server resets (the cursor moves back in a new epoch)', () => {
@@ -336,6 +351,28 @@ describe('CursorStore: the unload entry', () => {
       await unload(page);
       expect(await recordOnly()).toEqual({ tasks: 500, users: 7 });
 
+      expect(await loadAgain()).toEqual({ tasks: 2 });
+      expect(await recordOnly()).toEqual({ tasks: 2 });
+    });
+
+    it('a replace the unloading page could not commit outlives a load whose open timed out', async () => {
+      // The record is of the old epoch; the reset's replace is in the entry
+      // alone. A page whose open never answers (Safari's first open) must not
+      // drop it: the next page with a database then resumed from the old
+      // epoch's 500, which the server reads against the new epoch's head,
+      // skipping the new epoch's events up to 500.
+      const page = makeStore();
+      page.save({ tasks: 500 });
+      await page.flush();
+      wall = 1_100;
+      page.replace({ tasks: 2 });
+      await unload(page);
+      wall = 2_000;
+      const hanging = { open: () => ({}) } as unknown as IDBFactory;
+      // Two pages (two tabs, or two activations): each load takes the entries.
+      expect(await makeStore({ indexedDB: hanging, openTimeoutMs: 1 }).load()).toBeUndefined();
+      expect(await makeStore({ indexedDB: hanging, openTimeoutMs: 1 }).load()).toBeUndefined();
+      expect(entries()).toHaveLength(1);
       expect(await loadAgain()).toEqual({ tasks: 2 });
       expect(await recordOnly()).toEqual({ tasks: 2 });
     });

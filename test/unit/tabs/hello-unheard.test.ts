@@ -212,6 +212,66 @@ describe('a hello the leader heard', () => {
   });
 });
 
+describe('a hello said as the winner said its own', () => {
+  // Two tabs that subscribe at once each hear the other's hello (each
+  // channel was open when the other posted). The one that wins answers the
+  // other's from #unanswered, and the other, hearing first that a tab whose
+  // hello it heard leads, says its own again: a second answer, its flags
+  // the leader's view from before a setFlags the asking tab made after the
+  // first answer, lifted that setFlags there until the leader's re-send.
+
+  it('is answered once, and a setFlags made after the answer holds', async () => {
+    const a = browser().tab(options);
+    record(a);
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const hello = heldHellos();
+    let b: ReturnType<ReturnType<typeof browser>['tab']> | undefined;
+    let answers = 0;
+    let flagsSet = false;
+    // b sets a kill switch once the first answer's flags are in.
+    class AnsweredChannel extends hello.BroadcastChannel {
+      constructor(name: string) {
+        super(name);
+        this.addEventListener('message', (event) => {
+          const text = String((event as MessageEvent).data);
+          if (!text.includes(`"to":"${b?.getState().tabId}"`)) return;
+          // A leader answers a hello with its cursor, then its flags.
+          if (text.includes('"type":"cursor"')) answers++;
+          else if (text.includes('"type":"flags"') && answers === 1 && !flagsSet) {
+            flagsSet = true;
+            queueMicrotask(() => b?.setFlags({ emergencyDisable: true }));
+          }
+        });
+      }
+    }
+    b = browser().tab({ ...options, platform: { ...options.platform, BroadcastChannel: AnsweredChannel } });
+    const d = browser().tab(options);
+    await vi.advanceTimersByTimeAsync(1_000);
+
+    // b subscribes (its hello on its way) as a closes; d subscribes, and
+    // each hears the other's hello.
+    hello.hold();
+    record(b);
+    await vi.advanceTimersByTimeAsync(0);
+    void a.close();
+    record(d);
+    hello.release();
+    const seen: boolean[] = [];
+    b.subscribeState((state) => {
+      if (seen.at(-1) !== state.flags.emergencyDisable) seen.push(state.flags.emergencyDisable);
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(d.getState()).toMatchObject({ isLeader: true, status: 'disabled' });
+    expect(b.getState()).toMatchObject({ isLeader: false, leaderTabId: d.getState().tabId });
+    // Were 3 (the second answer's, and a sync's once lifted) and [false,
+    // true, false, true]: the second answer lifted the switch.
+    expect(answers).toBe(1);
+    expect(seen).toEqual([false, true]);
+    expect(b.getState().flags.emergencyDisable).toBe(true);
+  });
+});
+
 /** `tasks` events `from`..`to` of the epoch `name`, sent raw: the memory backend's log does not hold them. */
 function rawBatch(name: string, from: number, to: number) {
   const events: RealtimeEvent[] = [];
