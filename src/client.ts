@@ -675,10 +675,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // would replay the new epoch or reset every tab again. Not held back by
         // the asks held while this answer was due (see lastReplayAskAt).
         // Level with it too, back from the back/forward cache (see away): the
-        // server replays what it filtered out only from a cursor (where a reset
-        // was missed, the resync covers it).
+        // server replays what it filtered out only from a cursor. A reset it
+        // missed is no reason to ask none: the resync covers the services
+        // reset alone (left out of the ask), not the others' filtered-out events.
         lastReplayAskAt = -Infinity;
-        if (behind || (away && !moved)) askLeaderForReplay();
+        if (behind || away) askLeaderForReplay(missed);
         away = false;
       }
       pipeline.seed(cursor);
@@ -797,11 +798,15 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     cursorStore?.save(pipeline.getCursor());
   };
 
-  const askLeaderForReplay = (): void => {
+  /** `skip`: services a resync covers (a reset this tab missed), left out of the ask. */
+  const askLeaderForReplay = (skip: string[] = []): void => {
     const now = clock.now();
-    if (now - lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
+    const cursor = pipeline.getCursor(true);
+    for (const service of skip) delete cursor[service];
+    // Nothing left to replay: the ask would only have the leader reconnect.
+    if (now - lastReplayAskAt < REPLAY_ASK_INTERVAL_MS || !Object.keys(cursor).length) return;
     lastReplayAskAt = now;
-    coordinator?.post({ type: 'replay', cursor: pipeline.getCursor(true) });
+    coordinator?.post({ type: 'replay', cursor });
   };
 
   const becomeForbidden = (error: RealtimeError): void => {

@@ -52,7 +52,10 @@ import { seeded } from '../seeded-random';
 // started at the leader's cursor on its return; the fourth, a duplicate
 // (seed 6001): a tab that a relayed batch started after a reset, turned off
 // before the leader's answer came, read it as a reset it missed
-// (relay-started-epoch.test.ts).
+// (relay-started-epoch.test.ts); the fifth, a loss (seed 11030): a follower
+// back from the back/forward cache, whose property the narrowed union had
+// left out, asked no replay because it had also missed a reset of another
+// service (bfcache-missed-reset-other-service.test.ts).
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -604,6 +607,17 @@ const examples: Op[][] = [
     { kind: 'sub', tab: 1, service: 1 },
     { kind: 'publish', service: 1, n: 1, prop: 0 },
     { kind: 'kill', tab: 0, on: true },
+  ],
+  [
+    { kind: 'sub', tab: 0, service: 1 },
+    { kind: 'sub', tab: 1, service: 0 },
+    { kind: 'sub', tab: 0, service: 0 },
+    { kind: 'filter', tab: 0, prop: 1 },
+    { kind: 'wait', ms: 0 },
+    { kind: 'hide', tab: 1 },
+    { kind: 'reset', service: 1 },
+    { kind: 'wait', ms: 0 },
+    { kind: 'publish', service: 0, n: 1, prop: 2 },
   ],
 ];
 
