@@ -510,8 +510,12 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       if (off && (!parsed.ok || parsed.frame.type === 'reset')) startedByRelay.clear();
       // Off here means off: no events after `fallback` (a re-enable replays the hole).
       if (isLeaderNow() || !active || (off && !adoptLeaderCursor)) return;
+      // A leader relays only frames it read: one this tab cannot read came
+      // from another deploy's tab or a rogue one, not from the server, and
+      // counted as the server's (invalidFrames, the guard's errors) it
+      // tripped this tab's rollback guard, and every tab's once it led.
       if (!parsed.ok) {
-        invalidFrame();
+        bumpCounter('invalidTabMessages');
         return;
       }
       const frame = parsed.frame;

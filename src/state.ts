@@ -46,7 +46,7 @@ export interface LeaderInfo {
 
 /** Counters that are not per service. */
 export interface RealtimeCounters {
-  /** Frames dropped because they were not valid frames of the protocol. */
+  /** Frames from the server dropped because they were not valid frames of the protocol. */
   invalidFrames: number;
   /** Batches in which a gap was found (the stream was replayed from the cursor). */
   gaps: number;
@@ -58,7 +58,7 @@ export interface RealtimeCounters {
   failedConnects: number;
   /** Handlers that threw. */
   handlerErrors: number;
-  /** Messages from other tabs that were not valid and were dropped. */
+  /** Messages from other tabs that were not valid and were dropped (a relayed frame this tab cannot read among them). */
   invalidTabMessages: number;
   /** Optional parts (SLI reporter, flags poller, cursor store) whose code could not be loaded. */
   lazyLoadFailures: number;

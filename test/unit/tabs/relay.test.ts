@@ -204,6 +204,27 @@ describe('one connection per browser (Node, fake locks, real BroadcastChannel)',
     expect(a.getState().status).toBe('connected');
   });
 
+  it('counts a relayed frame it cannot read as a bad tab message, not against the guard', async () => {
+    // A leader relays only frames it parsed: one a follower cannot read comes
+    // from another deploy's tab or a rogue one, not from the server, and
+    // counted as the server's it tripped the follower's rollback guard.
+    const backend = createMemoryBackend({ heartbeatMs: 60_000 });
+    const tab = browser(backend);
+    const tabs = [tab(), tab()];
+    for (const t of tabs) record(t);
+    await until(() => tabs.every((t) => t.getState().status === 'connected'), 'connected');
+    const follower = tabs.find((t) => !t.getState().isLeader) as RealtimeClient;
+    const name = `tabwire:v1:tabwire:org_relay_${scopeCounter}:u_1`;
+    const intruder = new BroadcastChannel(name);
+    for (let i = 0; i < 25; i++)
+      intruder.postMessage({ v: 1, from: 'rogue', type: 'frame', frame: 'garbage' });
+    await until(() => follower.getState().counters.invalidTabMessages >= 25, 'counted');
+    intruder.close();
+    expect(follower.getState().counters.invalidFrames).toBe(0);
+    expect(follower.getState().rollback.state).toBe('ok');
+    expect(follower.getState().status).toBe('connected');
+  });
+
   it('has the leader replay for a follower that found a gap', async () => {
     const backend = createMemoryBackend({ heartbeatMs: 60_000 });
     const tab = browser(backend);
