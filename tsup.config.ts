@@ -82,7 +82,12 @@ const BROWSER_ENTRIES = {
 // docs/options.md), which Vite's and webpack's production builds pick
 // through the `production` condition of package.json's exports. Neither
 // build leaves a `process` reference for the browser to trip on.
-export default defineConfig(() => {
+//
+// And `dist/bin/`: the `tabwire-devserver` command (package.json `bin`), one
+// ESM file that bundles the dev server, started by its `#!/usr/bin/env node`
+// line (esbuild keeps it; tsup makes the file executable). A build of its
+// own: an entry of the first would also get a CJS file and types.
+export default defineConfig((): Options[] => {
   const outDir = process.env.TABWIRE_DIST_DIR ?? 'dist';
   const shared: Options = {
     format: ['esm', 'cjs'],
@@ -109,8 +114,8 @@ export default defineConfig(() => {
       },
       outDir,
       dts: true,
-      // Not the production build's folder: the two builds run at once.
-      clean: ['!production/**'],
+      // Not the other builds' folders: the three builds run at once.
+      clean: ['!production/**', '!bin/**'],
       define: { 'process.env.NODE_ENV': '"development"' },
       esbuildPlugins: [lazyParts()],
       onSuccess: () => useClientInReact(outDir),
@@ -124,6 +129,17 @@ export default defineConfig(() => {
       define: { 'process.env.NODE_ENV': '"production"' },
       esbuildPlugins: [lazyParts()],
       onSuccess: () => useClientInReact(`${outDir}/production`),
+    },
+    {
+      ...shared,
+      entry: { 'tabwire-devserver': 'src/devserver/bin.ts' },
+      format: ['esm'],
+      outDir: `${outDir}/bin`,
+      dts: false,
+      // A command, not a library: no one steps into it (300 KB saved).
+      sourcemap: false,
+      clean: true,
+      define: { 'process.env.NODE_ENV': '"development"' },
     },
   ];
 });

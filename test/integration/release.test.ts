@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -170,7 +170,7 @@ describe('npm pack', () => {
       else if (value && typeof value === 'object') Object.values(value).forEach(walk);
     };
     walk(pkg.exports);
-    for (const field of ['main', 'module', 'types']) walk(pkg[field]);
+    for (const field of ['main', 'module', 'types', 'typesVersions', 'bin']) walk(pkg[field]);
     const missing = [...targets].filter((path) => !packedFiles.includes(path));
     expect(missing).toEqual([]);
   });
@@ -312,6 +312,45 @@ const timeout = setTimeout(() => { console.log(JSON.stringify({ error: 'timed ou
 `,
     );
     expect(out).toEqual({ seqs: [1], measured: true, lazyLoadFailures: 0, errors: [], server: 'started' });
+  });
+
+  it('runs the installed tabwire-devserver command (package.json bin) until SIGINT', async () => {
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'tabwire', 'package.json'), 'utf8'));
+    const target: string = pkg.bin['tabwire-devserver'];
+    // `npm publish` (npm ≥ 10) drops a bin target written `./dist/…` as invalid; `npm pack` keeps it.
+    expect(target).toBe('dist/bin/tabwire-devserver.js');
+    const command = join(app, 'node_modules', 'tabwire', target);
+    // npm links the file into node_modules/.bin: the shebang starts it, as ESM (the package's "type").
+    expect(readFileSync(command, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env node');
+    expect(command).toMatch(/\.js$/);
+    const child = spawn(process.execPath, [command, '--port', '0'], {
+      cwd: app,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!stdout.includes('Ctrl+C to stop.') && Date.now() < deadline && child.exitCode === null)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      const url = /listening: (http:\/\/127\.0\.0\.1:\d+\/v2\/realtime)\n/.exec(stdout)?.[1];
+      expect(url, `${stdout}${stderr}`).toBeDefined();
+      const health = await fetch(`${url}/health`);
+      expect(await health.json()).toEqual({ ok: true });
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('stopping the dev server');
+      expect(stderr).toBe('');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   // One installed client receives one event from the installed dev server.
@@ -660,6 +699,54 @@ export const cjsBackend = testing.createMemoryBackend();
     );
     const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  }, 120_000);
+
+  it("type-checks a consumer of every subpath under TypeScript's moduleResolution node (node10, through typesVersions)", () => {
+    // Older CRA, Next and Jest setups still use it: it reads no `exports`, so
+    // without package.json's `typesVersions` no subpath has types there.
+    writeFileSync(
+      join(app, 'tsconfig.node10.json'),
+      `${JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+          types: ['node'],
+          module: 'commonjs',
+          moduleResolution: 'node',
+          // As those setups have it; zod's own .d.cts need it, not tabwire's.
+          esModuleInterop: true,
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['consumer-node10.ts'],
+      })}\n`,
+    );
+    writeFileSync(
+      join(app, 'consumer-node10.ts'),
+      `import { createRealtime, type RealtimeClient } from 'tabwire';
+import { RealtimeProvider, useRealtimeService } from 'tabwire/react';
+import { bindDomEvents } from 'tabwire/vanilla';
+import { createMemoryBackend, type MemoryBackend } from 'tabwire/testing';
+import { startDevServer, type DevServer } from 'tabwire/devserver';
+import { checkBackend, formatReport } from 'tabwire/conformance';
+
+export const rt: RealtimeClient = createRealtime({ url: 'https://api.example.com/v2/realtime' });
+export const pieces = [RealtimeProvider, useRealtimeService, bindDomEvents(rt), checkBackend, formatReport];
+export const backend: MemoryBackend = createMemoryBackend();
+export const server: Promise<DevServer> = startDevServer({ port: 0 });
+// @ts-expect-error typed, not any: a port is a number
+startDevServer({ port: '8787' });
+`,
+    );
+    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.node10.json', '--pretty', 'false'], {
       cwd: app,
       encoding: 'utf8',
       timeout: 120_000,
