@@ -697,14 +697,7 @@ export const cjsError = new tabwire.RealtimeError('forbidden', 'revoked');
 export const cjsBackend = testing.createMemoryBackend();
 `,
     );
-    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], {
-      cwd: app,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    expect(`${result.stdout}${result.stderr}`).toBe('');
-    expect(result.status).toBe(0);
+    expectTypeChecks('tsconfig.json');
   }, 120_000);
 
   it("type-checks a consumer of every subpath under TypeScript's moduleResolution node (node10, through typesVersions)", () => {
@@ -745,14 +738,7 @@ export const server: Promise<DevServer> = startDevServer({ port: 0 });
 startDevServer({ port: '8787' });
 `,
     );
-    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.node10.json', '--pretty', 'false'], {
-      cwd: app,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    expect(`${result.stdout}${result.stderr}`).toBe('');
-    expect(result.status).toBe(0);
+    expectTypeChecks('tsconfig.node10.json');
   }, 120_000);
 
   it('type-checks a Node consumer without the DOM lib (tabwire, tabwire/devserver, tabwire/testing, tabwire/conformance)', () => {
@@ -799,16 +785,21 @@ const failed: CheckResult[] = report.checks.filter((check) => !check.ok);
 console.log(formatReport(report), failed.length);
 `,
     );
-    const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.node.json', '--pretty', 'false'], {
-      cwd: app,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    expect(`${result.stdout}${result.stderr}`).toBe('');
-    expect(result.status).toBe(0);
+    expectTypeChecks('tsconfig.node.json');
   }, 120_000);
 });
+
+/** Runs the installed app's TypeScript on `project` (in `app`): no diagnostics, exit code 0. */
+function expectTypeChecks(project: string): void {
+  const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', project, '--pretty', 'false'], {
+    cwd: app,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect(`${result.stdout}${result.stderr}`).toBe('');
+  expect(result.status).toBe(0);
+}
 
 /** The source and source line (0-based) of the first segment of generated line `line` of a source map's mappings. */
 function sourcePosition(mappings: string, line: number): [number, number] {
