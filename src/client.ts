@@ -740,7 +740,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
     setState({ cursor: pipeline.getCursor() });
   };
 
-  /** A frame (direct or relayed) that was not a valid frame of the protocol. */
+  /**
+   * A frame of this tab's own connection that was not a valid frame of the
+   * protocol (a relayed one a follower cannot read is a tab message: see frame()).
+   */
   const invalidFrame = (): void => {
     bumpCounter('invalidFrames');
     guard.recordFrames(0, 1);
