@@ -808,10 +808,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   /** `skip`: services a resync covers (a reset this tab missed), left out of the ask. */
   const askLeaderForReplay = (skip: string[] = []): void => {
     const now = clock.now();
+    if (now - lastReplayAskAt < REPLAY_ASK_INTERVAL_MS) return;
     const cursor = pipeline.getCursor(true);
     for (const service of skip) delete cursor[service];
     // Nothing left to replay: the ask would only have the leader reconnect.
-    if (now - lastReplayAskAt < REPLAY_ASK_INTERVAL_MS || !Object.keys(cursor).length) return;
+    if (!Object.keys(cursor).length) return;
     lastReplayAskAt = now;
     coordinator?.post({ type: 'replay', cursor });
   };

@@ -181,15 +181,12 @@ export class FlagsPoller {
         // as it came, the next poll of the unchanged document was a change
         // that undid a setFlags in every tab.
         const ours = last[key];
-        if (
-          !(
-            key === 'disabledServices' &&
-            Array.isArray(ours) &&
-            flagsKey({ disabledServices: ours.filter(isServiceName) }) ===
-              flagsKey({ disabledServices: value as string[] })
-          )
-        )
-          last[key] = value;
+        const oursAsHeard =
+          key === 'disabledServices' &&
+          Array.isArray(ours) &&
+          flagsKey({ disabledServices: ours.filter(isServiceName) }) ===
+            flagsKey({ disabledServices: value as string[] });
+        if (!oursAsHeard) last[key] = value;
       } else if (!direct) delete last[key];
     }
     this.#take(last);

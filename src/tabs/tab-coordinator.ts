@@ -102,18 +102,18 @@ export class TabCoordinator extends LeaderElection {
   readonly #options: TabCoordinatorOptions & TabChannelOptions;
   readonly #peers = new Map<string, Peer>();
   /**
-   * Tabs whose hello came while this tab did not lead, and no leader spoke
-   * since (a leader answers a hello with its announcement first): a hello
-   * said between a leader's end and the next one's win (up to takeoverMs
-   * with a crashed leader's lease). This tab answers them if it wins: else
-   * such a tab never got the cursor and its epochs, nor the flags (back from
-   * idle through a reset, it took the new epoch's events for duplicates).
-   * Kept once answered, with those this tab answered as leader, until their
-   * bye (a tab that starts again says bye first): a tab that heard our hello
-   * as we heard its own says it again (#asking), and answered twice, a flags
-   * answer older than a setFlags it made after the first lifted it there.
+   * Tabs whose hello this tab heard since a leader last spoke (a leader
+   * answers a hello with its announcement first), until their bye (a tab
+   * that starts again says bye first). Heard while none led (between a
+   * leader's end and the next one's win, up to takeoverMs with a crashed
+   * leader's lease), this tab answers them if it wins: else such a tab never
+   * got the cursor and its epochs, nor the flags (back from idle through a
+   * reset, it took the new epoch's events for duplicates). Heard as leader,
+   * answered, and not again: a tab that heard our hello as we heard its own
+   * says it again (#asking), and answered twice, a flags answer older than a
+   * setFlags it made after the first lifted it there.
    */
-  readonly #unanswered = new Set<string>();
+  readonly #heardHellos = new Set<string>();
   /**
    * Set by our hello, cleared once a leader speaks: one that heard the hello
    * answers it along with saying it leads. (Undefined before the first start.)
@@ -140,7 +140,7 @@ export class TabCoordinator extends LeaderElection {
         if (isLeader) this.#announceLeader();
         host.leadershipChanged(isLeader, leaderTabId);
         // After: the answer carries the state of a leader.
-        if (isLeader) for (const tabId of this.#unanswered) host.peerJoined(tabId);
+        if (isLeader) for (const tabId of this.#heardHellos) host.peerJoined(tabId);
       },
     });
     this.#refreshTimer = new Timer(options.clock);
@@ -177,7 +177,7 @@ export class TabCoordinator extends LeaderElection {
       // A closed channel tells us nothing more.
       channel.close();
       this.#peers.clear();
-      this.#unanswered.clear();
+      this.#heardHellos.clear();
     }
     // Stopped already, the election's stop() does nothing but settle.
     return super.stop();
@@ -221,31 +221,31 @@ export class TabCoordinator extends LeaderElection {
       this.announceNeeds();
       // A newcomer hears who leads first, then (from the host) the leader's
       // cursor, flags and state.
-      if (this.isLeader && !this.#unanswered.has(message.from)) {
+      if (this.isLeader && !this.#heardHellos.has(message.from)) {
         this.#announceLeader();
         host.peerJoined(message.from);
       }
-      this.#unanswered.add(message.from);
+      this.#heardHellos.add(message.from);
     } else if (type === 'needs') {
       this.#peers.set(message.from, { ...message, seenAt: this.#options.clock.now() });
       host.needsChanged();
     } else if (type === 'bye') {
-      this.#unanswered.delete(message.from);
+      this.#heardHellos.delete(message.from);
       if (this.#peers.delete(message.from)) host.needsChanged();
     } else if (type === 'leader') {
       const leaderTabId = message.leaderTabId;
       // The first leader heard since our hello, if we heard its own hello
-      // too (#unanswered), opened or came back from idle after ours and never
+      // too (#heardHellos), opened or came back from idle after ours and never
       // heard it: we say it again (else a tab back from idle through a reset
       // kept its old epoch's cursor, and took the new epoch's events for
       // duplicates). Not to any other leader: one that heard our hello
       // answers it, also one that won as it was on its way; answered twice,
       // a flags answer older than a setFlags of ours lifted it here until
       // the leader's next message. (One that heard it as we heard its own
-      // answers once: see #unanswered.)
-      if (this.#asking && this.#unanswered.has(leaderTabId)) this.post({ type: 'hello' });
+      // answers once: see #heardHellos.)
+      if (this.#asking && this.#heardHellos.has(leaderTabId)) this.post({ type: 'hello' });
       this.#asking = false;
-      this.#unanswered.clear();
+      this.#heardHellos.clear();
       this.heardLeader(leaderTabId);
     }
     // The rest goes to the host method of its type: flags to every tab, what

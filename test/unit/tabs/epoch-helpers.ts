@@ -15,6 +15,13 @@ export function record(rt: RealtimeClient, service = 'tasks'): number[] {
   return seqs;
 }
 
+/** Records every `resync` `rt` fires, in order. */
+export function recordResyncs(rt: RealtimeClient): unknown[] {
+  const resyncs: unknown[] = [];
+  rt.on('resync', (info) => resyncs.push(info));
+  return resyncs;
+}
+
 /** An event of `tasks` in a new epoch (seqs started over after a reset). */
 export const epochEvent = (seq: number): RealtimeEvent => ({
   service: 'tasks',

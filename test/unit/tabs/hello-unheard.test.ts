@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
-import { record, recordCursors, settle } from './epoch-helpers';
+import { record, recordCursors, recordResyncs, settle } from './epoch-helpers';
 import { fakeBrowserEach } from './fake-browser-each';
 
 // A tab that subscribes (new, back from idle) says `hello`, and the leader
@@ -215,7 +215,7 @@ describe('a hello the leader heard', () => {
 describe('a hello said as the winner said its own', () => {
   // Two tabs that subscribe at once each hear the other's hello (each
   // channel was open when the other posted). The one that wins answers the
-  // other's from #unanswered, and the other, hearing first that a tab whose
+  // other's from #heardHellos, and the other, hearing first that a tab whose
   // hello it heard leads, says its own again: a second answer, its flags
   // the leader's view from before a setFlags the asking tab made after the
   // first answer, lifted that setFlags there until the leader's re-send.
@@ -319,8 +319,7 @@ describe('a hello the asking tab answers itself, winning the lease', () => {
     const cursors = recordCursors(backend);
     await a.close();
     const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     c.on('resync', (info) => resyncs.push(info));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(b.getState()).toMatchObject({ isLeader: true, status: 'connected' });

@@ -6,7 +6,7 @@ import { channelName } from '../../../src/tabs/channel-name';
 import { CursorStore } from '../../../src/tabs/cursor-store';
 import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
-import { epochEvent, page, record, recordCursors, settle } from './epoch-helpers';
+import { epochEvent, page, record, recordCursors, recordResyncs, settle } from './epoch-helpers';
 
 // The leader's epoch ids in its cursor answer (see rejoin-cursor.test.ts for
 // the main cases): resets without a cursor, persisted cursors, the replay a
@@ -54,8 +54,7 @@ describe('a reset that gave the service no cursor', () => {
     await settle();
     const b = browser.tab();
     const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     await settle();
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
     await settle();
@@ -88,8 +87,7 @@ describe('a reset that gave the service no cursor', () => {
     // Joins now: the leader's answer names the epoch, but not in its cursor.
     const c = browser.tab();
     const cSeqs = record(c);
-    const resyncs: unknown[] = [];
-    c.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(c);
     await settle();
     backend.sendRaw(batch(0, 2));
     await settle();
@@ -122,8 +120,7 @@ describe('a follower back from the back/forward cache', () => {
     const b = browser.tab();
     record(b);
     const bNotes = record(b, 'notes');
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     await settle();
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
     for (let i = 0; i < 3; i++) backend.publish({ service: 'notes' });
@@ -195,8 +192,7 @@ describe('persistCursor', () => {
     await step();
     const b = browser.tab();
     const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     await step();
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
     await step();
@@ -294,8 +290,7 @@ describe("the leader's resync listener", () => {
     await settle();
     const b = browser.tab();
     const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     await settle();
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });
     await settle();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFakeBrowser, type FakeBrowser } from '../../../src/testing/fake-browser';
 import { createMemoryBackend } from '../../../src/testing/memory-backend';
-import { epochEvent, page, record, settle } from './epoch-helpers';
+import { epochEvent, page, record, recordResyncs, settle } from './epoch-helpers';
 
 // What a tab does with the cursor the leader answers its `hello` with.
 // It used to skip to the leader's cursor wherever its own was older, also
@@ -25,8 +25,7 @@ async function leaderAndFollower() {
   await settle();
   const b = browser.tab();
   const bSeqs = record(b);
-  const resyncs: unknown[] = [];
-  b.on('resync', (info) => resyncs.push(info));
+  const resyncs = recordResyncs(b);
   await settle();
   return { backend: browser.backend, a, aSeqs, b, bSeqs, resyncs };
 }
@@ -175,8 +174,7 @@ describe('the cursor a joining tab gets from the leader', () => {
       platform: { fetch: fetch as typeof globalThis.fetch, BroadcastChannel: OwnFlagsChannel },
     });
     const bSeqs = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     await vi.dynamicImportSettled();
     await settle();
     for (let i = 0; i < 5; i++) backend.publish({ service: 'tasks' });

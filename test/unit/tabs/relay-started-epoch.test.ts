@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { record, settle } from './epoch-helpers';
+import { record, recordResyncs, settle } from './epoch-helpers';
 import { fakeBrowserEach } from './fake-browser-each';
 
 // Found by the delivery model. A tab that joins after a reset starts a
@@ -11,20 +11,30 @@ import { fakeBrowserEach } from './fake-browser-each';
 
 const browser = fakeBrowserEach();
 
+/**
+ * Tab `a` leads, subscribed to `service` (and to tasks, `alsoTasks`), and
+ * the server resets `service`. `offA` is for the test to call, in the task
+ * that opens the next tab: `a` leaving it keeps its cursor of it at 0.
+ */
+async function leaderPastReset(service: string, alsoTasks = false) {
+  const { backend } = browser();
+  const a = browser().tab();
+  const offA = a.subscribe(service, () => {});
+  if (alsoTasks) a.subscribe('tasks', () => {});
+  await settle();
+  backend.reset([service]);
+  await settle();
+  return { backend, a, offA };
+}
+
 describe('a tab that joined after a reset', () => {
   it('takes a service a relayed batch started as of the leader epoch', async () => {
-    const { backend } = browser();
-    const a = browser().tab();
-    const offA = a.subscribe('notes', () => {});
-    await settle();
-    backend.reset(['notes']);
-    await settle();
     // Out of notes, its cursor of them stays 0; it still leads until its idle grace ends.
+    const { backend, offA } = await leaderPastReset('notes');
     offA();
     const b = browser().tab();
     b.subscribe('tasks', () => {});
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     backend.publish({ service: 'notes' });
     const seqs = record(b, 'notes');
     // a goes idle: b leads and connects from its own cursor.
@@ -40,18 +50,11 @@ describe('a tab that joined after a reset', () => {
   it('also after a batch of another service reached its handlers first', async () => {
     // Then the tab's cursor is no longer the leader's to replace (see
     // #adoptLeaderCursor), and the next batch starts notes all the same.
-    const { backend } = browser();
-    const a = browser().tab();
-    const offA = a.subscribe('notes', () => {});
-    a.subscribe('tasks', () => {});
-    await settle();
-    backend.reset(['notes']);
-    await settle();
+    const { backend, a, offA } = await leaderPastReset('notes', true);
     offA();
     const b = browser().tab();
     const tasks = record(b);
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     backend.publish({ service: 'tasks' });
     backend.publish({ service: 'notes' });
     const seqs = record(b, 'notes');
@@ -70,17 +73,11 @@ describe('a tab that joined after a reset', () => {
   it('also for a service named like a member of Object.prototype', async () => {
     // `toString` is a valid service name; the tab's cursor is a plain object,
     // whose inherited `toString` was taken for a cursor of that service.
-    const { backend } = browser();
-    const a = browser().tab();
-    const offA = a.subscribe('toString', () => {});
-    await settle();
-    backend.reset(['toString']);
-    await settle();
+    const { backend, offA } = await leaderPastReset('toString');
     offA();
     const b = browser().tab();
     b.subscribe('tasks', () => {});
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     backend.publish({ service: 'toString' });
     const seqs = record(b, 'toString');
     await vi.advanceTimersByTimeAsync(3_000);
@@ -105,8 +102,7 @@ describe('a tab that joined after a reset', () => {
     offA();
     const b = browser().tab();
     const seqs = record(b, 'notes');
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     backend.publish({ service: 'notes' });
     // Thrown before a heard b's hello: b hears the switch first, then the answer.
     a.setFlags({ emergencyDisable: true });
@@ -126,18 +122,11 @@ describe('a tab that joined after a reset', () => {
     // Off (its own kill switch), it forgot what the relay started at the
     // next frame it dropped, a batch: the answer then read as a reset missed,
     // a `missed_reset` resync with no reset anywhere.
-    const { backend } = browser();
-    const a = browser().tab();
-    const offA = a.subscribe('notes', () => {});
-    a.subscribe('tasks', () => {});
-    await settle();
-    backend.reset(['notes']);
-    await settle();
+    const { backend, offA } = await leaderPastReset('notes', true);
     offA();
     const b = browser().tab({ flags: { emergencyDisable: true } });
     const seqs = record(b, 'notes');
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     // Both relayed to b before a answers its hello.
     backend.publish({ service: 'notes' });
     backend.publish({ service: 'notes' });
@@ -154,18 +143,11 @@ describe('a tab that joined after a reset', () => {
 
   it('but not past a reset it dropped while off', async () => {
     // The reset moved the leader's epoch and not b's: the answer tells it.
-    const { backend } = browser();
-    const a = browser().tab();
-    const offA = a.subscribe('notes', () => {});
-    a.subscribe('tasks', () => {});
-    await settle();
-    backend.reset(['notes']);
-    await settle();
+    const { backend, offA } = await leaderPastReset('notes', true);
     offA();
     const b = browser().tab({ flags: { emergencyDisable: true } });
     record(b, 'notes');
-    const resyncs: unknown[] = [];
-    b.on('resync', (info) => resyncs.push(info));
+    const resyncs = recordResyncs(b);
     backend.publish({ service: 'notes' });
     backend.reset(['notes']);
     await settle();
