@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { RealtimeClient } from '../../../src/client';
 import type { RealtimeEvent } from '../../../src/protocol/schemas';
+import type { FakeTabOptions } from '../../../src/testing/fake-browser';
 import { record, recordCursors, recordResyncs, settle } from './epoch-helpers';
 import { fakeBrowserEach } from './fake-browser-each';
 
@@ -15,8 +17,9 @@ import { fakeBrowserEach } from './fake-browser-each';
 // - the asking tab wins itself (storage lease: the leader that closed
 //   removed its lease, and the asking tab claims the empty key at its first
 //   tick): it connects with its own cursor, as a tab alone does; the server
-//   tells that cursor's seq from its epoch's head only. The tests below pin
-//   what docs/architecture.md (Known gaps) says of it; they passed before.
+//   tells that cursor's seq from its epoch's head only. The tests of its
+//   cursor below pin what docs/architecture.md (Known gaps) says of it; they
+//   passed before. Its flags the followers that heard its hello tell it.
 
 const browser = fakeBrowserEach();
 const options = { leader: { strategy: 'storage' }, platform: { locks: undefined } } as const;
@@ -353,5 +356,157 @@ describe('a hello the asking tab answers itself, winning the lease', () => {
     expect(bSeqs).toEqual([4, 5, 6]);
     expect(cSeqs).toEqual([1, 2, 3, 1, 2, 3, 4, 5, 6]);
     expect(resyncs).toEqual([]);
+  });
+});
+
+describe('a tab that wins with its hello unanswered', () => {
+  // Under the storage lease a tab back from idle may win itself (it claims
+  // the key a leader that closed removed, at its first tick, before the
+  // followers' next one): no leader answered its hello, and it did not hear
+  // a kill switch thrown while it was idle. A follower that heard its hello,
+  // no leader having spoken since, tells it its flags.
+
+  interface Posted {
+    type: string;
+    from: string;
+    to?: string;
+  }
+
+  /** Tab options (the storage lease's, else `tabOptions`) whose BroadcastChannel records every message the tab posts. */
+  function posting(
+    posted: Posted[],
+    tabOptions: FakeTabOptions = options,
+    Channel = browser().channels.BroadcastChannel,
+  ) {
+    class PostingChannel extends Channel {
+      override postMessage(message: unknown): void {
+        posted.push(JSON.parse(String(message)) as Posted);
+        super.postMessage(message);
+      }
+    }
+    return { ...tabOptions, platform: { ...tabOptions.platform, BroadcastChannel: PostingChannel } };
+  }
+
+  /** The `flags` messages posted to `tab` alone. */
+  const flagsTo = (posted: Posted[], tab: { getState(): { tabId: string } }) =>
+    posted.filter((message) => message.type === 'flags' && message.to === tab.getState().tabId);
+
+  /**
+   * A leader `a`, a follower `c`, and `b`, which subscribed and went idle;
+   * then a throws the kill switch (if `switchWhileIdle`), closes (removing
+   * its lease), and b subscribes (`asItWins` first): it wins at its first tick.
+   */
+  async function askerWins(
+    posted: Posted[],
+    switchWhileIdle: boolean,
+    asItWins?: (b: RealtimeClient) => void,
+  ) {
+    const a = browser().tab(posting(posted));
+    record(a);
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const b = browser().tab(posting(posted));
+    const c = browser().tab(posting(posted));
+    record(c);
+    const off = b.subscribe('tasks', () => {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    off();
+    await settle();
+    expect(b.getState().status).toBe('idle');
+    a.setFlags({ emergencyDisable: switchWhileIdle });
+    await settle();
+    expect(b.getState().flags.emergencyDisable).toBe(false);
+    expect(c.getState().flags.emergencyDisable).toBe(switchWhileIdle);
+    await a.close();
+    posted.length = 0;
+    asItWins?.(b);
+    record(b);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(b.getState().isLeader).toBe(true);
+    expect(c.getState()).toMatchObject({ isLeader: false, leaderTabId: b.getState().tabId });
+    return { b, c };
+  }
+
+  it('learns a kill switch set while it was idle from a follower', async () => {
+    const posted: Posted[] = [];
+    const { b, c } = await askerWins(posted, true);
+    // Was connected, its switch off, until the next setFlags or flags document.
+    expect(b.getState()).toMatchObject({ status: 'disabled', flags: { emergencyDisable: true } });
+    expect(browser().backend.connectionCount).toBe(0);
+    expect(c.getState()).toMatchObject({ status: 'disabled', flags: { emergencyDisable: true } });
+    // c's flags alone, once: never its state, which c would mirror back as the leader's.
+    const toB = posted.filter((message) => message.to === b.getState().tabId);
+    expect(toB.map(({ type, from }) => ({ type, from }))).toEqual([
+      { type: 'flags', from: c.getState().tabId },
+    ]);
+  });
+
+  it("keeps a kill switch it threw as it won: a follower's view only adds disables", async () => {
+    // b throws the switch as it wins, before c's view comes (sent as c heard
+    // b lead, before b's setFlags reached it). Merged with b's own flags (as
+    // a leader's answer is), that view lifted it, and b's re-send lifted it
+    // in every tab.
+    const posted: Posted[] = [];
+    let set = false;
+    const { b, c } = await askerWins(posted, false, (b) =>
+      b.subscribeState((state) => {
+        if (!state.isLeader || set) return;
+        set = true;
+        b.setFlags({ emergencyDisable: true });
+      }),
+    );
+    expect(set).toBe(true);
+    expect(flagsTo(posted, b)).toHaveLength(1);
+    expect(b.getState()).toMatchObject({ status: 'disabled', flags: { emergencyDisable: true } });
+    expect(c.getState()).toMatchObject({ status: 'disabled', flags: { emergencyDisable: true } });
+  });
+
+  it('is not told the flags by followers once a leader answered its hello', async () => {
+    const posted: Posted[] = [];
+    const a = browser().tab(posting(posted));
+    record(a);
+    await vi.dynamicImportSettled();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const c = browser().tab(posting(posted));
+    record(c);
+    await vi.advanceTimersByTimeAsync(1_000);
+    // b's shorter takeover: it, not c, replaces a.
+    const b = browser().tab(
+      posting(posted, { ...options, leader: { strategy: 'storage', takeoverMs: 1_000 } }),
+    );
+    record(b);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(a.getState().isLeader).toBe(true);
+    expect(flagsTo(posted, b).map((message) => message.from)).toEqual([a.getState().tabId]);
+    // c heard b's hello, then a's answer: when b wins, c tells it nothing.
+    browser().crash(a);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(b.getState().isLeader).toBe(true);
+    expect(c.getState()).toMatchObject({ isLeader: false, leaderTabId: b.getState().tabId });
+    expect(flagsTo(posted, b)).toHaveLength(1);
+  });
+
+  it("is not told the flags by a tab still asking: that tab's config is its own", async () => {
+    // Two tabs that subscribe at once under Web Locks each hear the other's
+    // hello; the one that loses asks again, and its own kill switch (its
+    // config's) stays its own, as that of any tab that joins a leader.
+    const posted: Posted[] = [];
+    const hello = heldHellos();
+    const b = browser().tab(posting(posted, {}, hello.BroadcastChannel));
+    const d = browser().tab(posting(posted, { flags: { emergencyDisable: true } }, hello.BroadcastChannel));
+    // Each hello on its way until both channels are open.
+    hello.hold();
+    b.subscribe('tasks', () => {});
+    d.subscribe('tasks', () => {});
+    hello.release();
+    await vi.dynamicImportSettled();
+    await settle();
+    expect(b.getState()).toMatchObject({ isLeader: true, status: 'connected' });
+    expect(d.getState()).toMatchObject({ isLeader: false, status: 'disabled' });
+    // d heard b's hello: it said its own again.
+    expect(
+      posted.filter((message) => message.type === 'hello' && message.from === d.getState().tabId),
+    ).toHaveLength(2);
+    expect(flagsTo(posted, b)).toEqual([]);
   });
 });
