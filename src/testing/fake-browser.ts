@@ -246,15 +246,33 @@ class TabDocument extends EventTarget {
   }
 }
 
-/** The tab's clock, whose timers never fire once the tab died. */
+/**
+ * The tab's clock, whose timers never fire once the tab died. The crash
+ * clears them on the underlying clock too, and a dead tab arms none: a timer
+ * that only would not fire still keeps a Node test process alive until it
+ * runs out (the heartbeat watchdog's, 75 s).
+ */
 function mortalClock(clock: Clock, tab: Tab): Clock {
+  const armed = new Set<unknown>();
+  tab.onCrash.add(() => {
+    for (const handle of armed) clock.clearTimeout(handle);
+    armed.clear();
+  });
   return {
     now: () => clock.now(),
-    setTimeout: (fn, ms) =>
-      clock.setTimeout(() => {
+    setTimeout(fn, ms) {
+      if (tab.dead) return undefined;
+      const handle = clock.setTimeout(() => {
+        armed.delete(handle);
         if (!tab.dead) fn();
-      }, ms),
-    clearTimeout: (handle) => clock.clearTimeout(handle),
+      }, ms);
+      armed.add(handle);
+      return handle;
+    },
+    clearTimeout(handle) {
+      // Only what this tab armed and has not fired: never a dead tab's dummy handle.
+      if (armed.delete(handle)) clock.clearTimeout(handle);
+    },
   };
 }
 

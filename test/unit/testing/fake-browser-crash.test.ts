@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RealtimeClient } from '../../../src/client';
+import type { Clock } from '../../../src/clock';
 import { channelName } from '../../../src/tabs/channel-name';
-import { createFakeBrowser, createMemoryBackend, type FakeBrowser } from '../../../src/testing';
+import {
+  createFakeBrowser,
+  createMemoryBackend,
+  type FakeBrowser,
+  globalTimersClock,
+} from '../../../src/testing';
 
 // browser.crash(tab): the tab dies as a killed renderer does. The other tabs
 // must take over and get every event once, in order; the dead tab must get
@@ -177,6 +183,41 @@ describe('FakeBrowser.crash', () => {
     await browser.close();
     expect(browser.tabs).toEqual([]);
     expect(browser.backend.connectionCount).toBe(0);
+  });
+
+  it('a crashed tab leaves no timer pending, so a test process on real timers can exit', async () => {
+    // Its timers never fire, but while they stay armed on the real clock they
+    // keep Node's event loop alive: the heartbeat watchdog's alone for 75 s.
+    const armed = new Set<unknown>();
+    const clock: Clock = {
+      now: () => globalTimersClock.now(),
+      setTimeout(fn, ms) {
+        const handle = globalTimersClock.setTimeout(() => {
+          armed.delete(handle);
+          fn();
+        }, ms);
+        armed.add(handle);
+        return handle;
+      },
+      clearTimeout(handle) {
+        armed.delete(handle);
+        globalTimersClock.clearTimeout(handle);
+      },
+    };
+    const browser = open({ backend: createMemoryBackend({ heartbeatMs: 25_000 }) });
+    const doomed = browser.tab({ platform: { clock } });
+    record(doomed);
+    await vi.waitFor(() => expect(doomed.getState().status).toBe('connected'), {
+      timeout: 3000,
+      interval: 5,
+    });
+    expect(armed.size).toBeGreaterThan(0);
+
+    browser.crash(doomed);
+    expect(armed.size).toBe(0);
+    // Nor does anything that still calls into the dead tab (a test's own code).
+    doomed.trackMutation('m_after_crash', { timeoutMs: 60_000 });
+    expect(armed.size).toBe(0);
   });
 
   it.each([
