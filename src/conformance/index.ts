@@ -18,8 +18,9 @@ export type {
  * client needs it (Node only: run it in the backend's CI, or by hand). Over
  * each transport it connects as the client does, publishes a few events
  * through `publish`, and checks the welcome, auth refusals, heartbeats or
- * empty polls, batches (seq, `after`, `cursor`, SSE `id:`), replay from a
- * cursor, adding a service and a WebSocket `auth` frame. Frames are read with
+ * empty polls, batches (seq, `after`, `cursor`, SSE `id:`), a held long-poll
+ * ended by an event, replay from a cursor, a `reset` for a cursor past the
+ * head, adding a service and a WebSocket `auth` frame. Frames are read with
  * the client's own reader; an SSE stream the server ends is resumed from the
  * cursor, as the client reconnects.
  *

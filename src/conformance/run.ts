@@ -40,10 +40,11 @@ const UPDATE_FRAME_GRACE_MS = 100;
 
 /**
  * The problems a replay or an added service is judged by: where the stream
- * starts (a gap), a reset, an error. seq steps, cursors and SSE framing are
+ * starts (a gap), events out of order in a batch (only a replay's batches
+ * hold several), a reset, an error. seq steps, cursors and SSE framing are
  * the events check's, so that one mistake fails one check.
  */
-const REPLAY_KINDS: readonly ProblemKind[] = ['after', 'reset', 'error'];
+const REPLAY_KINDS: readonly ProblemKind[] = ['after', 'order', 'reset', 'error'];
 
 /** How long a bad token's welcome gets to be followed by a refusal, for the detail (a server that welcomes before it reads `hello`). */
 const REFUSAL_AFTER_WELCOME_MS = 250;
@@ -55,14 +56,39 @@ const REFUSAL_AFTER_WELCOME_MS = 250;
  */
 const BAD_AUTH_WAIT_MS = 1000;
 
+/** How long a held poll is held before the `held-poll` check publishes (at most half the welcome's `heartbeatMs`). */
+const HOLD_MS = 250;
+
+/** Held polls the `held-poll` check tries before it gives up on polls answered before its publish settled. */
+const HOLD_ATTEMPTS = 3;
+
+/** The longest `wait` the `held-poll` check asks for: the client's default. */
+const MAX_HOLD_WAIT_SECONDS = 25;
+
+/** How long the `reset` check waits for the reset after the welcome before it publishes anyway. */
+const RESET_WAIT_MS = 250;
+
+/** How far past the head the `reset` check puts its cursor: seqs no server has issued yet. */
+const PAST_HEAD = 1_000_000;
+
 /** A bad token: no backend issues this one. */
 export const BAD_TOKEN = 'tabwire-conformance-invalid-token';
 
 /** The checks of each transport, in the order they run. */
 export const CHECKS: Record<ConformanceTransport, readonly CheckName[]> = {
-  websocket: ['auth', 'welcome', 'heartbeat', 'events', 'token-refresh', 'replay', 'update'],
-  sse: ['auth', 'welcome', 'heartbeat', 'events', 'replay', 'replay-last-event-id', 'update'],
-  'long-poll': ['auth', 'welcome', 'empty-poll', 'events', 'replay', 'replay-poll-cursor', 'update'],
+  websocket: ['auth', 'welcome', 'heartbeat', 'events', 'token-refresh', 'replay', 'reset', 'update'],
+  sse: ['auth', 'welcome', 'heartbeat', 'events', 'replay', 'replay-last-event-id', 'reset', 'update'],
+  'long-poll': [
+    'auth',
+    'welcome',
+    'empty-poll',
+    'events',
+    'held-poll',
+    'replay',
+    'replay-poll-cursor',
+    'reset',
+    'update',
+  ],
 };
 
 interface Outcome {
@@ -191,6 +217,102 @@ function summary(problems: readonly Problem[]): string {
 }
 
 const list = (seqs: readonly number[]): string => (seqs.length === 0 ? 'none' : seqs.join(', '));
+
+/** Why a held poll must end when an event comes. */
+const WAKE =
+  'a held poll is answered as soon as there is something new, wait only bounds how long it is held with nothing; else every event reaches the client up to wait late (25 s as the client polls) (PROTOCOL.md, Endpoints: GET /poll)';
+
+/** What a cursor past the head must get. */
+const RESET_WHY =
+  'A cursor the server cannot replay from (past the head: seqs lost) is answered with reset { services, cursor }: the client re-fetches its snapshot and goes on from that cursor (PROTOCOL.md, Frames: reset; Gaps and replay)';
+
+/**
+ * What the `reset` check reads after connecting with a cursor past the head:
+ * `take` says whether the event it published arrived (`arrived`), why it is
+ * lost, or that it needs `more`.
+ */
+class ResetReading {
+  /** What the reset for the service did, once one came. */
+  reset: string | undefined;
+  /** An event dropped before any reset: the resync of a reset that follows re-fetches it. */
+  #dropped: number | undefined;
+  readonly #problems: Problem[] = [];
+
+  constructor(
+    private readonly state: StreamState,
+    private readonly service: string,
+  ) {}
+
+  take(item: Item): 'arrived' | 'more' | string {
+    const { service } = this;
+    if (item.kind === 'timeout' || item.kind === 'end') {
+      const why = item.kind === 'end' ? item.detail : 'before the time limit';
+      if (this.#dropped !== undefined) return this.#lost(this.#dropped);
+      return `then published one event of ${service}: ${this.reset ?? 'no reset came for it'}, and no event of it arrived ${why}`;
+    }
+    if (item.kind === 'invalid') {
+      this.#problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+      return 'more';
+    }
+    if (item.kind !== 'frame') return 'more'; // a long-poll 204
+    const { frame } = item;
+    const { problems, fresh, stale } = this.state.apply(item);
+    if (frame.type === 'error') return summary(problems);
+    // A reset is expected here; its SSE framing is judged as a batch's.
+    this.#problems.push(...problems.filter((p) => ['after', 'order', 'sse'].includes(p.kind)));
+    if (frame.type === 'reset' && frame.services.includes(service)) {
+      this.reset = `a reset (reason ${JSON.stringify(frame.reason)}) moved it to ${frame.cursor[service]}`;
+      // Its resync re-fetches what was dropped before it.
+      if (this.#dropped !== undefined) return this.#verdict();
+    }
+    const lost = stale.find((e) => e.service === service);
+    if (lost && this.reset === undefined) this.#dropped ??= lost.seq;
+    else if (lost) return this.#lost(lost.seq);
+    return fresh.some((e) => e.service === service) ? this.#verdict() : 'more';
+  }
+
+  #verdict(): 'arrived' | string {
+    return this.#problems.length > 0 ? summary(this.#problems) : 'arrived';
+  }
+
+  #lost(seq: number): string {
+    return `${this.reset ?? 'no reset came for it'}, and its next event (seq ${seq}) is at or below the client's cursor, so the client drops it as one it already has, as every event of ${this.service} up to that cursor`;
+  }
+}
+
+/** The answer to a held poll, applied to `state`: whether it brought an event of `service`, and what else. */
+function readHeld(
+  state: StreamState,
+  items: readonly Item[],
+  status: number,
+  service: string,
+): { got: boolean; problems: Problem[]; answer: string } {
+  let got = false;
+  const problems: Problem[] = [];
+  for (const item of items) {
+    if (item.kind === 'invalid') {
+      problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+    } else if (item.kind === 'frame') {
+      const { problems: found, fresh } = state.apply(item);
+      problems.push(...found.filter((p) => REPLAY_KINDS.includes(p.kind)));
+      got ||= fresh.some((e) => e.service === service);
+    }
+  }
+  const types = items.map((item) => (item.kind === 'frame' ? item.frame.type : item.kind));
+  const answer =
+    types.length > 0
+      ? `${status} with ${types.join(', ')} frames`
+      : status === 204
+        ? '204'
+        : `${status} { frames: [] }`;
+  return { got, problems, answer };
+}
+
+/** Why an added service's next event is lost: it came at or below the start cursor the server gave. */
+function lostAtStart(how: string, added: string, start: number | undefined, seq: number): string {
+  const given = start === undefined ? 'the start cursor the server gave' : `its start cursor ${start}`;
+  return `${how} added ${added}, but its next event (seq ${seq}) is at or below ${given}: the client drops it as one it already has, so it is lost. The start cursor of an added service is its last seq when the update is applied, so that its next event is past it (PROTOCOL.md, Endpoints: POST /update-services; Gaps and replay)`;
+}
 
 /**
  * What a check's detail says of the SSE streams the server ended during it:
@@ -332,6 +454,8 @@ class TransportChecks {
         return this.#emptyPoll(deadline);
       case 'events':
         return this.#events(deadline);
+      case 'held-poll':
+        return this.#heldPoll(deadline);
       case 'token-refresh':
         return this.#tokenRefresh(deadline);
       case 'replay':
@@ -340,6 +464,8 @@ class TransportChecks {
         return this.#replay(deadline, 'last-event-id');
       case 'replay-poll-cursor':
         return this.#replay(deadline, 'poll-cursor');
+      case 'reset':
+        return this.#reset(deadline);
       case 'update':
         return this.#update(deadline);
     }
@@ -465,32 +591,45 @@ class TransportChecks {
     // stream's welcome too: the bound restarts there.
     let welcomedAt = live.welcomedAt;
     let resumed = false;
+    /** What the first heartbeat passed with; then the check waits for the next one. */
+    let first: { detail: string; at: number } | undefined;
     for (;;) {
-      const item = await live.session.next(Math.min(deadline, welcomedAt + limit));
+      const item = await live.session.next(Math.min(deadline, (first?.at ?? welcomedAt) + limit));
       if (item.kind === 'frame') {
         const { problems } = live.state.apply(item);
         if (item.frame.type === 'welcome') {
           welcomedAt = now();
           resumed = true;
+          if (first) first.at = welcomedAt;
         }
         if (item.frame.type !== 'heartbeat') continue;
-        const elapsed = Math.round(now() - welcomedAt);
         const late = implausibleTime('heartbeat.serverTime', item.frame.serverTime);
         const sse = problems.filter((p) => p.kind === 'sse');
         if (late || sse.length > 0) return failed([late, summary(sse)].filter(Boolean).join('; '));
+        if (first) return passed(`${first.detail}, the next ${Math.round(now() - first.at)} ms after it`);
         const after = resumed
           ? `the welcome of the stream resumed last (${Math.round(now() - live.welcomedAt)} ms after the first welcome; the SDK's watchdog restarts at a reconnect's welcome)`
           : 'the welcome';
-        return passed(`a heartbeat ${elapsed} ms after ${after} (heartbeatMs ${heartbeatMs})`);
-      }
-      if (item.kind === 'timeout') {
-        return failed(
-          `no heartbeat within 2 × heartbeatMs (${2 * heartbeatMs} ms, + ${HEARTBEAT_SLACK_MS} ms) of the ${resumed ? 'welcome of the stream resumed last' : 'welcome'} with nothing published: one is due every heartbeatMs when idle, and the SDK drops a connection after 2.5 × heartbeatMs without a frame${this.transport === 'websocket' ? ' (WebSocket ping frames do not count: a browser never sees them)' : ''} (PROTOCOL.md, Frames: heartbeat; docs/protocol.md, Transports: Heartbeats)`,
-        );
-      }
-      if (item.kind === 'invalid') return failed(`a frame the SDK refuses: ${item.detail}`);
-      if (item.kind === 'end') return failed(`${item.detail} while waiting for a heartbeat`);
+        first = {
+          detail: `a heartbeat ${Math.round(now() - welcomedAt)} ms after ${after} (heartbeatMs ${heartbeatMs})`,
+          at: now(),
+        };
+      } else if (item.kind === 'timeout') {
+        // The check's own time limit came before the next beat was due: the first one is all it can tell.
+        if (first && now() >= deadline) return passed(first.detail);
+        return failed(this.#noHeartbeat(heartbeatMs, first?.detail, resumed));
+      } else if (item.kind === 'invalid') return failed(`a frame the SDK refuses: ${item.detail}`);
+      else if (item.kind === 'end') return failed(`${item.detail} while waiting for a heartbeat`);
     }
+  }
+
+  /** Why the heartbeat check failed: none, or one that was not followed by the next. */
+  #noHeartbeat(heartbeatMs: number, first: string | undefined, resumed: boolean): string {
+    const bound = `2 × heartbeatMs (${2 * heartbeatMs} ms, + ${HEARTBEAT_SLACK_MS} ms)`;
+    const what = first
+      ? `${first}, then no heartbeat within ${bound} of it with nothing published: one is due every heartbeatMs while idle, not once`
+      : `no heartbeat within ${bound} of the ${resumed ? 'welcome of the stream resumed last' : 'welcome'} with nothing published: one is due every heartbeatMs when idle`;
+    return `${what}, and the SDK drops a connection after 2.5 × heartbeatMs without a frame${this.transport === 'websocket' ? ' (WebSocket ping frames do not count: a browser never sees them)' : ''} (PROTOCOL.md, Frames: heartbeat; docs/protocol.md, Transports: Heartbeats)`;
   }
 
   async #emptyPoll(deadline: number): Promise<Outcome> {
@@ -577,6 +716,105 @@ class TransportChecks {
     return passed(
       `${EVENT_COUNT} events of ${service} arrived in order as batches (seqs ${list(seqs)}), each after = the previous cursor, cursor = its last seq${this.#sse ? ', id: = its cursor' : ''}`,
     );
+  }
+
+  /**
+   * Long-poll: an event published while the server holds a poll of the live
+   * connection must end that poll. A server that answers only once `wait` is
+   * up passes every other check (the next poll brings the event), while
+   * every event reaches the client up to `wait` late: 25 s as it polls.
+   */
+  async #heldPoll(deadline: number): Promise<Outcome> {
+    const live = this.#live;
+    if (!live) return skipped('needs a connection with a welcome (see the welcome check)');
+    if (!this.#delivered)
+      return skipped('needs an event delivered on that connection (see the events check)');
+    const { session, state, welcome } = live;
+    const [service = ''] = this.s.services;
+    const holdMs = Math.min(HOLD_MS, welcome.heartbeatMs / 2);
+    // As long as the time limit allows: a server with a batch window still answers well within it.
+    const longest = Math.min(MAX_HOLD_WAIT_SECONDS, Math.floor((this.s.timeoutMs - holdMs) / 1000));
+    const wait = Math.max(this.s.pollWaitSeconds, longest);
+    const asked = `a poll with wait=${wait}, during which one event of ${service} was published ${Math.round(holdMs)} ms after it was sent,`;
+    for (let attempt = 1; attempt <= HOLD_ATTEMPTS; attempt++) {
+      const publish = () => this.s.publish(service, deadline);
+      const held = await session.holdPoll?.(wait, holdMs, publish, deadline);
+      if (held === undefined) return skipped('long-poll only');
+      if (held.kind === 'timeout')
+        return failed(`${asked} got no answer within ${this.s.timeoutMs} ms: ${WAKE}`);
+      if (held.kind === 'failed') return failed(`${asked} was answered: ${held.detail}`);
+      const { got, problems, answer } = readHeld(state, held.items, held.status, service);
+      if (problems.length > 0) return failed(summary(problems));
+      if (got) return passed(`${asked} was answered with it ${held.elapsedMs} ms after it was sent`);
+      if (!held.early) {
+        return failed(
+          `${asked} was answered with ${answer} ${held.elapsedMs} ms after it was sent, after the publish had settled, without the event: ${WAKE}`,
+        );
+      }
+      // Answered before the publish settled (a heartbeat that ends held
+      // polls, a slow publish): it tells nothing. The next poll brings the event.
+      const missing = await this.#awaitEvent(live, service, deadline);
+      if (missing) return failed(missing);
+    }
+    return skipped(
+      `each of the ${HOLD_ATTEMPTS} polls held for the check was answered before the publish made during it settled, so whether an event ends a held poll could not be told`,
+    );
+  }
+
+  /** Reads the live connection until an event of `service` arrives: why it did not, or `undefined`. */
+  async #awaitEvent(live: Live, service: string, deadline: number): Promise<string | undefined> {
+    for (;;) {
+      const item = await live.session.next(deadline);
+      if (item.kind === 'frame' && live.state.apply(item).fresh.some((e) => e.service === service)) return;
+      if (item.kind === 'end') return `${item.detail} while waiting for the event of ${service} published`;
+      if (item.kind === 'timeout') {
+        return `the event of ${service} published did not arrive within ${this.s.timeoutMs} ms (PROTOCOL.md, Frames: batch)`;
+      }
+    }
+  }
+
+  /**
+   * A new connection whose cursor of a service is past its head, as a client
+   * holds once the server lost seqs (a restore, a wiped store, a cursor of
+   * another environment): the server cannot replay from there, so it must
+   * send a `reset`. Without one, the stream goes on below the client's
+   * cursor, and the client drops every event as one it already has.
+   */
+  async #reset(deadline: number): Promise<Outcome> {
+    const delivered = this.#delivered;
+    if (!delivered) return skipped('needs an event from the events check');
+    this.#live?.session.close();
+    this.#live = undefined;
+    const { service } = delivered;
+    const known = delivered.cursor[service] ?? 0;
+    const past = known + PAST_HEAD;
+    const cursor: Cursor = { ...delivered.cursor, [service]: past };
+    const sent = `${service}=${past} (past its head, ${known} when the events check ended) in ${this.transport === 'websocket' ? 'hello.cursor' : 'the cursor query parameter'}`;
+    const opened = await this.#open({ services: this.s.services, deadline, cursor });
+    if (opened.kind !== 'open')
+      return failed(`could not connect with ${sent}: ${opened.detail}. ${RESET_WHY}`);
+    const { session } = opened;
+    try {
+      const read = new ResetReading(new StreamState(cursor, this.s.services, this.#sse), service);
+      // The reset follows the welcome; an event published before it would be one its resync re-fetches.
+      let publishAt: number | undefined = Math.min(deadline, now() + RESET_WAIT_MS);
+      for (;;) {
+        if (publishAt !== undefined && (read.reset !== undefined || now() >= publishAt)) {
+          publishAt = undefined;
+          await this.s.publish(service, deadline);
+        }
+        const item = await session.next(publishAt ?? deadline);
+        if (item.kind === 'timeout' && publishAt !== undefined) continue;
+        const verdict = read.take(item);
+        if (verdict === 'more') continue;
+        if (verdict !== 'arrived') return failed(`connected with ${sent}: ${verdict}. ${RESET_WHY}`);
+        return passed(
+          `connected with ${sent}: ${read.reset ?? 'no reset came for it (its seqs are past that cursor)'}, and its next event arrived`,
+        );
+      }
+    } finally {
+      session.close();
+    }
   }
 
   /**
@@ -741,6 +979,31 @@ class TransportChecks {
     }
   }
 
+  /**
+   * After an update, one event of `service`, a service the connection kept:
+   * why it did not arrive, or `undefined` when it did.
+   */
+  async #keptDelivers(
+    session: Session,
+    state: StreamState,
+    service: string,
+    deadline: number,
+  ): Promise<string | undefined> {
+    await this.s.publish(service, deadline);
+    for (;;) {
+      const item = await session.next(deadline);
+      if (item.kind === 'frame') {
+        const { problems, fresh } = state.apply(item);
+        const found = problems.filter((p) => REPLAY_KINDS.includes(p.kind));
+        if (found.length > 0) return `then, for ${service}: ${summary(found)}`;
+        if (fresh.some((e) => e.service === service)) return undefined;
+      } else if (item.kind === 'end') return `then ${item.detail}`;
+      else if (item.kind === 'timeout') {
+        return `then an event of ${service}, which the connection kept, did not arrive within ${this.s.timeoutMs} ms: an update changes the services of a live connection in place, and the services it keeps go on delivering (PROTOCOL.md, Endpoints: POST /update-services; Frames: client to server)`;
+      }
+    }
+  }
+
   async #update(deadline: number): Promise<Outcome> {
     const { services } = this.s;
     if (services.length < 2) {
@@ -777,8 +1040,11 @@ class TransportChecks {
       let published = 0;
       // A WebSocket `update` has no answer: an event published before the
       // server read it is not this connection's. Publish again until one
-      // arrives. After a superseded update, the resumed stream's welcome
-      // starts the added service: an event before it is not the client's.
+      // arrives. Over HTTP the answer says the update is applied: one event
+      // published after it must arrive (publishing again would hide a first
+      // one lost below a start cursor past the head). After a superseded
+      // update, the resumed stream's welcome starts the added service: an
+      // event before it is not the client's.
       let nextPublishAt =
         superseded === undefined
           ? now() + (this.transport === 'websocket' ? UPDATE_FRAME_GRACE_MS : 0)
@@ -787,11 +1053,14 @@ class TransportChecks {
         if (now() >= nextPublishAt) {
           await this.s.publish(added, deadline);
           published++;
-          nextPublishAt = now() + Math.max(4 * UPDATE_FRAME_GRACE_MS, this.s.timeoutMs / 8);
+          nextPublishAt =
+            this.transport === 'websocket'
+              ? now() + Math.max(4 * UPDATE_FRAME_GRACE_MS, this.s.timeoutMs / 8)
+              : Number.POSITIVE_INFINITY;
         }
         const item = await session.next(Math.min(deadline, nextPublishAt));
         if (item.kind === 'frame') {
-          const { problems: found, fresh } = state.apply(item);
+          const { problems: found, fresh, stale } = state.apply(item);
           // The resumed stream's welcome (see StreamState.apply) starts the added service of a superseded update.
           if (item.frame.type === 'welcome' && superseded !== undefined && published === 0) {
             start = item.frame.cursor[added];
@@ -800,9 +1069,13 @@ class TransportChecks {
           // seq, cursor and SSE framing are the events check's: here, that the added service starts where it should.
           problems.push(...found.filter((p) => REPLAY_KINDS.includes(p.kind)));
           if (item.frame.type === 'error') return failed(`${how} adding ${added}: ${summary(found)}`);
+          const lost = published > 0 ? stale.find((e) => e.service === added) : undefined;
+          if (lost) return failed(lostAtStart(how, added, start, lost.seq));
           const event = fresh.find((e) => e.service === added);
           if (event) {
             if (problems.length > 0) return failed(summary(problems));
+            const kept = await this.#keptDelivers(session, state, initial[0] as string, deadline);
+            if (kept) return failed(`${how} added ${added} and its next event arrived, but ${kept}`);
             if (superseded !== undefined) {
               return passed(
                 `${superseded} (note: no failure: the SDK drops the answer of an update whose stream ended, or reconnects on that failure, and reconnects with the services it then wants, as the checker resumed the stream); ${start === undefined ? `the reconnect's welcome named no cursor of ${added}` : `the reconnect's welcome started ${added} at ${start}`}; its next event (seq ${event.seq}) arrived on the resumed stream`,
@@ -823,7 +1096,7 @@ class TransportChecks {
             );
           }
           return failed(
-            `${how} added ${added}, then ${published} event(s) of it were published; none arrived on the connection within ${this.s.timeoutMs} ms${this.transport === 'websocket' ? ': the server must read update { services, propertyIds } on a live socket and send the added services from their head (PROTOCOL.md, Frames: client to server)' : ''}`,
+            `${how} added ${added}, then ${published} event(s) of it were published; none arrived on the connection within ${this.s.timeoutMs} ms${this.transport === 'websocket' ? ': the server must read update { services, propertyIds } on a live socket and send the added services from their head (PROTOCOL.md, Frames: client to server)' : start === undefined ? '' : ` (the answer's start cursor was ${added}=${start}: the client asks for the events past it, so an event at or below it is lost; the start cursor is the service's last seq when the update is applied, PROTOCOL.md, Endpoints: POST /update-services)`}`,
           );
         }
       }

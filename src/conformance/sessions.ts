@@ -69,11 +69,32 @@ export interface Session {
   /** WebSocket only: sends `auth { token }`, as the SDK's `setToken` does on a live socket; `false` when the socket is not open. */
   auth?(token: string): boolean;
   /**
+   * Long-poll only: sends one poll with `wait`, calls `meanwhile` once the
+   * server has had `holdMs` to start holding it, and tells what that poll was
+   * answered with (its frames are not queued for `next()`).
+   */
+  holdPoll?(wait: number, holdMs: number, meanwhile: () => Promise<void>, until: number): Promise<HeldPoll>;
+  /**
    * Long-poll only: how many ms the last poll took, when its answer is one
    * the SDK waits after before polling again (see `openLongPoll`); else undefined.
    */
   pacedAfter?(): number | undefined;
   close(): void;
+}
+
+/** What a poll held across a publish was answered with; `early` when it came before the publish settled. */
+export type HeldPoll =
+  | { kind: 'answered'; status: number; elapsedMs: number; items: Item[]; early: boolean }
+  | { kind: 'failed'; detail: string }
+  | { kind: 'timeout' };
+
+/** Resolves after `ms`, or as soon as `sooner` settles; leaves no timer either way. */
+function pause(ms: number, sooner: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((done) => {
+    timer = setTimeout(done, ms);
+  });
+  return Promise.race([elapsed, sooner.then(() => undefined)]).finally(() => clearTimeout(timer));
 }
 
 /** What every connection is opened with. */
@@ -634,8 +655,9 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
     }
   };
 
-  const deliver = (frames: unknown[]): void => {
-    for (const input of frames) {
+  /** Reads a poll's frames as the client does (its cursor and connection follow them). */
+  const read = (frames: unknown[]): Item[] =>
+    frames.map((input) => {
       const item = itemOf(input);
       if (item.kind === 'frame') {
         const { frame } = item;
@@ -648,8 +670,10 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
         }
         if (frame.type === 'batch' || frame.type === 'reset') Object.assign(cursor, frame.cursor);
       }
-      queue.push(item);
-    }
+      return item;
+    });
+  const deliver = (frames: unknown[]): void => {
+    for (const item of read(frames)) queue.push(item);
   };
 
   const session: Session = {
@@ -685,6 +709,33 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
       }
     },
     pacedAfter: () => pacedAfter,
+    async holdPoll(wait, holdMs, meanwhile, until) {
+      let settledAt = Number.POSITIVE_INFINITY;
+      let answeredAt = Number.POSITIVE_INFINITY;
+      const polling = poll(wait, until).then((answer) => {
+        answeredAt = now();
+        return answer;
+      });
+      // `meanwhile` goes once the server has had `holdMs` to start holding the poll, or once it answered.
+      const during = pause(holdMs, polling)
+        .then(meanwhile)
+        .then(() => {
+          settledAt = now();
+        });
+      const [answer] = await Promise.all([polling, during]);
+      restUntil = 0;
+      pacedAfter = undefined;
+      if (closed || answer === undefined) return { kind: 'timeout' };
+      if ('detail' in answer) return { kind: 'failed', detail: answer.detail };
+      const { status, elapsedMs } = answer;
+      return {
+        kind: 'answered',
+        status,
+        elapsedMs,
+        items: read(answer.frames),
+        early: answeredAt < settledAt,
+      };
+    },
     update: async (next, until) => {
       if (connectionId === undefined) return { ok: false, detail: 'no connectionId (no welcome)' };
       const outcome = await postUpdate(base, token, { connectionId, services: next }, until);

@@ -3,7 +3,7 @@ import type { Cursor, RealtimeEvent, ServerFrame } from '../protocol/schemas';
 import type { Item } from './queue';
 
 /** What kind of mistake a problem is: a check reports the kinds it is about. */
-export type ProblemKind = 'seq' | 'after' | 'cursor' | 'event' | 'sse' | 'reset' | 'error';
+export type ProblemKind = 'seq' | 'order' | 'after' | 'cursor' | 'event' | 'sse' | 'reset' | 'error';
 
 /** One thing a frame got wrong. */
 export interface Problem {
@@ -52,11 +52,20 @@ export class StreamState {
     if (!(service in this.cursor)) this.cursor[service] = seq;
   }
 
-  /** Applies one delivered frame. `fresh` are the events the app would get (past the cursor). */
-  apply(item: Extract<Item, { kind: 'frame' }>): { problems: Problem[]; fresh: RealtimeEvent[] } {
+  /**
+   * Applies one delivered frame. `fresh` are the events the app would get
+   * (past the cursor); `stale` the ones at or below it, which dedup drops:
+   * an overlap, or an event lost when it was never had.
+   */
+  apply(item: Extract<Item, { kind: 'frame' }>): {
+    problems: Problem[];
+    fresh: RealtimeEvent[];
+    stale: RealtimeEvent[];
+  } {
     const { frame } = item;
     const problems: Problem[] = [];
     const fresh: RealtimeEvent[] = [];
+    const stale: RealtimeEvent[] = [];
     if (this.sse) problems.push(...sseProblems(item));
     if (frame.type === 'reset') {
       problems.push({
@@ -70,18 +79,19 @@ export class StreamState {
         text: `an error frame: ${frame.code} ${JSON.stringify(frame.message)}`,
       });
     } else if (frame.type === 'batch') {
-      this.#applyBatch(frame, problems, fresh);
+      this.#applyBatch(frame, problems, fresh, stale);
     } else if (frame.type === 'welcome') {
       // A resumed stream's: as the SDK, a service with no cursor yet starts at the welcome's.
       for (const [service, seq] of Object.entries(frame.cursor)) this.start(service, seq);
     }
-    return { problems, fresh };
+    return { problems, fresh, stale };
   }
 
   #applyBatch(
     frame: Extract<ServerFrame, { type: 'batch' }>,
     problems: Problem[],
     fresh: RealtimeEvent[],
+    stale: RealtimeEvent[],
   ): void {
     const byService = new Map<string, RealtimeEvent[]>();
     for (const event of frame.events) {
@@ -123,16 +133,28 @@ export class StreamState {
         });
       }
       let last = after;
+      /** The seq of the batch's event before, if any. */
+      let before: number | undefined;
       for (const event of events) {
-        if (event.seq !== last + 1) {
+        const outOfOrder = before !== undefined && event.seq <= before;
+        if (outOfOrder) {
+          // Its own kind: a replay's batches are judged by it, not by seq steps.
+          problems.push({
+            kind: 'order',
+            text: `event seq ${event.seq} of ${service} comes after seq ${before} in one batch: a batch lists its events in seq order, and the client applies them in the order they come (PROTOCOL.md, Frames: batch)`,
+          });
+        } else if (event.seq !== last + 1) {
           problems.push({
             kind: 'seq',
-            text: `event seq ${event.seq} of ${service} follows ${last === after ? `after.${service} = ${after}` : `seq ${last}`}: seq grows by exactly 1 per event of a service, and a batch continues from its after (PROTOCOL.md, Words: seq)`,
+            text: `event seq ${event.seq} of ${service} follows ${before === undefined ? `after.${service} = ${after}` : `seq ${last}`}: seq grows by exactly 1 per event of a service, and a batch continues from its after (PROTOCOL.md, Words: seq)`,
           });
         }
-        last = event.seq;
+        before = event.seq;
+        // Out of order, the batch still reaches as far as its highest seq.
+        last = outOfOrder ? Math.max(last, event.seq) : event.seq;
         // An overlap (at or below the cursor) is what dedup drops.
         if (previous === undefined || event.seq > previous) fresh.push(event);
+        else stale.push(event);
       }
       if (end === undefined) {
         problems.push({

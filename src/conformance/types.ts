@@ -10,15 +10,20 @@ export type ConformanceTransport = 'websocket' | 'sse' | 'long-poll';
  * - `auth`: a bad token is refused as `unauthorized` (HTTP 401; WebSocket an
  *   `error unauthorized` frame or close 4401), never welcomed.
  * - `heartbeat` (WebSocket, SSE): with nothing published, a `heartbeat` within 2 × `heartbeatMs`
- *   of the welcome (SSE: of the last reconnect's, when the server ended the stream).
+ *   of the welcome (SSE: of the last reconnect's, when the server ended the stream), and the next
+ *   within 2 × `heartbeatMs` of it when the check's time limit allows.
  * - `empty-poll` (long-poll): a poll with nothing new ends with `204` once `wait` elapsed.
  * - `events`: published events arrive as `batch` frames, in order, seq +1, `after` and `cursor` right.
+ * - `held-poll` (long-poll): a poll the server holds is answered with an event published meanwhile, not with `204` once `wait` is up.
  * - `token-refresh` (WebSocket): `auth { token }` on a live socket keeps it delivering; a bad token
  *   in it is refused as `unauthorized` or kept (PROTOCOL.md leaves that open), never as `forbidden`.
- * - `replay`: a new connection with an older cursor gets exactly the events it missed.
+ * - `replay`: a new connection with an older cursor gets exactly the events it missed, each batch in seq order.
  * - `replay-last-event-id` (SSE): the same, with the cursor only in `Last-Event-ID`.
  * - `replay-poll-cursor` (long-poll): a poll of a live connection with an older cursor is answered from there.
- * - `update`: adding a service to a live connection (`POST /update-services`, WebSocket `update` frame) delivers its events.
+ * - `reset`: a new connection with a cursor past the head (seqs the server lost) gets a `reset` for that service,
+ *   so that its next event reaches the app instead of being dropped as a duplicate.
+ * - `update`: adding a service to a live connection (`POST /update-services`, WebSocket `update` frame) delivers its
+ *   events, from its next one, and the service the connection kept goes on delivering.
  */
 export type CheckName =
   | 'welcome'
@@ -26,10 +31,12 @@ export type CheckName =
   | 'heartbeat'
   | 'empty-poll'
   | 'events'
+  | 'held-poll'
   | 'token-refresh'
   | 'replay'
   | 'replay-last-event-id'
   | 'replay-poll-cursor'
+  | 'reset'
   | 'update';
 
 /** How a check ended: `skipped` is not a failure (its `detail` says why it did not run). */

@@ -92,6 +92,22 @@ export interface Mistakes {
    * server replaying a stored answer).
    */
   pollHeartbeat?: 'held' | 'fresh' | 'replayed';
+  /** A replay batch lists its events newest first. */
+  replayReversed?: boolean;
+  /** A replay leaves out the first event after the cursor (its `after` still the cursor). */
+  replaySkipFirst?: boolean;
+  /** SSE: `Last-Event-ID` is not read (only the `cursor` query parameter). */
+  sseIgnoreLastEventId?: boolean;
+  /** A cursor past the head (the server lost its seqs) is taken as is, no `reset`: the stream goes on below it. */
+  noResetPastHead?: boolean;
+  /** One heartbeat after the welcome, then none. */
+  heartbeatOnce?: boolean;
+  /** Long-poll: a held poll is not answered when an event is published, only when its `wait` is up (204). */
+  pollNoWake?: boolean;
+  /** `POST /update-services` answers the added service's start as head + 1 (one past its last event). */
+  updateStartPastHead?: boolean;
+  /** An update keeps only the services it adds: the ones the connection had stop. */
+  updateDropsKept?: boolean;
 }
 
 export const GOOD_TOKEN = 'good-token';
@@ -156,16 +172,19 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
   const batchesAfter = (services: string[], cursor: Cursor): object[] =>
     services.flatMap((service) => {
       const from = cursor[service] ?? head(service);
-      const events = (log.get(service) ?? []).filter((e) => e.seq > from);
+      let events = (log.get(service) ?? []).filter((e) => e.seq > from);
       const last = events.at(-1);
       if (!last) return [];
+      // Live batches carry one event each: these two only touch replays.
+      if (events.length > 1 && m.replaySkipFirst) events = events.slice(1);
+      if (events.length > 1 && m.replayReversed) events = [...events].reverse();
       const after = m.afterIsCursor ? last.seq : from;
       return [{ type: 'batch', events, after: { [service]: after }, cursor: { [service]: last.seq } }];
     });
 
   const sseWrite = (res: ServerResponse, frame: { type: string; cursor?: Cursor }): void => {
     let id = '';
-    if (frame.type === 'batch' && !m.sseNoId && frame.cursor) {
+    if ((frame.type === 'batch' || frame.type === 'reset') && !m.sseNoId && frame.cursor) {
       id = `id: ${m.sseIdPlainJson ? JSON.stringify(frame.cursor) : b64url(frame.cursor)}\n`;
     }
     res.write(`event: ${frame.type}\n${id}data: ${JSON.stringify(frame)}\n\n`);
@@ -200,16 +219,31 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
   };
 
   const startHeartbeat = (conn: Conn, beat: () => void): void => {
-    if (!m.noHeartbeat) conn.heartbeat = setInterval(beat, HEARTBEAT_MS);
+    if (m.heartbeatOnce) conn.heartbeat = setTimeout(beat, HEARTBEAT_MS);
+    else if (!m.noHeartbeat) conn.heartbeat = setInterval(beat, HEARTBEAT_MS);
+  };
+
+  /** Where each service starts for a client's cursor, and the resets of those past the head. */
+  const startOf = (services: string[], from: Cursor, fresh: (s: string) => number) => {
+    const start: Cursor = {};
+    const resets: object[] = [];
+    for (const s of services) {
+      const sent = from[s];
+      if (sent !== undefined && sent > head(s) && !m.noResetPastHead) {
+        // Past the head: only lost seqs explain it (PROTOCOL.md, Frames: reset).
+        start[s] = head(s);
+        resets.push({ type: 'reset', services: [s], cursor: { [s]: head(s) }, reason: 'epoch_changed' });
+      } else start[s] = sent ?? fresh(s);
+    }
+    return { start, resets };
   };
 
   const open = (services: string[], cursor: Cursor | undefined): { conn: Conn; frames: object[] } => {
     const conn: Conn = { id: `c${nextId++}`, services, cursor: {} };
     conns.set(conn.id, conn);
     const from = m.ignoreCursor ? {} : (cursor ?? {});
-    const start: Cursor = {};
-    for (const s of services) start[s] = from[s] ?? head(s);
-    const frames = [welcome(conn, start), ...batchesAfter(services, start)];
+    const { start, resets } = startOf(services, from, head);
+    const frames = [welcome(conn, start), ...resets, ...batchesAfter(services, start)];
     conn.cursor = { ...start };
     for (const s of services) conn.cursor[s] = head(s);
     return { conn, frames };
@@ -240,7 +274,8 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
 
     if (req.method === 'GET' && path === '/stream') {
       const cursor =
-        unb64url(url.searchParams.get('cursor')) ?? unb64url(req.headers['last-event-id'] as string);
+        unb64url(url.searchParams.get('cursor')) ??
+        (m.sseIgnoreLastEventId ? undefined : unb64url(req.headers['last-event-id'] as string));
       const { conn, frames } = open(services, cursor);
       conn.sse = res;
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
@@ -330,10 +365,10 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         const added: Cursor = {};
         for (const s of next) {
           if (conn.services.includes(s)) continue;
-          added[s] = head(s);
+          added[s] = head(s) + (m.updateStartPastHead ? 1 : 0);
           conn.cursor[s] = head(s);
         }
-        conn.services = next;
+        conn.services = m.updateDropsKept ? Object.keys(added) : next;
         const answer = (): void => {
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ cursor: m.updateWithoutCursor ? {} : added }));
@@ -393,10 +428,9 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
             // Welcomed at the head already: replay only what the hello's cursor missed.
             conn = early.conn;
             const welcomed = (early.frames[0] as { cursor: Cursor }).cursor;
-            const from: Cursor = {};
-            for (const s of services)
-              from[s] = (m.ignoreCursor ? undefined : cursor?.[s]) ?? welcomed[s] ?? head(s);
-            frames = batchesAfter(services, from);
+            const sent = m.ignoreCursor ? {} : (cursor ?? {});
+            const { start, resets } = startOf(services, sent, (s) => welcomed[s] ?? head(s));
+            frames = [...resets, ...batchesAfter(services, start)];
           } else {
             const opened = open(services, cursor);
             conn = opened.conn;
@@ -412,7 +446,9 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
           return;
         }
         if (frame.type === 'update' && conn && !m.wsIgnoreUpdate) {
-          conn.services = frame.services ?? conn.services;
+          const kept = conn.services;
+          const next = frame.services ?? kept;
+          conn.services = m.updateDropsKept ? next.filter((s) => !kept.includes(s)) : next;
           return;
         }
         if (frame.type === 'auth' && conn && !m.wsNoAuthFrame) {
@@ -462,7 +498,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
           conn.sse.end();
         } else if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
         else if (conn.ws) wsSend(conn.ws, frames);
-        else if (conn.waiter) {
+        else if (conn.waiter && !m.pollNoWake) {
           const pending = batchesAfter(conn.services, conn.waiter.cursor);
           for (const frame of pending as { cursor: Cursor }[]) Object.assign(conn.cursor, frame.cursor);
           answerPoll(conn, 200, pending);

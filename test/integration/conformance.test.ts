@@ -68,7 +68,7 @@ describe('checkBackend against the dev server', () => {
       expect(ran(transport)).toEqual(CHECKS[transport].map((name) => [name, 'passed']));
     }
     expect(formatReport(report)).toMatch(
-      /^tabwire backend check of http:\/\/127\.0\.0\.1:\d+\/v2\/realtime: OK \(21 passed, 0 failed, 0 skipped/,
+      /^tabwire backend check of http:\/\/127\.0\.0\.1:\d+\/v2\/realtime: OK \(25 passed, 0 failed, 0 skipped/,
     );
     expect(detailOf(report, 'websocket token-refresh')).toMatch(
       /^auth \{ token \} with a fresh token of getToken\(\) kept the socket open and the next event of tasks arrived; a bad token in an auth frame is refused \(error frame unauthorized\)$/,
@@ -158,7 +158,7 @@ describe('checkBackend against a backend with one mistake', () => {
     expect(failedNames(report), formatReport(report)).toEqual([]);
     expect(report.checks.every((c) => c.status === 'passed')).toBe(true);
     expect(report.checks.filter((c) => c.detail.includes('(note:'))).toEqual([]);
-    expect(report.checks).toHaveLength(21);
+    expect(report.checks).toHaveLength(25);
   });
 
   it('skips only the empty poll when timeoutMs is not over the poll wait (1 s by default), rather than refuse the options', async () => {
@@ -169,7 +169,7 @@ describe('checkBackend against a backend with one mistake', () => {
     expect(detailOf(report, 'long-poll empty-poll')).toMatch(
       /^skipped: pollWaitSeconds \(1 s\) is not under timeoutMs \(800 ms\)/,
     );
-    expect(report.checks.filter((c) => c.status === 'passed')).toHaveLength(6);
+    expect(report.checks.filter((c) => c.status === 'passed')).toHaveLength(8);
   });
 
   it('does not poll in a tight loop a backend that answers every poll at once (wait ignored)', async () => {
@@ -180,10 +180,13 @@ describe('checkBackend against a backend with one mistake', () => {
     expect(failedNames(report), formatReport(report)).toEqual([
       'long-poll replay',
       'long-poll replay-poll-cursor',
+      'long-poll reset',
     ]);
-    // Six checks of at most 1.5 s each, one poll per second of `wait` plus
+    // Eight checks of at most 1.5 s each, one poll per second of `wait` plus
     // the opening and the answered ones.
-    expect(backend.polls).toBeLessThanOrEqual(40);
+    expect(backend.polls).toBeLessThanOrEqual(50);
+    // Every poll answered at once, before the publish made during it: whether an event ends a held poll cannot be told.
+    expect(detailOf(report, 'long-poll held-poll')).toMatch(/^skipped: each of the 3 polls held/);
     // It passes (PROTOCOL.md: "up to" wait), noted: the client paces it too.
     expect(detailOf(report, 'long-poll empty-poll')).toMatch(
       /^204 after \d+ ms for a poll with wait=1 and nothing new \(note: it came \d+ ms after the poll was sent, before wait was up, with no cursor to move on: the SDK waits before its next poll/,
@@ -208,9 +211,10 @@ describe('checkBackend against a backend with one mistake', () => {
       expect(failedNames(report), formatReport(report)).toEqual([
         'long-poll replay',
         'long-poll replay-poll-cursor',
+        'long-poll reset',
       ]);
       // A poll a second at the replayed heartbeat, two with new ones (every other one is past half a heartbeatMs).
-      expect(backend.polls, `${backend.polls} polls`).toBeLessThanOrEqual(30);
+      expect(backend.polls, `${backend.polls} polls`).toBeLessThanOrEqual(40);
     }
     expect(detailOf(replayed.report, 'long-poll empty-poll')).toMatch(
       /^a heartbeat frame for a poll with wait=1 and nothing new \(the SDK takes it; PROTOCOL\.md asks for 204\) \(note: it came \d+ ms after the poll was sent, before wait was up, with no cursor to move on and a serverTime not half a heartbeatMs \(150 ms\) past the last heartbeat's or welcome's .*up to 8 s late/,
@@ -260,22 +264,25 @@ describe('checkBackend against a backend with one mistake', () => {
         'sse events',
         'sse replay',
         'sse replay-last-event-id',
+        'sse reset',
         'sse update',
         'websocket events',
         'websocket replay',
+        'websocket reset',
+        'websocket update',
       ],
       detail: /after\.tasks = 1, but the previous frame left the cursor at 0: the client sees a gap/,
     },
     {
       mistake: 'sseNoId',
       transports: ['sse'],
-      fails: ['sse events'],
+      fails: ['sse events', 'sse reset'],
       detail: /a batch message without id::/,
     },
     {
       mistake: 'sseIdPlainJson',
       transports: ['sse'],
-      fails: ['sse events'],
+      fails: ['sse events', 'sse reset'],
       detail: /id: "\{\\"tasks\\":1\}" is not a base64url JSON cursor/,
     },
     {
@@ -287,12 +294,16 @@ describe('checkBackend against a backend with one mistake', () => {
     {
       mistake: 'ignoreCursor',
       transports: ['sse', 'long-poll', 'websocket'],
+      // A server that reads no cursor cannot tell one past its head either.
       fails: [
         'sse replay',
         'sse replay-last-event-id',
+        'sse reset',
         'long-poll replay',
         'long-poll replay-poll-cursor',
+        'long-poll reset',
         'websocket replay',
+        'websocket reset',
       ],
       timeoutMs: 1200,
       detail:
@@ -331,7 +342,13 @@ describe('checkBackend against a backend with one mistake', () => {
       mistake: 'wsTokenInQuery',
       transports: ['websocket', 'sse'],
       fails: ['websocket auth', 'websocket welcome', 'websocket update'],
-      skips: ['websocket heartbeat', 'websocket events', 'websocket token-refresh', 'websocket replay'],
+      skips: [
+        'websocket heartbeat',
+        'websocket events',
+        'websocket token-refresh',
+        'websocket replay',
+        'websocket reset',
+      ],
       detail:
         /a bad token: the WebSocket closed \(1006: Unexpected server response: 401\) before any frame: the SDK reads that as the WebSocket unavailable and tries its next transport.*never refreshes a token/,
     },
@@ -349,7 +366,7 @@ describe('checkBackend against a backend with one mistake', () => {
       mistake: 'wsBinaryBatches',
       transports: ['websocket'],
       fails: ['websocket events', 'websocket update'],
-      skips: ['websocket token-refresh', 'websocket replay'],
+      skips: ['websocket token-refresh', 'websocket replay', 'websocket reset'],
       timeoutMs: 800,
       detail: /0 arrived.*a binary message: the SDK reads text messages only and drops binary ones/,
     },
@@ -368,7 +385,13 @@ describe('checkBackend against a backend with one mistake', () => {
       mistake: 'wsFrameArrays',
       transports: ['websocket', 'sse'],
       fails: ['websocket auth', 'websocket welcome', 'websocket update'],
-      skips: ['websocket heartbeat', 'websocket events', 'websocket token-refresh', 'websocket replay'],
+      skips: [
+        'websocket heartbeat',
+        'websocket events',
+        'websocket token-refresh',
+        'websocket replay',
+        'websocket reset',
+      ],
       detailOf: 'websocket welcome',
       detail: /no valid welcome: .*a JSON array: each message must be one frame object: "\[\{/,
     },
@@ -390,7 +413,7 @@ describe('checkBackend against a backend with one mistake', () => {
     {
       mistake: 'wsHelloCursorBase64',
       transports: ['websocket'],
-      fails: ['websocket replay'],
+      fails: ['websocket replay', 'websocket reset'],
       timeoutMs: 1000,
       detail: /the server started at its head, not at the cursor; hello\.cursor is the cursor object/,
     },
@@ -450,7 +473,7 @@ describe('checkBackend against a backend with one mistake', () => {
       with: { ignoreCursor: true },
       transports: ['sse'],
       fails: ['sse events', 'sse update'],
-      skips: ['sse replay', 'sse replay-last-event-id'],
+      skips: ['sse replay', 'sse replay-last-event-id', 'sse reset'],
       timeoutMs: 800,
       detail:
         /^published 1 event\(s\) of tasks one at a time; 0 arrived .*note: the server ended the event stream 1 time\(s\).*a reconnect with tasks=0 was welcomed with cursor\.tasks = 1: past the cursor, so the events in between are lost/,
@@ -481,7 +504,7 @@ describe('checkBackend against a backend with one mistake', () => {
       mistake: 'sseEndAtUpdate404',
       with: { afterIsCursor: true },
       transports: ['sse'],
-      fails: ['sse events', 'sse replay', 'sse replay-last-event-id', 'sse update'],
+      fails: ['sse events', 'sse replay', 'sse replay-last-event-id', 'sse reset', 'sse update'],
       detailOf: 'sse update',
       detail:
         /^a batch with after\.finance = 1, but the previous frame left the cursor at 0: the client sees a gap/,
@@ -494,7 +517,74 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: [],
       detailOf: 'sse heartbeat',
       detail:
-        /^a heartbeat \d+ ms after the welcome of the stream resumed last \(\d+ ms after the first welcome; the SDK's watchdog restarts at a reconnect's welcome\) \(heartbeatMs 150\) \(note: the server ended the event stream \d time\(s\)/,
+        /^a heartbeat \d+ ms after the welcome of the stream resumed last \(\d+ ms after the first welcome; the SDK's watchdog restarts at a reconnect's welcome\) \(heartbeatMs 150\), the next \d+ ms after it \(note: the server ended the event stream \d time\(s\)/,
+    },
+    // Mistakes the other checks let pass, each lost events or delayed them
+    // (found by breaking the backend one MUST of PROTOCOL.md at a time).
+    {
+      mistake: 'replaySkipFirst',
+      transports: ['sse'],
+      fails: ['sse replay', 'sse replay-last-event-id'],
+      timeoutMs: 1000,
+      detail: /expected the events after it \(seqs 2, 3\) replayed, got 3 within 1000 ms/,
+    },
+    {
+      mistake: 'sseIgnoreLastEventId',
+      transports: ['sse'],
+      fails: ['sse replay-last-event-id'],
+      timeoutMs: 1000,
+      detail:
+        /^connected with tasks=1 in Last-Event-ID only; expected the events after it \(seqs 2, 3\) replayed, got none/,
+    },
+    {
+      // The client applies a batch's events in the order they come.
+      mistake: 'replayReversed',
+      transports: ['sse'],
+      fails: ['sse replay', 'sse replay-last-event-id'],
+      detail:
+        /event seq \d+ of tasks comes after seq \d+ in one batch: a batch lists its events in seq order/,
+    },
+    {
+      // The client would drop every next event as one it already has.
+      mistake: 'noResetPastHead',
+      transports: ['sse', 'long-poll', 'websocket'],
+      fails: ['sse reset', 'long-poll reset', 'websocket reset'],
+      timeoutMs: 1200,
+      detail:
+        /^connected with tasks=1000003 \(past its head, 3 when the events check ended\) in the cursor query parameter: no reset came for it, and its next event \(seq 4\) is at or below the client's cursor, so the client drops it .*answered with reset \{ services, cursor \}/,
+    },
+    {
+      // The client's watchdog would drop the connection 2.5 heartbeatMs after the one heartbeat.
+      mistake: 'heartbeatOnce',
+      transports: ['websocket', 'sse'],
+      fails: ['websocket heartbeat', 'sse heartbeat'],
+      detail:
+        /^a heartbeat \d+ ms after the welcome \(heartbeatMs 150\), then no heartbeat within 2 × heartbeatMs \(300 ms, \+ 250 ms\) of it with nothing published: one is due every heartbeatMs while idle, not once/,
+    },
+    {
+      // Every event would reach the client up to `wait` (25 s) late; the next poll brings it, so nothing else fails.
+      mistake: 'pollNoWake',
+      transports: ['long-poll'],
+      fails: ['long-poll held-poll'],
+      detail:
+        /^a poll with wait=1, during which one event of tasks was published 75 ms after it was sent, was answered with 204 \d+ ms after it was sent, after the publish had settled, without the event: a held poll is answered as soon as there is something new/,
+    },
+    {
+      // The added service's first event is at its start cursor: SSE sends it and the client drops it; long-poll asks past it.
+      mistake: 'updateStartPastHead',
+      transports: ['sse', 'long-poll'],
+      fails: ['sse update', 'long-poll update'],
+      timeoutMs: 1200,
+      detail:
+        /^POST \/update-services added finance, but its next event \(seq 1\) is at or below its start cursor 1: the client drops it as one it already has, so it is lost/,
+    },
+    {
+      mistake: 'updateDropsKept',
+      transports: ['websocket', 'sse'],
+      fails: ['websocket update', 'sse update'],
+      timeoutMs: 1000,
+      detail:
+        /^an update frame added finance and its next event arrived, but then an event of tasks, which the connection kept, did not arrive within 1000 ms: an update changes the services of a live connection in place/,
     },
   ];
 
@@ -635,7 +725,7 @@ describe('checkBackend against a server that is no backend', () => {
         });
         const took = performance.now() - started;
         expect(report.ok).toBe(false);
-        expect(report.checks).toHaveLength(21);
+        expect(report.checks).toHaveLength(25);
         // auth, welcome and update fail per transport (each opens a connection); the rest need a welcome.
         expect(failedNames(report)).toEqual(
           ['websocket', 'sse', 'long-poll'].flatMap((t) => [`${t} auth`, `${t} welcome`, `${t} update`]),
@@ -752,7 +842,7 @@ console.log(JSON.stringify({ good: good.ok, passed: good.checks.filter((c) => c.
       const exitLagMs = performance.now() - reportedAt;
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       expect(exitLagMs).toBeLessThan(1000);
-      expect(JSON.parse(stdout)).toEqual({ good: true, passed: 21, bad: false });
+      expect(JSON.parse(stdout)).toEqual({ good: true, passed: 25, bad: false });
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
