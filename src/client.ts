@@ -622,11 +622,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // setFlags from any tab is a change someone made now, applied as it is.
       // A change another tab made now supersedes this tab's own value of those flags.
       if (!direct) ownFlags = resolveFlags(ownFlags, pick(DEFAULT_FLAGS, Object.keys(flags) as FlagName[]));
-      // Leading, it is a follower's view (see tellFlags), which only adds
-      // disables to ours: it may be older than a setFlags this tab made as it
-      // won, which merged with ownFlags it lifted in every tab (by our
-      // re-send), and each follower tells its own.
-      applyFlags(direct ? disableWins(coordinator?.isLeader ? getState().flags : ownFlags, flags) : flags);
+      applyFlags(direct ? disableWins(ownFlags, flags) : flags);
     },
 
     cursor({ cursor, to, epochs: leaderEpochs = {} }: CursorMessage): void {
@@ -707,10 +703,6 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       client.sync({ from: tabId });
       postFlags(getState().flags, tabId);
       postState();
-    },
-
-    tellFlags(tabId: string): void {
-      postFlags(getState().flags, tabId);
     },
 
     sync({ from }): void {

@@ -49,12 +49,6 @@ export interface CoordinatorHost {
   replay(message: ReplayMessage): void;
   /** A new tab appeared (this tab leads): it answers with what it knows (the coordinator said who leads). */
   peerJoined(tabId: string): void;
-  /**
-   * A tab whose hello no leader answered won (this tab follows): it is told
-   * this tab's flags, as in a leader's answer (a direct `flags` message),
-   * never its state, which the other tabs would mirror as the leader's.
-   */
-  tellFlags(tabId: string): void;
   /** A follower asks for the leader's (this tab's) cursor. */
   sync(message: Pick<SyncMessage, 'from'>): void;
   /** A tab message was refused (see `TabChannelOptions.onInvalid`); called without `this`. */
@@ -249,16 +243,7 @@ export class TabCoordinator extends LeaderElection {
       // a flags answer older than a setFlags of ours lifted it here until
       // the leader's next message. (One that heard it as we heard its own
       // answers once: see #heardHellos.)
-      if (this.#heardHellos.has(leaderTabId)) {
-        if (this.#asking) this.post({ type: 'hello' });
-        // A follower that heard its hello, no leader having spoken since: the
-        // winner asked, and nobody answered (it won the storage lease itself,
-        // claiming the key a leader that closed removed): a kill switch set
-        // while it was idle is known here, not there. Not from a tab still
-        // asking: its view is its config's (or from before it was idle, a
-        // switch since lifted), which no leader told it.
-        else if (!this.isLeader) host.tellFlags(leaderTabId);
-      }
+      if (this.#asking && this.#heardHellos.has(leaderTabId)) this.post({ type: 'hello' });
       this.#asking = false;
       this.#heardHellos.clear();
       this.heardLeader(leaderTabId);
