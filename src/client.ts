@@ -244,6 +244,20 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
    */
   let urlFlagNames: Record<string, unknown> = {};
   /**
+   * The flags whose value in ownFlags this tab's own last flags URL document
+   * set (not another tab's, not a setFlags since).
+   */
+  let ownUrlNames: Record<string, unknown> = {};
+  /**
+   * Those of ownUrlNames read before this tab last left the channel (idle,
+   * frozen, in the back/forward cache), until its poller's next change: the
+   * document may have changed since, and the other tabs' polls posted that to
+   * every tab but this one. A leader's answer that names one in `fromUrl` read
+   * a newer document: its value replaces ours. The same object as
+   * ownUrlNames until then, so a setFlags meanwhile takes a flag out of both.
+   */
+  let urlReadBefore: Record<string, unknown> = {};
+  /**
    * The flags URL's document as the leader's poller knew it when it last
    * told this tab (a `flags` message's `document`), for this tab's poller
    * when it is loaded only later.
@@ -370,7 +384,10 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // URL's, a follower's poller took the switch for its last document's,
       // and its next poll of the unchanged document, which does not hold it,
       // lifted it in every tab.
-      for (const key in flags) delete urlFlagNames[key];
+      for (const key in flags) {
+        delete urlFlagNames[key];
+        delete ownUrlNames[key];
+      }
       applyFlags(flags);
       // Out of the channel (no subscribers) no other tab hears it: it is this tab's own.
       // In it, every tab hears it: the browser's view carries it from now on, and
@@ -609,8 +626,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // longer holds. A change someone made now, not marked so, is no longer
       // the URL's; a leader's view leaves this tab's own sources as they are.
       for (const key in flags) {
-        if (fromUrl?.includes(key as keyof ResolvedFlags)) urlFlagNames[key] = 1;
-        else if (!direct) delete urlFlagNames[key];
+        if (fromUrl?.includes(key as keyof ResolvedFlags)) {
+          // Our own document's value, read before we left: the leader's is newer (see urlReadBefore).
+          if (direct && key in urlReadBefore) ownFlags = { ...ownFlags, [key]: flags[key as FlagName] };
+          urlFlagNames[key] = 1;
+        } else if (!direct) delete urlFlagNames[key];
       }
       // What the leader's poller knows is this tab's last document until its
       // own first, which then holds no news where it is the same.
@@ -1189,6 +1209,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
   /** Drops the connection and this tab's part in the election; shows `status` unless disabled. */
   const leave = (status: 'idle' | 'connecting'): void => {
+    urlReadBefore = ownUrlNames;
     // First, so the election's stop does not find a connection to hand over.
     loop.stop();
     void cursorStore?.flush();
@@ -1457,6 +1478,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
           // document lifts the switch, as setting it to false does.
           const flags = { ...pick(options.flags, Object.keys(urlFlagNames) as FlagName[]), ...document };
           urlFlagNames = { ...document };
+          ownUrlNames = { ...document };
+          urlReadBefore = {};
           ownFlags = resolveFlags(ownFlags, flags);
           applyFlags(flags);
           // Every tab at once, as a setFlags: one without a flags URL (or
