@@ -77,8 +77,9 @@ export interface BindDomEventsOptions {
  * none). Unbinding one takes away only what no other binding of that pair
  * still asks for.
  *
- * @throws TypeError without a target outside a browser, or for `services`
- *   that is not an array; RangeError for an invalid service name.
+ * @throws TypeError without a target outside a browser, for a `target`
+ *   without `dispatchEvent`, or for `services` that is not an array;
+ *   RangeError for an invalid service name.
  *
  * @example
  * const unbind = bindDomEvents(rt, { services: ['tasks'] });
@@ -93,6 +94,11 @@ export function bindDomEvents(client: RealtimeClient, options?: BindDomEventsOpt
   }
   const target = given ?? globalThis.window;
   if (!target) throw new TypeError('bindDomEvents needs a target outside a browser window');
+  // Checked now: a target that cannot dispatch (a jQuery object, an element
+  // id) would otherwise bind, and fail at every batch, reported far from here.
+  if (typeof target.dispatchEvent !== 'function') {
+    throw new TypeError('bindDomEvents: options.target must be an EventTarget (with dispatchEvent)');
+  }
   // A closed client binds nothing, with `services` too: subscribing would
   // throw `this realtime client is closed` (a page that rebinds on login
   // before it created the new client).

@@ -203,15 +203,17 @@ const PLAIN: ReadonlySet<unknown> = new Set(['freeze', 'resume', 'visibilitychan
 const FIELDS: ReadonlySet<string> = new Set(['tabwire', 'v', 'type', 'persisted', 'visibilityState']);
 
 /**
- * A copy of `data` when it is exactly a {@link PageLifecycleMessage}, else
+ * A copy of the event's `data` when it is exactly a {@link PageLifecycleMessage}, else
  * undefined. It comes from another context (or from the app's own messages on
  * the same port): anything else, or anything that throws when read, is not
  * ours. Each field is read once and the copy is what replays: a getter (code
  * in the worker may dispatch any `data`) cannot answer the check one thing
  * and the replay another, nor throw after the check.
  */
-function readPageLifecycleMessage(data: unknown): PageLifecycleMessage | undefined {
+function readPageLifecycleMessage(event: Event): PageLifecycleMessage | undefined {
   try {
+    // Read in here too: code in the worker may dispatch any `message` event.
+    const { data } = event as Partial<MessageEvent>;
     if (typeof data !== 'object' || data === null) return undefined;
     const keys = Object.keys(data);
     const { tabwire, v, type, persisted, visibilityState } = data as Partial<Record<string, unknown>>;
@@ -276,7 +278,7 @@ export function pageLifecycleFrom(
     network.addEventListener('offline', passOn);
   }
   port.addEventListener('message', (event) => {
-    const message = readPageLifecycleMessage((event as Partial<MessageEvent>).data);
+    const message = readPageLifecycleMessage(event);
     if (message) replay(message, win, doc);
   });
   port.start?.();

@@ -137,6 +137,19 @@ describe('forwardPageLifecycle (the page)', () => {
     expect(posted).toHaveLength(1); // the initial one only
   });
 
+  it('stop() removes every listener it added, on the window and on the document', () => {
+    const page = fakePage();
+    const spies = [page.window, page.document].map((target) => ({
+      add: vi.spyOn(target, 'addEventListener'),
+      remove: vi.spyOn(target, 'removeEventListener'),
+    }));
+    forwardPageLifecycle(recorder().sink, { ...page, freezeHoldMs: 0 })();
+    for (const { add, remove } of spies) {
+      expect(add.mock.calls.length).toBeGreaterThan(0);
+      expect(remove.mock.calls).toEqual(add.mock.calls);
+    }
+  });
+
   it('holds the page after posting `freeze` (default 50 ms) so the worker acts before it is frozen too', () => {
     const page = fakePage('hidden');
     const { posted, sink } = recorder();
@@ -305,6 +318,20 @@ describe('pageLifecycleFrom (the worker)', () => {
 
     post(ok);
     expect(heard).toEqual(['visibilitychange:hidden', 'freeze']);
+  });
+
+  it('ignores, without throwing, a `message` event whose `data` throws when read', () => {
+    const { port, deliver } = fakePort();
+    const worker = pageLifecycleFrom(port, { global: new EventTarget() });
+    const heard = heardOn(worker);
+    // Code in the worker may dispatch any event named `message` at its global scope.
+    const event = Object.defineProperty(new Event('message'), 'data', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    expect(() => deliver(event)).not.toThrow();
+    expect(heard).toEqual([]);
   });
 
   it('replays the message as it was checked: a getter answers once', () => {

@@ -60,6 +60,40 @@ describe('bindDomEvents', () => {
     expect(rt.getState().services).toEqual([]);
   });
 
+  it('refuses a target that cannot dispatch, binding nothing', () => {
+    const { rt } = setup();
+    // A legacy page's jQuery wrapper, say: it bound, and then every batch
+    // threw `dispatchEvent is not a function`, reported far from the call.
+    const notATarget = { on() {}, trigger() {} } as unknown as EventTarget;
+    expect(() => bindDomEvents(rt, { services: ['tasks'], target: notATarget })).toThrow(
+      new TypeError('bindDomEvents: options.target must be an EventTarget (with dispatchEvent)'),
+    );
+    expect(rt.getState().services).toEqual([]);
+    expect(() => setRealtimePropertyFilter('p1')).toThrow(/no realtime client is bound/);
+  });
+
+  it('leaves nothing behind once unbound: no listener on the target, none on the client, no subscription', () => {
+    const { rt } = setup();
+    const on = vi.spyOn(rt, 'on');
+    const off = vi.spyOn(rt, 'off');
+    const target = new EventTarget();
+    const added = vi.spyOn(target, 'addEventListener');
+    const undo = [
+      bindDomEvents(rt, { services: ['tasks', 'users'], target }),
+      bindDomEvents(rt, { target }),
+      bindDomEvents(rt, { services: ['users'] }),
+      installDevtools(rt),
+    ];
+    expect(rt.getState().services).toEqual(['tasks', 'users']);
+    for (const unbind of undo) unbind();
+    expect(added).not.toHaveBeenCalled();
+    expect(rt.getState().services).toEqual([]);
+    // Every listener the helpers added to the client was taken away again.
+    const events = (calls: unknown[][]) => calls.map(([event]) => event).sort();
+    expect(on.mock.calls.length).toBeGreaterThan(0);
+    expect(events(off.mock.calls)).toEqual(events(on.mock.calls));
+  });
+
   it("without services (API.md's `{ target: window }`), dispatches what the tab's own subscribers get", async () => {
     const { rt, backend } = setup();
     const got: Array<{ type: string; detail: RealtimeEvent[] }> = [];
