@@ -245,7 +245,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   let urlFlagNames: Record<string, unknown> = {};
   /**
    * The flags whose value in ownFlags this tab's own last flags URL document
-   * set (not another tab's, not a setFlags since).
+   * set (not another tab's, not a setFlags of this tab's since: one of another
+   * tab's the leader names in `fromUrl` again only after a newer read).
    */
   let ownUrlNames: Record<string, unknown> = {};
   /**
