@@ -562,7 +562,7 @@ const { checkBackend } = require('tabwire/conformance');
 `,
       60_000,
     );
-    expect(out).toEqual({ ok: true, failed: [], passed: 21 });
+    expect(out).toEqual({ ok: true, failed: [], passed: 25 });
   }, 60_000);
 
   it('type-checks a consumer (ESM .ts, React .tsx, CJS .cts) against the installed types with 0 errors', () => {
