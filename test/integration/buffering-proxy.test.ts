@@ -217,7 +217,12 @@ for (const ws of ['refuse400', 'blackhole'] as const) {
     expect(rt.getState().lastError).toMatch(/^connect_timeout/);
     expect(rt.getState().counters.failedConnects).toBe(timeouts);
     expect(count(proxy, 'websocket')).toBe(DEAD_TRANSPORT_ATTEMPTS[ws].websocket);
-    expect(count(proxy, 'sse')).toBe(DEAD_TRANSPORT_ATTEMPTS[ws].sse);
+    // At most: an SSE attempt whose request had not reached the proxy when
+    // its connect timeout fired (a loaded machine, 500 ms) is a timeout the
+    // client counted above, and no request the proxy logged (seen once at
+    // a load average of 6: 1 of 2).
+    expect(count(proxy, 'sse')).toBeGreaterThanOrEqual(1);
+    expect(count(proxy, 'sse')).toBeLessThanOrEqual(DEAD_TRANSPORT_ATTEMPTS[ws].sse);
     expect(count(proxy, 'poll-open')).toBe(1);
 
     // Every reconnect from now on (the network drops the live poll) goes to
