@@ -110,6 +110,24 @@ export interface Mistakes {
   updateDropsKept?: boolean;
 }
 
+/** How a correct backend may differ from this one's defaults (none is a mistake). */
+export interface Variant {
+  /** Live events go out this many ms after the publish, as from a server that batches (the publish settles at once). */
+  batchWindowMs?: number;
+  /** Heartbeats every this many ms, while the welcome still says heartbeatMs (a coarse timer: up to 2 × heartbeatMs is allowed). */
+  heartbeatEveryMs?: number;
+  /**
+   * SSE: a reset for a cursor past the head goes out this many ms after the
+   * welcome, at the head of then, with no event of that service before it
+   * (a server that looks the cursor up first).
+   */
+  resetDelayMs?: number;
+  /** Long-poll: a poll is held at most this many ms, whatever its `wait` (a server or proxy cap). */
+  pollWaitCapMs?: number;
+  /** SSE: a comment line before every message and on connect, as a proxy's keep-alive. */
+  sseComments?: boolean;
+}
+
 export const GOOD_TOKEN = 'good-token';
 export const HEARTBEAT_MS = 150;
 const BASE = '/v2/realtime';
@@ -137,6 +155,8 @@ interface Conn {
   heartbeat?: NodeJS.Timeout;
   /** The welcome's serverTime. */
   welcomedAt?: number;
+  /** With `resetDelayMs`: the services whose reset is still to come (none of their events go out before it). */
+  resetPending?: string[];
 }
 
 export interface FakeBackend {
@@ -157,7 +177,7 @@ const unb64url = (text: string | null | undefined): Cursor | undefined => {
   }
 };
 
-export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
+export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<FakeBackend> {
   const log = new Map<string, Event[]>();
   let polls = 0;
   const conns = new Map<string, Conn>();
@@ -187,7 +207,8 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
     if ((frame.type === 'batch' || frame.type === 'reset') && !m.sseNoId && frame.cursor) {
       id = `id: ${m.sseIdPlainJson ? JSON.stringify(frame.cursor) : b64url(frame.cursor)}\n`;
     }
-    res.write(`event: ${frame.type}\n${id}data: ${JSON.stringify(frame)}\n\n`);
+    const comment = m.sseComments ? ': proxy keep-alive\n\n' : '';
+    res.write(`${comment}event: ${frame.type}\n${id}data: ${JSON.stringify(frame)}\n\n`);
   };
 
   const welcome = (conn: Conn, start: Cursor): object => {
@@ -220,7 +241,7 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
 
   const startHeartbeat = (conn: Conn, beat: () => void): void => {
     if (m.heartbeatOnce) conn.heartbeat = setTimeout(beat, HEARTBEAT_MS);
-    else if (!m.noHeartbeat) conn.heartbeat = setInterval(beat, HEARTBEAT_MS);
+    else if (!m.noHeartbeat) conn.heartbeat = setInterval(beat, m.heartbeatEveryMs ?? HEARTBEAT_MS);
   };
 
   /** Where each service starts for a client's cursor, and the resets of those past the head. */
@@ -279,7 +300,23 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
       const { conn, frames } = open(services, cursor);
       conn.sse = res;
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
-      for (const frame of frames) sseWrite(res, frame as { type: string });
+      if (m.sseComments) res.write(': proxy\n\n');
+      const late = m.resetDelayMs ? frames.filter((f) => (f as { type: string }).type === 'reset') : [];
+      for (const frame of frames) if (!late.includes(frame)) sseWrite(res, frame as { type: string });
+      if (late.length > 0) {
+        conn.resetPending = late.flatMap((f) => (f as { services: string[] }).services);
+        setTimeout(() => {
+          for (const s of conn.resetPending ?? []) {
+            sseWrite(res, {
+              type: 'reset',
+              services: [s],
+              cursor: { [s]: head(s) },
+              reason: 'epoch_changed',
+            } as never);
+          }
+          conn.resetPending = undefined;
+        }, m.resetDelayMs);
+      }
       // A stream cut before its first heartbeat has none: under load, a late
       // cut timer could otherwise fire after it.
       const cut =
@@ -323,7 +360,8 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ frames: [{ type: 'heartbeat', serverTime }] }));
       }
-      const wait = m.ignoreWait ? 0 : Number(url.searchParams.get('wait') ?? 25) * 1000;
+      const asked = m.ignoreWait ? 0 : Number(url.searchParams.get('wait') ?? 25) * 1000;
+      const wait = Math.min(asked, m.pollWaitCapMs ?? asked);
       const timer =
         m.pollHeartbeat === 'held'
           ? setTimeout(
@@ -467,6 +505,38 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
       });
     });
   });
+  /** Logs one event of `service` and sends it to the connections that have it. */
+  const commit = (service: string): void => {
+    const events = log.get(service) ?? [];
+    log.set(service, events);
+    const seq = head(service) + (m.seqStep2 ? 2 : 1);
+    events.push({
+      service,
+      entityType: 'task',
+      type: 'task.updated',
+      seq,
+      ts: Date.now(),
+      orgId: 'org_1',
+      data: {},
+    });
+    for (const conn of conns.values()) {
+      if (!conn.services.includes(service) || conn.resetPending?.includes(service)) continue;
+      const from = { [service]: seq - (m.seqStep2 ? 2 : 1) };
+      const frames = batchesAfter([service], from);
+      if (conn.sse && m.sseCutAtBatch) {
+        clearInterval(conn.heartbeat);
+        conns.delete(conn.id);
+        conn.sse.end();
+      } else if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
+      else if (conn.ws) wsSend(conn.ws, frames);
+      else if (conn.waiter && !m.pollNoWake) {
+        const pending = batchesAfter(conn.services, conn.waiter.cursor);
+        for (const frame of pending as { cursor: Cursor }[]) Object.assign(conn.cursor, frame.cursor);
+        answerPoll(conn, 200, pending);
+      }
+    }
+  };
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -476,34 +546,9 @@ export async function startFakeBackend(m: Mistakes = {}): Promise<FakeBackend> {
       return polls;
     },
     publish(service) {
-      const events = log.get(service) ?? [];
-      log.set(service, events);
-      const seq = head(service) + (m.seqStep2 ? 2 : 1);
-      events.push({
-        service,
-        entityType: 'task',
-        type: 'task.updated',
-        seq,
-        ts: Date.now(),
-        orgId: 'org_1',
-        data: {},
-      });
-      for (const conn of conns.values()) {
-        if (!conn.services.includes(service)) continue;
-        const from = { [service]: seq - (m.seqStep2 ? 2 : 1) };
-        const frames = batchesAfter([service], from);
-        if (conn.sse && m.sseCutAtBatch) {
-          clearInterval(conn.heartbeat);
-          conns.delete(conn.id);
-          conn.sse.end();
-        } else if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
-        else if (conn.ws) wsSend(conn.ws, frames);
-        else if (conn.waiter && !m.pollNoWake) {
-          const pending = batchesAfter(conn.services, conn.waiter.cursor);
-          for (const frame of pending as { cursor: Cursor }[]) Object.assign(conn.cursor, frame.cursor);
-          answerPoll(conn, 200, pending);
-        }
-      }
+      // With a batch window the publish settles at once; the event exists (and goes out) once the window closes.
+      if (m.batchWindowMs) setTimeout(() => commit(service), m.batchWindowMs);
+      else commit(service);
     },
     async close() {
       for (const conn of conns.values()) {

@@ -305,9 +305,9 @@ describe('checkBackend against a backend with one mistake', () => {
         'websocket replay',
         'websocket reset',
       ],
-      timeoutMs: 1200,
+      timeoutMs: 1500, // the empty-poll check waits for wait=1 s: 1200 left 200 ms, missed once under load
       detail:
-        /expected the events after it \(seqs 2, 3\) replayed, got none within 1200 ms \(welcome\.cursor\.tasks was 3: the server started at its head/,
+        /expected the events after it \(seqs 2, 3\) replayed, got none within 1500 ms \(welcome\.cursor\.tasks was 3: the server started at its head/,
     },
     {
       mistake: 'acceptAnyToken',
@@ -622,6 +622,70 @@ describe('checkBackend against a backend with one mistake', () => {
       }
     },
   );
+});
+
+describe('checkBackend against correct backends timed unlike the fake', () => {
+  const run = async (
+    variant: Parameters<typeof startFakeBackend>[0],
+    transports: ConformanceTransport[],
+    timeoutMs: number,
+    services = ['tasks'],
+  ) => {
+    const backend = await startFakeBackend(variant);
+    try {
+      return await checkBackend({
+        url: backend.url,
+        token: GOOD_TOKEN,
+        publish: backend.publish,
+        services,
+        transports,
+        timeoutMs,
+      });
+    } finally {
+      await backend.close();
+    }
+  };
+
+  it.concurrent('passes the heartbeat check on one beat when its time limit comes before the next is due', async () => {
+    // Beats 400 ms apart (within 2 × heartbeatMs + slack of 550 ms): the next is due after the check's
+    // 600 ms. Node fires the limit's timer up to a few ms early, so four runs show one judged by the clock.
+    const reports = await Promise.all([0, 1, 2, 3].map(() => run({ heartbeatEveryMs: 400 }, ['sse'], 600)));
+    for (const report of reports) {
+      expect(detailOf(report, 'sse heartbeat'), formatReport(report)).toMatch(
+        /^a heartbeat \d+ ms after the welcome \(heartbeatMs 150\)$/,
+      );
+      expect(statuses(report)['sse heartbeat']).toBe('passed');
+    }
+  });
+
+  it.concurrent('does not fail the held poll of a server whose heartbeat ends it while a batch window holds the event', async () => {
+    // The heartbeat (150 ms into the poll) comes before the event (75 ms + 300 ms): not a poll held until
+    // wait was up. Three such polls, each followed by the next that brings the event, need more than 1.5 s under load.
+    const report = await run({ pollHeartbeat: 'held', batchWindowMs: 300 }, ['long-poll'], 3000, [
+      'tasks',
+      'finance',
+    ]);
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(statuses(report)['long-poll held-poll']).not.toBe('failed');
+  });
+
+  it.concurrent('passes the reset check of a server whose reset comes after the publish, past its event', async () => {
+    const report = await run({ resetDelayMs: 400 }, ['sse'], 1500);
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(detailOf(report, 'sse reset')).toMatch(
+      /^connected with tasks=1000003 .*: a reset \(reason "epoch_changed"\) moved it to 4, and its next event arrived$/,
+    );
+  });
+
+  it.concurrent('passes a backend with a batch window, SSE comment lines and a long-poll wait cap', async () => {
+    const report = await run(
+      { batchWindowMs: 100, sseComments: true, pollWaitCapMs: 500 },
+      ['sse', 'long-poll'],
+      1500,
+    );
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(statuses(report)['long-poll held-poll']).toBe('passed');
+  });
 });
 
 describe("checkBackend with the user's publish or getToken misbehaving", () => {
