@@ -388,6 +388,9 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   if (process.env.NODE_ENV !== 'production') {
     needObject('options', options);
     const url: unknown = options.url;
+    // A URL object shows as its href, which looks valid: say what it is instead.
+    if (url instanceof URL)
+      throw new RangeError('url must be an absolute http(s) URL string, got a URL object: pass url.href');
     if (typeof url !== 'string' || !isHttpUrl(url)) v.fail('url', 'an absolute http(s) URL', url);
   }
 

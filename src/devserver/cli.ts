@@ -87,9 +87,15 @@ export function isLoopback(host: string): boolean {
 function printHowTo(io: CliIo, server: DevServer): void {
   const json = "-H 'content-type: application/json'";
   const event = '{"service":"tasks","entityType":"task","type":"task.updated","data":{"id":"t_1"}}';
+  // The default telemetry URL is on the page's origin: a bundler's dev server
+  // (Vite's :5173) answers it 404. This server answers it with 204.
+  const telemetry = `${new URL(server.url).origin}/telemetry/client`;
   io.out(`tabwire dev server listening: ${server.url}`);
   io.out('');
-  io.out(`  client:   createRealtime({ url: '${server.url}', auth: { getToken: () => 'dev:org_1:u_1' } })`);
+  io.out(
+    `  client:   createRealtime({ url: '${server.url}', auth: { getToken: () => 'dev:org_1:u_1' }, ` +
+      `telemetry: { url: '${telemetry}' } })`,
+  );
   io.out('            (any dev:<orgId>:<userId> token is accepted)');
   io.out(`  token:    curl -X POST ${server.url}/dev/token ${json} -d '{"orgId":"org_1","userId":"u_1"}'`);
   io.out(
@@ -103,7 +109,7 @@ function warnIfExposed(io: CliIo, host: string): void {
   if (isLoopback(host)) return;
   io.err(
     `warning: --host ${host} is not a loopback address: anyone who reaches it can connect as any user ` +
-      'of any org (dev:<orgId>:<userId> tokens), get tokens from POST /dev/token and publish. ' +
+      'of any org (dev:<orgId>:<userId> tokens), get tokens from POST <url>/dev/token and publish. ' +
       'Use it only on a network you trust.',
   );
 }

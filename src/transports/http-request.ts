@@ -37,6 +37,16 @@ export function httpDeps(options: { fetch?: typeof fetch; now?: WallClock }, kit
   return { fetch: doFetch, now: options.now ?? Date.now, kit };
 }
 
+/**
+ * `url` as an error message shows it: origin and path only. The query may
+ * hold a token (a backend that wants one in `url`), and so may credentials
+ * (which `fetch` refuses: that failure's message shows the URL too).
+ */
+function shownUrl(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
+}
+
 /** One request: `headers` get the token as `Authorization: Bearer …`. */
 export interface HttpRequest {
   headers: Record<string, string>;
@@ -65,7 +75,7 @@ export async function send(
   } catch (error) {
     throw request.signal.aborted
       ? kit.abortedError(request.signal)
-      : kit.unavailable(`${what} failed: no answer from the server`, { cause: error });
+      : kit.unavailable(`${what} failed: no answer from the server at ${shownUrl(url)}`, { cause: error });
   }
 }
 
@@ -86,12 +96,14 @@ export function codeForStatus(status: number, refusals: ReadonlyMap<string, numb
  * `RealtimeError` with its `status`: 401 `unauthorized`, 403 `forbidden`,
  * 429/503 `overloaded` (with `retryAfterMs` from a JSON body's `retryAfterMs`,
  * else from `Retry-After`), 400 `bad_request`, other 5xx `server_error`,
- * anything else `transport_unavailable`. Consumes or cancels the body so the
+ * anything else `transport_unavailable`. The message names `url`, the URL
+ * asked (see {@link shownUrl}). Consumes or cancels the body so the
  * connection is freed. Never rejects.
  */
 export async function errorFromResponse(
   response: ErrorResponseLike,
   { now, kit }: Pick<HttpDeps, 'now' | 'kit'>,
+  url: string,
 ): Promise<RealtimeError> {
   const { status } = response;
   const code = codeForStatus(status, kit.refusals);
@@ -118,5 +130,14 @@ export async function errorFromResponse(
         : parseRetryAfter(response.headers.get('retry-after'), now());
   }
   const detail = typeof message === 'string' ? `: ${message.slice(0, 200)}` : '';
-  return new kit.RealtimeError(code, `server answered HTTP ${status}${detail}`, { status, retryAfterMs });
+  // A 404 is most often a `url` that names an endpoint, or lacks the base
+  // path: a mistake made while developing, so the hint is the default build's.
+  const hint =
+    process.env.NODE_ENV !== 'production' && status === 404
+      ? "; is url the protocol's base path (e.g. …/v2/realtime)?"
+      : '';
+  return new kit.RealtimeError(code, `server answered HTTP ${status} for ${shownUrl(url)}${hint}${detail}`, {
+    status,
+    retryAfterMs,
+  });
 }

@@ -136,11 +136,12 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       const poll = async (query: PollQuery): Promise<unknown[] | RealtimeError | undefined> => {
         inFlight = new AbortController();
         const pollSignal = inFlight.signal;
+        const asked = pollUrl(url, query, kit);
         let response: Response;
         try {
           response = await send(
             deps,
-            pollUrl(url, query, kit),
+            asked,
             token,
             { headers: { Accept: 'application/json' }, signal: pollSignal },
             'poll',
@@ -149,7 +150,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
           return pollSignal.aborted ? undefined : (error as RealtimeError);
         }
         if (response.status === 204) return [];
-        if (response.status !== 200) return errorFromResponse(response, deps);
+        if (response.status !== 200) return errorFromResponse(response, deps, asked);
         let text: string;
         let body: unknown;
         try {

@@ -66,14 +66,15 @@ export function sseTransport(options: SseTransportOptions, kit: TransportKit): T
         // The cursor goes in the query and, as an EventSource would send it on a
         // reconnect, in Last-Event-ID: a server may read either.
         if (kit.hasKeys(cursor)) headers['Last-Event-ID'] = kit.encodeCursor(cursor);
+        const url = kit.streamUrl(ctx.url, { services, propertyIds, cursor });
         const response = await send(
           deps,
-          kit.streamUrl(ctx.url, { services, propertyIds, cursor }),
+          url,
           token,
           { headers, signal: controller.signal },
           'event stream request',
         );
-        if (response.status !== 200) throw await errorFromResponse(response, deps);
+        if (response.status !== 200) throw await errorFromResponse(response, deps, url);
         if (!hasContentType(response, EVENT_STREAM) || response.body === null) {
           throw unexpectedContentType(response, EVENT_STREAM, kit);
         }

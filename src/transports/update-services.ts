@@ -25,9 +25,10 @@ export async function postUpdateServices(
   signal: AbortSignal,
 ): Promise<UpdateResult> {
   const { kit } = deps;
+  const endpoint = kit.endpointUrl(url, 'update-services').href;
   const response = await send(
     deps,
-    kit.endpointUrl(url, 'update-services').href,
+    endpoint,
     token,
     {
       method: 'POST',
@@ -37,7 +38,7 @@ export async function postUpdateServices(
     },
     'update-services',
   );
-  if (response.status !== 200) throw await errorFromResponse(response, deps);
+  if (response.status !== 200) throw await errorFromResponse(response, deps, endpoint);
   // `{ cursor }` and nothing else: the reader, which never throws, keeps only
   // the fields it reads.
   let parsed: UpdateResult | undefined;

@@ -180,8 +180,17 @@ export function websocketTransport(options: WebSocketTransportOptions, kit: Tran
           // first frame there is nothing to wait for: that close finds the attempt
           // failed already, so only a live socket's close reports `socketError`.
           socketError = event;
-          if (phase < Phase.Live)
-            fail(unavailable('WebSocket error before the server answered', { cause: event }));
+          if (phase < Phase.Live) {
+            // A browser tells no status (a 404 looks like a server that is
+            // down): the URL is what the message can give, without the query
+            // (the base `url`'s may hold a token) or credentials.
+            const { origin, pathname } = new URL(url);
+            fail(
+              unavailable(`WebSocket error before the server answered at ${origin}${pathname}`, {
+                cause: event,
+              }),
+            );
+          }
         });
 
         socket.addEventListener('close', (event) => {

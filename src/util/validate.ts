@@ -142,6 +142,45 @@ export function assertObject(field: string, value: unknown): asserts value is Re
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'an object', value);
 }
 
+/** Levenshtein distance: the fewest inserts, deletes and replaces that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  // previous[j]: edits from a's first i - 1 characters to b's first j.
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The known name `key` is most likely a typo of: the nearest within 2 edits,
+ * case ignored (`orgID` is `orgId`), and fewer edits than `key` has
+ * characters, so that a short key does not match every short name.
+ * `undefined` when none is that close.
+ */
+function nearestName(key: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.min(3, key.length);
+  for (const name of names) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best;
+}
+
+/** ` (did you mean name?)` for the known name nearest `key`, or `''`. */
+function didYouMean(key: string, names: readonly string[]): string {
+  const name = nearestName(key, names);
+  return name === undefined ? '' : ` (did you mean ${name}?)`;
+}
+
 /**
  * `input`, a group of options named `prefix` without its dot: `undefined`,
  * `null` or an object with no key `known` lacks (each refused as not `what`).
@@ -149,9 +188,11 @@ export function assertObject(field: string, value: unknown): asserts value is Re
  * failureTreshold: 5 }`) would read as "no options", every default taken
  * without a word. An unknown key is named `prefix + key` (`circuit.cooldwnMs`;
  * a prefix `''` for the top level) and the known ones listed: a typo
- * (`cooldwnMs`, `emergencyDisabled`) must not pass as nothing. It is refused
- * whatever its value, `undefined` too, so a typo fails on every run, not only
- * on those that give it a value.
+ * (`cooldwnMs`, `emergencyDisabled`) must not pass as nothing. In the
+ * default build the message also names the known key it is closest to
+ * (`circuit.cooldwnMs is not an option (did you mean cooldownMs?); known: …`).
+ * It is refused whatever its value, `undefined` too, so a typo fails on every
+ * run, not only on those that give it a value.
  */
 export function group(
   input: unknown,
@@ -165,7 +206,9 @@ export function group(
     const names = Object.keys(known);
     for (const key of Object.keys(input))
       if (!names.includes(key))
-        throw new RangeError(`${prefix}${key} is not ${what}; known: ${names.join(', ')}`);
+        throw new RangeError(
+          `${prefix}${key} is not ${what}${process.env.NODE_ENV !== 'production' ? didYouMean(key, names) : ''}; known: ${names.join(', ')}`,
+        );
   }
   return input as Record<string, unknown> | null | undefined;
 }

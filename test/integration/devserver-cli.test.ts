@@ -149,7 +149,17 @@ describe('tabwire-devserver running', () => {
     const published = await post('/dev/publish');
     expect(published.status).toBe(200);
     expect(await published.json()).toMatchObject({ service: 'tasks', seq: 1, orgId: 'org_1' });
-    expect(printed).toContain(`createRealtime({ url: '${url}', auth: { getToken: () => 'dev:org_1:u_1' } })`);
+    const telemetry = `${new URL(url).origin}/telemetry/client`;
+    expect(printed).toContain(
+      `createRealtime({ url: '${url}', auth: { getToken: () => 'dev:org_1:u_1' }, telemetry: { url: '${telemetry}' } })`,
+    );
+    // The printed telemetry URL is answered (a bundler's page would get a 404 from its own origin).
+    const report = await fetch(telemetry, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'custom' }),
+    });
+    expect(report.status).toBe(204);
 
     io.stop();
     expect(await exit).toBe(EXIT_OK);
@@ -164,7 +174,7 @@ describe('tabwire-devserver running', () => {
     await printedUrl(exposed.io);
     expect(exposed.io.stderr).toHaveLength(1);
     expect(exposed.io.stderr[0]).toMatch(/^warning: --host 0\.0\.0\.0 is not a loopback address: anyone/);
-    expect(exposed.io.stderr[0]).toContain('POST /dev/token');
+    expect(exposed.io.stderr[0]).toContain('POST <url>/dev/token');
 
     const loopback = start(['--port', '0', '--host', 'localhost']);
     await printedUrl(loopback.io);

@@ -84,7 +84,10 @@ describe('the failures troubleshooting.md explains', () => {
 
   it('a wrong path: transport_unavailable, HTTP 404', async () => {
     const rt = gettingStartedClient(`${server.url}/stream`, { WebSocket });
-    expect(await lastErrorOf(rt)).toBe('transport_unavailable: server answered HTTP 404');
+    // The last transport tried (long-poll) names the URL it asked, and what to check.
+    expect(await lastErrorOf(rt)).toBe(
+      `transport_unavailable: server answered HTTP 404 for ${server.url}/stream/poll; is url the protocol's base path (e.g. …/v2/realtime)?`,
+    );
     expect(rt.getState().status).toBe('connecting');
   });
 
@@ -93,7 +96,9 @@ describe('the failures troubleshooting.md explains', () => {
     const url = down.url;
     await down.close();
     const rt = gettingStartedClient(url, { WebSocket });
-    expect(await lastErrorOf(rt)).toMatch(/^transport_unavailable: .*no answer from the server$/);
+    expect(await lastErrorOf(rt)).toMatch(
+      /^transport_unavailable: .*no answer from the server at http:\/\/127\.0\.0\.1:\d+\/v2\/realtime\/\w+$/,
+    );
   });
 
   it('no auth.getToken: unauthorized', async () => {

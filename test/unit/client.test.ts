@@ -486,7 +486,7 @@ describe('createRealtime', () => {
     await vi.advanceTimersByTimeAsync(0);
     const before = rt.getState();
     expect(() => rt.setFlags({ emergencyDisabled: true } as never)).toThrow(
-      /^flags\.emergencyDisabled is not a flag; known: enabled, emergencyDisable/,
+      /^flags\.emergencyDisabled is not a flag \(did you mean emergencyDisable\?\); known: enabled, emergencyDisable/,
     );
     expect(rt.getState()).toBe(before);
     expect(rt.getState().status).toBe('connected');

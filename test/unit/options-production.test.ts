@@ -271,6 +271,7 @@ describe('what the production build still checks', () => {
 
   it('refuses a flag that is none, or a bad value, in resolveFlags (setFlags, the flags poller)', () => {
     inProduction(() => {
+      // Without the default build's `(did you mean emergencyDisable?)`: the production build leaves its code out.
       expect(() => resolveFlags(DEFAULT_FLAGS, { emergencyDisabled: true } as never, 'setFlags')).toThrow(
         /^setFlags\.emergencyDisabled is not a flag; known: /,
       );

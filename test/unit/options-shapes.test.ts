@@ -44,7 +44,9 @@ describe('option shapes', () => {
   it('refuses a misspelt rollback threshold, as slo and alerts do', () => {
     const error = thrown({ rollback: { cooldwnMs: 60_000 } });
     expect(error).toBeInstanceOf(RangeError);
-    expect(error.message).toMatch(/^rollback\.cooldwnMs is not a rollback threshold; known: errorRate, /);
+    expect(error.message).toMatch(
+      /^rollback\.cooldwnMs is not a rollback threshold \(did you mean cooldownMs\?\); known: errorRate, /,
+    );
   });
 });
 

@@ -37,52 +37,66 @@ const PLATFORM =
 
 describe('unknown option keys', () => {
   it.each([
-    ['transport', { transport: ['sse'] }, `transport is not an option; known: ${TOP_LEVEL}`],
+    [
+      'transport',
+      { transport: ['sse'] },
+      `transport is not an option (did you mean transports?); known: ${TOP_LEVEL}`,
+    ],
     // A group's key given at the top level is no top-level option.
     ['getToken', { getToken: () => 't' }, `getToken is not an option; known: ${TOP_LEVEL}`],
     [
       'circuit.failureTreshold',
       { circuit: { failureTreshold: 5 } },
-      'circuit.failureTreshold is not an option; known: failureThreshold, cooldownMs, maxCooldownMs',
+      'circuit.failureTreshold is not an option (did you mean failureThreshold?); known: failureThreshold, cooldownMs, maxCooldownMs',
     ],
-    ['backoff.baseMS', { backoff: { baseMS: 100 } }, 'backoff.baseMS is not an option; known: baseMs, capMs'],
+    [
+      'backoff.baseMS',
+      { backoff: { baseMS: 100 } },
+      'backoff.baseMS is not an option (did you mean baseMs?); known: baseMs, capMs',
+    ],
     [
       'leader.stratgy',
       { leader: { stratgy: 'none' } },
-      'leader.stratgy is not an option; known: strategy, takeoverMs',
+      'leader.stratgy is not an option (did you mean strategy?); known: strategy, takeoverMs',
     ],
     [
       'telemetry.sampleRatee',
       { telemetry: { sampleRatee: 1 } },
-      'telemetry.sampleRatee is not an option; known: url, sampleRate, intervalMs, measure',
+      'telemetry.sampleRatee is not an option (did you mean sampleRate?); known: url, sampleRate, intervalMs, measure',
     ],
     [
       'auth.getTokn',
       { auth: { getTokn: () => 't' } },
-      'auth.getTokn is not an option; known: getToken, refreshSkewMs',
+      'auth.getTokn is not an option (did you mean getToken?); known: getToken, refreshSkewMs',
     ],
-    ['scope.orgID', { scope: { orgID: 'org_1' } }, 'scope.orgID is not an option; known: orgId, userId'],
+    [
+      'scope.orgID',
+      { scope: { orgID: 'org_1' } },
+      'scope.orgID is not an option (did you mean orgId?); known: orgId, userId',
+    ],
     [
       'optimistic.timeoutMS',
       { optimistic: { timeoutMS: 5000 } },
-      'optimistic.timeoutMS is not an option; known: timeoutMs, maxPending',
+      'optimistic.timeoutMS is not an option (did you mean timeoutMs?); known: timeoutMs, maxPending',
     ],
     [
       'flagsUrl.intervalMS',
       { flagsUrl: { url: '/flags', intervalMS: 5000 } },
-      'flagsUrl.intervalMS is not an option; known: url, intervalMs',
+      'flagsUrl.intervalMS is not an option (did you mean intervalMs?); known: url, intervalMs',
     ],
     [
       'platform.Websocket',
       { platform: { Websocket: class {} } },
-      `platform.Websocket is not an option; known: ${PLATFORM}`,
+      `platform.Websocket is not an option (did you mean WebSocket?); known: ${PLATFORM}`,
     ],
   ])('refuses %s, naming it by its full path and the known keys', (_key, options, message) => {
     expect(rangeError(options)).toBe(message);
   });
 
   it('refuses an unknown key whose value is undefined, as flags, slo, alerts and rollback do', () => {
-    expect(rangeError({ transport: undefined })).toBe(`transport is not an option; known: ${TOP_LEVEL}`);
+    expect(rangeError({ transport: undefined })).toBe(
+      `transport is not an option (did you mean transports?); known: ${TOP_LEVEL}`,
+    );
     expect(rangeError({ circuit: { failureTreshold: undefined } })).toMatch(
       /^circuit\.failureTreshold is not/,
     );
@@ -91,13 +105,41 @@ describe('unknown option keys', () => {
 
   it('still names the typo in flags, slo, alerts and rollback as before', () => {
     expect(rangeError({ flags: { emergencyDisabled: true } })).toMatch(
-      /^flags\.emergencyDisabled is not a flag;/,
+      /^flags\.emergencyDisabled is not a flag \(did you mean emergencyDisable\?\);/,
     );
-    expect(rangeError({ slo: { deliveryP99: 1 } })).toMatch(/^slo\.deliveryP99 is not an option;/);
+    expect(rangeError({ slo: { deliveryP99: 1 } })).toMatch(
+      /^slo\.deliveryP99 is not an option \(did you mean deliveryP99Ms\?\);/,
+    );
     expect(rangeError({ alerts: { droppedEvents: 1 } })).toMatch(/^alerts\.droppedEvents is not an option;/);
     expect(rangeError({ rollback: { cooldwnMs: 1 } })).toMatch(
-      /^rollback\.cooldwnMs is not a rollback threshold;/,
+      /^rollback\.cooldwnMs is not a rollback threshold \(did you mean cooldownMs\?\);/,
     );
+  });
+
+  // A misspelt option used to get the list of known ones and no more: the
+  // default build now names the one it is closest to (case, or ≤ 2 edits).
+  it('suggests the nearest known name in the default build, and none for a key close to nothing', () => {
+    expect(rangeError({ telemetery: {} })).toBe(
+      `telemetery is not an option (did you mean telemetry?); known: ${TOP_LEVEL}`,
+    );
+    expect(rangeError({ Transports: ['sse'] })).toMatch(
+      /^Transports is not an option \(did you mean transports\?\);/,
+    );
+    expect(rangeError({ conectTimeoutMS: 1 })).toMatch(
+      /^conectTimeoutMS is not an option \(did you mean connectTimeoutMs\?\);/,
+    );
+    expect(rangeError({ rollback: { errorRtae: 0.1 } })).toMatch(
+      /^rollback\.errorRtae is not a rollback threshold \(did you mean errorRate\?\); known: /,
+    );
+    expect(rangeError({ flags: { rolloutPrecent: 5 } })).toMatch(
+      /^flags\.rolloutPrecent is not a flag \(did you mean rolloutPercent\?\); known: /,
+    );
+    expect(rangeError({ slo: { deliveryP50: 1 } })).toMatch(
+      /^slo\.deliveryP50 is not an option \(did you mean deliveryP50Ms\?\); known: /,
+    );
+    // Too far from every name (3 edits or more, or as many as the key has characters).
+    expect(rangeError({ getToken: () => 't' })).toBe(`getToken is not an option; known: ${TOP_LEVEL}`);
+    expect(rangeError({ u: 'x' })).toBe(`u is not an option; known: ${TOP_LEVEL}`);
   });
 
   it('takes every known key, in every group', () => {

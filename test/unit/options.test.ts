@@ -180,6 +180,13 @@ describe('resolveOptions', () => {
     expect(rangeError({ url: 'http://' })).toBe('url must be an absolute http(s) URL, got "http://"');
   });
 
+  // A URL object used to read `got "http://…"`, which looks valid.
+  it('says so when url is a URL object, which is no string', () => {
+    expect(rangeError({ url: new URL('http://127.0.0.1:8787/v2/realtime') })).toBe(
+      'url must be an absolute http(s) URL string, got a URL object: pass url.href',
+    );
+  });
+
   it('names a bad transports entry and shows it', () => {
     expect(rangeError({ transports: [] })).toBe('transports must be a non-empty array, got []');
     expect(rangeError({ transports: ['sse', 'pigeon' as never] })).toBe(
@@ -210,7 +217,9 @@ describe('resolveFlags', () => {
   it('refuses a key that is no flag, naming it and the flags there are', () => {
     const known = 'enabled, emergencyDisable, shadowMode, rolloutPercent, disabledOrgs, disabledServices';
     expect(() => resolveFlags(DEFAULT_FLAGS, { emergencyDisabled: true } as never, 'setFlags')).toThrow(
-      new RangeError(`setFlags.emergencyDisabled is not a flag; known: ${known}`),
+      new RangeError(
+        `setFlags.emergencyDisabled is not a flag (did you mean emergencyDisable?); known: ${known}`,
+      ),
     );
     expect(() => resolveFlags(DEFAULT_FLAGS, { rolloutPercent: 5, extra: undefined } as never)).toThrow(
       new RangeError(`flags.extra is not a flag; known: ${known}`),

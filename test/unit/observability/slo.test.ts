@@ -34,7 +34,10 @@ describe('resolveSloTargets', () => {
     [{ takeoverP95Ms: -1 }, 'slo.takeoverP95Ms must be a finite number'],
     [{ circuitOpenPercent: Number.NaN }, 'slo.circuitOpenPercent must be a finite number'],
     [{ electionsPerHour: '1' }, 'slo.electionsPerHour must be a finite number'],
-    [{ deliveryP99: 2000 }, 'slo.deliveryP99 is not an option; known: deliveryP50Ms'],
+    [
+      { deliveryP99: 2000 },
+      'slo.deliveryP99 is not an option (did you mean deliveryP99Ms?); known: deliveryP50Ms',
+    ],
   ])('rejects %j with a RangeError naming the field', (overrides, message) => {
     const run = () => resolveSloTargets(overrides as unknown as Partial<SloTargets>);
     expect(run).toThrow(RangeError);

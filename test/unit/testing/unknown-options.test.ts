@@ -20,7 +20,7 @@ describe('the testing helpers refuse unknown option keys', () => {
     const error = thrown(() => createFakeBrowser(misspelt));
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error).message).toBe(
-      'default is not a createFakeBrowser option; known: backend, defaults',
+      'default is not a createFakeBrowser option (did you mean defaults?); known: backend, defaults',
     );
   });
 
@@ -29,7 +29,7 @@ describe('the testing helpers refuse unknown option keys', () => {
     const error = thrown(() => createMemoryBackend(misspelt));
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error).message).toBe(
-      'heartbeat is not a createMemoryBackend option; known: orgId, heartbeatMs, now',
+      'heartbeat is not a createMemoryBackend option (did you mean heartbeatMs?); known: orgId, heartbeatMs, now',
     );
   });
 

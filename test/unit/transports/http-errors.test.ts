@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeError } from '../../../src/errors';
 import { parseRetryAfter } from '../../../src/transports/http-errors';
 import { codeForStatus, errorFromResponse } from '../../../src/transports/http-request';
@@ -50,29 +50,36 @@ describe('parseRetryAfter', () => {
 
 describe('errorFromResponse', () => {
   const deps = { now: Date.now, kit };
+  /** The URL a transport asked: its query may hold a token, its authority credentials. */
+  const ASKED = 'https://user:secret@api.example.com/v2/realtime/stream?services=tasks&token=t0k3n';
 
   it('gives 401 unauthorized and 403 forbidden with the status', async () => {
     const unauthorized = await errorFromResponse(
       response(401, '{"code":"unauthorized","message":"expired"}'),
       deps,
+      ASKED,
     );
     expect(unauthorized).toBeInstanceOf(RealtimeError);
     expect(unauthorized).toMatchObject({ code: 'unauthorized', status: 401 });
     expect(unauthorized.message).toContain('expired');
-    expect(await errorFromResponse(response(403), deps)).toMatchObject({ code: 'forbidden', status: 403 });
+    expect(await errorFromResponse(response(403), deps, ASKED)).toMatchObject({
+      code: 'forbidden',
+      status: 403,
+    });
   });
 
   it('takes retryAfterMs from a JSON body before the Retry-After header', async () => {
     const error = await errorFromResponse(
       response(429, '{"retryAfterMs":1234}', { 'Retry-After': '9' }),
       deps,
+      ASKED,
     );
     expect(error).toMatchObject({ code: 'overloaded', status: 429, retryAfterMs: 1234 });
   });
 
   it('takes retryAfterMs from Retry-After seconds or date when the body has none', async () => {
     expect(
-      await errorFromResponse(response(503, 'busy', { 'Retry-After': '2' }), { now: () => NOW, kit }),
+      await errorFromResponse(response(503, 'busy', { 'Retry-After': '2' }), { now: () => NOW, kit }, ASKED),
     ).toMatchObject({
       code: 'overloaded',
       status: 503,
@@ -80,47 +87,76 @@ describe('errorFromResponse', () => {
     });
     const date = new Date(NOW + 7000).toUTCString();
     expect(
-      await errorFromResponse(response(429, '', { 'Retry-After': date }), { now: () => NOW, kit }),
+      await errorFromResponse(response(429, '', { 'Retry-After': date }), { now: () => NOW, kit }, ASKED),
     ).toMatchObject({
       retryAfterMs: 7000,
     });
   });
 
   it('has no retryAfterMs when the server gave none', async () => {
-    const error = await errorFromResponse(response(503), deps);
+    const error = await errorFromResponse(response(503), deps, ASKED);
     expect(error.code).toBe('overloaded');
     expect(error.retryAfterMs).toBeUndefined();
   });
 
   it('ignores a negative or non-numeric body retryAfterMs', async () => {
     expect(
-      (await errorFromResponse(response(429, '{"retryAfterMs":-1}', { 'Retry-After': '1' }), deps))
+      (await errorFromResponse(response(429, '{"retryAfterMs":-1}', { 'Retry-After': '1' }), deps, ASKED))
         .retryAfterMs,
     ).toBe(1000);
     expect(
-      (await errorFromResponse(response(429, '{"retryAfterMs":"5"}'), deps)).retryAfterMs,
+      (await errorFromResponse(response(429, '{"retryAfterMs":"5"}'), deps, ASKED)).retryAfterMs,
     ).toBeUndefined();
   });
 
   it('maps 400, other 5xx and 404/405 with their status', async () => {
-    expect(await errorFromResponse(response(400), deps)).toMatchObject({ code: 'bad_request', status: 400 });
-    expect(await errorFromResponse(response(500, 'boom'), deps)).toMatchObject({
+    expect(await errorFromResponse(response(400), deps, ASKED)).toMatchObject({
+      code: 'bad_request',
+      status: 400,
+    });
+    expect(await errorFromResponse(response(500, 'boom'), deps, ASKED)).toMatchObject({
       code: 'server_error',
       status: 500,
     });
-    expect(await errorFromResponse(response(404, 'not here'), deps)).toMatchObject({
+    expect(await errorFromResponse(response(404, 'not here'), deps, ASKED)).toMatchObject({
       code: 'transport_unavailable',
       status: 404,
     });
-    expect(await errorFromResponse(response(405), deps)).toMatchObject({
+    expect(await errorFromResponse(response(405), deps, ASKED)).toMatchObject({
       code: 'transport_unavailable',
       status: 405,
     });
   });
 
+  it('names the URL it asked, without its query or credentials', async () => {
+    for (const status of [401, 429, 500, 404]) {
+      const { message } = await errorFromResponse(response(status), deps, ASKED);
+      expect(message).toMatch(
+        new RegExp(`^server answered HTTP ${status} for https://api\\.example\\.com/v2/realtime/stream\\b`),
+      );
+      expect(message).not.toMatch(/user|secret|services|t0k3n/);
+    }
+  });
+
+  it('asks whether url is the base path on a 404, in the default build only', async () => {
+    const hint = "; is url the protocol's base path (e.g. …/v2/realtime)?";
+    expect((await errorFromResponse(response(404), deps, ASKED)).message).toBe(
+      `server answered HTTP 404 for https://api.example.com/v2/realtime/stream${hint}`,
+    );
+    expect((await errorFromResponse(response(405), deps, ASKED)).message).not.toContain(hint);
+    vi.stubEnv('NODE_ENV', 'production');
+    try {
+      expect((await errorFromResponse(response(404), deps, ASKED)).message).toBe(
+        'server answered HTTP 404 for https://api.example.com/v2/realtime/stream',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('cancels the body it does not read', async () => {
     const res = response(500, 'x'.repeat(1000));
-    await errorFromResponse(res, deps);
+    await errorFromResponse(res, deps, ASKED);
     await expect(res.text()).rejects.toThrow();
   });
 });

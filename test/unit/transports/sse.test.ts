@@ -98,6 +98,25 @@ describe('sseTransport: connect', () => {
     });
   });
 
+  // A wrong `url` or a server that is down: the message says which URL, never its query or credentials.
+  it('names the URL it asked, without query or credentials, in a status error and a network failure', async () => {
+    const ctx = { url: 'http://dev:pw@127.0.0.1:9/v2/realtime?token=s3cret' };
+    const notFound = scriptedFetch(() => new Response('', { status: 404 }));
+    const refused = (await sseTransport({ fetch: notFound.fetch }, kit)
+      .connect(recordingContext(ctx))
+      .catch((e: unknown) => e)) as RealtimeError;
+    expect(refused.message).toBe(
+      "server answered HTTP 404 for http://127.0.0.1:9/v2/realtime/stream; is url the protocol's base path (e.g. …/v2/realtime)?",
+    );
+    const down = scriptedFetch(() => Promise.reject(new TypeError('fetch failed')));
+    const failed = (await sseTransport({ fetch: down.fetch }, kit)
+      .connect(recordingContext(ctx))
+      .catch((e: unknown) => e)) as RealtimeError;
+    expect(failed.message).toBe(
+      'event stream request failed: no answer from the server at http://127.0.0.1:9/v2/realtime/stream',
+    );
+  });
+
   it('rejects with the abort reason when aborted while waiting for the answer', async () => {
     const { fetch, calls } = scriptedFetch(
       (call) =>

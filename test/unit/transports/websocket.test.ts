@@ -124,6 +124,15 @@ describe('websocketTransport: connect', () => {
     expect(ctx.closes).toEqual([]);
   });
 
+  // A browser tells no status (a 404 looks like a server that is down): the URL is what the message can give.
+  it('names the URL it opened, without query or credentials, on an error before open', async () => {
+    const { socket, promise } = setup({ url: 'https://dev:pw@api.example.com/v2/realtime?token=s3cret' });
+    socket.fail();
+    await expect(promise).rejects.toMatchObject({
+      message: 'WebSocket error before the server answered at wss://api.example.com/v2/realtime/stream',
+    });
+  });
+
   it.each([
     [4401, 'unauthorized', 401],
     [4403, 'forbidden', 403],
