@@ -45,9 +45,12 @@ export function createStore<T extends object>(initial: T): Store<T> {
  * cursor) behind its back, and no listener heard of it. Frozen, the write
  * throws in strict code (modules, classes) and is ignored in a console. Not
  * in the production build, where code that is right pays nothing for it.
+ * However deep: the flags' lists are read back too (`disabledServices` at
+ * each dispatch), and without flags in the options they are DEFAULT_FLAGS',
+ * shared by every client of the page. The client's state holds copies only
+ * (of the app's lists too), and no cycle.
  */
-function freeze(state: object): void {
-  for (const value of Object.values(state))
-    if (typeof value === 'object' && value !== null) Object.freeze(value);
-  Object.freeze(state);
+function freeze(value: object): void {
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) freeze(inner);
+  Object.freeze(value);
 }

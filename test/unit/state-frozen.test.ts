@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRealtime, type RealtimeClient } from '../../src/client';
+import { DEFAULT_FLAGS } from '../../src/options';
 import { createStore } from '../../src/store';
 import { createMemoryBackend, type MemoryBackend } from '../../src/testing/memory-backend';
 import { memoryOptions } from './react/helpers';
@@ -57,6 +58,28 @@ describe('the state snapshot', () => {
     expect(next.status).toBe('connected');
   });
 
+  // The flags' lists are read back at each dispatch (disabledServices) and
+  // gate (disabledOrgs). Without flags in the options they are DEFAULT_FLAGS'
+  // own arrays: a push into one turned realtime off in every client the page
+  // made after, too.
+  it('refuses writes into the lists it holds, whose owner is the client, not the app', async () => {
+    rt = createRealtime(memoryOptions(backend));
+    const { flags } = rt.getState();
+    expect(() => flags.disabledOrgs.push('org_test')).toThrow(TypeError);
+    expect(() => flags.disabledServices.push('tasks')).toThrow(TypeError);
+    expect(DEFAULT_FLAGS.disabledOrgs).toEqual([]);
+    expect(DEFAULT_FLAGS.disabledServices).toEqual([]);
+    // The app's own arrays are copied into the state, never frozen.
+    const disabledServices = ['billing'];
+    const disabledOrgs = ['org_other'];
+    const other = createRealtime(memoryOptions(backend, { flags: { disabledOrgs, disabledServices } }));
+    other.setFlags({ disabledServices });
+    expect(Object.isFrozen(other.getState().flags.disabledServices)).toBe(true);
+    expect(Object.isFrozen(disabledServices)).toBe(false);
+    expect(Object.isFrozen(disabledOrgs)).toBe(false);
+    await other.close();
+  });
+
   it('is left unfrozen by the production build', () => {
     vi.stubEnv('NODE_ENV', 'production');
     const store = createStore({ a: 1, nested: { b: 2 } });
@@ -72,5 +95,8 @@ describe('the state snapshot', () => {
     expect(Object.isFrozen(store.getState().nested)).toBe(true);
     store.setState({ list: [1, 2] });
     expect(Object.isFrozen(store.getState().list)).toBe(true);
+    // However deep: an object's lists, a list's objects.
+    store.setState({ nested: { b: 3, list: [1] } as { b: number } });
+    expect(Object.isFrozen((store.getState().nested as { list?: number[] }).list)).toBe(true);
   });
 });
