@@ -4,7 +4,7 @@ import { REFUSALS } from '../transports/failures';
 import { isHttpUrl } from '../transports/url';
 import { closeMeaning } from '../transports/websocket-codes';
 import { describeValue } from '../util/validate';
-import { type Item, now } from './queue';
+import { atDeadline, type Item, now } from './queue';
 import {
   type CheckerWebSocketClass,
   describeError,
@@ -190,11 +190,11 @@ function settle(options: CheckBackendOptions, WebSocket: CheckerWebSocketClass |
  * Rejects with an error that names `what`.
  */
 async function settled<T>(work: () => T | Promise<T>, deadline: number, what: string, timeoutMs: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
+  // A `publish` whose answer came in while the checker stalled settles first (see atDeadline).
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not settle within the check's ${timeoutMs} ms (timeoutMs)`)),
-      Math.max(0, deadline - now()),
+    cancel = atDeadline(deadline, () =>
+      reject(new Error(`${what} did not settle within the check's ${timeoutMs} ms (timeoutMs)`)),
     );
   });
   const done = Promise.resolve()
@@ -205,7 +205,7 @@ async function settled<T>(work: () => T | Promise<T>, deadline: number, what: st
   try {
     return await Promise.race([done, late]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 
@@ -349,6 +349,12 @@ function pacedNote(pacedAfter: number | undefined, heartbeatMs?: number): string
       ? ''
       : ` and a serverTime not half a heartbeatMs (${heartbeatMs} ms) past the last heartbeat's or welcome's (a cache replaying a stored answer, or a server answering at once with a new heartbeat instead of holding the poll)`;
   return ` (note: it came ${pacedAfter} ms after the poll was sent, before wait was up, with no cursor to move on${heartbeat}: the SDK waits before its next poll, 1 s after this one, then 2 s, 4 s and 8 s apart (nor more than its wait), until an answer moves a cursor or brings a heartbeat of the server's clock, so an event may reach the browsers up to 8 s late; a server holds a poll until an event or wait is up, and its heartbeats are heartbeatMs apart by its clock)`;
+}
+
+/** What a failure's detail says of a time limit moved on by the checker's own stall (see atDeadline), if it was. */
+function stallNote(stalledMs: number | undefined): string {
+  if (stalledMs === undefined) return '';
+  return ` (note: the checker's own process stalled at the time limit, its timer served ${Math.round(stalledMs)} ms late: the limit was moved on by that much)`;
 }
 
 /** A connection that got its welcome, shared by the checks that follow the `welcome` check. */
@@ -629,7 +635,7 @@ class TransportChecks {
         // The check's own time limit came before the next beat was due: the first one is all it can tell.
         // Told by the bound waited for, not the clock: Node fires a timer up to a few ms before it.
         if (first && until === deadline) return passed(first.detail);
-        return failed(this.#noHeartbeat(heartbeatMs, first?.detail, resumed));
+        return failed(this.#noHeartbeat(heartbeatMs, first?.detail, resumed) + stallNote(item.stalledMs));
       } else if (item.kind === 'invalid') return failed(`a frame the SDK refuses: ${item.detail}`);
       else if (item.kind === 'end') return failed(`${item.detail} while waiting for a heartbeat`);
     }

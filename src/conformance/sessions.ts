@@ -9,7 +9,7 @@ import { pastOf } from '../transports/poll-cursor';
 import { hasContentType, SseParser } from '../transports/sse-parser';
 import { endpointUrl, hasKeys, subscriptionQuery } from '../transports/url';
 import { closeMeaning, errorFromFirstFrame } from '../transports/websocket-codes';
-import { type Item, ItemQueue, now } from './queue';
+import { atDeadline, type Item, ItemQueue, now } from './queue';
 import type { ConformanceTransport } from './types';
 
 // One connection to the backend under check, per transport, as the SDK's
@@ -190,14 +190,18 @@ async function refusal(response: Response, what: string): Promise<Extract<Opened
   };
 }
 
-/** A controller that aborts at `deadline`; `stop()` clears its timer. */
+/**
+ * A controller that aborts at `deadline`, once what arrived by then is read
+ * (see {@link atDeadline}: an answer that came in while the checker stalled is
+ * not aborted unread); `stop()` clears its timer.
+ */
 function deadlineController(deadline: number): { controller: AbortController; stop: () => void } {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - now()));
+  const cancel = atDeadline(deadline, () => controller.abort());
   return {
     controller,
     stop: () => {
-      clearTimeout(timer);
+      cancel();
       controller.abort();
     },
   };
@@ -295,13 +299,13 @@ async function openSse(params: OpenParams): Promise<Opened> {
   const cursor: Cursor = { ...params.cursor };
   const close = (): void => {
     closed = true;
-    clearTimeout(openTimer);
+    cancelOpen();
     stop();
     onEnd?.();
   };
   // Until the welcome is in, `openBy` bounds the request and the reading of a refusal's body.
   const openBy = params.openBy ?? deadline;
-  const openTimer = setTimeout(close, Math.max(0, openBy - now()));
+  const cancelOpen = atDeadline(openBy, close);
 
   /** `GET /stream` from `from`, as the SDK sends it: a `200 text/event-stream` body, or why not. */
   const request = async (
@@ -418,9 +422,10 @@ async function openSse(params: OpenParams): Promise<Opened> {
         // resumed stream replaces (asked with the new services).
         if (resumes === resumed && !closed) {
           await new Promise<void>((done) => {
-            const timer = setTimeout(done, Math.max(0, Math.min(until, now() + UPDATE_END_RACE_MS) - now()));
+            // Not a bare timer: an end that came in while the checker stalled is read first.
+            const cancel = atDeadline(Math.min(until, now() + UPDATE_END_RACE_MS), () => done());
             onEnd = () => {
-              clearTimeout(timer);
+              cancel();
               done();
             };
           });
@@ -440,7 +445,7 @@ async function openSse(params: OpenParams): Promise<Opened> {
     },
   };
   const welcome = await queue.next(openBy);
-  clearTimeout(openTimer);
+  cancelOpen();
   return opened(welcome, session, 'event');
 }
 
@@ -464,7 +469,7 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
   const close = (): void => {
     if (closed) return;
     closed = true;
-    clearTimeout(timer);
+    cancelDeadline();
     try {
       // `terminate` also ends a socket still opening, which `close` leaves to a timer of its own.
       if (socket.terminate) socket.terminate();
@@ -473,7 +478,9 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
       // already closed
     }
   };
-  const timer = setTimeout(close, Math.max(0, deadline - now()));
+  // At the deadline, once what arrived by then is read (see atDeadline): a
+  // frame that came in while the checker stalled reaches the reader first.
+  const cancelDeadline = atDeadline(deadline, close);
   socket.addEventListener('open', () => {
     const hello: Record<string, unknown> = {
       type: 'hello',
@@ -532,7 +539,7 @@ async function openWebSocket(params: OpenParams): Promise<Opened> {
         closeCode: event.code,
       });
     }
-    clearTimeout(timer);
+    cancelDeadline();
     closed = true;
   });
   const session: Session = {

@@ -186,7 +186,10 @@ describe('checkBackend against a backend with one mistake', () => {
     // the opening and the answered ones.
     expect(backend.polls).toBeLessThanOrEqual(50);
     // Every poll answered at once, before the publish made during it: whether an event ends a held poll cannot be told.
-    expect(detailOf(report, 'long-poll held-poll')).toMatch(/^skipped: each of the 3 polls held/);
+    // Unless the backend (in this process) read a poll only after that publish, under load: then it is answered with it.
+    expect(detailOf(report, 'long-poll held-poll')).toMatch(
+      /^skipped: each of the 3 polls held|^a poll with wait=1, during which one event of tasks was published \d+ ms after it was sent, was answered with it /,
+    );
     // It passes (PROTOCOL.md: "up to" wait), noted: the client paces it too.
     expect(detailOf(report, 'long-poll empty-poll')).toMatch(
       /^204 after \d+ ms for a poll with wait=1 and nothing new \(note: it came \d+ ms after the poll was sent, before wait was up, with no cursor to move on: the SDK waits before its next poll/,
@@ -515,6 +518,8 @@ describe('checkBackend against a backend with one mistake', () => {
       mistake: 'sseEndBeforeHeartbeat',
       transports: ['sse'],
       fails: [],
+      // Four reconnects took 1.4 s once under load: the check's time limit then came before the next beat.
+      timeoutMs: 3000,
       detailOf: 'sse heartbeat',
       detail:
         /^a heartbeat \d+ ms after the welcome of the stream resumed last \(\d+ ms after the first welcome; the SDK's watchdog restarts at a reconnect's welcome\) \(heartbeatMs 150\), the next \d+ ms after it \(note: the server ended the event stream \d time\(s\)/,
@@ -651,8 +656,9 @@ describe('checkBackend against correct backends timed unlike the fake', () => {
     // 600 ms. Node fires the limit's timer up to a few ms early, so four runs show one judged by the clock.
     const reports = await Promise.all([0, 1, 2, 3].map(() => run({ heartbeatEveryMs: 400 }, ['sse'], 600)));
     for (const report of reports) {
+      // The next beat too when the checker stalled at its limit: the limit then moves on by the stall.
       expect(detailOf(report, 'sse heartbeat'), formatReport(report)).toMatch(
-        /^a heartbeat \d+ ms after the welcome \(heartbeatMs 150\)$/,
+        /^a heartbeat \d+ ms after the welcome \(heartbeatMs 150\)(, the next \d+ ms after it)?$/,
       );
       expect(statuses(report)['sse heartbeat']).toBe('passed');
     }
