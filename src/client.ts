@@ -32,6 +32,7 @@ import {
 import { Dispatcher } from './pipeline/dispatcher';
 import { EventPipeline } from './pipeline/event-pipeline';
 import { parseServerFrame } from './protocol/parse';
+import { isPropertyId } from './protocol/property-id';
 import { isServiceName, readCursor } from './protocol/read';
 import type { Cursor, RealtimeEvent, ServerFrame, WelcomeFrame } from './protocol/schemas';
 import {
@@ -352,14 +353,11 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
 
     setPropertyFilter(propertyId: string | null): void {
       assertOpen();
-      // No commas: SSE and long-poll list the ids comma-separated (PROTOCOL.md),
-      // so one with a comma would reach the server as two, and its events be
-      // filtered out; over WebSocket it would work, until the fallback.
-      if (
-        propertyId !== null &&
-        (typeof propertyId !== 'string' || propertyId === '' || propertyId.includes(','))
-      ) {
-        fail('propertyId', 'a non-empty string without commas, or null', propertyId);
+      // In both builds: other tabs drop needs with a bad id (this tab would
+      // lose its events), and one that reached the URL of SSE or long-poll
+      // would be two ids (a comma) or fail to build (a lone surrogate).
+      if (propertyId !== null && !isPropertyId(propertyId)) {
+        fail('propertyId', 'a string of 1..100 chars, no commas or lone surrogates, or null', propertyId);
       }
       if (propertyId === getState().propertyFilter) return;
       setState({ propertyFilter: propertyId });

@@ -1,11 +1,15 @@
 import * as z from 'zod/mini';
 
+import { PROPERTY_ID_PATTERN } from './property-id';
 import { SERVICE_NAME_PATTERN } from './read';
 
-export { SERVICE_NAME_PATTERN };
+export { PROPERTY_ID_PATTERN, SERVICE_NAME_PATTERN };
 
 /** A service name: letters, digits, `_ . : -`, 1..100 chars, never a prototype key. */
 export const serviceNameSchema = z.string().check(z.regex(SERVICE_NAME_PATTERN));
+
+/** A property id of a property filter: 1..100 chars, no comma, no lone surrogate. */
+export const propertyIdSchema = z.string().check(z.regex(PROPERTY_ID_PATTERN));
 
 /** A sequence number: a safe integer ≥ 0. */
 export const seqSchema = z.int().check(z.nonnegative());

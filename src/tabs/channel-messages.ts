@@ -1,5 +1,6 @@
 import type * as z from 'zod/mini';
 import { DEFAULT_FLAGS, FLAG_CHECKS } from '../options';
+import { isPropertyId } from '../protocol/property-id';
 import {
   arrayOf,
   type Field,
@@ -113,7 +114,9 @@ const FIELDS: Record<string, readonly Field[]> = {
   hello: [],
   needs: [
     ['services', readServiceNames],
-    ['propertyFilter', (value) => (value === null ? value : str(value))],
+    // An invalid id drops the message: the leader would put it in the URL of
+    // every tab's connection (a lone surrogate makes building it throw).
+    ['propertyFilter', is((value) => value === null || isPropertyId(value))],
   ],
   bye: [],
   sync: [],

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { flagsPayloadSchema } from '../flags/flags-schema';
-import { cursorSchema, serviceNameSchema } from '../protocol/schemas';
+import { cursorSchema, propertyIdSchema, serviceNameSchema } from '../protocol/schemas';
 import { CHANNEL_MESSAGE_VERSION, MAX_TAB_ID_CHARS } from './channel-messages';
 
 /**
@@ -33,8 +33,9 @@ export const needsMessageSchema = z.object({
   ...envelope,
   type: z.literal('needs'),
   services: z.array(serviceNameSchema),
-  // `null`: every property (PROTOCOL.md, property filter).
-  propertyFilter: z.nullable(z.string()),
+  // `null`: every property (PROTOCOL.md, property filter). A valid id only:
+  // the leader puts every tab's into the shared connection's URL.
+  propertyFilter: z.nullable(propertyIdSchema),
 });
 
 /** A tab is leaving (pagehide, `close()`): drop its needs without waiting for a timeout. */

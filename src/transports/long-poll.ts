@@ -68,6 +68,16 @@ export function pollUrl(base: string, query: PollQuery, kit: TransportKit): stri
 }
 
 /**
+ * The connection id of a `welcome` frame, where a poll's URL can carry it:
+ * `encodeURIComponent` throws on a lone surrogate, and a poll that throws
+ * ends the loop with an unhandled rejection. A welcome without one is none.
+ */
+const pollableId = (frame: unknown): string | undefined => {
+  const id = connectionIdOfWelcomeObject(frame);
+  return id && /\p{Cs}/u.test(id) ? undefined : id;
+};
+
+/**
  * The long-poll transport. `connect` makes one `GET /poll?…&wait=0` without a
  * connection id; its answer starts with the `welcome` that names the
  * connection, and `connect` resolves then. After that it polls in a loop with
@@ -185,7 +195,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
         close();
         throw frames;
       }
-      const welcomeId = connectionIdOfWelcomeObject(frames[0]);
+      const welcomeId = pollableId(frames[0]);
       // An `error` frame instead (a refusal) goes to the core, which reads it
       // as on a live connection (`forbidden`: stop) and closes this one.
       if (!welcomeId && (frames[0] as { type?: unknown } | null)?.type !== 'error') {
@@ -213,7 +223,7 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             if (type === 'welcome') {
               // A server that forgot an idle connection opens a new one on the next
               // poll and says so with a new welcome: later polls and updates use it.
-              connectionId = connectionIdOfWelcomeObject(frame) ?? connectionId;
+              connectionId = pollableId(frame) ?? connectionId;
               // The answer to a poll is the heartbeat (a 204 becomes one), and the
               // server may hold a poll for `wait`: a shorter `heartbeatMs` is raised
               // to it, so the core's watchdog (dead after two missed) never ends a

@@ -102,6 +102,20 @@ describe('what the production build still refuses', () => {
     expect(rt.getState().propertyFilter).toBeNull();
   });
 
+  it('a property filter no URL can carry: a lone surrogate, or over 100 chars', () => {
+    // encodeURIComponent throws URIError on a lone surrogate where SSE and
+    // long-poll build their URLs; other tabs drop the needs that carry one.
+    const rt = client();
+    for (const propertyId of ['\uD800', 'p\uDC00', 'x'.repeat(101), '😀'.repeat(101)]) {
+      expect(() => rt.setPropertyFilter(propertyId)).toThrow(RangeError);
+      expect(() => rt.setPropertyFilter(propertyId)).toThrow(/^propertyId must be /);
+    }
+    expect(rt.getState().propertyFilter).toBeNull();
+    // A well-formed pair is one character; 100 of them fit.
+    rt.setPropertyFilter('😀'.repeat(100));
+    expect(rt.getState().propertyFilter).toBe('😀'.repeat(100));
+  });
+
   it('a misspelled flag in setFlags (a kill switch must not pass as nothing)', () => {
     const rt = client();
     expect(() => rt.setFlags({ emergencyDisabled: true } as never)).toThrow(RangeError);

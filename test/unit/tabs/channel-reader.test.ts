@@ -78,6 +78,19 @@ const serviceName = fc.constantFrom(
 );
 const validServiceName = fc.constantFrom('tasks', 'crm', 'a.b:c-d_1', 'x'.repeat(100), 'toString', '0');
 
+/**
+ * Property filters, valid and not: `null`, any string, and strings of
+ * `tricky` characters and commas around the bound of 100 code points (a lone
+ * surrogate or a comma makes one invalid; a pair counts once).
+ */
+const propertyFilter = fc.oneof(
+  { arbitrary: fc.string({ minLength: 1, maxLength: 20 }), weight: 4 },
+  fc.constant(null),
+  fc.string({ unit: fc.constantFrom('p', '😀', '\uD83D', '\uDE00', ','), maxLength: 4 }),
+  fc.string({ unit: fc.constantFrom('p', '😀'), minLength: 97, maxLength: 103 }),
+  fc.constantFrom('', ',', 'a,b', '\uD800', 'p\uDFFF', '\uDE00\uD83D', 'x'.repeat(100), 'x'.repeat(101)),
+);
+
 const cursor = fc.oneof(
   { arbitrary: fc.dictionary(validServiceName, fc.nat(), { maxKeys: 3 }), weight: 4 },
   fc.dictionary(serviceName, fc.oneof(fc.nat(), weird), { maxKeys: 3 }),
@@ -132,7 +145,7 @@ const bodies: Record<ChannelMessageType, fc.Arbitrary<Record<string, unknown>>> 
   sync: fc.constant({}),
   needs: fc.record({
     services: fc.array(fc.oneof({ arbitrary: validServiceName, weight: 8 }, serviceName), { maxLength: 3 }),
-    propertyFilter: fc.oneof(fc.string(), fc.constant(null)),
+    propertyFilter,
   }),
   leader: fc.record({ leaderTabId: tabId }),
   frame: fc.record({
@@ -425,6 +438,21 @@ describe('parseChannelMessage agrees with channelMessageSchema', () => {
     // biome-ignore lint/suspicious/noSparseArray: a hole is the point
     ['services with a hole', { ...base, type: 'needs', services: [, 'tasks'], propertyFilter: null }],
     ['propertyFilter: undefined', { ...base, type: 'needs', services: [], propertyFilter: undefined }],
+    ["propertyFilter: ''", { ...base, type: 'needs', services: [], propertyFilter: '' }],
+    ['propertyFilter with a comma', { ...base, type: 'needs', services: [], propertyFilter: 'p1,p2' }],
+    ['propertyFilter: a lone surrogate', { ...base, type: 'needs', services: [], propertyFilter: '\uD800' }],
+    [
+      'propertyFilter: reversed halves',
+      { ...base, type: 'needs', services: [], propertyFilter: '\uDE00\uD83D' },
+    ],
+    [
+      'propertyFilter of 101 chars',
+      { ...base, type: 'needs', services: [], propertyFilter: 'x'.repeat(101) },
+    ],
+    [
+      'propertyFilter of 100 pairs',
+      { ...base, type: 'needs', services: [], propertyFilter: '😀'.repeat(100) },
+    ],
     ['consecutiveFailures: 1.5', { ...state, circuit: { state: 'open', consecutiveFailures: 1.5 } }],
     ['consecutiveFailures: 2**53', { ...state, circuit: { state: 'open', consecutiveFailures: 2 ** 53 } }],
     ['consecutiveFailures: -0', { ...state, circuit: { state: 'open', consecutiveFailures: -0 } }],

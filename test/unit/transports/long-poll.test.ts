@@ -110,6 +110,11 @@ describe('longPollTransport: connect', () => {
     ['is not { frames }', () => json(200, { items: [] })],
     ['is not JSON', () => new Response('<html>', { status: 200 })],
     ['is a 204', () => new Response(null, { status: 204 })],
+    // encodeURIComponent throws on it: the loop's first poll died unhandled.
+    [
+      'names a connection no URL can carry (a lone surrogate)',
+      () => json(200, { frames: [{ ...WELCOME, connectionId: 'lp-\uD800' }] }),
+    ],
   ])('rejects a first answer that %s as transport_unavailable', async (_, answer) => {
     const s = server(answer);
     await expect(
@@ -206,6 +211,19 @@ describe('longPollTransport: the poll loop', () => {
     await connection.update(['tasks'], null);
     const post = s.calls.find((c) => c.init.method === 'POST')!;
     expect(JSON.parse(String(post.init.body))).toMatchObject({ connectionId: 'lp-2' });
+  });
+
+  it('keeps its connection id when a later welcome names one no URL can carry', async () => {
+    const s = server(() => json(200, { frames: [WELCOME] }));
+    s.queue.push(() => json(200, { frames: [{ ...WELCOME, connectionId: '\uDC00', serverTime: 60_001 }] }));
+    const ctx = recordingContext();
+    await longPollTransport({ fetch: s.fetch }, kit).connect(ctx);
+    await flush();
+    await flush();
+    // The next poll went out: building its URL with that id threw, and ended the loop.
+    expect(s.polls()).toHaveLength(3);
+    expect(query(s.polls()[2]!).get('connectionId')).toBe('lp-1');
+    expect(ctx.closes).toEqual([]);
   });
 
   it('turns a 204 (or an empty 200) into a heartbeat frame with the wall clock time', async () => {
