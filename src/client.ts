@@ -357,7 +357,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       // lose its events), and one that reached the URL of SSE or long-poll
       // would be two ids (a comma) or fail to build (a lone surrogate).
       if (propertyId !== null && !isPropertyId(propertyId)) {
-        fail('propertyId', 'a string of 1..100 chars, no commas or lone surrogates, or null', propertyId);
+        fail('propertyId', 'a non-empty string, no commas or lone surrogates, or null', propertyId);
       }
       if (propertyId === getState().propertyFilter) return;
       setState({ propertyFilter: propertyId });

@@ -354,7 +354,7 @@ function pacedNote(pacedAfter: number | undefined, heartbeatMs?: number): string
 /** What a failure's detail says of a time limit moved on by the checker's own stall (see atDeadline), if it was. */
 function stallNote(stalledMs: number | undefined): string {
   if (stalledMs === undefined) return '';
-  return ` (note: the checker's own process stalled at the time limit, its timer served ${Math.round(stalledMs)} ms late: the limit was moved on by that much)`;
+  return ` (note: the checker's own process stalled at the time limit, its timer served ${Math.round(stalledMs)} ms late: the limit was set again that much after it)`;
 }
 
 /** A connection that got its welcome, shared by the checks that follow the `welcome` check. */

@@ -8,7 +8,7 @@ export { PROPERTY_ID_PATTERN, SERVICE_NAME_PATTERN };
 /** A service name: letters, digits, `_ . : -`, 1..100 chars, never a prototype key. */
 export const serviceNameSchema = z.string().check(z.regex(SERVICE_NAME_PATTERN));
 
-/** A property id of a property filter: 1..100 chars, no comma, no lone surrogate. */
+/** A property id of a property filter: non-empty, no comma, no lone surrogate. */
 export const propertyIdSchema = z.string().check(z.regex(PROPERTY_ID_PATTERN));
 
 /** A sequence number: a safe integer ≥ 0. */

@@ -11,13 +11,15 @@ import { fakeBrowserEach } from './fake-browser-each';
 // The leader subscribes to the union of every tab's property filter, and SSE
 // and long-poll put those ids in the URL. One tab (another deploy, a buggy
 // build, a hostile script) announcing a filter that cannot be sent (a lone
-// surrogate makes `encodeURIComponent` throw; a comma splits it in two; ''
-// or an overlong id) broke or changed the connection of every tab. Such a
-// `needs` message is invalid: counted, dropped, and never in the union.
+// surrogate makes `encodeURIComponent` throw; a comma splits it in two; '')
+// broke or changed the connection of every tab. Such a `needs` message is
+// invalid: counted, dropped, and never in the union. A long id is none of
+// these: the previous deploy took one, and a dropped `needs` left its tab
+// without its events.
 
 const browser = fakeBrowserEach();
 
-const BAD_FILTERS: unknown[] = ['\uD800', 'p\uDC00q', '', 'a,b', 'x'.repeat(101), 5];
+const BAD_FILTERS: unknown[] = ['\uD800', 'p\uDC00q', '', 'a,b', 5];
 
 /** Posts raw messages on the tabs' channel, as a tab of another bundle could. */
 function rogue(): { post(message: unknown): void } {
@@ -72,6 +74,24 @@ describe("another tab's needs with a property filter that cannot be sent", () =>
     expect(leader.getState().counters.invalidTabMessages).toBe(before + BAD_FILTERS.length);
     expect(transport.asked.every((ids) => ids?.length === 1 && ids[0] === 'p1')).toBe(true);
     expect(leader.getState().status).toBe('connected');
+  });
+
+  it("keeps a long id a tab of the previous deploy announces in the union: that tab's events still come", async () => {
+    // The previous version's setPropertyFilter took any length: dropping its
+    // needs left that tab without its events (its services out of the union).
+    const transport = recording(browser().backend.transport);
+    const leader = browser().tab({ transports: [transport] });
+    record(leader);
+    leader.setPropertyFilter('p1');
+    await settle();
+    const before = leader.getState().counters.invalidTabMessages;
+    const long = `org/${'a'.repeat(120)}`;
+
+    rogue().post(needs(long));
+    await settle();
+
+    expect(leader.getState().counters.invalidTabMessages).toBe(before);
+    expect(transport.asked.at(-1)).toEqual([long, 'p1']);
   });
 
   it("leaves the leader's long-poll connection polling", async () => {
