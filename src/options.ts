@@ -392,6 +392,17 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     if (url instanceof URL)
       throw new RangeError('url must be an absolute http(s) URL string, got a URL object: pass url.href');
     if (typeof url !== 'string' || !isHttpUrl(url)) v.fail('url', 'an absolute http(s) URL', url);
+    // The channel's name escapes these with encodeURIComponent, which throws a
+    // bare `URIError: URI malformed` on a lone surrogate (an id cut inside an
+    // emoji's pair by a `slice`): name the option instead.
+    const scope = options.scope as { orgId?: unknown; userId?: unknown } | undefined;
+    for (const [field, value] of [
+      ['appKey', options.appKey],
+      ['scope.orgId', scope?.orgId],
+      ['scope.userId', scope?.userId],
+    ] as const)
+      if (typeof value === 'string' && /\p{Cs}/u.test(value))
+        v.fail(field, 'a string without lone surrogates (cut inside a pair?)', value);
   }
 
   // Checked in both builds: its checks are the flags' (setFlags), so skipping them would drop no code.

@@ -67,6 +67,20 @@ describe('resolveOptions', () => {
     );
     expect(rangeError({ scope: { userId: 5 as never } })).toBe('scope.userId must be a string, got 5');
     expect(rangeError({ appKey: '' })).toBe('appKey must be a non-empty string, got ""');
+    // An id cut inside a pair: the channel's name (encodeURIComponent) threw a bare URIError.
+    const cut = '👤'.slice(0, 1);
+    for (const [options, field] of [
+      [{ scope: { orgId: `org_${cut}` } }, 'scope.orgId'],
+      [{ scope: { orgId: 'o', userId: cut } }, 'scope.userId'],
+      [{ appKey: `app${cut}` }, 'appKey'],
+    ] as const)
+      expect(rangeError(options)).toMatch(
+        new RegExp(`^${field} must be a string without lone surrogates \\(cut inside a pair\\?\\), got "`),
+      );
+    expect(resolveOptions({ url, scope: { orgId: 'org_👤', userId: '👤' } }).scope).toEqual({
+      orgId: 'org_👤',
+      userId: '👤',
+    });
     expect(rangeError({ devtools: 1 as never })).toBe('devtools must be a boolean, got 1');
     expect(rangeError({ flagsUrl: { url: '/f', intervalMs: 999 } })).toBe(
       'flagsUrl.intervalMs must be an integer ≥ 1000 and ≤ 2147483647, got 999',
