@@ -15,6 +15,9 @@ import '../../src/tabs/storage-lease-election';
 import '../../src/tabs/storage-channel';
 import '../../src/observability/sli-measurement';
 import '../../src/observability/sli-reporter';
+import '../../src/transports/long-poll';
+import '../../src/transports/sse';
+import { createFuzzServer, type FuzzServer } from './client-fuzz-server';
 import { seeded } from './seeded-random';
 
 // A client-level fuzz test. The readers have differential tests of their
@@ -36,9 +39,20 @@ import { seeded } from './seeded-random';
 //   fallback): leader claims, cursor answers, relays of the frames above,
 //   flags, states, replays, syncs and needs from many fake tabs, also under
 //   the id of a real tab, and garbage; and garbage in the storage lease;
+// - in every string that comes from outside (tab ids, property filters,
+//   service and org names, epochs, connection ids, event fields, messages,
+//   reasons, storage values), now and then any UTF-16 at all: lone
+//   surrogates above all, and what a URL gives a meaning to (`,` `%` `&`);
 //
 // interleaved with publishing, drops, time, subscribe/unsubscribe, property
 // filters, setFlags and close() at any point.
+//
+// The leader's transport is the memory backend's, handed the frames
+// directly, or the real long-poll or SSE transport over a fake `fetch`
+// (client-fuzz-server.ts: the memory backend behind a server that reads the
+// query as a server would): so what other tabs and the server said reaches
+// the URLs these build (a lone surrogate in another tab's property filter
+// once made `encodeURIComponent` throw there, and long-poll's loop die).
 //
 // The oracle, after every step: no exception escaped (reportError,
 // console.error, unhandled rejections, the client's `error` event, a throw
@@ -48,7 +62,9 @@ import { seeded } from './seeded-random';
 // had the service switched off, with strictly increasing seqs (a `resync` of
 // the service starts a new epoch, where seqs may start over); what reaches
 // the app's event listeners is validated too; getState() is plain JSON, its
-// status one of the documented values, its counters never go down.
+// status one of the documented values, its counters never go down. Over
+// HTTP, the server can read every query, and at the end a leader that a tab
+// needs events for still asks the server (a poll, a stream).
 //
 // By design, and not flagged: another tab of the origin is trusted to elect
 // and to relay. A hostile tab can make this tab give up its connection (a
@@ -57,9 +73,13 @@ import { seeded } from './seeded-random';
 // `forbidden` state), relay events the server never sent (validated, in
 // order, once) and resets (a `resync` follows, and seqs may start over).
 //
-// FUZZ_RUNS=<n> for a longer hunt (default 100: the file takes a few
-// seconds), FUZZ_OPS=<n> for longer sequences (default up to 80 steps), FUZZ_SEED=<seed> [FUZZ_PATH=<path>] to replay a failure,
+// FUZZ_RUNS=<n> for a longer hunt (default 100, a third per transport: the
+// file takes a few seconds), FUZZ_OPS=<n> for longer sequences (default up to 80 steps), FUZZ_SEED=<seed> [FUZZ_PATH=<path>] to replay a failure,
 // FUZZ_STATS=1 to print what the runs reached.
+
+// The real one, for a turn of the event loop with fake timers installed:
+// Node reports an unhandled rejection only between macrotasks.
+const realSetImmediate = setImmediate;
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => {
@@ -87,8 +107,55 @@ const PROPS = [null, 'p1', 'p2'] as const;
 const FAKE_TABS = ['evil-a', 'evil-b', 'evil-c', 'evil-d'];
 const STATUSES = ['idle', 'connecting', 'connected', 'reconnecting', 'disabled', 'closed'];
 const MAX_FRAME_CHARS = 4096;
+const TELEMETRY_URL = 'http://tabwire.test/telemetry';
+/** A server's longest retry wait (MAX_RETRY_AFTER_MS) and a backoff (capMs below) past it. */
+const KEEPS_ASKING_MS = 300_000 + 10_000;
 
 // ---- arbitraries --------------------------------------------------------
+
+/**
+ * One UTF-16 code unit of a string from outside (another tab, the server,
+ * storage): any at all, lone surrogates above all (`encodeURIComponent`
+ * throws on one, and SSE and long-poll put what other tabs and the server
+ * said in their URLs), and what a URL or a list gives a meaning to.
+ * fast-check's `binary` unit makes no lone surrogates.
+ */
+const wildUnit: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '\uD800',
+      '\uDBFF',
+      '\uDC00',
+      '\uDFFF',
+      ',',
+      '%',
+      '&',
+      '=',
+      '#',
+      '?',
+      '+',
+      '/',
+      ' ',
+    ),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('\n', '\r', '\0', '\u2028', '\uFEFF', '\uFFFF', 'a', '\u{1F600}') },
+);
+const shortWild = fc.string({ unit: wildUnit, maxLength: 6 });
+/**
+ * Any string of UTF-16 code units, short; half of them with a lone
+ * surrogate somewhere (what a URL cannot carry), not only by the odd draw.
+ */
+const wildString = fc.oneof(
+  shortWild,
+  fc
+    .tuple(shortWild, fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF'), shortWild)
+    .map((parts) => parts.join('')),
+);
+/** A string from outside: one of the `plausible` values mostly, else any string at all. */
+const outside = <T>(...plausible: T[]): fc.Arbitrary<T | string> =>
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...plausible) }, { weight: 1, arbitrary: wildString });
 
 /** A seq relative to the leader's cursor of the service (plausible), or absolute (odd). */
 type SeqSpec = { rel: number } | { abs: unknown };
@@ -104,6 +171,7 @@ const seqSpec: fc.Arbitrary<SeqSpec> = fc.oneof(
 const anyName = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...SUBSCRIBABLE) },
   { weight: 3, arbitrary: fc.constantFrom(...NAMES) },
+  { weight: 1, arbitrary: wildString },
 );
 const cursorSpec = fc.array(fc.tuple(anyName, seqSpec), { maxLength: 4 });
 const BIG = Number.MAX_VALUE;
@@ -119,6 +187,8 @@ interface EventSpec {
   seq: SeqSpec;
   id?: string;
   prop?: unknown;
+  /** The event's `entityType` and `type`; default `item`, `item.updated`. */
+  entity?: string;
   /** Drops a required field: an invalid event, an invalid batch. */
   broken?: boolean;
   data?: unknown;
@@ -184,10 +254,11 @@ const eventSpec: fc.Arbitrary<EventSpec> = fc.record(
   {
     service: anyName,
     seq: seqSpec,
-    id: fc.constantFrom('e1', 'e2', 'x'),
-    prop: fc.constantFrom<unknown>(undefined, null, 'p1', 'p2', 5),
+    id: outside('e1', 'e2', 'x'),
+    prop: outside<unknown>(undefined, null, 'p1', 'p2', 5),
+    entity: wildString,
     broken: fc.boolean(),
-    data: fc.constantFrom<unknown>({ a: 1 }, null, [1, 2], 'text'),
+    data: outside<unknown>({ a: 1 }, null, [1, 2], 'text'),
     ts: fc.constantFrom(0, -1, BIG, -BIG, 1e300),
   },
   { requiredKeys: ['seq'] },
@@ -208,7 +279,7 @@ const serverFrame: fc.Arbitrary<FrameSpec> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       t: fc.constant('welcome' as const),
-      id: fc.constantFrom<unknown>('c-new', 'c-other', '', 7),
+      id: outside<unknown>('c-new', 'c-other', '', 7),
       serverTime: oddNumber,
       heartbeatMs: fc.constantFrom<unknown>(1, 5, 1000, 2 ** 31, MAX, 0, -5, 1.5),
       cursor: cursorSpec,
@@ -220,7 +291,7 @@ const serverFrame: fc.Arbitrary<FrameSpec> = fc.oneof(
       t: fc.constant('reset' as const),
       services: fc.array(anyName, { maxLength: 3 }),
       cursor: cursorSpec,
-      reason: fc.constantFrom<unknown>('epoch_changed', '', 3),
+      reason: outside<unknown>('epoch_changed', '', 3),
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('heartbeat' as const), serverTime: oddNumber }) },
@@ -229,16 +300,8 @@ const serverFrame: fc.Arbitrary<FrameSpec> = fc.oneof(
     arbitrary: fc.record(
       {
         t: fc.constant('error' as const),
-        code: fc.constantFrom(
-          'unauthorized',
-          'forbidden',
-          'bad_request',
-          'overloaded',
-          'teapot',
-          '',
-          'toString',
-        ),
-        message: fc.constantFrom<unknown>('m', '', 5),
+        code: outside('unauthorized', 'forbidden', 'bad_request', 'overloaded', 'teapot', '', 'toString'),
+        message: outside<unknown>('m', '', 5),
         retryAfterMs: fc.constantFrom<unknown>(0, 1, 50, 1e12, MAX, 1e300, -1, 1.5, null),
       },
       { requiredKeys: ['t', 'code', 'message'] },
@@ -272,10 +335,16 @@ const serverFrame: fc.Arbitrary<FrameSpec> = fc.oneof(
 
 type MessageSpec =
   | { garbage: unknown }
-  | { from: number; to?: number; asText: boolean; type: string; body: Record<string, unknown> }
   | {
-      from: number;
-      to?: number;
+      from: number | string;
+      to?: number | string;
+      asText: boolean;
+      type: string;
+      body: Record<string, unknown>;
+    }
+  | {
+      from: number | string;
+      to?: number | string;
       asText: boolean;
       type: 'frame';
       frame: FrameSpec;
@@ -283,7 +352,11 @@ type MessageSpec =
       epoch?: unknown;
     };
 
-const tabRef = fc.nat(FAKE_TABS.length + 1); // the last two: the real tabs' ids
+/** A tab id: an index of FAKE_TABS and the real tabs' ids (the last two), or any string. */
+const tabRef: fc.Arbitrary<number | string> = fc.oneof(
+  { weight: 4, arbitrary: fc.nat(FAKE_TABS.length + 1) },
+  { weight: 1, arbitrary: wildString },
+);
 const validName = fc.constantFrom('tasks', 'finance', 'toString', 'notes', 'valueOf', 'hasOwnProperty');
 /** Flags as setFlags takes them: mostly ones that turn nothing off (or back on), now and then a switch. */
 const flagsValue: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
@@ -313,6 +386,18 @@ const flagsValue: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     { requiredKeys: [] },
   ),
 );
+/** Flags as another tab relays them: those of setFlags, or org and service names of any string. */
+const relayedFlags: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  { weight: 3, arbitrary: flagsValue },
+  fc.record(
+    {
+      enabled: fc.constant(true),
+      disabledOrgs: fc.array(outside('org_test', 'other'), { maxLength: 2 }),
+      disabledServices: fc.array(fc.oneof(validName, wildString), { maxLength: 2 }),
+    },
+    { requiredKeys: [] },
+  ),
+);
 
 const message: fc.Arbitrary<MessageSpec> = fc.oneof(
   {
@@ -327,11 +412,15 @@ const message: fc.Arbitrary<MessageSpec> = fc.oneof(
           fc.constant({ type: 'bye' }),
           fc.constant({ type: 'sync' }),
           tabRef.map((leader) => ({ type: 'leader', leader })),
-          fc.record({
-            type: fc.constant('needs'),
-            services: fc.array(validName, { maxLength: 3 }),
-            propertyFilter: fc.constantFrom(null, 'p1', 'p2', 'p3'),
-          }),
+          {
+            // Often: what another tab needs goes into the leader's subscription, and into its URLs.
+            weight: 4,
+            arbitrary: fc.record({
+              type: fc.constant('needs'),
+              services: fc.array(fc.oneof({ weight: 4, arbitrary: validName }, wildString), { maxLength: 3 }),
+              propertyFilter: fc.oneof(fc.constantFrom(null, 'p1', 'p2', 'p3'), wildString),
+            }),
+          },
           fc.record(
             {
               type: fc.constant('state'),
@@ -344,10 +433,10 @@ const message: fc.Arbitrary<MessageSpec> = fc.oneof(
                 },
                 { requiredKeys: ['state', 'consecutiveFailures'] },
               ),
-              transport: fc.constantFrom('memory', 'websocket', '', 'toString'),
-              connectionId: fc.constantFrom('c1', ''),
-              disabledReason: fc.constantFrom('forbidden', 'emergency_disable', 'auto_rollback', 'odd'),
-              lastError: fc.constantFrom('x: y', ''),
+              transport: outside('memory', 'websocket', '', 'toString'),
+              connectionId: outside('c1', ''),
+              disabledReason: outside('forbidden', 'emergency_disable', 'auto_rollback', 'odd'),
+              lastError: outside('x: y', ''),
               lastSuccessAt: fc.constantFrom(0, -1e300, 1e300),
               serverClockOffsetMs: fc.constantFrom(0, 1e12, -1e12, 1e300, -0.5, BIG, -BIG),
               serverClockOffsetErrorMs: fc.constantFrom(0, 1000, -1, 1e300, Number.NaN, BIG),
@@ -357,7 +446,7 @@ const message: fc.Arbitrary<MessageSpec> = fc.oneof(
           fc.record(
             {
               type: fc.constant('flags'),
-              flags: flagsValue,
+              flags: relayedFlags,
               fromUrl: fc.array(
                 fc.constantFrom('enabled', 'emergencyDisable', 'shadowMode', 'disabledServices'),
               ),
@@ -368,7 +457,7 @@ const message: fc.Arbitrary<MessageSpec> = fc.oneof(
             {
               type: fc.constant('cursor'),
               cursor: cursorSpec,
-              epochs: fc.array(fc.tuple(anyName, fc.constantFrom('', 'ep1', 'ep2', 'toString')), {
+              epochs: fc.array(fc.tuple(anyName, outside('', 'ep1', 'ep2', 'toString')), {
                 maxLength: 3,
               }),
             },
@@ -389,11 +478,12 @@ const message: fc.Arbitrary<MessageSpec> = fc.oneof(
         type: fc.constant('frame' as const),
         frame: serverFrame,
         frameAsText: fc.boolean(),
-        epoch: fc.constantFrom<unknown>('ep1', 'ep2', 'toString', '', 5),
+        epoch: outside<unknown>('ep1', 'ep2', 'toString', '', 5),
       },
       { requiredKeys: ['from', 'asText', 'type', 'frame', 'frameAsText'] },
     ),
   },
+  { weight: 1, arbitrary: fc.record({ garbage: wildString }) },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -530,15 +620,24 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('lease' as const),
-      value: fc.constantFrom<unknown>(
-        '{',
-        'null',
-        '{"tabId":"evil-a","nonce":"n1","v":1}',
-        '{"tabId":"evil-a","nonce":"n2","v":1}',
-        '{"tabId":"","nonce":"n","v":1}',
-        '{"tabId":"evil-b","nonce":"n","v":2}',
-        '{"__proto__":{"tabId":"evil-a"},"nonce":"n","v":1}',
-        null,
+      value: fc.oneof(
+        {
+          weight: 3,
+          arbitrary: fc.constantFrom<unknown>(
+            '{',
+            'null',
+            '{"tabId":"evil-a","nonce":"n1","v":1}',
+            '{"tabId":"evil-a","nonce":"n2","v":1}',
+            '{"tabId":"","nonce":"n","v":1}',
+            '{"tabId":"evil-b","nonce":"n","v":2}',
+            '{"__proto__":{"tabId":"evil-a"},"nonce":"n","v":1}',
+            null,
+          ),
+        },
+        wildString,
+        fc
+          .record({ tabId: outside('evil-a', ''), nonce: wildString, v: fc.constant(1) })
+          .map((lease) => JSON.stringify(lease)),
       ),
     }),
   },
@@ -547,6 +646,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 interface Config {
   tabs: 1 | 2;
+  /**
+   * The leader's transport: the memory backend's, handed the fuzzed frames
+   * directly, or the real long-poll or SSE transport over `platform.fetch`
+   * (client-fuzz-server.ts), which puts what the tabs and the server said in
+   * its URLs.
+   */
+  transport: 'memory' | 'long-poll' | 'sse';
   /** The localStorage lease elects (no Web Locks). */
   storage: boolean;
   /** The tabs talk through localStorage (no BroadcastChannel). */
@@ -563,6 +669,7 @@ interface Config {
 
 const configArb: fc.Arbitrary<Config> = fc.record({
   tabs: fc.constantFrom(1 as const, 2 as const),
+  transport: fc.constantFrom('memory' as const, 'long-poll' as const, 'sse' as const),
   storage: fc.boolean(),
   storageChannel: fc.boolean(),
   guard: fc.boolean(),
@@ -694,10 +801,23 @@ async function run(ops: Op[], config: Config): Promise<void> {
       };
     },
   };
+  const server =
+    config.transport === 'memory'
+      ? undefined
+      : createFuzzServer({
+          backend,
+          telemetryUrl: TELEMETRY_URL,
+          onTelemetry: (body) => checkReport('telemetry POST', body),
+          onQuery: ({ propertyIds }) => {
+            if (propertyIds?.some((id) => !PROPS.includes(id as never)))
+              reach(`${config.transport}: a property id of another tab in the URL`);
+          },
+          fail,
+        });
   const browser = createFakeBrowser({
     backend,
     defaults: {
-      transports: [transport],
+      transports: [config.transport === 'memory' ? transport : config.transport],
       maxFrameChars: MAX_FRAME_CHARS,
       backoff: { baseMs: 10, capMs: 2_000 },
       circuit: { cooldownMs: 100, maxCooldownMs: 1_000 },
@@ -706,17 +826,19 @@ async function run(ops: Op[], config: Config): Promise<void> {
         telemetry: {
           sampleRate: 1,
           intervalMs: 30_000,
-          url: 'http://tabwire.test/telemetry',
+          url: TELEMETRY_URL,
           measure: 'always',
         },
       }),
       platform: {
         random,
-        fetch: (async (url: string, init?: { body?: unknown }) => {
-          if (url !== 'http://tabwire.test/telemetry') fail(`fetch of ${url}`);
-          else checkReport('telemetry POST', JSON.parse(String(init?.body)));
-          return new Response(null, { status: 204 });
-        }) as never,
+        fetch:
+          server?.fetch ??
+          ((async (url: string, init?: { body?: unknown }) => {
+            if (url !== TELEMETRY_URL) fail(`fetch of ${url}`);
+            else checkReport('telemetry POST', JSON.parse(String(init?.body)));
+            return new Response(null, { status: 204 });
+          }) as never),
         ...(config.storage && { locks: undefined }),
         ...(config.storageChannel && { BroadcastChannel: null }),
       },
@@ -829,7 +951,7 @@ async function run(ops: Op[], config: Config): Promise<void> {
     tabs[index] = t;
   };
   const ids = () => [...FAKE_TABS, tabs[0]?.tabId ?? 'evil-x', tabs[1]?.tabId ?? 'evil-y'];
-  const idOf = (i: number) => ids()[i] as string;
+  const idOf = (ref: number | string) => (typeof ref === 'string' ? ref : (ids()[ref] as string));
   /** The cursor the frames are shifted against: the leader's, else the first open tab's. */
   const baseCursor = () =>
     (tabs.find((t) => !t.closed && t.rt.getState().isLeader) ?? tabs.find((t) => !t.closed))?.rt.getState()
@@ -857,8 +979,8 @@ async function run(ops: Op[], config: Config): Promise<void> {
             const service = e.service ?? spec.service;
             const event: Record<string, unknown> = {
               service,
-              entityType: 'item',
-              type: 'item.updated',
+              entityType: e.entity ?? 'item',
+              type: `${e.entity ?? 'item'}.updated`,
               ...(e.id !== undefined && { eventId: e.id }),
               seq: seqOf(e.seq, service),
               ts: e.ts ?? Date.now(),
@@ -904,7 +1026,7 @@ async function run(ops: Op[], config: Config): Promise<void> {
       };
     } else if ('body' in spec) {
       const { leader, cursor, epochs, ...rest } = spec.body as {
-        leader?: number;
+        leader?: number | string;
         cursor?: [string, SeqSpec][];
         epochs?: [string, string][];
       };
@@ -955,6 +1077,34 @@ async function run(ops: Op[], config: Config): Promise<void> {
     }
   };
 
+  /**
+   * The HTTP transports keep asking: once the backend speaks again, a
+   * leading tab that an open tab needs events of asks the server (a poll, a
+   * stream) or holds a stream open within the longest wait a server may ask
+   * for (5 minutes: MAX_RETRY_AFTER_MS) and a backoff. A long-poll loop that
+   * died in silence (a throw while building its URL) shows here.
+   */
+  const keepsAsking = async (server: FuzzServer) => {
+    what = 'keeps asking';
+    backend.silence(false);
+    const before = server.requests;
+    const asked = () => server.requests > before || server.streams > 0;
+    // In steps, to stop at the first request: most runs ask within seconds.
+    for (let waited = 0; waited < KEEPS_ASKING_MS && !asked(); waited += 10_000)
+      await vi.advanceTimersByTimeAsync(10_000);
+    check();
+    const leader = tabs.find((t) => !t.closed && t.rt.getState().isLeader);
+    if (!leader) return;
+    const { status, flags } = leader.rt.getState();
+    const wanted = tabs.some(
+      (t) => !t.closed && t.handlers.some((h) => !flags.disabledServices.includes(h.service)),
+    );
+    if (!wanted || status === 'disabled') return;
+    reach(`${config.transport}: a leader to keep asking`);
+    if (!asked())
+      fail(`tab ${leader.index} leads (${status}) and has not asked the server for ${KEEPS_ASKING_MS} ms`);
+  };
+
   try {
     for (let i = 0; i < config.tabs; i++) openTab(i);
     await vi.advanceTimersByTimeAsync(0);
@@ -971,14 +1121,20 @@ async function run(ops: Op[], config: Config): Promise<void> {
               ? JSON.stringify(frame)
               : frame;
           what = `frame ${op.frame.t}`;
-          if (contexts.size > 0) reach(`frame ${op.frame.t} to a live connection`);
-          for (const ctx of [...contexts]) guard(() => ctx.onFrame(raw as string | object));
+          if (server) guard(() => server.send(raw));
+          else {
+            if (contexts.size > 0) reach(`frame ${op.frame.t} to a live connection`);
+            for (const ctx of [...contexts]) guard(() => ctx.onFrame(raw as string | object));
+          }
           break;
         }
         case 'msg': {
           const data = buildMessage(op.message);
           what = `message ${'garbage' in op.message ? 'garbage' : op.message.type}`;
           reach(what);
+          const filter = 'body' in op.message ? op.message.body.propertyFilter : undefined;
+          if (typeof filter === 'string' && /\p{Cs}/u.test(filter))
+            reach('needs with a lone surrogate filter');
           guard(() => post(data));
           break;
         }
@@ -1044,18 +1200,22 @@ async function run(ops: Op[], config: Config): Promise<void> {
     what = 'settle';
     await vi.advanceTimersByTimeAsync(3_000);
     check();
+    if (server) await keepsAsking(server);
     for (const t of tabs) {
       const state = t.rt.getState();
       if (state.status === 'connected') reach('connected at the end');
       if (state.isLeader) reach('leader at the end');
       if (state.status === 'disabled') reach(`disabled at the end: ${state.disabledReason}`);
     }
+    if (server) reach(`${config.transport} requests`, server.requests);
   } finally {
     what = 'teardown';
     for (const t of tabs) t.closed = true;
     await browser.close();
     hostile?.close();
     await vi.advanceTimersByTimeAsync(100);
+    // Rejections of this run are reported before the next macrotask: the run's, not the next one's.
+    await new Promise((resolve) => realSetImmediate(resolve));
     process.off('unhandledRejection', onRejection);
     vi.restoreAllMocks();
     vi.unstubAllGlobals();
