@@ -146,9 +146,12 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
       const poll = async (query: PollQuery): Promise<unknown[] | RealtimeError | undefined> => {
         inFlight = new AbortController();
         const pollSignal = inFlight.signal;
-        const asked = pollUrl(url, query, kit);
+        let asked: string;
         let response: Response;
         try {
+          // In here: a URL that cannot be built (a lone surrogate) fails this
+          // poll, not the loop with an unhandled rejection.
+          asked = pollUrl(url, query, kit);
           response = await send(
             deps,
             asked,
@@ -157,7 +160,11 @@ export function longPollTransport(options: LongPollTransportOptions, kit: Transp
             'poll',
           );
         } catch (error) {
-          return pollSignal.aborted ? undefined : (error as RealtimeError);
+          if (pollSignal.aborted) return undefined;
+          // `send` rejects with RealtimeErrors only; pollUrl throws URIError.
+          return error instanceof RealtimeError
+            ? error
+            : kit.unavailable('poll URL not built', { cause: error });
         }
         if (response.status === 204) return [];
         if (response.status !== 200) return errorFromResponse(response, deps, asked);

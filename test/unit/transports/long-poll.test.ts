@@ -317,6 +317,25 @@ describe('longPollTransport: the poll loop', () => {
     expect(ctx.closes[0]).toMatchObject({ code: 'transport_unavailable' });
   });
 
+  // The core checks every property id; a URL the transport still cannot
+  // build (encodeURIComponent throws on a lone surrogate) must end this
+  // connection, not the loop with an unhandled rejection.
+  it('ends with onClose when a poll URL cannot be built', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { ctx, connection } = await connected();
+      await connection.update(['tasks'], ['\uD800']);
+      for (let i = 0; i < 4; i++) await flush();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(ctx.closes).toHaveLength(1);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('update POSTs, aborts the poll in flight and polls again at once with the new subscription', async () => {
     const { polls, calls, connection } = await connected();
     const inFlight = polls()[1]!;
