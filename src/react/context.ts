@@ -23,7 +23,8 @@ export type RealtimeProviderProps =
  * - Given `options`, it creates the client in an effect and closes it on
  *   unmount. The options are read once (like `useState`'s initial value), so
  *   an inline options object does not recreate the connection. The children
- *   render from the first commit on (not during server rendering), and
+ *   render once that effect has run, from the second commit on (not during
+ *   server rendering nor the first client render), and
  *   StrictMode's mount → unmount → mount closes the first client before any
  *   child could subscribe to it, so only one client is ever live.
  *

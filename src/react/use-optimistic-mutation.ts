@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useInsertionEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useInsertionEffect, useMemo, useRef, useState } from 'react';
 import { newMutationId, withMutationId } from '../optimistic/mutation-header';
 import type { MutationOutcome, TrackedMutation } from '../optimistic/tracked-mutation';
 import { reportListenerError } from '../util/emitter';
@@ -58,8 +58,15 @@ export type OptimisticMutationResult =
   | (MutationOutcome & { readonly mutationId: string })
   | { readonly status: 'error'; readonly error: unknown; readonly mutationId: string };
 
-/** What {@link useOptimisticMutation} returns. */
+/**
+ * What {@link useOptimisticMutation} returns: `mutate` and `pending`, and it
+ * can be called as `mutate` itself (`const mutate = useOptimisticMutation(…)`,
+ * as API.md writes it). Called that way it is a new function whenever
+ * `pending` changes; where identity matters (an effect's dependencies, a
+ * memoised child's prop), pass the stable `.mutate`.
+ */
 export interface OptimisticMutation<TVars> {
+  (vars: TVars): Promise<OptimisticMutationResult>;
   /**
    * Runs one optimistic mutation. Resolves as soon as its verdict is known
    * (echo, timeout, write error or cancel), which may be before the write's
@@ -229,5 +236,5 @@ export function useOptimisticMutation<TVars>(
     [client],
   );
 
-  return { mutate, pending };
+  return useMemo(() => Object.assign((vars: TVars) => mutate(vars), { mutate, pending }), [mutate, pending]);
 }
