@@ -18,8 +18,9 @@ export interface MemoryEventInput {
 /** Options of {@link createMemoryBackend}. */
 export interface MemoryBackendOptions {
   orgId?: string;
+  /** The welcome's `heartbeatMs` and the heartbeat interval: a positive integer (default 30000). */
   heartbeatMs?: number;
-  /** Server time; default `Date.now`. */
+  /** Server time; default `Date.now` (looked up at each call, so fake timers installed later apply). */
   now?: () => number;
 }
 
@@ -68,6 +69,7 @@ export interface MemoryBackend {
    * exist. Each connection's next batch continues from what it received
    * (`after`), so a client sees no gap, as when a server's filter withheld
    * them. For a gap the server cannot fill, follow with `reset`.
+   * Throws a RangeError for a count that is no whole number ≥ 0.
    */
   skip(service: string, count: number): void;
   /**
@@ -91,7 +93,11 @@ export interface MemoryBackend {
   drop(status?: number): void;
   /** The next `count` connects (`Infinity`: every one) fail with this error (default: a transport failure). */
   failNextConnects(count: number, error?: RealtimeError): void;
-  /** The next `count` batch frames are lost on the wire (the server thinks it sent them): a gap. */
+  /**
+   * The next `count` batch frames (`Infinity`: every one) are lost on the
+   * wire (the server thinks it sent them): a gap. Throws a RangeError for a
+   * count that is no whole number ≥ 0.
+   */
   loseNextBatches(count: number): void;
   /** Send no welcome and no heartbeats while silent (connect timeouts, dead connections). */
   silence(silent: boolean): void;
@@ -103,7 +109,8 @@ export interface MemoryBackend {
  * Creates a {@link MemoryBackend}.
  *
  * @throws RangeError for a key of `options` that is no option (a misspelt
- *   one), naming it and listing the known ones.
+ *   one), naming it and listing the known ones, and for a `heartbeatMs`
+ *   that is no positive integer (the client would refuse every welcome).
  */
 export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
   // A misspelt key (`heartbeat` for `heartbeatMs`) would silently take the
@@ -111,7 +118,16 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   group(options, '', MEMORY_BACKEND_KEYS, 'a createMemoryBackend option');
   const orgId = options.orgId ?? 'org_test';
   const heartbeatMs = options.heartbeatMs ?? 30_000;
-  const now = options.now ?? Date.now;
+  // Every welcome carries it, and the client refuses a welcome whose
+  // heartbeatMs is no positive integer: with 0 ("no heartbeats"?) every
+  // tab would stay unwelcomed, counting invalid frames, never connected.
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0) {
+    throw new RangeError(`createMemoryBackend: heartbeatMs must be a positive integer, got ${heartbeatMs}`);
+  }
+  // Date.now looked up at each call, not taken now: a backend created before
+  // vi.useFakeTimers() (at a file's top) must stamp ts and serverTime with
+  // the clock the tabs read, as the fake browser's clock does.
+  const now = options.now ?? (() => Date.now());
   const logs = new Map<string, RealtimeEvent[]>();
   const heads = new Map<string, number>();
   const live = new Set<LiveConnection>();
@@ -285,6 +301,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       return events;
     },
     skip(service, count) {
+      // A negative or fractional count would make seqs no client accepts
+      // (reused, or not integers): their events would be dropped unseen.
+      if (!Number.isSafeInteger(count) || count < 0)
+        throw new RangeError(`skip needs a whole count ≥ 0, got ${count}`);
       heads.set(service, head(service) + count);
     },
     reset(services, reason = 'test') {
@@ -321,6 +341,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       failureError = error;
     },
     loseNextBatches(count) {
+      // As failNextConnects: a count that is no count (-1, NaN) would lose
+      // nothing and let a test of a gap pass without any gap.
+      if (!(count >= 0) || !(Number.isInteger(count) || count === Number.POSITIVE_INFINITY))
+        throw new RangeError(`loseNextBatches needs a whole count ≥ 0 (or Infinity), got ${count}`);
       batchesToLose = count;
     },
     silence(value) {
