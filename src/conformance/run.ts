@@ -236,6 +236,8 @@ class ResetReading {
   reset: string | undefined;
   /** An event dropped before any reset: the resync of a reset that follows re-fetches it. */
   #dropped: number | undefined;
+  /** The first event at or below the cursor after the reset: lost unless a fresh one follows. */
+  #droppedAfterReset: number | undefined;
   /** Set by the caller once it published the event. */
   published = false;
   /** The reset came after the publish: its cursor may cover that event, which its resync re-fetches. */
@@ -251,8 +253,9 @@ class ResetReading {
     const { service } = this;
     if (item.kind === 'timeout' || item.kind === 'end') {
       const why = item.kind === 'end' ? item.detail : 'before the time limit';
-      if (this.#dropped !== undefined) return this.#lost(this.#dropped);
-      return `then published one event of ${service}: ${this.reset ?? 'no reset came for it'}, and no event of it arrived ${why}`;
+      const lost = this.#droppedAfterReset ?? this.#dropped;
+      if (lost !== undefined) return this.#lost(lost) + this.#also();
+      return `then published one event of ${service}: ${this.reset ?? this.#noReset}, and no event of it arrived ${why}${this.#also()}`;
     }
     if (item.kind === 'invalid') {
       this.#problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
@@ -272,7 +275,10 @@ class ResetReading {
     }
     const lost = stale.find((e) => e.service === service);
     if (lost && this.reset === undefined) this.#dropped ??= lost.seq;
-    else if (lost) return this.#lost(lost.seq);
+    // After the reset, an event at or below its cursor may be an overlap (a
+    // replay from the reset's cursor that repeats the event at it, which
+    // dedup drops): lost only if no event past the cursor follows.
+    else if (lost) this.#droppedAfterReset ??= lost.seq;
     return fresh.some((e) => e.service === service) ? this.#verdict() : 'more';
   }
 
@@ -280,8 +286,20 @@ class ResetReading {
     return this.#problems.length > 0 ? summary(this.#problems) : 'arrived';
   }
 
+  /** What came instead of a reset: nothing, or only frames the SDK refuses (a reset without its reason). */
+  get #noReset(): string {
+    return this.#problems.some((p) => p.kind === 'event')
+      ? 'no reset the SDK accepts came for it'
+      : 'no reset came for it';
+  }
+
+  /** The frames the SDK refused on the way (a reset it could not read is why "no reset came"). */
+  #also(): string {
+    return this.#problems.length > 0 ? `; also: ${summary(this.#problems)}` : '';
+  }
+
   #lost(seq: number): string {
-    return `${this.reset ?? 'no reset came for it'}, and its next event (seq ${seq}) is at or below the client's cursor, so the client drops it as one it already has, as every event of ${this.service} up to that cursor`;
+    return `${this.reset ?? this.#noReset}, and its next event (seq ${seq}) is at or below the client's cursor, so the client drops it as one it already has, as every event of ${this.service} up to that cursor`;
   }
 }
 

@@ -1,7 +1,7 @@
 import { encodeCursor } from '../protocol/cursor';
 import { readPollResponse, readUpdateServicesResponse } from '../protocol/frame-reader';
-import { parseServerFrame } from '../protocol/parse';
-import type { Cursor, WelcomeFrame } from '../protocol/schemas';
+import { DEFAULT_MAX_FRAME_CHARS, type FrameParseResult, parseServerFrame } from '../protocol/parse';
+import { type Cursor, serverFrameSchema, type WelcomeFrame } from '../protocol/schemas';
 import { REFUSALS } from '../transports/failures';
 import { codeForStatus } from '../transports/http-request';
 import { kit } from '../transports/kit';
@@ -138,17 +138,52 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/** Why the SDK refuses a frame over its size bound, for a detail. */
+export const TOO_LARGE = `over the SDK's bound of ${DEFAULT_MAX_FRAME_CHARS} characters (16 Mi) per frame: it drops the frame (PROTOCOL.md leaves the size open; the SDK's maxFrameChars); send large data in smaller batches`;
+
+/**
+ * The fields a frame the SDK's reader refused gets wrong, as its schema
+ * names them (the reader accepts exactly what the schema accepts): "invalid
+ * batch frame" alone leaves a backend guessing which of its fields it is.
+ */
+function wrongFields(value: unknown): string {
+  const parsed = serverFrameSchema.safeParse(value);
+  if (parsed.success) return '';
+  const issues = parsed.error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`));
+    const field = path.join('').replace(/^\./, '') || 'the frame';
+    const expected = 'expected' in issue ? ` (${String(issue.expected)} expected)` : '';
+    return `${field}: ${issue.code === 'invalid_type' && atPath(value, issue.path) === undefined ? 'missing' : issue.code.replace(/_/g, ' ')}${expected}`;
+  });
+  return `: ${issues.join(', ')}`;
+}
+
+/** The value at `path` in `value`, or undefined. */
+function atPath(value: unknown, path: readonly PropertyKey[]): unknown {
+  let at = value;
+  for (const key of path) {
+    if (typeof at !== 'object' || at === null) return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}
+
 /** Reads a frame off the wire as the SDK does; an item either way. */
 function itemOf(input: unknown, extra: { event?: string; id?: string } = {}): Item {
-  const result = parseServerFrame(input);
+  // A long-poll answer's frames come parsed: the SDK measures each by its JSON (long-poll.ts).
+  const oversized =
+    typeof input === 'object' && (JSON.stringify(input)?.length ?? 0) > DEFAULT_MAX_FRAME_CHARS;
+  const result: FrameParseResult = oversized ? { ok: false, reason: 'too_large' } : parseServerFrame(input);
   if (result.ok) return { kind: 'frame', frame: result.frame, ...extra };
   const text = typeof input === 'string' ? input : (JSON.stringify(input) ?? String(input));
   // Several frames in one message (as a long-poll answer's `frames`) is a likely mistake.
   const array = /^\s*\[/.test(text) ? ', a JSON array: each message must be one frame object' : '';
-  return {
-    kind: 'invalid',
-    detail: `${result.reason}${result.detail ? ` (${result.detail})` : ''}${array}: ${quote(text)}`,
-  };
+  let why = result.detail ? ` (${result.detail})` : '';
+  if (result.reason === 'too_large') why = ` (${text.length} characters, ${TOO_LARGE})`;
+  else if (result.reason === 'invalid') {
+    why = ` (${result.detail ?? 'invalid frame'}${wrongFields(typeof input === 'string' ? JSON.parse(input) : input)})`;
+  }
+  return { kind: 'invalid', detail: `${result.reason}${why}${array}: ${quote(text)}` };
 }
 
 /** The first item decides: a `welcome` opens, an `error` refuses, anything else is broken. */
@@ -282,6 +317,17 @@ function pastCursor(sent: Cursor, welcomed: Cursor): string | undefined {
   return past.map((s) => `${s}=${sent[s]} was welcomed with cursor.${s} = ${welcomed[s]}`).join(', ');
 }
 
+/**
+ * The SSE parser's bounds, as the SDK's SSE transport sets them (sse.ts: a
+ * frame of the bound plus its `data: ` prefix is kept); a message over them
+ * is dropped whole, and `onOverflow` says so: a silent drop would fail a
+ * check with "no event arrived", not naming the size.
+ */
+const SSE_BOUNDS = (onOverflow: () => void) => ({
+  maxLineChars: DEFAULT_MAX_FRAME_CHARS + 'data: '.length,
+  onOverflow,
+});
+
 async function openSse(params: OpenParams): Promise<Opened> {
   const { base, token, deadline, lastEventIdOnly, onResume } = params;
   let services = params.services;
@@ -344,21 +390,26 @@ async function openSse(params: OpenParams): Promise<Opened> {
     const streamReader = body.getReader();
     reader = streamReader;
     let welcomed = false;
-    const parser = new SseParser((message) => {
-      if (closed) return;
-      const item = itemOf(message.data, { event: message.event, id: message.id });
-      if (item.kind === 'frame') {
-        const { frame } = item;
-        if (frame.type === 'welcome' && !welcomed) {
-          welcomed = true;
-          connectionId = frame.connectionId;
-          if (sent) onResume?.(pastCursor(sent, frame.cursor));
-          // The client keeps its own cursor of a service; a new one starts at the welcome's.
-          for (const [service, seq] of Object.entries(frame.cursor)) cursor[service] ??= seq;
-        } else if (frame.type === 'batch' || frame.type === 'reset') Object.assign(cursor, frame.cursor);
-      }
-      queue.push(item);
-    });
+    const parser = new SseParser(
+      (message) => {
+        if (closed) return;
+        const item = itemOf(message.data, { event: message.event, id: message.id });
+        if (item.kind === 'frame') {
+          const { frame } = item;
+          if (frame.type === 'welcome' && !welcomed) {
+            welcomed = true;
+            connectionId = frame.connectionId;
+            if (sent) onResume?.(pastCursor(sent, frame.cursor));
+            // The client keeps its own cursor of a service; a new one starts at the welcome's.
+            for (const [service, seq] of Object.entries(frame.cursor)) cursor[service] ??= seq;
+          } else if (frame.type === 'batch' || frame.type === 'reset') Object.assign(cursor, frame.cursor);
+        }
+        queue.push(item);
+      },
+      SSE_BOUNDS(
+        () => !closed && queue.push({ kind: 'invalid', detail: `too_large (an SSE message ${TOO_LARGE})` }),
+      ),
+    );
     void (async () => {
       let failure = '';
       try {
@@ -638,7 +689,8 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
           code: answer.code,
         };
       }
-      const text = await readSome(response, 16 * 1024 * 1024);
+      // Whole, as the SDK reads it: a frame over its bound is dropped alone (see itemOf), not the answer.
+      const text = await readSome(response, Number.POSITIVE_INFINITY);
       let body: unknown;
       try {
         body = JSON.parse(text);

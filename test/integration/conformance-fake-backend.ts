@@ -100,6 +100,10 @@ export interface Mistakes {
   sseIgnoreLastEventId?: boolean;
   /** A cursor past the head (the server lost its seqs) is taken as is, no `reset`: the stream goes on below it. */
   noResetPastHead?: boolean;
+  /** A `reset` frame without its `reason` (the SDK refuses the frame). */
+  resetWithoutReason?: boolean;
+  /** Every event's `data` carries 17 Mi characters: each batch is over the SDK's 16 Mi bound per frame. */
+  hugeEvents?: boolean;
   /** One heartbeat after the welcome, then none. */
   heartbeatOnce?: boolean;
   /** Long-poll: a held poll is not answered when an event is published, only when its `wait` is up (204). */
@@ -126,6 +130,8 @@ export interface Variant {
   pollWaitCapMs?: number;
   /** SSE: a comment line before every message and on connect, as a proxy's keep-alive. */
   sseComments?: boolean;
+  /** A new connection's replay starts at the event AT its cursor, which the client already has (an overlap: dedup drops it). */
+  replayInclusive?: boolean;
 }
 
 export const GOOD_TOKEN = 'good-token';
@@ -189,9 +195,11 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
   const head = (service: string): number => log.get(service)?.at(-1)?.seq ?? 0;
 
   /** The batches of `services` after `cursor` (one per service). */
-  const batchesAfter = (services: string[], cursor: Cursor): object[] =>
+  const batchesAfter = (services: string[], cursor: Cursor, replay = false): object[] =>
     services.flatMap((service) => {
-      const from = cursor[service] ?? head(service);
+      const sent = cursor[service] ?? head(service);
+      // The overlap of replayInclusive: `after` one before the cursor, as the batch holds the event at it.
+      const from = replay && m.replayInclusive && sent > 0 ? sent - 1 : sent;
       let events = (log.get(service) ?? []).filter((e) => e.seq > from);
       const last = events.at(-1);
       if (!last) return [];
@@ -253,7 +261,8 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
       if (sent !== undefined && sent > head(s) && !m.noResetPastHead) {
         // Past the head: only lost seqs explain it (PROTOCOL.md, Frames: reset).
         start[s] = head(s);
-        resets.push({ type: 'reset', services: [s], cursor: { [s]: head(s) }, reason: 'epoch_changed' });
+        const reason = m.resetWithoutReason ? {} : { reason: 'epoch_changed' };
+        resets.push({ type: 'reset', services: [s], cursor: { [s]: head(s) }, ...reason });
       } else start[s] = sent ?? fresh(s);
     }
     return { start, resets };
@@ -264,7 +273,7 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
     conns.set(conn.id, conn);
     const from = m.ignoreCursor ? {} : (cursor ?? {});
     const { start, resets } = startOf(services, from, head);
-    const frames = [welcome(conn, start), ...resets, ...batchesAfter(services, start)];
+    const frames = [welcome(conn, start), ...resets, ...batchesAfter(services, start, true)];
     conn.cursor = { ...start };
     for (const s of services) conn.cursor[s] = head(s);
     return { conn, frames };
@@ -517,7 +526,7 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
       seq,
       ts: Date.now(),
       orgId: 'org_1',
-      data: {},
+      data: m.hugeEvents ? { blob: 'x'.repeat(17 * 2 ** 20) } : {},
     });
     for (const conn of conns.values()) {
       if (!conn.services.includes(service) || conn.resetPending?.includes(service)) continue;

@@ -559,6 +559,15 @@ describe('checkBackend against a backend with one mistake', () => {
         /^connected with tasks=1000003 \(past its head, 3 when the events check ended\) in the cursor query parameter: no reset came for it, and its next event \(seq 4\) is at or below the client's cursor, so the client drops it .*answered with reset \{ services, cursor \}/,
     },
     {
+      // The SDK refuses a reset without its reason: for it no reset came. The detail names the field, not "no reset" alone.
+      mistake: 'resetWithoutReason',
+      transports: ['sse', 'websocket'],
+      fails: ['sse reset', 'websocket reset'],
+      timeoutMs: 1200,
+      detail:
+        /^connected with tasks=1000003 .*: no reset the SDK accepts came for it, .*; also: a frame the SDK refuses and drops: invalid \(invalid reset frame: reason: missing \(string expected\)\)/,
+    },
+    {
       // The client's watchdog would drop the connection 2.5 heartbeatMs after the one heartbeat.
       mistake: 'heartbeatOnce',
       transports: ['websocket', 'sse'],
@@ -683,6 +692,13 @@ describe('checkBackend against correct backends timed unlike the fake', () => {
     );
   });
 
+  it.concurrent('passes the reset check of a server whose replay repeats the event at the cursor (an overlap)', async () => {
+    // After the reset, the replay from its cursor brings the event at it first: dedup drops it, the next one arrives.
+    const report = await run({ replayInclusive: true }, ['sse', 'websocket'], 1500, ['tasks', 'finance']);
+    expect(failedNames(report), formatReport(report)).toEqual([]);
+    expect(detailOf(report, 'sse reset')).toMatch(/moved it to \d+, and its next event arrived$/);
+  });
+
   it.concurrent('passes a backend with a batch window, SSE comment lines and a long-poll wait cap', async () => {
     const report = await run(
       { batchWindowMs: 100, sseComments: true, pollWaitCapMs: 500 },
@@ -692,6 +708,24 @@ describe('checkBackend against correct backends timed unlike the fake', () => {
     expect(failedNames(report), formatReport(report)).toEqual([]);
     expect(statuses(report)['long-poll held-poll']).toBe('passed');
   });
+});
+
+describe('checkBackend against a backend whose frames are over the SDK bound', () => {
+  it('names the 16 Mi bound over each transport, not "no event" or "not JSON"', async () => {
+    const backend = closing(await startFakeBackend({ hugeEvents: true }));
+    const report = await checkBackend({
+      url: backend.url,
+      token: GOOD_TOKEN,
+      publish: backend.publish,
+      services: ['tasks'],
+      transports: ['websocket', 'sse', 'long-poll'],
+      timeoutMs: 2000,
+    });
+    const bound = /too_large \((\d+ characters, |an SSE message )over the SDK's bound of 16777216 characters/;
+    for (const transport of ['websocket', 'sse', 'long-poll']) {
+      expect(detailOf(report, `${transport} events`), formatReport(report)).toMatch(bound);
+    }
+  }, 30_000);
 });
 
 describe("checkBackend with the user's publish or getToken misbehaving", () => {
