@@ -2,7 +2,10 @@
 // process (with --expose-gc, so heap figures are measured after collection),
 // printing their Markdown tables. Exits non-zero if any bench missed its
 // budget or failed. `node bench/run.mjs pipeline` runs only the benches whose
-// file name contains "pipeline".
+// file name contains "pipeline". bench/*.worker.ts (worker threads a bench
+// starts, such as the takeover bench's dev server) are bundled in the same
+// build, so tabwire's mangled property names are the same in a bench and in
+// its workers (esbuild picks them per build).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,8 +26,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const workers = readdirSync(benchDir).filter((name) => name.endsWith('.worker.ts'));
+
 await build({
-  entryPoints: files.map((name) => join(benchDir, name)),
+  entryPoints: [...files, ...workers].map((name) => join(benchDir, name)),
   outdir,
   bundle: true,
   platform: 'node',

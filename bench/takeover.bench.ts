@@ -5,8 +5,9 @@
  * 1. Takeover: N tabs (2, 5, 10) share one connection. The leader tab is
  *    killed — closed (`page.close()`) or its renderer crashed (CDP
  *    `Page.crash`), alternately — and the time from the kill to the next
- *    connection welcomed at the server is taken by polling
- *    `server.metrics().totalConnections` every ~1 ms. A replacement tab keeps
+ *    connection welcomed at the server is taken from the server's own stamp
+ *    of that welcome (the dev server runs in a worker thread, see
+ *    takeover-server.ts, on the same clock as this one). A replacement tab keeps
  *    the count at N; the next kill waits until the tabs are settled again
  *    (exactly one leader, one connection at the server, every tab showing
  *    it). 50 events/s are published throughout, and every tab must have
@@ -39,11 +40,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Esbuild from 'esbuild';
 import type * as Playwright from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type DevServer, startDevServer } from '../src/devserver/index';
+import type { PublishInput } from '../src/devserver/index';
 import { CHROMIUM_ARGS, chromiumPath } from '../test/browser/chromium-options';
 import type { BenchElectionTab } from './fixtures/tabs/bc';
 import type { BenchFloorTab } from './fixtures/tabs/floor';
 import type { BenchTab } from './fixtures/tabs/tabwire';
+import { ServerThread } from './takeover-server';
 
 // ---- Chromium, pages, dev server, statistics ----
 
@@ -69,11 +71,11 @@ function launchChromium(): Promise<Browser> {
 
 /**
  * Bundles the bench pages (tabwire from src; broadcast-channel from
- * node_modules) and starts the dev server serving them: `/` is the tabwire
- * tab, `/bc.html` the broadcast-channel tab, `/floor.html` the relay floor's
- * follower (a bare BroadcastChannel).
+ * node_modules) and starts the dev server serving them, in its worker
+ * thread: `/` is the tabwire tab, `/bc.html` the broadcast-channel tab,
+ * `/floor.html` the relay floor's follower (a bare BroadcastChannel).
  */
-async function startBenchServer(): Promise<DevServer> {
+async function startBenchServer(): Promise<ServerThread> {
   const pages = join(root, 'bench', 'fixtures', 'tabs');
   const out = join(root, '.tmp', 'bench', 'pages');
   mkdirSync(out, { recursive: true });
@@ -90,7 +92,7 @@ async function startBenchServer(): Promise<DevServer> {
     // page has none of them), so the pages run the code that ships.
     ...(await mangleOptions()),
   });
-  return startDevServer({
+  return ServerThread.start({
     // As the browser tests: short batch windows, so the stream keeps moving.
     batchWindowMs: { min: 5, max: 30 },
     static: { '/': pages, '/_build/': out },
@@ -138,19 +140,25 @@ async function waitFor<T>(
   }
 }
 
+interface ClockOffset {
+  offsetMs: number;
+  roundTripMs: number;
+}
+
 /**
- * How far a page's clock (`performance.timeOrigin + performance.now()`) is
- * from this process's, estimated from the tightest of 20 round trips:
- * `{ offsetMs, roundTripMs }`, the offset being good to ± half the round trip.
+ * How far another clock (`performance.timeOrigin + performance.now()` in a
+ * page, or in the dev server's worker), read by `readOther`, is from this
+ * thread's, estimated from the tightest of 20 round trips: the offset is
+ * good to ± half the round trip.
  */
-async function clockOffset(page: Page): Promise<{ offsetMs: number; roundTripMs: number }> {
+async function clockOffset(readOther: () => Promise<number>): Promise<ClockOffset> {
   let best = { offsetMs: 0, roundTripMs: Number.POSITIVE_INFINITY };
   for (let i = 0; i < 20; i++) {
     const before = wallNow();
-    const pageNow = await page.evaluate(() => performance.timeOrigin + performance.now());
+    const otherNow = await readOther();
     const after = wallNow();
     if (after - before < best.roundTripMs) {
-      best = { offsetMs: pageNow - (before + after) / 2, roundTripMs: after - before };
+      best = { offsetMs: otherNow - (before + after) / 2, roundTripMs: after - before };
     }
   }
   return best;
@@ -295,12 +303,73 @@ interface Tab {
 
 interface Kill {
   kind: KillKind;
-  /** Kill → the next connection welcomed at the server (bench clock). */
+  /** Kill (bench clock) → the next connection welcomed at the server (the server's stamp, on the same clock). */
   welcomeMs: number;
   /** Kill → the new leader's `leader` event (page clock, shared with the bench's). */
   electedMs: number;
   /** The new leader's own `leader.lastTakeoverMs` (its lock granted → its welcome). */
   reportedMs: number | undefined;
+}
+
+/**
+ * Every key the raw samples (`TABWIRE_BENCH_RAW`) may hold, as strings. This
+ * file is bundled with tabwire's property mangling (bench/run.mjs), which
+ * renames every property that scripts/mangle-props.json lists, in the bench's
+ * own objects too: `takeover` is one, and `{ takeover: results }` came out as
+ * `{ d: … }`. So the top-level keys are written from strings, and every key
+ * in the output is checked against this list.
+ */
+const RAW_KEYS = new Set([
+  // top level
+  'clock',
+  'serverClock',
+  'takeover',
+  'relay',
+  'election',
+  // ClockOffset
+  'offsetMs',
+  'roundTripMs',
+  // TakeoverResult, Kill
+  'tabs',
+  'kills',
+  'published',
+  'tabsChecked',
+  'holes',
+  'repeats',
+  'problems',
+  'kind',
+  'welcomeMs',
+  'electedMs',
+  'reportedMs',
+  // RelayResult
+  'followers',
+  'addedMs',
+  'events',
+  'leaderBatches',
+  // ElectionRow
+  'name',
+  'does',
+]);
+
+/** The paths of the keys in `value` that are not in {@link RAW_KEYS}. */
+function unlistedKeys(value: unknown, path = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => unlistedKeys(item, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => [
+    ...(RAW_KEYS.has(key) ? [] : [`${path}.${key}`]),
+    ...unlistedKeys(item, `${path}.${key}`),
+  ]);
+}
+
+/** The raw samples as JSON text; throws if a key is not a readable, listed one. */
+function rawSamples(parts: [string, unknown][]): string {
+  const raw = Object.fromEntries(parts);
+  const unlisted = unlistedKeys(raw);
+  if (unlisted.length > 0)
+    throw new Error(
+      `raw samples: keys not in RAW_KEYS (a new field to list, or a name the bundle's property mangling renamed): ${unlisted.slice(0, 5).join(', ')}`,
+    );
+  return JSON.stringify(raw, null, 1);
 }
 
 /** A small seeded PRNG (mulberry32): the pauses are the same run to run. */
@@ -334,10 +403,13 @@ function watchCrashes(page: Page, crashed: Set<Page>): void {
  * Exactly one leader among `tabs`, one connection of `org` at the server,
  * and every tab showing that connection: returns the leader and its state.
  */
-async function settled(server: DevServer, org: string, tabs: readonly Tab[]) {
+async function settled(server: ServerThread, org: string, tabs: readonly Tab[]) {
   return waitFor(async () => {
-    const states = await Promise.all(tabs.map((tab) => benchTab(tab.page)));
-    const connections = server.connections().filter((c) => c.orgId === org);
+    const [states, all] = await Promise.all([
+      Promise.all(tabs.map((tab) => benchTab(tab.page))),
+      server.connections(),
+    ]);
+    const connections = all.filter((c) => c.orgId === org);
     const leaders = states.flatMap((state, i) => (state.isLeader ? [i] : []));
     if (leaders.length !== 1 || connections.length !== 1) return undefined;
     const connectionId = connections[0]!.connectionId;
@@ -347,14 +419,13 @@ async function settled(server: DevServer, org: string, tabs: readonly Tab[]) {
   }, `${tabs.length} tabs of ${org} settled on one leader and one connection`);
 }
 
-/** Resolves with the ms from `since` (performance.now) until the server welcomed a connection after `before`. */
-async function nextWelcome(server: DevServer, before: number, since: number): Promise<number> {
-  for (;;) {
-    if (server.metrics().totalConnections > before) return performance.now() - since;
-    if (performance.now() - since > 10_000) throw new Error('no connection welcomed within 10 s of a kill');
-    await sleep(1);
-  }
-}
+/** The event the bench publishes, 50/s in the takeover part and 1,000/s in the relay part. */
+const taskUpdated = (data: Record<string, number>): PublishInput => ({
+  service: 'tasks',
+  entityType: 'task',
+  type: 'task.updated',
+  data,
+});
 
 interface TakeoverResult {
   tabs: number;
@@ -367,7 +438,7 @@ interface TakeoverResult {
 }
 
 async function takeoverRun(
-  server: DevServer,
+  server: ServerThread,
   browser: Browser,
   tabCount: number,
   errors: string[],
@@ -402,13 +473,13 @@ async function takeoverRun(
   if (state.electionStrategy !== 'locks') throw new Error(`election is ${state.electionStrategy}, not locks`);
 
   let published = 0;
+  const publishing: Promise<void>[] = [];
   const publisher = setInterval(() => {
-    published = server.publish(org, {
-      service: 'tasks',
-      entityType: 'task',
-      type: 'task.updated',
-      data: { at: Date.now() },
-    }).seq;
+    publishing.push(
+      server.publish(org, [taskUpdated({ at: Date.now() })]).then((seq) => {
+        published = Math.max(published, seq);
+      }),
+    );
   }, 1000 / EVENTS_PER_SECOND);
 
   const kills: Kill[] = [];
@@ -421,13 +492,13 @@ async function takeoverRun(
       check(await tabSeqs(victim.page), undefined, victim.original ? 1 : undefined, `killed leader #${k}`);
       const session = kind === 'crash' ? await context.newCDPSession(victim.page) : undefined;
 
-      const before = server.metrics().totalConnections;
       const killedAt = wallNow();
-      const since = performance.now();
+      // The server stamps the welcome on its own thread: this thread may be busy with the kill meanwhile.
+      const welcomed = server.nextWelcome(org, killedAt);
       // A crash is never answered: the renderer is gone.
       const killing =
         session === undefined ? victim.page.close() : void session.send('Page.crash').catch(() => {});
-      const welcomeMs = await nextWelcome(server, before, since);
+      const welcomeMs = (await welcomed).at - killedAt;
       await killing;
 
       tabs.splice(tabs.indexOf(victim), 1);
@@ -449,6 +520,8 @@ async function takeoverRun(
   } finally {
     clearInterval(publisher);
   }
+  // Replies come in order: once every publish is answered, `published` is the last seq.
+  await Promise.all(publishing);
 
   const last = published;
   await waitFor(
@@ -500,7 +573,7 @@ interface RelaySide {
  * page's clock. Returns tabwire's row, then the floor's.
  */
 async function relayPair(
-  server: DevServer,
+  server: ServerThread,
   browser: Browser,
   tabCount: number,
   errors: string[],
@@ -524,6 +597,7 @@ async function relayPair(
   const total = RELAY_RATE * (RELAY_WARMUP_S + RELAY_SECONDS);
   const warmup = RELAY_RATE * RELAY_WARMUP_S;
   const perSlice = (RELAY_RATE * RELAY_SLICE_MS) / 1000;
+  const publishing: Promise<number>[] = [];
   await new Promise<void>((done) => {
     let slice = 0;
     let sliceStart = performance.now();
@@ -535,14 +609,10 @@ async function relayPair(
         (Math.floor(slice / 2) + 1) * perSlice,
         Math.floor(slice / 2) * perSlice + Math.floor(((now - sliceStart) * RELAY_RATE) / 1000),
       );
-      for (; on.sent < due; on.sent++) {
-        server.publish(on.org, {
-          service: 'tasks',
-          entityType: 'task',
-          type: 'task.updated',
-          data: { i: on.sent },
-        });
-      }
+      // One message to the server per batch.
+      const batch: PublishInput[] = [];
+      for (; on.sent < due; on.sent++) batch.push(taskUpdated({ i: on.sent }));
+      if (batch.length > 0) publishing.push(server.publish(on.org, batch));
       if (on.sent === (Math.floor(slice / 2) + 1) * perSlice) {
         slice++;
         sliceStart = now;
@@ -553,6 +623,7 @@ async function relayPair(
       }
     }, 5);
   });
+  await Promise.all(publishing);
   const received = (page: Page) =>
     page.evaluate(() => {
       const tab = (window as unknown as { __bench: BenchTab | BenchFloorTab }).__bench;
@@ -658,8 +729,10 @@ try {
   // The page clocks and ours are one system clock; this shows how well they agree.
   const probeContext = await browser.newContext();
   const probe = await openPage(probeContext, `${server.origin}/bc.html?org=org_probe`, errors);
-  const clock = await clockOffset(probe);
+  const clock = await clockOffset(() => probe.evaluate(() => performance.timeOrigin + performance.now()));
   await probeContext.close();
+  // The server's worker too: its welcome stamps are compared with this thread's kill times.
+  const serverClock = await clockOffset(() => server.now());
 
   const takeoverCpu = [cpuTicks()];
   const results: TakeoverResult[] = [];
@@ -723,6 +796,13 @@ try {
     })();
   electionCpu.push(cpuTicks());
 
+  // Every welcome must have been stamped: the stamps come from the server's log lines.
+  const { totalConnections } = await server.metrics();
+  if (totalConnections !== server.welcomes.length)
+    throw new Error(
+      `the server welcomed ${totalConnections} connections but stamped ${server.welcomes.length}`,
+    );
+
   // ---- tables ----
   const lines: string[] = [];
   const takeoverLines: string[] = [
@@ -767,7 +847,7 @@ try {
     '',
     `**events lost: ${holes}**, repeated: ${repeats} — ${published.toLocaleString('en-US')} events published during the kills; ${tabsChecked} runs of seqs checked (every killed leader's up to its kill, every surviving tab's up to the last seq), each one contiguous from the tab's first seq (seq 1 for the tabs opened before the first event).`,
     '',
-    `Kill → welcome is timed in the bench process (the dev server runs in it), polling \`metrics().totalConnections\` every ~1 ms. Kill → \`leader\` event is taken on the page's clock (\`performance.timeOrigin + performance.now()\`); page and bench clocks agreed to ${Math.abs(clock.offsetMs).toFixed(2)} ms (round trip ${fmtMs(clock.roundTripMs)} ms).`,
+    `Kill → welcome: the dev server runs in a worker thread of the bench process (\`node:worker_threads\`), off the thread that drives Playwright; it stamps each welcome as it sends it, on its clock (\`performance.timeOrigin + performance.now()\`), and posts the stamp to the bench, which took the kill's time on its own; server and bench clocks agreed to ${Math.abs(serverClock.offsetMs).toFixed(2)} ms (round trip ${serverClock.roundTripMs.toFixed(2)} ms). Kill → \`leader\` event is taken on the page's clock (the same expression); page and bench clocks agreed to ${Math.abs(clock.offsetMs).toFixed(2)} ms (round trip ${fmtMs(clock.roundTripMs)} ms).`,
     '',
     cpuLine(takeoverCpu[0], takeoverCpu[1]),
   );
@@ -834,17 +914,19 @@ try {
   );
   console.log(lines.join('\n'));
   // TABWIRE_BENCH_RAW=<file>: every sample as JSON, for a closer look at a tail.
+  // Its keys are checked on every run, so a renamed one fails the bench, not a later reader.
+  const raw = rawSamples([
+    ['clock', clock],
+    ['serverClock', serverClock],
+    ['takeover', results],
+    [
+      'relay',
+      relayResults.map(({ addedMs, ...rest }) => ({ ...rest, addedMs: [...addedMs].sort((a, b) => a - b) })),
+    ],
+    ['election', electionRows],
+  ]);
   const rawFile = process.env.TABWIRE_BENCH_RAW;
-  if (rawFile) {
-    const relay = relayResults.map(({ addedMs, ...rest }) => ({
-      ...rest,
-      addedMs: [...addedMs].sort((a, b) => a - b),
-    }));
-    writeFileSync(
-      rawFile,
-      JSON.stringify({ clock, takeover: results, relay, election: electionRows }, null, 1),
-    );
-  }
+  if (rawFile) writeFileSync(rawFile, raw);
   if (errors.length > 0) console.error(errors.slice(0, 20).join('\n'));
 
   if (budgetMissed) {
