@@ -104,6 +104,11 @@ export class ItemQueue {
     return this.#items.length === 0;
   }
 
+  /** Takes every item waiting to be read (never the end): they were read before something the caller changes. */
+  drain(): Item[] {
+    return this.#items.splice(0);
+  }
+
   /** True once the connection ended. */
   get ended(): boolean {
     return this.#ended !== undefined;

@@ -222,6 +222,10 @@ const list = (seqs: readonly number[]): string => (seqs.length === 0 ? 'none' : 
 const WAKE =
   'a held poll is answered as soon as there is something new, wait only bounds how long it is held with nothing; else every event reaches the client up to wait late (25 s as the client polls) (PROTOCOL.md, Endpoints: GET /poll)';
 
+/** Why a connection must not be sent events of services it did not subscribe to. */
+const FOREIGN =
+  'a connection is sent the events of its services only, those it connected with as each update changes them; the client drops any other (suppressed as unsubscribed, in byServiceSuppressed), after every event of the org crossed the network to every connection and was parsed there, and over long-poll answered a held poll (docs/protocol.md, Streams and cursors: Services)';
+
 /** What a cursor past the head must get. */
 const RESET_WHY =
   'A cursor the server cannot replay from (past the head: seqs lost) is answered with reset { services, cursor }: the client re-fetches its snapshot and goes on from that cursor (PROTOCOL.md, Frames: reset; Gaps and replay)';
@@ -329,6 +333,23 @@ function readHeld(
         ? '204'
         : `${status} { frames: [] }`;
   return { got, problems, answer };
+}
+
+/**
+ * The problems of the items a long-poll connection read before the check
+ * rewound its cursor (the rest of the opening answer), judged by `state` at
+ * the welcome's cursor as the client applied them then. A batch that repeats
+ * the event at that cursor (an overlap) would read as a gap against the
+ * older cursor of the rewind.
+ */
+function judgedBefore(items: readonly Item[], state: StreamState): Problem[] {
+  return items.flatMap((item): Problem[] => {
+    if (item.kind === 'invalid') {
+      return [{ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` }];
+    }
+    if (item.kind !== 'frame') return [];
+    return state.apply(item).problems.filter((p) => REPLAY_KINDS.includes(p.kind));
+  });
 }
 
 /** True when a poll's answer is heartbeats alone: the server ended the poll for its heartbeat, not for `wait`. */
@@ -991,11 +1012,14 @@ class TransportChecks {
     if (opened.kind !== 'open') return failed(`could not connect with a cursor (${sent}): ${opened.detail}`);
     const { session, welcome } = opened;
     try {
-      if (how === 'poll-cursor') session.rewind?.(from);
+      const problems: Problem[] = [];
+      if (how === 'poll-cursor') {
+        const before = new StreamState(welcome.cursor, this.s.services, this.#sse);
+        problems.push(...judgedBefore(session.rewind?.(from) ?? [], before));
+      }
       const state = new StreamState(from, this.s.services, this.#sse);
       const wanted = new Set(missed);
       const got: number[] = [];
-      const problems: Problem[] = [];
       while (wanted.size > 0) {
         const item: Item = await session.next(deadline);
         if (item.kind === 'frame') {
@@ -1053,6 +1077,46 @@ class TransportChecks {
     }
   }
 
+  /**
+   * Before the update, `added` is not one of the connection's services: an
+   * event of it, published before one of a service the connection has, must
+   * not come before that one. Why it did (or the other never came), or
+   * `undefined`. A server that sends every connection every event of the org
+   * passes every other check: the client drops such events (suppressed as
+   * `unsubscribed`), after they crossed the network.
+   */
+  async #othersStayOut(
+    session: Session,
+    state: StreamState,
+    initial: readonly string[],
+    added: string,
+    deadline: number,
+  ): Promise<string | undefined> {
+    const kept = initial[0] as string;
+    await this.s.publish(added, deadline);
+    await this.s.publish(kept, deadline);
+    const asked = `before the update, one event of ${added}, a service the connection did not subscribe to (it connected with ${initial.join(',')}), then one of ${kept} were published`;
+    const refused: Problem[] = [];
+    for (;;) {
+      const item = await session.next(deadline);
+      if (item.kind === 'frame') {
+        // Gaps, seqs and cursors are the other checks': here, which services' events come.
+        const { problems, fresh, stale } = state.apply(item);
+        if (item.frame.type === 'error') return `${asked}: ${summary(problems)}`;
+        const other = [...fresh, ...stale].find((e) => e.service === added);
+        if (other)
+          return `${asked}: the connection was sent the event of ${added} (seq ${other.seq}): ${FOREIGN}`;
+        if (fresh.some((e) => e.service === kept)) return undefined;
+      } else if (item.kind === 'invalid') {
+        refused.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+      } else if (item.kind === 'end') return `${asked}: ${item.detail}`;
+      else if (item.kind === 'timeout') {
+        const also = refused.length > 0 ? `; also: ${summary(refused)}` : '';
+        return `${asked}: the event of ${kept} did not arrive within ${this.s.timeoutMs} ms (PROTOCOL.md, Frames: batch)${also}`;
+      }
+    }
+  }
+
   async #update(deadline: number): Promise<Outcome> {
     const { services } = this.s;
     if (services.length < 2) {
@@ -1068,6 +1132,8 @@ class TransportChecks {
     const how = this.transport === 'websocket' ? 'an update frame' : 'POST /update-services';
     try {
       const state = new StreamState(welcome.cursor, services, this.#sse);
+      const foreign = await this.#othersStayOut(session, state, initial, added, deadline);
+      if (foreign) return failed(foreign);
       const answer = await session.update(services, deadline);
       if (!answer.ok) return failed(`${how} adding ${added}: ${answer.detail}`);
       // What the update came to when its stream ended while it was in flight.

@@ -64,8 +64,13 @@ export interface Session {
   next(deadline: number): Promise<Item>;
   /** Changes the services (HTTP: `POST /update-services`; WebSocket: an `update` frame, which has no answer). */
   update(services: readonly string[], deadline: number): Promise<UpdateOutcome>;
-  /** Long-poll only: the next poll asks from this cursor, as the SDK's `replay()` does. */
-  rewind?(cursor: Cursor): void;
+  /**
+   * Long-poll only: the next poll asks from this cursor, as the SDK's
+   * `replay()` does. Returns the items already read and not yet taken (the
+   * rest of the opening answer): the client applied them against its cursor
+   * before the rewind, so they are not judged against the rewound one.
+   */
+  rewind?(cursor: Cursor): Item[];
   /** WebSocket only: sends `auth { token }`, as the SDK's `setToken` does on a live socket; `false` when the socket is not open. */
   auth?(token: string): boolean;
   /**
@@ -804,6 +809,7 @@ async function openLongPoll(params: OpenParams): Promise<Opened> {
     },
     rewind(from) {
       Object.assign(cursor, from);
+      return queue.drain();
     },
     close() {
       closed = true;

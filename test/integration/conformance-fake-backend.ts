@@ -112,6 +112,8 @@ export interface Mistakes {
   updateStartPastHead?: boolean;
   /** An update keeps only the services it adds: the ones the connection had stop. */
   updateDropsKept?: boolean;
+  /** Every live event goes to every connection of the org, whatever services it subscribed to. */
+  allServices?: boolean;
 }
 
 /** How a correct backend may differ from this one's defaults (none is a mistake). */
@@ -163,6 +165,8 @@ interface Conn {
   welcomedAt?: number;
   /** With `resetDelayMs`: the services whose reset is still to come (none of their events go out before it). */
   resetPending?: string[];
+  /** Long-poll with `allServices`: batches of services it did not subscribe to, for its next poll. */
+  others?: object[];
 }
 
 export interface FakeBackend {
@@ -204,7 +208,8 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
       const last = events.at(-1);
       if (!last) return [];
       // Live batches carry one event each: these two only touch replays.
-      if (events.length > 1 && m.replaySkipFirst) events = events.slice(1);
+      // The one skipped is the first the client lacks (past `sent`), not an overlap's, which dedup drops anyway.
+      if (events.length > 1 && m.replaySkipFirst) events = events.filter((e) => e.seq !== sent + 1);
       if (events.length > 1 && m.replayReversed) events = [...events].reverse();
       const after = m.afterIsCursor ? last.seq : from;
       return [{ type: 'batch', events, after: { [service]: after }, cursor: { [service]: last.seq } }];
@@ -358,7 +363,7 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
       if (services.length > 0) known.services = services;
       answerPoll(known, 204);
       const from = m.ignoreCursor ? known.cursor : { ...known.cursor, ...cursor };
-      const frames = batchesAfter(known.services, from);
+      const frames = [...(known.others?.splice(0) ?? []), ...batchesAfter(known.services, from)];
       for (const frame of frames as { cursor: Cursor }[]) Object.assign(known.cursor, frame.cursor);
       if (frames.length > 0) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -529,7 +534,8 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
       data: m.hugeEvents ? { blob: 'x'.repeat(17 * 2 ** 20) } : {},
     });
     for (const conn of conns.values()) {
-      if (!conn.services.includes(service) || conn.resetPending?.includes(service)) continue;
+      const subscribed = conn.services.includes(service);
+      if (!(subscribed || m.allServices) || conn.resetPending?.includes(service)) continue;
       const from = { [service]: seq - (m.seqStep2 ? 2 : 1) };
       const frames = batchesAfter([service], from);
       if (conn.sse && m.sseCutAtBatch) {
@@ -538,7 +544,11 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
         conn.sse.end();
       } else if (conn.sse) for (const frame of frames) sseWrite(conn.sse, frame as { type: string });
       else if (conn.ws) wsSend(conn.ws, frames);
-      else if (conn.waiter && !m.pollNoWake) {
+      else if (!subscribed) {
+        // Long-poll, with allServices: the held poll now, else the next one.
+        conn.others = [...(conn.others ?? []), ...frames];
+        if (conn.waiter) answerPoll(conn, 200, conn.others.splice(0));
+      } else if (conn.waiter && !m.pollNoWake) {
         const pending = batchesAfter(conn.services, conn.waiter.cursor);
         for (const frame of pending as { cursor: Cursor }[]) Object.assign(conn.cursor, frame.cursor);
         answerPoll(conn, 200, pending);

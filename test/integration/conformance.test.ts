@@ -17,7 +17,7 @@ import {
 import { loadWebSocketClient } from '../../src/conformance/load-ws';
 import { CHECKS, runChecks } from '../../src/conformance/run';
 import { startDevServer } from '../../src/devserver';
-import { GOOD_TOKEN, type Mistakes, startFakeBackend } from './conformance-fake-backend';
+import { GOOD_TOKEN, type Mistakes, startFakeBackend, type Variant } from './conformance-fake-backend';
 import { closingAfterEach, devToken, ORG, USER } from './devserver-helpers';
 
 // tabwire/conformance against real backends on 127.0.0.1: the dev server
@@ -249,8 +249,8 @@ describe('checkBackend against a backend with one mistake', () => {
     skips?: string[];
     /** The check whose detail `detail` matches; default the first of `fails`. */
     detailOf?: string;
-    /** Other mistakes made with it. */
-    with?: Mistakes;
+    /** Other mistakes, or legal variants, made with it. */
+    with?: Mistakes & Variant;
   }[] = [
     {
       mistake: 'seqStep2',
@@ -489,7 +489,7 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: [],
       detailOf: 'sse update',
       detail:
-        /^POST \/update-services added finance \(start cursor 0\); its next event \(seq 1\) arrived .*\(note: the server ended the event stream 1 time\(s\)/,
+        /^POST \/update-services added finance \(start cursor 1\); its next event \(seq 2\) arrived .*\(note: the server ended the event stream 1 time\(s\)/,
     },
     {
       // Allowed too: the connection the update named is gone, so 404 is right.
@@ -500,7 +500,7 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: [],
       detailOf: 'sse update',
       detail:
-        /^POST \/update-services adding finance answered HTTP 404 .* after the server ended the event stream it was sent for .*the reconnect's welcome started finance at 0; its next event \(seq 1\) arrived on the resumed stream .*\(note: the server ended the event stream 1 time\(s\)/,
+        /^POST \/update-services adding finance answered HTTP 404 .* after the server ended the event stream it was sent for .*the reconnect's welcome started finance at 1; its next event \(seq 2\) arrived on the resumed stream .*\(note: the server ended the event stream 1 time\(s\)/,
     },
     {
       // The added service is judged from the reconnect's welcome: a gap there still fails.
@@ -510,7 +510,7 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: ['sse events', 'sse replay', 'sse replay-last-event-id', 'sse reset', 'sse update'],
       detailOf: 'sse update',
       detail:
-        /^a batch with after\.finance = 1, but the previous frame left the cursor at 0: the client sees a gap/,
+        /^a batch with after\.finance = 2, but the previous frame left the cursor at 1: the client sees a gap/,
     },
     {
       // Allowed: the client's watchdog restarts at a reconnect's welcome, so
@@ -532,6 +532,18 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: ['sse replay', 'sse replay-last-event-id'],
       timeoutMs: 1000,
       detail: /expected the events after it \(seqs 2, 3\) replayed, got 3 within 1000 ms/,
+    },
+    {
+      // With an overlap (the opening answer repeats the event at the welcome's cursor), a skip still fails, for
+      // the event it skips, and the overlap reads as no gap against the cursor that the poll then asks from.
+      mistake: 'replaySkipFirst',
+      with: { replayInclusive: true },
+      transports: ['long-poll'],
+      fails: ['long-poll replay', 'long-poll replay-poll-cursor'],
+      timeoutMs: 1500,
+      detailOf: 'long-poll replay-poll-cursor',
+      detail:
+        /^connected with tasks=1 in the cursor of a poll of a live connection; expected the events after it \(seqs 2, 3\) replayed, got 3, 4 within 1500 ms \(PROTOCOL\.md, Gaps and replay\)$/,
     },
     {
       mistake: 'sseIgnoreLastEventId',
@@ -590,8 +602,17 @@ describe('checkBackend against a backend with one mistake', () => {
       fails: ['sse update', 'long-poll update'],
       timeoutMs: 1200,
       detail:
-        /^POST \/update-services added finance, but its next event \(seq 1\) is at or below its start cursor 1: the client drops it as one it already has, so it is lost/,
+        /^POST \/update-services added finance, but its next event \(seq 2\) is at or below its start cursor 2: the client drops it as one it already has, so it is lost/,
     },
+    // Every event of the org to every connection: the client drops the others (suppressed as
+    // unsubscribed), so only the update check, whose connection lacks a service at first, sees them.
+    ...(['websocket', 'sse', 'long-poll'] as const).map((transport) => ({
+      mistake: 'allServices' as const,
+      transports: [transport],
+      fails: [`${transport} update`],
+      detail:
+        /^before the update, one event of finance, a service the connection did not subscribe to \(it connected with tasks\), then one of tasks were published: the connection was sent the event of finance \(seq 1\): a connection is sent the events of its services only/,
+    })),
     {
       mistake: 'updateDropsKept',
       transports: ['websocket', 'sse'],
@@ -692,11 +713,16 @@ describe('checkBackend against correct backends timed unlike the fake', () => {
     );
   });
 
-  it.concurrent('passes the reset check of a server whose replay repeats the event at the cursor (an overlap)', async () => {
+  it.concurrent('passes every check of a server whose replay repeats the event at the cursor (an overlap)', async () => {
     // After the reset, the replay from its cursor brings the event at it first: dedup drops it, the next one arrives.
-    const report = await run({ replayInclusive: true }, ['sse', 'websocket'], 1500, ['tasks', 'finance']);
+    // Long-poll: the opening answer repeats the event at the welcome's cursor, before replay-poll-cursor rewinds.
+    const report = await run({ replayInclusive: true }, ['sse', 'websocket', 'long-poll'], 1500, [
+      'tasks',
+      'finance',
+    ]);
     expect(failedNames(report), formatReport(report)).toEqual([]);
     expect(detailOf(report, 'sse reset')).toMatch(/moved it to \d+, and its next event arrived$/);
+    expect(detailOf(report, 'long-poll replay-poll-cursor')).toMatch(/: seqs \d+, \d+ were replayed$/);
   });
 
   it.concurrent('passes a backend with a batch window, SSE comment lines and a long-poll wait cap', async () => {
