@@ -21,8 +21,9 @@ const post = (message: ServerMessage) => port.postMessage(message);
 
 /**
  * The dev server logs `open <transport> <connectionId> org=<orgId> …` right
- * after it sent a connection's `welcome` (src/devserver/hub.ts), and has no
- * other hook for it: that line is the stamp.
+ * after it wrote a WebSocket or SSE connection's `welcome` (src/devserver/hub.ts;
+ * a long-poll answer, or one under a fault delay, is written later, and this
+ * bench uses neither), and has no other hook for it: that line is the stamp.
  */
 const OPEN_LINE = /^open \S+ (\S+) org=(\S+)/;
 

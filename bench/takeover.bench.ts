@@ -475,11 +475,13 @@ async function takeoverRun(
   let published = 0;
   const publishing: Promise<void>[] = [];
   const publisher = setInterval(() => {
-    publishing.push(
-      server.publish(org, [taskUpdated({ at: Date.now() })]).then((seq) => {
-        published = Math.max(published, seq);
-      }),
-    );
+    const publish = server.publish(org, [taskUpdated({ at: Date.now() })]).then((seq) => {
+      published = Math.max(published, seq);
+    });
+    // Handled here too: a failure before the Promise.all below (the server's
+    // thread gone) must fail the bench with its message, not as an unhandled rejection.
+    publish.catch(() => {});
+    publishing.push(publish);
   }, 1000 / EVENTS_PER_SECOND);
 
   const kills: Kill[] = [];
@@ -498,8 +500,9 @@ async function takeoverRun(
       // A crash is never answered: the renderer is gone.
       const killing =
         session === undefined ? victim.page.close() : void session.send('Page.crash').catch(() => {});
-      const welcomeMs = (await welcomed).at - killedAt;
-      await killing;
+      // Awaited together: a welcome that never comes must not leave the close unawaited.
+      const [welcome] = await Promise.all([welcomed, killing]);
+      const welcomeMs = welcome.at - killedAt;
 
       tabs.splice(tabs.indexOf(victim), 1);
       ({ leader, state } = await settled(server, org, tabs));
@@ -612,7 +615,11 @@ async function relayPair(
       // One message to the server per batch.
       const batch: PublishInput[] = [];
       for (; on.sent < due; on.sent++) batch.push(taskUpdated({ i: on.sent }));
-      if (batch.length > 0) publishing.push(server.publish(on.org, batch));
+      if (batch.length > 0) {
+        const publish = server.publish(on.org, batch);
+        publish.catch(() => {}); // as in the takeover part: the Promise.all below reports it
+        publishing.push(publish);
+      }
       if (on.sent === (Math.floor(slice / 2) + 1) * perSlice) {
         slice++;
         sliceStart = now;

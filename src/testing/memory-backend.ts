@@ -1,6 +1,7 @@
 import { RealtimeError } from '../errors';
 import type { Cursor, RealtimeEvent, ServerFrame } from '../protocol/schemas';
 import type { Transport, TransportConnection, TransportContext } from '../transports/types';
+import { MAX_TIMER_DELAY_MS } from '../util/timers';
 import { group } from '../util/validate';
 
 /** An event as a test publishes it: the backend fills in seq, ts, orgId and eventId. */
@@ -18,7 +19,7 @@ export interface MemoryEventInput {
 /** Options of {@link createMemoryBackend}. */
 export interface MemoryBackendOptions {
   orgId?: string;
-  /** The welcome's `heartbeatMs` and the heartbeat interval: a positive integer (default 30000). */
+  /** The welcome's `heartbeatMs` and the heartbeat interval: a positive integer up to 2147483647, the timers' bound (default 30000). */
   heartbeatMs?: number;
   /** Server time; default `Date.now` (looked up at each call, so fake timers installed later apply). */
   now?: () => number;
@@ -110,7 +111,9 @@ export interface MemoryBackend {
  *
  * @throws RangeError for a key of `options` that is no option (a misspelt
  *   one), naming it and listing the known ones, and for a `heartbeatMs`
- *   that is no positive integer (the client would refuse every welcome).
+ *   that is no positive integer (the client would refuse every welcome) or
+ *   is past the timers' bound of 2147483647 ms (the interval would fire
+ *   every 1 ms).
  */
 export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
   // A misspelt key (`heartbeat` for `heartbeatMs`) would silently take the
@@ -121,8 +124,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   // Every welcome carries it, and the client refuses a welcome whose
   // heartbeatMs is no positive integer: with 0 ("no heartbeats"?) every
   // tab would stay unwelcomed, counting invalid frames, never connected.
-  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0) {
-    throw new RangeError(`createMemoryBackend: heartbeatMs must be a positive integer, got ${heartbeatMs}`);
+  // Past the timers' bound, setInterval (Node's and vi.useFakeTimers')
+  // fires every 1 ms: a huge value meant as "none" sent one every ms.
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0 || heartbeatMs > MAX_TIMER_DELAY_MS) {
+    throw new RangeError(
+      `createMemoryBackend: heartbeatMs must be a positive integer up to ${MAX_TIMER_DELAY_MS} (the timers' bound), got ${heartbeatMs}`,
+    );
   }
   // Date.now looked up at each call, not taken now: a backend created before
   // vi.useFakeTimers() (at a file's top) must stamp ts and serverTime with

@@ -102,6 +102,8 @@ export interface Mistakes {
   noResetPastHead?: boolean;
   /** A `reset` frame without its `reason` (the SDK refuses the frame). */
   resetWithoutReason?: boolean;
+  /** A `reset` whose cursor is one past the head: the next event is at that cursor, and the client drops it. */
+  resetCursorAhead?: boolean;
   /** Every event's `data` carries 17 Mi characters: each batch is over the SDK's 16 Mi bound per frame. */
   hugeEvents?: boolean;
   /** One heartbeat after the welcome, then none. */
@@ -267,7 +269,8 @@ export async function startFakeBackend(m: Mistakes & Variant = {}): Promise<Fake
         // Past the head: only lost seqs explain it (PROTOCOL.md, Frames: reset).
         start[s] = head(s);
         const reason = m.resetWithoutReason ? {} : { reason: 'epoch_changed' };
-        resets.push({ type: 'reset', services: [s], cursor: { [s]: head(s) }, ...reason });
+        const cursor = m.resetCursorAhead ? head(s) + 1 : head(s);
+        resets.push({ type: 'reset', services: [s], cursor: { [s]: cursor }, ...reason });
       } else start[s] = sent ?? fresh(s);
     }
     return { start, resets };

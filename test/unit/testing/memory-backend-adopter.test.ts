@@ -30,8 +30,39 @@ describe('the memory backend under fake timers installed after it was created', 
 describe('the memory backend refuses what would make frames the client drops', () => {
   it.each([0, -5, 0.5, Number.NaN])('heartbeatMs %s: no welcome would be valid', (heartbeatMs) => {
     expect(() => createMemoryBackend({ heartbeatMs })).toThrow(
-      new RangeError(`createMemoryBackend: heartbeatMs must be a positive integer, got ${heartbeatMs}`),
+      new RangeError(
+        `createMemoryBackend: heartbeatMs must be a positive integer up to 2147483647 (the timers' bound), got ${heartbeatMs}`,
+      ),
     );
+  });
+
+  // A timer's delay past 2^31 - 1 ms fires after 1 ms, in Node and in
+  // vi.useFakeTimers alike: "no heartbeats in practice" sent one every ms.
+  it.each([2 ** 31, Number.MAX_SAFE_INTEGER])("heartbeatMs %s: past the timers' bound", (heartbeatMs) => {
+    expect(() => createMemoryBackend({ heartbeatMs })).toThrow(
+      new RangeError(
+        `createMemoryBackend: heartbeatMs must be a positive integer up to 2147483647 (the timers' bound), got ${heartbeatMs}`,
+      ),
+    );
+  });
+
+  it("takes the timers' bound itself: a welcome, then no heartbeat", async () => {
+    vi.useFakeTimers();
+    const backend = createMemoryBackend({ heartbeatMs: 2 ** 31 - 1 });
+    const frames: string[] = [];
+    const aborted = new AbortController();
+    await backend.transport.connect({
+      url: 'http://127.0.0.1:1/v2/realtime',
+      services: ['tasks'],
+      propertyIds: null,
+      cursor: {},
+      onFrame: (frame) => frames.push(JSON.parse(String(frame)).type),
+      onClose: () => {},
+      signal: aborted.signal,
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    aborted.abort();
+    expect(frames).toEqual(['welcome']);
   });
 
   it.each([-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY])(
