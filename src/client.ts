@@ -327,9 +327,7 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
   /**
    * Set in the back/forward cache, out of the union: the other tabs' filters
    * may have left this tab's property out meanwhile, widened again since or
-   * not, and the server sent nothing of it. Back, only a replay tells: until
-   * the leader's answer (which asks it), this tab applies no relayed batch.
-   * Cleared there, on winning (its own connection replays) and going idle.
+   * not, and the server sent nothing of it. Back, only a replay tells.
    */
   let away = false;
   /** How many times `fallback` fired, for the one repeated after createRealtime. */
@@ -471,10 +469,6 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         // again on seeing the hole), and reaching back to it would replay what
         // they have, or reset them all.
         replayFloor = undefined;
-        // No answer comes to a leader: its own connection, from its cursor
-        // and with its filter in the union, replays what the tabs' filters
-        // left out while it was away.
-        away = false;
         // Churn is leadership moving between tabs: the first election of a tab
         // that never knew another leader is none (counted, every session with a
         // leader failed the < 1 an hour per tab target in its first hour).
@@ -555,13 +549,6 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
         showCursor();
       } else {
         if (frame.type === 'batch') {
-          // Back from the back/forward cache, not yet answered (see away): a
-          // batch of a connection whose filter left this tab's property out
-          // may start where our cursor stands; applied, it moved the cursor
-          // past that property's events, and the answer's replay ask started
-          // there (lost for good). Asked from the cursor we left with, the
-          // replay brings this batch's events too.
-          if (away) return;
           const own = pipeline.getCursor();
           const adopt = adoptLeaderCursor;
           // A batch starts a service with no cursor there; also one past it while
@@ -1127,9 +1114,8 @@ export function createRealtime(appOptions: RealtimeOptions): RealtimeClient {
       idleTimer.set(() => {
         // (close() clears this timer.)
         if (getState().services.length > 0) return;
-        // The last subscriber left: let go of everything. (Not `away`: the
-        // handlers next time are new, owed nothing from before.)
-        active = away = false;
+        // The last subscriber left: let go of everything.
+        active = false;
         adoptLeaderCursor = true;
         // What was measured since the last report would wait for a next
         // subscriber that may never come (the tab is closed while idle, and a

@@ -55,12 +55,7 @@ import { seeded } from '../seeded-random';
 // (relay-started-epoch.test.ts); the fifth, a loss (seed 11030): a follower
 // back from the back/forward cache, whose property the narrowed union had
 // left out, asked no replay because it had also missed a reset of another
-// service (bfcache-missed-reset-other-service.test.ts); the sixth, a loss
-// (a long hunt, config {storage: false, replay: false, seed: 0}): a follower
-// back from the back/forward cache applied a batch relayed before the
-// leader's answer, from a connection whose filter left its property out,
-// and asked the replay from past that property's events
-// (bfcache-relay-before-answer.test.ts).
+// service (bfcache-missed-reset-other-service.test.ts).
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -623,30 +618,6 @@ const examples: Op[][] = [
     { kind: 'reset', service: 1 },
     { kind: 'wait', ms: 0 },
     { kind: 'publish', service: 0, n: 1, prop: 2 },
-  ],
-  [
-    { kind: 'sub', tab: 0, service: 0 },
-    { kind: 'wait', ms: 0 },
-    { kind: 'filter', tab: 0, prop: 0 },
-    { kind: 'publish', service: 0, n: 1, prop: 0 },
-    { kind: 'sub', tab: 0, service: 0 },
-    { kind: 'hide', tab: 0 },
-    { kind: 'filter', tab: 0, prop: 1 },
-    { kind: 'publish', service: 1, n: 1, prop: 0 },
-    { kind: 'restart', refused: 1 },
-    { kind: 'publish', service: 1, n: 1, prop: 0 },
-    { kind: 'sub', tab: 0, service: 0 },
-    { kind: 'open' },
-    { kind: 'wait', ms: 2500 },
-    { kind: 'publish', service: 0, n: 1, prop: 2 },
-    { kind: 'wait', ms: 0 },
-    { kind: 'unsub', tab: 0, service: 0 },
-    { kind: 'sub', tab: 0, service: 0 },
-    { kind: 'show' },
-    { kind: 'sub', tab: 0, service: 0 },
-    { kind: 'open' },
-    { kind: 'publish', service: 0, n: 1, prop: 0 },
-    { kind: 'restart', refused: 1 },
   ],
 ];
 
