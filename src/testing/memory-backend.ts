@@ -92,7 +92,11 @@ export interface MemoryBackend {
   sendRaw(frame: ServerFrame | object | string): void;
   /** Ends every live connection as a network drop would. */
   drop(status?: number): void;
-  /** The next `count` connects (`Infinity`: every one) fail with this error (default: a transport failure). */
+  /**
+   * The next `count` connects (`Infinity`: every one) fail with this error
+   * (default: a transport failure). Throws a RangeError for a count that is
+   * no whole number ≥ 0.
+   */
   failNextConnects(count: number, error?: RealtimeError): void;
   /**
    * The next `count` batch frames (`Infinity`: every one) are lost on the
@@ -310,8 +314,9 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     skip(service, count) {
       // A negative or fractional count would make seqs no client accepts
       // (reused, or not integers): their events would be dropped unseen.
-      if (!Number.isSafeInteger(count) || count < 0)
-        throw new RangeError(`skip needs a whole count ≥ 0, got ${count}`);
+      // Past Number.MAX_SAFE_INTEGER, the next publish's seq is one the client drops too.
+      if (!Number.isSafeInteger(count) || count < 0 || !Number.isSafeInteger(head(service) + count + 1))
+        throw new RangeError(`skip needs a whole count ≥ 0 that keeps seqs safe integers, got ${count}`);
       heads.set(service, head(service) + count);
     },
     reset(services, reason = 'test') {
@@ -342,8 +347,9 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       }
     },
     failNextConnects(count, error) {
-      if (!(count >= 0))
-        throw new RangeError(`failNextConnects needs a count ≥ 0 (or Infinity), got ${count}`);
+      // A fraction failed as many connects as the next integer: say what was meant.
+      if (!(count >= 0) || !(Number.isInteger(count) || count === Number.POSITIVE_INFINITY))
+        throw new RangeError(`failNextConnects needs a whole count ≥ 0 (or Infinity), got ${count}`);
       failuresLeft = count;
       failureError = error;
     },

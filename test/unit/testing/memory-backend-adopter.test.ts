@@ -71,11 +71,28 @@ describe('the memory backend refuses what would make frames the client drops', (
       const backend = createMemoryBackend();
       backend.publish({ service: 'tasks' });
       expect(() => backend.skip('tasks', count)).toThrow(
-        new RangeError(`skip needs a whole count ≥ 0, got ${count}`),
+        new RangeError(`skip needs a whole count ≥ 0 that keeps seqs safe integers, got ${count}`),
       );
       expect(backend.publish({ service: 'tasks' }).seq).toBe(2);
     },
   );
+
+  it('skip past Number.MAX_SAFE_INTEGER: the next seq would be one the client drops', () => {
+    const backend = createMemoryBackend();
+    backend.publish({ service: 'tasks' });
+    const count = Number.MAX_SAFE_INTEGER - 1;
+    expect(() => backend.skip('tasks', count)).toThrow(
+      new RangeError(`skip needs a whole count ≥ 0 that keeps seqs safe integers, got ${count}`),
+    );
+    backend.skip('tasks', Number.MAX_SAFE_INTEGER - 2);
+    expect(backend.publish({ service: 'tasks' }).seq).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it.each([-1, 0.5, Number.NaN])('failNextConnects %s: as many failures as meant, or none', (count) => {
+    expect(() => createMemoryBackend().failNextConnects(count)).toThrow(
+      new RangeError(`failNextConnects needs a whole count ≥ 0 (or Infinity), got ${count}`),
+    );
+  });
 
   it.each([-1, 0.5, Number.NaN])('loseNextBatches %s: a gap test that loses nothing', (count) => {
     expect(() => createMemoryBackend().loseNextBatches(count)).toThrow(

@@ -84,7 +84,7 @@ describe('createMemoryBackend', () => {
   it('refuses a failNextConnects count that is negative or not a number, naming it', () => {
     const backend = createMemoryBackend();
     expect(() => backend.failNextConnects(-1)).toThrow(
-      new RangeError('failNextConnects needs a count ≥ 0 (or Infinity), got -1'),
+      new RangeError('failNextConnects needs a whole count ≥ 0 (or Infinity), got -1'),
     );
     expect(() => backend.failNextConnects(Number.NaN)).toThrow(RangeError);
   });
