@@ -216,6 +216,16 @@ function summary(problems: readonly Problem[]): string {
   return `${texts.slice(0, 3).join('; ')}${more}`;
 }
 
+/** A frame the SDK's reader refused, as a problem of the check that read it. */
+const refusedFrame = (detail: string): Problem => ({
+  kind: 'event',
+  text: `a frame the SDK refuses and drops: ${detail}`,
+});
+
+/** The frames refused on the way, appended to a failure they may explain; '' if none. */
+const also = (problems: readonly Problem[]): string =>
+  problems.length > 0 ? `; also: ${summary(problems)}` : '';
+
 const list = (seqs: readonly number[]): string => (seqs.length === 0 ? 'none' : seqs.join(', '));
 
 /** Why a held poll must end when an event comes. */
@@ -258,11 +268,11 @@ class ResetReading {
     if (item.kind === 'timeout' || item.kind === 'end') {
       const why = item.kind === 'end' ? item.detail : 'before the time limit';
       const lost = this.#droppedAfterReset ?? this.#dropped;
-      if (lost !== undefined) return this.#lost(lost) + this.#also();
-      return `then published one event of ${service}: ${this.reset ?? this.#noReset}, and no event of it arrived ${why}${this.#also()}`;
+      if (lost !== undefined) return this.#lost(lost) + also(this.#problems);
+      return `then published one event of ${service}: ${this.reset ?? this.#noReset}, and no event of it arrived ${why}${also(this.#problems)}`;
     }
     if (item.kind === 'invalid') {
-      this.#problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+      this.#problems.push(refusedFrame(item.detail));
       return 'more';
     }
     if (item.kind !== 'frame') return 'more'; // a long-poll 204
@@ -297,11 +307,6 @@ class ResetReading {
       : 'no reset came for it';
   }
 
-  /** The frames the SDK refused on the way (a reset it could not read is why "no reset came"). */
-  #also(): string {
-    return this.#problems.length > 0 ? `; also: ${summary(this.#problems)}` : '';
-  }
-
   #lost(seq: number): string {
     return `${this.reset ?? this.#noReset}, and its next event (seq ${seq}) is at or below the client's cursor, so the client drops it as one it already has, as every event of ${this.service} up to that cursor`;
   }
@@ -318,7 +323,7 @@ function readHeld(
   const problems: Problem[] = [];
   for (const item of items) {
     if (item.kind === 'invalid') {
-      problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+      problems.push(refusedFrame(item.detail));
     } else if (item.kind === 'frame') {
       const { problems: found, fresh } = state.apply(item);
       problems.push(...found.filter((p) => REPLAY_KINDS.includes(p.kind)));
@@ -345,7 +350,7 @@ function readHeld(
 function judgedBefore(items: readonly Item[], state: StreamState): Problem[] {
   return items.flatMap((item): Problem[] => {
     if (item.kind === 'invalid') {
-      return [{ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` }];
+      return [refusedFrame(item.detail)];
     }
     if (item.kind !== 'frame') return [];
     return state.apply(item).problems.filter((p) => REPLAY_KINDS.includes(p.kind));
@@ -757,13 +762,12 @@ class TransportChecks {
           problems.push(...found);
           for (const event of fresh) if (event.service === service) seqs.push(event.seq);
         } else if (item.kind === 'invalid') {
-          problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+          problems.push(refusedFrame(item.detail));
         } else if (item.kind === 'timeout' || item.kind === 'end') {
           remember();
           const why = item.kind === 'end' ? item.detail : `within ${this.s.timeoutMs} ms`;
-          const also = problems.length > 0 ? `; also: ${summary(problems)}` : '';
           return failed(
-            `published ${i} event(s) of ${service} one at a time; ${seqs.length} arrived (seqs ${list(seqs)}) ${why}: each must arrive in a batch frame (PROTOCOL.md, Frames: batch)${also}`,
+            `published ${i} event(s) of ${service} one at a time; ${seqs.length} arrived (seqs ${list(seqs)}) ${why}: each must arrive in a batch frame (PROTOCOL.md, Frames: batch)${also(problems)}`,
           );
         }
       }
@@ -914,9 +918,8 @@ class TransportChecks {
       const item = await session.next(published ? deadline : Math.min(deadline, publishAt));
       if (item.kind === 'timeout') {
         if (now() >= deadline) {
-          const also = problems.length > 0 ? `; also: ${summary(problems)}` : '';
           return failed(
-            `sent auth { token } with ${sent} on the live socket, then published one event of ${service}: it did not arrive within ${this.s.timeoutMs} ms; a live socket keeps delivering after an auth frame ${where}${also}`,
+            `sent auth { token } with ${sent} on the live socket, then published one event of ${service}: it did not arrive within ${this.s.timeoutMs} ms; a live socket keeps delivering after an auth frame ${where}${also(problems)}`,
           );
         }
         try {
@@ -930,7 +933,7 @@ class TransportChecks {
           `${item.detail} after auth { token } with ${sent}: an auth frame refreshes the token of a live socket ${where}; a server that closes it has the SDK reconnect and replay at every token refresh`,
         );
       } else if (item.kind === 'invalid') {
-        problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+        problems.push(refusedFrame(item.detail));
       } else if (item.kind === 'frame') {
         const { problems: found, fresh } = state.apply(item);
         if (item.frame.type === 'error') {
@@ -1031,7 +1034,7 @@ class TransportChecks {
             wanted.delete(event.seq);
           }
         } else if (item.kind === 'invalid') {
-          problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+          problems.push(refusedFrame(item.detail));
         } else if (item.kind === 'timeout' || item.kind === 'end') {
           const why = item.kind === 'end' ? item.detail : `within ${this.s.timeoutMs} ms`;
           const started = welcome.cursor[service];
@@ -1039,9 +1042,8 @@ class TransportChecks {
             got.length === 0 && started !== undefined && started > firstSeq
               ? ` (welcome.cursor.${service} was ${started}: the server started at its head, not at the cursor${this.transport === 'websocket' ? '; hello.cursor is the cursor object { [service]: seq }, not base64url text' : ''})`
               : '';
-          const also = problems.length > 0 ? `; also: ${summary(problems)}` : '';
           return failed(
-            `connected with ${service}=${firstSeq} in ${sent}; expected the events after it (seqs ${list(missed)}) replayed, got ${list(got)} ${why}${hint} (PROTOCOL.md, Gaps and replay)${also}`,
+            `connected with ${service}=${firstSeq} in ${sent}; expected the events after it (seqs ${list(missed)}) replayed, got ${list(got)} ${why}${hint} (PROTOCOL.md, Gaps and replay)${also(problems)}`,
           );
         }
       }
@@ -1108,11 +1110,10 @@ class TransportChecks {
           return `${asked}: the connection was sent the event of ${added} (seq ${other.seq}): ${FOREIGN}`;
         if (fresh.some((e) => e.service === kept)) return undefined;
       } else if (item.kind === 'invalid') {
-        refused.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+        refused.push(refusedFrame(item.detail));
       } else if (item.kind === 'end') return `${asked}: ${item.detail}`;
       else if (item.kind === 'timeout') {
-        const also = refused.length > 0 ? `; also: ${summary(refused)}` : '';
-        return `${asked}: the event of ${kept} did not arrive within ${this.s.timeoutMs} ms (PROTOCOL.md, Frames: batch)${also}`;
+        return `${asked}: the event of ${kept} did not arrive within ${this.s.timeoutMs} ms (PROTOCOL.md, Frames: batch)${also(refused)}`;
       }
     }
   }
@@ -1201,7 +1202,7 @@ class TransportChecks {
             );
           }
         } else if (item.kind === 'invalid') {
-          problems.push({ kind: 'event', text: `a frame the SDK refuses and drops: ${item.detail}` });
+          problems.push(refusedFrame(item.detail));
         } else if (item.kind === 'end') {
           return failed(`${item.detail} after ${how} adding ${added}`);
         } else if (item.kind === 'timeout' && now() >= deadline) {
