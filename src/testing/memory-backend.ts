@@ -111,6 +111,17 @@ export interface MemoryBackend {
 }
 
 /**
+ * A count of `failNextConnects` or `loseNextBatches`: whole and ≥ 0, or
+ * `Infinity`. Anything else did not do what the test meant: a fraction
+ * acted as the next integer, and -1 or NaN did nothing, so a test of a
+ * failure or a gap passed without one.
+ */
+function checkCount(method: string, count: number): void {
+  if (!(count >= 0) || !(Number.isInteger(count) || count === Number.POSITIVE_INFINITY))
+    throw new RangeError(`${method} needs a whole count ≥ 0 (or Infinity), got ${count}`);
+}
+
+/**
  * Creates a {@link MemoryBackend}.
  *
  * @throws RangeError for a key of `options` that is no option (a misspelt
@@ -347,17 +358,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       }
     },
     failNextConnects(count, error) {
-      // A fraction failed as many connects as the next integer: say what was meant.
-      if (!(count >= 0) || !(Number.isInteger(count) || count === Number.POSITIVE_INFINITY))
-        throw new RangeError(`failNextConnects needs a whole count ≥ 0 (or Infinity), got ${count}`);
+      checkCount('failNextConnects', count);
       failuresLeft = count;
       failureError = error;
     },
     loseNextBatches(count) {
-      // As failNextConnects: a count that is no count (-1, NaN) would lose
-      // nothing and let a test of a gap pass without any gap.
-      if (!(count >= 0) || !(Number.isInteger(count) || count === Number.POSITIVE_INFINITY))
-        throw new RangeError(`loseNextBatches needs a whole count ≥ 0 (or Infinity), got ${count}`);
+      checkCount('loseNextBatches', count);
       batchesToLose = count;
     },
     silence(value) {
